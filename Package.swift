@@ -1,0 +1,90 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "desk",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "desk", targets: ["desk"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-protobuf.git", exact: "1.39.0"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+    ],
+    targets: [
+        .target(name: "DeskCore"),
+        .target(
+            name: "DeskProto",
+            dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")]
+        ),
+        .target(
+            name: "DeskLedger",
+            dependencies: [
+                "DeskCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .target(
+            name: "DeskBroker",
+            dependencies: [
+                "DeskCore",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "DeskServer",
+            dependencies: [
+                "DeskCore", "DeskProto", "DeskLedger", "DeskBroker",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .target(
+            name: "DeskClient",
+            dependencies: [
+                "DeskProto",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
+        .executableTarget(
+            name: "desk",
+            dependencies: [
+                "DeskServer", "DeskClient", "DeskLedger", "DeskCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .target(
+            name: "DeskTestSupport",
+            dependencies: [
+                "DeskServer", "DeskLedger", "DeskCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ],
+            path: "Tests/DeskTestSupport"
+        ),
+        .testTarget(name: "DeskCoreTests", dependencies: ["DeskCore"]),
+        .testTarget(name: "DeskLedgerTests", dependencies: ["DeskLedger", "DeskTestSupport"]),
+        .testTarget(name: "DeskBrokerTests", dependencies: ["DeskBroker"]),
+        .testTarget(
+            name: "DeskServerTests",
+            dependencies: [
+                "DeskServer", "DeskTestSupport", "DeskProto",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]
+        ),
+    ]
+)

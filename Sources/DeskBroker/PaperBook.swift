@@ -1,0 +1,149 @@
+import DeskCore
+import Foundation
+
+/// The paper broker's matching rules, as a pure value type: last prices, resting
+/// orders, and what each price, order, cancel or session close does to them.
+///
+/// - Market orders fill at the last price, limited to the last tick's size when it
+///   had one; no price yet is a refusal.
+/// - Limit orders fill when marketable (buy: price ≤ limit; sell: price ≥ limit) at
+///   the market price, otherwise they rest until a tick crosses.
+/// - Stop orders trigger when the price reaches the stop (buy: ≥; sell: ≤) and then
+///   act as market orders; stop-limit orders then act as limit orders.
+/// - ioc fills what it can at once and cancels the rest; fok fills completely at
+///   once or is cancelled; day orders expire at the session close; gtc rests.
+public struct PaperBook: Sendable {
+    /// The last trade seen for a symbol.
+    public struct Quote: Sendable, Equatable {
+        public var price: Decimal
+        /// Shares available at that price, when the feed said.
+        public var size: Decimal?
+    }
+
+    struct Resting: Sendable {
+        var order: BrokerOrder
+        var filled: Decimal
+        var triggered: Bool
+        var fills: Int
+        var remaining: Decimal { order.terms.qty - filled }
+    }
+
+    public private(set) var quotes: [String: Quote] = [:]
+    private var resting: [String: Resting] = [:]
+    private var arrival: [String] = []
+    private var known: Set<String> = []
+
+    public init() {}
+
+    /// Orders still working, oldest first.
+    public var workingOrderIds: [String] { arrival.filter { resting[$0] != nil } }
+
+    /// A new order. Returns accepted / fill / cancel events, or a refusal.
+    public mutating func submit(_ order: BrokerOrder, now: Date) -> Result<[BrokerUpdate], BrokerError> {
+        if known.contains(order.orderId) {
+            // Idempotent: a resubmission changes nothing.
+            return .success([])
+        }
+        let terms = order.terms
+        if terms.type == .market && quotes[terms.symbol] == nil {
+            return .failure(
+                .refused(
+                    reason:
+                        "no price is known for \(terms.symbol) yet: the paper broker fills market orders at the last price from the market data feed; wait for a tick or send a limit order",
+                    status: 422))
+        }
+        known.insert(order.orderId)
+        var entry = Resting(order: order, filled: order.filledQty, triggered: terms.stopPrice == nil, fills: 0)
+        var updates = [BrokerUpdate(orderId: order.orderId, event: .accepted, at: now)]
+        if let quote = quotes[terms.symbol] {
+            updates += match(&entry, quote: quote, now: now)
+        }
+        if entry.remaining > 0 {
+            switch terms.timeInForce {
+            case .ioc:
+                updates.append(
+                    BrokerUpdate(
+                        orderId: order.orderId, event: .canceled(reason: "ioc: the unfilled rest was cancelled"), at: now))
+            case .fok:
+                // match() never partly fills fok, so nothing traded.
+                updates.append(
+                    BrokerUpdate(
+                        orderId: order.orderId,
+                        event: .canceled(reason: "fok: the order could not be filled completely at once"), at: now))
+            case .day, .gtc:
+                resting[order.orderId] = entry
+                arrival.append(order.orderId)
+            }
+        }
+        return .success(updates)
+    }
+
+    /// Cancels a working order.
+    public mutating func cancel(orderId: String, now: Date) -> Result<[BrokerUpdate], BrokerError> {
+        guard resting.removeValue(forKey: orderId) != nil else {
+            return .failure(.refused(reason: "order \(orderId) is not working at the paper broker", status: 422))
+        }
+        arrival.removeAll { $0 == orderId }
+        return .success([BrokerUpdate(orderId: orderId, event: .canceled(reason: nil), at: now)])
+    }
+
+    /// Takes back open orders after a restart; they work again from the next price.
+    public mutating func restore(_ orders: [BrokerOrder]) {
+        for order in orders where !known.contains(order.orderId) {
+            known.insert(order.orderId)
+            resting[order.orderId] = Resting(
+                order: order, filled: order.filledQty, triggered: order.terms.stopPrice == nil, fills: 0)
+            arrival.append(order.orderId)
+        }
+    }
+
+    /// A new price for `symbol`: resting orders that it crosses fill, oldest first.
+    public mutating func price(symbol: String, price: Decimal, size: Decimal?, now: Date) -> [BrokerUpdate] {
+        let quote = Quote(price: price, size: size)
+        quotes[symbol] = quote
+        var updates: [BrokerUpdate] = []
+        for orderId in arrival {
+            guard var entry = resting[orderId], entry.order.terms.symbol == symbol else { continue }
+            updates += match(&entry, quote: quote, now: now)
+            resting[orderId] = entry.remaining > 0 ? entry : nil
+        }
+        arrival.removeAll { resting[$0] == nil }
+        return updates
+    }
+
+    /// The session closed: every working day order expires.
+    public mutating func closeSession(now: Date) -> [BrokerUpdate] {
+        let expiring = arrival.filter { resting[$0]?.order.terms.timeInForce == .day }
+        for orderId in expiring { resting[orderId] = nil }
+        arrival.removeAll { resting[$0] == nil }
+        return expiring.map { BrokerUpdate(orderId: $0, event: .expired, at: now) }
+    }
+
+    private func fillPrice(_ entry: Resting, at price: Decimal) -> Decimal? {
+        let terms = entry.order.terms
+        let marketable: Bool
+        switch (terms.type, terms.side) {
+        case (.market, _), (.stop, _): marketable = true
+        case (.limit, .buy), (.stopLimit, .buy): marketable = price <= terms.limitPrice!
+        case (.limit, .sell), (.stopLimit, .sell): marketable = price >= terms.limitPrice!
+        }
+        return marketable ? price : nil
+    }
+
+    private func match(_ entry: inout Resting, quote: Quote, now: Date) -> [BrokerUpdate] {
+        let terms = entry.order.terms
+        if !entry.triggered, let stop = terms.stopPrice {
+            entry.triggered = terms.side == .buy ? quote.price >= stop : quote.price <= stop
+            if !entry.triggered { return [] }
+        }
+        guard let price = fillPrice(entry, at: quote.price) else { return [] }
+        let available = quote.size ?? entry.remaining
+        let qty = min(entry.remaining, available)
+        if qty <= 0 { return [] }
+        if terms.timeInForce == .fok && qty < entry.remaining { return [] }
+        entry.filled += qty
+        entry.fills += 1
+        let fillId = "\(entry.order.orderId)-paper-\(ExactDecimal.plain(entry.filled))"
+        return [BrokerUpdate(orderId: entry.order.orderId, event: .fill(qty: qty, price: price), fillId: fillId, at: now)]
+    }
+}

@@ -1,0 +1,115 @@
+import Foundation
+import GRDB
+
+/// Opens the desk's SQLite file (WAL, full fsync on commit) and keeps its schema
+/// current. One `DatabasePool` per file per process.
+enum LedgerDatabase {
+    /// Opens (creating if needed) the database at `path` and migrates it.
+    static func open(path: String) throws -> DatabasePool {
+        var configuration = Configuration()
+        configuration.label = "desk-ledger"
+        // Another process (the desk CLI) may hold the write lock for a moment.
+        configuration.busyMode = .timeout(10)
+        configuration.journalMode = .wal
+        configuration.prepareDatabase { db in
+            // FULL: a commit is on disk when it returns (power loss, not only kill -9).
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let pool = try DatabasePool(path: path, configuration: configuration)
+        try migrator.migrate(pool)
+        return pool
+    }
+
+    /// Named migrations; never edit one that has shipped, add the next.
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1-orders-fills-positions-tokens-audit") { db in
+            // Decimal columns are TEXT so SQLite never turns them into floating point.
+            try db.create(table: "orders") { t in
+                t.primaryKey("order_id", .text)
+                t.column("user_id", .text).notNull()
+                t.column("strategy", .text).notNull().defaults(to: "")
+                t.column("symbol", .text).notNull()
+                t.column("qty", .text).notNull()
+                t.column("side", .text).notNull()
+                t.column("order_type", .text).notNull()
+                t.column("time_in_force", .text).notNull()
+                t.column("limit_price", .text)
+                t.column("stop_price", .text)
+                t.column("status", .text).notNull()
+                t.column("filled_qty", .text).notNull().defaults(to: "0")
+                t.column("filled_notional", .text).notNull().defaults(to: "0")
+                t.column("filled_avg_price", .text)
+                t.column("reject_reason", .text)
+                t.column("created_at", .datetime).notNull()
+                t.column("updated_at", .datetime).notNull()
+            }
+            try db.create(index: "orders_by_member", on: "orders", columns: ["user_id", "created_at"])
+            try db.create(index: "orders_by_status", on: "orders", columns: ["status"])
+
+            try db.create(table: "fills") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("order_id", .text).notNull().references("orders", column: "order_id")
+                t.column("fill_id", .text).notNull()
+                t.column("user_id", .text).notNull()
+                t.column("strategy", .text).notNull()
+                t.column("symbol", .text).notNull()
+                t.column("side", .text).notNull()
+                t.column("qty", .text).notNull()
+                t.column("price", .text).notNull()
+                t.column("filled_at", .datetime).notNull()
+                t.uniqueKey(["order_id", "fill_id"])
+            }
+            try db.create(index: "fills_by_member", on: "fills", columns: ["user_id", "filled_at"])
+
+            for (table, keys) in [
+                ("member_positions", ["user_id", "symbol"]),
+                ("strategy_positions", ["user_id", "strategy", "symbol"]),
+            ] {
+                try db.create(table: table) { t in
+                    t.column("user_id", .text).notNull()
+                    if keys.contains("strategy") { t.column("strategy", .text).notNull() }
+                    t.column("symbol", .text).notNull()
+                    t.column("qty", .text).notNull()
+                    t.column("cost_basis", .text).notNull()
+                    t.column("realized_pnl", .text).notNull()
+                    t.column("updated_at", .datetime).notNull()
+                    t.primaryKey(keys)
+                }
+            }
+
+            try db.create(table: "tokens") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("token_hash", .text).notNull().unique()
+                t.column("user_id", .text).notNull()
+                t.column("strategy", .text).notNull().defaults(to: "")
+                t.column("is_admin", .boolean).notNull().defaults(to: false)
+                t.column("created_at", .datetime).notNull()
+                t.column("revoked_at", .datetime)
+            }
+
+            try db.create(table: "audit_events") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("at", .datetime).notNull()
+                t.column("user_id", .text)
+                t.column("strategy", .text)
+                t.column("action", .text).notNull()
+                t.column("order_id", .text)
+                t.column("outcome", .text).notNull()
+                t.column("http_status", .integer)
+                t.column("detail", .text)
+            }
+            try db.create(index: "audit_by_member", on: "audit_events", columns: ["user_id", "at"])
+
+            try db.create(table: "halts") { t in
+                t.primaryKey("scope", .text)
+                t.column("reason", .text)
+                t.column("halted_by", .text)
+                t.column("halted_at", .datetime).notNull()
+            }
+        }
+        return migrator
+    }
+}

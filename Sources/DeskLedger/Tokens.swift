@@ -1,0 +1,103 @@
+import Crypto
+import Foundation
+import GRDB
+
+/// Who a bearer token speaks for.
+public struct TokenIdentity: Sendable, Equatable {
+    public var tokenId: Int64
+    /// The member every order placed with the token belongs to.
+    public var member: String
+    /// The strategy the token was issued for; empty for a member's own token.
+    public var strategy: String
+    /// Admin tokens may read everyone's data and use the admin API.
+    public var isAdmin: Bool
+}
+
+/// A token just issued: the secret is shown once and never stored.
+public struct IssuedToken: Sendable, Equatable {
+    public var identity: TokenIdentity
+    public var secret: String
+}
+
+extension Ledger {
+    /// Prefix of every desk token, so one is recognisable in a config file.
+    public static let tokenPrefix = "desk_"
+
+    /// Issues a new bearer token for `member` (bound to `strategy` if given) and stores its hash.
+    public func issueToken(member: String, strategy: String = "", isAdmin: Bool = false) throws -> IssuedToken {
+        var bytes = [UInt8](repeating: 0, count: 32)
+        var generator = SystemRandomNumberGenerator()
+        for index in bytes.indices { bytes[index] = generator.next() }
+        let secret =
+            Self.tokenPrefix
+            + Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-")
+            .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+        let record = try pool.write { db in
+            try TokenRecord(
+                id: nil, tokenHash: Self.hash(token: secret), userId: member, strategy: strategy, isAdmin: isAdmin,
+                createdAt: Date(), revokedAt: nil
+            ).inserted(db)
+        }
+        return IssuedToken(
+            identity: TokenIdentity(tokenId: record.id!, member: member, strategy: strategy, isAdmin: isAdmin),
+            secret: secret)
+    }
+
+    /// The identity behind `token`, or nil when it is unknown or revoked.
+    public func identity(token: String) async throws -> TokenIdentity? {
+        let hash = Self.hash(token: token)
+        return try await pool.read { db in
+            try TokenRecord.filter(Column("token_hash") == hash && Column("revoked_at") == nil).fetchOne(db)
+        }.map { TokenIdentity(tokenId: $0.id!, member: $0.userId, strategy: $0.strategy, isAdmin: $0.isAdmin) }
+    }
+
+    /// Revokes a token by id; false when there was no such live token.
+    @discardableResult
+    public func revokeToken(id: Int64) throws -> Bool {
+        try pool.write { db in
+            try db.execute(
+                sql: "UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", arguments: [Date(), id])
+            return db.changesCount > 0
+        }
+    }
+
+    /// Revokes every live token bound to `member` and `strategy` (when a strategy stops for good).
+    @discardableResult
+    public func revokeTokens(member: String, strategy: String) throws -> Int {
+        try pool.write { db in
+            try db.execute(
+                sql: "UPDATE tokens SET revoked_at = ? WHERE user_id = ? AND strategy = ? AND revoked_at IS NULL",
+                arguments: [Date(), member, strategy])
+            return db.changesCount
+        }
+    }
+
+    /// All tokens, newest first (hashes only; secrets are never stored).
+    public func tokens() throws -> [TokenRecord] {
+        try pool.read { db in try TokenRecord.order(Column("id").desc).fetchAll(db) }
+    }
+
+    static func hash(token: String) -> String {
+        SHA256.hash(data: Data(token.utf8)).map { String(format: "%02x", $0) }.joined()
+    }
+}
+
+extension Ledger {
+    /// Turns a kill switch on: for `scope` (a member id, or `HaltRecord.wholeDesk`).
+    public func halt(scope: String, reason: String?, by: String?) throws {
+        try pool.write { db in
+            try HaltRecord(scope: scope, reason: reason, haltedBy: by, haltedAt: Date()).save(db)
+        }
+    }
+
+    /// Turns a kill switch off; false when it was not on.
+    @discardableResult
+    public func resume(scope: String) throws -> Bool {
+        try pool.write { db in try HaltRecord.deleteOne(db, key: scope) }
+    }
+
+    /// Every kill switch that is on.
+    public func halts() throws -> [HaltRecord] {
+        try pool.read { db in try HaltRecord.order(Column("scope")).fetchAll(db) }
+    }
+}

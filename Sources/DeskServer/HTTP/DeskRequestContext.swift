@@ -1,0 +1,20 @@
+import Hummingbird
+import Logging
+
+/// The request context of every desk route: Hummingbird's core storage plus the
+/// caller that the identity middleware resolved.
+public struct DeskRequestContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    /// Who is calling; set by `IdentityMiddleware` on every authenticated route.
+    public var caller: Caller?
+
+    public init(source: Source) {
+        coreContext = .init(source: source)
+    }
+
+    /// The caller, or 401 when the route was reached without identity (a wiring mistake).
+    func requireCaller() throws -> Caller {
+        guard let caller else { throw DeskHTTPError(.unauthorized, "no caller identity on this route") }
+        return caller
+    }
+}

@@ -1,0 +1,112 @@
+import DeskCore
+import DeskProto
+import Foundation
+import Hummingbird
+import SwiftProtobuf
+
+/// The seed's order wire format: protobuf `OrderRequest` in, `OrderResponse`
+/// out (or the same messages as JSON with the proto field names).
+enum OrderWire {
+    static let path = "/order"
+
+    enum Format: Sendable {
+        case protobuf, json
+
+        /// The request's format from its Content-Type; nil when it is neither.
+        /// No Content-Type means protobuf, as the seed's clients always sent it.
+        init?(request: Request) {
+            guard let contentType = request.headers[.contentType] else {
+                self = .protobuf
+                return
+            }
+            let mediaType = contentType.split(separator: ";").first.map {
+                $0.trimmingCharacters(in: .whitespaces).lowercased()
+            }
+            switch mediaType {
+            case "application/x-protobuf", "application/protobuf", "application/octet-stream", "": self = .protobuf
+            case "application/json": self = .json
+            default: return nil
+            }
+        }
+
+        var contentType: String { self == .json ? "application/json" : "application/x-protobuf" }
+    }
+
+    static let jsonDecoding: JSONDecodingOptions = {
+        var options = JSONDecodingOptions()
+        options.ignoreUnknownFields = false
+        return options
+    }()
+
+    static let fieldNames = "symbol, qty, side, order_type, time_in_force, limit_price, stop_price"
+
+    /// Decodes an order request body, or says exactly what is wrong with it.
+    static func decode(_ body: ByteBuffer, format: Format) throws(DeskHTTPError) -> Orders_OrderRequest {
+        let bytes = Array(buffer: body)
+        if bytes.isEmpty {
+            throw DeskHTTPError(
+                .badRequest,
+                "empty body: send an OrderRequest (\(format == .json ? "a JSON object" : "protobuf")) with \(fieldNames)")
+        }
+        switch format {
+        case .protobuf:
+            let request: Orders_OrderRequest
+            do {
+                request = try Orders_OrderRequest(serializedBytes: bytes)
+            } catch {
+                throw DeskHTTPError(
+                    .badRequest,
+                    "body is not a valid protobuf OrderRequest (\(error)); send application/x-protobuf bytes of orders.OrderRequest, or JSON with Content-Type: application/json"
+                )
+            }
+            if !request.unknownFields.data.isEmpty {
+                throw DeskHTTPError(
+                    .badRequest,
+                    "OrderRequest carries unknown fields (field numbers other than 1-7); the desk refuses them rather than ignore part of an order. Known fields: \(fieldNames)"
+                )
+            }
+            return request
+        case .json:
+            do {
+                return try Orders_OrderRequest(jsonUTF8Bytes: bytes, options: jsonDecoding)
+            } catch JSONDecodingError.unknownField(let name) {
+                throw DeskHTTPError(.badRequest, "unknown field \"\(name)\" in the order; known fields: \(fieldNames)")
+            } catch {
+                throw DeskHTTPError(
+                    .badRequest,
+                    "body is not a valid JSON OrderRequest (\(error)): send one object whose fields (\(fieldNames)) are all strings, e.g. {\"symbol\":\"AAPL\",\"qty\":\"10\",\"side\":\"buy\"}"
+                )
+            }
+        }
+    }
+
+    /// The order ticket a decoded request carries.
+    static func ticket(_ request: Orders_OrderRequest) -> OrderTicket {
+        OrderTicket(
+            symbol: request.symbol, qty: request.qty, side: request.side, orderType: request.orderType,
+            timeInForce: request.timeInForce, limitPrice: request.limitPrice, stopPrice: request.stopPrice)
+    }
+
+    /// An `OrderResponse` in `format`.
+    static func response(_ reply: Orders_OrderResponse, status: HTTPResponse.Status, format: Format, location: String? = nil)
+        -> Response
+    {
+        let bytes: [UInt8]
+        switch format {
+        case .protobuf: bytes = (try? reply.serializedBytes()) ?? []
+        case .json: bytes = jsonBytes(reply)
+        }
+        var headers: HTTPFields = [.contentType: format.contentType]
+        if let location { headers[.location] = location }
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
+
+    /// The response as JSON with every field present (proto3 JSON would drop empty strings).
+    static func jsonBytes(_ reply: Orders_OrderResponse) -> [UInt8] {
+        let fields = [
+            "status": reply.status, "order_id": reply.orderID, "message": reply.message, "symbol": reply.symbol,
+            "qty": reply.qty, "side": reply.side, "filled_qty": reply.filledQty, "order_status": reply.orderStatus,
+        ]
+        return Array((try? JSONReply.encoder.encode(fields)) ?? Data())
+    }
+}

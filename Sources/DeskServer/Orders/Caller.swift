@@ -1,0 +1,16 @@
+/// Who is calling: resolved from a bearer token (or, in development mode only,
+/// from the seed's `X-User-ID` header).
+public struct Caller: Sendable, Equatable {
+    /// The member orders are booked to.
+    public var member: String
+    /// The strategy, when the token was issued for one; empty otherwise.
+    public var strategy: String
+    /// May read everyone's data and use the admin API.
+    public var isAdmin: Bool
+
+    public init(member: String, strategy: String = "", isAdmin: Bool = false) {
+        self.member = member
+        self.strategy = strategy
+        self.isAdmin = isAdmin
+    }
+}

@@ -1,0 +1,10 @@
+import ArgumentParser
+
+/// The `desk` command: the server and the tools that talk to it.
+@main
+struct Desk: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "desk",
+        abstract: "The trading desk for quant clubs: one broker account, many members' strategies.",
+        subcommands: [Serve.self, Tokens.self, Orders.self, Positions.self, Halt.self, Resume.self])
+}

@@ -1,0 +1,53 @@
+import ArgumentParser
+import DeskClient
+import DeskServer
+import Foundation
+
+/// Which ledger file a command reads or writes.
+struct DatabaseOptions: ParsableArguments {
+    @Option(name: .customLong("db"), help: "SQLite ledger file (env DB_PATH; default ./trading_desk.db).")
+    var path: String?
+
+    var resolvedPath: String { path ?? ProcessInfo.processInfo.environment["DB_PATH"] ?? "./trading_desk.db" }
+}
+
+/// How a command reaches a running desk's admin API.
+struct ServerOptions: ParsableArguments {
+    @Option(help: "Desk URL (env DESK_SERVER_URL; default http://localhost:8080; unix:///path works).")
+    var server: String?
+
+    @Option(help: "Admin token (env DESK_ADMIN_TOKEN; default: desk-admin.token beside the database).")
+    var token: String?
+
+    @OptionGroup var database: DatabaseOptions
+
+    func connection() throws -> DeskConnection {
+        let environment = ProcessInfo.processInfo.environment
+        let url = server ?? environment["DESK_SERVER_URL"] ?? "http://localhost:8080"
+        let tokenFile = AdminTokenFile.path(forDatabase: database.resolvedPath)
+        guard let token = token ?? environment["DESK_ADMIN_TOKEN"] ?? AdminTokenFile.read(path: tokenFile) else {
+            throw ValidationError(
+                "no admin token: pass --token, set DESK_ADMIN_TOKEN, or run this where `desk serve` wrote \(tokenFile)")
+        }
+        return DeskConnection(serverURL: url, token: token)
+    }
+}
+
+/// Runs `body` with a connection and turns transport failures into a clear message.
+func withDesk<T>(_ options: ServerOptions, _ body: (DeskConnection) async throws -> T) async throws -> T {
+    let connection = try options.connection()
+    do {
+        let result = try await body(connection)
+        try? await connection.shutdown()
+        return result
+    } catch let failure as DeskConnection.Failure {
+        try? await connection.shutdown()
+        switch failure {
+        case .unreachable(let url, _):
+            throw ValidationError(
+                "no desk is answering at \(url). Start one with `desk serve` (or point --server / DESK_SERVER_URL at it).")
+        case .refused(let status, let message):
+            throw ValidationError("the desk refused (\(status)): \(message)")
+        }
+    }
+}

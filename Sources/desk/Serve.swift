@@ -1,0 +1,39 @@
+import ArgumentParser
+import DeskServer
+import Foundation
+import Logging
+
+/// `desk serve`: run the desk server.
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the desk server (paper broker, SQLite ledger).",
+        discussion: """
+            Environment: PORT (8080), DB_PATH (./trading_desk.db), DESK_UNIX_SOCKET, DESK_CONFIG, \
+            DESK_TRUST_USER_HEADER=1, DESK_HOST, LOG_LEVEL.
+            """)
+
+    @Option(help: "TCP address to listen on (env DESK_HOST; default 127.0.0.1).") var host: String?
+    @Option(help: "TCP port (env PORT; default 8080; 0 picks a free port).") var port: Int?
+    @Option(name: .customLong("unix-socket"), help: "Also listen on this unix socket (env DESK_UNIX_SOCKET).")
+    var unixSocket: String?
+    @OptionGroup var database: DatabaseOptions
+    @Option(help: "JSON config file with risk limits and the session close (env DESK_CONFIG).") var config: String?
+    @Flag(
+        name: .customLong("trust-user-header"),
+        help: "DEVELOPMENT ONLY: accept the seed's X-User-ID header without a token (env DESK_TRUST_USER_HEADER=1).")
+    var trustUserHeader = false
+    @Flag(name: .customLong("no-group-commit"), help: "One transaction per order (for benchmarks).")
+    var noGroupCommit = false
+
+    func run() async throws {
+        let settings = ServeSettings(
+            host: host, port: port, unixSocket: unixSocket, databasePath: database.path, configFile: config,
+            trustUserHeader: trustUserHeader, noGroupCommit: noGroupCommit)
+        let configuration: DeskConfiguration
+        switch settings.resolve(environment: ProcessInfo.processInfo.environment) {
+        case .success(let resolved): configuration = resolved
+        case .failure(let problem): throw ValidationError(problem.message)
+        }
+        try await DeskServerMain.serve(configuration: configuration)
+    }
+}
