@@ -63,7 +63,8 @@ public struct PaperBook: Sendable {
             case .ioc:
                 updates.append(
                     BrokerUpdate(
-                        orderId: order.orderId, event: .canceled(reason: "ioc: the unfilled rest was cancelled"), at: now))
+                        orderId: order.orderId, event: .canceled(reason: "ioc: the unfilled rest was cancelled"),
+                        at: now))
             case .fok:
                 // match() never partly fills fok, so nothing traded.
                 updates.append(
@@ -144,6 +145,8 @@ public struct PaperBook: Sendable {
         entry.filled += qty
         entry.fills += 1
         let fillId = "\(entry.order.orderId)-paper-\(ExactDecimal.plain(entry.filled))"
-        return [BrokerUpdate(orderId: entry.order.orderId, event: .fill(qty: qty, price: price), fillId: fillId, at: now)]
+        return [
+            BrokerUpdate(orderId: entry.order.orderId, event: .fill(qty: qty, price: price), fillId: fillId, at: now)
+        ]
     }
 }

@@ -7,14 +7,18 @@ public struct SessionCalendar: Sendable, Equatable {
     public var closeMinute: Int
     public var timeZone: TimeZone
 
-    public init(closeHour: Int = 16, closeMinute: Int = 0, timeZone: TimeZone = TimeZone(identifier: "America/New_York")!) {
+    public init(
+        closeHour: Int = 16, closeMinute: Int = 0, timeZone: TimeZone = TimeZone(identifier: "America/New_York")!
+    ) {
         self.closeHour = closeHour
         self.closeMinute = closeMinute
         self.timeZone = timeZone
     }
 
     /// Parses `"HH:MM"` and a time zone identifier; nil names what was wrong.
-    public static func parse(close: String, timeZone identifier: String) -> Result<SessionCalendar, SessionCalendarError> {
+    public static func parse(close: String, timeZone identifier: String) -> Result<
+        SessionCalendar, SessionCalendarError
+    > {
         let parts = close.split(separator: ":")
         guard parts.count == 2, let hour = Int(parts[0]), let minute = Int(parts[1]), (0..<24).contains(hour),
             (0..<60).contains(minute)
@@ -30,7 +34,8 @@ public struct SessionCalendar: Sendable, Equatable {
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = timeZone
         let components = DateComponents(hour: closeHour, minute: closeMinute, second: 0)
-        return calendar.nextDate(after: date, matching: components, matchingPolicy: .nextTime) ?? date.addingTimeInterval(86_400)
+        return calendar.nextDate(after: date, matching: components, matchingPolicy: .nextTime)
+            ?? date.addingTimeInterval(86_400)
     }
 }
 

@@ -66,7 +66,8 @@ public struct OrderProgress: Sendable, Equatable {
             if fillQty <= 0 { throw fail("fill quantity must be positive") }
             if price <= 0 { throw fail("fill price must be positive") }
             if fillQty > remainingQty {
-                throw fail("fill of \(ExactDecimal.plain(fillQty)) exceeds the remaining \(ExactDecimal.plain(remainingQty))")
+                throw fail(
+                    "fill of \(ExactDecimal.plain(fillQty)) exceeds the remaining \(ExactDecimal.plain(remainingQty))")
             }
             filledQty += fillQty
             filledNotional += fillQty * price

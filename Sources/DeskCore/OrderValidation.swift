@@ -134,7 +134,8 @@ public enum OrderValidation {
         let bytes = Array(raw.utf8)
         let first = bytes[0]
         let allowed = bytes.allSatisfy { byte in
-            (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
+            (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
+                || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
                 || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "/")
         }
         guard allowed, (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(first) else {
@@ -172,7 +173,8 @@ public enum OrderValidation {
         if qty > rules.maximumQuantity {
             throw OrderValidationError(
                 field: "qty",
-                message: "qty \(quoted(raw)) is larger than the desk accepts (at most \(ExactDecimal.plain(rules.maximumQuantity)))"
+                message:
+                    "qty \(quoted(raw)) is larger than the desk accepts (at most \(ExactDecimal.plain(rules.maximumQuantity)))"
             )
         }
         let fractionDigits = ExactDecimal.significantFractionDigits(qty)
@@ -221,7 +223,8 @@ public enum OrderValidation {
         if price > rules.maximumPrice {
             throw OrderValidationError(
                 field: field,
-                message: "\(field) \(quoted(raw)) is larger than the desk accepts (at most \(ExactDecimal.plain(rules.maximumPrice)))"
+                message:
+                    "\(field) \(quoted(raw)) is larger than the desk accepts (at most \(ExactDecimal.plain(rules.maximumPrice)))"
             )
         }
         let digits = ExactDecimal.significantFractionDigits(price)
@@ -244,11 +247,13 @@ public enum OrderValidation {
             throw OrderValidationError(field: field, message: "\(field) is required: a decimal such as \(example)")
         case .failure(.tooLong(let maximum)):
             throw OrderValidationError(
-                field: field, message: "\(field) is too long: at most \(maximum) characters, a decimal such as \(example)")
+                field: field,
+                message: "\(field) is too long: at most \(maximum) characters, a decimal such as \(example)")
         case .failure(.notADecimal):
             throw OrderValidationError(
                 field: field,
-                message: "\(field) \(quoted(raw)) is not a decimal number: write digits with an optional point, such as \(example)"
+                message:
+                    "\(field) \(quoted(raw)) is not a decimal number: write digits with an optional point, such as \(example)"
             )
         }
     }

@@ -62,7 +62,8 @@ public final class Ledger: Service, Sendable {
             return .unknownOrder
         }
         if case .fill = update.event, let fillId = update.fillId,
-            try FillRecord.filter(Column("order_id") == update.orderId && Column("fill_id") == fillId).fetchCount(db) > 0
+            try FillRecord.filter(Column("order_id") == update.orderId && Column("fill_id") == fillId).fetchCount(db)
+                > 0
         {
             return .duplicate(order)
         }
@@ -207,7 +208,8 @@ public struct OrderQuery: Sendable, Equatable {
         if let member { request = request.filter(Column("user_id") == member) }
         switch status {
         case .all: break
-        case .open: request = request.filter(OrderStatus.allCases.filter(\.isOpen).map(\.rawValue).contains(Column("status")))
+        case .open:
+            request = request.filter(OrderStatus.allCases.filter(\.isOpen).map(\.rawValue).contains(Column("status")))
         case .closed:
             request = request.filter(OrderStatus.allCases.filter(\.isFinal).map(\.rawValue).contains(Column("status")))
         case .exactly(let status): request = request.filter(Column("status") == status.rawValue)

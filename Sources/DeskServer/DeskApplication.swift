@@ -92,7 +92,9 @@ public struct DeskApplication: Sendable {
         }
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
-                services: [ledger, orderDesk, SessionCloser(broker: broker, calendar: configuration.session, logger: logger)]
+                services: [
+                    ledger, orderDesk, SessionCloser(broker: broker, calendar: configuration.session, logger: logger),
+                ]
                     + extraServices + apps,
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))

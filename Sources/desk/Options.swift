@@ -45,7 +45,8 @@ func withDesk<T>(_ options: ServerOptions, _ body: (DeskConnection) async throws
         switch failure {
         case .unreachable(let url, _):
             throw ValidationError(
-                "no desk is answering at \(url). Start one with `desk serve` (or point --server / DESK_SERVER_URL at it).")
+                "no desk is answering at \(url). Start one with `desk serve` (or point --server / DESK_SERVER_URL at it)."
+            )
         case .refused(let status, let message):
             throw ValidationError("the desk refused (\(status)): \(message)")
         }

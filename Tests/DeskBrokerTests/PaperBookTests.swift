@@ -52,7 +52,9 @@ struct PaperBookTests {
     @Test(
         "fill rules",
         arguments: [
-            Case(name: "market fills at the last price", last: "100", order: order("m", .buy, 10), atSubmit: ["accepted", "fill 10@100"]),
+            Case(
+                name: "market fills at the last price", last: "100", order: order("m", .buy, 10),
+                atSubmit: ["accepted", "fill 10@100"]),
             Case(
                 name: "market limited by tick size rests the rest (day)", last: "100", size: "4",
                 order: order("m", .buy, 10), atSubmit: ["accepted", "fill 4@100"], ticks: ["101"],
@@ -62,7 +64,8 @@ struct PaperBookTests {
                 order: order("l", .buy, 10, type: .limit, limit: "101"), atSubmit: ["accepted", "fill 10@100"]),
             Case(
                 name: "buy limit rests until the price crosses", last: "100",
-                order: order("l", .buy, 10, type: .limit, limit: "99"), atSubmit: ["accepted"], ticks: ["99.5", "98.75"],
+                order: order("l", .buy, 10, type: .limit, limit: "99"), atSubmit: ["accepted"],
+                ticks: ["99.5", "98.75"],
                 afterTicks: ["fill 10@98.75"]),
             Case(
                 name: "sell limit rests until the price rises", last: "100",
@@ -143,7 +146,8 @@ struct PaperBookTests {
     @Test("resubmitting the same order id changes nothing")
     func idempotent() throws {
         var book = Self.book(last: "100")
-        #expect(Self.summary(try book.submit(Self.order("m", .buy, 1), now: Self.now).get()) == ["accepted", "fill 1@100"])
+        #expect(
+            Self.summary(try book.submit(Self.order("m", .buy, 1), now: Self.now).get()) == ["accepted", "fill 1@100"])
         #expect(try book.submit(Self.order("m", .buy, 1), now: Self.now).get().isEmpty)
     }
 
@@ -173,8 +177,12 @@ struct PaperBookTests {
         // 2026-11-25 15:00 New York (UTC-5) = 20:00 UTC
         let before = ISO8601DateFormatter().date(from: "2026-11-25T20:00:00Z")!
         #expect(calendar.nextClose(after: before) == ISO8601DateFormatter().date(from: "2026-11-25T21:00:00Z")!)
-        #expect(calendar.nextClose(after: before.addingTimeInterval(7200)) == ISO8601DateFormatter().date(from: "2026-11-26T21:00:00Z")!)
+        #expect(
+            calendar.nextClose(after: before.addingTimeInterval(7200)) == ISO8601DateFormatter().date(
+                from: "2026-11-26T21:00:00Z")!)
         #expect(throws: SessionCalendarError.self) { try SessionCalendar.parse(close: "25:00", timeZone: "UTC").get() }
-        #expect(throws: SessionCalendarError.self) { try SessionCalendar.parse(close: "16:00", timeZone: "Mars/Base").get() }
+        #expect(throws: SessionCalendarError.self) {
+            try SessionCalendar.parse(close: "16:00", timeZone: "Mars/Base").get()
+        }
     }
 }

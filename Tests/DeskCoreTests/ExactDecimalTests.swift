@@ -17,7 +17,9 @@ struct ExactDecimalTests {
 
     @Test(
         "refuses what is not plain decimal notation",
-        arguments: ["", " 1", "1 ", "1e5", "1E5", "nan", "inf", ".5", "5.", "1.2.3", "1,5", "--1", "1-", "0x10", "١٢", "½"])
+        arguments: [
+            "", " 1", "1 ", "1e5", "1E5", "nan", "inf", ".5", "5.", "1.2.3", "1,5", "--1", "1-", "0x10", "١٢", "½",
+        ])
     func refuses(text: String) {
         #expect(throws: ExactDecimal.ParseFailure.self) { try ExactDecimal.parse(text).get() }
     }
@@ -40,6 +42,7 @@ struct ExactDecimalTests {
         var total = Decimal(0)
         for _ in 0..<10 { total += try ExactDecimal.parse("0.1").get() }
         #expect(total == 1)
-        #expect(ExactDecimal.plain(try ExactDecimal.parse("145.50").get() + ExactDecimal.parse("0.10").get()) == "145.6")
+        #expect(
+            ExactDecimal.plain(try ExactDecimal.parse("145.50").get() + ExactDecimal.parse("0.10").get()) == "145.6")
     }
 }

@@ -88,7 +88,9 @@ struct OrderValidationTests {
     @Test("whole-share brokers refuse fractional quantities")
     func wholeShares() {
         let rules = OrderRules(allowsFractionalQuantity: false)
-        #expect(throws: OrderValidationError.self) { try OrderValidation.validate(Self.ticket(qty: "1.5"), rules: rules).get() }
+        #expect(throws: OrderValidationError.self) {
+            try OrderValidation.validate(Self.ticket(qty: "1.5"), rules: rules).get()
+        }
         #expect(throws: Never.self) { try OrderValidation.validate(Self.ticket(qty: "1.000"), rules: rules).get() }
     }
 
@@ -99,8 +101,11 @@ struct OrderValidationTests {
     }
 
     @Test(
-        "identifiers", arguments: [("alice", true), ("bob_2", true), ("mean-rev.v2", true), ("", false), ("../x", false),
-            ("a..b", false), ("-x", false), ("a b", false), ("é", false), (String(repeating: "a", count: 65), false)])
+        "identifiers",
+        arguments: [
+            ("alice", true), ("bob_2", true), ("mean-rev.v2", true), ("", false), ("../x", false),
+            ("a..b", false), ("-x", false), ("a b", false), ("é", false), (String(repeating: "a", count: 65), false),
+        ])
     func identifiers(name: String, safe: Bool) {
         #expect(Identifier.isSafe(name) == safe)
     }

@@ -10,8 +10,12 @@ struct PositionTests {
         var price: Decimal
     }
 
-    static func buy(_ qty: Decimal, _ price: String) -> Trade { Trade(side: .buy, qty: qty, price: Decimal(string: price)!) }
-    static func sell(_ qty: Decimal, _ price: String) -> Trade { Trade(side: .sell, qty: qty, price: Decimal(string: price)!) }
+    static func buy(_ qty: Decimal, _ price: String) -> Trade {
+        Trade(side: .buy, qty: qty, price: Decimal(string: price)!)
+    }
+    static func sell(_ qty: Decimal, _ price: String) -> Trade {
+        Trade(side: .sell, qty: qty, price: Decimal(string: price)!)
+    }
 
     @Test(
         "books trades",
@@ -26,8 +30,10 @@ struct PositionTests {
             ([sell(10, "50"), buy(4, "40")], -6, "-300", "40"),
             ([sell(10, "50"), buy(12, "55")], 2, "110", "-50"),
             ([buy(3, "10"), buy(1, "11"), sell(2, "12")], 2, "20.5", "3.5"),  // avg 10.25
-            ([buy(Decimal(string: "0.5")!, "100.01"), sell(Decimal(string: "0.25")!, "100.03")],
-                Decimal(string: "0.25")!, "25.0025", "0.005"),
+            (
+                [buy(Decimal(string: "0.5")!, "100.01"), sell(Decimal(string: "0.25")!, "100.03")],
+                Decimal(string: "0.25")!, "25.0025", "0.005"
+            ),
         ])
     func books(trades: [Trade], qty: Decimal, cost: String, realized: String) {
         var position = Position()

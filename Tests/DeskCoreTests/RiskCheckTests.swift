@@ -8,7 +8,9 @@ struct RiskCheckTests {
         maxOrderQty: 100, maxOrderNotional: 10_000, maxPosition: 150, maxOpenOrders: 3, allowedSymbols: nil,
         deniedSymbols: ["GME"])
 
-    static func order(_ side: Side = .buy, _ qty: Decimal = 10, symbol: String = "AAPL", limit: Decimal? = nil) -> NewOrder {
+    static func order(_ side: Side = .buy, _ qty: Decimal = 10, symbol: String = "AAPL", limit: Decimal? = nil)
+        -> NewOrder
+    {
         NewOrder(symbol: symbol, qty: qty, side: side, type: limit == nil ? .market : .limit, limitPrice: limit)
     }
 
@@ -22,7 +24,10 @@ struct RiskCheckTests {
             (order(.buy, 10), RiskExposure(), "max_order_notional", "no price is known"),
             (order(.buy, 10), RiskExposure(openOrders: 3, lastPrice: 1), "max_open_orders", "max_open_orders is 3"),
             (order(.buy, 60), RiskExposure(position: 100, lastPrice: 1), "max_position", "could reach 160"),
-            (order(.buy, 30), RiskExposure(position: 100, openBuyQty: 30, lastPrice: 1), "max_position", "could reach 160"),
+            (
+                order(.buy, 30), RiskExposure(position: 100, openBuyQty: 30, lastPrice: 1), "max_position",
+                "could reach 160"
+            ),
             (order(.sell, 60), RiskExposure(position: -100, lastPrice: 1), "max_position", "could reach -160"),
         ])
     func refusals(order: NewOrder, exposure: RiskExposure, limit: String, fragment: String) throws {
@@ -36,7 +41,8 @@ struct RiskCheckTests {
         arguments: [
             (order(.buy, 100), RiskExposure(lastPrice: 100)),
             (order(.sell, 100), RiskExposure(position: 100, lastPrice: 50)),  // reducing
-            (order(.buy, 50, limit: 1), RiskExposure(position: 100)),  // limit price bounds notional, no last price needed
+            // The limit price bounds the notional: no last price needed.
+            (order(.buy, 50, limit: 1), RiskExposure(position: 100)),
             (order(.sell, 50), RiskExposure(position: -100, openSellQty: 0, openOrders: 2, lastPrice: 1)),
         ])
     func passes(order: NewOrder, exposure: RiskExposure) {

@@ -25,7 +25,8 @@ struct LedgerTests {
             let outcomes = try await ledger.apply([
                 LedgerUpdate(orderId: "b1", event: .accepted, at: now),
                 LedgerUpdate(orderId: "b1", event: .fill(qty: 4, price: 100), fillId: "f1", at: now),
-                LedgerUpdate(orderId: "b1", event: .fill(qty: 6, price: Decimal(string: "100.5")!), fillId: "f2", at: now),
+                LedgerUpdate(
+                    orderId: "b1", event: .fill(qty: 6, price: Decimal(string: "100.5")!), fillId: "f2", at: now),
                 LedgerUpdate(orderId: "s1", event: .fill(qty: 6, price: 110), fillId: "f3", at: now),
             ])
             #expect(outcomes.count == 4)
@@ -51,14 +52,19 @@ struct LedgerTests {
             try await ledger.journal(Self.order("o"), audit: Self.audit("o"))
             let fill = LedgerUpdate(orderId: "o", event: .fill(qty: 10, price: 5), fillId: "x", at: Date())
             _ = try await ledger.apply([fill])
-            let again = try await ledger.apply([fill, LedgerUpdate(orderId: "o", event: .canceled(reason: nil), at: Date())])
+            let again = try await ledger.apply([
+                fill, LedgerUpdate(orderId: "o", event: .canceled(reason: nil), at: Date()),
+            ])
             guard case .duplicate = again[0], case .refused = again[1] else {
                 Issue.record("expected duplicate and refused, got \(again)")
                 return
             }
             #expect(try ledger.count("fills") == 1)
             #expect(try await ledger.positions(member: "alice").first?.qty == 10)
-            guard case .unknownOrder = try await ledger.apply([LedgerUpdate(orderId: "nope", event: .accepted, at: Date())])[0]
+            guard
+                case .unknownOrder = try await ledger.apply([
+                    LedgerUpdate(orderId: "nope", event: .accepted, at: Date())
+                ])[0]
             else {
                 Issue.record("expected unknownOrder")
                 return

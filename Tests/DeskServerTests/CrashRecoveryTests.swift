@@ -24,7 +24,8 @@ struct CrashRecoveryTests {
         request.headers.add(name: "Content-Type", value: contentType)
         request.headers.add(name: "Authorization", value: "Bearer \(token)")
         request.body = .bytes(ByteBuffer(bytes: body))
-        let response = try await client.execute(request, timeout: .seconds(10))
+        // Short: after a kill the client would otherwise retry connecting until the deadline.
+        let response = try await client.execute(request, timeout: .seconds(2))
         return (Int(response.status.code), Array(buffer: try await response.body.collect(upTo: 1 << 20)))
     }
 
@@ -40,7 +41,11 @@ struct CrashRecoveryTests {
 
         let first = try DeskServerProcess(database: database, folder: folder)
         let price = Array(#"{"symbol":"AAPL","price":"100.25"}"#.utf8)
-        #expect(try await Self.post(client, port: first.port, path: "/admin/prices", token: admin, body: price, contentType: "application/json").0 == 200)
+        #expect(
+            try await Self.post(
+                client, port: first.port, path: "/admin/prices", token: admin, body: price,
+                contentType: "application/json"
+            ).0 == 200)
 
         var order = Orders_OrderRequest()
         order.symbol = "AAPL"
@@ -55,9 +60,10 @@ struct CrashRecoveryTests {
                 group.addTask {
                     for _ in 0..<200 {
                         tally.attempts.withLock { $0 += 1 }
-                        guard let (status, reply) = try? await Self.post(
-                            client, port: first.port, path: "/order", token: token, body: body,
-                            contentType: "application/x-protobuf")
+                        guard
+                            let (status, reply) = try? await Self.post(
+                                client, port: first.port, path: "/order", token: token, body: body,
+                                contentType: "application/x-protobuf")
                         else { return }
                         if status == 201, let response = try? Orders_OrderResponse(serializedBytes: reply) {
                             tally.acknowledged.withLock { $0.append(response.orderID) }
@@ -97,7 +103,63 @@ struct CrashRecoveryTests {
         try await Task.sleep(for: .milliseconds(200))
         #expect(try await reopened.orders(OrderQuery(member: nil, status: .exactly(.pendingNew))).isEmpty)
         // And the restarted desk takes orders again.
-        #expect(try await Self.post(client, port: second.port, path: "/admin/prices", token: admin, body: price, contentType: "application/json").0 == 200)
-        #expect(try await Self.post(client, port: second.port, path: "/order", token: members[0], body: body, contentType: "application/x-protobuf").0 == 201)
+        #expect(
+            try await Self.post(
+                client, port: second.port, path: "/admin/prices", token: admin, body: price,
+                contentType: "application/json"
+            ).0 == 200)
+        #expect(
+            try await Self.post(
+                client, port: second.port, path: "/order", token: members[0], body: body,
+                contentType: "application/x-protobuf"
+            ).0 == 201)
+    }
+
+    @Test("SIGTERM finishes in-flight orders, then exits cleanly")
+    func gracefulShutdown() async throws {
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        let database = folder.path("desk.db")
+        let setup = try Ledger(path: database)
+        let admin = try setup.issueToken(member: "root", isAdmin: true).secret
+        let token = try setup.issueToken(member: "alice").secret
+        let client = HTTPClient.shared
+        let desk = try DeskServerProcess(database: database, folder: folder)
+        let price = Array(#"{"symbol":"AAPL","price":"50"}"#.utf8)
+        _ = try await Self.post(
+            client, port: desk.port, path: "/admin/prices", token: admin, body: price, contentType: "application/json")
+        var order = Orders_OrderRequest()
+        order.symbol = "AAPL"
+        order.qty = "1"
+        order.side = "buy"
+        let body: [UInt8] = try order.serializedBytes()
+        let tally = Tally()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<8 {
+                group.addTask {
+                    for _ in 0..<100 {
+                        guard
+                            let (status, reply) = try? await Self.post(
+                                client, port: desk.port, path: "/order", token: token, body: body,
+                                contentType: "application/x-protobuf")
+                        else { return }
+                        if status == 201, let response = try? Orders_OrderResponse(serializedBytes: reply) {
+                            tally.acknowledged.withLock { $0.append(response.orderID) }
+                        }
+                    }
+                }
+            }
+            group.addTask {
+                while tally.acknowledged.withLock({ $0.count }) < 50 { try await Task.sleep(for: .milliseconds(2)) }
+                desk.process.terminate()
+            }
+            try await group.waitForAll()
+        }
+        desk.process.waitUntilExit()
+        #expect(desk.process.terminationStatus == 0, "\(desk.log)")
+        let acked = tally.acknowledged.withLock { $0 }
+        let stored = Set(try await setup.orders(OrderQuery(member: nil, limit: OrderQuery.maximumLimit)).map(\.orderId))
+        #expect(Set(acked).isSubset(of: stored))
+        #expect(try await setup.orders(OrderQuery(member: nil, status: .exactly(.pendingNew))).isEmpty)
     }
 }

@@ -69,7 +69,8 @@ struct DeskHarness: Sendable {
         _ body: ByteBuffer, token: String? = nil, user: String? = nil, contentType: String? = "application/x-protobuf"
     ) async throws -> (HTTPResponse.Status, Orders_OrderResponse) {
         let response = try await client.execute(
-            uri: "/order", method: .post, headers: headers(token: token, user: user, contentType: contentType), body: body)
+            uri: "/order", method: .post, headers: headers(token: token, user: user, contentType: contentType),
+            body: body)
         if response.headers[.contentType] == "application/json" {
             let object = try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as! [String: String]
             var reply = Orders_OrderResponse()

@@ -35,7 +35,8 @@ struct OrderAPITests {
     func jsonOrder() async throws {
         try await DeskHarness.run { desk in
             let token = try desk.token("bob")
-            let body = #"{"symbol":"MSFT","qty":"2.5","side":"buy","order_type":"limit","time_in_force":"day","limit_price":"300.10"}"#
+            let body =
+                #"{"symbol":"MSFT","qty":"2.5","side":"buy","order_type":"limit","time_in_force":"day","limit_price":"300.10"}"#
             let response = try await desk.client.execute(
                 uri: "/order", method: .post, headers: desk.headers(token: token, contentType: "application/json"),
                 body: ByteBuffer(string: body))
@@ -45,7 +46,10 @@ struct OrderAPITests {
             #expect(object["status"] == "success")
             #expect(object["order_status"] == "new")
             #expect(object["filled_qty"] == "0")
-            #expect(Set(object.keys) == ["status", "order_id", "message", "symbol", "qty", "side", "filled_qty", "order_status"])
+            #expect(
+                Set(object.keys) == [
+                    "status", "order_id", "message", "symbol", "qty", "side", "filled_qty", "order_status",
+                ])
             let order = try #require(try await desk.app.ledger.order(id: object["order_id"]!))
             #expect(order.qty == Decimal(string: "2.5")!)
             #expect(order.limitPrice == Decimal(string: "300.1")!)
@@ -101,16 +105,34 @@ struct OrderAPITests {
         var unknownField = valid
         unknownField += [0x4A, 0x03, 0x61, 0x62, 0x63]  // field 9, length-delimited "abc"
         return [
-            BadBody(name: "random bytes", body: (0..<64).map { _ in UInt8.random(in: 0...255, using: &random) }, status: .badRequest, fragment: ""),
-            BadBody(name: "truncated protobuf", body: Array(valid.dropLast(3)), status: .badRequest, fragment: "not a valid protobuf"),
+            BadBody(
+                name: "random bytes", body: (0..<64).map { _ in UInt8.random(in: 0...255, using: &random) },
+                status: .badRequest, fragment: ""),
+            BadBody(
+                name: "truncated protobuf", body: Array(valid.dropLast(3)), status: .badRequest,
+                fragment: "not a valid protobuf"),
             BadBody(name: "empty body", body: [], status: .badRequest, fragment: "empty body"),
-            BadBody(name: "unknown protobuf field", body: unknownField, status: .badRequest, fragment: "unknown fields"),
-            BadBody(name: "unknown JSON field", body: Array(#"{"symbol":"AAPL","qty":"1","side":"buy","limit_prce":"1"}"#.utf8), contentType: "application/json", status: .badRequest, fragment: "unknown field"),
-            BadBody(name: "JSON number instead of string", body: Array(#"{"symbol":"AAPL","qty":10,"side":"buy"}"#.utf8), contentType: "application/json", status: .badRequest, fragment: "all strings"),
-            BadBody(name: "JSON that is not an object", body: Array("[1,2]".utf8), contentType: "application/json", status: .badRequest, fragment: "not a valid JSON"),
-            BadBody(name: "not JSON at all", body: Array("hello".utf8), contentType: "application/json", status: .badRequest, fragment: "not a valid JSON"),
-            BadBody(name: "unsupported content type", body: valid, contentType: "text/plain", status: .unsupportedMediaType, fragment: "unsupported Content-Type"),
-            BadBody(name: "10 MB body", body: [UInt8](repeating: 0x41, count: 10 * 1024 * 1024), status: .contentTooLarge, fragment: "larger than"),
+            BadBody(
+                name: "unknown protobuf field", body: unknownField, status: .badRequest, fragment: "unknown fields"),
+            BadBody(
+                name: "unknown JSON field",
+                body: Array(#"{"symbol":"AAPL","qty":"1","side":"buy","limit_prce":"1"}"#.utf8),
+                contentType: "application/json", status: .badRequest, fragment: "unknown field"),
+            BadBody(
+                name: "JSON number instead of string", body: Array(#"{"symbol":"AAPL","qty":10,"side":"buy"}"#.utf8),
+                contentType: "application/json", status: .badRequest, fragment: "all strings"),
+            BadBody(
+                name: "JSON that is not an object", body: Array("[1,2]".utf8), contentType: "application/json",
+                status: .badRequest, fragment: "not a valid JSON"),
+            BadBody(
+                name: "not JSON at all", body: Array("hello".utf8), contentType: "application/json",
+                status: .badRequest, fragment: "not a valid JSON"),
+            BadBody(
+                name: "unsupported content type", body: valid, contentType: "text/plain", status: .unsupportedMediaType,
+                fragment: "unsupported Content-Type"),
+            BadBody(
+                name: "10 MB body", body: [UInt8](repeating: 0x41, count: 10 * 1024 * 1024), status: .contentTooLarge,
+                fragment: "larger than"),
         ]
     }
 

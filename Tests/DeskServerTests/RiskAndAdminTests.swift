@@ -78,7 +78,10 @@ struct RiskAndAdminTests {
             let alice = try desk.token("alice")
             let bob = try desk.token("bob")
             #expect(try await desk.json(.post, "/admin/halt", token: alice, body: "{}").0 == .forbidden)
-            #expect(try await desk.json(.post, "/admin/halt", token: desk.admin, body: #"{"user":"alice","reason":"runaway"}"#).0 == .ok)
+            #expect(
+                try await desk.json(
+                    .post, "/admin/halt", token: desk.admin, body: #"{"user":"alice","reason":"runaway"}"#
+                ).0 == .ok)
             let (halted, reply) = try await desk.place(DeskHarness.request(), token: alice)
             #expect(halted == .forbidden)
             #expect(reply.message.contains("kill switch") && reply.message.contains("runaway"))
@@ -97,7 +100,10 @@ struct RiskAndAdminTests {
     @Test("admin price pushes are validated")
     func pricePush() async throws {
         try await DeskHarness.run { desk in
-            let bodies = [#"{"symbol":"aapl","price":"1"}"#, #"{"symbol":"AAPL","price":"-1"}"#, #"{"symbol":"AAPL","price":1}"#, "nope"]
+            let bodies = [
+                #"{"symbol":"aapl","price":"1"}"#, #"{"symbol":"AAPL","price":"-1"}"#, #"{"symbol":"AAPL","price":1}"#,
+                "nope",
+            ]
             for body in bodies {
                 let (status, _) = try await desk.json(.post, "/admin/prices", token: desk.admin, body: body)
                 #expect(status == .badRequest)

@@ -8,7 +8,8 @@ public struct TemporaryDirectory: Sendable {
     public let url: URL
 
     public init() throws {
-        url = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("desk-test-\(UUID().uuidString.prefix(8))")
+        url = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent(
+            "desk-test-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
     }
 

@@ -10,10 +10,13 @@ public enum LedgerReports {
         let orders = try await ledger.orders(query)
         if json { return try encode(OrderList(orders: orders.map(OrderView.init))) }
         let table = TextTable(
-            headers: ["CREATED", "ORDER", "MEMBER", "STRATEGY", "SIDE", "QTY", "SYMBOL", "TYPE", "STATUS", "FILLED", "AVG"],
+            headers: [
+                "CREATED", "ORDER", "MEMBER", "STRATEGY", "SIDE", "QTY", "SYMBOL", "TYPE", "STATUS", "FILLED", "AVG",
+            ],
             rows: orders.map { order in
                 [
-                    Self.time(order.createdAt), order.orderId, order.userId, order.strategy.isEmpty ? "-" : order.strategy,
+                    Self.time(order.createdAt), order.orderId, order.userId,
+                    order.strategy.isEmpty ? "-" : order.strategy,
                     order.side.rawValue, ExactDecimal.plain(order.qty), order.symbol, order.orderType.rawValue,
                     order.status.rawValue, ExactDecimal.plain(order.filledQty),
                     order.filledAvgPrice.map(ExactDecimal.plain) ?? "-",
@@ -23,18 +26,22 @@ public enum LedgerReports {
     }
 
     /// Positions (per member, or per strategy) as a table, or JSON.
-    public static func positions(_ ledger: Ledger, member: String?, byStrategy: Bool, json: Bool) async throws -> String {
+    public static func positions(_ ledger: Ledger, member: String?, byStrategy: Bool, json: Bool) async throws -> String
+    {
         let records = try await ledger.positions(member: member, byStrategy: byStrategy)
         if json {
             return try encode(
                 PositionList(positions: records.map { PositionView($0, lastPrice: nil, byStrategy: byStrategy) }))
         }
         let table = TextTable(
-            headers: ["MEMBER"] + (byStrategy ? ["STRATEGY"] : []) + ["SYMBOL", "QTY", "AVG ENTRY", "COST", "REALIZED P&L"],
+            headers: ["MEMBER"] + (byStrategy ? ["STRATEGY"] : []) + [
+                "SYMBOL", "QTY", "AVG ENTRY", "COST", "REALIZED P&L",
+            ],
             rows: records.map { record in
                 let position = record.position
                 return [record.userId] + (byStrategy ? [record.strategy.isEmpty ? "-" : record.strategy] : []) + [
-                    record.symbol, ExactDecimal.plain(position.qty), position.averageEntryPrice.map(ExactDecimal.plain) ?? "-",
+                    record.symbol, ExactDecimal.plain(position.qty),
+                    position.averageEntryPrice.map(ExactDecimal.plain) ?? "-",
                     ExactDecimal.plain(position.costBasis), ExactDecimal.plain(position.realizedPnL),
                 ]
             })

@@ -118,7 +118,8 @@ public struct DeskConfigFile: Sendable, Equatable {
         if let text = value as? String, case .success(let number) = ExactDecimal.parse(text), number > 0 {
             return number
         }
-        if let number = value as? NSNumber, !(value is Bool), let whole = Int64(exactly: number.doubleValue), whole > 0 {
+        if let number = value as? NSNumber, !(value is Bool), let whole = Int64(exactly: number.doubleValue), whole > 0
+        {
             return Decimal(whole)
         }
         throw message("\"\(path)\" must be a positive decimal: a string like \"2500.50\" or a whole number")

@@ -45,12 +45,14 @@ public struct ServeSettings: Sendable {
             configuration.port = value
         }
         guard (0...65_535).contains(configuration.port) else {
-            return .failure(Problem(message: "port \(configuration.port) is out of range: use 0-65535 (0 picks a free port)"))
+            return .failure(
+                Problem(message: "port \(configuration.port) is out of range: use 0-65535 (0 picks a free port)"))
         }
         configuration.databasePath = databasePath ?? environment["DB_PATH"] ?? "./trading_desk.db"
         configuration.unixSocketPath = unixSocket ?? environment["DESK_UNIX_SOCKET"]
         if let path = configuration.unixSocketPath, path.utf8.count > 100 {
-            return .failure(Problem(message: "unix socket path \(path) is too long: at most 100 bytes (a kernel limit)"))
+            return .failure(
+                Problem(message: "unix socket path \(path) is too long: at most 100 bytes (a kernel limit)"))
         }
         let trustFlag = environment["DESK_TRUST_USER_HEADER"]
         switch trustFlag {

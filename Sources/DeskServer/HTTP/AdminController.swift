@@ -70,14 +70,19 @@ struct AdminController {
         _ = try Self.requireAdmin(context)
         let body = try await Self.decode(PriceRequest.self, request, example: #"{"symbol": "AAPL", "price": "145.50"}"#)
         let symbol: String
-        do { symbol = try OrderValidation.validateSymbol(body.symbol) } catch { throw DeskHTTPError(.badRequest, error.message) }
+        do { symbol = try OrderValidation.validateSymbol(body.symbol) } catch {
+            throw DeskHTTPError(.badRequest, error.message)
+        }
         guard case .success(let price) = ExactDecimal.parse(body.price), price > 0 else {
-            throw DeskHTTPError(.badRequest, "price \(OrderValidation.quoted(body.price)) must be a positive decimal string such as \"145.50\"")
+            throw DeskHTTPError(
+                .badRequest,
+                "price \(OrderValidation.quoted(body.price)) must be a positive decimal string such as \"145.50\"")
         }
         var size: Decimal?
         if let raw = body.size {
             guard case .success(let value) = ExactDecimal.parse(raw), value > 0 else {
-                throw DeskHTTPError(.badRequest, "size \(OrderValidation.quoted(raw)) must be a positive decimal string")
+                throw DeskHTTPError(
+                    .badRequest, "size \(OrderValidation.quoted(raw)) must be a positive decimal string")
             }
             size = value
         }
@@ -95,7 +100,8 @@ struct AdminController {
 
     static func checkMember(_ member: String?) throws(DeskHTTPError) {
         if let member, !Identifier.isSafe(member) {
-            throw DeskHTTPError(.badRequest, "user \(OrderValidation.quoted(member)) is not a member id: \(Identifier.rule)")
+            throw DeskHTTPError(
+                .badRequest, "user \(OrderValidation.quoted(member)) is not a member id: \(Identifier.rule)")
         }
     }
 

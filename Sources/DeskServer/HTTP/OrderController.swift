@@ -31,7 +31,8 @@ struct OrderController {
             body = try await request.body.collect(upTo: maximumBodySize)
         } catch {
             throw DeskHTTPError(
-                .contentTooLarge, "the body is larger than \(maximumBodySize) bytes; an OrderRequest is a few dozen bytes")
+                .contentTooLarge,
+                "the body is larger than \(maximumBodySize) bytes; an OrderRequest is a few dozen bytes")
         }
         let decoded: Orders_OrderRequest
         do {
@@ -134,14 +135,16 @@ enum ReadQuery {
         var since: Date?
         if let raw = parameters.get("since") {
             guard let date = ISO8601DateFormatter().date(from: raw) else {
-                throw DeskHTTPError(.badRequest, "since \"\(raw)\" is not an ISO-8601 time such as 2026-11-25T14:30:00Z")
+                throw DeskHTTPError(
+                    .badRequest, "since \"\(raw)\" is not an ISO-8601 time such as 2026-11-25T14:30:00Z")
             }
             since = date
         }
         var limit = 100
         if let raw = parameters.get("limit") {
             guard let value = Int(raw), (1...OrderQuery.maximumLimit).contains(value) else {
-                throw DeskHTTPError(.badRequest, "limit \"\(raw)\" must be a whole number from 1 to \(OrderQuery.maximumLimit)")
+                throw DeskHTTPError(
+                    .badRequest, "limit \"\(raw)\" must be a whole number from 1 to \(OrderQuery.maximumLimit)")
             }
             limit = value
         }

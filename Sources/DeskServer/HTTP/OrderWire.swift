@@ -46,7 +46,8 @@ enum OrderWire {
         if bytes.isEmpty {
             throw DeskHTTPError(
                 .badRequest,
-                "empty body: send an OrderRequest (\(format == .json ? "a JSON object" : "protobuf")) with \(fieldNames)")
+                "empty body: send an OrderRequest (\(format == .json ? "a JSON object" : "protobuf")) with \(fieldNames)"
+            )
         }
         switch format {
         case .protobuf:
@@ -88,7 +89,9 @@ enum OrderWire {
     }
 
     /// An `OrderResponse` in `format`.
-    static func response(_ reply: Orders_OrderResponse, status: HTTPResponse.Status, format: Format, location: String? = nil)
+    static func response(
+        _ reply: Orders_OrderResponse, status: HTTPResponse.Status, format: Format, location: String? = nil
+    )
         -> Response
     {
         let bytes: [UInt8]

@@ -29,7 +29,8 @@ public final class DeskMetrics: Sendable {
                 .milliseconds(250), .seconds(1),
             ])
         fills = registry.makeCounter(
-            descriptor: MetricNameDescriptor(metricName: "desk_fills", unitName: "total", helpText: "Fills booked in the ledger"))
+            descriptor: MetricNameDescriptor(
+                metricName: "desk_fills", unitName: "total", helpText: "Fills booked in the ledger"))
         let counters = Dictionary(
             uniqueKeysWithValues: Self.orderOutcomes.map {
                 (
@@ -64,7 +65,8 @@ public final class DeskMetrics: Sendable {
             if let counter = counters[key] { return counter }
             let counter = registry.makeCounter(
                 descriptor: MetricNameDescriptor(
-                    metricName: "desk_http_requests", unitName: "total", helpText: "HTTP requests by route and status class"),
+                    metricName: "desk_http_requests", unitName: "total",
+                    helpText: "HTTP requests by route and status class"),
                 labels: [("route", route), ("status", "\(status / 100)xx")])
             counters[key] = counter
             return counter

@@ -72,7 +72,8 @@ public actor OrderDesk: Service {
             for await update in broker.updates.cancelOnGracefulShutdown() {
                 _ = await apply([update])
             }
-        } onGracefulShutdown: {}
+        } onGracefulShutdown: {
+        }
     }
 
     // MARK: Placing orders
@@ -163,9 +164,10 @@ public actor OrderDesk: Service {
         } catch {
             switch error {
             case .refused(let reason, let status):
-                let rejected = await apply([
-                    BrokerUpdate(orderId: record.orderId, event: .rejected(reason: reason), at: Date())
-                ]).last ?? record
+                let rejected =
+                    await apply([
+                        BrokerUpdate(orderId: record.orderId, event: .rejected(reason: reason), at: Date())
+                    ]).last ?? record
                 return .brokerRefused(rejected, reason: reason, status: status)
             case .unavailable(let reason):
                 // The order stays pending_new in the journal; it is resubmitted at the next start.
@@ -213,7 +215,8 @@ public actor OrderDesk: Service {
                 logger.debug("duplicate fill ignored", metadata: ["order_id": "\(order.orderId)"])
                 orders.append(order)
             case .refused(let order, let error):
-                logger.debug("broker event not applicable", metadata: ["order_id": "\(order.orderId)", "error": "\(error)"])
+                logger.debug(
+                    "broker event not applicable", metadata: ["order_id": "\(order.orderId)", "error": "\(error)"])
                 orders.append(order)
             case .unknownOrder:
                 logger.warning("broker event for an unknown order", metadata: ["order_id": "\(update.orderId)"])
@@ -265,7 +268,8 @@ public actor OrderDesk: Service {
             case .refused(let reason, _):
                 let current = (try? await ledger.order(id: orderId)) ?? order
                 if current.status.isFinal {
-                    return .notCancelable(current, "order \(orderId) is already \(current.status.rawValue) and cannot be cancelled")
+                    return .notCancelable(
+                        current, "order \(orderId) is already \(current.status.rawValue) and cannot be cancelled")
                 }
                 return .notCancelable(current, reason)
             case .unavailable(let reason):
@@ -321,11 +325,13 @@ public actor OrderDesk: Service {
     }
 
     static func brokerOrder(_ record: OrderRecord) -> BrokerOrder {
-        BrokerOrder(orderId: record.orderId, terms: record.terms, placedAt: record.createdAt, filledQty: record.filledQty)
+        BrokerOrder(
+            orderId: record.orderId, terms: record.terms, placedAt: record.createdAt, filledQty: record.filledQty)
     }
 
     static func describe(_ order: NewOrder) -> String {
-        var text = "\(order.side.rawValue) \(ExactDecimal.plain(order.qty)) \(order.symbol) \(order.type.rawValue) \(order.timeInForce.rawValue)"
+        var text =
+            "\(order.side.rawValue) \(ExactDecimal.plain(order.qty)) \(order.symbol) \(order.type.rawValue) \(order.timeInForce.rawValue)"
         if let limit = order.limitPrice { text += " limit \(ExactDecimal.plain(limit))" }
         if let stop = order.stopPrice { text += " stop \(ExactDecimal.plain(stop))" }
         return text

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Creates .venv (once) with the Python client installed in development mode and
+# its test tools. Prints the venv's python path. Safe to run repeatedly.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+venv="$root/.venv"
+python="${DESK_PYTHON_BOOTSTRAP:-python3}"
+if [ ! -x "$venv/bin/python" ]; then
+  "$python" -m venv "$venv" >&2
+fi
+stamp="$venv/.desk-installed"
+if [ ! -f "$stamp" ] || [ "$root/clients/python/pyproject.toml" -nt "$stamp" ]; then
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -e "$root/clients/python[test]" >&2
+  touch "$stamp"
+fi
+echo "$venv/bin/python"
