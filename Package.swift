@@ -5,7 +5,8 @@ let package = Package(
     name: "desk",
     platforms: [.macOS(.v15)],
     products: [
-        .executable(name: "desk", targets: ["desk"])
+        .executable(name: "desk", targets: ["desk"]),
+        .executable(name: "desk-baseline", targets: ["desk-baseline"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -65,6 +66,14 @@ let package = Package(
             dependencies: [
                 "DeskServer", "DeskClient", "DeskLedger", "DeskCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(
+            name: "desk-baseline",
+            dependencies: [
+                "DeskProto",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .target(

@@ -1,0 +1,37 @@
+"""desk_client: place orders through the quant club's Desk server.
+
+Drop-in compatible with the original client (``place_order``, ``set_user_id``,
+``get_server_url``, ``DESK_SERVER_URL``, ``USER_ID``), plus bearer tokens
+(``DESK_TOKEN``), unix-socket servers, the read API and a market data reader.
+"""
+from .client import (
+    cancel_order,
+    get_account,
+    get_order,
+    get_orders,
+    get_positions,
+    get_server_url,
+    place_order,
+    set_user_id,
+)
+from .errors import DeskConnectionError, DeskError, DeskRequestError, DeskTimeout
+from .market_data import market_data
+from .order_pb2 import OrderRequest, OrderResponse
+
+__all__ = [
+    "place_order",
+    "set_user_id",
+    "get_server_url",
+    "get_order",
+    "get_orders",
+    "cancel_order",
+    "get_positions",
+    "get_account",
+    "market_data",
+    "DeskError",
+    "DeskConnectionError",
+    "DeskTimeout",
+    "DeskRequestError",
+    "OrderRequest",
+    "OrderResponse",
+]
