@@ -38,7 +38,8 @@ public enum ExactDecimal {
             }
         }
         if digitsBefore == 0 || (seenPoint && digitsAfter == 0) { return .failure(.notADecimal) }
-        guard let value = Decimal(string: text, locale: Locale(identifier: "en_US_POSIX")) else {
+        // The text is checked above, so the default (".") separator reads it exactly.
+        guard let value = Decimal(string: text) else {
             return .failure(.notADecimal)
         }
         return .success(value)
@@ -61,17 +62,15 @@ public enum ExactDecimal {
     /// Plain decimal text with no exponent and no trailing fractional zeros:
     /// `145.5`, `-3`, `0.0001`.
     public static func plain(_ value: Decimal) -> String {
-        var text = value.description
-        if text.contains("e") || text.contains("E") {
-            // Decimal.description never uses exponents for values the desk
-            // accepts; keep a defined result anyway.
-            text = String(describing: NSDecimalNumber(decimal: value).stringValue)
+        // Decimal.description never uses an exponent; trim with byte checks (on
+        // the order path, String searching through Foundation costs more than this).
+        var bytes = Array(value.description.utf8)
+        if bytes.contains(UInt8(ascii: ".")) {
+            while bytes.last == UInt8(ascii: "0") { bytes.removeLast() }
+            if bytes.last == UInt8(ascii: ".") { bytes.removeLast() }
         }
-        if text.contains(".") {
-            while text.hasSuffix("0") { text.removeLast() }
-            if text.hasSuffix(".") { text.removeLast() }
-        }
-        return text == "-0" ? "0" : text
+        if bytes == Array("-0".utf8) { return "0" }
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// `value` rounded half-to-even to `scale` fractional digits.

@@ -40,14 +40,14 @@ public final class Ledger: Service, Sendable {
     /// Journals a new order with its audit line; returns when both are durable.
     public func journal(_ order: OrderRecord, audit: AuditEvent) async throws {
         try await commits.write { db in
-            try order.insert(db)
-            _ = try audit.inserted(db)
+            try order.insertFast(db)
+            try audit.insertFast(db)
         }
     }
 
     /// Appends an audit line (durable when this returns).
     public func record(_ audit: AuditEvent) async throws {
-        try await commits.write { db in _ = try audit.inserted(db) }
+        try await commits.write { db in try audit.insertFast(db) }
     }
 
     /// Applies broker updates in order, in one transaction: status changes, fills
@@ -58,12 +58,11 @@ public final class Ledger: Service, Sendable {
     }
 
     static func apply(_ update: LedgerUpdate, _ db: Database) throws -> LedgerUpdateOutcome {
-        guard var order = try OrderRecord.fetchOne(db, key: update.orderId) else {
+        guard var order = try OrderRecord.find(db, id: update.orderId) else {
             return .unknownOrder
         }
         if case .fill = update.event, let fillId = update.fillId,
-            try FillRecord.filter(Column("order_id") == update.orderId && Column("fill_id") == fillId).fetchCount(db)
-                > 0
+            try FillRecord.exists(db, orderId: update.orderId, fillId: fillId)
         {
             return .duplicate(order)
         }
@@ -75,14 +74,14 @@ public final class Ledger: Service, Sendable {
         }
         order.progress = progress
         order.updatedAt = update.at
-        try order.update(db)
+        try order.updateProgress(db)
         if case .fill(let qty, let price) = update.event {
-            let fillNumber = try FillRecord.filter(Column("order_id") == update.orderId).fetchCount(db) + 1
-            let fillId = update.fillId ?? "\(update.orderId)-\(fillNumber)"
-            _ = try FillRecord(
+            // Without a broker id, the cumulative filled quantity names the fill uniquely.
+            let fillId = update.fillId ?? "\(update.orderId)-\(ExactDecimal.plain(order.filledQty))"
+            try FillRecord(
                 id: nil, orderId: order.orderId, fillId: fillId, userId: order.userId, strategy: order.strategy,
                 symbol: order.symbol, side: order.side, qty: qty, price: price, filledAt: update.at
-            ).inserted(db)
+            ).insertFast(db)
             try PositionBook.book(order: order, qty: qty, price: price, at: update.at, db)
         }
         return .applied(order)
@@ -90,7 +89,7 @@ public final class Ledger: Service, Sendable {
 
     /// One order, if it exists.
     public func order(id: String) async throws -> OrderRecord? {
-        try await pool.read { db in try OrderRecord.fetchOne(db, key: id) }
+        try await pool.read { db in try OrderRecord.find(db, id: id) }
     }
 
     /// Orders matching `query`, newest first.

@@ -22,19 +22,23 @@ enum PositionBook {
         let condition = keyNames.map { "\($0) = ?" }.joined(separator: " AND ")
         let keyValues = StatementArguments(keyNames.map { keys[$0]! })
         var position = Position()
-        if let row = try Row.fetchOne(
-            db, sql: "SELECT qty, cost_basis, realized_pnl FROM \(table) WHERE \(condition)", arguments: keyValues)
-        {
-            position = Position(qty: row["qty"], costBasis: row["cost_basis"], realizedPnL: row["realized_pnl"])
+        let select = try db.cachedStatement(sql: "SELECT qty, cost_basis, realized_pnl FROM \(table) WHERE \(condition)")
+        if let row = try Row.fetchOne(select, arguments: keyValues) {
+            position = Position(
+                qty: try decimal(row, "qty"), costBasis: try decimal(row, "cost_basis"),
+                realizedPnL: try decimal(row, "realized_pnl"))
         }
         position.apply(side: side, qty: qty, price: price)
         let columns = keyNames + ["qty", "cost_basis", "realized_pnl", "updated_at"]
         let placeholders = Array(repeating: "?", count: columns.count).joined(separator: ", ")
         var arguments = keyValues
-        arguments += [position.qty, position.costBasis, position.realizedPnL, at]
-        try db.execute(
-            sql: "INSERT OR REPLACE INTO \(table) (\(columns.joined(separator: ", "))) VALUES (\(placeholders))",
-            arguments: arguments)
+        arguments += [
+            ExactDecimal.plain(position.qty), ExactDecimal.plain(position.costBasis),
+            ExactDecimal.plain(position.realizedPnL), at,
+        ]
+        let upsert = try db.cachedStatement(
+            sql: "INSERT OR REPLACE INTO \(table) (\(columns.joined(separator: ", "))) VALUES (\(placeholders))")
+        try upsert.execute(arguments: arguments)
     }
 
     static func fetch(member: String?, byStrategy: Bool, _ db: Database) throws -> [PositionRecord] {

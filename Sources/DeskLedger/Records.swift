@@ -3,7 +3,7 @@ import Foundation
 import GRDB
 
 /// One order and where it is in its life (table `orders`).
-public struct OrderRecord: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord {
+public struct OrderRecord: Sendable, Equatable, FetchableRecord, PersistableRecord {
     public static let databaseTableName = "orders"
 
     public var orderId: String
@@ -23,9 +23,6 @@ public struct OrderRecord: Codable, Sendable, Equatable, FetchableRecord, Persis
     public var rejectReason: String?
     public var createdAt: Date
     public var updatedAt: Date
-
-    public static let databaseColumnDecodingStrategy = DatabaseColumnDecodingStrategy.convertFromSnakeCase
-    public static let databaseColumnEncodingStrategy = DatabaseColumnEncodingStrategy.convertToSnakeCase
 
     /// A new order as the desk journals it, before the broker has seen it.
     public init(orderId: String, userId: String, strategy: String, order: NewOrder, at: Date) {
@@ -73,13 +70,8 @@ public struct OrderRecord: Codable, Sendable, Equatable, FetchableRecord, Persis
 
 /// One execution against an order (table `fills`). `fillId` is the broker's
 /// execution id: the same fill reported twice is recorded once.
-public struct FillRecord: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord {
-    /// Keeps the row id SQLite assigned.
-    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
-
+public struct FillRecord: Sendable, Equatable, FetchableRecord, TableRecord {
     public static let databaseTableName = "fills"
-    public static let databaseColumnDecodingStrategy = DatabaseColumnDecodingStrategy.convertFromSnakeCase
-    public static let databaseColumnEncodingStrategy = DatabaseColumnEncodingStrategy.convertToSnakeCase
 
     public var id: Int64?
     public var orderId: String
@@ -94,7 +86,7 @@ public struct FillRecord: Codable, Sendable, Equatable, FetchableRecord, Mutable
 }
 
 /// A member's or a strategy's holding in one symbol.
-public struct PositionRecord: Codable, Sendable, Equatable, FetchableRecord {
+public struct PositionRecord: Sendable, Equatable, FetchableRecord {
     public var userId: String
     /// Empty for the member's own (netted) book.
     public var strategy: String
@@ -103,8 +95,6 @@ public struct PositionRecord: Codable, Sendable, Equatable, FetchableRecord {
     public var costBasis: Decimal
     public var realizedPnl: Decimal
     public var updatedAt: Date
-
-    public static let databaseColumnDecodingStrategy = DatabaseColumnDecodingStrategy.convertFromSnakeCase
 
     /// The arithmetic view of this holding.
     public var position: Position { Position(qty: qty, costBasis: costBasis, realizedPnL: realizedPnl) }
@@ -130,13 +120,8 @@ public struct TokenRecord: Codable, Sendable, Equatable, FetchableRecord, Mutabl
 
 /// One line of the audit log: every order request, cancel and admin action,
 /// accepted or not (table `audit_events`).
-public struct AuditEvent: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord {
-    /// Keeps the row id SQLite assigned.
-    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
-
+public struct AuditEvent: Sendable, Equatable, FetchableRecord, TableRecord {
     public static let databaseTableName = "audit_events"
-    public static let databaseColumnDecodingStrategy = DatabaseColumnDecodingStrategy.convertFromSnakeCase
-    public static let databaseColumnEncodingStrategy = DatabaseColumnEncodingStrategy.convertToSnakeCase
 
     public var id: Int64?
     public var at: Date

@@ -45,10 +45,18 @@ extension Ledger {
 
     /// The identity behind `token`, or nil when it is unknown or revoked.
     public func identity(token: String) async throws -> TokenIdentity? {
-        let hash = Self.hash(token: token)
-        return try await pool.read { db in
-            try TokenRecord.filter(Column("token_hash") == hash && Column("revoked_at") == nil).fetchOne(db)
-        }.map { TokenIdentity(tokenId: $0.id!, member: $0.userId, strategy: $0.strategy, isAdmin: $0.isAdmin) }
+        // A short indexed read: done on the caller's thread, which costs less than two thread hops.
+        try identityNow(hash: Self.hash(token: token))
+    }
+
+    private func identityNow(hash: String) throws -> TokenIdentity? {
+        try pool.read { db in
+            let statement = try db.cachedStatement(
+                sql: "SELECT id, user_id, strategy, is_admin FROM tokens WHERE token_hash = ? AND revoked_at IS NULL")
+            return try Row.fetchOne(statement, arguments: [hash]).map {
+                TokenIdentity(tokenId: $0["id"], member: $0["user_id"], strategy: $0["strategy"], isAdmin: $0["is_admin"])
+            }
+        }
     }
 
     /// Revokes a token by id; false when there was no such live token.

@@ -1,0 +1,169 @@
+import DeskCore
+import Foundation
+import GRDB
+
+// Row mapping for the order path, written out by hand: the order path runs these
+// for every order, and GRDB's Codable mapping and query generation cost several
+// times more CPU than the SQL itself. Statements are cached per connection.
+// Decimals are stored as plain decimal text (ExactDecimal.plain) and read back
+// with the strict parser, so nothing passes through a binary float or a locale.
+
+/// Reads a stored decimal column; a value that is not decimal text is corruption.
+func decimal(_ row: Row, _ column: String) throws -> Decimal {
+    guard let text: String = row[column], case .success(let value) = ExactDecimal.parse(text) else {
+        throw LedgerError.corrupt("\(column) = \(String(describing: row[column] as DatabaseValue))")
+    }
+    return value
+}
+
+func optionalDecimal(_ row: Row, _ column: String) throws -> Decimal? {
+    (row[column] as String?) == nil ? nil : try decimal(row, column)
+}
+
+func enumeration<Value: RawRepresentable>(_ row: Row, _ column: String) throws -> Value where Value.RawValue == String {
+    guard let text: String = row[column], let value = Value(rawValue: text) else {
+        throw LedgerError.corrupt("\(column) = \(String(describing: row[column] as DatabaseValue))")
+    }
+    return value
+}
+
+extension OrderRecord {
+    static let columns =
+        "order_id, user_id, strategy, symbol, qty, side, order_type, time_in_force, limit_price, stop_price, status, filled_qty, filled_notional, filled_avg_price, reject_reason, created_at, updated_at"
+
+    public init(row: Row) throws {
+        orderId = row["order_id"]
+        userId = row["user_id"]
+        strategy = row["strategy"]
+        symbol = row["symbol"]
+        qty = try decimal(row, "qty")
+        side = try enumeration(row, "side")
+        orderType = try enumeration(row, "order_type")
+        timeInForce = try enumeration(row, "time_in_force")
+        limitPrice = try optionalDecimal(row, "limit_price")
+        stopPrice = try optionalDecimal(row, "stop_price")
+        status = try enumeration(row, "status")
+        filledQty = try decimal(row, "filled_qty")
+        filledNotional = try decimal(row, "filled_notional")
+        filledAvgPrice = try optionalDecimal(row, "filled_avg_price")
+        rejectReason = row["reject_reason"]
+        createdAt = row["created_at"]
+        updatedAt = row["updated_at"]
+    }
+
+    public func encode(to container: inout PersistenceContainer) throws {
+        container["order_id"] = orderId
+        container["user_id"] = userId
+        container["strategy"] = strategy
+        container["symbol"] = symbol
+        container["qty"] = ExactDecimal.plain(qty)
+        container["side"] = side.rawValue
+        container["order_type"] = orderType.rawValue
+        container["time_in_force"] = timeInForce.rawValue
+        container["limit_price"] = limitPrice.map(ExactDecimal.plain)
+        container["stop_price"] = stopPrice.map(ExactDecimal.plain)
+        container["status"] = status.rawValue
+        container["filled_qty"] = ExactDecimal.plain(filledQty)
+        container["filled_notional"] = ExactDecimal.plain(filledNotional)
+        container["filled_avg_price"] = filledAvgPrice.map(ExactDecimal.plain)
+        container["reject_reason"] = rejectReason
+        container["created_at"] = createdAt
+        container["updated_at"] = updatedAt
+    }
+
+    /// Inserts the order with a cached statement.
+    func insertFast(_ db: Database) throws {
+        let statement = try db.cachedStatement(
+            sql: "INSERT INTO orders (\(Self.columns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+        try statement.execute(arguments: [
+            orderId, userId, strategy, symbol, ExactDecimal.plain(qty), side.rawValue, orderType.rawValue,
+            timeInForce.rawValue, limitPrice.map(ExactDecimal.plain), stopPrice.map(ExactDecimal.plain),
+            status.rawValue, ExactDecimal.plain(filledQty), ExactDecimal.plain(filledNotional),
+            filledAvgPrice.map(ExactDecimal.plain), rejectReason, createdAt, updatedAt,
+        ])
+    }
+
+    /// Writes the order's progress (status, fills, reason, time) with a cached statement.
+    func updateProgress(_ db: Database) throws {
+        let statement = try db.cachedStatement(
+            sql:
+                "UPDATE orders SET status = ?, filled_qty = ?, filled_notional = ?, filled_avg_price = ?, reject_reason = ?, updated_at = ? WHERE order_id = ?"
+        )
+        try statement.execute(arguments: [
+            status.rawValue, ExactDecimal.plain(filledQty), ExactDecimal.plain(filledNotional),
+            filledAvgPrice.map(ExactDecimal.plain), rejectReason, updatedAt, orderId,
+        ])
+    }
+
+    /// The order with this id, read with a cached statement.
+    static func find(_ db: Database, id: String) throws -> OrderRecord? {
+        let statement = try db.cachedStatement(sql: "SELECT \(columns) FROM orders WHERE order_id = ?")
+        return try OrderRecord.fetchOne(statement, arguments: [id])
+    }
+}
+
+extension FillRecord {
+    public init(row: Row) throws {
+        id = row["id"]
+        orderId = row["order_id"]
+        fillId = row["fill_id"]
+        userId = row["user_id"]
+        strategy = row["strategy"]
+        symbol = row["symbol"]
+        side = try enumeration(row, "side")
+        qty = try decimal(row, "qty")
+        price = try decimal(row, "price")
+        filledAt = row["filled_at"]
+    }
+
+    func insertFast(_ db: Database) throws {
+        let statement = try db.cachedStatement(
+            sql:
+                "INSERT INTO fills (order_id, fill_id, user_id, strategy, symbol, side, qty, price, filled_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        )
+        try statement.execute(arguments: [
+            orderId, fillId, userId, strategy, symbol, side.rawValue, ExactDecimal.plain(qty),
+            ExactDecimal.plain(price), filledAt,
+        ])
+    }
+
+    /// True when the broker's fill id is already booked for the order.
+    static func exists(_ db: Database, orderId: String, fillId: String) throws -> Bool {
+        let statement = try db.cachedStatement(sql: "SELECT 1 FROM fills WHERE order_id = ? AND fill_id = ?")
+        return try Int.fetchOne(statement, arguments: [orderId, fillId]) != nil
+    }
+}
+
+extension PositionRecord {
+    public init(row: Row) throws {
+        userId = row["user_id"]
+        strategy = row["strategy"]
+        symbol = row["symbol"]
+        qty = try decimal(row, "qty")
+        costBasis = try decimal(row, "cost_basis")
+        realizedPnl = try decimal(row, "realized_pnl")
+        updatedAt = row["updated_at"]
+    }
+}
+
+extension AuditEvent {
+    public init(row: Row) throws {
+        id = row["id"]
+        at = row["at"]
+        userId = row["user_id"]
+        strategy = row["strategy"]
+        action = row["action"]
+        orderId = row["order_id"]
+        outcome = row["outcome"]
+        httpStatus = row["http_status"]
+        detail = row["detail"]
+    }
+
+    func insertFast(_ db: Database) throws {
+        let statement = try db.cachedStatement(
+            sql:
+                "INSERT INTO audit_events (at, user_id, strategy, action, order_id, outcome, http_status, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+        )
+        try statement.execute(arguments: [at, userId, strategy, action, orderId, outcome, httpStatus, detail])
+    }
+}
