@@ -19,6 +19,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
     ],
     targets: [
         .target(name: "DeskCore"),
@@ -40,6 +41,15 @@ let package = Package(
             dependencies: [
                 "DeskCore",
                 .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "DeskMarketData",
+            dependencies: [
+                "DeskCore",
+                .product(name: "DequeModule", package: "swift-collections"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .target(
@@ -87,6 +97,7 @@ let package = Package(
         .testTarget(name: "DeskCoreTests", dependencies: ["DeskCore"]),
         .testTarget(name: "DeskLedgerTests", dependencies: ["DeskLedger", "DeskTestSupport"]),
         .testTarget(name: "DeskBrokerTests", dependencies: ["DeskBroker"]),
+        .testTarget(name: "DeskMarketDataTests", dependencies: ["DeskMarketData", "DeskTestSupport"]),
         .testTarget(
             name: "DeskServerTests",
             dependencies: [
