@@ -53,9 +53,17 @@ let package = Package(
             ]
         ),
         .target(
+            name: "DeskRunner",
+            dependencies: [
+                "DeskCore", "DeskMarketData",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .target(
             name: "DeskServer",
             dependencies: [
-                "DeskCore", "DeskProto", "DeskLedger", "DeskBroker",
+                "DeskCore", "DeskProto", "DeskLedger", "DeskBroker", "DeskMarketData", "DeskRunner",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -98,6 +106,7 @@ let package = Package(
         .testTarget(name: "DeskLedgerTests", dependencies: ["DeskLedger", "DeskTestSupport"]),
         .testTarget(name: "DeskBrokerTests", dependencies: ["DeskBroker"]),
         .testTarget(name: "DeskMarketDataTests", dependencies: ["DeskMarketData", "DeskTestSupport"]),
+        .testTarget(name: "DeskRunnerTests", dependencies: ["DeskRunner", "DeskMarketData", "DeskTestSupport"]),
         .testTarget(
             name: "DeskServerTests",
             dependencies: [

@@ -1,28 +1,52 @@
 #!/usr/bin/env python3
-"""Buys 10 shares whenever the price is below BUY_BELOW (default 150).
+"""The simplest strategy: buy 10 shares whenever a tick's price is under
+BUY_BELOW (default 150).
 
+    export DESK_SERVER_URL=http://localhost:8080 USER_ID=your_username
     echo '{"symbol": "AAPL", "price": 145.50}' | python examples/simple_strategy.py
+
+Ticks arrive as JSON lines on stdin; the script ends when stdin does.
 """
 import logging
 import os
+from decimal import Decimal, InvalidOperation
+from typing import Optional
 
 from desk_client import market_data, place_order
 
-logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
 log = logging.getLogger("simple_strategy")
 
-BUY_BELOW = float(os.environ.get("BUY_BELOW", "150"))
+BUY_BELOW = Decimal(os.environ.get("BUY_BELOW", "150"))
+
+
+def tick_price(tick: dict) -> Optional[Decimal]:
+    """The tick's price as a Decimal (via str: Decimal(145.5) would keep the
+    float's binary noise), or None, logged, when it is not a positive number."""
+    try:
+        price = Decimal(str(tick["price"]))
+    except InvalidOperation:
+        price = None
+    if price is None or not price.is_finite() or price <= 0:
+        log.warning("skipping a tick with an unusable price: %r", tick)
+        return None
+    return price
 
 
 def main() -> None:
     for tick in market_data():
-        if float(tick["price"]) < BUY_BELOW:
+        price = tick_price(tick)
+        if price is None:
+            continue
+        if price < BUY_BELOW:
             response = place_order(symbol=tick["symbol"], qty="10", side="buy", order_type="market",
                                    time_in_force="day")
             if response.status == "success":
-                log.info("order placed: %s (%s)", response.order_id, response.order_status)
+                log.info("order placed: %s %s (filled %s)", response.order_id, response.order_status,
+                         response.filled_qty)
             else:
                 log.warning("order refused: %s", response.message)
+    log.info("end of market data")
 
 
 if __name__ == "__main__":

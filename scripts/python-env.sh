@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Creates .venv (once) with the Python client installed in development mode and
-# its test tools. Prints the venv's python path. Safe to run repeatedly.
+# its test tools, and .venv/strategy-site: the client's dependencies for the
+# strategies the desk runs (with /usr/bin/python3, as unprivileged users, through
+# PYTHONPATH). Prints the venv's python path. Safe to run repeatedly.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 venv="$root/.venv"
@@ -11,6 +13,10 @@ fi
 stamp="$venv/.desk-installed"
 if [ ! -f "$stamp" ] || [ "$root/clients/python/pyproject.toml" -nt "$stamp" ]; then
   "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -e "$root/clients/python[test]" >&2
+  rm -rf "$venv/strategy-site"
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --target "$venv/strategy-site" \
+    -r "$root/clients/python/requirements.txt" >&2
+  chmod -R a+rX "$venv/strategy-site"
   touch "$stamp"
 fi
 echo "$venv/bin/python"

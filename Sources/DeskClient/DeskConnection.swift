@@ -69,7 +69,12 @@ public final class DeskConnection: Sendable {
 
     /// Calls a JSON endpoint and returns its body; a 4xx/5xx throws `Failure.refused` with the desk's message.
     public func json(method: HTTPMethod, path: String, body: [String: String]? = nil) async throws -> [UInt8] {
-        let payload = try body.map { Array(try JSONEncoder().encode($0)) }
+        try await json(method: method, path: path, jsonBody: body)
+    }
+
+    /// Calls a JSON endpoint with any encodable body.
+    public func json(method: HTTPMethod, path: String, jsonBody: (some Encodable & Sendable)?) async throws -> [UInt8] {
+        let payload = try jsonBody.map { Array(try JSONEncoder().encode($0)) }
         let (status, reply) = try await send(method: method, path: path, body: payload, contentType: "application/json")
         if status >= 400 {
             let message =
@@ -78,6 +83,27 @@ public final class DeskConnection: Sendable {
             throw Failure.refused(status: status, message: message)
         }
         return reply
+    }
+
+    /// GETs a streaming endpoint and hands each chunk to `onChunk` until the desk ends it.
+    public func stream(path: String, onChunk: @Sendable ([UInt8]) -> Void) async throws {
+        var request = HTTPClientRequest(url: baseURL + path)
+        request.method = .GET
+        if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
+        let response: HTTPClientResponse
+        do {
+            response = try await client.execute(request, timeout: .hours(24 * 365))
+        } catch {
+            throw Failure.unreachable(url: serverURL, reason: "\(error)")
+        }
+        if response.status.code >= 400 {
+            let body = try await response.body.collect(upTo: 1 << 20)
+            let message =
+                (try? JSONDecoder().decode([String: String].self, from: Data(Array(buffer: body))))?["message"]
+                ?? String(decoding: Array(buffer: body), as: UTF8.self)
+            throw Failure.refused(status: Int(response.status.code), message: message)
+        }
+        for try await chunk in response.body { onChunk(Array(buffer: chunk)) }
     }
 
     private func send(method: HTTPMethod, path: String, body: [UInt8]?, contentType: String) async throws -> (

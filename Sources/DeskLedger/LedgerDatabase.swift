@@ -110,6 +110,20 @@ enum LedgerDatabase {
                 t.column("halted_at", .datetime).notNull()
             }
         }
+        migrator.registerMigration("v2-strategies") { db in
+            try db.create(table: "strategies") { t in
+                t.primaryKey("name", .text)
+                t.column("user_id", .text).notNull()
+                t.column("desired_running", .boolean).notNull()
+                t.column("state", .text).notNull()
+                t.column("restarts", .integer).notNull().defaults(to: 0)
+                t.column("pid", .integer)
+                t.column("started_at", .datetime)
+                t.column("last_exit", .text)
+                t.column("failure", .text)
+                t.column("updated_at", .datetime).notNull()
+            }
+        }
         return migrator
     }
 }

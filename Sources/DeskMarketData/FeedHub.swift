@@ -1,228 +1,276 @@
-import DequeModule
 import Foundation
 import Logging
 import ServiceLifecycle
 import Synchronization
 
-/// Fans ticks out to subscribers, each through its own bounded buffer, so a slow
-/// or stuck subscriber never slows the source or the others: when its buffer is
-/// full the oldest line is dropped and counted. Observers (the paper broker's
-/// price book) see every tick first, synchronously.
+/// Fans ticks out to subscribers, each through its own bounded buffer, so a slow or
+/// stuck subscriber never slows the source, the observers or the other subscribers.
+///
+/// Every tick — from the source or from ``publish(_:)`` — goes the same way: the
+/// observers see it first, synchronously; then, if any subscriber wants its symbol,
+/// it is encoded once into a ``FeedLine`` that all of them share. Ticks are published
+/// one at a time, so observers and every subscriber see them in the same order.
+///
+/// As a `Service` it runs its source until graceful shutdown or cancellation. When
+/// the source ends or fails, that is logged and the hub stays up (published ticks
+/// still flow) until shutdown, so one finished replay does not stop the desk. At
+/// shutdown every subscription finishes: its consumer reads what is buffered, then
+/// the iterator returns nil.
 public final class FeedHub: Service, Sendable {
-    private struct State {
+    private struct Registry {
         var subscriptions: [String: FeedSubscription] = [:]
+        var routes = Routes()
         var observers: [@Sendable (Tick) -> Void] = []
-        var published = 0
-        var finished = false
+        var shutDown = false
+        var sourceState: FeedStatistics.SourceState
+    }
+
+    /// Who receives which symbol. Rebuilt when subscriptions change (rarely), so
+    /// publishing only reads it: one dictionary lookup per tick.
+    private struct Routes {
+        var everything: [FeedSubscription] = []
+        var bySymbol: [String: [FeedSubscription]] = [:]
+        var wanted: Set<String>? = []
+
+        init() {}
+
+        init(_ subscriptions: some Sequence<FeedSubscription>) {
+            for subscription in subscriptions {
+                guard let symbols = subscription.symbols else {
+                    everything.append(subscription)
+                    continue
+                }
+                for symbol in symbols { bySymbol[symbol, default: []].append(subscription) }
+            }
+            wanted = everything.isEmpty ? Set(bySymbol.keys) : nil
+        }
     }
 
     private let source: (any TickSource)?
     private let logger: Logger
-    private let state = Mutex(State())
+    private let registry: Mutex<Registry>
+    /// Ticks published so far. Held for the whole of a publish, which keeps ticks in one order.
+    private let publishing = Mutex(0)
 
-    /// A hub pulling from `source`; nil for a hub fed only by `publish`.
+    /// A hub that pulls from `source` when it runs.
+    public init(source: any TickSource, logger: Logger) {
+        self.source = source
+        self.logger = logger
+        registry = Mutex(Registry(sourceState: .notStarted))
+    }
+
+    /// A hub that pulls from `source` when it runs, or, for nil, one fed only by ``publish(_:)``.
     public init(source: (any TickSource)?, logger: Logger) {
         self.source = source
         self.logger = logger
+        registry = Mutex(Registry(sourceState: source == nil ? .none : .notStarted))
     }
 
-    /// A bounded subscription: `symbols == nil` means every symbol. An earlier
-    /// subscription with the same id is finished and replaced.
+    /// The source's name; nil for a hub without a source.
+    public var sourceName: String? { source?.name }
+
+    // MARK: Subscribing
+
+    /// A bounded subscription: `symbols == nil` means every symbol. When the buffer is
+    /// full the OLDEST line is dropped and counted. `capacity` is at least 1.
+    ///
+    /// A subscription with the same `id` as an existing one replaces it (the old one
+    /// ends, its buffer discarded). After shutdown the subscription comes back
+    /// already finished.
     public func subscribe(id: String, symbols: Set<String>?, capacity: Int = 1024) -> FeedSubscription {
         let subscription = FeedSubscription(id: id, symbols: symbols, capacity: max(1, capacity), hub: self)
-        let (replaced, finished) = state.withLock { state -> (FeedSubscription?, Bool) in
-            if state.finished { return (nil, true) }
-            let old = state.subscriptions.updateValue(subscription, forKey: id)
-            return (old, false)
+        let (replaced, refused) = registry.withLock { registry -> (FeedSubscription?, Bool) in
+            if registry.shutDown { return (nil, true) }
+            let replaced = registry.subscriptions.updateValue(subscription, forKey: id)
+            registry.routes = Routes(registry.subscriptions.values)
+            return (replaced, false)
         }
-        replaced?.finish()
-        if finished { subscription.finish() }
+        replaced?.end(discardingBuffered: true)
+        if refused {
+            subscription.end(discardingBuffered: true)
+            logger.warning("feed subscription after shutdown", metadata: ["subscriber": "\(id)"])
+        } else {
+            logger.debug(
+                "feed subscription",
+                metadata: [
+                    "subscriber": "\(id)", "symbols": "\(symbols.map { $0.sorted().joined(separator: ",") } ?? "*")",
+                    "capacity": "\(subscription.capacity)", "replaced": "\(replaced != nil)",
+                ])
+        }
         return subscription
     }
 
-    /// Calls `observer` for every tick, before fan-out. Must be cheap.
+    /// Removes `subscription` if it is still the one registered under its id.
+    func forget(_ subscription: FeedSubscription) {
+        let removed = registry.withLock { registry in
+            guard registry.subscriptions[subscription.id] === subscription else { return false }
+            registry.subscriptions[subscription.id] = nil
+            registry.routes = Routes(registry.subscriptions.values)
+            return true
+        }
+        if removed { logger.debug("feed subscription cancelled", metadata: ["subscriber": "\(subscription.id)"]) }
+    }
+
+    /// Called synchronously for every tick before fan-out (the paper broker's price
+    /// book and metrics use this). Must be cheap, and must not call ``publish(_:)``.
     public func observe(_ observer: @escaping @Sendable (Tick) -> Void) {
-        state.withLock { $0.observers.append(observer) }
+        registry.withLock { $0.observers.append(observer) }
     }
 
-    /// Publishes one tick to observers and matching subscribers.
+    // MARK: Publishing
+
+    /// Publishes a tick that did not come from the source (e.g. a price pushed by an
+    /// admin); same path as source ticks. Never waits for a subscriber.
     public func publish(_ tick: Tick) {
-        let (observers, subscriptions) = state.withLock { state in
-            state.published += 1
-            return (state.observers, Array(state.subscriptions.values))
-        }
-        for observer in observers { observer(tick) }
-        if subscriptions.isEmpty { return }
-        let line = FeedLine(tick: tick)
-        for subscription in subscriptions where subscription.wants(tick.symbol) {
-            subscription.push(line)
-        }
-    }
-
-    func remove(_ subscription: FeedSubscription) {
-        state.withLock { state in
-            if state.subscriptions[subscription.id] === subscription { state.subscriptions[subscription.id] = nil }
+        publishing.withLock { published in
+            published += 1
+            let (routes, observers) = registry.withLock { ($0.routes, $0.observers) }
+            for observer in observers { observer(tick) }
+            let matching = routes.bySymbol[tick.symbol]
+            if routes.everything.isEmpty && matching == nil { return }
+            let line = FeedLine(tick: tick)
+            for subscription in routes.everything { subscription.push(line) }
+            for subscription in matching ?? [] { subscription.push(line) }
         }
     }
 
-    /// Counts for status and metrics.
-    public var statistics: FeedStatistics {
-        state.withLock { state in
-            FeedStatistics(
-                ticksPublished: state.published,
-                subscribers: state.subscriptions.values.map {
-                    FeedStatistics.Subscriber(
-                        id: $0.id, symbols: $0.symbols, delivered: $0.delivered, dropped: $0.dropped,
-                        buffered: $0.buffered)
-                }.sorted { $0.id < $1.id })
-        }
-    }
+    // MARK: Service
 
-    /// The symbols subscribers want; nil when any subscriber wants everything.
-    public var wantedSymbols: Set<String>? {
-        state.withLock { state in
-            var union = Set<String>()
-            for subscription in state.subscriptions.values {
-                guard let symbols = subscription.symbols else { return nil }
-                union.formUnion(symbols)
-            }
-            return union
-        }
-    }
-
-    /// Pulls from the source until shutdown; when the source ends the hub stays up
-    /// (for published ticks) until shutdown. Every subscription finishes on shutdown.
+    /// Pulls from the source and fans out until graceful shutdown/cancellation or the
+    /// source ends (then it keeps running idle until shutdown, so the service group
+    /// does not stop; the end is logged). On shutdown every subscription finishes
+    /// (its iterator returns nil once its buffer is read). Run it once.
     public func run() async throws {
-        try await withGracefulShutdownHandler {
-            if let source {
-                logger.info("market data source started", metadata: ["source": "\(source.name)"])
+        await cancelWhenGracefulShutdown { [self] in
+            await pump()
+        }
+        finish()
+        logger.info(
+            "feed hub stopped",
+            metadata: ["source": "\(source?.name ?? "none")", "ticks": "\(publishing.withLock { $0 })"])
+    }
+
+    private func pump() async {
+        if let source {
+            setSourceState(.running)
+            logger.info("market data source started", metadata: ["source": "\(source.name)"])
+            do {
                 try await source.run { tick in self.publish(tick) }
-                logger.info("market data source ended", metadata: ["source": "\(source.name)"])
+                if Task.isCancelled { return }
+                setSourceState(.ended)
+                logger.notice(
+                    "market data source ended; the feed stays up for published prices until shutdown",
+                    metadata: ["source": "\(source.name)", "ticks": "\(publishing.withLock { $0 })"])
+            } catch {
+                if Task.isCancelled || error is CancellationError { return }
+                setSourceState(.failed("\(error)"))
+                logger.error(
+                    "market data source failed; the feed stays up for published prices until shutdown",
+                    metadata: ["source": "\(source.name)", "error": "\(error)"])
             }
-            try? await gracefulShutdown()
-        } onGracefulShutdown: {
-            self.finish()
         }
-        finish()
+        while !Task.isCancelled {
+            try? await Task.sleep(for: .seconds(3600))
+        }
     }
 
-    /// Finishes every subscription and refuses new ones.
+    private func setSourceState(_ state: FeedStatistics.SourceState) {
+        registry.withLock { $0.sourceState = state }
+    }
+
+    /// Finishes every subscription and refuses new ones; what ``run()`` does at
+    /// shutdown, for a hub that is fed only by ``publish(_:)`` and never run.
+    /// Observers still see published ticks.
     public func finish() {
-        let subscriptions = state.withLock { state in
-            state.finished = true
-            defer { state.subscriptions.removeAll() }
-            return Array(state.subscriptions.values)
+        let subscriptions = registry.withLock { registry in
+            registry.shutDown = true
+            if case .running = registry.sourceState { registry.sourceState = .stopped }
+            if case .notStarted = registry.sourceState { registry.sourceState = .stopped }
+            let subscriptions = Array(registry.subscriptions.values)
+            registry.subscriptions = [:]
+            registry.routes = Routes()
+            return subscriptions
         }
-        for subscription in subscriptions { subscription.finish() }
+        for subscription in subscriptions { subscription.end(discardingBuffered: false) }
+    }
+
+    // MARK: Status
+
+    /// Counts for status and metrics: ticks published, the source's state, and per
+    /// subscriber (sorted by id) its symbols, delivered, dropped and buffered lines.
+    public var statistics: FeedStatistics {
+        let published = publishing.withLock { $0 }
+        let (subscriptions, sourceState) = registry.withLock { (Array($0.subscriptions.values), $0.sourceState) }
+        return FeedStatistics(
+            ticksPublished: published, source: source?.name, sourceState: sourceState,
+            subscribers: subscriptions.map(\.snapshot).sorted { $0.id < $1.id })
+    }
+
+    /// Union of the symbols current subscribers want; nil when any subscriber wants
+    /// everything (used to subscribe an upstream feed only to what is needed).
+    public var wantedSymbols: Set<String>? {
+        registry.withLock { $0.routes.wanted }
     }
 }
 
-/// Counts of a hub and its subscribers.
+/// Counts of a hub and its subscribers, read together.
 public struct FeedStatistics: Sendable, Equatable {
+    /// One subscriber's counts.
     public struct Subscriber: Sendable, Equatable {
+        /// The subscription's id.
         public var id: String
+        /// Its symbols; nil for every symbol.
         public var symbols: Set<String>?
+        /// Most lines held for it at once.
+        public var capacity: Int
+        /// Lines handed to its consumer.
         public var delivered: Int
+        /// Lines dropped because its buffer was full.
         public var dropped: Int
+        /// Lines waiting in its buffer.
         public var buffered: Int
+
+        /// Counts as given.
+        public init(id: String, symbols: Set<String>?, capacity: Int, delivered: Int, dropped: Int, buffered: Int) {
+            self.id = id
+            self.symbols = symbols
+            self.capacity = capacity
+            self.delivered = delivered
+            self.dropped = dropped
+            self.buffered = buffered
+        }
     }
 
+    /// Where the hub's source is in its life.
+    public enum SourceState: Sendable, Equatable {
+        /// The hub has no source; it is fed only by `publish`.
+        case none
+        /// The hub has not run yet.
+        case notStarted
+        /// The source is emitting ticks.
+        case running
+        /// The source finished (a replay reached its end); the hub is still up.
+        case ended
+        /// The source threw this error; the hub is still up.
+        case failed(String)
+        /// The hub shut down while the source was running.
+        case stopped
+    }
+
+    /// Ticks published (from the source and by `publish`), whether or not anyone wanted them.
     public var ticksPublished: Int
+    /// The source's name; nil for a hub without a source.
+    public var source: String?
+    /// Where the source is in its life.
+    public var sourceState: SourceState
+    /// Current subscribers, sorted by id.
     public var subscribers: [Subscriber]
-}
 
-/// One subscriber's bounded buffer of lines. One consumer iterates it.
-public final class FeedSubscription: AsyncSequence, Sendable {
-    public typealias Element = FeedLine
-
-    private struct State {
-        var buffer: Deque<FeedLine> = []
-        var waiter: CheckedContinuation<FeedLine?, Never>?
-        var finished = false
-        var delivered = 0
-        var dropped = 0
+    /// Counts as given.
+    public init(ticksPublished: Int, source: String?, sourceState: SourceState, subscribers: [Subscriber]) {
+        self.ticksPublished = ticksPublished
+        self.source = source
+        self.sourceState = sourceState
+        self.subscribers = subscribers
     }
-
-    public let id: String
-    public let symbols: Set<String>?
-    public let capacity: Int
-    private weak let hub: FeedHub?
-    private let state = Mutex(State())
-
-    init(id: String, symbols: Set<String>?, capacity: Int, hub: FeedHub) {
-        self.id = id
-        self.symbols = symbols
-        self.capacity = capacity
-        self.hub = hub
-    }
-
-    func wants(_ symbol: String) -> Bool { symbols?.contains(symbol) ?? true }
-
-    /// Lines handed to the consumer so far.
-    public var delivered: Int { state.withLock { $0.delivered } }
-    /// Lines dropped because the buffer was full.
-    public var dropped: Int { state.withLock { $0.dropped } }
-    /// Lines waiting in the buffer.
-    public var buffered: Int { state.withLock { $0.buffer.count } }
-
-    func push(_ line: FeedLine) {
-        let waiter = state.withLock { state -> CheckedContinuation<FeedLine?, Never>? in
-            if state.finished { return nil }
-            if let waiter = state.waiter {
-                state.waiter = nil
-                state.delivered += 1
-                return waiter
-            }
-            if state.buffer.count >= capacity {
-                state.buffer.removeFirst()
-                state.dropped += 1
-            }
-            state.buffer.append(line)
-            return nil
-        }
-        waiter?.resume(returning: line)
-    }
-
-    /// Ends the subscription: the consumer gets what is buffered, then nil.
-    func finish() {
-        let waiter = state.withLock { state -> CheckedContinuation<FeedLine?, Never>? in
-            state.finished = true
-            defer { state.waiter = nil }
-            return state.waiter
-        }
-        waiter?.resume(returning: nil)
-    }
-
-    /// Stops the subscription; the hub forgets it and a pending `next()` returns nil.
-    public func cancel() {
-        state.withLock { $0.buffer.removeAll() }
-        finish()
-        hub?.remove(self)
-    }
-
-    func next() async -> FeedLine? {
-        await withTaskCancellationHandler {
-            await withCheckedContinuation { (continuation: CheckedContinuation<FeedLine?, Never>) in
-                let immediate = state.withLock { state -> FeedLine?? in
-                    if let line = state.buffer.popFirst() {
-                        state.delivered += 1
-                        return .some(line)
-                    }
-                    if state.finished || Task.isCancelled { return .some(nil) }
-                    state.waiter = continuation
-                    return nil
-                }
-                if let immediate { continuation.resume(returning: immediate) }
-            }
-        } onCancel: {
-            finish()
-        }
-    }
-
-    public struct AsyncIterator: AsyncIteratorProtocol {
-        let subscription: FeedSubscription
-        public mutating func next() async -> FeedLine? { await subscription.next() }
-    }
-
-    public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(subscription: self) }
 }

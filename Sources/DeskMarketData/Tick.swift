@@ -2,21 +2,33 @@ import DeskCore
 import Foundation
 
 /// What a tick reports: a trade, a quote or a bar.
-public enum TickKind: String, Sendable, Codable {
-    case trade, quote, bar
+public enum TickKind: String, Sendable, Codable, CaseIterable {
+    /// A trade printed at `price`.
+    case trade
+    /// A quote; `price` is usually the midpoint or the last trade.
+    case quote
+    /// A bar (for example one minute); `price` is its close.
+    case bar
 }
 
-/// One market data event for one symbol. Prices are exact decimals.
+/// One market data event for one symbol. Prices and sizes are exact decimals.
 public struct Tick: Sendable, Equatable {
+    /// The ticker, e.g. `AAPL`.
     public var symbol: String
+    /// The trade (or quote, or bar close) price.
     public var price: Decimal
-    /// When it happened (for replays, when it was recorded).
+    /// When the event happened (for a replay: when it was recorded).
     public var at: Date
+    /// Best bid, when known.
     public var bid: Decimal?
+    /// Best ask, when known.
     public var ask: Decimal?
+    /// Shares traded (or quoted), when known.
     public var size: Decimal?
+    /// What the tick reports, when known.
     public var kind: TickKind?
 
+    /// A tick; the optional fields are left out of its JSON line when nil.
     public init(
         symbol: String, price: Decimal, at: Date, bid: Decimal? = nil, ask: Decimal? = nil, size: Decimal? = nil,
         kind: TickKind? = nil
@@ -30,42 +42,95 @@ public struct Tick: Sendable, Equatable {
         self.kind = kind
     }
 
-    /// The line strategies read: one JSON object and `\n`, e.g.
+    /// The line strategies read: one JSON object and a trailing `"\n"`, e.g.
     /// `{"symbol":"AAPL","price":145.5,"ts":"2026-11-25T14:30:00.123Z","size":100,"type":"trade"}`.
-    /// Numbers are written from their exact decimal text; absent fields are left out.
-    public var jsonLine: String {
-        var line =
-            "{\"symbol\":\"\(symbol)\",\"price\":\(ExactDecimal.plain(price)),\"ts\":\"\(TimestampText.iso8601(at))\""
-        if let bid { line += ",\"bid\":\(ExactDecimal.plain(bid))" }
-        if let ask { line += ",\"ask\":\(ExactDecimal.plain(ask))" }
-        if let size { line += ",\"size\":\(ExactDecimal.plain(size))" }
-        if let kind { line += ",\"type\":\"\(kind.rawValue)\"" }
-        return line + "}\n"
+    ///
+    /// Fields come in the order `symbol`, `price`, `ts`, `bid`, `ask`, `size`, `type`; nil
+    /// fields are left out. Numbers are JSON numbers written from their exact decimal text
+    /// (``ExactDecimal/plain(_:)``), never through a binary float; `ts` is ISO-8601 UTC
+    /// with milliseconds (truncated, not rounded).
+    public var jsonLine: String { String(decoding: jsonLineBytes(), as: UTF8.self) }
+
+    /// ``jsonLine`` as UTF-8 bytes, built without an intermediate `String`.
+    public func jsonLineBytes() -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(128)
+        out.append(contentsOf: #"{"symbol":"#.utf8)
+        JSONText.appendString(symbol, to: &out)
+        out.append(contentsOf: #","price":"#.utf8)
+        JSONText.appendNumber(price, to: &out)
+        out.append(contentsOf: #","ts":""#.utf8)
+        UTCTimestamp.appendISO8601(at, to: &out)
+        out.append(UInt8(ascii: "\""))
+        if let bid {
+            out.append(contentsOf: #","bid":"#.utf8)
+            JSONText.appendNumber(bid, to: &out)
+        }
+        if let ask {
+            out.append(contentsOf: #","ask":"#.utf8)
+            JSONText.appendNumber(ask, to: &out)
+        }
+        if let size {
+            out.append(contentsOf: #","size":"#.utf8)
+            JSONText.appendNumber(size, to: &out)
+        }
+        if let kind {
+            out.append(contentsOf: #","type":""#.utf8)
+            out.append(contentsOf: kind.rawValue.utf8)
+            out.append(UInt8(ascii: "\""))
+        }
+        out.append(contentsOf: "}\n".utf8)
+        return out
     }
 }
 
 /// A tick and its JSON line, encoded once by the hub and shared by every subscriber.
 public struct FeedLine: Sendable {
+    /// The tick.
     public let tick: Tick
+    /// ``Tick/jsonLine`` as UTF-8, ending in `"\n"`: what is written to a strategy's stdin.
     public let bytes: [UInt8]
 
+    /// Encodes `tick` once.
     public init(tick: Tick) {
         self.tick = tick
-        bytes = Array(tick.jsonLine.utf8)
+        bytes = tick.jsonLineBytes()
     }
 }
 
-/// ISO-8601 UTC timestamps with milliseconds, formatted without a DateFormatter
-/// (this runs once per tick).
-enum TimestampText {
-    static func iso8601(_ date: Date) -> String {
-        let milliseconds = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
-        var seconds = time_t(milliseconds / 1000)
-        var parts = tm()
-        gmtime_r(&seconds, &parts)
-        let millis = Int(milliseconds % 1000)
-        return String(
-            format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1,
-            Int(parts.tm_mday), Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec), millis)
+/// Writing JSON values as bytes.
+enum JSONText {
+    /// Appends `value` as a JSON string literal, escaping quotes, backslashes and control characters.
+    static func appendString(_ value: String, to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
+        for byte in value.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""): out.append(contentsOf: #"\""#.utf8)
+            case UInt8(ascii: "\\"): out.append(contentsOf: #"\\"#.utf8)
+            case 0x0A: out.append(contentsOf: #"\n"#.utf8)
+            case 0x0D: out.append(contentsOf: #"\r"#.utf8)
+            case 0x09: out.append(contentsOf: #"\t"#.utf8)
+            case 0x00..<0x20:
+                out.append(contentsOf: #"\u00"#.utf8)
+                out.append(hexDigit(byte >> 4))
+                out.append(hexDigit(byte & 0x0F))
+            default: out.append(byte)
+            }
+        }
+        out.append(UInt8(ascii: "\""))
+    }
+
+    /// Appends `value` as a JSON number from its exact decimal text; `null` for NaN,
+    /// which has no JSON number.
+    static func appendNumber(_ value: Decimal, to out: inout [UInt8]) {
+        if value.isNaN {
+            out.append(contentsOf: "null".utf8)
+        } else {
+            out.append(contentsOf: ExactDecimal.plain(value).utf8)
+        }
+    }
+
+    private static func hexDigit(_ nibble: UInt8) -> UInt8 {
+        nibble < 10 ? UInt8(ascii: "0") + nibble : UInt8(ascii: "a") + nibble - 10
     }
 }

@@ -1,11 +1,14 @@
 import DeskBroker
 import DeskCore
 import DeskLedger
+import DeskMarketData
+import DeskRunner
 import Foundation
 import Hummingbird
 import Logging
 import NIOCore
 import ServiceLifecycle
+import Synchronization
 
 /// The desk server, wired: ledger, paper broker, order desk, HTTP on TCP (and a
 /// unix socket when configured). `run()` runs them as one service group, listed
@@ -18,6 +21,11 @@ public struct DeskApplication: Sendable {
     public let orderDesk: OrderDesk
     public let metrics: DeskMetrics
     public let logger: Logger
+    /// Market data: fans ticks out to strategies and feeds the paper broker's prices.
+    public let feed: FeedHub
+    /// Runs members' strategies, when the configuration has a runtime.
+    public let supervisor: Supervisor?
+    private let listening = ReadySignal()
 
     /// Opens the ledger and builds every part; nothing runs until `run()`.
     public init(configuration: DeskConfiguration, logger: Logger) throws {
@@ -28,17 +36,45 @@ public struct DeskApplication: Sendable {
         metrics = DeskMetrics()
         orderDesk = OrderDesk(
             ledger: ledger, broker: broker, policy: configuration.risk, metrics: metrics, logger: logger)
+        feed = FeedHub(source: try Self.source(configuration.feed), logger: logger)
+        let broker = self.broker
+        feed.observe { tick in broker.price(symbol: tick.symbol, price: tick.price, size: tick.size, at: tick.at) }
+        if let runtime = configuration.runtime {
+            let deskURL: String
+            if let path = configuration.unixSocketPath {
+                deskURL = "unix://\(path)"
+            } else {
+                deskURL = "http://127.0.0.1:\(configuration.port)"
+            }
+            supervisor = Supervisor(
+                configuration: SupervisorConfiguration(
+                    strategiesDirectory: runtime.strategiesDirectory, logsDirectory: runtime.logsDirectory,
+                    deskURL: deskURL, python: runtime.python, pythonPath: runtime.pythonPath, sandbox: runtime.sandbox,
+                    restartOverride: runtime.restartOverride),
+                feed: feed, credentials: LedgerCredentials(ledger: ledger), store: LedgerStrategyStore(ledger: ledger),
+                logger: logger)
+        } else {
+            supervisor = nil
+        }
     }
 
-    /// Feeds a trade price to the market: the paper broker's price book.
+    static func source(_ setting: FeedSetting) throws -> (any TickSource)? {
+        switch setting {
+        case .none: nil
+        case .synthetic(let symbols, let rate, let seed): SyntheticSource(symbols: symbols, ticksPerSecond: rate, seed: seed)
+        case .replay(let path, let speed): try ReplaySource(file: URL(fileURLWithPath: path), speed: speed)
+        }
+    }
+
+    /// Feeds a trade price to the market: the paper broker and every strategy subscribed to the symbol.
     public func publishPrice(symbol: String, price: Decimal, size: Decimal?) {
-        broker.price(symbol: symbol, price: price, size: size)
+        feed.publish(Tick(symbol: symbol, price: price, at: Date(), size: size, kind: .trade))
     }
 
     /// Every route, behind the identity middleware where a caller is needed.
     public func router() -> Router<DeskRequestContext> {
         let router = Router(context: DeskRequestContext.self)
-        OperationsController(metrics: metrics, brokerName: broker.name).addRoutes(to: router)
+        OperationsController(metrics: metrics, brokerName: broker.name, feed: feed).addRoutes(to: router)
         let authenticated = router.group()
             .add(
                 middleware: IdentityMiddleware(
@@ -46,12 +82,16 @@ public struct DeskApplication: Sendable {
         OrderController(desk: orderDesk, ledger: ledger, maximumBodySize: configuration.maximumBodySize)
             .addRoutes(to: authenticated)
         PortfolioController(ledger: ledger, broker: broker).addRoutes(to: authenticated)
-        let broker = self.broker
+        let feed = self.feed
         AdminController(desk: orderDesk) { symbol, price, size in
-            broker.price(symbol: symbol, price: price, size: size)
+            feed.publish(Tick(symbol: symbol, price: price, at: Date(), size: size, kind: .trade))
         }.addRoutes(to: authenticated)
+        StrategyController(supervisor: supervisor, ledger: ledger).addRoutes(to: authenticated)
         return router
     }
+
+    /// Returns once the desk listens.
+    public func waitUntilListening() async { await listening.wait() }
 
     /// Where the server listens once it is up.
     public struct Listening: Sendable {
@@ -62,11 +102,16 @@ public struct DeskApplication: Sendable {
     /// Runs the desk until SIGTERM/SIGINT (or `extraServices` fail). `onListening`
     /// is called once TCP (and the unix socket) accept connections.
     public func run(
-        extraServices: [any Service] = [], onListening: @escaping @Sendable (Listening) async -> Void = { _ in }
+        extraServices: [ServiceGroupConfiguration.ServiceConfiguration] = [],
+        onListening: @escaping @Sendable (Listening) async -> Void = { _ in }
     ) async throws {
         let responder = router().buildResponder()
         let orderDesk = self.orderDesk
-        let listeners = ListenerCount(expected: configuration.unixSocketPath == nil ? 1 : 2, callback: onListening)
+        let listening = self.listening
+        let listeners = ListenerCount(expected: configuration.unixSocketPath == nil ? 1 : 2) { addresses in
+            listening.fire()
+            await onListening(addresses)
+        }
         var apps: [any Service] = []
         var tcp = Application(
             responder: responder,
@@ -90,16 +135,63 @@ public struct DeskApplication: Sendable {
             unix.beforeServerStarts { await orderDesk.ready() }
             apps.append(unix)
         }
+        // Shutdown runs bottom-up: strategies stop first, then the feed, then the
+        // listeners finish in-flight orders, and the ledger commits last.
+        let services: [any Service] =
+            [ledger, orderDesk, SessionCloser(broker: broker, calendar: configuration.session, logger: logger)]
+            + apps + [feed] + (supervisor.map { [AfterListening(service: $0, signal: listening)] } ?? [])
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
-                services: [
-                    ledger, orderDesk, SessionCloser(broker: broker, calendar: configuration.session, logger: logger),
-                ]
-                    + extraServices + apps,
+                services: services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) } + extraServices,
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
         try await group.run()
         if let path = configuration.unixSocketPath { try? FileManager.default.removeItem(atPath: path) }
+    }
+}
+
+/// A one-time signal: `wait()` returns once `fire()` was called.
+final class ReadySignal: Sendable {
+    private let state = Mutex<(fired: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
+
+    func fire() {
+        let waiters = state.withLock { state in
+            state.fired = true
+            defer { state.waiters.removeAll() }
+            return state.waiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    func wait() async {
+        await withCheckedContinuation { continuation in
+            let fired = state.withLock { state in
+                if !state.fired { state.waiters.append(continuation) }
+                return state.fired
+            }
+            if fired { continuation.resume() }
+        }
+    }
+}
+
+/// Runs a service once the desk listens (strategies need the desk to answer).
+struct AfterListening: Service {
+    let service: any Service
+    let signal: ReadySignal
+
+    func run() async throws {
+        // Shutdown or cancellation before the desk listens releases the wait too.
+        await withGracefulShutdownHandler {
+            await withTaskCancellationHandler {
+                await signal.wait()
+            } onCancel: {
+                signal.fire()
+            }
+        } onGracefulShutdown: {
+            signal.fire()
+        }
+        if Task.isShuttingDownGracefully || Task.isCancelled { return }
+        try await service.run()
     }
 }
 

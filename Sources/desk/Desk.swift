@@ -6,5 +6,7 @@ struct Desk: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "desk",
         abstract: "The trading desk for quant clubs: one broker account, many members' strategies.",
-        subcommands: [Serve.self, Tokens.self, Orders.self, Positions.self, Halt.self, Resume.self])
+        subcommands: [
+            Serve.self, Demo.self, Strategies.self, Orders.self, Positions.self, Tokens.self, Halt.self, Resume.self,
+        ])
 }

@@ -9,7 +9,8 @@ struct Serve: AsyncParsableCommand {
         abstract: "Run the desk server (paper broker, SQLite ledger).",
         discussion: """
             Environment: PORT (8080), DB_PATH (./trading_desk.db), DESK_UNIX_SOCKET, DESK_CONFIG, \
-            DESK_TRUST_USER_HEADER=1, DESK_HOST, LOG_LEVEL.
+            DESK_TRUST_USER_HEADER=1, DESK_HOST, DESK_FEED, DESK_SYMBOLS, STRATEGIES_DIR, DESK_PYTHON, \
+            DESK_PYTHONPATH, LOG_LEVEL.
             """)
 
     @Option(help: "TCP address to listen on (env DESK_HOST; default 127.0.0.1).") var host: String?
@@ -24,11 +25,17 @@ struct Serve: AsyncParsableCommand {
     var trustUserHeader = false
     @Flag(name: .customLong("no-group-commit"), help: "One transaction per order (for benchmarks).")
     var noGroupCommit = false
+    @OptionGroup var market: MarketOptions
+    @OptionGroup var runtime: RuntimeOptions
 
     func run() async throws {
         let settings = ServeSettings(
             host: host, port: port, unixSocket: unixSocket, databasePath: database.path, configFile: config,
-            trustUserHeader: trustUserHeader, noGroupCommit: noGroupCommit)
+            trustUserHeader: trustUserHeader, noGroupCommit: noGroupCommit, feed: market.feed,
+            replayFile: market.replayFile, replaySpeed: market.replaySpeed, feedRate: market.feedRate,
+            feedSeed: market.feedSeed, symbols: market.symbols, strategiesDirectory: runtime.strategiesDir,
+            logsDirectory: runtime.logsDir, python: runtime.python, pythonPath: runtime.pythonPath,
+            noSandbox: runtime.noSandbox)
         let configuration: DeskConfiguration
         switch settings.resolve(environment: ProcessInfo.processInfo.environment) {
         case .success(let resolved): configuration = resolved

@@ -1,53 +1,80 @@
 #!/usr/bin/env python3
-"""Mean reversion: keeps a WINDOW-tick moving average per symbol; buys ORDER_QTY
-at a limit price when the price is THRESHOLD_PERCENT under it, sells when as far
-over it, within MAX_POSITION either way. Prices are Decimals rounded to cents."""
+"""Mean reversion: keeps a moving average of the last WINDOW prices per symbol.
+When the price is THRESHOLD_PERCENT under the average it buys ORDER_QTY, when it
+is that far over it sells, staying within MAX_POSITION shares long or short.
+
+Orders are limit orders one cent through the price, immediate-or-cancel, so
+they never rest on the book. Prices are Decimals rounded to cents (a float such
+as 145.50 + 0.10 would be sent as "145.60000000000002" and refused).
+
+Settings come from the environment (config.json's "env" sets them)."""
 import logging
 import os
 from collections import defaultdict, deque
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Optional
 
-from desk_client import market_data, place_order
+from desk_client import DeskError, market_data, place_order
 
-logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-log = logging.getLogger("mean_reversion")
+logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+log = logging.getLogger("bob.mean_reversion")
 
 WINDOW = int(os.environ.get("WINDOW", "20"))
-THRESHOLD = Decimal(os.environ.get("THRESHOLD_PERCENT", "0.3")) / 100
+THRESHOLD = Decimal(os.environ.get("THRESHOLD_PERCENT", "1")) / 100
 ORDER_QTY = Decimal(os.environ.get("ORDER_QTY", "10"))
 MAX_POSITION = Decimal(os.environ.get("MAX_POSITION", "100"))
 CENT = Decimal("0.01")
 
-prices = defaultdict(lambda: deque(maxlen=WINDOW))
-position = defaultdict(Decimal)
+recent = defaultdict(lambda: deque(maxlen=WINDOW))  # symbol -> last WINDOW prices
+position = defaultdict(Decimal)                     # symbol -> shares we hold (negative: short)
 
 
 def trade(symbol: str, side: str, price: Decimal) -> None:
-    # A marketable limit: a cent through the price, so it fills now or not at all.
     limit = (price + CENT if side == "buy" else price - CENT).quantize(CENT, rounding=ROUND_HALF_UP)
-    response = place_order(symbol, ORDER_QTY, side, order_type="limit", time_in_force="ioc", limit_price=limit)
-    if response.status == "success":
-        position[symbol] += Decimal(response.filled_qty or "0") * (1 if side == "buy" else -1)
-        log.info("%s %s %s @ %s: %s, position %s", side, ORDER_QTY, symbol, limit, response.order_status,
-                 position[symbol])
-    else:
+    try:
+        response = place_order(symbol, ORDER_QTY, side, order_type="limit", time_in_force="ioc",
+                               limit_price=limit)
+    except DeskError as error:  # the desk is unreachable: log it and keep going
+        log.error("%s %s not sent: %s", side, symbol, error)
+        return
+    if response.status != "success":
         log.warning("%s %s refused: %s", side, symbol, response.message)
+        return
+    filled = Decimal(response.filled_qty or "0")
+    position[symbol] += filled if side == "buy" else -filled
+    log.info("%s %s %s @ %s: %s, position now %s", side, ORDER_QTY, symbol, limit, response.order_status,
+             position[symbol])
+
+
+def tick_price(tick: dict) -> Optional[Decimal]:
+    """The tick's price as a Decimal (via str, which keeps 145.5 exact), or None
+    when it is not a positive number."""
+    try:
+        price = Decimal(str(tick["price"]))
+    except InvalidOperation:
+        return None
+    return price if price.is_finite() and price > 0 else None
 
 
 def main() -> None:
     for tick in market_data():
-        symbol, price = tick["symbol"], Decimal(str(tick["price"]))
-        window = prices[symbol]
+        symbol = tick["symbol"]
+        price = tick_price(tick)
+        if price is None:
+            log.warning("skipping a tick with an unusable price: %r", tick)
+            continue
+        window = recent[symbol]
         window.append(price)
         if len(window) < WINDOW:
             continue
         average = sum(window) / len(window)
         if price < average * (1 - THRESHOLD) and position[symbol] + ORDER_QTY <= MAX_POSITION:
             trade(symbol, "buy", price)
-            window.clear()
+            window.clear()  # start a fresh average after trading
         elif price > average * (1 + THRESHOLD) and position[symbol] - ORDER_QTY >= -MAX_POSITION:
             trade(symbol, "sell", price)
             window.clear()
+    log.info("market data ended; positions %s", dict(position))
 
 
 if __name__ == "__main__":

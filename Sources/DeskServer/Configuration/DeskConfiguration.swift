@@ -1,6 +1,46 @@
 import DeskBroker
 import DeskCore
+import DeskMarketData
+import DeskRunner
 import Foundation
+
+/// Where market data comes from.
+public enum FeedSetting: Sendable, Equatable {
+    /// No feed: prices only from `POST /admin/prices`.
+    case none
+    /// A seeded random walk.
+    case synthetic(symbols: [String: Decimal], ticksPerSecond: Double, seed: UInt64)
+    /// A recorded file.
+    case replay(path: String, speed: ReplaySpeed)
+
+    /// The synthetic feed's symbols unless told otherwise.
+    public static let defaultSymbols: [String: Decimal] = [
+        "AAPL": Decimal(string: "190.00")!, "MSFT": Decimal(string: "420.00")!, "GOOG": Decimal(string: "170.00")!,
+        "AMZN": Decimal(string: "185.00")!, "TSLA": Decimal(string: "240.00")!,
+    ]
+}
+
+/// Where strategies live and how they run (the supervisor).
+public struct RuntimeSettings: Sendable {
+    public var strategiesDirectory: URL
+    public var logsDirectory: URL
+    public var python: String
+    public var pythonPath: String
+    public var sandbox: SandboxOptions
+    public var restartOverride: RestartSettings?
+
+    public init(
+        strategiesDirectory: URL, logsDirectory: URL, python: String, pythonPath: String,
+        sandbox: SandboxOptions = SandboxOptions(), restartOverride: RestartSettings? = nil
+    ) {
+        self.strategiesDirectory = strategiesDirectory
+        self.logsDirectory = logsDirectory
+        self.python = python
+        self.pythonPath = pythonPath
+        self.sandbox = sandbox
+        self.restartOverride = restartOverride
+    }
+}
 
 /// Everything `desk serve` needs, resolved from flags, environment and the config file.
 public struct DeskConfiguration: Sendable {
@@ -22,6 +62,10 @@ public struct DeskConfiguration: Sendable {
     public var groupCommit: Bool
     /// Largest request body accepted, in bytes.
     public var maximumBodySize: Int
+    /// The market data feed.
+    public var feed: FeedSetting = .none
+    /// The strategy supervisor; nil runs no strategies.
+    public var runtime: RuntimeSettings?
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, unixSocketPath: String? = nil,

@@ -1,4 +1,7 @@
 import DeskBroker
+import DeskCore
+import DeskMarketData
+import DeskRunner
 import Foundation
 
 /// `desk serve`'s settings as given (flags win over environment variables),
@@ -11,11 +14,42 @@ public struct ServeSettings: Sendable {
     public var configFile: String?
     public var trustUserHeader: Bool
     public var noGroupCommit: Bool
+    /// `synthetic` (default), `replay`, or `none`.
+    public var feed: String?
+    /// The file for `--feed replay`.
+    public var replayFile: String?
+    /// `recorded`, `fast`, or a factor like `10x`.
+    public var replaySpeed: String?
+    public var feedRate: Double?
+    public var feedSeed: UInt64?
+    /// `AAPL=190,MSFT=420` for the synthetic feed.
+    public var symbols: String?
+    /// Folder of strategies to supervise; nil: `STRATEGIES_DIR`, else no supervisor.
+    public var strategiesDirectory: String?
+    public var logsDirectory: String?
+    public var python: String?
+    public var pythonPath: String?
+    /// Run strategies without network isolation, limits or a separate user.
+    public var noSandbox: Bool
 
     public init(
         host: String? = nil, port: Int? = nil, unixSocket: String? = nil, databasePath: String? = nil,
-        configFile: String? = nil, trustUserHeader: Bool = false, noGroupCommit: Bool = false
+        configFile: String? = nil, trustUserHeader: Bool = false, noGroupCommit: Bool = false, feed: String? = nil,
+        replayFile: String? = nil, replaySpeed: String? = nil, feedRate: Double? = nil, feedSeed: UInt64? = nil,
+        symbols: String? = nil, strategiesDirectory: String? = nil, logsDirectory: String? = nil,
+        python: String? = nil, pythonPath: String? = nil, noSandbox: Bool = false
     ) {
+        self.feed = feed
+        self.replayFile = replayFile
+        self.replaySpeed = replaySpeed
+        self.feedRate = feedRate
+        self.feedSeed = feedSeed
+        self.symbols = symbols
+        self.strategiesDirectory = strategiesDirectory
+        self.logsDirectory = logsDirectory
+        self.python = python
+        self.pythonPath = pythonPath
+        self.noSandbox = noSandbox
         self.host = host
         self.port = port
         self.unixSocket = unixSocket
@@ -71,6 +105,62 @@ public struct ServeSettings: Sendable {
                 return .failure(Problem(message: "config file \(problem)"))
             }
         }
+        switch resolveFeed(environment: environment) {
+        case .success(let feed): configuration.feed = feed
+        case .failure(let problem): return .failure(problem)
+        }
+        if let directory = strategiesDirectory ?? environment["STRATEGIES_DIR"] {
+            let databaseFolder = URL(fileURLWithPath: configuration.databasePath).deletingLastPathComponent()
+            let cwd = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
+            let defaultPythonPath = [
+                cwd.appendingPathComponent(".venv/strategy-site").path, cwd.appendingPathComponent("clients/python").path,
+            ].joined(separator: ":")
+            configuration.runtime = RuntimeSettings(
+                strategiesDirectory: URL(fileURLWithPath: directory).standardizedFileURL,
+                logsDirectory: URL(fileURLWithPath: logsDirectory ?? databaseFolder.appendingPathComponent("logs").path)
+                    .standardizedFileURL,
+                python: python ?? SupervisorConfiguration.defaultPython(environment: environment),
+                pythonPath: pythonPath ?? environment["DESK_PYTHONPATH"] ?? defaultPythonPath,
+                sandbox: noSandbox ? .none : SandboxOptions())
+            if configuration.unixSocketPath == nil {
+                // Sandboxed strategies reach the desk through this socket.
+                configuration.unixSocketPath = databaseFolder.appendingPathComponent("desk.sock").path
+            }
+        }
         return .success(configuration)
+    }
+
+    func resolveFeed(environment: [String: String]) -> Result<FeedSetting, Problem> {
+        switch feed ?? environment["DESK_FEED"] ?? "synthetic" {
+        case "none": return .success(.none)
+        case "synthetic":
+            var prices = FeedSetting.defaultSymbols
+            if let symbols = symbols ?? environment["DESK_SYMBOLS"] {
+                prices = [:]
+                for pair in symbols.split(separator: ",") {
+                    let parts = pair.split(separator: "=")
+                    guard parts.count == 2, (try? OrderValidation.validateSymbol(String(parts[0]))) != nil,
+                        case .success(let price) = ExactDecimal.parse(String(parts[1])), price > 0
+                    else {
+                        return .failure(
+                            Problem(message: "symbols \"\(pair)\" must look like AAPL=190.50 (comma-separated)"))
+                    }
+                    prices[String(parts[0])] = price
+                }
+            }
+            let rate = feedRate ?? 20
+            guard rate >= 0 else { return .failure(Problem(message: "feed rate must be ≥ 0 ticks per second (0: as fast as possible)")) }
+            return .success(.synthetic(symbols: prices, ticksPerSecond: rate, seed: feedSeed ?? 1))
+        case "replay":
+            guard let file = replayFile else {
+                return .failure(Problem(message: "--feed replay needs --replay-file FILE (.csv or .jsonl)"))
+            }
+            guard let speed = ReplaySpeed.parse(replaySpeed ?? "recorded") else {
+                return .failure(Problem(message: "replay speed \"\(replaySpeed ?? "")\" must be recorded, fast or a factor like 10x"))
+            }
+            return .success(.replay(path: file, speed: speed))
+        case let other:
+            return .failure(Problem(message: "feed \"\(other)\" must be synthetic, replay or none"))
+        }
     }
 }

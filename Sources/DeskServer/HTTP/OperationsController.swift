@@ -1,9 +1,11 @@
+import DeskMarketData
 import Hummingbird
 
 /// `GET /healthz` and `GET /metrics` (Prometheus text). No token needed.
 struct OperationsController {
     let metrics: DeskMetrics
     let brokerName: String
+    let feed: FeedHub
 
     func addRoutes(to router: some RouterMethods<DeskRequestContext>) {
         router.get("healthz") { _, _ in
@@ -12,7 +14,21 @@ struct OperationsController {
         router.get("metrics") { _, _ in
             Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
-                body: .init(byteBuffer: ByteBuffer(bytes: metrics.render())))
+                body: .init(byteBuffer: ByteBuffer(bytes: metrics.render() + Self.feedMetrics(feed.statistics))))
         }
+    }
+
+    /// Feed counters, read at scrape time.
+    static func feedMetrics(_ statistics: FeedStatistics) -> [UInt8] {
+        var text = "# HELP desk_feed_ticks_published_total Ticks the feed hub published\n"
+        text += "# TYPE desk_feed_ticks_published_total counter\n"
+        text += "desk_feed_ticks_published_total \(statistics.ticksPublished)\n"
+        text += "# HELP desk_feed_ticks_total Ticks per subscribing strategy, by what happened to them\n"
+        text += "# TYPE desk_feed_ticks_total counter\n"
+        for subscriber in statistics.subscribers {
+            text += "desk_feed_ticks_total{strategy=\"\(subscriber.id)\",fate=\"delivered\"} \(subscriber.delivered)\n"
+            text += "desk_feed_ticks_total{strategy=\"\(subscriber.id)\",fate=\"dropped\"} \(subscriber.dropped)\n"
+        }
+        return Array(text.utf8)
     }
 }

@@ -1,11 +1,13 @@
 """desk_client: place orders through the quant club's Desk server.
 
 Drop-in compatible with the original client (``place_order``, ``set_user_id``,
-``get_server_url``, ``DESK_SERVER_URL``, ``USER_ID``), plus bearer tokens
-(``DESK_TOKEN``), unix-socket servers, the read API and a market data reader.
+``get_server_url``; environment ``DESK_SERVER_URL`` and ``USER_ID``), plus
+bearer tokens (``DESK_TOKEN``), unix-socket servers (``unix:///path``), the JSON
+read API (orders, positions, account) and a market data reader.
 """
 from .client import (
     cancel_order,
+    format_decimal,
     get_account,
     get_order,
     get_orders,
@@ -18,6 +20,8 @@ from .errors import DeskConnectionError, DeskError, DeskRequestError, DeskTimeou
 from .market_data import market_data
 from .order_pb2 import OrderRequest, OrderResponse
 
+__version__ = "2.0.0"
+
 __all__ = [
     "place_order",
     "set_user_id",
@@ -28,6 +32,7 @@ __all__ = [
     "get_positions",
     "get_account",
     "market_data",
+    "format_decimal",
     "DeskError",
     "DeskConnectionError",
     "DeskTimeout",

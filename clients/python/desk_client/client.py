@@ -1,29 +1,36 @@
-"""The order API, drop-in compatible with the original desk_client.
+"""The order API, drop-in compatible with the original desk_client, and the
+JSON read API (orders, positions, account).
 
 ``place_order`` sends a protobuf OrderRequest to ``POST /order`` and returns the
 OrderResponse message. A refused order comes back with ``status == "error"`` and
-the desk's message (it never raises for that); only transport failures raise
-``DeskConnectionError`` or ``DeskTimeout``.
+the desk's message; it never raises for that. Only transport failures raise
+(``DeskConnectionError``, ``DeskTimeout``).
 """
 from __future__ import annotations
 
 import logging
+import math
 import os
 import threading
 from decimal import Decimal
-from typing import Any, Optional, Union
+from typing import Any, Dict, List, Optional, Union
+from urllib.parse import quote
 
 import requests
 
 from . import order_pb2
 from ._transport import Transport
-from .errors import DeskConnectionError, DeskRequestError, DeskTimeout
+from .errors import DeskConnectionError, DeskError, DeskRequestError, DeskTimeout
 
 logger = logging.getLogger("desk_client")
 
 DEFAULT_SERVER_URL = "http://localhost:8080"
 DEFAULT_USER_ID = "default_user"
+USER_AGENT = "desk_client/2.0"
+PROTOBUF = "application/x-protobuf"
+JSON = "application/json"
 
+#: What a quantity or price may be given as.
 Number = Union[str, int, float, Decimal]
 
 _user_id: Optional[str] = None
@@ -31,19 +38,56 @@ _transport: Optional[Transport] = None
 _transport_lock = threading.Lock()
 
 
+def _reset_after_fork() -> None:
+    # The child starts with one thread: fresh lock, fresh session on first use.
+    global _transport, _transport_lock
+    _transport = None
+    _transport_lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_reset_after_fork)
+
+
 def get_server_url() -> str:
-    """The desk's URL: ``DESK_SERVER_URL`` or http://localhost:8080 (``unix:///path`` for a socket)."""
-    return os.environ.get("DESK_SERVER_URL", DEFAULT_SERVER_URL)
+    """The desk's URL: ``DESK_SERVER_URL``, or ``http://localhost:8080``.
+
+    ``unix:///path/to/desk.sock`` talks HTTP over that unix domain socket."""
+    return os.environ.get("DESK_SERVER_URL") or DEFAULT_SERVER_URL
 
 
-def set_user_id(user_id: str) -> None:
-    """Sets the member id sent as X-User-ID (the desk checks it against the token)."""
+def set_user_id(user_id: Optional[str]) -> None:
+    """Sets the member id sent as ``X-User-ID`` on every later request
+    (overriding ``USER_ID``; ``None`` goes back to the environment)."""
     global _user_id
     _user_id = user_id
 
 
-def _explicit_user_id() -> Optional[str]:
-    return _user_id if _user_id is not None else os.environ.get("USER_ID")
+def _chosen_user_id() -> Optional[str]:
+    if _user_id is not None:
+        return _user_id
+    return os.environ.get("USER_ID") or None
+
+
+def _identity_headers() -> Dict[str, str]:
+    """``Authorization: Bearer`` from ``DESK_TOKEN``, and ``X-User-ID``.
+
+    Without a token, ``X-User-ID`` is always sent (``USER_ID``, else
+    ``default_user``), exactly as the original client did. With a token it is
+    sent only when a user id was chosen (``USER_ID`` or ``set_user_id``): the
+    desk refuses (403) a user id that is not the token's member, so the
+    ``default_user`` fallback would turn every tokened request into a refusal.
+    """
+    headers = {"User-Agent": USER_AGENT}
+    token = os.environ.get("DESK_TOKEN", "").strip()
+    user_id = _chosen_user_id()
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+        if user_id is not None:
+            headers["X-User-ID"] = user_id
+    else:
+        headers["X-User-ID"] = user_id if user_id is not None else DEFAULT_USER_ID
+    return headers
 
 
 def _get_transport() -> Transport:
@@ -57,30 +101,22 @@ def _get_transport() -> Transport:
         return _transport
 
 
-def _headers(content_type: str) -> dict:
-    """With a token, X-User-ID is sent only when a user id was set explicitly (the
-    desk refuses one that names another member); without a token the original
-    client's behaviour is kept: USER_ID, else default_user."""
-    headers = {"Content-Type": content_type}
-    token = os.environ.get("DESK_TOKEN")
-    user_id = _explicit_user_id()
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-        if user_id is not None:
-            headers["X-User-ID"] = user_id
-    else:
-        headers["X-User-ID"] = user_id if user_id is not None else DEFAULT_USER_ID
-    return headers
-
-
 def format_decimal(value: Optional[Number], name: str) -> str:
-    """Text for a quantity or price, exactly as Python shows it: no float noise is
-    added (``0.1`` → ``"0.1"``) and none is hidden (``145.5 + 0.1`` stays
-    ``"145.60000000000002"``, which the desk refuses with a clear message)."""
+    """The wire text of a quantity or price, exactly as Python shows the value.
+
+    - ``str`` is sent as is (surrounding blanks removed); ``None`` is ``""``.
+    - ``int`` → ``"10"``; ``Decimal`` → ``format(d, "f")`` (never an exponent).
+    - ``float`` → its shortest ``repr`` without an exponent: ``0.1`` → ``"0.1"``,
+      and ``145.5 + 0.1`` → ``"145.60000000000002"``. Nothing is rounded: the
+      desk refuses such a price with a message saying why.
+
+    Raises ``TypeError`` for a bool or any other type, ``ValueError`` for a NaN
+    or infinite float.
+    """
     if value is None:
         return ""
     if isinstance(value, bool):
-        raise TypeError(f"{name} must be a number or a decimal string, not a bool")
+        raise TypeError(f"{name} must be a str, int, float or Decimal, not a bool")
     if isinstance(value, str):
         return value.strip()
     if isinstance(value, Decimal):
@@ -88,21 +124,37 @@ def format_decimal(value: Optional[Number], name: str) -> str:
     if isinstance(value, int):
         return str(value)
     if isinstance(value, float):
-        if value != value or value in (float("inf"), float("-inf")):
-            raise ValueError(f"{name} must be a finite number, not {value}")
+        if not math.isfinite(value):
+            raise ValueError(f"{name} must be a finite number, not {value!r}")
         return format(Decimal(repr(value)), "f")
-    raise TypeError(f"{name} must be str, int, float or Decimal, not {type(value).__name__}")
+    raise TypeError(f"{name} must be a str, int, float or Decimal, not {type(value).__name__}")
 
 
-def _send(method: str, path: str, timeout: float, **kwargs) -> requests.Response:
+def _send(method: str, path: str, timeout: float, headers: Dict[str, str], **kwargs: Any) -> requests.Response:
+    """One request through the process's session; transport failures become
+    DeskConnectionError / DeskTimeout naming the URL."""
     transport = _get_transport()
-    url = transport.url(path)
+    server = transport.server_url
     try:
-        return transport.session().request(method, url, timeout=timeout, **kwargs)
+        return transport.session().request(method, transport.url(path), timeout=timeout, headers=headers,
+                                            **kwargs)
     except requests.Timeout as error:
-        raise DeskTimeout(f"the desk at {transport.server_url} did not answer within {timeout} s") from error
-    except (requests.ConnectionError, OSError) as error:
-        raise DeskConnectionError(f"cannot reach the desk at {transport.server_url}: {error}") from error
+        raise DeskTimeout(f"the desk at {server} did not answer {method} {path} within {timeout} s",
+                          url=server) from error
+    except (requests.RequestException, OSError) as error:
+        raise DeskConnectionError(f"cannot reach the desk at {server}: {error}", url=server) from error
+
+
+def _excerpt(reply: requests.Response, limit: int = 200) -> str:
+    text = " ".join(reply.content[:4 * limit].decode("utf-8", "replace").split())
+    return text[:limit] + ("…" if len(text) > limit else "")
+
+
+def _json_body(reply: requests.Response) -> Any:
+    try:
+        return reply.json()
+    except ValueError:
+        return None
 
 
 def place_order(
@@ -115,69 +167,136 @@ def place_order(
     stop_price: Optional[Number] = None,
     timeout: float = 10,
 ) -> order_pb2.OrderResponse:
-    """Places an order; returns the desk's OrderResponse (``status`` "success" or "error")."""
+    """Sends an order to the desk and returns its ``OrderResponse``.
+
+    Args:
+        symbol: e.g. ``"AAPL"``.
+        qty: shares, as str, int, float or Decimal (sent exactly, see ``format_decimal``).
+        side: ``"buy"`` or ``"sell"``.
+        order_type: ``"market"``, ``"limit"``, ``"stop"`` or ``"stop_limit"``.
+        time_in_force: ``"day"``, ``"gtc"``, ``"ioc"`` or ``"fok"``.
+        limit_price: for limit and stop_limit orders.
+        stop_price: for stop and stop_limit orders.
+        timeout: seconds to wait for the desk.
+
+    Returns:
+        The protobuf ``OrderResponse``: ``status`` is ``"success"`` (with
+        ``order_id``, ``order_status``, ``filled_qty``) or ``"error"`` with the
+        desk's ``message``. A refusal never raises.
+
+    Raises:
+        DeskConnectionError: the desk cannot be reached.
+        DeskTimeout: the desk did not answer within ``timeout``.
+        TypeError, ValueError: a quantity or price of an unusable type or value.
+    """
     request = order_pb2.OrderRequest(
-        symbol=symbol,
+        symbol=symbol or "",
         qty=format_decimal(qty, "qty"),
-        side=side,
+        side=side or "",
         order_type=order_type or "",
         time_in_force=time_in_force or "",
         limit_price=format_decimal(limit_price, "limit_price"),
         stop_price=format_decimal(stop_price, "stop_price"),
     )
-    reply = _send("POST", "/order", timeout, data=request.SerializeToString(),
-                  headers=_headers("application/x-protobuf"))
-    response = order_pb2.OrderResponse()
-    try:
-        response.ParseFromString(reply.content)
-        if not response.status:
-            raise ValueError("no status field")
-    except Exception:
-        response = order_pb2.OrderResponse(
-            status="error", symbol=request.symbol, qty=request.qty, side=request.side,
-            message=f"HTTP {reply.status_code} from {get_server_url()}: {reply.text[:200]}")
+    headers = {**_identity_headers(), "Content-Type": PROTOBUF, "Accept": PROTOBUF}
+    reply = _send("POST", "/order", timeout, headers, data=request.SerializeToString())
+    response = _order_response(reply, request)
     if response.status == "success":
-        logger.info("order %s %s %s %s: %s (filled %s)", response.order_id, side, request.qty, symbol,
-                    response.order_status, response.filled_qty)
+        logger.info("order %s: %s %s %s -> %s (filled %s)", response.order_id, request.side, request.qty,
+                    request.symbol, response.order_status, response.filled_qty or "0")
     else:
-        logger.warning("order %s %s %s refused (%s): %s", side, request.qty, symbol, reply.status_code,
-                       response.message)
+        logger.warning("order %s %s %s refused (HTTP %s): %s", request.side, request.qty, request.symbol,
+                       reply.status_code, response.message)
     return response
 
 
-def _json(method: str, path: str, timeout: float = 10, params: Optional[dict] = None) -> Any:
-    reply = _send(method, path, timeout, params=params, headers=_headers("application/json"))
-    try:
-        body = reply.json()
-    except ValueError:
-        body = {"message": reply.text[:200]}
+def _order_response(reply: requests.Response, request: order_pb2.OrderRequest) -> order_pb2.OrderResponse:
+    """The reply as an OrderResponse, whatever the HTTP status. A body that is not
+    one (a proxy's HTML page, a JSON error) becomes status "error" with the HTTP
+    status and the body's message or an excerpt."""
+    response = order_pb2.OrderResponse()
+    content_type = reply.headers.get("Content-Type", "")
+    if "json" not in content_type:
+        try:
+            response.ParseFromString(reply.content)
+        except Exception:  # DecodeError, or anything a malformed body provokes
+            response.Clear()
+        if response.status:
+            return response
+    body = _json_body(reply)
+    if isinstance(body, dict) and body.get("status"):
+        # The same fields in JSON (what the desk sends to JSON clients).
+        fields = {field.name: str(body[field.name]) for field in order_pb2.OrderResponse.DESCRIPTOR.fields
+                  if body.get(field.name) is not None}
+        if fields.get("status") == "success" and reply.status_code < 400:
+            return order_pb2.OrderResponse(**fields)
+        message = fields.get("message") or _excerpt(reply)
+        return order_pb2.OrderResponse(status="error", symbol=request.symbol, qty=request.qty, side=request.side,
+                                       message=f"HTTP {reply.status_code}: {message}")
+    return order_pb2.OrderResponse(
+        status="error", symbol=request.symbol, qty=request.qty, side=request.side,
+        message=f"HTTP {reply.status_code} {reply.reason or ''} from {get_server_url()} is not an order "
+                f"response: {_excerpt(reply) or '(empty body)'}")
+
+
+def _read(method: str, path: str, timeout: float, params: Optional[Dict[str, str]] = None) -> Any:
+    """A JSON read-API call; raises DeskRequestError for a 4xx/5xx answer."""
+    headers = {**_identity_headers(), "Accept": JSON}
+    reply = _send(method, path, timeout, headers, params=params)
+    body = _json_body(reply)
     if reply.status_code >= 400:
-        message = body.get("message") if isinstance(body, dict) else str(body)
-        raise DeskRequestError(reply.status_code, message or f"HTTP {reply.status_code}")
+        message = body.get("message") if isinstance(body, dict) else None
+        raise DeskRequestError(reply.status_code, str(message) if message else _excerpt(reply) or reply.reason)
+    if body is None:
+        raise DeskError(f"the desk at {get_server_url()} answered {method} {path} with HTTP {reply.status_code} "
+                        f"but not JSON: {_excerpt(reply)}")
     return body
 
 
-def get_order(order_id: str, timeout: float = 10) -> dict:
-    """One of your orders, with its fills."""
-    return _json("GET", f"/orders/{order_id}", timeout)
+def _order_path(order_id: str) -> str:
+    if not order_id:
+        raise ValueError("order_id must not be empty")
+    return "/orders/" + quote(str(order_id), safe="")
 
 
-def cancel_order(order_id: str, timeout: float = 10) -> dict:
-    """Cancels a working order; returns the order afterwards."""
-    return _json("DELETE", f"/orders/{order_id}", timeout)
+def _field(body: Any, name: str) -> List[Dict[str, Any]]:
+    if not isinstance(body, dict) or not isinstance(body.get(name), list):
+        raise DeskError(f"the desk at {get_server_url()} answered without a {name!r} list")
+    return body[name]
 
 
-def get_orders(status: Optional[str] = None, symbol: Optional[str] = None, timeout: float = 10) -> list:
-    """Your orders, newest first; status is open, closed, all or an order status."""
-    params = {key: value for key, value in (("status", status), ("symbol", symbol)) if value}
-    return _json("GET", "/orders", timeout, params=params)["orders"]
+def get_order(order_id: str, timeout: float = 10) -> Dict[str, Any]:
+    """One of your orders (``GET /orders/{id}``) as a dict: ``order_id``,
+    ``status``, ``qty``, ``filled_qty``, ``filled_avg_price``... Decimals are
+    strings, missing values ``None``. Raises DeskRequestError (404) if it is
+    unknown or not yours."""
+    return _read("GET", _order_path(order_id), timeout)
 
 
-def get_positions(timeout: float = 10) -> list:
-    """Your positions with realized and unrealized P&L."""
-    return _json("GET", "/positions", timeout)["positions"]
+def cancel_order(order_id: str, timeout: float = 10) -> Dict[str, Any]:
+    """Cancels a working order (``DELETE /orders/{id}``); returns the order after
+    the cancel. Raises DeskRequestError if the order is already final."""
+    return _read("DELETE", _order_path(order_id), timeout)
 
 
-def get_account(timeout: float = 10) -> dict:
-    """Your account summary: cash used, market value, realized and unrealized P&L."""
-    return _json("GET", "/account", timeout)
+def get_orders(status: Optional[str] = None, symbol: Optional[str] = None,
+               timeout: float = 10) -> List[Dict[str, Any]]:
+    """Your orders (``GET /orders``), optionally only those with ``status``
+    (``"open"``, ``"closed"``, ``"all"`` or an order status such as ``"filled"``)
+    and/or for ``symbol``."""
+    params = {name: value for name, value in (("status", status), ("symbol", symbol)) if value}
+    return _field(_read("GET", "/orders", timeout, params=params), "orders")
+
+
+def get_positions(timeout: float = 10) -> List[Dict[str, Any]]:
+    """Your positions (``GET /positions``): ``symbol``, ``qty``,
+    ``avg_entry_price``, ``realized_pnl``, ``market_price``, ``market_value``,
+    ``unrealized_pnl``."""
+    return _field(_read("GET", "/positions", timeout), "positions")
+
+
+def get_account(timeout: float = 10) -> Dict[str, Any]:
+    """Your account summary (``GET /account``): ``user_id``, ``realized_pnl``,
+    ``unrealized_pnl``, ``market_value``, ``cash_used``, ``open_orders``,
+    ``positions``."""
+    return _read("GET", "/account", timeout)

@@ -1,0 +1,73 @@
+import Foundation
+import GRDB
+
+/// A strategy's supervised state as stored (table `strategies`).
+public struct StrategyRow: Sendable, Equatable {
+    public var name: String
+    public var member: String
+    public var desiredRunning: Bool
+    public var state: String
+    public var restarts: Int
+    public var pid: Int32?
+    public var startedAt: Date?
+    public var lastExit: String?
+    public var failure: String?
+
+    public init(
+        name: String, member: String, desiredRunning: Bool, state: String, restarts: Int, pid: Int32?,
+        startedAt: Date?, lastExit: String?, failure: String?
+    ) {
+        self.name = name
+        self.member = member
+        self.desiredRunning = desiredRunning
+        self.state = state
+        self.restarts = restarts
+        self.pid = pid
+        self.startedAt = startedAt
+        self.lastExit = lastExit
+        self.failure = failure
+    }
+}
+
+extension Ledger {
+    /// Every stored strategy state.
+    public func strategyRows() async throws -> [StrategyRow] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM strategies ORDER BY name").map { row in
+                StrategyRow(
+                    name: row["name"], member: row["user_id"], desiredRunning: row["desired_running"],
+                    state: row["state"], restarts: row["restarts"], pid: row["pid"], startedAt: row["started_at"],
+                    lastExit: row["last_exit"], failure: row["failure"])
+            }
+        }
+    }
+
+    /// Stores one strategy's state.
+    public func saveStrategyRow(_ row: StrategyRow) async throws {
+        try await pool.write { db in
+            try db.execute(
+                sql: """
+                    INSERT OR REPLACE INTO strategies
+                    (name, user_id, desired_running, state, restarts, pid, started_at, last_exit, failure, updated_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    row.name, row.member, row.desiredRunning, row.state, row.restarts, row.pid, row.startedAt,
+                    row.lastExit, row.failure, Date(),
+                ])
+        }
+    }
+
+    /// Orders placed per (member, strategy).
+    public func orderCountsByStrategy() async throws -> [String: Int] {
+        try await pool.read { db in
+            var counts: [String: Int] = [:]
+            for row in try Row.fetchAll(
+                db, sql: "SELECT user_id, strategy, COUNT(*) AS n FROM orders WHERE strategy != '' GROUP BY user_id, strategy")
+            {
+                counts["\(row["user_id"] as String)/\(row["strategy"] as String)"] = row["n"]
+            }
+            return counts
+        }
+    }
+}

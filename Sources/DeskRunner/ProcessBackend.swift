@@ -1,0 +1,181 @@
+import Foundation
+import Synchronization
+
+/// Everything needed to start one strategy, whatever runs it.
+public struct LaunchSpec: Sendable {
+    public var name: String
+    public var member: String
+    /// Program and arguments (`python3 -u strategy.py`), before any sandbox wrapper.
+    public var program: [String]
+    public var workingDirectory: URL
+    /// The complete environment: nothing is inherited from the desk.
+    public var environment: [String: String]
+    public var limits: StrategyLimits
+    public var log: StrategyLog
+}
+
+/// A started strategy: its pid, its stdin, a way to stop it and its exit.
+public protocol RunningStrategy: Sendable {
+    var pid: Int32 { get }
+    /// Writes bytes to its stdin without ever blocking a thread: false once the
+    /// strategy has closed its stdin (or exited).
+    func write(_ bytes: [UInt8]) async -> Bool
+    /// Closes its stdin (it sees EOF).
+    func closeInput()
+    /// SIGTERM to its process group, SIGKILL after `grace`.
+    func stop(grace: Duration) async
+    /// Waits for it to end.
+    func exitStatus() async -> ExitStatus
+}
+
+/// Starts strategies. The process backend is the default; a container backend
+/// implements the same protocol.
+public protocol StrategyBackend: Sendable {
+    var name: String { get }
+    func launch(_ spec: LaunchSpec) async throws -> any RunningStrategy
+}
+
+/// Runs each strategy as a child process inside the sandbox `plan` describes.
+///
+/// Foundation's `Process` starts the first wrapper; the wrappers exec each other
+/// and the interpreter, so the pid stays the same and `setsid` makes it the
+/// leader of its own process group (stopping signals the whole group). This
+/// backend uses `Process` rather than swift-subprocess: it needs a stdin that is
+/// written without blocking and output that goes straight to a rotating log,
+/// while the sandbox itself comes from the wrappers, which neither API could do.
+public struct ProcessBackend: StrategyBackend {
+    public let plan: SandboxPlan
+    public let baseUID: UInt32
+    public var name: String { "process" }
+
+    public init(plan: SandboxPlan, baseUID: UInt32) {
+        self.plan = plan
+        self.baseUID = baseUID
+        // A strategy that exits while we write to its pipe must not kill the desk.
+        signal(SIGPIPE, SIG_IGN)
+    }
+
+    public func launch(_ spec: LaunchSpec) async throws -> any RunningStrategy {
+        let command = plan.command(spec.program, name: spec.name, limits: spec.limits, baseUID: baseUID)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: command[0])
+        process.arguments = Array(command.dropFirst())
+        process.environment = spec.environment
+        process.currentDirectoryURL = spec.workingDirectory
+        let input = Pipe()
+        let output = Pipe()
+        process.standardInput = input
+        process.standardOutput = output
+        process.standardError = output
+        let log = spec.log
+        output.fileHandleForReading.readabilityHandler = { handle in
+            let data = handle.availableData
+            if data.isEmpty {
+                handle.readabilityHandler = nil
+            } else {
+                log.append(data)
+            }
+        }
+        let exit = ExitSignal()
+        process.terminationHandler = { finished in
+            let status: ExitStatus =
+                finished.terminationReason == .uncaughtSignal
+                ? .signaled(finished.terminationStatus) : .exited(finished.terminationStatus)
+            exit.fire(status)
+        }
+        try process.run()
+        let fd = input.fileHandleForWriting.fileDescriptor
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+        return ChildProcess(pid: process.processIdentifier, input: input, output: output, exit: exit)
+    }
+}
+
+/// A one-time exit status that any number of tasks can wait for.
+final class ExitSignal: Sendable {
+    private let state = Mutex<(status: ExitStatus?, waiters: [CheckedContinuation<ExitStatus, Never>])>((nil, []))
+
+    func fire(_ status: ExitStatus) {
+        let waiters = state.withLock { state in
+            state.status = status
+            defer { state.waiters.removeAll() }
+            return state.waiters
+        }
+        for waiter in waiters { waiter.resume(returning: status) }
+    }
+
+    func wait() async -> ExitStatus {
+        await withCheckedContinuation { continuation in
+            let status = state.withLock { state -> ExitStatus? in
+                if let status = state.status { return status }
+                state.waiters.append(continuation)
+                return nil
+            }
+            if let status { continuation.resume(returning: status) }
+        }
+    }
+
+    var status: ExitStatus? { state.withLock { $0.status } }
+}
+
+final class ChildProcess: RunningStrategy {
+    let pid: Int32
+    private let input: Pipe
+    private let output: Pipe
+    private let exit: ExitSignal
+    private let inputOpen = Mutex(true)
+
+    init(pid: Int32, input: Pipe, output: Pipe, exit: ExitSignal) {
+        self.pid = pid
+        self.input = input
+        self.output = output
+        self.exit = exit
+    }
+
+    func write(_ bytes: [UInt8]) async -> Bool {
+        var offset = 0
+        while offset < bytes.count {
+            guard inputOpen.withLock({ $0 }), exit.status == nil else { return false }
+            let written = bytes.withUnsafeBytes { buffer in
+                Glibc.write(input.fileHandleForWriting.fileDescriptor, buffer.baseAddress! + offset, bytes.count - offset)
+            }
+            if written > 0 {
+                offset += written
+            } else if written < 0 && (errno == EAGAIN || errno == EINTR) {
+                // The pipe is full: the strategy is not reading. Wait without holding a thread;
+                // meanwhile its feed buffer keeps only the newest ticks.
+                try? await Task.sleep(for: .milliseconds(5))
+                if Task.isCancelled { return false }
+            } else {
+                closeInput()
+                return false
+            }
+        }
+        return true
+    }
+
+    func closeInput() {
+        let wasOpen = inputOpen.withLock { open in
+            defer { open = false }
+            return open
+        }
+        if wasOpen { try? input.fileHandleForWriting.close() }
+    }
+
+    func stop(grace: Duration) async {
+        closeInput()
+        guard exit.status == nil else { return }
+        kill(-pid, SIGTERM)
+        kill(pid, SIGTERM)
+        let deadline = ContinuousClock.now + grace
+        while exit.status == nil && ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        if exit.status == nil {
+            kill(-pid, SIGKILL)
+            kill(pid, SIGKILL)
+        }
+        _ = await exit.wait()
+    }
+
+    func exitStatus() async -> ExitStatus { await exit.wait() }
+}

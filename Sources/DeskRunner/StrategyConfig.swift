@@ -1,0 +1,272 @@
+import DeskCore
+import Foundation
+
+/// Resource limits for one strategy process.
+public struct StrategyLimits: Sendable, Equatable {
+    /// Address space, bytes (`"memory": "512m"`).
+    public var memoryBytes: UInt64
+    /// CPU seconds before the kernel stops it (`"cpu_seconds": 3600`).
+    public var cpuSeconds: UInt64
+    /// Processes and threads (`"max_processes": 64`).
+    public var maxProcesses: UInt64
+    /// Open files (`"open_files": 256`).
+    public var openFiles: UInt64
+
+    public init(
+        memoryBytes: UInt64 = 1 << 30, cpuSeconds: UInt64 = 86_400, maxProcesses: UInt64 = 64, openFiles: UInt64 = 256
+    ) {
+        self.memoryBytes = memoryBytes
+        self.cpuSeconds = cpuSeconds
+        self.maxProcesses = maxProcesses
+        self.openFiles = openFiles
+    }
+}
+
+/// When a strategy that exits is started again.
+public struct RestartSettings: Sendable, Equatable {
+    public enum Policy: String, Sendable {
+        /// Only after a non-zero exit or a signal.
+        case onFailure = "on-failure"
+        /// After any exit.
+        case always
+        /// Never.
+        case never
+    }
+
+    public var policy: Policy
+    /// Restarts in a row (without a stable run between) before the strategy is marked failed.
+    public var maxRestarts: Int
+    public var backoffInitial: Duration
+    public var backoffMax: Duration
+    /// A run this long resets the count of restarts in a row.
+    public var stableAfter: Duration
+
+    public init(
+        policy: Policy = .onFailure, maxRestarts: Int = 5, backoffInitial: Duration = .seconds(1),
+        backoffMax: Duration = .seconds(60), stableAfter: Duration = .seconds(60)
+    ) {
+        self.policy = policy
+        self.maxRestarts = maxRestarts
+        self.backoffInitial = backoffInitial
+        self.backoffMax = backoffMax
+        self.stableAfter = stableAfter
+    }
+}
+
+/// A strategy's `config.json`: the original's keys (`user_id`, `name`,
+/// `description`, `version`, `env`) plus `symbols`, `limits`, `restart`, `runtime`.
+public struct StrategyConfig: Sendable, Equatable {
+    public var member: String
+    public var name: String
+    public var description: String
+    public var version: String
+    public var environment: [String: String]
+    /// Symbols whose market data it receives; nil for all.
+    public var symbols: Set<String>?
+    public var limits: StrategyLimits
+    public var restart: RestartSettings
+    /// `process` (default) or `docker`.
+    public var runtime: String
+    /// Keys the desk does not know (reported as warnings).
+    public var unknownKeys: [String]
+
+    /// The configuration of a strategy folder without a config.json: the folder names the member.
+    public static func defaults(folder: String) -> StrategyConfig {
+        StrategyConfig(
+            member: folder, name: folder, description: "", version: "", environment: [:], symbols: nil,
+            limits: StrategyLimits(), restart: RestartSettings(), runtime: "process", unknownKeys: [])
+    }
+
+    /// Environment names the desk sets itself; config.json may not override them.
+    public static let reservedEnvironment: Set<String> = [
+        "DESK_SERVER_URL", "DESK_TOKEN", "USER_ID", "STRATEGY_NAME", "PATH", "PYTHONPATH", "HOME",
+    ]
+
+    static let knownKeys: Set<String> = [
+        "user_id", "name", "description", "version", "env", "symbols", "limits", "restart", "runtime",
+    ]
+
+    /// Parses config.json text for the strategy in `folder`; `path` labels errors.
+    public static func parse(_ text: String, folder: String, path: String) -> Result<StrategyConfig, ConfigProblem> {
+        var config = defaults(folder: folder)
+        let object: [String: Any]
+        do {
+            guard let parsed = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else {
+                return .failure(ConfigProblem(path: path, line: 1, key: nil, message: "the top level must be a JSON object"))
+            }
+            object = parsed
+        } catch {
+            let (line, column) = JSONErrorPosition.locate(error, in: text)
+            return .failure(
+                ConfigProblem(
+                    path: path, line: line, key: nil,
+                    message: "not valid JSON\(column.map { " (column \($0))" } ?? ""): \(JSONErrorPosition.reason(error))"))
+        }
+        func problem(_ key: String, _ message: String) -> ConfigProblem {
+            ConfigProblem(path: path, line: JSONErrorPosition.line(ofKey: key, in: text), key: key, message: message)
+        }
+        config.unknownKeys = object.keys.filter { !knownKeys.contains($0) }.sorted()
+        if let value = object["user_id"] {
+            guard let member = value as? String, Identifier.isSafe(member) else {
+                return .failure(problem("user_id", "must be a member id: \(Identifier.rule)"))
+            }
+            config.member = member
+        }
+        for key in ["name", "description", "version"] {
+            guard let value = object[key] else { continue }
+            guard let text = value as? String else { return .failure(problem(key, "must be a string")) }
+            switch key {
+            case "name": config.name = text
+            case "description": config.description = text
+            default: config.version = text
+            }
+        }
+        if let value = object["env"] {
+            guard let env = value as? [String: Any] else {
+                return .failure(problem("env", "must be an object of NAME: \"value\" strings"))
+            }
+            for (name, raw) in env.sorted(by: { $0.key < $1.key }) {
+                guard let string = raw as? String else {
+                    return .failure(problem(name, "env \(name) must be a string (write numbers in quotes)"))
+                }
+                if reservedEnvironment.contains(name) {
+                    return .failure(problem(name, "env \(name) is set by the desk and cannot be overridden"))
+                }
+                if name.isEmpty || name.contains("=") {
+                    return .failure(problem(name, "env name \"\(name)\" is not a variable name"))
+                }
+                config.environment[name] = string
+            }
+        }
+        if let value = object["symbols"] {
+            guard let list = value as? [String], !list.isEmpty else {
+                return .failure(problem("symbols", "must be a non-empty list of tickers, e.g. [\"AAPL\"]"))
+            }
+            for symbol in list {
+                do { _ = try OrderValidation.validateSymbol(symbol) } catch {
+                    return .failure(problem("symbols", error.message))
+                }
+            }
+            config.symbols = Set(list)
+        }
+        if let value = object["limits"] {
+            guard let limits = value as? [String: Any] else { return .failure(problem("limits", "must be an object")) }
+            for (key, raw) in limits.sorted(by: { $0.key < $1.key }) {
+                switch key {
+                case "memory":
+                    guard let text = raw as? String, let bytes = parseBytes(text) else {
+                        return .failure(problem("memory", "limits.memory must be a size such as \"512m\" or \"1g\""))
+                    }
+                    config.limits.memoryBytes = bytes
+                case "cpu_seconds", "max_processes", "open_files":
+                    guard let number = raw as? NSNumber, !(raw is Bool), let whole = UInt64(exactly: number.doubleValue),
+                        whole > 0
+                    else {
+                        return .failure(problem(key, "limits.\(key) must be a positive whole number"))
+                    }
+                    switch key {
+                    case "cpu_seconds": config.limits.cpuSeconds = whole
+                    case "max_processes": config.limits.maxProcesses = whole
+                    default: config.limits.openFiles = whole
+                    }
+                default:
+                    return .failure(
+                        problem(key, "unknown limit \"\(key)\"; allowed: memory, cpu_seconds, max_processes, open_files"))
+                }
+            }
+        }
+        if let value = object["restart"] {
+            guard let restart = value as? [String: Any] else { return .failure(problem("restart", "must be an object")) }
+            for (key, raw) in restart.sorted(by: { $0.key < $1.key }) {
+                switch key {
+                case "policy":
+                    guard let text = raw as? String, let policy = RestartSettings.Policy(rawValue: text) else {
+                        return .failure(problem("policy", "restart.policy must be \"on-failure\", \"always\" or \"never\""))
+                    }
+                    config.restart.policy = policy
+                case "max_restarts", "backoff_initial_seconds", "backoff_max_seconds":
+                    guard let number = raw as? NSNumber, !(raw is Bool), number.doubleValue >= 0 else {
+                        return .failure(problem(key, "restart.\(key) must be a number ≥ 0"))
+                    }
+                    switch key {
+                    case "max_restarts": config.restart.maxRestarts = number.intValue
+                    case "backoff_initial_seconds": config.restart.backoffInitial = .seconds(number.doubleValue)
+                    default: config.restart.backoffMax = .seconds(number.doubleValue)
+                    }
+                default:
+                    return .failure(
+                        problem(
+                            key,
+                            "unknown restart setting \"\(key)\"; allowed: policy, max_restarts, backoff_initial_seconds, backoff_max_seconds"
+                        ))
+                }
+            }
+        }
+        if let value = object["runtime"] {
+            guard let runtime = value as? String, ["process", "docker"].contains(runtime) else {
+                return .failure(problem("runtime", "must be \"process\" or \"docker\""))
+            }
+            config.runtime = runtime
+        }
+        return .success(config)
+    }
+
+    /// `"512m"`, `"1g"`, `"65536k"`, `"1048576"` → bytes.
+    static func parseBytes(_ text: String) -> UInt64? {
+        let lower = text.lowercased().trimmingCharacters(in: .whitespaces)
+        let units: [(String, UInt64)] = [("g", 1 << 30), ("m", 1 << 20), ("k", 1 << 10), ("b", 1)]
+        for (suffix, factor) in units where lower.hasSuffix(suffix) {
+            guard let value = UInt64(lower.dropLast()), value > 0 else { return nil }
+            return value * factor
+        }
+        return UInt64(lower).flatMap { $0 > 0 ? $0 : nil }
+    }
+}
+
+/// A config.json that cannot be used: file, line, key and what is wrong.
+public struct ConfigProblem: Error, Equatable, Sendable, CustomStringConvertible {
+    public var path: String
+    public var line: Int
+    public var key: String?
+    public var message: String
+
+    public var description: String {
+        "\(path):\(line): \(key.map { "\"\($0)\": " } ?? "")\(message)"
+    }
+}
+
+/// Finding where in a JSON text something is, for error messages.
+enum JSONErrorPosition {
+    /// Line and column of a JSONSerialization error, from its byte offset when it gives one.
+    static func locate(_ error: any Error, in text: String) -> (Int, Int?) {
+        let info = (error as NSError).userInfo
+        let offset = (info["NSJSONSerializationErrorIndex"] as? Int) ?? (info["NSJSONSerializationErrorIndex"] as? NSNumber)?.intValue
+        guard let offset else { return (1, nil) }
+        var line = 1
+        var column = 1
+        for (index, byte) in text.utf8.enumerated() {
+            if index >= offset { break }
+            if byte == UInt8(ascii: "\n") {
+                line += 1
+                column = 1
+            } else {
+                column += 1
+            }
+        }
+        return (line, column)
+    }
+
+    static func reason(_ error: any Error) -> String {
+        let info = (error as NSError).userInfo
+        return (info[NSDebugDescriptionErrorKey] as? String) ?? error.localizedDescription
+    }
+
+    /// The line where `"key"` first appears as a key (1 when it cannot be found).
+    static func line(ofKey key: String, in text: String) -> Int {
+        for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated()
+        where line.contains("\"\(key)\"") {
+            return index + 1
+        }
+        return 1
+    }
+}

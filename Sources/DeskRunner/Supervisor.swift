@@ -1,0 +1,354 @@
+import DeskMarketData
+import Foundation
+import Logging
+import ServiceLifecycle
+
+/// Runs members' strategies: starts, stops and restarts them, gives each a fresh
+/// token, an environment built from scratch and its market data on stdin, keeps
+/// their logs, restarts crashes with backoff, and remembers what was running.
+public actor Supervisor: Service {
+    private struct Managed {
+        var record: StrategyStateRecord
+        var generation = 0
+        var process: (any RunningStrategy)?
+        var subscription: FeedSubscription?
+        var symbols: Set<String>?
+        var restartsInARow = 0
+        var lastLines: [String]?
+    }
+
+    public let configuration: SupervisorConfiguration
+    public nonisolated let sandboxReport: SandboxReport
+    private let feed: FeedHub
+    private let credentials: any StrategyCredentials
+    private let store: any StrategyStateStore
+    private let backend: any StrategyBackend
+    private let logger: Logger
+    private var managed: [String: Managed] = [:]
+    private let launches: AsyncStream<(String, Int)>
+    private let launchQueue: AsyncStream<(String, Int)>.Continuation
+    private var shuttingDown = false
+
+    public init(
+        configuration: SupervisorConfiguration, feed: FeedHub, credentials: any StrategyCredentials,
+        store: any StrategyStateStore, backend: (any StrategyBackend)? = nil, logger: Logger
+    ) {
+        self.configuration = configuration
+        self.feed = feed
+        self.credentials = credentials
+        self.store = store
+        self.logger = logger
+        if let backend {
+            self.backend = backend
+            sandboxReport = SandboxReport(missing: [:])
+        } else {
+            let readable = [configuration.strategiesDirectory.path] + configuration.pythonPath.split(separator: ":").map(String.init)
+            let plan = SandboxPlan.probe(options: configuration.sandbox, python: configuration.python, readablePaths: readable)
+            self.backend = ProcessBackend(plan: plan, baseUID: configuration.sandbox.baseUID)
+            sandboxReport = plan.report
+        }
+        (launches, launchQueue) = AsyncStream.makeStream(of: (String, Int).self)
+        try? FileManager.default.createDirectory(at: configuration.logsDirectory, withIntermediateDirectories: true)
+    }
+
+    // MARK: Service
+
+    /// Restarts what was running before, then runs strategies until shutdown;
+    /// at shutdown stops them all, remembering they should run next time.
+    public func run() async throws {
+        for line in sandboxReport.summary { logger.info("sandbox", metadata: ["applied": "\(line)"]) }
+        for (protection, reason) in sandboxReport.missing.sorted(by: { $0.key < $1.key }) {
+            logger.warning("sandbox protection not applied", metadata: ["protection": "\(protection)", "reason": "\(reason)"])
+        }
+        for record in (try? await store.loadAll()) ?? [] {
+            managed[record.name] = Managed(record: record)
+            if record.desiredRunning {
+                logger.info("restarting strategy that was running", metadata: ["strategy": "\(record.name)"])
+                _ = launch(record.name)
+            } else if record.state != .failed {
+                managed[record.name]?.record.state = .stopped
+            }
+        }
+        await withDiscardingTaskGroup { group in
+            for await (name, generation) in launches.cancelOnGracefulShutdown() {
+                group.addTask { await self.lifecycle(name: name, generation: generation) }
+            }
+            await shutdown()
+        }
+    }
+
+    private func shutdown() async {
+        shuttingDown = true
+        launchQueue.finish()
+        await withDiscardingTaskGroup { group in
+            for (name, entry) in managed {
+                guard let process = entry.process else { continue }
+                managed[name]?.generation += 1
+                let grace = configuration.stopGrace
+                group.addTask { await process.stop(grace: grace) }
+            }
+        }
+    }
+
+    // MARK: Commands
+
+    /// Starts the named strategies (all discovered ones when empty).
+    public func start(_ names: [String]) async -> [StrategyActionResult] {
+        var results: [StrategyActionResult] = []
+        for name in resolve(names, results: &results) {
+            if let process = managed[name]?.process, managed[name]?.record.desiredRunning == true {
+                results.append(StrategyActionResult(name: name, ok: true, message: "already running (pid \(process.pid))"))
+                continue
+            }
+            results.append(launch(name))
+        }
+        return results
+    }
+
+    /// Stops the named strategies (all when empty).
+    public func stop(_ names: [String]) async -> [StrategyActionResult] {
+        var results: [StrategyActionResult] = []
+        let targets = names.isEmpty ? managed.keys.sorted() : names
+        for name in targets {
+            guard var entry = managed[name] else {
+                results.append(StrategyActionResult(name: name, ok: false, message: "unknown strategy"))
+                continue
+            }
+            entry.generation += 1
+            entry.record.desiredRunning = false
+            let process = entry.process
+            managed[name] = entry
+            if let process { await process.stop(grace: configuration.stopGrace) }
+            managed[name]?.record.state = managed[name]?.record.state == .failed && process == nil ? .failed : .stopped
+            managed[name]?.record.pid = nil
+            await persist(name)
+            results.append(StrategyActionResult(name: name, ok: true, message: process == nil ? "was not running" : "stopped"))
+        }
+        return results
+    }
+
+    /// Stops and starts the named strategies (all when empty).
+    public func restart(_ names: [String]) async -> [StrategyActionResult] {
+        let targets = names.isEmpty ? Array(Set(managed.keys).union(discoveredNames())).sorted() : names
+        _ = await stop(targets.filter { managed[$0] != nil })
+        return await start(targets)
+    }
+
+    /// Every strategy discovered or known, with its state.
+    public func status() -> [StrategyStatus] {
+        let report = StrategyDiscovery.discover(in: configuration.strategiesDirectory)
+        var names = Set(managed.keys)
+        names.formUnion(report.strategies.map(\.name))
+        names.formUnion(report.problems.keys.filter { $0 != "." })
+        return names.sorted().map { name in
+            let entry = managed[name]
+            let definition = report.strategies.first { $0.name == name }
+            let statistics = feed.statistics.subscribers.first { $0.id == name }
+            return StrategyStatus(
+                name: name, member: entry?.record.member ?? definition?.config.member ?? "-",
+                state: (entry?.record.state ?? .stopped).rawValue, pid: entry?.process?.pid,
+                restarts: entry?.record.restarts ?? 0, startedAt: entry?.record.startedAt,
+                lastExit: entry?.record.lastExit, failure: entry?.record.failure,
+                lastLogLines: entry?.record.state == .failed ? (entry?.lastLines ?? StrategyLog.tail(path: logPath(name), lines: 10)) : nil,
+                symbols: (entry?.symbols ?? definition?.config.symbols).map { $0.sorted() },
+                ticksDelivered: statistics?.delivered ?? entry?.subscription?.delivered ?? 0,
+                ticksDropped: statistics?.dropped ?? entry?.subscription?.dropped ?? 0,
+                problem: report.problems[name], ordersPlaced: nil)
+        }
+    }
+
+    /// The strategy's log file.
+    public nonisolated func logPath(_ name: String) -> String {
+        configuration.logsDirectory.appendingPathComponent("\(name).log").path
+    }
+
+    // MARK: Lifecycle
+
+    private func discoveredNames() -> [String] {
+        StrategyDiscovery.discover(in: configuration.strategiesDirectory).strategies.map(\.name)
+    }
+
+    private func resolve(_ names: [String], results: inout [StrategyActionResult]) -> [String] {
+        if !names.isEmpty { return names }
+        let report = StrategyDiscovery.discover(in: configuration.strategiesDirectory)
+        for (name, problem) in report.problems.sorted(by: { $0.key < $1.key }) {
+            results.append(StrategyActionResult(name: name, ok: false, message: problem))
+        }
+        return report.strategies.map(\.name)
+    }
+
+    private func launch(_ name: String) -> StrategyActionResult {
+        if shuttingDown { return StrategyActionResult(name: name, ok: false, message: "the desk is shutting down") }
+        let root = configuration.strategiesDirectory.resolvingSymlinksInPath().standardizedFileURL
+        let definition: StrategyDefinition
+        switch StrategyDiscovery.load(name: name, folder: root.appendingPathComponent(name), root: root) {
+        case .success(let loaded): definition = loaded
+        case .failure(let problem):
+            return StrategyActionResult(name: name, ok: false, message: problem.description)
+        }
+        if definition.config.runtime == "docker" {
+            return StrategyActionResult(
+                name: name, ok: false, message: "runtime \"docker\" is not available in this desk; use \"process\"")
+        }
+        var entry = managed[name] ?? Managed(record: StrategyStateRecord(name: name, member: definition.config.member, desiredRunning: true, state: .starting))
+        entry.generation += 1
+        entry.record.member = definition.config.member
+        entry.record.desiredRunning = true
+        entry.record.state = .starting
+        entry.record.failure = nil
+        entry.restartsInARow = 0
+        entry.lastLines = nil
+        managed[name] = entry
+        launchQueue.yield((name, entry.generation))
+        return StrategyActionResult(name: name, ok: true, message: "starting (member \(definition.config.member))")
+    }
+
+    private func isCurrent(_ name: String, _ generation: Int) -> Bool {
+        managed[name]?.generation == generation && managed[name]?.record.desiredRunning == true && !shuttingDown
+    }
+
+    private func lifecycle(name: String, generation: Int) async {
+        while isCurrent(name, generation) {
+            let root = configuration.strategiesDirectory.resolvingSymlinksInPath().standardizedFileURL
+            guard case .success(let definition) = StrategyDiscovery.load(name: name, folder: root.appendingPathComponent(name), root: root)
+            else {
+                await markFailed(name, reason: "the strategy folder is no longer usable")
+                return
+            }
+            let config = definition.config
+            let log = StrategyLog(path: logPath(name), maxBytes: configuration.logMaxBytes, keep: configuration.logKeep)
+            let token: String
+            do {
+                token = try await credentials.issueToken(member: config.member, strategy: name)
+            } catch {
+                await markFailed(name, reason: "could not issue a token: \(error)")
+                return
+            }
+            let spec = LaunchSpec(
+                name: name, member: config.member, program: [configuration.python, "-u", definition.script.path],
+                workingDirectory: definition.folder, environment: environment(config: config, name: name, token: token),
+                limits: config.limits, log: log)
+            let process: any RunningStrategy
+            do {
+                log.note("starting \(name) for member \(config.member)")
+                process = try await backend.launch(spec)
+            } catch {
+                log.note("could not start: \(error)")
+                try? await credentials.revokeTokens(member: config.member, strategy: name)
+                await markFailed(name, reason: "could not start: \(error)")
+                return
+            }
+            let started = ContinuousClock.now
+            let subscription = feed.subscribe(id: name, symbols: config.symbols, capacity: configuration.feedCapacity)
+            guard isCurrent(name, generation) else {
+                subscription.cancel()
+                await process.stop(grace: configuration.stopGrace)
+                try? await credentials.revokeTokens(member: config.member, strategy: name)
+                return
+            }
+            managed[name]?.process = process
+            managed[name]?.subscription = subscription
+            managed[name]?.symbols = config.symbols
+            managed[name]?.record.state = .running
+            managed[name]?.record.pid = process.pid
+            managed[name]?.record.startedAt = Date()
+            await persist(name)
+            logger.info(
+                "strategy started",
+                metadata: ["strategy": "\(name)", "member": "\(config.member)", "pid": "\(process.pid)"])
+
+            let exit = await Self.pump(subscription, into: process)
+            let ranFor = ContinuousClock.now - started
+            log.note("\(name) ended: \(exit)")
+            log.close()
+            try? await credentials.revokeTokens(member: config.member, strategy: name)
+            managed[name]?.process = nil
+            managed[name]?.subscription = nil
+            managed[name]?.record.pid = nil
+            managed[name]?.record.lastExit = exit.description
+            logger.info("strategy ended", metadata: ["strategy": "\(name)", "exit": "\(exit)"])
+            guard isCurrent(name, generation) else {
+                if managed[name]?.record.state != .failed { managed[name]?.record.state = .stopped }
+                await persist(name)
+                return
+            }
+            let settings = configuration.restartOverride ?? config.restart
+            let (decision, streak) = RestartPolicy.decide(
+                exit: exit, ranFor: ranFor, restartsInARow: managed[name]?.restartsInARow ?? 0, settings: settings)
+            managed[name]?.restartsInARow = streak
+            switch decision {
+            case .stay:
+                managed[name]?.record.state = .stopped
+                managed[name]?.record.desiredRunning = false
+                await persist(name)
+                return
+            case .fail(let reason):
+                await markFailed(name, reason: reason)
+                return
+            case .restart(let delay):
+                managed[name]?.record.state = .backoff
+                managed[name]?.record.restarts += 1
+                await persist(name)
+                logger.warning(
+                    "strategy crashed; restarting", metadata: ["strategy": "\(name)", "exit": "\(exit)", "delay": "\(delay)"])
+                try? await Task.sleep(for: delay)
+            }
+        }
+    }
+
+    /// Feeds market data into the strategy until it exits; returns how it ended.
+    private static func pump(_ subscription: FeedSubscription, into process: any RunningStrategy) async -> ExitStatus {
+        await withTaskGroup(of: ExitStatus?.self) { group in
+            group.addTask {
+                for await line in subscription {
+                    if !(await process.write(line.bytes)) { break }
+                }
+                // The feed ended (desk shutting down) or the strategy closed its stdin.
+                process.closeInput()
+                return nil
+            }
+            group.addTask {
+                let status = await process.exitStatus()
+                subscription.cancel()
+                return status
+            }
+            var status: ExitStatus = .exited(0)
+            for await result in group {
+                if let result { status = result }
+            }
+            return status
+        }
+    }
+
+    private func markFailed(_ name: String, reason: String) async {
+        managed[name]?.record.state = .failed
+        managed[name]?.record.failure = reason
+        managed[name]?.record.desiredRunning = false
+        managed[name]?.lastLines = StrategyLog.tail(path: logPath(name), lines: 20)
+        await persist(name)
+        logger.error("strategy failed", metadata: ["strategy": "\(name)", "reason": "\(reason)"])
+    }
+
+    private func persist(_ name: String) async {
+        guard let record = managed[name]?.record else { return }
+        do { try await store.save(record) } catch {
+            logger.error("could not save strategy state", metadata: ["strategy": "\(name)", "error": "\(error)"])
+        }
+    }
+
+    /// The strategy's environment, built from nothing: its config's `env`, then the desk's own variables.
+    nonisolated func environment(config: StrategyConfig, name: String, token: String) -> [String: String] {
+        var environment = config.environment
+        environment["DESK_SERVER_URL"] = configuration.deskURL
+        environment["DESK_TOKEN"] = token
+        environment["USER_ID"] = config.member
+        environment["STRATEGY_NAME"] = name
+        environment["PYTHONUNBUFFERED"] = "1"
+        environment["PYTHONDONTWRITEBYTECODE"] = "1"
+        environment["PYTHONPATH"] = configuration.pythonPath
+        environment["PATH"] = "/usr/local/bin:/usr/bin:/bin"
+        environment["HOME"] = "/tmp"
+        environment["LANG"] = "C.UTF-8"
+        return environment
+    }
+}

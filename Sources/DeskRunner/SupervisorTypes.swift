@@ -1,0 +1,130 @@
+import Foundation
+
+/// Where a strategy is in its life.
+public enum StrategyRunState: String, Sendable, Codable {
+    case stopped, starting, running, backoff, failed
+}
+
+/// What survives a desk restart about one strategy.
+public struct StrategyStateRecord: Sendable, Equatable {
+    public var name: String
+    public var member: String
+    /// Should it run? Strategies that were running when the desk stopped start again.
+    public var desiredRunning: Bool
+    public var state: StrategyRunState
+    public var restarts: Int
+    public var pid: Int32?
+    public var startedAt: Date?
+    public var lastExit: String?
+    public var failure: String?
+
+    public init(
+        name: String, member: String, desiredRunning: Bool, state: StrategyRunState, restarts: Int = 0,
+        pid: Int32? = nil, startedAt: Date? = nil, lastExit: String? = nil, failure: String? = nil
+    ) {
+        self.name = name
+        self.member = member
+        self.desiredRunning = desiredRunning
+        self.state = state
+        self.restarts = restarts
+        self.pid = pid
+        self.startedAt = startedAt
+        self.lastExit = lastExit
+        self.failure = failure
+    }
+}
+
+/// Keeps strategy state across desk restarts.
+public protocol StrategyStateStore: Sendable {
+    func loadAll() async throws -> [StrategyStateRecord]
+    func save(_ record: StrategyStateRecord) async throws
+}
+
+/// Issues each started strategy its own token, bound to its member and strategy.
+public protocol StrategyCredentials: Sendable {
+    func issueToken(member: String, strategy: String) async throws -> String
+    func revokeTokens(member: String, strategy: String) async throws
+}
+
+/// A store in memory (tests).
+public actor InMemoryStrategyStore: StrategyStateStore {
+    private var records: [String: StrategyStateRecord] = [:]
+    public init() {}
+    public func loadAll() -> [StrategyStateRecord] { records.values.sorted { $0.name < $1.name } }
+    public func save(_ record: StrategyStateRecord) { records[record.name] = record }
+}
+
+/// How the supervisor runs strategies.
+public struct SupervisorConfiguration: Sendable {
+    public var strategiesDirectory: URL
+    public var logsDirectory: URL
+    /// What strategies get as DESK_SERVER_URL (`unix:///…/desk.sock` in the sandbox).
+    public var deskURL: String
+    /// The interpreter (`/usr/bin/python3` when present: readable by unprivileged users).
+    public var python: String
+    /// PYTHONPATH for strategies, so `desk_client` and its dependencies import.
+    public var pythonPath: String
+    public var sandbox: SandboxOptions
+    public var stopGrace: Duration
+    public var logMaxBytes: Int
+    public var logKeep: Int
+    /// Ticks buffered per strategy before the oldest are dropped.
+    public var feedCapacity: Int
+    /// Overrides every strategy's restart settings (tests, demo); nil keeps config.json's.
+    public var restartOverride: RestartSettings?
+
+    public init(
+        strategiesDirectory: URL, logsDirectory: URL, deskURL: String, python: String, pythonPath: String,
+        sandbox: SandboxOptions = SandboxOptions(), stopGrace: Duration = .seconds(5), logMaxBytes: Int = 10 << 20,
+        logKeep: Int = 3, feedCapacity: Int = 1024, restartOverride: RestartSettings? = nil
+    ) {
+        self.strategiesDirectory = strategiesDirectory
+        self.logsDirectory = logsDirectory
+        self.deskURL = deskURL
+        self.python = python
+        self.pythonPath = pythonPath
+        self.sandbox = sandbox
+        self.stopGrace = stopGrace
+        self.logMaxBytes = logMaxBytes
+        self.logKeep = logKeep
+        self.feedCapacity = feedCapacity
+        self.restartOverride = restartOverride
+    }
+
+    /// The interpreter to use: `DESK_PYTHON`, else /usr/bin/python3, else python3.
+    public static func defaultPython(environment: [String: String]) -> String {
+        if let python = environment["DESK_PYTHON"] { return python }
+        return FileManager.default.isExecutableFile(atPath: "/usr/bin/python3") ? "/usr/bin/python3" : "python3"
+    }
+}
+
+/// One strategy as `desk strategies status` shows it.
+public struct StrategyStatus: Sendable, Equatable, Encodable {
+    public var name: String
+    public var member: String
+    public var state: String
+    public var pid: Int32?
+    public var restarts: Int
+    public var startedAt: Date?
+    public var lastExit: String?
+    public var failure: String?
+    public var lastLogLines: [String]?
+    public var symbols: [String]?
+    public var ticksDelivered: Int
+    public var ticksDropped: Int
+    public var problem: String?
+    public var ordersPlaced: Int?
+
+    enum CodingKeys: String, CodingKey {
+        case name, member, state, pid, restarts, startedAt = "started_at", lastExit = "last_exit", failure
+        case lastLogLines = "last_log_lines", symbols, ticksDelivered = "ticks_delivered", ticksDropped = "ticks_dropped"
+        case problem, ordersPlaced = "orders_placed"
+    }
+}
+
+/// What a start/stop/restart did to one strategy.
+public struct StrategyActionResult: Sendable, Equatable, Encodable {
+    public var name: String
+    public var ok: Bool
+    public var message: String
+}

@@ -1,0 +1,38 @@
+import DeskLedger
+import DeskRunner
+import Foundation
+
+/// Strategy state kept in the ledger's `strategies` table.
+struct LedgerStrategyStore: StrategyStateStore {
+    let ledger: Ledger
+
+    func loadAll() async throws -> [StrategyStateRecord] {
+        try await ledger.strategyRows().map { row in
+            StrategyStateRecord(
+                name: row.name, member: row.member, desiredRunning: row.desiredRunning,
+                state: StrategyRunState(rawValue: row.state) ?? .stopped, restarts: row.restarts, pid: row.pid,
+                startedAt: row.startedAt, lastExit: row.lastExit, failure: row.failure)
+        }
+    }
+
+    func save(_ record: StrategyStateRecord) async throws {
+        try await ledger.saveStrategyRow(
+            StrategyRow(
+                name: record.name, member: record.member, desiredRunning: record.desiredRunning,
+                state: record.state.rawValue, restarts: record.restarts, pid: record.pid, startedAt: record.startedAt,
+                lastExit: record.lastExit, failure: record.failure))
+    }
+}
+
+/// Per-start tokens from the ledger, bound to the strategy's member and name.
+struct LedgerCredentials: StrategyCredentials {
+    let ledger: Ledger
+
+    func issueToken(member: String, strategy: String) async throws -> String {
+        try ledger.issueToken(member: member, strategy: strategy).secret
+    }
+
+    func revokeTokens(member: String, strategy: String) async throws {
+        try ledger.revokeTokens(member: member, strategy: strategy)
+    }
+}
