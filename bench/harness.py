@@ -62,7 +62,7 @@ class Desk:
         self.ready_seconds = 0.0
 
     def start(self) -> "Desk":
-        args = [str(self.bin), "serve", "--port", str(self.port), "--db", str(self.db),
+        args = [str(self.bin), "serve", "--port", str(self.port), "--db", str(self.db), "--feed", "none",
                 "--config", str(ROOT / "bench" / "desk-bench.json"), *self.extra]
         if self.socket:
             args += ["--unix-socket", str(self.socket)]

@@ -12,7 +12,7 @@ public final class DeskServerProcess: Sendable {
     public init(database: String, folder: TemporaryDirectory, arguments: [String] = []) throws {
         process = Process()
         process.executableURL = deskExecutable()
-        process.arguments = ["serve", "--port", "0", "--db", database] + arguments
+        process.arguments = ["serve", "--port", "0", "--db", database, "--feed", "none"] + arguments
         process.environment = ["PATH": "/usr/bin:/bin", "LOG_LEVEL": "warning"]
         output = folder.url.appendingPathComponent("serve-\(UUID().uuidString.prefix(4)).log")
         _ = FileManager.default.createFile(atPath: output.path, contents: nil)

@@ -60,7 +60,7 @@ class DeskServer:
         self.unix_url = f"unix://{self.socket}"
         self.log_path = folder / "desk-serve.log"
         args = [str(self.binary), "serve", "--host", "127.0.0.1", "--port", str(self.port), "--db", str(self.db),
-                "--unix-socket", str(self.socket)]
+                "--unix-socket", str(self.socket), "--feed", "none"]
         if trust_user_header:
             args.append("--trust-user-header")
         self._log = open(self.log_path, "wb")
