@@ -25,7 +25,7 @@ public protocol RunningStrategy: Sendable {
     /// SIGTERM to its process group, SIGKILL after `grace`.
     func stop(grace: Duration) async
     /// Waits for it to end.
-    func exitStatus() async -> ExitStatus
+    func exitStatus() async -> StrategyExit
 }
 
 /// Starts strategies. The process backend is the default; a container backend
@@ -37,9 +37,11 @@ public protocol StrategyBackend: Sendable {
 
 /// Runs each strategy as a child process inside the sandbox `plan` describes.
 ///
-/// Foundation's `Process` starts the first wrapper; the wrappers exec each other
-/// and the interpreter, so the pid stays the same and `setsid` makes it the
-/// leader of its own process group (stopping signals the whole group). This
+/// Foundation's `Process` starts the first wrapper as the leader of its own
+/// process group (it spawns with a new process group); the wrappers exec each
+/// other and the interpreter, so the pid stays the same and stopping signals the
+/// whole group, children included. `launch` checks the group and says so in the
+/// strategy's log if it is not its own. This
 /// backend uses `Process` rather than swift-subprocess: it needs a stdin that is
 /// written without blocking and output that goes straight to a rotating log,
 /// while the sandbox itself comes from the wrappers, which neither API could do.
@@ -78,12 +80,16 @@ public struct ProcessBackend: StrategyBackend {
         }
         let exit = ExitSignal()
         process.terminationHandler = { finished in
-            let status: ExitStatus =
+            let status: StrategyExit =
                 finished.terminationReason == .uncaughtSignal
                 ? .signaled(finished.terminationStatus) : .exited(finished.terminationStatus)
             exit.fire(status)
         }
         try process.run()
+        let group = getpgid(process.processIdentifier)
+        if group >= 0 && group != process.processIdentifier {
+            log.note("warning: the strategy does not lead its own process group; stopping it may leave its children running")
+        }
         let fd = input.fileHandleForWriting.fileDescriptor
         _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
         return ChildProcess(pid: process.processIdentifier, input: input, output: output, exit: exit)
@@ -92,9 +98,9 @@ public struct ProcessBackend: StrategyBackend {
 
 /// A one-time exit status that any number of tasks can wait for.
 final class ExitSignal: Sendable {
-    private let state = Mutex<(status: ExitStatus?, waiters: [CheckedContinuation<ExitStatus, Never>])>((nil, []))
+    private let state = Mutex<(status: StrategyExit?, waiters: [CheckedContinuation<StrategyExit, Never>])>((nil, []))
 
-    func fire(_ status: ExitStatus) {
+    func fire(_ status: StrategyExit) {
         let waiters = state.withLock { state in
             state.status = status
             defer { state.waiters.removeAll() }
@@ -103,9 +109,9 @@ final class ExitSignal: Sendable {
         for waiter in waiters { waiter.resume(returning: status) }
     }
 
-    func wait() async -> ExitStatus {
+    func wait() async -> StrategyExit {
         await withCheckedContinuation { continuation in
-            let status = state.withLock { state -> ExitStatus? in
+            let status = state.withLock { state -> StrategyExit? in
                 if let status = state.status { return status }
                 state.waiters.append(continuation)
                 return nil
@@ -114,7 +120,7 @@ final class ExitSignal: Sendable {
         }
     }
 
-    var status: ExitStatus? { state.withLock { $0.status } }
+    var status: StrategyExit? { state.withLock { $0.status } }
 }
 
 final class ChildProcess: RunningStrategy {
@@ -177,5 +183,5 @@ final class ChildProcess: RunningStrategy {
         _ = await exit.wait()
     }
 
-    func exitStatus() async -> ExitStatus { await exit.wait() }
+    func exitStatus() async -> StrategyExit { await exit.wait() }
 }

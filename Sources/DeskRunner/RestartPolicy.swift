@@ -1,5 +1,5 @@
 /// How a strategy process ended.
-public enum ExitStatus: Sendable, Equatable, CustomStringConvertible {
+public enum StrategyExit: Sendable, Equatable, CustomStringConvertible {
     case exited(Int32)
     case signaled(Int32)
 
@@ -27,7 +27,7 @@ public enum RestartDecision: Sendable, Equatable {
 /// reset after a stable run. `restartsInARow` is how many restarts preceded this run.
 public enum RestartPolicy {
     public static func decide(
-        exit: ExitStatus, ranFor: Duration, restartsInARow: Int, settings: RestartSettings
+        exit: StrategyExit, ranFor: Duration, restartsInARow: Int, settings: RestartSettings
     ) -> (decision: RestartDecision, restartsInARow: Int) {
         let streak = ranFor >= settings.stableAfter ? 0 : restartsInARow
         switch settings.policy {

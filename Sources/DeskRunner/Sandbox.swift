@@ -41,11 +41,12 @@ public struct SandboxReport: Sendable, Equatable {
 }
 
 /// The wrapper commands that put a strategy into its sandbox (each execs the
-/// next, so the strategy keeps the first one's pid): `unshare --net`, `setsid`
-/// (own session and process group), `prlimit`, `setpriv`.
+/// next, so the strategy keeps the first one's pid): `unshare --net`, `prlimit`,
+/// `setpriv`. No `setsid`: the child already leads its own process group (see
+/// `ProcessBackend`), and `setsid` would then fork, leaving the desk watching a
+/// wrapper that exits at once.
 public struct SandboxPlan: Sendable, Equatable {
     var unshare: String?
-    var setsid: String
     var prlimit: String?
     var setpriv: String?
     public let report: SandboxReport
@@ -53,7 +54,6 @@ public struct SandboxPlan: Sendable, Equatable {
     /// Probes the machine once: which tools exist and which protections work.
     public static func probe(options: SandboxOptions, python: String, readablePaths: [String]) -> SandboxPlan {
         var report = SandboxReport(missing: [:])
-        let setsid = which("setsid") ?? "/usr/bin/setsid"
         var unshare: String?
         if options.isolateNetwork {
             if let tool = which("unshare") {
@@ -106,14 +106,13 @@ public struct SandboxPlan: Sendable, Equatable {
         } else {
             report.privileges = "strategies run as the desk's own user (uid \(getuid()))"
         }
-        return SandboxPlan(unshare: unshare, setsid: setsid, prlimit: prlimit, setpriv: setpriv, report: report)
+        return SandboxPlan(unshare: unshare, prlimit: prlimit, setpriv: setpriv, report: report)
     }
 
     /// The full command line for a strategy.
     public func command(_ program: [String], name: String, limits: StrategyLimits, baseUID: UInt32) -> [String] {
         var command: [String] = []
         if let unshare { command += getuid() == 0 ? [unshare, "--net", "--"] : [unshare, "--user", "--map-root-user", "--net", "--"] }
-        command += [setsid]
         if let prlimit {
             command += [
                 prlimit, "--as=\(limits.memoryBytes)", "--cpu=\(limits.cpuSeconds)", "--nofile=\(limits.openFiles)",

@@ -119,7 +119,8 @@ public actor Supervisor: Service {
             let process = entry.process
             managed[name] = entry
             if let process { await process.stop(grace: configuration.stopGrace) }
-            managed[name]?.record.state = managed[name]?.record.state == .failed && process == nil ? .failed : .stopped
+            let wasFailed = managed[name]?.record.state == .failed
+            managed[name]?.record.state = wasFailed && process == nil ? .failed : .stopped
             managed[name]?.record.pid = nil
             await persist(name)
             results.append(StrategyActionResult(name: name, ok: true, message: process == nil ? "was not running" : "stopped"))
@@ -297,8 +298,8 @@ public actor Supervisor: Service {
     }
 
     /// Feeds market data into the strategy until it exits; returns how it ended.
-    private static func pump(_ subscription: FeedSubscription, into process: any RunningStrategy) async -> ExitStatus {
-        await withTaskGroup(of: ExitStatus?.self) { group in
+    private static func pump(_ subscription: FeedSubscription, into process: any RunningStrategy) async -> StrategyExit {
+        await withTaskGroup(of: StrategyExit?.self) { group in
             group.addTask {
                 for await line in subscription {
                     if !(await process.write(line.bytes)) { break }
@@ -312,7 +313,7 @@ public actor Supervisor: Service {
                 subscription.cancel()
                 return status
             }
-            var status: ExitStatus = .exited(0)
+            var status: StrategyExit = .exited(0)
             for await result in group {
                 if let result { status = result }
             }

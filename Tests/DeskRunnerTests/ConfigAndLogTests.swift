@@ -1,0 +1,146 @@
+import DeskRunner
+import DeskTestSupport
+import Foundation
+import Testing
+
+@Suite("Strategy config, discovery, restart policy and logs")
+struct ConfigAndLogTests {
+    @Test("a full config.json")
+    func fullConfig() throws {
+        let text = """
+            {"user_id": "alice", "name": "Momentum", "description": "d", "version": "1.0.0",
+             "env": {"THRESHOLD": "150.0"}, "symbols": ["AAPL", "MSFT"],
+             "limits": {"memory": "512m", "cpu_seconds": 60, "max_processes": 8, "open_files": 64},
+             "restart": {"policy": "always", "max_restarts": 2, "backoff_initial_seconds": 0.5, "backoff_max_seconds": 4},
+             "runtime": "process", "colour": "blue"}
+            """
+        let config = try StrategyConfig.parse(text, folder: "f", path: "f/config.json").get()
+        #expect(config.member == "alice")
+        #expect(config.environment == ["THRESHOLD": "150.0"])
+        #expect(config.symbols == ["AAPL", "MSFT"])
+        #expect(config.limits == StrategyLimits(memoryBytes: 512 << 20, cpuSeconds: 60, maxProcesses: 8, openFiles: 64))
+        #expect(config.restart.policy == .always)
+        #expect(config.restart.backoffInitial == .milliseconds(500))
+        #expect(config.unknownKeys == ["colour"])
+        #expect(StrategyConfig.parse("{}", folder: "bob", path: "x").map(\.member) == .success("bob"))
+    }
+
+    @Test(
+        "bad config.json files name the file, line and key",
+        arguments: [
+            ("{\n  \"user_id\": \"alice\",\n  \"env\": {\"A\": 1}\n}", 3, "A", "must be a string"),
+            ("{\n  \"user_id\": \"../root\"\n}", 2, "user_id", "member id"),
+            ("{\n  \"symbols\": [\"aapl\"]\n}", 2, "symbols", "not a ticker"),
+            ("{\n  \"env\": {\"DESK_TOKEN\": \"x\"}\n}", 2, "DESK_TOKEN", "set by the desk"),
+            ("{\n  \"limits\": {\"memory\": \"lots\"}\n}", 2, "memory", "512m"),
+            ("{\n  \"restart\": {\"policy\": \"sometimes\"}\n}", 2, "policy", "on-failure"),
+            ("{\n  \"runtime\": \"vm\"\n}", 2, "runtime", "process"),
+        ])
+    func badConfigs(text: String, line: Int, key: String, fragment: String) {
+        switch StrategyConfig.parse(text, folder: "f", path: "strategies/f/config.json") {
+        case .success: Issue.record("expected a problem")
+        case .failure(let problem):
+            #expect(problem.line == line)
+            #expect(problem.key == key)
+            #expect(problem.message.contains(fragment), "\(problem.message)")
+            #expect(problem.description.hasPrefix("strategies/f/config.json:\(line):"))
+        }
+    }
+
+    @Test("malformed JSON is reported with a line")
+    func malformed() {
+        guard case .failure(let problem) = StrategyConfig.parse("{\n  \"a\": 1,\n  oops\n}", folder: "f", path: "p") else {
+            Issue.record("expected a problem")
+            return
+        }
+        #expect(problem.message.contains("not valid JSON"))
+        #expect(problem.line >= 1)
+    }
+
+    @Test("discovery: bad folders are reported, the others load")
+    func discovery() throws {
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        let root = folder.url.appendingPathComponent("strategies")
+        for name in ["good", "broken", "noscript", "bad name"] {
+            try FileManager.default.createDirectory(at: root.appendingPathComponent(name), withIntermediateDirectories: true)
+        }
+        for name in ["good", "broken", "bad name"] {
+            try "pass\n".write(to: root.appendingPathComponent("\(name)/strategy.py"), atomically: true, encoding: .utf8)
+        }
+        try "{ nope".write(to: root.appendingPathComponent("broken/config.json"), atomically: true, encoding: .utf8)
+        let outside = folder.url.appendingPathComponent("outside")
+        try FileManager.default.createDirectory(at: outside, withIntermediateDirectories: true)
+        try "pass\n".write(to: outside.appendingPathComponent("strategy.py"), atomically: true, encoding: .utf8)
+        try FileManager.default.createSymbolicLink(at: root.appendingPathComponent("escape"), withDestinationURL: outside)
+        let report = StrategyDiscovery.discover(in: root)
+        #expect(report.strategies.map(\.name) == ["good"])
+        #expect(report.problems["broken"]?.contains("config.json:1") == true)
+        #expect(report.problems["noscript"]?.contains("strategy.py is missing") == true)
+        #expect(report.problems["bad name"]?.contains("safe identifier") == true)
+        #expect(report.problems["escape"]?.contains("outside") == true)
+    }
+
+    @Test(
+        "restart policy",
+        arguments: [
+            (StrategyExit.exited(1), 0, RestartSettings.Policy.onFailure, RestartDecision.restart(after: .seconds(1)), 1),
+            (.exited(1), 1, .onFailure, .restart(after: .seconds(2)), 2),
+            (.signaled(9), 4, .onFailure, .restart(after: .seconds(16)), 5),
+            (.exited(1), 5, .onFailure, .fail(reason: "exit code 1 after 5 restart(s) in a row"), 5),
+            (.exited(0), 3, .onFailure, .stay, 0),
+            (.exited(0), 0, .always, .restart(after: .seconds(1)), 1),
+            (.exited(2), 0, .never, .stay, 0),
+        ])
+    func restartPolicy(exit: StrategyExit, streak: Int, policy: RestartSettings.Policy, decision: RestartDecision, next: Int) {
+        let settings = RestartSettings(policy: policy, maxRestarts: 5, backoffInitial: .seconds(1), backoffMax: .seconds(30))
+        let result = RestartPolicy.decide(exit: exit, ranFor: .seconds(1), restartsInARow: streak, settings: settings)
+        #expect(result.decision == decision)
+        #expect(result.restartsInARow == next)
+    }
+
+    @Test("a stable run resets the streak; backoff is capped")
+    func stableAndCap() {
+        let settings = RestartSettings(maxRestarts: 50, backoffInitial: .seconds(1), backoffMax: .seconds(30))
+        #expect(RestartPolicy.decide(exit: .exited(1), ranFor: .seconds(120), restartsInARow: 9, settings: settings).decision
+            == .restart(after: .seconds(1)))
+        #expect(RestartPolicy.decide(exit: .exited(1), ranFor: .seconds(1), restartsInARow: 9, settings: settings).decision
+            == .restart(after: .seconds(30)))
+    }
+
+    @Test("logs rotate at their size limit and tail reaches into the rotated file")
+    func rotation() throws {
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        let path = folder.path("s.log")
+        let log = StrategyLog(path: path, maxBytes: 100, keep: 2)
+        for index in 0..<30 { log.append(Data("line \(index)\n".utf8)) }
+        log.close()
+        #expect(FileManager.default.fileExists(atPath: path + ".1"))
+        #expect(FileManager.default.fileExists(atPath: path + ".2"))
+        #expect(!FileManager.default.fileExists(atPath: path + ".3"))
+        let size = try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int ?? 0
+        #expect(size <= 100)
+        #expect(StrategyLog.tail(path: path, lines: 3) == ["line 27", "line 28", "line 29"])
+        #expect(StrategyLog.tail(path: path, lines: 12).first == "line 18")
+    }
+
+    @Test("follow yields new lines, across a rotation")
+    func follow() async throws {
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        let path = folder.path("f.log")
+        let log = StrategyLog(path: path, maxBytes: 60, keep: 2)
+        log.append(Data("old line\n".utf8))
+        var iterator = StrategyLog.follow(path: path, poll: .milliseconds(20)).makeAsyncIterator()
+        var seen: [String] = []
+        for index in 0..<8 {
+            log.append(Data("new \(index) padding padding\n".utf8))
+            while seen.count <= index, let line = try await iterator.next() { seen.append(line) }
+        }
+        #expect(!seen.contains("old line"))
+        #expect(seen.first == "new 0 padding padding")
+        #expect(seen.contains("new 7 padding padding"))
+        log.close()
+    }
+}

@@ -1,0 +1,99 @@
+import DeskMarketData
+import DeskRunner
+import DeskTestSupport
+import Foundation
+import Synchronization
+
+/// Credentials that hand out predictable tokens and remember what they did.
+actor RecordingCredentials: StrategyCredentials {
+    var issued: [String] = []
+    var revoked: [String] = []
+
+    func issueToken(member: String, strategy: String) -> String {
+        issued.append("\(member)/\(strategy)")
+        return "token-\(member)-\(strategy)-\(issued.count)"
+    }
+
+    func revokeTokens(member: String, strategy: String) { revoked.append("\(member)/\(strategy)") }
+}
+
+/// A strategies folder with Python strategies written by the test.
+struct StrategyFolder {
+    let folder: TemporaryDirectory
+    var strategies: URL { folder.url.appendingPathComponent("strategies") }
+    var logs: URL { folder.url.appendingPathComponent("logs") }
+
+    init() throws {
+        folder = try TemporaryDirectory()
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: folder.url.path)
+        try FileManager.default.createDirectory(at: strategies, withIntermediateDirectories: true)
+    }
+
+    func add(_ name: String, script: String, config: String? = nil) throws {
+        let directory = strategies.appendingPathComponent(name)
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        try script.write(to: directory.appendingPathComponent("strategy.py"), atomically: true, encoding: .utf8)
+        if let config {
+            try config.write(to: directory.appendingPathComponent("config.json"), atomically: true, encoding: .utf8)
+        }
+    }
+
+    func configuration(sandbox: SandboxOptions = .none, restart: RestartSettings? = nil) -> SupervisorConfiguration {
+        SupervisorConfiguration(
+            strategiesDirectory: strategies, logsDirectory: logs, deskURL: "unix:///nonexistent/desk.sock",
+            python: "/usr/bin/python3", pythonPath: "", sandbox: sandbox, stopGrace: .seconds(2),
+            restartOverride: restart)
+    }
+
+    func log(_ name: String) -> String {
+        (try? String(contentsOf: logs.appendingPathComponent("\(name).log"), encoding: .utf8)) ?? ""
+    }
+
+    func remove() { folder.remove() }
+}
+
+/// Runs a supervisor for the duration of `body`, then shuts it down.
+func withSupervisor<T: Sendable>(
+    _ configuration: SupervisorConfiguration, feed: FeedHub, store: any StrategyStateStore = InMemoryStrategyStore(),
+    credentials: RecordingCredentials = RecordingCredentials(), _ body: @Sendable (Supervisor) async throws -> T
+) async throws -> T {
+    let supervisor = Supervisor(
+        configuration: configuration, feed: feed, credentials: credentials, store: store, logger: testLogger())
+    return try await withThrowingTaskGroup(of: Void.self) { group in
+        group.addTask { try await supervisor.run() }
+        defer { group.cancelAll() }
+        let result = try await body(supervisor)
+        group.cancelAll()
+        try? await group.waitForAll()
+        return result
+    }
+}
+
+/// Polls `condition` until it holds or `seconds` pass.
+func eventually(_ seconds: Double = 20, _ condition: @Sendable () async -> Bool) async -> Bool {
+    let deadline = Date().addingTimeInterval(seconds)
+    while Date() < deadline {
+        if await condition() { return true }
+        try? await Task.sleep(for: .milliseconds(50))
+    }
+    return await condition()
+}
+
+/// A strategy that logs each line it reads as `GOT <symbol> <price>`.
+let echoStrategy = """
+    import json, sys
+    print("READY", flush=True)
+    for line in sys.stdin:
+        tick = json.loads(line)
+        print("GOT", tick["symbol"], tick["price"], flush=True)
+    print("EOF", flush=True)
+    """
+
+/// Whether `pid` is a live process (gone or a zombie counts as ended).
+func isAlive(_ pid: Int32) -> Bool {
+    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+        let close = stat.lastIndex(of: ")")
+    else { return false }
+    let state = stat[stat.index(close, offsetBy: 2)]
+    return state != "Z" && state != "X"
+}
