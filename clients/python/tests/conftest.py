@@ -19,7 +19,7 @@ import urllib.error
 import urllib.request
 import warnings
 from pathlib import Path
-from typing import Callable, Iterator, List, Optional
+from typing import Callable, Iterator, List, Optional, Sequence
 
 import pytest
 
@@ -50,7 +50,8 @@ class DeskServer:
     """`desk serve` as a child process with its own ledger in a temporary folder,
     listening on a free loopback port and on a unix socket."""
 
-    def __init__(self, folder: Path, trust_user_header: bool):
+    def __init__(self, folder: Path, trust_user_header: bool, extra_args: Sequence[str] = ("--feed", "none"),
+                 extra_env: Optional[dict] = None):
         self.binary = desk_binary()
         self.folder = folder
         self.db = folder / "desk.db"
@@ -60,12 +61,12 @@ class DeskServer:
         self.unix_url = f"unix://{self.socket}"
         self.log_path = folder / "desk-serve.log"
         args = [str(self.binary), "serve", "--host", "127.0.0.1", "--port", str(self.port), "--db", str(self.db),
-                "--unix-socket", str(self.socket), "--feed", "none"]
+                "--unix-socket", str(self.socket), *extra_args]
         if trust_user_header:
             args.append("--trust-user-header")
         self._log = open(self.log_path, "wb")
         self.process = subprocess.Popen(args, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                        cwd=folder, env=self._environment())
+                                        cwd=folder, env={**self._environment(), **(extra_env or {})})
         _running.append(self)
         try:
             self._wait_until_ready()
