@@ -22,7 +22,8 @@ enum PositionBook {
         let condition = keyNames.map { "\($0) = ?" }.joined(separator: " AND ")
         let keyValues = StatementArguments(keyNames.map { keys[$0]! })
         var position = Position()
-        let select = try db.cachedStatement(sql: "SELECT qty, cost_basis, realized_pnl FROM \(table) WHERE \(condition)")
+        let select = try db.cachedStatement(
+            sql: "SELECT qty, cost_basis, realized_pnl FROM \(table) WHERE \(condition)")
         if let row = try Row.fetchOne(select, arguments: keyValues) {
             position = Position(
                 qty: try decimal(row, "qty"), costBasis: try decimal(row, "cost_basis"),

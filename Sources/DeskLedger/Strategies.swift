@@ -63,8 +63,10 @@ extension Ledger {
         try await pool.read { db in
             var counts: [String: Int] = [:]
             for row in try Row.fetchAll(
-                db, sql: "SELECT user_id, strategy, COUNT(*) AS n FROM orders WHERE strategy != '' GROUP BY user_id, strategy")
-            {
+                db,
+                sql:
+                    "SELECT user_id, strategy, COUNT(*) AS n FROM orders WHERE strategy != '' GROUP BY user_id, strategy"
+            ) {
                 counts["\(row["user_id"] as String)/\(row["strategy"] as String)"] = row["n"]
             }
             return counts

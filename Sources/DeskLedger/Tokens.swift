@@ -54,7 +54,8 @@ extension Ledger {
             let statement = try db.cachedStatement(
                 sql: "SELECT id, user_id, strategy, is_admin FROM tokens WHERE token_hash = ? AND revoked_at IS NULL")
             return try Row.fetchOne(statement, arguments: [hash]).map {
-                TokenIdentity(tokenId: $0["id"], member: $0["user_id"], strategy: $0["strategy"], isAdmin: $0["is_admin"])
+                TokenIdentity(
+                    tokenId: $0["id"], member: $0["user_id"], strategy: $0["strategy"], isAdmin: $0["is_admin"])
             }
         }
     }

@@ -88,7 +88,8 @@ public struct ProcessBackend: StrategyBackend {
         try process.run()
         let group = getpgid(process.processIdentifier)
         if group >= 0 && group != process.processIdentifier {
-            log.note("warning: the strategy does not lead its own process group; stopping it may leave its children running")
+            log.note(
+                "warning: the strategy does not lead its own process group; stopping it may leave its children running")
         }
         let fd = input.fileHandleForWriting.fileDescriptor
         _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
@@ -142,7 +143,8 @@ final class ChildProcess: RunningStrategy {
         while offset < bytes.count {
             guard inputOpen.withLock({ $0 }), exit.status == nil else { return false }
             let written = bytes.withUnsafeBytes { buffer in
-                Glibc.write(input.fileHandleForWriting.fileDescriptor, buffer.baseAddress! + offset, bytes.count - offset)
+                Glibc.write(
+                    input.fileHandleForWriting.fileDescriptor, buffer.baseAddress! + offset, bytes.count - offset)
             }
             if written > 0 {
                 offset += written

@@ -11,7 +11,9 @@ public struct SandboxOptions: Sendable, Equatable {
     public var dropPrivileges: Bool
     public var baseUID: UInt32
 
-    public init(isolateNetwork: Bool = true, applyLimits: Bool = true, dropPrivileges: Bool = true, baseUID: UInt32 = 61_000) {
+    public init(
+        isolateNetwork: Bool = true, applyLimits: Bool = true, dropPrivileges: Bool = true, baseUID: UInt32 = 61_000
+    ) {
         self.isolateNetwork = isolateNetwork
         self.applyLimits = applyLimits
         self.dropPrivileges = dropPrivileges
@@ -58,10 +60,12 @@ public struct SandboxPlan: Sendable, Equatable {
         if options.isolateNetwork {
             if let tool = which("unshare") {
                 let asRoot = getuid() == 0
-                let arguments = asRoot ? ["--net", "--", "/bin/true"] : ["--user", "--map-root-user", "--net", "--", "/bin/true"]
+                let arguments =
+                    asRoot ? ["--net", "--", "/bin/true"] : ["--user", "--map-root-user", "--net", "--", "/bin/true"]
                 if run(tool, arguments) == 0 {
                     unshare = tool
-                    report.networkIsolation = "own network namespace (loopback only, down); the desk is reached through its unix socket"
+                    report.networkIsolation =
+                        "own network namespace (loopback only, down); the desk is reached through its unix socket"
                 } else {
                     report.missing["network"] =
                         "unshare --net failed (\(asRoot ? "the kernel refused a network namespace" : "unprivileged user namespaces are disabled")): strategies share the host network"
@@ -87,10 +91,11 @@ public struct SandboxPlan: Sendable, Equatable {
         if getuid() == 0 {
             if options.dropPrivileges, let tool = which("setpriv") {
                 let probeUID = String(options.baseUID)
-                let check = [
-                    "--reuid=\(probeUID)", "--regid=\(probeUID)", "--clear-groups", "--", python, "-c",
-                    "import os, sys; sys.exit(0 if all(os.access(p, os.R_OK) for p in sys.argv[1:]) else 3)",
-                ] + readablePaths
+                let check =
+                    [
+                        "--reuid=\(probeUID)", "--regid=\(probeUID)", "--clear-groups", "--", python, "-c",
+                        "import os, sys; sys.exit(0 if all(os.access(p, os.R_OK) for p in sys.argv[1:]) else 3)",
+                    ] + readablePaths
                 if run(tool, check) == 0 {
                     setpriv = tool
                     report.privileges = "each strategy runs as its own unprivileged uid (from \(options.baseUID))"
@@ -101,7 +106,8 @@ public struct SandboxPlan: Sendable, Equatable {
             } else {
                 report.missing["user"] =
                     options.dropPrivileges
-                    ? "setpriv (util-linux) is not installed: strategies run as root" : "disabled by configuration: strategies run as root"
+                    ? "setpriv (util-linux) is not installed: strategies run as root"
+                    : "disabled by configuration: strategies run as root"
             }
         } else {
             report.privileges = "strategies run as the desk's own user (uid \(getuid()))"
@@ -112,7 +118,10 @@ public struct SandboxPlan: Sendable, Equatable {
     /// The full command line for a strategy.
     public func command(_ program: [String], name: String, limits: StrategyLimits, baseUID: UInt32) -> [String] {
         var command: [String] = []
-        if let unshare { command += getuid() == 0 ? [unshare, "--net", "--"] : [unshare, "--user", "--map-root-user", "--net", "--"] }
+        if let unshare {
+            command +=
+                getuid() == 0 ? [unshare, "--net", "--"] : [unshare, "--user", "--map-root-user", "--net", "--"]
+        }
         if let prlimit {
             command += [
                 prlimit, "--as=\(limits.memoryBytes)", "--cpu=\(limits.cpuSeconds)", "--nofile=\(limits.openFiles)",

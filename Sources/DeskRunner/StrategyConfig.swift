@@ -92,7 +92,8 @@ public struct StrategyConfig: Sendable, Equatable {
         let object: [String: Any]
         do {
             guard let parsed = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else {
-                return .failure(ConfigProblem(path: path, line: 1, key: nil, message: "the top level must be a JSON object"))
+                return .failure(
+                    ConfigProblem(path: path, line: 1, key: nil, message: "the top level must be a JSON object"))
             }
             object = parsed
         } catch {
@@ -100,7 +101,8 @@ public struct StrategyConfig: Sendable, Equatable {
             return .failure(
                 ConfigProblem(
                     path: path, line: line, key: nil,
-                    message: "not valid JSON\(column.map { " (column \($0))" } ?? ""): \(JSONErrorPosition.reason(error))"))
+                    message:
+                        "not valid JSON\(column.map { " (column \($0))" } ?? ""): \(JSONErrorPosition.reason(error))"))
         }
         func problem(_ key: String, _ message: String) -> ConfigProblem {
             ConfigProblem(path: path, line: JSONErrorPosition.line(ofKey: key, in: text), key: key, message: message)
@@ -159,7 +161,8 @@ public struct StrategyConfig: Sendable, Equatable {
                     }
                     config.limits.memoryBytes = bytes
                 case "cpu_seconds", "max_processes", "open_files":
-                    guard let number = raw as? NSNumber, !(raw is Bool), let whole = UInt64(exactly: number.doubleValue),
+                    guard let number = raw as? NSNumber, !(raw is Bool),
+                        let whole = UInt64(exactly: number.doubleValue),
                         whole > 0
                     else {
                         return .failure(problem(key, "limits.\(key) must be a positive whole number"))
@@ -171,17 +174,21 @@ public struct StrategyConfig: Sendable, Equatable {
                     }
                 default:
                     return .failure(
-                        problem(key, "unknown limit \"\(key)\"; allowed: memory, cpu_seconds, max_processes, open_files"))
+                        problem(
+                            key, "unknown limit \"\(key)\"; allowed: memory, cpu_seconds, max_processes, open_files"))
                 }
             }
         }
         if let value = object["restart"] {
-            guard let restart = value as? [String: Any] else { return .failure(problem("restart", "must be an object")) }
+            guard let restart = value as? [String: Any] else {
+                return .failure(problem("restart", "must be an object"))
+            }
             for (key, raw) in restart.sorted(by: { $0.key < $1.key }) {
                 switch key {
                 case "policy":
                     guard let text = raw as? String, let policy = RestartSettings.Policy(rawValue: text) else {
-                        return .failure(problem("policy", "restart.policy must be \"on-failure\", \"always\" or \"never\""))
+                        return .failure(
+                            problem("policy", "restart.policy must be \"on-failure\", \"always\" or \"never\""))
                     }
                     config.restart.policy = policy
                 case "max_restarts", "backoff_initial_seconds", "backoff_max_seconds":
@@ -240,7 +247,9 @@ enum JSONErrorPosition {
     /// Line and column of a JSONSerialization error, from its byte offset when it gives one.
     static func locate(_ error: any Error, in text: String) -> (Int, Int?) {
         let info = (error as NSError).userInfo
-        let offset = (info["NSJSONSerializationErrorIndex"] as? Int) ?? (info["NSJSONSerializationErrorIndex"] as? NSNumber)?.intValue
+        let offset =
+            (info["NSJSONSerializationErrorIndex"] as? Int)
+            ?? (info["NSJSONSerializationErrorIndex"] as? NSNumber)?.intValue
         guard let offset else { return (1, nil) }
         var line = 1
         var column = 1

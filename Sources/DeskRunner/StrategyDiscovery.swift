@@ -44,12 +44,15 @@ public enum StrategyDiscovery {
     public static func load(name: String, folder: URL, root: URL) -> Result<StrategyDefinition, ConfigProblem> {
         guard Identifier.isSafe(name) else {
             return .failure(
-                ConfigProblem(path: folder.path, line: 0, key: nil, message: "folder name is not a safe identifier: \(Identifier.rule)"))
+                ConfigProblem(
+                    path: folder.path, line: 0, key: nil,
+                    message: "folder name is not a safe identifier: \(Identifier.rule)"))
         }
         let resolved = folder.resolvingSymlinksInPath().standardizedFileURL
         guard resolved.path.hasPrefix(root.path + "/") else {
             return .failure(
-                ConfigProblem(path: folder.path, line: 0, key: nil, message: "the folder links outside the strategies folder"))
+                ConfigProblem(
+                    path: folder.path, line: 0, key: nil, message: "the folder links outside the strategies folder"))
         }
         let script = resolved.appendingPathComponent("strategy.py")
         guard FileManager.default.isReadableFile(atPath: script.path),

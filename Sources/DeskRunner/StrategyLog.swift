@@ -53,7 +53,8 @@ public final class StrategyLog: Sendable {
         let manager = FileManager.default
         try? manager.removeItem(atPath: "\(path).\(keep)")
         if keep > 1 {
-            for index in stride(from: keep - 1, through: 1, by: -1) where manager.fileExists(atPath: "\(path).\(index)") {
+            for index in stride(from: keep - 1, through: 1, by: -1) where manager.fileExists(atPath: "\(path).\(index)")
+            {
                 try? manager.moveItem(atPath: "\(path).\(index)", toPath: "\(path).\(index + 1)")
             }
         }
@@ -65,8 +66,10 @@ public final class StrategyLog: Sendable {
         var collected: [String] = []
         for file in [path, "\(path).1"] {
             guard let data = FileManager.default.contents(atPath: file) else { continue }
-            var fileLines = String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
-                .map(String.init)
+            var fileLines = String(decoding: data, as: UTF8.self).split(
+                separator: "\n", omittingEmptySubsequences: false
+            )
+            .map(String.init)
             if fileLines.last == "" { fileLines.removeLast() }
             collected = fileLines + collected
             if collected.count >= lines { break }

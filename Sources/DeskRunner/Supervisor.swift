@@ -42,8 +42,11 @@ public actor Supervisor: Service {
             self.backend = backend
             sandboxReport = SandboxReport(missing: [:])
         } else {
-            let readable = [configuration.strategiesDirectory.path] + configuration.pythonPath.split(separator: ":").map(String.init)
-            let plan = SandboxPlan.probe(options: configuration.sandbox, python: configuration.python, readablePaths: readable)
+            let readable =
+                [configuration.strategiesDirectory.path]
+                + configuration.pythonPath.split(separator: ":").map(String.init)
+            let plan = SandboxPlan.probe(
+                options: configuration.sandbox, python: configuration.python, readablePaths: readable)
             self.backend = ProcessBackend(plan: plan, baseUID: configuration.sandbox.baseUID)
             sandboxReport = plan.report
         }
@@ -58,7 +61,8 @@ public actor Supervisor: Service {
     public func run() async throws {
         for line in sandboxReport.summary { logger.info("sandbox", metadata: ["applied": "\(line)"]) }
         for (protection, reason) in sandboxReport.missing.sorted(by: { $0.key < $1.key }) {
-            logger.warning("sandbox protection not applied", metadata: ["protection": "\(protection)", "reason": "\(reason)"])
+            logger.warning(
+                "sandbox protection not applied", metadata: ["protection": "\(protection)", "reason": "\(reason)"])
         }
         for record in (try? await store.loadAll()) ?? [] {
             managed[record.name] = Managed(record: record)
@@ -97,7 +101,8 @@ public actor Supervisor: Service {
         var results: [StrategyActionResult] = []
         for name in resolve(names, results: &results) {
             if let process = managed[name]?.process, managed[name]?.record.desiredRunning == true {
-                results.append(StrategyActionResult(name: name, ok: true, message: "already running (pid \(process.pid))"))
+                results.append(
+                    StrategyActionResult(name: name, ok: true, message: "already running (pid \(process.pid))"))
                 continue
             }
             results.append(launch(name))
@@ -123,7 +128,8 @@ public actor Supervisor: Service {
             managed[name]?.record.state = wasFailed && process == nil ? .failed : .stopped
             managed[name]?.record.pid = nil
             await persist(name)
-            results.append(StrategyActionResult(name: name, ok: true, message: process == nil ? "was not running" : "stopped"))
+            results.append(
+                StrategyActionResult(name: name, ok: true, message: process == nil ? "was not running" : "stopped"))
         }
         return results
     }
@@ -150,7 +156,8 @@ public actor Supervisor: Service {
                 state: (entry?.record.state ?? .stopped).rawValue, pid: entry?.process?.pid,
                 restarts: entry?.record.restarts ?? 0, startedAt: entry?.record.startedAt,
                 lastExit: entry?.record.lastExit, failure: entry?.record.failure,
-                lastLogLines: entry?.record.state == .failed ? (entry?.lastLines ?? StrategyLog.tail(path: logPath(name), lines: 10)) : nil,
+                lastLogLines: entry?.record.state == .failed
+                    ? (entry?.lastLines ?? StrategyLog.tail(path: logPath(name), lines: 10)) : nil,
                 symbols: (entry?.symbols ?? definition?.config.symbols).map { $0.sorted() },
                 ticksDelivered: statistics?.delivered ?? entry?.subscription?.delivered ?? 0,
                 ticksDropped: statistics?.dropped ?? entry?.subscription?.dropped ?? 0,
@@ -191,7 +198,11 @@ public actor Supervisor: Service {
             return StrategyActionResult(
                 name: name, ok: false, message: "runtime \"docker\" is not available in this desk; use \"process\"")
         }
-        var entry = managed[name] ?? Managed(record: StrategyStateRecord(name: name, member: definition.config.member, desiredRunning: true, state: .starting))
+        var entry =
+            managed[name]
+            ?? Managed(
+                record: StrategyStateRecord(
+                    name: name, member: definition.config.member, desiredRunning: true, state: .starting))
         entry.generation += 1
         entry.record.member = definition.config.member
         entry.record.desiredRunning = true
@@ -211,7 +222,9 @@ public actor Supervisor: Service {
     private func lifecycle(name: String, generation: Int) async {
         while isCurrent(name, generation) {
             let root = configuration.strategiesDirectory.resolvingSymlinksInPath().standardizedFileURL
-            guard case .success(let definition) = StrategyDiscovery.load(name: name, folder: root.appendingPathComponent(name), root: root)
+            guard
+                case .success(let definition) = StrategyDiscovery.load(
+                    name: name, folder: root.appendingPathComponent(name), root: root)
             else {
                 await markFailed(name, reason: "the strategy folder is no longer usable")
                 return
@@ -291,14 +304,16 @@ public actor Supervisor: Service {
                 managed[name]?.record.restarts += 1
                 await persist(name)
                 logger.warning(
-                    "strategy crashed; restarting", metadata: ["strategy": "\(name)", "exit": "\(exit)", "delay": "\(delay)"])
+                    "strategy crashed; restarting",
+                    metadata: ["strategy": "\(name)", "exit": "\(exit)", "delay": "\(delay)"])
                 try? await Task.sleep(for: delay)
             }
         }
     }
 
     /// Feeds market data into the strategy until it exits; returns how it ended.
-    private static func pump(_ subscription: FeedSubscription, into process: any RunningStrategy) async -> StrategyExit {
+    private static func pump(_ subscription: FeedSubscription, into process: any RunningStrategy) async -> StrategyExit
+    {
         await withTaskGroup(of: StrategyExit?.self) { group in
             group.addTask {
                 for await line in subscription {

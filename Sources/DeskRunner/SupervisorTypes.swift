@@ -117,7 +117,8 @@ public struct StrategyStatus: Sendable, Equatable, Encodable {
 
     enum CodingKeys: String, CodingKey {
         case name, member, state, pid, restarts, startedAt = "started_at", lastExit = "last_exit", failure
-        case lastLogLines = "last_log_lines", symbols, ticksDelivered = "ticks_delivered", ticksDropped = "ticks_dropped"
+        case lastLogLines = "last_log_lines", symbols, ticksDelivered = "ticks_delivered", ticksDropped =
+            "ticks_dropped"
         case problem, ordersPlaced = "orders_placed"
     }
 }

@@ -61,7 +61,8 @@ public struct DeskApplication: Sendable {
     static func source(_ setting: FeedSetting) throws -> (any TickSource)? {
         switch setting {
         case .none: nil
-        case .synthetic(let symbols, let rate, let seed): SyntheticSource(symbols: symbols, ticksPerSecond: rate, seed: seed)
+        case .synthetic(let symbols, let rate, let seed):
+            SyntheticSource(symbols: symbols, ticksPerSecond: rate, seed: seed)
         case .replay(let path, let speed): try ReplaySource(file: URL(fileURLWithPath: path), speed: speed)
         }
     }

@@ -15,7 +15,8 @@ struct Demo: AsyncParsableCommand {
     func validate() throws {
         guard duration > 0 else { throw ValidationError("--duration must be at least 1 second") }
         guard FileManager.default.fileExists(atPath: strategies) else {
-            throw ValidationError("no strategies folder at \(strategies): run from the repository root or pass --strategies")
+            throw ValidationError(
+                "no strategies folder at \(strategies): run from the repository root or pass --strategies")
         }
     }
 

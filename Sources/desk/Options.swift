@@ -69,7 +69,8 @@ struct MarketOptions: ParsableArguments {
 struct RuntimeOptions: ParsableArguments {
     @Option(name: .customLong("strategies-dir"), help: "Supervise the strategies in this folder (env STRATEGIES_DIR).")
     var strategiesDir: String?
-    @Option(name: .customLong("logs-dir"), help: "Strategy logs (default: logs/ beside the database).") var logsDir: String?
+    @Option(name: .customLong("logs-dir"), help: "Strategy logs (default: logs/ beside the database).") var logsDir:
+        String?
     @Option(help: "Python interpreter for strategies (env DESK_PYTHON; default /usr/bin/python3).") var python: String?
     @Option(name: .customLong("python-path"), help: "PYTHONPATH for strategies (env DESK_PYTHONPATH).")
     var pythonPath: String?

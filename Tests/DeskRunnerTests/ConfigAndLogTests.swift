@@ -49,7 +49,8 @@ struct ConfigAndLogTests {
 
     @Test("malformed JSON is reported with a line")
     func malformed() {
-        guard case .failure(let problem) = StrategyConfig.parse("{\n  \"a\": 1,\n  oops\n}", folder: "f", path: "p") else {
+        guard case .failure(let problem) = StrategyConfig.parse("{\n  \"a\": 1,\n  oops\n}", folder: "f", path: "p")
+        else {
             Issue.record("expected a problem")
             return
         }
@@ -63,16 +64,19 @@ struct ConfigAndLogTests {
         defer { folder.remove() }
         let root = folder.url.appendingPathComponent("strategies")
         for name in ["good", "broken", "noscript", "bad name"] {
-            try FileManager.default.createDirectory(at: root.appendingPathComponent(name), withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(
+                at: root.appendingPathComponent(name), withIntermediateDirectories: true)
         }
         for name in ["good", "broken", "bad name"] {
-            try "pass\n".write(to: root.appendingPathComponent("\(name)/strategy.py"), atomically: true, encoding: .utf8)
+            try "pass\n".write(
+                to: root.appendingPathComponent("\(name)/strategy.py"), atomically: true, encoding: .utf8)
         }
         try "{ nope".write(to: root.appendingPathComponent("broken/config.json"), atomically: true, encoding: .utf8)
         let outside = folder.url.appendingPathComponent("outside")
         try FileManager.default.createDirectory(at: outside, withIntermediateDirectories: true)
         try "pass\n".write(to: outside.appendingPathComponent("strategy.py"), atomically: true, encoding: .utf8)
-        try FileManager.default.createSymbolicLink(at: root.appendingPathComponent("escape"), withDestinationURL: outside)
+        try FileManager.default.createSymbolicLink(
+            at: root.appendingPathComponent("escape"), withDestinationURL: outside)
         let report = StrategyDiscovery.discover(in: root)
         #expect(report.strategies.map(\.name) == ["good"])
         #expect(report.problems["broken"]?.contains("config.json:1") == true)
@@ -84,7 +88,10 @@ struct ConfigAndLogTests {
     @Test(
         "restart policy",
         arguments: [
-            (StrategyExit.exited(1), 0, RestartSettings.Policy.onFailure, RestartDecision.restart(after: .seconds(1)), 1),
+            (
+                StrategyExit.exited(1), 0, RestartSettings.Policy.onFailure,
+                RestartDecision.restart(after: .seconds(1)), 1
+            ),
             (.exited(1), 1, .onFailure, .restart(after: .seconds(2)), 2),
             (.signaled(9), 4, .onFailure, .restart(after: .seconds(16)), 5),
             (.exited(1), 5, .onFailure, .fail(reason: "exit code 1 after 5 restart(s) in a row"), 5),
@@ -92,8 +99,11 @@ struct ConfigAndLogTests {
             (.exited(0), 0, .always, .restart(after: .seconds(1)), 1),
             (.exited(2), 0, .never, .stay, 0),
         ])
-    func restartPolicy(exit: StrategyExit, streak: Int, policy: RestartSettings.Policy, decision: RestartDecision, next: Int) {
-        let settings = RestartSettings(policy: policy, maxRestarts: 5, backoffInitial: .seconds(1), backoffMax: .seconds(30))
+    func restartPolicy(
+        exit: StrategyExit, streak: Int, policy: RestartSettings.Policy, decision: RestartDecision, next: Int
+    ) {
+        let settings = RestartSettings(
+            policy: policy, maxRestarts: 5, backoffInitial: .seconds(1), backoffMax: .seconds(30))
         let result = RestartPolicy.decide(exit: exit, ranFor: .seconds(1), restartsInARow: streak, settings: settings)
         #expect(result.decision == decision)
         #expect(result.restartsInARow == next)
@@ -102,10 +112,13 @@ struct ConfigAndLogTests {
     @Test("a stable run resets the streak; backoff is capped")
     func stableAndCap() {
         let settings = RestartSettings(maxRestarts: 50, backoffInitial: .seconds(1), backoffMax: .seconds(30))
-        #expect(RestartPolicy.decide(exit: .exited(1), ranFor: .seconds(120), restartsInARow: 9, settings: settings).decision
-            == .restart(after: .seconds(1)))
-        #expect(RestartPolicy.decide(exit: .exited(1), ranFor: .seconds(1), restartsInARow: 9, settings: settings).decision
-            == .restart(after: .seconds(30)))
+        #expect(
+            RestartPolicy.decide(exit: .exited(1), ranFor: .seconds(120), restartsInARow: 9, settings: settings)
+                .decision
+                == .restart(after: .seconds(1)))
+        #expect(
+            RestartPolicy.decide(exit: .exited(1), ranFor: .seconds(1), restartsInARow: 9, settings: settings).decision
+                == .restart(after: .seconds(30)))
     }
 
     @Test("logs rotate at their size limit and tail reaches into the rotated file")

@@ -12,18 +12,25 @@ struct SupervisorTests {
     func fanOutAndEnvironment() async throws {
         let folder = try StrategyFolder()
         defer { folder.remove() }
-        try folder.add("apple_only", script: echoStrategy, config: #"{"user_id": "alice", "symbols": ["AAPL"], "env": {"MY_SETTING": "7"}}"#)
+        try folder.add(
+            "apple_only", script: echoStrategy,
+            config: #"{"user_id": "alice", "symbols": ["AAPL"], "env": {"MY_SETTING": "7"}}"#)
         try folder.add("everything", script: echoStrategy)
         try folder.add(
             "environment",
-            script: "import os\nfor k in sorted(os.environ): print('ENV', k, os.environ[k], flush=True)\nimport sys\nsys.stdin.read()\n")
+            script:
+                "import os\nfor k in sorted(os.environ): print('ENV', k, os.environ[k], flush=True)\nimport sys\nsys.stdin.read()\n"
+        )
         setenv("APCA_API_SECRET_KEY", "super-secret-broker-key", 1)
         defer { unsetenv("APCA_API_SECRET_KEY") }
         let feed = FeedHub(source: nil, logger: testLogger())
         try await withSupervisor(folder.configuration(), feed: feed) { supervisor in
             let results = await supervisor.start([])
             #expect(results.allSatisfy { $0.ok }, "\(results)")
-            #expect(await eventually { folder.log("apple_only").contains("READY") && folder.log("everything").contains("READY") })
+            #expect(
+                await eventually {
+                    folder.log("apple_only").contains("READY") && folder.log("everything").contains("READY")
+                })
             #expect(await eventually { feed.statistics.subscribers.count == 3 })
             for (symbol, price) in [("AAPL", 1), ("MSFT", 2), ("AAPL", 3)] { feed.publish(Self.tick(symbol, price)) }
             #expect(await eventually { folder.log("everything").contains("GOT AAPL 3") })
@@ -53,7 +60,10 @@ struct SupervisorTests {
         let restart = RestartSettings(
             policy: .onFailure, maxRestarts: 2, backoffInitial: .milliseconds(20), backoffMax: .milliseconds(100))
         let credentials = RecordingCredentials()
-        try await withSupervisor(folder.configuration(restart: restart), feed: FeedHub(source: nil, logger: testLogger()), credentials: credentials) {
+        try await withSupervisor(
+            folder.configuration(restart: restart), feed: FeedHub(source: nil, logger: testLogger()),
+            credentials: credentials
+        ) {
             supervisor in
             _ = await supervisor.start(["crasher"])
             let failed = await eventually { await supervisor.status().first?.state == "failed" }
@@ -84,7 +94,8 @@ struct SupervisorTests {
                 sys.stdin.read()
                 time.sleep(300)
                 """)
-        try await withSupervisor(folder.configuration(), feed: FeedHub(source: nil, logger: testLogger())) { supervisor in
+        try await withSupervisor(folder.configuration(), feed: FeedHub(source: nil, logger: testLogger())) {
+            supervisor in
             _ = await supervisor.start(["parent"])
             #expect(await eventually { folder.log("parent").contains("CHILD") })
             let pid = try #require(await supervisor.status().first?.pid)
@@ -95,7 +106,10 @@ struct SupervisorTests {
             _ = await supervisor.stop(["parent"])
             #expect(!isAlive(pid))
             #expect(await eventually(5) { !isAlive(child) })
-            #expect(await eventually(5) { await supervisor.status().first?.lastExit?.hasPrefix("killed by signal 9") == true })
+            #expect(
+                await eventually(5) {
+                    await supervisor.status().first?.lastExit?.hasPrefix("killed by signal 9") == true
+                })
         }
     }
 
@@ -106,11 +120,14 @@ struct SupervisorTests {
         try folder.add("stuck", script: "import time\nprint('READY', flush=True)\ntime.sleep(120)\n")
         try folder.add(
             "counter",
-            script: "import sys\nprint('READY', flush=True)\nn = 0\nfor line in sys.stdin:\n    n += 1\n    if n % 1000 == 0: print('COUNT', n, flush=True)\n")
+            script:
+                "import sys\nprint('READY', flush=True)\nn = 0\nfor line in sys.stdin:\n    n += 1\n    if n % 1000 == 0: print('COUNT', n, flush=True)\n"
+        )
         let feed = FeedHub(source: nil, logger: testLogger())
         try await withSupervisor(folder.configuration(), feed: feed) { supervisor in
             _ = await supervisor.start([])
-            #expect(await eventually { folder.log("stuck").contains("READY") && folder.log("counter").contains("READY") })
+            #expect(
+                await eventually { folder.log("stuck").contains("READY") && folder.log("counter").contains("READY") })
             #expect(await eventually { feed.statistics.subscribers.count == 2 })
             let started = ContinuousClock.now
             for index in 0..<20_000 {
@@ -136,13 +153,15 @@ struct SupervisorTests {
         defer { folder.remove() }
         try folder.add("keeper", script: echoStrategy)
         let store = InMemoryStrategyStore()
-        try await withSupervisor(folder.configuration(), feed: FeedHub(source: nil, logger: testLogger()), store: store) {
+        try await withSupervisor(folder.configuration(), feed: FeedHub(source: nil, logger: testLogger()), store: store)
+        {
             supervisor in
             _ = await supervisor.start(["keeper"])
             #expect(await eventually { await supervisor.status().first?.state == "running" })
         }
         #expect(await store.loadAll().first?.desiredRunning == true)
-        try await withSupervisor(folder.configuration(), feed: FeedHub(source: nil, logger: testLogger()), store: store) {
+        try await withSupervisor(folder.configuration(), feed: FeedHub(source: nil, logger: testLogger()), store: store)
+        {
             supervisor in
             #expect(await eventually { await supervisor.status().first?.state == "running" })
             #expect(folder.log("keeper").components(separatedBy: "READY").count == 3)
@@ -157,7 +176,9 @@ struct SupervisorTests {
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         address.sin_port = 0
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, length) } }
+        _ = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, length) }
+        }
         listen(listener, 8)
         _ = withUnsafeMutablePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(listener, $0, &length) }
@@ -178,7 +199,9 @@ struct SupervisorTests {
         defer { folder.remove() }
         try folder.add("netprobe", script: connect)
         try folder.add(
-            "hog", script: "try:\n    data = bytearray(2 * 1024 ** 3)\n    print('ALLOCATED', flush=True)\nexcept MemoryError:\n    print('MEMORY LIMIT', flush=True)\n    raise\n",
+            "hog",
+            script:
+                "try:\n    data = bytearray(2 * 1024 ** 3)\n    print('ALLOCATED', flush=True)\nexcept MemoryError:\n    print('MEMORY LIMIT', flush=True)\n    raise\n",
             config: #"{"limits": {"memory": "256m"}, "restart": {"policy": "never"}}"#)
         let feed = FeedHub(source: nil, logger: testLogger())
         let configuration = folder.configuration(sandbox: SandboxOptions())

@@ -31,7 +31,9 @@ public enum DeskDemo {
     }
 
     /// Runs the demo; `print` receives every line of output.
-    public static func run(_ options: Options, environment: [String: String], print: @escaping @Sendable (String) -> Void)
+    public static func run(
+        _ options: Options, environment: [String: String], print: @escaping @Sendable (String) -> Void
+    )
         async throws
     {
         let work = options.workDirectory.standardizedFileURL
@@ -44,7 +46,8 @@ public enum DeskDemo {
 
         var settings = ServeSettings(
             port: 0, databasePath: database, feed: "synthetic", feedRate: options.feedRate, feedSeed: options.seed,
-            strategiesDirectory: options.strategiesDirectory.path, logsDirectory: work.appendingPathComponent("logs").path)
+            strategiesDirectory: options.strategiesDirectory.path,
+            logsDirectory: work.appendingPathComponent("logs").path)
         settings.unixSocket = work.appendingPathComponent("desk.sock").path
         var configuration: DeskConfiguration
         switch settings.resolve(environment: environment) {
@@ -66,7 +69,9 @@ public enum DeskDemo {
         try await application.run(
             extraServices: [.init(service: driver, successTerminationBehavior: .gracefullyShutdownGroup)]
         ) { listening in
-            print("desk listening on unix://\(listening.unixSocketPath ?? "-") and http://127.0.0.1:\(listening.port ?? 0)")
+            print(
+                "desk listening on unix://\(listening.unixSocketPath ?? "-") and http://127.0.0.1:\(listening.port ?? 0)"
+            )
         }
         print(try await report(application.ledger, lastPrice: application.broker.lastPrice))
         print("ledger: \(database)  (inspect with: desk orders --db \(database); desk positions --db \(database))")
@@ -121,7 +126,8 @@ public enum DeskDemo {
                 return "\(member) P&L \(DeskDemo.signed(total))"
             }
             let running = await supervisor.status().filter { $0.state == "running" }.count
-            return "[\(String(format: "%3d", elapsed))s] ticks \(application.feed.statistics.ticksPublished) | strategies running \(running) | orders \(orders.count) (filled \(filled), rejected \(rejected)) | \(pnl.isEmpty ? "no positions yet" : pnl.joined(separator: " | "))"
+            return
+                "[\(String(format: "%3d", elapsed))s] ticks \(application.feed.statistics.ticksPublished) | strategies running \(running) | orders \(orders.count) (filled \(filled), rejected \(rejected)) | \(pnl.isEmpty ? "no positions yet" : pnl.joined(separator: " | "))"
         }
     }
 
@@ -135,7 +141,8 @@ public enum DeskDemo {
             let mine = orders.filter { $0.userId == member }
             let fills = mine.filter { $0.filledQty > 0 }.count
             lines.append(
-                "\(member): \(mine.count) orders, \(fills) with fills, \(mine.filter { $0.status == .rejected }.count) rejected")
+                "\(member): \(mine.count) orders, \(fills) with fills, \(mine.filter { $0.status == .rejected }.count) rejected"
+            )
             var realized: Decimal = 0
             var unrealized: Decimal = 0
             for record in positions where record.userId == member {
@@ -147,7 +154,9 @@ public enum DeskDemo {
                     "    \(record.symbol): qty \(ExactDecimal.plain(position.qty)), avg \(position.averageEntryPrice.map(ExactDecimal.plain) ?? "-"), last \(price.map(ExactDecimal.plain) ?? "-"), realized \(signed(position.realizedPnL)), unrealized \(signed(price.map(position.unrealizedPnL(at:)) ?? 0))"
                 )
             }
-            lines.append("    total P&L \(signed(realized + unrealized)) (realized \(signed(realized)), unrealized \(signed(unrealized)))")
+            lines.append(
+                "    total P&L \(signed(realized + unrealized)) (realized \(signed(realized)), unrealized \(signed(unrealized)))"
+            )
         }
         if members.isEmpty { lines.append("no orders were placed") }
         return lines.joined(separator: "\n")

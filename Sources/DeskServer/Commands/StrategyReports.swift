@@ -41,15 +41,20 @@ public enum StrategyReports {
                 let list = object["strategies"] as? [[String: Any]]
             else { return String(decoding: body, as: UTF8.self) }
             object["strategies"] = list.filter { only.isEmpty || only.contains(($0["name"] as? String) ?? "") }
-            return String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self)
+            return String(
+                decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self)
         }
         var lines = [
             TextTable(
-                headers: ["STRATEGY", "MEMBER", "STATE", "PID", "RESTARTS", "ORDERS", "TICKS", "DROPPED", "SYMBOLS", "STARTED"],
+                headers: [
+                    "STRATEGY", "MEMBER", "STATE", "PID", "RESTARTS", "ORDERS", "TICKS", "DROPPED", "SYMBOLS",
+                    "STARTED",
+                ],
                 rows: strategies.map { strategy in
                     [
                         strategy.name, strategy.member, strategy.state, strategy.pid.map(String.init) ?? "-",
-                        "\(strategy.restarts)", strategy.orders_placed.map(String.init) ?? "-", "\(strategy.ticks_delivered)",
+                        "\(strategy.restarts)", strategy.orders_placed.map(String.init) ?? "-",
+                        "\(strategy.ticks_delivered)",
                         "\(strategy.ticks_dropped)", strategy.symbols?.joined(separator: ",") ?? "all",
                         strategy.started_at ?? "-",
                     ]

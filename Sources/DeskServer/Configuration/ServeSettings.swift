@@ -113,7 +113,8 @@ public struct ServeSettings: Sendable {
             let databaseFolder = URL(fileURLWithPath: configuration.databasePath).deletingLastPathComponent()
             let cwd = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
             let defaultPythonPath = [
-                cwd.appendingPathComponent(".venv/strategy-site").path, cwd.appendingPathComponent("clients/python").path,
+                cwd.appendingPathComponent(".venv/strategy-site").path,
+                cwd.appendingPathComponent("clients/python").path,
             ].joined(separator: ":")
             configuration.runtime = RuntimeSettings(
                 strategiesDirectory: URL(fileURLWithPath: directory).standardizedFileURL,
@@ -149,14 +150,18 @@ public struct ServeSettings: Sendable {
                 }
             }
             let rate = feedRate ?? 20
-            guard rate >= 0 else { return .failure(Problem(message: "feed rate must be ≥ 0 ticks per second (0: as fast as possible)")) }
+            guard rate >= 0 else {
+                return .failure(Problem(message: "feed rate must be ≥ 0 ticks per second (0: as fast as possible)"))
+            }
             return .success(.synthetic(symbols: prices, ticksPerSecond: rate, seed: feedSeed ?? 1))
         case "replay":
             guard let file = replayFile else {
                 return .failure(Problem(message: "--feed replay needs --replay-file FILE (.csv or .jsonl)"))
             }
             guard let speed = ReplaySpeed.parse(replaySpeed ?? "recorded") else {
-                return .failure(Problem(message: "replay speed \"\(replaySpeed ?? "")\" must be recorded, fast or a factor like 10x"))
+                return .failure(
+                    Problem(
+                        message: "replay speed \"\(replaySpeed ?? "")\" must be recorded, fast or a factor like 10x"))
             }
             return .success(.replay(path: file, speed: speed))
         case let other:
