@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .executable(name: "desk", targets: ["desk"]),
         .executable(name: "desk-baseline", targets: ["desk-baseline"]),
+        .executable(name: "alpaca-double", targets: ["alpaca-double"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -20,6 +21,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-websocket.git", from: "2.8.1"),
     ],
     targets: [
         .target(name: "DeskCore"),
@@ -60,10 +62,37 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        .target(name: "MessagePack"),
+        .target(
+            name: "DeskAlpaca",
+            dependencies: [
+                "DeskCore", "DeskBroker", "DeskMarketData", "MessagePack",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .target(
+            name: "AlpacaDouble",
+            dependencies: [
+                "DeskCore", "MessagePack",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "alpaca-double",
+            dependencies: [
+                "AlpacaDouble",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
         .target(
             name: "DeskServer",
             dependencies: [
-                "DeskCore", "DeskProto", "DeskLedger", "DeskBroker", "DeskMarketData", "DeskRunner",
+                "DeskCore", "DeskProto", "DeskLedger", "DeskBroker", "DeskMarketData", "DeskRunner", "DeskAlpaca",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -106,6 +135,14 @@ let package = Package(
         .testTarget(name: "DeskLedgerTests", dependencies: ["DeskLedger", "DeskTestSupport"]),
         .testTarget(name: "DeskBrokerTests", dependencies: ["DeskBroker"]),
         .testTarget(name: "DeskMarketDataTests", dependencies: ["DeskMarketData", "DeskTestSupport"]),
+        .testTarget(name: "MessagePackTests", dependencies: ["MessagePack"]),
+        .testTarget(
+            name: "DeskAlpacaTests",
+            dependencies: [
+                "DeskAlpaca", "AlpacaDouble", "DeskBroker", "DeskMarketData", "MessagePack", "DeskTestSupport",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]
+        ),
         .testTarget(name: "DeskRunnerTests", dependencies: ["DeskRunner", "DeskMarketData", "DeskTestSupport"]),
         .testTarget(
             name: "DeskServerTests",

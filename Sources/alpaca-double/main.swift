@@ -1,0 +1,3 @@
+import AlpacaDouble
+
+print("alpaca-double: not yet wired")
