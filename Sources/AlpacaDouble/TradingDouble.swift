@@ -171,6 +171,13 @@ public final class TradingDouble: Sendable {
             guard let event else { break }
             events.append(event)
         }
+        // Immediate-or-cancel and fill-or-kill orders do not rest.
+        let canceled = state.withLock { state -> TradingBook.Event? in
+            guard let order = state.book.order(id: id), order.isOpen, ["ioc", "fok"].contains(order.timeInForce)
+            else { return nil }
+            return try? state.book.cancel(id: id, at: Date()).get()
+        }
+        if let canceled { events.append(canceled) }
         await broadcast(events)
     }
 
