@@ -86,75 +86,86 @@ public final class AlpacaBroker: Broker, Service {
         var lastProblem = "no attempt made"
         for attempt in 1...max(1, options.submitAttempts) {
             if attempt > 1 { try? await Task.sleep(for: .milliseconds(200 * (1 << min(attempt, 6)))) }
+            let outcome: SubmitOutcome
             do {
-                if lookFirst, let existing = try await lookUp(clientOrderId: order.orderId, member: order.member) {
-                    logger.info("order already at Alpaca; adopted", metadata: ["order_id": "\(order.orderId)"])
-                    return finishSubmit(order.orderId, existing)
-                }
-                let body = try JSONEncoder().encode(AlpacaOrderRequest(order))
-                let reply = try await rest.send(.POST, "/v2/orders", body: Array(body), member: order.member)
-                switch reply.status {
-                case 200, 201:
-                    let placed = try JSONDecoder().decode(AlpacaOrder.self, from: Data(reply.body))
-                    return finishSubmit(order.orderId, placed)
-                case 401:
-                    untrack(order.orderId)
-                    throw BrokerError.unavailable(
-                        "Alpaca refused the desk's API keys (401); check APCA_API_KEY_ID and APCA_API_SECRET_KEY")
-                case 422
-                where reply.errorCode == 40_010_001 || reply.errorMessage.contains("client_order_id must be unique"):
-                    // Alpaca already has it: an earlier attempt got through.
-                    lookFirst = true
-                    lastProblem = reply.errorMessage
-                case 429:
-                    untrack(order.orderId)
-                    throw BrokerError.refused(
-                        reason: "Alpaca's request limit for the club's account is reached; retry in a few seconds",
-                        status: 429)
-                case 400..<500:
-                    untrack(order.orderId)
-                    throw BrokerError.refused(
-                        reason: "Alpaca refused the order: \(reply.errorMessage)",
-                        status: reply.status == 403 ? 403 : 422)
-                default:
-                    lookFirst = true
-                    lastProblem = "Alpaca answered \(reply.status): \(reply.errorMessage)"
-                }
-            } catch let error as BrokerError {
-                switch error {
-                case .refused: throw error
-                case .unavailable(let reason) where reason.contains("401"): throw error
-                case .unavailable(let reason):
-                    // Perhaps Alpaca took it and the answer was lost: ask before sending again.
-                    lookFirst = true
-                    lastProblem = reason
-                }
+                outcome = try await self.attempt(order, lookFirst: lookFirst)
             } catch {
-                lookFirst = true
-                lastProblem = "Alpaca's answer could not be read: \(error)"
+                untrack(order.orderId)
+                throw error
             }
-            logger.warning(
-                "order submit to Alpaca failed; will look it up and retry",
-                metadata: ["order_id": "\(order.orderId)", "attempt": "\(attempt)", "problem": "\(lastProblem)"])
+            switch outcome {
+            case .placed(let placed, let adopted):
+                if adopted {
+                    logger.info("order already at Alpaca; adopted", metadata: ["order_id": "\(order.orderId)"])
+                }
+                return finishSubmit(order.orderId, placed)
+            case .unknown(let problem):
+                // Perhaps Alpaca took it and the answer was lost: ask before sending again.
+                lookFirst = true
+                lastProblem = problem
+                logger.warning(
+                    "order submit to Alpaca failed; will look it up and retry",
+                    metadata: ["order_id": "\(order.orderId)", "attempt": "\(attempt)", "problem": "\(problem)"])
+            }
         }
         // Unknown: kept pending; the next poll or start finds it if Alpaca has it.
         state.withLock { $0.orders[order.orderId]?.inFlight = false }
         throw .unavailable(lastProblem)
     }
 
+    /// What one attempt to place an order came to.
+    private enum SubmitOutcome {
+        /// Alpaca has the order (`adopted`: it had it already).
+        case placed(AlpacaOrder, adopted: Bool)
+        /// Nobody knows whether Alpaca has it.
+        case unknown(String)
+    }
+
+    /// One attempt: look the order up first when an earlier attempt may have got
+    /// through, then send it. Throws when Alpaca refused it (or the desk's keys).
+    private func attempt(_ order: BrokerOrder, lookFirst: Bool) async throws(BrokerError) -> SubmitOutcome {
+        do throws(BrokerError) {
+            if lookFirst, let existing = try await lookUp(clientOrderId: order.orderId, member: order.member) {
+                return .placed(existing, adopted: true)
+            }
+            let body = (try? JSONEncoder().encode(AlpacaOrderRequest(order))) ?? Data()
+            let reply = try await rest.send(.POST, "/v2/orders", body: Array(body), member: order.member)
+            switch reply.status {
+            case 200, 201:
+                guard let placed = try? JSONDecoder().decode(AlpacaOrder.self, from: Data(reply.body)) else {
+                    return .unknown("Alpaca's answer to the order could not be read")
+                }
+                return .placed(placed, adopted: false)
+            case 401,
+                403 where reply.errorCode == 40_110_000:
+                throw BrokerError.unavailable(
+                    "Alpaca refused the desk's API keys (\(reply.status)); check APCA_API_KEY_ID and APCA_API_SECRET_KEY"
+                )
+            case 422
+            where reply.errorCode == 40_010_001 || reply.errorMessage.contains("client_order_id must be unique"):
+                // Alpaca already has it: an earlier attempt got through.
+                return .unknown(reply.errorMessage)
+            case 429:
+                throw BrokerError.refused(
+                    reason: "Alpaca's request limit for the club's account is reached; retry in a few seconds",
+                    status: 429)
+            case 400..<500:
+                throw BrokerError.refused(
+                    reason: "Alpaca refused the order: \(reply.errorMessage)", status: reply.status == 403 ? 403 : 422)
+            default:
+                return .unknown("Alpaca answered \(reply.status): \(reply.errorMessage)")
+            }
+        } catch {
+            guard case .unavailable(let reason) = error, !reason.contains("API keys") else { throw error }
+            return .unknown(reason)
+        }
+    }
+
     public func cancel(orderId: String) async throws(BrokerError) -> [BrokerUpdate] {
         let known = state.withLock { $0.orders[orderId] }
         var alpacaId = known?.alpacaId
         let member = known?.member ?? Self.deskMember
-        if alpacaId == nil {
-            do {
-                alpacaId = try await lookUp(clientOrderId: orderId, member: member)?.id
-            } catch let error as BrokerError {
-                throw error
-            } catch {
-                throw .unavailable("\(error)")
-            }
-        }
+        if alpacaId == nil { alpacaId = try await lookUp(clientOrderId: orderId, member: member)?.id }
         guard let alpacaId else { throw .refused(reason: "Alpaca has no order \(orderId)", status: 404) }
         let reply = try await rest.send(.DELETE, "/v2/orders/\(alpacaId)", member: member)
         switch reply.status {
@@ -373,11 +384,15 @@ public final class AlpacaBroker: Broker, Service {
     }
 
     /// `GET /v2/orders:by_client_order_id`: the order, or nil when Alpaca has none.
-    func lookUp(clientOrderId: String, member: String) async throws -> AlpacaOrder? {
+    func lookUp(clientOrderId: String, member: String) async throws(BrokerError) -> AlpacaOrder? {
         let reply = try await rest.send(
             .GET, "/v2/orders:by_client_order_id", query: [("client_order_id", clientOrderId)], member: member)
         switch reply.status {
-        case 200: return try JSONDecoder().decode(AlpacaOrder.self, from: Data(reply.body))
+        case 200:
+            guard let order = try? JSONDecoder().decode(AlpacaOrder.self, from: Data(reply.body)) else {
+                throw .unavailable("Alpaca's answer to an order lookup could not be read")
+            }
+            return order
         case 404: return nil
         default:
             throw BrokerError.unavailable("Alpaca answered \(reply.status) to an order lookup: \(reply.errorMessage)")
