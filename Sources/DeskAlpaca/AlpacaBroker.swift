@@ -99,6 +99,10 @@ public final class AlpacaBroker: Broker, Service {
                     logger.info("order already at Alpaca; adopted", metadata: ["order_id": "\(order.orderId)"])
                 }
                 return finishSubmit(order.orderId, placed)
+            case .keysRefused(let status):
+                untrack(order.orderId)
+                throw .unavailable(
+                    "Alpaca refused the desk's API keys (\(status)); check APCA_API_KEY_ID and APCA_API_SECRET_KEY")
             case .unknown(let problem):
                 // Perhaps Alpaca took it and the answer was lost: ask before sending again.
                 lookFirst = true
@@ -119,6 +123,8 @@ public final class AlpacaBroker: Broker, Service {
         case placed(AlpacaOrder, adopted: Bool)
         /// Nobody knows whether Alpaca has it.
         case unknown(String)
+        /// Alpaca refused the desk's keys (HTTP status): no point retrying.
+        case keysRefused(Int)
     }
 
     /// One attempt: look the order up first when an earlier attempt may have got
@@ -138,9 +144,7 @@ public final class AlpacaBroker: Broker, Service {
                 return .placed(placed, adopted: false)
             case 401,
                 403 where reply.errorCode == 40_110_000:
-                throw BrokerError.unavailable(
-                    "Alpaca refused the desk's API keys (\(reply.status)); check APCA_API_KEY_ID and APCA_API_SECRET_KEY"
-                )
+                return .keysRefused(reply.status)
             case 422
             where reply.errorCode == 40_010_001 || reply.errorMessage.contains("client_order_id must be unique"):
                 // Alpaca already has it: an earlier attempt got through.
@@ -156,7 +160,7 @@ public final class AlpacaBroker: Broker, Service {
                 return .unknown("Alpaca answered \(reply.status): \(reply.errorMessage)")
             }
         } catch {
-            guard case .unavailable(let reason) = error, !reason.contains("API keys") else { throw error }
+            guard case .unavailable(let reason) = error else { throw error }
             return .unknown(reason)
         }
     }

@@ -191,6 +191,22 @@ struct AlpacaBrokerTests {
         }
     }
 
+    @Test("wrong keys: the order is not retried and the desk says which variables to check")
+    func wrongKeys() async throws {
+        try await withTradingDouble { double, settings in
+            var wrong = settings
+            wrong.secretKey = "not-the-secret"
+            try await withBroker(wrong) { broker, _ in
+                await #expect(
+                    throws: BrokerError.unavailable(
+                        "Alpaca refused the desk's API keys (401); check APCA_API_KEY_ID and APCA_API_SECRET_KEY")
+                ) { _ = try await broker.submit(order("keys-1")) }
+                #expect(double.receivedRequests.filter { $0.method == "POST" }.count == 1)
+                #expect(double.orderCount == 0)
+            }
+        }
+    }
+
     @Test(
         "Alpaca's rejections reach the member with Alpaca's reason and a 4xx",
         arguments: [
