@@ -10,12 +10,25 @@ public struct BrokerOrder: Sendable, Equatable {
     public var placedAt: Date
     /// What had already filled, when an open order is handed back after a restart.
     public var filledQty: Decimal
+    /// Sum of quantity × price of what had filled (exact).
+    public var filledNotional: Decimal
+    /// The member it belongs to (a broker shares its request budget fairly between members).
+    public var member: String
+    /// Sent before, by a desk that stopped before it heard the answer: the broker
+    /// looks for it before submitting it again.
+    public var resubmission: Bool
 
-    public init(orderId: String, terms: NewOrder, placedAt: Date, filledQty: Decimal = 0) {
+    public init(
+        orderId: String, terms: NewOrder, placedAt: Date, filledQty: Decimal = 0, filledNotional: Decimal = 0,
+        member: String = "", resubmission: Bool = false
+    ) {
         self.orderId = orderId
         self.terms = terms
         self.placedAt = placedAt
         self.filledQty = filledQty
+        self.filledNotional = filledNotional
+        self.member = member
+        self.resubmission = resubmission
     }
 }
 

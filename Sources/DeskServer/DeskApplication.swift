@@ -1,3 +1,4 @@
+import DeskAlpaca
 import DeskBroker
 import DeskCore
 import DeskLedger
@@ -10,14 +11,17 @@ import NIOCore
 import ServiceLifecycle
 import Synchronization
 
-/// The desk server, wired: ledger, paper broker, order desk, HTTP on TCP (and a
+/// The desk server, wired: ledger, broker, order desk, HTTP on TCP (and a
 /// unix socket when configured). `run()` runs them as one service group, listed
 /// in dependency order so that shutdown stops taking orders first and closes the
 /// ledger last.
 public struct DeskApplication: Sendable {
     public let configuration: DeskConfiguration
     public let ledger: Ledger
-    public let broker: PaperBroker
+    /// Where orders go: `paperBroker` or `alpacaBroker`, whichever the configuration chose.
+    public let broker: any Broker
+    public let paperBroker: PaperBroker?
+    public let alpacaBroker: AlpacaBroker?
     public let orderDesk: OrderDesk
     public let metrics: DeskMetrics
     public let logger: Logger
@@ -32,13 +36,23 @@ public struct DeskApplication: Sendable {
         self.configuration = configuration
         self.logger = logger
         ledger = try Ledger(path: configuration.databasePath, groupCommit: configuration.groupCommit)
-        broker = PaperBroker()
+        switch configuration.broker {
+        case .paper:
+            let paper = PaperBroker()
+            (broker, paperBroker, alpacaBroker) = (paper, paper, nil)
+        case .alpaca(let settings, let options):
+            let alpaca = AlpacaBroker(settings: settings, options: options, logger: logger)
+            (broker, paperBroker, alpacaBroker) = (alpaca, nil, alpaca)
+        }
         metrics = DeskMetrics()
         orderDesk = OrderDesk(
             ledger: ledger, broker: broker, policy: configuration.risk, metrics: metrics, logger: logger)
         feed = FeedHub(source: try Self.source(configuration.feed), logger: logger)
-        let broker = self.broker
-        feed.observe { tick in broker.price(symbol: tick.symbol, price: tick.price, size: tick.size, at: tick.at) }
+        let (paper, alpaca) = (paperBroker, alpacaBroker)
+        feed.observe { tick in
+            paper?.price(symbol: tick.symbol, price: tick.price, size: tick.size, at: tick.at)
+            alpaca?.notePrice(symbol: tick.symbol, price: tick.price)
+        }
         if let runtime = configuration.runtime {
             let deskURL: String
             if let path = configuration.unixSocketPath {
@@ -84,11 +98,16 @@ public struct DeskApplication: Sendable {
             .addRoutes(to: authenticated)
         PortfolioController(ledger: ledger, broker: broker).addRoutes(to: authenticated)
         let feed = self.feed
-        AdminController(desk: orderDesk) { symbol, price, size in
+        AdminController(desk: orderDesk, reconciler: reconciler()) { symbol, price, size in
             feed.publish(Tick(symbol: symbol, price: price, at: Date(), size: size, kind: .trade))
         }.addRoutes(to: authenticated)
         StrategyController(supervisor: supervisor, ledger: ledger).addRoutes(to: authenticated)
         return router
+    }
+
+    /// The reconciler, when the broker is Alpaca.
+    public func reconciler() -> Reconciler? {
+        alpacaBroker.map { Reconciler(ledger: ledger, broker: $0, orderDesk: orderDesk) }
     }
 
     /// Returns once the desk listens.
@@ -138,8 +157,22 @@ public struct DeskApplication: Sendable {
         }
         // Shutdown runs bottom-up: strategies stop first, then the feed, then the
         // listeners finish in-flight orders, and the ledger commits last.
+        // The paper broker expires day orders at the session close itself; Alpaca does it at its end.
+        let brokerServices: [any Service] =
+            if let paperBroker {
+                [SessionCloser(broker: paperBroker, calendar: configuration.session, logger: logger)]
+            } else if let alpacaBroker {
+                [
+                    alpacaBroker,
+                    StartupReconciliation(
+                        reconciler: Reconciler(ledger: ledger, broker: alpacaBroker, orderDesk: orderDesk),
+                        orderDesk: orderDesk, logger: logger),
+                ]
+            } else {
+                []
+            }
         let services: [any Service] =
-            [ledger, orderDesk, SessionCloser(broker: broker, calendar: configuration.session, logger: logger)]
+            [ledger] + brokerServices + [orderDesk]
             + apps + [feed] + (supervisor.map { [AfterListening(service: $0, signal: listening)] } ?? [])
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(

@@ -6,11 +6,12 @@ import Logging
 /// `desk serve`: run the desk server.
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Run the desk server (paper broker, SQLite ledger).",
+        abstract: "Run the desk server (paper or Alpaca broker, SQLite ledger).",
         discussion: """
             Environment: PORT (8080), DB_PATH (./trading_desk.db), DESK_UNIX_SOCKET, DESK_CONFIG, \
             DESK_TRUST_USER_HEADER=1, DESK_HOST, DESK_FEED, DESK_SYMBOLS, STRATEGIES_DIR, DESK_PYTHON, \
-            DESK_PYTHONPATH, LOG_LEVEL.
+            DESK_PYTHONPATH, DESK_BROKER, LOG_LEVEL; for --broker alpaca: APCA_API_KEY_ID, \
+            APCA_API_SECRET_KEY, APCA_API_BASE_URL, APCA_API_DATA_URL, APCA_API_DATA_STREAM_URL, APCA_DATA_FEED.
             """)
 
     @Option(help: "TCP address to listen on (env DESK_HOST; default 127.0.0.1).") var host: String?
@@ -25,6 +26,7 @@ struct Serve: AsyncParsableCommand {
     var trustUserHeader = false
     @Flag(name: .customLong("no-group-commit"), help: "One transaction per order (for benchmarks).")
     var noGroupCommit = false
+    @Option(help: "Where orders go: paper (default) or alpaca (env DESK_BROKER).") var broker: String?
     @OptionGroup var market: MarketOptions
     @OptionGroup var runtime: RuntimeOptions
 
@@ -35,7 +37,7 @@ struct Serve: AsyncParsableCommand {
             replayFile: market.replayFile, replaySpeed: market.replaySpeed, feedRate: market.feedRate,
             feedSeed: market.feedSeed, symbols: market.symbols, strategiesDirectory: runtime.strategiesDir,
             logsDirectory: runtime.logsDir, python: runtime.python, pythonPath: runtime.pythonPath,
-            noSandbox: runtime.noSandbox)
+            noSandbox: runtime.noSandbox, broker: broker)
         let configuration: DeskConfiguration
         switch settings.resolve(environment: ProcessInfo.processInfo.environment) {
         case .success(let resolved): configuration = resolved

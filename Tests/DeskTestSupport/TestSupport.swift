@@ -64,10 +64,10 @@ public func withRunningDesk<T: Sendable>(
         } catch {
             group.cancelAll()
             application.ledger.close()
-            application.broker.finish()
+            application.paperBroker?.finish()
             throw error
         }
-        application.broker.finish()
+        application.paperBroker?.finish()
         application.ledger.close()
         group.cancelAll()
         return result

@@ -1,3 +1,4 @@
+import DeskAlpaca
 import DeskBroker
 import DeskCore
 import DeskMarketData
@@ -18,6 +19,21 @@ public enum FeedSetting: Sendable, Equatable {
         "AAPL": Decimal(string: "190.00")!, "MSFT": Decimal(string: "420.00")!, "GOOG": Decimal(string: "170.00")!,
         "AMZN": Decimal(string: "185.00")!, "TSLA": Decimal(string: "240.00")!,
     ]
+}
+
+/// Where orders go.
+public enum BrokerSetting: Sendable {
+    /// The embedded paper broker (no keys, no network).
+    case paper
+    /// Alpaca's API with the club's keys.
+    case alpaca(AlpacaSettings, AlpacaBroker.Options)
+
+    public var name: String {
+        switch self {
+        case .paper: "paper"
+        case .alpaca: "alpaca"
+        }
+    }
 }
 
 /// Where strategies live and how they run (the supervisor).
@@ -64,6 +80,8 @@ public struct DeskConfiguration: Sendable {
     public var maximumBodySize: Int
     /// The market data feed.
     public var feed: FeedSetting = .none
+    /// The broker orders go to.
+    public var broker: BrokerSetting = .paper
     /// The strategy supervisor; nil runs no strategies.
     public var runtime: RuntimeSettings?
 

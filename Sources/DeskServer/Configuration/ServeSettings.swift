@@ -1,3 +1,4 @@
+import DeskAlpaca
 import DeskBroker
 import DeskCore
 import DeskMarketData
@@ -31,14 +32,17 @@ public struct ServeSettings: Sendable {
     public var pythonPath: String?
     /// Run strategies without network isolation, limits or a separate user.
     public var noSandbox: Bool
+    /// `paper` (default) or `alpaca`.
+    public var broker: String?
 
     public init(
         host: String? = nil, port: Int? = nil, unixSocket: String? = nil, databasePath: String? = nil,
         configFile: String? = nil, trustUserHeader: Bool = false, noGroupCommit: Bool = false, feed: String? = nil,
         replayFile: String? = nil, replaySpeed: String? = nil, feedRate: Double? = nil, feedSeed: UInt64? = nil,
         symbols: String? = nil, strategiesDirectory: String? = nil, logsDirectory: String? = nil,
-        python: String? = nil, pythonPath: String? = nil, noSandbox: Bool = false
+        python: String? = nil, pythonPath: String? = nil, noSandbox: Bool = false, broker: String? = nil
     ) {
+        self.broker = broker
         self.feed = feed
         self.replayFile = replayFile
         self.replaySpeed = replaySpeed
@@ -105,6 +109,10 @@ public struct ServeSettings: Sendable {
                 return .failure(Problem(message: "config file \(problem)"))
             }
         }
+        switch Self.resolveBroker(broker ?? environment["DESK_BROKER"], environment: environment) {
+        case .success(let broker): configuration.broker = broker
+        case .failure(let problem): return .failure(problem)
+        }
         switch resolveFeed(environment: environment) {
         case .success(let feed): configuration.feed = feed
         case .failure(let problem): return .failure(problem)
@@ -129,6 +137,42 @@ public struct ServeSettings: Sendable {
             }
         }
         return .success(configuration)
+    }
+
+    /// `paper`, or `alpaca` with the seed's variables: APCA_API_KEY_ID and
+    /// APCA_API_SECRET_KEY (required), APCA_API_BASE_URL (default the paper
+    /// endpoint), APCA_API_DATA_URL, APCA_API_DATA_STREAM_URL, APCA_DATA_FEED.
+    static func resolveBroker(_ name: String?, environment: [String: String]) -> Result<BrokerSetting, Problem> {
+        switch name ?? "paper" {
+        case "paper": return .success(.paper)
+        case "alpaca":
+            let missing = ["APCA_API_KEY_ID", "APCA_API_SECRET_KEY"].filter { (environment[$0] ?? "").isEmpty }
+            if !missing.isEmpty {
+                return .failure(
+                    Problem(
+                        message:
+                            "--broker alpaca needs \(missing.joined(separator: " and ")) in the environment (the club's Alpaca keys); APCA_API_BASE_URL defaults to \(AlpacaSettings.paperBaseURL)"
+                    ))
+            }
+            let base = environment["APCA_API_BASE_URL"].flatMap { $0.isEmpty ? nil : $0 } ?? AlpacaSettings.paperBaseURL
+            guard base.hasPrefix("http://") || base.hasPrefix("https://") else {
+                return .failure(
+                    Problem(
+                        message:
+                            "APCA_API_BASE_URL=\(base) must start with https:// (or http:// for a local test double)"))
+            }
+            let feed = environment["APCA_DATA_FEED"] ?? "iex"
+            guard ["iex", "sip"].contains(feed) else {
+                return .failure(Problem(message: "APCA_DATA_FEED=\(feed) must be iex or sip"))
+            }
+            let settings = AlpacaSettings(
+                keyID: environment["APCA_API_KEY_ID"]!, secretKey: environment["APCA_API_SECRET_KEY"]!, baseURL: base,
+                dataURL: environment["APCA_API_DATA_URL"] ?? AlpacaSettings.dataURL,
+                dataStreamURL: environment["APCA_API_DATA_STREAM_URL"] ?? AlpacaSettings.dataStreamURL, dataFeed: feed)
+            return .success(.alpaca(settings, AlpacaBroker.Options()))
+        case let other:
+            return .failure(Problem(message: "--broker \(other) is not a broker: use paper or alpaca"))
+        }
     }
 
     func resolveFeed(environment: [String: String]) -> Result<FeedSetting, Problem> {

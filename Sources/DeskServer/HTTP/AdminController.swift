@@ -1,11 +1,15 @@
+import DeskAlpaca
+import DeskBroker
 import DeskCore
 import DeskLedger
 import Foundation
 import Hummingbird
 
-/// The admin API (admin tokens only): kill switches and test prices.
+/// The admin API (admin tokens only): kill switches, test prices, reconciliation.
 struct AdminController {
     let desk: OrderDesk
+    /// Present when the broker is Alpaca.
+    let reconciler: Reconciler?
     /// Feeds a trade price to the market (the paper broker and, with a feed, every subscriber).
     let publishPrice: @Sendable (_ symbol: String, _ price: Decimal, _ size: Decimal?) -> Void
 
@@ -14,6 +18,22 @@ struct AdminController {
         router.post("admin/resume", use: resume)
         router.get("admin/halts", use: halts)
         router.post("admin/prices", use: price)
+        router.post("admin/reconcile", use: reconcile)
+    }
+
+    @Sendable func reconcile(_ request: Request, context: DeskRequestContext) async throws -> Response {
+        _ = try Self.requireAdmin(context)
+        guard let reconciler else {
+            throw DeskHTTPError(
+                .unprocessableContent,
+                "this desk runs the paper broker, whose book is the ledger itself; reconciliation is for --broker alpaca"
+            )
+        }
+        do {
+            return try JSONReply.make(try await reconciler.run())
+        } catch let error as BrokerError {
+            throw DeskHTTPError(.serviceUnavailable, "could not reconcile: \(error)")
+        }
     }
 
     /// `{"user": "alice"?, "reason": "..."?}` — no user halts the whole desk.

@@ -54,7 +54,7 @@ public actor OrderDesk: Service {
             }
         }
         for order in open where order.status == .pendingNew {
-            _ = await send(order)
+            _ = await send(order, resubmission: true)
         }
         logger.info(
             "order desk recovered",
@@ -157,10 +157,12 @@ public actor OrderDesk: Service {
     }
 
     /// Sends a journaled order to the broker and books what it says.
-    private func send(_ record: OrderRecord) async -> Placement {
+    private func send(_ record: OrderRecord, resubmission: Bool = false) async -> Placement {
         let updates: [BrokerUpdate]
         do {
-            updates = try await broker.submit(Self.brokerOrder(record))
+            var order = Self.brokerOrder(record)
+            order.resubmission = resubmission
+            updates = try await broker.submit(order)
         } catch {
             switch error {
             case .refused(let reason, let status):
@@ -326,7 +328,8 @@ public actor OrderDesk: Service {
 
     static func brokerOrder(_ record: OrderRecord) -> BrokerOrder {
         BrokerOrder(
-            orderId: record.orderId, terms: record.terms, placedAt: record.createdAt, filledQty: record.filledQty)
+            orderId: record.orderId, terms: record.terms, placedAt: record.createdAt, filledQty: record.filledQty,
+            filledNotional: record.filledNotional, member: record.userId)
     }
 
     static func describe(_ order: NewOrder) -> String {

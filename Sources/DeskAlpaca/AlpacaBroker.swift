@@ -1,0 +1,405 @@
+import DeskBroker
+import DeskCore
+import Foundation
+import Logging
+import NIOHTTP1
+import ServiceLifecycle
+import Synchronization
+
+/// The real broker: orders go to Alpaca's REST API under the desk's order id as
+/// `client_order_id`, their fate comes back on the `trade_updates` stream, and a
+/// poll catches up on whatever the stream missed. A service: `run()` keeps the
+/// stream connected (reconnecting with backoff) and polls.
+public final class AlpacaBroker: Broker, Service {
+    public struct Options: Sendable {
+        /// How long one REST call may take before the desk asks Alpaca what became of it.
+        public var requestTimeout: Duration
+        /// How often open orders are polled while the stream is down (and, less often, while it is up).
+        public var pollInterval: Duration
+        /// Longest wait between reconnection attempts.
+        public var maximumBackoff: Duration
+        /// Attempts to place one order (after timeouts and 5xx answers) before giving up.
+        public var submitAttempts: Int
+
+        public init(
+            requestTimeout: Duration = .seconds(10), pollInterval: Duration = .seconds(5),
+            maximumBackoff: Duration = .seconds(30), submitAttempts: Int = 3
+        ) {
+            self.requestTimeout = requestTimeout
+            self.pollInterval = pollInterval
+            self.maximumBackoff = maximumBackoff
+            self.submitAttempts = submitAttempts
+        }
+    }
+
+    /// One desk order Alpaca knows (or is being told) about.
+    struct Tracked {
+        var member: String
+        var placedAt: Date
+        var alpacaId: String?
+        var followed: FollowedOrder
+        /// A submit is under way: stream events wait for its answer, so that the
+        /// submit returns the order's state and nothing is booked twice.
+        var inFlight: Bool
+        var held: [(OrderSnapshot, (qty: Decimal, price: Decimal)?)] = []
+    }
+
+    struct State {
+        var orders: [String: Tracked] = [:]
+        var prices: [String: Decimal] = [:]
+        var streamListening = false
+        var lastFullPoll = ContinuousClock.now
+    }
+
+    public let name = "alpaca"
+    public let orderRules = OrderRules(allowsFractionalQuantity: true)
+    public let settings: AlpacaSettings
+    public let options: Options
+    public let updates: AsyncStream<BrokerUpdate>
+    let rest: AlpacaREST
+    private let continuation: AsyncStream<BrokerUpdate>.Continuation
+    private let state = Mutex(State())
+    private let logger: Logger
+    /// The pacer's name for the desk's own requests (polls, reconciliation).
+    static let deskMember = "(desk)"
+
+    public init(
+        settings: AlpacaSettings, options: Options = Options(), pacer: RequestPacer = RequestPacer(), logger: Logger
+    ) {
+        self.settings = settings
+        self.options = options
+        self.logger = logger
+        rest = AlpacaREST(settings: settings, pacer: pacer, timeout: options.requestTimeout)
+        (updates, continuation) = AsyncStream.makeStream(of: BrokerUpdate.self)
+    }
+
+    // MARK: Broker
+
+    public func lastPrice(_ symbol: String) -> Decimal? { state.withLock { $0.prices[symbol] } }
+
+    /// The last trade price the desk's feed saw (risk checks value market orders with it).
+    public func notePrice(symbol: String, price: Decimal) { state.withLock { $0.prices[symbol] = price } }
+
+    public func submit(_ order: BrokerOrder) async throws(BrokerError) -> [BrokerUpdate] {
+        track(order, inFlight: true)
+        var lookFirst = order.resubmission
+        var lastProblem = "no attempt made"
+        for attempt in 1...max(1, options.submitAttempts) {
+            if attempt > 1 { try? await Task.sleep(for: .milliseconds(200 * (1 << min(attempt, 6)))) }
+            let outcome: SubmitOutcome
+            do {
+                outcome = try await self.attempt(order, lookFirst: lookFirst)
+            } catch {
+                untrack(order.orderId)
+                throw error
+            }
+            switch outcome {
+            case .placed(let placed, let adopted):
+                if adopted {
+                    logger.info("order already at Alpaca; adopted", metadata: ["order_id": "\(order.orderId)"])
+                }
+                return finishSubmit(order.orderId, placed)
+            case .keysRefused(let status):
+                untrack(order.orderId)
+                throw .unavailable(
+                    "Alpaca refused the desk's API keys (\(status)); check APCA_API_KEY_ID and APCA_API_SECRET_KEY")
+            case .unknown(let problem):
+                // Perhaps Alpaca took it and the answer was lost: ask before sending again.
+                lookFirst = true
+                lastProblem = problem
+                logger.warning(
+                    "order submit to Alpaca failed; will look it up and retry",
+                    metadata: ["order_id": "\(order.orderId)", "attempt": "\(attempt)", "problem": "\(problem)"])
+            }
+        }
+        // Unknown: kept pending; the next poll or start finds it if Alpaca has it.
+        state.withLock { $0.orders[order.orderId]?.inFlight = false }
+        throw .unavailable(lastProblem)
+    }
+
+    /// What one attempt to place an order came to.
+    private enum SubmitOutcome {
+        /// Alpaca has the order (`adopted`: it had it already).
+        case placed(AlpacaOrder, adopted: Bool)
+        /// Nobody knows whether Alpaca has it.
+        case unknown(String)
+        /// Alpaca refused the desk's keys (HTTP status): no point retrying.
+        case keysRefused(Int)
+    }
+
+    /// One attempt: look the order up first when an earlier attempt may have got
+    /// through, then send it. Throws when Alpaca refused it (or the desk's keys).
+    private func attempt(_ order: BrokerOrder, lookFirst: Bool) async throws(BrokerError) -> SubmitOutcome {
+        do throws(BrokerError) {
+            if lookFirst, let existing = try await lookUp(clientOrderId: order.orderId, member: order.member) {
+                return .placed(existing, adopted: true)
+            }
+            let body = (try? JSONEncoder().encode(AlpacaOrderRequest(order))) ?? Data()
+            let reply = try await rest.send(.POST, "/v2/orders", body: Array(body), member: order.member)
+            switch reply.status {
+            case 200, 201:
+                guard let placed = try? JSONDecoder().decode(AlpacaOrder.self, from: Data(reply.body)) else {
+                    return .unknown("Alpaca's answer to the order could not be read")
+                }
+                return .placed(placed, adopted: false)
+            case 401,
+                403 where reply.errorCode == 40_110_000:
+                return .keysRefused(reply.status)
+            case 422
+            where reply.errorCode == 40_010_001 || reply.errorMessage.contains("client_order_id must be unique"):
+                // Alpaca already has it: an earlier attempt got through.
+                return .unknown(reply.errorMessage)
+            case 429:
+                throw BrokerError.refused(
+                    reason: "Alpaca's request limit for the club's account is reached; retry in a few seconds",
+                    status: 429)
+            case 400..<500:
+                throw BrokerError.refused(
+                    reason: "Alpaca refused the order: \(reply.errorMessage)", status: reply.status == 403 ? 403 : 422)
+            default:
+                return .unknown("Alpaca answered \(reply.status): \(reply.errorMessage)")
+            }
+        } catch {
+            guard case .unavailable(let reason) = error else { throw error }
+            return .unknown(reason)
+        }
+    }
+
+    public func cancel(orderId: String) async throws(BrokerError) -> [BrokerUpdate] {
+        let known = state.withLock { $0.orders[orderId] }
+        var alpacaId = known?.alpacaId
+        let member = known?.member ?? Self.deskMember
+        if alpacaId == nil { alpacaId = try await lookUp(clientOrderId: orderId, member: member)?.id }
+        guard let alpacaId else { throw .refused(reason: "Alpaca has no order \(orderId)", status: 404) }
+        let reply = try await rest.send(.DELETE, "/v2/orders/\(alpacaId)", member: member)
+        switch reply.status {
+        case 200, 204:
+            // Alpaca confirms the cancel on the stream.
+            return []
+        case 404: throw .refused(reason: "Alpaca has no order \(orderId)", status: 404)
+        case 400..<500: throw .refused(reason: "Alpaca refused the cancel: \(reply.errorMessage)", status: 422)
+        default: throw .unavailable("Alpaca answered \(reply.status) to a cancel: \(reply.errorMessage)")
+        }
+    }
+
+    public func restore(_ openOrders: [BrokerOrder]) async throws(BrokerError) -> [BrokerUpdate] {
+        for order in openOrders { followRestored(order) }
+        return try await catchUp(only: Set(openOrders.map(\.orderId)))
+    }
+
+    // MARK: Service
+
+    public func run() async throws {
+        await withDiscardingTaskGroup { group in
+            group.addTask { await self.streamLoop() }
+            group.addTask { await self.pollLoop() }
+        }
+        continuation.finish()
+        await rest.shutdown()
+    }
+
+    /// Keeps one trade_updates session open, reconnecting with exponential backoff.
+    private func streamLoop() async {
+        var backoff = Duration.milliseconds(500)
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            do {
+                try await cancelWhenGracefulShutdown {
+                    try await TradeUpdatesStream.session(
+                        settings: self.settings, logger: self.logger,
+                        onListening: {
+                            self.state.withLock { $0.streamListening = true }
+                            self.logger.info("listening to Alpaca trade_updates")
+                            // Whatever happened while the stream was down.
+                            _ = try? await self.catchUp(only: nil, deliver: true)
+                        },
+                        onUpdate: { payload in self.receive(payload) })
+                }
+            } catch {
+                if Task.isShuttingDownGracefully || Task.isCancelled { break }
+                logger.warning(
+                    "Alpaca trade_updates stream lost; reconnecting",
+                    metadata: ["error": "\(error)", "retry_in": "\(backoff)"])
+            }
+            let wasListening = state.withLock { state in
+                defer { state.streamListening = false }
+                return state.streamListening
+            }
+            // A session that got as far as listening starts the backoff again.
+            if wasListening { backoff = .milliseconds(500) }
+            if Task.isShuttingDownGracefully || Task.isCancelled { break }
+            let wait = Self.jittered(backoff)
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: wait) }
+            backoff = min(backoff * 2, options.maximumBackoff)
+        }
+    }
+
+    /// Polls open orders: every `pollInterval` while the stream is down, every minute while it is up.
+    private func pollLoop() async {
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: self.options.pollInterval) }
+            if Task.isShuttingDownGracefully || Task.isCancelled { break }
+            let due = state.withLock { state in
+                !state.streamListening || ContinuousClock.now - state.lastFullPoll > .seconds(60)
+            }
+            if due { _ = try? await catchUp(only: nil, deliver: true) }
+        }
+    }
+
+    static func jittered(_ duration: Duration) -> Duration {
+        duration * Double.random(in: 0.8...1.2)
+    }
+
+    // MARK: Following orders
+
+    private func track(_ order: BrokerOrder, inFlight: Bool, acknowledged: Bool = false) {
+        state.withLock { state in
+            if var existing = state.orders[order.orderId] {
+                existing.inFlight = inFlight
+                state.orders[order.orderId] = existing
+                return
+            }
+            state.orders[order.orderId] = Tracked(
+                member: order.member, placedAt: order.placedAt, alpacaId: nil,
+                followed: FollowedOrder(
+                    filledQty: order.filledQty, filledNotional: order.filledNotional,
+                    acknowledged: acknowledged || order.filledQty > 0),
+                inFlight: inFlight)
+        }
+    }
+
+    func isFollowing(_ orderId: String) -> Bool { state.withLock { $0.orders[orderId] != nil } }
+
+    /// Follows an order the ledger says Alpaca is working on.
+    func followRestored(_ order: BrokerOrder) { track(order, inFlight: false, acknowledged: true) }
+
+    private func untrack(_ orderId: String) { _ = state.withLock { $0.orders.removeValue(forKey: orderId) } }
+
+    /// The submit's answer, then any stream events that arrived meanwhile, as the submit's result.
+    private func finishSubmit(_ orderId: String, _ placed: AlpacaOrder) -> [BrokerUpdate] {
+        state.withLock { state in
+            guard var tracked = state.orders[orderId] else { return [] }
+            tracked.alpacaId = placed.id
+            var snapshots = [(placed.snapshot, nil as (qty: Decimal, price: Decimal)?)] + tracked.held
+            snapshots.sort { $0.0.filledQty < $1.0.filledQty }
+            tracked.held = []
+            tracked.inFlight = false
+            var updates: [BrokerUpdate] = []
+            for (snapshot, fill) in snapshots {
+                let (events, followed) = OrderFollower.advance(
+                    tracked.followed, to: snapshot, orderId: orderId, eventFill: fill)
+                tracked.followed = followed
+                updates += events.map { BrokerUpdate(orderId: orderId, event: $0.event, fillId: $0.fillId, at: Date()) }
+            }
+            state.orders[orderId] = tracked
+            return updates
+        }
+    }
+
+    /// A trade_updates event.
+    private func receive(_ payload: TradeUpdateMessage.Payload) {
+        let orderId = payload.order.client_order_id
+        let fill = payload.qty.flatMap { qty in payload.price.map { (qty: qty.value, price: $0.value) } }
+        let known = advance(orderId, alpacaId: payload.order.id, to: payload.order.snapshot, fill: fill, deliver: true)
+        if known == nil {
+            logger.warning(
+                "Alpaca reports an order the desk did not place",
+                metadata: [
+                    "alpaca_id": "\(payload.order.id)", "client_order_id": "\(orderId)", "event": "\(payload.event)",
+                ])
+        }
+    }
+
+    /// Brings one order up to `snapshot`; delivers the events on `updates` when
+    /// `deliver`, and returns them. Nil when the desk does not know the order.
+    @discardableResult
+    private func advance(
+        _ orderId: String, alpacaId: String, to snapshot: OrderSnapshot, fill: (qty: Decimal, price: Decimal)?,
+        deliver: Bool
+    ) -> [BrokerUpdate]? {
+        state.withLock { state in
+            guard var tracked = state.orders[orderId] else { return nil }
+            tracked.alpacaId = alpacaId
+            if tracked.inFlight {
+                tracked.held.append((snapshot, fill))
+                state.orders[orderId] = tracked
+                return []
+            }
+            let (events, followed) = OrderFollower.advance(
+                tracked.followed, to: snapshot, orderId: orderId, eventFill: fill)
+            tracked.followed = followed
+            state.orders[orderId] = tracked
+            let updates = events.map {
+                BrokerUpdate(orderId: orderId, event: $0.event, fillId: $0.fillId, at: Date())
+            }
+            // Yielded under the lock, so one order's events keep their order.
+            if deliver { for update in updates { continuation.yield(update) } }
+            return updates
+        }
+    }
+
+    /// Asks Alpaca for every unfinished order the desk follows (`only` those when given)
+    /// and books what changed. One list request covers recent orders; any order it
+    /// misses is looked up by its client order id.
+    func catchUp(only: Set<String>?, deliver: Bool = false) async throws(BrokerError) -> [BrokerUpdate] {
+        try await followUp(only: only, deliver: deliver).updates
+    }
+
+    /// `catchUp`, also naming the orders Alpaca does not know.
+    func followUp(only: Set<String>?, deliver: Bool) async throws(BrokerError) -> (
+        updates: [BrokerUpdate], unknown: [String]
+    ) {
+        let wanted = state.withLock { state -> [(String, Date, String)] in
+            state.orders.filter { id, tracked in
+                !tracked.followed.finished && !tracked.inFlight && (only?.contains(id) ?? true)
+            }.map { ($0.key, $0.value.placedAt, $0.value.member) }
+        }
+        if only == nil { state.withLock { $0.lastFullPoll = .now } }
+        guard let earliest = wanted.map(\.1).min() else { return ([], []) }
+        var found: [String: AlpacaOrder] = [:]
+        let after = ISO8601DateFormatter().string(from: earliest.addingTimeInterval(-60))
+        let reply = try await rest.send(
+            .GET, "/v2/orders",
+            query: [("status", "all"), ("after", after), ("limit", "500"), ("direction", "asc")],
+            member: Self.deskMember)
+        if reply.status == 200, let orders = try? JSONDecoder().decode([AlpacaOrder].self, from: Data(reply.body)) {
+            for order in orders { found[order.client_order_id] = order }
+        }
+        var updates: [BrokerUpdate] = []
+        var unknown: [String] = []
+        for (orderId, _, member) in wanted {
+            var order = found[orderId]
+            if order == nil {
+                do {
+                    order = try await lookUp(clientOrderId: orderId, member: member)
+                } catch {
+                    continue
+                }
+            }
+            guard let order else {
+                logger.error(
+                    "an order the desk thinks is open is unknown to Alpaca",
+                    metadata: ["order_id": "\(orderId)"])
+                unknown.append(orderId)
+                continue
+            }
+            updates += advance(orderId, alpacaId: order.id, to: order.snapshot, fill: nil, deliver: deliver) ?? []
+        }
+        return (updates, unknown)
+    }
+
+    /// `GET /v2/orders:by_client_order_id`: the order, or nil when Alpaca has none.
+    func lookUp(clientOrderId: String, member: String) async throws(BrokerError) -> AlpacaOrder? {
+        let reply = try await rest.send(
+            .GET, "/v2/orders:by_client_order_id", query: [("client_order_id", clientOrderId)], member: member)
+        switch reply.status {
+        case 200:
+            guard let order = try? JSONDecoder().decode(AlpacaOrder.self, from: Data(reply.body)) else {
+                throw .unavailable("Alpaca's answer to an order lookup could not be read")
+            }
+            return order
+        case 404: return nil
+        default:
+            throw BrokerError.unavailable("Alpaca answered \(reply.status) to an order lookup: \(reply.errorMessage)")
+        }
+    }
+}
