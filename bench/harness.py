@@ -51,19 +51,22 @@ def order_body(symbol="AAPL", qty="1", side="buy") -> bytes:
 class Desk:
     """A release `desk serve` in a temporary folder."""
 
-    def __init__(self, bin_dir: Path, folder: Path, extra: list[str] | None = None, unix_socket: bool = False):
+    def __init__(self, bin_dir: Path, folder: Path, extra: list[str] | None = None, unix_socket: bool = False,
+                 feed: bool = False):
         self.bin = bin_dir / "desk"
         self.folder = folder
         self.db = folder / "desk.db"
         self.port = free_port()
         self.socket = folder / "desk.sock" if unix_socket else None
         self.extra = extra or []
+        self.feed = feed
         self.process: subprocess.Popen | None = None
         self.ready_seconds = 0.0
 
     def start(self) -> "Desk":
-        args = [str(self.bin), "serve", "--port", str(self.port), "--db", str(self.db), "--feed", "none",
-                "--config", str(ROOT / "bench" / "desk-bench.json"), *self.extra]
+        args = [str(self.bin), "serve", "--port", str(self.port), "--db", str(self.db),
+                "--config", str(ROOT / "bench" / "desk-bench.json"), *([] if self.feed else ["--feed", "none"]),
+                *self.extra]
         if self.socket:
             args += ["--unix-socket", str(self.socket)]
         env = {"PATH": "/usr/bin:/bin", "LOG_LEVEL": "error"}
@@ -256,48 +259,220 @@ def scenario_crash(bin_dir: Path, quick: bool) -> dict:
 
 
 def scenario_memory(bin_dir: Path, quick: bool) -> dict:
-    orders = 5_000 if quick else 1_000_000
+    """Server RSS idle, with 50 running strategies, and while orders pile up;
+    per-strategy overhead; database bytes per 1,000 orders; time to ready."""
+    chunks, chunk_seconds = (1, 2) if quick else (4, 40)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        desk = Desk(bin_dir, folder).start()
-        ready = desk.ready_seconds
-        time.sleep(1)
-        idle = rss_kib(desk.process.pid)
-        desk.push_price("AAPL", "100.00")
-        token = desk.issue_token("memory")
-        samples = []
-        body = order_body()
-        sent = 0
-        per_worker = orders // 8
-
-        def worker(count):
-            pool: dict = {}
-            done = 0
-            for _ in range(count):
-                if post_order(pool, desk.port, token, body):
-                    done += 1
-            return done
-
-        started = time.monotonic()
-        # Send in 4 chunks to watch whether memory grows with the order count.
-        for chunk in range(4):
-            with concurrent.futures.ThreadPoolExecutor(8) as pool:
-                sent += sum(pool.map(worker, [per_worker // 4] * 8))
-            samples.append({"orders": sent, "rss_kib": rss_kib(desk.process.pid)})
-        elapsed = time.monotonic() - started
-        desk.stop()
+        strategies = make_counters(folder, 50)
+        desk = Desk(bin_dir, folder, ["--strategies-dir", str(strategies)]).start()
+        try:
+            ready = desk.ready_seconds
+            time.sleep(1)
+            idle = rss_kib(desk.process.pid)
+            desk_cli(desk, "strategies", "start")
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                status = json.loads(desk_cli(desk, "strategies", "status", "--json"))["strategies"]
+                if sum(s["state"] == "running" for s in status) == 50:
+                    break
+                time.sleep(0.2)
+            time.sleep(1)
+            with_strategies = rss_kib(desk.process.pid)
+            strategy_rss = [rss_kib(s["pid"]) for s in status if s["pid"]]
+            desk_cli(desk, "strategies", "stop")
+            desk.push_price("AAPL", "100.00")
+            token = desk.issue_token("memory")
+            samples = []
+            for _ in range(chunks):
+                wrk(f"http://127.0.0.1:{desk.port}/order", 16, chunk_seconds, token, folder)
+                db = sqlite3.connect(f"file:{desk.db}?mode=ro", uri=True)
+                orders = db.execute("SELECT COUNT(*) FROM orders").fetchone()[0]
+                db.close()
+                samples.append({"orders": orders, "rss_kib": rss_kib(desk.process.pid)})
+        finally:
+            desk.stop()
         db_bytes = sum(p.stat().st_size for p in folder.glob("desk.db*"))
+    orders = samples[-1]["orders"]
     return {
-        "startup_to_ready_seconds": round(ready, 3), "rss_idle_kib": idle, "orders": sent,
-        "rss_after_orders_kib": samples[-1]["rss_kib"], "rss_samples": samples,
-        "db_bytes_per_1000_orders": round(db_bytes / max(sent, 1) * 1000),
-        "orders_per_second_python_load": round(sent / elapsed, 1),
+        "startup_to_ready_seconds": round(ready, 3), "rss_idle_kib": idle,
+        "rss_with_50_strategies_kib": with_strategies,
+        "server_kib_per_strategy": round((with_strategies - idle) / 50, 1),
+        "strategy_process_rss_kib_mean": round(sum(strategy_rss) / max(len(strategy_rss), 1)),
+        "orders": orders, "rss_after_orders_kib": samples[-1]["rss_kib"], "rss_samples": samples,
+        "db_bytes_per_1000_orders": round(db_bytes / max(orders, 1) * 1000),
+        "load": f"wrk, 16 connections, {chunks} x {chunk_seconds} s",
     }
+
+
+PYTHON = Path(sys.executable)
+CLIENTS = ROOT / "bench" / "clients"
+
+
+def client_env(url: str, token: str) -> dict:
+    return {"PATH": "/usr/bin:/bin", "DESK_SERVER_URL": url, "DESK_TOKEN": token,
+            "PYTHONPATH": str(ROOT / "clients" / "python")}
+
+
+def run_client(script: str, count: int, url: str, token: str) -> dict:
+    out = subprocess.run([str(PYTHON), str(CLIENTS / script), str(count)], env=client_env(url, token),
+                         capture_output=True, text=True, check=True).stdout.split()
+    return {"orders_per_second": float(out[0]), "acknowledged": int(out[1]), "orders": count}
+
+
+def scenario_python_client(bin_dir: Path, quick: bool) -> dict:
+    """Sequential place_order from one Python process: our keep-alive desk_client
+    (TCP and unix socket) against the seed's requests.post-per-call client."""
+    count = 200 if quick else 2_000
+    with tempfile.TemporaryDirectory() as tmp:
+        desk = Desk(bin_dir, Path(tmp), unix_socket=True).start()
+        try:
+            desk.push_price("AAPL", "100.00")
+            token = desk.issue_token("python")
+            tcp = f"http://127.0.0.1:{desk.port}"
+            seed = run_client("seed_style_orders.py", count, tcp, token)
+            ours = run_client("desk_client_orders.py", count, tcp, token)
+            unix = run_client("desk_client_orders.py", count, f"unix://{desk.socket}", token)
+        finally:
+            desk.stop()
+    ratio = round(ours["orders_per_second"] / seed["orders_per_second"], 2)
+    return {
+        "orders": count, "seed_style_tcp": seed, "desk_client_tcp": ours, "desk_client_unix": unix,
+        "ratio": ratio, "ratio_unix": round(unix["orders_per_second"] / seed["orders_per_second"], 2),
+        "targets": {"ratio_ge_3": ratio >= 3},
+    }
+
+
+def make_counters(folder: Path, count: int) -> Path:
+    strategies = folder / "strategies"
+    for index in range(count):
+        target = strategies / f"counter_{index:02d}"
+        target.mkdir(parents=True)
+        (target / "strategy.py").write_text((CLIENTS / "tick_counter.py").read_text())
+        (target / "config.json").write_text(json.dumps({"user_id": "bench", "restart": {"policy": "never"}}))
+    os.chmod(folder, 0o755)
+    return strategies
+
+
+def read_stats(log: Path) -> dict | None:
+    for line in reversed(log.read_text(errors="replace").splitlines()) if log.exists() else []:
+        if line.startswith("STATS "):
+            count, first, last, p50, p99 = line.split()[1:]
+            seconds = float(last) - float(first)
+            return {"ticks": int(count), "rate": int(count) / seconds if seconds > 0 else 0.0,
+                    "p50_ms": float(p50), "p99_ms": float(p99)}
+    return None
+
+
+def desk_cli(desk: "Desk", *args: str) -> str:
+    return subprocess.run([str(desk.bin), *args, "--server", f"http://127.0.0.1:{desk.port}", "--db", str(desk.db)],
+                          capture_output=True, text=True, check=True).stdout
+
+
+def fanout_run(bin_dir: Path, strategies: int, seconds: float, stop_one: bool) -> dict:
+    """The desk's synthetic feed at full speed into `strategies` counters."""
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        make_counters(folder, strategies)
+        desk = Desk(bin_dir, folder, ["--feed", "synthetic", "--feed-rate", "0", "--symbols", "AAPL=190",
+                                      "--strategies-dir", str(folder / "strategies")], feed=True).start()
+        try:
+            desk_cli(desk, "strategies", "start")
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                status = json.loads(desk_cli(desk, "strategies", "status", "--json"))["strategies"]
+                if all(s["state"] == "running" and s["ticks_delivered"] > 0 for s in status):
+                    break
+                time.sleep(0.2)
+            stopped = None
+            if stop_one:
+                stopped = status[0]
+                os.kill(stopped["pid"], signal.SIGSTOP)
+            rss_samples = []
+            end = time.monotonic() + seconds
+            while time.monotonic() < end:
+                rss_samples.append(rss_kib(desk.process.pid))
+                time.sleep(min(0.5, seconds / 4))
+            strategy_rss = [rss_kib(s["pid"]) for s in status if s["pid"]]
+            if stopped:
+                os.kill(stopped["pid"], signal.SIGCONT)
+            desk_cli(desk, "strategies", "stop")
+            metrics = urllib.request.urlopen(f"http://127.0.0.1:{desk.port}/metrics", timeout=5).read().decode()
+        finally:
+            desk.stop()
+        stats = {s["name"]: read_stats(folder / "logs" / f"{s['name']}.log") for s in status}
+    others = [v for k, v in stats.items() if v and (not stopped or k != stopped["name"])]
+    dropped = sum(float(line.split()[-1]) for line in metrics.splitlines()
+                  if line.startswith("desk_feed_ticks_total") and 'fate="dropped"' in line)
+    rates = [v["rate"] for v in others]
+    return {
+        "strategies": strategies, "per_strategy_ticks_per_second": round(sum(rates) / max(len(rates), 1)),
+        "total_ticks_per_second": round(sum(rates)),
+        "p99_latency_ms": round(max((v["p99_ms"] for v in others), default=-1), 2),
+        "p50_latency_ms": round(sorted(v["p50_ms"] for v in others)[len(others) // 2], 2) if others else -1,
+        "dropped_ticks": int(dropped), "server_rss_kib_max": max(rss_samples),
+        "server_rss_kib_first": rss_samples[0], "strategy_rss_kib_mean": round(sum(strategy_rss) / max(len(strategy_rss), 1)),
+    }
+
+
+def pipe_baseline(strategies: int, seconds: float) -> dict:
+    """The same JSON lines written straight into as many counters through pipes."""
+    line = (json.dumps({"symbol": "AAPL", "price": 190.12, "ts": "2026-11-25T14:30:00.123Z", "type": "trade"},
+                       separators=(",", ":")) + "\n").encode()
+    chunk = line * (65536 // len(line))
+    readers = [subprocess.Popen([str(PYTHON), str(CLIENTS / "tick_counter.py")], stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, text=False) for _ in range(strategies)]
+    stop = time.monotonic() + seconds
+
+    def writer(process):
+        try:
+            while time.monotonic() < stop:
+                process.stdin.write(chunk)
+            process.stdin.close()
+        except BrokenPipeError:
+            pass
+
+    threads = [threading.Thread(target=writer, args=(p,)) for p in readers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    rates = []
+    for process in readers:
+        out = process.stdout.read().decode().split()
+        process.wait()
+        count, first, last = int(out[1]), float(out[2]), float(out[3])
+        rates.append(count / (last - first) if last > first else 0.0)
+    return {"strategies": strategies, "per_strategy_ticks_per_second": round(sum(rates) / len(rates)),
+            "total_ticks_per_second": round(sum(rates))}
+
+
+def scenario_fanout(bin_dir: Path, quick: bool) -> dict:
+    seconds = 1.5 if quick else 5.0
+    result: dict = {"seconds_per_run": seconds, "reader": "bench/clients/tick_counter.py (Python, counts lines)",
+                    "runs": {}}
+    for count in (1, 20, 50):
+        desk = fanout_run(bin_dir, count, seconds, stop_one=False)
+        pipes = pipe_baseline(count, seconds)
+        result["runs"][str(count)] = {"desk": desk, "pipes": pipes,
+                                      "ratio": round(desk["total_ticks_per_second"] /
+                                                     max(pipes["total_ticks_per_second"], 1), 3)}
+    normal = result["runs"]["20"]["desk"]
+    stopped = fanout_run(bin_dir, 20, seconds, stop_one=True)
+    drop = 1 - stopped["per_strategy_ticks_per_second"] / max(normal["per_strategy_ticks_per_second"], 1)
+    result["one_stopped_of_20"] = {**stopped, "others_rate_drop": round(drop, 3)}
+    result["targets"] = {
+        "others_drop_under_10_percent": drop < 0.10,
+        "server_memory_bounded": stopped["server_rss_kib_max"] < 2 * max(normal["server_rss_kib_max"], 1) + 65536,
+    }
+    return result
 
 
 SCENARIOS = {
     "order_path": scenario_order_path,
     "crash": scenario_crash,
+    "python_client": scenario_python_client,
+    "fanout": scenario_fanout,
     "memory": scenario_memory,
 }
 
@@ -316,9 +491,28 @@ def table(results: dict) -> str:
     if crash:
         lines.append(f"crash: {crash['rounds']} rounds, {crash['acknowledged']} acknowledged, lost {crash['lost']}, "
                      f"duplicated {crash['duplicated']}, restart p50 {crash['restart_seconds_p50']} s")
+    python = results.get("python_client")
+    if python:
+        lines.append(f"python client ({python['orders']} sequential orders/s): seed-style "
+                     f"{python['seed_style_tcp']['orders_per_second']} | desk_client tcp "
+                     f"{python['desk_client_tcp']['orders_per_second']} | unix {python['desk_client_unix']['orders_per_second']}"
+                     f" | ratio {python['ratio']} (unix {python['ratio_unix']})")
+    fanout = results.get("fanout")
+    if fanout:
+        lines.append("fan-out (ticks/s per strategy, total; p99 ms)   desk | pipes | ratio")
+        for count, row in fanout["runs"].items():
+            desk, pipes = row["desk"], row["pipes"]
+            lines.append(f"  n={count:<3} {desk['per_strategy_ticks_per_second']:>8} {desk['total_ticks_per_second']:>9} "
+                         f"p99 {desk['p99_latency_ms']} | {pipes['per_strategy_ticks_per_second']:>8} "
+                         f"{pipes['total_ticks_per_second']:>9} | {row['ratio']}")
+        stopped = fanout["one_stopped_of_20"]
+        lines.append(f"  one of 20 stopped: others' rate drop {stopped['others_rate_drop']:.1%}, "
+                     f"server RSS max {stopped['server_rss_kib_max']} KiB")
     memory = results.get("memory")
     if memory:
-        lines.append(f"memory: idle {memory['rss_idle_kib']} KiB, after {memory['orders']} orders "
+        lines.append(f"memory: idle {memory['rss_idle_kib']} KiB, with 50 strategies {memory['rss_with_50_strategies_kib']}"
+                     f" KiB ({memory['server_kib_per_strategy']} KiB each in the server, "
+                     f"{memory['strategy_process_rss_kib_mean']} KiB per strategy process), after {memory['orders']} orders "
                      f"{memory['rss_after_orders_kib']} KiB, {memory['db_bytes_per_1000_orders']} DB bytes/1000 orders, "
                      f"ready in {memory['startup_to_ready_seconds']} s")
     return "\n".join(lines)

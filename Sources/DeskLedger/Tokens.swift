@@ -86,8 +86,16 @@ extension Ledger {
         try pool.read { db in try TokenRecord.order(Column("id").desc).fetchAll(db) }
     }
 
+    /// Lowercase hex SHA-256 of the token: what the tokens table stores.
     static func hash(token: String) -> String {
-        SHA256.hash(data: Data(token.utf8)).map { String(format: "%02x", $0) }.joined()
+        let digits = Array("0123456789abcdef".utf8)
+        var hex: [UInt8] = []
+        hex.reserveCapacity(64)
+        for byte in SHA256.hash(data: Array(token.utf8)) {
+            hex.append(digits[Int(byte >> 4)])
+            hex.append(digits[Int(byte & 0x0f)])
+        }
+        return String(decoding: hex, as: UTF8.self)
     }
 }
 

@@ -10,7 +10,7 @@ import os
 import socket
 import threading
 from typing import Optional
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote, urlparse, urlsplit
 
 import requests
 import urllib3.connection
@@ -121,6 +121,9 @@ class Transport:
                 # After a fork the parent's session is dropped, not closed: its
                 # sockets still belong to the parent.
                 session = requests.Session()
+                # Proxy and .netrc settings from the environment mean nothing for a unix
+                # socket or a desk on this machine, and reading them costs every call.
+                session.trust_env = not self.is_local
                 if self.socket_path is not None:
                     session.mount(UNIX_BASE, UnixSocketAdapter(self.socket_path))
                 else:
@@ -130,6 +133,14 @@ class Transport:
                 self._session = session
                 self._pid = os.getpid()
             return self._session
+
+    @property
+    def is_local(self) -> bool:
+        """A unix socket or a loopback address."""
+        if self.socket_path is not None:
+            return True
+        host = urlparse(self.base).hostname or ""
+        return host in ("localhost", "::1") or host.startswith("127.")
 
     def url(self, path: str) -> str:
         return self.base + path
