@@ -36,7 +36,7 @@ public struct AlpacaDataRefusal: Error, Sendable, Equatable, CustomStringConvert
 /// to the target symbols, then follow the target with delta subscribe/unsubscribe
 /// messages. `requested` is what the session asked for so far (the server applies
 /// requests in order, so deltas are computed against it, not against the last ack).
-public struct AlpacaDataSession: Sendable {
+public struct AlpacaDataSession: Sendable, CustomStringConvertible {
     /// Where the connection is in the handshake.
     public enum Phase: Sendable, Equatable {
         case awaitingWelcome
@@ -44,8 +44,8 @@ public struct AlpacaDataSession: Sendable {
         case streaming
     }
 
-    /// What the caller does next.
-    public enum Action: Sendable, Equatable {
+    /// What the caller does next. Its description hides the keys of an `auth` message.
+    public enum Action: Sendable, Equatable, CustomStringConvertible {
         /// Send this message (MessagePack, binary frame).
         case send(MessagePackValue)
         /// Hand this tick to the feed.
@@ -60,6 +60,20 @@ public struct AlpacaDataSession: Sendable {
         case reconnect(String)
         /// Stop for good: reconnecting cannot help.
         case stop(AlpacaDataRefusal)
+
+        public var description: String {
+            switch self {
+            case .send(let message) where message["action"] == "auth": "send(auth, keys hidden)"
+            case .send(let message): "send(\(message))"
+            case .emit(let tick): "emit(\(tick.symbol) \(tick.price))"
+            case .authenticated: "authenticated"
+            case .subscribed(let trades, let quotes):
+                "subscribed(trades: \(trades.sorted()), quotes: \(quotes.sorted()))"
+            case .warn(let text): "warn(\(text))"
+            case .reconnect(let reason): "reconnect(\(reason))"
+            case .stop(let refusal): "stop(\(refusal))"
+            }
+        }
     }
 
     public private(set) var phase = Phase.awaitingWelcome
@@ -79,6 +93,11 @@ public struct AlpacaDataSession: Sendable {
         self.secretKey = secretKey
         self.target = target
         self.quotes = quotes
+    }
+
+    /// The phase and the symbols; never the keys.
+    public var description: String {
+        "AlpacaDataSession(\(phase), target \(target.sorted()), requested \(requested.sorted()))"
     }
 
     /// The actions for one server message.

@@ -227,6 +227,16 @@ struct MarketDataProtocolTests {
         }
     }
 
+    @Test("a session and its actions never show the keys when described")
+    func descriptionsHideKeys() {
+        var session = AlpacaDataSession(keyID: "PKVISIBLE", secretKey: "hidden-secret", target: ["AAPL"], quotes: true)
+        let actions = session.receive(Self.connected)
+        #expect(actions == [.send(AlpacaDataProtocol.authentication(keyID: "PKVISIBLE", secretKey: "hidden-secret"))])
+        for text in ["\(session)", "\(actions)", String(reflecting: actions[0])] {
+            #expect(!text.contains("hidden-secret") && !text.contains("PKVISIBLE"), "\(text)")
+        }
+    }
+
     @Test("a refusal tells which variables to check and never contains the keys")
     func refusalText() {
         let keys = AlpacaDataRefusal(code: 402, message: "auth failed").description
