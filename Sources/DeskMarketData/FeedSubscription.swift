@@ -89,6 +89,19 @@ public final class FeedSubscription: AsyncSequence, Sendable {
         waiter?.resume(returning: line)
     }
 
+    /// Takes the lines already buffered (at most `limit`) without waiting, so a
+    /// consumer that just got one line can write a burst in one go.
+    public func takeBuffered(limit: Int) -> [FeedLine] {
+        state.withLock { state in
+            var lines: [FeedLine] = []
+            while lines.count < limit, let line = state.buffer.popFirst() {
+                lines.append(line)
+            }
+            state.delivered += lines.count
+            return lines
+        }
+    }
+
     /// Ends the sequence; the consumer reads what is buffered (unless discarded), then nil.
     func end(discardingBuffered: Bool) {
         let waiter = state.withLock { state -> CheckedContinuation<FeedLine?, Never>? in

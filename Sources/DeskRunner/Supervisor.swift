@@ -317,7 +317,10 @@ public actor Supervisor: Service {
         await withTaskGroup(of: StrategyExit?.self) { group in
             group.addTask {
                 for await line in subscription {
-                    if !(await process.write(line.bytes)) { break }
+                    // Whatever else is already waiting goes in the same write.
+                    var bytes = line.bytes
+                    for more in subscription.takeBuffered(limit: 255) { bytes += more.bytes }
+                    if !(await process.write(bytes)) { break }
                 }
                 // The feed ended (desk shutting down) or the strategy closed its stdin.
                 process.closeInput()

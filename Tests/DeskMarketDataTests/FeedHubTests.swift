@@ -41,6 +41,20 @@ struct FeedHubTests {
         #expect(hub.statistics.ticksPublished == 4)
     }
 
+    @Test("a consumer takes what is already buffered in one go, in order, counted as delivered")
+    func takeBuffered() async {
+        let hub = FeedHub(source: nil, logger: quietLogger())
+        let subscription = hub.subscribe(id: "s", symbols: nil, capacity: 10)
+        for price in 1...5 { hub.publish(Self.tick("AAPL", price)) }
+        var iterator = subscription.makeAsyncIterator()
+        #expect(await iterator.next()?.tick == Self.tick("AAPL", 1))
+        #expect(subscription.takeBuffered(limit: 3).map(\.tick) == (2...4).map { Self.tick("AAPL", $0) })
+        #expect(subscription.takeBuffered(limit: 3).map(\.tick) == [Self.tick("AAPL", 5)])
+        #expect(subscription.takeBuffered(limit: 3).isEmpty)
+        #expect(subscription.delivered == 5 && subscription.dropped == 0)
+        hub.finish()
+    }
+
     @Test("observers see every tick first, with or without subscribers; lines are shared and exact")
     func observersAndLines() async {
         let hub = FeedHub(source: nil, logger: quietLogger())
