@@ -44,6 +44,7 @@ public final class MarketDataDouble: Sendable {
         /// Most symbols one channel may hold (IEX allows 30); nil for no limit.
         public var symbolLimit: Int?
 
+        /// Accepts `keyID`/`secretKey`; walks from `startPrices` at `stepsPerSecond`, seeded by `seed`.
         public init(
             keyID: String = "PKTESTDOUBLE", secretKey: String = "double-secret",
             startPrices: [String: Decimal] = [:], stepsPerSecond: Double = 0, seed: UInt64 = 1,
@@ -66,9 +67,13 @@ public final class MarketDataDouble: Sendable {
         public var feed: String
         /// `msgpack` or `json`.
         public var codec: String
+        /// True once it authenticated.
         public var authenticated: Bool
+        /// Its trade subscriptions, sorted.
         public var trades: [String]
+        /// Its quote subscriptions, sorted.
         public var quotes: [String]
+        /// Its bar subscriptions, sorted (accepted, never published).
         public var bars: [String]
     }
 
@@ -123,10 +128,12 @@ public final class MarketDataDouble: Sendable {
     /// The feeds served, as path components under `/v2`.
     public static let feeds = ["iex", "sip"]
 
+    /// How it behaves.
     public let configuration: Configuration
     private let state: Mutex<State>
     private let logger: Logger
 
+    /// A double that serves nothing until ``addRoutes(to:)`` and publishes nothing until ``run()`` or a test injects.
     public init(configuration: Configuration = Configuration(), logger: Logger = Logger(label: "alpaca-double")) {
         self.configuration = configuration
         self.logger = logger

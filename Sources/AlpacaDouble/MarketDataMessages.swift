@@ -59,15 +59,25 @@ public enum MarketDataMessage {
 
 /// Error codes of the data stream, with Alpaca's messages.
 public enum MarketDataErrorCode: Int, Sendable, CaseIterable {
+    /// 400 invalid syntax.
     case invalidSyntax = 400
+    /// 401 not authenticated (subscribe before auth).
     case notAuthenticated = 401
+    /// 402 auth failed.
     case authFailed = 402
+    /// 403 already authenticated.
     case alreadyAuthenticated = 403
+    /// 404 auth timeout.
     case authTimeout = 404
+    /// 405 symbol limit exceeded.
     case symbolLimitExceeded = 405
+    /// 406 connection limit exceeded.
     case connectionLimitExceeded = 406
+    /// 407 slow client.
     case slowClient = 407
+    /// 409 insufficient subscription.
     case insufficientSubscription = 409
+    /// 500 internal error.
     case internalError = 500
 
     /// Alpaca's text for the code.
@@ -89,10 +99,14 @@ public enum MarketDataErrorCode: Int, Sendable, CaseIterable {
 
 /// What one client subscribed to, per channel; `*` means every symbol.
 public struct StreamChannels: Sendable, Equatable {
+    /// Symbols whose trades it gets.
     public var trades: Set<String> = []
+    /// Symbols whose quotes it gets.
     public var quotes: Set<String> = []
+    /// Symbols whose bars it asked for.
     public var bars: Set<String> = []
 
+    /// Subscriptions as given.
     public init(trades: Set<String> = [], quotes: Set<String> = [], bars: Set<String> = []) {
         self.trades = trades
         self.quotes = quotes
@@ -113,6 +127,7 @@ public struct MarketDataConversation: Sendable, Equatable {
     /// What the client subscribed to.
     public private(set) var channels = StreamChannels()
 
+    /// A client that just connected.
     public init() {}
 
     /// The answer to one client message. `accepts(key, secret)` says whether the

@@ -8,6 +8,7 @@ public struct AlpacaDataRefusal: Error, Sendable, Equatable, CustomStringConvert
     /// Alpaca's message.
     public var message: String
 
+    /// A refusal with Alpaca's code and message.
     public init(code: Int, message: String) {
         self.code = code
         self.message = message
@@ -16,6 +17,7 @@ public struct AlpacaDataRefusal: Error, Sendable, Equatable, CustomStringConvert
     /// Error codes after which reconnecting cannot help: the keys, the plan or the feed are wrong.
     public static let permanentCodes: Set<Int> = [402, 408, 409, 410, 411]
 
+    /// What was refused and which variables to check; never the keys.
     public var description: String {
         switch code {
         case 402:
@@ -61,6 +63,7 @@ public struct AlpacaDataSession: Sendable, CustomStringConvertible {
         /// Stop for good: reconnecting cannot help.
         case stop(AlpacaDataRefusal)
 
+        /// The action, with an `auth` message's keys hidden.
         public var description: String {
             switch self {
             case .send(let message) where message["action"] == "auth": "send(auth, keys hidden)"
@@ -76,6 +79,7 @@ public struct AlpacaDataSession: Sendable, CustomStringConvertible {
         }
     }
 
+    /// Where the handshake is.
     public private(set) var phase = Phase.awaitingWelcome
     /// The symbols the desk wants now.
     public private(set) var target: Set<String>

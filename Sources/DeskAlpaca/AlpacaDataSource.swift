@@ -29,8 +29,10 @@ public struct AlpacaDataSource: TickSource {
         public var quotes: Bool
         /// First wait before reconnecting; doubles up to ``maximumBackoff``.
         public var initialBackoff: Duration
+        /// Longest wait between reconnection attempts.
         public var maximumBackoff: Duration
 
+        /// Options as given.
         public init(
             defaultSymbols: Set<String> = [], quotes: Bool = true, initialBackoff: Duration = .seconds(1),
             maximumBackoff: Duration = .seconds(30)
@@ -42,10 +44,13 @@ public struct AlpacaDataSource: TickSource {
         }
     }
 
+    /// Where the stream is, the feed and the keys.
     public let settings: AlpacaSettings
+    /// How it subscribes and reconnects.
     public let options: Options
     private let logger: Logger
 
+    /// A source for `settings`; nothing connects until the hub runs it.
     public init(settings: AlpacaSettings, options: Options = Options(), logger: Logger) {
         self.settings = settings
         self.options = options

@@ -54,6 +54,7 @@ public protocol FeedDemandProvider: Sendable {
 
 /// A demand that never changes (a source run outside a hub, tests).
 public struct FixedFeedDemand: FeedDemandProvider {
+    /// What is wanted, always.
     public let demand: FeedDemand
 
     /// Wants `demand`, always.
