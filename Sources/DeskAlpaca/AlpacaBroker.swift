@@ -47,6 +47,9 @@ public final class AlpacaBroker: Broker, Service {
     struct State {
         var orders: [String: Tracked] = [:]
         var prices: [String: Decimal] = [:]
+        /// Orders that reached a final state: no longer followed, remembered a while
+        /// so that a late duplicate event is recognised.
+        var finished = RecentIds(capacity: 20_000)
         var streamListening = false
         var lastFullPoll = ContinuousClock.now
     }
@@ -290,7 +293,12 @@ public final class AlpacaBroker: Broker, Service {
                 tracked.followed = followed
                 updates += events.map { BrokerUpdate(orderId: orderId, event: $0.event, fillId: $0.fillId, at: Date()) }
             }
-            state.orders[orderId] = tracked
+            if tracked.followed.finished {
+                state.orders[orderId] = nil
+                state.finished.insert(orderId)
+            } else {
+                state.orders[orderId] = tracked
+            }
             return updates
         }
     }
@@ -317,7 +325,9 @@ public final class AlpacaBroker: Broker, Service {
         deliver: Bool
     ) -> [BrokerUpdate]? {
         state.withLock { state in
-            guard var tracked = state.orders[orderId] else { return nil }
+            guard var tracked = state.orders[orderId] else {
+                return state.finished.contains(orderId) ? [] : nil
+            }
             tracked.alpacaId = alpacaId
             if tracked.inFlight {
                 tracked.held.append((snapshot, fill))
@@ -327,7 +337,12 @@ public final class AlpacaBroker: Broker, Service {
             let (events, followed) = OrderFollower.advance(
                 tracked.followed, to: snapshot, orderId: orderId, eventFill: fill)
             tracked.followed = followed
-            state.orders[orderId] = tracked
+            if followed.finished {
+                state.orders[orderId] = nil
+                state.finished.insert(orderId)
+            } else {
+                state.orders[orderId] = tracked
+            }
             let updates = events.map {
                 BrokerUpdate(orderId: orderId, event: $0.event, fillId: $0.fillId, at: Date())
             }

@@ -31,7 +31,9 @@ public struct PaperBook: Sendable {
     public private(set) var quotes: [String: Quote] = [:]
     private var resting: [String: Resting] = [:]
     private var arrival: [String] = []
-    private var known: Set<String> = []
+    /// Orders seen lately (a resubmission of one changes nothing); bounded, so a
+    /// long-running desk does not remember every order it ever took.
+    private var known = RecentIds(capacity: 20_000)
 
     public init() {}
 
@@ -40,7 +42,7 @@ public struct PaperBook: Sendable {
 
     /// A new order. Returns accepted / fill / cancel events, or a refusal.
     public mutating func submit(_ order: BrokerOrder, now: Date) -> Result<[BrokerUpdate], BrokerError> {
-        if known.contains(order.orderId) {
+        if resting[order.orderId] != nil || known.contains(order.orderId) {
             // Idempotent: a resubmission changes nothing.
             return .success([])
         }
@@ -90,7 +92,7 @@ public struct PaperBook: Sendable {
 
     /// Takes back open orders after a restart; they work again from the next price.
     public mutating func restore(_ orders: [BrokerOrder]) {
-        for order in orders where !known.contains(order.orderId) {
+        for order in orders where resting[order.orderId] == nil && !known.contains(order.orderId) {
             known.insert(order.orderId)
             resting[order.orderId] = Resting(
                 order: order, filled: order.filledQty, triggered: order.terms.stopPrice == nil, fills: 0)
@@ -149,4 +151,29 @@ public struct PaperBook: Sendable {
             BrokerUpdate(orderId: entry.order.orderId, event: .fill(qty: qty, price: price), fillId: fillId, at: now)
         ]
     }
+}
+
+/// The last `capacity` ids inserted, oldest forgotten first.
+public struct RecentIds: Sendable {
+    public let capacity: Int
+    private var members: Set<String> = []
+    private var ring: [String] = []
+    private var oldest = 0
+
+    public init(capacity: Int) { self.capacity = max(1, capacity) }
+
+    public func contains(_ id: String) -> Bool { members.contains(id) }
+
+    public mutating func insert(_ id: String) {
+        guard members.insert(id).inserted else { return }
+        if ring.count < capacity {
+            ring.append(id)
+        } else {
+            members.remove(ring[oldest])
+            ring[oldest] = id
+            oldest = (oldest + 1) % capacity
+        }
+    }
+
+    public var count: Int { members.count }
 }
