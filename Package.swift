@@ -76,7 +76,7 @@ let package = Package(
         .target(
             name: "AlpacaDouble",
             dependencies: [
-                "DeskCore", "MessagePack",
+                "DeskCore", "DeskMarketData", "MessagePack",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "Logging", package: "swift-log"),
@@ -141,6 +141,8 @@ let package = Package(
             dependencies: [
                 "DeskAlpaca", "AlpacaDouble", "DeskBroker", "DeskMarketData", "MessagePack", "DeskTestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
             ]
         ),
         .testTarget(name: "DeskRunnerTests", dependencies: ["DeskRunner", "DeskMarketData", "DeskTestSupport"]),

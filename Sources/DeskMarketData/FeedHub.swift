@@ -21,8 +21,22 @@ public final class FeedHub: Service, Sendable {
         var subscriptions: [String: FeedSubscription] = [:]
         var routes = Routes()
         var observers: [@Sendable (Tick) -> Void] = []
+        /// Streams of ``demand`` changes, by watcher number.
+        var demandWatchers: [Int: AsyncStream<FeedDemand>.Continuation] = [:]
+        var nextWatcher = 0
         var shutDown = false
         var sourceState: FeedStatistics.SourceState
+
+        /// Rebuilds the routes from the subscriptions and tells the demand watchers
+        /// when the demand changed. `yield` never calls back into the hub, so it is
+        /// safe under the lock, and watchers see changes in the order they happened.
+        mutating func rebuildRoutes() {
+            let before = routes.demand
+            routes = Routes(subscriptions.values)
+            if routes.demand != before {
+                for watcher in demandWatchers.values { watcher.yield(routes.demand) }
+            }
+        }
     }
 
     /// Who receives which symbol. Rebuilt when subscriptions change (rarely), so
@@ -31,6 +45,7 @@ public final class FeedHub: Service, Sendable {
         var everything: [FeedSubscription] = []
         var bySymbol: [String: [FeedSubscription]] = [:]
         var wanted: Set<String>? = []
+        var demand = FeedDemand()
 
         init() {}
 
@@ -43,6 +58,7 @@ public final class FeedHub: Service, Sendable {
                 for symbol in symbols { bySymbol[symbol, default: []].append(subscription) }
             }
             wanted = everything.isEmpty ? Set(bySymbol.keys) : nil
+            demand = FeedDemand(symbols: Set(bySymbol.keys), everySymbol: !everything.isEmpty)
         }
     }
 
@@ -82,7 +98,7 @@ public final class FeedHub: Service, Sendable {
         let (replaced, refused) = registry.withLock { registry -> (FeedSubscription?, Bool) in
             if registry.shutDown { return (nil, true) }
             let replaced = registry.subscriptions.updateValue(subscription, forKey: id)
-            registry.routes = Routes(registry.subscriptions.values)
+            registry.rebuildRoutes()
             return (replaced, false)
         }
         replaced?.end(discardingBuffered: true)
@@ -105,7 +121,7 @@ public final class FeedHub: Service, Sendable {
         let removed = registry.withLock { registry in
             guard registry.subscriptions[subscription.id] === subscription else { return false }
             registry.subscriptions[subscription.id] = nil
-            registry.routes = Routes(registry.subscriptions.values)
+            registry.rebuildRoutes()
             return true
         }
         if removed { logger.debug("feed subscription cancelled", metadata: ["subscriber": "\(subscription.id)"]) }
@@ -155,7 +171,7 @@ public final class FeedHub: Service, Sendable {
             setSourceState(.running)
             logger.info("market data source started", metadata: ["source": "\(source.name)"])
             do {
-                try await source.run { tick in self.publish(tick) }
+                try await source.run(demand: self) { tick in self.publish(tick) }
                 if Task.isCancelled { return }
                 setSourceState(.ended)
                 logger.notice(
@@ -182,16 +198,19 @@ public final class FeedHub: Service, Sendable {
     /// shutdown, for a hub that is fed only by ``publish(_:)`` and never run.
     /// Observers still see published ticks.
     public func finish() {
-        let subscriptions = registry.withLock { registry in
+        let (subscriptions, watchers) = registry.withLock { registry in
             registry.shutDown = true
             if case .running = registry.sourceState { registry.sourceState = .stopped }
             if case .notStarted = registry.sourceState { registry.sourceState = .stopped }
             let subscriptions = Array(registry.subscriptions.values)
             registry.subscriptions = [:]
             registry.routes = Routes()
-            return subscriptions
+            defer { registry.demandWatchers = [:] }
+            return (subscriptions, Array(registry.demandWatchers.values))
         }
         for subscription in subscriptions { subscription.end(discardingBuffered: false) }
+        // Outside the lock: finishing runs the streams' termination handlers, which take it.
+        for watcher in watchers { watcher.finish() }
     }
 
     // MARK: Status
@@ -210,6 +229,35 @@ public final class FeedHub: Service, Sendable {
     /// everything (used to subscribe an upstream feed only to what is needed).
     public var wantedSymbols: Set<String>? {
         registry.withLock { $0.routes.wanted }
+    }
+}
+
+extension FeedHub: FeedDemandProvider {
+    /// What current subscribers want: the symbols they name, and whether one wants every symbol.
+    public var demand: FeedDemand {
+        registry.withLock { $0.routes.demand }
+    }
+
+    /// The current ``demand`` at once, then each new value as subscribers come and
+    /// go (only the newest is kept for a slow reader). The stream ends when the hub
+    /// finishes; after that it yields the last value and ends.
+    public func demandChanges() -> AsyncStream<FeedDemand> {
+        let (stream, continuation) = AsyncStream.makeStream(of: FeedDemand.self, bufferingPolicy: .bufferingNewest(1))
+        let (watcher, finished) = registry.withLock { registry -> (Int, Bool) in
+            continuation.yield(registry.routes.demand)
+            if registry.shutDown { return (0, true) }
+            registry.nextWatcher += 1
+            registry.demandWatchers[registry.nextWatcher] = continuation
+            return (registry.nextWatcher, false)
+        }
+        if finished {
+            continuation.finish()
+        } else {
+            continuation.onTermination = { [weak self] _ in
+                _ = self?.registry.withLock { $0.demandWatchers.removeValue(forKey: watcher) }
+            }
+        }
+        return stream
     }
 }
 

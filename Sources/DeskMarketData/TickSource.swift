@@ -9,6 +9,62 @@ public protocol TickSource: Sendable {
     /// The sources in this module return normally when cancelled; a thrown error
     /// means the source failed (the hub logs it and stays up).
     func run(_ emit: @Sendable (Tick) async -> Void) async throws
+
+    /// Like ``run(_:)``, for a source that subscribes upstream to only what the
+    /// hub's subscribers want (a live feed); `demand` tells it what that is as it
+    /// changes. The hub calls this one; by default it ignores `demand` and calls ``run(_:)``.
+    func run(demand: any FeedDemandProvider, _ emit: @escaping @Sendable (Tick) async -> Void) async throws
+}
+
+extension TickSource {
+    /// Ignores `demand`: the source emits what it has, the hub routes it.
+    public func run(demand: any FeedDemandProvider, _ emit: @escaping @Sendable (Tick) async -> Void) async throws {
+        try await run(emit)
+    }
+}
+
+/// What a hub's subscribers want together.
+public struct FeedDemand: Sendable, Equatable, CustomStringConvertible {
+    /// Every symbol some subscriber named.
+    public var symbols: Set<String>
+    /// True when some subscriber wants every symbol.
+    public var everySymbol: Bool
+
+    /// A demand for `symbols`, and for every symbol when `everySymbol`.
+    public init(symbols: Set<String> = [], everySymbol: Bool = false) {
+        self.symbols = symbols
+        self.everySymbol = everySymbol
+    }
+
+    /// `AAPL,MSFT`, with `+ every symbol` when some subscriber wants all.
+    public var description: String {
+        let named = symbols.sorted().joined(separator: ",")
+        return everySymbol ? (named.isEmpty ? "every symbol" : named + " + every symbol") : named
+    }
+}
+
+/// Tells a source what the hub's subscribers want, for sources that subscribe upstream per symbol.
+public protocol FeedDemandProvider: Sendable {
+    /// What subscribers want now.
+    var demand: FeedDemand { get }
+    /// The current ``demand`` at once, then each new value as it changes; a reader
+    /// that falls behind gets only the newest. Each call makes a new stream.
+    func demandChanges() -> AsyncStream<FeedDemand>
+}
+
+/// A demand that never changes (a source run outside a hub, tests).
+public struct FixedFeedDemand: FeedDemandProvider {
+    /// What is wanted, always.
+    public let demand: FeedDemand
+
+    /// Wants `demand`, always.
+    public init(_ demand: FeedDemand) { self.demand = demand }
+
+    /// Yields ``demand`` once and stays open until the reader stops.
+    public func demandChanges() -> AsyncStream<FeedDemand> {
+        let demand = self.demand
+        return AsyncStream { continuation in continuation.yield(demand) }
+    }
 }
 
 /// Pacing helpers shared by the sources.

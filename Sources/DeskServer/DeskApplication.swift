@@ -47,7 +47,7 @@ public struct DeskApplication: Sendable {
         metrics = DeskMetrics()
         orderDesk = OrderDesk(
             ledger: ledger, broker: broker, policy: configuration.risk, metrics: metrics, logger: logger)
-        feed = FeedHub(source: try Self.source(configuration.feed), logger: logger)
+        feed = FeedHub(source: try Self.source(configuration.feed, logger: logger), logger: logger)
         let (paper, alpaca) = (paperBroker, alpacaBroker)
         feed.observe { tick in
             paper?.price(symbol: tick.symbol, price: tick.price, size: tick.size, at: tick.at)
@@ -72,12 +72,14 @@ public struct DeskApplication: Sendable {
         }
     }
 
-    static func source(_ setting: FeedSetting) throws -> (any TickSource)? {
+    static func source(_ setting: FeedSetting, logger: Logger) throws -> (any TickSource)? {
         switch setting {
         case .none: nil
         case .synthetic(let symbols, let rate, let seed):
             SyntheticSource(symbols: symbols, ticksPerSecond: rate, seed: seed)
         case .replay(let path, let speed): try ReplaySource(file: URL(fileURLWithPath: path), speed: speed)
+        case .alpaca(let settings, let defaultSymbols):
+            AlpacaDataSource(settings: settings, options: .init(defaultSymbols: defaultSymbols), logger: logger)
         }
     }
 

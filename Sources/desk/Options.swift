@@ -55,14 +55,17 @@ func withDesk<T>(_ options: ServerOptions, _ body: (DeskConnection) async throws
 
 /// Where market data comes from.
 struct MarketOptions: ParsableArguments {
-    @Option(help: "Market data: synthetic (default), replay, or none (env DESK_FEED).") var feed: String?
+    @Option(help: "Market data: synthetic (default), replay, alpaca or none (env DESK_FEED).") var feed: String?
     @Option(name: .customLong("replay-file"), help: "CSV or JSON-lines file for --feed replay.") var replayFile: String?
     @Option(name: .customLong("replay-speed"), help: "recorded (default), fast, or a factor like 10x.")
     var replaySpeed: String?
     @Option(name: .customLong("feed-rate"), help: "Synthetic ticks per second (default 20; 0 = as fast as possible).")
     var feedRate: Double?
     @Option(name: .customLong("feed-seed"), help: "Synthetic feed seed (default 1).") var feedSeed: UInt64?
-    @Option(help: "Synthetic symbols and start prices, e.g. AAPL=190,MSFT=420 (env DESK_SYMBOLS).") var symbols: String?
+    @Option(
+        help:
+            "Synthetic symbols and start prices, e.g. AAPL=190,MSFT=420; for --feed alpaca the symbols streamed to strategies that want every symbol (env DESK_SYMBOLS)."
+    ) var symbols: String?
 }
 
 /// How strategies run.

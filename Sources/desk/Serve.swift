@@ -11,7 +11,8 @@ struct Serve: AsyncParsableCommand {
             Environment: PORT (8080), DB_PATH (./trading_desk.db), DESK_UNIX_SOCKET, DESK_CONFIG, \
             DESK_TRUST_USER_HEADER=1, DESK_HOST, DESK_FEED, DESK_SYMBOLS, STRATEGIES_DIR, DESK_PYTHON, \
             DESK_PYTHONPATH, DESK_BROKER, LOG_LEVEL; for --broker alpaca: APCA_API_KEY_ID, \
-            APCA_API_SECRET_KEY, APCA_API_BASE_URL, APCA_API_DATA_URL, APCA_API_DATA_STREAM_URL, APCA_DATA_FEED.
+            APCA_API_SECRET_KEY, APCA_API_BASE_URL, APCA_API_DATA_URL, APCA_API_DATA_STREAM_URL, APCA_DATA_FEED; \
+            for --feed alpaca: APCA_API_KEY_ID, APCA_API_SECRET_KEY, APCA_API_DATA_STREAM_URL, APCA_DATA_FEED.
             """)
 
     @Option(help: "TCP address to listen on (env DESK_HOST; default 127.0.0.1).") var host: String?

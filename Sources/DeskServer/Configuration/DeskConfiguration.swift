@@ -6,13 +6,16 @@ import DeskRunner
 import Foundation
 
 /// Where market data comes from.
-public enum FeedSetting: Sendable, Equatable {
+public enum FeedSetting: Sendable {
     /// No feed: prices only from `POST /admin/prices`.
     case none
     /// A seeded random walk.
     case synthetic(symbols: [String: Decimal], ticksPerSecond: Double, seed: UInt64)
     /// A recorded file.
     case replay(path: String, speed: ReplaySpeed)
+    /// Alpaca's data stream, subscribed to what strategies want; `defaultSymbols`
+    /// while one of them wants every symbol.
+    case alpaca(AlpacaSettings, defaultSymbols: Set<String>)
 
     /// The synthetic feed's symbols unless told otherwise.
     public static let defaultSymbols: [String: Decimal] = [

@@ -208,8 +208,54 @@ public struct ServeSettings: Sendable {
                         message: "replay speed \"\(replaySpeed ?? "")\" must be recorded, fast or a factor like 10x"))
             }
             return .success(.replay(path: file, speed: speed))
+        case "alpaca":
+            return resolveAlpacaFeed(environment: environment)
         case let other:
-            return .failure(Problem(message: "feed \"\(other)\" must be synthetic, replay or none"))
+            return .failure(Problem(message: "feed \"\(other)\" must be synthetic, replay, alpaca or none"))
         }
+    }
+
+    /// `--feed alpaca`: the keys (APCA_API_KEY_ID, APCA_API_SECRET_KEY, required),
+    /// APCA_API_DATA_STREAM_URL (default Alpaca's v2 stock stream), APCA_DATA_FEED
+    /// (iex or sip), and the symbols streamed while a strategy wants every symbol:
+    /// `--symbols`/DESK_SYMBOLS (`AAPL,MSFT`; `AAPL=190` forms are read for their
+    /// symbol), else the synthetic feed's default symbols.
+    func resolveAlpacaFeed(environment: [String: String]) -> Result<FeedSetting, Problem> {
+        let missing = ["APCA_API_KEY_ID", "APCA_API_SECRET_KEY"].filter { (environment[$0] ?? "").isEmpty }
+        if !missing.isEmpty {
+            return .failure(
+                Problem(
+                    message:
+                        "--feed alpaca needs \(missing.joined(separator: " and ")) in the environment (the club's Alpaca keys)"
+                ))
+        }
+        let stream =
+            environment["APCA_API_DATA_STREAM_URL"].flatMap { $0.isEmpty ? nil : $0 } ?? AlpacaSettings.dataStreamURL
+        guard stream.hasPrefix("wss://") || stream.hasPrefix("ws://") else {
+            return .failure(
+                Problem(
+                    message:
+                        "APCA_API_DATA_STREAM_URL=\(stream) must start with wss:// (or ws:// for a local test double), e.g. \(AlpacaSettings.dataStreamURL)"
+                ))
+        }
+        let dataFeed = environment["APCA_DATA_FEED"].flatMap { $0.isEmpty ? nil : $0 } ?? "iex"
+        guard ["iex", "sip"].contains(dataFeed) else {
+            return .failure(Problem(message: "APCA_DATA_FEED=\(dataFeed) must be iex or sip"))
+        }
+        var defaultSymbols = Set(FeedSetting.defaultSymbols.keys)
+        if let list = symbols ?? environment["DESK_SYMBOLS"] {
+            defaultSymbols = []
+            for item in list.split(separator: ",") {
+                let symbol = String(item.split(separator: "=", maxSplits: 1).first ?? "")
+                guard (try? OrderValidation.validateSymbol(symbol)) != nil else {
+                    return .failure(Problem(message: "symbols \"\(item)\" must look like AAPL (comma-separated)"))
+                }
+                defaultSymbols.insert(symbol)
+            }
+        }
+        let settings = AlpacaSettings(
+            keyID: environment["APCA_API_KEY_ID"]!, secretKey: environment["APCA_API_SECRET_KEY"]!,
+            dataStreamURL: stream, dataFeed: dataFeed)
+        return .success(.alpaca(settings, defaultSymbols: defaultSymbols))
     }
 }

@@ -9,12 +9,28 @@ struct OperationsController {
 
     func addRoutes(to router: some RouterMethods<DeskRequestContext>) {
         router.get("healthz") { _, _ in
-            try JSONReply.make(["status": "ok", "broker": brokerName])
+            let statistics = feed.statistics
+            return try JSONReply.make([
+                "status": "ok", "broker": brokerName, "feed": statistics.source ?? "none",
+                "feed_state": Self.describe(statistics.sourceState),
+            ])
         }
         router.get("metrics") { _, _ in
             Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
                 body: .init(byteBuffer: ByteBuffer(bytes: metrics.render() + Self.feedMetrics(feed.statistics))))
+        }
+    }
+
+    /// `running`, `ended`, `failed: <why>`, …: what `/healthz` says of the feed's source.
+    static func describe(_ state: FeedStatistics.SourceState) -> String {
+        switch state {
+        case .none: "none"
+        case .notStarted: "not started"
+        case .running: "running"
+        case .ended: "ended"
+        case .failed(let reason): "failed: \(reason)"
+        case .stopped: "stopped"
         }
     }
 

@@ -1,0 +1,115 @@
+import AlpacaDouble
+import DeskAlpaca
+import DeskMarketData
+import DeskServer
+import DeskTestSupport
+import Foundation
+import Testing
+
+@Suite("desk serve --feed alpaca", .timeLimit(.minutes(2)))
+struct MarketDataDeskTests {
+    static let keys = ["APCA_API_KEY_ID": "PKFEEDKEY", "APCA_API_SECRET_KEY": "feed-secret-value"]
+
+    static func resolve(_ settings: ServeSettings, _ environment: [String: String]) -> Result<
+        FeedSetting, ServeSettings.Problem
+    > {
+        settings.resolve(environment: environment).map(\.feed)
+    }
+
+    @Test(
+        "the feed's settings are checked with messages that name what to set",
+        arguments: [
+            (ServeSettings(feed: "alpaca"), [:], "--feed alpaca needs APCA_API_KEY_ID and APCA_API_SECRET_KEY"),
+            (
+                ServeSettings(), ["DESK_FEED": "alpaca", "APCA_API_KEY_ID": "K"],
+                "--feed alpaca needs APCA_API_SECRET_KEY"
+            ),
+            (
+                ServeSettings(feed: "alpaca"), keys.merging(["APCA_API_DATA_STREAM_URL": "https://x/v2"]) { $1 },
+                "APCA_API_DATA_STREAM_URL=https://x/v2 must start with wss://"
+            ),
+            (
+                ServeSettings(feed: "alpaca"), keys.merging(["APCA_DATA_FEED": "otc"]) { $1 },
+                "APCA_DATA_FEED=otc must be iex or sip"
+            ),
+            (ServeSettings(feed: "alpaca", symbols: "AAPL,msft"), keys, #"symbols "msft" must look like AAPL"#),
+            (ServeSettings(feed: "polygon"), [:], #"feed "polygon" must be synthetic, replay, alpaca or none"#),
+        ] as [(ServeSettings, [String: String], String)])
+    func problems(settings: ServeSettings, environment: [String: String], problem: String) {
+        guard case .failure(let failure) = Self.resolve(settings, environment) else {
+            Issue.record("expected a problem starting \(problem)")
+            return
+        }
+        #expect(failure.message.hasPrefix(problem), "\(failure.message)")
+        #expect(!failure.message.contains("feed-secret-value"))
+    }
+
+    @Test(
+        "defaults: Alpaca's stream and iex, the synthetic symbols for every-symbol strategies; flags and variables override",
+        arguments: [
+            (
+                ServeSettings(feed: "alpaca"), keys, "wss://stream.data.alpaca.markets/v2", "iex",
+                Set(["AAPL", "MSFT", "GOOG", "AMZN", "TSLA"])
+            ),
+            (
+                ServeSettings(symbols: "SPY,QQQ=480.5"),
+                keys.merging([
+                    "DESK_FEED": "alpaca", "APCA_API_DATA_STREAM_URL": "ws://127.0.0.1:9/v2", "APCA_DATA_FEED": "sip",
+                ]) { $1 }, "ws://127.0.0.1:9/v2", "sip", Set(["SPY", "QQQ"])
+            ),
+        ] as [(ServeSettings, [String: String], String, String, Set<String>)])
+    func defaults(
+        settings: ServeSettings, environment: [String: String], stream: String, feed: String, symbols: Set<String>
+    ) {
+        guard case .success(.alpaca(let alpaca, let defaultSymbols)) = Self.resolve(settings, environment) else {
+            Issue.record("expected the Alpaca feed")
+            return
+        }
+        #expect(alpaca.dataStreamURL == stream)
+        #expect(alpaca.dataFeed == feed)
+        #expect(defaultSymbols == symbols)
+        #expect(alpaca.keyID == "PKFEEDKEY" && alpaca.secretKey == "feed-secret-value")
+    }
+
+    @Test("the feed is chosen independently of the broker")
+    func independentOfBroker() throws {
+        let paper = try ServeSettings(feed: "alpaca", broker: "paper").resolve(environment: Self.keys).get()
+        #expect(paper.broker.name == "paper")
+        guard case .alpaca = paper.feed else {
+            Issue.record("expected the Alpaca feed with the paper broker")
+            return
+        }
+        let alpaca = try ServeSettings(feed: "synthetic", broker: "alpaca").resolve(environment: Self.keys).get()
+        #expect(alpaca.broker.name == "alpaca")
+        guard case .synthetic = alpaca.feed else {
+            Issue.record("expected the synthetic feed with the Alpaca broker")
+            return
+        }
+    }
+
+    @Test("a desk on the Alpaca feed: a strategy's symbols are subscribed, its ticks reach it and the paper broker")
+    func deskOnAlpacaFeed() async throws {
+        try await withMarketDataDouble { double, stream in
+            try await withRunningDesk {
+                $0.feed = .alpaca(stream, defaultSymbols: ["SPY"])
+            } _: { desk in
+                #expect(desk.feed.sourceName == "alpaca iex (\(stream.dataStreamURL)/iex)")
+                await withTaskGroup(of: Void.self) { group in
+                    group.addTask { try? await desk.feed.run() }
+                    defer { group.cancelAll() }
+                    let strategy = desk.feed.subscribe(id: "alice_trend", symbols: ["AAPL", "MSFT"])
+                    #expect(await eventually { subscribedTrades(double) == ["AAPL", "MSFT"] })
+                    double.publishTrade(symbol: "MSFT", price: Decimal(string: "420.37")!, size: 5)
+                    var lines = strategy.makeAsyncIterator()
+                    let line = await lines.next()
+                    #expect(line?.tick.symbol == "MSFT")
+                    let text = line.map { String(decoding: $0.bytes, as: UTF8.self) } ?? ""
+                    #expect(text.contains(#""price":420.37,"#))
+                    #expect(desk.paperBroker?.lastPrice("MSFT") == Decimal(string: "420.37"))
+                    strategy.cancel()
+                    #expect(await eventually { subscribedTrades(double) == [] })
+                }
+            }
+        }
+    }
+}
