@@ -146,33 +146,49 @@ public struct ServeSettings: Sendable {
         switch name ?? "paper" {
         case "paper": return .success(.paper)
         case "alpaca":
-            let missing = ["APCA_API_KEY_ID", "APCA_API_SECRET_KEY"].filter { (environment[$0] ?? "").isEmpty }
-            if !missing.isEmpty {
-                return .failure(
-                    Problem(
-                        message:
-                            "--broker alpaca needs \(missing.joined(separator: " and ")) in the environment (the club's Alpaca keys); APCA_API_BASE_URL defaults to \(AlpacaSettings.paperBaseURL)"
-                    ))
+            return alpacaSettings(for: "--broker alpaca", environment: environment).map {
+                .alpaca($0, AlpacaBroker.Options())
             }
-            let base = environment["APCA_API_BASE_URL"].flatMap { $0.isEmpty ? nil : $0 } ?? AlpacaSettings.paperBaseURL
-            guard base.hasPrefix("http://") || base.hasPrefix("https://") else {
-                return .failure(
-                    Problem(
-                        message:
-                            "APCA_API_BASE_URL=\(base) must start with https:// (or http:// for a local test double)"))
-            }
-            let feed = environment["APCA_DATA_FEED"] ?? "iex"
-            guard ["iex", "sip"].contains(feed) else {
-                return .failure(Problem(message: "APCA_DATA_FEED=\(feed) must be iex or sip"))
-            }
-            let settings = AlpacaSettings(
-                keyID: environment["APCA_API_KEY_ID"]!, secretKey: environment["APCA_API_SECRET_KEY"]!, baseURL: base,
-                dataURL: environment["APCA_API_DATA_URL"] ?? AlpacaSettings.dataURL,
-                dataStreamURL: environment["APCA_API_DATA_STREAM_URL"] ?? AlpacaSettings.dataStreamURL, dataFeed: feed)
-            return .success(.alpaca(settings, AlpacaBroker.Options()))
         case let other:
             return .failure(Problem(message: "--broker \(other) is not a broker: use paper or alpaca"))
         }
+    }
+
+    /// The club's Alpaca account from the seed's variables, for `use` (`--broker alpaca`, `--feed alpaca`):
+    /// APCA_API_KEY_ID and APCA_API_SECRET_KEY (required), APCA_API_BASE_URL, APCA_API_DATA_URL,
+    /// APCA_API_DATA_STREAM_URL, APCA_DATA_FEED.
+    static func alpacaSettings(for use: String, environment: [String: String]) -> Result<AlpacaSettings, Problem> {
+        func value(_ name: String) -> String? { environment[name].flatMap { $0.isEmpty ? nil : $0 } }
+        let missing = ["APCA_API_KEY_ID", "APCA_API_SECRET_KEY"].filter { value($0) == nil }
+        if !missing.isEmpty {
+            return .failure(
+                Problem(
+                    message:
+                        "\(use) needs \(missing.joined(separator: " and ")) in the environment (the club's Alpaca keys); APCA_API_BASE_URL defaults to \(AlpacaSettings.paperBaseURL)"
+                ))
+        }
+        let base = value("APCA_API_BASE_URL") ?? AlpacaSettings.paperBaseURL
+        guard base.hasPrefix("http://") || base.hasPrefix("https://") else {
+            return .failure(
+                Problem(
+                    message: "APCA_API_BASE_URL=\(base) must start with https:// (or http:// for a local test double)"))
+        }
+        let stream = value("APCA_API_DATA_STREAM_URL") ?? AlpacaSettings.dataStreamURL
+        guard stream.hasPrefix("wss://") || stream.hasPrefix("ws://") else {
+            return .failure(
+                Problem(
+                    message:
+                        "APCA_API_DATA_STREAM_URL=\(stream) must start with wss:// (or ws:// for a local test double), e.g. \(AlpacaSettings.dataStreamURL)"
+                ))
+        }
+        let feed = value("APCA_DATA_FEED") ?? "iex"
+        guard ["iex", "sip"].contains(feed) else {
+            return .failure(Problem(message: "APCA_DATA_FEED=\(feed) must be iex or sip"))
+        }
+        return .success(
+            AlpacaSettings(
+                keyID: value("APCA_API_KEY_ID")!, secretKey: value("APCA_API_SECRET_KEY")!, baseURL: base,
+                dataURL: value("APCA_API_DATA_URL") ?? AlpacaSettings.dataURL, dataStreamURL: stream, dataFeed: feed))
     }
 
     func resolveFeed(environment: [String: String]) -> Result<FeedSetting, Problem> {
@@ -221,26 +237,10 @@ public struct ServeSettings: Sendable {
     /// `--symbols`/DESK_SYMBOLS (`AAPL,MSFT`; `AAPL=190` forms are read for their
     /// symbol), else the synthetic feed's default symbols.
     func resolveAlpacaFeed(environment: [String: String]) -> Result<FeedSetting, Problem> {
-        let missing = ["APCA_API_KEY_ID", "APCA_API_SECRET_KEY"].filter { (environment[$0] ?? "").isEmpty }
-        if !missing.isEmpty {
-            return .failure(
-                Problem(
-                    message:
-                        "--feed alpaca needs \(missing.joined(separator: " and ")) in the environment (the club's Alpaca keys)"
-                ))
-        }
-        let stream =
-            environment["APCA_API_DATA_STREAM_URL"].flatMap { $0.isEmpty ? nil : $0 } ?? AlpacaSettings.dataStreamURL
-        guard stream.hasPrefix("wss://") || stream.hasPrefix("ws://") else {
-            return .failure(
-                Problem(
-                    message:
-                        "APCA_API_DATA_STREAM_URL=\(stream) must start with wss:// (or ws:// for a local test double), e.g. \(AlpacaSettings.dataStreamURL)"
-                ))
-        }
-        let dataFeed = environment["APCA_DATA_FEED"].flatMap { $0.isEmpty ? nil : $0 } ?? "iex"
-        guard ["iex", "sip"].contains(dataFeed) else {
-            return .failure(Problem(message: "APCA_DATA_FEED=\(dataFeed) must be iex or sip"))
+        let settings: AlpacaSettings
+        switch Self.alpacaSettings(for: "--feed alpaca", environment: environment) {
+        case .success(let resolved): settings = resolved
+        case .failure(let problem): return .failure(problem)
         }
         var defaultSymbols = Set(FeedSetting.defaultSymbols.keys)
         if let list = symbols ?? environment["DESK_SYMBOLS"] {
@@ -253,9 +253,6 @@ public struct ServeSettings: Sendable {
                 defaultSymbols.insert(symbol)
             }
         }
-        let settings = AlpacaSettings(
-            keyID: environment["APCA_API_KEY_ID"]!, secretKey: environment["APCA_API_SECRET_KEY"]!,
-            dataStreamURL: stream, dataFeed: dataFeed)
         return .success(.alpaca(settings, defaultSymbols: defaultSymbols))
     }
 }
