@@ -26,13 +26,24 @@ public protocol RunningStrategy: Sendable {
     func stop(grace: Duration) async
     /// Waits for it to end.
     func exitStatus() async -> StrategyExit
+    /// The container it runs in, if any.
+    var container: String? { get }
 }
 
-/// Starts strategies. The process backend is the default; a container backend
-/// implements the same protocol.
+extension RunningStrategy {
+    public var container: String? { nil }
+}
+
+/// Starts strategies: `ProcessBackend` (the default) or `DockerBackend`.
 public protocol StrategyBackend: Sendable {
     var name: String { get }
     func launch(_ spec: LaunchSpec) async throws -> any RunningStrategy
+    /// Removes what an earlier run of this desk left behind (containers); returns what it removed.
+    func removeLeftovers() async -> [String]
+}
+
+extension StrategyBackend {
+    public func removeLeftovers() async -> [String] { [] }
 }
 
 /// Runs each strategy as a child process inside the sandbox `plan` describes.
@@ -59,41 +70,14 @@ public struct ProcessBackend: StrategyBackend {
 
     public func launch(_ spec: LaunchSpec) async throws -> any RunningStrategy {
         let command = plan.command(spec.program, name: spec.name, limits: spec.limits, baseUID: baseUID)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: command[0])
-        process.arguments = Array(command.dropFirst())
-        process.environment = spec.environment
-        process.currentDirectoryURL = spec.workingDirectory
-        let input = Pipe()
-        let output = Pipe()
-        process.standardInput = input
-        process.standardOutput = output
-        process.standardError = output
-        let log = spec.log
-        output.fileHandleForReading.readabilityHandler = { handle in
-            let data = handle.availableData
-            if data.isEmpty {
-                handle.readabilityHandler = nil
-            } else {
-                log.append(data)
-            }
-        }
-        let exit = ExitSignal()
-        process.terminationHandler = { finished in
-            let status: StrategyExit =
-                finished.terminationReason == .uncaughtSignal
-                ? .signaled(finished.terminationStatus) : .exited(finished.terminationStatus)
-            exit.fire(status)
-        }
-        try process.run()
-        let group = getpgid(process.processIdentifier)
-        if group >= 0 && group != process.processIdentifier {
-            log.note(
+        let child = try ChildProcess.spawn(
+            command, environment: spec.environment, workingDirectory: spec.workingDirectory, log: spec.log)
+        let group = getpgid(child.pid)
+        if group >= 0 && group != child.pid {
+            spec.log.note(
                 "warning: the strategy does not lead its own process group; stopping it may leave its children running")
         }
-        let fd = input.fileHandleForWriting.fileDescriptor
-        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
-        return ChildProcess(pid: process.processIdentifier, input: input, output: output, exit: exit)
+        return child
     }
 }
 
@@ -124,6 +108,9 @@ final class ExitSignal: Sendable {
     var status: StrategyExit? { state.withLock { $0.status } }
 }
 
+/// A child process whose stdin is a non-blocking pipe and whose stdout and
+/// stderr go to a strategy log: the strategy itself, or the docker CLI attached
+/// to its container.
 final class ChildProcess: RunningStrategy {
     let pid: Int32
     private let input: Pipe
@@ -136,6 +123,42 @@ final class ChildProcess: RunningStrategy {
         self.input = input
         self.output = output
         self.exit = exit
+    }
+
+    /// Starts `command` (a path and its arguments) with exactly `environment`.
+    /// Foundation's `Process` makes it the leader of a new process group.
+    static func spawn(
+        _ command: [String], environment: [String: String], workingDirectory: URL?, log: StrategyLog
+    ) throws -> ChildProcess {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: command[0])
+        process.arguments = Array(command.dropFirst())
+        process.environment = environment
+        if let workingDirectory { process.currentDirectoryURL = workingDirectory }
+        let input = Pipe()
+        let output = Pipe()
+        process.standardInput = input
+        process.standardOutput = output
+        process.standardError = output
+        output.fileHandleForReading.readabilityHandler = { handle in
+            let data = handle.availableData
+            if data.isEmpty {
+                handle.readabilityHandler = nil
+            } else {
+                log.append(data)
+            }
+        }
+        let exit = ExitSignal()
+        process.terminationHandler = { finished in
+            let status: StrategyExit =
+                finished.terminationReason == .uncaughtSignal
+                ? .signaled(finished.terminationStatus) : .exited(finished.terminationStatus)
+            exit.fire(status)
+        }
+        try process.run()
+        let fd = input.fileHandleForWriting.fileDescriptor
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+        return ChildProcess(pid: process.processIdentifier, input: input, output: output, exit: exit)
     }
 
     func write(_ bytes: [UInt8]) async -> Bool {
@@ -168,6 +191,9 @@ final class ChildProcess: RunningStrategy {
         }
         if wasOpen { try? input.fileHandleForWriting.close() }
     }
+
+    /// Whether it has ended.
+    var hasExited: Bool { exit.status != nil }
 
     func stop(grace: Duration) async {
         closeInput()

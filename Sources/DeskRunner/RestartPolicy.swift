@@ -2,6 +2,8 @@
 public enum StrategyExit: Sendable, Equatable, CustomStringConvertible {
     case exited(Int32)
     case signaled(Int32)
+    /// Killed by the kernel for going over its container's memory limit.
+    case outOfMemory
 
     public var isSuccess: Bool { self == .exited(0) }
 
@@ -9,6 +11,7 @@ public enum StrategyExit: Sendable, Equatable, CustomStringConvertible {
         switch self {
         case .exited(let code): "exit code \(code)"
         case .signaled(let signal): "killed by signal \(signal)\(signal == 9 ? " (SIGKILL: a limit or a stop)" : "")"
+        case .outOfMemory: "killed: out of memory (over the container's memory limit)"
         }
     }
 }

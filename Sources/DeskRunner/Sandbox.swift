@@ -124,7 +124,8 @@ public struct SandboxPlan: Sendable, Equatable {
         }
         if let prlimit {
             command += [
-                prlimit, "--as=\(limits.memoryBytes)", "--cpu=\(limits.cpuSeconds)", "--nofile=\(limits.openFiles)",
+                prlimit, "--as=\(limits.memoryBytes ?? StrategyLimits.defaultAddressSpace)",
+                "--cpu=\(limits.cpuSeconds)", "--nofile=\(limits.openFiles)",
                 "--nproc=\(limits.maxProcesses)", "--",
             ]
         }

@@ -1,25 +1,39 @@
 import DeskCore
 import Foundation
 
-/// Resource limits for one strategy process.
+/// Resource limits for one strategy, whichever backend runs it.
 public struct StrategyLimits: Sendable, Equatable {
-    /// Address space, bytes (`"memory": "512m"`).
-    public var memoryBytes: UInt64
+    /// Memory, bytes (`"memory": "512m"`); nil: the backend's default. The process
+    /// backend limits address space (default 1g), the docker backend the
+    /// container's memory (default 512m).
+    public var memoryBytes: UInt64?
     /// CPU seconds before the kernel stops it (`"cpu_seconds": 3600`).
     public var cpuSeconds: UInt64
     /// Processes and threads (`"max_processes": 64`).
     public var maxProcesses: UInt64
     /// Open files (`"open_files": 256`).
     public var openFiles: UInt64
+    /// Share of CPUs (`"cpus": 0.5`), docker backend only; nil: its default (0.5).
+    public var cpus: Double?
+
+    /// The process backend's address space limit when config.json sets none.
+    public static let defaultAddressSpace: UInt64 = 1 << 30
 
     public init(
-        memoryBytes: UInt64 = 1 << 30, cpuSeconds: UInt64 = 86_400, maxProcesses: UInt64 = 64, openFiles: UInt64 = 256
+        memoryBytes: UInt64? = nil, cpuSeconds: UInt64 = 86_400, maxProcesses: UInt64 = 64, openFiles: UInt64 = 256,
+        cpus: Double? = nil
     ) {
         self.memoryBytes = memoryBytes
         self.cpuSeconds = cpuSeconds
         self.maxProcesses = maxProcesses
         self.openFiles = openFiles
+        self.cpus = cpus
     }
+}
+
+/// What runs a strategy: a sandboxed child process or a Docker container.
+public enum StrategyRuntime: String, Sendable, CaseIterable {
+    case process, docker
 }
 
 /// When a strategy that exits is started again.
@@ -65,8 +79,8 @@ public struct StrategyConfig: Sendable, Equatable {
     public var symbols: Set<String>?
     public var limits: StrategyLimits
     public var restart: RestartSettings
-    /// `process` (default) or `docker`.
-    public var runtime: String
+    /// `process` or `docker`; nil: the desk's default (`desk serve --runtime`).
+    public var runtime: StrategyRuntime?
     /// Keys the desk does not know (reported as warnings).
     public var unknownKeys: [String]
 
@@ -74,7 +88,7 @@ public struct StrategyConfig: Sendable, Equatable {
     public static func defaults(folder: String) -> StrategyConfig {
         StrategyConfig(
             member: folder, name: folder, description: "", version: "", environment: [:], symbols: nil,
-            limits: StrategyLimits(), restart: RestartSettings(), runtime: "process", unknownKeys: [])
+            limits: StrategyLimits(), restart: RestartSettings(), runtime: nil, unknownKeys: [])
     }
 
     /// Environment names the desk sets itself; config.json may not override them.
@@ -172,10 +186,18 @@ public struct StrategyConfig: Sendable, Equatable {
                     case "max_processes": config.limits.maxProcesses = whole
                     default: config.limits.openFiles = whole
                     }
+                case "cpus":
+                    guard let number = raw as? NSNumber, !(raw is Bool), number.doubleValue > 0,
+                        number.doubleValue.isFinite
+                    else {
+                        return .failure(problem(key, "limits.cpus must be a number > 0, e.g. 0.5 (a share of CPUs)"))
+                    }
+                    config.limits.cpus = number.doubleValue
                 default:
                     return .failure(
                         problem(
-                            key, "unknown limit \"\(key)\"; allowed: memory, cpu_seconds, max_processes, open_files"))
+                            key,
+                            "unknown limit \"\(key)\"; allowed: memory, cpu_seconds, max_processes, open_files, cpus"))
                 }
             }
         }
@@ -210,7 +232,7 @@ public struct StrategyConfig: Sendable, Equatable {
             }
         }
         if let value = object["runtime"] {
-            guard let runtime = value as? String, ["process", "docker"].contains(runtime) else {
+            guard let text = value as? String, let runtime = StrategyRuntime(rawValue: text) else {
                 return .failure(problem("runtime", "must be \"process\" or \"docker\""))
             }
             config.runtime = runtime

@@ -22,7 +22,8 @@ public actor Supervisor: Service {
     private let feed: FeedHub
     private let credentials: any StrategyCredentials
     private let store: any StrategyStateStore
-    private let backend: any StrategyBackend
+    /// One backend per runtime; a backend given to `init` (tests) runs every strategy.
+    private let backends: [StrategyRuntime: any StrategyBackend]
     private let logger: Logger
     private var managed: [String: Managed] = [:]
     private let launches: AsyncStream<(String, Int)>
@@ -39,7 +40,7 @@ public actor Supervisor: Service {
         self.store = store
         self.logger = logger
         if let backend {
-            self.backend = backend
+            backends = Dictionary(uniqueKeysWithValues: StrategyRuntime.allCases.map { ($0, backend) })
             sandboxReport = SandboxReport(missing: [:])
         } else {
             let readable =
@@ -47,7 +48,11 @@ public actor Supervisor: Service {
                 + configuration.pythonPath.split(separator: ":").map(String.init)
             let plan = SandboxPlan.probe(
                 options: configuration.sandbox, python: configuration.python, readablePaths: readable)
-            self.backend = ProcessBackend(plan: plan, baseUID: configuration.sandbox.baseUID)
+            var backends: [StrategyRuntime: any StrategyBackend] = [
+                .process: ProcessBackend(plan: plan, baseUID: configuration.sandbox.baseUID)
+            ]
+            backends[.docker] = configuration.docker.map { DockerBackend(settings: $0) }
+            self.backends = backends
             sandboxReport = plan.report
         }
         (launches, launchQueue) = AsyncStream.makeStream(of: (String, Int).self)
@@ -63,6 +68,13 @@ public actor Supervisor: Service {
         for (protection, reason) in sandboxReport.missing.sorted(by: { $0.key < $1.key }) {
             logger.warning(
                 "sandbox protection not applied", metadata: ["protection": "\(protection)", "reason": "\(reason)"])
+        }
+        for backend in Set(backends.keys).sorted(by: { $0.rawValue < $1.rawValue }).compactMap({ backends[$0] }) {
+            for leftover in await backend.removeLeftovers() {
+                logger.info(
+                    "removed what an earlier run left behind",
+                    metadata: ["backend": "\(backend.name)", "leftover": "\(leftover)"])
+            }
         }
         for record in (try? await store.loadAll()) ?? [] {
             managed[record.name] = Managed(record: record)
@@ -154,6 +166,7 @@ public actor Supervisor: Service {
             return StrategyStatus(
                 name: name, member: entry?.record.member ?? definition?.config.member ?? "-",
                 state: (entry?.record.state ?? .stopped).rawValue, pid: entry?.process?.pid,
+                runtime: definition.map { runtime(for: $0.config).rawValue }, container: entry?.process?.container,
                 restarts: entry?.record.restarts ?? 0, startedAt: entry?.record.startedAt,
                 lastExit: entry?.record.lastExit, failure: entry?.record.failure,
                 lastLogLines: entry?.record.state == .failed
@@ -194,9 +207,8 @@ public actor Supervisor: Service {
         case .failure(let problem):
             return StrategyActionResult(name: name, ok: false, message: problem.description)
         }
-        if definition.config.runtime == "docker" {
-            return StrategyActionResult(
-                name: name, ok: false, message: "runtime \"docker\" is not available in this desk; use \"process\"")
+        if case .failure(let problem) = backend(for: definition.config) {
+            return StrategyActionResult(name: name, ok: false, message: problem.message)
         }
         var entry =
             managed[name]
@@ -213,6 +225,21 @@ public actor Supervisor: Service {
         managed[name] = entry
         launchQueue.yield((name, entry.generation))
         return StrategyActionResult(name: name, ok: true, message: "starting (member \(definition.config.member))")
+    }
+
+    /// The runtime a strategy runs in: its config's, else the desk's default.
+    nonisolated func runtime(for config: StrategyConfig) -> StrategyRuntime {
+        config.runtime ?? configuration.defaultRuntime
+    }
+
+    private func backend(for config: StrategyConfig) -> Result<any StrategyBackend, ContainerProblem> {
+        let runtime = runtime(for: config)
+        guard let backend = backends[runtime] else {
+            return .failure(
+                ContainerProblem(
+                    message: "runtime \"\(runtime.rawValue)\" is not available in this desk; use \"process\""))
+        }
+        return .success(backend)
     }
 
     private func isCurrent(_ name: String, _ generation: Int) -> Bool {
@@ -244,7 +271,8 @@ public actor Supervisor: Service {
                 limits: config.limits, log: log)
             let process: any RunningStrategy
             do {
-                log.note("starting \(name) for member \(config.member)")
+                let backend = try backend(for: config).get()
+                log.note("starting \(name) for member \(config.member) (\(backend.name))")
                 process = try await backend.launch(spec)
             } catch {
                 log.note("could not start: \(error)")

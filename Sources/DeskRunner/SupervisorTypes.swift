@@ -72,12 +72,19 @@ public struct SupervisorConfiguration: Sendable {
     public var feedCapacity: Int
     /// Overrides every strategy's restart settings (tests, demo); nil keeps config.json's.
     public var restartOverride: RestartSettings?
+    /// What runs strategies whose config.json names no `runtime`.
+    public var defaultRuntime: StrategyRuntime
+    /// How containers run; nil: the docker runtime is not available.
+    public var docker: DockerSettings?
 
     public init(
         strategiesDirectory: URL, logsDirectory: URL, deskURL: String, python: String, pythonPath: String,
         sandbox: SandboxOptions = SandboxOptions(), stopGrace: Duration = .seconds(5), logMaxBytes: Int = 10 << 20,
-        logKeep: Int = 3, feedCapacity: Int = 1024, restartOverride: RestartSettings? = nil
+        logKeep: Int = 3, feedCapacity: Int = 1024, restartOverride: RestartSettings? = nil,
+        defaultRuntime: StrategyRuntime = .process, docker: DockerSettings? = nil
     ) {
+        self.defaultRuntime = defaultRuntime
+        self.docker = docker
         self.strategiesDirectory = strategiesDirectory
         self.logsDirectory = logsDirectory
         self.deskURL = deskURL
@@ -104,6 +111,10 @@ public struct StrategyStatus: Sendable, Equatable, Encodable {
     public var member: String
     public var state: String
     public var pid: Int32?
+    /// `process` or `docker`.
+    public var runtime: String?
+    /// The container it runs in (docker runtime).
+    public var container: String?
     public var restarts: Int
     public var startedAt: Date?
     public var lastExit: String?
@@ -116,7 +127,8 @@ public struct StrategyStatus: Sendable, Equatable, Encodable {
     public var ordersPlaced: Int?
 
     enum CodingKeys: String, CodingKey {
-        case name, member, state, pid, restarts, startedAt = "started_at", lastExit = "last_exit", failure
+        case name, member, state, pid, runtime, container, restarts, startedAt = "started_at", lastExit = "last_exit",
+            failure
         case lastLogLines = "last_log_lines", symbols, ticksDelivered = "ticks_delivered", ticksDropped =
             "ticks_dropped"
         case problem, ordersPlaced = "orders_placed"

@@ -64,7 +64,8 @@ public struct DeskApplication: Sendable {
                 configuration: SupervisorConfiguration(
                     strategiesDirectory: runtime.strategiesDirectory, logsDirectory: runtime.logsDirectory,
                     deskURL: deskURL, python: runtime.python, pythonPath: runtime.pythonPath, sandbox: runtime.sandbox,
-                    restartOverride: runtime.restartOverride),
+                    restartOverride: runtime.restartOverride, defaultRuntime: runtime.defaultRuntime,
+                    docker: runtime.docker),
                 feed: feed, credentials: LedgerCredentials(ledger: ledger), store: LedgerStrategyStore(ledger: ledger),
                 logger: logger)
         } else {

@@ -79,4 +79,20 @@ struct RuntimeOptions: ParsableArguments {
     var pythonPath: String?
     @Flag(name: .customLong("no-sandbox"), help: "Run strategies without network isolation, limits or separate users.")
     var noSandbox = false
+    @Option(
+        help: "What runs strategies without a runtime in config.json: process (default) or docker (env DESK_RUNTIME).")
+    var runtime: String?
+    @Option(
+        name: .customLong("docker-image"), help: "Strategy image (env DOCKER_IMAGE; default trading-desk-strategy).")
+    var dockerImage: String?
+    @Option(
+        name: .customLong("docker-network"),
+        help:
+            "Put containers on this Docker network and let them reach the desk over TCP (env NETWORK_NAME; default: no network, the desk's unix socket)."
+    )
+    var dockerNetwork: String?
+    @Option(
+        name: .customLong("docker-desk-url"),
+        help: "How containers on --docker-network reach the desk, e.g. http://desk:8080 (env DESK_CONTAINER_URL).")
+    var dockerDeskURL: String?
 }

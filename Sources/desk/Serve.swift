@@ -10,9 +10,10 @@ struct Serve: AsyncParsableCommand {
         discussion: """
             Environment: PORT (8080), DB_PATH (./trading_desk.db), DESK_UNIX_SOCKET, DESK_CONFIG, \
             DESK_TRUST_USER_HEADER=1, DESK_HOST, DESK_FEED, DESK_SYMBOLS, STRATEGIES_DIR, DESK_PYTHON, \
-            DESK_PYTHONPATH, DESK_BROKER, LOG_LEVEL; for --broker alpaca: APCA_API_KEY_ID, \
-            APCA_API_SECRET_KEY, APCA_API_BASE_URL, APCA_API_DATA_URL, APCA_API_DATA_STREAM_URL, APCA_DATA_FEED; \
-            for --feed alpaca: APCA_API_KEY_ID, APCA_API_SECRET_KEY, APCA_API_DATA_STREAM_URL, APCA_DATA_FEED.
+            DESK_PYTHONPATH, DESK_BROKER, DESK_RUNTIME, DOCKER_IMAGE, NETWORK_NAME, DESK_CONTAINER_URL, \
+            DESK_DOCKER, LOG_LEVEL; for --broker alpaca: APCA_API_KEY_ID, APCA_API_SECRET_KEY, \
+            APCA_API_BASE_URL, APCA_API_DATA_URL, APCA_API_DATA_STREAM_URL, APCA_DATA_FEED; for --feed alpaca: \
+            APCA_API_KEY_ID, APCA_API_SECRET_KEY, APCA_API_DATA_STREAM_URL, APCA_DATA_FEED.
             """)
 
     @Option(help: "TCP address to listen on (env DESK_HOST; default 127.0.0.1).") var host: String?
@@ -38,7 +39,8 @@ struct Serve: AsyncParsableCommand {
             replayFile: market.replayFile, replaySpeed: market.replaySpeed, feedRate: market.feedRate,
             feedSeed: market.feedSeed, symbols: market.symbols, strategiesDirectory: runtime.strategiesDir,
             logsDirectory: runtime.logsDir, python: runtime.python, pythonPath: runtime.pythonPath,
-            noSandbox: runtime.noSandbox, broker: broker)
+            noSandbox: runtime.noSandbox, broker: broker, runtime: runtime.runtime, dockerImage: runtime.dockerImage,
+            dockerNetwork: runtime.dockerNetwork, dockerDeskURL: runtime.dockerDeskURL)
         let configuration: DeskConfiguration
         switch settings.resolve(environment: ProcessInfo.processInfo.environment) {
         case .success(let resolved): configuration = resolved

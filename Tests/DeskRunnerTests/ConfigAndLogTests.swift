@@ -12,17 +12,22 @@ struct ConfigAndLogTests {
              "env": {"THRESHOLD": "150.0"}, "symbols": ["AAPL", "MSFT"],
              "limits": {"memory": "512m", "cpu_seconds": 60, "max_processes": 8, "open_files": 64},
              "restart": {"policy": "always", "max_restarts": 2, "backoff_initial_seconds": 0.5, "backoff_max_seconds": 4},
-             "runtime": "process", "colour": "blue"}
+             "runtime": "docker", "colour": "blue"}
             """
         let config = try StrategyConfig.parse(text, folder: "f", path: "f/config.json").get()
         #expect(config.member == "alice")
         #expect(config.environment == ["THRESHOLD": "150.0"])
         #expect(config.symbols == ["AAPL", "MSFT"])
         #expect(config.limits == StrategyLimits(memoryBytes: 512 << 20, cpuSeconds: 60, maxProcesses: 8, openFiles: 64))
+        #expect(config.runtime == .docker)
         #expect(config.restart.policy == .always)
         #expect(config.restart.backoffInitial == .milliseconds(500))
         #expect(config.unknownKeys == ["colour"])
         #expect(StrategyConfig.parse("{}", folder: "bob", path: "x").map(\.member) == .success("bob"))
+        #expect(StrategyConfig.parse("{}", folder: "bob", path: "x").map(\.runtime) == .success(nil))
+        #expect(
+            StrategyConfig.parse(#"{"limits": {"cpus": 1.5}}"#, folder: "b", path: "x").map(\.limits.cpus)
+                == .success(1.5))
     }
 
     @Test(
@@ -35,6 +40,11 @@ struct ConfigAndLogTests {
             ("{\n  \"limits\": {\"memory\": \"lots\"}\n}", 2, "memory", "512m"),
             ("{\n  \"restart\": {\"policy\": \"sometimes\"}\n}", 2, "policy", "on-failure"),
             ("{\n  \"runtime\": \"vm\"\n}", 2, "runtime", "process"),
+            ("{\n  \"limits\": {\"cpus\": 0}\n}", 2, "cpus", "limits.cpus must be a number > 0"),
+            (
+                "{\n  \"limits\": {\"gpus\": 1}\n}", 2, "gpus",
+                "allowed: memory, cpu_seconds, max_processes, open_files, cpus"
+            ),
         ])
     func badConfigs(text: String, line: Int, key: String, fragment: String) {
         switch StrategyConfig.parse(text, folder: "f", path: "strategies/f/config.json") {

@@ -55,10 +55,12 @@ struct StrategyFolder {
 /// Runs a supervisor for the duration of `body`, then shuts it down.
 func withSupervisor<T: Sendable>(
     _ configuration: SupervisorConfiguration, feed: FeedHub, store: any StrategyStateStore = InMemoryStrategyStore(),
-    credentials: RecordingCredentials = RecordingCredentials(), _ body: @Sendable (Supervisor) async throws -> T
+    credentials: RecordingCredentials = RecordingCredentials(), backend: (any StrategyBackend)? = nil,
+    _ body: @Sendable (Supervisor) async throws -> T
 ) async throws -> T {
     let supervisor = Supervisor(
-        configuration: configuration, feed: feed, credentials: credentials, store: store, logger: testLogger())
+        configuration: configuration, feed: feed, credentials: credentials, store: store, backend: backend,
+        logger: testLogger())
     return try await withThrowingTaskGroup(of: Void.self) { group in
         group.addTask { try await supervisor.run() }
         defer { group.cancelAll() }

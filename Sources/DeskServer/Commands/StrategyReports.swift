@@ -8,6 +8,8 @@ public enum StrategyReports {
             var member: String
             var state: String
             var pid: Int32?
+            var runtime: String?
+            var container: String?
             var restarts: Int
             var started_at: String?
             var last_exit: String?
@@ -47,12 +49,15 @@ public enum StrategyReports {
         var lines = [
             TextTable(
                 headers: [
-                    "STRATEGY", "MEMBER", "STATE", "PID", "RESTARTS", "ORDERS", "TICKS", "DROPPED", "SYMBOLS",
+                    "STRATEGY", "MEMBER", "STATE", "RUNTIME", "PID", "RESTARTS", "ORDERS", "TICKS", "DROPPED",
+                    "SYMBOLS",
                     "STARTED",
                 ],
                 rows: strategies.map { strategy in
                     [
-                        strategy.name, strategy.member, strategy.state, strategy.pid.map(String.init) ?? "-",
+                        strategy.name, strategy.member, strategy.state,
+                        strategy.container.map { "docker:\($0)" } ?? strategy.runtime ?? "-",
+                        strategy.pid.map(String.init) ?? "-",
                         "\(strategy.restarts)", strategy.orders_placed.map(String.init) ?? "-",
                         "\(strategy.ticks_delivered)",
                         "\(strategy.ticks_dropped)", strategy.symbols?.joined(separator: ",") ?? "all",

@@ -47,11 +47,18 @@ public struct RuntimeSettings: Sendable {
     public var pythonPath: String
     public var sandbox: SandboxOptions
     public var restartOverride: RestartSettings?
+    /// What runs strategies whose config.json names no runtime.
+    public var defaultRuntime: StrategyRuntime
+    /// How the docker runtime runs containers; nil: not available.
+    public var docker: DockerSettings?
 
     public init(
         strategiesDirectory: URL, logsDirectory: URL, python: String, pythonPath: String,
-        sandbox: SandboxOptions = SandboxOptions(), restartOverride: RestartSettings? = nil
+        sandbox: SandboxOptions = SandboxOptions(), restartOverride: RestartSettings? = nil,
+        defaultRuntime: StrategyRuntime = .process, docker: DockerSettings? = nil
     ) {
+        self.defaultRuntime = defaultRuntime
+        self.docker = docker
         self.strategiesDirectory = strategiesDirectory
         self.logsDirectory = logsDirectory
         self.python = python

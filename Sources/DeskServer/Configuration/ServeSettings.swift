@@ -34,15 +34,28 @@ public struct ServeSettings: Sendable {
     public var noSandbox: Bool
     /// `paper` (default) or `alpaca`.
     public var broker: String?
+    /// What runs strategies whose config.json names no runtime: `process` (default) or `docker`.
+    public var runtime: String?
+    /// The strategy image (default `trading-desk-strategy`).
+    public var dockerImage: String?
+    /// A Docker network for containers to reach the desk over TCP; nil: no network.
+    public var dockerNetwork: String?
+    /// How containers on `dockerNetwork` reach the desk (`http://host:port`).
+    public var dockerDeskURL: String?
 
     public init(
         host: String? = nil, port: Int? = nil, unixSocket: String? = nil, databasePath: String? = nil,
         configFile: String? = nil, trustUserHeader: Bool = false, noGroupCommit: Bool = false, feed: String? = nil,
         replayFile: String? = nil, replaySpeed: String? = nil, feedRate: Double? = nil, feedSeed: UInt64? = nil,
         symbols: String? = nil, strategiesDirectory: String? = nil, logsDirectory: String? = nil,
-        python: String? = nil, pythonPath: String? = nil, noSandbox: Bool = false, broker: String? = nil
+        python: String? = nil, pythonPath: String? = nil, noSandbox: Bool = false, broker: String? = nil,
+        runtime: String? = nil, dockerImage: String? = nil, dockerNetwork: String? = nil, dockerDeskURL: String? = nil
     ) {
         self.broker = broker
+        self.runtime = runtime
+        self.dockerImage = dockerImage
+        self.dockerNetwork = dockerNetwork
+        self.dockerDeskURL = dockerDeskURL
         self.feed = feed
         self.replayFile = replayFile
         self.replaySpeed = replaySpeed
@@ -124,17 +137,30 @@ public struct ServeSettings: Sendable {
                 cwd.appendingPathComponent(".venv/strategy-site").path,
                 cwd.appendingPathComponent("clients/python").path,
             ].joined(separator: ":")
+            if configuration.unixSocketPath == nil {
+                // Sandboxed strategies reach the desk through this socket.
+                configuration.unixSocketPath = databaseFolder.appendingPathComponent("desk.sock").path
+            }
+            let defaultRuntime: StrategyRuntime
+            switch Self.resolveRuntime(runtime ?? environment["DESK_RUNTIME"]) {
+            case .success(let resolved): defaultRuntime = resolved
+            case .failure(let problem): return .failure(problem)
+            }
+            let docker: DockerSettings
+            switch resolveDocker(
+                environment: environment, deskSocket: configuration.unixSocketPath!,
+                ledgerPath: configuration.databasePath)
+            {
+            case .success(let resolved): docker = resolved
+            case .failure(let problem): return .failure(problem)
+            }
             configuration.runtime = RuntimeSettings(
                 strategiesDirectory: URL(fileURLWithPath: directory).standardizedFileURL,
                 logsDirectory: URL(fileURLWithPath: logsDirectory ?? databaseFolder.appendingPathComponent("logs").path)
                     .standardizedFileURL,
                 python: python ?? SupervisorConfiguration.defaultPython(environment: environment),
                 pythonPath: pythonPath ?? environment["DESK_PYTHONPATH"] ?? defaultPythonPath,
-                sandbox: noSandbox ? .none : SandboxOptions())
-            if configuration.unixSocketPath == nil {
-                // Sandboxed strategies reach the desk through this socket.
-                configuration.unixSocketPath = databaseFolder.appendingPathComponent("desk.sock").path
-            }
+                sandbox: noSandbox ? .none : SandboxOptions(), defaultRuntime: defaultRuntime, docker: docker)
         }
         return .success(configuration)
     }
@@ -189,6 +215,55 @@ public struct ServeSettings: Sendable {
             AlpacaSettings(
                 keyID: value("APCA_API_KEY_ID")!, secretKey: value("APCA_API_SECRET_KEY")!, baseURL: base,
                 dataURL: value("APCA_API_DATA_URL") ?? AlpacaSettings.dataURL, dataStreamURL: stream, dataFeed: feed))
+    }
+
+    /// `process` (default) or `docker`.
+    static func resolveRuntime(_ name: String?) -> Result<StrategyRuntime, Problem> {
+        guard let name else { return .success(.process) }
+        guard let runtime = StrategyRuntime(rawValue: name) else {
+            return .failure(Problem(message: "--runtime \(name) is not a strategy runtime: use process or docker"))
+        }
+        return .success(runtime)
+    }
+
+    /// Docker settings from flags and DOCKER_IMAGE, NETWORK_NAME, DESK_CONTAINER_URL,
+    /// DESK_DOCKER and the docker CLI's own DOCKER_* variables. Without a network,
+    /// containers have none and reach the desk through `deskSocket`.
+    func resolveDocker(environment: [String: String], deskSocket: String, ledgerPath: String) -> Result<
+        DockerSettings, Problem
+    > {
+        func given(_ flag: String?, _ variable: String) -> String? {
+            (flag ?? environment[variable]).flatMap { $0.isEmpty ? nil : $0 }
+        }
+        let image = given(dockerImage, "DOCKER_IMAGE") ?? DockerSettings.defaultImage
+        guard image.first.map({ $0.isLetter || $0.isNumber }) == true, !image.contains(where: \.isWhitespace) else {
+            return .failure(
+                Problem(message: "docker image \"\(image)\" is not an image name such as trading-desk-strategy"))
+        }
+        var network = ContainerNetwork.none(deskSocket: deskSocket)
+        if let name = given(dockerNetwork, "NETWORK_NAME"), name != "none" {
+            guard Identifier.isSafe(name) else {
+                return .failure(
+                    Problem(message: "docker network \"\(name)\" is not a network name (letters, digits, _ and -)"))
+            }
+            guard let url = given(dockerDeskURL, "DESK_CONTAINER_URL") else {
+                return .failure(
+                    Problem(
+                        message:
+                            "--docker-network \(name) needs --docker-desk-url (env DESK_CONTAINER_URL): how containers on that network reach the desk, e.g. http://desk:8080"
+                    ))
+            }
+            guard url.hasPrefix("http://") || url.hasPrefix("https://") else {
+                return .failure(Problem(message: "--docker-desk-url \(url) must start with http:// or https://"))
+            }
+            network = .named(name, deskURL: url)
+        }
+        let absoluteLedger = URL(fileURLWithPath: ledgerPath).standardizedFileURL.path
+        return .success(
+            DockerSettings(
+                docker: given(nil, "DESK_DOCKER") ?? "docker", image: image, network: network,
+                instance: DockerSettings.instance(forLedgerPath: absoluteLedger),
+                clientEnvironment: DockerSettings.clientEnvironment(from: environment)))
     }
 
     func resolveFeed(environment: [String: String]) -> Result<FeedSetting, Problem> {
