@@ -8,6 +8,7 @@ let package = Package(
         .executable(name: "desk", targets: ["desk"]),
         .executable(name: "desk-baseline", targets: ["desk-baseline"]),
         .executable(name: "alpaca-double", targets: ["alpaca-double"]),
+        .executable(name: "desk-sandbox", targets: ["desk-sandbox"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -54,10 +55,13 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        .target(name: "SandboxSpec"),
+        .target(name: "CDeskSandbox"),
+        .executableTarget(name: "desk-sandbox", dependencies: ["SandboxSpec", "CDeskSandbox"]),
         .target(
             name: "DeskRunner",
             dependencies: [
-                "DeskCore", "DeskMarketData",
+                "DeskCore", "DeskMarketData", "SandboxSpec",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -136,6 +140,7 @@ let package = Package(
         .testTarget(name: "DeskBrokerTests", dependencies: ["DeskBroker"]),
         .testTarget(name: "DeskMarketDataTests", dependencies: ["DeskMarketData", "DeskTestSupport"]),
         .testTarget(name: "MessagePackTests", dependencies: ["MessagePack"]),
+        .testTarget(name: "SandboxSpecTests", dependencies: ["SandboxSpec"]),
         .testTarget(
             name: "DeskAlpacaTests",
             dependencies: [

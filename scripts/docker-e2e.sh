@@ -128,6 +128,9 @@ desk="$root/.build/debug/desk"
 strategies="$work/strategies"
 mkdir -p "$strategies"
 cp -r strategies/example_alice strategies/example_bob "$strategies/"
+mkdir "$strategies/preloader"
+echo 'print("should never run")' >"$strategies/preloader/strategy.py"
+echo '{"user_id": "mallory", "env": {"LD_PRELOAD": "/app/strategy/x.so"}}' >"$strategies/preloader/config.json"
 mkdir "$strategies/hog"
 cat >"$strategies/hog/strategy.py" <<'PY'
 # Takes memory 16 MB at a time, touching every page, until the limit stops it.
@@ -178,7 +181,7 @@ wait_for() { # seconds description command…
 
 say "desk serve --runtime docker [$(elapsed)]"
 start_desk
-"$desk" strategies start >/dev/null
+"$desk" strategies start example_alice example_bob hog >/dev/null
 instance=$(docker inspect --format '{{index .Config.Labels "desk.instance"}}' strategy-example_alice 2>/dev/null || true)
 
 running() { [ "$(docker inspect --format '{{.State.Running}}' "$1" 2>/dev/null)" = true ]; }
@@ -236,6 +239,38 @@ else
 fi
 user=$(docker exec strategy-example_alice id -u)
 [ "$user" != 0 ] && pass "the strategy runs as uid $user" || fail "the strategy runs as root"
+bob_user=$(docker exec strategy-example_bob id -u)
+if [ "$user" != "$bob_user" ] && [ "$bob_user" != 0 ] && [ "$user" != 10001 ]; then
+  pass "each strategy has its own uid: alice $user, bob $bob_user"
+else
+  fail "alice and bob do not have distinct uids of their own: $user and $bob_user"
+fi
+# The strategy process itself (not docker-init): a clean signal mask, and python -s.
+strategy_process='import os
+for p in os.listdir("/proc"):
+    if p.isdigit() and b"strategy.py" in open(f"/proc/{p}/cmdline", "rb").read():
+        status = open(f"/proc/{p}/status").read().splitlines()
+        print([l.split()[1] for l in status if l.startswith("SigBlk")][0], open(f"/proc/{p}/cmdline", "rb").read().split(b"\0")[1].decode())'
+read -r mask flag <<<"$(docker exec strategy-example_alice python -c "$strategy_process")"
+[ "$mask" = 0000000000000000 ] && pass "the strategy starts with no signal blocked" ||
+  fail "the strategy starts with signals blocked: SigBlk $mask"
+[ "$flag" = "-s" ] && pass "python runs without user site-packages (-s)" || fail "python runs with: $flag"
+home=$(docker exec strategy-example_alice sh -c 'echo "$HOME $TMPDIR"')
+[ "$home" = "/home/strategy /tmp" ] && pass "HOME and TMPDIR: $home" || fail "HOME and TMPDIR: $home"
+docker exec --user "$bob_user" strategy-example_bob sh -c 'echo bob > "$HOME/planted.py" && echo bob > /tmp/planted.py'
+if docker exec strategy-example_alice sh -c 'ls "$HOME" /tmp' | grep -q planted; then
+  fail "a file bob wrote in his HOME or /tmp is visible to alice"
+else
+  pass "bob's HOME and /tmp are his alone"
+fi
+[ "$(docker exec strategy-example_alice sh -c 'touch "$HOME/x" && echo ok')" = ok ] &&
+  pass "alice's HOME is writable by her" || fail "alice cannot write her HOME"
+
+if "$desk" strategies start preloader 2>&1 | grep -q "LD_PRELOAD is refused"; then
+  pass "a config.json setting LD_PRELOAD is refused, naming the variable"
+else
+  fail "a config.json setting LD_PRELOAD was not refused"
+fi
 
 say "memory limit [$(elapsed)]"
 hog_exit() { strategy_field hog last_exit | grep -q "out of memory"; }

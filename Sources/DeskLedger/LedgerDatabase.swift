@@ -124,6 +124,15 @@ enum LedgerDatabase {
                 t.column("updated_at", .datetime).notNull()
             }
         }
+        migrator.registerMigration("v3-strategy-users") { db in
+            // One uid per strategy name, never given to another: uids are how the
+            // kernel keeps strategies apart.
+            try db.create(table: "strategy_users") { t in
+                t.primaryKey("strategy", .text)
+                t.column("uid", .integer).notNull().unique()
+                t.column("allocated_at", .datetime).notNull()
+            }
+        }
         return migrator
     }
 }

@@ -6,12 +6,15 @@ public enum LedgerError: Error, Equatable, Sendable, CustomStringConvertible {
     case unknownOrder(String)
     /// A stored value could not be read back.
     case corrupt(String)
+    /// A range of numbers the ledger hands out has none left.
+    case exhausted(String)
 
     public var description: String {
         switch self {
         case .closed: "the ledger is shutting down and takes no more writes"
         case .unknownOrder(let id): "no order \(id)"
         case .corrupt(let what): "the ledger holds a value it cannot read: \(what)"
+        case .exhausted(let what): "no \(what) are left to allocate"
         }
     }
 }

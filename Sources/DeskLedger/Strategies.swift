@@ -58,6 +58,31 @@ extension Ledger {
         }
     }
 
+    /// Forgets a strategy's stored state (its folder is gone).
+    public func removeStrategyRow(name: String) async throws {
+        try await pool.write { db in try db.execute(sql: "DELETE FROM strategies WHERE name = ?", arguments: [name]) }
+    }
+
+    /// The uid strategy `name` runs as. The first call allocates the next uid
+    /// (≥ `base`) that no strategy has ever had, in one transaction, so two
+    /// strategies can never be given the same one and a uid is never reused.
+    public func strategyUID(for name: String, base: UInt32) async throws -> UInt32 {
+        try await pool.write { db in
+            if let known = try Int64.fetchOne(
+                db, sql: "SELECT uid FROM strategy_users WHERE strategy = ?", arguments: [name])
+            {
+                return UInt32(known)
+            }
+            let highest = try Int64.fetchOne(db, sql: "SELECT MAX(uid) FROM strategy_users") ?? 0
+            let next = max(Int64(base), highest + 1)
+            guard next < Int64(UInt32.max) - 1 else { throw LedgerError.exhausted("strategy uids") }
+            try db.execute(
+                sql: "INSERT INTO strategy_users (strategy, uid, allocated_at) VALUES (?, ?, ?)",
+                arguments: [name, next, Date()])
+            return UInt32(next)
+        }
+    }
+
     /// Orders placed per (member, strategy).
     public func orderCountsByStrategy() async throws -> [String: Int] {
         try await pool.read { db in

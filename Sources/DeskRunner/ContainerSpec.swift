@@ -85,6 +85,8 @@ public struct ContainerSpec: Sendable, Equatable {
     public static let strategyFolder = "/app/strategy"
     /// Where the desk's unix socket is mounted in network mode `none`.
     public static let deskSocket = "/run/desk/desk.sock"
+    /// Where the strategy's own HOME is mounted (read-write).
+    public static let homeFolder = "/home/strategy"
     public static let defaultMemoryBytes: UInt64 = 512 << 20
     public static let defaultCPUs = 0.5
     /// Label keys: which strategy, whose, and which desk started the container.
@@ -92,7 +94,7 @@ public struct ContainerSpec: Sendable, Equatable {
     public static let memberLabel = "desk.member"
     public static let instanceLabel = "desk.instance"
     /// Variables the host's Python setup needs and a container must not get.
-    static let hostOnlyVariables: Set<String> = ["PYTHONPATH"]
+    static let hostOnlyVariables: Set<String> = ["PYTHONPATH", "HOME"]
 
     /// The container name for a strategy folder.
     public static func containerName(for strategy: String) -> String { "strategy-\(strategy)" }
@@ -102,13 +104,16 @@ public struct ContainerSpec: Sendable, Equatable {
     {
         make(
             name: launch.name, member: launch.member, folder: launch.workingDirectory.path,
-            environment: launch.environment, limits: launch.limits, settings: settings)
+            environment: launch.environment, limits: launch.limits, settings: settings, user: launch.user,
+            home: launch.user == nil ? nil : launch.home.path)
     }
 
-    /// Builds the container for strategy `name` of `member` in `folder` (a host path).
+    /// Builds the container for strategy `name` of `member` from `folder` (a host
+    /// path: its staged copy), running as `user` with `home` (a host folder of
+    /// that user's) as HOME; without a user, as the image's user with HOME in its private /tmp.
     public static func make(
         name: String, member: String, folder: String, environment: [String: String], limits: StrategyLimits,
-        settings: DockerSettings
+        settings: DockerSettings, user: StrategyUser? = nil, home: String? = nil
     ) -> Result<ContainerSpec, ContainerProblem> {
         if let variable = environment.keys.sorted().first(where: { $0.hasPrefix("DOCKER_") }) {
             return .failure(
@@ -126,6 +131,18 @@ public struct ContainerSpec: Sendable, Equatable {
             "--mount", mount(source: folder, target: strategyFolder, readOnly: true),
             "--workdir", strategyFolder,
         ]
+        if let user {
+            arguments += ["--user", "\(user.uid):\(user.gid)"]
+            for group in user.groups { arguments += ["--group-add", "\(group)"] }
+        }
+        if let home {
+            arguments += ["--mount", mount(source: home, target: homeFolder, readOnly: false)]
+            inside["HOME"] = homeFolder
+        } else {
+            inside["HOME"] = "/tmp"
+        }
+        inside["TMPDIR"] = "/tmp"
+        inside["PYTHONNOUSERSITE"] = "1"
         switch settings.network {
         case .none(let socket):
             arguments += ["--network", "none", "--mount", mount(source: socket, target: deskSocket, readOnly: true)]
@@ -146,7 +163,7 @@ public struct ContainerSpec: Sendable, Equatable {
             "--log-opt", "max-file=\(settings.logMaxFiles)",
         ]
         for variable in inside.keys.sorted() { arguments += ["--env", variable] }
-        arguments += [settings.image, "python", "-u", "\(strategyFolder)/strategy.py"]
+        arguments += [settings.image, "python", "-s", "-u", "\(strategyFolder)/strategy.py"]
         let client = inside.merging(settings.clientEnvironment) { _, desk in desk }
         return .success(
             ContainerSpec(

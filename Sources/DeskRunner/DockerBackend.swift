@@ -1,4 +1,5 @@
 import Foundation
+import SandboxSpec
 import Synchronization
 
 /// Runs each strategy in a Docker container through the docker CLI:
@@ -10,10 +11,14 @@ import Synchronization
 /// then looks to the supervisor like any other child process.
 public struct DockerBackend: StrategyBackend {
     public let settings: DockerSettings
+    /// The sandbox launcher, which starts the docker CLI with a clean signal mask
+    /// (the desk blocks SIGTERM, SIGINT and SIGHUP in its own threads); nil: started directly.
+    public let launcher: String?
     public var name: String { "docker" }
 
-    public init(settings: DockerSettings) {
+    public init(settings: DockerSettings, launcher: String? = nil) {
         self.settings = settings
+        self.launcher = launcher
         signal(SIGPIPE, SIG_IGN)
     }
 
@@ -23,9 +28,22 @@ public struct DockerBackend: StrategyBackend {
         let container = try ContainerSpec.make(for: spec, settings: settings).get()
         let docker = try cli.executable()
         try await removeLeftover(container.name)
-        let child = try ChildProcess.spawn(
-            [docker] + container.arguments, environment: container.clientEnvironment, workingDirectory: nil,
-            log: spec.log)
+        let child: ChildProcess
+        if let launcher {
+            child = try ChildProcess.spawn(
+                [launcher, spec.name], environment: [:], workingDirectory: URL(fileURLWithPath: "/"), log: spec.log)
+            let plain = SandboxSpec(
+                program: [docker] + container.arguments,
+                environment: container.clientEnvironment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" })
+            guard await child.write(plain.encoded()) else {
+                await child.stop(grace: .zero)
+                throw ContainerProblem(message: "the sandbox launcher ended before it started the docker CLI")
+            }
+        } else {
+            child = try ChildProcess.spawn(
+                [docker] + container.arguments, environment: container.clientEnvironment, workingDirectory: nil,
+                log: spec.log)
+        }
         return RunningContainer(child: child, container: container.name, cli: cli)
     }
 
@@ -121,13 +139,20 @@ struct DockerCLI: Sendable {
             }
             return settings.docker
         }
-        guard let found = SandboxPlan.which(settings.docker) else {
+        guard let found = Self.which(settings.docker) else {
             throw ContainerProblem(
                 message:
                     "the docker CLI (\(settings.docker)) is not installed: install docker.io, or set DESK_DOCKER to its path"
             )
         }
         return found
+    }
+
+    /// `tool` in the usual binary folders.
+    static func which(_ tool: String) -> String? {
+        ["/usr/bin/", "/bin/", "/usr/sbin/", "/sbin/", "/usr/local/bin/"].map { $0 + tool }.first {
+            FileManager.default.isExecutableFile(atPath: $0)
+        }
     }
 
     /// Runs `docker arguments…`; nil when it could not be started at all.

@@ -1,17 +1,44 @@
 import Foundation
+import SandboxSpec
 import Synchronization
+
+/// The user a strategy runs as: its own uid and group, plus the desk socket's group.
+public typealias StrategyUser = SandboxSpec.User
 
 /// Everything needed to start one strategy, whatever runs it.
 public struct LaunchSpec: Sendable {
     public var name: String
     public var member: String
-    /// Program and arguments (`python3 -u strategy.py`), before any sandbox wrapper.
+    /// Program and arguments (`python3 -s -u strategy.py`), before any sandbox.
     public var program: [String]
+    /// The strategy's staged copy of its folder (see `StrategyStage`).
     public var workingDirectory: URL
     /// The complete environment: nothing is inherited from the desk.
     public var environment: [String: String]
     public var limits: StrategyLimits
     public var log: StrategyLog
+    /// Its own user; nil: the desk's (a desk that is not root, or `--no-sandbox`).
+    public var user: StrategyUser?
+    /// Its private, persistent HOME.
+    public var home: URL
+    /// The supervisor's folders it must not see (strategies, logs, sandboxes).
+    public var hiddenPaths: [String]
+
+    public init(
+        name: String, member: String, program: [String], workingDirectory: URL, environment: [String: String],
+        limits: StrategyLimits, log: StrategyLog, user: StrategyUser? = nil, home: URL, hiddenPaths: [String] = []
+    ) {
+        self.name = name
+        self.member = member
+        self.program = program
+        self.workingDirectory = workingDirectory
+        self.environment = environment
+        self.limits = limits
+        self.log = log
+        self.user = user
+        self.home = home
+        self.hiddenPaths = hiddenPaths
+    }
 }
 
 /// A started strategy: its pid, its stdin, a way to stop it and its exit.
@@ -46,38 +73,54 @@ extension StrategyBackend {
     public func removeLeftovers() async -> [String] { [] }
 }
 
-/// Runs each strategy as a child process inside the sandbox `plan` describes.
+/// Runs each strategy as a child process of the sandbox launcher
+/// (`desk-sandbox`), which reads `plan.spec(for:)` from the start of its stdin.
 ///
-/// Foundation's `Process` starts the first wrapper as the leader of its own
-/// process group (it spawns with a new process group); the wrappers exec each
-/// other and the interpreter, so the pid stays the same and stopping signals the
-/// whole group, children included. `launch` checks the group and says so in the
-/// strategy's log if it is not its own. This
-/// backend uses `Process` rather than swift-subprocess: it needs a stdin that is
-/// written without blocking and output that goes straight to a rotating log,
-/// while the sandbox itself comes from the wrappers, which neither API could do.
+/// Foundation's `Process` starts the launcher as the leader of its own process
+/// group; the launcher stays outside the strategy's namespaces, forwards stop
+/// signals into them and ends as the strategy ended, so to the supervisor it is
+/// the strategy. This backend uses `Process` rather than swift-subprocess: it
+/// needs a stdin written without blocking and output that goes straight to a
+/// rotating log; the sandbox itself is the launcher's.
 public struct ProcessBackend: StrategyBackend {
     public let plan: SandboxPlan
-    public let baseUID: UInt32
     public var name: String { "process" }
 
-    public init(plan: SandboxPlan, baseUID: UInt32) {
+    public init(plan: SandboxPlan) {
         self.plan = plan
-        self.baseUID = baseUID
         // A strategy that exits while we write to its pipe must not kill the desk.
         signal(SIGPIPE, SIG_IGN)
     }
 
     public func launch(_ spec: LaunchSpec) async throws -> any RunningStrategy {
-        let command = plan.command(spec.program, name: spec.name, limits: spec.limits, baseUID: baseUID)
+        if let problem = plan.report.problem { throw SandboxUnavailable(reason: problem) }
+        if let user = spec.user {
+            // The uid is this strategy's alone: whatever still runs as it is left from an earlier run.
+            for pid in Self.processes(ofUser: user.uid) {
+                spec.log.note("ending process \(pid) left running as uid \(user.uid) by an earlier run")
+                kill(pid, SIGKILL)
+            }
+        }
         let child = try ChildProcess.spawn(
-            command, environment: spec.environment, workingDirectory: spec.workingDirectory, log: spec.log)
-        let group = getpgid(child.pid)
-        if group >= 0 && group != child.pid {
-            spec.log.note(
-                "warning: the strategy does not lead its own process group; stopping it may leave its children running")
+            [plan.launcher, spec.name], environment: [:], workingDirectory: URL(fileURLWithPath: "/"), log: spec.log)
+        guard await child.write(plan.spec(for: spec).encoded()) else {
+            await child.stop(grace: .zero)
+            throw SandboxUnavailable(reason: "the sandbox launcher ended before it read its spec")
         }
         return child
+    }
+
+    /// Processes whose real uid is `uid` (from /proc).
+    static func processes(ofUser uid: UInt32) -> [Int32] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap { entry in
+            guard let pid = Int32(entry),
+                let status = try? String(contentsOfFile: "/proc/\(entry)/status", encoding: .utf8),
+                let line = status.split(separator: "\n").first(where: { $0.hasPrefix("Uid:") })
+            else { return nil }
+            let fields = line.split(whereSeparator: \.isWhitespace)
+            return fields.count > 1 && fields[1] == "\(uid)" ? pid : nil
+        }
     }
 }
 
@@ -198,17 +241,19 @@ final class ChildProcess: RunningStrategy {
     func stop(grace: Duration) async {
         closeInput()
         guard exit.status == nil else { return }
-        kill(-pid, SIGTERM)
-        kill(pid, SIGTERM)
+        signalGroup(SIGTERM)
         let deadline = ContinuousClock.now + grace
         while exit.status == nil && ContinuousClock.now < deadline {
             try? await Task.sleep(for: .milliseconds(20))
         }
-        if exit.status == nil {
-            kill(-pid, SIGKILL)
-            kill(pid, SIGKILL)
-        }
+        if exit.status == nil { signalGroup(SIGKILL) }
         _ = await exit.wait()
+    }
+
+    /// Signals its process group once (the launcher passes it on into the
+    /// sandbox; sending it to the pid as well would deliver it twice).
+    private func signalGroup(_ number: Int32) {
+        if kill(-pid, number) != 0 { kill(pid, number) }
     }
 
     func exitStatus() async -> StrategyExit { await exit.wait() }

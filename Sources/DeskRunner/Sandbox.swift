@@ -1,163 +1,231 @@
 import Foundation
+import SandboxSpec
 
-/// What the process backend tries to apply to each strategy.
+/// How the process backend isolates strategies.
 public struct SandboxOptions: Sendable, Equatable {
-    /// Own network namespace with only loopback (down): the desk's unix socket is the only way out.
+    /// Off only with `desk serve --no-sandbox`: strategies then run as the desk's
+    /// user with no namespaces or limits (still a clean signal mask and an
+    /// environment built from nothing).
+    public var enabled: Bool
+    /// Own network namespace with only loopback: the desk's unix socket is the only way out.
     public var isolateNetwork: Bool
-    /// rlimits: address space, CPU time, open files, processes.
-    public var applyLimits: Bool
-    /// When the desk runs as root: run each strategy as its own unprivileged uid
-    /// (`baseUID` + a number derived from its name).
-    public var dropPrivileges: Bool
+    /// When the desk runs as root, each strategy gets its own uid from here up
+    /// (allocated once per strategy and remembered in the ledger); `baseUID - 1` is
+    /// the desk socket's default group, `baseUID - 2` the start-up probe's uid.
     public var baseUID: UInt32
+    /// The desk socket's group, given to every strategy as a supplementary group.
+    public var clientGroup: UInt32?
+    /// The launcher; nil: `desk-sandbox` beside the running executable.
+    public var launcher: String?
+    /// The desk's own paths no strategy may see (the ledger's folder, the config
+    /// file), besides the strategies, logs and sandbox folders, which are always hidden.
+    public var protectedPaths: [String]
+    /// Size of each private temporary folder, bytes.
+    public var privateFolderBytes: UInt64
 
     public init(
-        isolateNetwork: Bool = true, applyLimits: Bool = true, dropPrivileges: Bool = true, baseUID: UInt32 = 61_000
+        enabled: Bool = true, isolateNetwork: Bool = true, baseUID: UInt32 = 61_000, clientGroup: UInt32? = nil,
+        launcher: String? = nil, protectedPaths: [String] = [], privateFolderBytes: UInt64 = 256 << 20
     ) {
+        self.enabled = enabled
         self.isolateNetwork = isolateNetwork
-        self.applyLimits = applyLimits
-        self.dropPrivileges = dropPrivileges
         self.baseUID = baseUID
+        self.clientGroup = clientGroup
+        self.launcher = launcher
+        self.protectedPaths = protectedPaths
+        self.privateFolderBytes = privateFolderBytes
     }
 
-    /// No protection at all (tests of things other than the sandbox).
-    public static let none = SandboxOptions(isolateNetwork: false, applyLimits: false, dropPrivileges: false)
+    /// No protection (`--no-sandbox`, and tests of things other than the sandbox).
+    public static let none = SandboxOptions(enabled: false)
+
+    /// The uid the start-up probe runs as.
+    public var probeUID: UInt32 { baseUID - 2 }
+    /// The desk socket's default group when the desk runs as root.
+    public static let defaultClientGroup: UInt32 = 60_999
+
+    /// Folders every strategy gets a fresh, private tmpfs on.
+    public static let privateFolders = ["/tmp", "/var/tmp", "/dev/shm"]
 }
 
-/// Which protections apply on this machine, and why the others do not.
+/// Which protections apply on this machine, and why strategies cannot start when they cannot.
 public struct SandboxReport: Sendable, Equatable {
-    public var networkIsolation: String?
-    public var limits: String?
-    public var privileges: String?
-    /// Protection → why it could not be applied.
-    public var missing: [String: String]
+    /// What applies, one line each.
+    public var applied: [String]
+    /// Why no strategy can start (the sandbox cannot be built here); nil when it can.
+    public var problem: String?
 
-    /// Lines for the log at start.
-    public var summary: [String] {
-        var lines: [String] = []
-        if let networkIsolation { lines.append("network: \(networkIsolation)") }
-        if let limits { lines.append("limits: \(limits)") }
-        if let privileges { lines.append("user: \(privileges)") }
-        return lines
+    public init(applied: [String] = [], problem: String? = nil) {
+        self.applied = applied
+        self.problem = problem
     }
 }
 
-/// The wrapper commands that put a strategy into its sandbox (each execs the
-/// next, so the strategy keeps the first one's pid): `unshare --net`, `prlimit`,
-/// `setpriv`. No `setsid`: the child already leads its own process group (see
-/// `ProcessBackend`), and `setsid` would then fork, leaving the desk watching a
-/// wrapper that exits at once.
+/// A strategy that cannot start because its sandbox cannot be built.
+public struct SandboxUnavailable: Error, CustomStringConvertible, Sendable {
+    public var reason: String
+    public var description: String {
+        "the sandbox cannot be built on this machine: \(reason). Fix that, or start the desk with --no-sandbox (strategies then run as the desk's own user, unisolated)"
+    }
+}
+
+/// What the process backend needs to put strategies into their sandbox:
+/// the launcher, and the interpreter's folders to show inside it. Probed once,
+/// at start, by running the launcher for real.
 public struct SandboxPlan: Sendable, Equatable {
-    var unshare: String?
-    var prlimit: String?
-    var setpriv: String?
+    public let options: SandboxOptions
+    /// The `desk-sandbox` executable.
+    public let launcher: String
+    /// The interpreter's own folders (its prefix, a venv), shown read-only to strategies.
+    public let interpreterPaths: [String]
     public let report: SandboxReport
+    /// Whether the desk is root, so each strategy gets its own uid.
+    public let switchesUser: Bool
 
-    /// Probes the machine once: which tools exist and which protections work.
-    public static func probe(options: SandboxOptions, python: String, readablePaths: [String]) -> SandboxPlan {
-        var report = SandboxReport(missing: [:])
-        var unshare: String?
-        if options.isolateNetwork {
-            if let tool = which("unshare") {
-                let asRoot = getuid() == 0
-                let arguments =
-                    asRoot ? ["--net", "--", "/bin/true"] : ["--user", "--map-root-user", "--net", "--", "/bin/true"]
-                if run(tool, arguments) == 0 {
-                    unshare = tool
-                    report.networkIsolation =
-                        "own network namespace (loopback only, down); the desk is reached through its unix socket"
-                } else {
-                    report.missing["network"] =
-                        "unshare --net failed (\(asRoot ? "the kernel refused a network namespace" : "unprivileged user namespaces are disabled")): strategies share the host network"
-                }
-            } else {
-                report.missing["network"] = "unshare (util-linux) is not installed: strategies share the host network"
-            }
-        } else {
-            report.missing["network"] = "disabled by configuration: strategies share the host network"
-        }
-        var prlimit: String?
-        if options.applyLimits {
-            if let tool = which("prlimit") {
-                prlimit = tool
-                report.limits = "address space, CPU seconds, open files and processes per strategy (rlimits)"
-            } else {
-                report.missing["limits"] = "prlimit (util-linux) is not installed: no resource limits"
-            }
-        } else {
-            report.missing["limits"] = "disabled by configuration"
-        }
-        var setpriv: String?
-        if getuid() == 0 {
-            if options.dropPrivileges, let tool = which("setpriv") {
-                let probeUID = String(options.baseUID)
-                let check =
-                    [
-                        "--reuid=\(probeUID)", "--regid=\(probeUID)", "--clear-groups", "--", python, "-c",
-                        "import os, sys; sys.exit(0 if all(os.access(p, os.R_OK) for p in sys.argv[1:]) else 3)",
-                    ] + readablePaths
-                if run(tool, check) == 0 {
-                    setpriv = tool
-                    report.privileges = "each strategy runs as its own unprivileged uid (from \(options.baseUID))"
-                } else {
-                    report.missing["user"] =
-                        "\(python) or the strategy files are not usable by an unprivileged user: strategies run as root (and the process limit is not enforced for root)"
-                }
-            } else {
-                report.missing["user"] =
-                    options.dropPrivileges
-                    ? "setpriv (util-linux) is not installed: strategies run as root"
-                    : "disabled by configuration: strategies run as root"
-            }
-        } else {
-            report.privileges = "strategies run as the desk's own user (uid \(getuid()))"
-        }
-        return SandboxPlan(unshare: unshare, prlimit: prlimit, setpriv: setpriv, report: report)
+    /// `desk-sandbox` beside the running executable (the desk, or a test bundle).
+    public static func defaultLauncher() -> String {
+        let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        return executable.deletingLastPathComponent().appendingPathComponent("desk-sandbox").path
     }
 
-    /// The full command line for a strategy.
-    public func command(_ program: [String], name: String, limits: StrategyLimits, baseUID: UInt32) -> [String] {
-        var command: [String] = []
-        if let unshare {
-            command +=
-                getuid() == 0 ? [unshare, "--net", "--"] : [unshare, "--user", "--map-root-user", "--net", "--"]
+    /// Finds the launcher and the interpreter's folders and, with the sandbox
+    /// enabled, runs a probe strategy in a full sandbox as an unprivileged user
+    /// that checks the interpreter and every `PYTHONPATH` entry: what fails is
+    /// named in the report, and then no strategy starts.
+    public static func probe(options: SandboxOptions, python: String, pythonPath: String) -> SandboxPlan {
+        let launcher = options.launcher ?? defaultLauncher()
+        let root = getuid() == 0
+        func plan(_ interpreter: [String], _ applied: [String], _ problem: String?) -> SandboxPlan {
+            SandboxPlan(
+                options: options, launcher: launcher, interpreterPaths: interpreter,
+                report: SandboxReport(applied: applied, problem: problem), switchesUser: root && options.enabled)
         }
-        if let prlimit {
-            command += [
-                prlimit, "--as=\(limits.memoryBytes ?? StrategyLimits.defaultAddressSpace)",
-                "--cpu=\(limits.cpuSeconds)", "--nofile=\(limits.openFiles)",
-                "--nproc=\(limits.maxProcesses)", "--",
-            ]
+        guard FileManager.default.isExecutableFile(atPath: launcher) else {
+            return plan(
+                [], [],
+                "the sandbox launcher \(launcher) is missing or not executable (it is built with the desk: swift build)"
+            )
         }
-        if let setpriv {
-            let uid = Self.uid(for: name, base: baseUID)
-            command += [setpriv, "--reuid=\(uid)", "--regid=\(uid)", "--clear-groups", "--"]
+        guard options.enabled else {
+            return plan([], ["none (--no-sandbox): strategies run as the desk's own user, unisolated"], nil)
         }
-        return command + program
+        let interpreter: [String]
+        switch interpreterFolders(python) {
+        case .success(let folders): interpreter = folders
+        case .failure(let problem): return plan([], [], problem.reason)
+        }
+        var applied = [
+            "a private /proc (own pid namespace), /tmp, /var/tmp and /dev/shm per strategy; the desk's folders hidden",
+            "limits: address space, CPU seconds, open files and processes (rlimits)",
+        ]
+        applied.append(
+            options.isolateNetwork
+                ? "network: own namespace with only loopback; the desk is reached through its unix socket"
+                : "network: shared with the host")
+        applied.append(
+            root
+                ? "user: each strategy its own uid, from \(options.baseUID), remembered in the ledger"
+                : "user: the desk's own (uid \(getuid())) in a user namespace: the desk is not root")
+        let probe = SandboxProbe(options: options, launcher: launcher, python: python, pythonPath: pythonPath)
+        let entries = pythonPath.split(separator: ":").map(String.init).filter { !$0.isEmpty }
+        let spec = SandboxSpec(
+            program: [
+                python, "-s", "-c",
+                "import os, sys\nbad = [p for p in sys.argv[1:] if not os.access(p, os.R_OK | os.X_OK)]\nif bad: print('not readable by uid', os.getuid(), 'in the sandbox:', *bad)\nsys.exit(3 if bad else 0)\n",
+            ] + entries,
+            environment: ["PATH=/usr/bin:/bin", "PYTHONPATH=\(pythonPath)", "PYTHONNOUSERSITE=1"],
+            workingDirectory: "/",
+            user: root ? SandboxSpec.User(uid: options.probeUID, gid: options.probeUID) : nil, isolate: true,
+            isolateNetwork: options.isolateNetwork, limits: [.init(.coreSize, 0)], hidden: options.protectedPaths,
+            exposed: (interpreter + entries).map { SandboxSpec.Exposure($0) },
+            privateFolders: SandboxOptions.privateFolders, privateFolderBytes: 1 << 20)
+        if let failure = probe.run(spec) { return plan(interpreter, applied, failure) }
+        return plan(interpreter, applied, nil)
     }
 
-    /// A stable uid per strategy name, so that process limits and signals stay per strategy.
-    public static func uid(for name: String, base: UInt32) -> UInt32 {
-        var hash: UInt32 = 2_166_136_261
-        for byte in name.utf8 { hash = (hash ^ UInt32(byte)) &* 16_777_619 }
-        return base + hash % 4_000
-    }
-
-    static func which(_ tool: String) -> String? {
-        ["/usr/bin/", "/bin/", "/usr/sbin/", "/sbin/", "/usr/local/bin/"].map { $0 + tool }.first {
-            FileManager.default.isExecutableFile(atPath: $0)
+    /// The folders the interpreter runs from (its prefixes; the venv it belongs to).
+    static func interpreterFolders(_ python: String) -> Result<[String], SandboxUnavailable> {
+        let script =
+            "import os, sys\nfor p in (sys.prefix, sys.exec_prefix, sys.base_prefix, sys.base_exec_prefix, os.path.dirname(os.path.dirname(os.path.realpath(sys.executable)))): print(p)\n"
+        guard let output = SandboxProbe.capture([python, "-I", "-c", script]), output.status == 0 else {
+            return .failure(
+                SandboxUnavailable(
+                    reason:
+                        "the strategy interpreter \(python) does not run (set --python or DESK_PYTHON to a python3)"))
         }
+        var folders = output.text.split(separator: "\n").map(String.init).filter { $0.hasPrefix("/") }
+        let configured = URL(fileURLWithPath: python).deletingLastPathComponent().deletingLastPathComponent()
+        if FileManager.default.fileExists(atPath: configured.appendingPathComponent("pyvenv.cfg").path) {
+            folders.append(configured.path)
+        }
+        var seen: Set<String> = []
+        return .success(folders.filter { seen.insert($0).inserted })
     }
 
-    static func run(_ tool: String, _ arguments: [String]) -> Int32 {
+    /// The launcher's spec for one strategy.
+    public func spec(for launch: LaunchSpec) -> SandboxSpec {
+        let environment = launch.environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+        guard options.enabled else {
+            return SandboxSpec(
+                program: launch.program, environment: environment, workingDirectory: launch.workingDirectory.path)
+        }
+        let limits: [SandboxSpec.Limit] = [
+            .init(.addressSpace, launch.limits.memoryBytes ?? StrategyLimits.defaultAddressSpace),
+            .init(.cpuSeconds, launch.limits.cpuSeconds), .init(.openFiles, launch.limits.openFiles),
+            .init(.processes, launch.limits.maxProcesses), .init(.coreSize, 0),
+        ]
+        var exposed = [
+            SandboxSpec.Exposure(launch.workingDirectory.path),
+            SandboxSpec.Exposure(launch.home.path, writable: true),
+        ]
+        exposed += interpreterPaths.map { SandboxSpec.Exposure($0) }
+        exposed += (launch.environment["PYTHONPATH"] ?? "").split(separator: ":").map {
+            SandboxSpec.Exposure(String($0))
+        }
+        if let url = launch.environment["DESK_SERVER_URL"], url.hasPrefix("unix://") {
+            exposed.append(SandboxSpec.Exposure(String(url.dropFirst("unix://".count))))
+        }
+        return SandboxSpec(
+            program: launch.program, environment: environment, workingDirectory: launch.workingDirectory.path,
+            user: launch.user, isolate: true, isolateNetwork: options.isolateNetwork, limits: limits,
+            hidden: options.protectedPaths + launch.hiddenPaths, exposed: exposed,
+            privateFolders: SandboxOptions.privateFolders, privateFolderBytes: options.privateFolderBytes)
+    }
+}
+
+/// Runs the launcher once at start, as a strategy would run, and reports what failed.
+struct SandboxProbe {
+    let options: SandboxOptions
+    let launcher: String
+    let python: String
+    let pythonPath: String
+
+    /// nil when the probe ran; else what it printed (or why it did not run).
+    func run(_ spec: SandboxSpec) -> String? {
+        guard let output = Self.capture([launcher, "probe"], input: spec.encoded()) else {
+            return "the sandbox launcher \(launcher) could not be started"
+        }
+        guard output.status != 0 else { return nil }
+        let text = output.text.trimmingCharacters(in: .whitespacesAndNewlines)
+        return text.isEmpty ? "the sandbox probe ended with status \(output.status)" : text
+    }
+
+    /// Runs `command` with `input` on stdin and an empty environment; its output and status.
+    static func capture(_ command: [String], input: [UInt8] = []) -> (text: String, status: Int32)? {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: tool)
-        process.arguments = arguments
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
+        process.executableURL = URL(fileURLWithPath: command[0])
+        process.arguments = Array(command.dropFirst())
         process.environment = ["PATH": "/usr/bin:/bin"]
-        do { try process.run() } catch { return -1 }
+        let stdin = Pipe()
+        let stdout = Pipe()
+        process.standardInput = stdin
+        process.standardOutput = stdout
+        process.standardError = stdout
+        do { try process.run() } catch { return nil }
+        try? stdin.fileHandleForWriting.write(contentsOf: Data(input))
+        try? stdin.fileHandleForWriting.close()
+        let data = stdout.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        return process.terminationStatus
+        return (String(decoding: data, as: UTF8.self), process.terminationStatus)
     }
 }

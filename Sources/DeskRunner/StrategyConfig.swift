@@ -81,47 +81,87 @@ public struct StrategyConfig: Sendable, Equatable {
     public var restart: RestartSettings
     /// `process` or `docker`; nil: the desk's default (`desk serve --runtime`).
     public var runtime: StrategyRuntime?
-    /// Keys the desk does not know (reported as warnings).
-    public var unknownKeys: [String]
 
     /// The configuration of a strategy folder without a config.json: the folder names the member.
     public static func defaults(folder: String) -> StrategyConfig {
         StrategyConfig(
             member: folder, name: folder, description: "", version: "", environment: [:], symbols: nil,
-            limits: StrategyLimits(), restart: RestartSettings(), runtime: nil, unknownKeys: [])
+            limits: StrategyLimits(), restart: RestartSettings(), runtime: nil)
     }
 
     /// Environment names the desk sets itself; config.json may not override them.
     public static let reservedEnvironment: Set<String> = [
-        "DESK_SERVER_URL", "DESK_TOKEN", "USER_ID", "STRATEGY_NAME", "PATH", "PYTHONPATH", "HOME",
+        "DESK_SERVER_URL", "DESK_TOKEN", "USER_ID", "STRATEGY_NAME", "PATH", "PYTHONPATH", "HOME", "TMPDIR", "LANG",
+        "PYTHONUNBUFFERED", "PYTHONDONTWRITEBYTECODE", "PYTHONNOUSERSITE",
     ]
 
-    static let knownKeys: Set<String> = [
+    /// The interpreter's variables config.json may set: they change how it
+    /// behaves, never what code it loads.
+    public static let allowedPythonVariables: Set<String> = [
+        "PYTHONHASHSEED", "PYTHONIOENCODING", "PYTHONWARNINGS", "PYTHONFAULTHANDLER", "PYTHONUTF8",
+    ]
+
+    /// Variables that make the C library, a shell or an interpreter load or run
+    /// something else (besides every `LD_*`, `GLIBC_*`, `MALLOC_*` and `PYTHON*` one).
+    static let loaderVariables: Set<String> = [
+        "GCONV_PATH", "HOSTALIASES", "LOCALDOMAIN", "RES_OPTIONS", "NLSPATH", "LOCPATH", "TZDIR", "OPENSSL_CONF",
+        "OPENSSL_MODULES", "BASH_ENV", "ENV", "IFS", "SHELLOPTS", "PS4", "PERL5LIB", "PERLLIB", "PERL5OPT", "RUBYLIB",
+        "RUBYOPT", "NODE_OPTIONS", "NODE_PATH", "JAVA_TOOL_OPTIONS", "_JAVA_OPTIONS", "CLASSPATH",
+    ]
+
+    /// Why config.json may not set the variable `name`, or nil when it may.
+    ///
+    /// An allow-list of shape (`A-Z`, digits and `_`, as environment names are
+    /// written), then every family of names the desk, the dynamic loader, the C
+    /// library or an interpreter reads to decide what runs. The sandbox launcher
+    /// gives the environment to the strategy's own process only, after every
+    /// protection; this rule keeps even that process running the code its folder holds.
+    public static func environmentRefusal(_ name: String) -> String? {
+        guard let first = name.unicodeScalars.first, ("A"..."Z").contains(first) || first == "_",
+            name.unicodeScalars.allSatisfy({ ("A"..."Z").contains($0) || ("0"..."9").contains($0) || $0 == "_" })
+        else {
+            return "an environment name is capital letters, digits and _, starting with a letter or _"
+        }
+        if reservedEnvironment.contains(name) { return "the desk sets it itself" }
+        if name.hasPrefix("DESK_") || name.hasPrefix("APCA_") { return "DESK_* and APCA_* names are the desk's own" }
+        if name.hasPrefix("LD_") { return "LD_* variables change what the dynamic loader loads into the process" }
+        if name.hasPrefix("GLIBC_") || name.hasPrefix("MALLOC_") {
+            return "GLIBC_* and MALLOC_* variables change how the C library behaves"
+        }
+        if name.hasPrefix("PYTHON") && !allowedPythonVariables.contains(name) {
+            return
+                "PYTHON* variables change what the interpreter loads and runs; allowed: \(allowedPythonVariables.sorted().joined(separator: ", "))"
+        }
+        if loaderVariables.contains(name) { return "it makes the C library, a shell or an interpreter load other code" }
+        return nil
+    }
+
+    static let knownKeys = [
         "user_id", "name", "description", "version", "env", "symbols", "limits", "restart", "runtime",
     ]
 
     /// Parses config.json text for the strategy in `folder`; `path` labels errors.
     public static func parse(_ text: String, folder: String, path: String) -> Result<StrategyConfig, ConfigProblem> {
         var config = defaults(folder: folder)
-        let object: [String: Any]
-        do {
-            guard let parsed = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else {
-                return .failure(
-                    ConfigProblem(path: path, line: 1, key: nil, message: "the top level must be a JSON object"))
-            }
-            object = parsed
+        do throws(StrictJSON.Problem) {
+            try StrictJSON.check(text)
         } catch {
-            let (line, column) = JSONErrorPosition.locate(error, in: text)
             return .failure(
                 ConfigProblem(
-                    path: path, line: line, key: nil,
-                    message:
-                        "not valid JSON\(column.map { " (column \($0))" } ?? ""): \(JSONErrorPosition.reason(error))"))
+                    path: path, line: error.line, column: error.column, key: nil,
+                    message: "not valid JSON: \(error.message)"))
+        }
+        guard let object = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] else {
+            return .failure(
+                ConfigProblem(path: path, line: 1, key: nil, message: "the top level must be a JSON object"))
         }
         func problem(_ key: String, _ message: String) -> ConfigProblem {
             ConfigProblem(path: path, line: JSONErrorPosition.line(ofKey: key, in: text), key: key, message: message)
         }
-        config.unknownKeys = object.keys.filter { !knownKeys.contains($0) }.sorted()
+        if let unknown = object.keys.sorted().first(where: { !knownKeys.contains($0) }) {
+            return .failure(
+                problem(unknown, "unknown key; allowed: \(knownKeys.joined(separator: ", "))"))
+        }
         if let value = object["user_id"] {
             guard let member = value as? String, Identifier.isSafe(member) else {
                 return .failure(problem("user_id", "must be a member id: \(Identifier.rule)"))
@@ -145,11 +185,8 @@ public struct StrategyConfig: Sendable, Equatable {
                 guard let string = raw as? String else {
                     return .failure(problem(name, "env \(name) must be a string (write numbers in quotes)"))
                 }
-                if reservedEnvironment.contains(name) {
-                    return .failure(problem(name, "env \(name) is set by the desk and cannot be overridden"))
-                }
-                if name.isEmpty || name.contains("=") {
-                    return .failure(problem(name, "env name \"\(name)\" is not a variable name"))
+                if let refusal = environmentRefusal(name) {
+                    return .failure(problem(name, "env \(name) is refused: \(refusal)"))
                 }
                 config.environment[name] = string
             }
@@ -255,43 +292,29 @@ public struct StrategyConfig: Sendable, Equatable {
 /// A config.json that cannot be used: file, line, key and what is wrong.
 public struct ConfigProblem: Error, Equatable, Sendable, CustomStringConvertible {
     public var path: String
-    public var line: Int
+    /// Where in the file (1-based); nil for a problem with the folder itself.
+    public var line: Int?
+    public var column: Int?
     public var key: String?
     public var message: String
 
+    public init(path: String, line: Int? = nil, column: Int? = nil, key: String?, message: String) {
+        self.path = path
+        self.line = line
+        self.column = column
+        self.key = key
+        self.message = message
+    }
+
+    /// `path:line:column: "key": message`.
     public var description: String {
-        "\(path):\(line): \(key.map { "\"\($0)\": " } ?? "")\(message)"
+        let position = [line, column].compactMap { $0 }.map { ":\($0)" }.joined()
+        return "\(path)\(position): \(key.map { "\"\($0)\": " } ?? "")\(message)"
     }
 }
 
 /// Finding where in a JSON text something is, for error messages.
 enum JSONErrorPosition {
-    /// Line and column of a JSONSerialization error, from its byte offset when it gives one.
-    static func locate(_ error: any Error, in text: String) -> (Int, Int?) {
-        let info = (error as NSError).userInfo
-        let offset =
-            (info["NSJSONSerializationErrorIndex"] as? Int)
-            ?? (info["NSJSONSerializationErrorIndex"] as? NSNumber)?.intValue
-        guard let offset else { return (1, nil) }
-        var line = 1
-        var column = 1
-        for (index, byte) in text.utf8.enumerated() {
-            if index >= offset { break }
-            if byte == UInt8(ascii: "\n") {
-                line += 1
-                column = 1
-            } else {
-                column += 1
-            }
-        }
-        return (line, column)
-    }
-
-    static func reason(_ error: any Error) -> String {
-        let info = (error as NSError).userInfo
-        return (info[NSDebugDescriptionErrorKey] as? String) ?? error.localizedDescription
-    }
-
     /// The line where `"key"` first appears as a key (1 when it cannot be found).
     static func line(ofKey key: String, in text: String) -> Int {
         for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated()

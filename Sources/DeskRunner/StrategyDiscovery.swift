@@ -45,20 +45,20 @@ public enum StrategyDiscovery {
         guard Identifier.isSafe(name) else {
             return .failure(
                 ConfigProblem(
-                    path: folder.path, line: 0, key: nil,
+                    path: folder.path, key: nil,
                     message: "folder name is not a safe identifier: \(Identifier.rule)"))
         }
         let resolved = folder.resolvingSymlinksInPath().standardizedFileURL
         guard resolved.path.hasPrefix(root.path + "/") else {
             return .failure(
                 ConfigProblem(
-                    path: folder.path, line: 0, key: nil, message: "the folder links outside the strategies folder"))
+                    path: folder.path, key: nil, message: "the folder links outside the strategies folder"))
         }
         let script = resolved.appendingPathComponent("strategy.py")
         guard FileManager.default.isReadableFile(atPath: script.path),
             script.resolvingSymlinksInPath().path.hasPrefix(root.path + "/")
         else {
-            return .failure(ConfigProblem(path: script.path, line: 0, key: nil, message: "strategy.py is missing"))
+            return .failure(ConfigProblem(path: script.path, key: nil, message: "strategy.py is missing"))
         }
         let configFile = resolved.appendingPathComponent("config.json")
         var config = StrategyConfig.defaults(folder: name)

@@ -22,6 +22,7 @@ public actor Supervisor: Service {
     private let feed: FeedHub
     private let credentials: any StrategyCredentials
     private let store: any StrategyStateStore
+    private let users: any StrategyUserStore
     /// One backend per runtime; a backend given to `init` (tests) runs every strategy.
     private let backends: [StrategyRuntime: any StrategyBackend]
     private let logger: Logger
@@ -30,28 +31,27 @@ public actor Supervisor: Service {
     private let launchQueue: AsyncStream<(String, Int)>.Continuation
     private var shuttingDown = false
 
+    /// `users` remembers each strategy's uid (the ledger, in the desk).
     public init(
         configuration: SupervisorConfiguration, feed: FeedHub, credentials: any StrategyCredentials,
-        store: any StrategyStateStore, backend: (any StrategyBackend)? = nil, logger: Logger
+        store: any StrategyStateStore, users: any StrategyUserStore = InMemoryStrategyUserStore(),
+        backend: (any StrategyBackend)? = nil, logger: Logger
     ) {
         self.configuration = configuration
         self.feed = feed
         self.credentials = credentials
         self.store = store
+        self.users = users
         self.logger = logger
         if let backend {
             backends = Dictionary(uniqueKeysWithValues: StrategyRuntime.allCases.map { ($0, backend) })
-            sandboxReport = SandboxReport(missing: [:])
+            sandboxReport = SandboxReport(applied: ["backend \(backend.name), given by the caller"])
         } else {
-            let readable =
-                [configuration.strategiesDirectory.path]
-                + configuration.pythonPath.split(separator: ":").map(String.init)
             let plan = SandboxPlan.probe(
-                options: configuration.sandbox, python: configuration.python, readablePaths: readable)
-            var backends: [StrategyRuntime: any StrategyBackend] = [
-                .process: ProcessBackend(plan: plan, baseUID: configuration.sandbox.baseUID)
-            ]
-            backends[.docker] = configuration.docker.map { DockerBackend(settings: $0) }
+                options: configuration.sandbox, python: configuration.python, pythonPath: configuration.pythonPath)
+            var backends: [StrategyRuntime: any StrategyBackend] = [.process: ProcessBackend(plan: plan)]
+            let launcher = FileManager.default.isExecutableFile(atPath: plan.launcher) ? plan.launcher : nil
+            backends[.docker] = configuration.docker.map { DockerBackend(settings: $0, launcher: launcher) }
             self.backends = backends
             sandboxReport = plan.report
         }
@@ -59,15 +59,18 @@ public actor Supervisor: Service {
         try? FileManager.default.createDirectory(at: configuration.logsDirectory, withIntermediateDirectories: true)
     }
 
+    /// Whether each strategy gets its own uid: the desk is root and sandboxes strategies.
+    nonisolated var switchesUser: Bool { getuid() == 0 && configuration.sandbox.enabled }
+
     // MARK: Service
 
     /// Restarts what was running before, then runs strategies until shutdown;
     /// at shutdown stops them all, remembering they should run next time.
     public func run() async throws {
-        for line in sandboxReport.summary { logger.info("sandbox", metadata: ["applied": "\(line)"]) }
-        for (protection, reason) in sandboxReport.missing.sorted(by: { $0.key < $1.key }) {
-            logger.warning(
-                "sandbox protection not applied", metadata: ["protection": "\(protection)", "reason": "\(reason)"])
+        for line in sandboxReport.applied { logger.info("sandbox", metadata: ["applied": "\(line)"]) }
+        if let problem = sandboxReport.problem {
+            logger.error(
+                "the strategy sandbox cannot be built: no strategy can start", metadata: ["reason": "\(problem)"])
         }
         for backend in Set(backends.keys).sorted(by: { $0.rawValue < $1.rawValue }).compactMap({ backends[$0] }) {
             for leftover in await backend.removeLeftovers() {
@@ -122,28 +125,42 @@ public actor Supervisor: Service {
         return results
     }
 
-    /// Stops the named strategies (all when empty).
+    /// Stops the named strategies (all when empty), all at once: each gets
+    /// SIGTERM together, and SIGKILL after the grace period if it is still running.
     public func stop(_ names: [String]) async -> [StrategyActionResult] {
-        var results: [StrategyActionResult] = []
         let targets = names.isEmpty ? managed.keys.sorted() : names
+        var stopping: [String: any RunningStrategy] = [:]
         for name in targets {
-            guard var entry = managed[name] else {
-                results.append(StrategyActionResult(name: name, ok: false, message: "unknown strategy"))
-                continue
-            }
+            guard var entry = managed[name] else { continue }
             entry.generation += 1
             entry.record.desiredRunning = false
-            let process = entry.process
+            if let process = entry.process { stopping[name] = process }
             managed[name] = entry
-            if let process { await process.stop(grace: configuration.stopGrace) }
+        }
+        let grace = configuration.stopGrace
+        await withDiscardingTaskGroup { group in
+            for process in stopping.values { group.addTask { await process.stop(grace: grace) } }
+        }
+        var results: [StrategyActionResult] = []
+        for name in targets {
+            guard managed[name] != nil else {
+                results.append(StrategyActionResult(name: name, ok: false, message: unknown(name)))
+                continue
+            }
             let wasFailed = managed[name]?.record.state == .failed
-            managed[name]?.record.state = wasFailed && process == nil ? .failed : .stopped
+            managed[name]?.record.state = wasFailed && stopping[name] == nil ? .failed : .stopped
             managed[name]?.record.pid = nil
             await persist(name)
             results.append(
-                StrategyActionResult(name: name, ok: true, message: process == nil ? "was not running" : "stopped"))
+                StrategyActionResult(
+                    name: name, ok: true, message: stopping[name] == nil ? "was not running" : "stopped"))
         }
         return results
+    }
+
+    /// What to say of a name that is no strategy.
+    private func unknown(_ name: String) -> String {
+        "no strategy folder \(name) in \(configuration.strategiesDirectory.path)"
     }
 
     /// Stops and starts the named strategies (all when empty).
@@ -153,9 +170,18 @@ public actor Supervisor: Service {
         return await start(targets)
     }
 
-    /// Every strategy discovered or known, with its state.
-    public func status() -> [StrategyStatus] {
+    /// Every strategy discovered or known, with its state. A strategy whose
+    /// folder is gone and that no longer runs is forgotten.
+    public func status() async -> [StrategyStatus] {
         let report = StrategyDiscovery.discover(in: configuration.strategiesDirectory)
+        let present = Set(report.strategies.map(\.name)).union(report.problems.keys)
+        for (name, entry) in managed where !present.contains(name) && entry.process == nil {
+            managed[name] = nil
+            do { try await store.remove(name) } catch {
+                logger.error(
+                    "could not forget a deleted strategy", metadata: ["strategy": "\(name)", "error": "\(error)"])
+            }
+        }
         var names = Set(managed.keys)
         names.formUnion(report.strategies.map(\.name))
         names.formUnion(report.problems.keys.filter { $0 != "." })
@@ -201,6 +227,10 @@ public actor Supervisor: Service {
     private func launch(_ name: String) -> StrategyActionResult {
         if shuttingDown { return StrategyActionResult(name: name, ok: false, message: "the desk is shutting down") }
         let root = configuration.strategiesDirectory.resolvingSymlinksInPath().standardizedFileURL
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: root.appendingPathComponent(name).path, isDirectory: &isFolder),
+            isFolder.boolValue
+        else { return StrategyActionResult(name: name, ok: false, message: unknown(name)) }
         let definition: StrategyDefinition
         switch StrategyDiscovery.load(name: name, folder: root.appendingPathComponent(name), root: root) {
         case .success(let loaded): definition = loaded
@@ -265,12 +295,20 @@ public actor Supervisor: Service {
                 await markFailed(name, reason: "could not issue a token: \(error)")
                 return
             }
-            let spec = LaunchSpec(
-                name: name, member: config.member, program: [configuration.python, "-u", definition.script.path],
-                workingDirectory: definition.folder, environment: environment(config: config, name: name, token: token),
-                limits: config.limits, log: log)
             let process: any RunningStrategy
             do {
+                let user = try await user(for: name)
+                let stage = try StrategyStage(root: configuration.sandboxDirectory).prepare(
+                    name: name, from: definition.folder, user: user)
+                let spec = LaunchSpec(
+                    name: name, member: config.member,
+                    program: [configuration.python, "-s", "-u", stage.app.appendingPathComponent("strategy.py").path],
+                    workingDirectory: stage.app,
+                    environment: environment(config: config, name: name, token: token, home: stage.home.path),
+                    limits: config.limits, log: log, user: user, home: stage.home,
+                    hiddenPaths: [
+                        configuration.strategiesDirectory, configuration.logsDirectory, configuration.sandboxDirectory,
+                    ].map(\.path))
                 let backend = try backend(for: config).get()
                 log.note("starting \(name) for member \(config.member) (\(backend.name))")
                 process = try await backend.launch(spec)
@@ -383,8 +421,17 @@ public actor Supervisor: Service {
         }
     }
 
+    /// The user strategy `name` runs as: its own uid (and a group of the same
+    /// number) plus the desk socket's group, when the desk is root; else the desk's.
+    private func user(for name: String) async throws -> StrategyUser? {
+        guard switchesUser else { return nil }
+        let uid = try await users.uid(for: name, base: configuration.sandbox.baseUID)
+        return StrategyUser(uid: uid, gid: uid, groups: configuration.sandbox.clientGroup.map { [$0] } ?? [])
+    }
+
     /// The strategy's environment, built from nothing: its config's `env`, then the desk's own variables.
-    nonisolated func environment(config: StrategyConfig, name: String, token: String) -> [String: String] {
+    nonisolated func environment(config: StrategyConfig, name: String, token: String, home: String) -> [String: String]
+    {
         var environment = config.environment
         environment["DESK_SERVER_URL"] = configuration.deskURL
         environment["DESK_TOKEN"] = token
@@ -392,9 +439,11 @@ public actor Supervisor: Service {
         environment["STRATEGY_NAME"] = name
         environment["PYTHONUNBUFFERED"] = "1"
         environment["PYTHONDONTWRITEBYTECODE"] = "1"
+        environment["PYTHONNOUSERSITE"] = "1"
         environment["PYTHONPATH"] = configuration.pythonPath
         environment["PATH"] = "/usr/local/bin:/usr/bin:/bin"
-        environment["HOME"] = "/tmp"
+        environment["HOME"] = home
+        environment["TMPDIR"] = "/tmp"
         environment["LANG"] = "C.UTF-8"
         return environment
     }

@@ -38,6 +38,26 @@ public struct StrategyStateRecord: Sendable, Equatable {
 public protocol StrategyStateStore: Sendable {
     func loadAll() async throws -> [StrategyStateRecord]
     func save(_ record: StrategyStateRecord) async throws
+    /// Forgets a strategy whose folder is gone.
+    func remove(_ name: String) async throws
+}
+
+/// Remembers the uid each strategy runs as, so that no two strategies ever share one.
+public protocol StrategyUserStore: Sendable {
+    /// The uid of `strategy`; the first call allocates one ≥ `base` that no strategy has had.
+    func uid(for strategy: String, base: UInt32) async throws -> UInt32
+}
+
+/// Uids in memory (tests).
+public actor InMemoryStrategyUserStore: StrategyUserStore {
+    private var uids: [String: UInt32] = [:]
+    public init() {}
+    public func uid(for strategy: String, base: UInt32) -> UInt32 {
+        if let known = uids[strategy] { return known }
+        let next = max(base, (uids.values.max() ?? 0) + 1)
+        uids[strategy] = next
+        return next
+    }
 }
 
 /// Issues each started strategy its own token, bound to its member and strategy.
@@ -52,12 +72,15 @@ public actor InMemoryStrategyStore: StrategyStateStore {
     public init() {}
     public func loadAll() -> [StrategyStateRecord] { records.values.sorted { $0.name < $1.name } }
     public func save(_ record: StrategyStateRecord) { records[record.name] = record }
+    public func remove(_ name: String) { records[name] = nil }
 }
 
 /// How the supervisor runs strategies.
 public struct SupervisorConfiguration: Sendable {
     public var strategiesDirectory: URL
     public var logsDirectory: URL
+    /// Each strategy's staged folder and HOME (see `StrategyStage`); readable by the desk only.
+    public var sandboxDirectory: URL
     /// What strategies get as DESK_SERVER_URL (`unix:///…/desk.sock` in the sandbox).
     public var deskURL: String
     /// The interpreter (`/usr/bin/python3` when present: readable by unprivileged users).
@@ -78,8 +101,9 @@ public struct SupervisorConfiguration: Sendable {
     public var docker: DockerSettings?
 
     public init(
-        strategiesDirectory: URL, logsDirectory: URL, deskURL: String, python: String, pythonPath: String,
-        sandbox: SandboxOptions = SandboxOptions(), stopGrace: Duration = .seconds(5), logMaxBytes: Int = 10 << 20,
+        strategiesDirectory: URL, logsDirectory: URL, sandboxDirectory: URL? = nil, deskURL: String, python: String,
+        pythonPath: String, sandbox: SandboxOptions = SandboxOptions(), stopGrace: Duration = .seconds(5),
+        logMaxBytes: Int = 10 << 20,
         logKeep: Int = 3, feedCapacity: Int = 1024, restartOverride: RestartSettings? = nil,
         defaultRuntime: StrategyRuntime = .process, docker: DockerSettings? = nil
     ) {
@@ -87,6 +111,8 @@ public struct SupervisorConfiguration: Sendable {
         self.docker = docker
         self.strategiesDirectory = strategiesDirectory
         self.logsDirectory = logsDirectory
+        self.sandboxDirectory =
+            sandboxDirectory ?? logsDirectory.deletingLastPathComponent().appendingPathComponent("sandbox")
         self.deskURL = deskURL
         self.python = python
         self.pythonPath = pythonPath

@@ -60,14 +60,21 @@ public struct DeskApplication: Sendable {
             } else {
                 deskURL = "http://127.0.0.1:\(configuration.port)"
             }
+            let ledgerFolder = URL(fileURLWithPath: configuration.databasePath).standardizedFileURL
+                .deletingLastPathComponent()
+            var sandbox = runtime.sandbox
+            // No strategy sees the ledger's folder (the ledger, the admin token, the lock) or the config file.
+            sandbox.protectedPaths += [ledgerFolder.path] + (configuration.configFilePath.map { [$0] } ?? [])
+            if sandbox.clientGroup == nil && getuid() == 0 { sandbox.clientGroup = SandboxOptions.defaultClientGroup }
             supervisor = Supervisor(
                 configuration: SupervisorConfiguration(
                     strategiesDirectory: runtime.strategiesDirectory, logsDirectory: runtime.logsDirectory,
-                    deskURL: deskURL, python: runtime.python, pythonPath: runtime.pythonPath, sandbox: runtime.sandbox,
-                    restartOverride: runtime.restartOverride, defaultRuntime: runtime.defaultRuntime,
-                    docker: runtime.docker),
+                    sandboxDirectory: ledgerFolder.appendingPathComponent("sandbox"), deskURL: deskURL,
+                    python: runtime.python, pythonPath: runtime.pythonPath, sandbox: sandbox,
+                    stopGrace: runtime.stopGrace, restartOverride: runtime.restartOverride,
+                    defaultRuntime: runtime.defaultRuntime, docker: runtime.docker),
                 feed: feed, credentials: LedgerCredentials(ledger: ledger), store: LedgerStrategyStore(ledger: ledger),
-                logger: logger)
+                users: LedgerStrategyUsers(ledger: ledger), logger: logger)
         } else {
             supervisor = nil
         }

@@ -77,8 +77,16 @@ struct RuntimeOptions: ParsableArguments {
     @Option(help: "Python interpreter for strategies (env DESK_PYTHON; default /usr/bin/python3).") var python: String?
     @Option(name: .customLong("python-path"), help: "PYTHONPATH for strategies (env DESK_PYTHONPATH).")
     var pythonPath: String?
-    @Flag(name: .customLong("no-sandbox"), help: "Run strategies without network isolation, limits or separate users.")
+    @Flag(
+        name: .customLong("no-sandbox"),
+        help:
+            "Run strategies as the desk's own user, without namespaces, limits or separate users (otherwise strategies do not start where the sandbox cannot be built)."
+    )
     var noSandbox = false
+    @Option(
+        name: .customLong("stop-grace"), help: "Seconds a stopped strategy has between SIGTERM and SIGKILL (default 5)."
+    )
+    var stopGrace: Double?
     @Option(
         help: "What runs strategies without a runtime in config.json: process (default) or docker (env DESK_RUNTIME).")
     var runtime: String?

@@ -40,7 +40,7 @@ struct Serve: AsyncParsableCommand {
             feedSeed: market.feedSeed, symbols: market.symbols, strategiesDirectory: runtime.strategiesDir,
             logsDirectory: runtime.logsDir, python: runtime.python, pythonPath: runtime.pythonPath,
             noSandbox: runtime.noSandbox, broker: broker, runtime: runtime.runtime, dockerImage: runtime.dockerImage,
-            dockerNetwork: runtime.dockerNetwork, dockerDeskURL: runtime.dockerDeskURL)
+            dockerNetwork: runtime.dockerNetwork, dockerDeskURL: runtime.dockerDeskURL, stopGrace: runtime.stopGrace)
         let configuration: DeskConfiguration
         switch settings.resolve(environment: ProcessInfo.processInfo.environment) {
         case .success(let resolved): configuration = resolved

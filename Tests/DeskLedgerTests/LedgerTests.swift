@@ -16,6 +16,27 @@ struct LedgerTests {
         AuditEvent(at: Date(), userId: "alice", strategy: "momentum", action: "order", orderId: id, outcome: "accepted")
     }
 
+    @Test("strategy uids: one per strategy, stable, never shared, even by concurrent first starts; kept on reopening")
+    func strategyUIDs() async throws {
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        let path = folder.path("desk.db")
+        let first = try Ledger(path: path, groupCommit: false)
+        let names = (0..<20).map { "strategy_\($0)" }
+        let uids = try await withThrowingTaskGroup(of: (String, UInt32).self) { group in
+            for name in names { group.addTask { (name, try await first.strategyUID(for: name, base: 61_000)) } }
+            return try await group.reduce(into: [String: UInt32]()) { $0[$1.0] = $1.1 }
+        }
+        #expect(Set(uids.values).count == names.count, "distinct: \(uids)")
+        #expect(uids.values.allSatisfy { (61_000..<61_020).contains($0) })
+        #expect(try await first.strategyUID(for: "strategy_3", base: 61_000) == uids["strategy_3"])
+        first.close()
+        let reopened = try Ledger(path: path, groupCommit: false)
+        defer { reopened.close() }
+        #expect(try await reopened.strategyUID(for: "strategy_7", base: 61_000) == uids["strategy_7"])
+        #expect(try await reopened.strategyUID(for: "newcomer", base: 61_000) == 61_020, "never one already given")
+    }
+
     @Test("orders, fills and positions: buys, sells, partial fills, realized P&L")
     func lifecycle() async throws {
         try await withRunningLedger { ledger, _ in

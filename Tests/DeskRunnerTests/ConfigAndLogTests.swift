@@ -12,7 +12,7 @@ struct ConfigAndLogTests {
              "env": {"THRESHOLD": "150.0"}, "symbols": ["AAPL", "MSFT"],
              "limits": {"memory": "512m", "cpu_seconds": 60, "max_processes": 8, "open_files": 64},
              "restart": {"policy": "always", "max_restarts": 2, "backoff_initial_seconds": 0.5, "backoff_max_seconds": 4},
-             "runtime": "docker", "colour": "blue"}
+             "runtime": "docker"}
             """
         let config = try StrategyConfig.parse(text, folder: "f", path: "f/config.json").get()
         #expect(config.member == "alice")
@@ -22,7 +22,6 @@ struct ConfigAndLogTests {
         #expect(config.runtime == .docker)
         #expect(config.restart.policy == .always)
         #expect(config.restart.backoffInitial == .milliseconds(500))
-        #expect(config.unknownKeys == ["colour"])
         #expect(StrategyConfig.parse("{}", folder: "bob", path: "x").map(\.member) == .success("bob"))
         #expect(StrategyConfig.parse("{}", folder: "bob", path: "x").map(\.runtime) == .success(nil))
         #expect(
@@ -36,7 +35,19 @@ struct ConfigAndLogTests {
             ("{\n  \"user_id\": \"alice\",\n  \"env\": {\"A\": 1}\n}", 3, "A", "must be a string"),
             ("{\n  \"user_id\": \"../root\"\n}", 2, "user_id", "member id"),
             ("{\n  \"symbols\": [\"aapl\"]\n}", 2, "symbols", "not a ticker"),
-            ("{\n  \"env\": {\"DESK_TOKEN\": \"x\"}\n}", 2, "DESK_TOKEN", "set by the desk"),
+            ("{\n  \"env\": {\"DESK_TOKEN\": \"x\"}\n}", 2, "DESK_TOKEN", "the desk sets it itself"),
+            ("{\n  \"name\": \"x\",\n  \"symbol\": [\"AAPL\"]\n}", 3, "symbol", "unknown key; allowed: user_id, name"),
+            ("{\n  \"limts\": {}\n}", 2, "limts", "allowed: user_id, name, description, version, env, symbols"),
+            ("{\n  \"env\": {\"LD_PRELOAD\": \"x.so\"}\n}", 2, "LD_PRELOAD", "dynamic loader"),
+            ("{\n  \"env\": {\"LD_LIBRARY_PATH\": \".\"}\n}", 2, "LD_LIBRARY_PATH", "dynamic loader"),
+            ("{\n  \"env\": {\"PYTHONSTARTUP\": \"x.py\"}\n}", 2, "PYTHONSTARTUP", "allowed: PYTHONFAULTHANDLER"),
+            ("{\n  \"env\": {\"PYTHONHOME\": \"/x\"}\n}", 2, "PYTHONHOME", "what the interpreter loads"),
+            ("{\n  \"env\": {\"PYTHONPATH\": \"/x\"}\n}", 2, "PYTHONPATH", "the desk sets it itself"),
+            ("{\n  \"env\": {\"PYTHONINSPECT\": \"1\"}\n}", 2, "PYTHONINSPECT", "what the interpreter loads"),
+            ("{\n  \"env\": {\"GCONV_PATH\": \".\"}\n}", 2, "GCONV_PATH", "load other code"),
+            ("{\n  \"env\": {\"GLIBC_TUNABLES\": \"x\"}\n}", 2, "GLIBC_TUNABLES", "C library"),
+            ("{\n  \"env\": {\"my_var\": \"1\"}\n}", 2, "my_var", "capital letters, digits and _"),
+            ("{\n  \"env\": {\"APCA_API_SECRET_KEY\": \"1\"}\n}", 2, "APCA_API_SECRET_KEY", "the desk's own"),
             ("{\n  \"limits\": {\"memory\": \"lots\"}\n}", 2, "memory", "512m"),
             ("{\n  \"restart\": {\"policy\": \"sometimes\"}\n}", 2, "policy", "on-failure"),
             ("{\n  \"runtime\": \"vm\"\n}", 2, "runtime", "process"),
@@ -57,15 +68,32 @@ struct ConfigAndLogTests {
         }
     }
 
-    @Test("malformed JSON is reported with a line")
-    func malformed() {
-        guard case .failure(let problem) = StrategyConfig.parse("{\n  \"a\": 1,\n  oops\n}", folder: "f", path: "p")
-        else {
+    @Test(
+        "malformed JSON is reported at its real line and column; trailing commas and repeated keys are refused",
+        arguments: [
+            ("{\n  \"name\": \"a\",\n  \"version\": \"1\",\n  oops\n}", 4, 3, "expected a \"key\""),
+            ("{\n  \"name\": \"a\",\n}", 3, 1, "trailing commas"),
+            ("{\"symbols\": [\"AAPL\",]}", 1, 21, "trailing commas"),
+            ("{\n  \"user_id\": \"alice\",\n  \"user_id\": \"bob\"\n}", 3, 3, "appears twice"),
+            ("{\"limits\": {\"cpu_seconds\": 010}}", 1, 28, "may not start with 0"),
+        ])
+    func malformed(text: String, line: Int, column: Int, fragment: String) {
+        guard case .failure(let problem) = StrategyConfig.parse(text, folder: "f", path: "p") else {
             Issue.record("expected a problem")
             return
         }
         #expect(problem.message.contains("not valid JSON"))
-        #expect(problem.line >= 1)
+        #expect(problem.message.contains(fragment), "\(problem.message)")
+        #expect(problem.line == line)
+        #expect(problem.column == column)
+        #expect(problem.description.hasPrefix("p:\(line):\(column): "))
+    }
+
+    @Test(
+        "environment names config.json may set",
+        arguments: ["THRESHOLD", "RUN_LENGTH", "_X", "PYTHONHASHSEED", "PYTHONWARNINGS"])
+    func allowedEnvironment(name: String) {
+        #expect(StrategyConfig.environmentRefusal(name) == nil)
     }
 
     @Test("discovery: bad folders are reported, the others load")

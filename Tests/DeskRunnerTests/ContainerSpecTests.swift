@@ -37,7 +37,9 @@ struct ContainerSpecTests {
         #expect(Self.values("--name", in: spec.arguments) == ["strategy-example_alice"])
         #expect(Self.values("--pull", in: spec.arguments) == ["never"])
         #expect(
-            Array(spec.arguments.suffix(4)) == ["trading-desk-strategy", "python", "-u", "/app/strategy/strategy.py"])
+            Array(spec.arguments.suffix(5)) == [
+                "trading-desk-strategy", "python", "-s", "-u", "/app/strategy/strategy.py",
+            ])
         #expect(Self.values("--workdir", in: spec.arguments) == ["/app/strategy"])
         #expect(
             Self.values("--mount", in: spec.arguments).first
@@ -47,6 +49,26 @@ struct ContainerSpecTests {
         #expect(Self.values("--cap-drop", in: spec.arguments) == ["ALL"])
         #expect(spec.arguments.contains("--read-only"))
         #expect(spec.arguments.contains("--init"))
+    }
+
+    @Test("its own user and socket group, a private HOME of its own, no user site-packages")
+    func userAndHome() throws {
+        let spec = try ContainerSpec.make(
+            name: "example_alice", member: "alice", folder: "/srv/sandbox/example_alice/app",
+            environment: Self.environment, limits: StrategyLimits(), settings: Self.socketMode,
+            user: StrategyUser(uid: 61_004, gid: 61_004, groups: [60_999]), home: "/srv/sandbox/example_alice/home"
+        ).get()
+        #expect(Self.values("--user", in: spec.arguments) == ["61004:61004"])
+        #expect(Self.values("--group-add", in: spec.arguments) == ["60999"])
+        #expect(
+            Self.values("--mount", in: spec.arguments).contains(
+                "type=bind,source=/srv/sandbox/example_alice/home,target=/home/strategy"))
+        #expect(spec.containerEnvironment["HOME"] == "/home/strategy")
+        #expect(spec.containerEnvironment["TMPDIR"] == "/tmp")
+        #expect(spec.containerEnvironment["PYTHONNOUSERSITE"] == "1")
+        let imageUser = try Self.spec()
+        #expect(Self.values("--user", in: imageUser.arguments).isEmpty, "the image's own user (10001)")
+        #expect(imageUser.containerEnvironment["HOME"] == "/tmp", "HOME in the container's private /tmp")
     }
 
     @Test(

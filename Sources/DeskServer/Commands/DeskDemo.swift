@@ -61,9 +61,12 @@ public enum DeskDemo {
         let application = try DeskApplication(configuration: configuration, logger: logger)
         _ = try await AdminTokenFile.ensure(ledger: application.ledger)
         guard let supervisor = application.supervisor else { throw DemoError(message: "no strategies folder") }
-        for line in supervisor.sandboxReport.summary { print("sandbox: \(line)") }
-        for (protection, reason) in supervisor.sandboxReport.missing.sorted(by: { $0.key < $1.key }) {
-            print("sandbox: \(protection) NOT applied: \(reason)")
+        for line in supervisor.sandboxReport.applied { print("sandbox: \(line)") }
+        if let problem = supervisor.sandboxReport.problem {
+            throw DemoError(
+                message:
+                    "the strategy sandbox cannot be built here: \(problem)"
+            )
         }
         let driver = Driver(application: application, supervisor: supervisor, options: options, print: print)
         try await application.run(

@@ -21,8 +21,12 @@ public enum StrategyReports {
             var problem: String?
             var orders_placed: Int?
         }
+        struct Sandbox: Decodable {
+            var applied: [String]
+            var problem: String?
+        }
         var strategies: [Strategy]
-        var sandbox: [String: String]
+        var sandbox: Sandbox
     }
 
     struct ResultsBody: Decodable {
@@ -73,8 +77,8 @@ public enum StrategyReports {
                 for line in strategy.last_log_lines ?? [] { lines.append("    | \(line)") }
             }
         }
-        for (protection, text) in decoded.sandbox.sorted(by: { $0.key < $1.key }) where text.hasPrefix("NOT APPLIED") {
-            lines.append("sandbox \(protection): \(text)")
+        if let problem = decoded.sandbox.problem {
+            lines.append("sandbox: NO STRATEGY CAN START: \(problem)")
         }
         return lines.joined(separator: "\n")
     }

@@ -46,6 +46,8 @@ public struct RuntimeSettings: Sendable {
     public var python: String
     public var pythonPath: String
     public var sandbox: SandboxOptions
+    /// How long a stopped strategy has between SIGTERM and SIGKILL.
+    public var stopGrace: Duration
     public var restartOverride: RestartSettings?
     /// What runs strategies whose config.json names no runtime.
     public var defaultRuntime: StrategyRuntime
@@ -54,9 +56,11 @@ public struct RuntimeSettings: Sendable {
 
     public init(
         strategiesDirectory: URL, logsDirectory: URL, python: String, pythonPath: String,
-        sandbox: SandboxOptions = SandboxOptions(), restartOverride: RestartSettings? = nil,
-        defaultRuntime: StrategyRuntime = .process, docker: DockerSettings? = nil
+        sandbox: SandboxOptions = SandboxOptions(), stopGrace: Duration = .seconds(5),
+        restartOverride: RestartSettings? = nil, defaultRuntime: StrategyRuntime = .process,
+        docker: DockerSettings? = nil
     ) {
+        self.stopGrace = stopGrace
         self.defaultRuntime = defaultRuntime
         self.docker = docker
         self.strategiesDirectory = strategiesDirectory
@@ -78,6 +82,8 @@ public struct DeskConfiguration: Sendable {
     public var unixSocketPath: String?
     /// SQLite ledger file (`DB_PATH`, default ./trading_desk.db).
     public var databasePath: String
+    /// The config file it was read from (`--config`), if any.
+    public var configFilePath: String?
     /// Development only: accept the seed's self-declared `X-User-ID` header without a token.
     public var trustUserHeader: Bool
     /// Pre-trade limits.

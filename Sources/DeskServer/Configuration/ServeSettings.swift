@@ -32,6 +32,8 @@ public struct ServeSettings: Sendable {
     public var pythonPath: String?
     /// Run strategies without network isolation, limits or a separate user.
     public var noSandbox: Bool
+    /// Seconds a stopped strategy has between SIGTERM and SIGKILL (default 5).
+    public var stopGrace: Double?
     /// `paper` (default) or `alpaca`.
     public var broker: String?
     /// What runs strategies whose config.json names no runtime: `process` (default) or `docker`.
@@ -49,8 +51,10 @@ public struct ServeSettings: Sendable {
         replayFile: String? = nil, replaySpeed: String? = nil, feedRate: Double? = nil, feedSeed: UInt64? = nil,
         symbols: String? = nil, strategiesDirectory: String? = nil, logsDirectory: String? = nil,
         python: String? = nil, pythonPath: String? = nil, noSandbox: Bool = false, broker: String? = nil,
-        runtime: String? = nil, dockerImage: String? = nil, dockerNetwork: String? = nil, dockerDeskURL: String? = nil
+        runtime: String? = nil, dockerImage: String? = nil, dockerNetwork: String? = nil, dockerDeskURL: String? = nil,
+        stopGrace: Double? = nil
     ) {
+        self.stopGrace = stopGrace
         self.broker = broker
         self.runtime = runtime
         self.dockerImage = dockerImage
@@ -114,6 +118,7 @@ public struct ServeSettings: Sendable {
         }
         configuration.groupCommit = !noGroupCommit
         if let file = configFile ?? environment["DESK_CONFIG"] {
+            configuration.configFilePath = URL(fileURLWithPath: file).standardizedFileURL.path
             switch DeskConfigFile.load(path: file) {
             case .success(let loaded):
                 configuration.risk = loaded.risk
@@ -154,13 +159,18 @@ public struct ServeSettings: Sendable {
             case .success(let resolved): docker = resolved
             case .failure(let problem): return .failure(problem)
             }
+            let grace = stopGrace ?? 5
+            guard grace >= 0 && grace <= 3600 else {
+                return .failure(Problem(message: "--stop-grace \(grace) must be 0 to 3600 seconds"))
+            }
             configuration.runtime = RuntimeSettings(
                 strategiesDirectory: URL(fileURLWithPath: directory).standardizedFileURL,
                 logsDirectory: URL(fileURLWithPath: logsDirectory ?? databaseFolder.appendingPathComponent("logs").path)
                     .standardizedFileURL,
                 python: python ?? SupervisorConfiguration.defaultPython(environment: environment),
                 pythonPath: pythonPath ?? environment["DESK_PYTHONPATH"] ?? defaultPythonPath,
-                sandbox: noSandbox ? .none : SandboxOptions(), defaultRuntime: defaultRuntime, docker: docker)
+                sandbox: noSandbox ? .none : SandboxOptions(), stopGrace: .milliseconds(Int64(grace * 1000)),
+                defaultRuntime: defaultRuntime, docker: docker)
         }
         return .success(configuration)
     }

@@ -24,7 +24,13 @@ struct StrategyController {
 
     struct StatusView: Encodable {
         var strategies: [StrategyStatus]
-        var sandbox: [String: String]
+        var sandbox: SandboxView
+    }
+
+    /// What the sandbox applies, and why no strategy can start when it cannot be built.
+    struct SandboxView: Encodable {
+        var applied: [String]
+        var problem: String?
     }
 
     func requireSupervisor() throws -> Supervisor {
@@ -43,10 +49,9 @@ struct StrategyController {
         for index in strategies.indices {
             strategies[index].ordersPlaced = counts["\(strategies[index].member)/\(strategies[index].name)"] ?? 0
         }
-        var sandbox: [String: String] = [:]
-        for line in supervisor.sandboxReport.summary { sandbox[String(line.prefix { $0 != ":" })] = line }
-        for (key, reason) in supervisor.sandboxReport.missing { sandbox[key] = "NOT APPLIED: \(reason)" }
-        return try JSONReply.make(StatusView(strategies: strategies, sandbox: sandbox))
+        let report = supervisor.sandboxReport
+        return try JSONReply.make(
+            StatusView(strategies: strategies, sandbox: SandboxView(applied: report.applied, problem: report.problem)))
     }
 
     func act(

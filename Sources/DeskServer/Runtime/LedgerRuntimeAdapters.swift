@@ -22,6 +22,8 @@ struct LedgerStrategyStore: StrategyStateStore {
                 state: record.state.rawValue, restarts: record.restarts, pid: record.pid, startedAt: record.startedAt,
                 lastExit: record.lastExit, failure: record.failure))
     }
+
+    func remove(_ name: String) async throws { try await ledger.removeStrategyRow(name: name) }
 }
 
 /// Per-start tokens from the ledger, bound to the strategy's member and name.

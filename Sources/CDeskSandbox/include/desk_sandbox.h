@@ -1,0 +1,37 @@
+// The few system calls the sandbox launcher needs that Swift cannot call
+// directly (variadic C functions), and signal forwarding, which must be
+// async-signal-safe.
+#ifndef DESK_SANDBOX_H
+#define DESK_SANDBOX_H
+
+#include <sys/types.h>
+
+/// prctl(PR_SET_NO_NEW_PRIVS, 1): no exec can ever gain privileges again.
+int desk_no_new_privileges(void);
+/// prctl(PR_SET_PDEATHSIG, signal): the caller gets `signal` when its parent dies.
+int desk_parent_death_signal(int signal);
+/// prctl(PR_SET_DUMPABLE, value).
+int desk_set_dumpable(int value);
+/// Closes every descriptor from `first` up (close_range, or one by one).
+void desk_close_from(int first);
+/// Sends each of the usual stop signals (TERM, INT, HUP, QUIT, USR1, USR2) the
+/// caller receives on to `target` (kill(target, sig); -1: every process the
+/// caller may signal, which from a pid namespace's init is the whole namespace).
+void desk_forward_signals(pid_t target);
+/// Brings the network namespace's loopback interface up.
+int desk_loopback_up(void);
+/// unshare(2) of new mount, pid, IPC and UTS namespaces, plus a network
+/// namespace when `network` and a user namespace when `user` are non-zero.
+int desk_unshare(int network, int user);
+/// setresuid/setresgid with one id for real, effective and saved.
+int desk_set_uid(uid_t uid);
+int desk_set_gid(gid_t gid);
+/// open(path, O_PATH | O_CLOEXEC): a handle on a path that stays valid under later mounts.
+int desk_open_path(const char *path);
+/// pipe2(fds, O_CLOEXEC).
+int desk_pipe(int fds[2]);
+/// The mount flags (MS_*) of the filesystem holding `path` that a bind's
+/// remount must keep: read-only, nosuid, nodev, noexec and the atime ones.
+unsigned long desk_mount_flags(const char *path);
+
+#endif

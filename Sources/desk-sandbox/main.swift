@@ -1,0 +1,295 @@
+// desk-sandbox: puts one strategy into its sandbox and runs it.
+//
+// The supervisor starts this program with an empty environment and writes a
+// `SandboxSpec` frame at the start of its stdin; the rest of stdin belongs to the
+// strategy. Order matters, and is the point of the program: signals are reset
+// first, the namespaces and mounts are made while still privileged, and the
+// strategy's environment is used only by the strategy's own execve, after its
+// user, limits and no-new-privileges are in place. No variable of config.json
+// ever reaches a process that runs with the desk's privileges.
+//
+// Isolated, three processes take part (one launcher binary):
+//   launcher (the pid the supervisor holds; outside the namespaces)
+//     └─ init (pid 1 of the strategy's pid namespace; mounts, reaps, forwards signals)
+//          └─ strategy (its own user, limits, environment)
+// Signals the supervisor sends to the launcher's group go to the init, which
+// sends them to every process of the namespace; when the strategy ends, the init
+// reports its wait status to the launcher, which ends the same way, and the
+// kernel ends whatever else ran in the namespace. The init dies with the
+// launcher (parent-death signal), so SIGKILL of the launcher ends everything.
+import CDeskSandbox
+import Glibc
+import SandboxSpec
+
+/// Exit code when the sandbox could not be set up (the strategy never ran).
+let setupFailed: Int32 = 126
+/// Exit code when the strategy's program could not be executed.
+let execFailed: Int32 = 127
+
+func say(_ message: String) {
+    var bytes = Array("desk-sandbox: \(message)\n".utf8)
+    var offset = 0
+    while offset < bytes.count {
+        let written = bytes.withUnsafeMutableBytes { write(2, $0.baseAddress! + offset, $0.count - offset) }
+        if written <= 0 && errno != EINTR { return }
+        if written > 0 { offset += written }
+    }
+}
+
+func fail(_ step: String, code: Int32 = errno, exit status: Int32 = setupFailed) -> Never {
+    say("\(step): \(String(cString: strerror(code)))")
+    _exit(status)
+}
+
+func fail(message: String) -> Never {
+    say(message)
+    _exit(setupFailed)
+}
+
+/// Reads exactly `count` bytes from `fd`; nil at an early end of file.
+func readExactly(_ fd: Int32, _ count: Int) -> [UInt8]? {
+    var bytes = [UInt8](repeating: 0, count: count)
+    var offset = 0
+    while offset < count {
+        let got = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress! + offset, count - offset) }
+        if got == 0 { return nil }
+        if got < 0 {
+            if errno == EINTR { continue }
+            fail("reading the spec")
+        }
+        offset += got
+    }
+    return bytes
+}
+
+/// An empty signal mask and the default action for every signal: a child of the
+/// desk inherits its blocked SIGTERM/SIGINT/SIGHUP and ignored SIGPIPE otherwise.
+func resetSignals() {
+    var empty = sigset_t()
+    sigemptyset(&empty)
+    sigprocmask(SIG_SETMASK, &empty, nil)
+    for number in 1..<65 where number != SIGKILL && number != SIGSTOP {
+        signal(Int32(number), SIG_DFL)
+    }
+}
+
+func setLimit(_ resource: Int32, _ value: UInt64) -> Bool {
+    var limit = rlimit(rlim_cur: rlim_t(value), rlim_max: rlim_t(value))
+    return setrlimit(__rlimit_resource_t(UInt32(resource)), &limit) == 0
+}
+
+func resourceNumber(_ resource: SandboxSpec.Limit.Resource) -> Int32 {
+    switch resource {
+    case .addressSpace: Int32(RLIMIT_AS.rawValue)
+    case .cpuSeconds: Int32(RLIMIT_CPU.rawValue)
+    case .openFiles: Int32(RLIMIT_NOFILE.rawValue)
+    case .processes: Int32(__RLIMIT_NPROC.rawValue)
+    case .coreSize: Int32(RLIMIT_CORE.rawValue)
+    }
+}
+
+/// Ends the way `status` (a wait status) says a process ended: the same exit
+/// code, or killed by the same signal.
+func endLike(_ status: Int32) -> Never {
+    let signalNumber = status & 0x7f
+    if signalNumber == 0 { _exit((status >> 8) & 0xff) }
+    _ = setLimit(Int32(RLIMIT_CORE.rawValue), 0)
+    signal(signalNumber, SIG_DFL)
+    var set = sigset_t()
+    sigemptyset(&set)
+    sigaddset(&set, signalNumber)
+    sigprocmask(SIG_UNBLOCK, &set, nil)
+    kill(getpid(), signalNumber)
+    _exit(128 + signalNumber)
+}
+
+/// Limits, user, no-new-privileges, working folder, then the strategy's own
+/// environment in its execve. Never returns.
+///
+/// Inside the sandbox every descriptor but stdin, stdout and stderr is closed.
+/// Not so when this process is the one the desk watches (`closeInherited`
+/// false: no isolation): Foundation's `Process` learns that a child ended when
+/// the child's copy of a socket it inherited closes, so that copy must live as
+/// long as the process does. (Isolated, the launcher outside keeps it.)
+func runStrategy(_ spec: SandboxSpec, closeInherited: Bool) -> Never {
+    resetSignals()
+    for limit in spec.limits where !setLimit(resourceNumber(limit.resource), limit.value) {
+        fail("setting the \(limit.resource.rawValue) limit to \(limit.value)")
+    }
+    if let user = spec.user {
+        let groups = user.groups.map { gid_t($0) }
+        if groups.withUnsafeBufferPointer({ setgroups($0.count, $0.baseAddress) }) != 0 { fail("setgroups") }
+        if desk_set_gid(user.gid) != 0 { fail("switching to gid \(user.gid)") }
+        if desk_set_uid(user.uid) != 0 { fail("switching to uid \(user.uid)") }
+        guard getuid() == user.uid, geteuid() == user.uid, getgid() == user.gid, setuid(0) != 0 else {
+            fail(message: "the switch to uid \(user.uid) did not hold; refusing to run the strategy")
+        }
+    }
+    if desk_no_new_privileges() != 0 { fail("no_new_privs") }
+    if let folder = spec.workingDirectory, chdir(folder) != 0 { fail("entering \(folder)") }
+    if closeInherited { desk_close_from(3) }
+    let arguments = spec.program.map { strdup($0) } + [nil]
+    let environment = spec.environment.map { strdup($0) } + [nil]
+    execve(spec.program[0], arguments, environment)
+    fail("cannot run \(spec.program[0])", exit: execFailed)
+}
+
+/// Whether the strategy's user may search (pass through) `folder`.
+func searchable(_ folder: String, uid: UInt32, groups: Set<UInt32>) -> Bool {
+    var info = stat()
+    guard stat(folder, &info) == 0 else { return true }
+    if uid == 0 { return true }
+    let mode = info.st_mode
+    if info.st_uid == uid { return mode & S_IXUSR != 0 }
+    if groups.contains(info.st_gid) { return mode & S_IXGRP != 0 }
+    return mode & S_IXOTH != 0
+}
+
+/// The canonical path and whether it is a folder; nil when it does not exist.
+func resolve(_ path: String) -> (path: String, isDirectory: Bool)? {
+    guard let real = realpath(path, nil) else { return nil }
+    defer { free(real) }
+    var info = stat()
+    guard stat(real, &info) == 0 else { return nil }
+    return (String(cString: real), info.st_mode & S_IFMT == S_IFDIR)
+}
+
+/// Hides and exposes paths (see `MountPlan`), gives the strategy private
+/// temporary folders and a `/proc` of its own pid namespace.
+func applyMounts(_ spec: SandboxSpec) {
+    if mount(nil, "/", nil, UInt(MS_REC | MS_PRIVATE), nil) != 0 { fail("making the mount namespace private") }
+    let uid = spec.user?.uid ?? getuid()
+    let gid = spec.user?.gid ?? getgid()
+    let groups = Set([gid] + (spec.user?.groups ?? []))
+    let hidden = spec.hidden.compactMap(resolve).map { MountPlan.Entry($0.path, isDirectory: $0.isDirectory) }
+    var opened: [String: Int32] = [:]
+    var exposed: [MountPlan.Entry] = []
+    for exposure in spec.exposed {
+        guard let found = resolve(exposure.path) else {
+            say("note: \(exposure.path) does not exist; not shown to the strategy")
+            continue
+        }
+        let fd = desk_open_path(found.path)
+        if fd < 0 { fail("opening \(found.path)") }
+        opened[found.path] = fd
+        exposed.append(MountPlan.Entry(found.path, isDirectory: found.isDirectory, writable: exposure.writable))
+    }
+    let privateFolders = spec.privateFolders.compactMap(resolve).filter(\.isDirectory).map(\.path)
+    let steps = MountPlan.steps(hidden: hidden, exposed: exposed, privateFolders: privateFolders) {
+        searchable($0, uid: uid, groups: groups)
+    }
+    for step in steps {
+        switch step {
+        case .cover(let path, .empty):
+            if mount("tmpfs", path, "tmpfs", UInt(MS_NOSUID | MS_NODEV), "mode=0755,size=1m") != 0 {
+                fail("hiding \(path)")
+            }
+        case .cover(let path, .file):
+            if mount("/dev/null", path, nil, UInt(MS_BIND), nil) != 0 { fail("hiding \(path)") }
+        case .cover(let path, .privateFolder):
+            let options = "mode=0700,uid=\(uid),gid=\(gid),size=\(spec.privateFolderBytes)"
+            if mount("tmpfs", path, "tmpfs", UInt(MS_NOSUID | MS_NODEV), options) != 0 { fail("a private \(path)") }
+        case .makeDirectory(let path):
+            if mkdir(path, 0o755) != 0 && errno != EEXIST { fail("making \(path) in a cover") }
+        case .makeFile(let path):
+            let fd = open(path, O_CREAT | O_WRONLY | O_CLOEXEC, 0o644)
+            if fd < 0 { fail("making \(path) in a cover") }
+            close(fd)
+        case .bind(let path, let writable):
+            guard let fd = opened[path] else { fail(message: "internal: \(path) was not opened") }
+            if mount("/proc/self/fd/\(fd)", path, nil, UInt(MS_BIND | MS_REC), nil) != 0 { fail("showing \(path)") }
+            let flags =
+                UInt(MS_BIND | MS_REMOUNT | MS_NOSUID | MS_NODEV) | desk_mount_flags(path)
+                | (writable ? 0 : UInt(MS_RDONLY))
+            if mount(nil, path, nil, flags, nil) != 0 { fail("restricting \(path)") }
+        }
+    }
+    for fd in opened.values { close(fd) }
+    if mount("proc", "/proc", "proc", UInt(MS_NOSUID | MS_NODEV | MS_NOEXEC), nil) != 0 {
+        fail("a /proc of the strategy's own")
+    }
+}
+
+/// pid 1 of the strategy's namespace: mounts, starts the strategy, forwards
+/// signals to the whole namespace, reaps, and reports the strategy's end.
+func runInit(_ spec: SandboxSpec, report: Int32) -> Never {
+    _ = desk_parent_death_signal(SIGKILL)
+    setsid()
+    _ = "strategy".withCString { sethostname($0, 8) }
+    applyMounts(spec)
+    desk_forward_signals(-1)
+    let strategy = fork()
+    if strategy < 0 { fail("starting the strategy") }
+    if strategy == 0 {
+        close(report)
+        runStrategy(spec, closeInherited: true)
+    }
+    close(0)
+    var status: Int32 = 0
+    while true {
+        let ended = waitpid(-1, &status, 0)
+        if ended == strategy { break }
+        if ended < 0 && errno == ECHILD { break }
+    }
+    var bytes = [
+        UInt8(truncatingIfNeeded: status >> 24), UInt8(truncatingIfNeeded: status >> 16),
+        UInt8(truncatingIfNeeded: status >> 8), UInt8(truncatingIfNeeded: status),
+    ]
+    _ = bytes.withUnsafeMutableBytes { write(report, $0.baseAddress!, 4) }
+    // Leaving pid 1 ends every other process of the namespace.
+    _exit(0)
+}
+
+/// Makes the namespaces, starts the init and ends as the strategy ended.
+func runIsolated(_ spec: SandboxSpec) -> Never {
+    let privileged = geteuid() == 0
+    let (uid, gid) = (getuid(), getgid())
+    if desk_unshare(spec.isolateNetwork ? 1 : 0, privileged ? 0 : 1) != 0 {
+        fail(privileged ? "making namespaces" : "making a user namespace (are unprivileged user namespaces enabled?)")
+    }
+    if !privileged {
+        for (file, text) in [
+            ("/proc/self/setgroups", "deny"), ("/proc/self/uid_map", "\(uid) \(uid) 1"),
+            ("/proc/self/gid_map", "\(gid) \(gid) 1"),
+        ] {
+            let fd = open(file, O_WRONLY | O_CLOEXEC)
+            var bytes = Array(text.utf8)
+            if fd < 0 || bytes.withUnsafeMutableBytes({ write(fd, $0.baseAddress!, $0.count) }) != bytes.count {
+                fail("writing \(file)")
+            }
+            close(fd)
+        }
+    }
+    var pipeEnds: [Int32] = [0, 0]
+    if desk_pipe(&pipeEnds) != 0 { fail("pipe") }
+    let initProcess = fork()
+    if initProcess < 0 { fail("starting the sandbox's init") }
+    if initProcess == 0 {
+        close(pipeEnds[0])
+        runInit(spec, report: pipeEnds[1])
+    }
+    close(pipeEnds[1])
+    close(0)
+    desk_forward_signals(initProcess)
+    var status: Int32 = 0
+    while waitpid(initProcess, &status, 0) < 0 {
+        if errno != EINTR { fail("waiting for the sandbox's init") }
+    }
+    if let bytes = readExactly(pipeEnds[0], 4) {
+        endLike(Int32(bytes[0]) << 24 | Int32(bytes[1]) << 16 | Int32(bytes[2]) << 8 | Int32(bytes[3]))
+    }
+    // The init ended without a report: it was killed (by SIGKILL of the group, say).
+    endLike(status)
+}
+
+resetSignals()
+guard let header = readExactly(0, 4) else { fail(message: "no spec on stdin (it is written by the desk's supervisor)") }
+let spec: SandboxSpec
+do {
+    let length = try SandboxSpec.payloadLength(header: header)
+    guard let payload = readExactly(0, length) else { fail(message: "the spec on stdin ends early") }
+    spec = try SandboxSpec.decode(payload: payload)
+} catch {
+    fail(message: "bad spec: \(error)")
+}
+if spec.isolate { runIsolated(spec) } else { runStrategy(spec, closeInherited: false) }

@@ -1,0 +1,340 @@
+import DeskMarketData
+import DeskRunner
+import DeskTestSupport
+import Foundation
+import Testing
+
+/// Each test plays a hostile member: a real strategy, under the real sandbox
+/// launcher, tries to escape it or reach another member's strategy. The desk
+/// (this test process) runs as root, as it does in CI; each test has its own
+/// uid range so that tests running side by side never share a uid.
+@Suite("Isolation: hostile strategies under the real sandbox", .serialized, .timeLimit(.minutes(3)))
+struct IsolationTests {
+    init() throws {
+        try #require(getuid() == 0, "these tests act across uids and need the desk to run as root (CI does)")
+    }
+
+    static func sandbox(base: UInt32) -> SandboxOptions { SandboxOptions(baseUID: base) }
+
+    /// The lines of a strategy's log that start with `prefix`, without it.
+    static func values(_ log: String, _ prefix: String) -> [String] {
+        log.split(separator: "\n").filter { $0.hasPrefix(prefix + " ") }.map { String($0.dropFirst(prefix.count + 1)) }
+    }
+
+    @Test("config.json cannot set a loader variable; a preload library that gets in runs only as the strategy, inside")
+    func preloadLibrary() async throws {
+        let folder = try StrategyFolder()
+        defer { folder.remove() }
+        // The attacker's library: run before main in every process that loads it.
+        let library = folder.folder.url.appendingPathComponent("evil.so")
+        let source = folder.folder.url.appendingPathComponent("evil.c")
+        try """
+        #include <stdio.h>
+        #include <unistd.h>
+        #include <fcntl.h>
+        __attribute__((constructor)) static void evil(void) {
+            char path[64];
+            snprintf(path, sizeof path, "/proc/%d/environ", \(getpid()));
+            int fd = open(path, O_RDONLY);
+            fprintf(stderr, "PRELOAD uid=%d desk-environ=%s\\n", getuid(), fd >= 0 ? "READ" : "denied");
+        }
+        """.write(to: source, atomically: true, encoding: .utf8)
+        let compiler = Process()
+        compiler.executableURL = URL(fileURLWithPath: "/usr/bin/gcc")
+        compiler.arguments = ["-shared", "-fPIC", "-o", library.path, source.path]
+        try compiler.run()
+        compiler.waitUntilExit()
+        try #require(compiler.terminationStatus == 0, "gcc could not build the preload library")
+
+        try folder.add(
+            "preloader", script: "import sys\nprint('RAN', flush=True)\n",
+            config: #"{"user_id": "mallory", "env": {"LD_PRELOAD": "\#(library.path)"}}"#)
+        let feed = FeedHub(source: nil, logger: testLogger())
+        var configuration = folder.configuration(sandbox: Self.sandbox(base: 63_000))
+        configuration.restartOverride = RestartSettings(policy: .never)
+        try await withSupervisor(configuration, feed: feed) { supervisor in
+            try #require(supervisor.sandboxReport.problem == nil, "\(supervisor.sandboxReport.problem ?? "")")
+            let result = try #require(await supervisor.start(["preloader"]).first)
+            #expect(!result.ok)
+            #expect(result.message.contains("LD_PRELOAD"))
+            #expect(result.message.contains("dynamic loader"))
+            #expect(!folder.log("preloader").contains("RAN"))
+        }
+
+        // Past config.json (a spec built by hand), the library still loads only
+        // into the strategy's own process: unprivileged, and the desk invisible.
+        let plan = SandboxPlan.probe(options: Self.sandbox(base: 63_000), python: "/usr/bin/python3", pythonPath: "")
+        try #require(plan.report.problem == nil, "\(plan.report.problem ?? "")")
+        let stage = try StrategyStage(root: folder.folder.url.appendingPathComponent("sandbox")).prepare(
+            name: "preloader", from: folder.strategies.appendingPathComponent("preloader"),
+            user: StrategyUser(uid: 63_010, gid: 63_010))
+        try FileManager.default.copyItem(at: library, to: stage.app.appendingPathComponent("evil.so"))
+        chmod(stage.app.appendingPathComponent("evil.so").path, 0o755)
+        let log = StrategyLog(path: folder.logs.appendingPathComponent("direct.log").path, maxBytes: 1 << 20, keep: 1)
+        let launch = LaunchSpec(
+            name: "preloader", member: "mallory",
+            program: ["/usr/bin/python3", "-s", "-u", stage.app.appendingPathComponent("strategy.py").path],
+            workingDirectory: stage.app,
+            environment: ["LD_PRELOAD": stage.app.appendingPathComponent("evil.so").path, "PATH": "/usr/bin:/bin"],
+            limits: StrategyLimits(), log: log, user: StrategyUser(uid: 63_010, gid: 63_010), home: stage.home,
+            hiddenPaths: [folder.strategies.path])
+        let running = try await ProcessBackend(plan: plan).launch(launch)
+        _ = await running.exitStatus()
+        log.close()
+        let output = folder.log("direct")
+        let runs = Self.values(output, "PRELOAD")
+        #expect(output.contains("RAN"), "\(output)")
+        #expect(runs == ["uid=63010 desk-environ=denied"], "the library ran only in the strategy: \(output)")
+    }
+
+    @Test(
+        "members' strategies get distinct uids (names that collided before) and cannot see, signal or read each other"
+    )
+    func neighbours() async throws {
+        let folder = try StrategyFolder()
+        defer { folder.remove() }
+        try folder.add(
+            "bob_trend",
+            script: """
+                import os, sys
+                with open(os.path.join(os.environ["HOME"], "secret.txt"), "w") as f: f.write("bob's secret")
+                print("UID", os.getuid(), flush=True)
+                print("HOME", os.environ["HOME"], flush=True)
+                print("TOKEN", os.environ["DESK_TOKEN"], flush=True)
+                print("READY", flush=True)
+                sys.stdin.read()
+                """, config: #"{"user_id": "bob"}"#)
+        try await withSupervisor(
+            folder.configuration(sandbox: Self.sandbox(base: 63_100)), feed: FeedHub(source: nil, logger: testLogger())
+        ) { supervisor in
+            try #require(supervisor.sandboxReport.problem == nil, "\(supervisor.sandboxReport.problem ?? "")")
+            _ = await supervisor.start(["bob_trend"])
+            #expect(await eventually { folder.log("bob_trend").contains("READY") })
+            let bobHome = try #require(Self.values(folder.log("bob_trend"), "HOME").first)
+            let bobToken = try #require(Self.values(folder.log("bob_trend"), "TOKEN").first)
+            let bobPid = try #require(await supervisor.status().first { $0.name == "bob_trend" }?.pid)
+            // alice's strategy knows where bob's home is and what his pid is, and tries everything.
+            try folder.add(
+                "alice_1111",
+                script: """
+                    import os, signal, sys
+                    print("UID", os.getuid(), flush=True)
+                    print("PIDS", " ".join(sorted(p for p in os.listdir("/proc") if p.isdigit())), flush=True)
+                    found = []
+                    for p in os.listdir("/proc"):
+                        if p.isdigit():
+                            try:
+                                if b"\(bobToken)" in open(f"/proc/{p}/environ", "rb").read(): found.append(p)
+                            except OSError: pass
+                    print("TOKEN-FOUND", found or "none", flush=True)
+                    for name, action in [
+                        ("home", lambda: os.listdir("\(bobHome)")),
+                        ("secret", lambda: open("\(bobHome)/secret.txt").read()),
+                        ("signal", lambda: os.kill(\(bobPid), signal.SIGTERM)),
+                        ("strategies", lambda: os.listdir("\(folder.strategies.path)")),
+                        ("logs", lambda: os.listdir("\(folder.logs.path)")),
+                        ("bob-log", lambda: open("\(folder.logs.path)/bob_trend.log").read()),
+                    ]:
+                        try:
+                            result = action()
+                            print("ESCAPED", name, result, flush=True)
+                        except OSError as error:
+                            print("BLOCKED", name, type(error).__name__, flush=True)
+                    sys.stdin.read()
+                    """, config: #"{"user_id": "alice"}"#)
+            _ = await supervisor.start(["alice_1111"])
+            #expect(
+                await eventually {
+                    Self.values(folder.log("alice_1111"), "BLOCKED").count
+                        + Self.values(folder.log("alice_1111"), "ESCAPED").count == 6
+                })
+            let alice = folder.log("alice_1111")
+            #expect(Self.values(alice, "ESCAPED").isEmpty, "\(alice)")
+            #expect(Self.values(alice, "TOKEN-FOUND") == ["none"], "\(alice)")
+            #expect(Self.values(alice, "PIDS") == ["1 2"], "only its own init and itself: \(alice)")
+            let uids = [Self.values(alice, "UID").first, Self.values(folder.log("bob_trend"), "UID").first]
+            #expect(uids.compactMap { $0 }.count == 2)
+            #expect(Set(uids).count == 2, "distinct uids: \(uids)")
+            #expect(!uids.contains("0"))
+            #expect(await supervisor.status().first { $0.name == "bob_trend" }?.state == "running")
+        }
+    }
+
+    @Test("a usercustomize planted by one strategy runs neither in another one nor in itself after a restart")
+    func plantedCode() async throws {
+        let folder = try StrategyFolder()
+        defer { folder.remove() }
+        let payload = "print('PWNED in', __import__('os').environ.get('STRATEGY_NAME'), flush=True)\\n"
+        try folder.add(
+            "planter",
+            script: """
+                import os, site, sys
+                print("NO-USER-SITE", sys.flags.no_user_site, flush=True)
+                for folder in {site.getusersitepackages(), os.path.join(os.environ["HOME"], ".local/lib/python3.11/site-packages"), "/tmp"}:
+                    try:
+                        os.makedirs(folder, exist_ok=True)
+                        for name in ("usercustomize.py", "sitecustomize.py"):
+                            with open(os.path.join(folder, name), "w") as f: f.write("\(payload)")
+                        print("PLANTED", folder, flush=True)
+                    except OSError as error:
+                        print("COULD NOT PLANT", folder, error, flush=True)
+                print("DONE", flush=True)
+                sys.stdin.read()
+                """, config: #"{"user_id": "mallory"}"#)
+        try folder.add(
+            "victim",
+            script: """
+                import os, sys
+                site = sys.modules.get("sitecustomize")
+                print("MODULES", "usercustomize" in sys.modules, getattr(site, "__file__", "-").startswith("/tmp"), flush=True)
+                print("TMP", [n for n in os.listdir("/tmp") if n.endswith(".py")], flush=True)
+                sys.stdin.read()
+                """, config: #"{"user_id": "victor"}"#)
+        try await withSupervisor(
+            folder.configuration(sandbox: Self.sandbox(base: 63_200)), feed: FeedHub(source: nil, logger: testLogger())
+        ) { supervisor in
+            try #require(supervisor.sandboxReport.problem == nil, "\(supervisor.sandboxReport.problem ?? "")")
+            _ = await supervisor.start(["planter"])
+            #expect(await eventually { folder.log("planter").contains("DONE") })
+            #expect(Self.values(folder.log("planter"), "PLANTED").count >= 2, "\(folder.log("planter"))")
+            #expect(Self.values(folder.log("planter"), "NO-USER-SITE") == ["1"])
+            _ = await supervisor.start(["victim"])
+            #expect(await eventually { Self.values(folder.log("victim"), "MODULES").count == 1 })
+            _ = await supervisor.restart(["planter", "victim"])
+            #expect(
+                await eventually { Self.values(folder.log("victim"), "MODULES").count == 2 },
+                "\(folder.log("victim"))\n\(folder.log("planter"))")
+            #expect(await eventually { folder.log("planter").components(separatedBy: "DONE").count == 3 })
+        }
+        for name in ["planter", "victim"] {
+            #expect(!folder.log(name).contains("PWNED"), "\(folder.log(name))")
+        }
+        #expect(Self.values(folder.log("victim"), "MODULES") == ["False False", "False False"])
+        #expect(Self.values(folder.log("victim"), "TMP") == ["[]", "[]"], "a private /tmp each time")
+    }
+
+    @Test("clean signal mask; SIGTERM handlers run; several strategies stop at once; a SIGTERM-ignoring one is killed")
+    func signalsAndStops() async throws {
+        let folder = try StrategyFolder()
+        defer { folder.remove() }
+        let polite = """
+            import signal, sys, time
+            status = open("/proc/self/status").read().splitlines()
+            print("MASK", [l.split()[1] for l in status if l.startswith("SigBlk")][0], flush=True)
+            def leave(number, frame):
+                print("TERM", time.monotonic(), flush=True)
+                time.sleep(1.0)
+                print("BYE", time.monotonic(), flush=True)
+                sys.exit(0)
+            signal.signal(signal.SIGTERM, leave)
+            print("READY", flush=True)
+            for line in sys.stdin: pass
+            time.sleep(60)
+            """
+        for name in ["one", "two", "three"] { try folder.add(name, script: polite) }
+        try folder.add(
+            "stubborn",
+            script:
+                "import signal, sys, time\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\nprint('READY', flush=True)\nsys.stdin.read()\ntime.sleep(60)\n"
+        )
+        var configuration = folder.configuration(sandbox: Self.sandbox(base: 63_300))
+        configuration.stopGrace = .seconds(3)
+        try await withSupervisor(configuration, feed: FeedHub(source: nil, logger: testLogger())) { supervisor in
+            try #require(supervisor.sandboxReport.problem == nil, "\(supervisor.sandboxReport.problem ?? "")")
+            _ = await supervisor.start([])
+            for name in ["one", "two", "three", "stubborn"] {
+                #expect(await eventually { folder.log(name).contains("READY") })
+            }
+            let results = await supervisor.stop([])
+            #expect(results.count == 4 && results.allSatisfy(\.ok))
+            for name in ["one", "two", "three"] {
+                #expect(Self.values(folder.log(name), "MASK") == ["0000000000000000"])
+                #expect(
+                    await eventually { await supervisor.status().first { $0.name == name }?.lastExit == "exit code 0" },
+                    "\(folder.log(name))")
+            }
+            #expect(
+                await eventually {
+                    await supervisor.status().first { $0.name == "stubborn" }?.lastExit?.hasPrefix("killed by signal 9")
+                        == true
+                })
+            // All at once: every strategy had SIGTERM before any of them finished its handler.
+            let terms = ["one", "two", "three"].compactMap { Double(Self.values(folder.log($0), "TERM").first ?? "") }
+            let byes = ["one", "two", "three"].compactMap { Double(Self.values(folder.log($0), "BYE").first ?? "") }
+            #expect(terms.count == 3 && byes.count == 3)
+            #expect((terms.max() ?? .infinity) < (byes.min() ?? 0), "terms \(terms), byes \(byes)")
+        }
+    }
+
+    @Test("a checkout in a 0700 folder: the strategy runs as its own uid, imports from it, and sees nothing else of it")
+    func privateCheckout() async throws {
+        let folder = try StrategyFolder()
+        defer { folder.remove() }
+        let checkout = folder.folder.url
+        chmod(checkout.path, 0o700)
+        let library = checkout.appendingPathComponent("clients/python")
+        try FileManager.default.createDirectory(at: library, withIntermediateDirectories: true)
+        try "GREETING = 'hello from the checkout'\n".write(
+            to: library.appendingPathComponent("desk_probe.py"), atomically: true, encoding: .utf8)
+        chmod(library.path, 0o755)
+        chmod(library.appendingPathComponent("desk_probe.py").path, 0o644)
+        let ledger = checkout.appendingPathComponent("trading_desk.db")
+        try "every member's orders".write(to: ledger, atomically: true, encoding: .utf8)
+        chmod(ledger.path, 0o644)
+        try folder.add(
+            "reader",
+            script: """
+                import os, sys
+                import desk_probe
+                print("UID", os.getuid(), flush=True)
+                print("IMPORTED", desk_probe.GREETING, flush=True)
+                try:
+                    print("LEDGER", open("\(ledger.path)").read(), flush=True)
+                except OSError as error:
+                    print("LEDGER", type(error).__name__, flush=True)
+                print("CHECKOUT", sorted(os.listdir("\(checkout.path)")), flush=True)
+                sys.stdin.read()
+                """)
+        var configuration = folder.configuration(sandbox: Self.sandbox(base: 63_400))
+        configuration.pythonPath = library.path
+        configuration.sandbox.protectedPaths = [checkout.path]
+        try await withSupervisor(configuration, feed: FeedHub(source: nil, logger: testLogger())) { supervisor in
+            try #require(supervisor.sandboxReport.problem == nil, "\(supervisor.sandboxReport.problem ?? "")")
+            _ = await supervisor.start(["reader"])
+            #expect(await eventually { folder.log("reader").contains("CHECKOUT") }, "\(folder.log("reader"))")
+            let log = folder.log("reader")
+            #expect(Self.values(log, "UID").first.flatMap { UInt32($0) }.map { $0 >= 63_400 } == true, "\(log)")
+            #expect(Self.values(log, "IMPORTED") == ["hello from the checkout"])
+            #expect(Self.values(log, "LEDGER") == ["FileNotFoundError"])
+            // Only the paths leading to what it needs: the library and its own sandbox corner.
+            #expect(Self.values(log, "CHECKOUT") == ["['clients', 'sandbox']"], "\(log)")
+        }
+    }
+
+    @Test("a process left running under a strategy's uid is ended before the strategy starts again")
+    func leftovers() async throws {
+        let folder = try StrategyFolder()
+        defer { folder.remove() }
+        try folder.add("lingerer", script: "import sys\nprint('READY', flush=True)\nsys.stdin.read()\n")
+        let users = InMemoryStrategyUserStore()
+        let uid = try await users.uid(for: "lingerer", base: 63_500)
+        let leftover = Process()
+        leftover.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
+        leftover.arguments = ["--reuid=\(uid)", "--regid=\(uid)", "--clear-groups", "--", "/bin/sleep", "300"]
+        try leftover.run()
+        defer { leftover.terminate() }
+        #expect(await eventually { isAlive(leftover.processIdentifier) })
+        let supervisor = Supervisor(
+            configuration: folder.configuration(sandbox: Self.sandbox(base: 63_500)),
+            feed: FeedHub(source: nil, logger: testLogger()), credentials: RecordingCredentials(),
+            store: InMemoryStrategyStore(), users: users, logger: testLogger())
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await supervisor.run() }
+            _ = await supervisor.start(["lingerer"])
+            #expect(await eventually { folder.log("lingerer").contains("READY") })
+            #expect(await eventually(5) { !isAlive(leftover.processIdentifier) })
+            #expect(folder.log("lingerer").contains("left running as uid \(uid)"))
+            group.cancelAll()
+        }
+    }
+}
