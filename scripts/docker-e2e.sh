@@ -248,7 +248,8 @@ fi
 # The strategy process itself (not docker-init): a clean signal mask, and python -s.
 strategy_process='import os
 for p in os.listdir("/proc"):
-    if p.isdigit() and b"strategy.py" in open(f"/proc/{p}/cmdline", "rb").read():
+    argv = open(f"/proc/{p}/cmdline", "rb").read().split(b"\0") if p.isdigit() else [b""]
+    if os.path.basename(argv[0]).startswith(b"python") and argv[-2:-1] == [b"/app/strategy/strategy.py"]:
         status = open(f"/proc/{p}/status").read().splitlines()
         print([l.split()[1] for l in status if l.startswith("SigBlk")][0], open(f"/proc/{p}/cmdline", "rb").read().split(b"\0")[1].decode())'
 read -r mask flag <<<"$(docker exec strategy-example_alice python -c "$strategy_process")"
