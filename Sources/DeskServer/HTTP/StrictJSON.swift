@@ -1,0 +1,302 @@
+import DeskCore
+import Foundation
+import Hummingbird
+
+/// The desk's reading of a JSON body, stricter than the decoders behind it:
+/// well-formed UTF-8 JSON (RFC 8259) with no byte-order mark, nesting at most
+/// `maximumDepth` deep, and every key at most once per object. A decoder that
+/// keeps the last of two `"qty"` keys would otherwise fill a different order
+/// than the one a reviewer of the first key saw.
+enum StrictJSON {
+    /// Deepest nesting of objects and arrays read.
+    static let maximumDepth = 32
+
+    /// What is wrong with a body, and where.
+    struct Problem: Error, Equatable, CustomStringConvertible {
+        var message: String
+        /// Byte offset in the body.
+        var offset: Int
+        var description: String { "\(message) (at byte \(offset))" }
+    }
+
+    /// Checks `bytes` and returns the keys of its top-level object, in order.
+    /// - Parameter canonicalKey: names that mean the same field map to one name
+    ///   (the protobuf JSON reader takes `orderType` for `order_type`), so spelling a
+    ///   field both ways is a duplicate too.
+    static func check(_ bytes: [UInt8], canonicalKey: @escaping (String) -> String = { $0 }) throws(Problem)
+        -> [String]
+    {
+        var reader = Reader(bytes: bytes, canonicalKey: canonicalKey)
+        return try reader.document()
+    }
+
+    /// Refuses a declared charset other than UTF-8 (415); no charset means UTF-8.
+    static func checkCharset(_ request: Request) throws(DeskHTTPError) {
+        guard let contentType = request.headers[.contentType] else { return }
+        for parameter in contentType.split(separator: ";").dropFirst() {
+            let parts = parameter.split(separator: "=", maxSplits: 1).map {
+                $0.trimmingCharacters(in: .whitespaces).lowercased()
+            }
+            guard parts.count == 2, parts[0] == "charset" else { continue }
+            let charset = parts[1].trimmingCharacters(in: CharacterSet(charactersIn: "\""))
+            if charset != "utf-8" && charset != "utf8" {
+                throw DeskHTTPError(
+                    .unsupportedMediaType,
+                    "charset \(OrderValidation.quoted(charset)) is not accepted: JSON bodies are UTF-8 (send charset=utf-8 or no charset)"
+                )
+            }
+        }
+    }
+
+    private struct Reader {
+        let bytes: [UInt8]
+        let canonicalKey: (String) -> String
+        var index = 0
+        var depth = 0
+
+        init(bytes: [UInt8], canonicalKey: @escaping (String) -> String) {
+            self.bytes = bytes
+            self.canonicalKey = canonicalKey
+        }
+
+        func problem(_ message: String, at offset: Int? = nil) -> Problem {
+            Problem(message: message, offset: offset ?? index)
+        }
+
+        mutating func document() throws(Problem) -> [String] {
+            if bytes.starts(with: [0xEF, 0xBB, 0xBF]) {
+                throw problem("the body starts with a byte-order mark; send UTF-8 JSON without one")
+            }
+            if String(validating: bytes, as: UTF8.self) == nil {
+                throw problem("the body is not valid UTF-8 (JSON bodies are UTF-8)", at: firstInvalidUTF8())
+            }
+            skipSpace()
+            guard peek == UInt8(ascii: "{") else {
+                throw problem("the body must be one JSON object, {…}")
+            }
+            let keys = try object()
+            skipSpace()
+            if index < bytes.count { throw problem("unexpected text after the JSON object") }
+            return keys
+        }
+
+        var peek: UInt8? { index < bytes.count ? bytes[index] : nil }
+
+        mutating func skipSpace() {
+            while let byte = peek, byte == 0x20 || byte == 0x09 || byte == 0x0A || byte == 0x0D { index += 1 }
+        }
+
+        mutating func value() throws(Problem) {
+            skipSpace()
+            guard let byte = peek else { throw problem("the JSON ends where a value was expected") }
+            switch byte {
+            case UInt8(ascii: "{"): _ = try object()
+            case UInt8(ascii: "["): try array()
+            case UInt8(ascii: "\""): _ = try string()
+            case UInt8(ascii: "t"): try literal("true")
+            case UInt8(ascii: "f"): try literal("false")
+            case UInt8(ascii: "n"): try literal("null")
+            case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): try number()
+            default: throw problem("a value (string, number, object, array, true, false or null) was expected")
+            }
+        }
+
+        mutating func enter() throws(Problem) {
+            depth += 1
+            if depth > StrictJSON.maximumDepth {
+                throw problem("the JSON nests deeper than \(StrictJSON.maximumDepth) levels")
+            }
+        }
+
+        mutating func object() throws(Problem) -> [String] {
+            try enter()
+            index += 1
+            var keys: [String] = []
+            var seen: Set<String> = []
+            skipSpace()
+            if peek == UInt8(ascii: "}") {
+                index += 1
+                depth -= 1
+                return keys
+            }
+            while true {
+                skipSpace()
+                guard peek == UInt8(ascii: "\"") else { throw problem("an object key (a string) was expected") }
+                let start = index
+                let key = try string()
+                let canonical = canonicalKey(key)
+                if !seen.insert(canonical).inserted {
+                    let shown = canonical == key ? "" : " (the same field as \"\(canonical)\")"
+                    throw problem(
+                        "key \(OrderValidation.quoted(key))\(shown) appears more than once in one object; send each key once",
+                        at: start)
+                }
+                keys.append(key)
+                skipSpace()
+                guard peek == UInt8(ascii: ":") else { throw problem("\":\" was expected after an object key") }
+                index += 1
+                try value()
+                skipSpace()
+                switch peek {
+                case UInt8(ascii: ","): index += 1
+                case UInt8(ascii: "}"):
+                    index += 1
+                    depth -= 1
+                    return keys
+                default: throw problem("\",\" or \"}\" was expected in an object")
+                }
+            }
+        }
+
+        mutating func array() throws(Problem) {
+            try enter()
+            index += 1
+            skipSpace()
+            if peek == UInt8(ascii: "]") {
+                index += 1
+                depth -= 1
+                return
+            }
+            while true {
+                try value()
+                skipSpace()
+                switch peek {
+                case UInt8(ascii: ","): index += 1
+                case UInt8(ascii: "]"):
+                    index += 1
+                    depth -= 1
+                    return
+                default: throw problem("\",\" or \"]\" was expected in an array")
+                }
+            }
+        }
+
+        /// Reads a string and returns it decoded (escapes resolved), so that
+        /// `"q\u0074y"` is recognised as `"qty"`.
+        mutating func string() throws(Problem) -> String {
+            let start = index
+            index += 1
+            var scalars = String.UnicodeScalarView()
+            var run = index
+            func flush(_ end: Int, into scalars: inout String.UnicodeScalarView) {
+                scalars.append(contentsOf: String(decoding: bytes[run..<end], as: UTF8.self).unicodeScalars)
+            }
+            while true {
+                guard let byte = peek else { throw problem("a string is not closed", at: start) }
+                switch byte {
+                case UInt8(ascii: "\""):
+                    flush(index, into: &scalars)
+                    index += 1
+                    return String(scalars)
+                case UInt8(ascii: "\\"):
+                    flush(index, into: &scalars)
+                    index += 1
+                    guard let escaped = peek else { throw problem("a string is not closed", at: start) }
+                    index += 1
+                    switch escaped {
+                    case UInt8(ascii: "\""): scalars.append("\"")
+                    case UInt8(ascii: "\\"): scalars.append("\\")
+                    case UInt8(ascii: "/"): scalars.append("/")
+                    case UInt8(ascii: "b"): scalars.append("\u{08}")
+                    case UInt8(ascii: "f"): scalars.append("\u{0C}")
+                    case UInt8(ascii: "n"): scalars.append("\n")
+                    case UInt8(ascii: "r"): scalars.append("\r")
+                    case UInt8(ascii: "t"): scalars.append("\t")
+                    case UInt8(ascii: "u"):
+                        var code = try hex4()
+                        if (0xD800...0xDBFF).contains(code) {
+                            guard peek == UInt8(ascii: "\\"), index + 1 < bytes.count,
+                                bytes[index + 1] == UInt8(ascii: "u")
+                            else { throw problem("a \\u escape holds half of a surrogate pair") }
+                            index += 2
+                            let low = try hex4()
+                            guard (0xDC00...0xDFFF).contains(low) else {
+                                throw problem("a \\u escape holds half of a surrogate pair")
+                            }
+                            code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
+                        } else if (0xDC00...0xDFFF).contains(code) {
+                            throw problem("a \\u escape holds half of a surrogate pair")
+                        }
+                        guard let scalar = Unicode.Scalar(code) else { throw problem("a \\u escape is not a character") }
+                        scalars.append(scalar)
+                    default:
+                        throw problem("\\\(Character(Unicode.Scalar(escaped))) is not a JSON escape", at: index - 2)
+                    }
+                    run = index
+                case 0x00..<0x20:
+                    throw problem("a control character must be escaped inside a string")
+                default:
+                    index += 1
+                }
+            }
+        }
+
+        mutating func hex4() throws(Problem) -> UInt32 {
+            guard index + 4 <= bytes.count else { throw problem("a \\u escape needs four hex digits") }
+            var value: UInt32 = 0
+            for byte in bytes[index..<index + 4] {
+                let digit: UInt8
+                switch byte {
+                case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = byte - UInt8(ascii: "0")
+                case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = byte - UInt8(ascii: "a") + 10
+                case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = byte - UInt8(ascii: "A") + 10
+                default: throw problem("a \\u escape needs four hex digits")
+                }
+                value = value << 4 | UInt32(digit)
+            }
+            index += 4
+            return value
+        }
+
+        mutating func literal(_ word: String) throws(Problem) {
+            let expected = Array(word.utf8)
+            guard bytes.count - index >= expected.count, Array(bytes[index..<index + expected.count]) == expected
+            else { throw problem("a value (string, number, object, array, true, false or null) was expected") }
+            index += expected.count
+        }
+
+        /// A JSON number: `-`? (`0` | [1-9][0-9]*) (`.` [0-9]+)? ([eE] [+-]? [0-9]+)?
+        mutating func number() throws(Problem) {
+            let start = index
+            func digits(_ reader: inout Reader) -> Int {
+                var count = 0
+                while let byte = reader.peek, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) {
+                    reader.index += 1
+                    count += 1
+                }
+                return count
+            }
+            if peek == UInt8(ascii: "-") { index += 1 }
+            if peek == UInt8(ascii: "0") {
+                index += 1
+                if let byte = peek, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) {
+                    throw problem("a JSON number has no leading zeros", at: start)
+                }
+            } else if digits(&self) == 0 {
+                throw problem("a JSON number needs digits", at: start)
+            }
+            if peek == UInt8(ascii: ".") {
+                index += 1
+                if digits(&self) == 0 { throw problem("a JSON number needs digits after its point", at: start) }
+            }
+            if peek == UInt8(ascii: "e") || peek == UInt8(ascii: "E") {
+                index += 1
+                if peek == UInt8(ascii: "+") || peek == UInt8(ascii: "-") { index += 1 }
+                if digits(&self) == 0 { throw problem("a JSON number needs digits in its exponent", at: start) }
+            }
+        }
+
+        func firstInvalidUTF8() -> Int {
+            var offset = 0
+            var decoder = UTF8()
+            var iterator = bytes.makeIterator()
+            while true {
+                switch decoder.decode(&iterator) {
+                case .scalarValue(let scalar): offset += UTF8.width(scalar)
+                case .emptyInput: return offset
+                case .error: return offset
+                }
+            }
+        }
+    }
+}
