@@ -42,6 +42,16 @@ public struct ServeSettings: Sendable {
     public var dockerNetwork: String?
     /// How containers on `dockerNetwork` reach the desk (`http://host:port`).
     public var dockerDeskURL: String?
+    /// Seconds a connection may sit idle (`--idle-timeout`).
+    public var idleTimeout: String?
+    /// Seconds for a request's head once its first byte came (`--header-timeout`).
+    public var headerTimeout: String?
+    /// Seconds for a request's body once its head came (`--body-timeout`).
+    public var bodyTimeout: String?
+    /// Connections each listener holds at once (`--max-connections`).
+    public var maxConnections: Int?
+    /// The unix socket's group: a gid or a group name (`--socket-group`).
+    public var socketGroup: String?
 
     public init(
         host: String? = nil, port: Int? = nil, unixSocket: String? = nil, databasePath: String? = nil,
@@ -49,8 +59,15 @@ public struct ServeSettings: Sendable {
         replayFile: String? = nil, replaySpeed: String? = nil, feedRate: Double? = nil, feedSeed: UInt64? = nil,
         symbols: String? = nil, strategiesDirectory: String? = nil, logsDirectory: String? = nil,
         python: String? = nil, pythonPath: String? = nil, noSandbox: Bool = false, broker: String? = nil,
-        runtime: String? = nil, dockerImage: String? = nil, dockerNetwork: String? = nil, dockerDeskURL: String? = nil
+        runtime: String? = nil, dockerImage: String? = nil, dockerNetwork: String? = nil, dockerDeskURL: String? = nil,
+        idleTimeout: String? = nil, headerTimeout: String? = nil, bodyTimeout: String? = nil,
+        maxConnections: Int? = nil, socketGroup: String? = nil
     ) {
+        self.idleTimeout = idleTimeout
+        self.headerTimeout = headerTimeout
+        self.bodyTimeout = bodyTimeout
+        self.maxConnections = maxConnections
+        self.socketGroup = socketGroup
         self.broker = broker
         self.runtime = runtime
         self.dockerImage = dockerImage
@@ -113,6 +130,14 @@ public struct ServeSettings: Sendable {
             return .failure(Problem(message: "DESK_TRUST_USER_HEADER=\(other) must be 1 or 0"))
         }
         configuration.groupCommit = !noGroupCommit
+        switch resolveConnections(environment: environment) {
+        case .success(let connections): configuration.connections = connections
+        case .failure(let problem): return .failure(problem)
+        }
+        switch Self.resolveSocketGroup(socketGroup ?? environment["DESK_SOCKET_GROUP"]) {
+        case .success(let group): configuration.unixSocketGroup = group
+        case .failure(let problem): return .failure(problem)
+        }
         if let file = configFile ?? environment["DESK_CONFIG"] {
             switch DeskConfigFile.load(path: file) {
             case .success(let loaded):
@@ -132,11 +157,7 @@ public struct ServeSettings: Sendable {
         }
         if let directory = strategiesDirectory ?? environment["STRATEGIES_DIR"] {
             let databaseFolder = URL(fileURLWithPath: configuration.databasePath).deletingLastPathComponent()
-            let cwd = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
-            let defaultPythonPath = [
-                cwd.appendingPathComponent(".venv/strategy-site").path,
-                cwd.appendingPathComponent("clients/python").path,
-            ].joined(separator: ":")
+            let defaultPythonPath = DeskCheckout.defaultPythonPath(checkout: DeskCheckout.locate()).pythonPath
             if configuration.unixSocketPath == nil {
                 // Sandboxed strategies reach the desk through this socket.
                 configuration.unixSocketPath = databaseFolder.appendingPathComponent("desk.sock").path
@@ -163,6 +184,60 @@ public struct ServeSettings: Sendable {
                 sandbox: noSandbox ? .none : SandboxOptions(), defaultRuntime: defaultRuntime, docker: docker)
         }
         return .success(configuration)
+    }
+
+    /// Timeouts and the connection cap from flags, else DESK_IDLE_TIMEOUT,
+    /// DESK_HEADER_TIMEOUT, DESK_BODY_TIMEOUT (seconds, decimals allowed) and
+    /// DESK_MAX_CONNECTIONS, else `ConnectionSettings`' defaults.
+    func resolveConnections(environment: [String: String]) -> Result<ConnectionSettings, Problem> {
+        var settings = ConnectionSettings()
+        let timeouts: [(String?, String, String, WritableKeyPath<ConnectionSettings, Duration>)] = [
+            (idleTimeout, "DESK_IDLE_TIMEOUT", "--idle-timeout", \.idleTimeout),
+            (headerTimeout, "DESK_HEADER_TIMEOUT", "--header-timeout", \.requestHeaderTimeout),
+            (bodyTimeout, "DESK_BODY_TIMEOUT", "--body-timeout", \.requestBodyTimeout),
+        ]
+        for (flag, variable, flagName, keyPath) in timeouts {
+            guard let raw = flag ?? environment[variable] else { continue }
+            let source = flag != nil ? "\(flagName) \(raw)" : "\(variable)=\(raw)"
+            guard case .success(let seconds) = ExactDecimal.parse(raw), seconds > 0, seconds <= 86_400 else {
+                return .failure(
+                    Problem(message: "\(source) must be a number of seconds above 0 and at most 86400, e.g. 30 or 0.5"))
+            }
+            let milliseconds = NSDecimalNumber(decimal: ExactDecimal.rounded(seconds * 1000, scale: 0)).int64Value
+            settings[keyPath: keyPath] = .milliseconds(max(milliseconds, 1))
+        }
+        if let maximum = maxConnections {
+            settings.maximumConnections = maximum
+        } else if let raw = environment["DESK_MAX_CONNECTIONS"] {
+            guard let value = Int(raw) else {
+                return .failure(Problem(message: "DESK_MAX_CONNECTIONS=\(raw) must be a whole number from 1 to 100000"))
+            }
+            settings.maximumConnections = value
+        }
+        guard (1...100_000).contains(settings.maximumConnections) else {
+            return .failure(
+                Problem(
+                    message:
+                        "max connections \(settings.maximumConnections) must be a whole number from 1 to 100000 (per listener)"
+                ))
+        }
+        return .success(settings)
+    }
+
+    /// `--socket-group`/DESK_SOCKET_GROUP: a gid or the name of a group; without
+    /// one, `DeskConfiguration.defaultSocketGroup` when the desk runs as root,
+    /// else the desk's own gid.
+    static func resolveSocketGroup(_ raw: String?, runningAsRoot: Bool = getuid() == 0) -> Result<UInt32, Problem> {
+        guard let raw, !raw.isEmpty else {
+            return .success(runningAsRoot ? DeskConfiguration.defaultSocketGroup : getgid())
+        }
+        if let gid = UInt32(raw) { return .success(gid) }
+        if let entry = getgrnam(raw) { return .success(entry.pointee.gr_gid) }
+        return .failure(
+            Problem(
+                message:
+                    "socket group \"\(raw)\" is neither a gid nor a group on this machine: pass a number such as \(DeskConfiguration.defaultSocketGroup) or an existing group's name"
+            ))
     }
 
     /// `paper`, or `alpaca` with the seed's variables: APCA_API_KEY_ID and
