@@ -59,12 +59,15 @@ struct FilePrivacyTests {
         let folder = try TemporaryDirectory()
         defer { folder.remove() }
         let database = folder.path("desk.db")
-        let strategies = folder.path("strategies")
-        try FileManager.default.createDirectory(atPath: strategies, withIntermediateDirectories: true)
+        let strategy = try TokenLeakingStrategy(folder: folder)
         let desk = try DeskServerProcess(
             database: database, folder: folder,
-            arguments: ["--strategies-dir", strategies, "--unix-socket", folder.path("desk.sock")], umask: "000")
+            arguments: strategy.serveArguments + ["--unix-socket", folder.path("desk.sock")], umask: "000")
         defer { desk.stop() }
+        #expect(try runDesk(["strategies", "start", TokenLeakingStrategy.name, "--db", database]).status == 0)
+        _ = try strategy.waitForTokens(1)
+        #expect(Self.mode(strategy.log) == 0o600, "a strategy log is \(String(Self.mode(strategy.log) ?? 0, radix: 8))")
+        #expect(try Self.readableByAnotherUser(strategy.log).status != 0, "uid 61999 read a strategy's log")
         for path in [database, database + "-wal", database + "-shm", folder.path("desk-admin.token"), database + ".lock"] {
             #expect(Self.mode(path) == 0o600, "\(path) is \(String(Self.mode(path) ?? 0, radix: 8))")
             #expect(try Self.readableByAnotherUser(path).status != 0, "uid 61999 read \(path)")
