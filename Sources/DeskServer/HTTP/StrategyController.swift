@@ -3,6 +3,7 @@ import DeskLedger
 import DeskRunner
 import Foundation
 import Hummingbird
+import ServiceLifecycle
 
 /// The strategy manager's admin API (admin tokens only):
 /// `GET /admin/strategies`, `POST /admin/strategies/{start,stop,restart}`,
@@ -87,7 +88,10 @@ struct StrategyController {
             status: .ok, headers: [.contentType: "text/plain; charset=utf-8"],
             body: ResponseBody { writer in
                 for line in lines { try await writer.write(ByteBuffer(string: line + "\n")) }
-                for try await line in follower { try await writer.write(ByteBuffer(string: line + "\n")) }
+                // Ends with the desk: a follower left open must not keep a graceful shutdown waiting.
+                for try await line in follower.cancelOnGracefulShutdown() {
+                    try await writer.write(ByteBuffer(string: line + "\n"))
+                }
                 try await writer.finish(nil)
             })
     }
