@@ -60,6 +60,23 @@ struct StrictJSONTests {
         }
     }
 
+    @Test("the config file is read by the same rules: a member listed twice is an error on its line")
+    func configFile() {
+        let text = """
+            {"risk": {"members": {
+              "alice": {"max_order_qty": "100"},
+              "alice": {"max_order_qty": "100000"}
+            }}}
+            """
+        switch DeskConfigFile.parse(Data(text.utf8), path: "desk.json") {
+        case .success: Issue.record("a duplicated member was accepted")
+        case .failure(let problem):
+            #expect(problem.path == "desk.json:3")
+            #expect(problem.message.contains(#"key "alice" appears more than once"#))
+        }
+        #expect((try? DeskConfigFile.parse(Data(#"{"risk": {"members": {"alice": {}}}}"#.utf8), path: "x").get()) != nil)
+    }
+
     @Test("refuses bytes that are not UTF-8 and a byte-order mark")
     func encoding() {
         #expect(throws: StrictJSON.Problem.self) { try StrictJSON.check([0x7B, 0x22, 0xC3, 0x28, 0x22, 0x3A, 0x31, 0x7D]) }
