@@ -22,7 +22,8 @@ public enum ExactDecimal {
             case .notADecimal:
                 "write digits with an optional minus sign and an optional point followed by digits (no exponent, no spaces, no \".5\" or \"5.\")"
             case .explicitPlus: "a positive number is written without \"+\""
-            case .leadingZero: "no zeros before the first significant integer digit (write \"10\", \"0.5\", not \"010\", \"00.5\")"
+            case .leadingZero:
+                "no zeros before the first significant integer digit (write \"10\", \"0.5\", not \"010\", \"00.5\")"
             }
         }
     }

@@ -149,7 +149,8 @@ extension Ledger {
             do {
                 try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
             } catch {
-                throw PrivateFiles.Problem(path: folder, reason: "cannot create the folder: \(error.localizedDescription)")
+                throw PrivateFiles.Problem(
+                    path: folder, reason: "cannot create the folder: \(error.localizedDescription)")
             }
         }
         var changes: [FileModeChange] = []

@@ -79,7 +79,8 @@ struct Strategies: AsyncParsableCommand {
     /// Asks the desk to start, stop or restart; exits 1 when any of them failed.
     static func act(_ verb: String, _ names: [String], json: Bool, _ server: ServerOptions) async throws {
         let body = try await withDesk(server) {
-            try await $0.json(method: .POST, path: "/admin/strategies/\(verb)", jsonBody: ["names": names.map(strategyName)])
+            try await $0.json(
+                method: .POST, path: "/admin/strategies/\(verb)", jsonBody: ["names": names.map(strategyName)])
         }
         print(try StrategyReports.results(body, json: json))
         let failed = try StrategyReports.failures(body)

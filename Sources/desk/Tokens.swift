@@ -24,7 +24,8 @@ struct Tokens: AsyncParsableCommand {
                 throw ValidationError("strategy \"\(strategy)\": \(Identifier.rule)")
             }
             if metrics && (admin || !strategy.isEmpty) {
-                throw ValidationError("--metrics makes a token that only reads /metrics: it takes no --admin or --strategy")
+                throw ValidationError(
+                    "--metrics makes a token that only reads /metrics: it takes no --admin or --strategy")
             }
         }
 
@@ -41,7 +42,8 @@ struct Tokens: AsyncParsableCommand {
             let absolute = URL(fileURLWithPath: path).standardizedFileURL.path
             let desk: String
             switch DeskLock.probe(database: path) {
-            case .running(let record): desk = "the desk running on it (\(record?.summary ?? "pid unknown")) accepts it now"
+            case .running(let record):
+                desk = "the desk running on it (\(record?.summary ?? "pid unknown")) accepts it now"
             case .notRunning: desk = "no desk is running on it now; `desk serve --db \(path)` will accept it"
             case .unknown(let reason): desk = "whether a desk runs on it is unknown (\(reason))"
             }
@@ -56,7 +58,8 @@ struct Tokens: AsyncParsableCommand {
 
         func run() async throws {
             guard try Ledger(existing: database.resolvedPath).revokeToken(id: id) else {
-                throw DeskCommandError("no live token with id \(id) in \(database.resolvedPath) (see `desk tokens list`)")
+                throw DeskCommandError(
+                    "no live token with id \(id) in \(database.resolvedPath) (see `desk tokens list`)")
             }
             print("token \(id) revoked")
         }

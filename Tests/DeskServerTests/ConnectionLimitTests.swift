@@ -77,7 +77,9 @@ struct ConnectionLimitTests {
         _ = refused
     }
 
-    @Test("a request whose head or body never completes is closed within its timeout, an idle one is left to the idle timeout")
+    @Test(
+        "a request whose head or body never completes is closed within its timeout, an idle one is left to the idle timeout"
+    )
     func lateRequests() throws {
         let folder = try TemporaryDirectory()
         defer { folder.remove() }
@@ -125,7 +127,9 @@ struct ConnectionLimitTests {
         var line = 0
         while headOpen && ContinuousClock.now - headStarted < .seconds(5) {
             line += 1
-            headOpen = trickledHead.send("X-Slow-\(line): x\r\n") && trickledHead.receive(timeout: .milliseconds(100)) != .closed
+            headOpen =
+                trickledHead.send("X-Slow-\(line): x\r\n")
+                && trickledHead.receive(timeout: .milliseconds(100)) != .closed
         }
         #expect(!headOpen, "trickled headers were held open for 5 s")
         #expect(ContinuousClock.now - headStarted < .seconds(3))

@@ -112,7 +112,8 @@ struct DeskCLITests {
         #expect(position["avg_entry_price"] as? String == "100.015")
         desk.stop()
         let offline = try runDesk(["positions", "--db", database])
-        #expect(offline.output.contains("market prices unknown (no desk is running on this ledger)"), "\(offline.output)")
+        #expect(
+            offline.output.contains("market prices unknown (no desk is running on this ledger)"), "\(offline.output)")
     }
 
     @Test("desk tokens issue --metrics makes a token for Prometheus: /metrics yes, orders and reads no")
@@ -158,7 +159,9 @@ struct DeskCLITests {
             in: folder.url, timeout: .seconds(60))
         #expect(result.status == 1, "\(result.output)")
         let pythonPath = "\(checkout.path)/.venv/strategy-site:\(checkout.path)/clients/python"
-        #expect(result.output.contains("python path: \(pythonPath) (from the desk's checkout at \(checkout.path)"), "\(result.output)")
+        #expect(
+            result.output.contains("python path: \(pythonPath) (from the desk's checkout at \(checkout.path)"),
+            "\(result.output)")
         #expect(result.output.contains("strategy needs_client FAILED"), "\(result.output)")
         #expect(result.output.contains("ModuleNotFoundError"), "the strategy's own error is shown: \(result.output)")
         #expect(result.output.contains("no strategy could run"), "\(result.output)")

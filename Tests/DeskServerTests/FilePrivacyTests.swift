@@ -28,13 +28,17 @@ struct FilePrivacyTests {
         // A ledger left by a desk killed mid-run: the database, its WAL and shared memory, the admin token, the lock.
         let first = try DeskServerProcess(database: database, folder: folder)
         first.kill9()
-        let desk = [database, database + "-wal", database + "-shm", folder.path("desk-admin.token"), database + ".lock"]
+        let desk = [
+            database, database + "-wal", database + "-shm", folder.path("desk-admin.token"), database + ".lock",
+        ]
         for path in desk + [folder.path("logs/old.log")] {
             #expect(FileManager.default.fileExists(atPath: path), "\(path) is missing")
             chmod(path, 0o644)
         }
         chmod(logs, 0o755)
-        #expect(try Self.readableByAnotherUser(database).status == 0, "the test's own setup failed: uid 61999 cannot read a 0644 file")
+        #expect(
+            try Self.readableByAnotherUser(database).status == 0,
+            "the test's own setup failed: uid 61999 cannot read a 0644 file")
 
         let second = try DeskServerProcess(
             database: database, folder: folder, arguments: ["--strategies-dir", strategies],
@@ -68,7 +72,9 @@ struct FilePrivacyTests {
         _ = try strategy.waitForTokens(1)
         #expect(Self.mode(strategy.log) == 0o600, "a strategy log is \(String(Self.mode(strategy.log) ?? 0, radix: 8))")
         #expect(try Self.readableByAnotherUser(strategy.log).status != 0, "uid 61999 read a strategy's log")
-        for path in [database, database + "-wal", database + "-shm", folder.path("desk-admin.token"), database + ".lock"] {
+        for path in [
+            database, database + "-wal", database + "-shm", folder.path("desk-admin.token"), database + ".lock",
+        ] {
             #expect(Self.mode(path) == 0o600, "\(path) is \(String(Self.mode(path) ?? 0, radix: 8))")
             #expect(try Self.readableByAnotherUser(path).status != 0, "uid 61999 read \(path)")
         }

@@ -150,7 +150,8 @@ struct OrderAPITests {
                 body: Array(#"{"symbol":"AAPL","qty":"1","side":"buy","x":{"a":1,"a":2}}"#.utf8),
                 contentType: "application/json", status: .badRequest, fragment: "appears more than once"),
             BadBody(
-                name: "declared charset other than UTF-8", body: Array(#"{"symbol":"AAPL","qty":"1","side":"buy"}"#.utf8),
+                name: "declared charset other than UTF-8",
+                body: Array(#"{"symbol":"AAPL","qty":"1","side":"buy"}"#.utf8),
                 contentType: "application/json; charset=utf-16", status: .unsupportedMediaType,
                 fragment: "charset \"utf-16\" is not accepted"),
             BadBody(
@@ -158,10 +159,12 @@ struct OrderAPITests {
                 contentType: "application/json;charset=ISO-8859-1", status: .unsupportedMediaType,
                 fragment: "JSON bodies are UTF-8"),
             BadBody(
-                name: "bytes that are not UTF-8", body: Array(#"{"symbol":"AAPL","qty":"1","side":""#.utf8) + [0xFF, 0x22, 0x7D],
+                name: "bytes that are not UTF-8",
+                body: Array(#"{"symbol":"AAPL","qty":"1","side":""#.utf8) + [0xFF, 0x22, 0x7D],
                 contentType: "application/json", status: .badRequest, fragment: "not valid UTF-8"),
             BadBody(
-                name: "byte-order mark", body: [0xEF, 0xBB, 0xBF] + Array(#"{"symbol":"AAPL","qty":"1","side":"buy"}"#.utf8),
+                name: "byte-order mark",
+                body: [0xEF, 0xBB, 0xBF] + Array(#"{"symbol":"AAPL","qty":"1","side":"buy"}"#.utf8),
                 contentType: "application/json", status: .badRequest, fragment: "byte-order mark"),
             BadBody(
                 name: "protobuf with qty twice (the last would win)", body: valid + [0x12, 0x04] + Array("9999".utf8),

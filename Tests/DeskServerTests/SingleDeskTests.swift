@@ -62,7 +62,9 @@ func status(_ desk: DeskServerProcess, _ path: String, token: String) throws -> 
 
 @Suite("One ledger, one desk; strategy tokens end with their desk", .serialized)
 struct SingleDeskTests {
-    @Test("a strategy's token from a desk killed with SIGKILL is refused once the desk starts again; hand-issued tokens live on")
+    @Test(
+        "a strategy's token from a desk killed with SIGKILL is refused once the desk starts again; hand-issued tokens live on"
+    )
     func tokensDoNotOutliveKill() throws {
         let folder = try TemporaryDirectory()
         defer { folder.remove() }

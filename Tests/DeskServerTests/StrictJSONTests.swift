@@ -74,12 +74,15 @@ struct StrictJSONTests {
             #expect(problem.path == "desk.json:3")
             #expect(problem.message.contains(#"key "alice" appears more than once"#))
         }
-        #expect((try? DeskConfigFile.parse(Data(#"{"risk": {"members": {"alice": {}}}}"#.utf8), path: "x").get()) != nil)
+        #expect(
+            (try? DeskConfigFile.parse(Data(#"{"risk": {"members": {"alice": {}}}}"#.utf8), path: "x").get()) != nil)
     }
 
     @Test("refuses bytes that are not UTF-8 and a byte-order mark")
     func encoding() {
-        #expect(throws: StrictJSON.Problem.self) { try StrictJSON.check([0x7B, 0x22, 0xC3, 0x28, 0x22, 0x3A, 0x31, 0x7D]) }
+        #expect(throws: StrictJSON.Problem.self) {
+            try StrictJSON.check([0x7B, 0x22, 0xC3, 0x28, 0x22, 0x3A, 0x31, 0x7D])
+        }
         #expect(throws: StrictJSON.Problem.self) { try StrictJSON.check([0xEF, 0xBB, 0xBF, 0x7B, 0x7D]) }
     }
 
@@ -106,8 +109,14 @@ struct AdminBodyTests {
             ("/admin/halt", #"{"user":"alice"}"#, "text/plain", 415, "application/json"),
             ("/admin/prices", #"{"symbol":"AAPL","price":"+145.50"}"#, "application/json", 400, #"without "+""#),
             ("/admin/prices", #"{"symbol":"AAPL","price":"0145.50"}"#, "application/json", 400, "no zeros before"),
-            ("/admin/prices", #"{"symbol":"AAPL","price":"145.50","price":"1"}"#, "application/json", 400, "more than once"),
-            ("/admin/prices", #"{"symbol":"AAPL","price":145.5}"#, "application/json", 400, #""price" must be a string"#),
+            (
+                "/admin/prices", #"{"symbol":"AAPL","price":"145.50","price":"1"}"#, "application/json", 400,
+                "more than once"
+            ),
+            (
+                "/admin/prices", #"{"symbol":"AAPL","price":145.5}"#, "application/json", 400,
+                #""price" must be a string"#
+            ),
         ])
     func strict(path: String, body: String, contentType: String, status: Int, fragment: String) async throws {
         try await DeskHarness.run { desk in
@@ -133,7 +142,8 @@ struct AdminBodyTests {
             let wrongMethod = try await desk.client.execute(uri: "/order", method: .get)
             #expect(wrongMethod.status == .methodNotAllowed)
             #expect(wrongMethod.headers[.allow] == "POST")
-            #expect(String(buffer: wrongMethod.body).contains("/order takes POST"), "\(String(buffer: wrongMethod.body))")
+            #expect(
+                String(buffer: wrongMethod.body).contains("/order takes POST"), "\(String(buffer: wrongMethod.body))")
             let folderPath = try await desk.client.execute(
                 uri: "/admin/strategies/strategies/example_alice/logs", method: .get,
                 headers: [.authorization: "Bearer \(desk.admin)"])

@@ -140,7 +140,8 @@ public func runDesk(
 public func runAsUnprivileged(
     uid: UInt32 = 61_999, groups: [UInt32] = [], _ arguments: [String], timeout: Duration = .seconds(20)
 ) throws -> CommandResult {
-    let groupArguments = groups.isEmpty ? ["--clear-groups"] : ["--groups=\(groups.map(String.init).joined(separator: ","))"]
+    let groupArguments =
+        groups.isEmpty ? ["--clear-groups"] : ["--groups=\(groups.map(String.init).joined(separator: ","))"]
     return try runCommand(
         "/usr/bin/setpriv", ["--reuid=\(uid)", "--regid=\(uid)"] + groupArguments + ["--"] + arguments,
         timeout: timeout)

@@ -52,7 +52,9 @@ public enum DeskDemo {
         let database = work.appendingPathComponent("trading_desk.db").path
         // The lock first: a demo must never wipe the ledger of a desk that runs on it.
         let lock: DeskLock
-        do { lock = try DeskLock.acquire(database: database).lock } catch { throw DemoError(message: error.description) }
+        do { lock = try DeskLock.acquire(database: database).lock } catch {
+            throw DemoError(message: error.description)
+        }
         for file in Ledger.files(path: database) { try? FileManager.default.removeItem(atPath: file) }
         try? FileManager.default.removeItem(at: work.appendingPathComponent("logs"))
 

@@ -147,7 +147,8 @@ struct AdminController {
             guard mediaType == "application/json" else {
                 throw DeskHTTPError(
                     .unsupportedMediaType,
-                    "unsupported Content-Type \(OrderValidation.quoted(contentType)): the admin API reads application/json")
+                    "unsupported Content-Type \(OrderValidation.quoted(contentType)): the admin API reads application/json"
+                )
             }
             try StrictJSON.checkCharset(request)
         }

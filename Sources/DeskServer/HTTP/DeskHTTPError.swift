@@ -25,7 +25,8 @@ public struct DeskHTTPError: Error, HTTPResponseError, Sendable, CustomStringCon
             var reply = Orders_OrderResponse()
             reply.status = "error"
             reply.message = message
-            response = OrderWire.response(reply, status: status, format: OrderWire.Format(request: request) ?? .protobuf)
+            response = OrderWire.response(
+                reply, status: status, format: OrderWire.Format(request: request) ?? .protobuf)
         } else {
             response = JSONReply.error(status, message)
         }

@@ -17,7 +17,8 @@ public struct DeskRequestContext: RequestContext {
     func requireCaller() throws -> Caller {
         guard let caller else { throw DeskHTTPError(.unauthorized, "no caller identity on this route") }
         if caller.isMetricsOnly {
-            throw DeskHTTPError(.forbidden, "a metrics token may read \(OperationsController.metricsPath) and nothing else")
+            throw DeskHTTPError(
+                .forbidden, "a metrics token may read \(OperationsController.metricsPath) and nothing else")
         }
         return caller
     }

@@ -217,7 +217,9 @@ enum StrictJSON {
                         } else if (0xDC00...0xDFFF).contains(code) {
                             throw problem("a \\u escape holds half of a surrogate pair")
                         }
-                        guard let scalar = Unicode.Scalar(code) else { throw problem("a \\u escape is not a character") }
+                        guard let scalar = Unicode.Scalar(code) else {
+                            throw problem("a \\u escape is not a character")
+                        }
                         scalars.append(scalar)
                     default:
                         throw problem("\\\(Character(Unicode.Scalar(escaped))) is not a JSON escape", at: index - 2)

@@ -149,7 +149,8 @@ public final class DeskLock: Sendable {
             flock(descriptor, LOCK_UN)
             return .notRunning
         }
-        return errno == EWOULDBLOCK ? .running(read(descriptor: descriptor)) : .unknown(String(cString: strerror(errno)))
+        return errno == EWOULDBLOCK
+            ? .running(read(descriptor: descriptor)) : .unknown(String(cString: strerror(errno)))
     }
 
     private static func read(descriptor: Int32) -> DeskLockRecord? {

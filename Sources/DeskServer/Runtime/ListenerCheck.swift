@@ -33,7 +33,9 @@ public enum ListenerCheck {
             throw Problem(message: "cannot listen on \(host): it is not an address of this machine (\(error))")
         }
         let descriptor = socket(Int32(address.protocol.rawValue), Int32(SOCK_STREAM.rawValue), 0)
-        guard descriptor >= 0 else { throw Problem(message: "cannot open a socket: \(String(cString: strerror(errno)))") }
+        guard descriptor >= 0 else {
+            throw Problem(message: "cannot open a socket: \(String(cString: strerror(errno)))")
+        }
         defer { close(descriptor) }
         var one: Int32 = 1
         setsockopt(descriptor, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
