@@ -20,7 +20,7 @@ struct ConnectionLimitTests {
     }
 
     @Test("1,100 idle connections on the unix socket cannot stop /healthz and an order from answering")
-    func idleFlood() throws {
+    func idleFlood() async throws {
         Self.raiseDescriptorLimit()
         let folder = try TemporaryDirectory()
         defer { folder.remove() }
@@ -47,32 +47,35 @@ struct ConnectionLimitTests {
             }
         }
         #expect(held.count > 64, "the test did not get past the cap (\(held.count) connections)")
-        Thread.sleep(forTimeInterval: 0.2)
+        try await Task.sleep(for: .milliseconds(200))
         let during = desk.openDescriptors
         #expect(during <= baseline + 64 + 8, "the desk holds \(during) descriptors (baseline \(baseline), cap 64)")
 
         // TCP is another listener with its own cap: it answers at once.
         let tcpStarted = ContinuousClock.now
-        #expect(try RawConnection.tcp(port: desk.port).request("GET", "/healthz")?.status == 200)
+        #expect(try await RawConnection.tcp(port: desk.port).request("GET", "/healthz")?.status == 200)
         #expect(ContinuousClock.now - tcpStarted < .seconds(2))
 
         // A legitimate client on the flooded socket waits its turn: the idle ones are closed after 0.5 s.
         let started = ContinuousClock.now
-        let client = try RawConnection.unix(path: socket)
-        let health = client.request("GET", "/healthz", timeout: .seconds(20))
+        let client = try await RawConnection.unix(path: socket, waiting: .seconds(20))
+        let health = await client.request("GET", "/healthz", timeout: .seconds(20))
         #expect(health?.status == 200, "/healthz did not answer on the flooded socket")
-        let price = client.request(
+        let price = await client.request(
             "POST", "/admin/prices",
             headers: ["Authorization": "Bearer \(admin)", "Content-Type": "application/json"],
             body: #"{"symbol":"AAPL","price":"100"}"#)
         #expect(price?.status == 200)
-        let order = client.request(
+        let order = await client.request(
             "POST", "/order", headers: ["Authorization": "Bearer \(token)", "Content-Type": "application/json"],
             body: #"{"symbol":"AAPL","qty":"1","side":"buy"}"#)
         #expect(order?.status == 201, "\(order?.body ?? "no answer")")
         #expect(ContinuousClock.now - started < .seconds(15))
         // The held connections were closed by the desk, not kept.
-        let closed = held.prefix(64).filter { $0.receive(timeout: .milliseconds(10)) == .closed }.count
+        var closed = 0
+        for connection in held.prefix(64) where await connection.receive(timeout: .milliseconds(10)) == .closed {
+            closed += 1
+        }
         #expect(closed == 64, "only \(closed) of the first 64 idle connections were closed")
         _ = refused
     }
@@ -80,7 +83,7 @@ struct ConnectionLimitTests {
     @Test(
         "a request whose head or body never completes is closed within its timeout, an idle one is left to the idle timeout"
     )
-    func lateRequests() throws {
+    func lateRequests() async throws {
         let folder = try TemporaryDirectory()
         defer { folder.remove() }
         let database = folder.path("desk.db")
@@ -96,7 +99,7 @@ struct ConnectionLimitTests {
         let chunked = try RawConnection.tcp(port: desk.port)
         let chunkedStarted = ContinuousClock.now
         chunked.send(head + "Transfer-Encoding: chunked\r\n\r\n5\r\n{\"sym\r\n")
-        let chunkedEnd = chunked.readUntilClosed(timeout: .seconds(5))
+        let chunkedEnd = await chunked.readUntilClosed(timeout: .seconds(5))
         let chunkedTook = ContinuousClock.now - chunkedStarted
         #expect(chunkedEnd.closed, "an unterminated chunked body was held open")
         #expect(chunkedTook >= .milliseconds(400) && chunkedTook < .seconds(3), "closed after \(chunkedTook)")
@@ -105,7 +108,7 @@ struct ConnectionLimitTests {
         let short = try RawConnection.tcp(port: desk.port)
         let shortStarted = ContinuousClock.now
         short.send(head + "Content-Length: 100\r\n\r\n{\"symbol\":\"AAPL\"")
-        #expect(short.readUntilClosed(timeout: .seconds(5)).closed, "a short body was held open")
+        #expect(await short.readUntilClosed(timeout: .seconds(5)).closed, "a short body was held open")
         #expect(ContinuousClock.now - shortStarted < .seconds(3))
 
         // A body trickled a byte at a time: each byte is "activity", the body deadline still holds.
@@ -114,7 +117,12 @@ struct ConnectionLimitTests {
         trickledBody.send(head + "Content-Length: 100\r\n\r\n")
         var bodyOpen = true
         while bodyOpen && ContinuousClock.now - trickleStarted < .seconds(5) {
-            bodyOpen = trickledBody.send("x") && trickledBody.receive(timeout: .milliseconds(100)) != .closed
+            let sent = trickledBody.send("x")
+            if sent {
+                bodyOpen = await trickledBody.receive(timeout: .milliseconds(100)) != .closed
+            } else {
+                bodyOpen = false
+            }
         }
         #expect(!bodyOpen, "a trickled body was held open for 5 s")
         #expect(ContinuousClock.now - trickleStarted < .seconds(3))
@@ -127,37 +135,40 @@ struct ConnectionLimitTests {
         var line = 0
         while headOpen && ContinuousClock.now - headStarted < .seconds(5) {
             line += 1
-            headOpen =
-                trickledHead.send("X-Slow-\(line): x\r\n")
-                && trickledHead.receive(timeout: .milliseconds(100)) != .closed
+            let sent = trickledHead.send("X-Slow-\(line): x\r\n")
+            if sent {
+                headOpen = await trickledHead.receive(timeout: .milliseconds(100)) != .closed
+            } else {
+                headOpen = false
+            }
         }
         #expect(!headOpen, "trickled headers were held open for 5 s")
         #expect(ContinuousClock.now - headStarted < .seconds(3))
 
         // A silent connection is idle, not late: the 30 s idle timeout governs, and it still serves a request.
         let quiet = try RawConnection.tcp(port: desk.port)
-        #expect(quiet.receive(timeout: .milliseconds(1_500)) == .timedOut, "an idle connection was closed early")
-        #expect(quiet.request("GET", "/healthz")?.status == 200)
+        #expect(await quiet.receive(timeout: .milliseconds(1_500)) == .timedOut, "an idle connection was closed early")
+        #expect(await quiet.request("GET", "/healthz")?.status == 200)
         // No order was booked from any of the broken requests.
         #expect(try Ledger(readingExisting: database).count("orders") == 0)
     }
 
     @Test("the idle timeout closes a connection that says nothing")
-    func idleTimeout() throws {
+    func idleTimeout() async throws {
         let folder = try TemporaryDirectory()
         defer { folder.remove() }
         let desk = try DeskServerProcess(
             database: folder.path("desk.db"), folder: folder, arguments: ["--idle-timeout", "0.3"])
         defer { desk.stop() }
         let connection = try RawConnection.tcp(port: desk.port)
-        #expect(connection.request("GET", "/healthz")?.status == 200)
+        #expect(await connection.request("GET", "/healthz")?.status == 200)
         let started = ContinuousClock.now
-        #expect(connection.readUntilClosed(timeout: .seconds(5)).closed)
+        #expect(await connection.readUntilClosed(timeout: .seconds(5)).closed)
         #expect(ContinuousClock.now - started < .seconds(2))
     }
 
     @Test("the unix socket is 0660 in its group: a user outside the group cannot connect, one inside can")
-    func socketGroup() throws {
+    func socketGroup() async throws {
         let folder = try TemporaryDirectory()
         defer { folder.remove() }
         let socket = folder.path("desk.sock")
@@ -183,10 +194,10 @@ struct ConnectionLimitTests {
             """,
             socket,
         ]
-        let outsider = try runAsUnprivileged(probe)
+        let outsider = try await runAsUnprivileged(probe)
         #expect(outsider.status == 3, "\(outsider.output)")
         #expect(outsider.output.contains("Permission denied"), "\(outsider.output)")
-        let member = try runAsUnprivileged(groups: [61_998], probe)
+        let member = try await runAsUnprivileged(groups: [61_998], probe)
         #expect(member.status == 0, "\(member.output)")
         #expect(member.output.contains("HTTP/1.1 200"), "\(member.output)")
     }
@@ -197,7 +208,7 @@ struct ConnectionLimitTests {
             (["DESK_IDLE_TIMEOUT": "0.25"], ServeSettings(), nil),
             ([:], ServeSettings(idleTimeout: "0"), "--idle-timeout 0 must be a number of seconds above 0"),
             (["DESK_BODY_TIMEOUT": "1e3"], ServeSettings(), "DESK_BODY_TIMEOUT=1e3 must be a number of seconds"),
-            ([:], ServeSettings(maxConnections: 0), "max connections 0 must be a whole number from 1 to 100000"),
+            ([:], ServeSettings(maxConnections: 0), "max connections 0 is out of range: use 1-100000"),
             (["DESK_MAX_CONNECTIONS": "lots"], ServeSettings(), "DESK_MAX_CONNECTIONS=lots"),
             ([:], ServeSettings(socketGroup: "no-such-group-here"), "is neither a gid nor a group"),
         ] as [([String: String], ServeSettings, String?)])

@@ -38,12 +38,12 @@ struct TokenLeakingStrategy {
     }
 
     /// Waits until the strategy has printed `count` tokens.
-    func waitForTokens(_ count: Int, seconds: Double = 30) throws -> [String] {
+    func waitForTokens(_ count: Int, seconds: Double = 30) async throws -> [String] {
         let deadline = Date().addingTimeInterval(seconds)
         while Date() < deadline {
             let found = tokens()
             if found.count >= count { return found }
-            Thread.sleep(forTimeInterval: 0.05)
+            try await Task.sleep(for: .milliseconds(50))
         }
         throw TokenWaitError(log: (try? String(contentsOfFile: log, encoding: .utf8)) ?? "(no log)")
     }
@@ -55,9 +55,9 @@ struct TokenLeakingStrategy {
 }
 
 /// Status of `GET path` with `token` on the desk's TCP port.
-func status(_ desk: DeskServerProcess, _ path: String, token: String) throws -> Int {
+func status(_ desk: DeskServerProcess, _ path: String, token: String) async throws -> Int {
     let connection = try RawConnection.tcp(port: desk.port)
-    return connection.request("GET", path, headers: ["Authorization": "Bearer \(token)"])?.status ?? -1
+    return await connection.request("GET", path, headers: ["Authorization": "Bearer \(token)"])?.status ?? -1
 }
 
 @Suite("One ledger, one desk; strategy tokens end with their desk", .serialized)
@@ -65,7 +65,7 @@ struct SingleDeskTests {
     @Test(
         "a strategy's token from a desk killed with SIGKILL is refused once the desk starts again; hand-issued tokens live on"
     )
-    func tokensDoNotOutliveKill() throws {
+    func tokensDoNotOutliveKill() async throws {
         let folder = try TemporaryDirectory()
         defer { folder.remove() }
         let database = folder.path("desk.db")
@@ -74,30 +74,32 @@ struct SingleDeskTests {
             .secret
 
         let first = try DeskServerProcess(database: database, folder: folder, arguments: strategy.serveArguments)
-        let started = try runDesk([
+        let started = try await runDesk([
             "strategies", "start", TokenLeakingStrategy.name, "--db", database, "--server",
             "http://127.0.0.1:\(first.port)",
         ])
         #expect(started.status == 0, "\(started.output)")
-        let leaked = try #require(try strategy.waitForTokens(1).first)
-        #expect(try status(first, "/orders", token: leaked) == 200, "the strategy's token works while it runs")
+        let leaked = try #require(try await strategy.waitForTokens(1).first)
+        #expect(try await status(first, "/orders", token: leaked) == 200, "the strategy's token works while it runs")
         first.kill9()
 
         let second = try DeskServerProcess(
             database: database, folder: folder, arguments: strategy.serveArguments, environment: ["LOG_LEVEL": "info"])
         defer { second.stop() }
-        #expect(try status(second, "/orders", token: leaked) == 401, "a token of a killed desk's strategy still works")
-        #expect(try status(second, "/orders", token: byHand) == 200, "a hand-issued strategy token was revoked")
+        #expect(
+            try await status(second, "/orders", token: leaked) == 401, "a token of a killed desk's strategy still works"
+        )
+        #expect(try await status(second, "/orders", token: byHand) == 200, "a hand-issued strategy token was revoked")
         #expect(second.log.contains("revoked strategy tokens an earlier run left live"), "\(second.log)")
         #expect(second.log.contains("count=1"), "\(second.log)")
         // The strategy was running, so it runs again, with a new token.
-        let tokens = try strategy.waitForTokens(2)
+        let tokens = try await strategy.waitForTokens(2)
         #expect(tokens[1] != leaked)
-        #expect(try status(second, "/orders", token: tokens[1]) == 200)
+        #expect(try await status(second, "/orders", token: tokens[1]) == 200)
     }
 
     @Test("a second desk on a live ledger refuses to start, names the running desk and its lock, and changes nothing")
-    func secondDeskRefused() throws {
+    func secondDeskRefused() async throws {
         let folder = try TemporaryDirectory()
         defer { folder.remove() }
         let database = folder.path("desk.db")
@@ -107,15 +109,15 @@ struct SingleDeskTests {
             arguments: strategy.serveArguments + ["--unix-socket", folder.path("first.sock")])
         defer { first.stop() }
         #expect(
-            try runDesk(["strategies", "start", TokenLeakingStrategy.name, "--db", database]).status == 0,
+            try await runDesk(["strategies", "start", TokenLeakingStrategy.name, "--db", database]).status == 0,
             "the CLI finds the running desk through the ledger's lock file")
-        let token = try #require(try strategy.waitForTokens(1).first)
+        let token = try #require(try await strategy.waitForTokens(1).first)
         let ledger = try Ledger(readingExisting: database)
         let tokensBefore = try ledger.tokens()
         let auditBefore = try ledger.count("audit_events")
         let adminBefore = try String(contentsOfFile: folder.path("desk-admin.token"), encoding: .utf8)
 
-        let second = try runDesk(
+        let second = try await runDesk(
             [
                 "serve", "--port", "0", "--db", database, "--feed", "none", "--unix-socket", folder.path("second.sock"),
             ] + strategy.serveArguments, environment: ["LOG_LEVEL": "info"], timeout: .seconds(20))
@@ -132,12 +134,13 @@ struct SingleDeskTests {
         #expect(try ledger.count("audit_events") == auditBefore)
         #expect(try String(contentsOfFile: folder.path("desk-admin.token"), encoding: .utf8) == adminBefore)
         #expect(!FileManager.default.fileExists(atPath: folder.path("second.sock")))
-        #expect(try status(first, "/orders", token: token) == 200, "the first desk's strategy token stopped working")
+        #expect(
+            try await status(first, "/orders", token: token) == 200, "the first desk's strategy token stopped working")
         #expect(strategy.tokens().count == 1, "the strategy was started twice")
     }
 
     @Test("the lock of a desk killed with SIGKILL is taken over, and the log says so")
-    func staleLockTakenOver() throws {
+    func staleLockTakenOver() async throws {
         let folder = try TemporaryDirectory()
         defer { folder.remove() }
         let database = folder.path("desk.db")
@@ -155,13 +158,13 @@ struct SingleDeskTests {
     }
 
     @Test("a port in use fails with a plain message naming the port and --port, before the ledger exists")
-    func portInUse() throws {
+    func portInUse() async throws {
         let folder = try TemporaryDirectory()
         defer { folder.remove() }
         let other = try DeskServerProcess(database: folder.path("other.db"), folder: folder)
         defer { other.stop() }
         let database = folder.path("fresh/desk.db")
-        let result = try runDesk(
+        let result = try await runDesk(
             ["serve", "--port", "\(other.port)", "--db", database, "--feed", "none"], timeout: .seconds(20))
         #expect(result.status == 1, "\(result.output)")
         #expect(
@@ -175,12 +178,13 @@ struct SingleDeskTests {
         let taken = try DeskServerProcess(
             database: folder.path("third.db"), folder: folder, arguments: ["--unix-socket", folder.path("shared.sock")])
         defer { taken.stop() }
-        let clash = try runDesk(
+        let clash = try await runDesk(
             ["serve", "--port", "0", "--db", database, "--feed", "none", "--unix-socket", folder.path("shared.sock")],
             timeout: .seconds(20))
         #expect(clash.status == 1, "\(clash.output)")
         #expect(clash.output.contains("unix socket \(folder.path("shared.sock")) is in use"), "\(clash.output)")
         #expect(!FileManager.default.fileExists(atPath: database))
-        #expect(try RawConnection.unix(path: folder.path("shared.sock")).request("GET", "/healthz")?.status == 200)
+        #expect(
+            try await RawConnection.unix(path: folder.path("shared.sock")).request("GET", "/healthz")?.status == 200)
     }
 }

@@ -99,7 +99,7 @@ public struct CommandResult: Sendable {
 public func runCommand(
     _ executable: String, _ arguments: [String], environment: [String: String] = [:], in directory: URL? = nil,
     timeout: Duration = .seconds(60)
-) throws -> CommandResult {
+) async throws -> CommandResult {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
@@ -114,7 +114,7 @@ public func runCommand(
     process.standardInput = FileHandle.nullDevice
     try process.run()
     let deadline = ContinuousClock.now + timeout
-    while process.isRunning && ContinuousClock.now < deadline { Thread.sleep(forTimeInterval: 0.02) }
+    while process.isRunning && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
     if process.isRunning {
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
@@ -131,18 +131,18 @@ public func runCommand(
 public func runDesk(
     _ arguments: [String], environment: [String: String] = [:], in directory: URL? = nil,
     timeout: Duration = .seconds(60)
-) throws -> CommandResult {
-    try runCommand(deskExecutable().path, arguments, environment: environment, in: directory, timeout: timeout)
+) async throws -> CommandResult {
+    try await runCommand(deskExecutable().path, arguments, environment: environment, in: directory, timeout: timeout)
 }
 
 /// Runs `arguments` as an unprivileged user through `setpriv` (the tests run as
 /// root): uid and gid `uid`, no supplementary groups but `groups`.
 public func runAsUnprivileged(
     uid: UInt32 = 61_999, groups: [UInt32] = [], _ arguments: [String], timeout: Duration = .seconds(20)
-) throws -> CommandResult {
+) async throws -> CommandResult {
     let groupArguments =
         groups.isEmpty ? ["--clear-groups"] : ["--groups=\(groups.map(String.init).joined(separator: ","))"]
-    return try runCommand(
+    return try await runCommand(
         "/usr/bin/setpriv", ["--reuid=\(uid)", "--regid=\(uid)"] + groupArguments + ["--"] + arguments,
         timeout: timeout)
 }

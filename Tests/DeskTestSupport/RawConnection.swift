@@ -28,16 +28,12 @@ public final class RawConnection {
 
     deinit { close(descriptor) }
 
-    /// Connects to `127.0.0.1:port`, blocking.
-    public static func tcp(port: Int) throws -> RawConnection {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    /// Connects `descriptor` to `address` (a `sockaddr_in` or `sockaddr_un`), or closes it and throws.
+    private static func connect<Address>(_ descriptor: Int32, to address: Address) throws -> RawConnection {
+        var address = address
         let result = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                Glibc.connect(descriptor, $0, socklen_t(MemoryLayout<Address>.size))
             }
         }
         guard result == 0 else {
@@ -46,6 +42,28 @@ public final class RawConnection {
             throw Failure(errno: code)
         }
         return RawConnection(descriptor: descriptor)
+    }
+
+    /// Connects to `127.0.0.1:port`, blocking.
+    public static func tcp(port: Int) throws -> RawConnection {
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        return try connect(socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0), to: address)
+    }
+
+    /// Connects to the unix socket at `path`, waiting (without holding a thread)
+    /// while its backlog is full, at most `timeout`.
+    public static func unix(path: String, waiting timeout: Duration) async throws -> RawConnection {
+        let deadline = ContinuousClock.now + timeout
+        while true {
+            do {
+                return try unix(path: path, blocking: false)
+            } catch let failure as Failure where failure.errno == EAGAIN && ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(10))
+            }
+        }
     }
 
     /// Connects to the unix socket at `path`; with `blocking: false` a full
@@ -60,18 +78,9 @@ public final class RawConnection {
             raw.copyBytes(from: bytes)
             raw[bytes.count] = 0
         }
-        let result = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
-            }
-        }
-        guard result == 0 else {
-            let code = errno
-            close(descriptor)
-            throw Failure(errno: code)
-        }
+        let connection = try connect(descriptor, to: address)
         if !blocking { _ = fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) & ~O_NONBLOCK) }
-        return RawConnection(descriptor: descriptor)
+        return connection
     }
 
     /// Writes all of `text`; false when the desk already closed the connection.
@@ -92,11 +101,15 @@ public final class RawConnection {
         return true
     }
 
-    /// Waits up to `timeout` for bytes or the end of the connection.
-    public func receive(timeout: Duration) -> Received {
+    /// Waits up to `timeout` for bytes or the end of the connection (polling, so
+    /// that a waiting test never holds one of the concurrency pool's threads).
+    public func receive(timeout: Duration) async -> Received {
+        let deadline = ContinuousClock.now + timeout
         var poller = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
-        let milliseconds = Int32(timeout / .milliseconds(1))
-        guard poll(&poller, 1, milliseconds) > 0 else { return .timedOut }
+        while poll(&poller, 1, 0) <= 0 {
+            if ContinuousClock.now >= deadline { return .timedOut }
+            try? await Task.sleep(for: .milliseconds(5))
+        }
         var buffer = [UInt8](repeating: 0, count: 65_536)
         let count = buffer.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
         return count <= 0 ? .closed : .bytes(Array(buffer[0..<count]))
@@ -104,11 +117,11 @@ public final class RawConnection {
 
     /// Reads until the desk closes the connection or `timeout` passes; returns
     /// everything read, and whether it closed.
-    public func readUntilClosed(timeout: Duration) -> (text: String, closed: Bool) {
+    public func readUntilClosed(timeout: Duration) async -> (text: String, closed: Bool) {
         let deadline = ContinuousClock.now + timeout
         var collected: [UInt8] = []
         while ContinuousClock.now < deadline {
-            switch receive(timeout: deadline - ContinuousClock.now) {
+            switch await receive(timeout: deadline - ContinuousClock.now) {
             case .bytes(let bytes): collected += bytes
             case .closed: return (String(decoding: collected, as: UTF8.self), true)
             case .timedOut: return (String(decoding: collected, as: UTF8.self), false)
@@ -121,14 +134,14 @@ public final class RawConnection {
     public func request(
         _ method: String, _ path: String, headers: [String: String] = [:], body: String = "",
         timeout: Duration = .seconds(10)
-    ) -> (status: Int, body: String)? {
+    ) async -> (status: Int, body: String)? {
         var head = "\(method) \(path) HTTP/1.1\r\nHost: desk\r\nContent-Length: \(body.utf8.count)\r\n"
         for (name, value) in headers { head += "\(name): \(value)\r\n" }
         guard send(head + "\r\n" + body) else { return nil }
         let deadline = ContinuousClock.now + timeout
         var collected: [UInt8] = []
         while ContinuousClock.now < deadline {
-            guard case .bytes(let bytes) = receive(timeout: deadline - ContinuousClock.now) else { return nil }
+            guard case .bytes(let bytes) = await receive(timeout: deadline - ContinuousClock.now) else { return nil }
             collected += bytes
             let text = String(decoding: collected, as: UTF8.self)
             guard let split = text.range(of: "\r\n\r\n") else { continue }

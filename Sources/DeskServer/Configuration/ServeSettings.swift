@@ -104,17 +104,12 @@ public struct ServeSettings: Sendable {
     public func resolve(environment: [String: String]) -> Result<DeskConfiguration, Problem> {
         var configuration = DeskConfiguration()
         configuration.host = host ?? environment["DESK_HOST"] ?? "127.0.0.1"
-        if let port {
-            configuration.port = port
-        } else if let raw = environment["PORT"] {
-            guard let value = Int(raw) else {
-                return .failure(Problem(message: "PORT=\(raw) is not a port number (0-65535)"))
-            }
-            configuration.port = value
-        }
-        guard (0...65_535).contains(configuration.port) else {
-            return .failure(
-                Problem(message: "port \(configuration.port) is out of range: use 0-65535 (0 picks a free port)"))
+        switch Self.wholeNumber(
+            port, variable: "PORT", environment: environment, default: 8080, range: 0...65_535, name: "port",
+            hint: " (0 picks a free port)")
+        {
+        case .success(let value): configuration.port = value
+        case .failure(let problem): return .failure(problem)
         }
         configuration.databasePath = databasePath ?? environment["DB_PATH"] ?? "./trading_desk.db"
         configuration.unixSocketPath = unixSocket ?? environment["DESK_UNIX_SOCKET"]
@@ -206,22 +201,35 @@ public struct ServeSettings: Sendable {
             let milliseconds = NSDecimalNumber(decimal: ExactDecimal.rounded(seconds * 1000, scale: 0)).int64Value
             settings[keyPath: keyPath] = .milliseconds(max(milliseconds, 1))
         }
-        if let maximum = maxConnections {
-            settings.maximumConnections = maximum
-        } else if let raw = environment["DESK_MAX_CONNECTIONS"] {
-            guard let value = Int(raw) else {
-                return .failure(Problem(message: "DESK_MAX_CONNECTIONS=\(raw) must be a whole number from 1 to 100000"))
-            }
-            settings.maximumConnections = value
-        }
-        guard (1...100_000).contains(settings.maximumConnections) else {
-            return .failure(
-                Problem(
-                    message:
-                        "max connections \(settings.maximumConnections) must be a whole number from 1 to 100000 (per listener)"
-                ))
+        switch Self.wholeNumber(
+            maxConnections, variable: "DESK_MAX_CONNECTIONS", environment: environment,
+            default: settings.maximumConnections, range: 1...100_000, name: "max connections", hint: " (per listener)")
+        {
+        case .success(let value): settings.maximumConnections = value
+        case .failure(let problem): return .failure(problem)
         }
         return .success(settings)
+    }
+
+    /// A whole number from its flag, else its environment variable, else `default`, within `range`.
+    static func wholeNumber(
+        _ flag: Int?, variable: String, environment: [String: String], default value: Int, range: ClosedRange<Int>,
+        name: String, hint: String
+    ) -> Result<Int, Problem> {
+        let allowed = "\(range.lowerBound)-\(range.upperBound)\(hint)"
+        var resolved = value
+        if let flag {
+            resolved = flag
+        } else if let raw = environment[variable] {
+            guard let number = Int(raw) else {
+                return .failure(Problem(message: "\(variable)=\(raw) is not a whole number: use \(allowed)"))
+            }
+            resolved = number
+        }
+        guard range.contains(resolved) else {
+            return .failure(Problem(message: "\(name) \(resolved) is out of range: use \(allowed)"))
+        }
+        return .success(resolved)
     }
 
     /// `--socket-group`/DESK_SOCKET_GROUP: a gid or the name of a group; without
