@@ -1,5 +1,5 @@
 import DeskLedger
-import DeskServer
+import DeskTestSupport
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -175,5 +175,44 @@ struct AdminBodyTests {
             #expect(reply.message.contains("metrics token"))
             #expect(try desk.orderCount() == 0)
         }
+    }
+}
+
+@Suite("Strict JSON against a real desk")
+struct StrictJSONProcessTests {
+    @Test("over a real socket, a second qty, a +10, a 00010 or a UTF-16 charset places no order")
+    func attacker() async throws {
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        let database = folder.path("desk.db")
+        let token = try Ledger(path: database).issueToken(member: "mallory").secret
+        let desk = try DeskServerProcess(database: database, folder: folder)
+        defer { desk.stop() }
+        let admin = try #require(AdminTokenFile.read(path: folder.path("desk-admin.token")))
+        let connection = try RawConnection.tcp(port: desk.port)
+        let json = "application/json"
+        #expect(
+            await connection.request(
+                "POST", "/admin/prices", headers: ["Authorization": "Bearer \(admin)", "Content-Type": json],
+                body: #"{"symbol":"AAPL","price":"10"}"#)?.status == 200)
+        let attempts: [(body: String, contentType: String, status: Int)] = [
+            (#"{"qty":"1","symbol":"AAPL","side":"buy","qty":"9999"}"#, json, 400),
+            (#"{"symbol":"AAPL","qty":"1","side":"buy","order_type":"market","orderType":"limit"}"#, json, 400),
+            (#"{"symbol":"AAPL","qty":"+10","side":"buy"}"#, json, 422),
+            (#"{"symbol":"AAPL","qty":"00010","side":"buy"}"#, json, 422),
+            (#"{"symbol":"AAPL","qty":"1","side":"buy"}"#, "application/json; charset=utf-16", 415),
+        ]
+        for attempt in attempts {
+            let reply = await connection.request(
+                "POST", "/order", headers: ["Authorization": "Bearer \(token)", "Content-Type": attempt.contentType],
+                body: attempt.body)
+            #expect(reply?.status == attempt.status, "\(attempt.body): \(reply?.body ?? "no answer")")
+            #expect(reply?.body.contains(#""status":"error""#) == true)
+        }
+        #expect(try Ledger(readingExisting: database).count("orders") == 0)
+        let fine = await connection.request(
+            "POST", "/order", headers: ["Authorization": "Bearer \(token)", "Content-Type": json],
+            body: #"{"symbol":"AAPL","qty":"1","side":"buy"}"#)
+        #expect(fine?.status == 201, "\(fine?.body ?? "")")
     }
 }
