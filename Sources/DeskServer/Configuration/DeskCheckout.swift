@@ -45,7 +45,7 @@ public enum DeskCheckout {
             base.appendingPathComponent(".venv/strategy-site").path, base.appendingPathComponent("clients/python").path,
         ].joined(separator: ":")
         if let checkout {
-            return (path, "from the desk's checkout at \(checkout.path) (found from the desk executable)")
+            return (path, "from the desk's checkout at \(checkout.path), found from where the desk executable is")
         }
         return (
             path,
