@@ -19,6 +19,19 @@ struct ConnectionLimitTests {
         setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
     }
 
+    /// Sends `piece(n)` every 100 ms until the desk closes the connection (at most
+    /// 5 s); returns how long the desk kept it open.
+    static func trickle(_ connection: RawConnection, piece: (Int) -> String) async -> Duration {
+        let started = ContinuousClock.now
+        var count = 0
+        while ContinuousClock.now - started < .seconds(5) {
+            count += 1
+            guard connection.send(piece(count)) else { break }
+            if await connection.receive(timeout: .milliseconds(100)) == .closed { break }
+        }
+        return ContinuousClock.now - started
+    }
+
     @Test("1,100 idle connections on the unix socket cannot stop /healthz and an order from answering")
     func idleFlood() async throws {
         Self.raiseDescriptorLimit()
@@ -113,37 +126,15 @@ struct ConnectionLimitTests {
 
         // A body trickled a byte at a time: each byte is "activity", the body deadline still holds.
         let trickledBody = try RawConnection.tcp(port: desk.port)
-        let trickleStarted = ContinuousClock.now
         trickledBody.send(head + "Content-Length: 100\r\n\r\n")
-        var bodyOpen = true
-        while bodyOpen && ContinuousClock.now - trickleStarted < .seconds(5) {
-            let sent = trickledBody.send("x")
-            if sent {
-                bodyOpen = await trickledBody.receive(timeout: .milliseconds(100)) != .closed
-            } else {
-                bodyOpen = false
-            }
-        }
-        #expect(!bodyOpen, "a trickled body was held open for 5 s")
-        #expect(ContinuousClock.now - trickleStarted < .seconds(3))
+        let bodyHeld = await Self.trickle(trickledBody) { _ in "x" }
+        #expect(bodyHeld < .seconds(3), "a trickled body was held open for \(bodyHeld)")
 
         // Headers trickled a line at a time.
         let trickledHead = try RawConnection.tcp(port: desk.port)
-        let headStarted = ContinuousClock.now
         trickledHead.send("GET /healthz HTTP/1.1\r\n")
-        var headOpen = true
-        var line = 0
-        while headOpen && ContinuousClock.now - headStarted < .seconds(5) {
-            line += 1
-            let sent = trickledHead.send("X-Slow-\(line): x\r\n")
-            if sent {
-                headOpen = await trickledHead.receive(timeout: .milliseconds(100)) != .closed
-            } else {
-                headOpen = false
-            }
-        }
-        #expect(!headOpen, "trickled headers were held open for 5 s")
-        #expect(ContinuousClock.now - headStarted < .seconds(3))
+        let headHeld = await Self.trickle(trickledHead) { "X-Slow-\($0): x\r\n" }
+        #expect(headHeld < .seconds(3), "trickled headers were held open for \(headHeld)")
 
         // A silent connection is idle, not late: the 30 s idle timeout governs, and it still serves a request.
         let quiet = try RawConnection.tcp(port: desk.port)
