@@ -395,7 +395,9 @@ def fanout_run(bin_dir: Path, strategies: int, seconds: float, stop_one: bool) -
                 time.sleep(min(0.5, seconds / 4))
             strategy_rss = [rss_kib(s["pid"]) for s in status if s["pid"]]
             # Read while the strategies still run: a stopped strategy's counters leave the hub.
-            metrics = urllib.request.urlopen(f"http://127.0.0.1:{desk.port}/metrics", timeout=5).read().decode()
+            metrics = urllib.request.urlopen(urllib.request.Request(
+                f"http://127.0.0.1:{desk.port}/metrics", headers={"Authorization": f"Bearer {desk.admin_token()}"}),
+                timeout=5).read().decode()
             if stopped:
                 os.kill(stopped["pid"], signal.SIGCONT)
             desk_cli(desk, "strategies", "stop")

@@ -6,7 +6,13 @@ The original example sent ``str(price + 0.10)``: float arithmetic turns
 145.50 + 0.10 into "145.60000000000002", which the desk refuses (sub-penny
 price). Here the arithmetic is done with Decimal and rounded to cents.
 
+    export DESK_SERVER_URL=http://localhost:8080
+    export DESK_TOKEN=$(desk tokens issue your_username | head -1)
     echo '{"symbol": "AAPL", "price": 145.50}' | python examples/limit_order_strategy.py
+
+DESK_TOKEN is your bearer token: the desk books every order to the member it
+was issued for (USER_ID alone is believed only by a desk started with
+--trust-user-header, for development).
 """
 import logging
 import os

@@ -2,9 +2,14 @@
 """The simplest strategy: buy 10 shares whenever a tick's price is under
 BUY_BELOW (default 150).
 
-    export DESK_SERVER_URL=http://localhost:8080 USER_ID=your_username
+    export DESK_SERVER_URL=http://localhost:8080
+    export DESK_TOKEN=$(desk tokens issue your_username | head -1)
     echo '{"symbol": "AAPL", "price": 145.50}' | python examples/simple_strategy.py
 
+DESK_TOKEN is your bearer token: the desk books every order to the member it
+was issued for (USER_ID alone is believed only by a desk started with
+--trust-user-header, for development). Run by the desk (strategies/<name>/),
+a strategy gets its own DESK_TOKEN and DESK_SERVER_URL and needs neither export.
 Ticks arrive as JSON lines on stdin; the script ends when stdin does.
 """
 import logging

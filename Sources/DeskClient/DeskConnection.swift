@@ -44,7 +44,10 @@ public final class DeskConnection: Sendable {
         } else {
             baseURL = serverURL.hasSuffix("/") ? String(serverURL.dropLast()) : serverURL
         }
-        client = HTTPClient(eventLoopGroupProvider: .singleton)
+        var configuration = HTTPClient.Configuration()
+        // The desk is local: a refused connection is an answer, not something to retry for long.
+        configuration.timeout.connect = .seconds(3)
+        client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
 
     /// A connection configured from the environment the desk gives strategies.

@@ -9,30 +9,60 @@ public enum ExactDecimal {
         case empty
         case tooLong(maximum: Int)
         case notADecimal
+        /// `"+10"`: a sign other than `-` (a positive number is written without one).
+        case explicitPlus
+        /// `"00010"`, `"-01.5"`: a zero before other integer digits.
+        case leadingZero
+
+        /// What is wrong and what is allowed, for an error message.
+        public var rule: String {
+            switch self {
+            case .empty: "it is empty"
+            case .tooLong(let maximum): "it is longer than \(maximum) characters"
+            case .notADecimal:
+                "write digits with an optional minus sign and an optional point followed by digits (no exponent, no spaces, no \".5\" or \"5.\")"
+            case .explicitPlus: "a positive number is written without \"+\""
+            case .leadingZero:
+                "no zeros before the first significant integer digit (write \"10\", \"0.5\", not \"010\", \"00.5\")"
+            }
+        }
     }
 
     /// Longest decimal text the desk reads.
     public static let maximumLength = 32
 
-    /// Parses plain decimal notation: digits, an optional sign and an optional
-    /// fraction (`"10"`, `"-0.5"`, `"145.60"`). Exponents, spaces, separators,
-    /// `"."` alone, `"nan"` and `"inf"` are refused, so what is read is exactly what
-    /// was written.
+    /// Parses canonical plain decimal notation, the shape of a JSON number without
+    /// an exponent: an optional `-`, then `0` or a digit 1-9 followed by digits,
+    /// then optionally a point and one or more digits (`"10"`, `"-0.5"`,
+    /// `"145.60"`). Refused: exponents, spaces, separators, `"+10"`, leading zeros
+    /// (`"00010"`, `"01.5"`), `".5"`, `"5."`, `"nan"`, `"inf"`. Trailing zeros in
+    /// the fraction are allowed (`"145.50"`). What is read is exactly what was written,
+    /// and each value has few spellings, so two parts of the desk never read one
+    /// text differently.
     public static func parse(_ text: String) -> Result<Decimal, ParseFailure> {
         if text.isEmpty { return .failure(.empty) }
         if text.utf8.count > maximumLength { return .failure(.tooLong(maximum: maximumLength)) }
         var digitsBefore = 0
         var digitsAfter = 0
         var seenPoint = false
+        var leadingZero = false
         for (index, byte) in text.utf8.enumerated() {
             switch byte {
             case UInt8(ascii: "0")...UInt8(ascii: "9"):
-                if seenPoint { digitsAfter += 1 } else { digitsBefore += 1 }
+                if seenPoint {
+                    digitsAfter += 1
+                } else {
+                    if digitsBefore == 1 && leadingZero { return .failure(.leadingZero) }
+                    if digitsBefore == 0 && byte == UInt8(ascii: "0") { leadingZero = true }
+                    digitsBefore += 1
+                }
             case UInt8(ascii: "."):
                 if seenPoint { return .failure(.notADecimal) }
                 seenPoint = true
-            case UInt8(ascii: "-"), UInt8(ascii: "+"):
+            case UInt8(ascii: "-"):
                 if index != 0 { return .failure(.notADecimal) }
+            case UInt8(ascii: "+"):
+                return .failure(index == 0 ? .explicitPlus : .notADecimal)
             default:
                 return .failure(.notADecimal)
             }
@@ -71,6 +101,30 @@ public enum ExactDecimal {
         }
         if bytes == Array("-0".utf8) { return "0" }
         return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// How `fixed` rounds the digits it drops.
+    public enum Rounding: Sendable {
+        /// 2.345 → 2.35, -2.345 → -2.35: how people round money.
+        case halfAwayFromZero
+        /// 2.345 → 2.34, 2.355 → 2.36: banker's rounding.
+        case halfEven
+    }
+
+    /// `value` with exactly `scale` fractional digits (`fixed(26.1, scale: 2)` is
+    /// `"26.10"`), rounded as `rounding` says; never `"-0.00"`.
+    public static func fixed(_ value: Decimal, scale: Int, rounding: Rounding = .halfAwayFromZero) -> String {
+        var input = value
+        var result = Decimal()
+        NSDecimalRound(&result, &input, scale, rounding == .halfEven ? .bankers : .plain)
+        var text = plain(result)
+        if scale > 0 {
+            let point = text.firstIndex(of: ".")
+            let have = point.map { text.distance(from: $0, to: text.endIndex) - 1 } ?? 0
+            if point == nil { text += "." }
+            text += String(repeating: "0", count: scale - have)
+        }
+        return text
     }
 
     /// `value` rounded half-to-even to `scale` fractional digits.

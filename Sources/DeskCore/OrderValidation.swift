@@ -255,6 +255,10 @@ public enum OrderValidation {
                 message:
                     "\(field) \(quoted(raw)) is not a decimal number: write digits with an optional point, such as \(example)"
             )
+        case .failure(let failure):
+            throw OrderValidationError(
+                field: field,
+                message: "\(field) \(quoted(raw)) is not written canonically: \(failure.rule), such as \(example)")
         }
     }
 

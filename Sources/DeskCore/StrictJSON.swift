@@ -1,213 +1,210 @@
-/// Checks that a text is exactly one JSON value as RFC 8259 writes it, and that
-/// no object repeats a key: what the desk requires of every JSON it reads
-/// (config files, config.json, request bodies), so that `{"qty":"1","qty":"9999"}`
-/// or a trailing comma is refused instead of read one way or another.
-/// Problems carry the line and column (1-based, columns in characters).
+/// The desk's reading of JSON, stricter than the decoders behind it:
+/// well-formed UTF-8 JSON (RFC 8259) with no byte-order mark, one object at the
+/// top, nesting at most `maximumDepth` deep, no trailing commas, and every key
+/// at most once per object. A decoder that keeps the last of two `"qty"` keys
+/// would otherwise fill a different order than the one a reviewer of the first
+/// key saw. Used for every JSON the desk reads: request bodies, the config file,
+/// strategies' config.json.
 public enum StrictJSON {
-    /// What is wrong, and where.
+    /// Deepest nesting of objects and arrays read.
+    public static let maximumDepth = 32
+
+    /// What is wrong, and where (a byte offset, and the line and column it is on, 1-based).
     public struct Problem: Error, Equatable, Sendable, CustomStringConvertible {
+        public var message: String
+        public var offset: Int
         public var line: Int
         public var column: Int
-        public var message: String
 
-        public init(line: Int, column: Int, message: String) {
+        public init(message: String, offset: Int, line: Int, column: Int) {
+            self.message = message
+            self.offset = offset
             self.line = line
             self.column = column
-            self.message = message
         }
 
-        public var description: String { "line \(line), column \(column): \(message)" }
+        public var description: String { "\(message) (line \(line), column \(column))" }
     }
 
-    /// Deepest nesting accepted.
-    public static let maximumDepth = 64
+    /// Checks `text`; see `check(_:canonicalKey:)`.
+    @discardableResult
+    public static func check(_ text: String) throws(Problem) -> [String] { try check(Array(text.utf8)) }
 
-    /// Throws the first problem of `text`.
-    public static func check(_ text: String) throws(Problem) { try check(Array(text.utf8)) }
-
-    /// Throws the first problem of `bytes` (UTF-8).
-    public static func check(_ bytes: [UInt8]) throws(Problem) {
-        var scanner = Scanner(bytes: bytes)
-        scanner.skipWhitespace()
-        try scanner.value(depth: 0)
-        scanner.skipWhitespace()
-        if scanner.index < bytes.count { throw scanner.problem("unexpected text after the JSON value") }
+    /// Checks `bytes` and returns the keys of its top-level object, in order.
+    /// - Parameter canonicalKey: names that mean the same field map to one name
+    ///   (the protobuf JSON reader takes `orderType` for `order_type`), so spelling a
+    ///   field both ways is a duplicate too.
+    @discardableResult
+    public static func check(_ bytes: [UInt8], canonicalKey: @escaping (String) -> String = { $0 }) throws(Problem)
+        -> [String]
+    {
+        var reader = Reader(bytes: bytes, canonicalKey: canonicalKey)
+        return try reader.document()
     }
 
-    struct Scanner {
+    private struct Reader {
         let bytes: [UInt8]
+        let canonicalKey: (String) -> String
         var index = 0
+        var depth = 0
 
-        init(bytes: [UInt8]) { self.bytes = bytes }
+        init(bytes: [UInt8], canonicalKey: @escaping (String) -> String) {
+            self.bytes = bytes
+            self.canonicalKey = canonicalKey
+        }
 
-        /// Where `index` is, as line and column.
-        func position(_ at: Int) -> (Int, Int) {
+        func problem(_ message: String, at offset: Int? = nil) -> Problem {
+            let at = min(offset ?? index, bytes.count)
             var line = 1
             var column = 1
-            var offset = 0
-            while offset < min(at, bytes.count) {
-                if bytes[offset] == UInt8(ascii: "\n") {
+            for byte in bytes[..<at] {
+                if byte == UInt8(ascii: "\n") {
                     line += 1
                     column = 1
-                } else if bytes[offset] & 0xC0 != 0x80 {
+                } else if byte & 0xC0 != 0x80 {
                     column += 1
                 }
-                offset += 1
             }
-            return (line, column)
+            return Problem(message: message, offset: at, line: line, column: column)
         }
 
-        func problem(_ message: String, at: Int? = nil) -> Problem {
-            let (line, column) = position(at ?? index)
-            return Problem(line: line, column: column, message: message)
-        }
-
-        var current: UInt8? { index < bytes.count ? bytes[index] : nil }
-
-        mutating func skipWhitespace() {
-            while let byte = current, byte == 0x20 || byte == 0x0A || byte == 0x0D || byte == 0x09 { index += 1 }
-        }
-
-        mutating func expect(_ byte: UInt8, _ what: String) throws(Problem) {
-            guard current == byte else {
-                throw problem(current == nil ? "the text ends where \(what) was expected" : "expected \(what)")
+        mutating func document() throws(Problem) -> [String] {
+            if bytes.starts(with: [0xEF, 0xBB, 0xBF]) {
+                throw problem("the body starts with a byte-order mark; send UTF-8 JSON without one")
             }
-            index += 1
+            if String(validating: bytes, as: UTF8.self) == nil {
+                throw problem("the body is not valid UTF-8 (JSON bodies are UTF-8)", at: firstInvalidUTF8())
+            }
+            skipSpace()
+            guard peek == UInt8(ascii: "{") else {
+                throw problem("the body must be one JSON object, {…}")
+            }
+            let keys = try object()
+            skipSpace()
+            if index < bytes.count { throw problem("unexpected text after the JSON object") }
+            return keys
         }
 
-        mutating func value(depth: Int) throws(Problem) {
-            guard depth < StrictJSON.maximumDepth else {
-                throw problem("nested deeper than \(StrictJSON.maximumDepth) levels")
-            }
-            guard let byte = current else { throw problem("the text ends where a value was expected") }
+        var peek: UInt8? { index < bytes.count ? bytes[index] : nil }
+
+        mutating func skipSpace() {
+            while let byte = peek, byte == 0x20 || byte == 0x09 || byte == 0x0A || byte == 0x0D { index += 1 }
+        }
+
+        mutating func value() throws(Problem) {
+            skipSpace()
+            guard let byte = peek else { throw problem("the JSON ends where a value was expected") }
             switch byte {
-            case UInt8(ascii: "{"): try object(depth: depth)
-            case UInt8(ascii: "["): try array(depth: depth)
+            case UInt8(ascii: "{"): _ = try object()
+            case UInt8(ascii: "["): try array()
             case UInt8(ascii: "\""): _ = try string()
             case UInt8(ascii: "t"): try literal("true")
             case UInt8(ascii: "f"): try literal("false")
             case UInt8(ascii: "n"): try literal("null")
             case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): try number()
-            default: throw problem("expected a value (an object, array, string, number, true, false or null)")
+            default: throw problem("a value (string, number, object, array, true, false or null) was expected")
             }
         }
 
-        mutating func object(depth: Int) throws(Problem) {
+        mutating func enter() throws(Problem) {
+            depth += 1
+            if depth > StrictJSON.maximumDepth {
+                throw problem("the JSON nests deeper than \(StrictJSON.maximumDepth) levels")
+            }
+        }
+
+        mutating func object() throws(Problem) -> [String] {
+            try enter()
             index += 1
-            var keys: Set<String> = []
-            skipWhitespace()
-            if current == UInt8(ascii: "}") {
+            var keys: [String] = []
+            var seen: Set<String> = []
+            skipSpace()
+            if peek == UInt8(ascii: "}") {
                 index += 1
-                return
+                depth -= 1
+                return keys
             }
             while true {
-                skipWhitespace()
-                let start = index
-                guard current == UInt8(ascii: "\"") else {
+                skipSpace()
+                guard peek == UInt8(ascii: "\"") else {
                     throw problem(
-                        current == UInt8(ascii: "}")
-                            ? "a comma before } (trailing commas are not JSON)" : "expected a \"key\"")
+                        peek == UInt8(ascii: "}")
+                            ? "a comma before \"}\" (trailing commas are not JSON)" : "an object key (a string) was expected")
                 }
+                let start = index
                 let key = try string()
-                guard keys.insert(key).inserted else {
-                    throw problem("the key \"\(key)\" appears twice in one object", at: start)
+                let canonical = canonicalKey(key)
+                if !seen.insert(canonical).inserted {
+                    let shown = canonical == key ? "" : " (the same field as \"\(canonical)\")"
+                    throw problem(
+                        "key \(OrderValidation.quoted(key))\(shown) appears more than once in one object; send each key once",
+                        at: start)
                 }
-                skipWhitespace()
-                try expect(UInt8(ascii: ":"), "':' after the key")
-                skipWhitespace()
-                try value(depth: depth + 1)
-                skipWhitespace()
-                if current == UInt8(ascii: ",") {
+                keys.append(key)
+                skipSpace()
+                guard peek == UInt8(ascii: ":") else { throw problem("\":\" was expected after an object key") }
+                index += 1
+                try value()
+                skipSpace()
+                switch peek {
+                case UInt8(ascii: ","): index += 1
+                case UInt8(ascii: "}"):
                     index += 1
-                    continue
+                    depth -= 1
+                    return keys
+                default: throw problem("\",\" or \"}\" was expected in an object")
                 }
-                try expect(UInt8(ascii: "}"), "',' or '}'")
-                return
             }
         }
 
-        mutating func array(depth: Int) throws(Problem) {
+        mutating func array() throws(Problem) {
+            try enter()
             index += 1
-            skipWhitespace()
-            if current == UInt8(ascii: "]") {
+            skipSpace()
+            if peek == UInt8(ascii: "]") {
                 index += 1
+                depth -= 1
                 return
             }
             while true {
-                skipWhitespace()
-                if current == UInt8(ascii: "]") { throw problem("a comma before ] (trailing commas are not JSON)") }
-                try value(depth: depth + 1)
-                skipWhitespace()
-                if current == UInt8(ascii: ",") {
+                skipSpace()
+                if peek == UInt8(ascii: "]") { throw problem("a comma before \"]\" (trailing commas are not JSON)") }
+                try value()
+                skipSpace()
+                switch peek {
+                case UInt8(ascii: ","): index += 1
+                case UInt8(ascii: "]"):
                     index += 1
-                    continue
+                    depth -= 1
+                    return
+                default: throw problem("\",\" or \"]\" was expected in an array")
                 }
-                try expect(UInt8(ascii: "]"), "',' or ']'")
-                return
             }
         }
 
-        mutating func literal(_ word: String) throws(Problem) {
-            let expected = Array(word.utf8)
-            guard index + expected.count <= bytes.count, Array(bytes[index..<index + expected.count]) == expected else {
-                throw problem("expected a value (did you mean \(word)?)")
-            }
-            index += expected.count
-        }
-
-        mutating func number() throws(Problem) {
-            let start = index
-            func digits() -> Int {
-                let first = index
-                while let byte = current, byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") { index += 1 }
-                return index - first
-            }
-            if current == UInt8(ascii: "-") { index += 1 }
-            if current == UInt8(ascii: "0") {
-                index += 1
-                if let byte = current, byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") {
-                    throw problem("a number may not start with 0 (write 10, not 010)", at: start)
-                }
-            } else if digits() == 0 {
-                throw problem("expected digits in the number", at: start)
-            }
-            if current == UInt8(ascii: ".") {
-                index += 1
-                if digits() == 0 { throw problem("expected digits after the decimal point", at: start) }
-            }
-            if current == UInt8(ascii: "e") || current == UInt8(ascii: "E") {
-                index += 1
-                if current == UInt8(ascii: "+") || current == UInt8(ascii: "-") { index += 1 }
-                if digits() == 0 { throw problem("expected digits in the exponent", at: start) }
-            }
-        }
-
-        /// Reads a string (the opening quote is current); returns its value.
+        /// Reads a string and returns it decoded (escapes resolved), so that
+        /// `"q\u0074y"` is recognised as `"qty"`.
         mutating func string() throws(Problem) -> String {
             let start = index
             index += 1
             var scalars = String.UnicodeScalarView()
-            var chunk: [UInt8] = []
-            func flush() throws(Problem) {
-                guard !chunk.isEmpty else { return }
-                guard let text = String(validating: chunk, as: UTF8.self) else {
-                    throw problem("the string is not valid UTF-8", at: start)
-                }
-                scalars.append(contentsOf: text.unicodeScalars)
-                chunk.removeAll()
+            var run = index
+            func flush(_ end: Int, into scalars: inout String.UnicodeScalarView) {
+                scalars.append(contentsOf: String(decoding: bytes[run..<end], as: UTF8.self).unicodeScalars)
             }
             while true {
-                guard let byte = current else { throw problem("the string is not closed", at: start) }
-                index += 1
+                guard let byte = peek else { throw problem("a string is not closed", at: start) }
                 switch byte {
                 case UInt8(ascii: "\""):
-                    try flush()
+                    flush(index, into: &scalars)
+                    index += 1
                     return String(scalars)
                 case UInt8(ascii: "\\"):
-                    try flush()
-                    guard let escape = current else { throw problem("the string is not closed", at: start) }
+                    flush(index, into: &scalars)
                     index += 1
-                    switch escape {
+                    guard let escaped = peek else { throw problem("a string is not closed", at: start) }
+                    index += 1
+                    switch escaped {
                     case UInt8(ascii: "\""): scalars.append("\"")
                     case UInt8(ascii: "\\"): scalars.append("\\")
                     case UInt8(ascii: "/"): scalars.append("/")
@@ -219,7 +216,7 @@ public enum StrictJSON {
                     case UInt8(ascii: "u"):
                         var code = try hex4()
                         if (0xD800...0xDBFF).contains(code) {
-                            guard current == UInt8(ascii: "\\"), index + 1 < bytes.count,
+                            guard peek == UInt8(ascii: "\\"), index + 1 < bytes.count,
                                 bytes[index + 1] == UInt8(ascii: "u")
                             else { throw problem("a \\u escape holds half of a surrogate pair") }
                             index += 2
@@ -228,18 +225,21 @@ public enum StrictJSON {
                                 throw problem("a \\u escape holds half of a surrogate pair")
                             }
                             code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
+                        } else if (0xDC00...0xDFFF).contains(code) {
+                            throw problem("a \\u escape holds half of a surrogate pair")
                         }
                         guard let scalar = Unicode.Scalar(code) else {
-                            throw problem("a \\u escape holds half of a surrogate pair")
+                            throw problem("a \\u escape is not a character")
                         }
                         scalars.append(scalar)
                     default:
-                        throw problem("\\\(Character(Unicode.Scalar(escape))) is not a JSON escape", at: index - 2)
+                        throw problem("\\\(Character(Unicode.Scalar(escaped))) is not a JSON escape", at: index - 2)
                     }
-                case 0..<0x20:
-                    throw problem("a control character inside a string (write \\n, \\t, …)", at: index - 1)
+                    run = index
+                case 0x00..<0x20:
+                    throw problem("a control character must be escaped inside a string")
                 default:
-                    chunk.append(byte)
+                    index += 1
                 }
             }
         }
@@ -259,6 +259,57 @@ public enum StrictJSON {
             }
             index += 4
             return value
+        }
+
+        mutating func literal(_ word: String) throws(Problem) {
+            let expected = Array(word.utf8)
+            guard bytes.count - index >= expected.count, Array(bytes[index..<index + expected.count]) == expected
+            else { throw problem("a value (string, number, object, array, true, false or null) was expected") }
+            index += expected.count
+        }
+
+        /// A JSON number: `-`? (`0` | [1-9][0-9]*) (`.` [0-9]+)? ([eE] [+-]? [0-9]+)?
+        mutating func number() throws(Problem) {
+            let start = index
+            func digits(_ reader: inout Reader) -> Int {
+                var count = 0
+                while let byte = reader.peek, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) {
+                    reader.index += 1
+                    count += 1
+                }
+                return count
+            }
+            if peek == UInt8(ascii: "-") { index += 1 }
+            if peek == UInt8(ascii: "0") {
+                index += 1
+                if let byte = peek, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) {
+                    throw problem("a JSON number has no leading zeros", at: start)
+                }
+            } else if digits(&self) == 0 {
+                throw problem("a JSON number needs digits", at: start)
+            }
+            if peek == UInt8(ascii: ".") {
+                index += 1
+                if digits(&self) == 0 { throw problem("a JSON number needs digits after its point", at: start) }
+            }
+            if peek == UInt8(ascii: "e") || peek == UInt8(ascii: "E") {
+                index += 1
+                if peek == UInt8(ascii: "+") || peek == UInt8(ascii: "-") { index += 1 }
+                if digits(&self) == 0 { throw problem("a JSON number needs digits in its exponent", at: start) }
+            }
+        }
+
+        func firstInvalidUTF8() -> Int {
+            var offset = 0
+            var decoder = UTF8()
+            var iterator = bytes.makeIterator()
+            while true {
+                switch decoder.decode(&iterator) {
+                case .scalarValue(let scalar): offset += UTF8.width(scalar)
+                case .emptyInput: return offset
+                case .error: return offset
+                }
+            }
         }
     }
 }

@@ -12,15 +12,37 @@ import ServiceLifecycle
 public final class Ledger: Service, Sendable {
     /// Path of the SQLite file.
     public let path: String
+    /// Ledger files that other users could read and that opening narrowed to 0600.
+    public let narrowedFiles: [FileModeChange]
     let pool: DatabasePool
     let commits: GroupCommit
 
-    /// Opens the ledger at `path`, creating and migrating it as needed.
+    /// Opens the ledger at `path`, creating and migrating it as needed. Its files
+    /// are private to the desk's user (see `securePrivateFiles(path:)`).
     /// - Parameter groupCommit: batch concurrent order writes into one transaction (on in production).
     public init(path: String, groupCommit: Bool = true) throws {
         self.path = path
+        narrowedFiles = try Self.securePrivateFiles(path: path)
         pool = try LedgerDatabase.open(path: path)
         commits = GroupCommit(pool: pool, batching: groupCommit)
+    }
+
+    /// Opens an existing ledger for reading only (`desk orders`, `desk positions`,
+    /// `desk tokens list`): nothing is created, and a missing file is an error
+    /// naming the path tried.
+    public init(readingExisting path: String) throws {
+        self.path = path
+        guard FileManager.default.fileExists(atPath: path) else { throw LedgerError.notFound(path: path) }
+        narrowedFiles = []
+        pool = try LedgerDatabase.open(path: path, readOnly: true)
+        commits = GroupCommit(pool: pool, batching: false)
+    }
+
+    /// Opens an existing ledger to change it (`desk tokens revoke`); a missing file
+    /// is an error naming the path tried.
+    public convenience init(existing path: String) throws {
+        guard FileManager.default.fileExists(atPath: path) else { throw LedgerError.notFound(path: path) }
+        try self.init(path: path, groupCommit: false)
     }
 
     /// The group-commit writer. Finishes queued writes on graceful shutdown.
@@ -95,6 +117,11 @@ public final class Ledger: Service, Sendable {
     /// Orders matching `query`, newest first.
     public func orders(_ query: OrderQuery) async throws -> [OrderRecord] {
         try await pool.read { db in try query.request().fetchAll(db) }
+    }
+
+    /// How many orders match `query`'s filters, whatever its limit.
+    public func countOrders(_ query: OrderQuery) async throws -> Int {
+        try await pool.read { db in try query.filtered().fetchCount(db) }
     }
 
     /// Every order that may still fill, oldest first (used to rebuild state at start).
@@ -203,6 +230,10 @@ public struct OrderQuery: Sendable, Equatable {
     }
 
     func request() -> QueryInterfaceRequest<OrderRecord> {
+        filtered().order(Column("created_at").desc, Column("order_id").desc).limit(limit)
+    }
+
+    func filtered() -> QueryInterfaceRequest<OrderRecord> {
         var request = OrderRecord.all()
         if let member { request = request.filter(Column("user_id") == member) }
         switch status {
@@ -215,6 +246,6 @@ public struct OrderQuery: Sendable, Equatable {
         }
         if let symbol { request = request.filter(Column("symbol") == symbol) }
         if let since { request = request.filter(Column("created_at") >= since) }
-        return request.order(Column("created_at").desc, Column("order_id").desc).limit(limit)
+        return request
     }
 }

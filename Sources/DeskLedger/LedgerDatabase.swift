@@ -4,12 +4,22 @@ import GRDB
 /// Opens the desk's SQLite file (WAL, full fsync on commit) and keeps its schema
 /// current. One `DatabasePool` per file per process.
 enum LedgerDatabase {
-    /// Opens (creating if needed) the database at `path` and migrates it.
-    static func open(path: String) throws -> DatabasePool {
+    /// Opens (creating if needed) the database at `path` and migrates it; with
+    /// `readOnly`, opens an existing one for reading (migrating it first only when
+    /// an older desk wrote it).
+    static func open(path: String, readOnly: Bool = false) throws -> DatabasePool {
         var configuration = Configuration()
         configuration.label = "desk-ledger"
         // Another process (the desk CLI) may hold the write lock for a moment.
         configuration.busyMode = .timeout(10)
+        if readOnly {
+            configuration.readonly = true
+            let pool = try DatabasePool(path: path, configuration: configuration)
+            if try pool.read({ db in try migrator.hasCompletedMigrations(db) }) { return pool }
+            // Written by an older desk: bring its schema up to date, then read.
+            _ = try open(path: path)
+            return try DatabasePool(path: path, configuration: configuration)
+        }
         configuration.journalMode = .wal
         configuration.prepareDatabase { db in
             // FULL: a commit is on disk when it returns (power loss, not only kill -9).
@@ -124,7 +134,17 @@ enum LedgerDatabase {
                 t.column("updated_at", .datetime).notNull()
             }
         }
-        migrator.registerMigration("v3-strategy-users") { db in
+        migrator.registerMigration("v3-token-issuer-and-metrics-scope") { db in
+            try db.alter(table: "tokens") { t in
+                // Who issued the token: "cli" (desk tokens issue), "desk" (the admin
+                // token file) or "supervisor" (a strategy's per-start token, revoked
+                // at the next desk start if a kill -9 left it live).
+                t.add(column: "issued_by", .text).notNull().defaults(to: "cli")
+                // A token that may read /metrics and nothing else.
+                t.add(column: "metrics_only", .boolean).notNull().defaults(to: false)
+            }
+        }
+        migrator.registerMigration("v4-strategy-users") { db in
             // One uid per strategy name, never given to another: uids are how the
             // kernel keeps strategies apart.
             try db.create(table: "strategy_users") { t in

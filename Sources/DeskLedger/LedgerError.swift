@@ -1,3 +1,5 @@
+import Foundation
+
 /// What can go wrong in the ledger, in words a person can act on.
 public enum LedgerError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The ledger is shutting down and takes no more writes.
@@ -8,6 +10,8 @@ public enum LedgerError: Error, Equatable, Sendable, CustomStringConvertible {
     case corrupt(String)
     /// A range of numbers the ledger hands out has none left.
     case exhausted(String)
+    /// There is no ledger file at this path (and the command does not create one).
+    case notFound(path: String)
 
     public var description: String {
         switch self {
@@ -15,6 +19,8 @@ public enum LedgerError: Error, Equatable, Sendable, CustomStringConvertible {
         case .unknownOrder(let id): "no order \(id)"
         case .corrupt(let what): "the ledger holds a value it cannot read: \(what)"
         case .exhausted(let what): "no \(what) are left to allocate"
+        case .notFound(let path):
+            "no ledger at \(URL(fileURLWithPath: path).standardizedFileURL.path): `desk serve --db \(path)` creates one; pass --db (or set DB_PATH) to read another"
         }
     }
 }

@@ -116,6 +116,10 @@ public struct TokenRecord: Codable, Sendable, Equatable, FetchableRecord, Mutabl
     public var isAdmin: Bool
     public var createdAt: Date
     public var revokedAt: Date?
+    /// A `TokenIssuer` raw value: `cli`, `desk` or `supervisor`.
+    public var issuedBy: String
+    /// May read `/metrics` and nothing else.
+    public var metricsOnly: Bool
 }
 
 /// One line of the audit log: every order request, cancel and admin action,

@@ -11,6 +11,27 @@ public struct TokenIdentity: Sendable, Equatable {
     public var strategy: String
     /// Admin tokens may read everyone's data and use the admin API.
     public var isAdmin: Bool
+    /// A metrics token: it may read `/metrics` and nothing else.
+    public var isMetricsOnly: Bool
+
+    public init(tokenId: Int64, member: String, strategy: String, isAdmin: Bool, isMetricsOnly: Bool = false) {
+        self.tokenId = tokenId
+        self.member = member
+        self.strategy = strategy
+        self.isAdmin = isAdmin
+        self.isMetricsOnly = isMetricsOnly
+    }
+}
+
+/// Who issued a token (the `issued_by` column).
+public enum TokenIssuer: String, Sendable, Codable, CaseIterable {
+    /// `desk tokens issue` (or a test): lives until revoked by hand.
+    case cli
+    /// The desk itself, for its admin token file.
+    case desk
+    /// The strategy supervisor, for one run of one strategy: revoked when the run
+    /// ends, and at the next desk start when a kill -9 left it live.
+    case supervisor
 }
 
 /// A token just issued: the secret is shown once and never stored.
@@ -24,7 +45,14 @@ extension Ledger {
     public static let tokenPrefix = "desk_"
 
     /// Issues a new bearer token for `member` (bound to `strategy` if given) and stores its hash.
-    public func issueToken(member: String, strategy: String = "", isAdmin: Bool = false) throws -> IssuedToken {
+    /// - Parameters:
+    ///   - metricsOnly: a token for Prometheus: it reads `/metrics` and nothing else.
+    ///   - issuer: who issues it; `.supervisor` tokens do not outlive the desk run that issued them.
+    public func issueToken(
+        member: String, strategy: String = "", isAdmin: Bool = false, metricsOnly: Bool = false,
+        issuer: TokenIssuer = .cli
+    ) throws -> IssuedToken {
+        precondition(!(isAdmin && metricsOnly), "a token is an admin token or a metrics token, not both")
         var bytes = [UInt8](repeating: 0, count: 32)
         var generator = SystemRandomNumberGenerator()
         for index in bytes.indices { bytes[index] = generator.next() }
@@ -35,11 +63,12 @@ extension Ledger {
         let record = try pool.write { db in
             try TokenRecord(
                 id: nil, tokenHash: Self.hash(token: secret), userId: member, strategy: strategy, isAdmin: isAdmin,
-                createdAt: Date(), revokedAt: nil
+                createdAt: Date(), revokedAt: nil, issuedBy: issuer.rawValue, metricsOnly: metricsOnly
             ).inserted(db)
         }
         return IssuedToken(
-            identity: TokenIdentity(tokenId: record.id!, member: member, strategy: strategy, isAdmin: isAdmin),
+            identity: TokenIdentity(
+                tokenId: record.id!, member: member, strategy: strategy, isAdmin: isAdmin, isMetricsOnly: metricsOnly),
             secret: secret)
     }
 
@@ -52,10 +81,13 @@ extension Ledger {
     private func identityNow(hash: String) throws -> TokenIdentity? {
         try pool.read { db in
             let statement = try db.cachedStatement(
-                sql: "SELECT id, user_id, strategy, is_admin FROM tokens WHERE token_hash = ? AND revoked_at IS NULL")
+                sql:
+                    "SELECT id, user_id, strategy, is_admin, metrics_only FROM tokens WHERE token_hash = ? AND revoked_at IS NULL"
+            )
             return try Row.fetchOne(statement, arguments: [hash]).map {
                 TokenIdentity(
-                    tokenId: $0["id"], member: $0["user_id"], strategy: $0["strategy"], isAdmin: $0["is_admin"])
+                    tokenId: $0["id"], member: $0["user_id"], strategy: $0["strategy"], isAdmin: $0["is_admin"],
+                    isMetricsOnly: $0["metrics_only"])
             }
         }
     }
@@ -70,13 +102,34 @@ extension Ledger {
         }
     }
 
-    /// Revokes every live token bound to `member` and `strategy` (when a strategy stops for good).
+    /// Revokes every live token bound to `member` and `strategy` (when a strategy
+    /// stops for good); only those `issuer` issued, when given.
     @discardableResult
-    public func revokeTokens(member: String, strategy: String) throws -> Int {
+    public func revokeTokens(member: String, strategy: String, issuedBy issuer: TokenIssuer? = nil) throws -> Int {
+        try pool.write { db in
+            if let issuer {
+                try db.execute(
+                    sql:
+                        "UPDATE tokens SET revoked_at = ? WHERE user_id = ? AND strategy = ? AND issued_by = ? AND revoked_at IS NULL",
+                    arguments: [Date(), member, strategy, issuer.rawValue])
+            } else {
+                try db.execute(
+                    sql: "UPDATE tokens SET revoked_at = ? WHERE user_id = ? AND strategy = ? AND revoked_at IS NULL",
+                    arguments: [Date(), member, strategy])
+            }
+            return db.changesCount
+        }
+    }
+
+    /// Revokes every live token the strategy supervisor issued: at desk start, a
+    /// token from an earlier run is live only because that run was killed before
+    /// it could revoke it. Tokens issued by hand are left alone. Returns how many.
+    @discardableResult
+    public func revokeSupervisorTokens() throws -> Int {
         try pool.write { db in
             try db.execute(
-                sql: "UPDATE tokens SET revoked_at = ? WHERE user_id = ? AND strategy = ? AND revoked_at IS NULL",
-                arguments: [Date(), member, strategy])
+                sql: "UPDATE tokens SET revoked_at = ? WHERE issued_by = ? AND revoked_at IS NULL",
+                arguments: [Date(), TokenIssuer.supervisor.rawValue])
             return db.changesCount
         }
     }

@@ -25,6 +25,9 @@ public struct DockerSettings: Sendable, Equatable {
     /// json-file log rotation in the engine (`docker logs`); the desk keeps its own log too.
     public var logMaxSize: String
     public var logMaxFiles: Int
+    /// The desk socket's group, added to a container that runs as the image's user
+    /// (one that runs as the strategy's own uid has it among its groups already).
+    public var socketGroup: UInt32?
 
     public init(
         docker: String = "docker", image: String = DockerSettings.defaultImage, network: ContainerNetwork,
@@ -134,6 +137,8 @@ public struct ContainerSpec: Sendable, Equatable {
         if let user {
             arguments += ["--user", "\(user.uid):\(user.gid)"]
             for group in user.groups { arguments += ["--group-add", "\(group)"] }
+        } else if let group = settings.socketGroup {
+            arguments += ["--group-add", "\(group)"]
         }
         if let home {
             arguments += ["--mount", mount(source: home, target: homeFolder, readOnly: false)]

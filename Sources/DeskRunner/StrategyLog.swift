@@ -1,6 +1,10 @@
 import Foundation
 import Synchronization
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// A strategy's log file (`<logs>/<name>.log`) with size-based rotation: when
 /// it passes `maxBytes` it becomes `<name>.log.1` (older ones shift up to `keep`).
 public final class StrategyLog: Sendable {
@@ -41,12 +45,25 @@ public final class StrategyLog: Sendable {
         }
     }
 
+    /// Mode of a log file: the desk's user only (a log can hold a strategy's
+    /// secrets, and what one member's strategy prints is not another's to read).
+    public static let fileMode: mode_t = 0o600
+
     private func open(_ state: inout (handle: FileHandle?, size: Int)) {
-        if !FileManager.default.fileExists(atPath: path) {
-            _ = FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o640])
+        // Created 0600 from the start, whatever the umask; an older, more open file is narrowed.
+        #if canImport(Glibc)
+            let descriptor = Glibc.open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, Self.fileMode)
+        #else
+            let descriptor = Darwin.open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, Self.fileMode)
+        #endif
+        guard descriptor >= 0 else {
+            state.handle = nil
+            return
         }
-        state.handle = FileHandle(forWritingAtPath: path)
-        state.size = Int((try? state.handle?.seekToEnd()) ?? 0)
+        fchmod(descriptor, Self.fileMode)
+        let handle = FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
+        state.handle = handle
+        state.size = Int((try? handle.seekToEnd()) ?? 0)
     }
 
     private func rotate() {

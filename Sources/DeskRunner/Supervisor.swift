@@ -56,7 +56,10 @@ public actor Supervisor: Service {
             sandboxReport = plan.report
         }
         (launches, launchQueue) = AsyncStream.makeStream(of: (String, Int).self)
-        try? FileManager.default.createDirectory(at: configuration.logsDirectory, withIntermediateDirectories: true)
+        // The logs are the desk's alone (strategies write theirs through the desk).
+        try? FileManager.default.createDirectory(
+            at: configuration.logsDirectory, withIntermediateDirectories: true,
+            attributes: [.posixPermissions: 0o700])
     }
 
     /// Whether each strategy gets its own uid: the desk is root and sandboxes strategies.

@@ -65,14 +65,17 @@ public struct DeskApplication: Sendable {
             var sandbox = runtime.sandbox
             // No strategy sees the ledger's folder (the ledger, the admin token, the lock) or the config file.
             sandbox.protectedPaths += [ledgerFolder.path] + (configuration.configFilePath.map { [$0] } ?? [])
-            if sandbox.clientGroup == nil && getuid() == 0 { sandbox.clientGroup = SandboxOptions.defaultClientGroup }
+            // Strategies reach the desk's socket (mode 0660) through its group.
+            sandbox.clientGroup = sandbox.clientGroup ?? configuration.unixSocketGroup
+            var docker = runtime.docker
+            docker?.socketGroup = sandbox.clientGroup
             supervisor = Supervisor(
                 configuration: SupervisorConfiguration(
                     strategiesDirectory: runtime.strategiesDirectory, logsDirectory: runtime.logsDirectory,
                     sandboxDirectory: ledgerFolder.appendingPathComponent("sandbox"), deskURL: deskURL,
                     python: runtime.python, pythonPath: runtime.pythonPath, sandbox: sandbox,
                     stopGrace: runtime.stopGrace, restartOverride: runtime.restartOverride,
-                    defaultRuntime: runtime.defaultRuntime, docker: runtime.docker),
+                    defaultRuntime: runtime.defaultRuntime, docker: docker),
                 feed: feed, credentials: LedgerCredentials(ledger: ledger), store: LedgerStrategyStore(ledger: ledger),
                 users: LedgerStrategyUsers(ledger: ledger), logger: logger)
         } else {
@@ -99,11 +102,14 @@ public struct DeskApplication: Sendable {
     /// Every route, behind the identity middleware where a caller is needed.
     public func router() -> Router<DeskRequestContext> {
         let router = Router(context: DeskRequestContext.self)
-        OperationsController(metrics: metrics, brokerName: broker.name, feed: feed).addRoutes(to: router)
+        router.add(middleware: RouteNotFoundMiddleware())
+        let operations = OperationsController(metrics: metrics, brokerName: broker.name, feed: feed)
+        operations.addPublicRoutes(to: router)
         let authenticated = router.group()
             .add(
                 middleware: IdentityMiddleware(
                     ledger: ledger, trustUserHeader: configuration.trustUserHeader, metrics: metrics, logger: logger))
+        operations.addAuthenticatedRoutes(to: authenticated)
         OrderController(desk: orderDesk, ledger: ledger, maximumBodySize: configuration.maximumBodySize)
             .addRoutes(to: authenticated)
         PortfolioController(ledger: ledger, broker: broker).addRoutes(to: authenticated)
@@ -143,22 +149,30 @@ public struct DeskApplication: Sendable {
             await onListening(addresses)
         }
         var apps: [any Service] = []
+        let connections = configuration.connections
+        let logger = self.logger
         var tcp = Application(
-            responder: responder,
+            responder: responder, server: .desk(connections),
             configuration: ApplicationConfiguration(
-                address: .hostname(configuration.host, port: configuration.port), serverName: "desk"),
+                address: .hostname(configuration.host, port: configuration.port), serverName: "desk",
+                availableConnectionsDelegate: ConnectionCap(
+                    maximum: connections.maximumConnections, listener: "tcp", logger: logger)),
             onServerRunning: { channel in await listeners.ready(port: channel.localAddress?.port) },
             logger: logger)
         tcp.beforeServerStarts { await orderDesk.ready() }
         apps.append(tcp)
         if let path = configuration.unixSocketPath {
             try? FileManager.default.removeItem(atPath: path)
+            let group = configuration.unixSocketGroup
             var unix = Application(
-                responder: responder,
-                configuration: ApplicationConfiguration(address: .unixDomainSocket(path: path), serverName: "desk"),
+                responder: responder, server: .desk(connections),
+                configuration: ApplicationConfiguration(
+                    address: .unixDomainSocket(path: path), serverName: "desk",
+                    availableConnectionsDelegate: ConnectionCap(
+                        maximum: connections.maximumConnections, listener: "unix", logger: logger)),
                 onServerRunning: { _ in
-                    // Sandboxed strategies run as another user; the token is their credential.
-                    chmod(path, 0o666)
+                    // The desk's user and the socket group (sandboxed strategies) only; a token is still needed.
+                    Self.restrictSocket(path: path, group: group, logger: logger)
                     await listeners.ready(unixSocketPath: path)
                 },
                 logger: logger)
@@ -191,6 +205,25 @@ public struct DeskApplication: Sendable {
                 logger: logger))
         try await group.run()
         if let path = configuration.unixSocketPath { try? FileManager.default.removeItem(atPath: path) }
+    }
+}
+
+extension DeskApplication {
+    /// Mode of the unix socket: the desk's user and the socket's group connect, nobody else.
+    public static let socketMode: mode_t = 0o660
+
+    /// Gives the socket to `group` (when given) with mode 0660.
+    static func restrictSocket(path: String, group: UInt32?, logger: Logger) {
+        if let group, chown(path, uid_t.max, gid_t(group)) != 0 {
+            logger.error(
+                "cannot give the unix socket to its group: strategies in that group cannot connect",
+                metadata: ["path": "\(path)", "gid": "\(group)", "error": "\(String(cString: strerror(errno)))"])
+        }
+        if chmod(path, socketMode) != 0 {
+            logger.error(
+                "cannot set the unix socket's mode",
+                metadata: ["path": "\(path)", "error": "\(String(cString: strerror(errno)))"])
+        }
     }
 }
 

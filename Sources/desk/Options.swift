@@ -21,16 +21,31 @@ struct ServerOptions: ParsableArguments {
 
     @OptionGroup var database: DatabaseOptions
 
+    /// Where the desk running on `--db`'s ledger listens, from its lock file.
+    var runningDeskURL: String? {
+        guard case .running(let record?) = DeskLock.probe(database: database.resolvedPath) else { return nil }
+        return record.url ?? record.unixSocket.map { "unix://\($0)" }
+    }
+
     func connection() throws -> DeskConnection {
         let environment = ProcessInfo.processInfo.environment
-        let url = server ?? environment["DESK_SERVER_URL"] ?? "http://localhost:8080"
+        let url = server ?? environment["DESK_SERVER_URL"] ?? runningDeskURL ?? "http://localhost:8080"
         let tokenFile = AdminTokenFile.path(forDatabase: database.resolvedPath)
         guard let token = token ?? environment["DESK_ADMIN_TOKEN"] ?? AdminTokenFile.read(path: tokenFile) else {
-            throw ValidationError(
+            throw DeskCommandError(
                 "no admin token: pass --token, set DESK_ADMIN_TOKEN, or run this where `desk serve` wrote \(tokenFile)")
         }
         return DeskConnection(serverURL: url, token: token)
     }
+}
+
+/// A command that was well formed but could not do what it was asked: printed
+/// as `Error: <message>` with exit status 1, without the usage text (which
+/// ArgumentParser's `ValidationError` prints, with status 64, for bad arguments).
+struct DeskCommandError: Error, CustomStringConvertible {
+    var message: String
+    init(_ message: String) { self.message = message }
+    var description: String { message }
 }
 
 /// Runs `body` with a connection and turns transport failures into a clear message.
@@ -44,13 +59,47 @@ func withDesk<T>(_ options: ServerOptions, _ body: (DeskConnection) async throws
         try? await connection.shutdown()
         switch failure {
         case .unreachable(let url, _):
-            throw ValidationError(
+            throw DeskCommandError(
                 "no desk is answering at \(url). Start one with `desk serve` (or point --server / DESK_SERVER_URL at it)."
             )
         case .refused(let status, let message):
-            throw ValidationError("the desk refused (\(status)): \(message)")
+            throw DeskCommandError(
+                "the desk refused (\(status)): \(message.isEmpty ? "it gave no reason" : message)")
         }
     }
+}
+
+/// Timeouts and connection limits of `desk serve`'s listeners.
+struct ConnectionOptions: ParsableArguments {
+    @Option(
+        name: .customLong("idle-timeout"),
+        help: "Seconds a connection may sit idle between requests (env DESK_IDLE_TIMEOUT; default 60).")
+    var idleTimeout: String?
+    @Option(
+        name: .customLong("header-timeout"),
+        help: "Seconds for a request's head once its first byte came (env DESK_HEADER_TIMEOUT; default 10).")
+    var headerTimeout: String?
+    @Option(
+        name: .customLong("body-timeout"),
+        help: "Seconds for a request's body once its head came (env DESK_BODY_TIMEOUT; default 30).")
+    var bodyTimeout: String?
+    @Option(
+        name: .customLong("max-connections"),
+        help: "Connections each listener holds at once; more wait (env DESK_MAX_CONNECTIONS; default 256).")
+    var maxConnections: Int?
+    @Option(
+        name: .customLong("socket-group"),
+        help:
+            "Group of the unix socket (mode 0660), a gid or name (env DESK_SOCKET_GROUP; default 60999 when run as root, else the desk's own group)."
+    )
+    var socketGroup: String?
+}
+
+/// A strategy as the user named it: its folder name, or a path to its folder
+/// (`strategies/example_alice/` is `example_alice`).
+func strategyName(_ given: String) -> String {
+    let trimmed = given.hasSuffix("/") ? String(given.reversed().drop { $0 == "/" }.reversed()) : given
+    return trimmed.split(separator: "/").last.map(String.init) ?? given
 }
 
 /// Where market data comes from.

@@ -11,7 +11,8 @@ struct Serve: AsyncParsableCommand {
             Environment: PORT (8080), DB_PATH (./trading_desk.db), DESK_UNIX_SOCKET, DESK_CONFIG, \
             DESK_TRUST_USER_HEADER=1, DESK_HOST, DESK_FEED, DESK_SYMBOLS, STRATEGIES_DIR, DESK_PYTHON, \
             DESK_PYTHONPATH, DESK_BROKER, DESK_RUNTIME, DOCKER_IMAGE, NETWORK_NAME, DESK_CONTAINER_URL, \
-            DESK_DOCKER, LOG_LEVEL; for --broker alpaca: APCA_API_KEY_ID, APCA_API_SECRET_KEY, \
+            DESK_DOCKER, DESK_IDLE_TIMEOUT, DESK_HEADER_TIMEOUT, DESK_BODY_TIMEOUT, DESK_MAX_CONNECTIONS, \
+            DESK_SOCKET_GROUP, LOG_LEVEL; for --broker alpaca: APCA_API_KEY_ID, APCA_API_SECRET_KEY, \
             APCA_API_BASE_URL, APCA_API_DATA_URL, APCA_API_DATA_STREAM_URL, APCA_DATA_FEED; for --feed alpaca: \
             APCA_API_KEY_ID, APCA_API_SECRET_KEY, APCA_API_DATA_STREAM_URL, APCA_DATA_FEED.
             """)
@@ -29,6 +30,7 @@ struct Serve: AsyncParsableCommand {
     @Flag(name: .customLong("no-group-commit"), help: "One transaction per order (for benchmarks).")
     var noGroupCommit = false
     @Option(help: "Where orders go: paper (default) or alpaca (env DESK_BROKER).") var broker: String?
+    @OptionGroup var connections: ConnectionOptions
     @OptionGroup var market: MarketOptions
     @OptionGroup var runtime: RuntimeOptions
 
@@ -40,12 +42,19 @@ struct Serve: AsyncParsableCommand {
             feedSeed: market.feedSeed, symbols: market.symbols, strategiesDirectory: runtime.strategiesDir,
             logsDirectory: runtime.logsDir, python: runtime.python, pythonPath: runtime.pythonPath,
             noSandbox: runtime.noSandbox, broker: broker, runtime: runtime.runtime, dockerImage: runtime.dockerImage,
-            dockerNetwork: runtime.dockerNetwork, dockerDeskURL: runtime.dockerDeskURL, stopGrace: runtime.stopGrace)
+            dockerNetwork: runtime.dockerNetwork, dockerDeskURL: runtime.dockerDeskURL, stopGrace: runtime.stopGrace,
+            idleTimeout: connections.idleTimeout, headerTimeout: connections.headerTimeout,
+            bodyTimeout: connections.bodyTimeout, maxConnections: connections.maxConnections,
+            socketGroup: connections.socketGroup)
         let configuration: DeskConfiguration
         switch settings.resolve(environment: ProcessInfo.processInfo.environment) {
         case .success(let resolved): configuration = resolved
         case .failure(let problem): throw ValidationError(problem.message)
         }
-        try await DeskServerMain.serve(configuration: configuration)
+        do {
+            try await DeskServerMain.serve(configuration: configuration)
+        } catch let error as DeskStartupError {
+            throw DeskCommandError(error.message)
+        }
     }
 }

@@ -7,8 +7,8 @@ struct ExactDecimalTests {
     @Test(
         "parses plain decimal text exactly",
         arguments: [
-            ("10", "10"), ("10.5", "10.5"), ("145.60", "145.6"), ("0.0001", "0.0001"), ("-3", "-3"), ("+2.50", "2.5"),
-            ("145.60000000000002", "145.60000000000002"), ("000123", "123"),
+            ("10", "10"), ("10.5", "10.5"), ("145.60", "145.6"), ("0.0001", "0.0001"), ("-3", "-3"), ("0", "0"),
+            ("0.5", "0.5"), ("-0.5", "-0.5"), ("100", "100"), ("145.60000000000002", "145.60000000000002"),
         ])
     func parsesExactly(text: String, plain: String) throws {
         let value = try ExactDecimal.parse(text).get()
@@ -22,6 +22,35 @@ struct ExactDecimalTests {
         ])
     func refuses(text: String) {
         #expect(throws: ExactDecimal.ParseFailure.self) { try ExactDecimal.parse(text).get() }
+    }
+
+    @Test(
+        "refuses non-canonical spellings, saying which rule they break",
+        arguments: [
+            ("+10", ExactDecimal.ParseFailure.explicitPlus), ("+0.5", .explicitPlus), ("00010", .leadingZero),
+            ("010", .leadingZero), ("00", .leadingZero), ("00.5", .leadingZero), ("-01.5", .leadingZero),
+            ("-00", .leadingZero), (".5", .notADecimal), ("1.", .notADecimal), ("-", .notADecimal),
+            ("1+", .notADecimal), ("-+1", .notADecimal),
+        ])
+    func refusesNonCanonical(text: String, failure: ExactDecimal.ParseFailure) {
+        #expect(ExactDecimal.parse(text) == .failure(failure))
+    }
+
+    @Test(
+        "shows a fixed number of decimals, money rounded half away from zero",
+        arguments: [
+            ("-40", 2, "-40.00"), ("26.1", 2, "26.10"), ("-20.45", 2, "-20.45"), ("1909.7101434949", 2, "1909.71"),
+            ("-0.4291666667", 2, "-0.43"), ("2.345", 2, "2.35"), ("-2.345", 2, "-2.35"), ("-0.001", 2, "0.00"),
+            ("0", 2, "0.00"), ("145.5", 4, "145.5000"), ("7", 0, "7"),
+        ])
+    func fixed(text: String, scale: Int, shown: String) throws {
+        #expect(ExactDecimal.fixed(try ExactDecimal.parse(text).get(), scale: scale) == shown)
+    }
+
+    @Test("half-even rounding when asked for")
+    func halfEven() throws {
+        #expect(ExactDecimal.fixed(try ExactDecimal.parse("2.345").get(), scale: 2, rounding: .halfEven) == "2.34")
+        #expect(ExactDecimal.fixed(try ExactDecimal.parse("2.355").get(), scale: 2, rounding: .halfEven) == "2.36")
     }
 
     @Test("refuses text longer than the maximum")

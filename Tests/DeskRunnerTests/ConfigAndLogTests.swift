@@ -71,11 +71,11 @@ struct ConfigAndLogTests {
     @Test(
         "malformed JSON is reported at its real line and column; trailing commas and repeated keys are refused",
         arguments: [
-            ("{\n  \"name\": \"a\",\n  \"version\": \"1\",\n  oops\n}", 4, 3, "expected a \"key\""),
+            ("{\n  \"name\": \"a\",\n  \"version\": \"1\",\n  oops\n}", 4, 3, "an object key (a string) was expected"),
             ("{\n  \"name\": \"a\",\n}", 3, 1, "trailing commas"),
             ("{\"symbols\": [\"AAPL\",]}", 1, 21, "trailing commas"),
-            ("{\n  \"user_id\": \"alice\",\n  \"user_id\": \"bob\"\n}", 3, 3, "appears twice"),
-            ("{\"limits\": {\"cpu_seconds\": 010}}", 1, 28, "may not start with 0"),
+            ("{\n  \"user_id\": \"alice\",\n  \"user_id\": \"bob\"\n}", 3, 3, "appears more than once"),
+            ("{\"limits\": {\"cpu_seconds\": 010}}", 1, 28, "no leading zeros"),
         ])
     func malformed(text: String, line: Int, column: Int, fragment: String) {
         guard case .failure(let problem) = StrategyConfig.parse(text, folder: "f", path: "p") else {

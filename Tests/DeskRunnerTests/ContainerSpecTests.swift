@@ -131,7 +131,8 @@ struct ContainerSpecTests {
         let spec = try Self.spec()
         #expect(
             Self.values("--env", in: spec.arguments) == [
-                "DESK_SERVER_URL", "DESK_TOKEN", "RUN_LENGTH", "STRATEGY_NAME", "USER_ID",
+                "DESK_SERVER_URL", "DESK_TOKEN", "HOME", "PYTHONNOUSERSITE", "RUN_LENGTH", "STRATEGY_NAME", "TMPDIR",
+                "USER_ID",
             ])
         #expect(!spec.arguments.contains { $0.contains("secret-token") }, "a token in argv is visible in ps")
         #expect(spec.containerEnvironment["PYTHONPATH"] == nil)

@@ -131,6 +131,45 @@ struct OrderAPITests {
                 name: "unsupported content type", body: valid, contentType: "text/plain", status: .unsupportedMediaType,
                 fragment: "unsupported Content-Type"),
             BadBody(
+                name: "duplicated JSON key (the second qty would have filled)",
+                body: Array(#"{"qty":"1","symbol":"AAPL","side":"buy","qty":"9999"}"#.utf8),
+                contentType: "application/json", status: .badRequest,
+                fragment: #"key "qty" appears more than once"#),
+            BadBody(
+                name: "duplicated JSON key spelled with an escape",
+                body: Array(#"{"qty":"1","symbol":"AAPL","side":"buy","qty":"9999"}"#.utf8),
+                contentType: "application/json", status: .badRequest, fragment: "appears more than once"),
+            BadBody(
+                name: "one field under its JSON name and its proto name",
+                body: Array(
+                    #"{"symbol":"AAPL","qty":"1","side":"buy","order_type":"limit","orderType":"market","limit_price":"1"}"#
+                        .utf8),
+                contentType: "application/json", status: .badRequest, fragment: #"the same field as "order_type""#),
+            BadBody(
+                name: "duplicated key in a nested object",
+                body: Array(#"{"symbol":"AAPL","qty":"1","side":"buy","x":{"a":1,"a":2}}"#.utf8),
+                contentType: "application/json", status: .badRequest, fragment: "appears more than once"),
+            BadBody(
+                name: "declared charset other than UTF-8",
+                body: Array(#"{"symbol":"AAPL","qty":"1","side":"buy"}"#.utf8),
+                contentType: "application/json; charset=utf-16", status: .unsupportedMediaType,
+                fragment: "charset \"utf-16\" is not accepted"),
+            BadBody(
+                name: "declared latin-1", body: Array(#"{"symbol":"AAPL","qty":"1","side":"buy"}"#.utf8),
+                contentType: "application/json;charset=ISO-8859-1", status: .unsupportedMediaType,
+                fragment: "JSON bodies are UTF-8"),
+            BadBody(
+                name: "bytes that are not UTF-8",
+                body: Array(#"{"symbol":"AAPL","qty":"1","side":""#.utf8) + [0xFF, 0x22, 0x7D],
+                contentType: "application/json", status: .badRequest, fragment: "not valid UTF-8"),
+            BadBody(
+                name: "byte-order mark",
+                body: [0xEF, 0xBB, 0xBF] + Array(#"{"symbol":"AAPL","qty":"1","side":"buy"}"#.utf8),
+                contentType: "application/json", status: .badRequest, fragment: "byte-order mark"),
+            BadBody(
+                name: "protobuf with qty twice (the last would win)", body: valid + [0x12, 0x04] + Array("9999".utf8),
+                status: .badRequest, fragment: "field 2 (qty) more than once"),
+            BadBody(
                 name: "10 MB body", body: [UInt8](repeating: 0x41, count: 10 * 1024 * 1024), status: .contentTooLarge,
                 fragment: "larger than"),
         ]
@@ -167,6 +206,11 @@ struct OrderAPITests {
             (DeskHarness.request(type: "limit", limit: "145.60000000000002"), "sub-penny rule"),
             (DeskHarness.request(type: "market", limit: "10"), "not allowed for market orders"),
             (DeskHarness.request(type: "limit", limit: "1e9"), "not a decimal number"),
+            (DeskHarness.request(qty: "+10"), #"written without "+""#),
+            (DeskHarness.request(qty: "00010"), "no zeros before the first significant integer digit"),
+            (DeskHarness.request(qty: ".5"), "not a decimal number"),
+            (DeskHarness.request(qty: "1."), "not a decimal number"),
+            (DeskHarness.request(type: "limit", limit: "+145.50"), #"limit_price "+145.50""#),
         ])
     func badFields(request: Orders_OrderRequest, fragment: String) async throws {
         try await DeskHarness.run { desk in
@@ -176,6 +220,23 @@ struct OrderAPITests {
             #expect(try desk.orderCount() == 0)
             let audit = try await desk.app.ledger.auditEvents(member: "alice")
             #expect(audit.first?.outcome == "invalid")
+        }
+    }
+
+    @Test(
+        "JSON reads decimals by the same rules as protobuf",
+        arguments: [("+10", #"written without "+""#), ("00010", "no zeros before"), (".5", "not a decimal number")])
+    func jsonDecimals(qty: String, fragment: String) async throws {
+        try await DeskHarness.run { desk in
+            let token = try desk.token("alice")
+            let (jsonStatus, jsonReply) = try await desk.placeRaw(
+                ByteBuffer(string: #"{"symbol":"AAPL","qty":"\#(qty)","side":"buy"}"#), token: token,
+                contentType: "application/json")
+            let (protobufStatus, protobufReply) = try await desk.place(DeskHarness.request(qty: qty), token: token)
+            #expect(jsonStatus == .unprocessableContent && protobufStatus == .unprocessableContent)
+            #expect(jsonReply.message == protobufReply.message)
+            #expect(jsonReply.message.contains(fragment), "\(jsonReply.message)")
+            #expect(try desk.orderCount() == 0)
         }
     }
 

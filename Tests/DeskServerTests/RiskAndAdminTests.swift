@@ -166,12 +166,13 @@ struct ReadAPITests {
         }
     }
 
-    @Test("health and metrics need no token; metrics count orders by outcome")
+    @Test("health needs no token; metrics (admin token) count orders by outcome")
     func operations() async throws {
         try await DeskHarness.run { desk in
             #expect(try await desk.json(.get, "/healthz", token: nil).0 == .ok)
             _ = try await desk.place(DeskHarness.request(qty: "-1"), token: try desk.token("alice"))
-            let response = try await desk.client.execute(uri: "/metrics", method: .get)
+            let response = try await desk.client.execute(
+                uri: "/metrics", method: .get, headers: desk.headers(token: desk.admin, contentType: nil))
             let text = String(buffer: response.body)
             #expect(text.contains(#"desk_orders_total{outcome="invalid"} 1"#))
             #expect(text.contains("desk_order_duration_seconds_bucket"))

@@ -3,7 +3,11 @@
 market; after RUN_LENGTH down-ticks in a row, sell ORDER_QTY. The position per
 symbol stays within MAX_POSITION shares, long or short.
 
-Settings come from the environment (config.json's "env" sets them)."""
+Settings come from the environment (config.json's "env" sets them). The desk
+runs it with its own DESK_TOKEN (a bearer token for this member and strategy,
+issued at each start and revoked when it ends) and DESK_SERVER_URL; desk_client
+reads both, so every order is booked to this strategy's member. To run it by
+hand, export DESK_SERVER_URL and DESK_TOKEN=$(desk tokens issue <member> | head -1)."""
 import logging
 import os
 from collections import defaultdict

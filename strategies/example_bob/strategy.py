@@ -7,7 +7,11 @@ Orders are limit orders one cent through the price, immediate-or-cancel, so
 they never rest on the book. Prices are Decimals rounded to cents (a float such
 as 145.50 + 0.10 would be sent as "145.60000000000002" and refused).
 
-Settings come from the environment (config.json's "env" sets them)."""
+Settings come from the environment (config.json's "env" sets them). The desk
+runs it with its own DESK_TOKEN (a bearer token for this member and strategy,
+issued at each start and revoked when it ends) and DESK_SERVER_URL; desk_client
+reads both, so every order is booked to this strategy's member. To run it by
+hand, export DESK_SERVER_URL and DESK_TOKEN=$(desk tokens issue <member> | head -1)."""
 import logging
 import os
 from collections import defaultdict, deque

@@ -10,18 +10,24 @@ public enum AdminTokenFile {
     }
 
     /// Reads the token file, or issues a new admin token and writes it when there
-    /// is none (or the stored one was revoked).
-    public static func ensure(ledger: Ledger) async throws -> String {
+    /// is none (or the stored one was revoked). The file is 0600 from its first
+    /// byte; an existing one that others could read is narrowed, and `narrowed`
+    /// hears of it.
+    public static func ensure(ledger: Ledger, narrowed: (FileModeChange) -> Void = { _ in }) async throws -> String {
         let path = path(forDatabase: ledger.path)
+        do {
+            if let change = try PrivateFiles.narrow(path, to: PrivateFiles.fileMode) { narrowed(change) }
+        } catch {
+            throw AdminTokenFileError(path: path, reason: error.reason)
+        }
         if let existing = read(path: path), try await ledger.identity(token: existing)?.isAdmin == true {
             return existing
         }
-        let issued = try ledger.issueToken(member: "admin", isAdmin: true)
-        guard
-            FileManager.default.createFile(
-                atPath: path, contents: Data((issued.secret + "\n").utf8), attributes: [.posixPermissions: 0o600])
-        else {
-            throw AdminTokenFileError(path: path)
+        let issued = try ledger.issueToken(member: "admin", isAdmin: true, issuer: .desk)
+        do {
+            try PrivateFiles.write(path, contents: Array((issued.secret + "\n").utf8))
+        } catch {
+            throw AdminTokenFileError(path: path, reason: error.reason)
         }
         return issued.secret
     }
@@ -37,5 +43,8 @@ public enum AdminTokenFile {
 /// The admin token file could not be written.
 public struct AdminTokenFileError: Error, CustomStringConvertible {
     public var path: String
-    public var description: String { "cannot write the admin token file \(path): check the folder's permissions" }
+    public var reason: String
+    public var description: String {
+        "cannot write the admin token file \(path) (\(reason)): check the folder's permissions"
+    }
 }

@@ -4,6 +4,7 @@ import DeskRunner
 import Foundation
 import Logging
 import ServiceLifecycle
+import Synchronization
 
 /// `desk demo`: the whole desk on one machine — paper broker, a fresh SQLite
 /// ledger in a work folder, the synthetic feed and the example strategies — with
@@ -16,11 +17,18 @@ public enum DeskDemo {
         public var feedRate: Double
         public var seed: UInt64
         public var progressEvery: Duration
+        /// PYTHONPATH for the strategies; nil: the desk's default (see `DeskCheckout`).
+        public var pythonPath: String?
+        /// How `pythonPath` was chosen, for the demo's first line.
+        public var pythonPathOrigin: String
 
         public init(
             duration: Duration, workDirectory: URL, strategiesDirectory: URL, feedRate: Double, seed: UInt64,
-            progressEvery: Duration = .seconds(5)
+            progressEvery: Duration = .seconds(5), pythonPath: String? = nil,
+            pythonPathOrigin: String = "the desk's default"
         ) {
+            self.pythonPath = pythonPath
+            self.pythonPathOrigin = pythonPathOrigin
             self.duration = duration
             self.workDirectory = workDirectory
             self.strategiesDirectory = strategiesDirectory
@@ -30,7 +38,8 @@ public enum DeskDemo {
         }
     }
 
-    /// Runs the demo; `print` receives every line of output.
+    /// Runs the demo; `print` receives every line of output. Throws when no
+    /// strategy could run (each one failed), after printing why.
     public static func run(
         _ options: Options, environment: [String: String], print: @escaping @Sendable (String) -> Void
     )
@@ -41,13 +50,18 @@ public enum DeskDemo {
         // Strategies running as unprivileged users need to reach the socket in this folder.
         try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: work.path)
         let database = work.appendingPathComponent("trading_desk.db").path
-        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: database + suffix) }
+        // The lock first: a demo must never wipe the ledger of a desk that runs on it.
+        let lock: DeskLock
+        do { lock = try DeskLock.acquire(database: database).lock } catch {
+            throw DemoError(message: error.description)
+        }
+        for file in Ledger.files(path: database) { try? FileManager.default.removeItem(atPath: file) }
         try? FileManager.default.removeItem(at: work.appendingPathComponent("logs"))
 
         var settings = ServeSettings(
             port: 0, databasePath: database, feed: "synthetic", feedRate: options.feedRate, feedSeed: options.seed,
             strategiesDirectory: options.strategiesDirectory.path,
-            logsDirectory: work.appendingPathComponent("logs").path)
+            logsDirectory: work.appendingPathComponent("logs").path, pythonPath: options.pythonPath)
         settings.unixSocket = work.appendingPathComponent("desk.sock").path
         var configuration: DeskConfiguration
         switch settings.resolve(environment: environment) {
@@ -58,18 +72,23 @@ public enum DeskDemo {
             policy: .onFailure, maxRestarts: 3, backoffInitial: .milliseconds(500), backoffMax: .seconds(5))
         var logger = Logger(label: "desk")
         logger.logLevel = environment["LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0) } ?? .warning
-        let application = try DeskApplication(configuration: configuration, logger: logger)
-        _ = try await AdminTokenFile.ensure(ledger: application.ledger)
+        let launch: DeskLaunch
+        do {
+            launch = try await DeskLaunch.prepare(configuration: configuration, logger: logger, lock: lock)
+        } catch let error as DeskStartupError {
+            throw DemoError(message: error.message)
+        }
+        let application = launch.application
         guard let supervisor = application.supervisor else { throw DemoError(message: "no strategies folder") }
+        if let pythonPath = configuration.runtime?.pythonPath {
+            print("python path: \(pythonPath) (\(options.pythonPathOrigin))")
+        }
         for line in supervisor.sandboxReport.applied { print("sandbox: \(line)") }
         if let problem = supervisor.sandboxReport.problem {
-            throw DemoError(
-                message:
-                    "the strategy sandbox cannot be built here: \(problem)"
-            )
+            throw DemoError(message: "the strategy sandbox cannot be built here: \(problem)")
         }
         let driver = Driver(application: application, supervisor: supervisor, options: options, print: print)
-        try await application.run(
+        try await launch.run(
             extraServices: [.init(service: driver, successTerminationBehavior: .gracefullyShutdownGroup)]
         ) { listening in
             print(
@@ -79,37 +98,73 @@ public enum DeskDemo {
         print(try await report(application.ledger, lastPrice: application.broker.lastPrice))
         print("ledger: \(database)  (inspect with: desk orders --db \(database); desk positions --db \(database))")
         print("strategy logs: \(work.appendingPathComponent("logs").path)")
+        if let verdict = driver.outcome.failure.withLock({ $0 }) { throw DemoError(message: verdict) }
     }
 
-    struct DemoError: Error, CustomStringConvertible {
-        var message: String
-        var description: String { message }
+    /// Why the demo failed, as the driver found it (shared with the caller).
+    final class Verdict: Sendable {
+        let failure = Mutex<String?>(nil)
     }
 
-    /// Starts every strategy, prints progress, and returns after the duration
-    /// (which shuts the desk down gracefully).
+    /// Why the demo failed.
+    public struct DemoError: Error, CustomStringConvertible {
+        public var message: String
+        public var description: String { message }
+    }
+
+    /// Starts every strategy, prints progress (and each failed strategy's last
+    /// log lines), and returns after the duration (which shuts the desk down
+    /// gracefully), leaving in `outcome` why the demo failed, if it did.
     struct Driver: Service {
         let application: DeskApplication
         let supervisor: Supervisor
         let options: Options
         let print: @Sendable (String) -> Void
+        /// Set when no strategy could run.
+        let outcome = Verdict()
 
         func run() async throws {
             await application.waitUntilListening()
+            var started: [String] = []
             for result in await supervisor.start([]) {
                 print("\(result.ok ? "started" : "NOT started") \(result.name): \(result.message)")
+                if result.ok { started.append(result.name) }
             }
+            var reported: Set<String> = []
             let clock = ContinuousClock()
             let end = clock.now + options.duration
-            let started = clock.now
+            let began = clock.now
             while clock.now < end {
                 do {
                     try await cancelWhenGracefulShutdown {
                         try await Task.sleep(for: min(options.progressEvery, end - clock.now))
                     }
-                } catch { return }
-                let elapsed = Int((clock.now - started) / .seconds(1))
+                } catch { break }
+                let elapsed = Int((clock.now - began) / .seconds(1))
                 print(try await progress(elapsed: elapsed))
+                reportFailures(await supervisor.status(), reported: &reported)
+            }
+            let statuses = await supervisor.status()
+            reportFailures(statuses, reported: &reported)
+            let failing = statuses.filter { started.contains($0.name) && ["failed", "backoff"].contains($0.state) }
+            if started.isEmpty {
+                outcome.failure.withLock { $0 = "no strategy could run: none started (see above)" }
+            } else if failing.count == started.count {
+                outcome.failure.withLock {
+                    $0 =
+                        "no strategy could run: \(failing.map(\.name).joined(separator: ", ")) failed (their last log lines are above; logs in \(options.workDirectory.appendingPathComponent("logs").path))"
+                }
+            }
+        }
+
+        /// Prints each newly failed strategy's failure and last log lines, once.
+        func reportFailures(_ statuses: [StrategyStatus], reported: inout Set<String>) {
+            for status in statuses where status.state == "failed" && !reported.contains(status.name) {
+                reported.insert(status.name)
+                print(
+                    "strategy \(status.name) FAILED: \(status.failure ?? "-") (last exit: \(status.lastExit ?? "-")); its last log lines:"
+                )
+                for line in (status.lastLogLines ?? []).suffix(10) { print("    | \(line)") }
             }
         }
 
@@ -126,7 +181,7 @@ public enum DeskDemo {
                     let unrealized = application.broker.lastPrice(record.symbol).map(position.unrealizedPnL(at:)) ?? 0
                     return sum + position.realizedPnL + unrealized
                 }
-                return "\(member) P&L \(DeskDemo.signed(total))"
+                return "\(member) P&L \(ReportFormat.pnl(total))"
             }
             let running = await supervisor.status().filter { $0.state == "running" }.count
             return
@@ -154,19 +209,15 @@ public enum DeskDemo {
                 realized += position.realizedPnL
                 unrealized += price.map(position.unrealizedPnL(at:)) ?? 0
                 lines.append(
-                    "    \(record.symbol): qty \(ExactDecimal.plain(position.qty)), avg \(position.averageEntryPrice.map(ExactDecimal.plain) ?? "-"), last \(price.map(ExactDecimal.plain) ?? "-"), realized \(signed(position.realizedPnL)), unrealized \(signed(price.map(position.unrealizedPnL(at:)) ?? 0))"
+                    "    \(record.symbol): qty \(ReportFormat.quantity(position.qty)), avg \(position.averageEntryPrice.map(ReportFormat.price) ?? "-"), last \(price.map(ReportFormat.price) ?? "-"), realized \(ReportFormat.pnl(position.realizedPnL)), unrealized \(ReportFormat.pnl(price.map(position.unrealizedPnL(at:)) ?? 0))"
                 )
             }
             lines.append(
-                "    total P&L \(signed(realized + unrealized)) (realized \(signed(realized)), unrealized \(signed(unrealized)))"
+                "    total P&L \(ReportFormat.pnl(realized + unrealized)) (realized \(ReportFormat.pnl(realized)), unrealized \(ReportFormat.pnl(unrealized)))"
             )
         }
         if members.isEmpty { lines.append("no orders were placed") }
+        lines.append("(money rounded to cents, half away from zero; exact values: desk positions --json)")
         return lines.joined(separator: "\n")
-    }
-
-    static func signed(_ value: Decimal) -> String {
-        let rounded = ExactDecimal.rounded(value, scale: 2)
-        return (rounded > 0 ? "+" : "") + ExactDecimal.plain(rounded)
     }
 }

@@ -12,9 +12,8 @@ public enum DeskServerMain {
             logger.warning(
                 "DEVELOPMENT MODE: X-User-ID is trusted without a token; any client can trade as any member")
         }
-        let application = try DeskApplication(configuration: configuration, logger: logger)
-        _ = try await AdminTokenFile.ensure(ledger: application.ledger)
-        try await application.run { listening in
+        let launch = try await DeskLaunch.prepare(configuration: configuration, logger: logger)
+        try await launch.run { listening in
             var lines: [String] = []
             if let port = listening.port { lines.append("desk listening on http://\(configuration.host):\(port)") }
             if let path = listening.unixSocketPath { lines.append("desk listening on unix://\(path)") }

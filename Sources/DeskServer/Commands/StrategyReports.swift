@@ -91,6 +91,16 @@ public enum StrategyReports {
         return decoded.results.map { "\($0.ok ? "ok   " : "FAIL ") \($0.name): \($0.message)" }.joined(separator: "\n")
     }
 
+    /// The strategies whose action failed, from a results reply.
+    public static func failures(_ body: [UInt8]) throws -> [String] {
+        try JSONDecoder().decode(ResultsBody.self, from: Data(body)).results.filter { !$0.ok }.map(\.name)
+    }
+
+    /// Every strategy's name, from a status reply.
+    public static func names(_ body: [UInt8]) throws -> [String] {
+        try JSONDecoder().decode(StatusBody.self, from: Data(body)).strategies.map(\.name)
+    }
+
     /// The lines of a logs reply.
     public static func logLines(_ body: [UInt8]) throws -> String {
         let decoded = try JSONDecoder().decode([String: [String]].self, from: Data(body))

@@ -42,6 +42,10 @@ public struct DeskConfigFile: Sendable, Equatable {
 
     /// Parses config JSON; `path` only labels errors.
     public static func parse(_ data: Data, path: String) -> Result<DeskConfigFile, Problem> {
+        // The desk's one reading of JSON: a key given twice (two "alice" entries) is an error, not the last one.
+        do { _ = try StrictJSON.check(Array(data)) } catch {
+            return .failure(Problem(path: "\(path):\(error.line):\(error.column)", message: error.message))
+        }
         do {
             guard let root = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
                 return .failure(Problem(path: path, message: "the top level must be a JSON object"))

@@ -100,6 +100,17 @@ public struct DeskConfiguration: Sendable {
     public var broker: BrokerSetting = .paper
     /// The strategy supervisor; nil runs no strategies.
     public var runtime: RuntimeSettings?
+    /// Idle, request head and request body timeouts, and the connection cap of each listener.
+    public var connections = ConnectionSettings()
+    /// The group the unix socket belongs to (mode 0660: only the desk's user and
+    /// this group connect). `desk serve` resolves it to `--socket-group`, else
+    /// `defaultSocketGroup` when the desk runs as root, else the desk's own gid;
+    /// nil leaves the socket in the desk's own group. Sandboxed strategies get
+    /// this gid as a supplementary group.
+    public var unixSocketGroup: UInt32?
+
+    /// The unix socket's group when the desk runs as root and no `--socket-group` is given.
+    public static let defaultSocketGroup: UInt32 = 60_999
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, unixSocketPath: String? = nil,

@@ -44,6 +44,16 @@ public struct ServeSettings: Sendable {
     public var dockerNetwork: String?
     /// How containers on `dockerNetwork` reach the desk (`http://host:port`).
     public var dockerDeskURL: String?
+    /// Seconds a connection may sit idle (`--idle-timeout`).
+    public var idleTimeout: String?
+    /// Seconds for a request's head once its first byte came (`--header-timeout`).
+    public var headerTimeout: String?
+    /// Seconds for a request's body once its head came (`--body-timeout`).
+    public var bodyTimeout: String?
+    /// Connections each listener holds at once (`--max-connections`).
+    public var maxConnections: Int?
+    /// The unix socket's group: a gid or a group name (`--socket-group`).
+    public var socketGroup: String?
 
     public init(
         host: String? = nil, port: Int? = nil, unixSocket: String? = nil, databasePath: String? = nil,
@@ -52,9 +62,15 @@ public struct ServeSettings: Sendable {
         symbols: String? = nil, strategiesDirectory: String? = nil, logsDirectory: String? = nil,
         python: String? = nil, pythonPath: String? = nil, noSandbox: Bool = false, broker: String? = nil,
         runtime: String? = nil, dockerImage: String? = nil, dockerNetwork: String? = nil, dockerDeskURL: String? = nil,
-        stopGrace: Double? = nil
+        stopGrace: Double? = nil, idleTimeout: String? = nil, headerTimeout: String? = nil,
+        bodyTimeout: String? = nil, maxConnections: Int? = nil, socketGroup: String? = nil
     ) {
         self.stopGrace = stopGrace
+        self.idleTimeout = idleTimeout
+        self.headerTimeout = headerTimeout
+        self.bodyTimeout = bodyTimeout
+        self.maxConnections = maxConnections
+        self.socketGroup = socketGroup
         self.broker = broker
         self.runtime = runtime
         self.dockerImage = dockerImage
@@ -91,17 +107,12 @@ public struct ServeSettings: Sendable {
     public func resolve(environment: [String: String]) -> Result<DeskConfiguration, Problem> {
         var configuration = DeskConfiguration()
         configuration.host = host ?? environment["DESK_HOST"] ?? "127.0.0.1"
-        if let port {
-            configuration.port = port
-        } else if let raw = environment["PORT"] {
-            guard let value = Int(raw) else {
-                return .failure(Problem(message: "PORT=\(raw) is not a port number (0-65535)"))
-            }
-            configuration.port = value
-        }
-        guard (0...65_535).contains(configuration.port) else {
-            return .failure(
-                Problem(message: "port \(configuration.port) is out of range: use 0-65535 (0 picks a free port)"))
+        switch Self.wholeNumber(
+            port, variable: "PORT", environment: environment, default: 8080, range: 0...65_535, name: "port",
+            hint: " (0 picks a free port)")
+        {
+        case .success(let value): configuration.port = value
+        case .failure(let problem): return .failure(problem)
         }
         configuration.databasePath = databasePath ?? environment["DB_PATH"] ?? "./trading_desk.db"
         configuration.unixSocketPath = unixSocket ?? environment["DESK_UNIX_SOCKET"]
@@ -117,6 +128,14 @@ public struct ServeSettings: Sendable {
             return .failure(Problem(message: "DESK_TRUST_USER_HEADER=\(other) must be 1 or 0"))
         }
         configuration.groupCommit = !noGroupCommit
+        switch resolveConnections(environment: environment) {
+        case .success(let connections): configuration.connections = connections
+        case .failure(let problem): return .failure(problem)
+        }
+        switch Self.resolveSocketGroup(socketGroup ?? environment["DESK_SOCKET_GROUP"]) {
+        case .success(let group): configuration.unixSocketGroup = group
+        case .failure(let problem): return .failure(problem)
+        }
         if let file = configFile ?? environment["DESK_CONFIG"] {
             configuration.configFilePath = URL(fileURLWithPath: file).standardizedFileURL.path
             switch DeskConfigFile.load(path: file) {
@@ -137,11 +156,7 @@ public struct ServeSettings: Sendable {
         }
         if let directory = strategiesDirectory ?? environment["STRATEGIES_DIR"] {
             let databaseFolder = URL(fileURLWithPath: configuration.databasePath).deletingLastPathComponent()
-            let cwd = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
-            let defaultPythonPath = [
-                cwd.appendingPathComponent(".venv/strategy-site").path,
-                cwd.appendingPathComponent("clients/python").path,
-            ].joined(separator: ":")
+            let defaultPythonPath = DeskCheckout.defaultPythonPath(checkout: DeskCheckout.locate()).pythonPath
             if configuration.unixSocketPath == nil {
                 // Sandboxed strategies reach the desk through this socket.
                 configuration.unixSocketPath = databaseFolder.appendingPathComponent("desk.sock").path
@@ -173,6 +188,73 @@ public struct ServeSettings: Sendable {
                 defaultRuntime: defaultRuntime, docker: docker)
         }
         return .success(configuration)
+    }
+
+    /// Timeouts and the connection cap from flags, else DESK_IDLE_TIMEOUT,
+    /// DESK_HEADER_TIMEOUT, DESK_BODY_TIMEOUT (seconds, decimals allowed) and
+    /// DESK_MAX_CONNECTIONS, else `ConnectionSettings`' defaults.
+    func resolveConnections(environment: [String: String]) -> Result<ConnectionSettings, Problem> {
+        var settings = ConnectionSettings()
+        let timeouts: [(String?, String, String, WritableKeyPath<ConnectionSettings, Duration>)] = [
+            (idleTimeout, "DESK_IDLE_TIMEOUT", "--idle-timeout", \.idleTimeout),
+            (headerTimeout, "DESK_HEADER_TIMEOUT", "--header-timeout", \.requestHeaderTimeout),
+            (bodyTimeout, "DESK_BODY_TIMEOUT", "--body-timeout", \.requestBodyTimeout),
+        ]
+        for (flag, variable, flagName, keyPath) in timeouts {
+            guard let raw = flag ?? environment[variable] else { continue }
+            let source = flag != nil ? "\(flagName) \(raw)" : "\(variable)=\(raw)"
+            guard case .success(let seconds) = ExactDecimal.parse(raw), seconds > 0, seconds <= 86_400 else {
+                return .failure(
+                    Problem(message: "\(source) must be a number of seconds above 0 and at most 86400, e.g. 30 or 0.5"))
+            }
+            let milliseconds = NSDecimalNumber(decimal: ExactDecimal.rounded(seconds * 1000, scale: 0)).int64Value
+            settings[keyPath: keyPath] = .milliseconds(max(milliseconds, 1))
+        }
+        switch Self.wholeNumber(
+            maxConnections, variable: "DESK_MAX_CONNECTIONS", environment: environment,
+            default: settings.maximumConnections, range: 1...100_000, name: "max connections", hint: " (per listener)")
+        {
+        case .success(let value): settings.maximumConnections = value
+        case .failure(let problem): return .failure(problem)
+        }
+        return .success(settings)
+    }
+
+    /// A whole number from its flag, else its environment variable, else `default`, within `range`.
+    static func wholeNumber(
+        _ flag: Int?, variable: String, environment: [String: String], default value: Int, range: ClosedRange<Int>,
+        name: String, hint: String
+    ) -> Result<Int, Problem> {
+        let allowed = "\(range.lowerBound)-\(range.upperBound)\(hint)"
+        var resolved = value
+        if let flag {
+            resolved = flag
+        } else if let raw = environment[variable] {
+            guard let number = Int(raw) else {
+                return .failure(Problem(message: "\(variable)=\(raw) is not a whole number: use \(allowed)"))
+            }
+            resolved = number
+        }
+        guard range.contains(resolved) else {
+            return .failure(Problem(message: "\(name) \(resolved) is out of range: use \(allowed)"))
+        }
+        return .success(resolved)
+    }
+
+    /// `--socket-group`/DESK_SOCKET_GROUP: a gid or the name of a group; without
+    /// one, `DeskConfiguration.defaultSocketGroup` when the desk runs as root,
+    /// else the desk's own gid.
+    static func resolveSocketGroup(_ raw: String?, runningAsRoot: Bool = getuid() == 0) -> Result<UInt32, Problem> {
+        guard let raw, !raw.isEmpty else {
+            return .success(runningAsRoot ? DeskConfiguration.defaultSocketGroup : getgid())
+        }
+        if let gid = UInt32(raw) { return .success(gid) }
+        if let entry = getgrnam(raw) { return .success(entry.pointee.gr_gid) }
+        return .failure(
+            Problem(
+                message:
+                    "socket group \"\(raw)\" is neither a gid nor a group on this machine: pass a number such as \(DeskConfiguration.defaultSocketGroup) or an existing group's name"
+            ))
     }
 
     /// `paper`, or `alpaca` with the seed's variables: APCA_API_KEY_ID and

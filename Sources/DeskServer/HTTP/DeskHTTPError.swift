@@ -8,22 +8,30 @@ import Hummingbird
 public struct DeskHTTPError: Error, HTTPResponseError, Sendable, CustomStringConvertible {
     public var status: HTTPResponse.Status
     public var message: String
+    /// Extra response headers (`Allow` on a 405).
+    public var headers: HTTPFields
 
-    public init(_ status: HTTPResponse.Status, _ message: String) {
+    public init(_ status: HTTPResponse.Status, _ message: String, headers: HTTPFields = [:]) {
         self.status = status
         self.message = message
+        self.headers = headers
     }
 
     public var description: String { "\(status.code) \(message)" }
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
+        var response: Response
         if request.uri.path == OrderWire.path {
             var reply = Orders_OrderResponse()
             reply.status = "error"
             reply.message = message
-            return OrderWire.response(reply, status: status, format: OrderWire.Format(request: request) ?? .protobuf)
+            response = OrderWire.response(
+                reply, status: status, format: OrderWire.Format(request: request) ?? .protobuf)
+        } else {
+            response = JSONReply.error(status, message)
         }
-        return JSONReply.error(status, message)
+        for field in headers { response.headers.append(field) }
+        return response
     }
 }
 
@@ -32,7 +40,7 @@ enum JSONReply {
     static let encoder: JSONEncoder = {
         let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .iso8601
-        encoder.outputFormatting = [.sortedKeys]
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return encoder
     }()
 

@@ -12,9 +12,14 @@ public struct DeskRequestContext: RequestContext {
         coreContext = .init(source: source)
     }
 
-    /// The caller, or 401 when the route was reached without identity (a wiring mistake).
+    /// The caller, or 401 when the route was reached without identity (a wiring
+    /// mistake); a metrics token is refused (403) everywhere but `/metrics`.
     func requireCaller() throws -> Caller {
         guard let caller else { throw DeskHTTPError(.unauthorized, "no caller identity on this route") }
+        if caller.isMetricsOnly {
+            throw DeskHTTPError(
+                .forbidden, "a metrics token may read \(OperationsController.metricsPath) and nothing else")
+        }
         return caller
     }
 }

@@ -85,7 +85,15 @@ struct IdentityMiddleware: RouterMiddleware {
                     "X-User-ID \(OrderValidation.quoted(claimedUser)) does not match this token's member \"\(identity.member)\"; a token only trades as its own member"
                 )
             }
-            return Caller(member: identity.member, strategy: identity.strategy, isAdmin: identity.isAdmin)
+            if identity.isMetricsOnly && request.uri.path != OperationsController.metricsPath {
+                throw DeskHTTPError(
+                    .forbidden,
+                    "this is a metrics token: it may read \(OperationsController.metricsPath) and nothing else; use a member's token (desk tokens issue <member>)"
+                )
+            }
+            return Caller(
+                member: identity.member, strategy: identity.strategy, isAdmin: identity.isAdmin,
+                isMetricsOnly: identity.isMetricsOnly)
         }
         guard trustUserHeader else {
             throw DeskHTTPError(

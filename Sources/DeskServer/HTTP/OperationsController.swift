@@ -1,13 +1,17 @@
 import DeskMarketData
 import Hummingbird
 
-/// `GET /healthz` and `GET /metrics` (Prometheus text). No token needed.
+/// `GET /healthz` (no token) and `GET /metrics` (Prometheus text; the admin
+/// token or a metrics token, since the metrics name members' strategies).
 struct OperationsController {
+    static let metricsPath = "/metrics"
+
     let metrics: DeskMetrics
     let brokerName: String
     let feed: FeedHub
 
-    func addRoutes(to router: some RouterMethods<DeskRequestContext>) {
+    /// `GET /healthz`, open to anyone who can connect: it names no member or strategy.
+    func addPublicRoutes(to router: some RouterMethods<DeskRequestContext>) {
         router.get("healthz") { _, _ in
             let statistics = feed.statistics
             return try JSONReply.make([
@@ -15,8 +19,18 @@ struct OperationsController {
                 "feed_state": Self.describe(statistics.sourceState),
             ])
         }
-        router.get("metrics") { _, _ in
-            Response(
+    }
+
+    /// `GET /metrics`, behind the identity middleware: an admin or metrics token.
+    func addAuthenticatedRoutes(to router: some RouterMethods<DeskRequestContext>) {
+        router.get("metrics") { _, context in
+            guard let caller = context.caller, caller.isAdmin || caller.isMetricsOnly else {
+                throw DeskHTTPError(
+                    .forbidden,
+                    "/metrics needs the admin token or a metrics token (desk tokens issue prometheus --metrics): it names every member's strategies"
+                )
+            }
+            return Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
                 body: .init(byteBuffer: ByteBuffer(bytes: metrics.render() + Self.feedMetrics(feed.statistics))))
         }

@@ -3,6 +3,7 @@ import DeskLedger
 import DeskProto
 import Foundation
 import Hummingbird
+import NIOCore
 
 /// `POST /order` (the seed's contract) and the order read API:
 /// `GET /orders`, `GET /orders/{id}`, `DELETE /orders/{id}`.
@@ -25,11 +26,12 @@ struct OrderController {
                 "unsupported Content-Type \(OrderValidation.quoted(request.headers[.contentType] ?? "")): send application/x-protobuf or application/json"
             )
         }
+        if format == .json { try StrictJSON.checkCharset(request) }
         let caller = try context.requireCaller()
         let body: ByteBuffer
         do {
             body = try await request.body.collect(upTo: maximumBodySize)
-        } catch {
+        } catch is NIOTooManyBytesError {
             throw DeskHTTPError(
                 .contentTooLarge,
                 "the body is larger than \(maximumBodySize) bytes; an OrderRequest is a few dozen bytes")

@@ -51,6 +51,12 @@ enum OrderWire {
         }
         switch format {
         case .protobuf:
+            if let field = duplicatedField(bytes) {
+                throw DeskHTTPError(
+                    .badRequest,
+                    "OrderRequest carries field \(field) (\(fieldName(field))) more than once; protobuf would keep the last one, the desk refuses the order instead: send each field once"
+                )
+            }
             let request: Orders_OrderRequest
             do {
                 request = try Orders_OrderRequest(serializedBytes: bytes)
@@ -69,6 +75,11 @@ enum OrderWire {
             return request
         case .json:
             do {
+                _ = try StrictJSON.check(bytes) { jsonAliases[$0] ?? $0 }
+            } catch {
+                throw DeskHTTPError(.badRequest, "body is not a valid JSON OrderRequest: \(error)")
+            }
+            do {
                 return try Orders_OrderRequest(jsonUTF8Bytes: bytes, options: jsonDecoding)
             } catch JSONDecodingError.unknownField(let name) {
                 throw DeskHTTPError(.badRequest, "unknown field \"\(name)\" in the order; known fields: \(fieldNames)")
@@ -79,6 +90,55 @@ enum OrderWire {
                 )
             }
         }
+    }
+
+    /// The proto3 JSON names SwiftProtobuf also reads, to their field names.
+    static let jsonAliases = [
+        "orderType": "order_type", "timeInForce": "time_in_force", "limitPrice": "limit_price",
+        "stopPrice": "stop_price",
+    ]
+
+    /// OrderRequest's field names by number.
+    static func fieldName(_ number: Int) -> String {
+        let names = fieldNames.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        return (1...names.count).contains(number) ? names[number - 1] : "unknown"
+    }
+
+    /// The first field number that occurs twice in a protobuf message, or nil. A
+    /// body that is not well-formed protobuf returns nil here and is refused by the decoder.
+    static func duplicatedField(_ bytes: [UInt8]) -> Int? {
+        var index = 0
+        var seen: UInt64 = 0
+        func varint() -> UInt64? {
+            var value: UInt64 = 0
+            var shift: UInt64 = 0
+            while index < bytes.count, shift < 64 {
+                let byte = bytes[index]
+                index += 1
+                value |= UInt64(byte & 0x7F) << shift
+                if byte & 0x80 == 0 { return value }
+                shift += 7
+            }
+            return nil
+        }
+        while index < bytes.count {
+            guard let tag = varint() else { return nil }
+            let field = tag >> 3
+            if (1..<64).contains(field) {
+                if seen & (1 << field) != 0 { return Int(field) }
+                seen |= 1 << field
+            }
+            switch tag & 7 {
+            case 0: guard varint() != nil else { return nil }
+            case 1: index += 8
+            case 2:
+                guard let length = varint(), length <= UInt64(bytes.count - min(index, bytes.count)) else { return nil }
+                index += Int(length)
+            case 5: index += 4
+            default: return nil
+            }
+        }
+        return nil
     }
 
     /// The order ticket a decoded request carries.

@@ -1,7 +1,9 @@
+import DeskCore
 import DeskLedger
 import DeskRunner
 import Foundation
 import Hummingbird
+import ServiceLifecycle
 
 /// The strategy manager's admin API (admin tokens only):
 /// `GET /admin/strategies`, `POST /admin/strategies/{start,stop,restart}`,
@@ -60,7 +62,8 @@ struct StrategyController {
     ) async throws -> Response {
         _ = try AdminController.requireAdmin(context)
         let supervisor = try requireSupervisor()
-        let body = try await AdminController.decode(Names.self, request, example: #"{"names": ["example_alice"]}"#)
+        let body = try await AdminController.decode(
+            Names.self, request, allowed: ["names"], example: #"{"names": ["example_alice"]}"#)
         let results = await action(supervisor, body.names ?? [])
         return try JSONReply.make(["results": results])
     }
@@ -69,8 +72,13 @@ struct StrategyController {
         _ = try AdminController.requireAdmin(context)
         let supervisor = try requireSupervisor()
         let name = try context.parameters.require("name")
-        let known = await supervisor.status().contains { $0.name == name }
-        guard known else { throw DeskHTTPError(.notFound, "no strategy \"\(name)\"") }
+        let known = await supervisor.status().map(\.name)
+        guard known.contains(name) else {
+            throw DeskHTTPError(
+                .notFound,
+                "no strategy \(OrderValidation.quoted(name)) in \(await supervisor.configuration.strategiesDirectory.path); strategies: \(known.isEmpty ? "none" : known.joined(separator: ", "))"
+            )
+        }
         let tailText = request.uri.queryParameters.get("tail") ?? "100"
         guard let tail = Int(tailText), (0...100_000).contains(tail) else {
             throw DeskHTTPError(.badRequest, "tail \"\(tailText)\" must be a whole number from 0 to 100000")
@@ -85,7 +93,10 @@ struct StrategyController {
             status: .ok, headers: [.contentType: "text/plain; charset=utf-8"],
             body: ResponseBody { writer in
                 for line in lines { try await writer.write(ByteBuffer(string: line + "\n")) }
-                for try await line in follower { try await writer.write(ByteBuffer(string: line + "\n")) }
+                // Ends with the desk: a follower left open must not keep a graceful shutdown waiting.
+                for try await line in follower.cancelOnGracefulShutdown() {
+                    try await writer.write(ByteBuffer(string: line + "\n"))
+                }
                 try await writer.finish(nil)
             })
     }

@@ -7,10 +7,13 @@ public struct Caller: Sendable, Equatable {
     public var strategy: String
     /// May read everyone's data and use the admin API.
     public var isAdmin: Bool
+    /// A metrics token (Prometheus): may read `/metrics` and nothing else.
+    public var isMetricsOnly: Bool
 
-    public init(member: String, strategy: String = "", isAdmin: Bool = false) {
+    public init(member: String, strategy: String = "", isAdmin: Bool = false, isMetricsOnly: Bool = false) {
         self.member = member
         self.strategy = strategy
         self.isAdmin = isAdmin
+        self.isMetricsOnly = isMetricsOnly
     }
 }

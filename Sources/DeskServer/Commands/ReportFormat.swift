@@ -1,0 +1,27 @@
+import DeskCore
+import Foundation
+
+/// How the CLI and the demo show numbers to people. Money has two decimals,
+/// rounded half away from zero (2.345 → 2.35, as people round money); P&L carries
+/// its sign; prices keep the precision they have (at least two decimals, at most
+/// four, the sub-penny rule's finest); quantities are exact. Exact values stay in
+/// `--json` and the API.
+public enum ReportFormat {
+    /// `1909.71`, `-0.43`, `26.10`.
+    public static func money(_ value: Decimal) -> String { ExactDecimal.fixed(value, scale: 2) }
+
+    /// `+26.10`, `-40.00`, `0.00`.
+    public static func pnl(_ value: Decimal) -> String {
+        let text = money(value)
+        return text.hasPrefix("-") || text == "0.00" ? text : "+" + text
+    }
+
+    /// `145.50`, `0.1234`, `190.7101` (an average of fills, rounded to four decimals).
+    public static func price(_ value: Decimal) -> String {
+        let digits = max(2, min(4, ExactDecimal.significantFractionDigits(value)))
+        return ExactDecimal.fixed(value, scale: digits)
+    }
+
+    /// `10`, `2.5`: exact.
+    public static func quantity(_ value: Decimal) -> String { ExactDecimal.plain(value) }
+}
