@@ -129,7 +129,8 @@ public enum StrictJSON {
                 guard peek == UInt8(ascii: "\"") else {
                     throw problem(
                         peek == UInt8(ascii: "}")
-                            ? "a comma before \"}\" (trailing commas are not JSON)" : "an object key (a string) was expected")
+                            ? "a comma before \"}\" (trailing commas are not JSON)"
+                            : "an object key (a string) was expected")
                 }
                 let start = index
                 let key = try string()
