@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .executable(name: "desk", targets: ["desk"]),
         .executable(name: "desk-baseline", targets: ["desk-baseline"]),
+        .executable(name: "ledger-baseline", targets: ["ledger-baseline"]),
         .executable(name: "alpaca-double", targets: ["alpaca-double"]),
         .executable(name: "desk-sandbox", targets: ["desk-sandbox"]),
     ],
@@ -45,6 +46,15 @@ let package = Package(
             dependencies: [
                 "DeskCore",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .target(
+            name: "DeskOrders",
+            dependencies: [
+                "DeskCore", "DeskLedger", "DeskBroker",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .target(
@@ -69,9 +79,17 @@ let package = Package(
         ),
         .target(name: "MessagePack"),
         .target(
-            name: "DeskAlpaca",
+            name: "AlpacaData",
             dependencies: [
-                "DeskCore", "DeskBroker", "DeskMarketData", "MessagePack",
+                "DeskCore", "DeskMarketData", "MessagePack",
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "AlpacaBroker",
+            dependencies: [
+                "DeskCore", "DeskBroker", "AlpacaData",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "Logging", package: "swift-log"),
@@ -97,7 +115,8 @@ let package = Package(
         .target(
             name: "DeskServer",
             dependencies: [
-                "DeskCore", "DeskProto", "DeskLedger", "DeskBroker", "DeskMarketData", "DeskRunner", "DeskAlpaca",
+                "DeskCore", "DeskProto", "DeskLedger", "DeskBroker", "DeskOrders", "DeskMarketData", "DeskRunner",
+                "AlpacaBroker", "AlpacaData",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -124,6 +143,10 @@ let package = Package(
             ]
         ),
         .executableTarget(
+            name: "ledger-baseline",
+            dependencies: ["DeskLedger", "DeskCore"]
+        ),
+        .executableTarget(
             name: "desk-baseline",
             dependencies: [
                 "DeskProto",
@@ -140,15 +163,20 @@ let package = Package(
             path: "Tests/DeskTestSupport"
         ),
         .testTarget(name: "DeskCoreTests", dependencies: ["DeskCore"]),
-        .testTarget(name: "DeskLedgerTests", dependencies: ["DeskLedger", "DeskTestSupport"]),
+        .testTarget(
+            name: "DeskLedgerTests",
+            dependencies: ["DeskLedger", "DeskTestSupport", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
         .testTarget(name: "DeskBrokerTests", dependencies: ["DeskBroker"]),
+        .testTarget(name: "DeskOrdersTests", dependencies: ["DeskOrders", "DeskLedger", "DeskBroker", "DeskCore"]),
         .testTarget(name: "DeskMarketDataTests", dependencies: ["DeskMarketData", "DeskTestSupport"]),
         .testTarget(name: "MessagePackTests", dependencies: ["MessagePack"]),
         .testTarget(name: "SandboxSpecTests", dependencies: ["SandboxSpec"]),
         .testTarget(
-            name: "DeskAlpacaTests",
+            name: "AlpacaTests",
             dependencies: [
-                "DeskAlpaca", "AlpacaDouble", "DeskBroker", "DeskMarketData", "MessagePack", "DeskTestSupport",
+                "AlpacaBroker", "AlpacaData", "AlpacaDouble", "DeskBroker", "DeskMarketData", "MessagePack",
+                "DeskTestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "NIOWebSocket", package: "swift-nio"),

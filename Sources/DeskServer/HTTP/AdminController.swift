@@ -1,7 +1,7 @@
-import DeskAlpaca
 import DeskBroker
 import DeskCore
 import DeskLedger
+import DeskOrders
 import Foundation
 import Hummingbird
 import NIOCore
@@ -66,7 +66,7 @@ struct AdminController {
         let body = try await Self.decode(
             HaltRequest.self, request, allowed: ["user", "reason"], example: #"{"user": "alice", "reason": "runaway"}"#)
         try Self.checkMember(body.user)
-        try await desk.halt(member: body.user, reason: body.reason, by: caller)
+        try await desk.halt(member: body.user, reason: body.reason, by: caller.member, strategy: caller.strategy)
         return try JSONReply.make(["status": "halted", "scope": body.user ?? HaltRecord.wholeDesk])
     }
 
@@ -74,7 +74,7 @@ struct AdminController {
         let caller = try Self.requireAdmin(context)
         let body = try await Self.decode(HaltRequest.self, request, allowed: ["user"], example: #"{"user": "alice"}"#)
         try Self.checkMember(body.user)
-        let wasOn = try await desk.resume(member: body.user, by: caller)
+        let wasOn = try await desk.resume(member: body.user, by: caller.member, strategy: caller.strategy)
         return try JSONReply.make([
             "status": wasOn ? "resumed" : "not_halted", "scope": body.user ?? HaltRecord.wholeDesk,
         ])

@@ -1,5 +1,6 @@
 import DeskCore
 import DeskLedger
+import DeskOrders
 import DeskProto
 import Foundation
 import Hummingbird
@@ -40,14 +41,16 @@ struct OrderController {
         do {
             decoded = try OrderWire.decode(body, format: format)
         } catch {
-            await desk.refuseMalformed(caller: caller, status: Int(error.status.code), message: error.message)
+            await desk.refuseMalformed(
+                member: caller.member, strategy: caller.strategy, status: Int(error.status.code),
+                message: error.message)
             throw error
         }
         var reply = Orders_OrderResponse()
         reply.symbol = decoded.symbol
         reply.qty = decoded.qty
         reply.side = decoded.side
-        let placement = await desk.place(OrderWire.ticket(decoded), caller: caller)
+        let placement = await desk.place(OrderWire.ticket(decoded), member: caller.member, strategy: caller.strategy)
         switch placement {
         case .accepted(let order):
             reply.status = "success"
@@ -81,7 +84,7 @@ struct OrderController {
     @Sendable func show(_ request: Request, context: DeskRequestContext) async throws -> Response {
         let caller = try context.requireCaller()
         let id = try context.parameters.require("id")
-        guard let order = try await ledger.order(id: id), caller.isAdmin || order.userId == caller.member else {
+        guard let order = try await ledger.order(id: id), caller.isAdmin || order.member == caller.member else {
             throw DeskHTTPError(.notFound, "no order \(OrderValidation.quoted(id)) among your orders")
         }
         let fills = try await ledger.fills(orderId: id)
@@ -91,7 +94,8 @@ struct OrderController {
     @Sendable func cancel(_ request: Request, context: DeskRequestContext) async throws -> Response {
         let caller = try context.requireCaller()
         let id = try context.parameters.require("id")
-        switch await desk.cancel(orderId: id, caller: caller) {
+        switch await desk.cancel(orderId: id, member: caller.member, strategy: caller.strategy, isAdmin: caller.isAdmin)
+        {
         case .canceled(let order): return try JSONReply.make(OrderView(order))
         case .notFound(let message): throw DeskHTTPError(.notFound, message)
         case .notCancelable(_, let message): throw DeskHTTPError(.unprocessableContent, message)
@@ -104,7 +108,7 @@ struct OrderController {
         case .filled, .partiallyFilled:
             "\(order.status.rawValue): \(ExactDecimal.plain(order.filledQty)) of \(ExactDecimal.plain(order.qty)) at an average \(order.filledAvgPrice.map(ExactDecimal.plain) ?? "-")"
         case .canceled, .expired, .rejected:
-            "\(order.status.rawValue)\(order.rejectReason.map { ": \($0)" } ?? "")"
+            "\(order.status.rawValue)\(order.statusReason.map { ": \($0)" } ?? "")"
         case .new, .pendingNew:
             "accepted; working at the broker"
         }

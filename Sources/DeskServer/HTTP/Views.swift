@@ -26,7 +26,7 @@ struct OrderView: Encodable, Sendable {
 
     init(_ order: OrderRecord, fills: [FillRecord]?) {
         orderId = order.orderId
-        userId = order.userId
+        userId = order.member
         strategy = order.strategy
         symbol = order.symbol
         qty = ExactDecimal.plain(order.qty)
@@ -38,7 +38,7 @@ struct OrderView: Encodable, Sendable {
         status = order.status.rawValue
         filledQty = ExactDecimal.plain(order.filledQty)
         filledAvgPrice = order.filledAvgPrice.map(ExactDecimal.plain)
-        rejectReason = order.rejectReason
+        rejectReason = order.statusReason
         createdAt = order.createdAt
         updatedAt = order.updatedAt
         self.fills = fills?.map(FillView.init)
@@ -112,7 +112,7 @@ struct PositionView: Encodable, Sendable {
 
     init(_ record: PositionRecord, lastPrice: Decimal?, byStrategy: Bool) {
         let position = record.position
-        userId = record.userId
+        userId = record.member
         strategy = byStrategy ? record.strategy : nil
         symbol = record.symbol
         qty = ExactDecimal.plain(position.qty)

@@ -1,9 +1,10 @@
+import DeskOrders
 import Prometheus
 import Synchronization
 
 /// The desk's Prometheus metrics, in a registry of its own (no global metrics
 /// system, so several desks can run in one test process).
-public final class DeskMetrics: Sendable {
+public final class DeskMetrics: OrderDeskMetrics, Sendable {
     /// Where every desk metric lives; `/metrics` renders it.
     public let registry: PrometheusCollectorRegistry
     private let orders: Mutex<[String: Counter]> = Mutex([:])
@@ -45,18 +46,18 @@ public final class DeskMetrics: Sendable {
     }
 
     /// Counts one order request and how long the pipeline took.
-    func recordOrder(outcome: String, duration: Duration) {
+    public func recordOrder(outcome: String, duration: Duration) {
         orders.withLock { $0[outcome] }?.increment()
         orderLatency.record(duration)
     }
 
     /// Counts an order request refused before the pipeline (bad body, bad token).
-    func recordRefusedRequest(outcome: String) {
+    public func recordRefusedRequest(outcome: String) {
         orders.withLock { $0[outcome] }?.increment()
     }
 
     /// Counts one booked fill.
-    func recordFill() { fills.increment() }
+    public func recordFill() { fills.increment() }
 
     /// Counts an HTTP request by route and status class.
     func recordRequest(route: String, status: Int) {

@@ -1,0 +1,435 @@
+import DeskBroker
+import DeskCore
+import DeskLedger
+import Foundation
+import Logging
+import ServiceLifecycle
+
+/// What the order desk counts (the server's Prometheus metrics implement it).
+public protocol OrderDeskMetrics: Sendable {
+    /// One order request and how long the pipeline took, by outcome.
+    func recordOrder(outcome: String, duration: Duration)
+    /// An order request refused before the pipeline (bad body, bad token).
+    func recordRefusedRequest(outcome: String)
+    /// One fill booked.
+    func recordFill()
+}
+
+/// The order pipeline: admission (`Admission`, pure) → ledger → broker → ledger.
+/// It asks the machine and performs the action it returns; one actor per desk,
+/// so the machine sees every order before the next.
+///
+/// With a broker that decides in this process (paper) an order costs one
+/// transaction: the broker decides, and the order in its resulting state, its
+/// fills, positions and audit line are written together before the reply. With
+/// a broker outside the process (Alpaca) the order is journaled before it is
+/// sent and what the broker answered is booked in a second transaction.
+///
+/// As a `Service` it recovers at start and then books the broker's later
+/// updates (resting orders filling, expiring).
+public actor OrderDesk: Service {
+    let ledger: Ledger
+    let broker: any Broker
+    let metrics: any OrderDeskMetrics
+    let logger: Logger
+    let clock: any DeskClock
+    private var admission: Admission
+    private var isReady = false
+    private var readyWaiters: [CheckedContinuation<Void, Never>] = []
+
+    /// An order desk over `ledger` and `broker`; `clock` gives times and order ids.
+    public init(
+        ledger: Ledger, broker: any Broker, policy: RiskPolicy, metrics: any OrderDeskMetrics, logger: Logger,
+        clock: any DeskClock = WallClock()
+    ) {
+        self.ledger = ledger
+        self.broker = broker
+        self.metrics = metrics
+        self.logger = logger
+        self.clock = clock
+        admission = Admission(policy: policy, rules: broker.orderRules)
+    }
+
+    /// Returns once recovery is done and orders may be taken.
+    public func ready() async {
+        if isReady { return }
+        await withCheckedContinuation { readyWaiters.append($0) }
+    }
+
+    /// Rebuilds state from the ledger and hands open orders back to the broker.
+    /// Orders journaled but never confirmed by the broker are submitted again
+    /// (idempotent: the broker knows them by the desk's order id).
+    public func recover() async throws {
+        let open = try await ledger.openOrders()
+        let positions = try await ledger.positions(member: nil)
+        admission.restore(
+            positions: positions.map { ($0.member, $0.symbol, $0.qty) }, open: open.map(\.working),
+            halts: try ledger.halts())
+        let working = open.filter { $0.status != .pendingNew }
+        if !working.isEmpty {
+            do {
+                await apply(try await broker.restore(working.map(\.working)))
+            } catch {
+                logger.error("broker could not take back open orders", metadata: ["error": "\(error)"])
+            }
+        }
+        for record in open where record.status == .pendingNew {
+            _ = await send(record, resubmission: true)
+        }
+        logger.info(
+            "order desk recovered",
+            metadata: ["open_orders": "\(working.count)", "resubmitted": "\(open.count - working.count)"])
+    }
+
+    /// Recovers from the ledger, then books the broker's later updates until
+    /// the stream ends or the service stops.
+    public func run() async throws {
+        try await recover()
+        isReady = true
+        for waiter in readyWaiters { waiter.resume() }
+        readyWaiters.removeAll()
+        await withGracefulShutdownHandler {
+            for await update in broker.updates.cancelOnGracefulShutdown() {
+                await apply([update])
+            }
+        } onGracefulShutdown: {
+        }
+    }
+
+    // MARK: Placing orders
+
+    /// What became of an order request.
+    public enum Placement: Sendable {
+        /// Recorded and at the broker; the order as it stands now.
+        case accepted(OrderRecord)
+        /// The ticket is malformed.
+        case invalid(OrderValidationError)
+        /// A pre-trade limit refused it.
+        case riskRejected(RiskRejection)
+        /// Over the member's order rate.
+        case rateLimited(String)
+        /// A kill switch is on.
+        case halted(String)
+        /// A kill switch came on after the order was journaled: recorded as rejected, never sent.
+        case stopped(OrderRecord, String)
+        /// The broker refused it; the order is recorded as rejected.
+        case brokerRefused(OrderRecord, reason: String, status: Int)
+        /// The desk itself failed (storage or broker unreachable).
+        case failed(String)
+    }
+
+    /// Runs an order ticket through the whole pipeline for `member` (placed by
+    /// `strategy`, empty when the member placed it).
+    public func place(_ ticket: OrderTicket, member: String, strategy: String) async -> Placement {
+        let started = ContinuousClock.now
+        let (placement, audited) = await placeOrder(ticket, member: member, strategy: strategy)
+        metrics.recordOrder(outcome: placement.outcome, duration: .now - started)
+        if !audited { await audit(placement, member: member, strategy: strategy) }
+        return placement
+    }
+
+    /// The placement, and whether its audit line is written already.
+    private func placeOrder(_ ticket: OrderTicket, member: String, strategy: String) async -> (Placement, Bool) {
+        let decision = admission.admit(
+            ticket, member: member, strategy: strategy, orderId: clock.newOrderId(), now: clock.now(),
+            lastPrice: broker.lastPrice(ticket.symbol))
+        switch decision {
+        case .refuse(.invalid(let error)): return (.invalid(error), false)
+        case .refuse(.halted(let message)): return (.halted(message), false)
+        case .refuse(.rateLimited(let message)): return (.rateLimited(message), false)
+        case .refuse(.risk(let rejection)): return (.riskRejected(rejection), false)
+        case .journal(let order):
+            switch broker.journaling {
+            case .withDecision: return await decideAndRecord(order)
+            case .beforeSubmission:
+                let placement = await journalAndSend(order)
+                if case .accepted = placement { return (placement, true) }
+                return (placement, false)
+            }
+        }
+    }
+
+    /// A broker in this process decides first; the order, what it decided and the
+    /// audit line are then written in one transaction (so it is audited unless that failed).
+    private func decideAndRecord(_ order: Order) async -> (Placement, Bool) {
+        var updates: [OrderUpdate]
+        var refusal: (reason: String, status: Int)?
+        do {
+            updates = try await broker.submit(order, resubmission: false)
+        } catch {
+            switch error {
+            case .refused(let reason, let status):
+                refusal = (reason, status)
+                updates = [OrderUpdate(orderId: order.id, event: .rejected(reason: reason), at: clock.now())]
+            case .unavailable(let reason):
+                admission.journalFailed(order.id)
+                return (.failed("the broker could not take the order: \(reason)"), false)
+            }
+        }
+        let audit =
+            refusal.map {
+                AuditEvent(
+                    at: order.placedAt, member: order.member, strategy: order.strategy, action: "order",
+                    orderId: order.id, outcome: "broker_rejected", httpStatus: $0.status,
+                    detail: "broker rejected the order: \($0.reason)")
+            } ?? acceptedAudit(order)
+        let record: OrderRecord
+        do {
+            record = try await ledger.record(order, updates: updates, audit: audit)
+        } catch {
+            admission.journalFailed(order.id)
+            broker.forget(orderId: order.id)
+            logger.error(
+                "order could not be recorded", metadata: ["member": "\(order.member)", "error": "\(error)"])
+            return (.failed("the desk could not record the order: \(error)"), false)
+        }
+        for update in updates { noteBooked(update, order: record) }
+        await apply(admission.recorded(order.id, progress: record.progress))
+        if let refusal { return (.brokerRefused(record, reason: refusal.reason, status: refusal.status), true) }
+        return (.accepted(record), true)
+    }
+
+    /// A broker outside the process: the order is durable before it leaves, then
+    /// sent, then what the broker answered is booked.
+    private func journalAndSend(_ order: Order) async -> Placement {
+        do {
+            try await ledger.journal(order, audit: acceptedAudit(order))
+        } catch {
+            admission.journalFailed(order.id)
+            logger.error("journal write failed", metadata: ["member": "\(order.member)", "error": "\(error)"])
+            return .failed("the desk could not record the order: \(error)")
+        }
+        let journaled = OrderRecord(order, progress: OrderProgress(qty: order.terms.qty))
+        switch admission.journaled(order.id) {
+        case .send:
+            return await send(journaled, resubmission: false)
+        case .stop(_, let reason):
+            let rejected = OrderUpdate(orderId: order.id, event: .rejected(reason: reason), at: clock.now())
+            return .stopped(await apply([rejected]).last ?? journaled, reason)
+        case .none:
+            return .failed("order \(order.id) was not admitted")
+        }
+    }
+
+    /// Sends a journaled order to the broker and books what it says.
+    private func send(_ record: OrderRecord, resubmission: Bool) async -> Placement {
+        let updates: [OrderUpdate]
+        do {
+            updates = try await broker.submit(record.order, resubmission: resubmission)
+        } catch {
+            switch error {
+            case .refused(let reason, let status):
+                let rejected = OrderUpdate(orderId: record.orderId, event: .rejected(reason: reason), at: clock.now())
+                return .brokerRefused(await apply([rejected]).last ?? record, reason: reason, status: status)
+            case .unavailable(let reason):
+                // The order stays pending_new in the journal; it is resubmitted at the next start.
+                logger.error(
+                    "broker unavailable", metadata: ["order_id": "\(record.orderId)", "error": "\(reason)"])
+                return .failed("the broker could not be reached: \(reason); order \(record.orderId) is kept pending")
+            }
+        }
+        return .accepted(await apply(updates).last ?? record)
+    }
+
+    /// Books broker updates in the ledger (those of orders still being written
+    /// wait for them) and follows them in the machine. Returns each order as it
+    /// stands after its update.
+    @discardableResult
+    func apply(_ updates: [OrderUpdate]) async -> [OrderRecord] {
+        let due = updates.flatMap { admission.arrived($0) }
+        if due.isEmpty { return [] }
+        let outcomes: [LedgerUpdateOutcome]
+        do {
+            outcomes = try await ledger.apply(due)
+        } catch {
+            logger.error("ledger could not book broker updates", metadata: ["error": "\(error)"])
+            return []
+        }
+        var orders: [OrderRecord] = []
+        for (update, outcome) in zip(due, outcomes) {
+            switch outcome {
+            case .applied(let order):
+                noteBooked(update, order: order)
+                orders.append(order)
+            case .duplicate(let order):
+                logger.debug("duplicate fill ignored", metadata: ["order_id": "\(order.orderId)"])
+                orders.append(order)
+            case .refused(let order, let error):
+                logger.debug(
+                    "broker event not applicable", metadata: ["order_id": "\(order.orderId)", "error": "\(error)"])
+                orders.append(order)
+            case .unknownOrder:
+                logger.warning("broker event for an unknown order", metadata: ["order_id": "\(update.orderId)"])
+            }
+        }
+        return orders
+    }
+
+    /// Follows one booked update in the machine, counts and logs a fill.
+    private func noteBooked(_ update: OrderUpdate, order: OrderRecord) {
+        guard case .fill(let qty, let price) = update.event else {
+            admission.booked(
+                order.orderId, member: order.member, symbol: order.symbol, side: order.side,
+                progress: order.progress, filled: nil)
+            return
+        }
+        admission.booked(
+            order.orderId, member: order.member, symbol: order.symbol, side: order.side, progress: order.progress,
+            filled: qty)
+        metrics.recordFill()
+        logger.info(
+            "fill",
+            metadata: [
+                "member": "\(order.member)", "strategy": "\(order.strategy)", "order_id": "\(order.orderId)",
+                "symbol": "\(order.symbol)", "qty": "\(ExactDecimal.plain(qty))",
+                "price": "\(ExactDecimal.plain(price))",
+            ])
+    }
+
+    // MARK: Canceling
+
+    /// What became of a cancel request.
+    public enum Cancellation: Sendable {
+        case canceled(OrderRecord)
+        case notFound(String)
+        case notCancelable(OrderRecord, String)
+        case failed(String)
+    }
+
+    /// Cancels `orderId` if `member` owns it (or `isAdmin`) and it is still working.
+    public func cancel(orderId: String, member: String, strategy: String, isAdmin: Bool) async -> Cancellation {
+        let result = await cancelOrder(orderId: orderId, member: member, isAdmin: isAdmin)
+        let (outcome, detail): (String, String?) =
+            switch result {
+            case .canceled: ("canceled", nil)
+            case .notFound(let message), .failed(let message), .notCancelable(_, let message): ("rejected", message)
+            }
+        try? await ledger.record(
+            AuditEvent(
+                at: clock.now(), member: member, strategy: strategy, action: "cancel", orderId: orderId,
+                outcome: outcome, detail: detail))
+        return result
+    }
+
+    private func cancelOrder(orderId: String, member: String, isAdmin: Bool) async -> Cancellation {
+        let order: OrderRecord?
+        do { order = try await ledger.order(id: orderId) } catch { return .failed("\(error)") }
+        guard let order, isAdmin || order.member == member else {
+            return .notFound("no order \(orderId) among your orders")
+        }
+        if order.status.isFinal {
+            return .notCancelable(order, "order \(orderId) is already \(order.status.rawValue) and cannot be canceled")
+        }
+        do {
+            let updates = try await broker.cancel(orderId: orderId)
+            return .canceled(await apply(updates).last ?? order)
+        } catch {
+            switch error {
+            case .refused(let reason, _):
+                let current = (try? await ledger.order(id: orderId)) ?? order
+                if current.status.isFinal {
+                    return .notCancelable(
+                        current, "order \(orderId) is already \(current.status.rawValue) and cannot be canceled")
+                }
+                return .notCancelable(current, reason)
+            case .unavailable(let reason):
+                return .failed("the broker could not be reached: \(reason)")
+            }
+        }
+    }
+
+    // MARK: Kill switch
+
+    /// Turns a kill switch on for `member`, or for the whole desk when nil: it
+    /// refuses orders at once, and returns once it is durable. `by` is the admin.
+    public func halt(member: String?, reason: String?, by admin: String, strategy: String = "") async throws {
+        let scope = member ?? Admission.wholeDesk
+        let now = clock.now()
+        let halt = HaltRecord(scope: scope, reason: reason, haltedBy: admin, haltedAt: now)
+        admission.halt(halt)
+        try await ledger.halt(
+            halt,
+            audit: AuditEvent(
+                at: now, member: admin, strategy: strategy, action: "halt", outcome: "ok",
+                detail: "scope=\(scope)\(reason.map { " reason=\($0)" } ?? "")"))
+        logger.warning("kill switch on", metadata: ["scope": "\(scope)", "by": "\(admin)"])
+    }
+
+    /// Turns a kill switch off once the ledger has it off; false when it was not on.
+    public func resume(member: String?, by admin: String, strategy: String = "") async throws -> Bool {
+        let scope = member ?? Admission.wholeDesk
+        let expected = admission.halt(scope: scope)
+        let now = clock.now()
+        let wasOn = try await ledger.resume(scope: scope) { wasOn in
+            AuditEvent(
+                at: now, member: admin, strategy: strategy, action: "resume", outcome: wasOn ? "ok" : "not_halted",
+                detail: "scope=\(scope)")
+        }
+        admission.resume(scope: scope, expected: expected)
+        logger.warning("kill switch off", metadata: ["scope": "\(scope)", "by": "\(admin)"])
+        return wasOn
+    }
+
+    /// Kill switches that are on.
+    public func activeHalts() -> [HaltRecord] { admission.activeHalts }
+
+    /// Records an order request whose body could not be read (audit and metrics).
+    public func refuseMalformed(member: String, strategy: String, status: Int, message: String) async {
+        metrics.recordRefusedRequest(outcome: "malformed")
+        try? await ledger.record(
+            AuditEvent(
+                at: clock.now(), member: member, strategy: strategy, action: "order", outcome: "malformed",
+                httpStatus: status, detail: message))
+    }
+
+    // MARK: Helpers
+
+    private func acceptedAudit(_ order: Order) -> AuditEvent {
+        AuditEvent(
+            at: order.placedAt, member: order.member, strategy: order.strategy, action: "order", orderId: order.id,
+            outcome: "accepted", httpStatus: 201, detail: order.terms.summary)
+    }
+
+    private func audit(_ placement: Placement, member: String, strategy: String) async {
+        guard let (status, message) = placement.rejection else { return }
+        var orderId: String?
+        if case .brokerRefused(let order, _, _) = placement { orderId = order.orderId }
+        if case .stopped(let order, _) = placement { orderId = order.orderId }
+        do {
+            try await ledger.record(
+                AuditEvent(
+                    at: clock.now(), member: member, strategy: strategy, action: "order", orderId: orderId,
+                    outcome: placement.outcome, httpStatus: status, detail: message))
+        } catch {
+            logger.error("audit write failed", metadata: ["error": "\(error)"])
+        }
+    }
+}
+
+extension OrderDesk.Placement {
+    /// Label for metrics and the audit log.
+    public var outcome: String {
+        switch self {
+        case .accepted: "accepted"
+        case .invalid: "invalid"
+        case .riskRejected: "risk_rejected"
+        case .rateLimited: "rate_limited"
+        case .halted, .stopped: "halted"
+        case .brokerRefused: "broker_rejected"
+        case .failed: "failed"
+        }
+    }
+
+    /// HTTP status and message for a refusal; nil when accepted.
+    public var rejection: (status: Int, message: String)? {
+        switch self {
+        case .accepted: nil
+        case .invalid(let error): (422, error.message)
+        case .riskRejected(let rejection): (403, "risk limit \(rejection.limit): \(rejection.message)")
+        case .rateLimited(let message): (429, message)
+        case .halted(let message), .stopped(_, let message): (403, message)
+        case .brokerRefused(_, let reason, let status): (status, "broker rejected the order: \(reason)")
+        case .failed(let message): (503, message)
+        }
+    }
+}

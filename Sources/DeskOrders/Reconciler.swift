@@ -1,0 +1,99 @@
+import DeskBroker
+import DeskCore
+import DeskLedger
+import Foundation
+import Logging
+import ServiceLifecycle
+
+/// Checks the ledger against a broker's own account (Alpaca's): open orders
+/// (booking any fill, cancel or expiry the ledger missed), orders placed outside
+/// the desk, and each symbol's account position against the sum of the members'
+/// positions.
+public struct Reconciler: Sendable {
+    let ledger: Ledger
+    let broker: any ReconcilingBroker
+    let orderDesk: OrderDesk
+    let clock: any DeskClock
+
+    /// A reconciler of `ledger` (through `orderDesk`) with `broker`'s account.
+    public init(ledger: Ledger, broker: any ReconcilingBroker, orderDesk: OrderDesk, clock: any DeskClock = WallClock())
+    {
+        self.ledger = ledger
+        self.broker = broker
+        self.orderDesk = orderDesk
+        self.clock = clock
+    }
+
+    /// Catches up, then compares.
+    public func run() async throws -> ReconciliationReport {
+        let open = try await ledger.openOrders().filter { $0.status != .pendingNew }
+        let (updates, unknown) = try await broker.catchUp(openOrders: open.map(\.working))
+        await orderDesk.apply(updates)
+        let account = try await broker.account()
+        var deskPositions: [String: Decimal] = [:]
+        for position in try await ledger.positions(member: nil) {
+            deskPositions[position.symbol, default: 0] += position.qty
+        }
+        let deskOrderIds = Set(try await ledger.openOrders().map(\.orderId))
+        return Reconciliation.compare(
+            deskOrderIds: deskOrderIds, deskPositions: deskPositions, account: account,
+            openOrdersChecked: open.count, eventsCaughtUp: updates.count, unknownToBroker: unknown, at: clock.now())
+    }
+
+    /// Log lines for a report.
+    public static func log(_ report: ReconciliationReport, to logger: Logger) {
+        if report.isClean {
+            logger.info(
+                "reconciled with the broker: ledger and account agree",
+                metadata: [
+                    "open_orders": "\(report.open_orders_checked)", "caught_up": "\(report.events_caught_up)",
+                ])
+            return
+        }
+        for order in report.outside_orders {
+            logger.warning(
+                "the broker has an open order the desk did not place",
+                metadata: [
+                    "broker_id": "\(order.alpaca_id)", "symbol": "\(order.symbol ?? "?")",
+                    "side": "\(order.side ?? "?")",
+                    "qty": "\(order.qty ?? "?")",
+                ])
+        }
+        for orderId in report.unknown_to_broker {
+            logger.error("an open order in the ledger is unknown to the broker", metadata: ["order_id": "\(orderId)"])
+        }
+        for difference in report.position_differences {
+            logger.warning(
+                "position drift: the members' positions do not add up to the account's",
+                metadata: [
+                    "symbol": "\(difference.symbol)", "desk": "\(difference.desk)", "broker": "\(difference.broker)",
+                ])
+        }
+    }
+}
+
+/// Reconciles once the order desk has recovered, logs what it found, and then
+/// stays up (a service that returns would stop the desk).
+public struct StartupReconciliation: Service {
+    let reconciler: Reconciler
+    let orderDesk: OrderDesk
+    let logger: Logger
+
+    /// Runs `reconciler` once `orderDesk` is ready.
+    public init(reconciler: Reconciler, orderDesk: OrderDesk, logger: Logger) {
+        self.reconciler = reconciler
+        self.orderDesk = orderDesk
+        self.logger = logger
+    }
+
+    /// Reconciles, logs, then waits for shutdown.
+    public func run() async throws {
+        await orderDesk.ready()
+        do {
+            Reconciler.log(try await reconciler.run(), to: logger)
+        } catch {
+            logger.error("could not reconcile with the broker at start", metadata: ["error": "\(error)"])
+        }
+        try? await gracefulShutdown()
+    }
+}
