@@ -243,16 +243,16 @@ struct LedgerTests {
     }
 
     @Test(
-        "times are stored as GRDB stores a Date (UTC, milliseconds truncated)",
-        arguments: [0, 1_800_000_000.1239, 951_782_400.5, 1_709_164_799.999, -1.5])
-    func storedTimes(seconds: Double) throws {
-        let date = Date(timeIntervalSince1970: seconds)
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.dateFormat = "yyyy-MM-dd HH:mm:ss.SSS"
-        formatter.timeZone = TimeZone(secondsFromGMT: 0)
-        let truncated = Date(timeIntervalSince1970: (seconds * 1000).rounded(.down) / 1000)
-        #expect(LedgerTime.text(date) == formatter.string(from: truncated))
+        "times are stored as GRDB stores a Date (UTC, milliseconds truncated) and read back by GRDB",
+        arguments: [
+            (0, "1970-01-01 00:00:00.000"), (1_800_000_000.1239, "2027-01-15 08:00:00.123"),
+            (951_782_400.5, "2000-02-29 00:00:00.500"), (-1.5, "1969-12-31 23:59:58.500"),
+        ])
+    func storedTimes(seconds: Double, text: String) throws {
+        #expect(LedgerTime.text(Date(timeIntervalSince1970: seconds)) == text)
+        let read = try DatabaseQueue().read { db in try Date.fetchOne(db, sql: "SELECT ?", arguments: [text]) }
+        let milliseconds = try #require(read).timeIntervalSince1970 * 1000
+        #expect(milliseconds.rounded() == (seconds * 1000).rounded(.down))
     }
 
     @Test("a v4 ledger migrates: user_id becomes member, reject_reason status_reason, NULL strategies ''")
