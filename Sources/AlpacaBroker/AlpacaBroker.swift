@@ -105,7 +105,9 @@ public final class AlpacaBroker: Broker, ReconcilingBroker, Service {
     /// Ends `updates` (also done when `run()` returns).
     public func finish() { continuation.finish() }
 
-    public func submit(_ order: Order, resubmission: Bool) async throws(BrokerError) -> [OrderUpdate] {
+    public nonisolated(nonsending) func submit(_ order: Order, resubmission: Bool) async throws(BrokerError)
+        -> [OrderUpdate]
+    {
         let working = WorkingOrder(order: order, progress: OrderProgress(qty: order.terms.qty))
         track(working, inFlight: true)
         var lookFirst = resubmission
@@ -191,7 +193,7 @@ public final class AlpacaBroker: Broker, ReconcilingBroker, Service {
         }
     }
 
-    public func cancel(orderId: String) async throws(BrokerError) -> [OrderUpdate] {
+    public nonisolated(nonsending) func cancel(orderId: String) async throws(BrokerError) -> [OrderUpdate] {
         let known = state.withLock { $0.orders[orderId] }
         var alpacaId = known?.alpacaId
         let member = known?.member ?? Self.deskMember
@@ -208,7 +210,8 @@ public final class AlpacaBroker: Broker, ReconcilingBroker, Service {
         }
     }
 
-    public func restore(_ openOrders: [WorkingOrder]) async throws(BrokerError) -> [OrderUpdate] {
+    public nonisolated(nonsending) func restore(_ openOrders: [WorkingOrder]) async throws(BrokerError) -> [OrderUpdate]
+    {
         for order in openOrders { followRestored(order) }
         return try await catchUp(only: Set(openOrders.map(\.order.id)))
     }

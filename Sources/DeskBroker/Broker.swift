@@ -41,15 +41,15 @@ public protocol Broker: Sendable {
     var journaling: BrokerJournaling { get }
     /// Sends a new order. Idempotent per order id; `resubmission` says a desk that
     /// stopped before hearing the answer sent it before.
-    func submit(_ order: Order, resubmission: Bool) async throws(BrokerError) -> [OrderUpdate]
+    nonisolated(nonsending) func submit(_ order: Order, resubmission: Bool) async throws(BrokerError) -> [OrderUpdate]
     /// Asks to cancel a working order.
-    func cancel(orderId: String) async throws(BrokerError) -> [OrderUpdate]
+    nonisolated(nonsending) func cancel(orderId: String) async throws(BrokerError) -> [OrderUpdate]
     /// Forgets an order the desk could not record after `submit` decided it
     /// (only brokers that journal `withDecision` are asked).
     func forget(orderId: String)
     /// Takes back orders the ledger says are open (after a desk restart), and
     /// reports what happened to each while the desk was away.
-    func restore(_ openOrders: [WorkingOrder]) async throws(BrokerError) -> [OrderUpdate]
+    nonisolated(nonsending) func restore(_ openOrders: [WorkingOrder]) async throws(BrokerError) -> [OrderUpdate]
     /// Later events, in the order they happened. One consumer.
     var updates: AsyncStream<OrderUpdate> { get }
     /// Last known trade price of `symbol`.

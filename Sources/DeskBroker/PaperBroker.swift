@@ -28,12 +28,14 @@ public final class PaperBroker: Broker, Sendable {
         (updates, continuation) = AsyncStream.makeStream(of: OrderUpdate.self)
     }
 
-    public func submit(_ order: Order, resubmission: Bool) async throws(BrokerError) -> [OrderUpdate] {
+    public nonisolated(nonsending) func submit(_ order: Order, resubmission: Bool) async throws(BrokerError)
+        -> [OrderUpdate]
+    {
         let now = clock.now()
         return try book.withLock { $0.submit(order, now: now) }.get()
     }
 
-    public func cancel(orderId: String) async throws(BrokerError) -> [OrderUpdate] {
+    public nonisolated(nonsending) func cancel(orderId: String) async throws(BrokerError) -> [OrderUpdate] {
         let now = clock.now()
         return try book.withLock { $0.cancel(orderId: orderId, now: now) }.get()
     }
@@ -42,7 +44,8 @@ public final class PaperBroker: Broker, Sendable {
         book.withLock { $0.forget(orderId: orderId) }
     }
 
-    public func restore(_ openOrders: [WorkingOrder]) async throws(BrokerError) -> [OrderUpdate] {
+    public nonisolated(nonsending) func restore(_ openOrders: [WorkingOrder]) async throws(BrokerError) -> [OrderUpdate]
+    {
         book.withLock { $0.restore(openOrders) }
         return []
     }

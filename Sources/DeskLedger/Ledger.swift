@@ -80,7 +80,7 @@ public final class Ledger: Service, Sendable {
 
     /// Journals an order before it goes to a broker (`pending_new`), with its
     /// audit line; returns when both are durable.
-    public func journal(_ order: Order, audit: AuditEvent) async throws {
+    public nonisolated(nonsending) func journal(_ order: Order, audit: AuditEvent) async throws {
         let record = OrderRecord(order, progress: OrderProgress(qty: order.terms.qty))
         try await writer.write { db in
             try record.insert(db)
@@ -92,7 +92,9 @@ public final class Ledger: Service, Sendable {
     /// order in the state `updates` bring it to, its fills, the member's and the
     /// strategy's positions, and its audit line. Returns the order as recorded.
     /// Throws when `updates` do not apply to a new order (nothing is written).
-    public func record(_ order: Order, updates: [OrderUpdate], audit: AuditEvent) async throws -> OrderRecord {
+    public nonisolated(nonsending) func record(_ order: Order, updates: [OrderUpdate], audit: AuditEvent) async throws
+        -> OrderRecord
+    {
         var record = OrderRecord(order, progress: OrderProgress(qty: order.terms.qty))
         var fills: [FillRecord] = []
         for update in updates {
@@ -119,14 +121,14 @@ public final class Ledger: Service, Sendable {
     }
 
     /// Appends an audit line (durable when this returns).
-    public func record(_ audit: AuditEvent) async throws {
+    public nonisolated(nonsending) func record(_ audit: AuditEvent) async throws {
         try await writer.write { db in try audit.insert(db) }
     }
 
     /// Applies order updates in order, in one transaction: status changes, fills
     /// (each fill id once), and the member's and strategy's positions. Returns
     /// the outcome of each update.
-    public func apply(_ updates: [OrderUpdate]) async throws -> [LedgerUpdateOutcome] {
+    public nonisolated(nonsending) func apply(_ updates: [OrderUpdate]) async throws -> [LedgerUpdateOutcome] {
         let positions = positionBook
         return try await writer.write { db in try updates.map { try Self.apply($0, positions, db) } }
     }

@@ -167,7 +167,7 @@ extension Ledger {
 extension Ledger {
     /// Turns a kill switch on (`halt.scope`: a member id, or `HaltRecord.wholeDesk`)
     /// with its audit line, through the order path's writer; durable when it returns.
-    public func halt(_ halt: HaltRecord, audit: AuditEvent) async throws {
+    public nonisolated(nonsending) func halt(_ halt: HaltRecord, audit: AuditEvent) async throws {
         try await writer.write { db in
             try halt.save(db)
             try audit.insert(db)
@@ -175,7 +175,9 @@ extension Ledger {
     }
 
     /// Turns a kill switch off, with its audit line; false when it was not on.
-    public func resume(scope: String, audit: @escaping @Sendable (_ wasOn: Bool) -> AuditEvent) async throws -> Bool {
+    public nonisolated(nonsending) func resume(scope: String, audit: @escaping @Sendable (_ wasOn: Bool) -> AuditEvent)
+        async throws -> Bool
+    {
         try await writer.write { db in
             let wasOn = try HaltRecord.deleteOne(db, key: scope)
             try audit(wasOn).insert(db)
