@@ -124,12 +124,45 @@ public protocol DeskClock: Sendable {
     func newOrderId() -> String
 }
 
-/// The real clock: `Date()` and random UUIDs (lowercase).
+/// The real clock: `Date()`, and order ids that are time-ordered UUIDs (version 7,
+/// lowercase): 48 bits of Unix milliseconds, then 74 random bits. Ids made later
+/// sort later, so the ledger's indexes on order ids grow at their end instead of
+/// dirtying a random page per order.
 public struct WallClock: DeskClock {
     /// The wall clock.
     public init() {}
     /// `Date()`.
     public func now() -> Date { Date() }
-    /// A random UUID, lowercase.
-    public func newOrderId() -> String { UUID().uuidString.lowercased() }
+    /// A new UUIDv7, lowercase.
+    public func newOrderId() -> String { Self.uuid7(at: Date()) }
+
+    /// A UUIDv7 for `date` with random bits from `generator`.
+    public static func uuid7<Generator: RandomNumberGenerator>(at date: Date, using generator: inout Generator)
+        -> String
+    {
+        let milliseconds = UInt64(max(0, date.timeIntervalSince1970 * 1000))
+        let random = generator.next() as UInt64
+        let more = generator.next() as UInt64
+        var bytes = [UInt8](repeating: 0, count: 16)
+        for index in 0..<6 { bytes[index] = UInt8(truncatingIfNeeded: milliseconds >> (8 * (5 - UInt64(index)))) }
+        bytes[6] = 0x70 | UInt8(truncatingIfNeeded: random & 0x0f)
+        bytes[7] = UInt8(truncatingIfNeeded: random >> 8)
+        bytes[8] = 0x80 | UInt8(truncatingIfNeeded: (random >> 16) & 0x3f)
+        for index in 9..<16 { bytes[index] = UInt8(truncatingIfNeeded: more >> (8 * UInt64(index - 9))) }
+        let digits = Array("0123456789abcdef".utf8)
+        var text: [UInt8] = []
+        text.reserveCapacity(36)
+        for (index, byte) in bytes.enumerated() {
+            if index == 4 || index == 6 || index == 8 || index == 10 { text.append(UInt8(ascii: "-")) }
+            text.append(digits[Int(byte >> 4)])
+            text.append(digits[Int(byte & 0x0f)])
+        }
+        return String(decoding: text, as: UTF8.self)
+    }
+
+    /// A UUIDv7 for `date`, with system randomness.
+    public static func uuid7(at date: Date) -> String {
+        var generator = SystemRandomNumberGenerator()
+        return uuid7(at: date, using: &generator)
+    }
 }
