@@ -95,19 +95,21 @@ public final class Ledger: Service, Sendable {
     public nonisolated(nonsending) func record(_ order: Order, updates: [OrderUpdate], audit: AuditEvent) async throws
         -> OrderRecord
     {
-        var record = OrderRecord(order, progress: OrderProgress(qty: order.terms.qty))
-        var fills: [FillRecord] = []
+        var progress = OrderProgress(qty: order.terms.qty)
+        var fills: [(qty: Decimal, price: Decimal, update: OrderUpdate, cumulative: Decimal)] = []
         for update in updates {
-            var progress = record.progress
             try progress.apply(update.event)
-            record.progress = progress
-            record.updatedAt = update.at
-            if case .fill(let qty, let price) = update.event {
-                fills.append(Self.fill(of: record, qty: qty, price: price, update: update))
-            }
+            if case .fill(let qty, let price) = update.event { fills.append((qty, price, update, progress.filledQty)) }
+        }
+        // The average fill price (a division) is worked out once, for the final state.
+        let record = OrderRecord(order, progress: progress, updatedAt: updates.last?.at)
+        let rows = fills.map { fill in
+            var update = fill.update
+            update.fillId = update.fillId ?? FillID.make(orderId: order.id, cumulativeQty: fill.cumulative)
+            return Self.fill(of: record, qty: fill.qty, price: fill.price, update: update)
         }
         let recorded = record
-        let booked = fills
+        let booked = rows
         let positions = positionBook
         try await writer.write { db in
             try recorded.insert(db)
