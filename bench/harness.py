@@ -312,7 +312,7 @@ def scenario_memory(bin_dir: Path, quick: bool) -> dict:
                 time.sleep(0.2)
             time.sleep(1)
             with_strategies = rss_kib(desk.process.pid)
-            strategy_rss = [rss_kib(s["pid"]) for s in status if s["pid"]]
+            strategy_rss = [rss_kib(s["pid"]) for s in status if s.get("pid")]
             desk_cli(desk, "strategies", "stop")
             desk.push_price("AAPL", "100.00")
             token = desk.issue_token("memory")
@@ -422,13 +422,13 @@ def fanout_run(bin_dir: Path, strategies: int, seconds: float, stop_one: bool) -
             stopped = None
             if stop_one:
                 stopped = status[0]
-                os.kill(stopped["pid"], signal.SIGSTOP)
+                os.kill(stopped["pid"], signal.SIGSTOP)  # all are running (waited above) or this fails loudly
             rss_samples = []
             end = time.monotonic() + seconds
             while time.monotonic() < end:
                 rss_samples.append(rss_kib(desk.process.pid))
                 time.sleep(min(0.5, seconds / 4))
-            strategy_rss = [rss_kib(s["pid"]) for s in status if s["pid"]]
+            strategy_rss = [rss_kib(s["pid"]) for s in status if s.get("pid")]
             # Read while the strategies still run: a stopped strategy's counters leave the hub.
             metrics = urllib.request.urlopen(urllib.request.Request(
                 f"http://127.0.0.1:{desk.port}/metrics", headers={"Authorization": f"Bearer {desk.admin_token()}"}),
@@ -572,14 +572,18 @@ def main() -> int:
         "quick": args.quick,
     }
     started = time.monotonic()
+    out = ROOT / "bench" / "results" / ("quick.json" if args.quick else "latest.json")
+    if args.only and out.exists():
+        # Some scenarios again: keep the others' figures from the last run.
+        results = {**json.loads(out.read_text()), **results}
     for name in args.only or SCENARIOS:
         print(f"== {name}", flush=True)
         scenario_started = time.monotonic()
         results[name] = SCENARIOS[name](args.bin, args.quick)
         results[name]["wall_seconds"] = round(time.monotonic() - scenario_started, 1)
-    results["wall_seconds"] = round(time.monotonic() - started, 1)
-    out = ROOT / "bench" / "results" / ("quick.json" if args.quick else "latest.json")
-    out.write_text(json.dumps(results, indent=2) + "\n")
+        # Written after every scenario, so a failing one does not lose the others' figures.
+        results["wall_seconds"] = round(time.monotonic() - started, 1)
+        out.write_text(json.dumps(results, indent=2) + "\n")
     print(table(results))
     print(f"results: {out} ({results['wall_seconds']} s)")
     return 0
