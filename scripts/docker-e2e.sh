@@ -267,10 +267,11 @@ fi
 [ "$(docker exec strategy-example_alice sh -c 'touch "$HOME/x" && echo ok')" = ok ] &&
   pass "alice's HOME is writable by her" || fail "alice cannot write her HOME"
 
-if "$desk" strategies start preloader 2>&1 | grep -q "LD_PRELOAD is refused"; then
+preload_start=$("$desk" strategies start preloader 2>&1 || true)
+if echo "$preload_start" | grep -q "LD_PRELOAD is refused"; then
   pass "a config.json setting LD_PRELOAD is refused, naming the variable"
 else
-  fail "a config.json setting LD_PRELOAD was not refused"
+  fail "a config.json setting LD_PRELOAD was not refused: $preload_start"
 fi
 
 say "memory limit [$(elapsed)]"
