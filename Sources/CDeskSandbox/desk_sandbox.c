@@ -12,6 +12,11 @@
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -94,3 +99,109 @@ unsigned long desk_mount_flags(const char *path) {
     if (info.f_flag & ST_RELATIME) flags |= MS_RELATIME;
     return flags;
 }
+
+#if defined(__x86_64__)
+#define DESK_AUDIT_ARCH AUDIT_ARCH_X86_64
+#elif defined(__aarch64__)
+#define DESK_AUDIT_ARCH AUDIT_ARCH_AARCH64
+#endif
+
+int desk_watch_stdin_reads(void) {
+#ifdef DESK_AUDIT_ARCH
+    struct sock_filter filter[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, DESK_AUDIT_ARCH, 1, 0),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+#ifdef __NR_read
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_read, 5, 0),
+#else
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0xFFFFFFFF, 5, 0),
+#endif
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_readv, 4, 0),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_pread64, 3, 0),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_preadv, 2, 0),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_preadv2, 1, 0),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0])),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    };
+    struct sock_fprog program = {.len = sizeof filter / sizeof filter[0], .filter = filter};
+    return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &program);
+#else
+    errno = ENOSYS;
+    return -1;
+#endif
+}
+
+int desk_continue_stdin_read(int listener, int report) {
+    static struct seccomp_notif_sizes sizes;
+    if (sizes.seccomp_notif == 0 && syscall(SYS_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &sizes) != 0) return -1;
+    struct seccomp_notif *request = calloc(1, sizes.seccomp_notif);
+    struct seccomp_notif_resp *response = calloc(1, sizes.seccomp_notif_resp);
+    int result = -1;
+    if (request && response) {
+        if (ioctl(listener, SECCOMP_IOCTL_NOTIF_RECV, request) == 0) {
+            if (report >= 0) {
+                char byte = '.';
+                while (write(report, &byte, 1) < 0 && errno == EINTR) {
+                }
+            }
+            response->id = request->id;
+            response->flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+            response->error = 0;
+            response->val = 0;
+            if (ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, response) == 0) result = 1;
+            else result = errno == ENOENT ? 0 : -1;
+        } else {
+            result = errno == ENOENT ? 0 : -1;
+        }
+    }
+    free(request);
+    free(response);
+    return result;
+}
+
+int desk_send_descriptor(int socket, int fd) {
+    char byte = 0;
+    struct iovec data = {.iov_base = &byte, .iov_len = 1};
+    union {
+        struct cmsghdr header;
+        char space[CMSG_SPACE(sizeof(int))];
+    } control;
+    memset(&control, 0, sizeof control);
+    struct msghdr message = {.msg_iov = &data, .msg_iovlen = 1, .msg_control = control.space,
+                             .msg_controllen = sizeof control.space};
+    struct cmsghdr *header = CMSG_FIRSTHDR(&message);
+    header->cmsg_level = SOL_SOCKET;
+    header->cmsg_type = SCM_RIGHTS;
+    header->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(header), &fd, sizeof(int));
+    return sendmsg(socket, &message, 0) == 1 ? 0 : -1;
+}
+
+int desk_receive_descriptor(int socket) {
+    char byte;
+    struct iovec data = {.iov_base = &byte, .iov_len = 1};
+    union {
+        struct cmsghdr header;
+        char space[CMSG_SPACE(sizeof(int))];
+    } control;
+    struct msghdr message = {.msg_iov = &data, .msg_iovlen = 1, .msg_control = control.space,
+                             .msg_controllen = sizeof control.space};
+    if (recvmsg(socket, &message, MSG_CMSG_CLOEXEC) != 1) return -1;
+    struct cmsghdr *header = CMSG_FIRSTHDR(&message);
+    if (!header || header->cmsg_type != SCM_RIGHTS) return -1;
+    int fd;
+    memcpy(&fd, CMSG_DATA(header), sizeof(int));
+    return fd;
+}
+
+int desk_pending_bytes(int fd) {
+    int count = 0;
+    return ioctl(fd, FIONREAD, &count) == 0 ? count : -1;
+}
+
+int desk_socket_pair(int fds[2]) { return socketpair(AF_UNIX, SOCK_DGRAM, 0, fds); }

@@ -23,11 +23,16 @@ public struct LaunchSpec: Sendable {
     public var home: URL
     /// The supervisor's folders it must not see (strategies, logs, sandboxes).
     public var hiddenPaths: [String]
+    /// A readiness FIFO (`ReadinessCounter`): each read of stdin the strategy
+    /// starts is reported there (backtests); nil: not watched.
+    public var readiness: String?
 
     public init(
         name: String, member: String, program: [String], workingDirectory: URL, environment: [String: String],
-        limits: StrategyLimits, log: StrategyLog, user: StrategyUser? = nil, home: URL, hiddenPaths: [String] = []
+        limits: StrategyLimits, log: StrategyLog, user: StrategyUser? = nil, home: URL, hiddenPaths: [String] = [],
+        readiness: String? = nil
     ) {
+        self.readiness = readiness
         self.name = name
         self.member = member
         self.program = program

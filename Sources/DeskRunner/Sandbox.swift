@@ -189,7 +189,8 @@ public struct SandboxPlan: Sendable, Equatable {
             program: launch.program, environment: environment, workingDirectory: launch.workingDirectory.path,
             user: launch.user, isolate: true, isolateNetwork: options.isolateNetwork, limits: limits,
             hidden: options.protectedPaths + launch.hiddenPaths, exposed: exposed,
-            privateFolders: SandboxOptions.privateFolders, privateFolderBytes: options.privateFolderBytes)
+            privateFolders: SandboxOptions.privateFolders, privateFolderBytes: options.privateFolderBytes,
+            readiness: launch.readiness)
     }
 }
 

@@ -76,12 +76,18 @@ public struct SandboxSpec: Sendable, Equatable {
     public var privateFolders: [String]
     /// Size of each private folder's tmpfs, bytes.
     public var privateFolderBytes: UInt64
+    /// A FIFO (outside the sandbox) the launcher writes one byte to each time the
+    /// strategy starts a read of its stdin: how a backtest knows it has finished
+    /// with a tick and waits for the next. nil: reads are not watched.
+    public var readiness: String?
 
     public init(
         program: [String], environment: [String], workingDirectory: String? = nil, user: User? = nil,
         isolate: Bool = false, isolateNetwork: Bool = false, limits: [Limit] = [], hidden: [String] = [],
-        exposed: [Exposure] = [], privateFolders: [String] = [], privateFolderBytes: UInt64 = 64 << 20
+        exposed: [Exposure] = [], privateFolders: [String] = [], privateFolderBytes: UInt64 = 64 << 20,
+        readiness: String? = nil
     ) {
+        self.readiness = readiness
         self.program = program
         self.environment = environment
         self.workingDirectory = workingDirectory
@@ -126,6 +132,7 @@ public struct SandboxSpec: Sendable, Equatable {
         for exposure in exposed { pairs.append((exposure.writable ? "expose-rw" : "expose", exposure.path)) }
         for folder in privateFolders { pairs.append(("private", folder)) }
         pairs.append(("private-bytes", String(privateFolderBytes)))
+        if let readiness { pairs.append(("readiness", readiness)) }
         var payload = Self.magic
         for (key, value) in pairs {
             payload += Array(key.utf8) + [0] + Array(value.utf8) + [0]
@@ -194,6 +201,7 @@ public struct SandboxSpec: Sendable, Equatable {
             case "expose-rw": spec.exposed.append(Exposure(try absolute(value, key), writable: true))
             case "private": spec.privateFolders.append(try absolute(value, key))
             case "private-bytes": spec.privateFolderBytes = try number(value, key)
+            case "readiness": spec.readiness = try absolute(value, key)
             default: throw Problem("unknown spec key \"\(key)\"")
             }
         }
