@@ -120,9 +120,9 @@ scripts/strategy-image-context.sh "$work/context"
 docker build --quiet --network none --build-arg "BASE_IMAGE=$base_image" -t "$image" "$work/context" >/dev/null
 
 # -- the desk ---------------------------------------------------------------
-if [ ! -x .build/debug/desk ]; then
+if [ ! -x .build/debug/desk ] || [ ! -x .build/debug/desk-sandbox ]; then
   say "building desk"
-  swift build --product desk
+  swift build --product desk && swift build --product desk-sandbox
 fi
 desk="$root/.build/debug/desk"
 strategies="$work/strategies"
