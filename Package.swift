@@ -68,6 +68,7 @@ let package = Package(
             ]
         ),
         .target(name: "MessagePack"),
+        .target(name: "DeskBacktest", dependencies: ["DeskCore"]),
         .target(
             name: "DeskAlpaca",
             dependencies: [
@@ -145,6 +146,7 @@ let package = Package(
         .testTarget(name: "DeskMarketDataTests", dependencies: ["DeskMarketData", "DeskTestSupport"]),
         .testTarget(name: "MessagePackTests", dependencies: ["MessagePack"]),
         .testTarget(name: "SandboxSpecTests", dependencies: ["SandboxSpec"]),
+        .testTarget(name: "DeskBacktestTests", dependencies: ["DeskBacktest", "DeskCore"]),
         .testTarget(
             name: "DeskAlpacaTests",
             dependencies: [
