@@ -372,7 +372,7 @@ def make_counters(folder: Path, count: int) -> Path:
 def read_stats(log: Path) -> dict | None:
     for line in reversed(log.read_text(errors="replace").splitlines()) if log.exists() else []:
         if line.startswith("STATS "):
-            count, first, last, p50, p99 = line.split()[1:]
+            count, first, last, p50, p99 = line.split()[1:6]
             seconds = float(last) - float(first)
             return {"ticks": int(count), "rate": int(count) / seconds if seconds > 0 else 0.0,
                     "p50_ms": float(p50), "p99_ms": float(p99)}

@@ -3,7 +3,7 @@ import Foundation
 /// ISO-8601 and epoch timestamps, written and read by hand: this runs once per tick
 /// (and once per replayed line), where `ISO8601DateFormatter` would cost far more
 /// and is not `Sendable`.
-enum UTCTimestamp {
+public enum UTCTimestamp {
     /// Appends `2026-11-25T14:30:00.123Z`: UTC, milliseconds truncated. Dates too far
     /// out for a four-digit year are clamped to 0000-01-01 and 9999-12-31.
     static func appendISO8601(_ date: Date, to out: inout [UInt8]) {
@@ -36,7 +36,7 @@ enum UTCTimestamp {
     }
 
     /// `2026-11-25T14:30:00.123Z` as text.
-    static func iso8601(_ date: Date) -> String {
+    public static func iso8601(_ date: Date) -> String {
         var out: [UInt8] = []
         appendISO8601(date, to: &out)
         return String(decoding: out, as: UTF8.self)
@@ -59,7 +59,7 @@ enum UTCTimestamp {
     }
 
     /// ``parse(_:)`` for a string.
-    static func parse(_ text: String) -> Date? { parse(Array(text.utf8)) }
+    public static func parse(_ text: String) -> Date? { parse(Array(text.utf8)) }
 
     private static func parseEpoch<Bytes: Collection<UInt8>>(_ text: Bytes) -> Date? where Bytes.Index == Int {
         var whole: Int64 = 0
