@@ -1,8 +1,10 @@
 import DeskAlpaca
 import DeskBroker
 import DeskCore
+import DeskHTTP
 import DeskLedger
 import DeskMarketData
+import DeskOrders
 import DeskRunner
 import Foundation
 import Hummingbird
@@ -99,26 +101,13 @@ public struct DeskApplication: Sendable {
         feed.publish(Tick(symbol: symbol, price: price, at: Date(), size: size, kind: .trade))
     }
 
-    /// Every route, behind the identity middleware where a caller is needed.
+    /// Every route (see `deskRouter`).
     public func router() -> Router<DeskRequestContext> {
-        let router = Router(context: DeskRequestContext.self)
-        router.add(middleware: RouteNotFoundMiddleware())
-        let operations = OperationsController(metrics: metrics, brokerName: broker.name, feed: feed)
-        operations.addPublicRoutes(to: router)
-        let authenticated = router.group()
-            .add(
-                middleware: IdentityMiddleware(
-                    ledger: ledger, trustUserHeader: configuration.trustUserHeader, metrics: metrics, logger: logger))
-        operations.addAuthenticatedRoutes(to: authenticated)
-        OrderController(desk: orderDesk, ledger: ledger, maximumBodySize: configuration.maximumBodySize)
-            .addRoutes(to: authenticated)
-        PortfolioController(ledger: ledger, broker: broker).addRoutes(to: authenticated)
-        let feed = self.feed
-        AdminController(desk: orderDesk, reconciler: reconciler()) { symbol, price, size in
-            feed.publish(Tick(symbol: symbol, price: price, at: Date(), size: size, kind: .trade))
-        }.addRoutes(to: authenticated)
-        StrategyController(supervisor: supervisor, ledger: ledger).addRoutes(to: authenticated)
-        return router
+        deskRouter(
+            DeskServices(
+                ledger: ledger, orderDesk: orderDesk, broker: broker, feed: feed, supervisor: supervisor,
+                reconciler: reconciler(), metrics: metrics, trustUserHeader: configuration.trustUserHeader,
+                maximumBodySize: configuration.maximumBodySize, logger: logger))
     }
 
     /// The reconciler, when the broker is Alpaca.

@@ -1,3 +1,4 @@
+import DeskIdentity
 import Foundation
 import Logging
 

@@ -1,4 +1,6 @@
+import DeskApp
 import DeskCore
+import DeskHTTP
 import DeskLedger
 import DeskRunner
 import Foundation

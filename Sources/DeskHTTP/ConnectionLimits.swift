@@ -218,20 +218,20 @@ struct DeskHTTP1Channel: ServerChildChannel {
 /// A listener's connection cap (Hummingbird stops accepting at the cap and
 /// resumes when a connection closes). Says so in the log when the cap is reached,
 /// and again only after the listener was back below half of it.
-struct ConnectionCap: AvailableConnectionsDelegate {
+public struct ConnectionCap: AvailableConnectionsDelegate {
     let maximum: Int
     let listener: String
     let logger: Logger
     var open = 0
     var warned = false
 
-    init(maximum: Int, listener: String, logger: Logger) {
+    public init(maximum: Int, listener: String, logger: Logger) {
         self.maximum = maximum
         self.listener = listener
         self.logger = logger
     }
 
-    mutating func connectionOpened() {
+    public mutating func connectionOpened() {
         open += 1
         if open >= maximum && !warned {
             warned = true
@@ -244,17 +244,17 @@ struct ConnectionCap: AvailableConnectionsDelegate {
         }
     }
 
-    mutating func connectionClosed() {
+    public mutating func connectionClosed() {
         open -= 1
         if open < maximum / 2 { warned = false }
     }
 
-    func isAcceptingNewConnections() -> Bool { open < maximum }
+    public func isAcceptingNewConnections() -> Bool { open < maximum }
 }
 
 extension HTTPServerBuilder {
     /// HTTP/1.1 with the desk's connection deadlines (see `ConnectionSettings`).
-    static func desk(_ settings: ConnectionSettings) -> HTTPServerBuilder {
+    public static func desk(_ settings: ConnectionSettings) -> HTTPServerBuilder {
         HTTPServerBuilder { responder in DeskHTTP1Channel(responder: responder, settings: settings) }
     }
 }

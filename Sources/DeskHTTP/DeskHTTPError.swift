@@ -36,8 +36,8 @@ public struct DeskHTTPError: Error, HTTPResponseError, Sendable, CustomStringCon
 }
 
 /// JSON bodies of the read and admin API.
-enum JSONReply {
-    static let encoder: JSONEncoder = {
+public enum JSONReply {
+    public static let encoder: JSONEncoder = {
         let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .iso8601
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]

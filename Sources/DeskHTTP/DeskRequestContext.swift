@@ -1,3 +1,4 @@
+import DeskIdentity
 import Hummingbird
 import Logging
 

@@ -3,7 +3,7 @@ import DeskLedger
 import Foundation
 
 /// An order as the read API shows it. Decimals are strings; absent values are null.
-struct OrderView: Encodable, Sendable {
+public struct OrderView: Encodable, Sendable {
     var orderId: String
     var userId: String
     var strategy: String
@@ -22,9 +22,9 @@ struct OrderView: Encodable, Sendable {
     var updatedAt: Date
     var fills: [FillView]?
 
-    init(_ order: OrderRecord) { self.init(order, fills: nil) }
+    public init(_ order: OrderRecord) { self.init(order, fills: nil) }
 
-    init(_ order: OrderRecord, fills: [FillRecord]?) {
+    public init(_ order: OrderRecord, fills: [FillRecord]?) {
         orderId = order.orderId
         userId = order.userId
         strategy = order.strategy
@@ -51,7 +51,7 @@ struct OrderView: Encodable, Sendable {
         case createdAt = "created_at", updatedAt = "updated_at", fills
     }
 
-    func encode(to encoder: any Encoder) throws {
+    public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(orderId, forKey: .orderId)
         try container.encode(userId, forKey: .userId)
@@ -74,13 +74,13 @@ struct OrderView: Encodable, Sendable {
 }
 
 /// One fill of an order.
-struct FillView: Encodable, Sendable {
+public struct FillView: Encodable, Sendable {
     var fillId: String
     var qty: String
     var price: String
     var filledAt: Date
 
-    init(_ fill: FillRecord) {
+    public init(_ fill: FillRecord) {
         fillId = fill.fillId
         qty = ExactDecimal.plain(fill.qty)
         price = ExactDecimal.plain(fill.price)
@@ -93,12 +93,13 @@ struct FillView: Encodable, Sendable {
 }
 
 /// `{"orders": [...]}`.
-struct OrderList: Encodable, Sendable {
+public struct OrderList: Encodable, Sendable {
     var orders: [OrderView]
+    public init(orders: [OrderView]) { self.orders = orders }
 }
 
 /// A holding valued at the last known price (null fields when no price is known yet).
-struct PositionView: Encodable, Sendable {
+public struct PositionView: Encodable, Sendable {
     var userId: String
     var strategy: String?
     var symbol: String
@@ -110,7 +111,7 @@ struct PositionView: Encodable, Sendable {
     var marketValue: String?
     var unrealizedPnl: String?
 
-    init(_ record: PositionRecord, lastPrice: Decimal?, byStrategy: Bool) {
+    public init(_ record: PositionRecord, lastPrice: Decimal?, byStrategy: Bool) {
         let position = record.position
         userId = record.userId
         strategy = byStrategy ? record.strategy : nil
@@ -130,7 +131,7 @@ struct PositionView: Encodable, Sendable {
         case unrealizedPnl = "unrealized_pnl"
     }
 
-    func encode(to encoder: any Encoder) throws {
+    public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(userId, forKey: .userId)
         try container.encodeIfPresent(strategy, forKey: .strategy)
@@ -146,12 +147,13 @@ struct PositionView: Encodable, Sendable {
 }
 
 /// `{"positions": [...]}`.
-struct PositionList: Encodable, Sendable {
+public struct PositionList: Encodable, Sendable {
     var positions: [PositionView]
+    public init(positions: [PositionView]) { self.positions = positions }
 }
 
 /// A member's account summary. Positions without a known price count at cost.
-struct AccountView: Encodable, Sendable, Equatable {
+public struct AccountView: Encodable, Sendable, Equatable {
     var userId: String
     /// Net cash paid for trades: buys minus sells (negative: more taken in than paid).
     var cashUsed: String
@@ -168,7 +170,7 @@ struct AccountView: Encodable, Sendable, Equatable {
     }
 
     /// Sums a member's positions at the last known prices.
-    init(member: String, positions: [PositionRecord], openOrders: Int, lastPrice: (String) -> Decimal?) {
+    public init(member: String, positions: [PositionRecord], openOrders: Int, lastPrice: (String) -> Decimal?) {
         var cost: Decimal = 0
         var value: Decimal = 0
         var realized: Decimal = 0

@@ -51,7 +51,7 @@ public final class DeskMetrics: Sendable {
     }
 
     /// Counts an order request refused before the pipeline (bad body, bad token).
-    func recordRefusedRequest(outcome: String) {
+    public func recordRefusedRequest(outcome: String) {
         orders.withLock { $0[outcome] }?.increment()
     }
 
@@ -59,7 +59,7 @@ public final class DeskMetrics: Sendable {
     func recordFill() { fills.increment() }
 
     /// Counts an HTTP request by route and status class.
-    func recordRequest(route: String, status: Int) {
+    public func recordRequest(route: String, status: Int) {
         let key = "\(route) \(status / 100)xx"
         let counter = requests.withLock { counters in
             if let counter = counters[key] { return counter }

@@ -1,5 +1,6 @@
 import DeskBroker
 import DeskCore
+import DeskIdentity
 import DeskLedger
 import Foundation
 import Logging
@@ -185,7 +186,7 @@ public actor OrderDesk: Service {
     /// Books broker updates in the ledger and follows them in the exposure book.
     /// Returns each order as it stands after its update.
     @discardableResult
-    func apply(_ updates: [BrokerUpdate]) async -> [OrderRecord] {
+    public func apply(_ updates: [BrokerUpdate]) async -> [OrderRecord] {
         if updates.isEmpty { return [] }
         let outcomes: [LedgerUpdateOutcome]
         do {
@@ -326,7 +327,7 @@ public actor OrderDesk: Service {
         }
     }
 
-    static func brokerOrder(_ record: OrderRecord) -> BrokerOrder {
+    public static func brokerOrder(_ record: OrderRecord) -> BrokerOrder {
         BrokerOrder(
             orderId: record.orderId, terms: record.terms, placedAt: record.createdAt, filledQty: record.filledQty,
             filledNotional: record.filledNotional, member: record.userId)

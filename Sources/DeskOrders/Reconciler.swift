@@ -13,6 +13,12 @@ public struct Reconciler: Sendable {
     let broker: AlpacaBroker
     let orderDesk: OrderDesk
 
+    public init(ledger: Ledger, broker: AlpacaBroker, orderDesk: OrderDesk) {
+        self.ledger = ledger
+        self.broker = broker
+        self.orderDesk = orderDesk
+    }
+
     public func run() async throws -> ReconciliationReport {
         let open = try await ledger.openOrders().filter { $0.status != .pendingNew }
         let (updates, unknown) = try await broker.reconcile(openOrders: open.map { OrderDesk.brokerOrder($0) })
@@ -63,12 +69,18 @@ public struct Reconciler: Sendable {
 
 /// Reconciles once the order desk has recovered, logs what it found, and then
 /// stays up (a service that returns would stop the desk).
-struct StartupReconciliation: Service {
+public struct StartupReconciliation: Service {
     let reconciler: Reconciler
     let orderDesk: OrderDesk
     let logger: Logger
 
-    func run() async throws {
+    public init(reconciler: Reconciler, orderDesk: OrderDesk, logger: Logger) {
+        self.reconciler = reconciler
+        self.orderDesk = orderDesk
+        self.logger = logger
+    }
+
+    public func run() async throws {
         await orderDesk.ready()
         do {
             Reconciler.log(try await reconciler.run(), to: logger)

@@ -1,6 +1,8 @@
 import ArgumentParser
+import DeskApp
+import DeskCLI
 import DeskClient
-import DeskServer
+import DeskIdentity
 import Foundation
 
 /// Which ledger file a command reads or writes.

@@ -1,5 +1,7 @@
 import ArgumentParser
-import DeskServer
+import DeskApp
+import DeskCLI
+import DeskIdentity
 
 /// `desk reconcile`: the ledger against the broker's account, now.
 struct Reconcile: AsyncParsableCommand {

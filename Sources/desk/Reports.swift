@@ -1,8 +1,10 @@
 import ArgumentParser
+import DeskApp
+import DeskCLI
 import DeskClient
 import DeskCore
+import DeskIdentity
 import DeskLedger
-import DeskServer
 import Foundation
 
 /// `desk orders`: the ledger's orders.

@@ -1,5 +1,7 @@
 import ArgumentParser
-import DeskServer
+import DeskApp
+import DeskCLI
+import DeskIdentity
 import Foundation
 import Logging
 

@@ -1,6 +1,8 @@
 import ArgumentParser
+import DeskApp
+import DeskCLI
 import DeskClient
-import DeskServer
+import DeskIdentity
 import Foundation
 
 /// `desk strategies start|stop|restart|status|logs`: the strategy manager, through the admin API.

@@ -1,7 +1,9 @@
 import ArgumentParser
+import DeskApp
+import DeskCLI
 import DeskCore
+import DeskIdentity
 import DeskLedger
-import DeskServer
 import Foundation
 
 /// `desk tokens issue|revoke|list`: bearer tokens, written straight to the ledger.

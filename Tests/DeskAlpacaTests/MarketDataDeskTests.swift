@@ -1,7 +1,10 @@
 import AlpacaDouble
 import DeskAlpaca
+import DeskApp
+import DeskAppTestSupport
+import DeskHTTP
+import DeskIdentity
 import DeskMarketData
-import DeskServer
 import DeskTestSupport
 import Foundation
 import Testing

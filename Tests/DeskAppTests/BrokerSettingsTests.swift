@@ -1,4 +1,7 @@
-import DeskServer
+import DeskApp
+import DeskAppTestSupport
+import DeskHTTP
+import DeskIdentity
 import Testing
 
 @Suite("Choosing the broker")

@@ -1,11 +1,14 @@
+import DeskApp
+import DeskAppTestSupport
+import DeskHTTP
+import DeskIdentity
 import DeskLedger
-import DeskServer
 import DeskTestSupport
 import Foundation
 import NIOCore
 import Testing
 
-@testable import DeskServer
+@testable import DeskHTTP
 
 /// Connections that never finish, or never end, against the real desk: the
 /// timeouts are set low here (the defaults are never waited on).

@@ -1,5 +1,8 @@
+import DeskApp
+import DeskAppTestSupport
+import DeskHTTP
+import DeskIdentity
 import DeskLedger
-import DeskServer
 import DeskTestSupport
 import Foundation
 import Testing

@@ -1,5 +1,8 @@
+import DeskApp
+import DeskAppTestSupport
+import DeskHTTP
+import DeskIdentity
 import DeskRunner
-import DeskServer
 import Testing
 
 @Suite("Choosing the strategy runtime and Docker settings")

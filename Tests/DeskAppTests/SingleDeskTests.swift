@@ -1,58 +1,11 @@
+import DeskApp
+import DeskAppTestSupport
+import DeskHTTP
+import DeskIdentity
 import DeskLedger
-import DeskServer
 import DeskTestSupport
 import Foundation
 import Testing
-
-/// A folder with one strategy that prints its own `DESK_TOKEN` into its log (as
-/// a hostile strategy would hand it to someone) and then reads the feed until EOF.
-struct TokenLeakingStrategy {
-    static let name = "tokenleak"
-    let folder: TemporaryDirectory
-    var strategies: String { folder.path("strategies") }
-    var log: String { folder.path("logs/\(Self.name).log") }
-
-    init(folder: TemporaryDirectory) throws {
-        self.folder = folder
-        let strategy = URL(fileURLWithPath: folder.path("strategies")).appendingPathComponent(Self.name)
-        try FileManager.default.createDirectory(at: strategy, withIntermediateDirectories: true)
-        try #"{"user_id": "alice"}"#.write(
-            to: strategy.appendingPathComponent("config.json"), atomically: true, encoding: .utf8)
-        try """
-        import os, sys
-        print("TOKEN", os.environ["DESK_TOKEN"], flush=True)
-        for line in sys.stdin:
-            pass
-        """.write(to: strategy.appendingPathComponent("strategy.py"), atomically: true, encoding: .utf8)
-    }
-
-    /// Arguments for `desk serve` that supervise this folder (no sandbox: this is about tokens, not isolation).
-    var serveArguments: [String] { ["--strategies-dir", strategies, "--no-sandbox"] }
-
-    /// The tokens the strategy printed so far, oldest first.
-    func tokens() -> [String] {
-        let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
-        return text.split(separator: "\n").compactMap { line in
-            line.hasPrefix("TOKEN ") ? String(line.dropFirst("TOKEN ".count)) : nil
-        }
-    }
-
-    /// Waits until the strategy has printed `count` tokens.
-    func waitForTokens(_ count: Int, seconds: Double = 30) async throws -> [String] {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            let found = tokens()
-            if found.count >= count { return found }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        throw TokenWaitError(log: (try? String(contentsOfFile: log, encoding: .utf8)) ?? "(no log)")
-    }
-
-    struct TokenWaitError: Error, CustomStringConvertible {
-        var log: String
-        var description: String { "the strategy printed no token; its log:\n\(log)" }
-    }
-}
 
 /// Status of `GET path` with `token` on the desk's TCP port.
 func status(_ desk: DeskServerProcess, _ path: String, token: String) async throws -> Int {

@@ -1,6 +1,9 @@
+import DeskApp
+import DeskAppTestSupport
 import DeskCore
+import DeskHTTP
+import DeskIdentity
 import DeskLedger
-import DeskServer
 import DeskTestSupport
 import Foundation
 import Testing

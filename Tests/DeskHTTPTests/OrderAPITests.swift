@@ -1,7 +1,10 @@
+import DeskApp
+import DeskAppTestSupport
 import DeskCore
+import DeskHTTP
+import DeskIdentity
 import DeskLedger
 import DeskProto
-import DeskServer
 import Foundation
 import HTTPTypes
 import Hummingbird

@@ -1,4 +1,6 @@
+import DeskApp
 import DeskCore
+import DeskIdentity
 import DeskLedger
 import DeskTestSupport
 import Foundation
@@ -7,7 +9,7 @@ import Hummingbird
 import HummingbirdTesting
 import Testing
 
-@testable import DeskServer
+@testable import DeskHTTP
 
 @Suite("Strict JSON bodies")
 struct StrictJSONTests {

@@ -106,9 +106,9 @@ struct SupervisorTests {
             #expect(getpgid(child) == pid)
             _ = await supervisor.stop(["parent"])
             #expect(!isAlive(pid))
-            #expect(await eventually(5) { !isAlive(child) })
+            #expect(await eventually(within: 5) { !isAlive(child) })
             #expect(
-                await eventually(5) {
+                await eventually(within: 5) {
                     await supervisor.status().first?.lastExit?.hasPrefix("killed by signal 9") == true
                 })
         }
@@ -137,7 +137,7 @@ struct SupervisorTests {
             }
             let publishing = ContinuousClock.now - started
             // The counter keeps up; the stuck one's pipe fills and its oldest ticks are dropped.
-            #expect(await eventually(30) { folder.log("counter").contains("COUNT 20000") })
+            #expect(await eventually(within: 30) { folder.log("counter").contains("COUNT 20000") })
             let stuck = try #require(feed.statistics.subscribers.first { $0.id == "stuck" })
             let counter = try #require(feed.statistics.subscribers.first { $0.id == "counter" })
             #expect(stuck.dropped > 0)

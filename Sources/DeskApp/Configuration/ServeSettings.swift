@@ -1,6 +1,7 @@
 import DeskAlpaca
 import DeskBroker
 import DeskCore
+import DeskHTTP
 import DeskMarketData
 import DeskRunner
 import Foundation

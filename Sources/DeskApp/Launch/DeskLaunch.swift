@@ -1,3 +1,4 @@
+import DeskIdentity
 import DeskLedger
 import Foundation
 import Logging

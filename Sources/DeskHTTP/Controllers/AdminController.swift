@@ -1,7 +1,8 @@
-import DeskAlpaca
 import DeskBroker
 import DeskCore
+import DeskIdentity
 import DeskLedger
+import DeskOrders
 import Foundation
 import Hummingbird
 import NIOCore

@@ -1,4 +1,5 @@
 import DeskMarketData
+import DeskOrders
 import Hummingbird
 
 /// `GET /healthz` (no token) and `GET /metrics` (Prometheus text; the admin

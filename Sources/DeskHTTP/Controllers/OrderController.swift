@@ -1,5 +1,7 @@
 import DeskCore
+import DeskIdentity
 import DeskLedger
+import DeskOrders
 import DeskProto
 import Foundation
 import Hummingbird

@@ -1,4 +1,5 @@
 import DeskBroker
+import DeskIdentity
 import DeskLedger
 import Hummingbird
 

@@ -1,4 +1,5 @@
 import DeskCore
+import DeskIdentity
 import DeskLedger
 import DeskRunner
 import Foundation
