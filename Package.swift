@@ -63,7 +63,7 @@ let package = Package(
         .target(
             name: "DeskRunner",
             dependencies: [
-                "DeskCore", "DeskMarketData", "SandboxSpec",
+                "DeskCore", "DeskAPI", "DeskMarketData", "SandboxSpec",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -155,7 +155,7 @@ let package = Package(
         .executableTarget(
             name: "desk",
             dependencies: [
-                "DeskCLI", "DeskApp", "DeskClient", "DeskIdentity", "DeskLedger", "DeskCore",
+                "DeskCLI", "DeskApp", "DeskAPI", "DeskCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -180,6 +180,7 @@ let package = Package(
             path: "Tests/DeskAppTestSupport"
         ),
         .testTarget(name: "DeskCoreTests", dependencies: ["DeskCore"]),
+        .testTarget(name: "DeskAPITests", dependencies: ["DeskAPI", "DeskCore"]),
         .testTarget(name: "DeskLedgerTests", dependencies: ["DeskLedger", "DeskTestSupport"]),
         .testTarget(name: "DeskBrokerTests", dependencies: ["DeskBroker"]),
         .testTarget(name: "DeskMarketDataTests", dependencies: ["DeskMarketData", "DeskTestSupport"]),

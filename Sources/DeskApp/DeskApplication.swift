@@ -31,7 +31,7 @@ public struct DeskApplication: Sendable {
     public let feed: FeedHub
     /// Runs members' strategies, when the configuration has a runtime.
     public let supervisor: Supervisor?
-    private let listening = ReadySignal()
+    private let listening = OneShot<Void>()
 
     /// Opens the ledger and builds every part; nothing runs until `run()`.
     public init(configuration: DeskConfiguration, logger: Logger) throws {
@@ -55,31 +55,17 @@ public struct DeskApplication: Sendable {
             paper?.price(symbol: tick.symbol, price: tick.price, size: tick.size, at: tick.at)
             alpaca?.notePrice(symbol: tick.symbol, price: tick.price)
         }
-        if let runtime = configuration.runtime {
-            let deskURL: String
-            if let path = configuration.unixSocketPath {
-                deskURL = "unix://\(path)"
-            } else {
-                deskURL = "http://127.0.0.1:\(configuration.port)"
-            }
+        if var runtime = configuration.runtime {
             let ledgerFolder = URL(fileURLWithPath: configuration.databasePath).standardizedFileURL
                 .deletingLastPathComponent()
-            var sandbox = runtime.sandbox
             // No strategy sees the ledger's folder (the ledger, the admin token, the lock) or the config file.
-            sandbox.protectedPaths += [ledgerFolder.path] + (configuration.configFilePath.map { [$0] } ?? [])
+            runtime.sandbox.protectedPaths += [ledgerFolder.path] + (configuration.configFilePath.map { [$0] } ?? [])
             // Strategies reach the desk's socket (mode 0660) through its group.
-            sandbox.clientGroup = sandbox.clientGroup ?? configuration.unixSocketGroup
-            var docker = runtime.docker
-            docker?.socketGroup = sandbox.clientGroup
+            runtime.sandbox.clientGroup = runtime.sandbox.clientGroup ?? configuration.unixSocketGroup
+            runtime.docker?.socketGroup = runtime.sandbox.clientGroup
             supervisor = Supervisor(
-                configuration: SupervisorConfiguration(
-                    strategiesDirectory: runtime.strategiesDirectory, logsDirectory: runtime.logsDirectory,
-                    sandboxDirectory: ledgerFolder.appendingPathComponent("sandbox"), deskURL: deskURL,
-                    python: runtime.python, pythonPath: runtime.pythonPath, sandbox: sandbox,
-                    stopGrace: runtime.stopGrace, restartOverride: runtime.restartOverride,
-                    defaultRuntime: runtime.defaultRuntime, docker: docker),
-                feed: feed, credentials: LedgerCredentials(ledger: ledger), store: LedgerStrategyStore(ledger: ledger),
-                users: LedgerStrategyUsers(ledger: ledger), logger: logger)
+                configuration: runtime, feed: feed, credentials: LedgerCredentials(ledger: ledger),
+                store: LedgerStrategyStore(ledger: ledger), users: LedgerStrategyUsers(ledger: ledger), logger: logger)
         } else {
             supervisor = nil
         }
@@ -106,7 +92,7 @@ public struct DeskApplication: Sendable {
         deskRouter(
             DeskServices(
                 ledger: ledger, orderDesk: orderDesk, broker: broker, feed: feed, supervisor: supervisor,
-                reconciler: reconciler(), metrics: metrics, trustUserHeader: configuration.trustUserHeader,
+                reconciler: reconciler(), metrics: metrics, trustMemberHeader: configuration.trustUserHeader,
                 maximumBodySize: configuration.maximumBodySize, logger: logger))
     }
 
@@ -216,34 +202,10 @@ extension DeskApplication {
     }
 }
 
-/// A one-time signal: `wait()` returns once `fire()` was called.
-final class ReadySignal: Sendable {
-    private let state = Mutex<(fired: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
-
-    func fire() {
-        let waiters = state.withLock { state in
-            state.fired = true
-            defer { state.waiters.removeAll() }
-            return state.waiters
-        }
-        for waiter in waiters { waiter.resume() }
-    }
-
-    func wait() async {
-        await withCheckedContinuation { continuation in
-            let fired = state.withLock { state in
-                if !state.fired { state.waiters.append(continuation) }
-                return state.fired
-            }
-            if fired { continuation.resume() }
-        }
-    }
-}
-
 /// Runs a service once the desk listens (strategies need the desk to answer).
 struct AfterListening: Service {
     let service: any Service
-    let signal: ReadySignal
+    let signal: OneShot<Void>
 
     func run() async throws {
         // Shutdown or cancellation before the desk listens releases the wait too.

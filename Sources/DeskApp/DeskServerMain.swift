@@ -2,13 +2,12 @@ import DeskIdentity
 import Foundation
 import Logging
 
-/// What `desk serve` does once its settings are resolved.
+/// What `desk serve` does with its options.
 public enum DeskServerMain {
-    /// Runs the desk until SIGTERM/SIGINT, printing where it listens.
-    public static func serve(configuration: DeskConfiguration) async throws {
-        var logger = Logger(label: "desk")
-        logger.logLevel =
-            ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0) } ?? .info
+    /// Resolves `options`, then runs the desk until SIGTERM/SIGINT, printing where it listens.
+    public static func serve(_ options: ServeOptions, environment: DeskEnvironment = DeskEnvironment()) async throws {
+        let configuration = try options.resolve(environment)
+        let logger = logger(environment, default: .info)
         if configuration.trustUserHeader {
             logger.warning(
                 "DEVELOPMENT MODE: X-User-ID is trusted without a token; any client can trade as any member")
@@ -24,5 +23,12 @@ public enum DeskServerMain {
             // Written in one call, unbuffered, so a parent waiting on the pipe sees it at once.
             FileHandle.standardOutput.write(Data((lines.joined(separator: "\n") + "\n").utf8))
         }
+    }
+
+    /// The desk's logger, at `LOG_LEVEL` (trace … critical), else at `level`.
+    public static func logger(_ environment: DeskEnvironment, default level: Logger.Level) -> Logger {
+        var logger = Logger(label: "desk")
+        logger.logLevel = environment[.logLevel].flatMap { Logger.Level(rawValue: $0) } ?? level
+        return logger
     }
 }

@@ -1,3 +1,4 @@
+import DeskAPI
 import DeskApp
 import DeskCore
 import DeskHTTP
@@ -43,7 +44,8 @@ public enum DeskDemo {
     /// Runs the demo; `print` receives every line of output. Throws when no
     /// strategy could run (each one failed), after printing why.
     public static func run(
-        _ options: Options, environment: [String: String], print: @escaping @Sendable (String) -> Void
+        _ options: Options, environment: DeskEnvironment = DeskEnvironment(),
+        print: @escaping @Sendable (String) -> Void
     )
         async throws
     {
@@ -60,20 +62,18 @@ public enum DeskDemo {
         for file in Ledger.files(path: database) { try? FileManager.default.removeItem(atPath: file) }
         try? FileManager.default.removeItem(at: work.appendingPathComponent("logs"))
 
-        var settings = ServeSettings(
-            port: 0, databasePath: database, feed: "synthetic", feedRate: options.feedRate, feedSeed: options.seed,
-            strategiesDirectory: options.strategiesDirectory.path,
-            logsDirectory: work.appendingPathComponent("logs").path, pythonPath: options.pythonPath)
-        settings.unixSocket = work.appendingPathComponent("desk.sock").path
+        let serve = try ServeOptions.parse(
+            [
+                "--port", "0", "--db", database, "--feed", "synthetic", "--feed-rate", "\(options.feedRate)",
+                "--feed-seed", "\(options.seed)", "--strategies-dir", options.strategiesDirectory.path,
+                "--logs-dir", work.appendingPathComponent("logs").path,
+                "--unix-socket", work.appendingPathComponent("desk.sock").path,
+            ] + (options.pythonPath.map { ["--python-path", $0] } ?? []))
         var configuration: DeskConfiguration
-        switch settings.resolve(environment: environment) {
-        case .success(let resolved): configuration = resolved
-        case .failure(let problem): throw DemoError(message: problem.message)
-        }
+        do { configuration = try serve.resolve(environment) } catch { throw DemoError(message: error.message) }
         configuration.runtime?.restartOverride = RestartSettings(
             policy: .onFailure, maxRestarts: 3, backoffInitial: .milliseconds(500), backoffMax: .seconds(5))
-        var logger = Logger(label: "desk")
-        logger.logLevel = environment["LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0) } ?? .warning
+        let logger = DeskServerMain.logger(environment, default: .warning)
         let launch: DeskLaunch
         do {
             launch = try await DeskLaunch.prepare(configuration: configuration, logger: logger, lock: lock)
@@ -221,5 +221,41 @@ public enum DeskDemo {
         if members.isEmpty { lines.append("no orders were placed") }
         lines.append("(money rounded to cents, half away from zero; exact values: desk positions --json)")
         return lines.joined(separator: "\n")
+    }
+}
+
+extension DeskDemo {
+    /// The strategies folder: as given, else ./strategies, else the checkout's.
+    public static func strategiesFolder(_ given: String?) -> String {
+        if let given { return given }
+        if FileManager.default.fileExists(atPath: "./strategies") { return "./strategies" }
+        return DeskCheckout.locate()?.appendingPathComponent("strategies").path ?? "./strategies"
+    }
+
+    /// `desk demo`: picks the strategies' Python path (`--python-path`, else
+    /// DESK_PYTHONPATH, else the checkout's) and runs, printing to standard output.
+    public static func command(
+        duration: Int, work: String, strategies: String, feedRate: Double, seed: UInt64, pythonPath: String?
+    ) async throws {
+        let environment = DeskEnvironment()
+        let chosen: (path: String?, how: String)
+        if let pythonPath {
+            chosen = (pythonPath, "from --python-path")
+        } else if let variable = environment[.pythonPath] {
+            chosen = (variable, "from DESK_PYTHONPATH")
+        } else {
+            let found = DeskCheckout.defaultPythonPath(checkout: DeskCheckout.locate())
+            chosen = (found.pythonPath, found.how)
+        }
+        do {
+            try await run(
+                Options(
+                    duration: .seconds(duration), workDirectory: URL(fileURLWithPath: work),
+                    strategiesDirectory: URL(fileURLWithPath: strategies), feedRate: feedRate, seed: seed,
+                    pythonPath: chosen.path, pythonPathOrigin: chosen.how),
+                environment: environment, print: printLine)
+        } catch let error as DemoError {
+            throw DeskCommandError(error.message)
+        }
     }
 }

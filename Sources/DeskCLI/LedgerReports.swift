@@ -1,4 +1,4 @@
-import DeskApp
+import DeskAPI
 import DeskCore
 import DeskHTTP
 import DeskLedger
@@ -10,7 +10,7 @@ public enum LedgerReports {
     /// Orders as a table (saying when `query.limit` left some out), or JSON when `json`.
     public static func orders(_ ledger: Ledger, query: OrderQuery, json: Bool) async throws -> String {
         let orders = try await ledger.orders(query)
-        if json { return try encode(OrderList(orders: orders.map(OrderView.init))) }
+        if json { return try encoded(OrderList(orders: orders.map { OrderView($0) })) }
         var total = orders.count
         if orders.count >= query.limit { total = try await ledger.countOrders(query) }
         let table = TextTable(
@@ -19,7 +19,7 @@ public enum LedgerReports {
             ],
             rows: orders.map { order in
                 [
-                    Self.time(order.createdAt), order.orderId, order.userId,
+                    Timestamp.string(order.createdAt), order.orderId, order.userId,
                     order.strategy.isEmpty ? "-" : order.strategy,
                     order.side.rawValue, ReportFormat.quantity(order.qty), order.symbol, order.orderType.rawValue,
                     order.status.rawValue, ReportFormat.quantity(order.filledQty),
@@ -48,20 +48,10 @@ public enum LedgerReports {
         public static func none(_ reason: String) -> MarketPrices { MarketPrices(prices: [:], unavailable: reason) }
 
         /// The prices in a `GET /positions` reply (its `market_price` fields).
-        public static func from(positionsReply body: [UInt8]) -> MarketPrices {
-            struct Reply: Decodable {
-                struct Row: Decodable {
-                    var symbol: String
-                    var market_price: String?
-                }
-                var positions: [Row]
-            }
-            guard let reply = try? JSONDecoder().decode(Reply.self, from: Data(body)) else {
-                return .none("the desk's answer had no prices")
-            }
+        public static func from(_ reply: PositionList) -> MarketPrices {
             var prices: [String: Decimal] = [:]
             for row in reply.positions {
-                if let text = row.market_price, case .success(let price) = ExactDecimal.parse(text) {
+                if let text = row.marketPrice, case .success(let price) = ExactDecimal.parse(text) {
                     prices[row.symbol] = price
                 }
             }
@@ -77,7 +67,7 @@ public enum LedgerReports {
     ) async throws -> String {
         let records = try await ledger.positions(member: member, byStrategy: byStrategy)
         if json {
-            return try encode(
+            return try encoded(
                 PositionList(
                     positions: records.map {
                         PositionView($0, lastPrice: market.prices[$0.symbol], byStrategy: byStrategy)
@@ -118,19 +108,9 @@ public enum LedgerReports {
                 [
                     "\(token.id ?? 0)", token.userId, token.strategy.isEmpty ? "-" : token.strategy,
                     token.isAdmin ? "admin" : token.metricsOnly ? "metrics" : "member", token.issuedBy,
-                    time(token.createdAt), token.revokedAt.map(time) ?? "-",
+                    Timestamp.string(token.createdAt), token.revokedAt.map(Timestamp.string) ?? "-",
                 ]
             }
         ).render()
-    }
-
-    static func time(_ date: Date) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime]
-        return formatter.string(from: date)
-    }
-
-    static func encode(_ value: some Encodable) throws -> String {
-        String(decoding: try JSONReply.encoder.encode(value), as: UTF8.self)
     }
 }

@@ -3,9 +3,8 @@ import Foundation
 
 /// `desk reconcile`'s output.
 public enum ReconciliationReports {
-    public static func render(_ body: [UInt8], json: Bool) throws -> String {
-        if json { return String(decoding: body, as: UTF8.self) }
-        let report = try JSONDecoder().decode(ReconciliationReport.self, from: Data(body))
+    /// The report as text: what was checked, then each kind of difference.
+    public static func render(_ report: ReconciliationReport) -> String {
         var lines = [
             "reconciled at \(report.checked_at): \(report.open_orders_checked) open orders checked, \(report.events_caught_up) missed events booked"
         ]

@@ -1,109 +1,87 @@
+import DeskAPI
+import DeskCore
 import Foundation
 
-/// What `desk strategies …` prints from the admin API's JSON.
+/// What `desk strategies …` prints from the admin API's answers.
 public enum StrategyReports {
-    struct StatusBody: Decodable {
-        struct Strategy: Decodable {
-            var name: String
-            var member: String
-            var state: String
-            var pid: Int32?
-            var runtime: String?
-            var container: String?
-            var restarts: Int
-            var started_at: String?
-            var last_exit: String?
-            var failure: String?
-            var last_log_lines: [String]?
-            var symbols: [String]?
-            var ticks_delivered: Int
-            var ticks_dropped: Int
-            var problem: String?
-            var orders_placed: Int?
-        }
-        struct Sandbox: Decodable {
-            var applied: [String]
-            var problem: String?
-        }
-        var strategies: [Strategy]
-        var sandbox: Sandbox
-    }
-
-    struct ResultsBody: Decodable {
-        struct Result: Decodable {
-            var name: String
-            var ok: Bool
-            var message: String
-        }
-        var results: [Result]
-    }
-
-    /// The status table (or the JSON as received, filtered by `only`).
-    public static func status(_ body: [UInt8], only: [String], json: Bool) throws -> String {
-        let decoded = try JSONDecoder().decode(StatusBody.self, from: Data(body))
-        let strategies = decoded.strategies.filter { only.isEmpty || only.contains($0.name) }
-        if json {
-            guard var object = try JSONSerialization.jsonObject(with: Data(body)) as? [String: Any],
-                let list = object["strategies"] as? [[String: Any]]
-            else { return String(decoding: body, as: UTF8.self) }
-            object["strategies"] = list.filter { only.isEmpty || only.contains(($0["name"] as? String) ?? "") }
-            return String(
-                decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self)
-        }
+    /// The status table, with each strategy's config problem or failure below it.
+    public static func status(_ reply: StrategyStatusReply) -> String {
         var lines = [
             TextTable(
                 headers: [
                     "STRATEGY", "MEMBER", "STATE", "RUNTIME", "PID", "RESTARTS", "ORDERS", "TICKS", "DROPPED",
-                    "SYMBOLS",
-                    "STARTED",
+                    "SYMBOLS", "STARTED",
                 ],
-                rows: strategies.map { strategy in
+                rows: reply.strategies.map { strategy in
                     [
                         strategy.name, strategy.member, strategy.state,
                         strategy.container.map { "docker:\($0)" } ?? strategy.runtime ?? "-",
-                        strategy.pid.map(String.init) ?? "-",
-                        "\(strategy.restarts)", strategy.orders_placed.map(String.init) ?? "-",
-                        "\(strategy.ticks_delivered)",
-                        "\(strategy.ticks_dropped)", strategy.symbols?.joined(separator: ",") ?? "all",
-                        strategy.started_at ?? "-",
+                        strategy.pid.map(String.init) ?? "-", "\(strategy.restarts)",
+                        strategy.ordersPlaced.map(String.init) ?? "-", "\(strategy.ticksDelivered)",
+                        "\(strategy.ticksDropped)", strategy.symbols?.joined(separator: ",") ?? "all",
+                        strategy.startedAt.map(Timestamp.string) ?? "-",
                     ]
                 }
             ).render()
         ]
-        for strategy in strategies {
+        for strategy in reply.strategies {
             if let problem = strategy.problem { lines.append("\(strategy.name): config problem: \(problem)") }
             if let failure = strategy.failure {
-                lines.append("\(strategy.name): FAILED: \(failure) (last exit: \(strategy.last_exit ?? "-"))")
-                for line in strategy.last_log_lines ?? [] { lines.append("    | \(line)") }
+                lines.append("\(strategy.name): FAILED: \(failure) (last exit: \(strategy.lastExit ?? "-"))")
+                for line in strategy.lastLogLines ?? [] { lines.append("    | \(line)") }
             }
         }
-        if let problem = decoded.sandbox.problem {
+        if let problem = reply.sandbox.problem {
             lines.append("sandbox: NO STRATEGY CAN START: \(problem)")
         }
         return lines.joined(separator: "\n")
     }
 
     /// One line per strategy acted on.
-    public static func results(_ body: [UInt8], json: Bool) throws -> String {
-        if json { return String(decoding: body, as: UTF8.self) }
-        let decoded = try JSONDecoder().decode(ResultsBody.self, from: Data(body))
-        if decoded.results.isEmpty { return "no strategies found" }
-        return decoded.results.map { "\($0.ok ? "ok   " : "FAIL ") \($0.name): \($0.message)" }.joined(separator: "\n")
+    public static func results(_ reply: StrategyActionReply) -> String {
+        if reply.results.isEmpty { return "no strategies found" }
+        return reply.results.map { "\($0.ok ? "ok   " : "FAIL ") \($0.name): \($0.message)" }.joined(separator: "\n")
+    }
+}
+
+/// What `desk strategies start|stop|restart|status|logs` do, through the admin API.
+public enum StrategyCommands {
+    /// Starts, stops or restarts the named strategies (all when none is named); fails when any of them failed.
+    public static func act(_ action: StrategyAction, names: [String], json: Bool, server: ServerOptions) async throws {
+        let reply = try await server.withDesk { try await $0.strategies(action, names: names.map(strategyName)) }
+        printLine(json ? try encoded(reply) : StrategyReports.results(reply))
+        if !reply.failures.isEmpty {
+            throw DeskCommandError("could not \(action.rawValue) \(reply.failures.joined(separator: ", "))")
+        }
     }
 
-    /// The strategies whose action failed, from a results reply.
-    public static func failures(_ body: [UInt8]) throws -> [String] {
-        try JSONDecoder().decode(ResultsBody.self, from: Data(body)).results.filter { !$0.ok }.map(\.name)
+    /// The status of every strategy, or of the named ones (fails naming those the desk does not have).
+    public static func status(names: [String], json: Bool, server: ServerOptions) async throws {
+        var reply = try await server.withDesk { try await $0.strategies() }
+        let known = reply.strategies.map(\.name)
+        let only = names.map(strategyName)
+        if !only.isEmpty { reply.strategies = reply.strategies.filter { only.contains($0.name) } }
+        printLine(json ? try encoded(reply) : StrategyReports.status(reply))
+        let unknown = only.filter { !known.contains($0) }
+        if !unknown.isEmpty {
+            throw DeskCommandError(
+                "no strategy \(unknown.joined(separator: ", ")) on this desk; it has: \(known.isEmpty ? "none" : known.joined(separator: ", "))"
+            )
+        }
     }
 
-    /// Every strategy's name, from a status reply.
-    public static func names(_ body: [UInt8]) throws -> [String] {
-        try JSONDecoder().decode(StatusBody.self, from: Data(body)).strategies.map(\.name)
-    }
-
-    /// The lines of a logs reply.
-    public static func logLines(_ body: [UInt8]) throws -> String {
-        let decoded = try JSONDecoder().decode([String: [String]].self, from: Data(body))
-        return (decoded["lines"] ?? []).joined(separator: "\n")
+    /// A strategy's last `tail` log lines, and with `follow` every new one until the desk stops.
+    public static func logs(name: String, tail: Int, follow: Bool, server: ServerOptions) async throws {
+        let name = strategyName(name)
+        if follow {
+            try await server.withDesk { connection in
+                try await connection.followStrategyLog(name: name, tail: tail) { chunk in
+                    FileHandle.standardOutput.write(Data(chunk))
+                }
+            }
+        } else {
+            let reply = try await server.withDesk { try await $0.strategyLog(name: name, tail: tail) }
+            printLine(reply.lines.joined(separator: "\n"))
+        }
     }
 }

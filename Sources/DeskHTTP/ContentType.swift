@@ -2,7 +2,13 @@ import DeskCore
 import Foundation
 import Hummingbird
 
-extension StrictJSON {
+/// Reading a request's `Content-Type`.
+enum ContentType {
+    /// `application/json` from `application/json; charset=utf-8`, lowercased.
+    static func mediaType(_ contentType: String) -> String {
+        contentType.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
+    }
+
     /// Refuses a declared charset other than UTF-8 (415); no charset means UTF-8.
     static func checkCharset(_ request: Request) throws(DeskHTTPError) {
         guard let contentType = request.headers[.contentType] else { return }

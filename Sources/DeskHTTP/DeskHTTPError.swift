@@ -1,10 +1,11 @@
-import DeskProto
+import DeskAPI
+import DeskIdentity
 import Foundation
 import Hummingbird
 
-/// An error that answers the client with a status and a sentence. It renders in
-/// the request's own format: an `OrderResponse` (protobuf or JSON) on `/order`,
-/// `{"status":"error","message":…}` JSON everywhere else.
+/// An error that answers the client with a status and a sentence, as
+/// `{"status":"error","message":…}`. (`POST /order` answers in its own format:
+/// `OrderReplyErrors` turns these into an `OrderResponse`.)
 public struct DeskHTTPError: Error, HTTPResponseError, Sendable, CustomStringConvertible {
     public var status: HTTPResponse.Status
     public var message: String
@@ -17,46 +18,37 @@ public struct DeskHTTPError: Error, HTTPResponseError, Sendable, CustomStringCon
         self.headers = headers
     }
 
+    /// A query string the route cannot use: 400.
+    public init(_ problem: QueryProblem) { self.init(.badRequest, problem.message) }
+
+    /// A caller who could not be identified or is not allowed: 401, 403, 400 or 500.
+    public init(_ error: IdentityError) {
+        let status: HTTPResponse.Status =
+            switch error.kind {
+            case .unauthenticated: .unauthorized
+            case .forbidden: .forbidden
+            case .malformed: .badRequest
+            case .unavailable: .internalServerError
+            }
+        self.init(status, error.message)
+    }
+
     public var description: String { "\(status.code) \(message)" }
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
-        var response: Response
-        if request.uri.path == OrderWire.path {
-            var reply = Orders_OrderResponse()
-            reply.status = "error"
-            reply.message = message
-            response = OrderWire.response(
-                reply, status: status, format: OrderWire.Format(request: request) ?? .protobuf)
-        } else {
-            response = JSONReply.error(status, message)
-        }
+        var response = DeskResponseEncoder.response(ErrorReply(message: message), status: status)
         for field in headers { response.headers.append(field) }
         return response
     }
 }
 
-/// JSON bodies of the read and admin API.
-public enum JSONReply {
-    public static let encoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.dateEncodingStrategy = .iso8601
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return encoder
-    }()
-
-    /// A JSON response of `value`.
-    static func make(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
-        let data = try encoder.encode(value)
-        return Response(
-            status: status, headers: [.contentType: "application/json"],
-            body: .init(byteBuffer: ByteBuffer(bytes: data)))
-    }
-
-    /// `{"status":"error","message":…}`.
-    static func error(_ status: HTTPResponse.Status, _ message: String) -> Response {
-        let body = (try? encoder.encode(["status": "error", "message": message])) ?? Data()
-        return Response(
-            status: status, headers: [.contentType: "application/json"],
-            body: .init(byteBuffer: ByteBuffer(bytes: body)))
+extension HTTPResponseError {
+    /// The sentence this error tells the client.
+    var clientMessage: String {
+        switch self {
+        case let error as DeskHTTPError: error.message
+        case let error as HTTPError: error.body ?? "\(error.status.reasonPhrase)"
+        default: "\(status.reasonPhrase)"
+        }
     }
 }

@@ -1,4 +1,7 @@
+import DeskAPI
 import DeskCore
+import DeskLedger
+import DeskOrders
 import DeskProto
 import Foundation
 import Hummingbird
@@ -7,8 +10,6 @@ import SwiftProtobuf
 /// The seed's order wire format: protobuf `OrderRequest` in, `OrderResponse`
 /// out (or the same messages as JSON with the proto field names).
 enum OrderWire {
-    static let path = "/order"
-
     enum Format: Sendable {
         case protobuf, json
 
@@ -170,6 +171,54 @@ enum OrderWire {
             "status": reply.status, "order_id": reply.orderID, "message": reply.message, "symbol": reply.symbol,
             "qty": reply.qty, "side": reply.side, "filled_qty": reply.filledQty, "order_status": reply.orderStatus,
         ]
-        return Array((try? JSONReply.encoder.encode(fields)) ?? Data())
+        return Array((try? APIJSON.encoder.encode(fields)) ?? Data())
+    }
+
+    /// The answer to an order request: 201 with the order, or the refusal's
+    /// status and message (with the order's id when the broker refused a
+    /// recorded order); and the order's id, if there is one.
+    static func response(to request: Orders_OrderRequest, placement: OrderDesk.Placement, format: Format) -> (
+        Response, orderId: String?
+    ) {
+        var reply = Orders_OrderResponse()
+        reply.symbol = request.symbol
+        reply.qty = request.qty
+        reply.side = request.side
+        var status = HTTPResponse.Status.created
+        let order: OrderRecord?
+        switch placement {
+        case .accepted(let accepted):
+            order = accepted
+            reply.status = "success"
+            reply.message = summary(accepted)
+        case .brokerRefused(let refused, _, _):
+            order = refused
+        default:
+            order = nil
+        }
+        if let order {
+            reply.orderID = order.orderId
+            reply.orderStatus = order.status.rawValue
+            reply.filledQty = ExactDecimal.plain(order.filledQty)
+        }
+        if let (code, message) = placement.rejection {
+            status = HTTPResponse.Status(code: code)
+            reply.status = "error"
+            reply.message = message
+        }
+        let location = order.map { Routes.order.path($0.orderId) }
+        return (response(reply, status: status, format: format, location: location), order?.orderId)
+    }
+
+    /// `filled: 10 of 10 at an average 145.5`, `canceled: …`, `accepted; working at the broker`.
+    static func summary(_ order: OrderRecord) -> String {
+        switch order.status {
+        case .filled, .partiallyFilled:
+            "\(order.status.rawValue): \(ExactDecimal.plain(order.filledQty)) of \(ExactDecimal.plain(order.qty)) at an average \(order.filledAvgPrice.map(ExactDecimal.plain) ?? "-")"
+        case .canceled, .expired, .rejected:
+            "\(order.status.rawValue)\(order.rejectReason.map { ": \($0)" } ?? "")"
+        case .new, .pendingNew:
+            "accepted; working at the broker"
+        }
     }
 }

@@ -1,3 +1,4 @@
+import DeskAPI
 import DeskMarketData
 import Foundation
 import Logging

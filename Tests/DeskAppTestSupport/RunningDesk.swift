@@ -33,3 +33,22 @@ public func withRunningDesk<T: Sendable>(
         return result
     }
 }
+
+/// Why `desk serve`'s options were refused: ArgumentParser's message for a flag, or the resolution's.
+public struct ServeRefusal: Error, CustomStringConvertible {
+    public var message: String
+    public var description: String { message }
+}
+
+/// `desk serve`'s configuration from command-line `arguments` and `environment`, as `desk serve` would resolve it.
+public func serveConfiguration(_ arguments: [String], _ environment: [String: String] = [:]) -> Result<
+    DeskConfiguration, ServeRefusal
+> {
+    let options: ServeOptions
+    do { options = try ServeOptions.parse(arguments) } catch {
+        return .failure(ServeRefusal(message: ServeOptions.message(for: error)))
+    }
+    do { return .success(try options.resolve(DeskEnvironment(environment))) } catch {
+        return .failure(ServeRefusal(message: error.message))
+    }
+}

@@ -199,15 +199,15 @@ struct ConnectionLimitTests {
     @Test(
         "connection settings: flags, environment, defaults and refusals",
         arguments: [
-            (["DESK_IDLE_TIMEOUT": "0.25"], ServeSettings(), nil),
-            ([:], ServeSettings(idleTimeout: "0"), "--idle-timeout 0 must be a number of seconds above 0"),
-            (["DESK_BODY_TIMEOUT": "1e3"], ServeSettings(), "DESK_BODY_TIMEOUT=1e3 must be a number of seconds"),
-            ([:], ServeSettings(maxConnections: 0), "max connections 0 is out of range: use 1-100000"),
-            (["DESK_MAX_CONNECTIONS": "lots"], ServeSettings(), "DESK_MAX_CONNECTIONS=lots"),
-            ([:], ServeSettings(socketGroup: "no-such-group-here"), "is neither a gid nor a group"),
-        ] as [([String: String], ServeSettings, String?)])
-    func settings(environment: [String: String], settings: ServeSettings, problem: String?) {
-        switch settings.resolve(environment: environment) {
+            (["DESK_IDLE_TIMEOUT": "0.25"], [], nil),
+            ([:], ["--idle-timeout", "0"], "--idle-timeout 0 must be a number of seconds above 0"),
+            (["DESK_BODY_TIMEOUT": "1e3"], [], "DESK_BODY_TIMEOUT=1e3 must be a number of seconds"),
+            ([:], ["--max-connections", "0"], "--max-connections 0 is out of range: use 1-100000"),
+            (["DESK_MAX_CONNECTIONS": "lots"], [], "DESK_MAX_CONNECTIONS=lots"),
+            ([:], ["--socket-group", "no-such-group-here"], "is neither a gid nor a group"),
+        ] as [([String: String], [String], String?)])
+    func settings(environment: [String: String], arguments: [String], problem: String?) {
+        switch serveConfiguration(arguments, environment) {
         case .success(let configuration):
             #expect(problem == nil, "accepted what should be refused")
             #expect(configuration.connections.idleTimeout == .milliseconds(250))

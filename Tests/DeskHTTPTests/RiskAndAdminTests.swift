@@ -83,7 +83,7 @@ struct RiskAndAdminTests {
             #expect(try await desk.json(.post, "/admin/halt", token: alice, body: "{}").0 == .forbidden)
             #expect(
                 try await desk.json(
-                    .post, "/admin/halt", token: desk.admin, body: #"{"user":"alice","reason":"runaway"}"#
+                    .post, "/admin/halt", token: desk.admin, body: #"{"member":"alice","reason":"runaway"}"#
                 ).0 == .ok)
             let (halted, reply) = try await desk.place(DeskHarness.request(), token: alice)
             #expect(halted == .forbidden)
@@ -132,14 +132,20 @@ struct ReadAPITests {
             let (_, list) = try await desk.json(.get, "/orders", token: alice)
             let orders = try #require(list["orders"] as? [[String: Any]])
             #expect(orders.count == 2)
-            #expect(Set(orders.compactMap { $0["user_id"] as? String }) == ["alice"])
+            #expect(Set(orders.compactMap { $0["member"] as? String }) == ["alice"])
             let (_, open) = try await desk.json(.get, "/orders?status=open&symbol=AAPL", token: alice)
             #expect((open["orders"] as? [[String: Any]])?.map { $0["order_id"] as? String } == [resting.orderID])
             #expect(try await desk.json(.get, "/orders?status=bogus", token: alice).0 == .badRequest)
             #expect(try await desk.json(.get, "/orders?colour=red", token: alice).0 == .badRequest)
+            #expect(try await desk.json(.get, "/orders?member=bob", token: alice).0 == .forbidden)
             #expect(try await desk.json(.get, "/orders?user=bob", token: alice).0 == .forbidden)
             let (_, all) = try await desk.json(.get, "/orders", token: desk.admin)
             #expect((all["orders"] as? [[String: Any]])?.count == 3)
+            // The seed-era `user=` still names the member.
+            for parameter in ["member", "user"] {
+                let (_, bobs) = try await desk.json(.get, "/orders?\(parameter)=bob", token: desk.admin)
+                #expect((bobs["orders"] as? [[String: Any]])?.compactMap { $0["member"] as? String } == ["bob"])
+            }
 
             let (status, one) = try await desk.json(.get, "/orders/\(bought.orderID)", token: alice)
             #expect(status == .ok)
@@ -160,7 +166,8 @@ struct ReadAPITests {
             #expect(position["unrealized_pnl"] as? String == "100")
 
             let (_, account) = try await desk.json(.get, "/account", token: alice)
-            #expect(account["user_id"] as? String == "alice")
+            #expect(account["member"] as? String == "alice")
+            #expect(account["realized_pnl"] as? String == "0")
             #expect(account["cash_used"] as? String == "1000")
             #expect(account["unrealized_pnl"] as? String == "100")
             #expect(account["open_orders"] as? Int == 0)

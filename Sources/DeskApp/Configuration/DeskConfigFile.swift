@@ -16,154 +16,199 @@ import Foundation
 /// }
 /// ```
 /// Decimal limits are strings or whole numbers; `null` removes a default limit.
+/// Read by `StrictJSONDecoder`: a key given twice or one the file does not have
+/// is an error with its line and column.
 public struct DeskConfigFile: Sendable, Equatable {
     public var risk: RiskPolicy
     public var session: SessionCalendar
 
-    /// A config file that cannot be used: where and why.
-    public struct Problem: Error, Equatable, Sendable, CustomStringConvertible {
-        public var path: String
-        public var message: String
-        public var description: String { "\(path): \(message)" }
-    }
-
-    static let limitKeys = [
-        "max_order_qty", "max_order_notional", "max_position", "max_open_orders", "orders_per_second", "order_burst",
-        "allowed_symbols", "denied_symbols",
-    ]
-
     /// Reads and checks a config file.
-    public static func load(path: String) -> Result<DeskConfigFile, Problem> {
+    public static func load(path: String) throws(ConfigurationError) -> DeskConfigFile {
         guard let data = FileManager.default.contents(atPath: path) else {
-            return .failure(Problem(path: path, message: "cannot read the file"))
+            throw ConfigurationError("config file \(path): cannot read the file")
         }
-        return parse(data, path: path)
+        return try parse(Array(data), path: path)
     }
 
-    /// Parses config JSON; `path` only labels errors.
-    public static func parse(_ data: Data, path: String) -> Result<DeskConfigFile, Problem> {
-        // The desk's one reading of JSON: a key given twice (two "alice" entries) is an error, not the last one.
-        do { _ = try StrictJSON.check(Array(data)) } catch {
-            return .failure(Problem(path: "\(path):\(error.line):\(error.column)", message: error.message))
+    /// Parses config JSON; `path` only labels errors (`config file desk.json:3:3: …`).
+    public static func parse(_ bytes: [UInt8], path: String) throws(ConfigurationError) -> DeskConfigFile {
+        let file: File
+        do { file = try StrictJSONDecoder().decode(File.self, from: bytes) } catch {
+            throw ConfigurationError("config file \(path):\(error.line):\(error.column): \(error.message)")
         }
-        do {
-            guard let root = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
-                return .failure(Problem(path: path, message: "the top level must be a JSON object"))
-            }
-            try checkKeys(root, allowed: ["risk", "session"], at: "")
-            var config = DeskConfigFile(risk: RiskPolicy(), session: SessionCalendar())
-            if let risk = root["risk"] {
-                guard let risk = risk as? [String: Any] else { throw message("\"risk\" must be an object") }
-                try checkKeys(risk, allowed: ["defaults", "members"], at: "risk.")
-                if let defaults = risk["defaults"] {
-                    config.risk.defaults = RiskLimits.standard.overridden(
-                        by: try limits(defaults, at: "risk.defaults"))
-                    // A null in defaults removes that limit.
-                    if let object = defaults as? [String: Any] { config.risk.defaults.removeNulls(object) }
-                }
-                if let members = risk["members"] {
-                    guard let members = members as? [String: Any] else {
-                        throw message("\"risk.members\" must be an object of member id to limits")
-                    }
-                    for (member, value) in members {
-                        config.risk.members[member] = try limits(value, at: "risk.members.\(member)")
-                    }
-                }
-            }
-            if let session = root["session"] {
-                guard let session = session as? [String: Any] else { throw message("\"session\" must be an object") }
-                try checkKeys(session, allowed: ["close", "time_zone"], at: "session.")
-                let close = session["close"] as? String ?? "16:00"
-                let zone = session["time_zone"] as? String ?? "America/New_York"
-                switch SessionCalendar.parse(close: close, timeZone: zone) {
-                case .success(let calendar): config.session = calendar
-                case .failure(let error): throw message("session: \(error)")
-                }
-            }
-            return .success(config)
-        } catch let problem as ProblemMessage {
-            return .failure(Problem(path: path, message: problem.text))
-        } catch {
-            return .failure(Problem(path: path, message: "not valid JSON: \(error.localizedDescription)"))
-        }
-    }
-
-    private struct ProblemMessage: Error { var text: String }
-    private static func message(_ text: String) -> ProblemMessage { ProblemMessage(text: text) }
-
-    private static func checkKeys(_ object: [String: Any], allowed: [String], at prefix: String) throws {
-        for key in object.keys.sorted() where !allowed.contains(key) {
-            throw message("unknown key \"\(prefix)\(key)\"; allowed here: \(allowed.joined(separator: ", "))")
-        }
-    }
-
-    private static func limits(_ value: Any, at path: String) throws -> RiskLimitsOverride {
-        guard let object = value as? [String: Any] else { throw message("\"\(path)\" must be an object of limits") }
-        try checkKeys(object, allowed: limitKeys, at: "\(path).")
-        var result = RiskLimitsOverride()
-        result.maxOrderQty = try decimal(object["max_order_qty"], at: "\(path).max_order_qty")
-        result.maxOrderNotional = try decimal(object["max_order_notional"], at: "\(path).max_order_notional")
-        result.maxPosition = try decimal(object["max_position"], at: "\(path).max_position")
-        result.maxOpenOrders = try integer(object["max_open_orders"], at: "\(path).max_open_orders")
-        result.orderBurst = try integer(object["order_burst"], at: "\(path).order_burst")
-        if let rate = object["orders_per_second"], !(rate is NSNull) {
-            guard let number = rate as? NSNumber, !(rate is Bool), number.doubleValue > 0 else {
-                throw message("\"\(path).orders_per_second\" must be a positive number")
-            }
-            result.ordersPerSecond = number.doubleValue
-        }
-        result.allowedSymbols = try symbols(object["allowed_symbols"], at: "\(path).allowed_symbols")
-        result.deniedSymbols = try symbols(object["denied_symbols"], at: "\(path).denied_symbols")
-        return result
-    }
-
-    private static func decimal(_ value: Any?, at path: String) throws -> Decimal? {
-        guard let value, !(value is NSNull) else { return nil }
-        if let text = value as? String, case .success(let number) = ExactDecimal.parse(text), number > 0 {
-            return number
-        }
-        if let number = value as? NSNumber, !(value is Bool), let whole = Int64(exactly: number.doubleValue), whole > 0
-        {
-            return Decimal(whole)
-        }
-        throw message("\"\(path)\" must be a positive decimal: a string like \"2500.50\" or a whole number")
-    }
-
-    private static func integer(_ value: Any?, at path: String) throws -> Int? {
-        guard let value, !(value is NSNull) else { return nil }
-        if let number = value as? NSNumber, !(value is Bool), let whole = Int(exactly: number.doubleValue), whole > 0 {
-            return whole
-        }
-        throw message("\"\(path)\" must be a positive whole number")
-    }
-
-    private static func symbols(_ value: Any?, at path: String) throws -> Set<String>? {
-        guard let value, !(value is NSNull) else { return nil }
-        guard let list = value as? [String] else { throw message("\"\(path)\" must be a list of symbols") }
-        for symbol in list {
-            do { _ = try OrderValidation.validateSymbol(symbol) } catch {
-                throw message("\"\(path)\": \(error.message)")
+        var config = DeskConfigFile(risk: RiskPolicy(), session: SessionCalendar())
+        if let defaults = file.risk?.defaults { config.risk.defaults = defaults.applied(to: .standard) }
+        for (member, limits) in file.risk?.members ?? [:] { config.risk.members[member] = limits.override }
+        if let session = file.session {
+            switch SessionCalendar.parse(
+                close: session.close ?? "16:00", timeZone: session.timeZone ?? "America/New_York")
+            {
+            case .success(let calendar): config.session = calendar
+            case .failure(let error): throw ConfigurationError("config file \(path): session: \(error)")
             }
         }
-        return Set(list)
+        return config
+    }
+
+    /// The file as written.
+    struct File: Decodable {
+        var risk: Risk?
+        var session: Session?
+    }
+
+    struct Risk: Decodable {
+        var defaults: Limits?
+        var members: [String: Limits]?
+    }
+
+    struct Session: Decodable {
+        var close: String?
+        var timeZone: String?
+
+        enum CodingKeys: String, CodingKey {
+            case close, timeZone = "time_zone"
+        }
+    }
+
+    /// One set of limits; each is left as it is, set, or (in `defaults`) removed with null.
+    struct Limits: Decodable {
+        var maxOrderQty: Limit<PositiveDecimal>
+        var maxOrderNotional: Limit<PositiveDecimal>
+        var maxPosition: Limit<PositiveDecimal>
+        var maxOpenOrders: Limit<PositiveWholeNumber>
+        var ordersPerSecond: Limit<PositiveRate>
+        var orderBurst: Limit<PositiveWholeNumber>
+        var allowedSymbols: Limit<Symbols>
+        var deniedSymbols: Limit<Symbols>
+
+        enum CodingKeys: String, CodingKey {
+            case maxOrderQty = "max_order_qty", maxOrderNotional = "max_order_notional", maxPosition = "max_position"
+            case maxOpenOrders = "max_open_orders", ordersPerSecond = "orders_per_second", orderBurst = "order_burst"
+            case allowedSymbols = "allowed_symbols", deniedSymbols = "denied_symbols"
+        }
+
+        /// `base` with these limits set and the nulls removed.
+        func applied(to base: RiskLimits) -> RiskLimits {
+            var limits = base.overridden(by: override)
+            if maxOrderQty == .removed { limits.maxOrderQty = nil }
+            if maxOrderNotional == .removed { limits.maxOrderNotional = nil }
+            if maxPosition == .removed { limits.maxPosition = nil }
+            if maxOpenOrders == .removed { limits.maxOpenOrders = nil }
+            if ordersPerSecond == .removed { limits.ordersPerSecond = nil }
+            if orderBurst == .removed { limits.orderBurst = nil }
+            if allowedSymbols == .removed { limits.allowedSymbols = nil }
+            if deniedSymbols == .removed { limits.deniedSymbols = [] }
+            return limits
+        }
+
+        /// What a member's entry changes (a null there changes nothing).
+        var override: RiskLimitsOverride {
+            RiskLimitsOverride(
+                maxOrderQty: maxOrderQty.value?.value, maxOrderNotional: maxOrderNotional.value?.value,
+                maxPosition: maxPosition.value?.value, maxOpenOrders: maxOpenOrders.value?.value,
+                ordersPerSecond: ordersPerSecond.value?.value, orderBurst: orderBurst.value?.value,
+                allowedSymbols: allowedSymbols.value?.value, deniedSymbols: deniedSymbols.value?.value)
+        }
     }
 }
 
-extension RiskLimits {
-    /// Clears every limit that `object` sets to JSON null.
-    mutating func removeNulls(_ object: [String: Any]) {
-        for (key, value) in object where value is NSNull {
-            switch key {
-            case "max_order_qty": maxOrderQty = nil
-            case "max_order_notional": maxOrderNotional = nil
-            case "max_position": maxPosition = nil
-            case "max_open_orders": maxOpenOrders = nil
-            case "orders_per_second": ordersPerSecond = nil
-            case "order_burst": orderBurst = nil
-            case "allowed_symbols": allowedSymbols = nil
-            case "denied_symbols": deniedSymbols = []
-            default: break
-            }
+/// A limit as the file has it: not there, `null`, or a value.
+enum Limit<Value: Decodable & Equatable>: Decodable, Equatable {
+    case absent, removed
+    case set(Value)
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        self = container.decodeNil() ? .removed : .set(try container.decode(Value.self))
+    }
+
+    var value: Value? {
+        if case .set(let value) = self { return value }
+        return nil
+    }
+}
+
+extension KeyedDecodingContainer {
+    /// A limit whose key is missing is `absent`.
+    func decode<Value>(_ type: Limit<Value>.Type, forKey key: Key) throws -> Limit<Value> {
+        try decodeIfPresent(type, forKey: key) ?? .absent
+    }
+}
+
+/// The dotted path of the value being decoded, for messages.
+private func path(_ decoder: any Decoder) -> String {
+    "\"" + decoder.codingPath.map(\.stringValue).joined(separator: ".") + "\""
+}
+
+/// A positive decimal: a string in the desk's decimal syntax, or a whole number.
+struct PositiveDecimal: Decodable, Equatable {
+    var value: Decimal
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if let text = try? container.decode(String.self), case .success(let number) = ExactDecimal.parse(text),
+            number > 0
+        {
+            value = number
+        } else if let number = try? container.decode(Decimal.self), number > 0, number == number.rounded(0) {
+            value = number
+        } else {
+            throw DecodingError.dataCorruptedError(
+                in: container,
+                debugDescription:
+                    "\(path(decoder)) must be a positive decimal: a string like \"2500.50\" or a whole number")
         }
     }
+}
+
+/// A positive whole number.
+struct PositiveWholeNumber: Decodable, Equatable {
+    var value: Int
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        guard let number = try? container.decode(Int.self), number > 0 else {
+            throw DecodingError.dataCorruptedError(
+                in: container, debugDescription: "\(path(decoder)) must be a positive whole number")
+        }
+        value = number
+    }
+}
+
+/// A positive rate (orders per second, decimals allowed).
+struct PositiveRate: Decodable, Equatable {
+    var value: Double
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        guard let number = try? container.decode(Double.self), number > 0, number.isFinite else {
+            throw DecodingError.dataCorruptedError(
+                in: container, debugDescription: "\(path(decoder)) must be a positive number")
+        }
+        value = number
+    }
+}
+
+/// A list of ticker symbols.
+struct Symbols: Decodable, Equatable {
+    var value: Set<String>
+
+    init(from decoder: any Decoder) throws {
+        guard let list = try? [String](from: decoder) else {
+            throw DecodingError.dataCorrupted(
+                .init(codingPath: decoder.codingPath, debugDescription: "\(path(decoder)) must be a list of symbols"))
+        }
+        for symbol in list {
+            do { _ = try OrderValidation.validateSymbol(symbol) } catch {
+                throw DecodingError.dataCorrupted(
+                    .init(codingPath: decoder.codingPath, debugDescription: "\(path(decoder)): \(error.message)"))
+            }
+        }
+        value = Set(list)
+    }
+}
+
+extension Decimal {
+    /// This number rounded to `scale` decimals, half away from zero.
+    fileprivate func rounded(_ scale: Int) -> Decimal { ExactDecimal.rounded(self, scale: scale) }
 }

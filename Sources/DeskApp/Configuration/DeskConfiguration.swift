@@ -40,39 +40,6 @@ public enum BrokerSetting: Sendable {
     }
 }
 
-/// Where strategies live and how they run (the supervisor).
-public struct RuntimeSettings: Sendable {
-    public var strategiesDirectory: URL
-    public var logsDirectory: URL
-    public var python: String
-    public var pythonPath: String
-    public var sandbox: SandboxOptions
-    /// How long a stopped strategy has between SIGTERM and SIGKILL.
-    public var stopGrace: Duration
-    public var restartOverride: RestartSettings?
-    /// What runs strategies whose config.json names no runtime.
-    public var defaultRuntime: StrategyRuntime
-    /// How the docker runtime runs containers; nil: not available.
-    public var docker: DockerSettings?
-
-    public init(
-        strategiesDirectory: URL, logsDirectory: URL, python: String, pythonPath: String,
-        sandbox: SandboxOptions = SandboxOptions(), stopGrace: Duration = .seconds(5),
-        restartOverride: RestartSettings? = nil, defaultRuntime: StrategyRuntime = .process,
-        docker: DockerSettings? = nil
-    ) {
-        self.stopGrace = stopGrace
-        self.defaultRuntime = defaultRuntime
-        self.docker = docker
-        self.strategiesDirectory = strategiesDirectory
-        self.logsDirectory = logsDirectory
-        self.python = python
-        self.pythonPath = pythonPath
-        self.sandbox = sandbox
-        self.restartOverride = restartOverride
-    }
-}
-
 /// Everything `desk serve` needs, resolved from flags, environment and the config file.
 public struct DeskConfiguration: Sendable {
     /// TCP listen address (`127.0.0.1` by default; `0.0.0.0` to accept other hosts).
@@ -100,7 +67,7 @@ public struct DeskConfiguration: Sendable {
     /// The broker orders go to.
     public var broker: BrokerSetting = .paper
     /// The strategy supervisor; nil runs no strategies.
-    public var runtime: RuntimeSettings?
+    public var runtime: SupervisorConfiguration?
     /// Idle, request head and request body timeouts, and the connection cap of each listener.
     public var connections = ConnectionSettings()
     /// The group the unix socket belongs to (mode 0660: only the desk's user and

@@ -1,37 +1,28 @@
+import DeskAPI
 import DeskMarketData
 import DeskOrders
 import Hummingbird
 
-/// `GET /healthz` (no token) and `GET /metrics` (Prometheus text; the admin
-/// token or a metrics token, since the metrics name members' strategies).
+/// `GET /healthz` (no token) and `GET /metrics` (Prometheus text, in a group
+/// for the admin token or a metrics token, since the metrics name members' strategies).
 struct OperationsController {
-    static let metricsPath = "/metrics"
-
     let metrics: DeskMetrics
     let brokerName: String
     let feed: FeedHub
 
     /// `GET /healthz`, open to anyone who can connect: it names no member or strategy.
     func addPublicRoutes(to router: some RouterMethods<DeskRequestContext>) {
-        router.get("healthz") { _, _ in
+        router.on(Routes.health) { _, _ in
             let statistics = feed.statistics
-            return try JSONReply.make([
-                "status": "ok", "broker": brokerName, "feed": statistics.source ?? "none",
-                "feed_state": Self.describe(statistics.sourceState),
-            ])
+            return Health(
+                broker: brokerName, feed: statistics.source ?? "none", feedState: Self.describe(statistics.sourceState))
         }
     }
 
-    /// `GET /metrics`, behind the identity middleware: an admin or metrics token.
-    func addAuthenticatedRoutes(to router: some RouterMethods<DeskRequestContext>) {
-        router.get("metrics") { _, context in
-            guard let caller = context.caller, caller.isAdmin || caller.isMetricsOnly else {
-                throw DeskHTTPError(
-                    .forbidden,
-                    "/metrics needs the admin token or a metrics token (desk tokens issue prometheus --metrics): it names every member's strategies"
-                )
-            }
-            return Response(
+    /// `GET /metrics`.
+    func addMetricsRoute(to router: some RouterMethods<MetricsContext>) {
+        router.on(Routes.metrics) { _, _ in
+            Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
                 body: .init(byteBuffer: ByteBuffer(bytes: metrics.render() + Self.feedMetrics(feed.statistics))))
         }

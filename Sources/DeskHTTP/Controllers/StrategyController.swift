@@ -1,42 +1,26 @@
+import DeskAPI
 import DeskCore
-import DeskIdentity
 import DeskLedger
 import DeskRunner
 import Foundation
 import Hummingbird
 import ServiceLifecycle
 
-/// The strategy manager's admin API (admin tokens only):
-/// `GET /admin/strategies`, `POST /admin/strategies/{start,stop,restart}`,
-/// `GET /admin/strategies/{name}/logs?tail=N[&follow=1]`.
+/// The strategy manager's admin API (an admin group): status, start, stop,
+/// restart, and a strategy's log (`?tail=N[&follow=1]`).
 struct StrategyController {
     let supervisor: Supervisor?
     let ledger: Ledger
 
-    func addRoutes(to router: some RouterMethods<DeskRequestContext>) {
-        router.get("admin/strategies", use: status)
-        router.post("admin/strategies/start") { try await act($0, $1) { await $0.start($1) } }
-        router.post("admin/strategies/stop") { try await act($0, $1) { await $0.stop($1) } }
-        router.post("admin/strategies/restart") { try await act($0, $1) { await $0.restart($1) } }
-        router.get("admin/strategies/:name/logs", use: logs)
+    func addRoutes(to router: some RouterMethods<AdminContext>) {
+        router.on(Routes.strategies, use: status)
+        for action in StrategyAction.allCases {
+            router.on(action.route) { request, context in try await act(action, request, context) }
+        }
+        router.on(Routes.strategyLogs, use: logs)
     }
 
-    struct Names: Decodable {
-        var names: [String]?
-    }
-
-    struct StatusView: Encodable {
-        var strategies: [StrategyStatus]
-        var sandbox: SandboxView
-    }
-
-    /// What the sandbox applies, and why no strategy can start when it cannot be built.
-    struct SandboxView: Encodable {
-        var applied: [String]
-        var problem: String?
-    }
-
-    func requireSupervisor() throws -> Supervisor {
+    func requireSupervisor() throws(DeskHTTPError) -> Supervisor {
         guard let supervisor else {
             throw DeskHTTPError(
                 .serviceUnavailable, "this desk runs no strategy supervisor (start it with --strategies-dir)")
@@ -44,8 +28,7 @@ struct StrategyController {
         return supervisor
     }
 
-    @Sendable func status(_ request: Request, context: DeskRequestContext) async throws -> Response {
-        _ = try AdminController.requireAdmin(context)
+    @Sendable func status(_ request: Request, context: AdminContext) async throws -> StrategyStatusReply {
         let supervisor = try requireSupervisor()
         let counts = try await ledger.orderCountsByStrategy()
         var strategies = await supervisor.status()
@@ -53,24 +36,25 @@ struct StrategyController {
             strategies[index].ordersPlaced = counts["\(strategies[index].member)/\(strategies[index].name)"] ?? 0
         }
         let report = supervisor.sandboxReport
-        return try JSONReply.make(
-            StatusView(strategies: strategies, sandbox: SandboxView(applied: report.applied, problem: report.problem)))
+        return StrategyStatusReply(
+            strategies: strategies, sandbox: SandboxView(applied: report.applied, problem: report.problem))
     }
 
-    func act(
-        _ request: Request, _ context: DeskRequestContext,
-        _ action: @Sendable (Supervisor, [String]) async -> [StrategyActionResult]
-    ) async throws -> Response {
-        _ = try AdminController.requireAdmin(context)
+    func act(_ action: StrategyAction, _ request: Request, _ context: AdminContext) async throws
+        -> StrategyActionReply
+    {
         let supervisor = try requireSupervisor()
-        let body = try await AdminController.decode(
-            Names.self, request, allowed: ["names"], example: #"{"names": ["example_alice"]}"#)
-        let results = await action(supervisor, body.names ?? [])
-        return try JSONReply.make(["results": results])
+        let names = try await request.decode(as: StrategyNames.self, context: context).names ?? []
+        let results =
+            switch action {
+            case .start: await supervisor.start(names)
+            case .stop: await supervisor.stop(names)
+            case .restart: await supervisor.restart(names)
+            }
+        return StrategyActionReply(results: results)
     }
 
-    @Sendable func logs(_ request: Request, context: DeskRequestContext) async throws -> Response {
-        _ = try AdminController.requireAdmin(context)
+    @Sendable func logs(_ request: Request, context: AdminContext) async throws -> Response {
         let supervisor = try requireSupervisor()
         let name = try context.parameters.require("name")
         let known = await supervisor.status().map(\.name)
@@ -80,14 +64,12 @@ struct StrategyController {
                 "no strategy \(OrderValidation.quoted(name)) in \(await supervisor.configuration.strategiesDirectory.path); strategies: \(known.isEmpty ? "none" : known.joined(separator: ", "))"
             )
         }
-        let tailText = request.uri.queryParameters.get("tail") ?? "100"
-        guard let tail = Int(tailText), (0...100_000).contains(tail) else {
-            throw DeskHTTPError(.badRequest, "tail \"\(tailText)\" must be a whole number from 0 to 100000")
-        }
+        let query: StrategyLogQuery
+        do { query = try StrategyLogQuery(QueryParameters(request)) } catch { throw DeskHTTPError(error) }
         let path = supervisor.logPath(name)
-        let lines = StrategyLog.tail(path: path, lines: tail)
-        guard request.uri.queryParameters.get("follow") == "1" else {
-            return try JSONReply.make(["lines": lines])
+        let lines = StrategyLog.tail(path: path, lines: query.tail)
+        guard query.follow else {
+            return try StrategyLogReply(lines: lines).response(from: request, context: context)
         }
         let follower = StrategyLog.follow(path: path)
         return Response(
