@@ -1,3 +1,4 @@
+import DeskCore
 import Foundation
 
 /// `POST /admin/halt`: `{"member": "alice"?, "reason": "…"?}`; no member halts

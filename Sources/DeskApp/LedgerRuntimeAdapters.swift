@@ -1,3 +1,4 @@
+import DeskCore
 import DeskLedger
 import DeskRunner
 import Foundation
@@ -6,24 +7,9 @@ import Foundation
 struct LedgerStrategyStore: StrategyStateStore {
     let ledger: Ledger
 
-    func loadAll() async throws -> [StrategyStateRecord] {
-        try await ledger.strategyRows().map { row in
-            StrategyStateRecord(
-                name: row.name, member: row.member, desiredRunning: row.desiredRunning,
-                state: StrategyRunState(rawValue: row.state) ?? .stopped, restarts: row.restarts, pid: row.pid,
-                startedAt: row.startedAt, lastExit: row.lastExit, failure: row.failure)
-        }
-    }
-
-    func save(_ record: StrategyStateRecord) async throws {
-        try await ledger.saveStrategyRow(
-            StrategyRow(
-                name: record.name, member: record.member, desiredRunning: record.desiredRunning,
-                state: record.state.rawValue, restarts: record.restarts, pid: record.pid, startedAt: record.startedAt,
-                lastExit: record.lastExit, failure: record.failure))
-    }
-
-    func remove(_ name: String) async throws { try await ledger.removeStrategyRow(name: name) }
+    func loadAll() async throws -> [StrategyStateRecord] { try await ledger.strategyStates() }
+    func save(_ record: StrategyStateRecord) async throws { try await ledger.saveStrategyState(record) }
+    func remove(_ name: String) async throws { try await ledger.removeStrategyState(name: name) }
 }
 
 /// Per-start tokens from the ledger, bound to the strategy's member and name and

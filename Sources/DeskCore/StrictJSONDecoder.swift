@@ -43,6 +43,32 @@ public struct StrictJSONDecoder: Sendable {
     }
 }
 
+/// A coding key made from any name (for the old spellings a request may still use).
+public struct NamedKey: CodingKey, Sendable {
+    public var stringValue: String
+    public var intValue: Int? { nil }
+    public init(_ name: String) { stringValue = name }
+    public init?(stringValue: String) { self.stringValue = stringValue }
+    public init?(intValue: Int) { nil }
+}
+
+extension Decoder {
+    /// The value under `name`, or under its older spelling `alias` (`user` for
+    /// `member`); giving both is an error rather than a guess.
+    public func decodeIfPresent<T: Decodable>(_ type: T.Type, _ name: String, alias: String) throws -> T? {
+        let container = try self.container(keyedBy: NamedKey.self)
+        let new = try container.decodeIfPresent(type, forKey: NamedKey(name))
+        let old = try container.decodeIfPresent(type, forKey: NamedKey(alias))
+        if new != nil && old != nil {
+            throw DecodingError.dataCorrupted(
+                .init(
+                    codingPath: codingPath + [NamedKey(alias)],
+                    debugDescription: "\"\(alias)\" is the older name of \"\(name)\": give one of them, not both"))
+        }
+        return new ?? old
+    }
+}
+
 /// The keys a type asked for in each object (by the object's offset), to find the unknown ones.
 private final class DecodingSession {
     let document: StrictJSON.Document

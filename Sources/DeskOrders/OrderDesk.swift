@@ -21,13 +21,11 @@ public actor OrderDesk: Service {
     private var buckets: [String: TokenBucket] = [:]
     private var halts: [String: HaltRecord] = [:]
     private let clock = ContinuousClock()
-    private var isReady = false
-    private var readyWaiters: [CheckedContinuation<Void, Never>] = []
+    private let recovered = OneShot<Void>()
 
     /// Returns once recovery is done and orders may be taken.
     public func ready() async {
-        if isReady { return }
-        await withCheckedContinuation { readyWaiters.append($0) }
+        await recovered.wait()
     }
     private let epoch = ContinuousClock.now
 
@@ -66,9 +64,7 @@ public actor OrderDesk: Service {
     /// the stream ends or the service stops.
     public func run() async throws {
         try await recover()
-        isReady = true
-        for waiter in readyWaiters { waiter.resume() }
-        readyWaiters.removeAll()
+        recovered.fire()
         await withGracefulShutdownHandler {
             for await update in broker.updates.cancelOnGracefulShutdown() {
                 _ = await apply([update])

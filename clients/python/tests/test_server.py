@@ -21,7 +21,7 @@ ORDER_FIELDS = {"order_id", "member", "strategy", "symbol", "qty", "side", "orde
                 "created_at", "updated_at"}
 POSITION_FIELDS = {"member", "symbol", "qty", "avg_entry_price", "realized_pnl", "market_price", "market_value",
                    "unrealized_pnl"}
-ACCOUNT_FIELDS = {"user_id", "realized_pnl", "unrealized_pnl", "market_value", "cash_used", "open_orders",
+ACCOUNT_FIELDS = {"member", "realized_pnl", "unrealized_pnl", "market_value", "cash_used", "open_orders",
                   "positions"}
 
 
