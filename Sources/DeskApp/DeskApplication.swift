@@ -92,7 +92,7 @@ public struct DeskApplication: Sendable {
         deskRouter(
             DeskServices(
                 ledger: ledger, orderDesk: orderDesk, broker: broker, feed: feed, supervisor: supervisor,
-                reconciler: reconciler(), metrics: metrics, trustMemberHeader: configuration.trustUserHeader,
+                reconciler: reconciler(), metrics: metrics, trustUserHeader: configuration.trustUserHeader,
                 maximumBodySize: configuration.maximumBodySize, logger: logger))
     }
 

@@ -24,10 +24,10 @@ public struct ServerOptions: ParsableArguments {
 
     /// A connection to the desk with the admin token.
     func connection() throws -> DeskConnection {
-        let environment = ProcessInfo.processInfo.environment
-        let url = server ?? environment["DESK_SERVER_URL"] ?? runningDeskURL ?? "http://localhost:8080"
+        let environment = DeskEnvironment()
+        let url = server ?? environment[.serverURL] ?? runningDeskURL ?? "http://localhost:8080"
         let tokenFile = AdminTokenFile.path(forDatabase: database.resolvedPath)
-        guard let token = token ?? environment["DESK_ADMIN_TOKEN"] ?? AdminTokenFile.read(path: tokenFile) else {
+        guard let token = token ?? environment[.adminToken] ?? AdminTokenFile.read(path: tokenFile) else {
             throw DeskCommandError(
                 "no admin token: pass --token, set DESK_ADMIN_TOKEN, or run this where `desk serve` wrote \(tokenFile)")
         }

@@ -20,14 +20,14 @@ public struct DeskServices: Sendable {
     public var reconciler: Reconciler?
     public var metrics: DeskMetrics
     /// Development only: accept the seed's self-declared `X-User-ID` header without a token.
-    public var trustMemberHeader: Bool
+    public var trustUserHeader: Bool
     /// Largest order body accepted, in bytes.
     public var maximumBodySize: Int
     public var logger: Logger
 
     public init(
         ledger: Ledger, orderDesk: OrderDesk, broker: any Broker, feed: FeedHub, supervisor: Supervisor?,
-        reconciler: Reconciler?, metrics: DeskMetrics, trustMemberHeader: Bool, maximumBodySize: Int, logger: Logger
+        reconciler: Reconciler?, metrics: DeskMetrics, trustUserHeader: Bool, maximumBodySize: Int, logger: Logger
     ) {
         self.ledger = ledger
         self.orderDesk = orderDesk
@@ -36,7 +36,7 @@ public struct DeskServices: Sendable {
         self.supervisor = supervisor
         self.reconciler = reconciler
         self.metrics = metrics
-        self.trustMemberHeader = trustMemberHeader
+        self.trustUserHeader = trustUserHeader
         self.maximumBodySize = maximumBodySize
         self.logger = logger
     }
@@ -52,7 +52,7 @@ public func deskRouter(_ services: DeskServices) -> Router<DeskRequestContext> {
     router.add(middleware: RequestMetricsMiddleware(metrics: services.metrics))
     router.add(middleware: RouteNotFoundMiddleware())
     let authenticators = Authenticators(
-        tokens: TokenAuthenticator(ledger: services.ledger), trustMemberHeader: services.trustMemberHeader)
+        tokens: TokenAuthenticator(ledger: services.ledger), trustUserHeader: services.trustUserHeader)
     let operations = OperationsController(
         metrics: services.metrics, brokerName: services.broker.name, feed: services.feed)
     operations.addPublicRoutes(to: router)

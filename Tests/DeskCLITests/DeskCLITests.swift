@@ -40,6 +40,18 @@ struct DeskCLITests {
         #expect(noToken.status == 1 && !noToken.output.contains("Usage:"), "\(noToken.output)")
         let badFlag = try await runDesk(["orders", "--limit", "0", "--db", folder.path("d.db")])
         #expect(badFlag.status == 64, "\(badFlag.output)")
+        let help = try await runDesk(["orders", "--help"])
+        #expect(help.output.contains("--member") && !help.output.contains("--user"), "\(help.output)")
+        let badChoice = try await runDesk(["serve", "--broker", "ib", "--db", folder.path("d.db")])
+        #expect(badChoice.status == 64 && badChoice.output.contains("'paper'"), "\(badChoice.output)")
+        let badVariable = try await runDesk(
+            ["serve", "--db", folder.path("d.db")], environment: ["DESK_FEED": "polygon"])
+        #expect(badVariable.status == 1, "\(badVariable.output)")
+        #expect(
+            badVariable.output.contains("DESK_FEED=polygon is not a valid --feed: use synthetic, replay, alpaca, none"))
+        #expect(!badVariable.output.contains("Usage:"))
+        #expect(
+            !FileManager.default.fileExists(atPath: folder.path("d.db")), "a refused configuration touched the ledger")
     }
 
     @Test("strategies: failures exit non-zero, folder paths name strategies, unknown names are said to be unknown")
@@ -101,6 +113,16 @@ struct DeskCLITests {
         let orders = try await runDesk(["orders", "--limit", "2", "--db", database])
         #expect(orders.status == 0, "\(orders.output)")
         #expect(orders.output.contains("2 of 3 orders shown (newest first); --limit N shows more"), "\(orders.output)")
+        for flag in ["--member", "--user"] {
+            let mine = try await runDesk(["orders", flag, "alice", "--status", "filled", "--db", database])
+            #expect(mine.status == 0 && mine.output.contains("3 order(s)"), "\(flag): \(mine.output)")
+            let nobody = try await runDesk(["orders", flag, "bob", "--db", database])
+            #expect(nobody.output.contains("0 order(s)"), "\(flag): \(nobody.output)")
+        }
+        let both = try await runDesk(["orders", "--member", "a", "--user", "b", "--db", database])
+        #expect(both.status == 64 && both.output.contains("--user is the older name of --member"), "\(both.output)")
+        let badStatus = try await runDesk(["orders", "--status", "bogus", "--db", database])
+        #expect(badStatus.status == 64 && badStatus.output.contains("partially_filled"), "\(badStatus.output)")
         #expect(orders.output.contains("100.04"), "prices keep their precision: \(orders.output)")
 
         // Average entry 100.015; realized (100.04 - 100.015) × 2 = 0.05; unrealized (100.04 - 100.015) × 4 = 0.1.

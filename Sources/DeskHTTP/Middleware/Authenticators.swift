@@ -49,12 +49,12 @@ struct MemberHeaderAuthenticator: AuthenticatorMiddleware {
 /// one (a web session's cookie) is one more authenticator here.
 struct Authenticators: Sendable {
     let tokens: TokenAuthenticator
-    let trustMemberHeader: Bool
+    let trustUserHeader: Bool
 
     /// `group` with the authenticators in front of its routes.
     func guarding(_ group: RouterGroup<DeskRequestContext>) -> RouterGroup<DeskRequestContext> {
         group.add(middleware: BearerTokenAuthenticator(tokens: tokens))
-        if trustMemberHeader { group.add(middleware: MemberHeaderAuthenticator()) }
+        if trustUserHeader { group.add(middleware: MemberHeaderAuthenticator()) }
         return group
     }
 }
