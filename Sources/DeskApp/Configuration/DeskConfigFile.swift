@@ -70,69 +70,69 @@ public struct DeskConfigFile: Sendable, Equatable {
         }
     }
 
-    /// One set of limits; each is left as it is, set, or (in `defaults`) removed with null.
+    /// One set of limits: each is left as it is, set, or (in `defaults`) removed with null.
     struct Limits: Decodable {
-        var maxOrderQty: Limit<PositiveDecimal>
-        var maxOrderNotional: Limit<PositiveDecimal>
-        var maxPosition: Limit<PositiveDecimal>
-        var maxOpenOrders: Limit<PositiveWholeNumber>
-        var ordersPerSecond: Limit<PositiveRate>
-        var orderBurst: Limit<PositiveWholeNumber>
-        var allowedSymbols: Limit<Symbols>
-        var deniedSymbols: Limit<Symbols>
+        /// What the entry sets.
+        var override = RiskLimitsOverride()
+        /// The limits it sets to null.
+        var removed: Set<String> = []
 
-        enum CodingKeys: String, CodingKey {
-            case maxOrderQty = "max_order_qty", maxOrderNotional = "max_order_notional", maxPosition = "max_position"
-            case maxOpenOrders = "max_open_orders", ordersPerSecond = "orders_per_second", orderBurst = "order_burst"
-            case allowedSymbols = "allowed_symbols", deniedSymbols = "denied_symbols"
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: NamedKey.self)
+            for field in LimitField.all where container.contains(NamedKey(field.name)) {
+                if try container.decodeNil(forKey: NamedKey(field.name)) {
+                    removed.insert(field.name)
+                } else {
+                    try field.read(container, &override)
+                }
+            }
         }
 
         /// `base` with these limits set and the nulls removed.
         func applied(to base: RiskLimits) -> RiskLimits {
             var limits = base.overridden(by: override)
-            if maxOrderQty == .removed { limits.maxOrderQty = nil }
-            if maxOrderNotional == .removed { limits.maxOrderNotional = nil }
-            if maxPosition == .removed { limits.maxPosition = nil }
-            if maxOpenOrders == .removed { limits.maxOpenOrders = nil }
-            if ordersPerSecond == .removed { limits.ordersPerSecond = nil }
-            if orderBurst == .removed { limits.orderBurst = nil }
-            if allowedSymbols == .removed { limits.allowedSymbols = nil }
-            if deniedSymbols == .removed { limits.deniedSymbols = [] }
+            for field in LimitField.all where removed.contains(field.name) { field.remove(&limits) }
             return limits
         }
-
-        /// What a member's entry changes (a null there changes nothing).
-        var override: RiskLimitsOverride {
-            RiskLimitsOverride(
-                maxOrderQty: maxOrderQty.value?.value, maxOrderNotional: maxOrderNotional.value?.value,
-                maxPosition: maxPosition.value?.value, maxOpenOrders: maxOpenOrders.value?.value,
-                ordersPerSecond: ordersPerSecond.value?.value, orderBurst: orderBurst.value?.value,
-                allowedSymbols: allowedSymbols.value?.value, deniedSymbols: deniedSymbols.value?.value)
-        }
     }
 }
 
-/// A limit as the file has it: not there, `null`, or a value.
-enum Limit<Value: Decodable & Equatable>: Decodable, Equatable {
-    case absent, removed
-    case set(Value)
+/// Each limit of the config file once: its key, how its value is read, where it
+/// goes, and what removing it (`null` in `defaults`) means.
+struct LimitField {
+    let name: String
+    let read: (KeyedDecodingContainer<NamedKey>, inout RiskLimitsOverride) throws -> Void
+    let remove: (inout RiskLimits) -> Void
 
-    init(from decoder: any Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        self = container.decodeNil() ? .removed : .set(try container.decode(Value.self))
+    static var all: [LimitField] {
+        [
+            field("max_order_qty", \.maxOrderQty, PositiveDecimal.self) { $0.maxOrderQty = nil },
+            field("max_order_notional", \.maxOrderNotional, PositiveDecimal.self) { $0.maxOrderNotional = nil },
+            field("max_position", \.maxPosition, PositiveDecimal.self) { $0.maxPosition = nil },
+            field("max_open_orders", \.maxOpenOrders, PositiveWholeNumber.self) { $0.maxOpenOrders = nil },
+            field("orders_per_second", \.ordersPerSecond, PositiveRate.self) { $0.ordersPerSecond = nil },
+            field("order_burst", \.orderBurst, PositiveWholeNumber.self) { $0.orderBurst = nil },
+            field("allowed_symbols", \.allowedSymbols, Symbols.self) { $0.allowedSymbols = nil },
+            field("denied_symbols", \.deniedSymbols, Symbols.self) { $0.deniedSymbols = [] },
+        ]
     }
 
-    var value: Value? {
-        if case .set(let value) = self { return value }
-        return nil
+    static func field<Reader: LimitReader>(
+        _ name: String, _ target: WritableKeyPath<RiskLimitsOverride, Reader.Value?>, _ reader: Reader.Type,
+        remove: @escaping (inout RiskLimits) -> Void
+    ) -> LimitField {
+        LimitField(
+            name: name,
+            read: { container, override in
+                override[keyPath: target] = try container.decode(Reader.self, forKey: NamedKey(name)).value
+            }, remove: remove)
     }
 }
 
-extension KeyedDecodingContainer {
-    /// A limit whose key is missing is `absent`.
-    func decode<Value>(_ type: Limit<Value>.Type, forKey key: Key) throws -> Limit<Value> {
-        try decodeIfPresent(type, forKey: key) ?? .absent
-    }
+/// How one kind of limit is read from the file.
+protocol LimitReader: Decodable {
+    associatedtype Value
+    var value: Value { get }
 }
 
 /// The dotted path of the value being decoded, for messages.
@@ -141,7 +141,7 @@ private func path(_ decoder: any Decoder) -> String {
 }
 
 /// A positive decimal: a string in the desk's decimal syntax, or a whole number.
-struct PositiveDecimal: Decodable, Equatable {
+struct PositiveDecimal: LimitReader {
     var value: Decimal
 
     init(from decoder: any Decoder) throws {
@@ -162,7 +162,7 @@ struct PositiveDecimal: Decodable, Equatable {
 }
 
 /// A positive whole number.
-struct PositiveWholeNumber: Decodable, Equatable {
+struct PositiveWholeNumber: LimitReader {
     var value: Int
 
     init(from decoder: any Decoder) throws {
@@ -176,7 +176,7 @@ struct PositiveWholeNumber: Decodable, Equatable {
 }
 
 /// A positive rate (orders per second, decimals allowed).
-struct PositiveRate: Decodable, Equatable {
+struct PositiveRate: LimitReader {
     var value: Double
 
     init(from decoder: any Decoder) throws {
@@ -190,7 +190,7 @@ struct PositiveRate: Decodable, Equatable {
 }
 
 /// A list of ticker symbols.
-struct Symbols: Decodable, Equatable {
+struct Symbols: LimitReader {
     var value: Set<String>
 
     init(from decoder: any Decoder) throws {
