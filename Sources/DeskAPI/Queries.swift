@@ -216,6 +216,7 @@ public struct StrategyLogQuery: Sendable, Equatable {
     /// Keep the answer open and send new lines as text.
     public var follow: Bool
 
+    /// Most lines one answer starts with.
     public static let maximumTail = 100_000
 
     public init(tail: Int = 100, follow: Bool = false) {

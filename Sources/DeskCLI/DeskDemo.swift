@@ -13,6 +13,7 @@ import Synchronization
 /// ledger in a work folder, the synthetic feed and the example strategies — with
 /// progress while it runs and a report per member at the end.
 public enum DeskDemo {
+    /// How long, where, which strategies and which feed the demo runs with.
     public struct Options: Sendable {
         public var duration: Duration
         public var workDirectory: URL

@@ -15,7 +15,8 @@ struct SupervisorTests {
         try folder.add(
             "apple_only", script: echoStrategy,
             config: #"{"user_id": "alice", "symbols": ["AAPL"], "env": {"MY_SETTING": "7"}}"#)
-        try folder.add("everything", script: echoStrategy)
+        // After its stdin ends it waits: only the stop's SIGTERM ends it (the assertion below is about that signal).
+        try folder.add("everything", script: echoStrategy + "\nimport time\nwhile True:\n    time.sleep(1)\n")
         try folder.add(
             "environment",
             script:
@@ -164,8 +165,9 @@ struct SupervisorTests {
         try await withSupervisor(folder.configuration(), feed: FeedHub(source: nil, logger: testLogger()), store: store)
         {
             supervisor in
-            #expect(await eventually { await supervisor.status().first?.state == "running" })
-            #expect(folder.log("keeper").components(separatedBy: "READY").count == 3)
+            // The restored record says running before the new run starts: wait for the new run's line.
+            #expect(await eventually { folder.log("keeper").components(separatedBy: "READY").count == 3 })
+            #expect(await supervisor.status().first?.state == "running")
         }
     }
 
