@@ -24,6 +24,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-websocket.git", from: "2.8.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
     ],
     targets: [
         .target(name: "DeskCore"),
@@ -62,7 +63,7 @@ let package = Package(
         .target(
             name: "DeskRunner",
             dependencies: [
-                "DeskCore", "DeskMarketData", "SandboxSpec",
+                "DeskCore", "DeskAPI", "DeskMarketData", "SandboxSpec",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -95,32 +96,67 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        .target(name: "DeskAPI", dependencies: ["DeskCore"]),
+        .target(name: "DeskIdentity", dependencies: ["DeskCore", "DeskLedger"]),
         .target(
-            name: "DeskServer",
+            name: "DeskOrders",
             dependencies: [
-                "DeskCore", "DeskProto", "DeskLedger", "DeskBroker", "DeskMarketData", "DeskRunner", "DeskAlpaca",
-                .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "HummingbirdCore", package: "hummingbird"),
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+                "DeskCore", "DeskLedger", "DeskBroker", "DeskAlpaca", "DeskIdentity",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .target(
+            name: "DeskHTTP",
+            dependencies: [
+                "DeskCore", "DeskAPI", "DeskProto", "DeskIdentity", "DeskOrders", "DeskLedger", "DeskBroker",
+                "DeskMarketData", "DeskRunner",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .target(
+            name: "DeskApp",
+            dependencies: [
+                "DeskCore", "DeskAPI", "DeskHTTP", "DeskIdentity", "DeskOrders", "DeskLedger", "DeskBroker",
+                "DeskMarketData", "DeskRunner", "DeskAlpaca",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .target(
             name: "DeskClient",
             dependencies: [
-                "DeskProto",
+                "DeskProto", "DeskAPI",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
+        .target(
+            name: "DeskCLI",
+            dependencies: [
+                "DeskCore", "DeskAPI", "DeskApp", "DeskHTTP", "DeskClient", "DeskIdentity", "DeskLedger", "DeskRunner",
+                "DeskAlpaca",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         .executableTarget(
             name: "desk",
             dependencies: [
-                "DeskServer", "DeskClient", "DeskLedger", "DeskCore",
+                "DeskCLI", "DeskApp", "DeskAPI", "DeskCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -132,15 +168,20 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Test helpers with none of the desk's modules: folders, loggers, waiting, real processes and sockets.
         .target(
             name: "DeskTestSupport",
-            dependencies: [
-                "DeskServer", "DeskLedger", "DeskCore",
-                .product(name: "Hummingbird", package: "hummingbird"),
-            ],
+            dependencies: [.product(name: "Logging", package: "swift-log")],
             path: "Tests/DeskTestSupport"
         ),
+        // A whole desk in the test process.
+        .target(
+            name: "DeskAppTestSupport",
+            dependencies: ["DeskApp", "DeskLedger", "DeskTestSupport"],
+            path: "Tests/DeskAppTestSupport"
+        ),
         .testTarget(name: "DeskCoreTests", dependencies: ["DeskCore"]),
+        .testTarget(name: "DeskAPITests", dependencies: ["DeskAPI", "DeskCore"]),
         .testTarget(name: "DeskLedgerTests", dependencies: ["DeskLedger", "DeskTestSupport"]),
         .testTarget(name: "DeskBrokerTests", dependencies: ["DeskBroker"]),
         .testTarget(name: "DeskMarketDataTests", dependencies: ["DeskMarketData", "DeskTestSupport"]),
@@ -151,6 +192,7 @@ let package = Package(
             name: "DeskAlpacaTests",
             dependencies: [
                 "DeskAlpaca", "AlpacaDouble", "DeskBroker", "DeskMarketData", "MessagePack", "DeskTestSupport",
+                "DeskAppTestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "NIOWebSocket", package: "swift-nio"),
@@ -158,11 +200,26 @@ let package = Package(
         ),
         .testTarget(name: "DeskRunnerTests", dependencies: ["DeskRunner", "DeskMarketData", "DeskTestSupport"]),
         .testTarget(
-            name: "DeskServerTests",
+            name: "DeskHTTPTests",
             dependencies: [
-                "DeskServer", "DeskTestSupport", "DeskProto",
+                "DeskHTTP", "DeskApp", "DeskAppTestSupport", "DeskTestSupport", "DeskProto", "DeskCore", "DeskLedger",
+                "DeskIdentity",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
+        ),
+        .testTarget(
+            name: "DeskAppTests",
+            dependencies: [
+                "DeskApp", "DeskAppTestSupport", "DeskTestSupport", "DeskHTTP", "DeskIdentity", "DeskLedger", "DeskProto",
+                "DeskRunner", "DeskBroker", "DeskCore",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]
+        ),
+        .testTarget(
+            name: "DeskCLITests",
+            dependencies: [
+                "DeskCLI", "DeskApp", "DeskAppTestSupport", "DeskHTTP", "DeskIdentity", "DeskLedger", "DeskCore",
+                "DeskTestSupport",
             ]
         ),
     ]

@@ -332,7 +332,7 @@ struct IsolationTests {
             group.addTask { try? await supervisor.run() }
             _ = await supervisor.start(["lingerer"])
             #expect(await eventually { folder.log("lingerer").contains("READY") })
-            #expect(await eventually(5) { !isAlive(leftover.processIdentifier) })
+            #expect(await eventually(within: 5) { !isAlive(leftover.processIdentifier) })
             #expect(folder.log("lingerer").contains("left running as uid \(uid)"))
             group.cancelAll()
         }

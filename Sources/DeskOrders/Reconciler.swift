@@ -1,0 +1,92 @@
+import DeskAlpaca
+import DeskBroker
+import DeskLedger
+import Foundation
+import Logging
+import ServiceLifecycle
+
+/// Checks the ledger against Alpaca's account: open orders (booking any fill,
+/// cancel or expiry the ledger missed), orders placed outside the desk, and each
+/// symbol's account position against the sum of the members' positions.
+public struct Reconciler: Sendable {
+    let ledger: Ledger
+    let broker: AlpacaBroker
+    let orderDesk: OrderDesk
+
+    public init(ledger: Ledger, broker: AlpacaBroker, orderDesk: OrderDesk) {
+        self.ledger = ledger
+        self.broker = broker
+        self.orderDesk = orderDesk
+    }
+
+    public func run() async throws -> ReconciliationReport {
+        let open = try await ledger.openOrders().filter { $0.status != .pendingNew }
+        let (updates, unknown) = try await broker.reconcile(openOrders: open.map { OrderDesk.brokerOrder($0) })
+        await orderDesk.apply(updates)
+        let account = try await broker.account()
+        var deskPositions: [String: Decimal] = [:]
+        for position in try await ledger.positions(member: nil) {
+            deskPositions[position.symbol, default: 0] += position.qty
+        }
+        let deskOrderIds = Set(try await ledger.openOrders().map(\.orderId))
+        return Reconciliation.compare(
+            deskOrderIds: deskOrderIds, deskPositions: deskPositions, brokerOpenOrders: account.openOrders,
+            brokerPositions: account.positions, openOrdersChecked: open.count, eventsCaughtUp: updates.count,
+            unknownToBroker: unknown, at: Date())
+    }
+
+    /// Log lines for a report.
+    static func log(_ report: ReconciliationReport, to logger: Logger) {
+        if report.isClean {
+            logger.info(
+                "reconciled with Alpaca: ledger and account agree",
+                metadata: [
+                    "open_orders": "\(report.open_orders_checked)", "caught_up": "\(report.events_caught_up)",
+                ])
+            return
+        }
+        for order in report.outside_orders {
+            logger.warning(
+                "Alpaca has an open order the desk did not place",
+                metadata: [
+                    "alpaca_id": "\(order.alpaca_id)", "symbol": "\(order.symbol ?? "?")",
+                    "side": "\(order.side ?? "?")",
+                    "qty": "\(order.qty ?? "?")",
+                ])
+        }
+        for orderId in report.unknown_to_broker {
+            logger.error("an open order in the ledger is unknown to Alpaca", metadata: ["order_id": "\(orderId)"])
+        }
+        for difference in report.position_differences {
+            logger.warning(
+                "position drift: the members' positions do not add up to the account's",
+                metadata: [
+                    "symbol": "\(difference.symbol)", "desk": "\(difference.desk)", "alpaca": "\(difference.broker)",
+                ])
+        }
+    }
+}
+
+/// Reconciles once the order desk has recovered, logs what it found, and then
+/// stays up (a service that returns would stop the desk).
+public struct StartupReconciliation: Service {
+    let reconciler: Reconciler
+    let orderDesk: OrderDesk
+    let logger: Logger
+
+    public init(reconciler: Reconciler, orderDesk: OrderDesk, logger: Logger) {
+        self.reconciler = reconciler
+        self.orderDesk = orderDesk
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        await orderDesk.ready()
+        do {
+            Reconciler.log(try await reconciler.run(), to: logger)
+        } catch {
+            logger.error("could not reconcile with Alpaca at start", metadata: ["error": "\(error)"])
+        }
+        try? await gracefulShutdown()
+    }
+}
