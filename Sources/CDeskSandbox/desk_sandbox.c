@@ -17,7 +17,10 @@
 #include <linux/audit.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 int desk_no_new_privileges(void) { return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); }
@@ -205,3 +208,146 @@ int desk_pending_bytes(int fd) {
 }
 
 int desk_socket_pair(int fds[2]) { return socketpair(AF_UNIX, SOCK_DGRAM, 0, fds); }
+
+static int listen_on(int family, int port) {
+    int fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -1;
+    int on = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+    int result;
+    if (family == AF_INET) {
+        struct sockaddr_in address = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+        address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        result = bind(fd, (struct sockaddr *)&address, sizeof address);
+    } else {
+        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof on);
+        struct sockaddr_in6 address = {.sin6_family = AF_INET6, .sin6_port = htons((uint16_t)port)};
+        address.sin6_addr = in6addr_loopback;
+        result = bind(fd, (struct sockaddr *)&address, sizeof address);
+    }
+    if (result != 0 || listen(fd, 64) != 0) {
+        int saved = errno;
+        close(fd);
+        errno = saved;
+        return -1;
+    }
+    return fd;
+}
+
+static int connect_unix(const char *path) {
+    struct sockaddr_un address = {.sun_family = AF_UNIX};
+    if (strlen(path) >= sizeof address.sun_path) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    strcpy(address.sun_path, path);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -1;
+    if (connect(fd, (struct sockaddr *)&address, sizeof address) != 0) {
+        close(fd);
+        return -1;
+    }
+    int flags = fcntl(fd, F_GETFL);
+    fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+    return fd;
+}
+
+/// One relayed connection: bytes read from one side wait in a buffer until the other side takes them.
+struct relay {
+    int fd[2];          /* 0: the strategy's connection, 1: the desk's socket */
+    char buffer[2][16384]; /* buffer[i]: read from fd[i], to be written to fd[1 - i] */
+    size_t length[2], offset[2];
+    int ended[2];       /* fd[i] said end of file */
+};
+
+static void close_relay(struct relay *relay) {
+    close(relay->fd[0]);
+    close(relay->fd[1]);
+    relay->fd[0] = relay->fd[1] = -1;
+}
+
+/// Moves what it can; returns 0 while the connection lives, -1 once it is over.
+static int pump(struct relay *relay, short revents[2]) {
+    for (int side = 0; side < 2; side++) {
+        int other = 1 - side;
+        if (relay->length[side] == 0 && !relay->ended[side] && (revents[side] & (POLLIN | POLLHUP | POLLERR))) {
+            ssize_t got = read(relay->fd[side], relay->buffer[side], sizeof relay->buffer[side]);
+            if (got > 0) {
+                relay->length[side] = (size_t)got;
+                relay->offset[side] = 0;
+            } else if (got == 0 || (errno != EAGAIN && errno != EINTR)) {
+                relay->ended[side] = 1;
+                shutdown(relay->fd[other], SHUT_WR);
+            }
+        }
+        while (relay->length[side] > relay->offset[side]) {
+            ssize_t sent = send(relay->fd[other], relay->buffer[side] + relay->offset[side],
+                                relay->length[side] - relay->offset[side], MSG_NOSIGNAL);
+            if (sent > 0) {
+                relay->offset[side] += (size_t)sent;
+            } else if (sent < 0 && (errno == EAGAIN || errno == EINTR)) {
+                break;
+            } else {
+                return -1;
+            }
+        }
+        if (relay->offset[side] == relay->length[side]) relay->length[side] = relay->offset[side] = 0;
+    }
+    if (relay->ended[0] && relay->ended[1] && relay->length[0] == 0 && relay->length[1] == 0) return -1;
+    return 0;
+}
+
+int desk_forward_loopback(int port, const char *socket_path, int ready_fd, int max_connections) {
+    int listeners[2] = {listen_on(AF_INET, port), listen_on(AF_INET6, port)};
+    if (listeners[0] < 0) return -1;
+    char byte = 1;
+    while (write(ready_fd, &byte, 1) < 0 && errno == EINTR) {
+    }
+    close(ready_fd);
+    struct relay *relays = calloc((size_t)max_connections, sizeof *relays);
+    struct pollfd *fds = calloc((size_t)(2 + 2 * max_connections), sizeof *fds);
+    if (!relays || !fds) return -1;
+    for (int i = 0; i < max_connections; i++) relays[i].fd[0] = relays[i].fd[1] = -1;
+    for (;;) {
+        int count = 0;
+        for (int i = 0; i < 2; i++) fds[count++] = (struct pollfd){.fd = listeners[i], .events = POLLIN};
+        for (int i = 0; i < max_connections; i++) {
+            struct relay *relay = &relays[i];
+            for (int side = 0; side < 2; side++) {
+                short events = 0;
+                if (relay->fd[0] >= 0) {
+                    if (relay->length[side] == 0 && !relay->ended[side]) events |= POLLIN;
+                    if (relay->length[1 - side] > relay->offset[1 - side]) events |= POLLOUT;
+                }
+                fds[count++] = (struct pollfd){.fd = relay->fd[0] >= 0 ? relay->fd[side] : -1, .events = events};
+            }
+        }
+        if (poll(fds, (nfds_t)count, -1) < 0) {
+            if (errno == EINTR) continue;
+            return -1;
+        }
+        for (int i = 0; i < max_connections; i++) {
+            struct relay *relay = &relays[i];
+            if (relay->fd[0] < 0) continue;
+            short revents[2] = {fds[2 + 2 * i].revents, fds[3 + 2 * i].revents};
+            if ((revents[0] | revents[1]) == 0) continue;
+            if (pump(relay, revents) < 0) close_relay(relay);
+        }
+        for (int l = 0; l < 2; l++) {
+            if (!(fds[l].revents & POLLIN)) continue;
+            int client = accept4(listeners[l], NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+            if (client < 0) continue;
+            int slot = -1;
+            for (int i = 0; i < max_connections && slot < 0; i++)
+                if (relays[i].fd[0] < 0) slot = i;
+            int upstream = slot < 0 ? -1 : connect_unix(socket_path);
+            if (upstream < 0) {
+                close(client);
+                continue;
+            }
+            memset(&relays[slot], 0, sizeof relays[slot]);
+            relays[slot].fd[0] = client;
+            relays[slot].fd[1] = upstream;
+        }
+    }
+}

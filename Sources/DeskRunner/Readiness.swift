@@ -19,7 +19,9 @@ public final class ReadinessCounter: Sendable {
     private struct State {
         var count = 0
         var closed = false
-        var waiters: [(Int, CheckedContinuation<Int?, Never>)] = []
+        var nextWaiter = 0
+        var exit: StrategyExit?
+        var waiters: [(id: Int, reads: Int, continuation: CheckedContinuation<Answer, Never>)] = []
     }
     private let state = Mutex(State())
 
@@ -54,40 +56,73 @@ public final class ReadinessCounter: Sendable {
             let (due, count) = self.state.withLock { state in
                 state.count += total
                 let count = state.count
-                let due = state.waiters.filter { $0.0 <= count }.map(\.1)
-                state.waiters.removeAll { $0.0 <= count }
+                let due = state.waiters.filter { $0.reads <= count }.map(\.continuation)
+                state.waiters.removeAll { $0.reads <= count }
                 return (due, count)
             }
-            for waiter in due { waiter.resume(returning: count) }
+            for waiter in due { waiter.resume(returning: .asked(count)) }
         }
     }
 
     /// Reads started so far.
     public var count: Int { state.withLock { $0.count } }
 
-    /// Waits until at least `reads` reads have started; returns the count, or nil once closed.
-    public func wait(forReads reads: Int) async -> Int? {
-        await withCheckedContinuation { continuation in
-            let now = state.withLock { state -> Int?? in
-                if state.closed { return .some(nil) }
-                if state.count >= reads { return .some(state.count) }
-                state.waiters.append((reads, continuation))
-                return .none
+    /// What became of a strategy a tick was given to.
+    public enum Answer: Sendable, Equatable {
+        /// It asked for the next tick; the count of requests so far.
+        case asked(Int)
+        /// It ended first (see `ended(_:)`).
+        case ended(StrategyExit)
+        /// The counter was closed, or the waiting task cancelled.
+        case closed
+    }
+
+    /// Waits until `reads` requests have come, or the strategy has ended.
+    public func wait(forReads reads: Int) async -> Answer {
+        let id = state.withLock { state in
+            defer { state.nextWaiter += 1 }
+            return state.nextWaiter
+        }
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                let now = state.withLock { state -> Answer? in
+                    if state.count >= reads { return .asked(state.count) }
+                    if let exit = state.exit { return .ended(exit) }
+                    if state.closed || Task.isCancelled { return .closed }
+                    state.waiters.append((id, reads, continuation))
+                    return nil
+                }
+                if let now { continuation.resume(returning: now) }
             }
-            if let now { continuation.resume(returning: now) }
+        } onCancel: {
+            let waiter = state.withLock { state -> CheckedContinuation<Answer, Never>? in
+                guard let index = state.waiters.firstIndex(where: { $0.id == id }) else { return nil }
+                return state.waiters.remove(at: index).continuation
+            }
+            waiter?.resume(returning: .closed)
         }
     }
 
-    /// Stops counting, releases every waiter (with nil) and removes the FIFO.
+    /// The strategy ended (its runner saw it exit): every waiter, now and later, learns how.
+    public func ended(_ exit: StrategyExit) {
+        let waiters = state.withLock { state -> [CheckedContinuation<Answer, Never>] in
+            state.exit = exit
+            defer { state.waiters.removeAll() }
+            return state.waiters.map(\.continuation)
+        }
+        for waiter in waiters { waiter.resume(returning: .ended(exit)) }
+    }
+
+    /// Stops counting, releases every waiter (`.closed`) and removes the FIFO.
     public func close() {
-        let waiters = state.withLock { state -> [CheckedContinuation<Int?, Never>] in
+        let waiters = state.withLock { state -> [CheckedContinuation<Answer, Never>] in
             guard !state.closed else { return [] }
             state.closed = true
             defer { state.waiters.removeAll() }
-            return state.waiters.map(\.1)
+            return state.waiters.map(\.continuation)
         }
         handle.readabilityHandler = nil
-        for waiter in waiters { waiter.resume(returning: nil) }
+        for waiter in waiters { waiter.resume(returning: .closed) }
         Glibc.close(fd)
         unlink(path)
     }

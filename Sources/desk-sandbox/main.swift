@@ -119,16 +119,7 @@ func runStrategy(_ spec: SandboxSpec, closeInherited: Bool, readinessChannel: In
     for limit in spec.limits where !setLimit(resourceNumber(limit.resource), limit.value) {
         fail("setting the \(limit.resource.rawValue) limit to \(limit.value)")
     }
-    if let user = spec.user {
-        let groups = user.groups.map { gid_t($0) }
-        if groups.withUnsafeBufferPointer({ setgroups($0.count, $0.baseAddress) }) != 0 { fail("setgroups") }
-        if desk_set_gid(user.gid) != 0 { fail("switching to gid \(user.gid)") }
-        if desk_set_uid(user.uid) != 0 { fail("switching to uid \(user.uid)") }
-        guard getuid() == user.uid, geteuid() == user.uid, getgid() == user.gid, setuid(0) != 0 else {
-            fail(message: "the switch to uid \(user.uid) did not hold; refusing to run the strategy")
-        }
-    }
-    if desk_no_new_privileges() != 0 { fail("no_new_privs") }
+    becomeUser(spec)
     if let channel = readinessChannel {
         let listener = desk_watch_stdin_reads()
         if listener < 0 { fail("watching reads of stdin (seccomp)") }
@@ -142,6 +133,49 @@ func runStrategy(_ spec: SandboxSpec, closeInherited: Bool, readinessChannel: In
     let environment = spec.environment.map { strdup($0) } + [nil]
     execve(spec.program[0], arguments, environment)
     fail("cannot run \(spec.program[0])", exit: execFailed)
+}
+
+/// Switches to the strategy's user (when the spec names one) and sets
+/// no-new-privileges; fails unless the switch held.
+func becomeUser(_ spec: SandboxSpec) {
+    if let user = spec.user {
+        let groups = user.groups.map { gid_t($0) }
+        if groups.withUnsafeBufferPointer({ setgroups($0.count, $0.baseAddress) }) != 0 { fail("setgroups") }
+        if desk_set_gid(user.gid) != 0 { fail("switching to gid \(user.gid)") }
+        if desk_set_uid(user.uid) != 0 { fail("switching to uid \(user.uid)") }
+        guard getuid() == user.uid, geteuid() == user.uid, getgid() == user.gid, setuid(0) != 0 else {
+            fail(message: "the switch to uid \(user.uid) did not hold; refusing to run the strategy")
+        }
+    }
+    if desk_no_new_privileges() != 0 { fail("no_new_privs") }
+}
+
+/// Starts the loopback forwarder (`SandboxSpec.Forward`) as the strategy's own
+/// user — it can reach nothing the strategy could not — and returns once it
+/// listens. It ignores stop signals, so the strategy keeps its connection to the
+/// desk while it shuts down; it ends with the namespace.
+func startForwarder(_ spec: SandboxSpec, _ forward: SandboxSpec.Forward) {
+    var ready: [Int32] = [0, 0]
+    if desk_pipe(&ready) != 0 { fail("pipe") }
+    let forwarder = fork()
+    if forwarder < 0 { fail("starting the loopback forwarder") }
+    if forwarder == 0 {
+        close(ready[0])
+        close(0)
+        resetSignals()
+        for number in [SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGPIPE] { signal(number, SIG_IGN) }
+        for limit in spec.limits where limit.resource == .openFiles || limit.resource == .coreSize {
+            _ = setLimit(resourceNumber(limit.resource), limit.value)
+        }
+        becomeUser(spec)
+        _ = desk_forward_loopback(Int32(forward.port), forward.socket, ready[1], 64)
+        fail("listening on 127.0.0.1:\(forward.port) for the desk")
+    }
+    close(ready[1])
+    guard readExactly(ready[0], 1) != nil else {
+        fail(message: "the loopback forwarder could not listen on 127.0.0.1:\(forward.port)")
+    }
+    close(ready[0])
 }
 
 /// Whether the strategy's user may search (pass through) `folder`.
@@ -227,6 +261,8 @@ func runInit(_ spec: SandboxSpec, report: Int32, readinessChannel: Int32?) -> Ne
     setsid()
     _ = "strategy".withCString { sethostname($0, 8) }
     applyMounts(spec)
+    if spec.isolateNetwork && desk_loopback_up() != 0 { fail("bringing up the loopback interface") }
+    if let forward = spec.forward { startForwarder(spec, forward) }
     desk_forward_signals(-1)
     let strategy = fork()
     if strategy < 0 { fail("starting the strategy") }
@@ -352,6 +388,9 @@ do {
     spec = try SandboxSpec.decode(payload: payload)
 } catch {
     fail(message: "bad spec: \(error)")
+}
+if spec.forward != nil && !(spec.isolate && spec.isolateNetwork) {
+    fail(message: "a loopback forwarder needs the sandbox's own network namespace")
 }
 if spec.readiness != nil && !spec.isolate {
     fail(message: "watching a strategy's reads of stdin needs the sandbox (this desk runs with --no-sandbox)")

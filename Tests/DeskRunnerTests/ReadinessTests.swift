@@ -12,10 +12,12 @@ struct ReadinessTests {
         try #require(getuid() == 0, "the sandbox switches uids and needs root (CI runs as root)")
     }
 
-    /// Launches `script` in the full sandbox with its reads reported; `body` drives it.
+    /// Launches `script` in the full sandbox with its reads reported; `body` drives it
+    /// and reads its progress file (`$HOME/progress`: written by the strategy itself, so
+    /// there before its next read — unlike its log, which the desk copies from a pipe).
     func withStrategy(
         _ script: String, base: UInt32,
-        _ body: (any RunningStrategy, ReadinessCounter, StrategyFolder) async throws -> Void
+        _ body: (any RunningStrategy, ReadinessCounter, () -> String) async throws -> Void
     ) async throws {
         let folder = try StrategyFolder()
         defer { folder.remove() }
@@ -33,13 +35,35 @@ struct ReadinessTests {
         let launch = LaunchSpec(
             name: "driven", member: "alice",
             program: ["/usr/bin/python3", "-s", "-u", stage.app.appendingPathComponent("strategy.py").path],
-            workingDirectory: stage.app, environment: ["PATH": "/usr/bin:/bin"], limits: StrategyLimits(), log: log,
+            workingDirectory: stage.app, environment: ["PATH": "/usr/bin:/bin", "HOME": stage.home.path],
+            limits: StrategyLimits(), log: log,
             user: user, home: stage.home, hiddenPaths: [folder.strategies.path], readiness: counter.path)
         let strategy = try await ProcessBackend(plan: plan).launch(launch)
-        try await body(strategy, counter, folder)
-        strategy.closeInput()
-        _ = await strategy.exitStatus()
+        let progress = stage.home.appendingPathComponent("progress")
+        let logPath = folder.logs.appendingPathComponent("driven.log").path
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            // What a runner does: it sees the strategy end and tells the counter.
+            group.addTask { counter.ended(await strategy.exitStatus()) }
+            do {
+                try await body(strategy, counter) { (try? String(contentsOf: progress, encoding: .utf8)) ?? "" }
+            } catch {
+                Issue.record("its log: \((try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "")")
+                strategy.closeInput()
+                throw error
+            }
+            strategy.closeInput()
+            try await group.waitForAll()
+        }
         log.close()
+    }
+
+    /// The request count of an answer; fails the test (with the strategy's progress) if it ended instead.
+    static func asked(_ answer: ReadinessCounter.Answer, _ progress: () -> String) throws -> Int {
+        guard case .asked(let count) = answer else {
+            Issue.record("the strategy ended: \(answer); progress: \(progress())")
+            throw CancellationError()
+        }
+        return count
     }
 
     static func tick(_ n: Int) -> [UInt8] { Array("{\"symbol\":\"AAPL\",\"price\":\(100 + n)}\n".utf8) }
@@ -54,24 +78,35 @@ struct ReadinessTests {
         ])
     func lockstep(loop: String) async throws {
         let script = """
-            import json, sys, time
+            import json, os, sys, time
+            progress = open(os.path.join(os.environ["HOME"], "progress"), "a", buffering=1)
             def handle(line):
                 price = json.loads(line)["price"]
-                print("GOT", price, flush=True)
+                progress.write(f"GOT {price}\\n")
                 time.sleep(0.02)
-                print("DONE", price, flush=True)
+                progress.write(f"DONE {price}\\n")
             \(loop)
             """
-        try await withStrategy(script, base: 63_600) { strategy, counter, folder in
-            var reads = try #require(await counter.wait(forReads: 1), "the strategy never asked for its first tick")
+        try await withStrategy(script, base: 63_600) { strategy, counter, progress in
+            var reads = try Self.asked(await counter.wait(forReads: 1), progress)
             for n in 1...10 {
                 #expect(await strategy.write(Self.tick(n)))
-                reads = try #require(await counter.wait(forReads: reads + 1))
+                reads = try Self.asked(await counter.wait(forReads: reads + 1), progress)
                 // It asked for tick n+1: it has finished tick n, and not seen n+1.
-                let log = folder.log("driven")
+                let log = progress()
                 #expect(log.contains("DONE \(100 + n)\n"), "\(log)")
                 #expect(!log.contains("GOT \(101 + n)\n"))
             }
+        }
+    }
+
+    @Test("a strategy that ends instead of asking for a tick is noticed, not waited for")
+    func endsInstead() async throws {
+        try await withStrategy("import sys\nsys.stdin.readline()\nsys.exit(4)\n", base: 63_620) {
+            strategy, counter, progress in
+            let first = try Self.asked(await counter.wait(forReads: 1), progress)
+            #expect(await strategy.write(Self.tick(1)))
+            #expect(await counter.wait(forReads: first + 1) == .ended(.exited(4)))
         }
     }
 
@@ -79,6 +114,7 @@ struct ReadinessTests {
     func partialReads() async throws {
         let script = """
             import os, sys
+            progress = open(os.path.join(os.environ["HOME"], "progress"), "a", buffering=1)
             buffer = b""
             while True:
                 chunk = os.read(0, 7)
@@ -86,14 +122,14 @@ struct ReadinessTests {
                 buffer += chunk
                 while b"\\n" in buffer:
                     line, buffer = buffer.split(b"\\n", 1)
-                    print("LINE", line.decode(), flush=True)
+                    progress.write("LINE " + line.decode() + "\\n")
             """
-        try await withStrategy(script, base: 63_610) { strategy, counter, folder in
-            var reads = try #require(await counter.wait(forReads: 1))
+        try await withStrategy(script, base: 63_610) { strategy, counter, progress in
+            var reads = try Self.asked(await counter.wait(forReads: 1), progress)
             for n in 1...5 {
                 #expect(await strategy.write(Self.tick(n)))
-                reads = try #require(await counter.wait(forReads: reads + 1))
-                #expect(folder.log("driven").contains("\"price\":\(100 + n)}"), "\(folder.log("driven"))")
+                reads = try Self.asked(await counter.wait(forReads: reads + 1), progress)
+                #expect(progress().contains("\"price\":\(100 + n)}"), "\(progress())")
             }
             #expect(reads == 6, "one request per tick, however many reads: \(reads)")
         }

@@ -53,4 +53,11 @@ int desk_pending_bytes(int fd);
 /// A connected pair of unix datagram sockets, not closed on exec.
 int desk_socket_pair(int fds[2]);
 
+/// Listens on 127.0.0.1:`port` (and [::1]:`port`) in the caller's network
+/// namespace and relays every connection, both ways, to the unix socket at
+/// `socket_path`; at most `max_connections` at once (more are closed at once).
+/// Writes one byte to `ready_fd` once listening, then never returns.
+/// Returns -1 (errno set) only when it cannot listen.
+int desk_forward_loopback(int port, const char *socket_path, int ready_fd, int max_connections);
+
 #endif
