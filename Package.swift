@@ -25,6 +25,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-websocket.git", from: "2.8.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
     ],
     targets: [
         .target(name: "DeskCore"),
@@ -72,12 +73,13 @@ let package = Package(
         .target(
             name: "DeskRunner",
             dependencies: [
-                "DeskCore", "DeskMarketData", "SandboxSpec",
+                "DeskCore", "DeskAPI", "DeskMarketData", "SandboxSpec",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .target(name: "MessagePack"),
+        .target(name: "DeskBacktest", dependencies: ["DeskCore"]),
         .target(
             name: "AlpacaData",
             dependencies: [
@@ -112,33 +114,59 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        .target(name: "DeskAPI", dependencies: ["DeskCore"]),
+        .target(name: "DeskIdentity", dependencies: ["DeskCore", "DeskLedger"]),
         .target(
-            name: "DeskServer",
+            name: "DeskHTTP",
             dependencies: [
-                "DeskCore", "DeskProto", "DeskLedger", "DeskBroker", "DeskOrders", "DeskMarketData", "DeskRunner",
-                "AlpacaBroker", "AlpacaData",
+                "DeskCore", "DeskAPI", "DeskProto", "DeskIdentity", "DeskOrders", "DeskLedger", "DeskBroker",
+                "DeskMarketData", "DeskRunner",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .target(
+            name: "DeskApp",
+            dependencies: [
+                "DeskCore", "DeskAPI", "DeskHTTP", "DeskIdentity", "DeskOrders", "DeskLedger", "DeskBroker",
+                "DeskMarketData", "DeskRunner", "AlpacaBroker", "AlpacaData",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .target(
             name: "DeskClient",
             dependencies: [
-                "DeskProto",
+                "DeskProto", "DeskAPI",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
+        .target(
+            name: "DeskCLI",
+            dependencies: [
+                "DeskCore", "DeskAPI", "DeskApp", "DeskHTTP", "DeskClient", "DeskIdentity", "DeskLedger", "DeskRunner",
+                "DeskBroker",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         .executableTarget(
             name: "desk",
             dependencies: [
-                "DeskServer", "DeskClient", "DeskLedger", "DeskCore",
+                "DeskCLI", "DeskApp", "DeskAPI", "DeskCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -154,15 +182,20 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Test helpers with none of the desk's modules: folders, loggers, waiting, real processes and sockets.
         .target(
             name: "DeskTestSupport",
-            dependencies: [
-                "DeskServer", "DeskLedger", "DeskCore",
-                .product(name: "Hummingbird", package: "hummingbird"),
-            ],
+            dependencies: [.product(name: "Logging", package: "swift-log")],
             path: "Tests/DeskTestSupport"
         ),
+        // A whole desk in the test process.
+        .target(
+            name: "DeskAppTestSupport",
+            dependencies: ["DeskApp", "DeskLedger", "DeskTestSupport"],
+            path: "Tests/DeskAppTestSupport"
+        ),
         .testTarget(name: "DeskCoreTests", dependencies: ["DeskCore"]),
+        .testTarget(name: "DeskAPITests", dependencies: ["DeskAPI", "DeskCore"]),
         .testTarget(
             name: "DeskLedgerTests",
             dependencies: ["DeskLedger", "DeskTestSupport", .product(name: "GRDB", package: "GRDB.swift")]
@@ -172,11 +205,12 @@ let package = Package(
         .testTarget(name: "DeskMarketDataTests", dependencies: ["DeskMarketData", "DeskTestSupport"]),
         .testTarget(name: "MessagePackTests", dependencies: ["MessagePack"]),
         .testTarget(name: "SandboxSpecTests", dependencies: ["SandboxSpec"]),
+        .testTarget(name: "DeskBacktestTests", dependencies: ["DeskBacktest", "DeskCore"]),
         .testTarget(
             name: "AlpacaTests",
             dependencies: [
                 "AlpacaBroker", "AlpacaData", "AlpacaDouble", "DeskBroker", "DeskMarketData", "MessagePack",
-                "DeskTestSupport",
+                "DeskTestSupport", "DeskAppTestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "NIOWebSocket", package: "swift-nio"),
@@ -184,11 +218,26 @@ let package = Package(
         ),
         .testTarget(name: "DeskRunnerTests", dependencies: ["DeskRunner", "DeskMarketData", "DeskTestSupport"]),
         .testTarget(
-            name: "DeskServerTests",
+            name: "DeskHTTPTests",
             dependencies: [
-                "DeskServer", "DeskTestSupport", "DeskProto",
+                "DeskHTTP", "DeskApp", "DeskAppTestSupport", "DeskTestSupport", "DeskProto", "DeskCore", "DeskLedger",
+                "DeskIdentity",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
+        ),
+        .testTarget(
+            name: "DeskAppTests",
+            dependencies: [
+                "DeskApp", "DeskAppTestSupport", "DeskTestSupport", "DeskHTTP", "DeskIdentity", "DeskLedger", "DeskProto",
+                "DeskRunner", "DeskBroker", "DeskCore",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]
+        ),
+        .testTarget(
+            name: "DeskCLITests",
+            dependencies: [
+                "DeskCLI", "DeskApp", "DeskAppTestSupport", "DeskHTTP", "DeskIdentity", "DeskLedger", "DeskCore",
+                "DeskTestSupport",
             ]
         ),
     ]

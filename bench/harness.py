@@ -49,6 +49,21 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def process_tree(pid: int) -> list:
+    """`pid` and every process below it: a strategy is its sandbox launcher, the
+    sandbox's init and the strategy itself."""
+    tree = [pid]
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        children = (task / "children").read_text().split() if (task / "children").exists() else []
+        for child in children:
+            tree += process_tree(int(child))
+    return tree
+
+
+def tree_rss_kib(pid: int) -> int:
+    return sum(rss_kib(member) for member in process_tree(pid))
+
+
 def order_body(symbol="AAPL", qty="1", side="buy") -> bytes:
     request = order_pb2.OrderRequest(symbol=symbol, qty=qty, side=side, order_type="market", time_in_force="day")
     return request.SerializeToString()
@@ -312,7 +327,7 @@ def scenario_memory(bin_dir: Path, quick: bool) -> dict:
                 time.sleep(0.2)
             time.sleep(1)
             with_strategies = rss_kib(desk.process.pid)
-            strategy_rss = [rss_kib(s["pid"]) for s in status if s.get("pid")]
+            strategy_rss = [tree_rss_kib(s["pid"]) for s in status if s.get("pid")]
             desk_cli(desk, "strategies", "stop")
             desk.push_price("AAPL", "100.00")
             token = desk.issue_token("memory")
@@ -392,7 +407,7 @@ def make_counters(folder: Path, count: int) -> Path:
 def read_stats(log: Path) -> dict | None:
     for line in reversed(log.read_text(errors="replace").splitlines()) if log.exists() else []:
         if line.startswith("STATS "):
-            count, first, last, p50, p99 = line.split()[1:]
+            count, first, last, p50, p99 = line.split()[1:6]
             seconds = float(last) - float(first)
             return {"ticks": int(count), "rate": int(count) / seconds if seconds > 0 else 0.0,
                     "p50_ms": float(p50), "p99_ms": float(p99)}
@@ -422,19 +437,22 @@ def fanout_run(bin_dir: Path, strategies: int, seconds: float, stop_one: bool) -
             stopped = None
             if stop_one:
                 stopped = status[0]
-                os.kill(stopped["pid"], signal.SIGSTOP)  # all are running (waited above) or this fails loudly
+                stopped_tree = process_tree(stopped["pid"])
+                for member in stopped_tree:
+                    os.kill(member, signal.SIGSTOP)
             rss_samples = []
             end = time.monotonic() + seconds
             while time.monotonic() < end:
                 rss_samples.append(rss_kib(desk.process.pid))
                 time.sleep(min(0.5, seconds / 4))
-            strategy_rss = [rss_kib(s["pid"]) for s in status if s.get("pid")]
+            strategy_rss = [tree_rss_kib(s["pid"]) for s in status if s.get("pid")]
             # Read while the strategies still run: a stopped strategy's counters leave the hub.
             metrics = urllib.request.urlopen(urllib.request.Request(
                 f"http://127.0.0.1:{desk.port}/metrics", headers={"Authorization": f"Bearer {desk.admin_token()}"}),
                 timeout=5).read().decode()
             if stopped:
-                os.kill(stopped["pid"], signal.SIGCONT)
+                for member in stopped_tree:
+                    os.kill(member, signal.SIGCONT)
             desk_cli(desk, "strategies", "stop")
         finally:
             desk.stop()

@@ -6,4 +6,5 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 scripts/python-env.sh >/dev/null
 swift build --product desk
+swift build --product desk-sandbox  # the strategy sandbox launcher, beside desk
 exec .build/debug/desk demo "$@"

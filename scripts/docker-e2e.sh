@@ -120,9 +120,9 @@ scripts/strategy-image-context.sh "$work/context"
 docker build --quiet --network none --build-arg "BASE_IMAGE=$base_image" -t "$image" "$work/context" >/dev/null
 
 # -- the desk ---------------------------------------------------------------
-if [ ! -x .build/debug/desk ]; then
+if [ ! -x .build/debug/desk ] || [ ! -x .build/debug/desk-sandbox ]; then
   say "building desk"
-  swift build --product desk
+  swift build --product desk && swift build --product desk-sandbox
 fi
 desk="$root/.build/debug/desk"
 strategies="$work/strategies"
@@ -267,10 +267,11 @@ fi
 [ "$(docker exec strategy-example_alice sh -c 'touch "$HOME/x" && echo ok')" = ok ] &&
   pass "alice's HOME is writable by her" || fail "alice cannot write her HOME"
 
-if "$desk" strategies start preloader 2>&1 | grep -q "LD_PRELOAD is refused"; then
+preload_start=$("$desk" strategies start preloader 2>&1 || true)
+if echo "$preload_start" | grep -q "LD_PRELOAD is refused"; then
   pass "a config.json setting LD_PRELOAD is refused, naming the variable"
 else
-  fail "a config.json setting LD_PRELOAD was not refused"
+  fail "a config.json setting LD_PRELOAD was not refused: $preload_start"
 fi
 
 say "memory limit [$(elapsed)]"

@@ -12,7 +12,15 @@
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 int desk_no_new_privileges(void) { return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); }
@@ -93,4 +101,253 @@ unsigned long desk_mount_flags(const char *path) {
     if (info.f_flag & ST_NODIRATIME) flags |= MS_NODIRATIME;
     if (info.f_flag & ST_RELATIME) flags |= MS_RELATIME;
     return flags;
+}
+
+#if defined(__x86_64__)
+#define DESK_AUDIT_ARCH AUDIT_ARCH_X86_64
+#elif defined(__aarch64__)
+#define DESK_AUDIT_ARCH AUDIT_ARCH_AARCH64
+#endif
+
+int desk_watch_stdin_reads(void) {
+#ifdef DESK_AUDIT_ARCH
+    struct sock_filter filter[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, DESK_AUDIT_ARCH, 1, 0),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+#ifdef __NR_read
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_read, 5, 0),
+#else
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0xFFFFFFFF, 5, 0),
+#endif
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_readv, 4, 0),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_pread64, 3, 0),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_preadv, 2, 0),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_preadv2, 1, 0),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0])),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    };
+    struct sock_fprog program = {.len = sizeof filter / sizeof filter[0], .filter = filter};
+    return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &program);
+#else
+    errno = ENOSYS;
+    return -1;
+#endif
+}
+
+int desk_continue_stdin_read(int listener, int report) {
+    static struct seccomp_notif_sizes sizes;
+    if (sizes.seccomp_notif == 0 && syscall(SYS_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &sizes) != 0) return -1;
+    struct seccomp_notif *request = calloc(1, sizes.seccomp_notif);
+    struct seccomp_notif_resp *response = calloc(1, sizes.seccomp_notif_resp);
+    int result = -1;
+    if (request && response) {
+        if (ioctl(listener, SECCOMP_IOCTL_NOTIF_RECV, request) == 0) {
+            if (report >= 0) {
+                char byte = '.';
+                while (write(report, &byte, 1) < 0 && errno == EINTR) {
+                }
+            }
+            response->id = request->id;
+            response->flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+            response->error = 0;
+            response->val = 0;
+            if (ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, response) == 0) result = 1;
+            else result = errno == ENOENT ? 0 : -1;
+        } else {
+            result = errno == ENOENT ? 0 : -1;
+        }
+    }
+    free(request);
+    free(response);
+    return result;
+}
+
+int desk_send_descriptor(int socket, int fd) {
+    char byte = 0;
+    struct iovec data = {.iov_base = &byte, .iov_len = 1};
+    union {
+        struct cmsghdr header;
+        char space[CMSG_SPACE(sizeof(int))];
+    } control;
+    memset(&control, 0, sizeof control);
+    struct msghdr message = {.msg_iov = &data, .msg_iovlen = 1, .msg_control = control.space,
+                             .msg_controllen = sizeof control.space};
+    struct cmsghdr *header = CMSG_FIRSTHDR(&message);
+    header->cmsg_level = SOL_SOCKET;
+    header->cmsg_type = SCM_RIGHTS;
+    header->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(header), &fd, sizeof(int));
+    return sendmsg(socket, &message, 0) == 1 ? 0 : -1;
+}
+
+int desk_receive_descriptor(int socket) {
+    char byte;
+    struct iovec data = {.iov_base = &byte, .iov_len = 1};
+    union {
+        struct cmsghdr header;
+        char space[CMSG_SPACE(sizeof(int))];
+    } control;
+    struct msghdr message = {.msg_iov = &data, .msg_iovlen = 1, .msg_control = control.space,
+                             .msg_controllen = sizeof control.space};
+    if (recvmsg(socket, &message, MSG_CMSG_CLOEXEC) != 1) return -1;
+    struct cmsghdr *header = CMSG_FIRSTHDR(&message);
+    if (!header || header->cmsg_type != SCM_RIGHTS) return -1;
+    int fd;
+    memcpy(&fd, CMSG_DATA(header), sizeof(int));
+    return fd;
+}
+
+int desk_pending_bytes(int fd) {
+    int count = 0;
+    return ioctl(fd, FIONREAD, &count) == 0 ? count : -1;
+}
+
+int desk_socket_pair(int fds[2]) { return socketpair(AF_UNIX, SOCK_DGRAM, 0, fds); }
+
+static int listen_on(int family, int port) {
+    int fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -1;
+    int on = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+    int result;
+    if (family == AF_INET) {
+        struct sockaddr_in address = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+        address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        result = bind(fd, (struct sockaddr *)&address, sizeof address);
+    } else {
+        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof on);
+        struct sockaddr_in6 address = {.sin6_family = AF_INET6, .sin6_port = htons((uint16_t)port)};
+        address.sin6_addr = in6addr_loopback;
+        result = bind(fd, (struct sockaddr *)&address, sizeof address);
+    }
+    if (result != 0 || listen(fd, 64) != 0) {
+        int saved = errno;
+        close(fd);
+        errno = saved;
+        return -1;
+    }
+    return fd;
+}
+
+static int connect_unix(const char *path) {
+    struct sockaddr_un address = {.sun_family = AF_UNIX};
+    if (strlen(path) >= sizeof address.sun_path) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    strcpy(address.sun_path, path);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -1;
+    if (connect(fd, (struct sockaddr *)&address, sizeof address) != 0) {
+        close(fd);
+        return -1;
+    }
+    int flags = fcntl(fd, F_GETFL);
+    fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+    return fd;
+}
+
+/// One relayed connection: bytes read from one side wait in a buffer until the other side takes them.
+struct relay {
+    int fd[2];          /* 0: the strategy's connection, 1: the desk's socket */
+    char buffer[2][16384]; /* buffer[i]: read from fd[i], to be written to fd[1 - i] */
+    size_t length[2], offset[2];
+    int ended[2];       /* fd[i] said end of file */
+};
+
+static void close_relay(struct relay *relay) {
+    close(relay->fd[0]);
+    close(relay->fd[1]);
+    relay->fd[0] = relay->fd[1] = -1;
+}
+
+/// Moves what it can; returns 0 while the connection lives, -1 once it is over.
+static int pump(struct relay *relay, short revents[2]) {
+    for (int side = 0; side < 2; side++) {
+        int other = 1 - side;
+        if (relay->length[side] == 0 && !relay->ended[side] && (revents[side] & (POLLIN | POLLHUP | POLLERR))) {
+            ssize_t got = read(relay->fd[side], relay->buffer[side], sizeof relay->buffer[side]);
+            if (got > 0) {
+                relay->length[side] = (size_t)got;
+                relay->offset[side] = 0;
+            } else if (got == 0 || (errno != EAGAIN && errno != EINTR)) {
+                relay->ended[side] = 1;
+                shutdown(relay->fd[other], SHUT_WR);
+            }
+        }
+        while (relay->length[side] > relay->offset[side]) {
+            ssize_t sent = send(relay->fd[other], relay->buffer[side] + relay->offset[side],
+                                relay->length[side] - relay->offset[side], MSG_NOSIGNAL);
+            if (sent > 0) {
+                relay->offset[side] += (size_t)sent;
+            } else if (sent < 0 && (errno == EAGAIN || errno == EINTR)) {
+                break;
+            } else {
+                return -1;
+            }
+        }
+        if (relay->offset[side] == relay->length[side]) relay->length[side] = relay->offset[side] = 0;
+    }
+    if (relay->ended[0] && relay->ended[1] && relay->length[0] == 0 && relay->length[1] == 0) return -1;
+    return 0;
+}
+
+int desk_forward_loopback(int port, const char *socket_path, int ready_fd, int max_connections) {
+    int listeners[2] = {listen_on(AF_INET, port), listen_on(AF_INET6, port)};
+    if (listeners[0] < 0) return -1;
+    char byte = 1;
+    while (write(ready_fd, &byte, 1) < 0 && errno == EINTR) {
+    }
+    close(ready_fd);
+    struct relay *relays = calloc((size_t)max_connections, sizeof *relays);
+    struct pollfd *fds = calloc((size_t)(2 + 2 * max_connections), sizeof *fds);
+    if (!relays || !fds) return -1;
+    for (int i = 0; i < max_connections; i++) relays[i].fd[0] = relays[i].fd[1] = -1;
+    for (;;) {
+        int count = 0;
+        for (int i = 0; i < 2; i++) fds[count++] = (struct pollfd){.fd = listeners[i], .events = POLLIN};
+        for (int i = 0; i < max_connections; i++) {
+            struct relay *relay = &relays[i];
+            for (int side = 0; side < 2; side++) {
+                short events = 0;
+                if (relay->fd[0] >= 0) {
+                    if (relay->length[side] == 0 && !relay->ended[side]) events |= POLLIN;
+                    if (relay->length[1 - side] > relay->offset[1 - side]) events |= POLLOUT;
+                }
+                fds[count++] = (struct pollfd){.fd = relay->fd[0] >= 0 ? relay->fd[side] : -1, .events = events};
+            }
+        }
+        if (poll(fds, (nfds_t)count, -1) < 0) {
+            if (errno == EINTR) continue;
+            return -1;
+        }
+        for (int i = 0; i < max_connections; i++) {
+            struct relay *relay = &relays[i];
+            if (relay->fd[0] < 0) continue;
+            short revents[2] = {fds[2 + 2 * i].revents, fds[3 + 2 * i].revents};
+            if ((revents[0] | revents[1]) == 0) continue;
+            if (pump(relay, revents) < 0) close_relay(relay);
+        }
+        for (int l = 0; l < 2; l++) {
+            if (!(fds[l].revents & POLLIN)) continue;
+            int client = accept4(listeners[l], NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+            if (client < 0) continue;
+            int slot = -1;
+            for (int i = 0; i < max_connections && slot < 0; i++)
+                if (relays[i].fd[0] < 0) slot = i;
+            int upstream = slot < 0 ? -1 : connect_unix(socket_path);
+            if (upstream < 0) {
+                close(client);
+                continue;
+            }
+            memset(&relays[slot], 0, sizeof relays[slot]);
+            relays[slot].fd[0] = client;
+            relays[slot].fd[1] = upstream;
+        }
+    }
 }

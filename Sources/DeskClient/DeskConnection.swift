@@ -1,17 +1,19 @@
 import AsyncHTTPClient
+import DeskAPI
 import DeskProto
 import Foundation
 import NIOCore
 import NIOHTTP1
 
 /// A connection to a desk server for Swift strategies and the `desk` CLI:
-/// places orders with the seed's protobuf contract and calls the JSON API.
-/// One keep-alive HTTP client per connection.
+/// places orders with the seed's protobuf contract and calls the JSON API
+/// with DeskAPI's types, on the paths of its route table. One keep-alive HTTP
+/// client per connection.
 public final class DeskConnection: Sendable {
     /// `http://host:port`, or `unix:///path/desk.sock`.
     public let serverURL: String
     private let token: String?
-    private let userId: String?
+    private let member: String?
     private let client: HTTPClient
     private let baseURL: String
 
@@ -21,11 +23,14 @@ public final class DeskConnection: Sendable {
         case unreachable(url: String, reason: String)
         /// The desk answered with an error status.
         case refused(status: Int, message: String)
+        /// The desk's answer is not what the route returns (a different desk version?).
+        case unreadable(route: String, reason: String)
 
         public var description: String {
             switch self {
             case .unreachable(let url, let reason): "cannot reach the desk at \(url): \(reason)"
             case .refused(let status, let message): "the desk answered \(status): \(message)"
+            case .unreadable(let route, let reason): "the desk's answer to \(route) cannot be read: \(reason)"
             }
         }
     }
@@ -33,11 +38,11 @@ public final class DeskConnection: Sendable {
     /// - Parameters:
     ///   - serverURL: `DESK_SERVER_URL` (default `http://localhost:8080`); `unix://` URLs use the socket.
     ///   - token: `DESK_TOKEN`, sent as a bearer token.
-    ///   - userId: `USER_ID`, sent as `X-User-ID` (a development-mode desk trusts it).
-    public init(serverURL: String, token: String?, userId: String? = nil) {
+    ///   - member: `USER_ID`, sent as the seed's `X-User-ID` (a development-mode desk trusts it).
+    public init(serverURL: String, token: String?, member: String? = nil) {
         self.serverURL = serverURL
         self.token = token
-        self.userId = userId
+        self.member = member
         if serverURL.hasPrefix("unix://") {
             let path = String(serverURL.dropFirst("unix://".count))
             baseURL = "http+unix://" + path.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
@@ -56,7 +61,7 @@ public final class DeskConnection: Sendable {
     {
         DeskConnection(
             serverURL: environment["DESK_SERVER_URL"] ?? "http://localhost:8080", token: environment["DESK_TOKEN"],
-            userId: environment["USER_ID"])
+            member: environment["USER_ID"])
     }
 
     /// Closes the HTTP client.
@@ -66,30 +71,81 @@ public final class DeskConnection: Sendable {
     /// response with `status == "error"`; only transport failures throw.
     public func placeOrder(_ order: Orders_OrderRequest) async throws -> Orders_OrderResponse {
         let (_, body) = try await send(
-            method: .POST, path: "/order", body: try order.serializedBytes(), contentType: "application/x-protobuf")
+            Routes.placeOrder, path: Routes.placeOrder.path(), body: try order.serializedBytes(),
+            contentType: "application/x-protobuf")
         return try Orders_OrderResponse(serializedBytes: body)
     }
 
-    /// Calls a JSON endpoint and returns its body; a 4xx/5xx throws `Failure.refused` with the desk's message.
-    public func json(method: HTTPMethod, path: String, body: [String: String]? = nil) async throws -> [UInt8] {
-        try await json(method: method, path: path, jsonBody: body)
+    // MARK: The JSON API
+
+    /// `GET /healthz`.
+    public func health() async throws -> Health { try await call(Routes.health) }
+
+    /// `GET /orders`: your orders (everyone's, or `query.member`'s, with an admin token).
+    public func orders(_ query: OrdersQuery = OrdersQuery()) async throws -> OrderList {
+        try await call(Routes.orders, query: query.parameters)
     }
 
-    /// Calls a JSON endpoint with any encodable body.
-    public func json(method: HTTPMethod, path: String, jsonBody: (some Encodable & Sendable)?) async throws -> [UInt8] {
-        let payload = try jsonBody.map { Array(try JSONEncoder().encode($0)) }
-        let (status, reply) = try await send(method: method, path: path, body: payload, contentType: "application/json")
-        if status >= 400 {
-            let message =
-                (try? JSONDecoder().decode([String: String].self, from: Data(reply)))?["message"]
-                ?? String(decoding: reply, as: UTF8.self)
-            throw Failure.refused(status: status, message: message)
-        }
-        return reply
+    /// `GET /orders/{id}`, with its fills.
+    public func order(id: String) async throws -> OrderView {
+        try await call(Routes.order, path: Routes.order.path(id))
     }
 
-    /// GETs a streaming endpoint and hands each chunk to `onChunk` until the desk ends it.
-    public func stream(path: String, onChunk: @Sendable ([UInt8]) -> Void) async throws {
+    /// `DELETE /orders/{id}`: cancels a working order; the order afterwards.
+    public func cancelOrder(id: String) async throws -> OrderView {
+        try await call(Routes.cancelOrder, path: Routes.cancelOrder.path(id))
+    }
+
+    /// `GET /positions`.
+    public func positions(_ query: PositionsQuery = PositionsQuery()) async throws -> PositionList {
+        try await call(Routes.positions, query: query.parameters)
+    }
+
+    /// `GET /account`.
+    public func account(_ query: AccountQuery = AccountQuery()) async throws -> AccountView {
+        try await call(Routes.account, query: query.parameters)
+    }
+
+    /// `POST /admin/halt` (admin token): the kill switch for a member, or the whole desk.
+    public func halt(_ request: HaltRequest) async throws -> HaltReply { try await call(Routes.halt, body: request) }
+
+    /// `POST /admin/resume` (admin token).
+    public func resume(_ request: ResumeRequest) async throws -> HaltReply {
+        try await call(Routes.resume, body: request)
+    }
+
+    /// `GET /admin/halts` (admin token).
+    public func halts() async throws -> HaltList { try await call(Routes.halts) }
+
+    /// `POST /admin/prices` (admin token): a trade price for the paper broker and the feed.
+    public func publishPrice(_ request: PriceRequest) async throws -> PriceReply {
+        try await call(Routes.publishPrice, body: request)
+    }
+
+    /// `POST /admin/reconcile` (admin token): the broker's report (its type is the broker's).
+    public func reconcile<Report: Decodable & Sendable>(as type: Report.Type) async throws -> Report {
+        try await call(Routes.reconcile)
+    }
+
+    /// `GET /admin/strategies` (admin token).
+    public func strategies() async throws -> StrategyStatusReply { try await call(Routes.strategies) }
+
+    /// `POST /admin/strategies/{start,stop,restart}` (admin token); no names: all strategies.
+    public func strategies(_ action: StrategyAction, names: [String]) async throws -> StrategyActionReply {
+        try await call(action.route, body: StrategyNames(names: names))
+    }
+
+    /// `GET /admin/strategies/{name}/logs` (admin token): the last lines of a strategy's log.
+    public func strategyLog(name: String, tail: Int) async throws -> StrategyLogReply {
+        try await call(
+            Routes.strategyLogs, path: Routes.strategyLogs.path(name),
+            query: StrategyLogQuery(tail: tail).parameters)
+    }
+
+    /// Follows a strategy's log: its last `tail` lines, then new lines as they
+    /// are written, handed to `onChunk` until the desk ends the answer.
+    public func followStrategyLog(name: String, tail: Int, onChunk: @Sendable ([UInt8]) -> Void) async throws {
+        let path = Routes.strategyLogs.path(name) + StrategyLogQuery(tail: tail, follow: true).parameters.string
         var request = HTTPClientRequest(url: baseURL + path)
         request.method = .GET
         if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
@@ -101,22 +157,54 @@ public final class DeskConnection: Sendable {
         }
         if response.status.code >= 400 {
             let body = try await response.body.collect(upTo: 1 << 20)
-            let message =
-                (try? JSONDecoder().decode([String: String].self, from: Data(Array(buffer: body))))?["message"]
-                ?? String(decoding: Array(buffer: body), as: UTF8.self)
-            throw Failure.refused(status: Int(response.status.code), message: message)
+            throw Self.refusal(status: Int(response.status.code), body: Array(buffer: body))
         }
         for try await chunk in response.body { onChunk(Array(buffer: chunk)) }
     }
 
-    private func send(method: HTTPMethod, path: String, body: [UInt8]?, contentType: String) async throws -> (
+    /// Calls a JSON route that takes no body and decodes its answer; a 4xx/5xx
+    /// throws `Failure.refused` with the desk's message.
+    public func call<Reply: Decodable & Sendable>(
+        _ route: Route, path: String? = nil, query: QueryParameters = QueryParameters([])
+    ) async throws -> Reply {
+        try await exchange(route, path: path, query: query, payload: nil)
+    }
+
+    /// Calls a JSON route with `body` and decodes its answer.
+    public func call<Reply: Decodable & Sendable>(_ route: Route, path: String? = nil, body: some Encodable & Sendable)
+        async throws -> Reply
+    {
+        try await exchange(route, path: path, query: QueryParameters([]), payload: Array(APIJSON.encoder.encode(body)))
+    }
+
+    private func exchange<Reply: Decodable & Sendable>(
+        _ route: Route, path: String?, query: QueryParameters, payload: [UInt8]?
+    ) async throws -> Reply {
+        let (status, reply) = try await send(
+            route, path: (path ?? route.path()) + query.string, body: payload, contentType: "application/json")
+        if status >= 400 { throw Self.refusal(status: status, body: reply) }
+        do {
+            return try APIJSON.decoder.decode(Reply.self, from: Data(reply))
+        } catch {
+            throw Failure.unreadable(route: route.description, reason: "\(error)")
+        }
+    }
+
+    static func refusal(status: Int, body: [UInt8]) -> Failure {
+        let message =
+            (try? APIJSON.decoder.decode(ErrorReply.self, from: Data(body)))?.message
+            ?? String(decoding: body, as: UTF8.self)
+        return .refused(status: status, message: message)
+    }
+
+    private func send(_ route: Route, path: String, body: [UInt8]?, contentType: String) async throws -> (
         Int, [UInt8]
     ) {
         var request = HTTPClientRequest(url: baseURL + path)
-        request.method = method
+        request.method = HTTPMethod(rawValue: route.method.rawValue)
         request.headers.add(name: "Content-Type", value: contentType)
         if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
-        if let userId { request.headers.add(name: "X-User-ID", value: userId) }
+        if let member { request.headers.add(name: "X-User-ID", value: member) }
         if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
         do {
             let response = try await client.execute(request, timeout: .seconds(30))

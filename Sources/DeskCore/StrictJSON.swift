@@ -15,15 +15,69 @@ public enum StrictJSON {
         public var offset: Int
         public var line: Int
         public var column: Int
+        /// The keys (and `[index]`es) leading to the value at fault; empty for a syntax problem.
+        public var path: [String]
+        /// For a key the reader does not know: the keys it reads in that object.
+        public var allowedKeys: [String]?
 
-        public init(message: String, offset: Int, line: Int, column: Int) {
+        public init(
+            message: String, offset: Int, line: Int, column: Int, path: [String] = [], allowedKeys: [String]? = nil
+        ) {
             self.message = message
             self.offset = offset
             self.line = line
             self.column = column
+            self.path = path
+            self.allowedKeys = allowedKeys
         }
 
+        /// The last key of `path`: the key whose value is at fault.
+        public var key: String? { path.last { !$0.hasPrefix("[") } }
+
+        /// `path` as written in messages: `risk.members.alice`, `symbols[0]`.
+        public var dottedPath: String { StrictJSON.dotted(path) }
+
         public var description: String { "\(message) (line \(line), column \(column))" }
+    }
+
+    /// A value read from the text, with where it starts (a byte offset).
+    public struct Node: Sendable {
+        /// What the value is; numbers keep their text, so that no digit is lost to a float.
+        public enum Value: Sendable {
+            case object([Member])
+            case array([Node])
+            case string(String)
+            case number(String)
+            case bool(Bool)
+            case null
+        }
+
+        public var value: Value
+        public var offset: Int
+    }
+
+    /// One key of an object and its value; `keyOffset` is where the key's opening quote is.
+    public struct Member: Sendable {
+        public var key: String
+        public var keyOffset: Int
+        public var node: Node
+    }
+
+    /// A checked text: its bytes and its top-level object.
+    public struct Document: Sendable {
+        public let bytes: [UInt8]
+        public let root: Node
+
+        /// The top-level object's keys, in order.
+        public var keys: [String] {
+            if case .object(let members) = root.value { return members.map(\.key) }
+            return []
+        }
+
+        /// The 1-based line and column of a byte offset (columns count characters).
+        public func position(of offset: Int) -> (line: Int, column: Int) {
+            StrictJSON.position(of: offset, in: bytes)
+        }
     }
 
     /// Checks `text`; see `check(_:canonicalKey:)`.
@@ -38,8 +92,35 @@ public enum StrictJSON {
     public static func check(_ bytes: [UInt8], canonicalKey: @escaping (String) -> String = { $0 }) throws(Problem)
         -> [String]
     {
+        try parse(bytes, canonicalKey: canonicalKey).keys
+    }
+
+    /// Checks `bytes` and returns what they hold (see `StrictJSONDecoder` to decode it).
+    public static func parse(_ bytes: [UInt8], canonicalKey: @escaping (String) -> String = { $0 }) throws(Problem)
+        -> Document
+    {
         var reader = Reader(bytes: bytes, canonicalKey: canonicalKey)
-        return try reader.document()
+        return Document(bytes: bytes, root: try reader.document())
+    }
+
+    /// The 1-based line and column of `offset` in `bytes` (columns count characters, not bytes).
+    public static func position(of offset: Int, in bytes: [UInt8]) -> (line: Int, column: Int) {
+        var line = 1
+        var column = 1
+        for byte in bytes[..<min(max(offset, 0), bytes.count)] {
+            if byte == UInt8(ascii: "\n") {
+                line += 1
+                column = 1
+            } else if byte & 0xC0 != 0x80 {
+                column += 1
+            }
+        }
+        return (line, column)
+    }
+
+    /// A path of keys and `[index]`es as messages write it: `risk.members.alice`, `symbols[0]`.
+    public static func dotted(_ path: [String]) -> String {
+        path.enumerated().map { index, part in index == 0 || part.hasPrefix("[") ? part : "." + part }.joined()
     }
 
     private struct Reader {
@@ -55,20 +136,11 @@ public enum StrictJSON {
 
         func problem(_ message: String, at offset: Int? = nil) -> Problem {
             let at = min(offset ?? index, bytes.count)
-            var line = 1
-            var column = 1
-            for byte in bytes[..<at] {
-                if byte == UInt8(ascii: "\n") {
-                    line += 1
-                    column = 1
-                } else if byte & 0xC0 != 0x80 {
-                    column += 1
-                }
-            }
+            let (line, column) = StrictJSON.position(of: at, in: bytes)
             return Problem(message: message, offset: at, line: line, column: column)
         }
 
-        mutating func document() throws(Problem) -> [String] {
+        mutating func document() throws(Problem) -> Node {
             if bytes.starts(with: [0xEF, 0xBB, 0xBF]) {
                 throw problem("the body starts with a byte-order mark; send UTF-8 JSON without one")
             }
@@ -79,10 +151,10 @@ public enum StrictJSON {
             guard peek == UInt8(ascii: "{") else {
                 throw problem("the body must be one JSON object, {…}")
             }
-            let keys = try object()
+            let root = try object()
             skipSpace()
             if index < bytes.count { throw problem("unexpected text after the JSON object") }
-            return keys
+            return root
         }
 
         var peek: UInt8? { index < bytes.count ? bytes[index] : nil }
@@ -91,17 +163,26 @@ public enum StrictJSON {
             while let byte = peek, byte == 0x20 || byte == 0x09 || byte == 0x0A || byte == 0x0D { index += 1 }
         }
 
-        mutating func value() throws(Problem) {
+        mutating func value() throws(Problem) -> Node {
             skipSpace()
             guard let byte = peek else { throw problem("the JSON ends where a value was expected") }
+            let start = index
             switch byte {
-            case UInt8(ascii: "{"): _ = try object()
-            case UInt8(ascii: "["): try array()
-            case UInt8(ascii: "\""): _ = try string()
-            case UInt8(ascii: "t"): try literal("true")
-            case UInt8(ascii: "f"): try literal("false")
-            case UInt8(ascii: "n"): try literal("null")
-            case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): try number()
+            case UInt8(ascii: "{"): return try object()
+            case UInt8(ascii: "["): return try array()
+            case UInt8(ascii: "\""): return Node(value: .string(try string()), offset: start)
+            case UInt8(ascii: "t"):
+                try literal("true")
+                return Node(value: .bool(true), offset: start)
+            case UInt8(ascii: "f"):
+                try literal("false")
+                return Node(value: .bool(false), offset: start)
+            case UInt8(ascii: "n"):
+                try literal("null")
+                return Node(value: .null, offset: start)
+            case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+                try number()
+                return Node(value: .number(String(decoding: bytes[start..<index], as: UTF8.self)), offset: start)
             default: throw problem("a value (string, number, object, array, true, false or null) was expected")
             }
         }
@@ -113,16 +194,17 @@ public enum StrictJSON {
             }
         }
 
-        mutating func object() throws(Problem) -> [String] {
+        mutating func object() throws(Problem) -> Node {
+            let objectStart = index
             try enter()
             index += 1
-            var keys: [String] = []
+            var members: [Member] = []
             var seen: Set<String> = []
             skipSpace()
             if peek == UInt8(ascii: "}") {
                 index += 1
                 depth -= 1
-                return keys
+                return Node(value: .object(members), offset: objectStart)
             }
             while true {
                 skipSpace()
@@ -141,43 +223,44 @@ public enum StrictJSON {
                         "key \(OrderValidation.quoted(key))\(shown) appears more than once in one object; send each key once",
                         at: start)
                 }
-                keys.append(key)
                 skipSpace()
                 guard peek == UInt8(ascii: ":") else { throw problem("\":\" was expected after an object key") }
                 index += 1
-                try value()
+                members.append(Member(key: key, keyOffset: start, node: try value()))
                 skipSpace()
                 switch peek {
                 case UInt8(ascii: ","): index += 1
                 case UInt8(ascii: "}"):
                     index += 1
                     depth -= 1
-                    return keys
+                    return Node(value: .object(members), offset: objectStart)
                 default: throw problem("\",\" or \"}\" was expected in an object")
                 }
             }
         }
 
-        mutating func array() throws(Problem) {
+        mutating func array() throws(Problem) -> Node {
+            let start = index
             try enter()
             index += 1
+            var elements: [Node] = []
             skipSpace()
             if peek == UInt8(ascii: "]") {
                 index += 1
                 depth -= 1
-                return
+                return Node(value: .array(elements), offset: start)
             }
             while true {
                 skipSpace()
                 if peek == UInt8(ascii: "]") { throw problem("a comma before \"]\" (trailing commas are not JSON)") }
-                try value()
+                elements.append(try value())
                 skipSpace()
                 switch peek {
                 case UInt8(ascii: ","): index += 1
                 case UInt8(ascii: "]"):
                     index += 1
                     depth -= 1
-                    return
+                    return Node(value: .array(elements), offset: start)
                 default: throw problem("\",\" or \"]\" was expected in an array")
                 }
             }

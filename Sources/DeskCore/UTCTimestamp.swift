@@ -69,7 +69,6 @@ public enum UTCTimestamp {
     }
 
     /// ``parse(_:)`` for a string.
-    /// `parse` of a string.
     public static func parse(_ text: String) -> Date? { parse(Array(text.utf8)) }
 
     private static func parseEpoch<Bytes: Collection<UInt8>>(_ text: Bytes) -> Date? where Bytes.Index == Int {

@@ -1,49 +1,22 @@
+import DeskCore
 import Foundation
 import GRDB
 
-/// A strategy's supervised state as stored (table `strategies`).
-public struct StrategyRow: Sendable, Equatable {
-    public var name: String
-    public var member: String
-    public var desiredRunning: Bool
-    public var state: String
-    public var restarts: Int
-    public var pid: Int32?
-    public var startedAt: Date?
-    public var lastExit: String?
-    public var failure: String?
-
-    public init(
-        name: String, member: String, desiredRunning: Bool, state: String, restarts: Int, pid: Int32?,
-        startedAt: Date?, lastExit: String?, failure: String?
-    ) {
-        self.name = name
-        self.member = member
-        self.desiredRunning = desiredRunning
-        self.state = state
-        self.restarts = restarts
-        self.pid = pid
-        self.startedAt = startedAt
-        self.lastExit = lastExit
-        self.failure = failure
-    }
-}
-
 extension Ledger {
-    /// Every stored strategy state.
-    public func strategyRows() async throws -> [StrategyRow] {
+    /// Every stored strategy state (a state this desk does not know reads as stopped).
+    public func strategyStates() async throws -> [StrategyStateRecord] {
         try await database.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM strategies ORDER BY name").map { row in
-                StrategyRow(
+                StrategyStateRecord(
                     name: row["name"], member: row["member"], desiredRunning: row["desired_running"],
-                    state: row["state"], restarts: row["restarts"], pid: row["pid"], startedAt: row["started_at"],
-                    lastExit: row["last_exit"], failure: row["failure"])
+                    state: StrategyRunState(rawValue: row["state"]) ?? .stopped, restarts: row["restarts"],
+                    pid: row["pid"], startedAt: row["started_at"], lastExit: row["last_exit"], failure: row["failure"])
             }
         }
     }
 
     /// Stores one strategy's state.
-    public func saveStrategyRow(_ row: StrategyRow) async throws {
+    public func saveStrategyState(_ row: StrategyStateRecord) async throws {
         try await database.write { db in
             try db.execute(
                 sql: """
@@ -52,16 +25,15 @@ extension Ledger {
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """,
                 arguments: [
-                    row.name, row.member, row.desiredRunning, row.state, row.restarts, row.pid, row.startedAt,
+                    row.name, row.member, row.desiredRunning, row.state.rawValue, row.restarts, row.pid, row.startedAt,
                     row.lastExit, row.failure, Date(),
                 ])
         }
     }
 
     /// Forgets a strategy's stored state (its folder is gone).
-    public func removeStrategyRow(name: String) async throws {
-        try await database.write { db in try db.execute(sql: "DELETE FROM strategies WHERE name = ?", arguments: [name])
-        }
+    public func removeStrategyState(name: String) async throws {
+        try await database.write { db in try db.execute(sql: "DELETE FROM strategies WHERE name = ?", arguments: [name]) }
     }
 
     /// The uid strategy `name` runs as. The first call allocates the next uid

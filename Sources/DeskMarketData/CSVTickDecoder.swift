@@ -3,7 +3,8 @@ import Foundation
 
 /// CSV replay lines. The first non-blank line is the header; columns are found by
 /// name, in any order, case-insensitive: `timestamp` (or `ts`, `time`), `symbol`,
-/// `price`, and optionally `size`, `bid`, `ask`, `type`. Other columns are ignored.
+/// `price`, and optionally `size`, `bid`, `ask`, `type` and a bar's `open`, `high`,
+/// `low`, `volume` (all four or none). Other columns are ignored.
 /// Fields may be double-quoted (`"AAPL"`, `"a ""b"""`); blank lines are skipped; an
 /// empty optional field means "not given". Without a `type` column every tick is a
 /// trade.
@@ -18,12 +19,14 @@ struct CSVTickDecoder: ReplayLineDecoder {
         var bid: Int?
         var ask: Int?
         var type: Int?
+        var bar: [Int?]
     }
 
     /// Accepted header names for each field.
     static let names: [(field: String, aliases: [String])] = [
         ("timestamp", ["timestamp", "ts", "time"]), ("symbol", ["symbol"]), ("price", ["price"]),
-        ("size", ["size"]), ("bid", ["bid"]), ("ask", ["ask"]), ("type", ["type"]),
+        ("size", ["size"]), ("bid", ["bid"]), ("ask", ["ask"]), ("type", ["type"]), ("open", ["open"]),
+        ("high", ["high"]), ("low", ["low"]), ("volume", ["volume"]),
     ]
 
     private var columns: Columns?
@@ -46,6 +49,10 @@ struct CSVTickDecoder: ReplayLineDecoder {
             return try ReplayField.decimal(fields[column], field: field, positive: positive)
         }
         let kindText = columns.type.map { fields[$0] } ?? ""
+        let barValues = try zip(["open", "high", "low", "volume"], columns.bar).map {
+            field, column throws(ReplayLineProblem) in try optional(column, field, positive: field != "volume")
+        }
+        let bar = try ReplayField.bar(barValues)
         return Tick(
             symbol: try ReplayField.symbol(fields[columns.symbol]),
             price: try ReplayField.decimal(fields[columns.price], field: "price", positive: true),
@@ -53,7 +60,7 @@ struct CSVTickDecoder: ReplayLineDecoder {
             bid: try optional(columns.bid, "bid", positive: true),
             ask: try optional(columns.ask, "ask", positive: true),
             size: try optional(columns.size, "size", positive: false),
-            kind: kindText.isEmpty ? .trade : try ReplayField.kind(kindText))
+            kind: kindText.isEmpty ? .trade : try ReplayField.kind(kindText), bar: bar)
     }
 
     /// A file without a header line is a problem.
@@ -86,7 +93,8 @@ struct CSVTickDecoder: ReplayLineDecoder {
         }
         return Columns(
             count: fields.count, timestamp: timestamp, symbol: symbol, price: price, size: found["size"],
-            bid: found["bid"], ask: found["ask"], type: found["type"])
+            bid: found["bid"], ask: found["ask"], type: found["type"],
+            bar: ["open", "high", "low", "volume"].map { found[$0] })
     }
 
     /// Splits a line at commas outside double quotes; trims spaces and tabs around

@@ -2,9 +2,10 @@ import Foundation
 
 /// JSON-lines replay lines: one object per line with `symbol` (string), `price`
 /// (number or string), `ts` or `timestamp` (ISO-8601 string, or epoch number or
-/// string) and optionally `size`, `bid`, `ask` (number, string or null) and `type`
-/// (`trade`, `quote`, `bar`; default `trade`). Other fields, nested or not, are
-/// ignored. Blank lines are skipped.
+/// string) and optionally `size`, `bid`, `ask` (number, string or null), `type`
+/// (`trade`, `quote`, `bar`; default `trade`) and, for a bar, `open`, `high`, `low`
+/// and `volume` (all four or none). Other fields, nested or not, are ignored. Blank
+/// lines are skipped.
 ///
 /// Numbers are read from their own text by ``JSONObjectScanner`` rather than through
 /// `JSONSerialization`, which turns `145.10` into the nearest binary float.
@@ -43,13 +44,17 @@ struct JSONLineTickDecoder: ReplayLineDecoder {
             return try ReplayField.decimal(value, field: key, positive: positive)
         }
         let kind = try text("type", numberAllowed: false)
+        let barValues = try ["open", "high", "low", "volume"].map { key throws(ReplayLineProblem) in
+            try optional(key, positive: key != "volume")
+        }
+        let bar = try ReplayField.bar(barValues)
         return Tick(
             symbol: try ReplayField.symbol(symbol),
             price: try ReplayField.decimal(price, field: "price", positive: true),
             at: try ReplayField.timestamp(timestamp, field: timestampKey),
             bid: try optional("bid", positive: true), ask: try optional("ask", positive: true),
             size: try optional("size", positive: false),
-            kind: try kind.map { text throws(ReplayLineProblem) in try ReplayField.kind(text) } ?? .trade)
+            kind: try kind.map { text throws(ReplayLineProblem) in try ReplayField.kind(text) } ?? .trade, bar: bar)
     }
 
     /// Any number of lines, none included, makes a good file.

@@ -108,6 +108,21 @@ protocol ReplayLineDecoder {
 
 /// Checks and converts field text.
 enum ReplayField {
+    /// A bar's open, high, low and volume: all four or none; high is the highest and low the lowest.
+    static func bar(_ values: [Decimal?]) throws(ReplayLineProblem) -> BarFields? {
+        let given = values.compactMap { $0 }
+        if given.isEmpty { return nil }
+        guard given.count == 4 else {
+            throw ReplayLineProblem(message: "a bar needs all of open, high, low and volume, or none of them")
+        }
+        let bar = BarFields(open: given[0], high: given[1], low: given[2], volume: given[3])
+        guard bar.low <= bar.high, bar.low <= bar.open, bar.open <= bar.high else {
+            throw ReplayLineProblem(
+                message: "a bar's low must not be above its open or high, nor its open above its high")
+        }
+        return bar
+    }
+
     /// A ticker, by the same rule as orders (``OrderValidation/validateSymbol(_:)``).
     static func symbol(_ text: String) throws(ReplayLineProblem) -> String {
         do {

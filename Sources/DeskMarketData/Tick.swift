@@ -11,6 +11,21 @@ public enum TickKind: String, Sendable, Codable, CaseIterable {
     case bar
 }
 
+/// A bar's other prices and its volume (its close is the tick's `price`).
+public struct BarFields: Sendable, Equatable {
+    public var open: Decimal
+    public var high: Decimal
+    public var low: Decimal
+    public var volume: Decimal
+
+    public init(open: Decimal, high: Decimal, low: Decimal, volume: Decimal) {
+        self.open = open
+        self.high = high
+        self.low = low
+        self.volume = volume
+    }
+}
+
 /// One market data event for one symbol. Prices and sizes are exact decimals.
 public struct Tick: Sendable, Equatable {
     /// The ticker, e.g. `AAPL`.
@@ -27,12 +42,15 @@ public struct Tick: Sendable, Equatable {
     public var size: Decimal?
     /// What the tick reports, when known.
     public var kind: TickKind?
+    /// For a bar: its open, high, low and volume.
+    public var bar: BarFields?
 
     /// A tick; the optional fields are left out of its JSON line when nil.
     public init(
         symbol: String, price: Decimal, at: Date, bid: Decimal? = nil, ask: Decimal? = nil, size: Decimal? = nil,
-        kind: TickKind? = nil
+        kind: TickKind? = nil, bar: BarFields? = nil
     ) {
+        self.bar = bar
         self.symbol = symbol
         self.price = price
         self.at = at
@@ -45,8 +63,8 @@ public struct Tick: Sendable, Equatable {
     /// The line strategies read: one JSON object and a trailing `"\n"`, e.g.
     /// `{"symbol":"AAPL","price":145.5,"ts":"2026-11-25T14:30:00.123Z","size":100,"type":"trade"}`.
     ///
-    /// Fields come in the order `symbol`, `price`, `ts`, `bid`, `ask`, `size`, `type`; nil
-    /// fields are left out. Numbers are JSON numbers written from their exact decimal text
+    /// Fields come in the order `symbol`, `price`, `ts`, `bid`, `ask`, `size`, `type`,
+    /// then a bar's `open`, `high`, `low`, `volume`; nil fields are left out. Numbers are JSON numbers written from their exact decimal text
     /// (``ExactDecimal/plain(_:)``), never through a binary float; `ts` is ISO-8601 UTC
     /// with milliseconds (truncated, not rounded).
     public var jsonLine: String { String(decoding: jsonLineBytes(), as: UTF8.self) }
@@ -78,6 +96,12 @@ public struct Tick: Sendable, Equatable {
             out.append(contentsOf: #","type":""#.utf8)
             out.append(contentsOf: kind.rawValue.utf8)
             out.append(UInt8(ascii: "\""))
+        }
+        if let bar {
+            for (name, value) in [("open", bar.open), ("high", bar.high), ("low", bar.low), ("volume", bar.volume)] {
+                out.append(contentsOf: ",\"\(name)\":".utf8)
+                JSONText.appendNumber(value, to: &out)
+            }
         }
         out.append(contentsOf: "}\n".utf8)
         return out

@@ -34,8 +34,7 @@ public actor OrderDesk: Service {
     let logger: Logger
     let clock: any DeskClock
     private var admission: Admission
-    private var isReady = false
-    private var readyWaiters: [CheckedContinuation<Void, Never>] = []
+    private let recovered = OneShot<Void>()
 
     /// An order desk over `ledger` and `broker`; `clock` gives times and order ids.
     public init(
@@ -52,8 +51,7 @@ public actor OrderDesk: Service {
 
     /// Returns once recovery is done and orders may be taken.
     public func ready() async {
-        if isReady { return }
-        await withCheckedContinuation { readyWaiters.append($0) }
+        await recovered.wait()
     }
 
     /// Rebuilds state from the ledger and hands open orders back to the broker.
@@ -85,9 +83,7 @@ public actor OrderDesk: Service {
     /// the stream ends or the service stops.
     public func run() async throws {
         try await recover()
-        isReady = true
-        for waiter in readyWaiters { waiter.resume() }
-        readyWaiters.removeAll()
+        recovered.fire()
         await withGracefulShutdownHandler {
             for await update in broker.updates.cancelOnGracefulShutdown() {
                 await apply([update])

@@ -25,6 +25,12 @@ public struct DockerBackend: StrategyBackend {
     private var cli: DockerCLI { DockerCLI(settings: settings) }
 
     public func launch(_ spec: LaunchSpec) async throws -> any RunningStrategy {
+        if spec.readiness != nil {
+            throw ContainerProblem(
+                message:
+                    "the docker runtime cannot report a strategy's reads of stdin, which backtests need: run it with \"runtime\": \"process\""
+            )
+        }
         let container = try ContainerSpec.make(for: spec, settings: settings).get()
         let docker = try cli.executable()
         try await removeLeftover(container.name)

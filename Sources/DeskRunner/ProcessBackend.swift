@@ -1,3 +1,4 @@
+import DeskCore
 import Foundation
 import SandboxSpec
 import Synchronization
@@ -23,11 +24,16 @@ public struct LaunchSpec: Sendable {
     public var home: URL
     /// The supervisor's folders it must not see (strategies, logs, sandboxes).
     public var hiddenPaths: [String]
+    /// A readiness FIFO (`ReadinessCounter`): each read of stdin the strategy
+    /// starts is reported there (backtests); nil: not watched.
+    public var readiness: String?
 
     public init(
         name: String, member: String, program: [String], workingDirectory: URL, environment: [String: String],
-        limits: StrategyLimits, log: StrategyLog, user: StrategyUser? = nil, home: URL, hiddenPaths: [String] = []
+        limits: StrategyLimits, log: StrategyLog, user: StrategyUser? = nil, home: URL, hiddenPaths: [String] = [],
+        readiness: String? = nil
     ) {
+        self.readiness = readiness
         self.name = name
         self.member = member
         self.program = program
@@ -124,32 +130,8 @@ public struct ProcessBackend: StrategyBackend {
     }
 }
 
-/// A one-time exit status that any number of tasks can wait for.
-final class ExitSignal: Sendable {
-    private let state = Mutex<(status: StrategyExit?, waiters: [CheckedContinuation<StrategyExit, Never>])>((nil, []))
-
-    func fire(_ status: StrategyExit) {
-        let waiters = state.withLock { state in
-            state.status = status
-            defer { state.waiters.removeAll() }
-            return state.waiters
-        }
-        for waiter in waiters { waiter.resume(returning: status) }
-    }
-
-    func wait() async -> StrategyExit {
-        await withCheckedContinuation { continuation in
-            let status = state.withLock { state -> StrategyExit? in
-                if let status = state.status { return status }
-                state.waiters.append(continuation)
-                return nil
-            }
-            if let status { continuation.resume(returning: status) }
-        }
-    }
-
-    var status: StrategyExit? { state.withLock { $0.status } }
-}
+/// A child's exit status, set once when it ends, awaited by any number of tasks.
+typealias ExitSignal = OneShot<StrategyExit>
 
 /// A child process whose stdin is a non-blocking pipe and whose stdout and
 /// stderr go to a strategy log: the strategy itself, or the docker CLI attached
@@ -207,7 +189,7 @@ final class ChildProcess: RunningStrategy {
     func write(_ bytes: [UInt8]) async -> Bool {
         var offset = 0
         while offset < bytes.count {
-            guard inputOpen.withLock({ $0 }), exit.status == nil else { return false }
+            guard inputOpen.withLock({ $0 }), exit.value == nil else { return false }
             let written = bytes.withUnsafeBytes { buffer in
                 Glibc.write(
                     input.fileHandleForWriting.fileDescriptor, buffer.baseAddress! + offset, bytes.count - offset)
@@ -236,17 +218,17 @@ final class ChildProcess: RunningStrategy {
     }
 
     /// Whether it has ended.
-    var hasExited: Bool { exit.status != nil }
+    var hasExited: Bool { exit.value != nil }
 
     func stop(grace: Duration) async {
         closeInput()
-        guard exit.status == nil else { return }
+        guard exit.value == nil else { return }
         signalGroup(SIGTERM)
         let deadline = ContinuousClock.now + grace
-        while exit.status == nil && ContinuousClock.now < deadline {
+        while exit.value == nil && ContinuousClock.now < deadline {
             try? await Task.sleep(for: .milliseconds(20))
         }
-        if exit.status == nil { signalGroup(SIGKILL) }
+        if exit.value == nil { signalGroup(SIGKILL) }
         _ = await exit.wait()
     }
 

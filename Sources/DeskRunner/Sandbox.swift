@@ -22,11 +22,16 @@ public struct SandboxOptions: Sendable, Equatable {
     public var protectedPaths: [String]
     /// Size of each private temporary folder, bytes.
     public var privateFolderBytes: UInt64
+    /// In each strategy's own network namespace, `127.0.0.1:<port>` leads to the
+    /// desk's unix socket (for clients that speak only TCP); nil: only the socket.
+    public var loopbackPort: UInt16?
 
     public init(
         enabled: Bool = true, isolateNetwork: Bool = true, baseUID: UInt32 = 61_000, clientGroup: UInt32? = nil,
-        launcher: String? = nil, protectedPaths: [String] = [], privateFolderBytes: UInt64 = 256 << 20
+        launcher: String? = nil, protectedPaths: [String] = [], privateFolderBytes: UInt64 = 256 << 20,
+        loopbackPort: UInt16? = nil
     ) {
+        self.loopbackPort = loopbackPort
         self.enabled = enabled
         self.isolateNetwork = isolateNetwork
         self.baseUID = baseUID
@@ -182,14 +187,20 @@ public struct SandboxPlan: Sendable, Equatable {
         exposed += (launch.environment["PYTHONPATH"] ?? "").split(separator: ":").map {
             SandboxSpec.Exposure(String($0))
         }
+        var forward: SandboxSpec.Forward?
         if let url = launch.environment["DESK_SERVER_URL"], url.hasPrefix("unix://") {
-            exposed.append(SandboxSpec.Exposure(String(url.dropFirst("unix://".count))))
+            let socket = String(url.dropFirst("unix://".count))
+            exposed.append(SandboxSpec.Exposure(socket))
+            if let port = options.loopbackPort, options.isolateNetwork {
+                forward = SandboxSpec.Forward(port: port, socket: socket)
+            }
         }
         return SandboxSpec(
             program: launch.program, environment: environment, workingDirectory: launch.workingDirectory.path,
             user: launch.user, isolate: true, isolateNetwork: options.isolateNetwork, limits: limits,
             hidden: options.protectedPaths + launch.hiddenPaths, exposed: exposed,
-            privateFolders: SandboxOptions.privateFolders, privateFolderBytes: options.privateFolderBytes)
+            privateFolders: SandboxOptions.privateFolders, privateFolderBytes: options.privateFolderBytes,
+            readiness: launch.readiness, forward: forward)
     }
 }
 

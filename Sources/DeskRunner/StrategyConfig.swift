@@ -136,146 +136,35 @@ public struct StrategyConfig: Sendable, Equatable {
         return nil
     }
 
-    static let knownKeys = [
-        "user_id", "name", "description", "version", "env", "symbols", "limits", "restart", "runtime",
-    ]
-
-    /// Parses config.json text for the strategy in `folder`; `path` labels errors.
-    public static func parse(_ text: String, folder: String, path: String) -> Result<StrategyConfig, ConfigProblem> {
-        var config = defaults(folder: folder)
-        do throws(StrictJSON.Problem) {
-            try StrictJSON.check(text)
+    /// Reads config.json's bytes for the strategy in `folder` (which names the
+    /// member when the file does not); `path` labels problems, which carry the
+    /// line, column and key at fault.
+    public static func parse(_ bytes: [UInt8], folder: String, path: String) -> Result<StrategyConfig, ConfigProblem> {
+        var decoder = StrictJSONDecoder()
+        decoder.userInfo[folderKey] = folder
+        do {
+            return .success(try decoder.decode(StrategyConfig.self, from: bytes))
         } catch {
+            if error.path.isEmpty {
+                return .failure(
+                    ConfigProblem(
+                        path: path, line: error.line, column: error.column, key: nil,
+                        message: "not valid JSON: \(error.message)"))
+            }
+            let message =
+                error.allowedKeys.map { "unknown key; allowed: \($0.joined(separator: ", "))" } ?? error.message
             return .failure(
-                ConfigProblem(
-                    path: path, line: error.line, column: error.column, key: nil,
-                    message: "not valid JSON: \(error.message)"))
+                ConfigProblem(path: path, line: error.line, column: error.column, key: error.key, message: message))
         }
-        guard let object = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] else {
-            return .failure(
-                ConfigProblem(path: path, line: 1, key: nil, message: "the top level must be a JSON object"))
-        }
-        func problem(_ key: String, _ message: String) -> ConfigProblem {
-            ConfigProblem(path: path, line: JSONErrorPosition.line(ofKey: key, in: text), key: key, message: message)
-        }
-        if let unknown = object.keys.sorted().first(where: { !knownKeys.contains($0) }) {
-            return .failure(
-                problem(unknown, "unknown key; allowed: \(knownKeys.joined(separator: ", "))"))
-        }
-        if let value = object["user_id"] {
-            guard let member = value as? String, Identifier.isSafe(member) else {
-                return .failure(problem("user_id", "must be a member id: \(Identifier.rule)"))
-            }
-            config.member = member
-        }
-        for key in ["name", "description", "version"] {
-            guard let value = object[key] else { continue }
-            guard let text = value as? String else { return .failure(problem(key, "must be a string")) }
-            switch key {
-            case "name": config.name = text
-            case "description": config.description = text
-            default: config.version = text
-            }
-        }
-        if let value = object["env"] {
-            guard let env = value as? [String: Any] else {
-                return .failure(problem("env", "must be an object of NAME: \"value\" strings"))
-            }
-            for (name, raw) in env.sorted(by: { $0.key < $1.key }) {
-                guard let string = raw as? String else {
-                    return .failure(problem(name, "env \(name) must be a string (write numbers in quotes)"))
-                }
-                if let refusal = environmentRefusal(name) {
-                    return .failure(problem(name, "env \(name) is refused: \(refusal)"))
-                }
-                config.environment[name] = string
-            }
-        }
-        if let value = object["symbols"] {
-            guard let list = value as? [String], !list.isEmpty else {
-                return .failure(problem("symbols", "must be a non-empty list of tickers, e.g. [\"AAPL\"]"))
-            }
-            for symbol in list {
-                do { _ = try OrderValidation.validateSymbol(symbol) } catch {
-                    return .failure(problem("symbols", error.message))
-                }
-            }
-            config.symbols = Set(list)
-        }
-        if let value = object["limits"] {
-            guard let limits = value as? [String: Any] else { return .failure(problem("limits", "must be an object")) }
-            for (key, raw) in limits.sorted(by: { $0.key < $1.key }) {
-                switch key {
-                case "memory":
-                    guard let text = raw as? String, let bytes = parseBytes(text) else {
-                        return .failure(problem("memory", "limits.memory must be a size such as \"512m\" or \"1g\""))
-                    }
-                    config.limits.memoryBytes = bytes
-                case "cpu_seconds", "max_processes", "open_files":
-                    guard let number = raw as? NSNumber, !(raw is Bool),
-                        let whole = UInt64(exactly: number.doubleValue),
-                        whole > 0
-                    else {
-                        return .failure(problem(key, "limits.\(key) must be a positive whole number"))
-                    }
-                    switch key {
-                    case "cpu_seconds": config.limits.cpuSeconds = whole
-                    case "max_processes": config.limits.maxProcesses = whole
-                    default: config.limits.openFiles = whole
-                    }
-                case "cpus":
-                    guard let number = raw as? NSNumber, !(raw is Bool), number.doubleValue > 0,
-                        number.doubleValue.isFinite
-                    else {
-                        return .failure(problem(key, "limits.cpus must be a number > 0, e.g. 0.5 (a share of CPUs)"))
-                    }
-                    config.limits.cpus = number.doubleValue
-                default:
-                    return .failure(
-                        problem(
-                            key,
-                            "unknown limit \"\(key)\"; allowed: memory, cpu_seconds, max_processes, open_files, cpus"))
-                }
-            }
-        }
-        if let value = object["restart"] {
-            guard let restart = value as? [String: Any] else {
-                return .failure(problem("restart", "must be an object"))
-            }
-            for (key, raw) in restart.sorted(by: { $0.key < $1.key }) {
-                switch key {
-                case "policy":
-                    guard let text = raw as? String, let policy = RestartSettings.Policy(rawValue: text) else {
-                        return .failure(
-                            problem("policy", "restart.policy must be \"on-failure\", \"always\" or \"never\""))
-                    }
-                    config.restart.policy = policy
-                case "max_restarts", "backoff_initial_seconds", "backoff_max_seconds":
-                    guard let number = raw as? NSNumber, !(raw is Bool), number.doubleValue >= 0 else {
-                        return .failure(problem(key, "restart.\(key) must be a number ≥ 0"))
-                    }
-                    switch key {
-                    case "max_restarts": config.restart.maxRestarts = number.intValue
-                    case "backoff_initial_seconds": config.restart.backoffInitial = .seconds(number.doubleValue)
-                    default: config.restart.backoffMax = .seconds(number.doubleValue)
-                    }
-                default:
-                    return .failure(
-                        problem(
-                            key,
-                            "unknown restart setting \"\(key)\"; allowed: policy, max_restarts, backoff_initial_seconds, backoff_max_seconds"
-                        ))
-                }
-            }
-        }
-        if let value = object["runtime"] {
-            guard let text = value as? String, let runtime = StrategyRuntime(rawValue: text) else {
-                return .failure(problem("runtime", "must be \"process\" or \"docker\""))
-            }
-            config.runtime = runtime
-        }
-        return .success(config)
     }
+
+    /// `parse` of a text.
+    public static func parse(_ text: String, folder: String, path: String) -> Result<StrategyConfig, ConfigProblem> {
+        parse(Array(text.utf8), folder: folder, path: path)
+    }
+
+    /// Where `init(from:)` finds the strategy's folder name (`Decoder.userInfo`).
+    public static let folderKey = CodingUserInfoKey(rawValue: "desk.strategy-folder")!
 
     /// `"512m"`, `"1g"`, `"65536k"`, `"1048576"` → bytes.
     static func parseBytes(_ text: String) -> UInt64? {
@@ -313,14 +202,147 @@ public struct ConfigProblem: Error, Equatable, Sendable, CustomStringConvertible
     }
 }
 
-/// Finding where in a JSON text something is, for error messages.
-enum JSONErrorPosition {
-    /// The line where `"key"` first appears as a key (1 when it cannot be found).
-    static func line(ofKey key: String, in text: String) -> Int {
-        for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated()
-        where line.contains("\"\(key)\"") {
-            return index + 1
+extension StrategyConfig: Decodable {
+    enum Keys: String, CodingKey {
+        case member, userId = "user_id", name, description, version, env, symbols, limits, restart, runtime
+    }
+
+    /// config.json's keys: `member` (or the seed's `user_id`), `name`, `description`,
+    /// `version`, `env`, `symbols`, `limits`, `restart`, `runtime`; each optional.
+    public init(from decoder: any Decoder) throws {
+        self = .defaults(folder: decoder.userInfo[Self.folderKey] as? String ?? "")
+        let container = try decoder.container(keyedBy: Keys.self)
+        if let member = try decoder.decodeIfPresent(String.self, "member", alias: "user_id") {
+            guard Identifier.isSafe(member) else {
+                let key: Keys = container.contains(.member) ? .member : .userId
+                throw DecodingError.dataCorruptedError(
+                    forKey: key, in: container, debugDescription: "must be a member id: \(Identifier.rule)")
+            }
+            self.member = member
         }
-        return 1
+        name = try container.decodeIfPresent(String.self, forKey: .name) ?? name
+        description = try container.decodeIfPresent(String.self, forKey: .description) ?? description
+        version = try container.decodeIfPresent(String.self, forKey: .version) ?? version
+        if container.contains(.env) {
+            let env = try container.nestedContainer(keyedBy: NamedKey.self, forKey: .env)
+            for key in env.allKeys {
+                let value = try env.decode(String.self, forKey: key)
+                if let refusal = Self.environmentRefusal(key.stringValue) {
+                    throw DecodingError.dataCorruptedError(
+                        forKey: key, in: env, debugDescription: "env \(key.stringValue) is refused: \(refusal)")
+                }
+                environment[key.stringValue] = value
+            }
+        }
+        if let list = try? container.decodeIfPresent([String].self, forKey: .symbols) {
+            guard !list.isEmpty else {
+                throw DecodingError.dataCorruptedError(
+                    forKey: .symbols, in: container,
+                    debugDescription: "must be a non-empty list of tickers, e.g. [\"AAPL\"]")
+            }
+            for symbol in list {
+                do { _ = try OrderValidation.validateSymbol(symbol) } catch {
+                    throw DecodingError.dataCorruptedError(
+                        forKey: .symbols, in: container, debugDescription: error.message)
+                }
+            }
+            symbols = Set(list)
+        } else if container.contains(.symbols) {
+            throw DecodingError.dataCorruptedError(
+                forKey: .symbols, in: container,
+                debugDescription: "must be a non-empty list of tickers, e.g. [\"AAPL\"]")
+        }
+        limits = try container.decodeIfPresent(StrategyLimits.self, forKey: .limits) ?? limits
+        restart = try container.decodeIfPresent(RestartSettings.self, forKey: .restart) ?? restart
+        if container.contains(.runtime) {
+            guard let text = try? container.decode(String.self, forKey: .runtime),
+                let runtime = StrategyRuntime(rawValue: text)
+            else {
+                throw DecodingError.dataCorruptedError(
+                    forKey: .runtime, in: container, debugDescription: "must be \"process\" or \"docker\"")
+            }
+            self.runtime = runtime
+        }
+    }
+}
+
+extension StrategyLimits: Decodable {
+    enum Keys: String, CodingKey {
+        case memory, cpuSeconds = "cpu_seconds", maxProcesses = "max_processes", openFiles = "open_files", cpus
+    }
+
+    /// `limits`: `memory` (`"512m"`), `cpu_seconds`, `max_processes`, `open_files` (positive whole numbers),
+    /// `cpus` (a share of CPUs, docker only); the defaults for what is left out.
+    public init(from decoder: any Decoder) throws {
+        self.init()
+        let container = try decoder.container(keyedBy: Keys.self)
+        if container.contains(.memory) {
+            guard let text = try? container.decode(String.self, forKey: .memory),
+                let bytes = StrategyConfig.parseBytes(text)
+            else {
+                throw DecodingError.dataCorruptedError(
+                    forKey: .memory, in: container,
+                    debugDescription: "limits.memory must be a size such as \"512m\" or \"1g\"")
+            }
+            memoryBytes = bytes
+        }
+        for (key, keyPath) in [
+            (Keys.cpuSeconds, \Self.cpuSeconds), (.maxProcesses, \.maxProcesses), (.openFiles, \.openFiles),
+        ]
+        where container.contains(key) {
+            guard let whole = try? container.decode(UInt64.self, forKey: key), whole > 0 else {
+                throw DecodingError.dataCorruptedError(
+                    forKey: key, in: container,
+                    debugDescription: "limits.\(key.rawValue) must be a positive whole number")
+            }
+            self[keyPath: keyPath] = whole
+        }
+        if container.contains(.cpus) {
+            guard let share = try? container.decode(Double.self, forKey: .cpus), share > 0, share.isFinite else {
+                throw DecodingError.dataCorruptedError(
+                    forKey: .cpus, in: container,
+                    debugDescription: "limits.cpus must be a number > 0, e.g. 0.5 (a share of CPUs)")
+            }
+            cpus = share
+        }
+    }
+}
+
+extension RestartSettings: Decodable {
+    enum Keys: String, CodingKey {
+        case policy, maxRestarts = "max_restarts", backoffInitial = "backoff_initial_seconds"
+        case backoffMax = "backoff_max_seconds"
+    }
+
+    /// `restart`: `policy` (`on-failure`, `always`, `never`), `max_restarts`, and the
+    /// backoff's `backoff_initial_seconds` and `backoff_max_seconds`.
+    public init(from decoder: any Decoder) throws {
+        self.init()
+        let container = try decoder.container(keyedBy: Keys.self)
+        if container.contains(.policy) {
+            guard let text = try? container.decode(String.self, forKey: .policy), let policy = Policy(rawValue: text)
+            else {
+                throw DecodingError.dataCorruptedError(
+                    forKey: .policy, in: container,
+                    debugDescription: "restart.policy must be \"on-failure\", \"always\" or \"never\"")
+            }
+            self.policy = policy
+        }
+        if container.contains(.maxRestarts) {
+            guard let count = try? container.decode(Int.self, forKey: .maxRestarts), count >= 0 else {
+                throw DecodingError.dataCorruptedError(
+                    forKey: .maxRestarts, in: container,
+                    debugDescription: "restart.max_restarts must be a whole number ≥ 0")
+            }
+            maxRestarts = count
+        }
+        for (key, keyPath) in [(Keys.backoffInitial, \Self.backoffInitial), (.backoffMax, \.backoffMax)]
+        where container.contains(key) {
+            guard let seconds = try? container.decode(Double.self, forKey: key), seconds >= 0, seconds.isFinite else {
+                throw DecodingError.dataCorruptedError(
+                    forKey: key, in: container, debugDescription: "restart.\(key.rawValue) must be a number ≥ 0")
+            }
+            self[keyPath: keyPath] = .seconds(seconds)
+        }
     }
 }

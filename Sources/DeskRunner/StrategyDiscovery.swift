@@ -63,7 +63,7 @@ public enum StrategyDiscovery {
         let configFile = resolved.appendingPathComponent("config.json")
         var config = StrategyConfig.defaults(folder: name)
         if let data = FileManager.default.contents(atPath: configFile.path) {
-            switch StrategyConfig.parse(String(decoding: data, as: UTF8.self), folder: name, path: configFile.path) {
+            switch StrategyConfig.parse(Array(data), folder: name, path: configFile.path) {
             case .success(let parsed): config = parsed
             case .failure(let problem): return .failure(problem)
             }

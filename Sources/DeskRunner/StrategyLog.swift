@@ -1,3 +1,4 @@
+import DeskCore
 import Foundation
 import Synchronization
 
@@ -35,7 +36,7 @@ public final class StrategyLog: Sendable {
 
     /// Appends one line written by the desk itself (start, exit, restart).
     public func note(_ text: String) {
-        append(Data("[desk \(ISO8601DateFormatter().string(from: Date()))] \(text)\n".utf8))
+        append(Data("[desk \(Timestamp.string(Date()))] \(text)\n".utf8))
     }
 
     public func close() {

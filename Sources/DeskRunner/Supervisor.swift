@@ -1,3 +1,5 @@
+import DeskAPI
+import DeskCore
 import DeskMarketData
 import Foundation
 import Logging

@@ -1,38 +1,5 @@
+import DeskCore
 import Foundation
-
-/// Where a strategy is in its life.
-public enum StrategyRunState: String, Sendable, Codable {
-    case stopped, starting, running, backoff, failed
-}
-
-/// What survives a desk restart about one strategy.
-public struct StrategyStateRecord: Sendable, Equatable {
-    public var name: String
-    public var member: String
-    /// Should it run? Strategies that were running when the desk stopped start again.
-    public var desiredRunning: Bool
-    public var state: StrategyRunState
-    public var restarts: Int
-    public var pid: Int32?
-    public var startedAt: Date?
-    public var lastExit: String?
-    public var failure: String?
-
-    public init(
-        name: String, member: String, desiredRunning: Bool, state: StrategyRunState, restarts: Int = 0,
-        pid: Int32? = nil, startedAt: Date? = nil, lastExit: String? = nil, failure: String? = nil
-    ) {
-        self.name = name
-        self.member = member
-        self.desiredRunning = desiredRunning
-        self.state = state
-        self.restarts = restarts
-        self.pid = pid
-        self.startedAt = startedAt
-        self.lastExit = lastExit
-        self.failure = failure
-    }
-}
 
 /// Keeps strategy state across desk restarts.
 public protocol StrategyStateStore: Sendable {
@@ -124,46 +91,8 @@ public struct SupervisorConfiguration: Sendable {
         self.restartOverride = restartOverride
     }
 
-    /// The interpreter to use: `DESK_PYTHON`, else /usr/bin/python3, else python3.
-    public static func defaultPython(environment: [String: String]) -> String {
-        if let python = environment["DESK_PYTHON"] { return python }
-        return FileManager.default.isExecutableFile(atPath: "/usr/bin/python3") ? "/usr/bin/python3" : "python3"
+    /// The interpreter when none is chosen: /usr/bin/python3 (readable by unprivileged users), else python3.
+    public static var defaultPython: String {
+        FileManager.default.isExecutableFile(atPath: "/usr/bin/python3") ? "/usr/bin/python3" : "python3"
     }
-}
-
-/// One strategy as `desk strategies status` shows it.
-public struct StrategyStatus: Sendable, Equatable, Encodable {
-    public var name: String
-    public var member: String
-    public var state: String
-    public var pid: Int32?
-    /// `process` or `docker`.
-    public var runtime: String?
-    /// The container it runs in (docker runtime).
-    public var container: String?
-    public var restarts: Int
-    public var startedAt: Date?
-    public var lastExit: String?
-    public var failure: String?
-    public var lastLogLines: [String]?
-    public var symbols: [String]?
-    public var ticksDelivered: Int
-    public var ticksDropped: Int
-    public var problem: String?
-    public var ordersPlaced: Int?
-
-    enum CodingKeys: String, CodingKey {
-        case name, member, state, pid, runtime, container, restarts, startedAt = "started_at", lastExit = "last_exit",
-            failure
-        case lastLogLines = "last_log_lines", symbols, ticksDelivered = "ticks_delivered", ticksDropped =
-            "ticks_dropped"
-        case problem, ordersPlaced = "orders_placed"
-    }
-}
-
-/// What a start/stop/restart did to one strategy.
-public struct StrategyActionResult: Sendable, Equatable, Encodable {
-    public var name: String
-    public var ok: Bool
-    public var message: String
 }

@@ -54,6 +54,19 @@ public struct SandboxSpec: Sendable, Equatable {
         }
     }
 
+    /// Inside the strategy's network namespace, `127.0.0.1:port` (and `[::1]:port`)
+    /// leads to the unix socket at `socket` (the desk's): how a client that speaks
+    /// only TCP, such as alpaca-py, reaches the desk, and nothing else.
+    public struct Forward: Sendable, Equatable {
+        public var port: UInt16
+        public var socket: String
+
+        public init(port: UInt16, socket: String) {
+            self.port = port
+            self.socket = socket
+        }
+    }
+
     /// Program and arguments; the first is an absolute path.
     public var program: [String]
     /// `NAME=value` entries: the strategy's whole environment.
@@ -76,12 +89,21 @@ public struct SandboxSpec: Sendable, Equatable {
     public var privateFolders: [String]
     /// Size of each private folder's tmpfs, bytes.
     public var privateFolderBytes: UInt64
+    /// A FIFO (outside the sandbox) the launcher writes one byte to each time the
+    /// strategy starts a read of its stdin: how a backtest knows it has finished
+    /// with a tick and waits for the next. nil: reads are not watched.
+    public var readiness: String?
+    /// The loopback forwarder to start (needs `isolate` and `isolateNetwork`); nil: none.
+    public var forward: Forward?
 
     public init(
         program: [String], environment: [String], workingDirectory: String? = nil, user: User? = nil,
         isolate: Bool = false, isolateNetwork: Bool = false, limits: [Limit] = [], hidden: [String] = [],
-        exposed: [Exposure] = [], privateFolders: [String] = [], privateFolderBytes: UInt64 = 64 << 20
+        exposed: [Exposure] = [], privateFolders: [String] = [], privateFolderBytes: UInt64 = 64 << 20,
+        readiness: String? = nil, forward: Forward? = nil
     ) {
+        self.readiness = readiness
+        self.forward = forward
         self.program = program
         self.environment = environment
         self.workingDirectory = workingDirectory
@@ -126,6 +148,8 @@ public struct SandboxSpec: Sendable, Equatable {
         for exposure in exposed { pairs.append((exposure.writable ? "expose-rw" : "expose", exposure.path)) }
         for folder in privateFolders { pairs.append(("private", folder)) }
         pairs.append(("private-bytes", String(privateFolderBytes)))
+        if let readiness { pairs.append(("readiness", readiness)) }
+        if let forward { pairs.append(("forward", "\(forward.port):\(forward.socket)")) }
         var payload = Self.magic
         for (key, value) in pairs {
             payload += Array(key.utf8) + [0] + Array(value.utf8) + [0]
@@ -194,6 +218,13 @@ public struct SandboxSpec: Sendable, Equatable {
             case "expose-rw": spec.exposed.append(Exposure(try absolute(value, key), writable: true))
             case "private": spec.privateFolders.append(try absolute(value, key))
             case "private-bytes": spec.privateFolderBytes = try number(value, key)
+            case "readiness": spec.readiness = try absolute(value, key)
+            case "forward":
+                let parts = value.split(separator: ":", maxSplits: 1).map(String.init)
+                guard parts.count == 2, let port = UInt16(parts[0]), port > 0 else {
+                    throw Problem("spec forward \"\(value)\" is not PORT:/path/of/socket")
+                }
+                spec.forward = Forward(port: port, socket: try absolute(parts[1], key))
             default: throw Problem("unknown spec key \"\(key)\"")
             }
         }

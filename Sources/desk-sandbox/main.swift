@@ -111,11 +111,33 @@ func endLike(_ status: Int32) -> Never {
 /// false: no isolation): Foundation's `Process` learns that a child ended when
 /// the child's copy of a socket it inherited closes, so that copy must live as
 /// long as the process does. (Isolated, the launcher outside keeps it.)
-func runStrategy(_ spec: SandboxSpec, closeInherited: Bool) -> Never {
+///
+/// With `readinessChannel`, a seccomp filter reports each read of stdin to a
+/// listener, which is sent to the launcher over that channel before the exec.
+func runStrategy(_ spec: SandboxSpec, closeInherited: Bool, readinessChannel: Int32? = nil) -> Never {
     resetSignals()
     for limit in spec.limits where !setLimit(resourceNumber(limit.resource), limit.value) {
         fail("setting the \(limit.resource.rawValue) limit to \(limit.value)")
     }
+    becomeUser(spec)
+    if let channel = readinessChannel {
+        let listener = desk_watch_stdin_reads()
+        if listener < 0 { fail("watching reads of stdin (seccomp)") }
+        if desk_send_descriptor(channel, listener) != 0 { fail("handing the read watch to the launcher") }
+        close(listener)
+        close(channel)
+    }
+    if let folder = spec.workingDirectory, chdir(folder) != 0 { fail("entering \(folder)") }
+    if closeInherited { desk_close_from(3) }
+    let arguments = spec.program.map { strdup($0) } + [nil]
+    let environment = spec.environment.map { strdup($0) } + [nil]
+    execve(spec.program[0], arguments, environment)
+    fail("cannot run \(spec.program[0])", exit: execFailed)
+}
+
+/// Switches to the strategy's user (when the spec names one) and sets
+/// no-new-privileges; fails unless the switch held.
+func becomeUser(_ spec: SandboxSpec) {
     if let user = spec.user {
         let groups = user.groups.map { gid_t($0) }
         if groups.withUnsafeBufferPointer({ setgroups($0.count, $0.baseAddress) }) != 0 { fail("setgroups") }
@@ -126,12 +148,34 @@ func runStrategy(_ spec: SandboxSpec, closeInherited: Bool) -> Never {
         }
     }
     if desk_no_new_privileges() != 0 { fail("no_new_privs") }
-    if let folder = spec.workingDirectory, chdir(folder) != 0 { fail("entering \(folder)") }
-    if closeInherited { desk_close_from(3) }
-    let arguments = spec.program.map { strdup($0) } + [nil]
-    let environment = spec.environment.map { strdup($0) } + [nil]
-    execve(spec.program[0], arguments, environment)
-    fail("cannot run \(spec.program[0])", exit: execFailed)
+}
+
+/// Starts the loopback forwarder (`SandboxSpec.Forward`) as the strategy's own
+/// user — it can reach nothing the strategy could not — and returns once it
+/// listens. It ignores stop signals, so the strategy keeps its connection to the
+/// desk while it shuts down; it ends with the namespace.
+func startForwarder(_ spec: SandboxSpec, _ forward: SandboxSpec.Forward) {
+    var ready: [Int32] = [0, 0]
+    if desk_pipe(&ready) != 0 { fail("pipe") }
+    let forwarder = fork()
+    if forwarder < 0 { fail("starting the loopback forwarder") }
+    if forwarder == 0 {
+        close(ready[0])
+        close(0)
+        resetSignals()
+        for number in [SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGPIPE] { signal(number, SIG_IGN) }
+        for limit in spec.limits where limit.resource == .openFiles || limit.resource == .coreSize {
+            _ = setLimit(resourceNumber(limit.resource), limit.value)
+        }
+        becomeUser(spec)
+        _ = desk_forward_loopback(Int32(forward.port), forward.socket, ready[1], 64)
+        fail("listening on 127.0.0.1:\(forward.port) for the desk")
+    }
+    close(ready[1])
+    guard readExactly(ready[0], 1) != nil else {
+        fail(message: "the loopback forwarder could not listen on 127.0.0.1:\(forward.port)")
+    }
+    close(ready[0])
 }
 
 /// Whether the strategy's user may search (pass through) `folder`.
@@ -212,19 +256,22 @@ func applyMounts(_ spec: SandboxSpec) {
 
 /// pid 1 of the strategy's namespace: mounts, starts the strategy, forwards
 /// signals to the whole namespace, reaps, and reports the strategy's end.
-func runInit(_ spec: SandboxSpec, report: Int32) -> Never {
+func runInit(_ spec: SandboxSpec, report: Int32, readinessChannel: Int32?) -> Never {
     _ = desk_parent_death_signal(SIGKILL)
     setsid()
     _ = "strategy".withCString { sethostname($0, 8) }
     applyMounts(spec)
+    if spec.isolateNetwork && desk_loopback_up() != 0 { fail("bringing up the loopback interface") }
+    if let forward = spec.forward { startForwarder(spec, forward) }
     desk_forward_signals(-1)
     let strategy = fork()
     if strategy < 0 { fail("starting the strategy") }
     if strategy == 0 {
         close(report)
-        runStrategy(spec, closeInherited: true)
+        runStrategy(spec, closeInherited: true, readinessChannel: readinessChannel)
     }
     close(0)
+    if let readinessChannel { close(readinessChannel) }
     var status: Int32 = 0
     while true {
         let ended = waitpid(-1, &status, 0)
@@ -238,6 +285,46 @@ func runInit(_ spec: SandboxSpec, report: Int32) -> Never {
     _ = bytes.withUnsafeMutableBytes { write(report, $0.baseAddress!, 4) }
     // Leaving pid 1 ends every other process of the namespace.
     _exit(0)
+}
+
+/// Until the sandbox's init has something to report: takes the read watch from
+/// the strategy and, for each read of stdin it starts while nothing is waiting
+/// on stdin — it asks for input the desk has not written yet — writes one byte to
+/// the `readiness` FIFO; then lets the read go on. (A read that finds the rest of
+/// a line waiting is part of the tick before.) Decided before the read runs, so
+/// it cannot race with it. Returns when `report` (the init's report pipe)
+/// becomes readable or closes.
+func relayReads(channel: Int32, readiness: String, report: Int32) {
+    let out = open(readiness, O_WRONLY | O_CLOEXEC)
+    if out < 0 { fail("opening the readiness FIFO \(readiness)") }
+    var listener: Int32 = -1
+    while true {
+        var fds = [pollfd(fd: report, events: Int16(POLLIN), revents: 0)]
+        fds.append(pollfd(fd: listener >= 0 ? listener : channel, events: Int16(POLLIN), revents: 0))
+        if poll(&fds, nfds_t(fds.count), -1) < 0 {
+            if errno == EINTR { continue }
+            fail("waiting for reads of stdin")
+        }
+        if fds[1].revents & Int16(POLLIN) != 0 {
+            if listener < 0 {
+                listener = desk_receive_descriptor(channel)
+                close(channel)
+                if listener < 0 { break }
+            } else {
+                let waiting = desk_pending_bytes(0)
+                let result = desk_continue_stdin_read(listener, waiting == 0 ? out : -1)
+                if result < 0 && errno != EINTR { break }
+                continue
+            }
+        } else if fds[1].revents & Int16(POLLHUP | POLLERR) != 0 {
+            // Every process the watch covered has ended (or the strategy never sent it).
+            if listener < 0 { close(channel) }
+            break
+        }
+        if fds[0].revents != 0 { break }
+    }
+    if listener >= 0 { close(listener) }
+    close(out)
 }
 
 /// Makes the namespaces, starts the init and ends as the strategy ended.
@@ -262,15 +349,25 @@ func runIsolated(_ spec: SandboxSpec) -> Never {
     }
     var pipeEnds: [Int32] = [0, 0]
     if desk_pipe(&pipeEnds) != 0 { fail("pipe") }
+    var channel: [Int32] = [-1, -1]
+    if spec.readiness != nil && desk_socket_pair(&channel) != 0 { fail("a channel for the read watch") }
     let initProcess = fork()
     if initProcess < 0 { fail("starting the sandbox's init") }
     if initProcess == 0 {
         close(pipeEnds[0])
-        runInit(spec, report: pipeEnds[1])
+        if spec.readiness != nil { close(channel[0]) }
+        runInit(spec, report: pipeEnds[1], readinessChannel: spec.readiness == nil ? nil : channel[1])
     }
     close(pipeEnds[1])
-    close(0)
+    // With reads watched, the launcher keeps its copy of stdin's read end (never
+    // reading it) to see whether a read the strategy starts finds data waiting.
+    if spec.readiness == nil { close(0) }
     desk_forward_signals(initProcess)
+    if let readiness = spec.readiness {
+        close(channel[1])
+        relayReads(channel: channel[0], readiness: readiness, report: pipeEnds[0])
+        close(0)
+    }
     var status: Int32 = 0
     while waitpid(initProcess, &status, 0) < 0 {
         if errno != EINTR { fail("waiting for the sandbox's init") }
@@ -291,5 +388,11 @@ do {
     spec = try SandboxSpec.decode(payload: payload)
 } catch {
     fail(message: "bad spec: \(error)")
+}
+if spec.forward != nil && !(spec.isolate && spec.isolateNetwork) {
+    fail(message: "a loopback forwarder needs the sandbox's own network namespace")
+}
+if spec.readiness != nil && !spec.isolate {
+    fail(message: "watching a strategy's reads of stdin needs the sandbox (this desk runs with --no-sandbox)")
 }
 if spec.isolate { runIsolated(spec) } else { runStrategy(spec, closeInherited: false) }

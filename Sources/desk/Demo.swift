@@ -1,5 +1,5 @@
 import ArgumentParser
-import DeskServer
+import DeskCLI
 import Foundation
 
 /// `desk demo`: the main job, everything on one machine.
@@ -21,45 +21,18 @@ struct Demo: AsyncParsableCommand {
         help: "PYTHONPATH for strategies (env DESK_PYTHONPATH; default: from the desk's checkout, see below).")
     var pythonPath: String?
 
-    /// The strategies folder: as given, else ./strategies, else the checkout's.
-    var strategiesFolder: String {
-        if let strategies { return strategies }
-        if FileManager.default.fileExists(atPath: "./strategies") { return "./strategies" }
-        return DeskCheckout.locate()?.appendingPathComponent("strategies").path ?? "./strategies"
-    }
-
     func validate() throws {
         guard duration > 0 else { throw ValidationError("--duration must be at least 1 second") }
-        guard FileManager.default.fileExists(atPath: strategiesFolder) else {
+        guard FileManager.default.fileExists(atPath: DeskDemo.strategiesFolder(strategies)) else {
             throw ValidationError(
-                "no strategies folder at \(strategiesFolder): pass --strategies FOLDER (no checkout was found above the desk executable either)"
+                "no strategies folder at \(DeskDemo.strategiesFolder(strategies)): pass --strategies FOLDER (no checkout was found above the desk executable either)"
             )
         }
     }
 
     func run() async throws {
-        let environment = ProcessInfo.processInfo.environment
-        let chosen: (path: String?, how: String)
-        if let pythonPath {
-            chosen = (pythonPath, "from --python-path")
-        } else if let variable = environment["DESK_PYTHONPATH"] {
-            chosen = (variable, "from DESK_PYTHONPATH")
-        } else {
-            let found = DeskCheckout.defaultPythonPath(checkout: DeskCheckout.locate())
-            chosen = (found.pythonPath, found.how)
-        }
-        do {
-            try await DeskDemo.run(
-                DeskDemo.Options(
-                    duration: .seconds(duration), workDirectory: URL(fileURLWithPath: work),
-                    strategiesDirectory: URL(fileURLWithPath: strategiesFolder), feedRate: feedRate, seed: seed,
-                    pythonPath: chosen.path, pythonPathOrigin: chosen.how),
-                environment: environment
-            ) { line in
-                FileHandle.standardOutput.write(Data((line + "\n").utf8))
-            }
-        } catch let error as DeskDemo.DemoError {
-            throw DeskCommandError(error.message)
-        }
+        try await DeskDemo.command(
+            duration: duration, work: work, strategies: DeskDemo.strategiesFolder(strategies), feedRate: feedRate,
+            seed: seed, pythonPath: pythonPath)
     }
 }

@@ -1,33 +1,22 @@
 import ArgumentParser
-import DeskClient
+import DeskCLI
 
-/// `desk halt [--user U]`: the kill switch.
+/// `desk halt [--member M]`: the kill switch.
 struct Halt: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Kill switch: refuse new orders from one member, or from everyone.")
-    @Option(help: "Only this member (default: the whole desk).") var user: String?
+    @OptionGroup var member: MemberOption
     @Option(help: "Why, for the audit log.") var reason: String?
     @OptionGroup var server: ServerOptions
 
-    func run() async throws {
-        var body: [String: String] = [:]
-        body["user"] = user
-        body["reason"] = reason
-        _ = try await withDesk(server) { try await $0.json(method: .POST, path: "/admin/halt", body: body) }
-        print("halted: \(user ?? "the whole desk")")
-    }
+    func run() async throws { try await AdminCommands.halt(member: member.value, reason: reason, server: server) }
 }
 
-/// `desk resume [--user U]`: turns the kill switch off.
+/// `desk resume [--member M]`: turns the kill switch off.
 struct Resume: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Turn a kill switch off.")
-    @Option(help: "Only this member (default: the whole desk).") var user: String?
+    @OptionGroup var member: MemberOption
     @OptionGroup var server: ServerOptions
 
-    func run() async throws {
-        var body: [String: String] = [:]
-        body["user"] = user
-        _ = try await withDesk(server) { try await $0.json(method: .POST, path: "/admin/resume", body: body) }
-        print("resumed: \(user ?? "the whole desk")")
-    }
+    func run() async throws { try await AdminCommands.resume(member: member.value, server: server) }
 }

@@ -1,5 +1,5 @@
 import ArgumentParser
-import DeskServer
+import DeskCLI
 
 /// `desk reconcile`: the ledger against the broker's account, now.
 struct Reconcile: AsyncParsableCommand {
@@ -8,8 +8,5 @@ struct Reconcile: AsyncParsableCommand {
     @Flag(help: "JSON output.") var json = false
     @OptionGroup var server: ServerOptions
 
-    func run() async throws {
-        let body = try await withDesk(server) { try await $0.json(method: .POST, path: "/admin/reconcile") }
-        print(try ReconciliationReports.render(body, json: json))
-    }
+    func run() async throws { try await AdminCommands.reconcile(json: json, server: server) }
 }

@@ -1,8 +1,7 @@
 import ArgumentParser
+import DeskApp
+import DeskCLI
 import DeskCore
-import DeskLedger
-import DeskServer
-import Foundation
 
 /// `desk tokens issue|revoke|list`: bearer tokens, written straight to the ledger.
 struct Tokens: AsyncParsableCommand {
@@ -30,24 +29,8 @@ struct Tokens: AsyncParsableCommand {
         }
 
         func run() async throws {
-            let path = database.resolvedPath
-            let existed = FileManager.default.fileExists(atPath: path)
-            let issued = try Ledger(path: path, groupCommit: false).issueToken(
-                member: member, strategy: strategy, isAdmin: admin, metricsOnly: metrics)
-            print(issued.secret)
-            let kind = admin ? " (admin)" : metrics ? " (metrics only)" : ""
-            print(
-                "token \(issued.identity.tokenId) for member \(member)\(strategy.isEmpty ? "" : ", strategy \(strategy)")\(kind); it is stored hashed and cannot be shown again"
-            )
-            let absolute = URL(fileURLWithPath: path).standardizedFileURL.path
-            let desk: String
-            switch DeskLock.probe(database: path) {
-            case .running(let record):
-                desk = "the desk running on it (\(record?.summary ?? "pid unknown")) accepts it now"
-            case .notRunning: desk = "no desk is running on it now; `desk serve --db \(path)` will accept it"
-            case .unknown(let reason): desk = "whether a desk runs on it is unknown (\(reason))"
-            }
-            print("written to the ledger \(absolute)\(existed ? "" : " (a new, empty ledger)"); \(desk)")
+            try await LedgerCommands.issueToken(
+                member: member, strategy: strategy, admin: admin, metrics: metrics, database: database)
         }
     }
 
@@ -56,13 +39,7 @@ struct Tokens: AsyncParsableCommand {
         @Argument(help: "Token id.") var id: Int64
         @OptionGroup var database: DatabaseOptions
 
-        func run() async throws {
-            guard try Ledger(existing: database.resolvedPath).revokeToken(id: id) else {
-                throw DeskCommandError(
-                    "no live token with id \(id) in \(database.resolvedPath) (see `desk tokens list`)")
-            }
-            print("token \(id) revoked")
-        }
+        func run() async throws { try LedgerCommands.revokeToken(id: id, database: database) }
     }
 
     struct List: AsyncParsableCommand {
@@ -70,8 +47,6 @@ struct Tokens: AsyncParsableCommand {
             abstract: "List tokens (never their secrets); reads the ledger file, never creates one.")
         @OptionGroup var database: DatabaseOptions
 
-        func run() async throws {
-            print(try LedgerReports.tokens(Ledger(readingExisting: database.resolvedPath)))
-        }
+        func run() async throws { try LedgerCommands.listTokens(database: database) }
     }
 }

@@ -67,15 +67,6 @@ actor UpdateLog {
     func fillIds(_ orderId: String) -> [String] { updates.filter { $0.orderId == orderId }.compactMap(\.fillId) }
 }
 
-func eventually(_ seconds: Double = 15, _ condition: @Sendable () async -> Bool) async -> Bool {
-    let deadline = Date().addingTimeInterval(seconds)
-    while Date() < deadline {
-        if await condition() { return true }
-        try? await Task.sleep(for: .milliseconds(25))
-    }
-    return await condition()
-}
-
 func order(
     _ id: String = UUID().uuidString.lowercased(), _ symbol: String = "AAPL", qty: Decimal = 10, side: Side = .buy,
     type: OrderType = .market, limit: Decimal? = nil, member: String = "alice"

@@ -1,8 +1,11 @@
 import AlpacaBroker
-import AlpacaData
 import AlpacaDouble
+import AlpacaData
+import DeskApp
+import DeskAppTestSupport
+import DeskHTTP
+import DeskIdentity
 import DeskMarketData
-import DeskServer
 import DeskTestSupport
 import Foundation
 import Testing
@@ -11,33 +14,38 @@ import Testing
 struct MarketDataDeskTests {
     static let keys = ["APCA_API_KEY_ID": "PKFEEDKEY", "APCA_API_SECRET_KEY": "feed-secret-value"]
 
-    static func resolve(_ settings: ServeSettings, _ environment: [String: String]) -> Result<
-        FeedSetting, ServeSettings.Problem
-    > {
-        settings.resolve(environment: environment).map(\.feed)
+    static func resolve(_ arguments: [String], _ environment: [String: String]) -> Result<FeedSetting, ServeRefusal> {
+        serveConfiguration(arguments, environment).map(\.feed)
     }
 
     @Test(
         "the feed's settings are checked with messages that name what to set",
         arguments: [
-            (ServeSettings(feed: "alpaca"), [:], "--feed alpaca needs APCA_API_KEY_ID and APCA_API_SECRET_KEY"),
+            (["--feed", "alpaca"], [:], "--feed alpaca needs APCA_API_KEY_ID and APCA_API_SECRET_KEY"),
             (
-                ServeSettings(), ["DESK_FEED": "alpaca", "APCA_API_KEY_ID": "K"],
+                [], ["DESK_FEED": "alpaca", "APCA_API_KEY_ID": "K"],
                 "--feed alpaca needs APCA_API_SECRET_KEY"
             ),
             (
-                ServeSettings(feed: "alpaca"), keys.merging(["APCA_API_DATA_STREAM_URL": "https://x/v2"]) { $1 },
+                ["--feed", "alpaca"], keys.merging(["APCA_API_DATA_STREAM_URL": "https://x/v2"]) { $1 },
                 "APCA_API_DATA_STREAM_URL=https://x/v2 must start with wss://"
             ),
             (
-                ServeSettings(feed: "alpaca"), keys.merging(["APCA_DATA_FEED": "otc"]) { $1 },
+                ["--feed", "alpaca"], keys.merging(["APCA_DATA_FEED": "otc"]) { $1 },
                 "APCA_DATA_FEED=otc must be iex or sip"
             ),
-            (ServeSettings(feed: "alpaca", symbols: "AAPL,msft"), keys, #"symbols "msft" must look like AAPL"#),
-            (ServeSettings(feed: "polygon"), [:], #"feed "polygon" must be synthetic, replay, alpaca or none"#),
-        ] as [(ServeSettings, [String: String], String)])
-    func problems(settings: ServeSettings, environment: [String: String], problem: String) {
-        guard case .failure(let failure) = Self.resolve(settings, environment) else {
+            (["--feed", "alpaca", "--symbols", "AAPL,msft"], keys, #"symbols "msft" must look like AAPL"#),
+            (
+                ["--feed", "polygon"], [:],
+                "The value 'polygon' is invalid for '--feed <feed>'. Please provide one of 'synthetic', 'replay', 'alpaca' or 'none'."
+            ),
+            (
+                [], ["DESK_FEED": "polygon"],
+                "DESK_FEED=polygon is not a valid --feed: use synthetic, replay, alpaca, none"
+            ),
+        ] as [([String], [String: String], String)])
+    func problems(arguments: [String], environment: [String: String], problem: String) {
+        guard case .failure(let failure) = Self.resolve(arguments, environment) else {
             Issue.record("expected a problem starting \(problem)")
             return
         }
@@ -49,20 +57,20 @@ struct MarketDataDeskTests {
         "defaults: Alpaca's stream and iex, the synthetic symbols for every-symbol strategies; flags and variables override",
         arguments: [
             (
-                ServeSettings(feed: "alpaca"), keys, "wss://stream.data.alpaca.markets/v2", "iex",
+                ["--feed", "alpaca"], keys, "wss://stream.data.alpaca.markets/v2", "iex",
                 Set(["AAPL", "MSFT", "GOOG", "AMZN", "TSLA"])
             ),
             (
-                ServeSettings(symbols: "SPY,QQQ=480.5"),
+                ["--symbols", "SPY,QQQ=480.5"],
                 keys.merging([
                     "DESK_FEED": "alpaca", "APCA_API_DATA_STREAM_URL": "ws://127.0.0.1:9/v2", "APCA_DATA_FEED": "sip",
                 ]) { $1 }, "ws://127.0.0.1:9/v2", "sip", Set(["SPY", "QQQ"])
             ),
-        ] as [(ServeSettings, [String: String], String, String, Set<String>)])
+        ] as [([String], [String: String], String, String, Set<String>)])
     func defaults(
-        settings: ServeSettings, environment: [String: String], stream: String, feed: String, symbols: Set<String>
+        arguments: [String], environment: [String: String], stream: String, feed: String, symbols: Set<String>
     ) {
-        guard case .success(.alpaca(let alpaca, let defaultSymbols)) = Self.resolve(settings, environment) else {
+        guard case .success(.alpaca(let alpaca, let defaultSymbols)) = Self.resolve(arguments, environment) else {
             Issue.record("expected the Alpaca feed")
             return
         }
@@ -74,13 +82,13 @@ struct MarketDataDeskTests {
 
     @Test("the feed is chosen independently of the broker")
     func independentOfBroker() throws {
-        let paper = try ServeSettings(feed: "alpaca", broker: "paper").resolve(environment: Self.keys).get()
+        let paper = try serveConfiguration(["--feed", "alpaca", "--broker", "paper"], Self.keys).get()
         #expect(paper.broker.name == "paper")
         guard case .alpaca = paper.feed else {
             Issue.record("expected the Alpaca feed with the paper broker")
             return
         }
-        let alpaca = try ServeSettings(feed: "synthetic", broker: "alpaca").resolve(environment: Self.keys).get()
+        let alpaca = try serveConfiguration(["--feed", "synthetic", "--broker", "alpaca"], Self.keys).get()
         #expect(alpaca.broker.name == "alpaca")
         guard case .synthetic = alpaca.feed else {
             Issue.record("expected the synthetic feed with the Alpaca broker")

@@ -1,4 +1,5 @@
 import DeskMarketData
+import DeskTestSupport
 import Foundation
 import Logging
 import ServiceLifecycle

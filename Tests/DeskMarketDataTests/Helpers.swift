@@ -56,13 +56,3 @@ struct ListSource: TickSource {
         if let failure { throw Failure(description: failure) }
     }
 }
-
-/// Polls `condition` every millisecond for up to `seconds`; true once it holds.
-func eventually(within seconds: Double = 5, _ condition: () -> Bool) async -> Bool {
-    let deadline = ContinuousClock.now + .seconds(seconds)
-    while ContinuousClock.now < deadline {
-        if condition() { return true }
-        try? await Task.sleep(for: .milliseconds(1))
-    }
-    return condition()
-}

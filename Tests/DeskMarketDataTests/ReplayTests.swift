@@ -134,6 +134,31 @@ struct ReplayTests {
         #expect(error.message.contains(fragment), "\(error.message)")
     }
 
+    @Test("bars: open, high, low and volume read from CSV and JSON lines and written back into the tick's line")
+    func bars() throws {
+        let bar = BarFields(open: dec("10.5"), high: dec("11.25"), low: dec("10.0"), volume: 1200)
+        let expected = [Tick(symbol: "AAPL", price: dec("11"), at: Self.t0, kind: .bar, bar: bar)]
+        #expect(
+            try Self.ticks(
+                "bars.csv",
+                "timestamp,symbol,open,high,low,price,volume,type\n2026-11-25T14:30:00Z,AAPL,10.5,11.25,10.0,11,1200,bar\n"
+            )
+                == expected)
+        let line =
+            #"{"symbol":"AAPL","price":11,"ts":"2026-11-25T14:30:00.000Z","type":"bar","open":10.5,"high":11.25,"low":10.0,"volume":1200}"#
+        #expect(try Self.ticks("bars.jsonl", line + "\n") == expected)
+        #expect(
+            expected[0].jsonLine
+                == #"{"symbol":"AAPL","price":11,"ts":"2026-11-25T14:30:00.000Z","type":"bar","open":10.5,"high":11.25,"low":10,"volume":1200}"#
+                + "\n")
+        let partial = try Self.error(
+            "partial.jsonl", #"{"symbol":"AAPL","price":11,"ts":"2026-11-25T14:30:00Z","open":10}"# + "\n")
+        #expect("\(partial.map { "\($0)" } ?? "")".contains("all of open, high, low and volume"))
+        let inverted = try Self.error(
+            "inverted.csv", "timestamp,symbol,open,high,low,price,volume\n2026-11-25T14:30:00Z,AAPL,10,9,11,10,5\n")
+        #expect("\(inverted.map { "\($0)" } ?? "")".contains("low must not be above"))
+    }
+
     @Test("whole-file problems: unknown extension, missing file, empty CSV, bad speed")
     func wholeFileProblems() throws {
         let folder = try ScratchFolder()

@@ -23,6 +23,8 @@ struct ConfigAndLogTests {
         #expect(config.restart.policy == .always)
         #expect(config.restart.backoffInitial == .milliseconds(500))
         #expect(StrategyConfig.parse("{}", folder: "bob", path: "x").map(\.member) == .success("bob"))
+        #expect(
+            StrategyConfig.parse(#"{"member": "carol"}"#, folder: "b", path: "x").map(\.member) == .success("carol"))
         #expect(StrategyConfig.parse("{}", folder: "bob", path: "x").map(\.runtime) == .success(nil))
         #expect(
             StrategyConfig.parse(#"{"limits": {"cpus": 1.5}}"#, folder: "b", path: "x").map(\.limits.cpus)
@@ -36,8 +38,14 @@ struct ConfigAndLogTests {
             ("{\n  \"user_id\": \"../root\"\n}", 2, "user_id", "member id"),
             ("{\n  \"symbols\": [\"aapl\"]\n}", 2, "symbols", "not a ticker"),
             ("{\n  \"env\": {\"DESK_TOKEN\": \"x\"}\n}", 2, "DESK_TOKEN", "the desk sets it itself"),
-            ("{\n  \"name\": \"x\",\n  \"symbol\": [\"AAPL\"]\n}", 3, "symbol", "unknown key; allowed: user_id, name"),
-            ("{\n  \"limts\": {}\n}", 2, "limts", "allowed: user_id, name, description, version, env, symbols"),
+            (
+                "{\n  \"name\": \"x\",\n  \"symbol\": [\"AAPL\"]\n}", 3, "symbol",
+                "unknown key; allowed: member, user_id, name"
+            ),
+            ("{\n  \"limts\": {}\n}", 2, "limts", "allowed: member, user_id, name, description, version, env, symbols"),
+            ("{\n  \"member\": \"a\",\n  \"user_id\": \"b\"\n}", 3, "user_id", "give one of them, not both"),
+            ("{\n  \"member\": \"../root\"\n}", 2, "member", "member id"),
+            ("{\n  \"restart\": {\"max_restarts\": 1.5}\n}", 2, "max_restarts", "a whole number"),
             ("{\n  \"env\": {\"LD_PRELOAD\": \"x.so\"}\n}", 2, "LD_PRELOAD", "dynamic loader"),
             ("{\n  \"env\": {\"LD_LIBRARY_PATH\": \".\"}\n}", 2, "LD_LIBRARY_PATH", "dynamic loader"),
             ("{\n  \"env\": {\"PYTHONSTARTUP\": \"x.py\"}\n}", 2, "PYTHONSTARTUP", "allowed: PYTHONFAULTHANDLER"),

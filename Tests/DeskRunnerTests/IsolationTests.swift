@@ -332,9 +332,54 @@ struct IsolationTests {
             group.addTask { try? await supervisor.run() }
             _ = await supervisor.start(["lingerer"])
             #expect(await eventually { folder.log("lingerer").contains("READY") })
-            #expect(await eventually(5) { !isAlive(leftover.processIdentifier) })
+            #expect(await eventually(within: 5) { !isAlive(leftover.processIdentifier) })
             #expect(folder.log("lingerer").contains("left running as uid \(uid)"))
             group.cancelAll()
+        }
+    }
+}
+
+@Suite("The supervisor's answers about strategies that are not there or cannot run", .serialized)
+struct SupervisorAnswerTests {
+    @Test("start of a missing folder names the folder; a deleted folder leaves status")
+    func missingAndDeleted() async throws {
+        let folder = try StrategyFolder()
+        defer { folder.remove() }
+        try folder.add("short_lived", script: "print('bye')\n", config: #"{"restart": {"policy": "never"}}"#)
+        try await withSupervisor(folder.configuration(), feed: FeedHub(source: nil, logger: testLogger())) {
+            supervisor in
+            let missing = try #require(await supervisor.start(["nosuch"]).first)
+            #expect(!missing.ok)
+            #expect(missing.message == "no strategy folder nosuch in \(folder.strategies.path)")
+            #expect(await supervisor.start(["short_lived"]).first?.ok == true)
+            #expect(
+                await eventually { await supervisor.status().first { $0.name == "short_lived" }?.state == "stopped" })
+            try FileManager.default.removeItem(at: folder.strategies.appendingPathComponent("short_lived"))
+            #expect(await supervisor.status().isEmpty, "a deleted strategy that no longer runs is forgotten")
+        }
+    }
+
+    @Test(
+        "when the sandbox cannot be built no strategy starts, never falling back to root, and the reason names what failed",
+        arguments: [
+            (SandboxOptions(launcher: "/nonexistent/desk-sandbox"), "", "/nonexistent/desk-sandbox"),
+            (SandboxOptions(baseUID: 63_700), "/nonexistent/site-packages", "/nonexistent/site-packages"),
+        ])
+    func noFallback(options: SandboxOptions, pythonPath: String, named: String) async throws {
+        let folder = try StrategyFolder()
+        defer { folder.remove() }
+        try folder.add("hopeful", script: "import os\nprint('RAN AS', os.getuid(), flush=True)\n")
+        var configuration = folder.configuration(sandbox: options)
+        configuration.pythonPath = pythonPath
+        try await withSupervisor(configuration, feed: FeedHub(source: nil, logger: testLogger())) { supervisor in
+            let problem = try #require(supervisor.sandboxReport.problem)
+            #expect(problem.contains(named), "\(problem)")
+            _ = await supervisor.start(["hopeful"])
+            #expect(await eventually { await supervisor.status().first?.state == "failed" })
+            let failure = await supervisor.status().first?.failure ?? ""
+            #expect(failure.contains("the sandbox cannot be built") && failure.contains(named), "\(failure)")
+            #expect(failure.contains("--no-sandbox"))
+            #expect(!folder.log("hopeful").contains("RAN AS"))
         }
     }
 }

@@ -71,16 +71,6 @@ func withSupervisor<T: Sendable>(
     }
 }
 
-/// Polls `condition` until it holds or `seconds` pass.
-func eventually(_ seconds: Double = 20, _ condition: @Sendable () async -> Bool) async -> Bool {
-    let deadline = Date().addingTimeInterval(seconds)
-    while Date() < deadline {
-        if await condition() { return true }
-        try? await Task.sleep(for: .milliseconds(50))
-    }
-    return await condition()
-}
-
 /// A strategy that logs each line it reads as `GOT <symbol> <price>`.
 let echoStrategy = """
     import json, sys

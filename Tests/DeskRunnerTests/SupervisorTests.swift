@@ -15,7 +15,8 @@ struct SupervisorTests {
         try folder.add(
             "apple_only", script: echoStrategy,
             config: #"{"user_id": "alice", "symbols": ["AAPL"], "env": {"MY_SETTING": "7"}}"#)
-        try folder.add("everything", script: echoStrategy)
+        // After its stdin ends it waits: only the stop's SIGTERM ends it (the assertion below is about that signal).
+        try folder.add("everything", script: echoStrategy + "\nimport time\nwhile True:\n    time.sleep(1)\n")
         try folder.add(
             "environment",
             script:
@@ -106,9 +107,9 @@ struct SupervisorTests {
             #expect(getpgid(child) == pid)
             _ = await supervisor.stop(["parent"])
             #expect(!isAlive(pid))
-            #expect(await eventually(5) { !isAlive(child) })
+            #expect(await eventually(within: 5) { !isAlive(child) })
             #expect(
-                await eventually(5) {
+                await eventually(within: 5) {
                     await supervisor.status().first?.lastExit?.hasPrefix("killed by signal 9") == true
                 })
         }
@@ -137,7 +138,7 @@ struct SupervisorTests {
             }
             let publishing = ContinuousClock.now - started
             // The counter keeps up; the stuck one's pipe fills and its oldest ticks are dropped.
-            #expect(await eventually(30) { folder.log("counter").contains("COUNT 20000") })
+            #expect(await eventually(within: 30) { folder.log("counter").contains("COUNT 20000") })
             let stuck = try #require(feed.statistics.subscribers.first { $0.id == "stuck" })
             let counter = try #require(feed.statistics.subscribers.first { $0.id == "counter" })
             #expect(stuck.dropped > 0)
@@ -164,8 +165,9 @@ struct SupervisorTests {
         try await withSupervisor(folder.configuration(), feed: FeedHub(source: nil, logger: testLogger()), store: store)
         {
             supervisor in
-            #expect(await eventually { await supervisor.status().first?.state == "running" })
-            #expect(folder.log("keeper").components(separatedBy: "READY").count == 3)
+            // The restored record says running before the new run starts: wait for the new run's line.
+            #expect(await eventually { folder.log("keeper").components(separatedBy: "READY").count == 3 })
+            #expect(await supervisor.status().first?.state == "running")
         }
     }
 

@@ -1,5 +1,3 @@
-import DeskLedger
-import DeskServer
 import Foundation
 import Logging
 
@@ -26,56 +24,22 @@ public func testLogger(_ label: String = "desk-test") -> Logger {
     return logger
 }
 
-/// Runs `body` with a ledger in a temporary folder whose group-commit writer is running.
-public func withRunningLedger<T: Sendable>(
-    groupCommit: Bool = true, _ body: @Sendable (Ledger, TemporaryDirectory) async throws -> T
-) async throws -> T {
-    let folder = try TemporaryDirectory()
-    defer { folder.remove() }
-    let ledger = try Ledger(path: folder.path("desk.db"), groupCommit: groupCommit)
-    return try await withThrowingTaskGroup(of: Void.self) { group in
-        group.addTask { try await ledger.run() }
-        defer { ledger.close() }
-        let result = try await body(ledger, folder)
-        ledger.close()
-        try await group.waitForAll()
-        return result
-    }
-}
-
-/// Runs `body` with a whole desk (ledger, paper broker, order desk) in a
-/// temporary folder, with its background services running; HTTP is up to the test.
-public func withRunningDesk<T: Sendable>(
-    configure: (inout DeskConfiguration) -> Void = { _ in },
-    _ body: @Sendable (DeskApplication) async throws -> T
-) async throws -> T {
-    let folder = try TemporaryDirectory()
-    defer { folder.remove() }
-    var configuration = DeskConfiguration(databasePath: folder.path("desk.db"))
-    configure(&configuration)
-    let application = try DeskApplication(configuration: configuration, logger: testLogger())
-    return try await withThrowingTaskGroup(of: Void.self) { group in
-        group.addTask { try await application.ledger.run() }
-        group.addTask { try await application.orderDesk.run() }
-        await application.orderDesk.ready()
-        let result: T
-        do {
-            result = try await body(application)
-        } catch {
-            group.cancelAll()
-            application.ledger.close()
-            application.broker.finish()
-            throw error
-        }
-        application.broker.finish()
-        application.ledger.close()
-        group.cancelAll()
-        return result
-    }
-}
-
 /// Where the `desk` executable is: `DESK_BIN`, else beside the test bundle.
 public func deskExecutable() -> URL {
     if let path = ProcessInfo.processInfo.environment["DESK_BIN"] { return URL(fileURLWithPath: path) }
     return URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("desk")
+}
+
+/// Polls `condition` until it holds or `seconds` pass; true once it holds. For
+/// what another process or task does in its own time (a strategy started, a
+/// subscription changed), never for how long something takes.
+public func eventually(
+    within seconds: Double = 20, every interval: Duration = .milliseconds(25), _ condition: () async -> Bool
+) async -> Bool {
+    let deadline = ContinuousClock.now + .seconds(seconds)
+    while ContinuousClock.now < deadline {
+        if await condition() { return true }
+        try? await Task.sleep(for: interval)
+    }
+    return await condition()
 }

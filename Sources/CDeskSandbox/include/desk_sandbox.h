@@ -34,4 +34,30 @@ int desk_pipe(int fds[2]);
 /// remount must keep: read-only, nosuid, nodev, noexec and the atime ones.
 unsigned long desk_mount_flags(const char *path);
 
+/// Installs a seccomp filter on the calling thread (and what it execs) that
+/// reports every read of standard input (read, readv, pread64, preadv, preadv2
+/// on descriptor 0) to a listener before letting it run; returns the
+/// listener's descriptor, or -1. Needs no-new-privileges (or CAP_SYS_ADMIN).
+int desk_watch_stdin_reads(void);
+/// Takes one notification from `listener`, writes one byte to `report` (unless
+/// it is -1) and lets the reported read go on — in that order, so the byte is
+/// out before the read can return. Returns 1 when a read was reported, 0 when
+/// the reader was gone already, -1 on error.
+int desk_continue_stdin_read(int listener, int report);
+/// Sends descriptor `fd` over the unix socket `socket` (SCM_RIGHTS).
+int desk_send_descriptor(int socket, int fd);
+/// Receives a descriptor sent with `desk_send_descriptor`; -1 on error.
+int desk_receive_descriptor(int socket);
+/// Bytes written to a pipe (either end) and not yet read (FIONREAD); -1 on error.
+int desk_pending_bytes(int fd);
+/// A connected pair of unix datagram sockets, not closed on exec.
+int desk_socket_pair(int fds[2]);
+
+/// Listens on 127.0.0.1:`port` (and [::1]:`port`) in the caller's network
+/// namespace and relays every connection, both ways, to the unix socket at
+/// `socket_path`; at most `max_connections` at once (more are closed at once).
+/// Writes one byte to `ready_fd` once listening, then never returns.
+/// Returns -1 (errno set) only when it cannot listen.
+int desk_forward_loopback(int port, const char *socket_path, int ready_fd, int max_connections);
+
 #endif

@@ -266,7 +266,7 @@ def _field(body: Any, name: str) -> List[Dict[str, Any]]:
 
 
 def get_order(order_id: str, timeout: float = 10) -> Dict[str, Any]:
-    """One of your orders (``GET /orders/{id}``) as a dict: ``order_id``,
+    """One of your orders (``GET /orders/{id}``) as a dict: ``order_id``, ``member``,
     ``status``, ``qty``, ``filled_qty``, ``filled_avg_price``... Decimals are
     strings, missing values ``None``. Raises DeskRequestError (404) if it is
     unknown or not yours."""
@@ -296,7 +296,7 @@ def get_positions(timeout: float = 10) -> List[Dict[str, Any]]:
 
 
 def get_account(timeout: float = 10) -> Dict[str, Any]:
-    """Your account summary (``GET /account``): ``user_id``, ``realized_pnl``,
+    """Your account summary (``GET /account``): ``member``, ``realized_pnl``,
     ``unrealized_pnl``, ``market_value``, ``cash_used``, ``open_orders``,
     ``positions``."""
     return _read("GET", "/account", timeout)

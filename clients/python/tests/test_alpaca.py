@@ -114,7 +114,7 @@ def test_example_strategies_trade_through_alpaca(alpaca_desk):
         booked = sum(Decimal(p["qty"]) for p in positions)
         assert booked == net, f"{member}: positions {positions} vs fills {fills}"
         account = get_json(server, f"/account?user={member}")
-        assert account["user_id"] == member and "realized_pnl" in account
+        assert account["member"] == member and "realized_pnl" in account
 
 
 def test_reconcile_agrees_with_the_account(alpaca_desk):

@@ -16,12 +16,12 @@ from desk_client import (DeskRequestError, cancel_order, get_account, get_order,
                          place_order, set_user_id)
 
 REPO = Path(__file__).resolve().parents[3]
-ORDER_FIELDS = {"order_id", "user_id", "strategy", "symbol", "qty", "side", "order_type", "time_in_force",
+ORDER_FIELDS = {"order_id", "member", "strategy", "symbol", "qty", "side", "order_type", "time_in_force",
                 "limit_price", "stop_price", "status", "filled_qty", "filled_avg_price", "reject_reason",
                 "created_at", "updated_at"}
-POSITION_FIELDS = {"user_id", "symbol", "qty", "avg_entry_price", "realized_pnl", "market_price", "market_value",
+POSITION_FIELDS = {"member", "symbol", "qty", "avg_entry_price", "realized_pnl", "market_price", "market_value",
                    "unrealized_pnl"}
-ACCOUNT_FIELDS = {"user_id", "realized_pnl", "unrealized_pnl", "market_value", "cash_used", "open_orders",
+ACCOUNT_FIELDS = {"member", "realized_pnl", "unrealized_pnl", "market_value", "cash_used", "open_orders",
                   "positions"}
 
 
@@ -146,7 +146,7 @@ def test_unix_socket_end_to_end(dev_desk, client_env):
     response = place_order("AAPL", "3", "buy")
     assert_success(response)
     assert dev_desk.ledger_order(response.order_id)[0] == "erin"
-    assert get_order(response.order_id)["user_id"] == "erin"
+    assert get_order(response.order_id)["member"] == "erin"
     assert [(p["symbol"], Decimal(p["qty"])) for p in get_positions()] == [("AAPL", 3)]
 
 
@@ -189,7 +189,7 @@ def test_read_api(desk, client_env):
     orders = get_orders()
     assert {order["order_id"] for order in orders} == {filled.order_id, other.order_id, resting.order_id}
     assert all(set(order) >= ORDER_FIELDS for order in orders)
-    assert {order["user_id"] for order in orders} == {"frank"}
+    assert {order["member"] for order in orders} == {"frank"}
     assert [order["order_id"] for order in get_orders(status="open")] == [resting.order_id]
     assert {order["order_id"] for order in get_orders(status="closed")} == {filled.order_id, other.order_id}
     assert {order["order_id"] for order in get_orders(status="filled", symbol="GOOG")} == {filled.order_id}
@@ -219,7 +219,7 @@ def test_read_api(desk, client_env):
 
     account = get_account()
     assert set(account) >= ACCOUNT_FIELDS
-    assert account["user_id"] == "frank"
+    assert account["member"] == "frank"
     assert Decimal(account["cash_used"]) == 4 * 100 + 2 * 50
     assert account["open_orders"] == 0 and account["positions"] == 2
 

@@ -1,0 +1,121 @@
+import DeskCore
+import Foundation
+
+/// `POST /admin/halt`: `{"member": "alice"?, "reason": "…"?}`; no member halts
+/// the whole desk. The seed-era `"user"` is read as `"member"`.
+public struct HaltRequest: APIRequestBody, Equatable {
+    public var member: String?
+    public var reason: String?
+
+    public init(member: String? = nil, reason: String? = nil) {
+        self.member = member
+        self.reason = reason
+    }
+
+    public static let example = #"{"member": "alice", "reason": "runaway"}"#
+
+    public init(from decoder: any Decoder) throws {
+        member = try decoder.decodeIfPresent(String.self, "member", alias: "user")
+        reason = try decoder.container(keyedBy: NamedKey.self).decodeIfPresent(String.self, forKey: NamedKey("reason"))
+    }
+}
+
+/// `POST /admin/resume`: `{"member": "alice"?}`; no member resumes the whole desk.
+public struct ResumeRequest: APIRequestBody, Equatable {
+    public var member: String?
+
+    public init(member: String? = nil) { self.member = member }
+
+    public static let example = #"{"member": "alice"}"#
+
+    public init(from decoder: any Decoder) throws {
+        member = try decoder.decodeIfPresent(String.self, "member", alias: "user")
+    }
+}
+
+/// What a halt or resume did: `halted`, `resumed` or `not_halted`, for a member or `*` (the whole desk).
+public struct HaltReply: Codable, Sendable, Equatable {
+    public var status: String
+    public var scope: String
+
+    public init(status: String, scope: String) {
+        self.status = status
+        self.scope = scope
+    }
+}
+
+/// A kill switch that is on.
+public struct HaltView: Codable, Sendable, Equatable {
+    /// A member, or `*` for the whole desk.
+    public var scope: String
+    public var reason: String?
+    public var haltedBy: String?
+    public var haltedAt: Date
+
+    public init(scope: String, reason: String?, haltedBy: String?, haltedAt: Date) {
+        self.scope = scope
+        self.reason = reason
+        self.haltedBy = haltedBy
+        self.haltedAt = haltedAt
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case scope, reason, haltedBy = "halted_by", haltedAt = "halted_at"
+    }
+}
+
+/// `GET /admin/halts`: `{"halts": [...]}`.
+public struct HaltList: Codable, Sendable, Equatable {
+    public var halts: [HaltView]
+    public init(halts: [HaltView]) { self.halts = halts }
+}
+
+/// `POST /admin/prices`: `{"symbol": "AAPL", "price": "145.50", "size": "100"?}`, decimals as strings.
+public struct PriceRequest: APIRequestBody, Equatable {
+    public var symbol: String
+    public var price: String
+    public var size: String?
+
+    public init(symbol: String, price: String, size: String? = nil) {
+        self.symbol = symbol
+        self.price = price
+        self.size = size
+    }
+
+    public static let example = #"{"symbol": "AAPL", "price": "145.50"}"#
+}
+
+/// The price the market now has.
+public struct PriceReply: Codable, Sendable, Equatable {
+    public var status: String
+    public var symbol: String
+    public var price: String
+
+    public init(symbol: String, price: String) {
+        status = "ok"
+        self.symbol = symbol
+        self.price = price
+    }
+}
+
+/// `GET /healthz`.
+public struct Health: Codable, Sendable, Equatable {
+    public var status: String
+    /// `paper` or `alpaca`.
+    public var broker: String
+    /// The market data source, `none` without one.
+    public var feed: String
+    /// `running`, `ended`, `failed: <why>`, …
+    public var feedState: String
+
+    public init(broker: String, feed: String, feedState: String) {
+        status = "ok"
+        self.broker = broker
+        self.feed = feed
+        self.feedState = feedState
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case status, broker, feed, feedState = "feed_state"
+    }
+}

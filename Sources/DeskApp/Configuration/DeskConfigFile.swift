@@ -1,0 +1,214 @@
+import DeskBroker
+import DeskCore
+import Foundation
+
+/// The desk's JSON config file (`desk serve --config FILE`, `DESK_CONFIG`):
+///
+/// ```json
+/// {
+///   "risk": {
+///     "defaults": {"max_order_qty": "1000", "max_order_notional": "250000", "max_position": "5000",
+///                  "max_open_orders": 50, "orders_per_second": 10, "order_burst": 20,
+///                  "allowed_symbols": ["AAPL", "MSFT"], "denied_symbols": ["GME"]},
+///     "members": {"alice": {"max_order_qty": "100"}}
+///   },
+///   "session": {"close": "16:00", "time_zone": "America/New_York"}
+/// }
+/// ```
+/// Decimal limits are strings or whole numbers; `null` removes a default limit.
+/// Read by `StrictJSONDecoder`: a key given twice or one the file does not have
+/// is an error with its line and column.
+public struct DeskConfigFile: Sendable, Equatable {
+    public var risk: RiskPolicy
+    public var session: SessionCalendar
+
+    /// Reads and checks a config file.
+    public static func load(path: String) throws(ConfigurationError) -> DeskConfigFile {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ConfigurationError("config file \(path): cannot read the file")
+        }
+        return try parse(Array(data), path: path)
+    }
+
+    /// Parses config JSON; `path` only labels errors (`config file desk.json:3:3: …`).
+    public static func parse(_ bytes: [UInt8], path: String) throws(ConfigurationError) -> DeskConfigFile {
+        let file: File
+        do { file = try StrictJSONDecoder().decode(File.self, from: bytes) } catch {
+            throw ConfigurationError("config file \(path):\(error.line):\(error.column): \(error.message)")
+        }
+        var config = DeskConfigFile(risk: RiskPolicy(), session: SessionCalendar())
+        if let defaults = file.risk?.defaults { config.risk.defaults = defaults.applied(to: .standard) }
+        for (member, limits) in file.risk?.members ?? [:] { config.risk.members[member] = limits.override }
+        if let session = file.session {
+            switch SessionCalendar.parse(
+                close: session.close ?? "16:00", timeZone: session.timeZone ?? "America/New_York")
+            {
+            case .success(let calendar): config.session = calendar
+            case .failure(let error): throw ConfigurationError("config file \(path): session: \(error)")
+            }
+        }
+        return config
+    }
+
+    /// The file as written.
+    struct File: Decodable {
+        var risk: Risk?
+        var session: Session?
+    }
+
+    struct Risk: Decodable {
+        var defaults: Limits?
+        var members: [String: Limits]?
+    }
+
+    struct Session: Decodable {
+        var close: String?
+        var timeZone: String?
+
+        enum CodingKeys: String, CodingKey {
+            case close, timeZone = "time_zone"
+        }
+    }
+
+    /// One set of limits: each is left as it is, set, or (in `defaults`) removed with null.
+    struct Limits: Decodable {
+        /// What the entry sets.
+        var override = RiskLimitsOverride()
+        /// The limits it sets to null.
+        var removed: Set<String> = []
+
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: NamedKey.self)
+            for field in LimitField.all where container.contains(NamedKey(field.name)) {
+                if try container.decodeNil(forKey: NamedKey(field.name)) {
+                    removed.insert(field.name)
+                } else {
+                    try field.read(container, &override)
+                }
+            }
+        }
+
+        /// `base` with these limits set and the nulls removed.
+        func applied(to base: RiskLimits) -> RiskLimits {
+            var limits = base.overridden(by: override)
+            for field in LimitField.all where removed.contains(field.name) { field.remove(&limits) }
+            return limits
+        }
+    }
+}
+
+/// Each limit of the config file once: its key, how its value is read, where it
+/// goes, and what removing it (`null` in `defaults`) means.
+struct LimitField {
+    let name: String
+    let read: (KeyedDecodingContainer<NamedKey>, inout RiskLimitsOverride) throws -> Void
+    let remove: (inout RiskLimits) -> Void
+
+    static var all: [LimitField] {
+        [
+            field("max_order_qty", \.maxOrderQty, PositiveDecimal.self) { $0.maxOrderQty = nil },
+            field("max_order_notional", \.maxOrderNotional, PositiveDecimal.self) { $0.maxOrderNotional = nil },
+            field("max_position", \.maxPosition, PositiveDecimal.self) { $0.maxPosition = nil },
+            field("max_open_orders", \.maxOpenOrders, PositiveWholeNumber.self) { $0.maxOpenOrders = nil },
+            field("orders_per_second", \.ordersPerSecond, PositiveRate.self) { $0.ordersPerSecond = nil },
+            field("order_burst", \.orderBurst, PositiveWholeNumber.self) { $0.orderBurst = nil },
+            field("allowed_symbols", \.allowedSymbols, Symbols.self) { $0.allowedSymbols = nil },
+            field("denied_symbols", \.deniedSymbols, Symbols.self) { $0.deniedSymbols = [] },
+        ]
+    }
+
+    static func field<Reader: LimitReader>(
+        _ name: String, _ target: WritableKeyPath<RiskLimitsOverride, Reader.Value?>, _ reader: Reader.Type,
+        remove: @escaping (inout RiskLimits) -> Void
+    ) -> LimitField {
+        LimitField(
+            name: name,
+            read: { container, override in
+                override[keyPath: target] = try container.decode(Reader.self, forKey: NamedKey(name)).value
+            }, remove: remove)
+    }
+}
+
+/// How one kind of limit is read from the file.
+protocol LimitReader: Decodable {
+    associatedtype Value
+    var value: Value { get }
+}
+
+/// The dotted path of the value being decoded, for messages.
+private func path(_ decoder: any Decoder) -> String {
+    "\"" + decoder.codingPath.map(\.stringValue).joined(separator: ".") + "\""
+}
+
+/// A positive decimal: a string in the desk's decimal syntax, or a whole number.
+struct PositiveDecimal: LimitReader {
+    var value: Decimal
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if let text = try? container.decode(String.self), case .success(let number) = ExactDecimal.parse(text),
+            number > 0
+        {
+            value = number
+        } else if let number = try? container.decode(Decimal.self), number > 0, number == number.rounded(0) {
+            value = number
+        } else {
+            throw DecodingError.dataCorruptedError(
+                in: container,
+                debugDescription:
+                    "\(path(decoder)) must be a positive decimal: a string like \"2500.50\" or a whole number")
+        }
+    }
+}
+
+/// A positive whole number.
+struct PositiveWholeNumber: LimitReader {
+    var value: Int
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        guard let number = try? container.decode(Int.self), number > 0 else {
+            throw DecodingError.dataCorruptedError(
+                in: container, debugDescription: "\(path(decoder)) must be a positive whole number")
+        }
+        value = number
+    }
+}
+
+/// A positive rate (orders per second, decimals allowed).
+struct PositiveRate: LimitReader {
+    var value: Double
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        guard let number = try? container.decode(Double.self), number > 0, number.isFinite else {
+            throw DecodingError.dataCorruptedError(
+                in: container, debugDescription: "\(path(decoder)) must be a positive number")
+        }
+        value = number
+    }
+}
+
+/// A list of ticker symbols.
+struct Symbols: LimitReader {
+    var value: Set<String>
+
+    init(from decoder: any Decoder) throws {
+        guard let list = try? [String](from: decoder) else {
+            throw DecodingError.dataCorrupted(
+                .init(codingPath: decoder.codingPath, debugDescription: "\(path(decoder)) must be a list of symbols"))
+        }
+        for symbol in list {
+            do { _ = try OrderValidation.validateSymbol(symbol) } catch {
+                throw DecodingError.dataCorrupted(
+                    .init(codingPath: decoder.codingPath, debugDescription: "\(path(decoder)): \(error.message)"))
+            }
+        }
+        value = Set(list)
+    }
+}
+
+extension Decimal {
+    /// This number rounded to `scale` decimals, half away from zero.
+    fileprivate func rounded(_ scale: Int) -> Decimal { ExactDecimal.rounded(self, scale: scale) }
+}

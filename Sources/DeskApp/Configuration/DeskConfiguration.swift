@@ -1,0 +1,99 @@
+import AlpacaBroker
+import AlpacaData
+import DeskBroker
+import DeskCore
+import DeskHTTP
+import DeskMarketData
+import DeskRunner
+import Foundation
+
+/// Where market data comes from.
+public enum FeedSetting: Sendable {
+    /// No feed: prices only from `POST /admin/prices`.
+    case none
+    /// A seeded random walk.
+    case synthetic(symbols: [String: Decimal], ticksPerSecond: Double, seed: UInt64)
+    /// A recorded file.
+    case replay(path: String, speed: ReplaySpeed)
+    /// Alpaca's data stream, subscribed to what strategies want; `defaultSymbols`
+    /// while one of them wants every symbol.
+    case alpaca(AlpacaSettings, defaultSymbols: Set<String>)
+
+    /// The synthetic feed's symbols unless told otherwise.
+    public static let defaultSymbols: [String: Decimal] = [
+        "AAPL": Decimal(string: "190.00")!, "MSFT": Decimal(string: "420.00")!, "GOOG": Decimal(string: "170.00")!,
+        "AMZN": Decimal(string: "185.00")!, "TSLA": Decimal(string: "240.00")!,
+    ]
+}
+
+/// Where orders go.
+public enum BrokerSetting: Sendable {
+    /// The embedded paper broker (no keys, no network).
+    case paper
+    /// Alpaca's API with the club's keys.
+    case alpaca(AlpacaSettings, AlpacaBroker.Options)
+
+    public var name: String {
+        switch self {
+        case .paper: "paper"
+        case .alpaca: "alpaca"
+        }
+    }
+}
+
+/// Everything `desk serve` needs, resolved from flags, environment and the config file.
+public struct DeskConfiguration: Sendable {
+    /// TCP listen address (`127.0.0.1` by default; `0.0.0.0` to accept other hosts).
+    public var host: String
+    /// TCP port (`PORT`, default 8080; 0 picks a free one).
+    public var port: Int
+    /// Also listen on this unix socket (`DESK_UNIX_SOCKET`): what sandboxed strategies use.
+    public var unixSocketPath: String?
+    /// SQLite ledger file (`DB_PATH`, default ./trading_desk.db).
+    public var databasePath: String
+    /// The config file it was read from (`--config`), if any.
+    public var configFilePath: String?
+    /// Development only: accept the seed's self-declared `X-User-ID` header without a token.
+    public var trustUserHeader: Bool
+    /// Pre-trade limits.
+    public var risk: RiskPolicy
+    /// When day orders expire.
+    public var session: SessionCalendar
+    /// Batch concurrent order writes into one transaction (off only to measure it).
+    public var groupCommit: Bool
+    /// Largest request body accepted, in bytes.
+    public var maximumBodySize: Int
+    /// The market data feed.
+    public var feed: FeedSetting = .none
+    /// The broker orders go to.
+    public var broker: BrokerSetting = .paper
+    /// The strategy supervisor; nil runs no strategies.
+    public var runtime: SupervisorConfiguration?
+    /// Idle, request head and request body timeouts, and the connection cap of each listener.
+    public var connections = ConnectionSettings()
+    /// The group the unix socket belongs to (mode 0660: only the desk's user and
+    /// this group connect). `desk serve` resolves it to `--socket-group`, else
+    /// `defaultSocketGroup` when the desk runs as root, else the desk's own gid;
+    /// nil leaves the socket in the desk's own group. Sandboxed strategies get
+    /// this gid as a supplementary group.
+    public var unixSocketGroup: UInt32?
+
+    /// The unix socket's group when the desk runs as root and no `--socket-group` is given.
+    public static let defaultSocketGroup: UInt32 = 60_999
+
+    public init(
+        host: String = "127.0.0.1", port: Int = 8080, unixSocketPath: String? = nil,
+        databasePath: String = "./trading_desk.db", trustUserHeader: Bool = false, risk: RiskPolicy = RiskPolicy(),
+        session: SessionCalendar = SessionCalendar(), groupCommit: Bool = true, maximumBodySize: Int = 64 * 1024
+    ) {
+        self.host = host
+        self.port = port
+        self.unixSocketPath = unixSocketPath
+        self.databasePath = databasePath
+        self.trustUserHeader = trustUserHeader
+        self.risk = risk
+        self.session = session
+        self.groupCommit = groupCommit
+        self.maximumBodySize = maximumBodySize
+    }
+}

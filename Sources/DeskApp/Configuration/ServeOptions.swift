@@ -1,0 +1,373 @@
+import ArgumentParser
+import AlpacaBroker
+import AlpacaData
+import DeskBroker
+import DeskCore
+import DeskHTTP
+import DeskMarketData
+import DeskRunner
+import Foundation
+
+/// The settings read by one rule from a flag and from its variable.
+enum Settings {
+    static let port = Setting.wholeNumber(.port, range: 0...65_535, hint: " (0 picks a free port)")
+    static let maxConnections = Setting.wholeNumber(.maxConnections, range: 1...100_000, hint: " (per listener)")
+    static let idleTimeout = Setting.seconds(.idleTimeout)
+    static let headerTimeout = Setting.seconds(.headerTimeout)
+    static let bodyTimeout = Setting.seconds(.bodyTimeout)
+}
+
+/// Which ledger file a command reads or writes (`desk serve` and the commands that read the ledger).
+public struct DatabaseOptions: ParsableArguments {
+    @Option(name: .customLong("db"), help: "SQLite ledger file (env DB_PATH; default ./trading_desk.db).")
+    public var path: String?
+
+    public init() {}
+
+    /// `--db`, else `DB_PATH`, else `./trading_desk.db`.
+    public var resolvedPath: String { path ?? DeskEnvironment()[.database] ?? "./trading_desk.db" }
+}
+
+/// Where `desk serve` listens, and how long and how many connections each listener keeps.
+public struct ListenerOptions: ParsableArguments {
+    @Option(help: "TCP address to listen on (env DESK_HOST; default 127.0.0.1).")
+    public var host: String?
+    @Option(help: "TCP port (env PORT; default 8080; 0 picks a free port).", transform: Settings.port.transform)
+    public var port: Int?
+    @Option(name: .customLong("unix-socket"), help: "Also listen on this unix socket (env DESK_UNIX_SOCKET).")
+    public var unixSocket: String?
+    @Option(
+        name: .customLong("socket-group"),
+        help:
+            "Group of the unix socket (mode 0660), a gid or name (env DESK_SOCKET_GROUP; default 60999 when run as root, else the desk's own group)."
+    )
+    public var socketGroup: String?
+    @Option(
+        name: .customLong("idle-timeout"),
+        help: "Seconds a connection may sit idle between requests (env DESK_IDLE_TIMEOUT; default 60).",
+        transform: Settings.idleTimeout.transform)
+    public var idleTimeout: Duration?
+    @Option(
+        name: .customLong("header-timeout"),
+        help: "Seconds for a request's head once its first byte came (env DESK_HEADER_TIMEOUT; default 10).",
+        transform: Settings.headerTimeout.transform)
+    public var headerTimeout: Duration?
+    @Option(
+        name: .customLong("body-timeout"),
+        help: "Seconds for a request's body once its head came (env DESK_BODY_TIMEOUT; default 30).",
+        transform: Settings.bodyTimeout.transform)
+    public var bodyTimeout: Duration?
+    @Option(
+        name: .customLong("max-connections"),
+        help: "Connections each listener holds at once; more wait (env DESK_MAX_CONNECTIONS; default 256).",
+        transform: Settings.maxConnections.transform)
+    public var maxConnections: Int?
+
+    public init() {}
+
+    /// Timeouts and the connection cap: flags, else their variables, else `ConnectionSettings`' defaults.
+    func connections(_ environment: DeskEnvironment) throws(ConfigurationError) -> ConnectionSettings {
+        var settings = ConnectionSettings()
+        if let value = try environment.resolve(idleTimeout, Settings.idleTimeout) { settings.idleTimeout = value }
+        if let value = try environment.resolve(headerTimeout, Settings.headerTimeout) {
+            settings.requestHeaderTimeout = value
+        }
+        if let value = try environment.resolve(bodyTimeout, Settings.bodyTimeout) {
+            settings.requestBodyTimeout = value
+        }
+        if let value = try environment.resolve(maxConnections, Settings.maxConnections) {
+            settings.maximumConnections = value
+        }
+        return settings
+    }
+}
+
+/// Where orders go.
+public enum BrokerKind: String, ExpressibleByArgument, CaseIterable, Sendable {
+    case paper, alpaca
+}
+
+/// Where market data comes from.
+public enum FeedKind: String, ExpressibleByArgument, CaseIterable, Sendable {
+    case synthetic, replay, alpaca, none
+}
+
+extension StrategyRuntime: ExpressibleByArgument {}
+
+extension ReplaySpeed: ExpressibleByArgument {
+    public init?(argument: String) {
+        guard let speed = Self.parse(argument) else { return nil }
+        self = speed
+    }
+}
+
+/// Where market data comes from.
+public struct MarketOptions: ParsableArguments {
+    @Option(help: "Market data (env DESK_FEED; default synthetic).") public var feed: FeedKind?
+    @Option(name: .customLong("replay-file"), help: "CSV or JSON-lines file for --feed replay.")
+    public var replayFile: String?
+    @Option(name: .customLong("replay-speed"), help: "recorded (default), fast, or a factor like 10x.")
+    public var replaySpeed: ReplaySpeed?
+    @Option(name: .customLong("feed-rate"), help: "Synthetic ticks per second (default 20; 0 = as fast as possible).")
+    public var feedRate: Double?
+    @Option(name: .customLong("feed-seed"), help: "Synthetic feed seed (default 1).") public var feedSeed: UInt64?
+    @Option(
+        help:
+            "Synthetic symbols and start prices, e.g. AAPL=190,MSFT=420; for --feed alpaca the symbols streamed to strategies that want every symbol (env DESK_SYMBOLS)."
+    ) public var symbols: String?
+
+    public init() {}
+
+    public func validate() throws {
+        if let feedRate, !(feedRate >= 0) {
+            throw ValidationError("--feed-rate must be ≥ 0 ticks per second (0: as fast as possible)")
+        }
+    }
+
+    func resolve(_ environment: DeskEnvironment) throws(ConfigurationError) -> FeedSetting {
+        let symbols = self.symbols ?? environment[.symbols]
+        switch try environment.resolve(feed, .feed) ?? .synthetic {
+        case .none: return .none
+        case .synthetic:
+            var prices = FeedSetting.defaultSymbols
+            if let symbols {
+                prices = [:]
+                for pair in symbols.split(separator: ",") {
+                    let parts = pair.split(separator: "=")
+                    guard parts.count == 2, (try? OrderValidation.validateSymbol(String(parts[0]))) != nil,
+                        case .success(let price) = ExactDecimal.parse(String(parts[1])), price > 0
+                    else {
+                        throw ConfigurationError("symbols \"\(pair)\" must look like AAPL=190.50 (comma-separated)")
+                    }
+                    prices[String(parts[0])] = price
+                }
+            }
+            return .synthetic(symbols: prices, ticksPerSecond: feedRate ?? 20, seed: feedSeed ?? 1)
+        case .replay:
+            guard let replayFile else {
+                throw ConfigurationError("--feed replay needs --replay-file FILE (.csv or .jsonl)")
+            }
+            return .replay(path: replayFile, speed: replaySpeed ?? .recorded)
+        case .alpaca:
+            // What strategies that want every symbol get: AAPL,MSFT (AAPL=190 forms are read for their symbol).
+            var defaultSymbols = Set(FeedSetting.defaultSymbols.keys)
+            if let symbols {
+                defaultSymbols = []
+                for item in symbols.split(separator: ",") {
+                    let symbol = String(item.split(separator: "=", maxSplits: 1).first ?? "")
+                    guard (try? OrderValidation.validateSymbol(symbol)) != nil else {
+                        throw ConfigurationError("symbols \"\(item)\" must look like AAPL (comma-separated)")
+                    }
+                    defaultSymbols.insert(symbol)
+                }
+            }
+            return .alpaca(
+                try AlpacaAccount.settings(for: "--feed alpaca", environment), defaultSymbols: defaultSymbols)
+        }
+    }
+}
+
+/// How strategies run.
+public struct StrategyOptions: ParsableArguments {
+    @Option(name: .customLong("strategies-dir"), help: "Supervise the strategies in this folder (env STRATEGIES_DIR).")
+    public var strategiesDir: String?
+    @Option(name: .customLong("logs-dir"), help: "Strategy logs (default: logs/ beside the database).")
+    public var logsDir: String?
+    @Option(help: "Python interpreter for strategies (env DESK_PYTHON; default /usr/bin/python3).")
+    public var python: String?
+    @Option(name: .customLong("python-path"), help: "PYTHONPATH for strategies (env DESK_PYTHONPATH).")
+    public var pythonPath: String?
+    @Flag(
+        name: .customLong("no-sandbox"),
+        help:
+            "Run strategies as the desk's own user, without namespaces, limits or separate users (otherwise strategies do not start where the sandbox cannot be built)."
+    )
+    public var noSandbox = false
+    @Option(
+        name: .customLong("stop-grace"), help: "Seconds a stopped strategy has between SIGTERM and SIGKILL (default 5)."
+    )
+    public var stopGrace: Double?
+    @Option(help: "What runs strategies without a runtime in config.json (env DESK_RUNTIME; default process).")
+    public var runtime: StrategyRuntime?
+    @Option(
+        name: .customLong("docker-image"), help: "Strategy image (env DOCKER_IMAGE; default trading-desk-strategy).")
+    public var dockerImage: String?
+    @Option(
+        name: .customLong("docker-network"),
+        help:
+            "Put containers on this Docker network and let them reach the desk over TCP (env NETWORK_NAME; default: no network, the desk's unix socket)."
+    )
+    public var dockerNetwork: String?
+    @Option(
+        name: .customLong("docker-desk-url"),
+        help: "How containers on --docker-network reach the desk, e.g. http://desk:8080 (env DESK_CONTAINER_URL).")
+    public var dockerDeskURL: String?
+
+    public init() {}
+
+    public func validate() throws {
+        if let stopGrace, !(0...3600).contains(stopGrace) {
+            throw ValidationError("--stop-grace \(stopGrace) must be 0 to 3600 seconds")
+        }
+    }
+
+    /// The supervisor's configuration when there is a strategies folder; nil runs no strategies.
+    func resolve(_ environment: DeskEnvironment, deskSocket: String, ledgerPath: String) throws(ConfigurationError)
+        -> SupervisorConfiguration?
+    {
+        guard let directory = strategiesDir ?? environment[.strategiesDirectory] else { return nil }
+        let ledgerFolder = URL(fileURLWithPath: ledgerPath).standardizedFileURL.deletingLastPathComponent()
+        return SupervisorConfiguration(
+            strategiesDirectory: URL(fileURLWithPath: directory).standardizedFileURL,
+            logsDirectory: URL(fileURLWithPath: logsDir ?? ledgerFolder.appendingPathComponent("logs").path)
+                .standardizedFileURL,
+            sandboxDirectory: ledgerFolder.appendingPathComponent("sandbox"), deskURL: "unix://\(deskSocket)",
+            python: python ?? environment[.python] ?? SupervisorConfiguration.defaultPython,
+            pythonPath: pythonPath ?? environment[.pythonPath]
+                ?? DeskCheckout.defaultPythonPath(checkout: DeskCheckout.locate()).pythonPath,
+            sandbox: noSandbox ? .none : SandboxOptions(),
+            stopGrace: .milliseconds(Int64((stopGrace ?? 5) * 1000)),
+            defaultRuntime: try environment.resolve(runtime, .runtime) ?? .process,
+            docker: try docker(environment, deskSocket: deskSocket, ledgerPath: ledgerPath))
+    }
+
+    /// Docker settings from flags and DOCKER_IMAGE, NETWORK_NAME, DESK_CONTAINER_URL, DESK_DOCKER and the
+    /// docker CLI's own DOCKER_* variables. Without a network, containers have none and reach the desk
+    /// through `deskSocket`.
+    func docker(_ environment: DeskEnvironment, deskSocket: String, ledgerPath: String) throws(ConfigurationError)
+        -> DockerSettings
+    {
+        let image = dockerImage ?? environment[.dockerImage] ?? DockerSettings.defaultImage
+        guard image.first.map({ $0.isLetter || $0.isNumber }) == true, !image.contains(where: \.isWhitespace) else {
+            throw ConfigurationError("docker image \"\(image)\" is not an image name such as trading-desk-strategy")
+        }
+        var network = ContainerNetwork.none(deskSocket: deskSocket)
+        if let name = dockerNetwork ?? environment[.dockerNetwork], name != "none" {
+            guard Identifier.isSafe(name) else {
+                throw ConfigurationError("docker network \"\(name)\" is not a network name (letters, digits, _ and -)")
+            }
+            guard let url = dockerDeskURL ?? environment[.dockerDeskURL] else {
+                throw ConfigurationError(
+                    "--docker-network \(name) needs --docker-desk-url (env DESK_CONTAINER_URL): how containers on that network reach the desk, e.g. http://desk:8080"
+                )
+            }
+            guard url.hasPrefix("http://") || url.hasPrefix("https://") else {
+                throw ConfigurationError("--docker-desk-url \(url) must start with http:// or https://")
+            }
+            network = .named(name, deskURL: url)
+        }
+        return DockerSettings(
+            docker: environment[.docker] ?? "docker", image: image, network: network,
+            instance: DockerSettings.instance(forLedgerPath: URL(fileURLWithPath: ledgerPath).standardizedFileURL.path),
+            clientEnvironment: DockerSettings.clientEnvironment(from: environment.values))
+    }
+}
+
+/// `desk serve`'s options, in groups; `resolve` turns them (flags first, then
+/// the variables of `DeskVariable`, then defaults) into a `DeskConfiguration`.
+public struct ServeOptions: ParsableArguments {
+    @OptionGroup public var listeners: ListenerOptions
+    @OptionGroup public var database: DatabaseOptions
+    @Option(help: "JSON config file with risk limits and the session close (env DESK_CONFIG).")
+    public var config: String?
+    @Flag(
+        name: .customLong("trust-user-header"),
+        help: "DEVELOPMENT ONLY: accept the seed's X-User-ID header without a token (env DESK_TRUST_USER_HEADER=1).")
+    public var trustUserHeader = false
+    @Flag(name: .customLong("no-group-commit"), help: "One transaction per order (for benchmarks).")
+    public var noGroupCommit = false
+    @Option(help: "Where orders go (env DESK_BROKER; default paper).") public var broker: BrokerKind?
+    @OptionGroup public var market: MarketOptions
+    @OptionGroup public var strategies: StrategyOptions
+
+    public init() {}
+
+    /// The configuration these options and `environment` describe, or what is wrong with them.
+    public func resolve(_ environment: DeskEnvironment = DeskEnvironment()) throws(ConfigurationError)
+        -> DeskConfiguration
+    {
+        var configuration = DeskConfiguration()
+        configuration.host = listeners.host ?? environment[.host] ?? "127.0.0.1"
+        configuration.port = try environment.resolve(listeners.port, Settings.port) ?? 8080
+        configuration.databasePath = database.path ?? environment[.database] ?? "./trading_desk.db"
+        configuration.unixSocketPath = listeners.unixSocket ?? environment[.unixSocket]
+        switch environment[.trustUserHeader] {
+        case nil, "0", "false": configuration.trustUserHeader = trustUserHeader
+        case "1", "true": configuration.trustUserHeader = true
+        case let other?: throw ConfigurationError("DESK_TRUST_USER_HEADER=\(other) must be 1 or 0")
+        }
+        configuration.groupCommit = !noGroupCommit
+        configuration.connections = try listeners.connections(environment)
+        configuration.unixSocketGroup = try Self.socketGroup(listeners.socketGroup ?? environment[.socketGroup])
+        if let file = config ?? environment[.config] {
+            configuration.configFilePath = URL(fileURLWithPath: file).standardizedFileURL.path
+            let loaded = try DeskConfigFile.load(path: file)
+            configuration.risk = loaded.risk
+            configuration.session = loaded.session
+        }
+        switch try environment.resolve(broker, .broker) ?? .paper {
+        case .paper: configuration.broker = .paper
+        case .alpaca:
+            configuration.broker = .alpaca(
+                try AlpacaAccount.settings(for: "--broker alpaca", environment), AlpacaBroker.Options())
+        }
+        configuration.feed = try market.resolve(environment)
+        if strategies.strategiesDir ?? environment[.strategiesDirectory] != nil && configuration.unixSocketPath == nil {
+            // Sandboxed strategies reach the desk through this socket.
+            let ledgerFolder = URL(fileURLWithPath: configuration.databasePath).deletingLastPathComponent()
+            configuration.unixSocketPath = ledgerFolder.appendingPathComponent("desk.sock").path
+        }
+        if let path = configuration.unixSocketPath, path.utf8.count > 100 {
+            throw ConfigurationError("unix socket path \(path) is too long: at most 100 bytes (a kernel limit)")
+        }
+        configuration.runtime = try strategies.resolve(
+            environment, deskSocket: configuration.unixSocketPath ?? "", ledgerPath: configuration.databasePath)
+        return configuration
+    }
+
+    /// `--socket-group`/DESK_SOCKET_GROUP: a gid or the name of a group; without
+    /// one, `DeskConfiguration.defaultSocketGroup` when the desk runs as root,
+    /// else the desk's own gid.
+    static func socketGroup(_ raw: String?, runningAsRoot: Bool = getuid() == 0) throws(ConfigurationError) -> UInt32 {
+        guard let raw else { return runningAsRoot ? DeskConfiguration.defaultSocketGroup : getgid() }
+        if let gid = UInt32(raw) { return gid }
+        if let entry = getgrnam(raw) { return entry.pointee.gr_gid }
+        throw ConfigurationError(
+            "socket group \"\(raw)\" is neither a gid nor a group on this machine: pass a number such as \(DeskConfiguration.defaultSocketGroup) or an existing group's name"
+        )
+    }
+}
+
+/// The club's Alpaca account from the seed's variables.
+enum AlpacaAccount {
+    /// For `use` (`--broker alpaca`, `--feed alpaca`): APCA_API_KEY_ID and APCA_API_SECRET_KEY (required),
+    /// APCA_API_BASE_URL, APCA_API_DATA_URL, APCA_API_DATA_STREAM_URL, APCA_DATA_FEED.
+    static func settings(for use: String, _ environment: DeskEnvironment) throws(ConfigurationError) -> AlpacaSettings {
+        let keys: [DeskVariable] = [.alpacaKeyID, .alpacaSecretKey]
+        let missing = keys.filter { environment[$0] == nil }.map(\.rawValue)
+        guard let keyID = environment[.alpacaKeyID], let secret = environment[.alpacaSecretKey] else {
+            throw ConfigurationError(
+                "\(use) needs \(missing.joined(separator: " and ")) in the environment (the club's Alpaca keys); APCA_API_BASE_URL defaults to \(AlpacaSettings.paperBaseURL)"
+            )
+        }
+        let base = environment[.alpacaBaseURL] ?? AlpacaSettings.paperBaseURL
+        guard base.hasPrefix("http://") || base.hasPrefix("https://") else {
+            throw ConfigurationError(
+                "APCA_API_BASE_URL=\(base) must start with https:// (or http:// for a local test double)")
+        }
+        let stream = environment[.alpacaDataStreamURL] ?? AlpacaSettings.dataStreamURL
+        guard stream.hasPrefix("wss://") || stream.hasPrefix("ws://") else {
+            throw ConfigurationError(
+                "APCA_API_DATA_STREAM_URL=\(stream) must start with wss:// (or ws:// for a local test double), e.g. \(AlpacaSettings.dataStreamURL)"
+            )
+        }
+        let feed = environment[.alpacaDataFeed] ?? "iex"
+        guard ["iex", "sip"].contains(feed) else {
+            throw ConfigurationError("APCA_DATA_FEED=\(feed) must be iex or sip")
+        }
+        return AlpacaSettings(
+            keyID: keyID, secretKey: secret, baseURL: base,
+            dataURL: environment[.alpacaDataURL] ?? AlpacaSettings.dataURL,
+            dataStreamURL: stream, dataFeed: feed)
+    }
+}

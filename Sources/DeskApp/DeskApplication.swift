@@ -1,0 +1,254 @@
+import AlpacaBroker
+import AlpacaData
+import DeskBroker
+import DeskCore
+import DeskHTTP
+import DeskLedger
+import DeskMarketData
+import DeskOrders
+import DeskRunner
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import ServiceLifecycle
+import Synchronization
+
+/// The desk server, wired: ledger, broker, order desk, HTTP on TCP (and a
+/// unix socket when configured). `run()` runs them as one service group, listed
+/// in dependency order so that shutdown stops taking orders first and closes the
+/// ledger last.
+public struct DeskApplication: Sendable {
+    public let configuration: DeskConfiguration
+    public let ledger: Ledger
+    /// Where orders go: the paper broker or Alpaca, whichever the configuration chose.
+    public let broker: any Broker
+    public let orderDesk: OrderDesk
+    public let metrics: DeskMetrics
+    public let logger: Logger
+    /// Market data: fans ticks out to strategies and feeds the paper broker's prices.
+    public let feed: FeedHub
+    /// Runs members' strategies, when the configuration has a runtime.
+    public let supervisor: Supervisor?
+    private let listening = OneShot<Void>()
+
+    /// Opens the ledger and builds every part; nothing runs until `run()`.
+    public init(configuration: DeskConfiguration, logger: Logger) throws {
+        self.configuration = configuration
+        self.logger = logger
+        ledger = try Ledger(path: configuration.databasePath, groupCommit: configuration.groupCommit)
+        switch configuration.broker {
+        case .paper: broker = PaperBroker()
+        case .alpaca(let settings, let options):
+            broker = AlpacaBroker(settings: settings, options: options, logger: logger)
+        }
+        metrics = DeskMetrics()
+        orderDesk = OrderDesk(
+            ledger: ledger, broker: broker, policy: configuration.risk, metrics: metrics, logger: logger)
+        feed = FeedHub(source: try Self.source(configuration.feed, logger: logger), logger: logger)
+        let broker = self.broker
+        feed.observe { tick in broker.observe(symbol: tick.symbol, price: tick.price, size: tick.size, at: tick.at) }
+        if var runtime = configuration.runtime {
+            let ledgerFolder = URL(fileURLWithPath: configuration.databasePath).standardizedFileURL
+                .deletingLastPathComponent()
+            // No strategy sees the ledger's folder (the ledger, the admin token, the lock) or the config file.
+            runtime.sandbox.protectedPaths += [ledgerFolder.path] + (configuration.configFilePath.map { [$0] } ?? [])
+            // Strategies reach the desk's socket (mode 0660) through its group.
+            runtime.sandbox.clientGroup = runtime.sandbox.clientGroup ?? configuration.unixSocketGroup
+            runtime.docker?.socketGroup = runtime.sandbox.clientGroup
+            supervisor = Supervisor(
+                configuration: runtime, feed: feed, credentials: LedgerCredentials(ledger: ledger),
+                store: LedgerStrategyStore(ledger: ledger), users: LedgerStrategyUsers(ledger: ledger), logger: logger)
+        } else {
+            supervisor = nil
+        }
+    }
+
+    static func source(_ setting: FeedSetting, logger: Logger) throws -> (any TickSource)? {
+        switch setting {
+        case .none: nil
+        case .synthetic(let symbols, let rate, let seed):
+            SyntheticSource(symbols: symbols, ticksPerSecond: rate, seed: seed)
+        case .replay(let path, let speed): try ReplaySource(file: URL(fileURLWithPath: path), speed: speed)
+        case .alpaca(let settings, let defaultSymbols):
+            AlpacaDataSource(settings: settings, options: .init(defaultSymbols: defaultSymbols), logger: logger)
+        }
+    }
+
+    /// Feeds a trade price to the market: the paper broker and every strategy subscribed to the symbol.
+    public func publishPrice(symbol: String, price: Decimal, size: Decimal?) {
+        feed.publish(Tick(symbol: symbol, price: price, at: Date(), size: size, kind: .trade))
+    }
+
+    /// Every route (see `deskRouter`).
+    public func router() -> Router<DeskRequestContext> {
+        deskRouter(
+            DeskServices(
+                ledger: ledger, orderDesk: orderDesk, broker: broker, feed: feed, supervisor: supervisor,
+                reconciler: reconciler(), metrics: metrics, trustUserHeader: configuration.trustUserHeader,
+                maximumBodySize: configuration.maximumBodySize, logger: logger))
+    }
+
+    /// The reconciler, when the broker has an account of its own (Alpaca).
+    public func reconciler() -> Reconciler? {
+        broker.reconciling.map { Reconciler(ledger: ledger, broker: $0, orderDesk: orderDesk) }
+    }
+
+    /// Returns once the desk listens.
+    public func waitUntilListening() async { await listening.wait() }
+
+    /// Where the server listens once it is up.
+    public struct Listening: Sendable {
+        public var port: Int?
+        public var unixSocketPath: String?
+    }
+
+    /// Runs the desk until SIGTERM/SIGINT (or `extraServices` fail). `onListening`
+    /// is called once TCP (and the unix socket) accept connections.
+    public func run(
+        extraServices: [ServiceGroupConfiguration.ServiceConfiguration] = [],
+        onListening: @escaping @Sendable (Listening) async -> Void = { _ in }
+    ) async throws {
+        let responder = router().buildResponder()
+        let orderDesk = self.orderDesk
+        let listening = self.listening
+        let listeners = ListenerCount(expected: configuration.unixSocketPath == nil ? 1 : 2) { addresses in
+            listening.fire()
+            await onListening(addresses)
+        }
+        var apps: [any Service] = []
+        let connections = configuration.connections
+        let logger = self.logger
+        var tcp = Application(
+            responder: responder, server: .desk(connections),
+            configuration: ApplicationConfiguration(
+                address: .hostname(configuration.host, port: configuration.port), serverName: "desk",
+                availableConnectionsDelegate: ConnectionCap(
+                    maximum: connections.maximumConnections, listener: "tcp", logger: logger)),
+            onServerRunning: { channel in await listeners.ready(port: channel.localAddress?.port) },
+            logger: logger)
+        tcp.beforeServerStarts { await orderDesk.ready() }
+        apps.append(tcp)
+        if let path = configuration.unixSocketPath {
+            try? FileManager.default.removeItem(atPath: path)
+            let group = configuration.unixSocketGroup
+            var unix = Application(
+                responder: responder, server: .desk(connections),
+                configuration: ApplicationConfiguration(
+                    address: .unixDomainSocket(path: path), serverName: "desk",
+                    availableConnectionsDelegate: ConnectionCap(
+                        maximum: connections.maximumConnections, listener: "unix", logger: logger)),
+                onServerRunning: { _ in
+                    // The desk's user and the socket group (sandboxed strategies) only; a token is still needed.
+                    Self.restrictSocket(path: path, group: group, logger: logger)
+                    await listeners.ready(unixSocketPath: path)
+                },
+                logger: logger)
+            unix.beforeServerStarts { await orderDesk.ready() }
+            apps.append(unix)
+        }
+        // Shutdown runs bottom-up: strategies stop first, then the feed, then the
+        // listeners finish in-flight orders, and the ledger commits last.
+        // The paper broker expires day orders at the session close the desk tells it; Alpaca does it at its end.
+        var brokerServices: [any Service] = broker.service.map { [$0] } ?? []
+        if !broker.expiresDayOrdersItself {
+            brokerServices.append(SessionCloser(broker: broker, calendar: configuration.session, logger: logger))
+        }
+        if let reconciler = reconciler() {
+            brokerServices.append(StartupReconciliation(reconciler: reconciler, orderDesk: orderDesk, logger: logger))
+        }
+        let services: [any Service] =
+            [ledger] + brokerServices + [orderDesk]
+            + apps + [feed] + (supervisor.map { [AfterListening(service: $0, signal: listening)] } ?? [])
+        let group = ServiceGroup(
+            configuration: ServiceGroupConfiguration(
+                services: services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) } + extraServices,
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger))
+        try await group.run()
+        if let path = configuration.unixSocketPath { try? FileManager.default.removeItem(atPath: path) }
+    }
+}
+
+extension DeskApplication {
+    /// Mode of the unix socket: the desk's user and the socket's group connect, nobody else.
+    public static let socketMode: mode_t = 0o660
+
+    /// Gives the socket to `group` (when given) with mode 0660.
+    static func restrictSocket(path: String, group: UInt32?, logger: Logger) {
+        if let group, chown(path, uid_t.max, gid_t(group)) != 0 {
+            logger.error(
+                "cannot give the unix socket to its group: strategies in that group cannot connect",
+                metadata: ["path": "\(path)", "gid": "\(group)", "error": "\(String(cString: strerror(errno)))"])
+        }
+        if chmod(path, socketMode) != 0 {
+            logger.error(
+                "cannot set the unix socket's mode",
+                metadata: ["path": "\(path)", "error": "\(String(cString: strerror(errno)))"])
+        }
+    }
+}
+
+/// Runs a service once the desk listens (strategies need the desk to answer).
+struct AfterListening: Service {
+    let service: any Service
+    let signal: OneShot<Void>
+
+    func run() async throws {
+        // Shutdown or cancellation before the desk listens releases the wait too.
+        await withGracefulShutdownHandler {
+            await withTaskCancellationHandler {
+                await signal.wait()
+            } onCancel: {
+                signal.fire()
+            }
+        } onGracefulShutdown: {
+            signal.fire()
+        }
+        if Task.isShuttingDownGracefully || Task.isCancelled { return }
+        try await service.run()
+    }
+}
+
+/// Calls back once every listener is up.
+actor ListenerCount {
+    private var remaining: Int
+    private var listening = DeskApplication.Listening()
+    private let callback: @Sendable (DeskApplication.Listening) async -> Void
+
+    init(expected: Int, callback: @escaping @Sendable (DeskApplication.Listening) async -> Void) {
+        remaining = expected
+        self.callback = callback
+    }
+
+    func ready(port: Int? = nil, unixSocketPath: String? = nil) async {
+        if let port { listening.port = port }
+        if let unixSocketPath { listening.unixSocketPath = unixSocketPath }
+        remaining -= 1
+        if remaining == 0 { await callback(listening) }
+    }
+}
+
+/// Expires day orders at each session close.
+struct SessionCloser: Service {
+    let broker: any Broker
+    let calendar: SessionCalendar
+    let logger: Logger
+
+    func run() async throws {
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            let close = calendar.nextClose(after: Date())
+            let wait = max(0, close.timeIntervalSinceNow)
+            do {
+                try await cancelWhenGracefulShutdown {
+                    try await Task.sleep(for: .milliseconds(Int64(wait * 1000)))
+                }
+            } catch {
+                return
+            }
+            if Task.isShuttingDownGracefully { return }
+            logger.info("session close: expiring day orders", metadata: ["close": "\(close)"])
+            broker.closeSession(at: close)
+        }
+    }
+}

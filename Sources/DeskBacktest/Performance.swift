@@ -1,0 +1,196 @@
+import DeskCore
+import Foundation
+
+/// Follows a backtest's money as it happens — every tick's price, every fill,
+/// every order — and keeps, per member and per strategy, what the report needs:
+/// positions and P&L with the ledger's own arithmetic (`Position`), equity and its
+/// drawdown at every price change, closing equity per trading day, round trips,
+/// time exposed and notional traded. Pure: time comes from the ticks and fills.
+public struct PerformanceTracker: Sendable {
+    /// Whose money: a member's total, or one of their strategies.
+    public struct Account: Hashable, Sendable, Comparable {
+        public var member: String
+        /// nil: the member's total over all strategies.
+        public var strategy: String?
+
+        public init(member: String, strategy: String? = nil) {
+            self.member = member
+            self.strategy = strategy
+        }
+
+        public static func < (left: Account, right: Account) -> Bool {
+            (left.member, left.strategy ?? "") < (right.member, right.strategy ?? "")
+        }
+    }
+
+    /// One account's running figures.
+    public struct Book: Sendable, Equatable {
+        public var positions: [String: Position] = [:]
+        public var commission: Decimal = 0
+        /// Σ unrealized P&L at the last prices, kept as prices move.
+        public var unrealized: Decimal = 0
+        public var orders = 0
+        public var fills = 0
+        public var rejected = 0
+        public var tradedNotional: Decimal = 0
+        public var peakEquity: Decimal
+        public var maxDrawdown: Decimal = 0
+        public var roundTrips = 0
+        public var winningRoundTrips = 0
+        /// Realized P&L minus commission when each symbol's current trip opened.
+        var tripStart: [String: Decimal] = [:]
+        /// Closing equity of each trading day, in order.
+        public var dailyEquity: [Decimal] = []
+        /// Equity at each fill and each day's close, for the chart.
+        public var samples: [(at: Date, equity: Decimal)] = []
+        /// Time with any position open.
+        public var exposedSeconds: Double = 0
+        var exposedSince: Date?
+
+        init(capital: Decimal) { peakEquity = capital }
+
+        public var realized: Decimal { positions.values.reduce(0) { $0 + $1.realizedPnL } }
+        /// Realized and unrealized P&L, after commission.
+        public var totalPnL: Decimal { realized + unrealized - commission }
+        var isFlat: Bool { positions.values.allSatisfy { $0.qty == 0 } }
+
+        public static func == (left: Book, right: Book) -> Bool {
+            left.positions == right.positions && left.commission == right.commission
+                && left.unrealized == right.unrealized && left.orders == right.orders && left.fills == right.fills
+                && left.rejected == right.rejected && left.maxDrawdown == right.maxDrawdown
+                && left.dailyEquity == right.dailyEquity
+        }
+    }
+
+    /// Capital each member starts with (the base of equity and returns).
+    public let capital: Decimal
+    /// Trading days are counted in this time zone (the session's).
+    public let calendar: Calendar
+    public private(set) var books: [Account: Book] = [:]
+    public private(set) var prices: [String: Decimal] = [:]
+    public private(set) var ticks = 0
+    public private(set) var first: Date?
+    public private(set) var last: Date?
+    private var holders: [String: Set<Account>] = [:]
+    private var day: DateComponents?
+
+    public init(capital: Decimal, timeZone: TimeZone = TimeZone(identifier: "America/New_York")!) {
+        self.capital = capital
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = timeZone
+        self.calendar = calendar
+    }
+
+    /// Makes an account known (so a strategy that never trades still has a row).
+    public mutating func open(member: String, strategy: String) {
+        for account in [Account(member: member), Account(member: member, strategy: strategy)]
+        where books[account] == nil {
+            books[account] = Book(capital: capital)
+        }
+    }
+
+    /// An order the strategy placed; `rejected` when the desk or the broker refused it.
+    public mutating func order(member: String, strategy: String, rejected: Bool) {
+        open(member: member, strategy: strategy)
+        for account in [Account(member: member), Account(member: member, strategy: strategy)] {
+            books[account]!.orders += 1
+            if rejected { books[account]!.rejected += 1 }
+        }
+    }
+
+    /// A trade price: marks every position in `symbol`.
+    public mutating func tick(symbol: String, price: Decimal, at: Date) {
+        advance(to: at)
+        ticks += 1
+        let previous = prices[symbol]
+        prices[symbol] = price
+        guard let previous, previous != price, let accounts = holders[symbol] else { return }
+        for account in accounts {
+            let qty = books[account]!.positions[symbol]?.qty ?? 0
+            books[account]!.unrealized += qty * (price - previous)
+            noteEquity(account)
+        }
+    }
+
+    /// A fill, booked as the ledger books it, with its commission.
+    public mutating func fill(
+        member: String, strategy: String, symbol: String, side: Side, qty: Decimal, price: Decimal,
+        commission: Decimal = 0, at: Date
+    ) {
+        advance(to: at)
+        open(member: member, strategy: strategy)
+        if prices[symbol] == nil { prices[symbol] = price }
+        let mark = prices[symbol]!
+        for account in [Account(member: member), Account(member: member, strategy: strategy)] {
+            var book = books[account]!
+            var position = book.positions[symbol] ?? Position()
+            let wasFlat = position.qty == 0
+            let before = position.unrealizedPnL(at: mark)
+            if wasFlat { book.tripStart[symbol] = position.realizedPnL - book.commission }
+            let heldBefore = position.qty
+            position.apply(side: side, qty: qty, price: price)
+            book.commission += commission
+            book.unrealized += position.unrealizedPnL(at: mark) - before
+            book.positions[symbol] = position
+            book.fills += 1
+            book.tradedNotional += qty * price
+            let crossed = heldBefore != 0 && (position.qty == 0 || (heldBefore > 0) != (position.qty > 0))
+            if crossed {
+                let trip = position.realizedPnL - book.commission - (book.tripStart[symbol] ?? 0)
+                book.roundTrips += 1
+                if trip > 0 { book.winningRoundTrips += 1 }
+                book.tripStart[symbol] = position.qty == 0 ? nil : position.realizedPnL - book.commission
+            }
+            if book.isFlat, let since = book.exposedSince {
+                book.exposedSeconds += at.timeIntervalSince(since)
+                book.exposedSince = nil
+            } else if !book.isFlat && book.exposedSince == nil {
+                book.exposedSince = at
+            }
+            books[account] = book
+            if position.qty == 0 {
+                holders[symbol]?.remove(account)
+            } else {
+                holders[symbol, default: []].insert(account)
+            }
+            noteEquity(account)
+            books[account]!.samples.append((at, capital + books[account]!.totalPnL))
+        }
+    }
+
+    /// Ends the run: the last day's close and the open exposure are counted.
+    public mutating func finish() {
+        closeDay()
+        guard let last else { return }
+        for account in books.keys {
+            if let since = books[account]!.exposedSince {
+                books[account]!.exposedSeconds += last.timeIntervalSince(since)
+                books[account]!.exposedSince = last
+            }
+        }
+    }
+
+    private mutating func noteEquity(_ account: Account) {
+        let equity = capital + books[account]!.totalPnL
+        if equity > books[account]!.peakEquity { books[account]!.peakEquity = equity }
+        let drawdown = books[account]!.peakEquity - equity
+        if drawdown > books[account]!.maxDrawdown { books[account]!.maxDrawdown = drawdown }
+    }
+
+    private mutating func advance(to at: Date) {
+        if first == nil { first = at }
+        let components = calendar.dateComponents([.year, .month, .day], from: at)
+        if let day, day != components { closeDay() }
+        day = components
+        last = at
+    }
+
+    private mutating func closeDay() {
+        guard let last else { return }
+        for account in books.keys {
+            let equity = capital + books[account]!.totalPnL
+            books[account]!.dailyEquity.append(equity)
+            books[account]!.samples.append((last, equity))
+        }
+    }
+}

@@ -1,0 +1,96 @@
+import ArgumentParser
+import DeskApp
+import DeskClient
+import DeskIdentity
+import Foundation
+
+/// How a command reaches a running desk's admin API.
+public struct ServerOptions: ParsableArguments {
+    @Option(help: "Desk URL (env DESK_SERVER_URL; default http://localhost:8080; unix:///path works).")
+    public var server: String?
+
+    @Option(help: "Admin token (env DESK_ADMIN_TOKEN; default: desk-admin.token beside the database).")
+    public var token: String?
+
+    @OptionGroup public var database: DatabaseOptions
+
+    public init() {}
+
+    /// Where the desk running on `--db`'s ledger listens, from its lock file.
+    var runningDeskURL: String? {
+        guard case .running(let record?) = DeskLock.probe(database: database.resolvedPath) else { return nil }
+        return record.url ?? record.unixSocket.map { "unix://\($0)" }
+    }
+
+    /// A connection to the desk with the admin token.
+    func connection() throws -> DeskConnection {
+        let environment = DeskEnvironment()
+        let url = server ?? environment[.serverURL] ?? runningDeskURL ?? "http://localhost:8080"
+        let tokenFile = AdminTokenFile.path(forDatabase: database.resolvedPath)
+        guard let token = token ?? environment[.adminToken] ?? AdminTokenFile.read(path: tokenFile) else {
+            throw DeskCommandError(
+                "no admin token: pass --token, set DESK_ADMIN_TOKEN, or run this where `desk serve` wrote \(tokenFile)")
+        }
+        return DeskConnection(serverURL: url, token: token)
+    }
+
+    /// Runs `body` with a connection and turns transport failures into a clear message.
+    func withDesk<T>(_ body: (DeskConnection) async throws -> T) async throws -> T {
+        let connection = try connection()
+        let outcome: Result<T, any Error>
+        do { outcome = .success(try await body(connection)) } catch { outcome = .failure(error) }
+        try? await connection.shutdown()
+        do {
+            return try outcome.get()
+        } catch let failure as DeskConnection.Failure {
+            switch failure {
+            case .unreachable(let url, _):
+                throw DeskCommandError(
+                    "no desk is answering at \(url). Start one with `desk serve` (or point --server / DESK_SERVER_URL at it)."
+                )
+            case .refused(let status, let message):
+                throw DeskCommandError(
+                    "the desk refused (\(status)): \(message.isEmpty ? "it gave no reason" : message)")
+            case .unreadable:
+                throw DeskCommandError("\(failure)")
+            }
+        }
+    }
+}
+
+/// `--member M`: one member (`--user`, the seed-era name, still works, unlisted).
+public struct MemberOption: ParsableArguments {
+    @Option(help: "Only this member.") public var member: String?
+    @Option(name: .customLong("user"), help: .hidden) public var user: String?
+
+    public init() {}
+
+    public func validate() throws {
+        if member != nil && user != nil {
+            throw ValidationError("--user is the older name of --member: give one of them, not both")
+        }
+    }
+
+    /// The member asked for, if any.
+    public var value: String? { member ?? user }
+}
+
+/// A command that was well formed but could not do what it was asked: printed
+/// as `Error: <message>` with exit status 1, without the usage text (which
+/// ArgumentParser's `ValidationError` prints, with status 64, for bad arguments).
+public struct DeskCommandError: Error, CustomStringConvertible {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// A strategy as the user named it: its folder name, or a path to its folder
+/// (`strategies/example_alice/` is `example_alice`).
+func strategyName(_ given: String) -> String {
+    given.split(separator: "/").last.map(String.init) ?? given
+}
+
+/// Writes `text` and a newline to standard output at once (a parent reading the pipe sees whole lines).
+func printLine(_ text: String) {
+    FileHandle.standardOutput.write(Data((text + "\n").utf8))
+}

@@ -1,0 +1,116 @@
+import DeskAPI
+import DeskCore
+import DeskHTTP
+import DeskLedger
+import Foundation
+
+/// What `desk orders`, `desk positions` and `desk tokens list` print, read
+/// straight from the ledger file (works whether or not the server runs).
+public enum LedgerReports {
+    /// Orders as a table (saying when `query.limit` left some out), or JSON when `json`.
+    public static func orders(_ ledger: Ledger, query: OrderQuery, json: Bool) async throws -> String {
+        let orders = try await ledger.orders(query)
+        if json { return try encoded(OrderList(orders: orders.map { OrderView($0) })) }
+        var total = orders.count
+        if orders.count >= query.limit { total = try await ledger.countOrders(query) }
+        let table = TextTable(
+            headers: [
+                "CREATED", "ORDER", "MEMBER", "STRATEGY", "SIDE", "QTY", "SYMBOL", "TYPE", "STATUS", "FILLED", "AVG",
+            ],
+            rows: orders.map { order in
+                [
+                    Timestamp.string(order.createdAt), order.orderId, order.member,
+                    order.strategy.isEmpty ? "-" : order.strategy,
+                    order.side.rawValue, ReportFormat.quantity(order.qty), order.symbol, order.orderType.rawValue,
+                    order.status.rawValue, ReportFormat.quantity(order.filledQty),
+                    order.filledAvgPrice.map(ReportFormat.price) ?? "-",
+                ]
+            })
+        let count =
+            total > orders.count
+            ? "\(orders.count) of \(total) orders shown (newest first); --limit N shows more"
+            : "\(orders.count) order(s)"
+        return table.render() + "\n" + count
+    }
+
+    /// Last prices by symbol, and where they came from (a running desk), for `positions`.
+    public struct MarketPrices: Sendable {
+        public var prices: [String: Decimal]
+        /// Why there are none, when there are none (no desk running, …).
+        public var unavailable: String?
+
+        public init(prices: [String: Decimal], unavailable: String? = nil) {
+            self.prices = prices
+            self.unavailable = unavailable
+        }
+
+        /// No prices, and why.
+        public static func none(_ reason: String) -> MarketPrices { MarketPrices(prices: [:], unavailable: reason) }
+
+        /// The prices in a `GET /positions` reply (its `market_price` fields).
+        public static func from(_ reply: PositionList) -> MarketPrices {
+            var prices: [String: Decimal] = [:]
+            for row in reply.positions {
+                if let text = row.marketPrice, case .success(let price) = ExactDecimal.parse(text) {
+                    prices[row.symbol] = price
+                }
+            }
+            return MarketPrices(prices: prices)
+        }
+    }
+
+    /// Positions (per member, or per strategy) valued at `market`'s prices, as a
+    /// table (money rounded, see `ReportFormat`) or JSON (exact, as the API has it).
+    public static func positions(
+        _ ledger: Ledger, member: String?, byStrategy: Bool, json: Bool,
+        market: MarketPrices = .none("no prices were asked for")
+    ) async throws -> String {
+        let records = try await ledger.positions(member: member, byStrategy: byStrategy)
+        if json {
+            return try encoded(
+                PositionList(
+                    positions: records.map {
+                        PositionView($0, lastPrice: market.prices[$0.symbol], byStrategy: byStrategy)
+                    }))
+        }
+        let table = TextTable(
+            headers: ["MEMBER"] + (byStrategy ? ["STRATEGY"] : []) + [
+                "SYMBOL", "QTY", "AVG ENTRY", "PRICE", "COST", "MARKET VALUE", "REALIZED P&L", "UNREALIZED P&L",
+            ],
+            rows: records.map { record in
+                let position = record.position
+                let price = market.prices[record.symbol]
+                var row = [record.member]
+                if byStrategy { row.append(record.strategy.isEmpty ? "-" : record.strategy) }
+                row.append(record.symbol)
+                row.append(ReportFormat.quantity(position.qty))
+                row.append(position.averageEntryPrice.map(ReportFormat.price) ?? "-")
+                row.append(price.map(ReportFormat.price) ?? "-")
+                row.append(ReportFormat.money(position.costBasis))
+                row.append(price.map { ReportFormat.money(position.marketValue(at: $0)) } ?? "-")
+                row.append(ReportFormat.pnl(position.realizedPnL))
+                row.append(price.map { ReportFormat.pnl(position.unrealizedPnL(at: $0)) } ?? "-")
+                return row
+            })
+        var lines = [table.render()]
+        if let reason = market.unavailable, !records.isEmpty {
+            lines.append("market prices unknown (\(reason)): PRICE, MARKET VALUE and UNREALIZED P&L show -")
+        }
+        lines.append("money rounded to cents; exact values with --json")
+        return lines.joined(separator: "\n")
+    }
+
+    /// Tokens (never their secrets) as a table.
+    public static func tokens(_ ledger: Ledger) throws -> String {
+        TextTable(
+            headers: ["ID", "MEMBER", "STRATEGY", "KIND", "ISSUED BY", "CREATED", "REVOKED"],
+            rows: try ledger.tokens().map { token in
+                [
+                    "\(token.id ?? 0)", token.member, token.strategy.isEmpty ? "-" : token.strategy,
+                    token.isAdmin ? "admin" : token.metricsOnly ? "metrics" : "member", token.issuedBy,
+                    Timestamp.string(token.createdAt), token.revokedAt.map(Timestamp.string) ?? "-",
+                ]
+            }
+        ).render()
+    }
+}

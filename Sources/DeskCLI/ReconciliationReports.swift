@@ -1,0 +1,39 @@
+import DeskBroker
+import Foundation
+
+/// `desk reconcile`'s output.
+public enum ReconciliationReports {
+    /// The report as text: what was checked, then each kind of difference.
+    public static func render(_ report: ReconciliationReport) -> String {
+        var lines = [
+            "reconciled at \(report.checked_at): \(report.open_orders_checked) open orders checked, \(report.events_caught_up) missed events booked"
+        ]
+        if report.isClean {
+            lines.append("the ledger and the Alpaca account agree")
+            return lines.joined(separator: "\n")
+        }
+        if !report.outside_orders.isEmpty {
+            lines.append("open orders at Alpaca that the desk did not place:")
+            lines.append(
+                TextTable(
+                    headers: ["ALPACA ID", "SYMBOL", "SIDE", "QTY", "STATUS"],
+                    rows: report.outside_orders.map {
+                        [$0.alpaca_id, $0.symbol ?? "-", $0.side ?? "-", $0.qty ?? "-", $0.status]
+                    }
+                ).render())
+        }
+        if !report.unknown_to_broker.isEmpty {
+            lines.append("open orders in the ledger that Alpaca does not know:")
+            lines += report.unknown_to_broker.map { "  \($0)" }
+        }
+        if !report.position_differences.isEmpty {
+            lines.append("positions that do not add up (sum of members in the ledger vs the account):")
+            lines.append(
+                TextTable(
+                    headers: ["SYMBOL", "DESK", "ALPACA"],
+                    rows: report.position_differences.map { [$0.symbol, $0.desk, $0.broker] }
+                ).render())
+        }
+        return lines.joined(separator: "\n")
+    }
+}

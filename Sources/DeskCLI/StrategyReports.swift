@@ -1,0 +1,87 @@
+import DeskAPI
+import DeskCore
+import Foundation
+
+/// What `desk strategies …` prints from the admin API's answers.
+public enum StrategyReports {
+    /// The status table, with each strategy's config problem or failure below it.
+    public static func status(_ reply: StrategyStatusReply) -> String {
+        var lines = [
+            TextTable(
+                headers: [
+                    "STRATEGY", "MEMBER", "STATE", "RUNTIME", "PID", "RESTARTS", "ORDERS", "TICKS", "DROPPED",
+                    "SYMBOLS", "STARTED",
+                ],
+                rows: reply.strategies.map { strategy in
+                    [
+                        strategy.name, strategy.member, strategy.state,
+                        strategy.container.map { "docker:\($0)" } ?? strategy.runtime ?? "-",
+                        strategy.pid.map(String.init) ?? "-", "\(strategy.restarts)",
+                        strategy.ordersPlaced.map(String.init) ?? "-", "\(strategy.ticksDelivered)",
+                        "\(strategy.ticksDropped)", strategy.symbols?.joined(separator: ",") ?? "all",
+                        strategy.startedAt.map(Timestamp.string) ?? "-",
+                    ]
+                }
+            ).render()
+        ]
+        for strategy in reply.strategies {
+            if let problem = strategy.problem { lines.append("\(strategy.name): config problem: \(problem)") }
+            if let failure = strategy.failure {
+                lines.append("\(strategy.name): FAILED: \(failure) (last exit: \(strategy.lastExit ?? "-"))")
+                for line in strategy.lastLogLines ?? [] { lines.append("    | \(line)") }
+            }
+        }
+        if let problem = reply.sandbox.problem {
+            lines.append("sandbox: NO STRATEGY CAN START: \(problem)")
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    /// One line per strategy acted on.
+    public static func results(_ reply: StrategyActionReply) -> String {
+        if reply.results.isEmpty { return "no strategies found" }
+        return reply.results.map { "\($0.ok ? "ok   " : "FAIL ") \($0.name): \($0.message)" }.joined(separator: "\n")
+    }
+}
+
+/// What `desk strategies start|stop|restart|status|logs` do, through the admin API.
+public enum StrategyCommands {
+    /// Starts, stops or restarts the named strategies (all when none is named); fails when any of them failed.
+    public static func act(_ action: StrategyAction, names: [String], json: Bool, server: ServerOptions) async throws {
+        let reply = try await server.withDesk { try await $0.strategies(action, names: names.map(strategyName)) }
+        printLine(json ? try encoded(reply) : StrategyReports.results(reply))
+        if !reply.failures.isEmpty {
+            throw DeskCommandError("could not \(action.rawValue) \(reply.failures.joined(separator: ", "))")
+        }
+    }
+
+    /// The status of every strategy, or of the named ones (fails naming those the desk does not have).
+    public static func status(names: [String], json: Bool, server: ServerOptions) async throws {
+        var reply = try await server.withDesk { try await $0.strategies() }
+        let known = reply.strategies.map(\.name)
+        let only = names.map(strategyName)
+        if !only.isEmpty { reply.strategies = reply.strategies.filter { only.contains($0.name) } }
+        printLine(json ? try encoded(reply) : StrategyReports.status(reply))
+        let unknown = only.filter { !known.contains($0) }
+        if !unknown.isEmpty {
+            throw DeskCommandError(
+                "no strategy \(unknown.joined(separator: ", ")) on this desk; it has: \(known.isEmpty ? "none" : known.joined(separator: ", "))"
+            )
+        }
+    }
+
+    /// A strategy's last `tail` log lines, and with `follow` every new one until the desk stops.
+    public static func logs(name: String, tail: Int, follow: Bool, server: ServerOptions) async throws {
+        let name = strategyName(name)
+        if follow {
+            try await server.withDesk { connection in
+                try await connection.followStrategyLog(name: name, tail: tail) { chunk in
+                    FileHandle.standardOutput.write(Data(chunk))
+                }
+            }
+        } else {
+            let reply = try await server.withDesk { try await $0.strategyLog(name: name, tail: tail) }
+            printLine(reply.lines.joined(separator: "\n"))
+        }
+    }
+}

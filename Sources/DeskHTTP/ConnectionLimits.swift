@@ -1,0 +1,260 @@
+import Hummingbird
+import HummingbirdCore
+import Logging
+import NIOCore
+import NIOHTTPTypes
+
+/// How long a connection may take and how many a listener holds. Every limit
+/// applies to each listener (TCP and the unix socket) on its own.
+public struct ConnectionSettings: Sendable, Equatable {
+    /// A connection with no request in progress is closed after this long without a byte.
+    public var idleTimeout: Duration
+    /// Once a request's first byte arrives, its head (request line and headers) must be complete within this.
+    public var requestHeaderTimeout: Duration
+    /// Once a request's head is complete, its whole body must arrive within this.
+    public var requestBodyTimeout: Duration
+    /// Connections a listener holds at once; further ones wait in the kernel's
+    /// backlog until one closes (the desk's descriptors stay bounded).
+    public var maximumConnections: Int
+
+    /// 60 s idle, 10 s for a request head, 30 s for a body, 256 connections per listener.
+    public init(
+        idleTimeout: Duration = .seconds(60), requestHeaderTimeout: Duration = .seconds(10),
+        requestBodyTimeout: Duration = .seconds(30), maximumConnections: Int = 256
+    ) {
+        self.idleTimeout = idleTimeout
+        self.requestHeaderTimeout = requestHeaderTimeout
+        self.requestBodyTimeout = requestBodyTimeout
+        self.maximumConnections = maximumConnections
+    }
+}
+
+/// The request deadlines of one connection, as a pure state machine: each event
+/// returns what the channel handler must do (the timer and the close are its I/O).
+struct RequestDeadlines: Equatable {
+    enum Phase: Equatable {
+        /// No request in progress (the idle timeout governs).
+        case waiting
+        /// A request's first bytes came; its head is due by the deadline.
+        case head(due: NIODeadline)
+        /// The head came; the body's end is due by the deadline.
+        case body(due: NIODeadline)
+    }
+
+    /// What the channel handler does next.
+    enum Action: Equatable {
+        case nothing
+        /// (Re)arm the one timer for this instant.
+        case schedule(NIODeadline)
+        case cancelTimer
+        /// Close the connection: the part named was not complete in time.
+        case close(missed: String, after: Duration)
+    }
+
+    let headerTimeout: Duration
+    let bodyTimeout: Duration
+    private(set) var phase: Phase = .waiting
+
+    init(headerTimeout: Duration, bodyTimeout: Duration) {
+        self.headerTimeout = headerTimeout
+        self.bodyTimeout = bodyTimeout
+    }
+
+    /// Bytes arrived from the client.
+    mutating func bytesArrived(now: NIODeadline) -> Action {
+        guard phase == .waiting else { return .nothing }
+        let due = now + TimeAmount(headerTimeout)
+        phase = .head(due: due)
+        return .schedule(due)
+    }
+
+    /// A request's head was decoded.
+    mutating func headReceived(now: NIODeadline) -> Action {
+        let due = now + TimeAmount(bodyTimeout)
+        phase = .body(due: due)
+        return .schedule(due)
+    }
+
+    /// A request's end (the last body byte) was decoded.
+    mutating func endReceived() -> Action {
+        phase = .waiting
+        return .cancelTimer
+    }
+
+    /// The timer went off.
+    mutating func timerFired(now: NIODeadline) -> Action {
+        switch phase {
+        case .waiting: return .nothing
+        case .head(let due):
+            return now >= due ? .close(missed: "request head", after: headerTimeout) : .schedule(due)
+        case .body(let due):
+            return now >= due ? .close(missed: "request body", after: bodyTimeout) : .schedule(due)
+        }
+    }
+}
+
+/// First in a connection's pipeline: notices the first bytes of each request,
+/// keeps `RequestDeadlines`, and closes the connection when a head or body is
+/// late. `RequestProgressObserver`, after the HTTP decoder, reports heads and ends.
+final class RequestDeadlineHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+
+    private var deadlines: RequestDeadlines
+    private var timer: Scheduled<Void>?
+    private var context: ChannelHandlerContext?
+    private let logger: Logger
+
+    init(settings: ConnectionSettings, logger: Logger) {
+        deadlines = RequestDeadlines(
+            headerTimeout: settings.requestHeaderTimeout, bodyTimeout: settings.requestBodyTimeout)
+        self.logger = logger
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) { self.context = context }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        timer?.cancel()
+        timer = nil
+        self.context = nil
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        timer?.cancel()
+        timer = nil
+        context.fireChannelInactive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        perform(deadlines.bytesArrived(now: .now()))
+        context.fireChannelRead(data)
+    }
+
+    /// The decoder produced a request head.
+    func headReceived() { perform(deadlines.headReceived(now: .now())) }
+
+    /// The decoder produced a request end.
+    func endReceived() { perform(deadlines.endReceived()) }
+
+    private func perform(_ action: RequestDeadlines.Action) {
+        guard let context else { return }
+        switch action {
+        case .nothing: break
+        case .cancelTimer:
+            timer?.cancel()
+            timer = nil
+        case .schedule(let deadline):
+            timer?.cancel()
+            timer = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [self] in
+                timer = nil
+                perform(deadlines.timerFired(now: .now()))
+            }
+        case .close(let missed, let after):
+            logger.debug(
+                "closing a connection: late request",
+                metadata: [
+                    "missed": "\(missed)", "timeout": "\(after)",
+                    "peer": "\(context.channel.remoteAddress.map { "\($0)" } ?? "unix socket")",
+                ])
+            context.close(promise: nil)
+        }
+    }
+}
+
+/// After the HTTP decoder: tells the connection's `RequestDeadlineHandler` when
+/// a request's head and end were decoded.
+final class RequestProgressObserver: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPRequestPart
+    typealias InboundOut = HTTPRequestPart
+
+    private var deadlines: RequestDeadlineHandler?
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        deadlines = try? context.pipeline.syncOperations.handler(type: RequestDeadlineHandler.self)
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) { deadlines = nil }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head: deadlines?.headReceived()
+        case .end: deadlines?.endReceived()
+        case .body: break
+        }
+        context.fireChannelRead(data)
+    }
+}
+
+/// Hummingbird's HTTP/1.1 channel with the desk's deadlines in front of it:
+/// Hummingbird closes idle connections (`idleTimeout`), `RequestDeadlineHandler`
+/// closes those whose request head or body is late.
+struct DeskHTTP1Channel: ServerChildChannel {
+    typealias Value = HTTP1Channel.Value
+
+    let http1: HTTP1Channel
+    let settings: ConnectionSettings
+
+    init(responder: @escaping HTTPChannelHandler.Responder, settings: ConnectionSettings) {
+        self.settings = settings
+        http1 = HTTP1Channel(
+            responder: responder,
+            configuration: HTTP1Channel.Configuration(
+                additionalChannelHandlers: [RequestProgressObserver()], idleTimeout: TimeAmount(settings.idleTimeout)))
+    }
+
+    func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
+        let settings = self.settings
+        return channel.eventLoop.makeCompletedFuture {
+            try channel.pipeline.syncOperations.addHandler(
+                RequestDeadlineHandler(settings: settings, logger: logger), position: .first)
+        }.flatMap { http1.setup(channel: channel, logger: logger) }
+    }
+
+    func handle(value: Value, logger: Logger) async {
+        await http1.handle(value: value, logger: logger)
+    }
+}
+
+/// A listener's connection cap (Hummingbird stops accepting at the cap and
+/// resumes when a connection closes). Says so in the log when the cap is reached,
+/// and again only after the listener was back below half of it.
+public struct ConnectionCap: AvailableConnectionsDelegate {
+    let maximum: Int
+    let listener: String
+    let logger: Logger
+    var open = 0
+    var warned = false
+
+    public init(maximum: Int, listener: String, logger: Logger) {
+        self.maximum = maximum
+        self.listener = listener
+        self.logger = logger
+    }
+
+    public mutating func connectionOpened() {
+        open += 1
+        if open >= maximum && !warned {
+            warned = true
+            logger.warning(
+                "listener at its connection cap: new connections wait until one closes",
+                metadata: [
+                    "listener": "\(listener)", "max_connections": "\(maximum)",
+                    "hint": "raise --max-connections (DESK_MAX_CONNECTIONS) if this is legitimate load",
+                ])
+        }
+    }
+
+    public mutating func connectionClosed() {
+        open -= 1
+        if open < maximum / 2 { warned = false }
+    }
+
+    public func isAcceptingNewConnections() -> Bool { open < maximum }
+}
+
+extension HTTPServerBuilder {
+    /// HTTP/1.1 with the desk's connection deadlines (see `ConnectionSettings`).
+    public static func desk(_ settings: ConnectionSettings) -> HTTPServerBuilder {
+        HTTPServerBuilder { responder in DeskHTTP1Channel(responder: responder, settings: settings) }
+    }
+}

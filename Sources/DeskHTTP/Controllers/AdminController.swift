@@ -1,0 +1,93 @@
+import DeskAPI
+import DeskBroker
+import DeskCore
+import DeskLedger
+import DeskMarketData
+import DeskOrders
+import Foundation
+import Hummingbird
+
+/// The admin API (an admin group: the caller is an admin): kill switches, test
+/// prices, reconciliation.
+struct AdminController {
+    let desk: OrderDesk
+    /// Present when the broker is Alpaca.
+    let reconciler: Reconciler?
+    /// Where a pushed price goes: the paper broker and every subscribed strategy.
+    let feed: FeedHub
+
+    func addRoutes(to router: some RouterMethods<AdminContext>) {
+        router.on(Routes.halt, use: halt)
+        router.on(Routes.resume, use: resume)
+        router.on(Routes.halts, use: halts)
+        router.on(Routes.publishPrice, use: price)
+        router.on(Routes.reconcile, use: reconcile)
+    }
+
+    @Sendable func reconcile(_ request: Request, context: AdminContext) async throws -> Response {
+        guard let reconciler else {
+            throw DeskHTTPError(
+                .unprocessableContent,
+                "this desk runs the paper broker, whose book is the ledger itself; reconciliation is for --broker alpaca"
+            )
+        }
+        do {
+            return DeskResponseEncoder.response(try await reconciler.run(), status: .ok)
+        } catch let error as BrokerError {
+            throw DeskHTTPError(.serviceUnavailable, "could not reconcile: \(error)")
+        }
+    }
+
+    @Sendable func halt(_ request: Request, context: AdminContext) async throws -> HaltReply {
+        let body = try await request.decode(as: HaltRequest.self, context: context)
+        try Self.checkMember(body.member)
+        try await desk.halt(member: body.member, reason: body.reason, by: context.caller.member, strategy: context.caller.strategy)
+        return HaltReply(status: "halted", scope: body.member ?? HaltRecord.wholeDesk)
+    }
+
+    @Sendable func resume(_ request: Request, context: AdminContext) async throws -> HaltReply {
+        let body = try await request.decode(as: ResumeRequest.self, context: context)
+        try Self.checkMember(body.member)
+        let wasOn = try await desk.resume(member: body.member, by: context.caller.member, strategy: context.caller.strategy)
+        return HaltReply(status: wasOn ? "resumed" : "not_halted", scope: body.member ?? HaltRecord.wholeDesk)
+    }
+
+    @Sendable func halts(_ request: Request, context: AdminContext) async throws -> HaltList {
+        HaltList(halts: await desk.activeHalts().map(HaltView.init))
+    }
+
+    @Sendable func price(_ request: Request, context: AdminContext) async throws -> PriceReply {
+        let body = try await request.decode(as: PriceRequest.self, context: context)
+        let symbol: String
+        do { symbol = try OrderValidation.validateSymbol(body.symbol) } catch {
+            throw DeskHTTPError(.badRequest, error.message)
+        }
+        let price = try Self.positiveDecimal(body.price, field: "price", example: "145.50")
+        let size = try body.size.map { raw throws(DeskHTTPError) in
+            try Self.positiveDecimal(raw, field: "size", example: "100")
+        }
+        feed.publish(Tick(symbol: symbol, price: price, at: Date(), size: size, kind: .trade))
+        return PriceReply(symbol: symbol, price: ExactDecimal.plain(price))
+    }
+
+    /// A positive decimal in the desk's one decimal syntax (`ExactDecimal.parse`).
+    static func positiveDecimal(_ raw: String, field: String, example: String) throws(DeskHTTPError) -> Decimal {
+        switch ExactDecimal.parse(raw) {
+        case .success(let value) where value > 0: return value
+        case .success:
+            throw DeskHTTPError(.badRequest, "\(field) \(OrderValidation.quoted(raw)) must be greater than zero")
+        case .failure(let failure):
+            throw DeskHTTPError(
+                .badRequest,
+                "\(field) \(OrderValidation.quoted(raw)) is not a decimal the desk reads: \(failure.rule); write a positive decimal string such as \"\(example)\""
+            )
+        }
+    }
+
+    static func checkMember(_ member: String?) throws(DeskHTTPError) {
+        if let member, !Identifier.isSafe(member) {
+            throw DeskHTTPError(
+                .badRequest, "member \(OrderValidation.quoted(member)) is not a member id: \(Identifier.rule)")
+        }
+    }
+}

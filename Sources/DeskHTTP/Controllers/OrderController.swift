@@ -1,0 +1,103 @@
+import DeskAPI
+import DeskCore
+import DeskIdentity
+import DeskLedger
+import DeskOrders
+import DeskProto
+import Foundation
+import Hummingbird
+import NIOCore
+
+/// `POST /order` (the seed's contract) and the order read API:
+/// `GET /orders`, `GET /orders/{id}`, `DELETE /orders/{id}`.
+struct OrderController {
+    let desk: OrderDesk
+    let ledger: Ledger
+    let maximumBodySize: Int
+
+    /// `POST /order`, in a group whose errors are `OrderResponse`s (see `OrderReplyErrors`).
+    func addPlaceRoute(to router: some RouterMethods<MemberContext>) {
+        router.on(Routes.placeOrder, use: place)
+    }
+
+    func addReadRoutes(to router: some RouterMethods<MemberContext>) {
+        router.on(Routes.orders, use: list)
+        router.on(Routes.order, use: show)
+        router.on(Routes.cancelOrder, use: cancel)
+    }
+
+    @Sendable func place(_ request: Request, context: MemberContext) async throws -> Response {
+        guard let format = OrderWire.Format(request: request) else {
+            throw DeskHTTPError(
+                .unsupportedMediaType,
+                "unsupported Content-Type \(OrderValidation.quoted(request.headers[.contentType] ?? "")): send application/x-protobuf or application/json"
+            )
+        }
+        if format == .json { try ContentType.checkCharset(request) }
+        let body: ByteBuffer
+        do {
+            body = try await request.body.collect(upTo: maximumBodySize)
+        } catch is NIOTooManyBytesError {
+            throw DeskHTTPError(
+                .contentTooLarge,
+                "the body is larger than \(maximumBodySize) bytes; an OrderRequest is a few dozen bytes")
+        }
+        let decoded: Orders_OrderRequest
+        do {
+            decoded = try OrderWire.decode(body, format: format)
+        } catch {
+            await desk.refuseMalformed(
+                member: context.caller.member, strategy: context.caller.strategy, status: Int(error.status.code),
+                message: error.message)
+            throw error
+        }
+        let placement = await desk.place(
+            OrderWire.ticket(decoded), member: context.caller.member, strategy: context.caller.strategy)
+        let (response, orderId) = OrderWire.response(to: decoded, placement: placement, format: format)
+        context.requestLog.orderId = orderId
+        return response
+    }
+
+    @Sendable func list(_ request: Request, context: MemberContext) async throws -> OrderList {
+        var query: OrdersQuery
+        do { query = try OrdersQuery(QueryParameters(request)) } catch { throw DeskHTTPError(error) }
+        query.member = try Readers.member(query.member, caller: context.caller)
+        return OrderList(orders: try await ledger.orders(OrderQuery(query)).map { OrderView($0) })
+    }
+
+    @Sendable func show(_ request: Request, context: MemberContext) async throws -> OrderView {
+        let id = try context.parameters.require("id")
+        context.requestLog.orderId = id
+        guard let order = try await ledger.order(id: id),
+            context.caller.isAdmin || order.member == context.caller.member
+        else {
+            throw DeskHTTPError(.notFound, "no order \(OrderValidation.quoted(id)) among your orders")
+        }
+        return OrderView(order, fills: try await ledger.fills(orderId: id))
+    }
+
+    @Sendable func cancel(_ request: Request, context: MemberContext) async throws -> OrderView {
+        let id = try context.parameters.require("id")
+        context.requestLog.orderId = id
+        switch await desk.cancel(
+            orderId: id, member: context.caller.member, strategy: context.caller.strategy,
+            isAdmin: context.caller.isAdmin) {
+        case .canceled(let order): return OrderView(order)
+        case .notFound(let message): throw DeskHTTPError(.notFound, message)
+        case .notCancelable(_, let message): throw DeskHTTPError(.unprocessableContent, message)
+        case .failed(let message): throw DeskHTTPError(.serviceUnavailable, message)
+        }
+    }
+}
+
+/// Whose data a read shows.
+enum Readers {
+    /// The caller's own; an admin reads everyone's, or the member asked for.
+    static func member(_ requested: String?, caller: Caller) throws(DeskHTTPError) -> String? {
+        if caller.isAdmin { return requested }
+        if let requested, requested != caller.member {
+            throw DeskHTTPError(.forbidden, "only an admin token may read another member's data")
+        }
+        return caller.member
+    }
+}

@@ -1,0 +1,84 @@
+import DeskOrders
+import Prometheus
+import Synchronization
+
+/// The desk's Prometheus metrics, in a registry of its own (no global metrics
+/// system, so several desks can run in one test process).
+public final class DeskMetrics: OrderDeskMetrics, Sendable {
+    /// Where every desk metric lives; `/metrics` renders it.
+    public let registry: PrometheusCollectorRegistry
+    private let orders: Mutex<[String: Counter]> = Mutex([:])
+    private let orderLatency: DurationHistogram
+    private let fills: Counter
+    private let requests: Mutex<[String: Counter]> = Mutex([:])
+
+    /// Outcomes an order request can have (labels of `desk_orders_total`).
+    static let orderOutcomes = [
+        "accepted", "invalid", "risk_rejected", "rate_limited", "halted", "broker_rejected", "failed", "malformed",
+        "unauthorized",
+    ]
+
+    public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
+        self.registry = registry
+        orderLatency = registry.makeDurationHistogram(
+            descriptor: MetricNameDescriptor(
+                metricName: "desk_order_duration", unitName: "seconds",
+                helpText: "Time from a decoded order request to its answer, by the order pipeline"),
+            buckets: [
+                .microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2),
+                .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100),
+                .milliseconds(250), .seconds(1),
+            ])
+        fills = registry.makeCounter(
+            descriptor: MetricNameDescriptor(
+                metricName: "desk_fills", unitName: "total", helpText: "Fills booked in the ledger"))
+        let counters = Dictionary(
+            uniqueKeysWithValues: Self.orderOutcomes.map {
+                (
+                    $0,
+                    registry.makeCounter(
+                        descriptor: MetricNameDescriptor(
+                            metricName: "desk_orders", unitName: "total", helpText: "Order requests by outcome"),
+                        labels: [("outcome", $0)])
+                )
+            })
+        orders.withLock { $0 = counters }
+    }
+
+    /// Counts one order request and how long the pipeline took.
+    public func recordOrder(outcome: String, duration: Duration) {
+        orders.withLock { $0[outcome] }?.increment()
+        orderLatency.record(duration)
+    }
+
+    /// Counts an order request refused before the pipeline (bad body, bad token).
+    public func recordRefusedRequest(outcome: String) {
+        orders.withLock { $0[outcome] }?.increment()
+    }
+
+    /// Counts one booked fill.
+    public func recordFill() { fills.increment() }
+
+    /// Counts an HTTP request by route and status class.
+    public func recordRequest(route: String, status: Int) {
+        let key = "\(route) \(status / 100)xx"
+        let counter = requests.withLock { counters in
+            if let counter = counters[key] { return counter }
+            let counter = registry.makeCounter(
+                descriptor: MetricNameDescriptor(
+                    metricName: "desk_http_requests", unitName: "total",
+                    helpText: "HTTP requests by route and status class"),
+                labels: [("route", route), ("status", "\(status / 100)xx")])
+            counters[key] = counter
+            return counter
+        }
+        counter.increment()
+    }
+
+    /// The Prometheus text exposition of every metric.
+    public func render() -> [UInt8] {
+        var buffer: [UInt8] = []
+        registry.emit(into: &buffer)
+        return buffer
+    }
+}

@@ -1,0 +1,75 @@
+import DeskBroker
+import DeskIdentity
+import DeskLedger
+import DeskMarketData
+import DeskOrders
+import DeskRunner
+import Foundation
+import Hummingbird
+import Logging
+
+/// What the routes work with; the application builds it once.
+public struct DeskServices: Sendable {
+    public var ledger: Ledger
+    public var orderDesk: OrderDesk
+    public var broker: any Broker
+    public var feed: FeedHub
+    /// The strategy supervisor, when the desk runs strategies.
+    public var supervisor: Supervisor?
+    /// The reconciler, when the broker is Alpaca.
+    public var reconciler: Reconciler?
+    public var metrics: DeskMetrics
+    /// Development only: accept the seed's self-declared `X-User-ID` header without a token.
+    public var trustUserHeader: Bool
+    /// Largest order body accepted, in bytes.
+    public var maximumBodySize: Int
+    public var logger: Logger
+
+    public init(
+        ledger: Ledger, orderDesk: OrderDesk, broker: any Broker, feed: FeedHub, supervisor: Supervisor?,
+        reconciler: Reconciler?, metrics: DeskMetrics, trustUserHeader: Bool, maximumBodySize: Int, logger: Logger
+    ) {
+        self.ledger = ledger
+        self.orderDesk = orderDesk
+        self.broker = broker
+        self.feed = feed
+        self.supervisor = supervisor
+        self.reconciler = reconciler
+        self.metrics = metrics
+        self.trustUserHeader = trustUserHeader
+        self.maximumBodySize = maximumBodySize
+        self.logger = logger
+    }
+}
+
+/// Every route of the desk. Each request is logged and counted once; a path
+/// no route takes is answered with the list of routes. The routes that need a
+/// caller sit behind the authenticators, in groups whose context states who
+/// may use them (`MemberContext`, `AdminContext`, `MetricsContext`).
+public func deskRouter(_ services: DeskServices) -> Router<DeskRequestContext> {
+    let router = Router(context: DeskRequestContext.self)
+    router.add(middleware: AccessLogMiddleware(logger: services.logger))
+    router.add(middleware: RequestMetricsMiddleware(metrics: services.metrics))
+    router.add(middleware: RouteNotFoundMiddleware())
+    let authenticators = Authenticators(
+        tokens: TokenAuthenticator(ledger: services.ledger), trustUserHeader: services.trustUserHeader)
+    let operations = OperationsController(
+        metrics: services.metrics, brokerName: services.broker.name, feed: services.feed)
+    operations.addPublicRoutes(to: router)
+    let orders = OrderController(
+        desk: services.orderDesk, ledger: services.ledger, maximumBodySize: services.maximumBodySize)
+    // The seed's route answers every refusal, its identity's included, as an OrderResponse.
+    let placing = authenticators.guarding(router.group().add(middleware: OrderReplyErrors(metrics: services.metrics)))
+    orders.addPlaceRoute(to: placing.group(context: MemberContext.self))
+
+    let authenticated = authenticators.guarding(router.group())
+    operations.addMetricsRoute(to: authenticated.group(context: MetricsContext.self))
+    let members = authenticated.group(context: MemberContext.self)
+    orders.addReadRoutes(to: members)
+    PortfolioController(ledger: services.ledger, broker: services.broker).addRoutes(to: members)
+    let admins = authenticated.group(context: AdminContext.self)
+    AdminController(desk: services.orderDesk, reconciler: services.reconciler, feed: services.feed)
+        .addRoutes(to: admins)
+    StrategyController(supervisor: services.supervisor, ledger: services.ledger).addRoutes(to: admins)
+    return router
+}

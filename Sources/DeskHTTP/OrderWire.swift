@@ -1,0 +1,224 @@
+import DeskAPI
+import DeskCore
+import DeskLedger
+import DeskOrders
+import DeskProto
+import Foundation
+import Hummingbird
+import SwiftProtobuf
+
+/// The seed's order wire format: protobuf `OrderRequest` in, `OrderResponse`
+/// out (or the same messages as JSON with the proto field names).
+enum OrderWire {
+    enum Format: Sendable {
+        case protobuf, json
+
+        /// The request's format from its Content-Type; nil when it is neither.
+        /// No Content-Type means protobuf, as the seed's clients always sent it.
+        init?(request: Request) {
+            guard let contentType = request.headers[.contentType] else {
+                self = .protobuf
+                return
+            }
+            let mediaType = contentType.split(separator: ";").first.map {
+                $0.trimmingCharacters(in: .whitespaces).lowercased()
+            }
+            switch mediaType {
+            case "application/x-protobuf", "application/protobuf", "application/octet-stream", "": self = .protobuf
+            case "application/json": self = .json
+            default: return nil
+            }
+        }
+
+        var contentType: String { self == .json ? "application/json" : "application/x-protobuf" }
+    }
+
+    static let jsonDecoding: JSONDecodingOptions = {
+        var options = JSONDecodingOptions()
+        options.ignoreUnknownFields = false
+        return options
+    }()
+
+    static let fieldNames = "symbol, qty, side, order_type, time_in_force, limit_price, stop_price"
+
+    /// Decodes an order request body, or says exactly what is wrong with it.
+    static func decode(_ body: ByteBuffer, format: Format) throws(DeskHTTPError) -> Orders_OrderRequest {
+        let bytes = Array(buffer: body)
+        if bytes.isEmpty {
+            throw DeskHTTPError(
+                .badRequest,
+                "empty body: send an OrderRequest (\(format == .json ? "a JSON object" : "protobuf")) with \(fieldNames)"
+            )
+        }
+        switch format {
+        case .protobuf:
+            if let field = duplicatedField(bytes) {
+                throw DeskHTTPError(
+                    .badRequest,
+                    "OrderRequest carries field \(field) (\(fieldName(field))) more than once; protobuf would keep the last one, the desk refuses the order instead: send each field once"
+                )
+            }
+            let request: Orders_OrderRequest
+            do {
+                request = try Orders_OrderRequest(serializedBytes: bytes)
+            } catch {
+                throw DeskHTTPError(
+                    .badRequest,
+                    "body is not a valid protobuf OrderRequest (\(error)); send application/x-protobuf bytes of orders.OrderRequest, or JSON with Content-Type: application/json"
+                )
+            }
+            if !request.unknownFields.data.isEmpty {
+                throw DeskHTTPError(
+                    .badRequest,
+                    "OrderRequest carries unknown fields (field numbers other than 1-7); the desk refuses them rather than ignore part of an order. Known fields: \(fieldNames)"
+                )
+            }
+            return request
+        case .json:
+            do {
+                _ = try StrictJSON.check(bytes) { jsonAliases[$0] ?? $0 }
+            } catch {
+                throw DeskHTTPError(.badRequest, "body is not a valid JSON OrderRequest: \(error)")
+            }
+            do {
+                return try Orders_OrderRequest(jsonUTF8Bytes: bytes, options: jsonDecoding)
+            } catch JSONDecodingError.unknownField(let name) {
+                throw DeskHTTPError(.badRequest, "unknown field \"\(name)\" in the order; known fields: \(fieldNames)")
+            } catch {
+                throw DeskHTTPError(
+                    .badRequest,
+                    "body is not a valid JSON OrderRequest (\(error)): send one object whose fields (\(fieldNames)) are all strings, e.g. {\"symbol\":\"AAPL\",\"qty\":\"10\",\"side\":\"buy\"}"
+                )
+            }
+        }
+    }
+
+    /// The proto3 JSON names SwiftProtobuf also reads, to their field names.
+    static let jsonAliases = [
+        "orderType": "order_type", "timeInForce": "time_in_force", "limitPrice": "limit_price",
+        "stopPrice": "stop_price",
+    ]
+
+    /// OrderRequest's field names by number.
+    static func fieldName(_ number: Int) -> String {
+        let names = fieldNames.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        return (1...names.count).contains(number) ? names[number - 1] : "unknown"
+    }
+
+    /// The first field number that occurs twice in a protobuf message, or nil. A
+    /// body that is not well-formed protobuf returns nil here and is refused by the decoder.
+    static func duplicatedField(_ bytes: [UInt8]) -> Int? {
+        var index = 0
+        var seen: UInt64 = 0
+        func varint() -> UInt64? {
+            var value: UInt64 = 0
+            var shift: UInt64 = 0
+            while index < bytes.count, shift < 64 {
+                let byte = bytes[index]
+                index += 1
+                value |= UInt64(byte & 0x7F) << shift
+                if byte & 0x80 == 0 { return value }
+                shift += 7
+            }
+            return nil
+        }
+        while index < bytes.count {
+            guard let tag = varint() else { return nil }
+            let field = tag >> 3
+            if (1..<64).contains(field) {
+                if seen & (1 << field) != 0 { return Int(field) }
+                seen |= 1 << field
+            }
+            switch tag & 7 {
+            case 0: guard varint() != nil else { return nil }
+            case 1: index += 8
+            case 2:
+                guard let length = varint(), length <= UInt64(bytes.count - min(index, bytes.count)) else { return nil }
+                index += Int(length)
+            case 5: index += 4
+            default: return nil
+            }
+        }
+        return nil
+    }
+
+    /// The order ticket a decoded request carries.
+    static func ticket(_ request: Orders_OrderRequest) -> OrderTicket {
+        OrderTicket(
+            symbol: request.symbol, qty: request.qty, side: request.side, orderType: request.orderType,
+            timeInForce: request.timeInForce, limitPrice: request.limitPrice, stopPrice: request.stopPrice)
+    }
+
+    /// An `OrderResponse` in `format`.
+    static func response(
+        _ reply: Orders_OrderResponse, status: HTTPResponse.Status, format: Format, location: String? = nil
+    )
+        -> Response
+    {
+        let bytes: [UInt8]
+        switch format {
+        case .protobuf: bytes = (try? reply.serializedBytes()) ?? []
+        case .json: bytes = jsonBytes(reply)
+        }
+        var headers: HTTPFields = [.contentType: format.contentType]
+        if let location { headers[.location] = location }
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
+
+    /// The response as JSON with every field present (proto3 JSON would drop empty strings).
+    static func jsonBytes(_ reply: Orders_OrderResponse) -> [UInt8] {
+        let fields = [
+            "status": reply.status, "order_id": reply.orderID, "message": reply.message, "symbol": reply.symbol,
+            "qty": reply.qty, "side": reply.side, "filled_qty": reply.filledQty, "order_status": reply.orderStatus,
+        ]
+        return Array((try? APIJSON.encoder.encode(fields)) ?? Data())
+    }
+
+    /// The answer to an order request: 201 with the order, or the refusal's
+    /// status and message (with the order's id when the broker refused a
+    /// recorded order); and the order's id, if there is one.
+    static func response(to request: Orders_OrderRequest, placement: OrderDesk.Placement, format: Format) -> (
+        Response, orderId: String?
+    ) {
+        var reply = Orders_OrderResponse()
+        reply.symbol = request.symbol
+        reply.qty = request.qty
+        reply.side = request.side
+        var status = HTTPResponse.Status.created
+        let order: OrderRecord?
+        switch placement {
+        case .accepted(let accepted):
+            order = accepted
+            reply.status = "success"
+            reply.message = summary(accepted)
+        case .brokerRefused(let refused, _, _):
+            order = refused
+        default:
+            order = nil
+        }
+        if let order {
+            reply.orderID = order.orderId
+            reply.orderStatus = order.status.rawValue
+            reply.filledQty = ExactDecimal.plain(order.filledQty)
+        }
+        if let (code, message) = placement.rejection {
+            status = HTTPResponse.Status(code: code)
+            reply.status = "error"
+            reply.message = message
+        }
+        let location = order.map { Routes.order.path($0.orderId) }
+        return (response(reply, status: status, format: format, location: location), order?.orderId)
+    }
+
+    /// `filled: 10 of 10 at an average 145.5`, `canceled: …`, `accepted; working at the broker`.
+    static func summary(_ order: OrderRecord) -> String {
+        switch order.status {
+        case .filled, .partiallyFilled:
+            "\(order.status.rawValue): \(ExactDecimal.plain(order.filledQty)) of \(ExactDecimal.plain(order.qty)) at an average \(order.filledAvgPrice.map(ExactDecimal.plain) ?? "-")"
+        case .canceled, .expired, .rejected:
+            "\(order.status.rawValue)\(order.statusReason.map { ": \($0)" } ?? "")"
+        case .new, .pendingNew:
+            "accepted; working at the broker"
+        }
+    }
+}

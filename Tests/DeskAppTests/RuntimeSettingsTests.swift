@@ -1,0 +1,85 @@
+import DeskApp
+import DeskAppTestSupport
+import DeskRunner
+import Testing
+
+@Suite("Choosing the strategy runtime and Docker settings")
+struct RuntimeSettingsTests {
+    static func resolve(_ arguments: [String], _ environment: [String: String]) -> Result<
+        SupervisorConfiguration?, ServeRefusal
+    > {
+        serveConfiguration(
+            ["--strategies-dir", "/srv/strategies", "--db", "/srv/desk/desk.db"] + arguments, environment
+        )
+        .map(\.runtime)
+    }
+
+    @Test(
+        "--runtime / DESK_RUNTIME, --docker-network / NETWORK_NAME and the desk URL containers use",
+        arguments: [
+            ([], [:], StrategyRuntime.process, ContainerNetwork.none(deskSocket: "/srv/desk/desk.sock")),
+            (["--runtime", "docker"], [:], .docker, .none(deskSocket: "/srv/desk/desk.sock")),
+            ([], ["DESK_RUNTIME": "docker"], .docker, .none(deskSocket: "/srv/desk/desk.sock")),
+            (["--runtime", "process"], ["DESK_RUNTIME": "docker"], .process, .none(deskSocket: "/srv/desk/desk.sock")),
+            (["--unix-socket", "/run/d.sock"], [:], .process, .none(deskSocket: "/run/d.sock")),
+            ([], ["NETWORK_NAME": "none"], .process, .none(deskSocket: "/srv/desk/desk.sock")),
+            (
+                ["--docker-network", "trading-desk-network", "--docker-desk-url", "http://desk:8080"], [:], .process,
+                .named("trading-desk-network", deskURL: "http://desk:8080")
+            ),
+            (
+                [], ["NETWORK_NAME": "club", "DESK_CONTAINER_URL": "https://10.0.0.5:8443"], .process,
+                .named("club", deskURL: "https://10.0.0.5:8443")
+            ),
+        ] as [([String], [String: String], StrategyRuntime, ContainerNetwork)])
+    func resolved(
+        arguments: [String], environment: [String: String], runtime: StrategyRuntime, network: ContainerNetwork
+    )
+        throws
+    {
+        let resolved = try #require(try Self.resolve(arguments, environment).get())
+        #expect(resolved.defaultRuntime == runtime)
+        #expect(resolved.docker?.network == network)
+        #expect(resolved.docker?.image == "trading-desk-strategy")
+        #expect(resolved.docker?.instance == DockerSettings.instance(forLedgerPath: "/srv/desk/desk.db"))
+        #expect(resolved.sandboxDirectory.path == "/srv/desk/sandbox")
+        #expect(resolved.logsDirectory.path == "/srv/desk/logs")
+    }
+
+    @Test(
+        "bad runtime and Docker settings say what is wrong and what is allowed",
+        arguments: [
+            (
+                ["--runtime", "vm"], [:],
+                "The value 'vm' is invalid for '--runtime <runtime>'. Please provide one of 'process' and 'docker'."
+            ),
+            ([], ["DESK_RUNTIME": "k8s"], "DESK_RUNTIME=k8s is not a valid --runtime: use process, docker"),
+            (["--docker-network", "club"], [:], "--docker-network club needs --docker-desk-url"),
+            (
+                ["--docker-network", "club", "--docker-desk-url", "desk:8080"], [:],
+                "--docker-desk-url desk:8080 must start with http://"
+            ),
+            (["--docker-network", "a b"], [:], "docker network \"a b\" is not a network name"),
+            (["--docker-image=-x"], [:], "docker image \"-x\" is not an image name"),
+            (["--stop-grace", "4000"], [:], "--stop-grace 4000.0 must be 0 to 3600 seconds"),
+        ] as [([String], [String: String], String)])
+    func problems(arguments: [String], environment: [String: String], message: String) {
+        switch Self.resolve(arguments, environment) {
+        case .success: Issue.record("expected a problem")
+        case .failure(let problem): #expect(problem.message.hasPrefix(message), "\(problem.message)")
+        }
+    }
+
+    @Test("DOCKER_IMAGE picks the image; the CLI gets DOCKER_* from the desk, never the broker keys")
+    func imageAndClient() throws {
+        let environment = [
+            "DOCKER_IMAGE": "club/strategy:2", "DOCKER_HOST": "unix:///tmp/d.sock", "HOME": "/home/desk",
+            "APCA_API_KEY_ID": "PK", "APCA_API_SECRET_KEY": "secret-value",
+        ]
+        let docker = try #require(try Self.resolve([], environment).get()?.docker)
+        #expect(docker.image == "club/strategy:2")
+        #expect(
+            docker.clientEnvironment == ["DOCKER_HOST": "unix:///tmp/d.sock", "DOCKER_CONFIG": "/home/desk/.docker"])
+        #expect(!"\(docker)".contains("secret-value"))
+    }
+}
