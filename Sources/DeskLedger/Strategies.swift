@@ -33,7 +33,8 @@ extension Ledger {
 
     /// Forgets a strategy's stored state (its folder is gone).
     public func removeStrategyState(name: String) async throws {
-        try await database.write { db in try db.execute(sql: "DELETE FROM strategies WHERE name = ?", arguments: [name]) }
+        try await database.write { db in try db.execute(sql: "DELETE FROM strategies WHERE name = ?", arguments: [name])
+        }
     }
 
     /// The uid strategy `name` runs as. The first call allocates the next uid

@@ -1,6 +1,6 @@
 import AlpacaBroker
-import AlpacaDouble
 import AlpacaData
+import AlpacaDouble
 import DeskApp
 import DeskAppTestSupport
 import DeskHTTP

@@ -1,6 +1,6 @@
-import ArgumentParser
 import AlpacaBroker
 import AlpacaData
+import ArgumentParser
 import DeskBroker
 import DeskCore
 import DeskHTTP

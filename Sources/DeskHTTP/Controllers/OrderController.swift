@@ -81,7 +81,8 @@ struct OrderController {
         context.requestLog.orderId = id
         switch await desk.cancel(
             orderId: id, member: context.caller.member, strategy: context.caller.strategy,
-            isAdmin: context.caller.isAdmin) {
+            isAdmin: context.caller.isAdmin)
+        {
         case .canceled(let order): return OrderView(order)
         case .notFound(let message): throw DeskHTTPError(.notFound, message)
         case .notCancelable(_, let message): throw DeskHTTPError(.unprocessableContent, message)
