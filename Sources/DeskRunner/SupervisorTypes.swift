@@ -66,6 +66,10 @@ public struct SupervisorConfiguration: Sendable {
     public var defaultRuntime: StrategyRuntime
     /// How containers run; nil: the docker runtime is not available.
     public var docker: DockerSettings?
+    /// Backtests: strategies take no feed subscription; ticks come one at a time
+    /// through `Supervisor.deliver` once `settle` has seen every strategy ask for
+    /// input again (`ReadinessCounter`), and a strategy that ends is not restarted.
+    public var lockstep = false
 
     public init(
         strategiesDirectory: URL, logsDirectory: URL, sandboxDirectory: URL? = nil, deskURL: String, python: String,
