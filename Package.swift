@@ -10,6 +10,7 @@ let package = Package(
         .executable(name: "ledger-baseline", targets: ["ledger-baseline"]),
         .executable(name: "alpaca-double", targets: ["alpaca-double"]),
         .executable(name: "desk-sandbox", targets: ["desk-sandbox"]),
+        .executable(name: "lockstep-floor", targets: ["lockstep-floor"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -84,6 +85,7 @@ let package = Package(
             name: "AlpacaData",
             dependencies: [
                 "DeskCore", "DeskMarketData", "MessagePack",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -170,6 +172,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        .executableTarget(name: "lockstep-floor", dependencies: ["DeskRunner", "DeskMarketData"]),
         .executableTarget(
             name: "ledger-baseline",
             dependencies: ["DeskLedger", "DeskCore"]

@@ -339,10 +339,12 @@ public struct ServeOptions: ParsableArguments {
 }
 
 /// The club's Alpaca account from the seed's variables.
-enum AlpacaAccount {
+public enum AlpacaAccount {
     /// For `use` (`--broker alpaca`, `--feed alpaca`): APCA_API_KEY_ID and APCA_API_SECRET_KEY (required),
     /// APCA_API_BASE_URL, APCA_API_DATA_URL, APCA_API_DATA_STREAM_URL, APCA_DATA_FEED.
-    static func settings(for use: String, _ environment: DeskEnvironment) throws(ConfigurationError) -> AlpacaSettings {
+    public static func settings(for use: String, _ environment: DeskEnvironment) throws(ConfigurationError)
+        -> AlpacaSettings
+    {
         let keys: [DeskVariable] = [.alpacaKeyID, .alpacaSecretKey]
         let missing = keys.filter { environment[$0] == nil }.map(\.rawValue)
         guard let keyID = environment[.alpacaKeyID], let secret = environment[.alpacaSecretKey] else {
