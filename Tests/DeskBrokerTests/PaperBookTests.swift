@@ -244,7 +244,8 @@ struct PaperBookNextTickTests {
                 name: "slippage moves a market sell down", order: Book.order("m", .sell, 10), slippageBps: "25",
                 ticks: ["100"], afterTicks: ["fill 10@99.75"]),
             Case(
-                name: "slippage leaves a limit's price alone", order: Book.order("l", .buy, 1, type: .limit, limit: "50"),
+                name: "slippage leaves a limit's price alone",
+                order: Book.order("l", .buy, 1, type: .limit, limit: "50"),
                 slippageBps: "25", ticks: ["49"], afterTicks: ["fill 1@49"]),
         ] as [Case])
     func nextTick(testCase: Case) throws {
