@@ -69,6 +69,8 @@ let package = Package(
             ]
         ),
         .target(name: "MessagePack"),
+        // Alpaca's stream messages as a server sends them (pure): the double and the desk's /v2 share them.
+        .target(name: "AlpacaProtocol", dependencies: ["DeskCore", "MessagePack"]),
         .target(name: "DeskBacktest", dependencies: ["DeskCore"]),
         .target(
             name: "DeskAlpaca",
@@ -83,7 +85,7 @@ let package = Package(
         .target(
             name: "AlpacaDouble",
             dependencies: [
-                "DeskCore", "DeskMarketData", "MessagePack",
+                "DeskCore", "DeskMarketData", "MessagePack", "AlpacaProtocol",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "Logging", package: "swift-log"),
@@ -111,8 +113,9 @@ let package = Package(
             name: "DeskHTTP",
             dependencies: [
                 "DeskCore", "DeskAPI", "DeskProto", "DeskIdentity", "DeskOrders", "DeskLedger", "DeskBroker",
-                "DeskMarketData", "DeskRunner",
+                "DeskMarketData", "DeskRunner", "AlpacaProtocol", "MessagePack",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -191,7 +194,8 @@ let package = Package(
         .testTarget(
             name: "DeskAlpacaTests",
             dependencies: [
-                "DeskAlpaca", "AlpacaDouble", "DeskBroker", "DeskMarketData", "MessagePack", "DeskTestSupport",
+                "DeskAlpaca", "AlpacaDouble", "AlpacaProtocol", "DeskBroker", "DeskMarketData", "MessagePack",
+                "DeskTestSupport",
                 "DeskAppTestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),

@@ -4,6 +4,7 @@ import Foundation
 import Hummingbird
 import HummingbirdWebSocket
 import Logging
+import AlpacaProtocol
 import MessagePack
 import NIOCore
 import Synchronization

@@ -71,6 +71,38 @@ public struct TokenAuthenticator: Sendable {
             isMetricsOnly: identity.isMetricsOnly)
     }
 
+    /// Alpaca's key pair (`APCA-API-KEY-ID` / `APCA-API-SECRET-KEY`, or the trading
+    /// stream's `key_id` / `secret_key`): the secret is the token; the key id is the
+    /// token's member (`alice`) or the token's id as `desk tokens list` shows it (`7`).
+    public func caller(keyId: String, secret: String) async throws(IdentityError) -> Caller {
+        let identity: TokenIdentity?
+        do {
+            identity = try await ledger.identity(token: secret.trimmingCharacters(in: .whitespaces))
+        } catch {
+            throw IdentityError(.unavailable, "the desk could not check the key: \(error)")
+        }
+        guard let identity else {
+            throw IdentityError(
+                .unauthenticated,
+                "unauthorized: the secret key is not a valid desk token (unknown or revoked); an admin issues one with: desk tokens issue <member>"
+            )
+        }
+        guard keyId == identity.member || keyId == String(identity.tokenId) else {
+            throw IdentityError(
+                .unauthenticated,
+                "unauthorized: the key id \(OrderValidation.quoted(keyId)) names neither this token's member nor its id"
+            )
+        }
+        return Caller(
+            member: identity.member, strategy: identity.strategy, isAdmin: identity.isAdmin,
+            isMetricsOnly: identity.isMetricsOnly)
+    }
+
+    /// A bare token (the trading stream's `oauth_token`, or `Authorization: Bearer` without the header around it).
+    public func caller(token: String) async throws(IdentityError) -> Caller {
+        try await caller(authorization: "Bearer " + token, claimedMember: nil)
+    }
+
     /// Development mode (`--trust-user-header`): the member a request names itself, as the seed trusted it.
     public static func developmentCaller(claimedMember: String?) throws(IdentityError) -> Caller {
         let member = claimedMember ?? seedDefaultMember

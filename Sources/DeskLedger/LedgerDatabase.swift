@@ -153,6 +153,18 @@ enum LedgerDatabase {
                 t.column("allocated_at", .datetime).notNull()
             }
         }
+        migrator.registerMigration("v5-client-order-ids") { db in
+            // The /v2 API's client_order_id: unique per member, reserved before the
+            // order is placed, bound to the desk's order id once it is.
+            try db.create(table: "client_order_ids") { t in
+                t.column("user_id", .text).notNull()
+                t.column("client_order_id", .text).notNull()
+                t.column("order_id", .text)
+                t.column("reserved_at", .datetime).notNull()
+                t.primaryKey(["user_id", "client_order_id"])
+            }
+            try db.create(index: "client_order_ids_by_order", on: "client_order_ids", columns: ["order_id"])
+        }
         return migrator
     }
 }

@@ -10,6 +10,8 @@ struct ExposureBook: Sendable {
         var symbol: String
         var side: Side
         var remaining: Decimal
+        /// Its limit (or stop) price: what its remainder is valued at for buying power.
+        var price: Decimal?
     }
 
     private struct Key: Hashable, Sendable {
@@ -17,7 +19,7 @@ struct ExposureBook: Sendable {
         var symbol: String
     }
 
-    private var positions: [Key: Decimal] = [:]
+    private var positions: [Key: Position] = [:]
     private var openOrders: [String: OpenOrder] = [:]
     private var openCounts: [String: Int] = [:]
     private var openQty: [Key: (buy: Decimal, sell: Decimal)] = [:]
@@ -25,7 +27,7 @@ struct ExposureBook: Sendable {
     /// Builds the book from the ledger's positions and open orders.
     init(positions: [PositionRecord], openOrders: [OrderRecord]) {
         for position in positions {
-            self.positions[Key(member: position.userId, symbol: position.symbol)] = position.qty
+            self.positions[Key(member: position.userId, symbol: position.symbol)] = position.position
         }
         for order in openOrders { track(order) }
     }
@@ -35,7 +37,7 @@ struct ExposureBook: Sendable {
         let key = Key(member: member, symbol: symbol)
         let open = openQty[key] ?? (0, 0)
         return RiskExposure(
-            position: positions[key] ?? 0, openBuyQty: open.buy, openSellQty: open.sell,
+            position: positions[key]?.qty ?? 0, openBuyQty: open.buy, openSellQty: open.sell,
             openOrders: openCounts[member] ?? 0, lastPrice: lastPrice)
     }
 
@@ -43,7 +45,8 @@ struct ExposureBook: Sendable {
     mutating func track(_ order: OrderRecord) {
         guard order.status.isOpen, openOrders[order.orderId] == nil else { return }
         let open = OpenOrder(
-            member: order.userId, symbol: order.symbol, side: order.side, remaining: order.qty - order.filledQty)
+            member: order.userId, symbol: order.symbol, side: order.side, remaining: order.qty - order.filledQty,
+            price: order.limitPrice ?? order.stopPrice)
         openOrders[order.orderId] = open
         openCounts[open.member, default: 0] += 1
         adjustOpen(open, by: open.remaining)
@@ -51,10 +54,10 @@ struct ExposureBook: Sendable {
 
     /// Follows an order after a ledger change: a fill moves quantity from open to
     /// held; a final status stops counting it.
-    mutating func update(to order: OrderRecord, filled fillQty: Decimal?) {
-        if let fillQty {
+    mutating func update(to order: OrderRecord, filled fill: (qty: Decimal, price: Decimal)?) {
+        if let fill {
             let key = Key(member: order.userId, symbol: order.symbol)
-            positions[key, default: 0] += order.side == .buy ? fillQty : -fillQty
+            positions[key, default: Position()].apply(side: order.side, qty: fill.qty, price: fill.price)
         }
         guard var open = openOrders[order.orderId] else { return }
         let remaining = order.status.isOpen ? order.qty - order.filledQty : 0
@@ -73,5 +76,40 @@ struct ExposureBook: Sendable {
         var quantities = openQty[key] ?? (0, 0)
         if open.side == .buy { quantities.buy += delta } else { quantities.sell += delta }
         openQty[key] = quantities
+    }
+
+    // MARK: Capital
+
+    /// `member`'s holdings and working orders, as the capital rule reads them.
+    private func capitalInputs(member: String, lastPrice: (String) -> Decimal?) -> (
+        holdings: [CapitalRule.Holding], working: [CapitalRule.WorkingOrder]
+    ) {
+        let holdings = positions.filter { $0.key.member == member && $0.value.qty != 0 }
+            .sorted { $0.key.symbol < $1.key.symbol }
+            .map { CapitalRule.Holding(symbol: $0.key.symbol, position: $0.value, lastPrice: lastPrice($0.key.symbol)) }
+        let working = openOrders.filter { $0.value.member == member }.sorted { $0.key < $1.key }.map { _, open in
+            CapitalRule.WorkingOrder(
+                symbol: open.symbol, side: open.side, remainingQty: open.remaining,
+                price: open.price ?? lastPrice(open.symbol))
+        }
+        return (holdings, working)
+    }
+
+    /// `member`'s cash, equity and buying power for `capital`.
+    func capitalStatement(member: String, capital: Decimal?, lastPrice: (String) -> Decimal?) -> CapitalStatement {
+        let inputs = capitalInputs(member: member, lastPrice: lastPrice)
+        return CapitalRule.statement(capital: capital, holdings: inputs.holdings, working: inputs.working)
+    }
+
+    /// Why `order` does not fit `member`'s buying power, or nil when it does (or they have no allocation).
+    func capitalRefusal(_ order: NewOrder, member: String, capital: Decimal?, lastPrice: (String) -> Decimal?)
+        -> CapitalRule.Refusal?
+    {
+        guard capital != nil else { return nil }
+        let inputs = capitalInputs(member: member, lastPrice: lastPrice)
+        let statement = CapitalRule.statement(capital: capital, holdings: inputs.holdings, working: inputs.working)
+        return CapitalRule.check(
+            order, price: order.boundingPrice ?? lastPrice(order.symbol), statement: statement,
+            held: positions[Key(member: member, symbol: order.symbol)]?.qty ?? 0, working: inputs.working)
     }
 }

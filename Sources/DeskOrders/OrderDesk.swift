@@ -17,6 +17,8 @@ public actor OrderDesk: Service {
     let policy: RiskPolicy
     let metrics: DeskMetrics
     let logger: Logger
+    /// Every change the ledger booked for an order, as it happens (the `/v2` `trade_updates` stream).
+    public nonisolated let events = OrderEventHub()
     private var book = ExposureBook(positions: [], openOrders: [])
     private var buckets: [String: TokenBucket] = [:]
     private var halts: [String: HaltRecord] = [:]
@@ -132,6 +134,11 @@ public actor OrderDesk: Service {
         if let rejection = RiskCheck.evaluate(order, limits: limits, exposure: exposure) {
             return .riskRejected(rejection)
         }
+        if let refusal = book.capitalRefusal(
+            order, member: caller.member, capital: limits.capital, lastPrice: broker.lastPrice)
+        {
+            return .riskRejected(RiskRejection(limit: "buying_power", message: refusal.message))
+        }
         let record = OrderRecord(
             orderId: UUID().uuidString.lowercased(), userId: caller.member, strategy: caller.strategy, order: order,
             at: Date())
@@ -197,7 +204,7 @@ public actor OrderDesk: Service {
             switch outcome {
             case .applied(let order):
                 if case .fill(let qty, let price) = update.event {
-                    book.update(to: order, filled: qty)
+                    book.update(to: order, filled: (qty, price))
                     metrics.recordFill()
                     logger.info(
                         "fill",
@@ -209,6 +216,7 @@ public actor OrderDesk: Service {
                 } else {
                     book.update(to: order, filled: nil)
                 }
+                events.publish(OrderEventNotice(order: order, event: update.event, fillId: update.fillId, at: update.at))
                 orders.append(order)
             case .duplicate(let order):
                 logger.debug("duplicate fill ignored", metadata: ["order_id": "\(order.orderId)"])
@@ -302,6 +310,17 @@ public actor OrderDesk: Service {
                 outcome: wasOn ? "ok" : "not_halted", detail: "scope=\(scope)"))
         logger.warning("kill switch off", metadata: ["scope": "\(scope)", "by": "\(caller.member)"])
         return wasOn
+    }
+
+    /// `member`'s capital statement: cash, equity and buying power under their allocation.
+    public func capitalStatement(member: String) -> CapitalStatement {
+        book.capitalStatement(
+            member: member, capital: policy.limits(for: member).capital, lastPrice: broker.lastPrice)
+    }
+
+    /// Whether a kill switch stops `member`'s orders (theirs or the whole desk's).
+    public func isHalted(member: String) -> Bool {
+        halts[HaltRecord.wholeDesk] != nil || halts[member] != nil
     }
 
     /// Kill switches that are on.

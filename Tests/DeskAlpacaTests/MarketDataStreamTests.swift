@@ -1,3 +1,4 @@
+import AlpacaProtocol
 import AlpacaDouble
 import DeskAlpaca
 import DeskMarketData
