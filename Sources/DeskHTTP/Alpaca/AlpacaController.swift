@@ -167,7 +167,7 @@ struct AlpacaController {
 
     @Sendable func cancelAll(_ request: Request, context: MemberContext) async throws -> Response {
         try AlpacaQuery.check(QueryParameters(request), allowed: [])
-        return AlpacaJSON.response(try await cancelOpenOrders(context: context), status: .multiStatus)
+        return AlpacaJSON.response(try await cancelOpenOrders(context: context), status: AlpacaJSON.multiStatus)
     }
 
     /// Cancels every open order of the caller.
@@ -259,7 +259,7 @@ struct AlpacaController {
                 results.append(AlpacaCloseResult(symbol: position.symbol, status: error.httpStatus, body: .error(error)))
             }
         }
-        return AlpacaJSON.response(results, status: .multiStatus)
+        return AlpacaJSON.response(results, status: AlpacaJSON.multiStatus)
     }
 
     // MARK: Account, clock, calendar, assets

@@ -17,6 +17,9 @@ extension AlpacaError: HTTPResponseError {
 
 /// How `/v2` writes JSON: Alpaca's field names as they are, slashes unescaped.
 enum AlpacaJSON {
+    /// 207, what Alpaca answers a cancel-all or close-all with.
+    static let multiStatus = HTTPResponse.Status(code: 207, reasonPhrase: "Multi-Status")
+
     static let encoder: JSONEncoder = {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.withoutEscapingSlashes]
