@@ -1,3 +1,4 @@
+import DeskAPI
 import DeskAlpaca
 import DeskBroker
 import DeskCore
@@ -31,6 +32,8 @@ public struct DeskApplication: Sendable {
     public let feed: FeedHub
     /// Runs members' strategies, when the configuration has a runtime.
     public let supervisor: Supervisor?
+    /// The feed's last trade, quote and bar per symbol, for the `/v2` latest-data routes.
+    public let latest = LatestTicks()
     private let listening = OneShot<Void>()
 
     /// Opens the ledger and builds every part; nothing runs until `run()`.
@@ -50,8 +53,9 @@ public struct DeskApplication: Sendable {
         orderDesk = OrderDesk(
             ledger: ledger, broker: broker, policy: configuration.risk, metrics: metrics, logger: logger)
         feed = FeedHub(source: try Self.source(configuration.feed, logger: logger), logger: logger)
-        let (paper, alpaca) = (paperBroker, alpacaBroker)
+        let (paper, alpaca, latest) = (paperBroker, alpacaBroker, latest)
         feed.observe { tick in
+            latest.note(tick)
             paper?.price(symbol: tick.symbol, price: tick.price, size: tick.size, at: tick.at)
             alpaca?.notePrice(symbol: tick.symbol, price: tick.price)
         }
@@ -93,7 +97,11 @@ public struct DeskApplication: Sendable {
             DeskServices(
                 ledger: ledger, orderDesk: orderDesk, broker: broker, feed: feed, supervisor: supervisor,
                 reconciler: reconciler(), metrics: metrics, trustUserHeader: configuration.trustUserHeader,
-                maximumBodySize: configuration.maximumBodySize, logger: logger))
+                maximumBodySize: configuration.maximumBodySize, latest: latest,
+                sessions: AlpacaSessions(
+                    closeHour: configuration.session.closeHour, closeMinute: configuration.session.closeMinute,
+                    timeZone: configuration.session.timeZone, alwaysOpen: paperBroker != nil),
+                logger: logger))
     }
 
     /// The reconciler, when the broker is Alpaca.

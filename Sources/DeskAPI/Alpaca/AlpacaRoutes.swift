@@ -54,6 +54,27 @@ public enum AlpacaRoutes {
 
     /// The WebSocket streams: `trade_updates` at `/stream` (and `/stream/`, as the older SDK asks).
     public static let tradingStreamPaths = ["/stream", "/stream/"]
+    /// Whether `path` is in the Alpaca API's part of the desk (`/v2/…`, `/stream`):
+    /// what no route there takes is answered in Alpaca's error shape.
+    public static func covers(_ path: String) -> Bool {
+        path == "/v2" || path.hasPrefix("/v2/") || path.hasPrefix("/v2:") || tradingStreamPaths.contains(path)
+    }
+
+    /// Alpaca's 405 naming the methods `path` takes, or its 404 listing what the desk serves.
+    public static func refusal(method: String, path: String) -> AlpacaError {
+        let methods = all.filter { $0.matches(path) }.map(\.method.rawValue)
+        if !methods.isEmpty {
+            return AlpacaError(
+                status: 405, message: "method not allowed: \(path) takes \(methods.joined(separator: ", "))")
+        }
+        let listed = all.map(\.description).joined(separator: ", ")
+        return AlpacaError(
+            status: 404,
+            message:
+                "endpoint not found: \(method) \(path) is not part of the desk's Alpaca-compatible API, which serves \(listed); streams at /stream (trade_updates) and /v2/iex, /v2/sip, /v2/test"
+        )
+    }
+
     /// The market data stream's feeds, at `/v2/<feed>`; all carry the desk's own feed.
     public static let dataStreamFeeds = ["iex", "sip", "test"]
 }
