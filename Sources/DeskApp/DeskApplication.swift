@@ -134,8 +134,9 @@ public struct DeskApplication: Sendable {
         var apps: [any Service] = []
         let connections = configuration.connections
         let logger = self.logger
+        let streams = AlpacaStreams(ledger: ledger, events: orderDesk.events, feed: feed, logger: logger)
         var tcp = Application(
-            responder: responder, server: .desk(connections),
+            responder: responder, server: .desk(connections, streams: streams),
             configuration: ApplicationConfiguration(
                 address: .hostname(configuration.host, port: configuration.port), serverName: "desk",
                 availableConnectionsDelegate: ConnectionCap(
@@ -148,7 +149,7 @@ public struct DeskApplication: Sendable {
             try? FileManager.default.removeItem(atPath: path)
             let group = configuration.unixSocketGroup
             var unix = Application(
-                responder: responder, server: .desk(connections),
+                responder: responder, server: .desk(connections, streams: streams),
                 configuration: ApplicationConfiguration(
                     address: .unixDomainSocket(path: path), serverName: "desk",
                     availableConnectionsDelegate: ConnectionCap(

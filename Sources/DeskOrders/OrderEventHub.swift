@@ -34,7 +34,7 @@ public final class OrderEventHub: Sendable {
     public init() {}
 
     /// Events of `member`'s orders (every member's when nil), at most `capacity` waiting.
-    public func listen(member: String?, capacity: Int = 1024) -> AsyncStream<OrderEventNotice> {
+    public func listen(member: String?, capacity: Int = 1024) -> OrderEventListener {
         let (stream, continuation) = AsyncStream.makeStream(
             of: OrderEventNotice.self, bufferingPolicy: .bufferingNewest(max(1, capacity)))
         let id = listeners.withLock { state in
@@ -45,7 +45,7 @@ public final class OrderEventHub: Sendable {
         continuation.onTermination = { [weak self] _ in
             self?.listeners.withLock { _ = $0.all.removeValue(forKey: id) }
         }
-        return stream
+        return OrderEventListener(events: stream, continuation: continuation)
     }
 
     /// How many listen now.
@@ -59,4 +59,14 @@ public final class OrderEventHub: Sendable {
             }
         }
     }
+}
+
+/// One listener of the hub: its events, until `stop()` ends them (and the hub forgets it).
+public struct OrderEventListener: Sendable {
+    /// The member's events as they are booked.
+    public let events: AsyncStream<OrderEventNotice>
+    let continuation: AsyncStream<OrderEventNotice>.Continuation
+
+    /// Ends `events`: an iteration over them finishes after what is buffered.
+    public func stop() { continuation.finish() }
 }
