@@ -66,6 +66,18 @@ public struct SupervisorConfiguration: Sendable {
     public var defaultRuntime: StrategyRuntime
     /// How containers run; nil: the docker runtime is not available.
     public var docker: DockerSettings?
+    /// The desk's TCP listener (`http://127.0.0.1:8080`): where an Alpaca SDK in a
+    /// strategy that runs without the sandbox reaches the desk.
+    public var deskTCPURL: String?
+
+    /// Where an Alpaca SDK inside a process-backend strategy reaches the desk's
+    /// Alpaca-compatible API: the sandbox's loopback, or the desk's TCP listener
+    /// without a sandbox; nil when there is neither (the unix socket only).
+    public var alpacaURL: String? {
+        if !sandbox.enabled { return deskTCPURL }
+        guard sandbox.isolateNetwork, let port = sandbox.loopbackPort else { return nil }
+        return "http://127.0.0.1:\(port)"
+    }
 
     public init(
         strategiesDirectory: URL, logsDirectory: URL, sandboxDirectory: URL? = nil, deskURL: String, python: String,

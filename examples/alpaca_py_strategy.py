@@ -1,0 +1,1 @@
+../strategies/example_carol_alpaca/strategy.py
