@@ -32,6 +32,25 @@ public struct ReconciliationReport: Codable, Sendable, Equatable {
     public var unknown_to_broker: [String]
     public var outside_orders: [OutsideOrder]
     public var position_differences: [PositionDifference]
+    /// The members' capital allocations next to the account's equity (they need not add up).
+    public var capital: CapitalSummary?
+
+    /// Each member's allocation, their sum, and what the account is worth at the broker.
+    public struct CapitalSummary: Codable, Sendable, Equatable {
+        /// Member → allocation, for every member the desk knows of (a position, an
+        /// open order, or a line in the risk configuration) that has one.
+        public var allocations: [String: String]
+        /// Σ of the allocations.
+        public var allocated: String
+        /// The account's equity at the broker (`/v2/account`), when it said.
+        public var broker_equity: String?
+
+        public init(allocations: [String: Decimal], brokerEquity: Decimal?) {
+            self.allocations = allocations.mapValues(ExactDecimal.plain)
+            allocated = ExactDecimal.plain(allocations.values.reduce(0, +))
+            broker_equity = brokerEquity.map(ExactDecimal.plain)
+        }
+    }
 
     public var isClean: Bool {
         unknown_to_broker.isEmpty && outside_orders.isEmpty && position_differences.isEmpty
@@ -67,7 +86,7 @@ public enum Reconciliation {
         return ReconciliationReport(
             checked_at: formatter.string(from: at), open_orders_checked: openOrdersChecked,
             events_caught_up: eventsCaughtUp, unknown_to_broker: unknownToBroker.sorted(), outside_orders: outside,
-            position_differences: differences)
+            position_differences: differences, capital: nil)
     }
 }
 
@@ -81,6 +100,19 @@ extension AlpacaBroker {
             followRestored(order)
         }
         return try await followUp(only: Set(openOrders.map(\.orderId)), deliver: false)
+    }
+
+    /// The account's equity (`GET /v2/account`), nil when Alpaca does not say.
+    public func equity() async throws(BrokerError) -> Decimal? {
+        let reply = try await rest.send(.GET, "/v2/account", member: Self.deskMember)
+        guard reply.status == 200 else {
+            throw .unavailable("Alpaca answered \(reply.status): \(reply.errorMessage)")
+        }
+        struct Account: Decodable { var equity: String? }
+        guard let text = (try? JSONDecoder().decode(Account.self, from: Data(reply.body)))?.equity,
+            case .success(let equity) = ExactDecimal.parse(text)
+        else { return nil }
+        return equity
     }
 
     /// Alpaca's open orders and positions.

@@ -1,5 +1,6 @@
 import DeskAlpaca
 import DeskBroker
+import DeskCore
 import DeskLedger
 import Foundation
 import Logging
@@ -28,11 +29,25 @@ public struct Reconciler: Sendable {
         for position in try await ledger.positions(member: nil) {
             deskPositions[position.symbol, default: 0] += position.qty
         }
-        let deskOrderIds = Set(try await ledger.openOrders().map(\.orderId))
-        return Reconciliation.compare(
+        let openNow = try await ledger.openOrders()
+        let deskOrderIds = Set(openNow.map(\.orderId))
+        var report = Reconciliation.compare(
             deskOrderIds: deskOrderIds, deskPositions: deskPositions, brokerOpenOrders: account.openOrders,
             brokerPositions: account.positions, openOrdersChecked: open.count, eventsCaughtUp: updates.count,
             unknownToBroker: unknown, at: Date())
+        let members = Set(try await ledger.positions(member: nil).map(\.userId)).union(openNow.map(\.userId))
+            .union(orderDesk.policy.members.keys)
+        report.capital = ReconciliationReport.CapitalSummary(
+            allocations: Self.allocations(of: members, policy: orderDesk.policy),
+            brokerEquity: try await broker.equity())
+        return report
+    }
+
+    /// The capital allocation of each of `members` that has one.
+    static func allocations(of members: Set<String>, policy: RiskPolicy) -> [String: Decimal] {
+        var allocations: [String: Decimal] = [:]
+        for member in members { allocations[member] = policy.limits(for: member).capital }
+        return allocations
     }
 
     /// Log lines for a report.

@@ -14,7 +14,6 @@ from pathlib import Path
 from conftest import REPO, DeskServer
 from test_runtime import PYTHON_PATH, wait_for
 
-ALPACA_SITE = REPO / ".venv" / "alpaca-site"
 CLUB_SECRET = "club-broker-secret-never-shown"
 
 
@@ -29,7 +28,7 @@ def test_alpaca_py_strategy_trades_from_the_sandbox_unchanged():
         server = DeskServer(
             root, trust_user_header=False,
             extra_args=["--feed", "synthetic", "--feed-rate", "40", "--symbols", "AAPL=190", "--config", str(config),
-                        "--strategies-dir", str(strategies), "--python-path", f"{PYTHON_PATH}:{ALPACA_SITE}"],
+                        "--strategies-dir", str(strategies), "--python-path", PYTHON_PATH],
             extra_env={"APCA_API_KEY_ID": "PKCLUBKEY", "APCA_API_SECRET_KEY": CLUB_SECRET})
         log = root / "logs" / "example_carol_alpaca.log"
 

@@ -19,7 +19,8 @@ import pytest
 from conftest import REPO, DeskServer
 
 BROKER_SECRET = "super-secret-broker-key-for-tests"
-PYTHON_PATH = f"{REPO / '.venv' / 'strategy-site'}:{REPO / 'clients' / 'python'}"
+# alpaca-site: alpaca-py for the alpaca-py example strategy (scripts/python-env.sh installs it).
+PYTHON_PATH = f"{REPO / '.venv' / 'strategy-site'}:{REPO / 'clients' / 'python'}:{REPO / '.venv' / 'alpaca-site'}"
 
 ALICE = """
     from desk_client import market_data, place_order
