@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .executable(name: "desk", targets: ["desk"]),
         .executable(name: "desk-baseline", targets: ["desk-baseline"]),
+        .executable(name: "ledger-baseline", targets: ["ledger-baseline"]),
         .executable(name: "alpaca-double", targets: ["alpaca-double"]),
         .executable(name: "desk-sandbox", targets: ["desk-sandbox"]),
     ],
@@ -46,6 +47,15 @@ let package = Package(
             dependencies: [
                 "DeskCore",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .target(
+            name: "DeskOrders",
+            dependencies: [
+                "DeskCore", "DeskLedger", "DeskBroker",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .target(
@@ -73,9 +83,17 @@ let package = Package(
         .target(name: "AlpacaProtocol", dependencies: ["DeskCore", "MessagePack"]),
         .target(name: "DeskBacktest", dependencies: ["DeskCore"]),
         .target(
-            name: "DeskAlpaca",
+            name: "AlpacaData",
             dependencies: [
-                "DeskCore", "DeskBroker", "DeskMarketData", "MessagePack",
+                "DeskCore", "DeskMarketData", "MessagePack",
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "AlpacaBroker",
+            dependencies: [
+                "DeskCore", "DeskBroker", "AlpacaData",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "Logging", package: "swift-log"),
@@ -101,15 +119,6 @@ let package = Package(
         .target(name: "DeskAPI", dependencies: ["DeskCore"]),
         .target(name: "DeskIdentity", dependencies: ["DeskCore", "DeskLedger"]),
         .target(
-            name: "DeskOrders",
-            dependencies: [
-                "DeskCore", "DeskLedger", "DeskBroker", "DeskAlpaca", "DeskIdentity",
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "Prometheus", package: "swift-prometheus"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ]
-        ),
-        .target(
             name: "DeskHTTP",
             dependencies: [
                 "DeskCore", "DeskAPI", "DeskProto", "DeskIdentity", "DeskOrders", "DeskLedger", "DeskBroker",
@@ -118,6 +127,7 @@ let package = Package(
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
@@ -129,7 +139,7 @@ let package = Package(
             name: "DeskApp",
             dependencies: [
                 "DeskCore", "DeskAPI", "DeskHTTP", "DeskIdentity", "DeskOrders", "DeskLedger", "DeskBroker",
-                "DeskMarketData", "DeskRunner", "DeskAlpaca",
+                "DeskMarketData", "DeskRunner", "AlpacaBroker", "AlpacaData",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -150,7 +160,7 @@ let package = Package(
             name: "DeskCLI",
             dependencies: [
                 "DeskCore", "DeskAPI", "DeskApp", "DeskHTTP", "DeskClient", "DeskIdentity", "DeskLedger", "DeskRunner",
-                "DeskAlpaca",
+                "DeskBroker",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -162,6 +172,10 @@ let package = Package(
                 "DeskCLI", "DeskApp", "DeskAPI", "DeskCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
+        ),
+        .executableTarget(
+            name: "ledger-baseline",
+            dependencies: ["DeskLedger", "DeskCore"]
         ),
         .executableTarget(
             name: "desk-baseline",
@@ -185,18 +199,21 @@ let package = Package(
         ),
         .testTarget(name: "DeskCoreTests", dependencies: ["DeskCore"]),
         .testTarget(name: "DeskAPITests", dependencies: ["DeskAPI", "DeskCore"]),
-        .testTarget(name: "DeskLedgerTests", dependencies: ["DeskLedger", "DeskTestSupport"]),
+        .testTarget(
+            name: "DeskLedgerTests",
+            dependencies: ["DeskLedger", "DeskTestSupport", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
         .testTarget(name: "DeskBrokerTests", dependencies: ["DeskBroker"]),
+        .testTarget(name: "DeskOrdersTests", dependencies: ["DeskOrders", "DeskLedger", "DeskBroker", "DeskCore"]),
         .testTarget(name: "DeskMarketDataTests", dependencies: ["DeskMarketData", "DeskTestSupport"]),
         .testTarget(name: "MessagePackTests", dependencies: ["MessagePack"]),
         .testTarget(name: "SandboxSpecTests", dependencies: ["SandboxSpec"]),
         .testTarget(name: "DeskBacktestTests", dependencies: ["DeskBacktest", "DeskCore"]),
         .testTarget(
-            name: "DeskAlpacaTests",
+            name: "AlpacaTests",
             dependencies: [
-                "DeskAlpaca", "AlpacaDouble", "AlpacaProtocol", "DeskBroker", "DeskMarketData", "MessagePack",
-                "DeskTestSupport",
-                "DeskAppTestSupport",
+                "AlpacaBroker", "AlpacaData", "AlpacaDouble", "AlpacaProtocol", "DeskBroker", "DeskMarketData",
+                "MessagePack", "DeskTestSupport", "DeskAppTestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "NIOWebSocket", package: "swift-nio"),

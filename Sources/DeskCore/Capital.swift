@@ -52,7 +52,7 @@ public enum CapitalRule {
     }
 
     /// One working order of the member: what is left of it and the price it is valued at.
-    public struct WorkingOrder: Sendable, Equatable {
+    public struct Claim: Sendable, Equatable {
         public var symbol: String
         public var side: Side
         public var remainingQty: Decimal
@@ -68,7 +68,7 @@ public enum CapitalRule {
     }
 
     /// The member's statement for `capital` (nil: no allocation; the figures then start from 0).
-    public static func statement(capital: Decimal?, holdings: [Holding], working: [WorkingOrder]) -> CapitalStatement {
+    public static func statement(capital: Decimal?, holdings: [Holding], working: [Claim]) -> CapitalStatement {
         var statement = CapitalStatement(
             capital: capital, cash: capital ?? 0, longMarketValue: 0, shortMarketValue: 0, shortCollateral: 0,
             reserved: 0, realizedPnL: 0)
@@ -102,12 +102,12 @@ public enum CapitalRule {
     /// its symbol), valued at `price`, must fit in what is left. Nil when it fits, or
     /// when the member has no allocation.
     public static func check(
-        _ order: NewOrder, price: Decimal?, statement: CapitalStatement, held: Decimal, working: [WorkingOrder]
+        _ order: OrderTerms, price: Decimal?, statement: CapitalStatement, held: Decimal, working: [Claim]
     ) -> Refusal? {
         guard statement.capital != nil else { return nil }
         let symbolWorking = working.filter { $0.symbol == order.symbol }
         let before = reservation(of: symbolWorking, held: held)
-        let new = WorkingOrder(symbol: order.symbol, side: order.side, remainingQty: order.qty, price: price)
+        let new = Claim(symbol: order.symbol, side: order.side, remainingQty: order.qty, price: price)
         let openingQty = openingQuantity(of: symbolWorking + [new], held: held, side: order.side)
             - openingQuantity(of: symbolWorking, held: held, side: order.side)
         if openingQty == 0 { return nil }
@@ -126,7 +126,7 @@ public enum CapitalRule {
     }
 
     /// What `orders` (one symbol) claim, given the member holds `held` of it.
-    static func reservation(of orders: [WorkingOrder], held: Decimal) -> Decimal {
+    static func reservation(of orders: [Claim], held: Decimal) -> Decimal {
         var total: Decimal = 0
         for side in Side.allCases {
             // Orders of one side close the opposite holding first; each order's
@@ -142,7 +142,7 @@ public enum CapitalRule {
     }
 
     /// How much of `orders` on `side` opens or adds to a position.
-    static func openingQuantity(of orders: [WorkingOrder], held: Decimal, side: Side) -> Decimal {
+    static func openingQuantity(of orders: [Claim], held: Decimal, side: Side) -> Decimal {
         let total = orders.filter { $0.side == side }.reduce(Decimal(0)) { $0 + $1.remainingQty }
         let closable = side == .buy ? max(0, -held) : max(0, held)
         return max(0, total - closable)

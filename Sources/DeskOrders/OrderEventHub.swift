@@ -54,7 +54,7 @@ public final class OrderEventHub: Sendable {
     /// Hands `notice` to every listener of its member. Never waits.
     public func publish(_ notice: OrderEventNotice) {
         listeners.withLock { state in
-            for listener in state.all.values where listener.member == nil || listener.member == notice.order.userId {
+            for listener in state.all.values where listener.member == nil || listener.member == notice.order.member {
                 listener.continuation.yield(notice)
             }
         }

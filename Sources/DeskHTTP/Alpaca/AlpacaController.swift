@@ -63,7 +63,9 @@ struct AlpacaController {
         switch AlpacaOrderRequest.parse(Array(buffer: body)) {
         case .success(let value): parsed = value
         case .failure(let error):
-            await desk.refuseMalformed(caller: context.caller, status: error.httpStatus, message: error.message)
+            await desk.refuseMalformed(
+                member: context.caller.member, strategy: context.caller.strategy, status: error.httpStatus,
+                message: error.message)
             throw error
         }
         let view = try await place(parsed.ticket, clientOrderId: parsed.clientOrderId, context: context)
@@ -78,10 +80,10 @@ struct AlpacaController {
         if let clientOrderId, try await !ledger.reserveClientOrderId(clientOrderId, member: member) {
             throw AlpacaError(status: 422, message: "client_order_id must be unique: \(clientOrderId) is taken")
         }
-        let placement = await desk.place(ticket, caller: context.caller)
+        let placement = await desk.place(ticket, member: member, strategy: context.caller.strategy)
         let record: OrderRecord? =
             switch placement {
-            case .accepted(let record), .brokerRefused(let record, _, _): record
+            case .accepted(let record), .brokerRefused(let record, _, _), .stopped(let record, _): record
             default: nil
             }
         if let clientOrderId {
@@ -123,7 +125,7 @@ struct AlpacaController {
     /// The caller's order `id`, or Alpaca's 404.
     func ownOrder(_ id: String, context: MemberContext) async throws -> OrderRecord {
         context.requestLog.orderId = id
-        guard let order = try await ledger.order(id: id), order.userId == context.caller.member else {
+        guard let order = try await ledger.order(id: id), order.member == context.caller.member else {
             throw Self.orderNotFound
         }
         return order
@@ -157,7 +159,9 @@ struct AlpacaController {
 
     /// Cancels one of the caller's orders; nil when the cancel was accepted.
     func cancel(_ orderId: String, context: MemberContext) async -> AlpacaError? {
-        switch await desk.cancel(orderId: orderId, caller: context.caller) {
+        switch await desk.cancel(
+            orderId: orderId, member: context.caller.member, strategy: context.caller.strategy, isAdmin: false)
+        {
         case .canceled: nil
         case .notFound: Self.orderNotFound
         case .notCancelable(_, let message): AlpacaError(status: 422, message: "order is not cancelable: \(message)")

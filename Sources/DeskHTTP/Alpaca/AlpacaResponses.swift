@@ -73,11 +73,11 @@ extension AlpacaOrderView {
     /// An order of the ledger; `clientOrderId` is the member's id for it (the desk's order id when they gave none).
     init(_ record: OrderRecord, clientOrderId: String?) {
         self.init(
-            id: record.orderId, clientOrderId: clientOrderId ?? record.orderId, member: record.userId,
+            id: record.orderId, clientOrderId: clientOrderId ?? record.orderId, member: record.member,
             strategy: record.strategy, symbol: record.symbol, qty: record.qty, side: record.side,
             type: record.orderType, timeInForce: record.timeInForce, limitPrice: record.limitPrice,
             stopPrice: record.stopPrice, status: record.status, filledQty: record.filledQty,
-            filledAvgPrice: record.filledAvgPrice, rejectReason: record.rejectReason, createdAt: record.createdAt,
+            filledAvgPrice: record.filledAvgPrice, rejectReason: record.statusReason, createdAt: record.createdAt,
             updatedAt: record.updatedAt)
     }
 }

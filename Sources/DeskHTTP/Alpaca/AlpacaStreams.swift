@@ -158,7 +158,7 @@ public final class AlpacaStreams: Sendable {
             var positionQty: Decimal?
             if case .fill = notice.event {
                 positionQty =
-                    (try? await ledger.positions(member: order.userId))?.first { $0.symbol == order.symbol }?.qty ?? 0
+                    (try? await ledger.positions(member: order.member))?.first { $0.symbol == order.symbol }?.qty ?? 0
             }
             let update = AlpacaTradeUpdate(
                 event: notice.event, fillId: notice.fillId, order: AlpacaOrderView(order, clientOrderId: clientOrderId),

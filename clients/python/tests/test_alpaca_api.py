@@ -264,7 +264,7 @@ def test_a_key_id_naming_another_member_with_ones_own_secret_is_refused(desk: Al
     error = api_error(lambda: spoofed.submit_order(MarketOrderRequest(symbol="AAPL", qty=1, side=OrderSide.BUY,
                                                                      time_in_force=TimeInForce.DAY)))
     assert error.status_code == 401
-    assert desk.server.ledger("SELECT COUNT(*) FROM orders WHERE user_id = 'alice' AND qty = '1' "
+    assert desk.server.ledger("SELECT COUNT(*) FROM orders WHERE member = 'alice' AND qty = '1' "
                               "AND symbol = 'AAPL'") == [(0,)]
     made_up = desk.client("alice", secret="not-a-token")
     assert api_error(made_up.get_account).status_code == 401

@@ -43,7 +43,7 @@ def test_alpaca_py_strategy_trades_from_the_sandbox_unchanged():
             account = lines("ACCOUNT")[0]
             assert account[1] == "carol" and account[2] == "cash=10000", account
             orders = {row[0]: row[1:] for row in server.ledger(
-                "SELECT order_id, user_id, strategy, symbol FROM orders")}
+                "SELECT order_id, member, strategy, symbol FROM orders")}
             for line in lines("ORDER"):
                 assert orders[line[1]] == ("carol", "example_carol_alpaca", "AAPL"), line
             ids = {line[1] for line in lines("ORDER")}

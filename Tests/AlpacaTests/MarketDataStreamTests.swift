@@ -1,6 +1,7 @@
+import AlpacaBroker
+import AlpacaData
 import AlpacaProtocol
 import AlpacaDouble
-import DeskAlpaca
 import DeskMarketData
 import DeskTestSupport
 import Foundation
