@@ -224,7 +224,7 @@ let package = Package(
             name: "DeskHTTPTests",
             dependencies: [
                 "DeskHTTP", "DeskApp", "DeskAppTestSupport", "DeskTestSupport", "DeskProto", "DeskCore", "DeskLedger",
-                "DeskIdentity",
+                "DeskIdentity", "DeskMarketData", "AlpacaProtocol", "MessagePack",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),

@@ -290,9 +290,9 @@ public struct Admission: Sendable {
             capital: policy.limits(for: member).capital, holdings: held, working: claims(member: member))
     }
 
-    /// `member`'s holdings that are not flat, by symbol (valued at cost).
+    /// `member`'s holdings by symbol, flat ones too (their realized profit is cash), valued at cost.
     private func holdings(member: String) -> [CapitalRule.Holding] {
-        holdings.filter { $0.key.member == member && $0.value.qty != 0 }.sorted { $0.key.symbol < $1.key.symbol }
+        holdings.filter { $0.key.member == member }.sorted { $0.key.symbol < $1.key.symbol }
             .map { CapitalRule.Holding(symbol: $0.key.symbol, position: $0.value, lastPrice: nil) }
     }
 
