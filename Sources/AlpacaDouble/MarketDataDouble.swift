@@ -1,10 +1,10 @@
+import AlpacaProtocol
 import DeskCore
 import DeskMarketData
 import Foundation
 import Hummingbird
 import HummingbirdWebSocket
 import Logging
-import AlpacaProtocol
 import MessagePack
 import NIOCore
 import Synchronization

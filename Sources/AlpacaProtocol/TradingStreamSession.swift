@@ -29,7 +29,9 @@ public struct TradingStreamSession: Sendable, Equatable {
     /// The answer to one client message (nil: it did not decode).
     public mutating func received(_ message: MessagePackValue?) -> [Action] {
         guard let message, let action = message["action"]?.stringValue else {
-            return [.send(Self.error("invalid message: send {\"action\":\"authenticate\",…} or {\"action\":\"listen\",…}"))]
+            return [
+                .send(Self.error("invalid message: send {\"action\":\"authenticate\",…} or {\"action\":\"listen\",…}"))
+            ]
         }
         let data = message["data"]
         switch action {

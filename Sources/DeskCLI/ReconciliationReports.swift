@@ -15,7 +15,8 @@ public enum ReconciliationReports {
             if !capital.allocations.isEmpty {
                 lines.append(
                     TextTable(
-                        headers: ["MEMBER", "CAPITAL"], rows: capital.allocations.sorted { $0.key < $1.key }.map { [$0.key, $0.value] }
+                        headers: ["MEMBER", "CAPITAL"],
+                        rows: capital.allocations.sorted { $0.key < $1.key }.map { [$0.key, $0.value] }
                     ).render())
             }
         }

@@ -108,7 +108,8 @@ public enum CapitalRule {
         let symbolWorking = working.filter { $0.symbol == order.symbol }
         let before = reservation(of: symbolWorking, held: held)
         let new = Claim(symbol: order.symbol, side: order.side, remainingQty: order.qty, price: price)
-        let openingQty = openingQuantity(of: symbolWorking + [new], held: held, side: order.side)
+        let openingQty =
+            openingQuantity(of: symbolWorking + [new], held: held, side: order.side)
             - openingQuantity(of: symbolWorking, held: held, side: order.side)
         if openingQty == 0 { return nil }
         guard let price else {

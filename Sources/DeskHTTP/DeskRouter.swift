@@ -47,7 +47,8 @@ public struct DeskServices: Sendable {
         self.latest = latest
         self.sessions =
             sessions
-            ?? AlpacaSessions(closeHour: 16, closeMinute: 0, timeZone: TimeZone(identifier: "America/New_York")!, alwaysOpen: true)
+            ?? AlpacaSessions(
+                closeHour: 16, closeMinute: 0, timeZone: TimeZone(identifier: "America/New_York")!, alwaysOpen: true)
         self.logger = logger
     }
 }

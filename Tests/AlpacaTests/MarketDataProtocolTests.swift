@@ -1,7 +1,7 @@
 import AlpacaBroker
 import AlpacaData
-import AlpacaProtocol
 import AlpacaDouble
+import AlpacaProtocol
 import DeskMarketData
 import Foundation
 import MessagePack

@@ -16,7 +16,10 @@ struct TradingStreamSessionTests {
     func handshake() {
         var session = TradingStreamSession()
         #expect(session.received(Self.authenticate()) == [.checkKeys(keyId: "alice", secret: "token")])
-        #expect(session.checked(true) == [.send(TradingStreamSession.authorization(authorized: true, action: "authenticate"))])
+        #expect(
+            session.checked(true) == [
+                .send(TradingStreamSession.authorization(authorized: true, action: "authenticate"))
+            ])
         #expect(
             session.received(Self.listen) == [.listen(true), .send(TradingStreamSession.listening(["trade_updates"]))])
         #expect(session.isListening)
@@ -37,11 +40,16 @@ struct TradingStreamSessionTests {
         let unauthorized = TradingStreamSession.authorization(authorized: false, action: "listen")
         #expect(session.received(Self.listen) == [.send(unauthorized)])
         _ = session.received(Self.authenticate())
-        #expect(session.checked(false) == [.send(TradingStreamSession.authorization(authorized: false, action: "authenticate"))])
+        #expect(
+            session.checked(false) == [
+                .send(TradingStreamSession.authorization(authorized: false, action: "authenticate"))
+            ])
         #expect(session.received(Self.listen) == [.send(unauthorized)])
         let keyless: MessagePackValue = .map(["action": "authenticate", "data": .map([:])])
         #expect(
-            session.received(keyless) == [.send(TradingStreamSession.authorization(authorized: false, action: "authenticate"))])
+            session.received(keyless) == [
+                .send(TradingStreamSession.authorization(authorized: false, action: "authenticate"))
+            ])
         guard case .send(let error)? = session.received(.map(["action": "dance"])).first else {
             Issue.record("no answer")
             return

@@ -25,20 +25,24 @@ struct AlpacaRequestTests {
                 #"{"symbol":"AAPL","qty":"2","notional":null,"side":"sell","type":"limit","time_in_force":"gtc","limit_price":"101.25","client_order_id":"","order_class":"","legs":null,"extended_hours":false}"#
         ),
         BodyCase(
-            name: "simple order class", body:
-                #"{"symbol":"AAPL","qty":1,"side":"buy","type":"stop_limit","time_in_force":"day","stop_price":10,"limit_price":11,"order_class":"simple"}"#),
+            name: "simple order class",
+            body:
+                #"{"symbol":"AAPL","qty":1,"side":"buy","type":"stop_limit","time_in_force":"day","stop_price":10,"limit_price":11,"order_class":"simple"}"#
+        ),
         BodyCase(
             name: "bracket orders are refused",
             body:
                 #"{"symbol":"AAPL","qty":5.0,"side":"buy","type":"market","time_in_force":"gtc","order_class":"bracket","take_profit":{"limit_price":301.0},"stop_loss":{"stop_price":299.0}}"#,
             expect: (422, "bracket, oco, oto and mleg orders are refused")),
         BodyCase(
-            name: "oto legs alone are refused", body:
+            name: "oto legs alone are refused",
+            body:
                 #"{"symbol":"AAPL","qty":1,"side":"buy","type":"market","time_in_force":"day","stop_loss":{"stop_price":1}}"#,
             expect: (422, "stop_loss is not supported")),
         BodyCase(
             name: "trailing stops are refused",
-            body: #"{"symbol":"AAPL","qty":1,"side":"sell","type":"trailing_stop","time_in_force":"day","trail_percent":1}"#,
+            body:
+                #"{"symbol":"AAPL","qty":1,"side":"sell","type":"trailing_stop","time_in_force":"day","trail_percent":1}"#,
             expect: (422, "trailing stop")),
         BodyCase(
             name: "extended hours are refused",
@@ -68,7 +72,8 @@ struct AlpacaRequestTests {
         BodyCase(name: "not JSON", body: "symbol=AAPL", expect: (400, "not a JSON object")),
         BodyCase(name: "an array", body: "[]", expect: (400, "must be one JSON object")),
         BodyCase(
-            name: "qty of the wrong type", body: #"{"symbol":"AAPL","qty":true,"side":"buy","type":"market","time_in_force":"day"}"#,
+            name: "qty of the wrong type",
+            body: #"{"symbol":"AAPL","qty":true,"side":"buy","type":"market","time_in_force":"day"}"#,
             expect: (422, "qty must be a number")),
     ]
 
@@ -93,7 +98,8 @@ struct AlpacaRequestTests {
         #expect(
             parsed.ticket
                 == OrderTicket(
-                    symbol: "AAPL", qty: "2", side: "sell", orderType: "limit", timeInForce: "gtc", limitPrice: "101.25"))
+                    symbol: "AAPL", qty: "2", side: "sell", orderType: "limit", timeInForce: "gtc", limitPrice: "101.25"
+                ))
         #expect(parsed.clientOrderId == "mine-1")
     }
 
@@ -113,10 +119,17 @@ struct AlpacaRequestTests {
         let until = try #require(query.until)
         #expect(abs(until.timeIntervalSince1970 - 1_706_745_600.123456) < 0.000_01)
         #expect(
-            query.includes(status: .new, side: .buy, symbol: "AAPL", createdAt: Date(timeIntervalSince1970: 1_705_000_000)))
-        #expect(!query.includes(status: .new, side: .sell, symbol: "AAPL", createdAt: Date(timeIntervalSince1970: 1_705_000_000)))
-        #expect(!query.includes(status: .new, side: .buy, symbol: "TSLA", createdAt: Date(timeIntervalSince1970: 1_705_000_000)))
-        #expect(!query.includes(status: .new, side: .buy, symbol: "AAPL", createdAt: Date(timeIntervalSince1970: 1_704_164_645)))
+            query.includes(
+                status: .new, side: .buy, symbol: "AAPL", createdAt: Date(timeIntervalSince1970: 1_705_000_000)))
+        #expect(
+            !query.includes(
+                status: .new, side: .sell, symbol: "AAPL", createdAt: Date(timeIntervalSince1970: 1_705_000_000)))
+        #expect(
+            !query.includes(
+                status: .new, side: .buy, symbol: "TSLA", createdAt: Date(timeIntervalSince1970: 1_705_000_000)))
+        #expect(
+            !query.includes(
+                status: .new, side: .buy, symbol: "AAPL", createdAt: Date(timeIntervalSince1970: 1_704_164_645)))
         let open = try AlpacaOrdersQuery(Self.query([]))
         #expect(open.status == .open && open.limit == 50 && !open.ascending)
         #expect(!open.includes(status: .filled, side: .buy, symbol: "AAPL", createdAt: .now))
@@ -125,8 +138,10 @@ struct AlpacaRequestTests {
     @Test(
         "bad query values are Alpaca's 422 saying what is allowed",
         arguments: [
-            ("limit", "501", "from 1 to 500"), ("status", "done", "open, closed or all"), ("direction", "up", "asc or desc"),
-            ("nested", "yes", "true or false"), ("after", "yesterday", "RFC 3339"), ("colour", "red", "unknown query parameter"),
+            ("limit", "501", "from 1 to 500"), ("status", "done", "open, closed or all"),
+            ("direction", "up", "asc or desc"),
+            ("nested", "yes", "true or false"), ("after", "yesterday", "RFC 3339"),
+            ("colour", "red", "unknown query parameter"),
         ])
     func badQuery(name: String, value: String, phrase: String) {
         #expect(throws: AlpacaError.self) { try AlpacaOrdersQuery(Self.query([(name, value)])) }

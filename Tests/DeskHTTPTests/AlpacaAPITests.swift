@@ -94,7 +94,8 @@ struct AlpacaAPITests {
             for key in ["bob", String(issued.identity.tokenId)] {
                 let own = try await desk.client.execute(
                     uri: "/v2/account", method: .get, headers: Self.alpacaHeaders(key: key, secret: bob))
-                #expect(own.status == .ok && Self.object(own.body)["account_number"] as? String == "bob", "key id \(key)")
+                #expect(
+                    own.status == .ok && Self.object(own.body)["account_number"] as? String == "bob", "key id \(key)")
             }
         }
     }
@@ -112,7 +113,8 @@ struct AlpacaAPITests {
 
     static let ticks: [TickCase] = [
         TickCase(
-            name: "a trade to a trades subscriber", tick: Tick(symbol: "AAPL", price: 190, at: tick, size: 3, kind: .trade),
+            name: "a trade to a trades subscriber",
+            tick: Tick(symbol: "AAPL", price: 190, at: tick, size: 3, kind: .trade),
             channels: StreamChannels(trades: ["AAPL"]), expect: ["t"]),
         TickCase(
             name: "a tick of no kind is a trade; with a bid and an ask, a quote too",

@@ -18,7 +18,8 @@ struct CapitalTests {
 
     enum Step: Sendable, CustomStringConvertible {
         /// Admit for alice (or `member`) at `last` as the last price; `expect` is "journal" or the refused rule.
-        case admit(String, side: Side, qty: Decimal, limit: Decimal? = nil, last: Decimal? = 100, member: String = "alice",
+        case admit(
+            String, side: Side, qty: Decimal, limit: Decimal? = nil, last: Decimal? = 100, member: String = "alice",
             expect: String)
         /// The ledger booked a fill of `qty` at `price`; `filled` of `total` are filled after it.
         case fill(String, side: Side, qty: Decimal, price: Decimal, filled: Decimal, total: Decimal)
@@ -33,7 +34,8 @@ struct CapitalTests {
                 "admit \(id) \(side) \(qty)\(limit.map { " @ \($0)" } ?? "") for \(member) → \(expect)"
             case .fill(let id, _, let qty, let price, _, _): "\(id) fills \(qty) @ \(price)"
             case .cancel(let id, _, _, _): "\(id) canceled"
-            case .figures(let cash, let power, let reserved, _): "cash \(cash), buying power \(power), reserved \(reserved)"
+            case .figures(let cash, let power, let reserved, _):
+                "cash \(cash), buying power \(power), reserved \(reserved)"
             }
         }
     }

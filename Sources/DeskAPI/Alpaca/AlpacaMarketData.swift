@@ -166,7 +166,8 @@ public struct AlpacaSessions: Sendable, Equatable {
         let nextClose = upcoming.first { $0.close > now }?.close ?? now
         let nextOpen = upcoming.first { $0.open > now }?.open ?? now
         let inSession = upcoming.contains { $0.open <= now && now < $0.close }
-        return AlpacaClockView(timestamp: now, isOpen: alwaysOpen || inSession, nextOpen: nextOpen, nextClose: nextClose)
+        return AlpacaClockView(
+            timestamp: now, isOpen: alwaysOpen || inSession, nextOpen: nextOpen, nextClose: nextClose)
     }
 
     /// A calendar query's day: `2024-01-02` (noon of that day in the session's time zone) or an RFC 3339 time.

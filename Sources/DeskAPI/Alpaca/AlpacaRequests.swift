@@ -164,7 +164,8 @@ public struct AlpacaOrdersQuery: Sendable, Equatable {
         try AlpacaQuery.check(query, allowed: Self.names)
         if let raw = query.value("status") {
             guard let status = Status(rawValue: raw.lowercased()) else {
-                throw AlpacaError(status: 422, message: "status \(OrderValidation.quoted(raw)) must be open, closed or all")
+                throw AlpacaError(
+                    status: 422, message: "status \(OrderValidation.quoted(raw)) must be open, closed or all")
             }
             self.status = status
         }
@@ -193,7 +194,8 @@ public struct AlpacaOrdersQuery: Sendable, Equatable {
             self.side = side
         }
         if let raw = query.value("symbols") {
-            symbols = Set(raw.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
+            symbols = Set(
+                raw.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
         }
     }
 
@@ -239,7 +241,8 @@ public struct AlpacaCloseQuery: Sendable, Equatable {
         if let percentage {
             guard case .success(let value) = ExactDecimal.parse(percentage), value > 0, value <= 100 else {
                 throw AlpacaError(
-                    status: 422, message: "percentage \(OrderValidation.quoted(percentage)) must be above 0 and at most 100")
+                    status: 422,
+                    message: "percentage \(OrderValidation.quoted(percentage)) must be above 0 and at most 100")
             }
             amount = .percentage(value)
         }
@@ -253,7 +256,8 @@ public struct AlpacaCloseQuery: Sendable, Equatable {
         case .all: wanted = held
         case .qty(let qty): wanted = min(qty, held)
         case .percentage(let percent):
-            wanted = ExactDecimal.rounded(held * percent / 100, scale: fractional ? OrderRules.quantityFractionDigits : 0)
+            wanted = ExactDecimal.rounded(
+                held * percent / 100, scale: fractional ? OrderRules.quantityFractionDigits : 0)
         }
         return wanted
     }
@@ -271,7 +275,8 @@ public enum AlpacaQuery {
             )
         }
         for name in allowed where query.items.filter({ $0.name == name }).count > 1 {
-            throw AlpacaError(status: 422, message: "query parameter \(OrderValidation.quoted(name)) is given more than once")
+            throw AlpacaError(
+                status: 422, message: "query parameter \(OrderValidation.quoted(name)) is given more than once")
         }
     }
 
@@ -291,7 +296,9 @@ public enum AlpacaQuery {
         guard let date = AlpacaTime.date(raw) else {
             throw AlpacaError(
                 status: 422,
-                message: "\(name) \(OrderValidation.quoted(raw)) is not a time: use RFC 3339 (2024-01-02T15:04:05Z) or a date")
+                message:
+                    "\(name) \(OrderValidation.quoted(raw)) is not a time: use RFC 3339 (2024-01-02T15:04:05Z) or a date"
+            )
         }
         return date
     }

@@ -216,9 +216,11 @@ struct AlpacaController {
     /// The position a path names: a symbol, or the asset id the desk gives it.
     func ownPosition(_ request: Request, context: MemberContext) async throws -> AlpacaPositionView {
         let name = try context.parameters.require("symbol")
-        guard let position = try await openPositions(context: context).first(where: {
-            $0.symbol == name || $0.asset_id == name.lowercased()
-        }) else { throw Self.positionNotFound }
+        guard
+            let position = try await openPositions(context: context).first(where: {
+                $0.symbol == name || $0.asset_id == name.lowercased()
+            })
+        else { throw Self.positionNotFound }
         return position
     }
 
@@ -240,7 +242,8 @@ struct AlpacaController {
         guard case .success(let held) = ExactDecimal.parse(position.qty) else { throw Self.positionNotFound }
         let qty = amount.quantity(of: held.magnitude, fractional: broker.orderRules.allowsFractionalQuantity)
         guard qty > 0 else {
-            throw AlpacaError(status: 422, message: "nothing to close: that is less than one share of \(position.symbol)")
+            throw AlpacaError(
+                status: 422, message: "nothing to close: that is less than one share of \(position.symbol)")
         }
         let ticket = OrderTicket(
             symbol: position.symbol, qty: ExactDecimal.plain(qty), side: held > 0 ? "sell" : "buy",
@@ -260,7 +263,8 @@ struct AlpacaController {
                 let order = try await close(position, amount: AlpacaCloseQuery(), context: context)
                 results.append(AlpacaCloseResult(symbol: position.symbol, status: 200, body: .order(order)))
             } catch let error as AlpacaError {
-                results.append(AlpacaCloseResult(symbol: position.symbol, status: error.httpStatus, body: .error(error)))
+                results.append(
+                    AlpacaCloseResult(symbol: position.symbol, status: error.httpStatus, body: .error(error)))
             }
         }
         return AlpacaJSON.response(results, status: AlpacaJSON.multiStatus)
@@ -288,7 +292,8 @@ struct AlpacaController {
         func day(_ name: String, default value: Date) throws(AlpacaError) -> Date {
             guard let raw = query.value(name) else { return value }
             guard let date = sessions.day(raw) else {
-                throw AlpacaError(status: 422, message: "\(name) \(OrderValidation.quoted(raw)) is not a date (2024-01-02)")
+                throw AlpacaError(
+                    status: 422, message: "\(name) \(OrderValidation.quoted(raw)) is not a date (2024-01-02)")
             }
             return date
         }
@@ -348,7 +353,8 @@ struct AlpacaController {
         try AlpacaQuery.check(QueryParameters(request), allowed: Self.dataParameters)
         let symbol = try context.parameters.require("symbol")
         guard let value = latestValue(symbol, kind: kind) else {
-            throw AlpacaError(status: 404, message: "no \(kind.singular) for \(symbol) yet: the desk's feed has not published one")
+            throw AlpacaError(
+                status: 404, message: "no \(kind.singular) for \(symbol) yet: the desk's feed has not published one")
         }
         return AlpacaJSON.response(AlpacaLatestOne(symbol: symbol, key: kind.singular, value: value))
     }

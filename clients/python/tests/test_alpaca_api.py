@@ -274,3 +274,18 @@ def test_a_key_id_naming_another_member_with_ones_own_secret_is_refused(desk: Al
         urllib.request.urlopen(request, timeout=5)
     body = json.load(refused.value)
     assert refused.value.code == 401 and body["code"] == 40110000 and "APCA-API-SECRET-KEY" in body["message"]
+
+
+def test_latest_market_data_from_the_desks_own_prices(desk: AlpacaDesk):
+    from alpaca.data.historical import StockHistoricalDataClient
+    from alpaca.data.requests import StockLatestBarRequest, StockLatestTradeRequest
+
+    desk.server.push_price("AMZN", "181.375")
+    client = StockHistoricalDataClient("carol", desk.tokens["carol"], url_override=desk.server.url)
+    trades = client.get_stock_latest_trade(StockLatestTradeRequest(symbol_or_symbols=["AMZN", "AAPL"]))
+    assert trades["AMZN"].price == 181.375 and trades["AAPL"].price == 190.25
+    bar = client.get_stock_latest_bar(StockLatestBarRequest(symbol_or_symbols="AMZN"))["AMZN"]
+    assert bar.close == 181.375 and bar.timestamp.tzinfo is not None
+    nobody = StockHistoricalDataClient("carol", "not-a-token", url_override=desk.server.url)
+    assert api_error(lambda: nobody.get_stock_latest_trade(StockLatestTradeRequest(symbol_or_symbols="AMZN"))
+                     ).status_code == 401
