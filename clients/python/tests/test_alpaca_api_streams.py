@@ -6,11 +6,8 @@ secret, listening before authenticating)."""
 from __future__ import annotations
 
 import json
-import tempfile
 import threading
 import time
-from pathlib import Path
-from typing import Iterator
 from uuid import UUID
 
 import pytest
@@ -20,19 +17,9 @@ from alpaca.trading.requests import LimitOrderRequest, MarketOrderRequest
 from alpaca.trading.stream import TradingStream
 from websockets.sync.client import connect
 
-from test_alpaca_api import AlpacaDesk
+from test_alpaca_api import AlpacaDesk, desk  # noqa: F401 (the fixture: a desk of this module's own)
 
 WAIT_SECONDS = 30
-
-
-@pytest.fixture(scope="module")
-def desk() -> Iterator[AlpacaDesk]:
-    with tempfile.TemporaryDirectory(prefix="desk-v2-streams-") as folder:
-        desk = AlpacaDesk(Path(folder))
-        try:
-            yield desk
-        finally:
-            desk.server.stop()
 
 
 def ws_url(desk: AlpacaDesk, path: str) -> str:
