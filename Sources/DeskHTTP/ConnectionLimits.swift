@@ -255,6 +255,49 @@ public struct ConnectionCap: AvailableConnectionsDelegate {
     public func isAcceptingNewConnections() -> Bool { open < maximum }
 }
 
+/// Closes a connection that sends nothing at all within the idle timeout. The
+/// upgrading channel adds Hummingbird's idle handling only once a first request
+/// arrived (to decide between HTTP and a stream), so a silent connection is this
+/// handler's; it leaves at the first byte.
+final class FirstByteDeadline: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+
+    private let timeout: Duration
+    private var timer: Scheduled<Void>?
+
+    init(timeout: Duration) { self.timeout = timeout }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        if context.channel.isActive { arm(context) }
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        arm(context)
+        context.fireChannelActive()
+    }
+
+    private func arm(_ context: ChannelHandlerContext) {
+        guard timer == nil else { return }
+        let loopContext = NIOLoopBound(context, eventLoop: context.eventLoop)
+        timer = context.eventLoop.assumeIsolated().scheduleTask(in: TimeAmount(timeout)) {
+            loopContext.value.close(promise: nil)
+        }
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        timer?.cancel()
+        timer = nil
+        context.fireChannelRead(data)
+        context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        timer?.cancel()
+        timer = nil
+    }
+}
+
 /// `DeskHTTP1Channel` that also upgrades to Alpaca's WebSocket streams
 /// (`AlpacaStreams`): the same deadlines for every HTTP request, none once a
 /// connection became a stream (a stream is kept alive by pings instead).
@@ -287,6 +330,8 @@ struct DeskStreamingChannel: ServerChildChannel {
             try channel.pipeline.syncOperations.addHandler(
                 RequestDeadlineHandler(settings: settings, logger: logger), name: RequestDeadlineHandler.name,
                 position: .first)
+            try channel.pipeline.syncOperations.addHandler(
+                FirstByteDeadline(timeout: settings.idleTimeout), position: .first)
         }.flatMap { upgrading.setup(channel: channel, logger: logger) }
     }
 

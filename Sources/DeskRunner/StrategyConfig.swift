@@ -92,8 +92,7 @@ public struct StrategyConfig: Sendable, Equatable {
     /// Environment names the desk sets itself; config.json may not override them.
     public static let reservedEnvironment: Set<String> = [
         "DESK_SERVER_URL", "DESK_TOKEN", "USER_ID", "STRATEGY_NAME", "PATH", "PYTHONPATH", "HOME", "TMPDIR", "LANG",
-        "PYTHONUNBUFFERED", "PYTHONDONTWRITEBYTECODE", "PYTHONNOUSERSITE", "APCA_API_BASE_URL", "APCA_API_DATA_URL",
-        "APCA_API_STREAM_URL", "APCA_API_KEY_ID", "APCA_API_SECRET_KEY",
+        "PYTHONUNBUFFERED", "PYTHONDONTWRITEBYTECODE", "PYTHONNOUSERSITE",
     ]
 
     /// The interpreter's variables config.json may set: they change how it

@@ -1,5 +1,6 @@
 import DeskAPI
 import DeskCore
+import DeskIdentity
 import DeskLedger
 import DeskOrders
 import Foundation
@@ -61,9 +62,14 @@ struct AlpacaErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         }
     }
 
-    /// Alpaca starts 401 messages with "unauthorized" (clients match on it).
+    /// Alpaca starts 401 messages with "unauthorized" (clients match on it); a request
+    /// with no credentials is told both ways the Alpaca API takes them.
     static func message(_ error: some HTTPResponseError) -> String {
-        let message = error.clientMessage
+        var message = error.clientMessage
+        if message == IdentityError.missingToken.message {
+            message =
+                "unauthorized: send APCA-API-KEY-ID (your member name) and APCA-API-SECRET-KEY (your desk token), or Authorization: Bearer <token>; an admin issues a token with: desk tokens issue <member>"
+        }
         if error.status == .unauthorized && !message.hasPrefix("unauthorized") { return "unauthorized: " + message }
         return message
     }
