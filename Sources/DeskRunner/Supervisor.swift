@@ -450,7 +450,7 @@ public actor Supervisor: Service {
         environment["HOME"] = home
         environment["TMPDIR"] = "/tmp"
         environment["LANG"] = "C.UTF-8"
-        if let url = configuration.alpacaURL, config.runtime ?? configuration.defaultRuntime == .process {
+        if let url = configuration.alpacaURL(runtime: config.runtime ?? configuration.defaultRuntime) {
             environment.merge(Self.alpacaEnvironment(url: url, member: config.member, token: token)) { $1 }
         }
         return environment

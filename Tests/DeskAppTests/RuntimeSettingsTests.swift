@@ -101,12 +101,26 @@ struct AlpacaURLSettingsTests {
         #expect(resolved.alpacaURL == url)
     }
 
+    @Test("a container reaches the Alpaca API only on a named Docker network")
+    func docker() throws {
+        let named = try #require(
+            try RuntimeSettingsTests.resolve(
+                ["--docker-network", "club", "--docker-desk-url", "http://desk:8080"], [:]
+            )
+            .get())
+        #expect(named.alpacaURL(runtime: .docker) == "http://desk:8080")
+        #expect(named.alpacaURL(runtime: .process) == "http://127.0.0.1:8080")
+        let none = try #require(try RuntimeSettingsTests.resolve([], [:]).get())
+        #expect(none.alpacaURL(runtime: .docker) == nil)
+    }
+
     @Test("a strategy's Alpaca variables: its member and its own token, the URL for REST, data and streams")
     func environment() {
         #expect(
             Supervisor.alpacaEnvironment(url: "http://127.0.0.1:8080", member: "carol", token: "dsk_x") == [
                 "APCA_API_BASE_URL": "http://127.0.0.1:8080", "APCA_API_DATA_URL": "http://127.0.0.1:8080",
-                "APCA_API_STREAM_URL": "ws://127.0.0.1:8080", "APCA_API_KEY_ID": "carol", "APCA_API_SECRET_KEY": "dsk_x",
+                "APCA_API_STREAM_URL": "ws://127.0.0.1:8080", "APCA_API_KEY_ID": "carol",
+                "APCA_API_SECRET_KEY": "dsk_x",
             ])
     }
 }
