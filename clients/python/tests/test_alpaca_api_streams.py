@@ -6,11 +6,11 @@ secret, listening before authenticating)."""
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 from uuid import UUID
 
-import pytest
 from alpaca.data.live import StockDataStream
 from alpaca.trading.enums import OrderSide, TimeInForce
 from alpaca.trading.requests import LimitOrderRequest, MarketOrderRequest
@@ -19,7 +19,7 @@ from websockets.sync.client import connect
 
 from test_alpaca_api import AlpacaDesk, desk  # noqa: F401 (the fixture: a desk of this module's own)
 
-WAIT_SECONDS = 30
+WAIT_SECONDS = float(os.environ.get("DESK_TEST_WAIT_SECONDS", "30"))  # how long a stream may take to deliver
 
 
 def ws_url(desk: AlpacaDesk, path: str) -> str:
