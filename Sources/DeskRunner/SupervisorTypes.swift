@@ -66,6 +66,10 @@ public struct SupervisorConfiguration: Sendable {
     public var defaultRuntime: StrategyRuntime
     /// How containers run; nil: the docker runtime is not available.
     public var docker: DockerSettings?
+    /// Backtests: strategies take no feed subscription; ticks come one at a time
+    /// through `Supervisor.deliver` once `settle` has seen every strategy ask for
+    /// input again (`ReadinessCounter`), and a strategy that ends is not restarted.
+    public var lockstep = false
     /// The desk's TCP listener (`http://127.0.0.1:8080`): where an Alpaca SDK in a
     /// strategy that runs without the sandbox reaches the desk.
     public var deskTCPURL: String?
