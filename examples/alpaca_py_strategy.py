@@ -1,1 +1,1 @@
-../strategies/example_carol_alpaca/strategy.py
+alpaca_py_strategy/strategy.py

@@ -1,4 +1,4 @@
-"""The alpaca-py example strategy (strategies/example_carol_alpaca) run by the desk
+"""The alpaca-py example strategy (examples/alpaca_py_strategy/) run by the desk
 in its sandbox, unchanged: it reaches the desk's Alpaca-compatible API through the
 loopback in its own network namespace, with APCA_* variables that name its member
 and hold its own desk token, never the club's keys; its orders land under its
@@ -22,7 +22,7 @@ def test_alpaca_py_strategy_trades_from_the_sandbox_unchanged():
         os.chmod(folder, 0o755)
         root = Path(folder)
         strategies = root / "strategies"
-        shutil.copytree(REPO / "strategies" / "example_carol_alpaca", strategies / "example_carol_alpaca")
+        shutil.copytree(REPO / "examples" / "alpaca_py_strategy", strategies / "example_carol_alpaca")
         config = root / "desk-config.json"
         config.write_text(json.dumps({"risk": {"defaults": {"capital": "10000"}}}))
         server = DeskServer(

@@ -6,7 +6,7 @@ that far above and the member holds shares, it sells what it holds. Fills are
 logged from `TradingStream` when STREAM_FILLS is 1.
 
 Nothing in it knows the desk: it reads Alpaca's usual variables. Run by the desk
-(strategies/<name>/), APCA_API_BASE_URL points at the desk's Alpaca-compatible
+(this folder, examples/alpaca_py_strategy/, copied to strategies/<name>/), APCA_API_BASE_URL points at the desk's Alpaca-compatible
 API (127.0.0.1 inside the sandbox), APCA_API_KEY_ID is the member and
 APCA_API_SECRET_KEY the strategy's own desk token (never the club's keys), so
 every order is booked to this member under the desk's limits. By hand:
