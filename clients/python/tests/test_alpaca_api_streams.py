@@ -150,3 +150,25 @@ def test_trading_stream_refuses_a_spoofed_key_id_and_listening_before_auth(desk:
         assert json.loads(ws.recv(timeout=10))["data"] == {"status": "authorized", "action": "authenticate"}
         ws.send(json.dumps({"action": "listen", "data": {"streams": ["trade_updates"]}}))
         assert json.loads(ws.recv(timeout=10)) == {"stream": "listening", "data": {"streams": ["trade_updates"]}}
+
+
+def test_trading_stream_speaks_messagepack_when_asked(desk: AlpacaDesk):
+    import msgpack
+
+    with connect(ws_url(desk, "/stream"), open_timeout=10,
+                 additional_headers={"Content-Type": "application/msgpack"}) as ws:
+        ws.send(msgpack.packb({"action": "authenticate",
+                               "data": {"key_id": "carol", "secret_key": desk.tokens["carol"]}}))
+        reply = ws.recv(timeout=10)
+        assert isinstance(reply, bytes)
+        assert msgpack.unpackb(reply) == {"stream": "authorization",
+                                          "data": {"status": "authorized", "action": "authenticate"}}
+        ws.send(msgpack.packb({"action": "listen", "data": {"streams": ["trade_updates"]}}))
+        assert msgpack.unpackb(ws.recv(timeout=10))["stream"] == "listening"
+        order = desk.client("carol").submit_order(MarketOrderRequest(symbol="AAPL", qty=1, side=OrderSide.BUY,
+                                                                     time_in_force=TimeInForce.DAY))
+        events = []
+        while not any(e["data"]["event"] == "fill" for e in events):
+            events.append(msgpack.unpackb(ws.recv(timeout=WAIT_SECONDS)))
+        assert {e["data"]["order"]["id"] for e in events} == {str(order.id)}
+        assert [e["data"]["event"] for e in events] == ["new", "fill"]
