@@ -33,7 +33,8 @@ public actor OrderDesk: Service {
     let metrics: any OrderDeskMetrics
     let logger: Logger
     let clock: any DeskClock
-    let riskPolicy: RiskPolicy
+    /// The desk's risk configuration (capital allocations included).
+    public let policy: RiskPolicy
     private var admission: Admission
     /// Every change the ledger booked for an order, as it happens (the `/v2` `trade_updates` stream).
     public nonisolated let events = OrderEventHub()
@@ -50,7 +51,7 @@ public actor OrderDesk: Service {
         self.logger = logger
         self.clock = clock
         admission = Admission(policy: policy, rules: broker.orderRules)
-        riskPolicy = policy
+        self.policy = policy
     }
 
     /// Returns once recovery is done and orders may be taken.
@@ -383,9 +384,6 @@ public actor OrderDesk: Service {
     public func isHalted(member: String) -> Bool {
         admission.halt(scope: Admission.wholeDesk) != nil || admission.halt(scope: member) != nil
     }
-
-    /// The desk's risk configuration (capital allocations included).
-    public nonisolated var policy: RiskPolicy { riskPolicy }
 
     /// Records an order request whose body could not be read (audit and metrics).
     public func refuseMalformed(member: String, strategy: String, status: Int, message: String) async {
