@@ -80,6 +80,8 @@ let package = Package(
             ]
         ),
         .target(name: "MessagePack"),
+        // Alpaca's stream messages as a server sends them (pure): the double and the desk's /v2 share them.
+        .target(name: "AlpacaProtocol", dependencies: ["DeskCore", "MessagePack"]),
         .target(name: "DeskBacktest", dependencies: ["DeskCore"]),
         .target(
             name: "AlpacaData",
@@ -103,7 +105,7 @@ let package = Package(
         .target(
             name: "AlpacaDouble",
             dependencies: [
-                "DeskCore", "DeskMarketData", "MessagePack",
+                "DeskCore", "DeskMarketData", "MessagePack", "AlpacaProtocol",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "Logging", package: "swift-log"),
@@ -122,8 +124,9 @@ let package = Package(
             name: "DeskHTTP",
             dependencies: [
                 "DeskCore", "DeskAPI", "DeskProto", "DeskIdentity", "DeskOrders", "DeskLedger", "DeskBroker",
-                "DeskMarketData", "DeskRunner",
+                "DeskMarketData", "DeskRunner", "AlpacaProtocol", "MessagePack",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -212,8 +215,8 @@ let package = Package(
         .testTarget(
             name: "AlpacaTests",
             dependencies: [
-                "AlpacaBroker", "AlpacaData", "AlpacaDouble", "DeskBroker", "DeskMarketData", "MessagePack",
-                "DeskTestSupport", "DeskAppTestSupport",
+                "AlpacaBroker", "AlpacaData", "AlpacaDouble", "AlpacaProtocol", "DeskBroker", "DeskMarketData",
+                "MessagePack", "DeskTestSupport", "DeskAppTestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "NIOWebSocket", package: "swift-nio"),
@@ -224,7 +227,7 @@ let package = Package(
             name: "DeskHTTPTests",
             dependencies: [
                 "DeskHTTP", "DeskApp", "DeskAppTestSupport", "DeskTestSupport", "DeskProto", "DeskCore", "DeskLedger",
-                "DeskIdentity",
+                "DeskIdentity", "DeskMarketData", "AlpacaProtocol", "MessagePack",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),

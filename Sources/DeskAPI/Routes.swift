@@ -8,6 +8,7 @@ public struct Route: Hashable, Sendable, CustomStringConvertible {
         case get = "GET"
         case post = "POST"
         case delete = "DELETE"
+        case patch = "PATCH"
     }
 
     public let method: Method

@@ -1,3 +1,4 @@
+import DeskAPI
 import DeskBroker
 import DeskIdentity
 import DeskLedger
@@ -23,11 +24,16 @@ public struct DeskServices: Sendable {
     public var trustUserHeader: Bool
     /// Largest order body accepted, in bytes.
     public var maximumBodySize: Int
+    /// The feed's last trade, quote and bar of each symbol (the `/v2` latest-data routes).
+    public var latest: LatestTicks
+    /// The sessions `/v2/clock` and `/v2/calendar` show.
+    public var sessions: AlpacaSessions
     public var logger: Logger
 
     public init(
         ledger: Ledger, orderDesk: OrderDesk, broker: any Broker, feed: FeedHub, supervisor: Supervisor?,
-        reconciler: Reconciler?, metrics: DeskMetrics, trustUserHeader: Bool, maximumBodySize: Int, logger: Logger
+        reconciler: Reconciler?, metrics: DeskMetrics, trustUserHeader: Bool, maximumBodySize: Int,
+        latest: LatestTicks = LatestTicks(), sessions: AlpacaSessions? = nil, logger: Logger
     ) {
         self.ledger = ledger
         self.orderDesk = orderDesk
@@ -38,6 +44,11 @@ public struct DeskServices: Sendable {
         self.metrics = metrics
         self.trustUserHeader = trustUserHeader
         self.maximumBodySize = maximumBodySize
+        self.latest = latest
+        self.sessions =
+            sessions
+            ?? AlpacaSessions(
+                closeHour: 16, closeMinute: 0, timeZone: TimeZone(identifier: "America/New_York")!, alwaysOpen: true)
         self.logger = logger
     }
 }
@@ -71,5 +82,12 @@ public func deskRouter(_ services: DeskServices) -> Router<DeskRequestContext> {
     AdminController(desk: services.orderDesk, reconciler: services.reconciler, feed: services.feed)
         .addRoutes(to: admins)
     StrategyController(supervisor: services.supervisor, ledger: services.ledger).addRoutes(to: admins)
+
+    // Alpaca's API: every refusal under /v2, identity and policy included, in Alpaca's error shape.
+    let alpaca = authenticators.guarding(router.group().add(middleware: AlpacaErrorMiddleware()))
+    AlpacaController(
+        desk: services.orderDesk, ledger: services.ledger, broker: services.broker, latest: services.latest,
+        sessions: services.sessions
+    ).addRoutes(to: alpaca.group(context: MemberContext.self))
     return router
 }

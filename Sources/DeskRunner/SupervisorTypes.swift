@@ -70,6 +70,29 @@ public struct SupervisorConfiguration: Sendable {
     /// through `Supervisor.deliver` once `settle` has seen every strategy ask for
     /// input again (`ReadinessCounter`), and a strategy that ends is not restarted.
     public var lockstep = false
+    /// The desk's TCP listener (`http://127.0.0.1:8080`): where an Alpaca SDK in a
+    /// strategy that runs without the sandbox reaches the desk.
+    public var deskTCPURL: String?
+
+    /// Where an Alpaca SDK inside a process-backend strategy reaches the desk's
+    /// Alpaca-compatible API: the sandbox's loopback, or the desk's TCP listener
+    /// without a sandbox; nil when there is neither (the unix socket only).
+    public var alpacaURL: String? {
+        if !sandbox.enabled { return deskTCPURL }
+        guard sandbox.isolateNetwork, let port = sandbox.loopbackPort else { return nil }
+        return "http://127.0.0.1:\(port)"
+    }
+
+    /// `alpacaURL` for a strategy of `runtime`: a container reaches the desk only on
+    /// a named Docker network (at its desk URL); with no network, not at all.
+    public func alpacaURL(runtime: StrategyRuntime) -> String? {
+        switch runtime {
+        case .process: return alpacaURL
+        case .docker:
+            guard case .named(_, let url)? = docker?.network else { return nil }
+            return url
+        }
+    }
 
     public init(
         strategiesDirectory: URL, logsDirectory: URL, sandboxDirectory: URL? = nil, deskURL: String, python: String,
