@@ -18,10 +18,13 @@ public protocol StrategyUserStore: Sendable {
 /// Uids in memory (tests).
 public actor InMemoryStrategyUserStore: StrategyUserStore {
     private var uids: [String: UInt32] = [:]
-    public init() {}
-    public func uid(for strategy: String, base: UInt32) -> UInt32 {
+    private let claims: UIDClaims
+    /// Names this store's claims: no other store or desk on the machine gets its uids.
+    private let owner = "memory \(UUID().uuidString)"
+    public init(claims: UIDClaims = .machine) { self.claims = claims }
+    public func uid(for strategy: String, base: UInt32) throws -> UInt32 {
         if let known = uids[strategy] { return known }
-        let next = max(base, (uids.values.max() ?? 0) + 1)
+        let next = try claims.claimFirst(from: max(base, (uids.values.max() ?? 0) + 1), owner: "\(owner) \(strategy)")
         uids[strategy] = next
         return next
     }
