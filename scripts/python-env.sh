@@ -11,7 +11,9 @@ if [ ! -x "$venv/bin/python" ]; then
   "$python" -m venv "$venv" >&2
 fi
 stamp="$venv/.desk-installed"
-if [ ! -f "$stamp" ] || [ "$root/clients/python/pyproject.toml" -nt "$stamp" ]; then
+# Again when the client's dependencies or this script changed, or a site is missing.
+if [ ! -f "$stamp" ] || [ "$root/clients/python/pyproject.toml" -nt "$stamp" ] || [ "$0" -nt "$stamp" ] \
+  || [ ! -d "$venv/strategy-site" ] || [ ! -d "$venv/alpaca-site" ]; then
   "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -e "$root/clients/python[test]" >&2
   rm -rf "$venv/strategy-site"
   "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --target "$venv/strategy-site" \
