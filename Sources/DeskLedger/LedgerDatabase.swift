@@ -153,6 +153,7 @@ enum LedgerDatabase {
                 t.column("allocated_at", .datetime).notNull()
             }
         }
+        PnLHistoryTable.register(in: &migrator)
         return migrator
     }
 }

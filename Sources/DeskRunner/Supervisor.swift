@@ -310,7 +310,8 @@ public actor Supervisor: Service {
                     program: [configuration.python, "-s", "-u", stage.app.appendingPathComponent("strategy.py").path],
                     workingDirectory: stage.app,
                     environment: environment(config: config, name: name, token: token, home: stage.home.path),
-                    limits: config.limits, log: log, user: user, home: stage.home,
+                    limits: configuration.memberCaps.caps(for: config.member).clamp(config.limits), log: log,
+                    user: user, home: stage.home,
                     hiddenPaths: [
                         configuration.strategiesDirectory, configuration.logsDirectory, configuration.sandboxDirectory,
                     ].map(\.path))

@@ -66,6 +66,8 @@ public struct SupervisorConfiguration: Sendable {
     public var defaultRuntime: StrategyRuntime
     /// How containers run; nil: the docker runtime is not available.
     public var docker: DockerSettings?
+    /// What each member's strategies may have at most (memory, CPU); applied at every start.
+    public var memberCaps = MemberCapsPolicy()
 
     public init(
         strategiesDirectory: URL, logsDirectory: URL, sandboxDirectory: URL? = nil, deskURL: String, python: String,

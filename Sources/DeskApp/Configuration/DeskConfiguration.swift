@@ -76,6 +76,10 @@ public struct DeskConfiguration: Sendable {
     /// nil leaves the socket in the desk's own group. Sandboxed strategies get
     /// this gid as a supplementary group.
     public var unixSocketGroup: UInt32?
+    /// The web desk's sessions, live updates and P&L history (the config file's `web`).
+    public var web = WebSettings()
+    /// The most a deployed strategy's archive may hold (the config file's `strategies.upload`).
+    public var upload = ArchiveLimits()
 
     /// The unix socket's group when the desk runs as root and no `--socket-group` is given.
     public static let defaultSocketGroup: UInt32 = 60_999
