@@ -31,6 +31,10 @@ public struct DeskApplication: Sendable {
     public let feed: FeedHub
     /// Runs members' strategies, when the configuration has a runtime.
     public let supervisor: Supervisor?
+    /// Puts members' uploaded strategies into the strategies folder, when the desk runs strategies.
+    public let deployer: StrategyDeployer?
+    /// The web desk's sessions (in memory: a restart signs everyone out).
+    public let sessions: WebSessions
     private let listening = OneShot<Void>()
 
     /// Opens the ledger and builds every part; nothing runs until `run()`.
@@ -66,9 +70,14 @@ public struct DeskApplication: Sendable {
             supervisor = Supervisor(
                 configuration: runtime, feed: feed, credentials: LedgerCredentials(ledger: ledger),
                 store: LedgerStrategyStore(ledger: ledger), users: LedgerStrategyUsers(ledger: ledger), logger: logger)
+            deployer = StrategyDeployer(
+                strategiesDirectory: runtime.strategiesDirectory, python: runtime.python, limits: configuration.upload,
+                caps: runtime.memberCaps, logger: logger)
         } else {
             supervisor = nil
+            deployer = nil
         }
+        sessions = WebSessions(lifetime: configuration.web.sessionLifetime)
     }
 
     static func source(_ setting: FeedSetting, logger: Logger) throws -> (any TickSource)? {
@@ -93,7 +102,8 @@ public struct DeskApplication: Sendable {
             DeskServices(
                 ledger: ledger, orderDesk: orderDesk, broker: broker, feed: feed, supervisor: supervisor,
                 reconciler: reconciler(), metrics: metrics, trustUserHeader: configuration.trustUserHeader,
-                maximumBodySize: configuration.maximumBodySize, logger: logger))
+                maximumBodySize: configuration.maximumBodySize, deployer: deployer, sessions: sessions,
+                web: configuration.web, calendar: configuration.session, logger: logger))
     }
 
     /// The reconciler, when the broker is Alpaca.
@@ -172,6 +182,7 @@ public struct DeskApplication: Sendable {
             }
         let services: [any Service] =
             [ledger] + brokerServices + [orderDesk]
+            + [PnLRecorder(ledger: ledger, broker: broker, settings: configuration.web, logger: logger)]
             + apps + [feed] + (supervisor.map { [AfterListening(service: $0, signal: listening)] } ?? [])
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(

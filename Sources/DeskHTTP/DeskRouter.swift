@@ -23,11 +23,21 @@ public struct DeskServices: Sendable {
     public var trustUserHeader: Bool
     /// Largest order body accepted, in bytes.
     public var maximumBodySize: Int
+    /// Puts members' deployed strategies in place, when the desk runs strategies.
+    public var deployer: StrategyDeployer?
+    /// The web desk's signed-in sessions (one store for the process).
+    public var sessions: WebSessions
+    /// The web desk's settings.
+    public var web: WebSettings
+    /// The trading session's calendar (P&L today starts at its midnight).
+    public var calendar: SessionCalendar
     public var logger: Logger
 
     public init(
         ledger: Ledger, orderDesk: OrderDesk, broker: any Broker, feed: FeedHub, supervisor: Supervisor?,
-        reconciler: Reconciler?, metrics: DeskMetrics, trustUserHeader: Bool, maximumBodySize: Int, logger: Logger
+        reconciler: Reconciler?, metrics: DeskMetrics, trustUserHeader: Bool, maximumBodySize: Int,
+        deployer: StrategyDeployer? = nil, sessions: WebSessions = WebSessions(), web: WebSettings = WebSettings(),
+        calendar: SessionCalendar = SessionCalendar(), logger: Logger
     ) {
         self.ledger = ledger
         self.orderDesk = orderDesk
@@ -38,6 +48,10 @@ public struct DeskServices: Sendable {
         self.metrics = metrics
         self.trustUserHeader = trustUserHeader
         self.maximumBodySize = maximumBodySize
+        self.deployer = deployer
+        self.sessions = sessions
+        self.web = web
+        self.calendar = calendar
         self.logger = logger
     }
 }
@@ -51,8 +65,9 @@ public func deskRouter(_ services: DeskServices) -> Router<DeskRequestContext> {
     router.add(middleware: AccessLogMiddleware(logger: services.logger))
     router.add(middleware: RequestMetricsMiddleware(metrics: services.metrics))
     router.add(middleware: RouteNotFoundMiddleware())
+    let tokens = TokenAuthenticator(ledger: services.ledger)
     let authenticators = Authenticators(
-        tokens: TokenAuthenticator(ledger: services.ledger), trustUserHeader: services.trustUserHeader)
+        tokens: tokens, sessions: services.sessions, trustUserHeader: services.trustUserHeader)
     let operations = OperationsController(
         metrics: services.metrics, brokerName: services.broker.name, feed: services.feed)
     operations.addPublicRoutes(to: router)
@@ -71,5 +86,21 @@ public func deskRouter(_ services: DeskServices) -> Router<DeskRequestContext> {
     AdminController(desk: services.orderDesk, reconciler: services.reconciler, feed: services.feed)
         .addRoutes(to: admins)
     StrategyController(supervisor: services.supervisor, ledger: services.ledger).addRoutes(to: admins)
+    TokenController(ledger: services.ledger).addRoutes(to: admins)
+
+    let memberStrategies = MemberStrategyController(
+        supervisor: services.supervisor, deployer: services.deployer, ledger: services.ledger,
+        logger: services.logger)
+    memberStrategies.addRoutes(to: members)
+    let equity = EquityBook(ledger: services.ledger, broker: services.broker)
+    PnLController(equity: equity).addRoutes(to: members)
+    let web = WebController(
+        desk: WebDesk(
+            ledger: services.ledger, broker: services.broker, orderDesk: services.orderDesk, feed: services.feed,
+            strategies: memberStrategies, calendar: services.calendar, isAlpaca: services.reconciler != nil),
+        sessions: services.sessions, tokens: tokens, settings: services.web, livePages: LivePages(),
+        logger: services.logger)
+    web.addPublicRoutes(to: router)
+    web.addMemberRoutes(to: members)
     return router
 }

@@ -1,5 +1,7 @@
 import DeskBroker
 import DeskCore
+import DeskHTTP
+import DeskRunner
 import Foundation
 
 /// The desk's JSON config file (`desk serve --config FILE`, `DESK_CONFIG`):

@@ -96,9 +96,10 @@ struct WebController {
             "\(WebSessions.cookieName)=\(session.id); Path=/; Max-Age=\(seconds); HttpOnly; SameSite=Strict"
         if Self.isSecure(request) { cookie += "; Secure" }
         logger.info("web session opened", metadata: ["member": "\(caller.member)"])
-        var response = try SessionReply(
-            member: caller.member, admin: caller.isAdmin, expiresAt: session.expires, csrfToken: session.csrf
-        ).response(from: request, context: context)
+        var response = DeskResponseEncoder.response(
+            SessionReply(
+                member: caller.member, admin: caller.isAdmin, expiresAt: session.expires, csrfToken: session.csrf),
+            status: .ok)
         response.headers[.setCookie] = cookie
         response.headers[.cacheControl] = "no-store"
         return response

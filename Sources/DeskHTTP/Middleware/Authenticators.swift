@@ -93,7 +93,7 @@ struct SessionAuthenticator: AuthenticatorMiddleware {
     /// Refuses an `Origin` other than the desk's own host.
     static func checkOrigin(_ request: Request) throws(DeskHTTPError) {
         guard let origin = request.headers[.origin] else { return }
-        let host = request.headers[.host] ?? request.head.authority ?? ""
+        let host = request.head.authority ?? ""
         let stripped = origin.split(separator: "/", omittingEmptySubsequences: true).dropFirst().first.map(String.init)
         guard stripped == host else {
             throw DeskHTTPError(.forbidden, "a request from \(origin) may not act on this desk (\(host))")
