@@ -8,6 +8,6 @@ struct Desk: AsyncParsableCommand {
         abstract: "The trading desk for quant clubs: one broker account, many members' strategies.",
         subcommands: [
             Serve.self, Demo.self, Strategies.self, Orders.self, Positions.self, Tokens.self, Halt.self, Resume.self,
-            Reconcile.self,
+            Reconcile.self, Login.self,
         ])
 }

@@ -47,7 +47,9 @@ struct MemberStrategyController {
 
     /// The folder name a caller means by `given`: one of theirs by its folder
     /// name, or their `<member>--<given>`; anything else is not found.
+    /// An admin's name is taken as given (the supervisor says when it knows no such strategy).
     func resolve(_ given: String, caller: Caller) async throws -> String {
+        if caller.isAdmin { return given }
         let mine = try await visible(to: caller).strategies.map(\.name)
         if mine.contains(given) { return given }
         if let folder = try? StrategyDeployer.folder(member: caller.member, name: given), mine.contains(folder) {
@@ -64,13 +66,21 @@ struct MemberStrategyController {
     {
         let supervisor = try strategies.requireSupervisor()
         let given = try await request.decode(as: StrategyNames.self, context: context).names ?? []
+        // A name that is not the caller's is a failed result, like one the desk does not have: nothing is done to it.
         var names: [String] = []
-        for name in given { names.append(try await resolve(name, caller: context.caller)) }
+        var refused: [StrategyActionResult] = []
+        for name in given {
+            do { names.append(try await resolve(name, caller: context.caller)) } catch let error as DeskHTTPError {
+                refused.append(StrategyActionResult(name: name, ok: false, message: error.message))
+            }
+        }
         if given.isEmpty && !context.caller.isAdmin {
             names = try await visible(to: context.caller).strategies.map(\.name)
             if names.isEmpty { return StrategyActionReply(results: []) }
         }
-        return StrategyActionReply(results: await strategies.perform(action, names, on: supervisor))
+        // Empty names ask the supervisor for every strategy: only an admin's request with no names gets there.
+        let done = !given.isEmpty && names.isEmpty ? [] : await strategies.perform(action, names, on: supervisor)
+        return StrategyActionReply(results: refused + done)
     }
 
     @Sendable func logs(_ request: Request, context: MemberContext) async throws -> Response {
