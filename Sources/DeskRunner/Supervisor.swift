@@ -171,7 +171,9 @@ public actor Supervisor: Service {
     /// Stops and starts the named strategies (all when empty).
     public func restart(_ names: [String]) async -> [StrategyActionResult] {
         let targets = names.isEmpty ? Array(Set(managed.keys).union(discoveredNames())).sorted() : names
-        _ = await stop(targets.filter { managed[$0] != nil })
+        // `stop([])` means every strategy: restarting only strategies that are not known yet stops none.
+        let known = targets.filter { managed[$0] != nil }
+        if !known.isEmpty { _ = await stop(known) }
         return await start(targets)
     }
 
