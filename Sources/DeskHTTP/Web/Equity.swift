@@ -19,7 +19,9 @@ struct EquityBook {
         let books = try await ledger.positions(member: member)
         let strategies = try await ledger.positions(member: member, byStrategy: true)
         var sums: [String: (member: String, strategy: String, realized: Decimal, unrealized: Decimal)] = [:]
-        for (record, strategy) in books.map({ ($0, "") }) + strategies.map({ ($0, $0.strategy) }) {
+        // A member's own orders (no strategy) are in their book only, not a strategy's curve.
+        let strategyRows = strategies.filter { !$0.strategy.isEmpty }.map { ($0, $0.strategy) }
+        for (record, strategy) in books.map({ ($0, "") }) + strategyRows {
             let key = record.userId + "\u{0}" + strategy
             var sum = sums[key] ?? (record.userId, strategy, 0, 0)
             let position = record.position

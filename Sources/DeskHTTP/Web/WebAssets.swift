@@ -231,6 +231,7 @@ enum WebAssets {
         header h1 { font-size: 1.2rem; margin: 0; }
         header p { margin: 0; flex: 1; }
         main { display: grid; gap: 1rem; padding: 1rem; grid-template-columns: repeat(auto-fit, minmax(min(100%, 30rem), 1fr)); }
+        section:has(#strategies), section:has(#orders), section:has(#leaderboard) { grid-column: 1 / -1; }
         section { background: var(--paper); border: 1px solid var(--line); border-radius: 6px; padding: .8rem 1rem; min-width: 0; }
         h2 { font-size: 1.05rem; margin: 0 0 .5rem; }
         h3 { font-size: .95rem; margin: .8rem 0 .4rem; }
@@ -240,6 +241,8 @@ enum WebAssets {
         .scroll { overflow-x: auto; }
         table { border-collapse: collapse; width: 100%; font-variant-numeric: tabular-nums; }
         th, td { text-align: left; padding: .3rem .45rem; border-bottom: 1px solid var(--line); white-space: nowrap; }
+        td:last-child { white-space: normal; min-width: 15rem; }
+        td:last-child button { margin: .1rem 0; }
         th { font-size: .8rem; color: var(--muted); font-weight: 600; }
         .gain { color: var(--gain); }
         .loss { color: var(--loss); }

@@ -110,14 +110,16 @@ struct WebDesk: Sendable {
                 ? HTML.action(
                     "Cancel", "DELETE", Routes.cancelOrder.path(order.orderId), name: "cancel-\(order.orderId)") : ""
             return [
-                HTML.time(order.createdAt), HTML.escape(view.symbol), HTML.escape(view.side), HTML.escape(view.qty),
+                HTML.time(order.createdAt),
+                "<code title=\"\(HTML.escape(order.orderId))\">\(HTML.escape(String(order.orderId.prefix(8))))</code>",
+                HTML.escape(view.symbol), HTML.escape(view.side), HTML.escape(view.qty),
                 HTML.escape(view.orderType), HTML.money(view.limitPrice),
                 "<span class=\"status\">\(HTML.escape(view.status))</span>", HTML.escape(view.filledQty),
                 HTML.money(view.filledAvgPrice), HTML.escape(view.strategy.isEmpty ? "-" : view.strategy), cancel,
             ]
         }
         return HTML.table(
-            ["Time", "Symbol", "Side", "Qty", "Type", "Limit", "Status", "Filled", "Fill price", "Strategy", ""],
+            ["Time", "Order", "Symbol", "Side", "Qty", "Type", "Limit", "Status", "Filled", "Fill price", "Strategy", ""],
             rows, empty: "No orders yet.", label: "Orders")
     }
 
@@ -162,7 +164,7 @@ struct WebDesk: Sendable {
 
     func leaderboardHTML() async throws -> String {
         let everyone = try await ledger.positions(member: nil)
-        let tokens = try ledger.tokens().filter { $0.revokedAt == nil && !$0.metricsOnly && $0.issuedBy != "desk" }
+        let tokens = try ledger.tokens().filter { $0.revokedAt == nil && !$0.metricsOnly && !$0.isAdmin }
         let members = Set(everyone.map(\.userId)).union(tokens.map(\.userId)).sorted()
         let halted = Set(await orderDesk.activeHalts().map(\.scope))
         var rows: [(Decimal, [String])] = []
