@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .executable(name: "desk", targets: ["desk"]),
         .executable(name: "desk-baseline", targets: ["desk-baseline"]),
+        .executable(name: "ledger-baseline", targets: ["ledger-baseline"]),
         .executable(name: "alpaca-double", targets: ["alpaca-double"]),
         .executable(name: "desk-sandbox", targets: ["desk-sandbox"]),
     ],
@@ -46,6 +47,15 @@ let package = Package(
             dependencies: [
                 "DeskCore",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .target(
+            name: "DeskOrders",
+            dependencies: [
+                "DeskCore", "DeskLedger", "DeskBroker",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .target(
@@ -71,9 +81,17 @@ let package = Package(
         .target(name: "MessagePack"),
         .target(name: "DeskBacktest", dependencies: ["DeskCore"]),
         .target(
-            name: "DeskAlpaca",
+            name: "AlpacaData",
             dependencies: [
-                "DeskCore", "DeskBroker", "DeskMarketData", "MessagePack",
+                "DeskCore", "DeskMarketData", "MessagePack",
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "AlpacaBroker",
+            dependencies: [
+                "DeskCore", "DeskBroker", "AlpacaData",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "Logging", package: "swift-log"),
@@ -99,15 +117,6 @@ let package = Package(
         .target(name: "DeskAPI", dependencies: ["DeskCore"]),
         .target(name: "DeskIdentity", dependencies: ["DeskCore", "DeskLedger"]),
         .target(
-            name: "DeskOrders",
-            dependencies: [
-                "DeskCore", "DeskLedger", "DeskBroker", "DeskAlpaca", "DeskIdentity",
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "Prometheus", package: "swift-prometheus"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ]
-        ),
-        .target(
             name: "DeskHTTP",
             dependencies: [
                 "DeskCore", "DeskAPI", "DeskProto", "DeskIdentity", "DeskOrders", "DeskLedger", "DeskBroker",
@@ -116,6 +125,7 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
@@ -127,7 +137,7 @@ let package = Package(
             name: "DeskApp",
             dependencies: [
                 "DeskCore", "DeskAPI", "DeskHTTP", "DeskIdentity", "DeskOrders", "DeskLedger", "DeskBroker",
-                "DeskMarketData", "DeskRunner", "DeskAlpaca",
+                "DeskMarketData", "DeskRunner", "AlpacaBroker", "AlpacaData",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -148,7 +158,7 @@ let package = Package(
             name: "DeskCLI",
             dependencies: [
                 "DeskCore", "DeskAPI", "DeskApp", "DeskHTTP", "DeskClient", "DeskIdentity", "DeskLedger", "DeskRunner",
-                "DeskAlpaca",
+                "DeskBroker",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -160,6 +170,10 @@ let package = Package(
                 "DeskCLI", "DeskApp", "DeskAPI", "DeskCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
+        ),
+        .executableTarget(
+            name: "ledger-baseline",
+            dependencies: ["DeskLedger", "DeskCore"]
         ),
         .executableTarget(
             name: "desk-baseline",
@@ -183,17 +197,21 @@ let package = Package(
         ),
         .testTarget(name: "DeskCoreTests", dependencies: ["DeskCore"]),
         .testTarget(name: "DeskAPITests", dependencies: ["DeskAPI", "DeskCore"]),
-        .testTarget(name: "DeskLedgerTests", dependencies: ["DeskLedger", "DeskTestSupport"]),
+        .testTarget(
+            name: "DeskLedgerTests",
+            dependencies: ["DeskLedger", "DeskTestSupport", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
         .testTarget(name: "DeskBrokerTests", dependencies: ["DeskBroker"]),
+        .testTarget(name: "DeskOrdersTests", dependencies: ["DeskOrders", "DeskLedger", "DeskBroker", "DeskCore"]),
         .testTarget(name: "DeskMarketDataTests", dependencies: ["DeskMarketData", "DeskTestSupport"]),
         .testTarget(name: "MessagePackTests", dependencies: ["MessagePack"]),
         .testTarget(name: "SandboxSpecTests", dependencies: ["SandboxSpec"]),
         .testTarget(name: "DeskBacktestTests", dependencies: ["DeskBacktest", "DeskCore"]),
         .testTarget(
-            name: "DeskAlpacaTests",
+            name: "AlpacaTests",
             dependencies: [
-                "DeskAlpaca", "AlpacaDouble", "DeskBroker", "DeskMarketData", "MessagePack", "DeskTestSupport",
-                "DeskAppTestSupport",
+                "AlpacaBroker", "AlpacaData", "AlpacaDouble", "DeskBroker", "DeskMarketData", "MessagePack",
+                "DeskTestSupport", "DeskAppTestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "NIOWebSocket", package: "swift-nio"),

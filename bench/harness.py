@@ -43,6 +43,12 @@ def rss_kib(pid: int) -> int:
     return 0
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def process_tree(pid: int) -> list:
     """`pid` and every process below it: a strategy is its sandbox launcher, the
     sandbox's init and the strategy itself."""
@@ -156,9 +162,32 @@ def wrk(url: str, connections: int, seconds: float, token: str | None, folder: P
     return figures
 
 
+def desk_wrk(desk: "Desk", connections: int, seconds: float, token: str, folder: Path) -> dict:
+    """wrk against a desk, with the server's CPU seconds per order."""
+    before = cpu_seconds(desk.process.pid)
+    figures = wrk(f"http://127.0.0.1:{desk.port}/order", connections, seconds, token, folder)
+    used = cpu_seconds(desk.process.pid) - before
+    figures["cpu_seconds"] = round(used, 2)
+    figures["cpu_us_per_order"] = round(used / max(figures["requests"], 1) * 1e6, 1)
+    return figures
+
+
+def ledger_baseline(bin_dir: Path, connections: int, seconds: float, folder: Path, group_commit: bool = True) -> dict:
+    """The storage limit: the same rows written by the same writer, no HTTP (bin/ledger-baseline)."""
+    db = folder / f"ledger-{connections}-{'gc' if group_commit else 'single'}.db"
+    args = [str(bin_dir / "ledger-baseline"), "--db", str(db), "--concurrency", str(connections),
+            "--seconds", str(seconds)] + ([] if group_commit else ["--no-group-commit"])
+    figures = json.loads(subprocess.run(args, capture_output=True, text=True, check=True).stdout)
+    figures["rps"] = round(figures["rps"], 1)
+    figures["cpu_us_per_order"] = round(figures["cpu_seconds"] / max(figures["orders"], 1) * 1e6, 1)
+    return figures
+
+
 def scenario_order_path(bin_dir: Path, quick: bool) -> dict:
     seconds = 2 if quick else 10
-    result: dict = {"load_generator": "wrk (protobuf body via Lua)", "seconds_per_run": seconds, "connections": {}}
+    result: dict = {"load_generator": "wrk (protobuf body via Lua)", "seconds_per_run": seconds, "connections": {},
+                    "storage_baseline": "bin/ledger-baseline: the rows of a paper market order through the "
+                                        "ledger's writer, N concurrent writers, synchronous=FULL, no HTTP"}
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         baseline_port = free_port()
@@ -176,9 +205,11 @@ def scenario_order_path(bin_dir: Path, quick: bool) -> dict:
             for connections in (1, 16, 64):
                 row = {}
                 row["baseline"] = wrk(f"http://127.0.0.1:{baseline_port}/order", connections, seconds, None, tmp)
+                row["storage"] = ledger_baseline(bin_dir, connections, seconds, tmp)
                 for name, (desk, token) in desks.items():
-                    row[name] = wrk(f"http://127.0.0.1:{desk.port}/order", connections, seconds, token, tmp)
+                    row[name] = desk_wrk(desk, connections, seconds, token, tmp)
                 row["ratio"] = round(row["desk"]["rps"] / row["baseline"]["rps"], 3)
+                row["ratio_to_storage"] = round(row["desk"]["rps"] / max(row["storage"]["rps"], 0.001), 3)
                 row["group_commit_speedup"] = round(row["desk"]["rps"] / max(row["desk_no_group_commit"]["rps"], 0.001), 2)
                 result["connections"][str(connections)] = row
         finally:
@@ -191,6 +222,7 @@ def scenario_order_path(bin_dir: Path, quick: bool) -> dict:
         "ratio_16_ge_0.5": row16["ratio"] >= 0.5,
         "ratio_64_ge_0.5": row64["ratio"] >= 0.5,
         "p99_16_under_5ms": row16["desk"]["p99"] < 5.0,
+        "p50_1_le_0.3ms": result["connections"]["1"]["desk"]["p50"] <= 0.3,
     }
     return result
 
@@ -276,7 +308,8 @@ def scenario_crash(bin_dir: Path, quick: bool) -> dict:
 def scenario_memory(bin_dir: Path, quick: bool) -> dict:
     """Server RSS idle, with 50 running strategies, and while orders pile up;
     per-strategy overhead; database bytes per 1,000 orders; time to ready."""
-    chunks, chunk_seconds = (1, 2) if quick else (4, 40)
+    chunks, chunk_seconds = (1, 2) if quick else (12, 25)
+    target_orders = 0 if quick else 1_000_000
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         strategies = make_counters(folder, 50)
@@ -305,6 +338,8 @@ def scenario_memory(bin_dir: Path, quick: bool) -> dict:
                 orders = db.execute("SELECT COUNT(*) FROM orders").fetchone()[0]
                 db.close()
                 samples.append({"orders": orders, "rss_kib": rss_kib(desk.process.pid)})
+                if orders >= target_orders:
+                    break
         finally:
             desk.stop()
         db_bytes = sum(p.stat().st_size for p in folder.glob("desk.db*"))
@@ -316,7 +351,7 @@ def scenario_memory(bin_dir: Path, quick: bool) -> dict:
         "strategy_process_rss_kib_mean": round(sum(strategy_rss) / max(len(strategy_rss), 1)),
         "orders": orders, "rss_after_orders_kib": samples[-1]["rss_kib"], "rss_samples": samples,
         "db_bytes_per_1000_orders": round(db_bytes / max(orders, 1) * 1000),
-        "load": f"wrk, 16 connections, {chunks} x {chunk_seconds} s",
+        "load": f"wrk, 16 connections, {len(samples)} x {chunk_seconds} s (until {target_orders:,} orders)",
     }
 
 
@@ -502,12 +537,14 @@ def table(results: dict) -> str:
     lines = []
     op = results.get("order_path")
     if op:
-        lines.append("order path (orders/s, p50/p99/p99.9 ms)   baseline | desk | desk no group commit | ratio")
+        lines.append("order path (orders/s, p50/p99/p99.9 ms; CPU us/order)   HTTP baseline | storage baseline | "
+                     "desk | desk no group commit | ratio (to HTTP, to storage)")
         for connections, row in op["connections"].items():
             def fmt(figures):
-                return f"{figures['rps']:>9} {figures['p50']:.2f}/{figures['p99']:.2f}/{figures['p999']:.2f}"
-            lines.append(f"  c={connections:<3} {fmt(row['baseline'])} | {fmt(row['desk'])} | "
-                         f"{fmt(row['desk_no_group_commit'])} | {row['ratio']}")
+                cpu = f" {figures['cpu_us_per_order']}us" if "cpu_us_per_order" in figures else ""
+                return f"{figures['rps']:>9.0f} {figures['p50']:.2f}/{figures['p99']:.2f}/{figures['p999']:.2f}{cpu}"
+            lines.append(f"  c={connections:<3} {fmt(row['baseline'])} | {fmt(row['storage'])} | {fmt(row['desk'])} | "
+                         f"{fmt(row['desk_no_group_commit'])} | {row['ratio']}, {row['ratio_to_storage']}")
     crash = results.get("crash")
     if crash:
         lines.append(f"crash: {crash['rounds']} rounds, {crash['acknowledged']} acknowledged, lost {crash['lost']}, "
@@ -553,14 +590,18 @@ def main() -> int:
         "quick": args.quick,
     }
     started = time.monotonic()
+    out = ROOT / "bench" / "results" / ("quick.json" if args.quick else "latest.json")
+    if args.only and out.exists():
+        # Some scenarios again: keep the others' figures from the last run.
+        results = {**json.loads(out.read_text()), **results}
     for name in args.only or SCENARIOS:
         print(f"== {name}", flush=True)
         scenario_started = time.monotonic()
         results[name] = SCENARIOS[name](args.bin, args.quick)
         results[name]["wall_seconds"] = round(time.monotonic() - scenario_started, 1)
-    results["wall_seconds"] = round(time.monotonic() - started, 1)
-    out = ROOT / "bench" / "results" / ("quick.json" if args.quick else "latest.json")
-    out.write_text(json.dumps(results, indent=2) + "\n")
+        # Written after every scenario, so a failing one does not lose the others' figures.
+        results["wall_seconds"] = round(time.monotonic() - started, 1)
+        out.write_text(json.dumps(results, indent=2) + "\n")
     print(table(results))
     print(f"results: {out} ({results['wall_seconds']} s)")
     return 0

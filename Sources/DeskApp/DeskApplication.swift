@@ -1,4 +1,5 @@
-import DeskAlpaca
+import AlpacaBroker
+import AlpacaData
 import DeskBroker
 import DeskCore
 import DeskHTTP
@@ -20,10 +21,8 @@ import Synchronization
 public struct DeskApplication: Sendable {
     public let configuration: DeskConfiguration
     public let ledger: Ledger
-    /// Where orders go: `paperBroker` or `alpacaBroker`, whichever the configuration chose.
+    /// Where orders go: the paper broker or Alpaca, whichever the configuration chose.
     public let broker: any Broker
-    public let paperBroker: PaperBroker?
-    public let alpacaBroker: AlpacaBroker?
     public let orderDesk: OrderDesk
     public let metrics: DeskMetrics
     public let logger: Logger
@@ -43,22 +42,16 @@ public struct DeskApplication: Sendable {
         self.logger = logger
         ledger = try Ledger(path: configuration.databasePath, groupCommit: configuration.groupCommit)
         switch configuration.broker {
-        case .paper:
-            let paper = PaperBroker()
-            (broker, paperBroker, alpacaBroker) = (paper, paper, nil)
+        case .paper: broker = PaperBroker()
         case .alpaca(let settings, let options):
-            let alpaca = AlpacaBroker(settings: settings, options: options, logger: logger)
-            (broker, paperBroker, alpacaBroker) = (alpaca, nil, alpaca)
+            broker = AlpacaBroker(settings: settings, options: options, logger: logger)
         }
         metrics = DeskMetrics()
         orderDesk = OrderDesk(
             ledger: ledger, broker: broker, policy: configuration.risk, metrics: metrics, logger: logger)
         feed = FeedHub(source: try Self.source(configuration.feed, logger: logger), logger: logger)
-        let (paper, alpaca) = (paperBroker, alpacaBroker)
-        feed.observe { tick in
-            paper?.price(symbol: tick.symbol, price: tick.price, size: tick.size, at: tick.at)
-            alpaca?.notePrice(symbol: tick.symbol, price: tick.price)
-        }
+        let broker = self.broker
+        feed.observe { tick in broker.observe(symbol: tick.symbol, price: tick.price, size: tick.size, at: tick.at) }
         if var runtime = configuration.runtime {
             let ledgerFolder = URL(fileURLWithPath: configuration.databasePath).standardizedFileURL
                 .deletingLastPathComponent()
@@ -106,9 +99,9 @@ public struct DeskApplication: Sendable {
                 web: configuration.web, calendar: configuration.session, logger: logger))
     }
 
-    /// The reconciler, when the broker is Alpaca.
+    /// The reconciler, when the broker has an account of its own (Alpaca).
     public func reconciler() -> Reconciler? {
-        alpacaBroker.map { Reconciler(ledger: ledger, broker: $0, orderDesk: orderDesk) }
+        broker.reconciling.map { Reconciler(ledger: ledger, broker: $0, orderDesk: orderDesk) }
     }
 
     /// Returns once the desk listens.
@@ -166,20 +159,14 @@ public struct DeskApplication: Sendable {
         }
         // Shutdown runs bottom-up: strategies stop first, then the feed, then the
         // listeners finish in-flight orders, and the ledger commits last.
-        // The paper broker expires day orders at the session close itself; Alpaca does it at its end.
-        let brokerServices: [any Service] =
-            if let paperBroker {
-                [SessionCloser(broker: paperBroker, calendar: configuration.session, logger: logger)]
-            } else if let alpacaBroker {
-                [
-                    alpacaBroker,
-                    StartupReconciliation(
-                        reconciler: Reconciler(ledger: ledger, broker: alpacaBroker, orderDesk: orderDesk),
-                        orderDesk: orderDesk, logger: logger),
-                ]
-            } else {
-                []
-            }
+        // The paper broker expires day orders at the session close the desk tells it; Alpaca does it at its end.
+        var brokerServices: [any Service] = broker.service.map { [$0] } ?? []
+        if !broker.expiresDayOrdersItself {
+            brokerServices.append(SessionCloser(broker: broker, calendar: configuration.session, logger: logger))
+        }
+        if let reconciler = reconciler() {
+            brokerServices.append(StartupReconciliation(reconciler: reconciler, orderDesk: orderDesk, logger: logger))
+        }
         let services: [any Service] =
             [ledger] + brokerServices + [orderDesk]
             + [PnLRecorder(ledger: ledger, broker: broker, settings: configuration.web, logger: logger)]
@@ -255,7 +242,7 @@ actor ListenerCount {
 
 /// Expires day orders at each session close.
 struct SessionCloser: Service {
-    let broker: PaperBroker
+    let broker: any Broker
     let calendar: SessionCalendar
     let logger: Logger
 

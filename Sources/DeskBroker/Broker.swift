@@ -1,52 +1,6 @@
 import DeskCore
 import Foundation
-
-/// An order as the desk hands it to a broker. `orderId` is the desk's own id and
-/// the broker's client order id, so a resubmission can never place it twice.
-public struct BrokerOrder: Sendable, Equatable {
-    public var orderId: String
-    public var terms: NewOrder
-    /// When the desk accepted it (day orders expire at that day's close).
-    public var placedAt: Date
-    /// What had already filled, when an open order is handed back after a restart.
-    public var filledQty: Decimal
-    /// Sum of quantity × price of what had filled (exact).
-    public var filledNotional: Decimal
-    /// The member it belongs to (a broker shares its request budget fairly between members).
-    public var member: String
-    /// Sent before, by a desk that stopped before it heard the answer: the broker
-    /// looks for it before submitting it again.
-    public var resubmission: Bool
-
-    public init(
-        orderId: String, terms: NewOrder, placedAt: Date, filledQty: Decimal = 0, filledNotional: Decimal = 0,
-        member: String = "", resubmission: Bool = false
-    ) {
-        self.orderId = orderId
-        self.terms = terms
-        self.placedAt = placedAt
-        self.filledQty = filledQty
-        self.filledNotional = filledNotional
-        self.member = member
-        self.resubmission = resubmission
-    }
-}
-
-/// Something the broker says happened to one order.
-public struct BrokerUpdate: Sendable, Equatable {
-    public var orderId: String
-    public var event: OrderEvent
-    /// The broker's execution id for fills (the ledger books each once).
-    public var fillId: String?
-    public var at: Date
-
-    public init(orderId: String, event: OrderEvent, fillId: String? = nil, at: Date) {
-        self.orderId = orderId
-        self.event = event
-        self.fillId = fillId
-        self.at = at
-    }
-}
+import ServiceLifecycle
 
 /// Why a broker did not take a request.
 public enum BrokerError: Error, Equatable, Sendable, CustomStringConvertible {
@@ -63,6 +17,16 @@ public enum BrokerError: Error, Equatable, Sendable, CustomStringConvertible {
     }
 }
 
+/// When a new order has to be durable, which decides how many commits an order costs.
+public enum BrokerJournaling: Sendable, Equatable {
+    /// The broker decides in this process (the paper broker): its answer and the
+    /// order are written in one transaction, and nothing left the process before it.
+    case withDecision
+    /// The broker is outside the process (Alpaca): the order is journaled before
+    /// it leaves, and what the broker answered is booked in a second transaction.
+    case beforeSubmission
+}
+
 /// A place orders go: the embedded paper broker or a real one (Alpaca).
 ///
 /// `submit` and `cancel` return what happened at once (a marketable order may
@@ -73,15 +37,81 @@ public protocol Broker: Sendable {
     var name: String { get }
     /// What orders this broker takes (fractional shares, maximums).
     var orderRules: OrderRules { get }
-    /// Sends a new order. Idempotent per `orderId`.
-    func submit(_ order: BrokerOrder) async throws(BrokerError) -> [BrokerUpdate]
+    /// When a new order must be durable relative to `submit`.
+    var journaling: BrokerJournaling { get }
+    /// Sends a new order. Idempotent per order id; `resubmission` says a desk that
+    /// stopped before hearing the answer sent it before.
+    nonisolated(nonsending) func submit(_ order: Order, resubmission: Bool) async throws(BrokerError) -> [OrderUpdate]
     /// Asks to cancel a working order.
-    func cancel(orderId: String) async throws(BrokerError) -> [BrokerUpdate]
+    nonisolated(nonsending) func cancel(orderId: String) async throws(BrokerError) -> [OrderUpdate]
+    /// Forgets an order the desk could not record after `submit` decided it
+    /// (only brokers that journal `withDecision` are asked).
+    func forget(orderId: String)
     /// Takes back orders the ledger says are open (after a desk restart), and
     /// reports what happened to each while the desk was away.
-    func restore(_ openOrders: [BrokerOrder]) async throws(BrokerError) -> [BrokerUpdate]
+    nonisolated(nonsending) func restore(_ openOrders: [WorkingOrder]) async throws(BrokerError) -> [OrderUpdate]
     /// Later events, in the order they happened. One consumer.
-    var updates: AsyncStream<BrokerUpdate> { get }
+    var updates: AsyncStream<OrderUpdate> { get }
     /// Last known trade price of `symbol`.
     func lastPrice(_ symbol: String) -> Decimal?
+    /// A trade price from the desk's feed (or an admin): risk checks value market
+    /// orders with it; the paper broker fills resting orders at it.
+    func observe(symbol: String, price: Decimal, size: Decimal?, at: Date)
+    /// The broker expires day orders at the session close on its own (Alpaca);
+    /// otherwise the desk calls `closeSession(at:)` at each close.
+    var expiresDayOrdersItself: Bool { get }
+    /// The trading session closed at `at`: working day orders expire (their
+    /// updates arrive on `updates`).
+    func closeSession(at: Date)
+    /// What must run while the broker is in use (Alpaca's stream and poller); nil for none.
+    var service: (any Service)? { get }
+    /// The broker's own account, when it has one to reconcile the ledger with.
+    var reconciling: (any ReconcilingBroker)? { get }
+    /// Ends `updates` (the desk is done with the broker).
+    func finish()
+}
+
+/// A broker with an account of its own (Alpaca), which the ledger can drift from.
+public protocol ReconcilingBroker: Sendable {
+    /// Checks `openOrders` at the broker: the updates the ledger missed, and the
+    /// orders the broker does not know.
+    func catchUp(openOrders: [WorkingOrder]) async throws(BrokerError) -> (updates: [OrderUpdate], unknown: [String])
+    /// The account as the broker has it: open orders and positions.
+    func account() async throws(BrokerError) -> BrokerAccount
+}
+
+/// An account at a broker: what it holds and has working, in the desk's terms.
+public struct BrokerAccount: Sendable, Equatable {
+    /// An open order at the broker.
+    public struct OpenOrder: Sendable, Equatable {
+        public var brokerId: String
+        /// The desk's order id, when the desk placed it.
+        public var clientOrderId: String
+        public var symbol: String?
+        public var side: String?
+        public var qty: Decimal?
+        public var status: String
+
+        /// An open order as the broker reports it.
+        public init(
+            brokerId: String, clientOrderId: String, symbol: String?, side: String?, qty: Decimal?, status: String
+        ) {
+            self.brokerId = brokerId
+            self.clientOrderId = clientOrderId
+            self.symbol = symbol
+            self.side = side
+            self.qty = qty
+            self.status = status
+        }
+    }
+
+    public var openOrders: [OpenOrder]
+    /// Signed quantity per symbol (negative: short).
+    public var positions: [String: Decimal]
+
+    /// An account as given.
+    public init(openOrders: [OpenOrder], positions: [String: Decimal]) {
+        self.openOrders = openOrders
+        self.positions = positions
+    }
 }

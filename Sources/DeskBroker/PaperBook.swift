@@ -11,7 +11,7 @@ import Foundation
 /// - Stop orders trigger when the price reaches the stop (buy: ≥; sell: ≤) and then
 ///   act as market orders; stop-limit orders then act as limit orders.
 /// - ioc fills what it can at once and cancels the rest; fok fills completely at
-///   once or is cancelled; day orders expire at the session close; gtc rests.
+///   once or is canceled; day orders expire at the session close; gtc rests.
 public struct PaperBook: Sendable {
     /// The last trade seen for a symbol.
     public struct Quote: Sendable, Equatable {
@@ -21,7 +21,7 @@ public struct PaperBook: Sendable {
     }
 
     struct Resting: Sendable {
-        var order: BrokerOrder
+        var order: Order
         var filled: Decimal
         var triggered: Bool
         var fills: Int
@@ -41,8 +41,8 @@ public struct PaperBook: Sendable {
     public var workingOrderIds: [String] { arrival.filter { resting[$0] != nil } }
 
     /// A new order. Returns accepted / fill / cancel events, or a refusal.
-    public mutating func submit(_ order: BrokerOrder, now: Date) -> Result<[BrokerUpdate], BrokerError> {
-        if resting[order.orderId] != nil || known.contains(order.orderId) {
+    public mutating func submit(_ order: Order, now: Date) -> Result<[OrderUpdate], BrokerError> {
+        if resting[order.id] != nil || known.contains(order.id) {
             // Idempotent: a resubmission changes nothing.
             return .success([])
         }
@@ -54,9 +54,9 @@ public struct PaperBook: Sendable {
                         "no price is known for \(terms.symbol) yet: the paper broker fills market orders at the last price from the market data feed; wait for a tick or send a limit order",
                     status: 422))
         }
-        known.insert(order.orderId)
-        var entry = Resting(order: order, filled: order.filledQty, triggered: terms.stopPrice == nil, fills: 0)
-        var updates = [BrokerUpdate(orderId: order.orderId, event: .accepted, at: now)]
+        known.insert(order.id)
+        var entry = Resting(order: order, filled: 0, triggered: terms.stopPrice == nil, fills: 0)
+        var updates = [OrderUpdate(orderId: order.id, event: .accepted, at: now)]
         if let quote = quotes[terms.symbol] {
             updates += match(&entry, quote: quote, now: now)
         }
@@ -64,47 +64,55 @@ public struct PaperBook: Sendable {
             switch terms.timeInForce {
             case .ioc:
                 updates.append(
-                    BrokerUpdate(
-                        orderId: order.orderId, event: .canceled(reason: "ioc: the unfilled rest was cancelled"),
-                        at: now))
+                    OrderUpdate(
+                        orderId: order.id, event: .canceled(reason: "ioc: the unfilled rest was canceled"), at: now))
             case .fok:
                 // match() never partly fills fok, so nothing traded.
                 updates.append(
-                    BrokerUpdate(
-                        orderId: order.orderId,
+                    OrderUpdate(
+                        orderId: order.id,
                         event: .canceled(reason: "fok: the order could not be filled completely at once"), at: now))
             case .day, .gtc:
-                resting[order.orderId] = entry
-                arrival.append(order.orderId)
+                resting[order.id] = entry
+                arrival.append(order.id)
             }
         }
         return .success(updates)
     }
 
     /// Cancels a working order.
-    public mutating func cancel(orderId: String, now: Date) -> Result<[BrokerUpdate], BrokerError> {
+    public mutating func cancel(orderId: String, now: Date) -> Result<[OrderUpdate], BrokerError> {
         guard resting.removeValue(forKey: orderId) != nil else {
             return .failure(.refused(reason: "order \(orderId) is not working at the paper broker", status: 422))
         }
         arrival.removeAll { $0 == orderId }
-        return .success([BrokerUpdate(orderId: orderId, event: .canceled(reason: nil), at: now)])
+        return .success([OrderUpdate(orderId: orderId, event: .canceled(reason: nil), at: now)])
+    }
+
+    /// Forgets an order entirely (the desk could not record it): it no longer
+    /// rests, and a later submit of the same id is a new order.
+    public mutating func forget(orderId: String) {
+        resting[orderId] = nil
+        arrival.removeAll { $0 == orderId }
+        known.remove(orderId)
     }
 
     /// Takes back open orders after a restart; they work again from the next price.
-    public mutating func restore(_ orders: [BrokerOrder]) {
-        for order in orders where resting[order.orderId] == nil && !known.contains(order.orderId) {
-            known.insert(order.orderId)
-            resting[order.orderId] = Resting(
-                order: order, filled: order.filledQty, triggered: order.terms.stopPrice == nil, fills: 0)
-            arrival.append(order.orderId)
+    public mutating func restore(_ orders: [WorkingOrder]) {
+        for working in orders where resting[working.order.id] == nil && !known.contains(working.order.id) {
+            let order = working.order
+            known.insert(order.id)
+            resting[order.id] = Resting(
+                order: order, filled: working.progress.filledQty, triggered: order.terms.stopPrice == nil, fills: 0)
+            arrival.append(order.id)
         }
     }
 
     /// A new price for `symbol`: resting orders that it crosses fill, oldest first.
-    public mutating func price(symbol: String, price: Decimal, size: Decimal?, now: Date) -> [BrokerUpdate] {
+    public mutating func price(symbol: String, price: Decimal, size: Decimal?, now: Date) -> [OrderUpdate] {
         let quote = Quote(price: price, size: size)
         quotes[symbol] = quote
-        var updates: [BrokerUpdate] = []
+        var updates: [OrderUpdate] = []
         for orderId in arrival {
             guard var entry = resting[orderId], entry.order.terms.symbol == symbol else { continue }
             updates += match(&entry, quote: quote, now: now)
@@ -115,11 +123,11 @@ public struct PaperBook: Sendable {
     }
 
     /// The session closed: every working day order expires.
-    public mutating func closeSession(now: Date) -> [BrokerUpdate] {
+    public mutating func closeSession(now: Date) -> [OrderUpdate] {
         let expiring = arrival.filter { resting[$0]?.order.terms.timeInForce == .day }
         for orderId in expiring { resting[orderId] = nil }
         arrival.removeAll { resting[$0] == nil }
-        return expiring.map { BrokerUpdate(orderId: $0, event: .expired, at: now) }
+        return expiring.map { OrderUpdate(orderId: $0, event: .expired, at: now) }
     }
 
     private func fillPrice(_ entry: Resting, at price: Decimal) -> Decimal? {
@@ -133,7 +141,7 @@ public struct PaperBook: Sendable {
         return marketable ? price : nil
     }
 
-    private func match(_ entry: inout Resting, quote: Quote, now: Date) -> [BrokerUpdate] {
+    private func match(_ entry: inout Resting, quote: Quote, now: Date) -> [OrderUpdate] {
         let terms = entry.order.terms
         if !entry.triggered, let stop = terms.stopPrice {
             entry.triggered = terms.side == .buy ? quote.price >= stop : quote.price <= stop
@@ -146,9 +154,8 @@ public struct PaperBook: Sendable {
         if terms.timeInForce == .fok && qty < entry.remaining { return [] }
         entry.filled += qty
         entry.fills += 1
-        let fillId = "\(entry.order.orderId)-paper-\(ExactDecimal.plain(entry.filled))"
         return [
-            BrokerUpdate(orderId: entry.order.orderId, event: .fill(qty: qty, price: price), fillId: fillId, at: now)
+            .fill(orderId: entry.order.id, qty: qty, price: price, cumulativeQty: entry.filled, at: now)
         ]
     }
 }
@@ -163,6 +170,9 @@ public struct RecentIds: Sendable {
     public init(capacity: Int) { self.capacity = max(1, capacity) }
 
     public func contains(_ id: String) -> Bool { members.contains(id) }
+
+    /// Forgets `id` (its slot in the ring is reused later).
+    public mutating func remove(_ id: String) { members.remove(id) }
 
     public mutating func insert(_ id: String) {
         guard members.insert(id).inserted else { return }

@@ -1,31 +1,51 @@
 import DeskCore
 import Foundation
+import ServiceLifecycle
 import Synchronization
 
 /// The embedded broker: fills orders against the prices it is fed (the market
 /// data feed, or prices an admin pushes), by the rules of `PaperBook`. Needs no
-/// keys and no network.
+/// keys and no network. It decides in this process, so an order and its fills
+/// are journaled in one transaction (`journaling == .withDecision`).
+///
+/// Every decision takes its time from `clock` (a backtest passes a simulated one).
 public final class PaperBroker: Broker, Sendable {
     public let name = "paper"
     public let orderRules: OrderRules
-    public let updates: AsyncStream<BrokerUpdate>
-    private let continuation: AsyncStream<BrokerUpdate>.Continuation
+    public let journaling = BrokerJournaling.withDecision
+    public let updates: AsyncStream<OrderUpdate>
+    public let expiresDayOrdersItself = false
+    public var service: (any Service)? { nil }
+    public var reconciling: (any ReconcilingBroker)? { nil }
+    private let continuation: AsyncStream<OrderUpdate>.Continuation
     private let book = Mutex(PaperBook())
+    private let clock: any DeskClock
 
-    public init(orderRules: OrderRules = OrderRules()) {
+    /// A paper broker with no prices yet.
+    public init(orderRules: OrderRules = OrderRules(), clock: any DeskClock = WallClock()) {
         self.orderRules = orderRules
-        (updates, continuation) = AsyncStream.makeStream(of: BrokerUpdate.self)
+        self.clock = clock
+        (updates, continuation) = AsyncStream.makeStream(of: OrderUpdate.self)
     }
 
-    public func submit(_ order: BrokerOrder) async throws(BrokerError) -> [BrokerUpdate] {
-        try book.withLock { $0.submit(order, now: Date()) }.get()
+    public nonisolated(nonsending) func submit(_ order: Order, resubmission: Bool) async throws(BrokerError)
+        -> [OrderUpdate]
+    {
+        let now = clock.now()
+        return try book.withLock { $0.submit(order, now: now) }.get()
     }
 
-    public func cancel(orderId: String) async throws(BrokerError) -> [BrokerUpdate] {
-        try book.withLock { $0.cancel(orderId: orderId, now: Date()) }.get()
+    public nonisolated(nonsending) func cancel(orderId: String) async throws(BrokerError) -> [OrderUpdate] {
+        let now = clock.now()
+        return try book.withLock { $0.cancel(orderId: orderId, now: now) }.get()
     }
 
-    public func restore(_ openOrders: [BrokerOrder]) async throws(BrokerError) -> [BrokerUpdate] {
+    public func forget(orderId: String) {
+        book.withLock { $0.forget(orderId: orderId) }
+    }
+
+    public nonisolated(nonsending) func restore(_ openOrders: [WorkingOrder]) async throws(BrokerError) -> [OrderUpdate]
+    {
         book.withLock { $0.restore(openOrders) }
         return []
     }
@@ -35,17 +55,16 @@ public final class PaperBroker: Broker, Sendable {
     }
 
     /// A trade price from the feed (or an admin). Fills that it causes are sent on `updates`.
-    public func price(symbol: String, price: Decimal, size: Decimal? = nil, at: Date = Date()) {
+    public func observe(symbol: String, price: Decimal, size: Decimal?, at: Date) {
         let fills = book.withLock { $0.price(symbol: symbol, price: price, size: size, now: at) }
         for update in fills { continuation.yield(update) }
     }
 
     /// Expires every working day order (called at the session close).
-    public func closeSession(at: Date = Date()) {
+    public func closeSession(at: Date) {
         let expired = book.withLock { $0.closeSession(now: at) }
         for update in expired { continuation.yield(update) }
     }
 
-    /// Ends the `updates` stream.
     public func finish() { continuation.finish() }
 }

@@ -1,5 +1,5 @@
 import DeskAPI
-import DeskAlpaca
+import DeskBroker
 import Foundation
 
 /// What `desk halt`, `desk resume` and `desk reconcile` do, through the admin API.

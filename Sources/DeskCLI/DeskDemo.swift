@@ -177,7 +177,7 @@ public enum DeskDemo {
             let filled = orders.filter { $0.status == .filled || $0.status == .partiallyFilled }.count
             let rejected = orders.filter { $0.status == .rejected }.count
             let positions = try await ledger.positions(member: nil)
-            let members = Dictionary(grouping: positions, by: \.userId)
+            let members = Dictionary(grouping: positions, by: \.member)
             let pnl = members.keys.sorted().map { member -> String in
                 let total = members[member]!.reduce(Decimal(0)) { sum, record in
                     let position = record.position
@@ -196,17 +196,17 @@ public enum DeskDemo {
     static func report(_ ledger: Ledger, lastPrice: (String) -> Decimal?) async throws -> String {
         let orders = try await ledger.orders(OrderQuery(member: nil, limit: OrderQuery.maximumLimit))
         let positions = try await ledger.positions(member: nil)
-        let members = Set(orders.map(\.userId)).union(positions.map(\.userId)).sorted()
+        let members = Set(orders.map(\.member)).union(positions.map(\.member)).sorted()
         var lines = ["", "=== final report ==="]
         for member in members {
-            let mine = orders.filter { $0.userId == member }
+            let mine = orders.filter { $0.member == member }
             let fills = mine.filter { $0.filledQty > 0 }.count
             lines.append(
                 "\(member): \(mine.count) orders, \(fills) with fills, \(mine.filter { $0.status == .rejected }.count) rejected"
             )
             var realized: Decimal = 0
             var unrealized: Decimal = 0
-            for record in positions where record.userId == member {
+            for record in positions where record.member == member {
                 let position = record.position
                 let price = lastPrice(record.symbol)
                 realized += position.realizedPnL

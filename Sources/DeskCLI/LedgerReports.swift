@@ -19,7 +19,7 @@ public enum LedgerReports {
             ],
             rows: orders.map { order in
                 [
-                    Timestamp.string(order.createdAt), order.orderId, order.userId,
+                    Timestamp.string(order.createdAt), order.orderId, order.member,
                     order.strategy.isEmpty ? "-" : order.strategy,
                     order.side.rawValue, ReportFormat.quantity(order.qty), order.symbol, order.orderType.rawValue,
                     order.status.rawValue, ReportFormat.quantity(order.filledQty),
@@ -80,7 +80,7 @@ public enum LedgerReports {
             rows: records.map { record in
                 let position = record.position
                 let price = market.prices[record.symbol]
-                var row = [record.userId]
+                var row = [record.member]
                 if byStrategy { row.append(record.strategy.isEmpty ? "-" : record.strategy) }
                 row.append(record.symbol)
                 row.append(ReportFormat.quantity(position.qty))
@@ -106,7 +106,7 @@ public enum LedgerReports {
             headers: ["ID", "MEMBER", "STRATEGY", "KIND", "ISSUED BY", "CREATED", "REVOKED"],
             rows: try ledger.tokens().map { token in
                 [
-                    "\(token.id ?? 0)", token.userId, token.strategy.isEmpty ? "-" : token.strategy,
+                    "\(token.id ?? 0)", token.member, token.strategy.isEmpty ? "-" : token.strategy,
                     token.isAdmin ? "admin" : token.metricsOnly ? "metrics" : "member", token.issuedBy,
                     Timestamp.string(token.createdAt), token.revokedAt.map(Timestamp.string) ?? "-",
                 ]

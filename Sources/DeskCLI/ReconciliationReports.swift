@@ -1,4 +1,4 @@
-import DeskAlpaca
+import DeskBroker
 import Foundation
 
 /// `desk reconcile`'s output.

@@ -92,8 +92,12 @@ public enum ExactDecimal {
     /// Plain decimal text with no exponent and no trailing fractional zeros:
     /// `145.5`, `-3`, `0.0001`.
     public static func plain(_ value: Decimal) -> String {
-        // Decimal.description never uses an exponent; trim with byte checks (on
-        // the order path, String searching through Foundation costs more than this).
+        plainFromMantissa(value) ?? plainFromDescription(value)
+    }
+
+    /// `plain` through `Decimal.description`, for any value.
+    static func plainFromDescription(_ value: Decimal) -> String {
+        // Decimal.description never uses an exponent; trim with byte checks.
         var bytes = Array(value.description.utf8)
         if bytes.contains(UInt8(ascii: ".")) {
             while bytes.last == UInt8(ascii: "0") { bytes.removeLast() }
@@ -101,6 +105,48 @@ public enum ExactDecimal {
         }
         if bytes == Array("-0".utf8) { return "0" }
         return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// `plain` for a value whose mantissa fits in 64 bits (every price and
+    /// quantity the desk sees), written from the mantissa and exponent directly:
+    /// `Decimal.description` was the largest single cost of writing an order.
+    /// Nil for anything else (NaN, wider mantissas), which takes the general path.
+    static func plainFromMantissa(_ value: Decimal) -> String? {
+        guard let (negative, mantissa: wide, exponent: power) = DecimalParts.read(value) else { return nil }
+        var mantissa = wide
+        if mantissa == 0 { return "0" }
+        var exponent = power
+        // Trailing zeros of the mantissa move into the exponent (1450 × 10⁻¹ is 145).
+        while exponent < 0 && mantissa % 10 == 0 {
+            mantissa /= 10
+            exponent += 1
+        }
+        var digits: [UInt8] = []
+        digits.reserveCapacity(20)
+        while mantissa > 0 {
+            digits.append(UInt8(ascii: "0") + UInt8(truncatingIfNeeded: mantissa % 10))
+            mantissa /= 10
+        }
+        digits.reverse()
+        var out: [UInt8] = []
+        out.reserveCapacity(digits.count + max(0, exponent) + 3)
+        if negative { out.append(UInt8(ascii: "-")) }
+        if exponent >= 0 {
+            out += digits
+            out += repeatElement(UInt8(ascii: "0"), count: exponent)
+        } else {
+            let fraction = -exponent
+            if fraction >= digits.count {
+                out += [UInt8(ascii: "0"), UInt8(ascii: ".")]
+                out += repeatElement(UInt8(ascii: "0"), count: fraction - digits.count)
+                out += digits
+            } else {
+                out += digits[..<(digits.count - fraction)]
+                out.append(UInt8(ascii: "."))
+                out += digits[(digits.count - fraction)...]
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// How `fixed` rounds the digits it drops.
@@ -133,5 +179,43 @@ public enum ExactDecimal {
         var result = Decimal()
         NSDecimalRound(&result, &input, scale, .bankers)
         return result
+    }
+}
+
+/// Reads a `Decimal`'s sign, mantissa and exponent from its storage (the NSDecimal
+/// layout: exponent, length and flags, then eight 16-bit mantissa words), which
+/// Foundation does not expose on Linux. The layout is checked once against known
+/// values; where it does not hold, `read` always answers nil.
+enum DecimalParts {
+    static let layoutHolds: Bool = {
+        func check(_ text: String, _ negative: Bool, _ mantissa: UInt64, _ exponent: Int) -> Bool {
+            guard let value = Decimal(string: text), let parts = rawRead(value) else { return false }
+            return parts.negative == negative && parts.mantissa == mantissa && parts.exponent == exponent
+        }
+        return check("123.45", false, 12_345, -2) && check("-0.5", true, 5, -1) && check("1000", false, 1, 3)
+            && check("18446744073709551615", false, .max, 0) && check("-7.25", true, 725, -2)
+    }()
+
+    /// Sign, mantissa (when it fits in 64 bits) and exponent; nil for NaN, wider mantissas or another layout.
+    static func read(_ value: Decimal) -> (negative: Bool, mantissa: UInt64, exponent: Int)? {
+        layoutHolds ? rawRead(value) : nil
+    }
+
+    private static func rawRead(_ value: Decimal) -> (negative: Bool, mantissa: UInt64, exponent: Int)? {
+        guard MemoryLayout<Decimal>.size == 20 else { return nil }
+        return withUnsafeBytes(of: value) { bytes -> (Bool, UInt64, Int)? in
+            let exponent = Int(Int8(bitPattern: bytes[0]))
+            let length = Int(bytes[1] >> 4)
+            let negative = bytes[1] & 0x08 != 0
+            if length == 0 { return negative ? nil : (false, 0, 0) }
+            guard length <= 4 else { return nil }
+            var mantissa: UInt64 = 0
+            for word in 0..<length {
+                let low = UInt64(bytes[4 + 2 * word])
+                let high = UInt64(bytes[5 + 2 * word])
+                mantissa |= (low | high << 8) << (16 * UInt64(word))
+            }
+            return (negative, mantissa, exponent)
+        }
     }
 }

@@ -6,7 +6,7 @@ public enum OrderEvent: Sendable, Equatable {
     case accepted
     /// Part or all of the order traded.
     case fill(qty: Decimal, price: Decimal)
-    /// Cancelled, by the member or because time in force ran out (ioc/fok).
+    /// Canceled, by the member or because time in force ran out (ioc/fok).
     case canceled(reason: String?)
     /// A day order reached the session close.
     case expired
@@ -31,18 +31,19 @@ public struct OrderProgress: Sendable, Equatable {
     public private(set) var filledQty: Decimal
     /// Sum of fill quantity × fill price, exact.
     public private(set) var filledNotional: Decimal
-    /// Why the order was rejected or cancelled, when it was.
-    public private(set) var reason: String?
+    /// Why the order has its status, when the status has a reason (rejected,
+    /// canceled): the ledger's `status_reason`.
+    public private(set) var statusReason: String?
 
     public init(
         qty: Decimal, status: OrderStatus = .pendingNew, filledQty: Decimal = 0, filledNotional: Decimal = 0,
-        reason: String? = nil
+        statusReason: String? = nil
     ) {
         self.qty = qty
         self.status = status
         self.filledQty = filledQty
         self.filledNotional = filledNotional
-        self.reason = reason
+        self.statusReason = statusReason
     }
 
     /// What is left to fill.
@@ -74,13 +75,13 @@ public struct OrderProgress: Sendable, Equatable {
             status = filledQty == qty ? .filled : .partiallyFilled
         case .canceled(let why):
             status = .canceled
-            reason = why
+            statusReason = why
         case .expired:
             status = .expired
         case .rejected(let why):
             if status != .pendingNew && status != .new { throw fail("a partly filled order cannot be rejected") }
             status = .rejected
-            reason = why
+            statusReason = why
         }
     }
 }

@@ -21,7 +21,7 @@ public enum OrderType: String, Sendable, Codable, CaseIterable {
 public enum TimeInForce: String, Sendable, Codable, CaseIterable {
     /// Until the session close of the day it was placed.
     case day
-    /// Until cancelled.
+    /// Until canceled.
     case gtc
     /// Fill what can be filled now, cancel the rest.
     case ioc

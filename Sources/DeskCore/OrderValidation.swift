@@ -24,34 +24,6 @@ public struct OrderTicket: Sendable, Equatable {
     }
 }
 
-/// A checked order: typed fields, exact decimals, consistent prices.
-public struct NewOrder: Sendable, Equatable {
-    public var symbol: String
-    public var qty: Decimal
-    public var side: Side
-    public var type: OrderType
-    public var timeInForce: TimeInForce
-    public var limitPrice: Decimal?
-    public var stopPrice: Decimal?
-
-    public init(
-        symbol: String, qty: Decimal, side: Side, type: OrderType = .market, timeInForce: TimeInForce = .day,
-        limitPrice: Decimal? = nil, stopPrice: Decimal? = nil
-    ) {
-        self.symbol = symbol
-        self.qty = qty
-        self.side = side
-        self.type = type
-        self.timeInForce = timeInForce
-        self.limitPrice = limitPrice
-        self.stopPrice = stopPrice
-    }
-
-    /// The price that bounds what the order can cost: the limit price, else the
-    /// stop price, else nil (a market order trades at the market).
-    public var boundingPrice: Decimal? { limitPrice ?? stopPrice }
-}
-
 /// Why an order ticket was refused: the field and a sentence a person understands.
 public struct OrderValidationError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The wire name of the offending field (`qty`, `limit_price`, …).
@@ -96,7 +68,7 @@ public enum OrderValidation {
     /// Validates `ticket` and returns the typed order, or the first problem found
     /// in wire-field order.
     public static func validate(_ ticket: OrderTicket, rules: OrderRules = OrderRules()) -> Result<
-        NewOrder, OrderValidationError
+        OrderTerms, OrderValidationError
     > {
         do throws(OrderValidationError) {
             let symbol = try validateSymbol(ticket.symbol)
@@ -110,7 +82,7 @@ public enum OrderValidation {
             let stopPrice = try validatePrice(
                 ticket.stopPrice, field: "stop_price", needed: type.needsStopPrice, type: type, rules: rules)
             return .success(
-                NewOrder(
+                OrderTerms(
                     symbol: symbol, qty: qty, side: side, type: type, timeInForce: timeInForce,
                     limitPrice: limitPrice, stopPrice: stopPrice))
         } catch {

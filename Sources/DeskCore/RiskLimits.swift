@@ -135,7 +135,7 @@ public struct RiskRejection: Error, Equatable, Sendable, CustomStringConvertible
 public enum RiskCheck {
     /// The first limit `order` breaks, or nil when it may go to the broker.
     /// Rate limiting and kill switches are checked by their owners (TokenBucket, halts).
-    public static func evaluate(_ order: NewOrder, limits: RiskLimits, exposure: RiskExposure) -> RiskRejection? {
+    public static func evaluate(_ order: OrderTerms, limits: RiskLimits, exposure: RiskExposure) -> RiskRejection? {
         let symbol = order.symbol
         if limits.deniedSymbols.contains(symbol) {
             return RiskRejection(limit: "denied_symbols", message: "\(symbol) is on the desk's denied symbols list")

@@ -216,7 +216,7 @@ enum OrderWire {
         case .filled, .partiallyFilled:
             "\(order.status.rawValue): \(ExactDecimal.plain(order.filledQty)) of \(ExactDecimal.plain(order.qty)) at an average \(order.filledAvgPrice.map(ExactDecimal.plain) ?? "-")"
         case .canceled, .expired, .rejected:
-            "\(order.status.rawValue)\(order.rejectReason.map { ": \($0)" } ?? "")"
+            "\(order.status.rawValue)\(order.statusReason.map { ": \($0)" } ?? "")"
         case .new, .pendingNew:
             "accepted; working at the broker"
         }

@@ -10,13 +10,13 @@ extension OrderView {
     /// An order, with its fills when given.
     public init(_ order: OrderRecord, fills: [FillRecord]? = nil) {
         self.init(
-            orderId: order.orderId, member: order.userId, strategy: order.strategy, symbol: order.symbol,
+            orderId: order.orderId, member: order.member, strategy: order.strategy, symbol: order.symbol,
             qty: ExactDecimal.plain(order.qty), side: order.side.rawValue, orderType: order.orderType.rawValue,
             timeInForce: order.timeInForce.rawValue, limitPrice: order.limitPrice.map(ExactDecimal.plain),
             stopPrice: order.stopPrice.map(ExactDecimal.plain), status: order.status.rawValue,
             filledQty: ExactDecimal.plain(order.filledQty),
             filledAvgPrice: order.filledAvgPrice.map(ExactDecimal.plain),
-            rejectReason: order.rejectReason, createdAt: order.createdAt, updatedAt: order.updatedAt,
+            rejectReason: order.statusReason, createdAt: order.createdAt, updatedAt: order.updatedAt,
             fills: fills?.map {
                 FillView(
                     fillId: $0.fillId, qty: ExactDecimal.plain($0.qty), price: ExactDecimal.plain($0.price),
@@ -30,7 +30,7 @@ extension PositionView {
     public init(_ record: PositionRecord, lastPrice: Decimal?, byStrategy: Bool) {
         let position = record.position
         self.init(
-            member: record.userId, strategy: byStrategy ? record.strategy : nil, symbol: record.symbol,
+            member: record.member, strategy: byStrategy ? record.strategy : nil, symbol: record.symbol,
             qty: ExactDecimal.plain(position.qty), avgEntryPrice: position.averageEntryPrice.map(ExactDecimal.plain),
             costBasis: ExactDecimal.plain(position.costBasis), realizedPnL: ExactDecimal.plain(position.realizedPnL),
             marketPrice: lastPrice.map(ExactDecimal.plain),

@@ -4,38 +4,38 @@ import GRDB
 import ServiceLifecycle
 
 /// The desk's durable record: orders and their lifecycle, fills, positions,
-/// tokens, halts and the audit log, in one SQLite file (WAL).
+/// tokens, halts and the audit log, in one SQLite file (WAL, `synchronous=FULL`).
 ///
-/// Order writes go through group commit, so `run()` must be running (it is a
-/// service in the server's group). Token and halt writes are rare and commit on
-/// their own, so the CLI can use them without the service.
+/// Order-path writes (orders, fills, positions, audit lines, halts) go through
+/// the ledger's one writer (`LedgerWriter`), which commits concurrent writes
+/// together. Token and strategy writes are rare and commit on their own, so the
+/// CLI can use them without the service. `run()` (a service in the server's
+/// group) closes the writer on shutdown, after every queued write committed.
 public final class Ledger: Service, Sendable {
-    /// Path of the SQLite file.
+    /// Path of the SQLite file (`:memory:` for an in-memory ledger).
     public let path: String
     /// Ledger files that other users could read and that opening narrowed to 0600.
     public let narrowedFiles: [FileModeChange]
-    let pool: DatabasePool
-    let commits: GroupCommit
+    let database: any DatabaseWriter
+    let writer: LedgerWriter
+    let positionBook = PositionBook()
+    let tokenCache = TokenCache()
 
     /// Opens the ledger at `path`, creating and migrating it as needed. Its files
     /// are private to the desk's user (see `securePrivateFiles(path:)`).
     /// - Parameter groupCommit: batch concurrent order writes into one transaction (on in production).
-    public init(path: String, groupCommit: Bool = true) throws {
-        self.path = path
-        narrowedFiles = try Self.securePrivateFiles(path: path)
-        pool = try LedgerDatabase.open(path: path)
-        commits = GroupCommit(pool: pool, batching: groupCommit)
+    public convenience init(path: String, groupCommit: Bool = true) throws {
+        let narrowed = try Self.securePrivateFiles(path: path)
+        try self.init(path: path, narrowed: narrowed, database: LedgerDatabase.open(path: path), batching: groupCommit)
     }
 
     /// Opens an existing ledger for reading only (`desk orders`, `desk positions`,
     /// `desk tokens list`): nothing is created, and a missing file is an error
     /// naming the path tried.
-    public init(readingExisting path: String) throws {
-        self.path = path
+    public convenience init(readingExisting path: String) throws {
         guard FileManager.default.fileExists(atPath: path) else { throw LedgerError.notFound(path: path) }
-        narrowedFiles = []
-        pool = try LedgerDatabase.open(path: path, readOnly: true)
-        commits = GroupCommit(pool: pool, batching: false)
+        try self.init(
+            path: path, narrowed: [], database: LedgerDatabase.open(path: path, readOnly: true), batching: false)
     }
 
     /// Opens an existing ledger to change it (`desk tokens revoke`); a missing file
@@ -45,41 +45,97 @@ public final class Ledger: Service, Sendable {
         try self.init(path: path, groupCommit: false)
     }
 
-    /// The group-commit writer. Finishes queued writes on graceful shutdown.
+    /// A ledger in memory, for unit tests of what is written (not of durability).
+    public static func inMemory(groupCommit: Bool = true) throws -> Ledger {
+        try Ledger(path: ":memory:", narrowed: [], database: LedgerDatabase.inMemory(), batching: groupCommit)
+    }
+
+    private init(path: String, narrowed: [FileModeChange], database: any DatabaseWriter, batching: Bool) {
+        self.path = path
+        narrowedFiles = narrowed
+        self.database = database
+        let positionBook = self.positionBook
+        writer = LedgerWriter(database: database, batching: batching, rolledBack: { positionBook.forget() })
+    }
+
+    /// Runs until graceful shutdown (or cancellation, or `close()`), then lets the
+    /// writer commit what is queued and stop.
     public func run() async throws {
+        let writer = self.writer
         await withGracefulShutdownHandler {
-            await commits.run()
+            await withTaskCancellationHandler {
+                await writer.finished()
+            } onCancel: {
+                writer.close()
+            }
         } onGracefulShutdown: {
-            self.commits.close()
+            writer.close()
         }
     }
 
     /// Stops taking order writes (queued ones still commit). For tests that run `run()` themselves.
-    public func close() { commits.close() }
+    public func close() { writer.close() }
 
     // MARK: Orders
 
-    /// Journals a new order with its audit line; returns when both are durable.
-    public func journal(_ order: OrderRecord, audit: AuditEvent) async throws {
-        try await commits.write { db in
-            try order.insertFast(db)
-            try audit.insertFast(db)
+    /// Journals an order before it goes to a broker (`pending_new`), with its
+    /// audit line; returns when both are durable.
+    public nonisolated(nonsending) func journal(_ order: Order, audit: AuditEvent) async throws {
+        let record = OrderRecord(order, progress: OrderProgress(qty: order.terms.qty))
+        try await writer.write { db in
+            try record.insert(db)
+            try audit.insert(db)
         }
     }
 
+    /// Records an order a broker decided in this process, in one transaction: the
+    /// order in the state `updates` bring it to, its fills, the member's and the
+    /// strategy's positions, and its audit line. Returns the order as recorded.
+    /// Throws when `updates` do not apply to a new order (nothing is written).
+    public nonisolated(nonsending) func record(_ order: Order, updates: [OrderUpdate], audit: AuditEvent) async throws
+        -> OrderRecord
+    {
+        var progress = OrderProgress(qty: order.terms.qty)
+        var fills: [(qty: Decimal, price: Decimal, update: OrderUpdate, cumulative: Decimal)] = []
+        for update in updates {
+            try progress.apply(update.event)
+            if case .fill(let qty, let price) = update.event { fills.append((qty, price, update, progress.filledQty)) }
+        }
+        // The average fill price (a division) is worked out once, for the final state.
+        let record = OrderRecord(order, progress: progress, updatedAt: updates.last?.at)
+        let rows = fills.map { fill in
+            var update = fill.update
+            update.fillId = update.fillId ?? FillID.make(orderId: order.id, cumulativeQty: fill.cumulative)
+            return Self.fill(of: record, qty: fill.qty, price: fill.price, update: update)
+        }
+        let recorded = record
+        let booked = rows
+        let positions = positionBook
+        try await writer.write { db in
+            try recorded.insert(db)
+            for fill in booked {
+                try fill.insert(db)
+                try positions.book(order: recorded, qty: fill.qty, price: fill.price, at: fill.filledAt, db)
+            }
+            try audit.insert(db)
+        }
+        return recorded
+    }
+
     /// Appends an audit line (durable when this returns).
-    public func record(_ audit: AuditEvent) async throws {
-        try await commits.write { db in try audit.insertFast(db) }
+    public nonisolated(nonsending) func record(_ audit: AuditEvent) async throws {
+        try await writer.write { db in try audit.insert(db) }
     }
 
-    /// Applies broker updates in order, in one transaction: status changes, fills
-    /// (each broker fill id once), and the member's and strategy's positions.
-    /// Returns the outcome of each update.
-    public func apply(_ updates: [LedgerUpdate]) async throws -> [LedgerUpdateOutcome] {
-        try await commits.write { db in try updates.map { try Self.apply($0, db) } }
+    /// Applies order updates in order, in one transaction: status changes, fills
+    /// (each fill id once), and the member's and strategy's positions. Returns
+    /// the outcome of each update.
+    public nonisolated(nonsending) func apply(_ updates: [OrderUpdate]) async throws -> [LedgerUpdateOutcome] {
+        let positions = positionBook
+        return try await writer.write { db in try updates.map { try Self.apply($0, positions, db) } }
     }
 
-    static func apply(_ update: LedgerUpdate, _ db: Database) throws -> LedgerUpdateOutcome {
+    static func apply(_ update: OrderUpdate, _ positions: PositionBook, _ db: Database) throws -> LedgerUpdateOutcome {
         guard var order = try OrderRecord.find(db, id: update.orderId) else {
             return .unknownOrder
         }
@@ -98,35 +154,39 @@ public final class Ledger: Service, Sendable {
         order.updatedAt = update.at
         try order.updateProgress(db)
         if case .fill(let qty, let price) = update.event {
-            // Without a broker id, the cumulative filled quantity names the fill uniquely.
-            let fillId = update.fillId ?? "\(update.orderId)-\(ExactDecimal.plain(order.filledQty))"
-            try FillRecord(
-                id: nil, orderId: order.orderId, fillId: fillId, userId: order.userId, strategy: order.strategy,
-                symbol: order.symbol, side: order.side, qty: qty, price: price, filledAt: update.at
-            ).insertFast(db)
-            try PositionBook.book(order: order, qty: qty, price: price, at: update.at, db)
+            try fill(of: order, qty: qty, price: price, update: update).insert(db)
+            try positions.book(order: order, qty: qty, price: price, at: update.at, db)
         }
         return .applied(order)
     }
 
+    /// The fill record of `update` (a fill of `qty` at `price`), `order` being after it.
+    static func fill(of order: OrderRecord, qty: Decimal, price: Decimal, update: OrderUpdate) -> FillRecord {
+        FillRecord(
+            id: nil, orderId: order.orderId,
+            fillId: update.fillId ?? FillID.make(orderId: order.orderId, cumulativeQty: order.filledQty),
+            member: order.member, strategy: order.strategy, symbol: order.symbol, side: order.side, qty: qty,
+            price: price, filledAt: update.at)
+    }
+
     /// One order, if it exists.
     public func order(id: String) async throws -> OrderRecord? {
-        try await pool.read { db in try OrderRecord.find(db, id: id) }
+        try await database.read { db in try OrderRecord.find(db, id: id) }
     }
 
     /// Orders matching `query`, newest first.
     public func orders(_ query: OrderQuery) async throws -> [OrderRecord] {
-        try await pool.read { db in try query.request().fetchAll(db) }
+        try await database.read { db in try query.request().fetchAll(db) }
     }
 
     /// How many orders match `query`'s filters, whatever its limit.
     public func countOrders(_ query: OrderQuery) async throws -> Int {
-        try await pool.read { db in try query.filtered().fetchCount(db) }
+        try await database.read { db in try query.filtered().fetchCount(db) }
     }
 
     /// Every order that may still fill, oldest first (used to rebuild state at start).
     public func openOrders() async throws -> [OrderRecord] {
-        try await pool.read { db in
+        try await database.read { db in
             try OrderRecord.filter(OrderStatus.allCases.filter(\.isOpen).map(\.rawValue).contains(Column("status")))
                 .order(Column("created_at"), Column("order_id")).fetchAll(db)
         }
@@ -134,7 +194,7 @@ public final class Ledger: Service, Sendable {
 
     /// Fills of one order, in the order they happened.
     public func fills(orderId: String) async throws -> [FillRecord] {
-        try await pool.read { db in
+        try await database.read { db in
             try FillRecord.filter(Column("order_id") == orderId).order(Column("id")).fetchAll(db)
         }
     }
@@ -144,39 +204,23 @@ public final class Ledger: Service, Sendable {
     /// Positions of `member` (everyone when nil): the member's netted book, or
     /// per strategy when `byStrategy`.
     public func positions(member: String?, byStrategy: Bool = false) async throws -> [PositionRecord] {
-        try await pool.read { db in try PositionBook.fetch(member: member, byStrategy: byStrategy, db) }
+        try await database.read { db in try PositionBook.fetch(member: member, byStrategy: byStrategy, db) }
     }
 
     // MARK: Audit
 
     /// The newest audit lines, newest first.
     public func auditEvents(member: String? = nil, limit: Int = 100) async throws -> [AuditEvent] {
-        try await pool.read { db in
+        try await database.read { db in
             var request = AuditEvent.all()
-            if let member { request = request.filter(Column("user_id") == member) }
+            if let member { request = request.filter(Column("member") == member) }
             return try request.order(Column("id").desc).limit(limit).fetchAll(db)
         }
     }
 
     /// Runs a read-only SQL count, for tests and reports.
     public func count(_ table: String) throws -> Int {
-        try pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(table)") ?? 0 }
-    }
-}
-
-/// A broker event addressed to one order.
-public struct LedgerUpdate: Sendable, Equatable {
-    public var orderId: String
-    public var event: OrderEvent
-    /// The broker's id for a fill; the same fill id is booked once.
-    public var fillId: String?
-    public var at: Date
-
-    public init(orderId: String, event: OrderEvent, fillId: String? = nil, at: Date) {
-        self.orderId = orderId
-        self.event = event
-        self.fillId = fillId
-        self.at = at
+        try database.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(table)") ?? 0 }
     }
 }
 
@@ -235,7 +279,7 @@ public struct OrderQuery: Sendable, Equatable {
 
     func filtered() -> QueryInterfaceRequest<OrderRecord> {
         var request = OrderRecord.all()
-        if let member { request = request.filter(Column("user_id") == member) }
+        if let member { request = request.filter(Column("member") == member) }
         switch status {
         case .all: break
         case .open:

@@ -32,6 +32,15 @@ enum LedgerDatabase {
         return pool
     }
 
+    /// A migrated database in memory, for unit tests (nothing is durable).
+    static func inMemory() throws -> DatabaseQueue {
+        var configuration = Configuration()
+        configuration.label = "desk-ledger-memory"
+        let queue = try DatabaseQueue(configuration: configuration)
+        try migrator.migrate(queue)
+        return queue
+    }
+
     /// Named migrations; never edit one that has shipped, add the next.
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
@@ -152,6 +161,35 @@ enum LedgerDatabase {
                 t.column("uid", .integer).notNull().unique()
                 t.column("allocated_at", .datetime).notNull()
             }
+        }
+        migrator.registerMigration("v5-member-status-reason-no-strategy") { db in
+            // One word for the person who owns orders: member (was user_id).
+            for table in ["orders", "fills", "member_positions", "strategy_positions", "tokens", "strategies"] {
+                try db.alter(table: table) { t in t.rename(column: "user_id", to: "member") }
+            }
+            // The column holds the reason for any status (rejected or canceled).
+            try db.alter(table: "orders") { t in t.rename(column: "reject_reason", to: "status_reason") }
+            // "No strategy" is '' in every table: audit_events had NULL.
+            try db.create(table: "audit_events_v5") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("at", .datetime).notNull()
+                t.column("member", .text)
+                t.column("strategy", .text).notNull().defaults(to: "")
+                t.column("action", .text).notNull()
+                t.column("order_id", .text)
+                t.column("outcome", .text).notNull()
+                t.column("http_status", .integer)
+                t.column("detail", .text)
+            }
+            try db.execute(
+                sql: """
+                    INSERT INTO audit_events_v5 (id, at, member, strategy, action, order_id, outcome, http_status, detail)
+                    SELECT id, at, user_id, COALESCE(strategy, ''), action, order_id, outcome, http_status, detail
+                    FROM audit_events
+                    """)
+            try db.drop(table: "audit_events")
+            try db.rename(table: "audit_events_v5", to: "audit_events")
+            try db.create(index: "audit_by_member", on: "audit_events", columns: ["member", "at"])
         }
         PnLHistoryTable.register(in: &migrator)
         return migrator

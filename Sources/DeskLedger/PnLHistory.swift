@@ -54,7 +54,7 @@ extension Ledger {
     /// Records `samples`, each in its minute (replacing that minute's earlier sample).
     public func recordEquity(_ samples: [EquitySample]) async throws {
         guard !samples.isEmpty else { return }
-        try await pool.write { db in
+        try await database.write { db in
             for sample in samples {
                 try db.execute(
                     sql: """
@@ -74,7 +74,7 @@ extension Ledger {
 
     /// `member`'s equity samples (one strategy's when given, else their book's) at or after `since`, oldest first.
     public func equityHistory(member: String, strategy: String = "", since: Date) async throws -> [EquitySample] {
-        try await pool.read { db in
+        try await database.read { db in
             try Row.fetchAll(
                 db,
                 sql: """
@@ -92,7 +92,7 @@ extension Ledger {
 
     /// The last sample of `member`'s book before `time` (the equity a day started from).
     public func equity(member: String, before time: Date) async throws -> EquitySample? {
-        try await pool.read { db in
+        try await database.read { db in
             try Row.fetchOne(
                 db,
                 sql: """
@@ -111,7 +111,7 @@ extension Ledger {
     /// Drops samples older than `time`; returns how many.
     @discardableResult
     public func pruneEquity(before time: Date) async throws -> Int {
-        try await pool.write { db in
+        try await database.write { db in
             try db.execute(sql: "DELETE FROM pnl_history WHERE at < ?", arguments: [time])
             return db.changesCount
         }

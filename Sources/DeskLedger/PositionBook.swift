@@ -1,57 +1,89 @@
 import DeskCore
 import Foundation
 import GRDB
+import Synchronization
 
 /// Keeps `member_positions` (each member's netted book) and
 /// `strategy_positions` (each strategy's own book) in step with fills.
-enum PositionBook {
-    static func book(order: OrderRecord, qty: Decimal, price: Decimal, at: Date, _ db: Database) throws {
-        try bookRow(
-            table: "member_positions", keys: ["user_id": order.userId, "symbol": order.symbol], side: order.side,
-            qty: qty, price: price, at: at, db)
-        try bookRow(
-            table: "strategy_positions",
-            keys: ["user_id": order.userId, "strategy": order.strategy, "symbol": order.symbol], side: order.side,
-            qty: qty, price: price, at: at, db)
+///
+/// Positions a fill touched are kept in memory, so booking a fill writes its rows
+/// without reading them first. Only the ledger's writer changes these tables; when
+/// one of its transactions rolls back, `forget()` drops the memory and rows are
+/// read again as needed.
+final class PositionBook: Sendable {
+    private struct Key: Hashable {
+        var member: String
+        /// Nil for the member's netted book.
+        var strategy: String?
+        var symbol: String
     }
 
-    private static func bookRow(
-        table: String, keys: [String: String], side: Side, qty: Decimal, price: Decimal, at: Date, _ db: Database
-    ) throws {
-        let keyNames = keys.keys.sorted()
-        let condition = keyNames.map { "\($0) = ?" }.joined(separator: " AND ")
-        let keyValues = StatementArguments(keyNames.map { keys[$0]! })
-        var position = Position()
-        let select = try db.cachedStatement(
-            sql: "SELECT qty, cost_basis, realized_pnl FROM \(table) WHERE \(condition)")
-        if let row = try Row.fetchOne(select, arguments: keyValues) {
-            position = Position(
-                qty: try decimal(row, "qty"), costBasis: try decimal(row, "cost_basis"),
-                realizedPnL: try decimal(row, "realized_pnl"))
+    private let known = Mutex<[Key: Position]>([:])
+
+    /// Books a fill of `order` into the member's and the strategy's positions.
+    func book(order: OrderRecord, qty: Decimal, price: Decimal, at: Date, _ db: Database) throws {
+        for strategy in [nil, order.strategy] {
+            let key = Key(member: order.member, strategy: strategy, symbol: order.symbol)
+            var position = try known.withLock { $0[key] } ?? Self.read(key, db)
+            position.apply(side: order.side, qty: qty, price: price)
+            try Self.write(key, position, at: at, db)
+            known.withLock { $0[key] = position }
         }
-        position.apply(side: side, qty: qty, price: price)
-        let columns = keyNames + ["qty", "cost_basis", "realized_pnl", "updated_at"]
-        let placeholders = Array(repeating: "?", count: columns.count).joined(separator: ", ")
-        var arguments = keyValues
-        arguments += [
-            ExactDecimal.plain(position.qty), ExactDecimal.plain(position.costBasis),
-            ExactDecimal.plain(position.realizedPnL), at,
-        ]
-        let upsert = try db.cachedStatement(
-            sql: "INSERT OR REPLACE INTO \(table) (\(columns.joined(separator: ", "))) VALUES (\(placeholders))")
-        try upsert.execute(arguments: arguments)
     }
 
+    /// Forgets what is in memory (a transaction that changed positions rolled back).
+    func forget() { known.withLock { $0.removeAll() } }
+
+    private static func read(_ key: Key, _ db: Database) throws -> Position {
+        let row: Row?
+        if let strategy = key.strategy {
+            let select = try db.cachedStatement(
+                sql:
+                    "SELECT qty, cost_basis, realized_pnl FROM strategy_positions WHERE member = ? AND strategy = ? AND symbol = ?"
+            )
+            row = try Row.fetchOne(select, arguments: [key.member, strategy, key.symbol])
+        } else {
+            let select = try db.cachedStatement(
+                sql: "SELECT qty, cost_basis, realized_pnl FROM member_positions WHERE member = ? AND symbol = ?")
+            row = try Row.fetchOne(select, arguments: [key.member, key.symbol])
+        }
+        guard let row else { return Position() }
+        return Position(
+            qty: try decimal(row, "qty"), costBasis: try decimal(row, "cost_basis"),
+            realizedPnL: try decimal(row, "realized_pnl"))
+    }
+
+    private static func write(_ key: Key, _ position: Position, at: Date, _ db: Database) throws {
+        let figures: StatementArguments = [
+            ExactDecimal.plain(position.qty), ExactDecimal.plain(position.costBasis),
+            ExactDecimal.plain(position.realizedPnL), LedgerTime.text(at),
+        ]
+        if let strategy = key.strategy {
+            let upsert = try db.cachedStatement(
+                sql:
+                    "INSERT OR REPLACE INTO strategy_positions (member, strategy, symbol, qty, cost_basis, realized_pnl, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
+            )
+            try upsert.execute(arguments: [key.member, strategy, key.symbol] + figures)
+        } else {
+            let upsert = try db.cachedStatement(
+                sql:
+                    "INSERT OR REPLACE INTO member_positions (member, symbol, qty, cost_basis, realized_pnl, updated_at) VALUES (?, ?, ?, ?, ?, ?)"
+            )
+            try upsert.execute(arguments: [key.member, key.symbol] + figures)
+        }
+    }
+
+    /// Positions of `member` (everyone when nil), netted or per strategy.
     static func fetch(member: String?, byStrategy: Bool, _ db: Database) throws -> [PositionRecord] {
         let table = byStrategy ? "strategy_positions" : "member_positions"
         let strategyColumn = byStrategy ? "strategy" : "'' AS strategy"
-        var sql = "SELECT user_id, \(strategyColumn), symbol, qty, cost_basis, realized_pnl, updated_at FROM \(table)"
+        var sql = "SELECT member, \(strategyColumn), symbol, qty, cost_basis, realized_pnl, updated_at FROM \(table)"
         var arguments = StatementArguments()
         if let member {
-            sql += " WHERE user_id = ?"
+            sql += " WHERE member = ?"
             arguments += [member]
         }
-        sql += " ORDER BY user_id, \(byStrategy ? "strategy, " : "")symbol"
+        sql += " ORDER BY member, \(byStrategy ? "strategy, " : "")symbol"
         return try PositionRecord.fetchAll(db, sql: sql, arguments: arguments)
     }
 }

@@ -28,12 +28,13 @@ func enumeration<Value: RawRepresentable>(_ row: Row, _ column: String) throws -
 }
 
 extension OrderRecord {
+    /// Every column of `orders`, in the order `insert` binds them.
     static let columns =
-        "order_id, user_id, strategy, symbol, qty, side, order_type, time_in_force, limit_price, stop_price, status, filled_qty, filled_notional, filled_avg_price, reject_reason, created_at, updated_at"
+        "order_id, member, strategy, symbol, qty, side, order_type, time_in_force, limit_price, stop_price, status, filled_qty, filled_notional, filled_avg_price, status_reason, created_at, updated_at"
 
     public init(row: Row) throws {
         orderId = row["order_id"]
-        userId = row["user_id"]
+        member = row["member"]
         strategy = row["strategy"]
         symbol = row["symbol"]
         qty = try decimal(row, "qty")
@@ -46,40 +47,21 @@ extension OrderRecord {
         filledQty = try decimal(row, "filled_qty")
         filledNotional = try decimal(row, "filled_notional")
         filledAvgPrice = try optionalDecimal(row, "filled_avg_price")
-        rejectReason = row["reject_reason"]
+        statusReason = row["status_reason"]
         createdAt = row["created_at"]
         updatedAt = row["updated_at"]
     }
 
-    public func encode(to container: inout PersistenceContainer) throws {
-        container["order_id"] = orderId
-        container["user_id"] = userId
-        container["strategy"] = strategy
-        container["symbol"] = symbol
-        container["qty"] = ExactDecimal.plain(qty)
-        container["side"] = side.rawValue
-        container["order_type"] = orderType.rawValue
-        container["time_in_force"] = timeInForce.rawValue
-        container["limit_price"] = limitPrice.map(ExactDecimal.plain)
-        container["stop_price"] = stopPrice.map(ExactDecimal.plain)
-        container["status"] = status.rawValue
-        container["filled_qty"] = ExactDecimal.plain(filledQty)
-        container["filled_notional"] = ExactDecimal.plain(filledNotional)
-        container["filled_avg_price"] = filledAvgPrice.map(ExactDecimal.plain)
-        container["reject_reason"] = rejectReason
-        container["created_at"] = createdAt
-        container["updated_at"] = updatedAt
-    }
-
     /// Inserts the order with a cached statement.
-    func insertFast(_ db: Database) throws {
+    func insert(_ db: Database) throws {
         let statement = try db.cachedStatement(
             sql: "INSERT INTO orders (\(Self.columns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
         try statement.execute(arguments: [
-            orderId, userId, strategy, symbol, ExactDecimal.plain(qty), side.rawValue, orderType.rawValue,
+            orderId, member, strategy, symbol, ExactDecimal.plain(qty), side.rawValue, orderType.rawValue,
             timeInForce.rawValue, limitPrice.map(ExactDecimal.plain), stopPrice.map(ExactDecimal.plain),
             status.rawValue, ExactDecimal.plain(filledQty), ExactDecimal.plain(filledNotional),
-            filledAvgPrice.map(ExactDecimal.plain), rejectReason, createdAt, updatedAt,
+            filledAvgPrice.map(ExactDecimal.plain), statusReason, LedgerTime.text(createdAt),
+            LedgerTime.text(updatedAt),
         ])
     }
 
@@ -87,11 +69,11 @@ extension OrderRecord {
     func updateProgress(_ db: Database) throws {
         let statement = try db.cachedStatement(
             sql:
-                "UPDATE orders SET status = ?, filled_qty = ?, filled_notional = ?, filled_avg_price = ?, reject_reason = ?, updated_at = ? WHERE order_id = ?"
+                "UPDATE orders SET status = ?, filled_qty = ?, filled_notional = ?, filled_avg_price = ?, status_reason = ?, updated_at = ? WHERE order_id = ?"
         )
         try statement.execute(arguments: [
             status.rawValue, ExactDecimal.plain(filledQty), ExactDecimal.plain(filledNotional),
-            filledAvgPrice.map(ExactDecimal.plain), rejectReason, updatedAt, orderId,
+            filledAvgPrice.map(ExactDecimal.plain), statusReason, LedgerTime.text(updatedAt), orderId,
         ])
     }
 
@@ -107,7 +89,7 @@ extension FillRecord {
         id = row["id"]
         orderId = row["order_id"]
         fillId = row["fill_id"]
-        userId = row["user_id"]
+        member = row["member"]
         strategy = row["strategy"]
         symbol = row["symbol"]
         side = try enumeration(row, "side")
@@ -116,18 +98,19 @@ extension FillRecord {
         filledAt = row["filled_at"]
     }
 
-    func insertFast(_ db: Database) throws {
+    /// Inserts the fill with a cached statement.
+    func insert(_ db: Database) throws {
         let statement = try db.cachedStatement(
             sql:
-                "INSERT INTO fills (order_id, fill_id, user_id, strategy, symbol, side, qty, price, filled_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                "INSERT INTO fills (order_id, fill_id, member, strategy, symbol, side, qty, price, filled_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
         )
         try statement.execute(arguments: [
-            orderId, fillId, userId, strategy, symbol, side.rawValue, ExactDecimal.plain(qty),
-            ExactDecimal.plain(price), filledAt,
+            orderId, fillId, member, strategy, symbol, side.rawValue, ExactDecimal.plain(qty),
+            ExactDecimal.plain(price), LedgerTime.text(filledAt),
         ])
     }
 
-    /// True when the broker's fill id is already booked for the order.
+    /// True when the fill id is already booked for the order.
     static func exists(_ db: Database, orderId: String, fillId: String) throws -> Bool {
         let statement = try db.cachedStatement(sql: "SELECT 1 FROM fills WHERE order_id = ? AND fill_id = ?")
         return try Int.fetchOne(statement, arguments: [orderId, fillId]) != nil
@@ -136,12 +119,12 @@ extension FillRecord {
 
 extension PositionRecord {
     public init(row: Row) throws {
-        userId = row["user_id"]
+        member = row["member"]
         strategy = row["strategy"]
         symbol = row["symbol"]
         qty = try decimal(row, "qty")
         costBasis = try decimal(row, "cost_basis")
-        realizedPnl = try decimal(row, "realized_pnl")
+        realizedPnL = try decimal(row, "realized_pnl")
         updatedAt = row["updated_at"]
     }
 }
@@ -150,7 +133,7 @@ extension AuditEvent {
     public init(row: Row) throws {
         id = row["id"]
         at = row["at"]
-        userId = row["user_id"]
+        member = row["member"]
         strategy = row["strategy"]
         action = row["action"]
         orderId = row["order_id"]
@@ -159,11 +142,29 @@ extension AuditEvent {
         detail = row["detail"]
     }
 
-    func insertFast(_ db: Database) throws {
+    /// Appends the line with a cached statement.
+    func insert(_ db: Database) throws {
         let statement = try db.cachedStatement(
             sql:
-                "INSERT INTO audit_events (at, user_id, strategy, action, order_id, outcome, http_status, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+                "INSERT INTO audit_events (at, member, strategy, action, order_id, outcome, http_status, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
         )
-        try statement.execute(arguments: [at, userId, strategy, action, orderId, outcome, httpStatus, detail])
+        try statement.execute(arguments: [
+            LedgerTime.text(at), member, strategy, action, orderId, outcome, httpStatus, detail,
+        ])
     }
+}
+
+extension OrderRecord: TableRecord {
+    /// The table: `orders`.
+    public static let databaseTableName = "orders"
+}
+
+extension FillRecord: TableRecord {
+    /// The table: `fills`.
+    public static let databaseTableName = "fills"
+}
+
+extension AuditEvent: TableRecord {
+    /// The table: `audit_events`.
+    public static let databaseTableName = "audit_events"
 }

@@ -3,11 +3,10 @@ import Foundation
 import GRDB
 
 /// One order and where it is in its life (table `orders`).
-public struct OrderRecord: Sendable, Equatable, FetchableRecord, PersistableRecord {
-    public static let databaseTableName = "orders"
-
+public struct OrderRecord: Sendable, Equatable, FetchableRecord {
     public var orderId: String
-    public var userId: String
+    public var member: String
+    /// Empty when the member placed the order directly.
     public var strategy: String
     public var symbol: String
     public var qty: Decimal
@@ -20,63 +19,69 @@ public struct OrderRecord: Sendable, Equatable, FetchableRecord, PersistableReco
     public var filledQty: Decimal
     public var filledNotional: Decimal
     public var filledAvgPrice: Decimal?
-    public var rejectReason: String?
+    /// Why the order has its status (rejected, canceled), when there is a reason.
+    public var statusReason: String?
     public var createdAt: Date
     public var updatedAt: Date
 
-    /// A new order as the desk journals it, before the broker has seen it.
-    public init(orderId: String, userId: String, strategy: String, order: NewOrder, at: Date) {
-        self.orderId = orderId
-        self.userId = userId
-        self.strategy = strategy
-        self.symbol = order.symbol
-        self.qty = order.qty
-        self.side = order.side
-        self.orderType = order.type
-        self.timeInForce = order.timeInForce
-        self.limitPrice = order.limitPrice
-        self.stopPrice = order.stopPrice
-        self.status = .pendingNew
-        self.filledQty = 0
-        self.filledNotional = 0
-        self.filledAvgPrice = nil
-        self.rejectReason = nil
-        self.createdAt = at
-        self.updatedAt = at
+    /// `order` as the ledger stores it, with its progress so far.
+    public init(_ order: Order, progress: OrderProgress, updatedAt: Date? = nil) {
+        orderId = order.id
+        member = order.member
+        strategy = order.strategy
+        symbol = order.terms.symbol
+        qty = order.terms.qty
+        side = order.terms.side
+        orderType = order.terms.type
+        timeInForce = order.terms.timeInForce
+        limitPrice = order.terms.limitPrice
+        stopPrice = order.terms.stopPrice
+        status = progress.status
+        filledQty = progress.filledQty
+        filledNotional = progress.filledNotional
+        filledAvgPrice = progress.averageFillPrice
+        statusReason = progress.statusReason
+        createdAt = order.placedAt
+        self.updatedAt = updatedAt ?? order.placedAt
     }
 
-    /// The order's terms as validated.
-    public var terms: NewOrder {
-        NewOrder(
-            symbol: symbol, qty: qty, side: side, type: orderType, timeInForce: timeInForce, limitPrice: limitPrice,
-            stopPrice: stopPrice)
+    /// The order as admitted.
+    public var order: Order {
+        Order(
+            id: orderId, member: member, strategy: strategy,
+            terms: OrderTerms(
+                symbol: symbol, qty: qty, side: side, type: orderType, timeInForce: timeInForce,
+                limitPrice: limitPrice, stopPrice: stopPrice),
+            placedAt: createdAt)
     }
 
     /// The order's state machine, as stored.
     public var progress: OrderProgress {
         get {
             OrderProgress(
-                qty: qty, status: status, filledQty: filledQty, filledNotional: filledNotional, reason: rejectReason)
+                qty: qty, status: status, filledQty: filledQty, filledNotional: filledNotional,
+                statusReason: statusReason)
         }
         set {
             status = newValue.status
             filledQty = newValue.filledQty
             filledNotional = newValue.filledNotional
             filledAvgPrice = newValue.averageFillPrice
-            rejectReason = newValue.reason
+            statusReason = newValue.statusReason
         }
     }
+
+    /// The order with what has filled, as a broker takes it back after a restart.
+    public var working: WorkingOrder { WorkingOrder(order: order, progress: progress) }
 }
 
-/// One execution against an order (table `fills`). `fillId` is the broker's
-/// execution id: the same fill reported twice is recorded once.
-public struct FillRecord: Sendable, Equatable, FetchableRecord, TableRecord {
-    public static let databaseTableName = "fills"
-
+/// One execution against an order (table `fills`). `fillId` is `FillID`'s: the
+/// same fill reported twice is recorded once.
+public struct FillRecord: Sendable, Equatable, FetchableRecord {
     public var id: Int64?
     public var orderId: String
     public var fillId: String
-    public var userId: String
+    public var member: String
     public var strategy: String
     public var symbol: String
     public var side: Side
@@ -85,19 +90,33 @@ public struct FillRecord: Sendable, Equatable, FetchableRecord, TableRecord {
     public var filledAt: Date
 }
 
-/// A member's or a strategy's holding in one symbol.
+/// A member's or a strategy's holding in one symbol (tables `member_positions`
+/// and `strategy_positions`).
 public struct PositionRecord: Sendable, Equatable, FetchableRecord {
-    public var userId: String
+    public var member: String
     /// Empty for the member's own (netted) book.
     public var strategy: String
     public var symbol: String
     public var qty: Decimal
     public var costBasis: Decimal
-    public var realizedPnl: Decimal
+    public var realizedPnL: Decimal
     public var updatedAt: Date
 
+    /// A holding as given.
+    public init(
+        member: String, strategy: String, symbol: String, position: Position, updatedAt: Date
+    ) {
+        self.member = member
+        self.strategy = strategy
+        self.symbol = symbol
+        qty = position.qty
+        costBasis = position.costBasis
+        realizedPnL = position.realizedPnL
+        self.updatedAt = updatedAt
+    }
+
     /// The arithmetic view of this holding.
-    public var position: Position { Position(qty: qty, costBasis: costBasis, realizedPnL: realizedPnl) }
+    public var position: Position { Position(qty: qty, costBasis: costBasis, realizedPnL: realizedPnL) }
 }
 
 /// A bearer token as stored: only its SHA-256 hash (table `tokens`).
@@ -111,7 +130,8 @@ public struct TokenRecord: Codable, Sendable, Equatable, FetchableRecord, Mutabl
 
     public var id: Int64?
     public var tokenHash: String
-    public var userId: String
+    public var member: String
+    /// Empty for a member's own token.
     public var strategy: String
     public var isAdmin: Bool
     public var createdAt: Date
@@ -124,25 +144,25 @@ public struct TokenRecord: Codable, Sendable, Equatable, FetchableRecord, Mutabl
 
 /// One line of the audit log: every order request, cancel and admin action,
 /// accepted or not (table `audit_events`).
-public struct AuditEvent: Sendable, Equatable, FetchableRecord, TableRecord {
-    public static let databaseTableName = "audit_events"
-
+public struct AuditEvent: Sendable, Equatable, FetchableRecord {
     public var id: Int64?
     public var at: Date
-    public var userId: String?
-    public var strategy: String?
+    public var member: String?
+    /// Empty when no strategy was involved.
+    public var strategy: String
     public var action: String
     public var orderId: String?
     public var outcome: String
     public var httpStatus: Int?
     public var detail: String?
 
+    /// An audit line as given.
     public init(
-        at: Date, userId: String?, strategy: String?, action: String, orderId: String? = nil, outcome: String,
+        at: Date, member: String?, strategy: String, action: String, orderId: String? = nil, outcome: String,
         httpStatus: Int? = nil, detail: String? = nil
     ) {
         self.at = at
-        self.userId = userId
+        self.member = member
         self.strategy = strategy
         self.action = action
         self.orderId = orderId
@@ -167,6 +187,7 @@ public struct HaltRecord: Codable, Sendable, Equatable, FetchableRecord, Persist
     public var haltedBy: String?
     public var haltedAt: Date
 
+    /// A halt as given.
     public init(scope: String, reason: String?, haltedBy: String?, haltedAt: Date) {
         self.scope = scope
         self.reason = reason

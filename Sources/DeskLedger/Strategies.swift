@@ -5,10 +5,10 @@ import GRDB
 extension Ledger {
     /// Every stored strategy state (a state this desk does not know reads as stopped).
     public func strategyStates() async throws -> [StrategyStateRecord] {
-        try await pool.read { db in
+        try await database.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM strategies ORDER BY name").map { row in
                 StrategyStateRecord(
-                    name: row["name"], member: row["user_id"], desiredRunning: row["desired_running"],
+                    name: row["name"], member: row["member"], desiredRunning: row["desired_running"],
                     state: StrategyRunState(rawValue: row["state"]) ?? .stopped, restarts: row["restarts"],
                     pid: row["pid"], startedAt: row["started_at"], lastExit: row["last_exit"], failure: row["failure"])
             }
@@ -17,11 +17,11 @@ extension Ledger {
 
     /// Stores one strategy's state.
     public func saveStrategyState(_ row: StrategyStateRecord) async throws {
-        try await pool.write { db in
+        try await database.write { db in
             try db.execute(
                 sql: """
                     INSERT OR REPLACE INTO strategies
-                    (name, user_id, desired_running, state, restarts, pid, started_at, last_exit, failure, updated_at)
+                    (name, member, desired_running, state, restarts, pid, started_at, last_exit, failure, updated_at)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """,
                 arguments: [
@@ -33,14 +33,15 @@ extension Ledger {
 
     /// Forgets a strategy's stored state (its folder is gone).
     public func removeStrategyState(name: String) async throws {
-        try await pool.write { db in try db.execute(sql: "DELETE FROM strategies WHERE name = ?", arguments: [name]) }
+        try await database.write { db in try db.execute(sql: "DELETE FROM strategies WHERE name = ?", arguments: [name])
+        }
     }
 
     /// The uid strategy `name` runs as. The first call allocates the next uid
     /// (≥ `base`) that no strategy has ever had, in one transaction, so two
     /// strategies can never be given the same one and a uid is never reused.
     public func strategyUID(for name: String, base: UInt32) async throws -> UInt32 {
-        try await pool.write { db in
+        try await database.write { db in
             if let known = try Int64.fetchOne(
                 db, sql: "SELECT uid FROM strategy_users WHERE strategy = ?", arguments: [name])
             {
@@ -58,14 +59,14 @@ extension Ledger {
 
     /// Orders placed per (member, strategy).
     public func orderCountsByStrategy() async throws -> [String: Int] {
-        try await pool.read { db in
+        try await database.read { db in
             var counts: [String: Int] = [:]
             for row in try Row.fetchAll(
                 db,
                 sql:
-                    "SELECT user_id, strategy, COUNT(*) AS n FROM orders WHERE strategy != '' GROUP BY user_id, strategy"
+                    "SELECT member, strategy, COUNT(*) AS n FROM orders WHERE strategy != '' GROUP BY member, strategy"
             ) {
-                counts["\(row["user_id"] as String)/\(row["strategy"] as String)"] = row["n"]
+                counts["\(row["member"] as String)/\(row["strategy"] as String)"] = row["n"]
             }
             return counts
         }

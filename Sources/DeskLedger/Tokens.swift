@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import GRDB
+import Synchronization
 
 /// Who a bearer token speaks for.
 public struct TokenIdentity: Sendable, Equatable {
@@ -62,9 +63,9 @@ extension Ledger {
             Self.tokenPrefix
             + Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-")
             .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
-        let record = try pool.write { db in
+        let record = try database.write { db in
             try TokenRecord(
-                id: nil, tokenHash: Self.hash(token: secret), userId: member, strategy: strategy, isAdmin: isAdmin,
+                id: nil, tokenHash: Self.hash(token: secret), member: member, strategy: strategy, isAdmin: isAdmin,
                 createdAt: Date(), revokedAt: nil, issuedBy: issuer.rawValue, metricsOnly: metricsOnly
             ).inserted(db)
         }
@@ -75,20 +76,28 @@ extension Ledger {
     }
 
     /// The identity behind `token`, or nil when it is unknown or revoked.
+    ///
+    /// Known tokens are remembered for `TokenCache.lifetime`: a revocation by this
+    /// process takes effect at once, one by another process (`desk tokens revoke`
+    /// while the desk runs) within that time.
     public func identity(token: String) async throws -> TokenIdentity? {
-        // A short indexed read: done on the caller's thread, which costs less than two thread hops.
-        try identityNow(hash: Self.hash(token: token))
+        let hash = Self.hash(token: token)
+        if let known = tokenCache.identity(hash: hash, now: .now) { return known }
+        let identity = try lookUp(hash: hash)
+        if let identity { tokenCache.remember(identity, hash: hash, now: .now) }
+        return identity
     }
 
-    private func identityNow(hash: String) throws -> TokenIdentity? {
-        try pool.read { db in
+    /// A short indexed read: done on the caller's thread, which costs less than two thread hops.
+    private func lookUp(hash: String) throws -> TokenIdentity? {
+        try database.read { db in
             let statement = try db.cachedStatement(
                 sql:
-                    "SELECT id, user_id, strategy, is_admin, metrics_only FROM tokens WHERE token_hash = ? AND revoked_at IS NULL"
+                    "SELECT id, member, strategy, is_admin, metrics_only FROM tokens WHERE token_hash = ? AND revoked_at IS NULL"
             )
             return try Row.fetchOne(statement, arguments: [hash]).map {
                 TokenIdentity(
-                    tokenId: $0["id"], member: $0["user_id"], strategy: $0["strategy"], isAdmin: $0["is_admin"],
+                    tokenId: $0["id"], member: $0["member"], strategy: $0["strategy"], isAdmin: $0["is_admin"],
                     isMetricsOnly: $0["metrics_only"])
             }
         }
@@ -97,7 +106,8 @@ extension Ledger {
     /// Revokes a token by id; false when there was no such live token.
     @discardableResult
     public func revokeToken(id: Int64) throws -> Bool {
-        try pool.write { db in
+        defer { tokenCache.forgetAll() }
+        return try database.write { db in
             try db.execute(
                 sql: "UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", arguments: [Date(), id])
             return db.changesCount > 0
@@ -108,15 +118,16 @@ extension Ledger {
     /// stops for good); only those `issuer` issued, when given.
     @discardableResult
     public func revokeTokens(member: String, strategy: String, issuedBy issuer: TokenIssuer? = nil) throws -> Int {
-        try pool.write { db in
+        defer { tokenCache.forgetAll() }
+        return try database.write { db in
             if let issuer {
                 try db.execute(
                     sql:
-                        "UPDATE tokens SET revoked_at = ? WHERE user_id = ? AND strategy = ? AND issued_by = ? AND revoked_at IS NULL",
+                        "UPDATE tokens SET revoked_at = ? WHERE member = ? AND strategy = ? AND issued_by = ? AND revoked_at IS NULL",
                     arguments: [Date(), member, strategy, issuer.rawValue])
             } else {
                 try db.execute(
-                    sql: "UPDATE tokens SET revoked_at = ? WHERE user_id = ? AND strategy = ? AND revoked_at IS NULL",
+                    sql: "UPDATE tokens SET revoked_at = ? WHERE member = ? AND strategy = ? AND revoked_at IS NULL",
                     arguments: [Date(), member, strategy])
             }
             return db.changesCount
@@ -128,7 +139,8 @@ extension Ledger {
     /// it could revoke it. Tokens issued by hand are left alone. Returns how many.
     @discardableResult
     public func revokeSupervisorTokens() throws -> Int {
-        try pool.write { db in
+        defer { tokenCache.forgetAll() }
+        return try database.write { db in
             try db.execute(
                 sql: "UPDATE tokens SET revoked_at = ? WHERE issued_by = ? AND revoked_at IS NULL",
                 arguments: [Date(), TokenIssuer.supervisor.rawValue])
@@ -138,7 +150,7 @@ extension Ledger {
 
     /// All tokens, newest first (hashes only; secrets are never stored).
     public func tokens() throws -> [TokenRecord] {
-        try pool.read { db in try TokenRecord.order(Column("id").desc).fetchAll(db) }
+        try database.read { db in try TokenRecord.order(Column("id").desc).fetchAll(db) }
     }
 
     /// Lowercase hex SHA-256 of the token: what the tokens table stores.
@@ -155,21 +167,57 @@ extension Ledger {
 }
 
 extension Ledger {
-    /// Turns a kill switch on: for `scope` (a member id, or `HaltRecord.wholeDesk`).
-    public func halt(scope: String, reason: String?, by: String?) throws {
-        try pool.write { db in
-            try HaltRecord(scope: scope, reason: reason, haltedBy: by, haltedAt: Date()).save(db)
+    /// Turns a kill switch on (`halt.scope`: a member id, or `HaltRecord.wholeDesk`)
+    /// with its audit line, through the order path's writer; durable when it returns.
+    public nonisolated(nonsending) func halt(_ halt: HaltRecord, audit: AuditEvent) async throws {
+        try await writer.write { db in
+            try halt.save(db)
+            try audit.insert(db)
         }
     }
 
-    /// Turns a kill switch off; false when it was not on.
-    @discardableResult
-    public func resume(scope: String) throws -> Bool {
-        try pool.write { db in try HaltRecord.deleteOne(db, key: scope) }
+    /// Turns a kill switch off, with its audit line; false when it was not on.
+    public nonisolated(nonsending) func resume(scope: String, audit: @escaping @Sendable (_ wasOn: Bool) -> AuditEvent)
+        async throws -> Bool
+    {
+        try await writer.write { db in
+            let wasOn = try HaltRecord.deleteOne(db, key: scope)
+            try audit(wasOn).insert(db)
+            return wasOn
+        }
     }
 
     /// Every kill switch that is on.
     public func halts() throws -> [HaltRecord] {
-        try pool.read { db in try HaltRecord.order(Column("scope")).fetchAll(db) }
+        try database.read { db in try HaltRecord.order(Column("scope")).fetchAll(db) }
     }
+}
+
+/// Identities of tokens seen lately, so a request costs no database read for a
+/// token used a moment ago. Unknown tokens are never remembered (nothing an
+/// outsider sends fills it), and it forgets everything when it is full.
+final class TokenCache: Sendable {
+    /// How long an identity is used without looking at the ledger again.
+    static let lifetime = Duration.seconds(1)
+    /// Most tokens remembered.
+    static let capacity = 10_000
+
+    private let known = Mutex<[String: (identity: TokenIdentity, checkedAt: ContinuousClock.Instant)]>([:])
+
+    func identity(hash: String, now: ContinuousClock.Instant) -> TokenIdentity? {
+        known.withLock { known in
+            guard let entry = known[hash], now - entry.checkedAt < Self.lifetime else { return nil }
+            return entry.identity
+        }
+    }
+
+    func remember(_ identity: TokenIdentity, hash: String, now: ContinuousClock.Instant) {
+        known.withLock { known in
+            if known.count >= Self.capacity { known.removeAll() }
+            known[hash] = (identity, now)
+        }
+    }
+
+    /// Forgets every identity (a token was revoked).
+    func forgetAll() { known.withLock { $0.removeAll() } }
 }

@@ -1,40 +1,57 @@
 import DeskBroker
 import DeskCore
-import DeskIdentity
 import DeskLedger
 import Foundation
 import Logging
 import ServiceLifecycle
 
-/// The order pipeline: validate → risk check → journal (durable) → broker →
-/// ledger. One actor per desk, so risk checks see every order before it.
+/// What the order desk counts (the server's Prometheus metrics implement it).
+public protocol OrderDeskMetrics: Sendable {
+    /// One order request and how long the pipeline took, by outcome.
+    func recordOrder(outcome: String, duration: Duration)
+    /// An order request refused before the pipeline (bad body, bad token).
+    func recordRefusedRequest(outcome: String)
+    /// One fill booked.
+    func recordFill()
+}
+
+/// The order pipeline: admission (`Admission`, pure) → ledger → broker → ledger.
+/// It asks the machine and performs the action it returns; one actor per desk,
+/// so the machine sees every order before the next.
 ///
-/// As a `Service` it applies the broker's later events (resting orders filling,
-/// expiring) to the ledger.
+/// With a broker that decides in this process (paper) an order costs one
+/// transaction: the broker decides, and the order in its resulting state, its
+/// fills, positions and audit line are written together before the reply. With
+/// a broker outside the process (Alpaca) the order is journaled before it is
+/// sent and what the broker answered is booked in a second transaction.
+///
+/// As a `Service` it recovers at start and then books the broker's later
+/// updates (resting orders filling, expiring).
 public actor OrderDesk: Service {
     let ledger: Ledger
     let broker: any Broker
-    let policy: RiskPolicy
-    let metrics: DeskMetrics
+    let metrics: any OrderDeskMetrics
     let logger: Logger
-    private var book = ExposureBook(positions: [], openOrders: [])
-    private var buckets: [String: TokenBucket] = [:]
-    private var halts: [String: HaltRecord] = [:]
-    private let clock = ContinuousClock()
+    let clock: any DeskClock
+    private var admission: Admission
     private let recovered = OneShot<Void>()
+
+    /// An order desk over `ledger` and `broker`; `clock` gives times and order ids.
+    public init(
+        ledger: Ledger, broker: any Broker, policy: RiskPolicy, metrics: any OrderDeskMetrics, logger: Logger,
+        clock: any DeskClock = WallClock()
+    ) {
+        self.ledger = ledger
+        self.broker = broker
+        self.metrics = metrics
+        self.logger = logger
+        self.clock = clock
+        admission = Admission(policy: policy, rules: broker.orderRules)
+    }
 
     /// Returns once recovery is done and orders may be taken.
     public func ready() async {
         await recovered.wait()
-    }
-    private let epoch = ContinuousClock.now
-
-    public init(ledger: Ledger, broker: any Broker, policy: RiskPolicy, metrics: DeskMetrics, logger: Logger) {
-        self.ledger = ledger
-        self.broker = broker
-        self.policy = policy
-        self.metrics = metrics
-        self.logger = logger
     }
 
     /// Rebuilds state from the ledger and hands open orders back to the broker.
@@ -42,32 +59,34 @@ public actor OrderDesk: Service {
     /// (idempotent: the broker knows them by the desk's order id).
     public func recover() async throws {
         let open = try await ledger.openOrders()
-        book = ExposureBook(positions: try await ledger.positions(member: nil), openOrders: open)
-        halts = Dictionary(uniqueKeysWithValues: try ledger.halts().map { ($0.scope, $0) })
+        let positions = try await ledger.positions(member: nil)
+        admission.restore(
+            positions: positions.map { ($0.member, $0.symbol, $0.qty) }, open: open.map(\.working),
+            halts: try ledger.halts())
         let working = open.filter { $0.status != .pendingNew }
         if !working.isEmpty {
             do {
-                _ = await apply(try await broker.restore(working.map(Self.brokerOrder)))
+                await apply(try await broker.restore(working.map(\.working)))
             } catch {
                 logger.error("broker could not take back open orders", metadata: ["error": "\(error)"])
             }
         }
-        for order in open where order.status == .pendingNew {
-            _ = await send(order, resubmission: true)
+        for record in open where record.status == .pendingNew {
+            _ = await send(record, resubmission: true)
         }
         logger.info(
             "order desk recovered",
             metadata: ["open_orders": "\(working.count)", "resubmitted": "\(open.count - working.count)"])
     }
 
-    /// Recovers from the ledger, then applies the broker's later events until
+    /// Recovers from the ledger, then books the broker's later updates until
     /// the stream ends or the service stops.
     public func run() async throws {
         try await recover()
         recovered.fire()
         await withGracefulShutdownHandler {
             for await update in broker.updates.cancelOnGracefulShutdown() {
-                _ = await apply([update])
+                await apply([update])
             }
         } onGracefulShutdown: {
         }
@@ -77,7 +96,7 @@ public actor OrderDesk: Service {
 
     /// What became of an order request.
     public enum Placement: Sendable {
-        /// Journaled and sent to the broker; the order as it stands now.
+        /// Recorded and at the broker; the order as it stands now.
         case accepted(OrderRecord)
         /// The ticket is malformed.
         case invalid(OrderValidationError)
@@ -87,87 +106,117 @@ public actor OrderDesk: Service {
         case rateLimited(String)
         /// A kill switch is on.
         case halted(String)
+        /// A kill switch came on after the order was journaled: recorded as rejected, never sent.
+        case stopped(OrderRecord, String)
         /// The broker refused it; the order is recorded as rejected.
         case brokerRefused(OrderRecord, reason: String, status: Int)
         /// The desk itself failed (storage or broker unreachable).
         case failed(String)
     }
 
-    /// Runs an order ticket through the whole pipeline for `caller`.
-    public func place(_ ticket: OrderTicket, caller: Caller) async -> Placement {
-        let started = clock.now
-        let placement = await placeOrder(ticket, caller: caller)
-        metrics.recordOrder(outcome: placement.outcome, duration: clock.now - started)
-        if case .accepted = placement {} else { await audit(placement, ticket: ticket, caller: caller) }
+    /// Runs an order ticket through the whole pipeline for `member` (placed by
+    /// `strategy`, empty when the member placed it).
+    public func place(_ ticket: OrderTicket, member: String, strategy: String) async -> Placement {
+        let started = ContinuousClock.now
+        let (placement, audited) = await placeOrder(ticket, member: member, strategy: strategy)
+        metrics.recordOrder(outcome: placement.outcome, duration: .now - started)
+        if !audited { await audit(placement, member: member, strategy: strategy) }
         return placement
     }
 
-    private func placeOrder(_ ticket: OrderTicket, caller: Caller) async -> Placement {
-        let order: NewOrder
-        switch OrderValidation.validate(ticket, rules: broker.orderRules) {
-        case .success(let valid): order = valid
-        case .failure(let error): return .invalid(error)
-        }
-        if let halt = halts[HaltRecord.wholeDesk] ?? halts[caller.member] {
-            let whom = halt.scope == HaltRecord.wholeDesk ? "the whole desk" : caller.member
-            return .halted(
-                "kill switch: trading is halted for \(whom)\(halt.reason.map { " (\($0))" } ?? ""); an admin can resume it"
-            )
-        }
-        let limits = policy.limits(for: caller.member)
-        if let rate = limits.ordersPerSecond {
-            let burst = Double(limits.orderBurst ?? max(1, Int(rate)))
-            let now = (clock.now - epoch) / .seconds(1)
-            var bucket = buckets[caller.member] ?? TokenBucket(capacity: burst, refillPerSecond: rate, now: now)
-            let allowed = bucket.take(now: now)
-            buckets[caller.member] = bucket
-            if !allowed {
-                return .rateLimited(
-                    "order rate limit: at most \(ExactDecimal.plain(Decimal(rate))) orders per second (bursts of \(Int(burst))); slow down and retry"
-                )
+    /// The placement, and whether its audit line is written already.
+    private func placeOrder(_ ticket: OrderTicket, member: String, strategy: String) async -> (Placement, Bool) {
+        let decision = admission.admit(
+            ticket, member: member, strategy: strategy, orderId: clock.newOrderId(), now: clock.now(),
+            lastPrice: broker.lastPrice(ticket.symbol))
+        switch decision {
+        case .refuse(.invalid(let error)): return (.invalid(error), false)
+        case .refuse(.halted(let message)): return (.halted(message), false)
+        case .refuse(.rateLimited(let message)): return (.rateLimited(message), false)
+        case .refuse(.risk(let rejection)): return (.riskRejected(rejection), false)
+        case .journal(let order):
+            switch broker.journaling {
+            case .withDecision: return await decideAndRecord(order)
+            case .beforeSubmission:
+                let placement = await journalAndSend(order)
+                if case .accepted = placement { return (placement, true) }
+                return (placement, false)
             }
         }
-        let exposure = book.exposure(
-            member: caller.member, symbol: order.symbol, lastPrice: broker.lastPrice(order.symbol))
-        if let rejection = RiskCheck.evaluate(order, limits: limits, exposure: exposure) {
-            return .riskRejected(rejection)
-        }
-        let record = OrderRecord(
-            orderId: UUID().uuidString.lowercased(), userId: caller.member, strategy: caller.strategy, order: order,
-            at: Date())
-        // Count it as working now, so concurrent orders see it in their risk checks.
-        book.track(record)
-        do {
-            try await ledger.journal(
-                record,
-                audit: AuditEvent(
-                    at: record.createdAt, userId: caller.member, strategy: caller.strategy, action: "order",
-                    orderId: record.orderId, outcome: "accepted", httpStatus: 201, detail: Self.describe(order)))
-        } catch {
-            var failed = record
-            failed.status = .rejected
-            book.update(to: failed, filled: nil)
-            logger.error("journal write failed", metadata: ["user": "\(caller.member)", "error": "\(error)"])
-            return .failed("the desk could not record the order: \(error)")
-        }
-        return await send(record)
     }
 
-    /// Sends a journaled order to the broker and books what it says.
-    private func send(_ record: OrderRecord, resubmission: Bool = false) async -> Placement {
-        let updates: [BrokerUpdate]
+    /// A broker in this process decides first; the order, what it decided and the
+    /// audit line are then written in one transaction (so it is audited unless that failed).
+    private func decideAndRecord(_ order: Order) async -> (Placement, Bool) {
+        var updates: [OrderUpdate]
+        var refusal: (reason: String, status: Int)?
         do {
-            var order = Self.brokerOrder(record)
-            order.resubmission = resubmission
-            updates = try await broker.submit(order)
+            updates = try await broker.submit(order, resubmission: false)
         } catch {
             switch error {
             case .refused(let reason, let status):
-                let rejected =
-                    await apply([
-                        BrokerUpdate(orderId: record.orderId, event: .rejected(reason: reason), at: Date())
-                    ]).last ?? record
-                return .brokerRefused(rejected, reason: reason, status: status)
+                refusal = (reason, status)
+                updates = [OrderUpdate(orderId: order.id, event: .rejected(reason: reason), at: clock.now())]
+            case .unavailable(let reason):
+                admission.journalFailed(order.id)
+                return (.failed("the broker could not take the order: \(reason)"), false)
+            }
+        }
+        let audit =
+            refusal.map {
+                AuditEvent(
+                    at: order.placedAt, member: order.member, strategy: order.strategy, action: "order",
+                    orderId: order.id, outcome: "broker_rejected", httpStatus: $0.status,
+                    detail: "broker rejected the order: \($0.reason)")
+            } ?? acceptedAudit(order)
+        let record: OrderRecord
+        do {
+            record = try await ledger.record(order, updates: updates, audit: audit)
+        } catch {
+            admission.journalFailed(order.id)
+            broker.forget(orderId: order.id)
+            logger.error(
+                "order could not be recorded", metadata: ["member": "\(order.member)", "error": "\(error)"])
+            return (.failed("the desk could not record the order: \(error)"), false)
+        }
+        for update in updates { noteBooked(update, order: record) }
+        await apply(admission.recorded(order.id, progress: record.progress))
+        if let refusal { return (.brokerRefused(record, reason: refusal.reason, status: refusal.status), true) }
+        return (.accepted(record), true)
+    }
+
+    /// A broker outside the process: the order is durable before it leaves, then
+    /// sent, then what the broker answered is booked.
+    private func journalAndSend(_ order: Order) async -> Placement {
+        do {
+            try await ledger.journal(order, audit: acceptedAudit(order))
+        } catch {
+            admission.journalFailed(order.id)
+            logger.error("journal write failed", metadata: ["member": "\(order.member)", "error": "\(error)"])
+            return .failed("the desk could not record the order: \(error)")
+        }
+        let journaled = OrderRecord(order, progress: OrderProgress(qty: order.terms.qty))
+        switch admission.journaled(order.id) {
+        case .send:
+            return await send(journaled, resubmission: false)
+        case .stop(_, let reason):
+            let rejected = OrderUpdate(orderId: order.id, event: .rejected(reason: reason), at: clock.now())
+            return .stopped(await apply([rejected]).last ?? journaled, reason)
+        case .none:
+            return .failed("order \(order.id) was not admitted")
+        }
+    }
+
+    /// Sends a journaled order to the broker and books what it says.
+    private func send(_ record: OrderRecord, resubmission: Bool) async -> Placement {
+        let updates: [OrderUpdate]
+        do {
+            updates = try await broker.submit(record.order, resubmission: resubmission)
+        } catch {
+            switch error {
+            case .refused(let reason, let status):
+                let rejected = OrderUpdate(orderId: record.orderId, event: .rejected(reason: reason), at: clock.now())
+                return .brokerRefused(await apply([rejected]).last ?? record, reason: reason, status: status)
             case .unavailable(let reason):
                 // The order stays pending_new in the journal; it is resubmitted at the next start.
                 logger.error(
@@ -175,40 +224,28 @@ public actor OrderDesk: Service {
                 return .failed("the broker could not be reached: \(reason); order \(record.orderId) is kept pending")
             }
         }
-        let booked = await apply(updates)
-        return .accepted(booked.last ?? record)
+        return .accepted(await apply(updates).last ?? record)
     }
 
-    /// Books broker updates in the ledger and follows them in the exposure book.
-    /// Returns each order as it stands after its update.
+    /// Books broker updates in the ledger (those of orders still being written
+    /// wait for them) and follows them in the machine. Returns each order as it
+    /// stands after its update.
     @discardableResult
-    public func apply(_ updates: [BrokerUpdate]) async -> [OrderRecord] {
-        if updates.isEmpty { return [] }
+    func apply(_ updates: [OrderUpdate]) async -> [OrderRecord] {
+        let due = updates.flatMap { admission.arrived($0) }
+        if due.isEmpty { return [] }
         let outcomes: [LedgerUpdateOutcome]
         do {
-            outcomes = try await ledger.apply(
-                updates.map { LedgerUpdate(orderId: $0.orderId, event: $0.event, fillId: $0.fillId, at: $0.at) })
+            outcomes = try await ledger.apply(due)
         } catch {
             logger.error("ledger could not book broker updates", metadata: ["error": "\(error)"])
             return []
         }
         var orders: [OrderRecord] = []
-        for (update, outcome) in zip(updates, outcomes) {
+        for (update, outcome) in zip(due, outcomes) {
             switch outcome {
             case .applied(let order):
-                if case .fill(let qty, let price) = update.event {
-                    book.update(to: order, filled: qty)
-                    metrics.recordFill()
-                    logger.info(
-                        "fill",
-                        metadata: [
-                            "user": "\(order.userId)", "strategy": "\(order.strategy)", "order_id": "\(order.orderId)",
-                            "symbol": "\(order.symbol)", "qty": "\(ExactDecimal.plain(qty))",
-                            "price": "\(ExactDecimal.plain(price))",
-                        ])
-                } else {
-                    book.update(to: order, filled: nil)
-                }
+                noteBooked(update, order: order)
                 orders.append(order)
             case .duplicate(let order):
                 logger.debug("duplicate fill ignored", metadata: ["order_id": "\(order.orderId)"])
@@ -224,7 +261,28 @@ public actor OrderDesk: Service {
         return orders
     }
 
-    // MARK: Cancelling
+    /// Follows one booked update in the machine, counts and logs a fill.
+    private func noteBooked(_ update: OrderUpdate, order: OrderRecord) {
+        guard case .fill(let qty, let price) = update.event else {
+            admission.booked(
+                order.orderId, member: order.member, symbol: order.symbol, side: order.side,
+                progress: order.progress, filled: nil)
+            return
+        }
+        admission.booked(
+            order.orderId, member: order.member, symbol: order.symbol, side: order.side, progress: order.progress,
+            filled: qty)
+        metrics.recordFill()
+        logger.info(
+            "fill",
+            metadata: [
+                "member": "\(order.member)", "strategy": "\(order.strategy)", "order_id": "\(order.orderId)",
+                "symbol": "\(order.symbol)", "qty": "\(ExactDecimal.plain(qty))",
+                "price": "\(ExactDecimal.plain(price))",
+            ])
+    }
+
+    // MARK: Canceling
 
     /// What became of a cancel request.
     public enum Cancellation: Sendable {
@@ -234,30 +292,29 @@ public actor OrderDesk: Service {
         case failed(String)
     }
 
-    /// Cancels `orderId` if `caller` owns it (or is an admin) and it is still working.
-    public func cancel(orderId: String, caller: Caller) async -> Cancellation {
-        let result = await cancelOrder(orderId: orderId, caller: caller)
-        let (outcome, detail): (String, String) =
+    /// Cancels `orderId` if `member` owns it (or `isAdmin`) and it is still working.
+    public func cancel(orderId: String, member: String, strategy: String, isAdmin: Bool) async -> Cancellation {
+        let result = await cancelOrder(orderId: orderId, member: member, isAdmin: isAdmin)
+        let (outcome, detail): (String, String?) =
             switch result {
-            case .canceled: ("canceled", "")
-            case .notFound(let message), .failed(let message): ("rejected", message)
-            case .notCancelable(_, let message): ("rejected", message)
+            case .canceled: ("canceled", nil)
+            case .notFound(let message), .failed(let message), .notCancelable(_, let message): ("rejected", message)
             }
         try? await ledger.record(
             AuditEvent(
-                at: Date(), userId: caller.member, strategy: caller.strategy, action: "cancel", orderId: orderId,
-                outcome: outcome, detail: detail.isEmpty ? nil : detail))
+                at: clock.now(), member: member, strategy: strategy, action: "cancel", orderId: orderId,
+                outcome: outcome, detail: detail))
         return result
     }
 
-    private func cancelOrder(orderId: String, caller: Caller) async -> Cancellation {
+    private func cancelOrder(orderId: String, member: String, isAdmin: Bool) async -> Cancellation {
         let order: OrderRecord?
         do { order = try await ledger.order(id: orderId) } catch { return .failed("\(error)") }
-        guard let order, caller.isAdmin || order.userId == caller.member else {
+        guard let order, isAdmin || order.member == member else {
             return .notFound("no order \(orderId) among your orders")
         }
         if order.status.isFinal {
-            return .notCancelable(order, "order \(orderId) is already \(order.status.rawValue) and cannot be cancelled")
+            return .notCancelable(order, "order \(orderId) is already \(order.status.rawValue) and cannot be canceled")
         }
         do {
             let updates = try await broker.cancel(orderId: orderId)
@@ -268,7 +325,7 @@ public actor OrderDesk: Service {
                 let current = (try? await ledger.order(id: orderId)) ?? order
                 if current.status.isFinal {
                     return .notCancelable(
-                        current, "order \(orderId) is already \(current.status.rawValue) and cannot be cancelled")
+                        current, "order \(orderId) is already \(current.status.rawValue) and cannot be canceled")
                 }
                 return .notCancelable(current, reason)
             case .unavailable(let reason):
@@ -279,62 +336,69 @@ public actor OrderDesk: Service {
 
     // MARK: Kill switch
 
-    /// Turns a kill switch on for `member`, or for the whole desk when nil.
-    public func halt(member: String?, reason: String?, by caller: Caller) async throws {
-        let scope = member ?? HaltRecord.wholeDesk
-        try ledger.halt(scope: scope, reason: reason, by: caller.member)
-        halts[scope] = HaltRecord(scope: scope, reason: reason, haltedBy: caller.member, haltedAt: Date())
-        try await ledger.record(
-            AuditEvent(
-                at: Date(), userId: caller.member, strategy: caller.strategy, action: "halt", outcome: "ok",
+    /// Turns a kill switch on for `member`, or for the whole desk when nil: it
+    /// refuses orders at once, and returns once it is durable. `by` is the admin.
+    public func halt(member: String?, reason: String?, by admin: String, strategy: String = "") async throws {
+        let scope = member ?? Admission.wholeDesk
+        let now = clock.now()
+        let halt = HaltRecord(scope: scope, reason: reason, haltedBy: admin, haltedAt: now)
+        admission.halt(halt)
+        try await ledger.halt(
+            halt,
+            audit: AuditEvent(
+                at: now, member: admin, strategy: strategy, action: "halt", outcome: "ok",
                 detail: "scope=\(scope)\(reason.map { " reason=\($0)" } ?? "")"))
-        logger.warning("kill switch on", metadata: ["scope": "\(scope)", "by": "\(caller.member)"])
+        logger.warning("kill switch on", metadata: ["scope": "\(scope)", "by": "\(admin)"])
     }
 
-    /// Turns a kill switch off; false when it was not on.
-    public func resume(member: String?, by caller: Caller) async throws -> Bool {
-        let scope = member ?? HaltRecord.wholeDesk
-        let wasOn = try ledger.resume(scope: scope)
-        halts[scope] = nil
-        try await ledger.record(
+    /// Turns a kill switch off once the ledger has it off; false when it was not on.
+    public func resume(member: String?, by admin: String, strategy: String = "") async throws -> Bool {
+        let scope = member ?? Admission.wholeDesk
+        let expected = admission.halt(scope: scope)
+        let now = clock.now()
+        let wasOn = try await ledger.resume(scope: scope) { wasOn in
             AuditEvent(
-                at: Date(), userId: caller.member, strategy: caller.strategy, action: "resume",
-                outcome: wasOn ? "ok" : "not_halted", detail: "scope=\(scope)"))
-        logger.warning("kill switch off", metadata: ["scope": "\(scope)", "by": "\(caller.member)"])
+                at: now, member: admin, strategy: strategy, action: "resume", outcome: wasOn ? "ok" : "not_halted",
+                detail: "scope=\(scope)")
+        }
+        admission.resume(scope: scope, expected: expected)
+        logger.warning("kill switch off", metadata: ["scope": "\(scope)", "by": "\(admin)"])
         return wasOn
     }
 
     /// Kill switches that are on.
-    public func activeHalts() -> [HaltRecord] { halts.values.sorted { $0.scope < $1.scope } }
+    public func activeHalts() -> [HaltRecord] { admission.activeHalts }
+
+    /// Records an order request whose body could not be read (audit and metrics).
+    public func refuseMalformed(member: String, strategy: String, status: Int, message: String) async {
+        metrics.recordRefusedRequest(outcome: "malformed")
+        try? await ledger.record(
+            AuditEvent(
+                at: clock.now(), member: member, strategy: strategy, action: "order", outcome: "malformed",
+                httpStatus: status, detail: message))
+    }
 
     // MARK: Helpers
 
-    private func audit(_ placement: Placement, ticket: OrderTicket, caller: Caller) async {
+    private func acceptedAudit(_ order: Order) -> AuditEvent {
+        AuditEvent(
+            at: order.placedAt, member: order.member, strategy: order.strategy, action: "order", orderId: order.id,
+            outcome: "accepted", httpStatus: 201, detail: order.terms.summary)
+    }
+
+    private func audit(_ placement: Placement, member: String, strategy: String) async {
         guard let (status, message) = placement.rejection else { return }
         var orderId: String?
         if case .brokerRefused(let order, _, _) = placement { orderId = order.orderId }
+        if case .stopped(let order, _) = placement { orderId = order.orderId }
         do {
             try await ledger.record(
                 AuditEvent(
-                    at: Date(), userId: caller.member, strategy: caller.strategy, action: "order", orderId: orderId,
+                    at: clock.now(), member: member, strategy: strategy, action: "order", orderId: orderId,
                     outcome: placement.outcome, httpStatus: status, detail: message))
         } catch {
             logger.error("audit write failed", metadata: ["error": "\(error)"])
         }
-    }
-
-    public static func brokerOrder(_ record: OrderRecord) -> BrokerOrder {
-        BrokerOrder(
-            orderId: record.orderId, terms: record.terms, placedAt: record.createdAt, filledQty: record.filledQty,
-            filledNotional: record.filledNotional, member: record.userId)
-    }
-
-    static func describe(_ order: NewOrder) -> String {
-        var text =
-            "\(order.side.rawValue) \(ExactDecimal.plain(order.qty)) \(order.symbol) \(order.type.rawValue) \(order.timeInForce.rawValue)"
-        if let limit = order.limitPrice { text += " limit \(ExactDecimal.plain(limit))" }
-        if let stop = order.stopPrice { text += " stop \(ExactDecimal.plain(stop))" }
-        return text
     }
 }
 
@@ -346,7 +410,7 @@ extension OrderDesk.Placement {
         case .invalid: "invalid"
         case .riskRejected: "risk_rejected"
         case .rateLimited: "rate_limited"
-        case .halted: "halted"
+        case .halted, .stopped: "halted"
         case .brokerRefused: "broker_rejected"
         case .failed: "failed"
         }
@@ -359,20 +423,9 @@ extension OrderDesk.Placement {
         case .invalid(let error): (422, error.message)
         case .riskRejected(let rejection): (403, "risk limit \(rejection.limit): \(rejection.message)")
         case .rateLimited(let message): (429, message)
-        case .halted(let message): (403, message)
+        case .halted(let message), .stopped(_, let message): (403, message)
         case .brokerRefused(_, let reason, let status): (status, "broker rejected the order: \(reason)")
         case .failed(let message): (503, message)
         }
-    }
-}
-
-extension OrderDesk {
-    /// Records an order request whose body could not be read (audit and metrics).
-    public func refuseMalformed(caller: Caller, status: Int, message: String) async {
-        metrics.recordRefusedRequest(outcome: "malformed")
-        try? await ledger.record(
-            AuditEvent(
-                at: Date(), userId: caller.member, strategy: caller.strategy, action: "order", outcome: "malformed",
-                httpStatus: status, detail: message))
     }
 }

@@ -1,27 +1,33 @@
-import DeskAlpaca
 import DeskBroker
+import DeskCore
 import DeskLedger
 import Foundation
 import Logging
 import ServiceLifecycle
 
-/// Checks the ledger against Alpaca's account: open orders (booking any fill,
-/// cancel or expiry the ledger missed), orders placed outside the desk, and each
-/// symbol's account position against the sum of the members' positions.
+/// Checks the ledger against a broker's own account (Alpaca's): open orders
+/// (booking any fill, cancel or expiry the ledger missed), orders placed outside
+/// the desk, and each symbol's account position against the sum of the members'
+/// positions.
 public struct Reconciler: Sendable {
     let ledger: Ledger
-    let broker: AlpacaBroker
+    let broker: any ReconcilingBroker
     let orderDesk: OrderDesk
+    let clock: any DeskClock
 
-    public init(ledger: Ledger, broker: AlpacaBroker, orderDesk: OrderDesk) {
+    /// A reconciler of `ledger` (through `orderDesk`) with `broker`'s account.
+    public init(ledger: Ledger, broker: any ReconcilingBroker, orderDesk: OrderDesk, clock: any DeskClock = WallClock())
+    {
         self.ledger = ledger
         self.broker = broker
         self.orderDesk = orderDesk
+        self.clock = clock
     }
 
+    /// Catches up, then compares.
     public func run() async throws -> ReconciliationReport {
         let open = try await ledger.openOrders().filter { $0.status != .pendingNew }
-        let (updates, unknown) = try await broker.reconcile(openOrders: open.map { OrderDesk.brokerOrder($0) })
+        let (updates, unknown) = try await broker.catchUp(openOrders: open.map(\.working))
         await orderDesk.apply(updates)
         let account = try await broker.account()
         var deskPositions: [String: Decimal] = [:]
@@ -30,16 +36,15 @@ public struct Reconciler: Sendable {
         }
         let deskOrderIds = Set(try await ledger.openOrders().map(\.orderId))
         return Reconciliation.compare(
-            deskOrderIds: deskOrderIds, deskPositions: deskPositions, brokerOpenOrders: account.openOrders,
-            brokerPositions: account.positions, openOrdersChecked: open.count, eventsCaughtUp: updates.count,
-            unknownToBroker: unknown, at: Date())
+            deskOrderIds: deskOrderIds, deskPositions: deskPositions, account: account,
+            openOrdersChecked: open.count, eventsCaughtUp: updates.count, unknownToBroker: unknown, at: clock.now())
     }
 
     /// Log lines for a report.
-    static func log(_ report: ReconciliationReport, to logger: Logger) {
+    public static func log(_ report: ReconciliationReport, to logger: Logger) {
         if report.isClean {
             logger.info(
-                "reconciled with Alpaca: ledger and account agree",
+                "reconciled with the broker: ledger and account agree",
                 metadata: [
                     "open_orders": "\(report.open_orders_checked)", "caught_up": "\(report.events_caught_up)",
                 ])
@@ -47,21 +52,21 @@ public struct Reconciler: Sendable {
         }
         for order in report.outside_orders {
             logger.warning(
-                "Alpaca has an open order the desk did not place",
+                "the broker has an open order the desk did not place",
                 metadata: [
-                    "alpaca_id": "\(order.alpaca_id)", "symbol": "\(order.symbol ?? "?")",
+                    "broker_id": "\(order.alpaca_id)", "symbol": "\(order.symbol ?? "?")",
                     "side": "\(order.side ?? "?")",
                     "qty": "\(order.qty ?? "?")",
                 ])
         }
         for orderId in report.unknown_to_broker {
-            logger.error("an open order in the ledger is unknown to Alpaca", metadata: ["order_id": "\(orderId)"])
+            logger.error("an open order in the ledger is unknown to the broker", metadata: ["order_id": "\(orderId)"])
         }
         for difference in report.position_differences {
             logger.warning(
                 "position drift: the members' positions do not add up to the account's",
                 metadata: [
-                    "symbol": "\(difference.symbol)", "desk": "\(difference.desk)", "alpaca": "\(difference.broker)",
+                    "symbol": "\(difference.symbol)", "desk": "\(difference.desk)", "broker": "\(difference.broker)",
                 ])
         }
     }
@@ -74,18 +79,20 @@ public struct StartupReconciliation: Service {
     let orderDesk: OrderDesk
     let logger: Logger
 
+    /// Runs `reconciler` once `orderDesk` is ready.
     public init(reconciler: Reconciler, orderDesk: OrderDesk, logger: Logger) {
         self.reconciler = reconciler
         self.orderDesk = orderDesk
         self.logger = logger
     }
 
+    /// Reconciles, logs, then waits for shutdown.
     public func run() async throws {
         await orderDesk.ready()
         do {
             Reconciler.log(try await reconciler.run(), to: logger)
         } catch {
-            logger.error("could not reconcile with Alpaca at start", metadata: ["error": "\(error)"])
+            logger.error("could not reconcile with the broker at start", metadata: ["error": "\(error)"])
         }
         try? await gracefulShutdown()
     }

@@ -24,10 +24,10 @@ public func withRunningDesk<T: Sendable>(
         } catch {
             group.cancelAll()
             application.ledger.close()
-            application.paperBroker?.finish()
+            application.broker.finish()
             throw error
         }
-        application.paperBroker?.finish()
+        application.broker.finish()
         application.ledger.close()
         group.cancelAll()
         return result

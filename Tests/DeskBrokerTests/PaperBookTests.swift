@@ -11,16 +11,16 @@ struct PaperBookTests {
     static func order(
         _ id: String, _ side: Side, _ qty: Decimal, type: OrderType = .market, tif: TimeInForce = .day,
         limit: String? = nil, stop: String? = nil
-    ) -> BrokerOrder {
-        BrokerOrder(
-            orderId: id,
-            terms: NewOrder(
+    ) -> Order {
+        Order(
+            id: id, member: "alice",
+            terms: OrderTerms(
                 symbol: "AAPL", qty: qty, side: side, type: type, timeInForce: tif, limitPrice: limit.map(price),
                 stopPrice: stop.map(price)), placedAt: now)
     }
 
     /// Events reduced to comparable text: "accepted", "fill 10@100", "canceled", "expired".
-    static func summary(_ updates: [BrokerUpdate]) -> [String] {
+    static func summary(_ updates: [OrderUpdate]) -> [String] {
         updates.map { update in
             switch update.event {
             case .accepted: "accepted"
@@ -42,7 +42,7 @@ struct PaperBookTests {
         var name: String
         var last: String?
         var size: String?
-        var order: BrokerOrder
+        var order: Order
         var atSubmit: [String]
         var ticks: [String] = []
         var afterTicks: [String] = []
@@ -104,7 +104,7 @@ struct PaperBookTests {
         var book = Self.book(last: testCase.last, size: testCase.size)
         let submitted = try book.submit(testCase.order, now: Self.now).get()
         #expect(Self.summary(submitted) == testCase.atSubmit)
-        var later: [BrokerUpdate] = []
+        var later: [OrderUpdate] = []
         for tick in testCase.ticks {
             later += book.price(symbol: "AAPL", price: Self.price(tick), size: nil, now: Self.now)
         }
@@ -134,7 +134,7 @@ struct PaperBookTests {
         #expect(book.workingOrderIds == ["gtc"])
     }
 
-    @Test("cancel removes a working order; cancelling again is refused")
+    @Test("cancel removes a working order; canceling again is refused")
     func cancel() throws {
         var book = Self.book(last: "100")
         _ = try book.submit(Self.order("l", .buy, 1, type: .limit, limit: "90"), now: Self.now).get()
@@ -154,12 +154,26 @@ struct PaperBookTests {
     @Test("restored orders keep their filled quantity and fill ids stay unique")
     func restore() throws {
         var book = PaperBook()
-        var order = Self.order("r", .buy, 10, type: .limit, tif: .gtc, limit: "50")
-        order.filledQty = 4
-        book.restore([order])
+        let order = Self.order("r", .buy, 10, type: .limit, tif: .gtc, limit: "50")
+        var progress = OrderProgress(qty: 10)
+        try progress.apply(.fill(qty: 4, price: 50))
+        book.restore([WorkingOrder(order: order, progress: progress)])
         let fills = book.price(symbol: "AAPL", price: 49, size: nil, now: Self.now)
         #expect(Self.summary(fills) == ["fill 6@49"])
-        #expect(fills.first?.fillId == "r-paper-10")
+        #expect(fills.first?.fillId == FillID.make(orderId: "r", cumulativeQty: 10))
+        #expect(fills.first?.fillId == "r:10")
+    }
+
+    @Test("a forgotten order no longer rests, and its id can be submitted again")
+    func forget() throws {
+        var book = Self.book(last: "100")
+        _ = try book.submit(Self.order("l", .buy, 1, type: .limit, tif: .gtc, limit: "90"), now: Self.now).get()
+        book.forget(orderId: "l")
+        #expect(book.workingOrderIds.isEmpty)
+        #expect(book.price(symbol: "AAPL", price: 80, size: nil, now: Self.now).isEmpty)
+        #expect(
+            Self.summary(try book.submit(Self.order("l", .buy, 1, type: .limit, limit: "90"), now: Self.now).get())
+                == ["accepted", "fill 1@80"])
     }
 
     @Test("fills go oldest order first and other symbols are untouched")

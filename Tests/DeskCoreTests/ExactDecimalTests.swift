@@ -1,6 +1,7 @@
-import DeskCore
 import Foundation
 import Testing
+
+@testable import DeskCore
 
 @Suite("Exact decimals")
 struct ExactDecimalTests {
@@ -73,5 +74,26 @@ struct ExactDecimalTests {
         #expect(total == 1)
         #expect(
             ExactDecimal.plain(try ExactDecimal.parse("145.50").get() + ExactDecimal.parse("0.10").get()) == "145.6")
+    }
+
+    @Test("plain text from the mantissa is the same as through Decimal.description")
+    func plainFast() throws {
+        #expect(DecimalParts.layoutHolds, "Decimal's storage changed: plain() fell back to the slow path")
+        var values: [Decimal] = [
+            0, 1, -1, 10, 100, 1_000_000_000, Decimal(string: "0.0001")!, Decimal(string: "-0.5")!,
+        ]
+        values += ["145.50", "189.5", "0.123456789", "1000.000", "99999999999999999", "18446744073709551615"].map {
+            Decimal(string: $0)!
+        }
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<2_000 {
+            let mantissa = Decimal(UInt64.random(in: 0...UInt64.max, using: &generator) >> UInt64.random(in: 0...63))
+            let scaled = mantissa * Decimal(sign: .plus, exponent: Int.random(in: -12...6), significand: 1)
+            values.append(Bool.random() ? scaled : -scaled)
+        }
+        values += [Decimal(1) / 3, Decimal(190) * Decimal(string: "1.5")!, Decimal(1003) / 10]
+        for value in values {
+            #expect(ExactDecimal.plain(value) == ExactDecimal.plainFromDescription(value), "\(value)")
+        }
     }
 }

@@ -54,3 +54,22 @@ struct OrderLifecycleTests {
         #expect(OrderProgress(qty: 1).averageFillPrice == nil)
     }
 }
+
+@Suite("Order ids")
+struct OrderIdTests {
+    @Test("the wall clock's ids are lowercase UUIDv7: parseable, version 7, RFC variant, later ids sort later")
+    func uuid7() throws {
+        let early = WallClock.uuid7(at: Date(timeIntervalSince1970: 1_800_000_000))
+        let late = WallClock.uuid7(at: Date(timeIntervalSince1970: 1_800_000_000.002))
+        for id in [early, late, WallClock().newOrderId()] {
+            let uuid = try #require(UUID(uuidString: id))
+            #expect(uuid.uuidString.lowercased() == id)
+            let bytes = uuid.uuid
+            #expect(bytes.6 >> 4 == 7)
+            #expect(bytes.8 >> 6 == 0b10)
+        }
+        #expect(early < late)
+        #expect(early.hasPrefix("01a3185c-5000-7"), "48 bits of milliseconds first: \(early)")
+        #expect(Set((0..<1_000).map { _ in WallClock().newOrderId() }).count == 1_000)
+    }
+}

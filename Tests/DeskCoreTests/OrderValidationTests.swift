@@ -15,7 +15,7 @@ struct OrderValidationTests {
     @Test("a seed-style market order is valid with defaults")
     func defaults() throws {
         let order = try OrderValidation.validate(Self.ticket()).get()
-        #expect(order == NewOrder(symbol: "AAPL", qty: 10, side: .buy, type: .market, timeInForce: .day))
+        #expect(order == OrderTerms(symbol: "AAPL", qty: 10, side: .buy, type: .market, timeInForce: .day))
     }
 
     struct Valid: Sendable, CustomTestStringConvertible {

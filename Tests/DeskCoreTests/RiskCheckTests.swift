@@ -9,9 +9,9 @@ struct RiskCheckTests {
         deniedSymbols: ["GME"])
 
     static func order(_ side: Side = .buy, _ qty: Decimal = 10, symbol: String = "AAPL", limit: Decimal? = nil)
-        -> NewOrder
+        -> OrderTerms
     {
-        NewOrder(symbol: symbol, qty: qty, side: side, type: limit == nil ? .market : .limit, limitPrice: limit)
+        OrderTerms(symbol: symbol, qty: qty, side: side, type: limit == nil ? .market : .limit, limitPrice: limit)
     }
 
     @Test(
@@ -30,7 +30,7 @@ struct RiskCheckTests {
             ),
             (order(.sell, 60), RiskExposure(position: -100, lastPrice: 1), "max_position", "could reach -160"),
         ])
-    func refusals(order: NewOrder, exposure: RiskExposure, limit: String, fragment: String) throws {
+    func refusals(order: OrderTerms, exposure: RiskExposure, limit: String, fragment: String) throws {
         let rejection = try #require(RiskCheck.evaluate(order, limits: Self.limits, exposure: exposure))
         #expect(rejection.limit == limit)
         #expect(rejection.message.contains(fragment), "\(rejection.message)")
@@ -45,7 +45,7 @@ struct RiskCheckTests {
             (order(.buy, 50, limit: 1), RiskExposure(position: 100)),
             (order(.sell, 50), RiskExposure(position: -100, openSellQty: 0, openOrders: 2, lastPrice: 1)),
         ])
-    func passes(order: NewOrder, exposure: RiskExposure) {
+    func passes(order: OrderTerms, exposure: RiskExposure) {
         #expect(RiskCheck.evaluate(order, limits: Self.limits, exposure: exposure) == nil)
     }
 

@@ -1,19 +1,36 @@
 import DeskCore
-import DeskLedger
 import DeskTestSupport
 import Foundation
+import GRDB
 import Testing
+
+@testable import DeskLedger
 
 @Suite("Ledger")
 struct LedgerTests {
-    static func order(_ id: String, member: String = "alice", side: Side = .buy, qty: Decimal = 10) -> OrderRecord {
-        OrderRecord(
-            orderId: id, userId: member, strategy: "momentum",
-            order: NewOrder(symbol: "AAPL", qty: qty, side: side), at: Date())
+    /// A time the ledger stores exactly (whole milliseconds).
+    static let now = Date(timeIntervalSince1970: 1_800_000_000)
+
+    static func order(
+        _ id: String, member: String = "alice", side: Side = .buy, qty: Decimal = 10, limit: Decimal? = nil
+    ) -> Order {
+        Order(
+            id: id, member: member, strategy: "momentum",
+            terms: OrderTerms(
+                symbol: "AAPL", qty: qty, side: side, type: limit == nil ? .market : .limit, limitPrice: limit),
+            placedAt: now)
     }
 
     static func audit(_ id: String) -> AuditEvent {
-        AuditEvent(at: Date(), userId: "alice", strategy: "momentum", action: "order", orderId: id, outcome: "accepted")
+        AuditEvent(at: Date(), member: "alice", strategy: "momentum", action: "order", orderId: id, outcome: "accepted")
+    }
+
+    static func update(_ id: String, _ event: OrderEvent) -> OrderUpdate {
+        OrderUpdate(orderId: id, event: event, at: now)
+    }
+
+    static func fill(_ id: String, _ qty: Decimal, at price: Decimal, cumulative: Decimal) -> OrderUpdate {
+        .fill(orderId: id, qty: qty, price: price, cumulativeQty: cumulative, at: now)
     }
 
     @Test("strategy uids: one per strategy, stable, never shared, even by concurrent first starts; kept on reopening")
@@ -42,24 +59,22 @@ struct LedgerTests {
         try await withRunningLedger { ledger, _ in
             try await ledger.journal(Self.order("b1"), audit: Self.audit("b1"))
             try await ledger.journal(Self.order("s1", side: .sell, qty: 6), audit: Self.audit("s1"))
-            let now = Date()
             let outcomes = try await ledger.apply([
-                LedgerUpdate(orderId: "b1", event: .accepted, at: now),
-                LedgerUpdate(orderId: "b1", event: .fill(qty: 4, price: 100), fillId: "f1", at: now),
-                LedgerUpdate(
-                    orderId: "b1", event: .fill(qty: 6, price: Decimal(string: "100.5")!), fillId: "f2", at: now),
-                LedgerUpdate(orderId: "s1", event: .fill(qty: 6, price: 110), fillId: "f3", at: now),
+                Self.update("b1", .accepted),
+                Self.fill("b1", 4, at: 100, cumulative: 4),
+                Self.fill("b1", 6, at: Decimal(string: "100.5")!, cumulative: 10),
+                Self.fill("s1", 6, at: 110, cumulative: 6),
             ])
             #expect(outcomes.count == 4)
             let bought = try #require(try await ledger.order(id: "b1"))
             #expect(bought.status == .filled)
             #expect(bought.filledQty == 10)
             #expect(bought.filledAvgPrice == Decimal(string: "100.3")!)
-            #expect(try await ledger.fills(orderId: "b1").map(\.fillId) == ["f1", "f2"])
+            #expect(try await ledger.fills(orderId: "b1").map(\.fillId) == ["b1:4", "b1:10"])
             let member = try #require(try await ledger.positions(member: "alice").first)
             // bought 10 at 100.3 avg (1003), sold 6 at 110: realized 660 - 601.8 = 58.2
             #expect(member.qty == 4)
-            #expect(member.realizedPnl == Decimal(string: "58.2")!)
+            #expect(member.realizedPnL == Decimal(string: "58.2")!)
             #expect(member.costBasis == Decimal(string: "401.2")!)
             let byStrategy = try await ledger.positions(member: "alice", byStrategy: true)
             #expect(byStrategy.map(\.strategy) == ["momentum"])
@@ -71,11 +86,9 @@ struct LedgerTests {
     func duplicates() async throws {
         try await withRunningLedger { ledger, _ in
             try await ledger.journal(Self.order("o"), audit: Self.audit("o"))
-            let fill = LedgerUpdate(orderId: "o", event: .fill(qty: 10, price: 5), fillId: "x", at: Date())
+            let fill = Self.fill("o", 10, at: 5, cumulative: 10)
             _ = try await ledger.apply([fill])
-            let again = try await ledger.apply([
-                fill, LedgerUpdate(orderId: "o", event: .canceled(reason: nil), at: Date()),
-            ])
+            let again = try await ledger.apply([fill, Self.update("o", .canceled(reason: nil))])
             guard case .duplicate = again[0], case .refused = again[1] else {
                 Issue.record("expected duplicate and refused, got \(again)")
                 return
@@ -83,9 +96,7 @@ struct LedgerTests {
             #expect(try ledger.count("fills") == 1)
             #expect(try await ledger.positions(member: "alice").first?.qty == 10)
             guard
-                case .unknownOrder = try await ledger.apply([
-                    LedgerUpdate(orderId: "nope", event: .accepted, at: Date())
-                ])[0]
+                case .unknownOrder = try await ledger.apply([Self.update("nope", .accepted)])[0]
             else {
                 Issue.record("expected unknownOrder")
                 return
@@ -126,13 +137,13 @@ struct LedgerTests {
             for (id, member) in [("a1", "alice"), ("a2", "alice"), ("b1", "bob")] {
                 try await ledger.journal(Self.order(id, member: member), audit: Self.audit(id))
             }
-            _ = try await ledger.apply([LedgerUpdate(orderId: "a1", event: .fill(qty: 10, price: 1), at: Date())])
+            _ = try await ledger.apply([Self.fill("a1", 10, at: 1, cumulative: 10)])
             #expect(Set(try await ledger.orders(OrderQuery(member: "alice")).map(\.orderId)) == ["a1", "a2"])
             #expect(try await ledger.orders(OrderQuery(member: "alice", status: .open)).map(\.orderId) == ["a2"])
             #expect(try await ledger.orders(OrderQuery(member: nil, status: .closed)).map(\.orderId) == ["a1"])
             #expect(try await ledger.orders(OrderQuery(member: nil, status: .exactly(.filled))).count == 1)
             #expect(try await ledger.orders(OrderQuery(member: nil, symbol: "MSFT")).isEmpty)
-            #expect(try await ledger.orders(OrderQuery(member: nil, since: Date().addingTimeInterval(60))).isEmpty)
+            #expect(try await ledger.orders(OrderQuery(member: nil, since: Self.now.addingTimeInterval(60))).isEmpty)
             #expect(try await ledger.orders(OrderQuery(member: nil, limit: 2)).count == 2)
             #expect(try await ledger.openOrders().map(\.orderId).sorted() == ["a2", "b1"])
         }
@@ -141,8 +152,7 @@ struct LedgerTests {
     @Test("decimals are stored as text, exactly")
     func decimalsAsText() async throws {
         try await withRunningLedger { ledger, folder in
-            var record = Self.order("p", qty: Decimal(string: "0.123456789")!)
-            record.limitPrice = Decimal(string: "145.61")!
+            let record = Self.order("p", qty: Decimal(string: "0.123456789")!, limit: Decimal(string: "145.61")!)
             try await ledger.journal(record, audit: Self.audit("p"))
             let reopened = try Ledger(path: folder.path("desk.db"))
             let stored = try #require(try await reopened.order(id: "p"))
@@ -173,12 +183,104 @@ struct LedgerTests {
     @Test("kill switches persist")
     func halts() async throws {
         try await withRunningLedger { ledger, folder in
-            try ledger.halt(scope: "alice", reason: "runaway", by: "admin")
-            try ledger.halt(scope: HaltRecord.wholeDesk, reason: nil, by: "admin")
+            let audit = AuditEvent(at: Date(), member: "admin", strategy: "", action: "halt", outcome: "ok")
+            try await ledger.halt(
+                HaltRecord(scope: "alice", reason: "runaway", haltedBy: "admin", haltedAt: Date()), audit: audit)
+            try await ledger.halt(
+                HaltRecord(scope: HaltRecord.wholeDesk, reason: nil, haltedBy: "admin", haltedAt: Date()), audit: audit)
             let reopened = try Ledger(path: folder.path("desk.db"))
+            defer { reopened.close() }
             #expect(try reopened.halts().map(\.scope) == ["*", "alice"])
-            #expect(try reopened.resume(scope: "alice"))
-            #expect(try reopened.resume(scope: "alice") == false)
+            #expect(try await reopened.resume(scope: "alice") { _ in audit })
+            #expect(try await reopened.resume(scope: "alice") { _ in audit } == false)
+            #expect(try reopened.count("audit_events") == 4)
         }
+    }
+
+    @Test("a decided order is recorded in one transaction: its final state, fills, positions and audit line")
+    func recordInOneTransaction() async throws {
+        let ledger = try Ledger.inMemory()
+        defer { ledger.close() }
+        let order = Self.order("d1", qty: 10)
+        let recorded = try await ledger.record(
+            order,
+            updates: [
+                Self.update("d1", .accepted), Self.fill("d1", 4, at: 100, cumulative: 4),
+                Self.fill("d1", 6, at: 101, cumulative: 10),
+            ], audit: Self.audit("d1"))
+        #expect(recorded.status == .filled)
+        #expect(recorded.filledAvgPrice == Decimal(string: "100.6")!)
+        #expect(try await ledger.order(id: "d1") == recorded)
+        #expect(try await ledger.fills(orderId: "d1").map(\.fillId) == ["d1:4", "d1:10"])
+        #expect(try await ledger.positions(member: "alice").first?.qty == 10)
+        #expect(try await ledger.positions(member: "alice", byStrategy: true).first?.costBasis == 1006)
+        #expect(try ledger.count("audit_events") == 1)
+        // A decision the state machine refuses writes nothing at all.
+        await #expect(throws: OrderTransitionError.self) {
+            _ = try await ledger.record(
+                Self.order("d2"), updates: [Self.fill("d2", 11, at: 1, cumulative: 11)], audit: Self.audit("d2"))
+        }
+        #expect(try await ledger.order(id: "d2") == nil)
+        #expect(try ledger.count("audit_events") == 1)
+    }
+
+    @Test("positions kept in memory stay true when a batch rolls back")
+    func positionsAfterRollback() async throws {
+        let ledger = try Ledger.inMemory()
+        defer { ledger.close() }
+        _ = try await ledger.record(
+            Self.order("p1"), updates: [Self.fill("p1", 10, at: 10, cumulative: 10)], audit: Self.audit("p1"))
+        // The same id again fails on the primary key after the fill was booked in memory.
+        await #expect(throws: (any Error).self) {
+            _ = try await ledger.record(
+                Self.order("p1"), updates: [Self.fill("p1", 10, at: 10, cumulative: 10)], audit: Self.audit("p1"))
+        }
+        _ = try await ledger.record(
+            Self.order("p2"), updates: [Self.fill("p2", 5, at: 20, cumulative: 5)], audit: Self.audit("p2"))
+        let position = try #require(try await ledger.positions(member: "alice").first)
+        #expect(position.qty == 15)
+        #expect(position.costBasis == 200)
+    }
+
+    @Test(
+        "times are stored as GRDB stores a Date (UTC, milliseconds truncated) and read back by GRDB",
+        arguments: [
+            (0, "1970-01-01 00:00:00.000"), (1_800_000_000.1239, "2027-01-15 08:00:00.123"),
+            (951_782_400.5, "2000-02-29 00:00:00.500"), (-1.5, "1969-12-31 23:59:58.500"),
+        ])
+    func storedTimes(seconds: Double, text: String) throws {
+        #expect(LedgerTime.text(Date(timeIntervalSince1970: seconds)) == text)
+        let read = try DatabaseQueue().read { db in try Date.fetchOne(db, sql: "SELECT ?", arguments: [text]) }
+        let milliseconds = try #require(read).timeIntervalSince1970 * 1000
+        #expect(milliseconds.rounded() == (seconds * 1000).rounded(.down))
+    }
+
+    @Test("a v4 ledger migrates: user_id becomes member, reject_reason status_reason, NULL strategies ''")
+    func migrationToMember() async throws {
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        let path = folder.path("desk.db")
+        let old = try DatabaseQueue(path: path)
+        let migrator = LedgerDatabase.migrator
+        try migrator.migrate(old, upTo: "v4-strategy-users")
+        try await old.write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO orders (order_id, user_id, strategy, symbol, qty, side, order_type, time_in_force,
+                      status, reject_reason, created_at, updated_at)
+                    VALUES ('o1', 'alice', '', 'AAPL', '1', 'buy', 'market', 'day', 'rejected', 'no price',
+                      '2026-11-25 14:30:00.000', '2026-11-25 14:30:00.000');
+                    INSERT INTO audit_events (at, user_id, strategy, action, outcome)
+                    VALUES ('2026-11-25 14:30:00.000', 'alice', NULL, 'order', 'rejected');
+                    """)
+        }
+        try old.close()
+        let ledger = try Ledger(path: path)
+        defer { ledger.close() }
+        let order = try #require(try await ledger.order(id: "o1"))
+        #expect(order.member == "alice" && order.statusReason == "no price")
+        #expect(try await ledger.orders(OrderQuery(member: "alice")).count == 1)
+        let audit = try #require(try await ledger.auditEvents(member: "alice").first)
+        #expect(audit.strategy == "")
     }
 }

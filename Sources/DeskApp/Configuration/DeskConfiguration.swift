@@ -1,4 +1,5 @@
-import DeskAlpaca
+import AlpacaBroker
+import AlpacaData
 import DeskBroker
 import DeskCore
 import DeskHTTP

@@ -1,5 +1,6 @@
+import AlpacaBroker
+import AlpacaData
 import ArgumentParser
-import DeskAlpaca
 import DeskBroker
 import DeskCore
 import DeskHTTP

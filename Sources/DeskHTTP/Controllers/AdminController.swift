@@ -41,14 +41,16 @@ struct AdminController {
     @Sendable func halt(_ request: Request, context: AdminContext) async throws -> HaltReply {
         let body = try await request.decode(as: HaltRequest.self, context: context)
         try Self.checkMember(body.member)
-        try await desk.halt(member: body.member, reason: body.reason, by: context.caller)
+        try await desk.halt(
+            member: body.member, reason: body.reason, by: context.caller.member, strategy: context.caller.strategy)
         return HaltReply(status: "halted", scope: body.member ?? HaltRecord.wholeDesk)
     }
 
     @Sendable func resume(_ request: Request, context: AdminContext) async throws -> HaltReply {
         let body = try await request.decode(as: ResumeRequest.self, context: context)
         try Self.checkMember(body.member)
-        let wasOn = try await desk.resume(member: body.member, by: context.caller)
+        let wasOn = try await desk.resume(
+            member: body.member, by: context.caller.member, strategy: context.caller.strategy)
         return HaltReply(status: wasOn ? "resumed" : "not_halted", scope: body.member ?? HaltRecord.wholeDesk)
     }
 

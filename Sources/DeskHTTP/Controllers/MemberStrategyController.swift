@@ -248,7 +248,7 @@ struct MemberStrategyController {
         let by = caller.member == member ? "" : "by=\(caller.member) "
         try await ledger.record(
             AuditEvent(
-                at: Date(), userId: member, strategy: folder, action: "strategy_\(action)", outcome: outcome,
+                at: Date(), member: member, strategy: folder, action: "strategy_\(action)", outcome: outcome,
                 httpStatus: status, detail: (by + (detail ?? "")).trimmingCharacters(in: .whitespaces)))
     }
 

@@ -46,10 +46,13 @@ struct OrderController {
         do {
             decoded = try OrderWire.decode(body, format: format)
         } catch {
-            await desk.refuseMalformed(caller: context.caller, status: Int(error.status.code), message: error.message)
+            await desk.refuseMalformed(
+                member: context.caller.member, strategy: context.caller.strategy, status: Int(error.status.code),
+                message: error.message)
             throw error
         }
-        let placement = await desk.place(OrderWire.ticket(decoded), caller: context.caller)
+        let placement = await desk.place(
+            OrderWire.ticket(decoded), member: context.caller.member, strategy: context.caller.strategy)
         let (response, orderId) = OrderWire.response(to: decoded, placement: placement, format: format)
         context.requestLog.orderId = orderId
         return response
@@ -66,7 +69,7 @@ struct OrderController {
         let id = try context.parameters.require("id")
         context.requestLog.orderId = id
         guard let order = try await ledger.order(id: id),
-            context.caller.isAdmin || order.userId == context.caller.member
+            context.caller.isAdmin || order.member == context.caller.member
         else {
             throw DeskHTTPError(.notFound, "no order \(OrderValidation.quoted(id)) among your orders")
         }
@@ -76,7 +79,10 @@ struct OrderController {
     @Sendable func cancel(_ request: Request, context: MemberContext) async throws -> OrderView {
         let id = try context.parameters.require("id")
         context.requestLog.orderId = id
-        switch await desk.cancel(orderId: id, caller: context.caller) {
+        switch await desk.cancel(
+            orderId: id, member: context.caller.member, strategy: context.caller.strategy,
+            isAdmin: context.caller.isAdmin)
+        {
         case .canceled(let order): return OrderView(order)
         case .notFound(let message): throw DeskHTTPError(.notFound, message)
         case .notCancelable(_, let message): throw DeskHTTPError(.unprocessableContent, message)

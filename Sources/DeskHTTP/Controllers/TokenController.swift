@@ -18,7 +18,7 @@ struct TokenController {
 
     static func view(_ record: TokenRecord) -> TokenView {
         TokenView(
-            id: record.id ?? 0, member: record.userId, strategy: record.strategy,
+            id: record.id ?? 0, member: record.member, strategy: record.strategy,
             kind: record.isAdmin ? "admin" : record.metricsOnly ? "metrics" : "member", issuedBy: record.issuedBy,
             createdAt: record.createdAt, revokedAt: record.revokedAt)
     }
@@ -48,7 +48,7 @@ struct TokenController {
             metricsOnly: kind == "metrics", issuer: .web)
         try await ledger.record(
             AuditEvent(
-                at: Date(), userId: body.member, strategy: body.strategy, action: "token_issue", outcome: "accepted",
+                at: Date(), member: body.member, strategy: body.strategy ?? "", action: "token_issue", outcome: "accepted",
                 httpStatus: 200, detail: "id=\(issued.identity.tokenId) kind=\(kind) by=\(context.caller.member)"))
         let record = try ledger.tokens().first { $0.id == issued.identity.tokenId }
         return IssuedTokenReply(token: record.map(Self.view)!, secret: issued.secret)
@@ -67,7 +67,7 @@ struct TokenController {
         let revoked = try ledger.revokeToken(id: id)
         try await ledger.record(
             AuditEvent(
-                at: Date(), userId: record.userId, strategy: record.strategy, action: "token_revoke",
+                at: Date(), member: record.member, strategy: record.strategy, action: "token_revoke",
                 outcome: revoked ? "accepted" : "already_revoked", httpStatus: 200,
                 detail: "id=\(id) by=\(context.caller.member)"))
         return RevokeTokenReply(id: id, revoked: revoked)

@@ -22,8 +22,8 @@ struct EquityBook {
         // A member's own orders (no strategy) are in their book only, not a strategy's curve.
         let strategyRows = strategies.filter { !$0.strategy.isEmpty }.map { ($0, $0.strategy) }
         for (record, strategy) in books.map({ ($0, "") }) + strategyRows {
-            let key = record.userId + "\u{0}" + strategy
-            var sum = sums[key] ?? (record.userId, strategy, 0, 0)
+            let key = record.member + "\u{0}" + strategy
+            var sum = sums[key] ?? (record.member, strategy, 0, 0)
             let position = record.position
             sum.realized += position.realizedPnL
             if let price = broker.lastPrice(record.symbol) { sum.unrealized += position.unrealizedPnL(at: price) }

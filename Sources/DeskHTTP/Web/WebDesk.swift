@@ -87,7 +87,7 @@ struct WebDesk: Sendable {
     }
 
     func positionsHTML(_ positions: [PositionRecord]) -> String {
-        let rows = positions.filter { $0.qty != 0 || $0.realizedPnl != 0 }.map { record -> [String] in
+        let rows = positions.filter { $0.qty != 0 || $0.realizedPnL != 0 }.map { record -> [String] in
             let view = PositionView(record, lastPrice: broker.lastPrice(record.symbol), byStrategy: false)
             return [
                 HTML.escape(view.symbol), HTML.escape(view.qty), HTML.money(view.avgEntryPrice),
@@ -165,11 +165,11 @@ struct WebDesk: Sendable {
     func leaderboardHTML() async throws -> String {
         let everyone = try await ledger.positions(member: nil)
         let tokens = try ledger.tokens().filter { $0.revokedAt == nil && !$0.metricsOnly && !$0.isAdmin }
-        let members = Set(everyone.map(\.userId)).union(tokens.map(\.userId)).sorted()
+        let members = Set(everyone.map(\.member)).union(tokens.map(\.member)).sorted()
         let halted = Set(await orderDesk.activeHalts().map(\.scope))
         var rows: [(Decimal, [String])] = []
         for member in members {
-            let positions = everyone.filter { $0.userId == member }
+            let positions = everyone.filter { $0.member == member }
             let account = AccountView(member: member, positions: positions, openOrders: 0, lastPrice: broker.lastPrice)
             let history = try await equity.history(
                 member: member, strategy: nil, since: Date().addingTimeInterval(-86_400), step: .minute)

@@ -141,14 +141,14 @@ class DeskServer:
 
     def ledger_order(self, order_id: str) -> Optional[tuple]:
         """(user_id, strategy, symbol, qty, side, status) of one order, from the ledger."""
-        rows = self.ledger("SELECT user_id, strategy, symbol, qty, side, status FROM orders WHERE order_id = ?",
+        rows = self.ledger("SELECT member, strategy, symbol, qty, side, status FROM orders WHERE order_id = ?",
                            order_id)
         return rows[0] if rows else None
 
     def ledger_orders(self, member: str) -> List[tuple]:
         """(order_id, symbol, side, qty, order_type, limit_price) of a member's orders, oldest first."""
         return self.ledger("SELECT order_id, symbol, side, qty, order_type, limit_price FROM orders "
-                           "WHERE user_id = ? ORDER BY created_at, rowid", member)
+                           "WHERE member = ? ORDER BY created_at, rowid", member)
 
     def stop(self) -> None:
         """SIGTERM, then SIGKILL after STOP_SECONDS (with a warning: the desk is

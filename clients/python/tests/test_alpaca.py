@@ -86,7 +86,7 @@ def test_example_strategies_trade_through_alpaca(alpaca_desk):
     server.desk("strategies", "start", "--server", server.url)
 
     def filled_members() -> set:
-        return {row[0] for row in server.ledger("SELECT DISTINCT user_id FROM fills")}
+        return {row[0] for row in server.ledger("SELECT DISTINCT member FROM fills")}
 
     wait_for(lambda: {"alice", "bob"} <= filled_members(), seconds=60, what="fills for alice and bob")
     server.desk("strategies", "stop", "--server", server.url)
@@ -108,7 +108,7 @@ def test_example_strategies_trade_through_alpaca(alpaca_desk):
 
     # Fills came back over the stream: positions and P&L follow them exactly.
     for member in ("alice", "bob"):
-        fills = server.ledger("SELECT side, qty, price FROM fills WHERE user_id = ?", member)
+        fills = server.ledger("SELECT side, qty, price FROM fills WHERE member = ?", member)
         net = sum(Decimal(qty) if side == "buy" else -Decimal(qty) for side, qty, _ in fills)
         positions = get_json(server, f"/positions?user={member}")["positions"]
         booked = sum(Decimal(p["qty"]) for p in positions)

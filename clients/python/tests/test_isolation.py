@@ -149,7 +149,7 @@ def test_a_hostile_strategy_reaches_nothing_of_the_desk_or_another_member(desk):
     assert "PWNED" not in desk.log("victim")
     # Its orders are its member's; the broker secret is nowhere a strategy or a log could show it.
     order_id = desk.values("victim", "ORDER")[0].split()[1]
-    assert desk.server.ledger("SELECT user_id, strategy FROM orders WHERE order_id = ?", order_id) == [
+    assert desk.server.ledger("SELECT member, strategy FROM orders WHERE order_id = ?", order_id) == [
         ("victor", "victim")]
     for name in ("victim", "attacker"):
         assert BROKER_SECRET not in desk.log(name)

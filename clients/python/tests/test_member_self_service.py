@@ -111,7 +111,7 @@ def test_a_member_deploys_starts_reads_logs_stops_and_deletes_their_own_strategy
     assert "alice--trend" not in desk.status()
 
     audit = desk.server.ledger(
-        "SELECT action, outcome FROM audit_events WHERE user_id = 'alice' AND strategy = 'alice--trend' "
+        "SELECT action, outcome FROM audit_events WHERE member = 'alice' AND strategy = 'alice--trend' "
         "AND action LIKE 'strategy_%' ORDER BY id")
     assert [row[0] for row in audit] == ["strategy_deploy_version", "strategy_deploy_version", "strategy_rollback",
                                          "strategy_delete"], audit
@@ -210,7 +210,7 @@ def test_hostile_archives_are_refused_with_a_message_and_leave_nothing_behind(de
     assert not Path("/tmp/desk-absolute.py").exists()
     assert not (desk.strategies.parent / "escaped.py").exists()
     refused = desk.server.ledger(
-        "SELECT outcome, http_status FROM audit_events WHERE user_id = 'bob' AND strategy = 'bob--hostile' "
+        "SELECT outcome, http_status FROM audit_events WHERE member = 'bob' AND strategy = 'bob--hostile' "
         "ORDER BY id DESC LIMIT 1")
     assert refused == [("refused", status)], refused
 

@@ -129,7 +129,7 @@ def test_strategies_start_and_orders_land_under_their_members(runtime):
     alice_ids = {line[2] for line in runtime.lines("alice_trend", "ORDER")}
     bob_ids = {line[2] for line in runtime.lines("bob_probe", "ORDER")}
     ledger = {row[0]: row[1:] for row in runtime.server.ledger(
-        "SELECT order_id, user_id, strategy, symbol, side FROM orders")}
+        "SELECT order_id, member, strategy, symbol, side FROM orders")}
     for order_id in alice_ids:
         assert ledger[order_id] == ("alice", "alice_trend", "AAPL", "buy")
     for order_id in bob_ids:
@@ -143,7 +143,7 @@ def test_a_strategy_cannot_act_as_another_member(runtime):
     attempt = " ".join(runtime.lines("bob_probe", "AS ALICE")[0])
     assert attempt.startswith("AS ALICE error"), attempt
     assert "alice" in attempt and "bob" in attempt, attempt
-    assert not runtime.server.ledger("SELECT 1 FROM orders WHERE user_id = 'alice' AND strategy = 'bob_probe'")
+    assert not runtime.server.ledger("SELECT 1 FROM orders WHERE member = 'alice' AND strategy = 'bob_probe'")
 
 
 def test_the_sandbox_blocks_tcp_and_hides_the_broker_keys(runtime):

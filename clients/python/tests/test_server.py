@@ -94,7 +94,7 @@ def test_token_with_another_members_user_id_is_refused_with_403(desk, client_env
     with pytest.raises(DeskRequestError) as refused:
         get_orders()
     assert refused.value.status_code == 403
-    assert desk.ledger("SELECT count(*) FROM orders WHERE user_id = 'bob'") == [(0,)]
+    assert desk.ledger("SELECT count(*) FROM orders WHERE member = 'bob'") == [(0,)]
 
 
 # --- rejections and number formatting ------------------------------------------------------------------------------

@@ -214,7 +214,7 @@ def test_another_member_sees_none_of_the_first_ones_data(desk, browser):
     assert browser.text("member") == "bob"
     page = browser.driver.page_source
     assert "alice--buyer" not in page and "alice--fromweb" not in page
-    for order_id, in desk.server.ledger("SELECT order_id FROM orders WHERE user_id = 'alice'"):
+    for order_id, in desk.server.ledger("SELECT order_id FROM orders WHERE member = 'alice'"):
         assert order_id[:8] not in page
     assert "No positions." in browser.text("positions")
     assert not browser.present("leaderboard")

@@ -1,3 +1,4 @@
+import AlpacaData
 import DeskBroker
 import DeskCore
 import Foundation
@@ -10,7 +11,7 @@ import Synchronization
 /// `client_order_id`, their fate comes back on the `trade_updates` stream, and a
 /// poll catches up on whatever the stream missed. A service: `run()` keeps the
 /// stream connected (reconnecting with backoff) and polls.
-public final class AlpacaBroker: Broker, Service {
+public final class AlpacaBroker: Broker, ReconcilingBroker, Service {
     public struct Options: Sendable {
         /// How long one REST call may take before the desk asks Alpaca what became of it.
         public var requestTimeout: Duration
@@ -56,11 +57,15 @@ public final class AlpacaBroker: Broker, Service {
 
     public let name = "alpaca"
     public let orderRules = OrderRules(allowsFractionalQuantity: true)
+    /// Alpaca's state is outside the process: an order is durable before it is sent.
+    public let journaling = BrokerJournaling.beforeSubmission
+    /// Alpaca expires day orders at its own session close.
+    public let expiresDayOrdersItself = true
     public let settings: AlpacaSettings
     public let options: Options
-    public let updates: AsyncStream<BrokerUpdate>
+    public let updates: AsyncStream<OrderUpdate>
     let rest: AlpacaREST
-    private let continuation: AsyncStream<BrokerUpdate>.Continuation
+    private let continuation: AsyncStream<OrderUpdate>.Continuation
     private let state = Mutex(State())
     private let logger: Logger
     /// The pacer's name for the desk's own requests (polls, reconciliation).
@@ -73,7 +78,7 @@ public final class AlpacaBroker: Broker, Service {
         self.options = options
         self.logger = logger
         rest = AlpacaREST(settings: settings, pacer: pacer, timeout: options.requestTimeout)
-        (updates, continuation) = AsyncStream.makeStream(of: BrokerUpdate.self)
+        (updates, continuation) = AsyncStream.makeStream(of: OrderUpdate.self)
     }
 
     // MARK: Broker
@@ -81,11 +86,31 @@ public final class AlpacaBroker: Broker, Service {
     public func lastPrice(_ symbol: String) -> Decimal? { state.withLock { $0.prices[symbol] } }
 
     /// The last trade price the desk's feed saw (risk checks value market orders with it).
-    public func notePrice(symbol: String, price: Decimal) { state.withLock { $0.prices[symbol] = price } }
+    public func observe(symbol: String, price: Decimal, size: Decimal?, at: Date) {
+        state.withLock { $0.prices[symbol] = price }
+    }
 
-    public func submit(_ order: BrokerOrder) async throws(BrokerError) -> [BrokerUpdate] {
-        track(order, inFlight: true)
-        var lookFirst = order.resubmission
+    /// Alpaca expires day orders itself; the desk's session close changes nothing here.
+    public func closeSession(at: Date) {}
+
+    /// The stream and the poller.
+    public var service: (any Service)? { self }
+
+    /// Alpaca's account, for reconciliation.
+    public var reconciling: (any ReconcilingBroker)? { self }
+
+    /// Nothing to forget: the order was journaled before it was sent.
+    public func forget(orderId: String) {}
+
+    /// Ends `updates` (also done when `run()` returns).
+    public func finish() { continuation.finish() }
+
+    public nonisolated(nonsending) func submit(_ order: Order, resubmission: Bool) async throws(BrokerError)
+        -> [OrderUpdate]
+    {
+        let working = WorkingOrder(order: order, progress: OrderProgress(qty: order.terms.qty))
+        track(working, inFlight: true)
+        var lookFirst = resubmission
         var lastProblem = "no attempt made"
         for attempt in 1...max(1, options.submitAttempts) {
             if attempt > 1 { try? await Task.sleep(for: .milliseconds(200 * (1 << min(attempt, 6)))) }
@@ -93,17 +118,17 @@ public final class AlpacaBroker: Broker, Service {
             do {
                 outcome = try await self.attempt(order, lookFirst: lookFirst)
             } catch {
-                untrack(order.orderId)
+                untrack(order.id)
                 throw error
             }
             switch outcome {
             case .placed(let placed, let adopted):
                 if adopted {
-                    logger.info("order already at Alpaca; adopted", metadata: ["order_id": "\(order.orderId)"])
+                    logger.info("order already at Alpaca; adopted", metadata: ["order_id": "\(order.id)"])
                 }
-                return finishSubmit(order.orderId, placed)
+                return finishSubmit(order.id, placed)
             case .keysRefused(let status):
-                untrack(order.orderId)
+                untrack(order.id)
                 throw .unavailable(
                     "Alpaca refused the desk's API keys (\(status)); check APCA_API_KEY_ID and APCA_API_SECRET_KEY")
             case .unknown(let problem):
@@ -112,11 +137,11 @@ public final class AlpacaBroker: Broker, Service {
                 lastProblem = problem
                 logger.warning(
                     "order submit to Alpaca failed; will look it up and retry",
-                    metadata: ["order_id": "\(order.orderId)", "attempt": "\(attempt)", "problem": "\(problem)"])
+                    metadata: ["order_id": "\(order.id)", "attempt": "\(attempt)", "problem": "\(problem)"])
             }
         }
         // Unknown: kept pending; the next poll or start finds it if Alpaca has it.
-        state.withLock { $0.orders[order.orderId]?.inFlight = false }
+        state.withLock { $0.orders[order.id]?.inFlight = false }
         throw .unavailable(lastProblem)
     }
 
@@ -132,12 +157,12 @@ public final class AlpacaBroker: Broker, Service {
 
     /// One attempt: look the order up first when an earlier attempt may have got
     /// through, then send it. Throws when Alpaca refused it (or the desk's keys).
-    private func attempt(_ order: BrokerOrder, lookFirst: Bool) async throws(BrokerError) -> SubmitOutcome {
+    private func attempt(_ order: Order, lookFirst: Bool) async throws(BrokerError) -> SubmitOutcome {
         do throws(BrokerError) {
-            if lookFirst, let existing = try await lookUp(clientOrderId: order.orderId, member: order.member) {
+            if lookFirst, let existing = try await lookUp(clientOrderId: order.id, member: order.member) {
                 return .placed(existing, adopted: true)
             }
-            let body = (try? JSONEncoder().encode(AlpacaOrderRequest(order))) ?? Data()
+            let body = (try? JSONEncoder().encode(AlpacaOrderBody(order))) ?? Data()
             let reply = try await rest.send(.POST, "/v2/orders", body: Array(body), member: order.member)
             switch reply.status {
             case 200, 201:
@@ -168,7 +193,7 @@ public final class AlpacaBroker: Broker, Service {
         }
     }
 
-    public func cancel(orderId: String) async throws(BrokerError) -> [BrokerUpdate] {
+    public nonisolated(nonsending) func cancel(orderId: String) async throws(BrokerError) -> [OrderUpdate] {
         let known = state.withLock { $0.orders[orderId] }
         var alpacaId = known?.alpacaId
         let member = known?.member ?? Self.deskMember
@@ -185,9 +210,10 @@ public final class AlpacaBroker: Broker, Service {
         }
     }
 
-    public func restore(_ openOrders: [BrokerOrder]) async throws(BrokerError) -> [BrokerUpdate] {
+    public nonisolated(nonsending) func restore(_ openOrders: [WorkingOrder]) async throws(BrokerError) -> [OrderUpdate]
+    {
         for order in openOrders { followRestored(order) }
-        return try await catchUp(only: Set(openOrders.map(\.orderId)))
+        return try await catchUp(only: Set(openOrders.map(\.order.id)))
     }
 
     // MARK: Service
@@ -254,18 +280,20 @@ public final class AlpacaBroker: Broker, Service {
 
     // MARK: Following orders
 
-    private func track(_ order: BrokerOrder, inFlight: Bool, acknowledged: Bool = false) {
+    private func track(_ working: WorkingOrder, inFlight: Bool, acknowledged: Bool = false) {
+        let order = working.order
+        let filled = working.progress
         state.withLock { state in
-            if var existing = state.orders[order.orderId] {
+            if var existing = state.orders[order.id] {
                 existing.inFlight = inFlight
-                state.orders[order.orderId] = existing
+                state.orders[order.id] = existing
                 return
             }
-            state.orders[order.orderId] = Tracked(
+            state.orders[order.id] = Tracked(
                 member: order.member, placedAt: order.placedAt, alpacaId: nil,
                 followed: FollowedOrder(
-                    filledQty: order.filledQty, filledNotional: order.filledNotional,
-                    acknowledged: acknowledged || order.filledQty > 0),
+                    filledQty: filled.filledQty, filledNotional: filled.filledNotional,
+                    acknowledged: acknowledged || filled.filledQty > 0),
                 inFlight: inFlight)
         }
     }
@@ -273,12 +301,12 @@ public final class AlpacaBroker: Broker, Service {
     func isFollowing(_ orderId: String) -> Bool { state.withLock { $0.orders[orderId] != nil } }
 
     /// Follows an order the ledger says Alpaca is working on.
-    func followRestored(_ order: BrokerOrder) { track(order, inFlight: false, acknowledged: true) }
+    func followRestored(_ order: WorkingOrder) { track(order, inFlight: false, acknowledged: true) }
 
     private func untrack(_ orderId: String) { _ = state.withLock { $0.orders.removeValue(forKey: orderId) } }
 
     /// The submit's answer, then any stream events that arrived meanwhile, as the submit's result.
-    private func finishSubmit(_ orderId: String, _ placed: AlpacaOrder) -> [BrokerUpdate] {
+    private func finishSubmit(_ orderId: String, _ placed: AlpacaOrder) -> [OrderUpdate] {
         state.withLock { state in
             guard var tracked = state.orders[orderId] else { return [] }
             tracked.alpacaId = placed.id
@@ -286,12 +314,13 @@ public final class AlpacaBroker: Broker, Service {
             snapshots.sort { $0.0.filledQty < $1.0.filledQty }
             tracked.held = []
             tracked.inFlight = false
-            var updates: [BrokerUpdate] = []
+            var updates: [OrderUpdate] = []
+            let now = Date()
             for (snapshot, fill) in snapshots {
                 let (events, followed) = OrderFollower.advance(
-                    tracked.followed, to: snapshot, orderId: orderId, eventFill: fill)
+                    tracked.followed, to: snapshot, orderId: orderId, at: now, eventFill: fill)
                 tracked.followed = followed
-                updates += events.map { BrokerUpdate(orderId: orderId, event: $0.event, fillId: $0.fillId, at: Date()) }
+                updates += events
             }
             if tracked.followed.finished {
                 state.orders[orderId] = nil
@@ -323,8 +352,9 @@ public final class AlpacaBroker: Broker, Service {
     private func advance(
         _ orderId: String, alpacaId: String, to snapshot: OrderSnapshot, fill: (qty: Decimal, price: Decimal)?,
         deliver: Bool
-    ) -> [BrokerUpdate]? {
-        state.withLock { state in
+    ) -> [OrderUpdate]? {
+        let now = Date()
+        return state.withLock { state in
             guard var tracked = state.orders[orderId] else {
                 return state.finished.contains(orderId) ? [] : nil
             }
@@ -334,17 +364,14 @@ public final class AlpacaBroker: Broker, Service {
                 state.orders[orderId] = tracked
                 return []
             }
-            let (events, followed) = OrderFollower.advance(
-                tracked.followed, to: snapshot, orderId: orderId, eventFill: fill)
+            let (updates, followed) = OrderFollower.advance(
+                tracked.followed, to: snapshot, orderId: orderId, at: now, eventFill: fill)
             tracked.followed = followed
             if followed.finished {
                 state.orders[orderId] = nil
                 state.finished.insert(orderId)
             } else {
                 state.orders[orderId] = tracked
-            }
-            let updates = events.map {
-                BrokerUpdate(orderId: orderId, event: $0.event, fillId: $0.fillId, at: Date())
             }
             // Yielded under the lock, so one order's events keep their order.
             if deliver { for update in updates { continuation.yield(update) } }
@@ -355,13 +382,13 @@ public final class AlpacaBroker: Broker, Service {
     /// Asks Alpaca for every unfinished order the desk follows (`only` those when given)
     /// and books what changed. One list request covers recent orders; any order it
     /// misses is looked up by its client order id.
-    func catchUp(only: Set<String>?, deliver: Bool = false) async throws(BrokerError) -> [BrokerUpdate] {
+    func catchUp(only: Set<String>?, deliver: Bool = false) async throws(BrokerError) -> [OrderUpdate] {
         try await followUp(only: only, deliver: deliver).updates
     }
 
     /// `catchUp`, also naming the orders Alpaca does not know.
     func followUp(only: Set<String>?, deliver: Bool) async throws(BrokerError) -> (
-        updates: [BrokerUpdate], unknown: [String]
+        updates: [OrderUpdate], unknown: [String]
     ) {
         let wanted = state.withLock { state -> [(String, Date, String)] in
             state.orders.filter { id, tracked in
@@ -371,7 +398,7 @@ public final class AlpacaBroker: Broker, Service {
         if only == nil { state.withLock { $0.lastFullPoll = .now } }
         guard let earliest = wanted.map(\.1).min() else { return ([], []) }
         var found: [String: AlpacaOrder] = [:]
-        let after = ISO8601DateFormatter().string(from: earliest.addingTimeInterval(-60))
+        let after = earliest.addingTimeInterval(-60).formatted(.iso8601)
         let reply = try await rest.send(
             .GET, "/v2/orders",
             query: [("status", "all"), ("after", after), ("limit", "500"), ("direction", "asc")],
@@ -379,7 +406,7 @@ public final class AlpacaBroker: Broker, Service {
         if reply.status == 200, let orders = try? JSONDecoder().decode([AlpacaOrder].self, from: Data(reply.body)) {
             for order in orders { found[order.client_order_id] = order }
         }
-        var updates: [BrokerUpdate] = []
+        var updates: [OrderUpdate] = []
         var unknown: [String] = []
         for (orderId, _, member) in wanted {
             var order = found[orderId]

@@ -1,5 +1,6 @@
+import AlpacaBroker
+import AlpacaData
 import AlpacaDouble
-import DeskAlpaca
 import DeskBroker
 import DeskCore
 import DeskTestSupport
@@ -55,8 +56,8 @@ actor PortSignal {
 }
 
 actor UpdateLog {
-    private(set) var updates: [BrokerUpdate] = []
-    func append(_ update: BrokerUpdate) { updates.append(update) }
+    private(set) var updates: [OrderUpdate] = []
+    func append(_ update: OrderUpdate) { updates.append(update) }
     func fills(_ orderId: String) -> [(Decimal, Decimal)] {
         updates.filter { $0.orderId == orderId }.compactMap {
             if case .fill(let qty, let price) = $0.event { return (qty, price) }
@@ -68,16 +69,16 @@ actor UpdateLog {
 
 func order(
     _ id: String = UUID().uuidString.lowercased(), _ symbol: String = "AAPL", qty: Decimal = 10, side: Side = .buy,
-    type: OrderType = .market, limit: Decimal? = nil, member: String = "alice", resubmission: Bool = false
-) -> BrokerOrder {
-    BrokerOrder(
-        orderId: id,
-        terms: NewOrder(symbol: symbol, qty: qty, side: side, type: type, timeInForce: .day, limitPrice: limit),
-        placedAt: Date(), member: member, resubmission: resubmission)
+    type: OrderType = .market, limit: Decimal? = nil, member: String = "alice"
+) -> Order {
+    Order(
+        id: id, member: member,
+        terms: OrderTerms(symbol: symbol, qty: qty, side: side, type: type, timeInForce: .day, limitPrice: limit),
+        placedAt: Date())
 }
 
 /// Every fill of `orderId` the desk learned, from the submit's answer and the stream.
-func allFills(_ immediate: [BrokerUpdate], _ log: UpdateLog, _ orderId: String) async -> [(Decimal, Decimal)] {
+func allFills(_ immediate: [OrderUpdate], _ log: UpdateLog, _ orderId: String) async -> [(Decimal, Decimal)] {
     immediate.compactMap {
         if case .fill(let qty, let price) = $0.event { return (qty, price) }
         return nil
@@ -93,9 +94,9 @@ struct AlpacaBrokerTests {
             try await withBroker(settings) { broker, log in
                 #expect(await eventually { double.listenerCount == 1 })
                 let placed = order()
-                let immediate = try await broker.submit(placed)
-                #expect(await eventually { await allFills(immediate, log, placed.orderId).count == 1 })
-                let fills = await allFills(immediate, log, placed.orderId)
+                let immediate = try await broker.submit(placed, resubmission: false)
+                #expect(await eventually { await allFills(immediate, log, placed.id).count == 1 })
+                let fills = await allFills(immediate, log, placed.id)
                 #expect(fills.first?.0 == 10 && fills.first?.1 == Decimal(string: "190.25")!)
                 let post = try #require(double.receivedRequests.first { $0.method == "POST" })
                 #expect(post.path == "/v2/orders")
@@ -103,7 +104,7 @@ struct AlpacaBrokerTests {
                 #expect(post.headers["apca-api-secret-key"] == settings.secretKey)
                 #expect(post.headers["content-type"] == "application/json")
                 let body = try JSONSerialization.jsonObject(with: Data(post.body.utf8)) as! [String: Any]
-                #expect(body["client_order_id"] as? String == placed.orderId)
+                #expect(body["client_order_id"] as? String == placed.id)
                 #expect(body["qty"] as? String == "10")
                 #expect(body["side"] as? String == "buy" && body["type"] as? String == "market")
             }
@@ -118,15 +119,15 @@ struct AlpacaBrokerTests {
             try await withBroker(settings) { broker, log in
                 #expect(await eventually { double.listenerCount == 1 })
                 let placed = order("messy-1", "MSFT", qty: 13)
-                let immediate = try await broker.submit(placed)
+                let immediate = try await broker.submit(placed, resubmission: false)
                 #expect(
-                    await eventually { await allFills(immediate, log, placed.orderId).reduce(0) { $0 + $1.0 } == 13 })
+                    await eventually { await allFills(immediate, log, placed.id).reduce(0) { $0 + $1.0 } == 13 })
                 try await Task.sleep(for: .milliseconds(300))
-                let fills = await allFills(immediate, log, placed.orderId)
+                let fills = await allFills(immediate, log, placed.id)
                 #expect(fills.reduce(0) { $0 + $1.0 } == 13)
                 let notional = fills.reduce(Decimal(0)) { $0 + $1.0 * $1.1 }
                 #expect(notional == Decimal(13 * 420), "\(ExactDecimal.plain(notional)) \(fills)")
-                let ids = immediate.compactMap(\.fillId) + (await log.fillIds(placed.orderId))
+                let ids = immediate.compactMap(\.fillId) + (await log.fillIds(placed.id))
                 #expect(Set(ids).count == ids.count, "a fill id was booked twice: \(ids)")
             }
         }
@@ -140,10 +141,10 @@ struct AlpacaBrokerTests {
             let options = AlpacaBroker.Options(requestTimeout: .milliseconds(500), pollInterval: .milliseconds(300))
             try await withBroker(settings, options: options) { broker, log in
                 let placed = order("timeout-1")
-                let immediate = try await broker.submit(placed)
+                let immediate = try await broker.submit(placed, resubmission: false)
                 #expect(double.orderCount == 1)
                 #expect(double.receivedRequests.contains { $0.path == "/v2/orders:by_client_order_id" })
-                #expect(await eventually { await allFills(immediate, log, placed.orderId).count == 1 })
+                #expect(await eventually { await allFills(immediate, log, placed.id).count == 1 })
                 #expect(double.orderCount == 1)
             }
         }
@@ -155,7 +156,7 @@ struct AlpacaBrokerTests {
             double.setPrice(symbol: "AAPL", price: 190)
             double.inject(TradingFaults(fail_next_submits: 2))
             try await withBroker(settings) { broker, _ in
-                _ = try await broker.submit(order("retry-1"))
+                _ = try await broker.submit(order("retry-1"), resubmission: false)
                 #expect(double.orderCount == 1)
                 #expect(double.receivedRequests.filter { $0.method == "POST" }.count == 3)
             }
@@ -167,9 +168,11 @@ struct AlpacaBrokerTests {
         try await withTradingDouble { double, settings in
             double.inject(TradingFaults(fail_next_submits: 10))
             try await withBroker(settings) { broker, _ in
-                await #expect(throws: BrokerError.self) { _ = try await broker.submit(order("down-1")) }
+                await #expect(throws: BrokerError.self) {
+                    _ = try await broker.submit(order("down-1"), resubmission: false)
+                }
                 do {
-                    _ = try await broker.submit(order("down-2"))
+                    _ = try await broker.submit(order("down-2"), resubmission: false)
                 } catch {
                     if case .unavailable(let reason) = error as? BrokerError {
                         #expect(reason.contains("500"))
@@ -191,7 +194,7 @@ struct AlpacaBrokerTests {
                 await #expect(
                     throws: BrokerError.unavailable(
                         "Alpaca refused the desk's API keys (401); check APCA_API_KEY_ID and APCA_API_SECRET_KEY")
-                ) { _ = try await broker.submit(order("keys-1")) }
+                ) { _ = try await broker.submit(order("keys-1"), resubmission: false) }
                 #expect(double.receivedRequests.filter { $0.method == "POST" }.count == 1)
                 #expect(double.orderCount == 0)
             }
@@ -204,12 +207,12 @@ struct AlpacaBrokerTests {
             (order("big", qty: 1_000_000), 403, "insufficient buying power"),
             (order("subpenny", type: .limit, limit: Decimal(string: "190.123")!), 422, "sub-penny increment"),
         ])
-    func rejections(placed: BrokerOrder, status: Int, message: String) async throws {
+    func rejections(placed: Order, status: Int, message: String) async throws {
         try await withTradingDouble(TradingDouble(buyingPower: 100_000)) { double, settings in
             double.setPrice(symbol: "AAPL", price: 190)
             try await withBroker(settings) { broker, _ in
                 do {
-                    _ = try await broker.submit(placed)
+                    _ = try await broker.submit(placed, resubmission: false)
                     Issue.record("expected a refusal")
                 } catch {
                     guard case .refused(let reason, let code) = error as? BrokerError else {
@@ -228,14 +231,15 @@ struct AlpacaBrokerTests {
         try await withTradingDouble { double, settings in
             double.setPrice(symbol: "AAPL", price: 190)
             try await withBroker(settings) { broker, _ in
-                _ = try await broker.submit(order("rest", side: .sell, type: .limit, limit: 250, member: "bob"))
+                _ = try await broker.submit(
+                    order("rest", side: .sell, type: .limit, limit: 250, member: "bob"), resubmission: false)
                 await #expect(
                     throws: BrokerError.refused(
                         reason:
                             "Alpaca refused the order: potential wash trade detected. use complex orders (Alpaca code 40310000)",
                         status: 403)
                 ) {
-                    _ = try await broker.submit(order("buy"))
+                    _ = try await broker.submit(order("buy"), resubmission: false)
                 }
             }
         }
@@ -247,7 +251,7 @@ struct AlpacaBrokerTests {
             double.setPrice(symbol: "AAPL", price: 190)
             double.inject(TradingFaults(rate_limit_next: 2))
             try await withBroker(settings) { broker, _ in
-                _ = try await broker.submit(order("limited-1"))
+                _ = try await broker.submit(order("limited-1"), resubmission: false)
                 #expect(double.orderCount == 1)
                 #expect(double.receivedRequests.filter { $0.method == "POST" }.count == 3)
             }
@@ -261,18 +265,18 @@ struct AlpacaBrokerTests {
             try await withBroker(settings) { broker, log in
                 #expect(await eventually { double.listenerCount == 1 })
                 let resting = order("resting-1", type: .limit, limit: 190)
-                _ = try await broker.submit(resting)
+                _ = try await broker.submit(resting, resubmission: false)
                 // The stream drops and the fill's events are lost.
                 double.inject(TradingFaults(drop_events: true))
                 await double.dropStreams()
                 double.setPrice(symbol: "AAPL", price: 189)
                 try await Task.sleep(for: .milliseconds(100))
                 double.inject(TradingFaults())
-                #expect(await eventually { await log.fills(resting.orderId).count == 1 })
+                #expect(await eventually { await log.fills(resting.id).count == 1 })
                 #expect(await eventually { double.listenerCount == 1 }, "the broker reconnects")
                 try await Task.sleep(for: .milliseconds(700))
-                #expect(await log.fills(resting.orderId).count == 1)
-                #expect(await log.fills(resting.orderId).first?.1 == 189)
+                #expect(await log.fills(resting.id).count == 1)
+                #expect(await log.fills(resting.id).first?.1 == 189)
             }
         }
     }
@@ -282,12 +286,11 @@ struct AlpacaBrokerTests {
         try await withTradingDouble { double, settings in
             double.setPrice(symbol: "AAPL", price: 200)
             let placed = order("restored-1", type: .limit, limit: 190)
-            try await withBroker(settings) { broker, _ in _ = try await broker.submit(placed) }
+            try await withBroker(settings) { broker, _ in _ = try await broker.submit(placed, resubmission: false) }
             double.setPrice(symbol: "AAPL", price: Decimal(string: "189.5")!)
             try await Task.sleep(for: .milliseconds(100))
             try await withBroker(settings) { broker, _ in
-                var working = placed
-                working.resubmission = false
+                let working = WorkingOrder(order: placed, progress: OrderProgress(qty: placed.terms.qty))
                 let updates = try await broker.restore([working])
                 #expect(updates.map(\.event) == [.fill(qty: 10, price: Decimal(string: "189.5")!)])
             }
@@ -299,12 +302,10 @@ struct AlpacaBrokerTests {
         try await withTradingDouble { double, settings in
             double.setPrice(symbol: "AAPL", price: 190)
             let placed = order("resubmitted-1")
-            try await withBroker(settings) { broker, _ in _ = try await broker.submit(placed) }
-            #expect(await eventually { double.status(clientOrderId: placed.orderId) == "filled" })
+            try await withBroker(settings) { broker, _ in _ = try await broker.submit(placed, resubmission: false) }
+            #expect(await eventually { double.status(clientOrderId: placed.id) == "filled" })
             try await withBroker(settings) { broker, _ in
-                var again = placed
-                again.resubmission = true
-                let updates = try await broker.submit(again)
+                let updates = try await broker.submit(placed, resubmission: true)
                 #expect(double.orderCount == 1)
                 #expect(updates.contains { if case .fill = $0.event { true } else { false } })
             }
@@ -319,13 +320,12 @@ struct AlpacaBrokerTests {
             double.adjustPosition(symbol: "TSLA", by: 3, price: 240)
             try await withBroker(settings) { broker, _ in
                 let desk = order("desk-1")
-                _ = try await broker.submit(desk)
-                #expect(await eventually { double.status(clientOrderId: desk.orderId) == "filled" })
+                _ = try await broker.submit(desk, resubmission: false)
+                #expect(await eventually { double.status(clientOrderId: desk.id) == "filled" })
                 let account = try await broker.account()
                 let report = Reconciliation.compare(
-                    deskOrderIds: [desk.orderId], deskPositions: ["AAPL": 10], brokerOpenOrders: account.openOrders,
-                    brokerPositions: account.positions, openOrdersChecked: 1, eventsCaughtUp: 0, unknownToBroker: [],
-                    at: Date())
+                    deskOrderIds: [desk.id], deskPositions: ["AAPL": 10], account: account, openOrdersChecked: 1,
+                    eventsCaughtUp: 0, unknownToBroker: [], at: Date())
                 #expect(report.outside_orders.map(\.alpaca_id) == [outside])
                 #expect(report.position_differences.map(\.symbol) == ["TSLA"])
                 #expect(report.position_differences.first?.broker == "3")

@@ -1,3 +1,4 @@
+import AlpacaData
 import DeskBroker
 import Foundation
 import HummingbirdWSClient

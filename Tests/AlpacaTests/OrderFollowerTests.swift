@@ -1,4 +1,5 @@
-import DeskAlpaca
+import AlpacaBroker
+import AlpacaData
 import DeskBroker
 import DeskCore
 import Foundation
@@ -12,12 +13,13 @@ struct OrderFollowerTests {
 
     /// Runs snapshots in order (each with the event's own fill, if any) and returns every event.
     static func follow(_ steps: [(OrderSnapshot, (qty: Decimal, price: Decimal)?)], from start: FollowedOrder = .init())
-        -> ([FollowedEvent], FollowedOrder)
+        -> ([OrderUpdate], FollowedOrder)
     {
         var state = start
-        var events: [FollowedEvent] = []
+        var events: [OrderUpdate] = []
         for (snapshot, fill) in steps {
-            let (new, next) = OrderFollower.advance(state, to: snapshot, orderId: "o1", eventFill: fill)
+            let (new, next) = OrderFollower.advance(
+                state, to: snapshot, orderId: "o1", at: Date(timeIntervalSince1970: 0), eventFill: fill)
             events += new
             state = next
         }
@@ -101,14 +103,14 @@ struct OrderFollowerTests {
 struct AlpacaWireTests {
     @Test("an order request carries decimals as strings and the desk's id as client_order_id")
     func requestBody() throws {
-        let order = BrokerOrder(
-            orderId: "desk-1",
-            terms: NewOrder(
+        let order = Order(
+            id: "desk-1", member: "alice",
+            terms: OrderTerms(
                 symbol: "AAPL", qty: Decimal(string: "1.5")!, side: .buy, type: .limit, timeInForce: .day,
                 limitPrice: Decimal(string: "145.6")!),
             placedAt: Date())
         let json =
-            try JSONSerialization.jsonObject(with: JSONEncoder().encode(AlpacaOrderRequest(order))) as! [String: Any]
+            try JSONSerialization.jsonObject(with: JSONEncoder().encode(AlpacaOrderBody(order))) as! [String: Any]
         #expect(json["qty"] as? String == "1.5")
         #expect(json["limit_price"] as? String == "145.6")
         #expect(json["client_order_id"] as? String == "desk-1")

@@ -1,12 +1,21 @@
 import Foundation
 
 /// ISO-8601 and epoch timestamps, written and read by hand: this runs once per tick
-/// (and once per replayed line), where `ISO8601DateFormatter` would cost far more
-/// and is not `Sendable`.
+/// (and once per replayed line, and for every time the ledger stores), where
+/// `ISO8601DateFormatter` or `DateFormatter` would cost far more and is not `Sendable`.
 public enum UTCTimestamp {
-    /// Appends `2026-11-25T14:30:00.123Z`: UTC, milliseconds truncated. Dates too far
-    /// out for a four-digit year are clamped to 0000-01-01 and 9999-12-31.
-    static func appendISO8601(_ date: Date, to out: inout [UInt8]) {
+    /// How a time is written.
+    public enum Style: Sendable {
+        /// `2026-11-25T14:30:00.123Z` (ticks, the wire).
+        case iso8601
+        /// `2026-11-25 14:30:00.123`: the text GRDB stores for a `Date` (the ledger).
+        case storage
+    }
+
+    /// Appends `2026-11-25T14:30:00.123Z` (or the `storage` style): UTC, milliseconds
+    /// truncated. Dates too far out for a four-digit year are clamped to 0000-01-01
+    /// and 9999-12-31.
+    public static func appendISO8601(_ date: Date, style: Style = .iso8601, to out: inout [UInt8]) {
         // Round to the microsecond first so a Date read from "…00.123Z" (stored as
         // …00.12299999) still prints .123, then floor to the millisecond.
         let microseconds = (date.timeIntervalSince1970 * 1_000_000).rounded()
@@ -24,7 +33,7 @@ public enum UTCTimestamp {
         appendDigits(month, count: 2, to: &out)
         out.append(UInt8(ascii: "-"))
         appendDigits(day, count: 2, to: &out)
-        out.append(UInt8(ascii: "T"))
+        out.append(style == .iso8601 ? UInt8(ascii: "T") : UInt8(ascii: " "))
         appendDigits(secondOfDay / 3600, count: 2, to: &out)
         out.append(UInt8(ascii: ":"))
         appendDigits(secondOfDay / 60 % 60, count: 2, to: &out)
@@ -32,13 +41,14 @@ public enum UTCTimestamp {
         appendDigits(secondOfDay % 60, count: 2, to: &out)
         out.append(UInt8(ascii: "."))
         appendDigits(millisecond, count: 3, to: &out)
-        out.append(UInt8(ascii: "Z"))
+        if style == .iso8601 { out.append(UInt8(ascii: "Z")) }
     }
 
-    /// `2026-11-25T14:30:00.123Z` as text.
-    public static func iso8601(_ date: Date) -> String {
+    /// `2026-11-25T14:30:00.123Z` (or the `storage` style) as text.
+    public static func iso8601(_ date: Date, style: Style = .iso8601) -> String {
         var out: [UInt8] = []
-        appendISO8601(date, to: &out)
+        out.reserveCapacity(24)
+        appendISO8601(date, style: style, to: &out)
         return String(decoding: out, as: UTF8.self)
     }
 
@@ -50,7 +60,7 @@ public enum UTCTimestamp {
     /// - Epoch: plain digits with an optional fraction, in seconds, or in milliseconds,
     ///   microseconds or nanoseconds when the whole part is at least 10¹¹, 10¹⁴ or 10¹⁷
     ///   (10¹¹ seconds is the year 5138; 10¹¹ milliseconds is 1973).
-    static func parse<Bytes: Collection<UInt8>>(_ text: Bytes) -> Date? where Bytes.Index == Int {
+    public static func parse<Bytes: Collection<UInt8>>(_ text: Bytes) -> Date? where Bytes.Index == Int {
         guard let first = text.first else { return nil }
         if isDigit(first), text.count >= 10, text[text.startIndex + 4] == UInt8(ascii: "-") {
             return parseISO8601(text)

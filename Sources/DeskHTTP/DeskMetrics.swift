@@ -1,9 +1,10 @@
+import DeskOrders
 import Prometheus
 import Synchronization
 
 /// The desk's Prometheus metrics, in a registry of its own (no global metrics
 /// system, so several desks can run in one test process).
-public final class DeskMetrics: Sendable {
+public final class DeskMetrics: OrderDeskMetrics, Sendable {
     /// Where every desk metric lives; `/metrics` renders it.
     public let registry: PrometheusCollectorRegistry
     private let orders: Mutex<[String: Counter]> = Mutex([:])
@@ -45,7 +46,7 @@ public final class DeskMetrics: Sendable {
     }
 
     /// Counts one order request and how long the pipeline took.
-    func recordOrder(outcome: String, duration: Duration) {
+    public func recordOrder(outcome: String, duration: Duration) {
         orders.withLock { $0[outcome] }?.increment()
         orderLatency.record(duration)
     }
@@ -56,7 +57,7 @@ public final class DeskMetrics: Sendable {
     }
 
     /// Counts one booked fill.
-    func recordFill() { fills.increment() }
+    public func recordFill() { fills.increment() }
 
     /// Counts an HTTP request by route and status class.
     public func recordRequest(route: String, status: Int) {

@@ -1,5 +1,6 @@
+import AlpacaBroker
+import AlpacaData
 import AlpacaDouble
-import DeskAlpaca
 import DeskApp
 import DeskAppTestSupport
 import DeskHTTP
@@ -113,7 +114,7 @@ struct MarketDataDeskTests {
                     #expect(line?.tick.symbol == "MSFT")
                     let text = line.map { String(decoding: $0.bytes, as: UTF8.self) } ?? ""
                     #expect(text.contains(#""price":420.37,"#))
-                    #expect(desk.paperBroker?.lastPrice("MSFT") == Decimal(string: "420.37"))
+                    #expect(desk.broker.lastPrice("MSFT") == Decimal(string: "420.37"))
                     strategy.cancel()
                     #expect(await eventually { subscribedTrades(double) == [] })
                 }

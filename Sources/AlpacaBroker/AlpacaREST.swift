@@ -1,3 +1,4 @@
+import AlpacaData
 import AsyncHTTPClient
 import DeskBroker
 import Foundation

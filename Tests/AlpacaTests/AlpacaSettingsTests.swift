@@ -1,4 +1,5 @@
-import DeskAlpaca
+import AlpacaBroker
+import AlpacaData
 import Testing
 
 @Suite("Alpaca settings")

@@ -35,12 +35,6 @@ public struct FollowedOrder: Sendable, Equatable {
     }
 }
 
-/// An event to book, with the fill id the ledger deduplicates on.
-public struct FollowedEvent: Sendable, Equatable {
-    public var event: OrderEvent
-    public var fillId: String?
-}
-
 /// Turns Alpaca's view of an order into the desk's events, exactly once.
 ///
 /// Fills are derived from the *cumulative* filled quantity, not from the events
@@ -57,27 +51,27 @@ public enum OrderFollower {
         "pending_cancel", "pending_replace", "stopped", "suspended", "held",
     ]
 
-    /// The events that bring `followed` up to `snapshot`, and the order as booked after them.
-    /// `eventFill` is the fill a `trade_updates` event reported (its own quantity and
-    /// price), used as the price when it accounts for exactly the new quantity.
+    /// The updates that bring `followed` up to `snapshot` (learned at `at`), and
+    /// the order as booked after them. `eventFill` is the fill a `trade_updates`
+    /// event reported (its own quantity and price), used as the price when it
+    /// accounts for exactly the new quantity.
     public static func advance(
-        _ followed: FollowedOrder, to snapshot: OrderSnapshot, orderId: String,
+        _ followed: FollowedOrder, to snapshot: OrderSnapshot, orderId: String, at: Date,
         eventFill: (qty: Decimal, price: Decimal)? = nil
-    ) -> (events: [FollowedEvent], followed: FollowedOrder) {
+    ) -> (updates: [OrderUpdate], followed: FollowedOrder) {
         var state = followed
-        var events: [FollowedEvent] = []
+        var events: [OrderUpdate] = []
         if state.finished { return ([], state) }
+        let event = { (event: OrderEvent) in OrderUpdate(orderId: orderId, event: event, at: at) }
         let known = finalStatuses.contains(snapshot.status) || workingStatuses.contains(snapshot.status)
         if !state.acknowledged && snapshot.status != "rejected" && known {
-            events.append(FollowedEvent(event: .accepted, fillId: nil))
+            events.append(event(.accepted))
             state.acknowledged = true
         }
         let newQty = snapshot.filledQty - state.filledQty
         if newQty > 0, let price = fillPrice(state, snapshot: snapshot, newQty: newQty, eventFill: eventFill) {
             events.append(
-                FollowedEvent(
-                    event: .fill(qty: newQty, price: price),
-                    fillId: "\(orderId):\(ExactDecimal.plain(snapshot.filledQty))"))
+                .fill(orderId: orderId, qty: newQty, price: price, cumulativeQty: snapshot.filledQty, at: at))
             state.filledQty = snapshot.filledQty
             state.filledNotional += newQty * price
         }
@@ -85,16 +79,16 @@ public enum OrderFollower {
         case "filled":
             state.finished = state.filledQty > 0
         case "canceled":
-            events.append(FollowedEvent(event: .canceled(reason: "canceled at Alpaca"), fillId: nil))
+            events.append(event(.canceled(reason: "canceled at Alpaca")))
             state.finished = true
         case "replaced":
-            events.append(FollowedEvent(event: .canceled(reason: "replaced at Alpaca, outside the desk"), fillId: nil))
+            events.append(event(.canceled(reason: "replaced at Alpaca, outside the desk")))
             state.finished = true
         case "expired":
-            events.append(FollowedEvent(event: .expired, fillId: nil))
+            events.append(event(.expired))
             state.finished = true
         case "rejected":
-            events.append(FollowedEvent(event: .rejected(reason: "rejected by Alpaca"), fillId: nil))
+            events.append(event(.rejected(reason: "rejected by Alpaca")))
             state.finished = true
         default:
             break

@@ -31,9 +31,10 @@ public struct WireDecimal: Codable, Sendable, Equatable {
     }
 }
 
-/// The body of `POST /v2/orders`: decimals as strings, and the desk's order id as
-/// `client_order_id`, so a retry can never create a second order.
-public struct AlpacaOrderRequest: Codable, Sendable, Equatable {
+/// An `Order` in Alpaca's JSON (the body of `POST /v2/orders`): decimals as
+/// strings, and the desk's order id as `client_order_id`, so a retry can never
+/// create a second order.
+public struct AlpacaOrderBody: Codable, Sendable, Equatable {
     public var symbol: String
     public var qty: String
     public var side: String
@@ -43,7 +44,8 @@ public struct AlpacaOrderRequest: Codable, Sendable, Equatable {
     public var stop_price: String?
     public var client_order_id: String
 
-    public init(_ order: BrokerOrder) {
+    /// The body for `order`.
+    public init(_ order: Order) {
         symbol = order.terms.symbol
         qty = ExactDecimal.plain(order.terms.qty)
         side = order.terms.side.rawValue
@@ -51,7 +53,7 @@ public struct AlpacaOrderRequest: Codable, Sendable, Equatable {
         time_in_force = order.terms.timeInForce.rawValue
         limit_price = order.terms.limitPrice.map(ExactDecimal.plain)
         stop_price = order.terms.stopPrice.map(ExactDecimal.plain)
-        client_order_id = order.orderId
+        client_order_id = order.id
     }
 }
 

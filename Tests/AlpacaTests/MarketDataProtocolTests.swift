@@ -1,5 +1,6 @@
+import AlpacaBroker
+import AlpacaData
 import AlpacaDouble
-import DeskAlpaca
 import DeskMarketData
 import Foundation
 import MessagePack

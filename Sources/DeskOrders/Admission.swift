@@ -1,0 +1,282 @@
+import DeskCore
+import DeskLedger
+import Foundation
+
+/// May this order go, and what does it reserve? The order desk's decisions as a
+/// pure state machine, in the shape of `AlpacaDataSession` and `PaperBook`: it
+/// owns the kill switches, the members' rate buckets, the open-order
+/// reservations and the exposure they add up to; it takes time and ids as
+/// inputs and returns what to do. `OrderDesk` performs the I/O it is told to
+/// and reports back (`journaled`, `journalFailed`, `recorded`, `booked`).
+///
+/// Rules, in the order they are checked: the ticket must validate; no kill
+/// switch may be on for the whole desk or the member; the member's rate bucket
+/// must have a token; then `RiskCheck` against the member's position and every
+/// order of theirs still open, **including orders admitted and not yet written
+/// or booked**, so concurrent orders can never jointly pass a position or
+/// open-orders limit. An admitted order reserves its quantity until it is final.
+///
+/// A kill switch takes effect at once: it refuses every later order, and an
+/// order journaled but not yet sent to its broker is stopped (recorded as
+/// rejected), never sent. An order a broker already decided is not undone.
+public struct Admission: Sendable {
+    /// A refusal, before anything about the order is written but its audit line.
+    public enum Refusal: Sendable, Equatable {
+        /// The ticket is malformed.
+        case invalid(OrderValidationError)
+        /// A kill switch is on.
+        case halted(String)
+        /// Over the member's order rate.
+        case rateLimited(String)
+        /// A pre-trade limit refused it.
+        case risk(RiskRejection)
+    }
+
+    /// What to do with an order request.
+    public enum Decision: Sendable, Equatable {
+        /// Refuse it, for this reason.
+        case refuse(Refusal)
+        /// Write the order (and, for a broker that decides in this process, send it
+        /// first and write what it decided with it); its quantity is reserved.
+        case journal(Order)
+    }
+
+    /// What to do with an order once its journal entry is durable.
+    public enum AfterJournal: Sendable, Equatable {
+        /// Send it to the broker.
+        case send(Order)
+        /// A kill switch came on meanwhile: book it rejected with this reason, do not send it.
+        case stop(Order, reason: String)
+        /// Nothing: the order is not one this machine admitted.
+        case none
+    }
+
+    /// Where an admitted order is.
+    enum Phase: Sendable, Equatable {
+        /// Admitted; its first write is not durable yet. Broker updates for it wait.
+        case writing
+        /// Written; updates are booked as they come.
+        case working
+    }
+
+    struct OpenOrder: Sendable, Equatable {
+        var order: Order
+        var remaining: Decimal
+        var phase: Phase
+        var held: [OrderUpdate] = []
+    }
+
+    struct Key: Hashable, Sendable {
+        var member: String
+        var symbol: String
+    }
+
+    /// The desk's risk configuration.
+    public let policy: RiskPolicy
+    /// What the broker in use accepts.
+    public let rules: OrderRules
+    private(set) var halts: [String: HaltRecord] = [:]
+    private var buckets: [String: TokenBucket] = [:]
+    private var positions: [Key: Decimal] = [:]
+    private var open: [String: OpenOrder] = [:]
+    private var openCounts: [String: Int] = [:]
+    private var openQty: [Key: (buy: Decimal, sell: Decimal)] = [:]
+
+    /// The scope of a kill switch that stops every member.
+    public static let wholeDesk = HaltRecord.wholeDesk
+
+    /// A machine with nothing open, no positions and no kill switch on.
+    public init(policy: RiskPolicy, rules: OrderRules) {
+        self.policy = policy
+        self.rules = rules
+    }
+
+    // MARK: State at start
+
+    /// Takes the ledger's view at start: positions per member and symbol, the
+    /// orders still open (working, with what has filled), and the kill switches on.
+    public mutating func restore(
+        positions: [(member: String, symbol: String, qty: Decimal)], open: [WorkingOrder], halts: [HaltRecord]
+    ) {
+        self.positions = [:]
+        for position in positions {
+            self.positions[Key(member: position.member, symbol: position.symbol), default: 0] += position.qty
+        }
+        self.open = [:]
+        openCounts = [:]
+        openQty = [:]
+        for working in open where working.progress.status.isOpen {
+            reserve(working.order, remaining: working.progress.remainingQty, phase: .working)
+        }
+        self.halts = Dictionary(halts.map { ($0.scope, $0) }, uniquingKeysWith: { $1 })
+    }
+
+    // MARK: Orders
+
+    /// Decides on an order request from `member` (and `strategy`), given the id it
+    /// gets if admitted, the time, and the symbol's last price (for notional limits).
+    public mutating func admit(
+        _ ticket: OrderTicket, member: String, strategy: String, orderId: String, now: Date, lastPrice: Decimal?
+    ) -> Decision {
+        let terms: OrderTerms
+        switch OrderValidation.validate(ticket, rules: rules) {
+        case .success(let valid): terms = valid
+        case .failure(let error): return .refuse(.invalid(error))
+        }
+        if let message = haltMessage(for: member) { return .refuse(.halted(message)) }
+        let limits = policy.limits(for: member)
+        if let rate = limits.ordersPerSecond {
+            let burst = Double(limits.orderBurst ?? max(1, Int(rate)))
+            let seconds = now.timeIntervalSinceReferenceDate
+            var bucket = buckets[member] ?? TokenBucket(capacity: burst, refillPerSecond: rate, now: seconds)
+            let allowed = bucket.take(now: seconds)
+            buckets[member] = bucket
+            if !allowed {
+                return .refuse(
+                    .rateLimited(
+                        "order rate limit: at most \(ExactDecimal.plain(Decimal(rate))) orders per second (bursts of \(Int(burst))); slow down and retry"
+                    ))
+            }
+        }
+        if let rejection = RiskCheck.evaluate(
+            terms, limits: limits, exposure: exposure(member: member, symbol: terms.symbol, lastPrice: lastPrice))
+        {
+            return .refuse(.risk(rejection))
+        }
+        let order = Order(id: orderId, member: member, strategy: strategy, terms: terms, placedAt: now)
+        reserve(order, remaining: terms.qty, phase: .writing)
+        return .journal(order)
+    }
+
+    /// The order's journal entry is durable (a broker outside the process): send
+    /// it, unless a kill switch came on meanwhile.
+    public mutating func journaled(_ orderId: String) -> AfterJournal {
+        guard var entry = open[orderId] else { return .none }
+        entry.phase = .working
+        open[orderId] = entry
+        if let message = haltMessage(for: entry.order.member) {
+            return .stop(entry.order, reason: "not sent: \(message)")
+        }
+        return .send(entry.order)
+    }
+
+    /// The order could not be written: nothing of it exists; its reservation is released.
+    public mutating func journalFailed(_ orderId: String) {
+        release(orderId)
+    }
+
+    /// The order is recorded in the state its broker decided (one transaction):
+    /// returns the broker's later updates for it that waited meanwhile, to book now.
+    public mutating func recorded(_ orderId: String, progress: OrderProgress) -> [OrderUpdate] {
+        guard var entry = open[orderId] else { return [] }
+        let held = entry.held
+        entry.held = []
+        entry.phase = .working
+        open[orderId] = entry
+        follow(orderId, progress: progress, filled: progress.filledQty)
+        return held
+    }
+
+    /// A broker update arrived: the updates to book now. An update for an order
+    /// whose first write is not yet durable waits for it (`recorded` returns it).
+    public mutating func arrived(_ update: OrderUpdate) -> [OrderUpdate] {
+        guard var entry = open[update.orderId], entry.phase == .writing else { return [update] }
+        entry.held.append(update)
+        open[update.orderId] = entry
+        return []
+    }
+
+    /// The ledger booked an update: `progress` is the order after it, `filled`
+    /// the quantity of the fill it booked (if any). A fill moves quantity from
+    /// open to held; a final status releases what is left of the reservation.
+    public mutating func booked(
+        _ orderId: String, member: String, symbol: String, side: Side, progress: OrderProgress, filled: Decimal?
+    ) {
+        if let filled, open[orderId] == nil {
+            // Filled after it stopped being followed (a late fill of a closed order).
+            positions[Key(member: member, symbol: symbol), default: 0] += side == .buy ? filled : -filled
+            return
+        }
+        follow(orderId, progress: progress, filled: filled)
+    }
+
+    // MARK: Kill switches
+
+    /// Turns a kill switch on, at once (before it is durable: the safe side).
+    public mutating func halt(_ halt: HaltRecord) {
+        halts[halt.scope] = halt
+    }
+
+    /// The kill switch on for `scope`, if any.
+    public func halt(scope: String) -> HaltRecord? { halts[scope] }
+
+    /// Turns a kill switch off once the ledger has it off, unless it was switched
+    /// on again meanwhile (`expected` is the halt the resume was asked for).
+    public mutating func resume(scope: String, expected: HaltRecord?) {
+        if halts[scope] == expected { halts[scope] = nil }
+    }
+
+    /// The kill switches on, by scope.
+    public var activeHalts: [HaltRecord] { halts.values.sorted { $0.scope < $1.scope } }
+
+    // MARK: Exposure
+
+    /// What `member` holds and has open in `symbol`, with `lastPrice`.
+    public func exposure(member: String, symbol: String, lastPrice: Decimal?) -> RiskExposure {
+        let key = Key(member: member, symbol: symbol)
+        let quantities = openQty[key] ?? (0, 0)
+        return RiskExposure(
+            position: positions[key] ?? 0, openBuyQty: quantities.buy, openSellQty: quantities.sell,
+            openOrders: openCounts[member] ?? 0, lastPrice: lastPrice)
+    }
+
+    /// Orders admitted and not yet final.
+    public var openOrderIds: Set<String> { Set(open.keys) }
+
+    // MARK: Helpers
+
+    private func haltMessage(for member: String) -> String? {
+        guard let halt = halts[Self.wholeDesk] ?? halts[member] else { return nil }
+        let whom = halt.scope == Self.wholeDesk ? "the whole desk" : member
+        return
+            "kill switch: trading is halted for \(whom)\(halt.reason.map { " (\($0))" } ?? ""); an admin can resume it"
+    }
+
+    private mutating func reserve(_ order: Order, remaining: Decimal, phase: Phase) {
+        guard open[order.id] == nil else { return }
+        open[order.id] = OpenOrder(order: order, remaining: remaining, phase: phase)
+        openCounts[order.member, default: 0] += 1
+        adjustOpen(order, by: remaining)
+    }
+
+    private mutating func follow(_ orderId: String, progress: OrderProgress, filled: Decimal?) {
+        guard var entry = open[orderId] else { return }
+        let order = entry.order
+        if let filled, filled > 0 {
+            positions[Key(member: order.member, symbol: order.terms.symbol), default: 0] +=
+                order.terms.side == .buy ? filled : -filled
+        }
+        let remaining = progress.status.isOpen ? progress.remainingQty : 0
+        adjustOpen(order, by: remaining - entry.remaining)
+        entry.remaining = remaining
+        if progress.status.isFinal && entry.held.isEmpty {
+            open[orderId] = nil
+            openCounts[order.member, default: 1] -= 1
+        } else {
+            open[orderId] = entry
+        }
+    }
+
+    private mutating func release(_ orderId: String) {
+        guard let entry = open.removeValue(forKey: orderId) else { return }
+        adjustOpen(entry.order, by: -entry.remaining)
+        openCounts[entry.order.member, default: 1] -= 1
+    }
+
+    private mutating func adjustOpen(_ order: Order, by delta: Decimal) {
+        let key = Key(member: order.member, symbol: order.terms.symbol)
+        var quantities = openQty[key] ?? (0, 0)
+        if order.terms.side == .buy { quantities.buy += delta } else { quantities.sell += delta }
+        openQty[key] = quantities
+    }
+}

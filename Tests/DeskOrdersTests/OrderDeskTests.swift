@@ -1,0 +1,188 @@
+import DeskBroker
+import DeskCore
+import DeskLedger
+import DeskOrders
+import Foundation
+import Logging
+import Synchronization
+import Testing
+
+/// A clock a test moves by hand, with counted order ids.
+final class TestClock: DeskClock {
+    private let state = Mutex((now: Date(timeIntervalSince1970: 1_800_000_000), next: 0))
+
+    func now() -> Date { state.withLock { $0.now } }
+
+    func newOrderId() -> String {
+        state.withLock { state in
+            state.next += 1
+            return "order-\(state.next)"
+        }
+    }
+
+    func advance(_ seconds: TimeInterval) { state.withLock { $0.now += seconds } }
+}
+
+struct NoMetrics: OrderDeskMetrics {
+    func recordOrder(outcome: String, duration: Duration) {}
+    func recordRefusedRequest(outcome: String) {}
+    func recordFill() {}
+}
+
+/// An order desk over an in-memory ledger and a paper broker on a test clock.
+func withPaperDesk(
+    policy: RiskPolicy = RiskPolicy(),
+    _ body: @Sendable (OrderDesk, Ledger, PaperBroker, TestClock) async throws -> Void
+) async throws {
+    let clock = TestClock()
+    let ledger = try Ledger.inMemory()
+    let broker = PaperBroker(clock: clock)
+    var logger = Logger(label: "order-desk-test")
+    logger.logLevel = .critical
+    let desk = OrderDesk(
+        ledger: ledger, broker: broker, policy: policy, metrics: NoMetrics(), logger: logger, clock: clock)
+    try await withThrowingTaskGroup(of: Void.self) { group in
+        group.addTask { try await desk.run() }
+        await desk.ready()
+        defer {
+            broker.finish()
+            ledger.close()
+        }
+        try await body(desk, ledger, broker, clock)
+    }
+}
+
+func eventually(_ condition: @Sendable () async throws -> Bool) async throws -> Bool {
+    for _ in 0..<400 {
+        if try await condition() { return true }
+        try await Task.sleep(for: .milliseconds(5))
+    }
+    return try await condition()
+}
+
+@Suite("Order desk: the machine's actions performed")
+struct OrderDeskTests {
+    static func ticket(_ qty: String = "10", type: String = "", limit: String = "", tif: String = "") -> OrderTicket {
+        OrderTicket(symbol: "AAPL", qty: qty, side: "buy", orderType: type, timeInForce: tif, limitPrice: limit)
+    }
+
+    @Test(
+        "a paper market order is one transaction: filled, its fill, positions and one audit line; ids and times from the clock"
+    )
+    func oneTransaction() async throws {
+        try await withPaperDesk { desk, ledger, broker, clock in
+            broker.observe(symbol: "AAPL", price: 100, size: nil, at: clock.now())
+            guard case .accepted(let order) = await desk.place(Self.ticket(), member: "alice", strategy: "s1") else {
+                Issue.record("expected accepted")
+                return
+            }
+            #expect(order.orderId == "order-1")
+            #expect(order.status == .filled && order.filledQty == 10)
+            #expect(order.createdAt == clock.now())
+            #expect(try await ledger.order(id: "order-1") == order)
+            #expect(try await ledger.fills(orderId: "order-1").map(\.fillId) == ["order-1:10"])
+            #expect(try await ledger.positions(member: "alice", byStrategy: true).map(\.strategy) == ["s1"])
+            let audit = try await ledger.auditEvents()
+            #expect(audit.map(\.outcome) == ["accepted"])
+            #expect(audit.first?.detail == "buy 10 AAPL market day")
+        }
+    }
+
+    @Test("a resting order fills from a later price, booked once; the reservation follows it")
+    func restingFill() async throws {
+        let policy = RiskPolicy(defaults: RiskLimits(maxPosition: 15))
+        try await withPaperDesk(policy: policy) { desk, ledger, broker, clock in
+            broker.observe(symbol: "AAPL", price: 100, size: nil, at: clock.now())
+            let resting = await desk.place(
+                Self.ticket(type: "limit", limit: "90", tif: "gtc"), member: "alice", strategy: "")
+            guard case .accepted(let order) = resting, order.status == .new else {
+                Issue.record("expected a working order, got \(resting)")
+                return
+            }
+            // 10 open + 10 more would pass 15.
+            guard case .riskRejected = await desk.place(Self.ticket(), member: "alice", strategy: "") else {
+                Issue.record("expected a risk refusal")
+                return
+            }
+            clock.advance(1)
+            broker.observe(symbol: "AAPL", price: 89, size: nil, at: clock.now())
+            let orderId = order.orderId
+            let filled = try await eventually { try await ledger.order(id: orderId)?.status == .filled }
+            #expect(filled)
+            let prices = try await ledger.fills(orderId: orderId).map(\.price)
+            #expect(prices == [89])
+            let held = try await ledger.positions(member: "alice").first?.qty
+            #expect(held == 10)
+            // Held 10: five more pass, six do not.
+            guard case .accepted = await desk.place(Self.ticket("5"), member: "alice", strategy: "") else {
+                Issue.record("expected accepted")
+                return
+            }
+            guard case .riskRejected = await desk.place(Self.ticket("1"), member: "alice", strategy: "") else {
+                Issue.record("expected a risk refusal")
+                return
+            }
+        }
+    }
+
+    @Test("a paper refusal is recorded as rejected with its reason and one audit line")
+    func brokerRefusal() async throws {
+        try await withPaperDesk(policy: RiskPolicy(defaults: RiskLimits())) { desk, ledger, _, _ in
+            let placement = await desk.place(Self.ticket(), member: "alice", strategy: "")
+            guard case .brokerRefused(let order, let reason, let status) = placement else {
+                Issue.record("expected a broker refusal, got \(placement)")
+                return
+            }
+            #expect(status == 422 && reason.contains("no price is known"))
+            #expect(order.status == .rejected && order.statusReason == reason)
+            let outcomes = try await ledger.auditEvents().map(\.outcome)
+            #expect(outcomes == ["broker_rejected"])
+            let open = try await ledger.openOrders()
+            #expect(open.isEmpty)
+        }
+    }
+
+    @Test("halts refuse at once, are durable with their audit lines, and resume")
+    func halts() async throws {
+        try await withPaperDesk { desk, ledger, broker, clock in
+            broker.observe(symbol: "AAPL", price: 100, size: nil, at: clock.now())
+            try await desk.halt(member: "alice", reason: "runaway", by: "root")
+            #expect(try ledger.halts().map(\.scope) == ["alice"])
+            guard case .halted(let message) = await desk.place(Self.ticket(), member: "alice", strategy: "") else {
+                Issue.record("expected halted")
+                return
+            }
+            #expect(message.contains("runaway"))
+            #expect(try await desk.resume(member: "alice", by: "root"))
+            #expect(try await desk.resume(member: "alice", by: "root") == false)
+            guard case .accepted = await desk.place(Self.ticket(), member: "alice", strategy: "") else {
+                Issue.record("expected accepted")
+                return
+            }
+            let outcomes = try await ledger.auditEvents().map { "\($0.action):\($0.outcome)" }
+            #expect(outcomes == ["order:accepted", "resume:not_halted", "resume:ok", "order:halted", "halt:ok"])
+        }
+    }
+
+    @Test("concurrent orders of one member cannot jointly pass max_position")
+    func concurrentRisk() async throws {
+        let policy = RiskPolicy(defaults: RiskLimits(maxPosition: 100))
+        try await withPaperDesk(policy: policy) { desk, ledger, broker, clock in
+            broker.observe(symbol: "AAPL", price: 10, size: nil, at: clock.now())
+            let accepted = await withTaskGroup(of: Bool.self) { group in
+                for _ in 0..<40 {
+                    group.addTask {
+                        if case .accepted = await desk.place(Self.ticket("7"), member: "alice", strategy: "") {
+                            return true
+                        }
+                        return false
+                    }
+                }
+                return await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+            }
+            #expect(accepted == 14)
+            let held = try await ledger.positions(member: "alice").first?.qty
+            #expect(held == 98)
+        }
+    }
+}
