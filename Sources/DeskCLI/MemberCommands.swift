@@ -122,7 +122,8 @@ public enum MemberCommands {
             throw DeskCommandError("\(folder) is not a folder: give the folder that holds strategy.py")
         }
         guard FileManager.default.fileExists(atPath: folder + "/strategy.py") else {
-            throw DeskCommandError("\(folder) has no strategy.py: a strategy's folder holds strategy.py (and config.json)")
+            throw DeskCommandError(
+                "\(folder) has no strategy.py: a strategy's folder holds strategy.py (and config.json)")
         }
         var entries: [ArchiveEntry] = []
         func walk(_ relative: String) throws(DeskCommandError) {
@@ -172,7 +173,9 @@ public enum MemberCommands {
             var line = "deployed \(reply.name) for \(reply.member): \(reply.files) files, \(reply.bytes) bytes"
             if reply.previousKept { line += "; the previous version is kept (desk strategies rollback \(reply.name))" }
             printLine(line)
-            if let started = reply.started { printLine(StrategyReports.results(StrategyActionReply(results: [started]))) }
+            if let started = reply.started {
+                printLine(StrategyReports.results(StrategyActionReply(results: [started])))
+            }
         }
         if let started = reply.started, !started.ok {
             throw DeskCommandError("deployed \(reply.name), but could not start it: \(started.message)")

@@ -59,7 +59,8 @@ public enum StrategyArchive {
     /// that folder is taken as the strategy's folder.
     public static func read(_ bytes: [UInt8], limits: ArchiveLimits) throws(ArchiveProblem) -> [ArchiveEntry] {
         guard bytes.count <= limits.maxBytes else {
-            throw ArchiveProblem(.tooLarge, "the archive is \(bytes.count) bytes; at most \(limits.maxBytes) are allowed")
+            throw ArchiveProblem(
+                .tooLarge, "the archive is \(bytes.count) bytes; at most \(limits.maxBytes) are allowed")
         }
         if bytes.starts(with: [0x1f, 0x8b]) {
             throw ArchiveProblem(.malformed, "the archive is gzip-compressed: send an uncompressed tar (tar -cf)")
@@ -83,7 +84,8 @@ public enum StrategyArchive {
             let type = header[156]
             let dataStart = offset + block
             guard size <= bytes.count - dataStart else {
-                throw ArchiveProblem(.malformed, "the archive ends inside an entry (at byte \(offset)): it is cut short")
+                throw ArchiveProblem(
+                    .malformed, "the archive ends inside an entry (at byte \(offset)): it is cut short")
             }
             let data = Array(bytes[dataStart..<dataStart + size])
             offset = dataStart + (size + block - 1) / block * block
@@ -181,7 +183,8 @@ public enum StrategyArchive {
             if part == ".." {
                 throw ArchiveProblem(
                     .refusedEntry,
-                    "\(OrderValidation.quoted(name)) climbs out of the strategy's folder with \"..\"; it is not allowed")
+                    "\(OrderValidation.quoted(name)) climbs out of the strategy's folder with \"..\"; it is not allowed"
+                )
             }
             if part.contains("\0") || part.contains("\\") {
                 throw ArchiveProblem(
@@ -253,7 +256,9 @@ public enum StrategyArchive {
             let record = String(decoding: data[(space + 1)..<(index + length - 1)], as: UTF8.self)
             if record.hasPrefix("path=") { path = String(record.dropFirst(5)) }
             if record.hasPrefix("linkpath=") || record.hasPrefix("size=") {
-                throw ArchiveProblem(.refusedEntry, "the archive uses pax \(record.split(separator: "=")[0]) records, which are not allowed")
+                throw ArchiveProblem(
+                    .refusedEntry,
+                    "the archive uses pax \(record.split(separator: "=")[0]) records, which are not allowed")
             }
             index += length
         }

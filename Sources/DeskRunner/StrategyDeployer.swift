@@ -300,7 +300,8 @@ public actor StrategyDeployer {
         }
         let output = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         guard process.terminationStatus == 0 else {
-            let reason = output.split(separator: "\n").last.map(String.init) ?? "exit status \(process.terminationStatus)"
+            let reason =
+                output.split(separator: "\n").last.map(String.init) ?? "exit status \(process.terminationStatus)"
             throw DeployProblem(.invalid, "strategy.py does not compile: \(reason)")
         }
     }

@@ -1,12 +1,14 @@
-@testable import DeskRunner
 import DeskTestSupport
 import Foundation
 import Logging
 import Testing
 
+@testable import DeskRunner
+
 /// A tar entry header written by hand, as a hostile member's tool would.
 private func entry(_ name: String, type: Character = "0", contents: [UInt8] = []) -> [UInt8] {
-    StrategyArchive.header(name: name, size: contents.count, type: UInt8(ascii: type.unicodeScalars.first!), mode: 0o644)
+    StrategyArchive.header(
+        name: name, size: contents.count, type: UInt8(ascii: type.unicodeScalars.first!), mode: 0o644)
         + StrategyArchive.padded(contents)
 }
 
@@ -43,7 +45,8 @@ struct DeployTests {
     @Test("limits: too many entries, too many bytes")
     func limits() throws {
         let many = (0..<11).flatMap { entry("f\($0).py", contents: script) } + end
-        #expect(throws: ArchiveProblem(.tooLarge, "the archive holds more than 10 files and folders, the most allowed")) {
+        #expect(throws: ArchiveProblem(.tooLarge, "the archive holds more than 10 files and folders, the most allowed"))
+        {
             try StrategyArchive.read(many, limits: ArchiveLimits(maxEntries: 10))
         }
         let big = entry("strategy.py", contents: [UInt8](repeating: 0x20, count: 4096)) + end
@@ -54,7 +57,8 @@ struct DeployTests {
     func roundTrip() throws {
         let long = String(repeating: "d", count: 90) + "/" + String(repeating: "e", count: 60) + ".py"
         let entries = [
-            ArchiveEntry(path: "mine", kind: .folder), ArchiveEntry(path: "mine/strategy.py", kind: .file, contents: script),
+            ArchiveEntry(path: "mine", kind: .folder),
+            ArchiveEntry(path: "mine/strategy.py", kind: .file, contents: script),
             ArchiveEntry(path: "mine/" + long, kind: .file, contents: [1, 2, 3]),
         ]
         let read = try StrategyArchive.read(StrategyArchive.write(entries), limits: ArchiveLimits())
@@ -100,7 +104,10 @@ struct DeployTests {
             strategiesDirectory: strategies, python: "/usr/bin/python3",
             caps: MemberCapsPolicy(defaults: MemberCaps(maxStrategies: 1)), logger: Logger(label: "test"))
         func tar(_ files: [String: String]) -> [UInt8] {
-            StrategyArchive.write(files.sorted { $0.key < $1.key }.map { ArchiveEntry(path: $0.key, kind: .file, contents: Array($0.value.utf8)) })
+            StrategyArchive.write(
+                files.sorted { $0.key < $1.key }.map {
+                    ArchiveEntry(path: $0.key, kind: .file, contents: Array($0.value.utf8))
+                })
         }
         func listing() throws -> [String] {
             (FileManager.default.enumerator(atPath: strategies.path)?.allObjects as? [String] ?? []).sorted()
@@ -122,7 +129,8 @@ struct DeployTests {
         let first = try await deployer.deploy(
             archive: tar(["strategy.py": "print('v1')\n"]), member: "alice", name: "trend", replacing: false)
         #expect(first.folder == "alice--trend" && !first.previousKept)
-        let config = try String(contentsOf: strategies.appendingPathComponent("alice--trend/config.json"), encoding: .utf8)
+        let config = try String(
+            contentsOf: strategies.appendingPathComponent("alice--trend/config.json"), encoding: .utf8)
         #expect(config.contains(#""member": "alice""#))
         await #expect(throws: DeployProblem.self) {
             try await deployer.deploy(

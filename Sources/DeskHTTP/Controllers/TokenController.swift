@@ -48,7 +48,8 @@ struct TokenController {
             metricsOnly: kind == "metrics", issuer: .web)
         try await ledger.record(
             AuditEvent(
-                at: Date(), member: body.member, strategy: body.strategy ?? "", action: "token_issue", outcome: "accepted",
+                at: Date(), member: body.member, strategy: body.strategy ?? "", action: "token_issue",
+                outcome: "accepted",
                 httpStatus: 200, detail: "id=\(issued.identity.tokenId) kind=\(kind) by=\(context.caller.member)"))
         let record = try ledger.tokens().first { $0.id == issued.identity.tokenId }
         return IssuedTokenReply(token: record.map(Self.view)!, secret: issued.secret)

@@ -55,7 +55,8 @@ struct WebController {
     @Sendable func page(_ request: Request, context: DeskRequestContext) async throws -> Response {
         try TokenController.noQuery(request)
         guard let (caller, csrf, _) = await signedIn(request) else {
-            return Response(status: .ok, headers: Self.pageHeaders, body: .init(byteBuffer: ByteBuffer(string: WebPage.signIn())))
+            return Response(
+                status: .ok, headers: Self.pageHeaders, body: .init(byteBuffer: ByteBuffer(string: WebPage.signIn())))
         }
         context.requestLog.caller = caller
         let sections = try await desk.sections(for: caller, log: nil)
@@ -67,11 +68,16 @@ struct WebController {
     @Sendable func asset(_ request: Request, context: DeskRequestContext) async throws -> Response {
         let file = try context.parameters.require("file")
         guard let (type, text) = WebAssets.files[file] else {
-            throw DeskHTTPError(.notFound, "no asset \(OrderValidation.quoted(file)); the page has: \(WebAssets.files.keys.sorted().joined(separator: ", "))")
+            throw DeskHTTPError(
+                .notFound,
+                "no asset \(OrderValidation.quoted(file)); the page has: \(WebAssets.files.keys.sorted().joined(separator: ", "))"
+            )
         }
         return Response(
             status: .ok,
-            headers: [.contentType: type, .cacheControl: "no-cache", HTTPField.Name("X-Content-Type-Options")!: "nosniff"],
+            headers: [
+                .contentType: type, .cacheControl: "no-cache", HTTPField.Name("X-Content-Type-Options")!: "nosniff",
+            ],
             body: .init(byteBuffer: ByteBuffer(string: text)))
     }
 
@@ -83,7 +89,9 @@ struct WebController {
         do { caller = try await tokens.caller(authorization: "Bearer \(token)", claimedMember: nil) } catch {
             throw DeskHTTPError(
                 error.kind == .unauthenticated
-                    ? IdentityError(.unauthenticated, "that token is not valid (unknown or revoked): ask the desk's admin for yours")
+                    ? IdentityError(
+                        .unauthenticated, "that token is not valid (unknown or revoked): ask the desk's admin for yours"
+                    )
                     : error)
         }
         if caller.isMetricsOnly {
@@ -139,7 +147,8 @@ struct WebController {
         guard livePages.open(caller.member, limit: settings.livePagesPerMember) else {
             throw DeskHTTPError(
                 .tooManyRequests,
-                "member \(caller.member) has \(settings.livePagesPerMember) live pages open, the most allowed; close one")
+                "member \(caller.member) has \(settings.livePagesPerMember) live pages open, the most allowed; close one"
+            )
         }
         let authorization = request.headers[.authorization]
         let cookie = WebSessions.cookie(in: request.headers[.cookie])
@@ -153,7 +162,10 @@ struct WebController {
         }
         return Response(
             status: .ok,
-            headers: [.contentType: "text/event-stream", .cacheControl: "no-store", HTTPField.Name("X-Accel-Buffering")!: "no"],
+            headers: [
+                .contentType: "text/event-stream", .cacheControl: "no-store",
+                HTTPField.Name("X-Accel-Buffering")!: "no",
+            ],
             body: ResponseBody { writer in
                 defer { pages.close(caller.member) }
                 var sent: [String: String] = [:]
@@ -163,7 +175,8 @@ struct WebController {
                         try await writer.write(ByteBuffer(string: "event: signed-out\ndata: {}\n\n"))
                         break
                     }
-                    for section in try await desk.sections(for: caller, log: log) where sent[section.id] != section.html {
+                    for section in try await desk.sections(for: caller, log: log) where sent[section.id] != section.html
+                    {
                         sent[section.id] = section.html
                         let data = WebDesk.json(section.id) + "," + "\"html\":" + WebDesk.json(section.html)
                         try await writer.write(ByteBuffer(string: "event: section\ndata: {\"id\":\(data)}\n\n"))

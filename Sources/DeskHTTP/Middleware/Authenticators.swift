@@ -83,7 +83,8 @@ struct SessionAuthenticator: AuthenticatorMiddleware {
             if error.kind == .unauthenticated { await sessions.close(id: id) }
             throw DeskHTTPError(
                 error.kind == .unauthenticated
-                    ? IdentityError(.unauthenticated, "the token this web session signed in with was revoked: sign in again")
+                    ? IdentityError(
+                        .unauthenticated, "the token this web session signed in with was revoked: sign in again")
                     : error)
         }
         context.requestLog.caller = caller

@@ -31,7 +31,8 @@ struct EquityBook {
         }
         return sums.values.map {
             EquitySample(
-                member: $0.member, strategy: $0.strategy, at: time, realizedPnL: $0.realized, unrealizedPnL: $0.unrealized)
+                member: $0.member, strategy: $0.strategy, at: time, realizedPnL: $0.realized,
+                unrealizedPnL: $0.unrealized)
         }.sorted { ($0.member, $0.strategy) < ($1.member, $1.strategy) }
     }
 

@@ -35,7 +35,8 @@ struct WebDesk: Sendable {
         let positions = try await ledger.positions(member: member)
         let open = try await ledger.orders(OrderQuery(member: member, status: .open, limit: 50))
         let recent = try await ledger.orders(OrderQuery(member: member, status: .all, limit: 20))
-        let account = AccountView(member: member, positions: positions, openOrders: open.count, lastPrice: broker.lastPrice)
+        let account = AccountView(
+            member: member, positions: positions, openOrders: open.count, lastPrice: broker.lastPrice)
         let today = try await todayPnL(member: member, account: account)
         let history = try await equity.history(
             member: member, strategy: nil, since: Date().addingTimeInterval(-86_400), step: .minute)
@@ -82,7 +83,9 @@ struct WebDesk: Sendable {
             ("Max drawdown (24 h)", HTML.money(drawdown)), ("Open orders", "\(account.openOrders)"),
         ]
         return "<dl class=\"figures\">"
-            + cells.map { "<div><dt>\(HTML.escape($0.0))</dt><dd data-figure=\"\(HTML.escape($0.0))\">\($0.1)</dd></div>" }
+            + cells.map {
+                "<div><dt>\(HTML.escape($0.0))</dt><dd data-figure=\"\(HTML.escape($0.0))\">\($0.1)</dd></div>"
+            }
             .joined() + "</dl>"
     }
 
@@ -111,7 +114,7 @@ struct WebDesk: Sendable {
                     "Cancel", "DELETE", Routes.cancelOrder.path(order.orderId), name: "cancel-\(order.orderId)") : ""
             return [
                 HTML.time(order.createdAt),
-                "<code title=\"\(HTML.escape(order.orderId))\">\(HTML.escape(String(order.orderId.prefix(8))))</code>",
+                "<code title=\"\(HTML.escape(order.orderId))\">…\(HTML.escape(String(order.orderId.suffix(8))))</code>",
                 HTML.escape(view.symbol), HTML.escape(view.side), HTML.escape(view.qty),
                 HTML.escape(view.orderType), HTML.money(view.limitPrice),
                 "<span class=\"status\">\(HTML.escape(view.status))</span>", HTML.escape(view.filledQty),
@@ -119,12 +122,17 @@ struct WebDesk: Sendable {
             ]
         }
         return HTML.table(
-            ["Time", "Order", "Symbol", "Side", "Qty", "Type", "Limit", "Status", "Filled", "Fill price", "Strategy", ""],
+            [
+                "Time", "Order", "Symbol", "Side", "Qty", "Type", "Limit", "Status", "Filled", "Fill price", "Strategy",
+                "",
+            ],
             rows, empty: "No orders yet.", label: "Orders")
     }
 
     func strategiesHTML(_ reply: StrategyStatusReply?, own: [StrategyStatus]) -> String {
-        guard let reply else { return "<p class=\"empty\">This desk runs no strategies (desk serve --strategies-dir).</p>" }
+        guard let reply else {
+            return "<p class=\"empty\">This desk runs no strategies (desk serve --strategies-dir).</p>"
+        }
         let rows = own.map { strategy -> [String] in
             let names = #"{"names":[\#(Self.json(strategy.name))]}"#
             let actions = StrategyAction.allCases.map { action in
@@ -139,7 +147,8 @@ struct WebDesk: Sendable {
             if let problem = strategy.problem { state += "<br><small>config: \(HTML.escape(problem))</small>" }
             return [
                 "<span data-strategy=\"\(HTML.escape(strategy.name))\">\(HTML.escape(strategy.name))</span>",
-                HTML.escape(strategy.member), "<span class=\"state\" data-state-of=\"\(HTML.escape(strategy.name))\">\(state)</span>",
+                HTML.escape(strategy.member),
+                "<span class=\"state\" data-state-of=\"\(HTML.escape(strategy.name))\">\(state)</span>",
                 "\(strategy.restarts)", strategy.ordersPlaced.map(String.init) ?? "-", "\(strategy.ticksDelivered)",
                 "\(strategy.ticksDropped)", actions + " " + logs,
             ]
@@ -204,19 +213,26 @@ struct WebDesk: Sendable {
         var html = "<dl class=\"figures\">"
         html += "<div><dt>Broker</dt><dd>\(HTML.escape(broker.name))</dd></div>"
         html += "<div><dt>Feed</dt><dd>\(HTML.escape(statistics.source ?? "none"))</dd></div>"
-        html += "<div><dt>Feed state</dt><dd>\(HTML.escape(OperationsController.describe(statistics.sourceState)))</dd></div>"
+        html +=
+            "<div><dt>Feed state</dt><dd>\(HTML.escape(OperationsController.describe(statistics.sourceState)))</dd></div>"
         html += "<div><dt>Ticks published</dt><dd>\(statistics.ticksPublished)</dd></div>"
-        html += "<div><dt>Desk</dt><dd data-figure=\"Desk\">\(wholeDesk ? "<strong>HALTED</strong>" : "trading")</dd></div>"
-        html += "<div><dt>Sandbox</dt><dd>\(HTML.escape(strategies?.sandbox.problem.map { "broken: \($0)" } ?? (strategies == nil ? "no strategies" : "in place")))</dd></div>"
+        html +=
+            "<div><dt>Desk</dt><dd data-figure=\"Desk\">\(wholeDesk ? "<strong>HALTED</strong>" : "trading")</dd></div>"
+        html +=
+            "<div><dt>Sandbox</dt><dd>\(HTML.escape(strategies?.sandbox.problem.map { "broken: \($0)" } ?? (strategies == nil ? "no strategies" : "in place")))</dd></div>"
         html += "</dl>"
         let rows = halts.map {
             [
-                HTML.escape($0.scope == HaltRecord.wholeDesk ? "the whole desk" : $0.scope), HTML.escape($0.reason ?? "-"),
+                HTML.escape($0.scope == HaltRecord.wholeDesk ? "the whole desk" : $0.scope),
+                HTML.escape($0.reason ?? "-"),
                 HTML.escape($0.haltedBy ?? "-"), HTML.time($0.haltedAt),
             ]
         }
-        html += "<h3>Kill switches</h3>" + HTML.table(["Scope", "Reason", "By", "At"], rows, empty: "None on.", label: "Halts")
-        html += "<p>"
+        html +=
+            "<h3>Kill switches</h3>"
+            + HTML.table(["Scope", "Reason", "By", "At"], rows, empty: "None on.", label: "Halts")
+        html +=
+            "<p>"
             + (wholeDesk
                 ? HTML.action("Resume the desk", "POST", Routes.resume.path(), body: "{}", name: "resume-desk")
                 : HTML.action("Halt the whole desk", "POST", Routes.halt.path(), body: "{}", name: "halt-desk"))

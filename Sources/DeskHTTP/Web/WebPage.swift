@@ -36,16 +36,19 @@ enum WebPage {
 
     static func section(_ title: String, _ id: String, _ sections: [WebDesk.Section], after: String = "") -> String {
         let html = sections.first { $0.id == id }?.html ?? ""
-        return "<section aria-labelledby=\"h-\(id)\"><h2 id=\"h-\(id)\">\(HTML.escape(title))</h2><div id=\"\(id)\" class=\"live\">\(html)</div>\(after)</section>"
+        return
+            "<section aria-labelledby=\"h-\(id)\"><h2 id=\"h-\(id)\">\(HTML.escape(title))</h2><div id=\"\(id)\" class=\"live\">\(html)</div>\(after)</section>"
     }
 
     /// The desk for `caller`.
     static func desk(caller: Caller, csrf: String, sections: [WebDesk.Section]) -> String {
         var body = head("\n<meta name=\"csrf-token\" content=\"\(HTML.escape(csrf))\">")
-        body += "<body><header><h1>Desk</h1><p>Signed in as <strong id=\"member\">\(HTML.escape(caller.member))</strong>"
+        body +=
+            "<body><header><h1>Desk</h1><p>Signed in as <strong id=\"member\">\(HTML.escape(caller.member))</strong>"
         body += caller.isAdmin ? " <span class=\"badge\">admin</span>" : ""
         body += "</p><button type=\"button\" id=\"sign-out\">Sign out</button></header>"
-        body += "<p id=\"status\" role=\"status\" aria-live=\"polite\"></p><p id=\"live-state\" class=\"hint\">connecting…</p><main>"
+        body +=
+            "<p id=\"status\" role=\"status\" aria-live=\"polite\"></p><p id=\"live-state\" class=\"hint\">connecting…</p><main>"
         body += section("Account", "account", sections)
         body += section("Equity", "equity", sections)
         body += section("Positions", "positions", sections)

@@ -161,7 +161,7 @@ def test_a_member_sees_their_desk_and_a_fill_arrive_without_reloading(desk, brow
     # A fill appears without a reload.
     browser.script("window.stillTheSamePage = true;")
     order_id = place_order(desk, "alice")
-    wait_for(lambda: order_id[:8] in browser.script("return document.getElementById('orders').innerHTML;"),
+    wait_for(lambda: order_id in browser.script("return document.getElementById('orders').innerHTML;"),
              "the new order on the page")
     assert browser.script("return window.stillTheSamePage === true;")
     wait_for(lambda: Decimal(next(c for c in browser.script(
@@ -215,7 +215,7 @@ def test_another_member_sees_none_of_the_first_ones_data(desk, browser):
     page = browser.driver.page_source
     assert "alice--buyer" not in page and "alice--fromweb" not in page
     for order_id, in desk.server.ledger("SELECT order_id FROM orders WHERE member = 'alice'"):
-        assert order_id[:8] not in page
+        assert order_id not in page and order_id[-8:] not in page
     assert "No positions." in browser.text("positions")
     assert not browser.present("leaderboard")
     # Bob's session asking for alice's data from the page's own origin gets nothing.
