@@ -158,7 +158,7 @@ let package = Package(
             name: "DeskCLI",
             dependencies: [
                 "DeskCore", "DeskAPI", "DeskApp", "DeskHTTP", "DeskClient", "DeskIdentity", "DeskLedger", "DeskRunner",
-                "DeskBroker",
+                "DeskBroker", "DeskBacktest", "DeskMarketData", "DeskOrders",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -167,7 +167,7 @@ let package = Package(
         .executableTarget(
             name: "desk",
             dependencies: [
-                "DeskCLI", "DeskApp", "DeskAPI", "DeskCore",
+                "DeskCLI", "DeskApp", "DeskAPI", "DeskCore", "DeskBroker",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -42,13 +42,16 @@ public struct DeskApplication: Sendable {
         self.logger = logger
         ledger = try Ledger(path: configuration.databasePath, groupCommit: configuration.groupCommit)
         switch configuration.broker {
-        case .paper: broker = PaperBroker()
+        case .paper:
+            broker = PaperBroker(
+                clock: configuration.clock, fills: configuration.paperFills, slippageBps: configuration.slippageBps)
         case .alpaca(let settings, let options):
             broker = AlpacaBroker(settings: settings, options: options, logger: logger)
         }
         metrics = DeskMetrics()
         orderDesk = OrderDesk(
-            ledger: ledger, broker: broker, policy: configuration.risk, metrics: metrics, logger: logger)
+            ledger: ledger, broker: broker, policy: configuration.risk, metrics: metrics, logger: logger,
+            clock: configuration.clock)
         feed = FeedHub(source: try Self.source(configuration.feed, logger: logger), logger: logger)
         let broker = self.broker
         feed.observe { tick in broker.observe(symbol: tick.symbol, price: tick.price, size: tick.size, at: tick.at) }
@@ -161,7 +164,7 @@ public struct DeskApplication: Sendable {
         // listeners finish in-flight orders, and the ledger commits last.
         // The paper broker expires day orders at the session close the desk tells it; Alpaca does it at its end.
         var brokerServices: [any Service] = broker.service.map { [$0] } ?? []
-        if !broker.expiresDayOrdersItself {
+        if !broker.expiresDayOrdersItself && configuration.closesSessions {
             brokerServices.append(SessionCloser(broker: broker, calendar: configuration.session, logger: logger))
         }
         if let reconciler = reconciler() {

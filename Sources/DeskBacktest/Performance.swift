@@ -109,6 +109,7 @@ public struct PerformanceTracker: Sendable {
             let qty = books[account]!.positions[symbol]?.qty ?? 0
             books[account]!.unrealized += qty * (price - previous)
             noteEquity(account)
+            books[account]!.samples.append((at, capital + books[account]!.totalPnL))
         }
     }
 

@@ -12,7 +12,19 @@ import Foundation
 ///   act as market orders; stop-limit orders then act as limit orders.
 /// - ioc fills what it can at once and cancels the rest; fok fills completely at
 ///   once or is canceled; day orders expire at the session close; gtc rests.
+///
+/// With `fills: .nextTick` (backtests) a new order is not matched against the
+/// price it was placed at: it first meets the next tick of its symbol, and ioc and
+/// fok are decided there. `slippageBps` moves the price of market fills (and of
+/// triggered stops) against the order: up for buys, down for sells.
 public struct PaperBook: Sendable {
+    /// Which price a new order first meets.
+    public enum FillModel: String, Sendable, Equatable, CaseIterable {
+        /// The last price, at once (the live paper broker).
+        case sameTick = "same-tick"
+        /// The next tick of its symbol after the one the strategy reacted to (no look-ahead).
+        case nextTick = "next-tick"
+    }
     /// The last trade seen for a symbol.
     public struct Quote: Sendable, Equatable {
         public var price: Decimal
@@ -25,8 +37,15 @@ public struct PaperBook: Sendable {
         var filled: Decimal
         var triggered: Bool
         var fills: Int
+        /// Placed but not yet met by a price (next-tick fills).
+        var waiting = false
         var remaining: Decimal { order.terms.qty - filled }
     }
+
+    /// Which price a new order first meets.
+    public let fills: FillModel
+    /// Basis points market fills move against the order.
+    public let slippageBps: Decimal
 
     public private(set) var quotes: [String: Quote] = [:]
     private var resting: [String: Resting] = [:]
@@ -35,7 +54,11 @@ public struct PaperBook: Sendable {
     /// long-running desk does not remember every order it ever took.
     private var known = RecentIds(capacity: 20_000)
 
-    public init() {}
+    /// A book with no prices yet.
+    public init(fills: FillModel = .sameTick, slippageBps: Decimal = 0) {
+        self.fills = fills
+        self.slippageBps = slippageBps
+    }
 
     /// Orders still working, oldest first.
     public var workingOrderIds: [String] { arrival.filter { resting[$0] != nil } }
@@ -47,7 +70,7 @@ public struct PaperBook: Sendable {
             return .success([])
         }
         let terms = order.terms
-        if terms.type == .market && quotes[terms.symbol] == nil {
+        if terms.type == .market && quotes[terms.symbol] == nil && fills == .sameTick {
             return .failure(
                 .refused(
                     reason:
@@ -57,27 +80,41 @@ public struct PaperBook: Sendable {
         known.insert(order.id)
         var entry = Resting(order: order, filled: 0, triggered: terms.stopPrice == nil, fills: 0)
         var updates = [OrderUpdate(orderId: order.id, event: .accepted, at: now)]
+        if fills == .nextTick {
+            entry.waiting = true
+            resting[order.id] = entry
+            arrival.append(order.id)
+            return .success(updates)
+        }
         if let quote = quotes[terms.symbol] {
             updates += match(&entry, quote: quote, now: now)
         }
-        if entry.remaining > 0 {
-            switch terms.timeInForce {
-            case .ioc:
-                updates.append(
-                    OrderUpdate(
-                        orderId: order.id, event: .canceled(reason: "ioc: the unfilled rest was canceled"), at: now))
-            case .fok:
-                // match() never partly fills fok, so nothing traded.
-                updates.append(
-                    OrderUpdate(
-                        orderId: order.id,
-                        event: .canceled(reason: "fok: the order could not be filled completely at once"), at: now))
-            case .day, .gtc:
-                resting[order.id] = entry
-                arrival.append(order.id)
-            }
+        if let end = Self.endOfFirstMatch(entry, now: now) {
+            updates.append(end)
+        } else if entry.remaining > 0 {
+            resting[order.id] = entry
+            arrival.append(order.id)
         }
         return .success(updates)
+    }
+
+    /// What ioc and fok do once an order has met its first price with `remaining`
+    /// left: cancel it; nil for orders that rest.
+    private static func endOfFirstMatch(_ entry: Resting, now: Date) -> OrderUpdate? {
+        guard entry.remaining > 0 else { return nil }
+        switch entry.order.terms.timeInForce {
+        case .ioc:
+            return OrderUpdate(
+                orderId: entry.order.id, event: .canceled(reason: "ioc: the unfilled rest was canceled"), at: now)
+        case .fok:
+            // match() never partly fills fok, so nothing traded.
+            return OrderUpdate(
+                orderId: entry.order.id,
+                event: .canceled(reason: "fok: the order could not be filled completely at once"),
+                at: now)
+        case .day, .gtc:
+            return nil
+        }
     }
 
     /// Cancels a working order.
@@ -116,6 +153,14 @@ public struct PaperBook: Sendable {
         for orderId in arrival {
             guard var entry = resting[orderId], entry.order.terms.symbol == symbol else { continue }
             updates += match(&entry, quote: quote, now: now)
+            if entry.waiting {
+                entry.waiting = false
+                if let end = Self.endOfFirstMatch(entry, now: now) {
+                    updates.append(end)
+                    resting[orderId] = nil
+                    continue
+                }
+            }
             resting[orderId] = entry.remaining > 0 ? entry : nil
         }
         arrival.removeAll { resting[$0] == nil }
@@ -134,7 +179,10 @@ public struct PaperBook: Sendable {
         let terms = entry.order.terms
         let marketable: Bool
         switch (terms.type, terms.side) {
-        case (.market, _), (.stop, _): marketable = true
+        case (.market, _), (.stop, _):
+            guard slippageBps != 0 else { return price }
+            let move = price * slippageBps / 10_000
+            return terms.side == .buy ? price + move : price - move
         case (.limit, .buy), (.stopLimit, .buy): marketable = price <= terms.limitPrice!
         case (.limit, .sell), (.stopLimit, .sell): marketable = price >= terms.limitPrice!
         }

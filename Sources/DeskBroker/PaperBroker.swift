@@ -18,13 +18,17 @@ public final class PaperBroker: Broker, Sendable {
     public var service: (any Service)? { nil }
     public var reconciling: (any ReconcilingBroker)? { nil }
     private let continuation: AsyncStream<OrderUpdate>.Continuation
-    private let book = Mutex(PaperBook())
+    private let book: Mutex<PaperBook>
     private let clock: any DeskClock
 
-    /// A paper broker with no prices yet.
-    public init(orderRules: OrderRules = OrderRules(), clock: any DeskClock = WallClock()) {
+    /// A paper broker with no prices yet; `fills` and `slippageBps` as `PaperBook` has them.
+    public init(
+        orderRules: OrderRules = OrderRules(), clock: any DeskClock = WallClock(),
+        fills: PaperBook.FillModel = .sameTick, slippageBps: Decimal = 0
+    ) {
         self.orderRules = orderRules
         self.clock = clock
+        book = Mutex(PaperBook(fills: fills, slippageBps: slippageBps))
         (updates, continuation) = AsyncStream.makeStream(of: OrderUpdate.self)
     }
 
@@ -56,14 +60,23 @@ public final class PaperBroker: Broker, Sendable {
 
     /// A trade price from the feed (or an admin). Fills that it causes are sent on `updates`.
     public func observe(symbol: String, price: Decimal, size: Decimal?, at: Date) {
-        let fills = book.withLock { $0.price(symbol: symbol, price: price, size: size, now: at) }
-        for update in fills { continuation.yield(update) }
+        for update in trade(symbol: symbol, price: price, size: size, at: at) { continuation.yield(update) }
+    }
+
+    /// A trade price, returning the fills it causes instead of sending them on
+    /// `updates`: for a backtest, which books them before anyone sees the next tick.
+    public func trade(symbol: String, price: Decimal, size: Decimal?, at: Date) -> [OrderUpdate] {
+        book.withLock { $0.price(symbol: symbol, price: price, size: size, now: at) }
     }
 
     /// Expires every working day order (called at the session close).
     public func closeSession(at: Date) {
-        let expired = book.withLock { $0.closeSession(now: at) }
-        for update in expired { continuation.yield(update) }
+        for update in expireDayOrders(at: at) { continuation.yield(update) }
+    }
+
+    /// The session closed: returns the expiries instead of sending them (backtests).
+    public func expireDayOrders(at: Date) -> [OrderUpdate] {
+        book.withLock { $0.closeSession(now: at) }
     }
 
     public func finish() { continuation.finish() }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// What a validated order trades: typed fields, exact decimals, consistent prices.
 /// `OrderValidation` makes it from an `OrderTicket`; it travels inside `Order`.
@@ -164,5 +165,49 @@ public struct WallClock: DeskClock {
     public static func uuid7(at date: Date) -> String {
         var generator = SystemRandomNumberGenerator()
         return uuid7(at: date, using: &generator)
+    }
+}
+
+/// The clock of a backtest: the time is the data's (whoever drives the run sets
+/// it), and order ids are UUIDv7 of that time with bits from a seeded generator,
+/// so the same inputs give the same ids, run after run.
+public final class SimulatedClock: DeskClock {
+    private struct State {
+        var now: Date
+        var generator: SplitMix64
+    }
+    private let state: Mutex<State>
+
+    /// A clock at `start` whose ids come from `seed`.
+    public init(start: Date, seed: UInt64 = 0) {
+        state = Mutex(State(now: start, generator: SplitMix64(seed: seed)))
+    }
+
+    /// The data's time.
+    public func now() -> Date { state.withLock { $0.now } }
+
+    /// A UUIDv7 of the data's time, deterministic in the seed and the order of calls.
+    public func newOrderId() -> String {
+        state.withLock { state in WallClock.uuid7(at: state.now, using: &state.generator) }
+    }
+
+    /// Moves the clock to `date` (never backwards: a date before the current time is ignored).
+    public func set(_ date: Date) {
+        state.withLock { state in if date > state.now { state.now = date } }
+    }
+}
+
+/// A small, fast, seeded generator (SplitMix64): the same seed, the same numbers.
+public struct SplitMix64: RandomNumberGenerator, Sendable {
+    private var state: UInt64
+
+    public init(seed: UInt64) { state = seed }
+
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
     }
 }

@@ -10,6 +10,7 @@ public final class DeskMetrics: OrderDeskMetrics, Sendable {
     private let orders: Mutex<[String: Counter]> = Mutex([:])
     private let orderLatency: DurationHistogram
     private let fills: Counter
+    private let fillCount = Atomic<Int>(0)
     private let requests: Mutex<[String: Counter]> = Mutex([:])
 
     /// Outcomes an order request can have (labels of `desk_orders_total`).
@@ -57,7 +58,13 @@ public final class DeskMetrics: OrderDeskMetrics, Sendable {
     }
 
     /// Counts one booked fill.
-    public func recordFill() { fills.increment() }
+    public func recordFill() {
+        fills.increment()
+        fillCount.add(1, ordering: .relaxed)
+    }
+
+    /// Fills booked since the desk started (a backtest tells each tick's fills by it).
+    public var fillsBooked: Int { fillCount.load(ordering: .relaxed) }
 
     /// Counts an HTTP request by route and status class.
     public func recordRequest(route: String, status: Int) {

@@ -199,6 +199,21 @@ public final class Ledger: Service, Sendable {
         }
     }
 
+    /// How many orders each member's strategy placed, by status (a backtest's report).
+    public func orderCounts() async throws -> [(member: String, strategy: String, status: String, count: Int)] {
+        try await database.read { db in
+            try Row.fetchAll(
+                db,
+                sql: "SELECT member, strategy, status, COUNT(*) AS n FROM orders GROUP BY member, strategy, status"
+            ).map { row in (row["member"], row["strategy"], row["status"], row["n"]) }
+        }
+    }
+
+    /// Every fill, in the order they were booked (a backtest's report reads them all).
+    public func allFills() async throws -> [FillRecord] {
+        try await database.read { db in try FillRecord.order(Column("id")).fetchAll(db) }
+    }
+
     // MARK: Positions
 
     /// Positions of `member` (everyone when nil): the member's netted book, or

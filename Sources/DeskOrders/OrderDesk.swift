@@ -231,7 +231,7 @@ public actor OrderDesk: Service {
     /// wait for them) and follows them in the machine. Returns each order as it
     /// stands after its update.
     @discardableResult
-    func apply(_ updates: [OrderUpdate]) async -> [OrderRecord] {
+    public func apply(_ updates: [OrderUpdate]) async -> [OrderRecord] {
         let due = updates.flatMap { admission.arrived($0) }
         if due.isEmpty { return [] }
         let outcomes: [LedgerUpdateOutcome]

@@ -17,6 +17,9 @@ public actor Supervisor: Service {
         var symbols: Set<String>?
         var restartsInARow = 0
         var lastLines: [String]?
+        /// Lockstep (backtests): the strategy's requests for input, and the ticks given to it.
+        var readiness: ReadinessCounter?
+        var delivered = 0
     }
 
     public let configuration: SupervisorConfiguration
@@ -205,7 +208,7 @@ public actor Supervisor: Service {
                 lastLogLines: entry?.record.state == .failed
                     ? (entry?.lastLines ?? StrategyLog.tail(path: logPath(name), lines: 10)) : nil,
                 symbols: (entry?.symbols ?? definition?.config.symbols).map { $0.sorted() },
-                ticksDelivered: statistics?.delivered ?? entry?.subscription?.delivered ?? 0,
+                ticksDelivered: statistics?.delivered ?? entry?.subscription?.delivered ?? entry?.delivered ?? 0,
                 ticksDropped: statistics?.dropped ?? entry?.subscription?.dropped ?? 0,
                 problem: report.problems[name], ordersPlaced: nil)
         }
@@ -214,6 +217,69 @@ public actor Supervisor: Service {
     /// The strategy's log file.
     public nonisolated func logPath(_ name: String) -> String {
         configuration.logsDirectory.appendingPathComponent("\(name).log").path
+    }
+
+    // MARK: Lockstep (backtests)
+
+    /// Waits until each named strategy is running (and, in lockstep, watched) or has
+    /// failed or stopped trying: the start of a backtest.
+    public func waitUntilStarted(_ names: [String]) async {
+        while !Task.isCancelled {
+            let pending = names.filter { name in
+                guard let entry = managed[name] else { return false }
+                if entry.process != nil { return false }
+                return entry.record.desiredRunning && entry.record.state != .failed
+            }
+            if pending.isEmpty { return }
+            // Start-up only (an interpreter loading), never on the tick path.
+            try? await Task.sleep(for: .milliseconds(5))
+        }
+    }
+
+    /// Waits until every strategy in lockstep has finished with the last tick it
+    /// was given — it is blocked reading stdin for the next — or has ended.
+    public func settle() async {
+        for name in managed.keys.sorted() {
+            guard let entry = managed[name], entry.process != nil, let readiness = entry.readiness else { continue }
+            _ = await readiness.wait(forReads: entry.delivered + 1)
+        }
+    }
+
+    /// Gives `line` to each strategy in lockstep subscribed to its symbol, one
+    /// after the other in name order, each only once the one before has finished
+    /// with it (asks for input again, or ended): so the orders of one tick reach
+    /// the desk in the same order in every run. Call `settle` once first. Returns
+    /// how many took it.
+    @discardableResult
+    public func deliver(_ line: FeedLine) async -> Int {
+        var given = 0
+        for name in managed.keys.sorted() {
+            guard let entry = managed[name], let process = entry.process, let readiness = entry.readiness else {
+                continue
+            }
+            if let symbols = entry.symbols, !symbols.contains(line.tick.symbol) { continue }
+            guard await process.write(line.bytes) else { continue }
+            let delivered = entry.delivered + 1
+            managed[name]?.delivered = delivered
+            given += 1
+            _ = await readiness.wait(forReads: delivered + 1)
+        }
+        return given
+    }
+
+    /// The data is over: every strategy's stdin is closed, and those still
+    /// running after `grace` are stopped. Returns once none runs.
+    public func endOfData(grace: Duration) async {
+        for entry in managed.values { entry.process?.closeInput() }
+        let deadline = ContinuousClock.now + grace
+        while managed.values.contains(where: { $0.process != nil }) && ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(5))
+        }
+        let running = managed.filter { $0.value.process != nil }.map(\.key)
+        if !running.isEmpty { _ = await stop(running) }
+        while managed.values.contains(where: { $0.process != nil }) {
+            try? await Task.sleep(for: .milliseconds(5))
+        }
     }
 
     // MARK: Lifecycle
@@ -303,7 +369,15 @@ public actor Supervisor: Service {
                 return
             }
             let process: any RunningStrategy
+            var readiness: ReadinessCounter?
             do {
+                if configuration.lockstep {
+                    try FileManager.default.createDirectory(
+                        at: configuration.sandboxDirectory, withIntermediateDirectories: true,
+                        attributes: [.posixPermissions: 0o700])
+                    readiness = try ReadinessCounter(
+                        path: configuration.sandboxDirectory.appendingPathComponent("\(name).reads").path)
+                }
                 let user = try await user(for: name)
                 let stage = try StrategyStage(root: configuration.sandboxDirectory).prepare(
                     name: name, from: definition.folder, user: user)
@@ -316,26 +390,33 @@ public actor Supervisor: Service {
                     user: user, home: stage.home,
                     hiddenPaths: [
                         configuration.strategiesDirectory, configuration.logsDirectory, configuration.sandboxDirectory,
-                    ].map(\.path))
+                    ].map(\.path),
+                    readiness: readiness?.path)
                 let backend = try backend(for: config).get()
                 log.note("starting \(name) for member \(config.member) (\(backend.name))")
                 process = try await backend.launch(spec)
             } catch {
+                readiness?.close()
                 log.note("could not start: \(error)")
                 try? await credentials.revokeTokens(member: config.member, strategy: name)
                 await markFailed(name, reason: "could not start: \(error)")
                 return
             }
             let started = ContinuousClock.now
-            let subscription = feed.subscribe(id: name, symbols: config.symbols, capacity: configuration.feedCapacity)
+            let subscription =
+                readiness == nil
+                ? feed.subscribe(id: name, symbols: config.symbols, capacity: configuration.feedCapacity) : nil
             guard isCurrent(name, generation) else {
-                subscription.cancel()
+                subscription?.cancel()
+                readiness?.close()
                 await process.stop(grace: configuration.stopGrace)
                 try? await credentials.revokeTokens(member: config.member, strategy: name)
                 return
             }
             managed[name]?.process = process
             managed[name]?.subscription = subscription
+            managed[name]?.readiness = readiness
+            managed[name]?.delivered = 0
             managed[name]?.symbols = config.symbols
             managed[name]?.record.state = .running
             managed[name]?.record.pid = process.pid
@@ -345,7 +426,13 @@ public actor Supervisor: Service {
                 "strategy started",
                 metadata: ["strategy": "\(name)", "member": "\(config.member)", "pid": "\(process.pid)"])
 
-            let exit = await Self.pump(subscription, into: process)
+            let exit: StrategyExit
+            if let subscription {
+                exit = await Self.pump(subscription, into: process)
+            } else {
+                exit = await process.exitStatus()
+                readiness?.ended(exit)
+            }
             let ranFor = ContinuousClock.now - started
             log.note("\(name) ended: \(exit)")
             log.close()
@@ -355,6 +442,22 @@ public actor Supervisor: Service {
             managed[name]?.record.pid = nil
             managed[name]?.record.lastExit = exit.description
             logger.info("strategy ended", metadata: ["strategy": "\(name)", "exit": "\(exit)"])
+            if readiness != nil {
+                // Lockstep: a strategy runs once, over the data; ending is the end of its run.
+                readiness?.close()
+                managed[name]?.readiness = nil
+                if case .exited(0) = exit {
+                    managed[name]?.record.state = .stopped
+                    managed[name]?.record.desiredRunning = false
+                    await persist(name)
+                } else if isCurrent(name, generation) {
+                    await markFailed(name, reason: "it ended before the data did: \(exit)")
+                } else {
+                    managed[name]?.record.state = .stopped
+                    await persist(name)
+                }
+                return
+            }
             guard isCurrent(name, generation) else {
                 if managed[name]?.record.state != .failed { managed[name]?.record.state = .stopped }
                 await persist(name)

@@ -294,9 +294,9 @@ func runInit(_ spec: SandboxSpec, report: Int32, readinessChannel: Int32?) -> Ne
 /// a line waiting is part of the tick before.) Decided before the read runs, so
 /// it cannot race with it. Returns when `report` (the init's report pipe)
 /// becomes readable or closes.
-func relayReads(channel: Int32, readiness: String, report: Int32) {
-    let out = open(readiness, O_WRONLY | O_CLOEXEC)
-    if out < 0 { fail("opening the readiness FIFO \(readiness)") }
+/// `out` is the FIFO, opened before the namespaces were made (the init's
+/// mounts, which hide the desk's folders, are in the launcher's namespace too).
+func relayReads(channel: Int32, out: Int32, report: Int32) {
     var listener: Int32 = -1
     while true {
         var fds = [pollfd(fd: report, events: Int16(POLLIN), revents: 0)]
@@ -331,6 +331,11 @@ func relayReads(channel: Int32, readiness: String, report: Int32) {
 func runIsolated(_ spec: SandboxSpec) -> Never {
     let privileged = geteuid() == 0
     let (uid, gid) = (getuid(), getgid())
+    var readinessOut: Int32 = -1
+    if let readiness = spec.readiness {
+        readinessOut = open(readiness, O_WRONLY | O_CLOEXEC)
+        if readinessOut < 0 { fail("opening the readiness FIFO \(readiness)") }
+    }
     if desk_unshare(spec.isolateNetwork ? 1 : 0, privileged ? 0 : 1) != 0 {
         fail(privileged ? "making namespaces" : "making a user namespace (are unprivileged user namespaces enabled?)")
     }
@@ -355,7 +360,10 @@ func runIsolated(_ spec: SandboxSpec) -> Never {
     if initProcess < 0 { fail("starting the sandbox's init") }
     if initProcess == 0 {
         close(pipeEnds[0])
-        if spec.readiness != nil { close(channel[0]) }
+        if spec.readiness != nil {
+            close(channel[0])
+            close(readinessOut)
+        }
         runInit(spec, report: pipeEnds[1], readinessChannel: spec.readiness == nil ? nil : channel[1])
     }
     close(pipeEnds[1])
@@ -363,9 +371,9 @@ func runIsolated(_ spec: SandboxSpec) -> Never {
     // reading it) to see whether a read the strategy starts finds data waiting.
     if spec.readiness == nil { close(0) }
     desk_forward_signals(initProcess)
-    if let readiness = spec.readiness {
+    if spec.readiness != nil {
         close(channel[1])
-        relayReads(channel: channel[0], readiness: readiness, report: pipeEnds[0])
+        relayReads(channel: channel[0], out: readinessOut, report: pipeEnds[0])
         close(0)
     }
     var status: Int32 = 0

@@ -81,6 +81,14 @@ public struct DeskConfiguration: Sendable {
     public var web = WebSettings()
     /// The most a deployed strategy's archive may hold (the config file's `strategies.upload`).
     public var upload = ArchiveLimits()
+    /// Where times and order ids come from: the wall clock, or a backtest's data.
+    public var clock: any DeskClock = WallClock()
+    /// Which price a new paper order first meets, and the slippage of market fills.
+    public var paperFills: PaperBook.FillModel = .sameTick
+    public var slippageBps: Decimal = 0
+    /// The desk expires day orders at each session close by the wall clock; false
+    /// when whoever drives the clock does it (a backtest, at the data's close).
+    public var closesSessions = true
 
     /// The unix socket's group when the desk runs as root and no `--socket-group` is given.
     public static let defaultSocketGroup: UInt32 = 60_999

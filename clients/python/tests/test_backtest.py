@@ -1,0 +1,204 @@
+"""`desk backtest` with real strategy processes in the real sandbox: the fill
+models, commission and slippage, day expiry at the data's session close, a limit
+order resting across many ticks, P&L and drawdown of a hand-computed run, a
+crash, a malformed data file, determinism, and the report page in a real browser."""
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence
+
+import pytest
+
+from conftest import REPO, desk_binary
+
+TIMEOUT = float(os.environ.get("DESK_TEST_BACKTEST_TIMEOUT", "120"))
+
+# Places the orders of PLAN (a JSON object: tick number → list of orders) as it
+# reads ticks; CRASH_AT=N raises on tick N. Plain `for line in sys.stdin:`.
+SCRIPTED = r'''
+import json, os, sys
+from desk_client import place_order
+plan = json.loads(os.environ.get("PLAN", "{}"))
+crash_at = int(os.environ.get("CRASH_AT", "0"))
+for number, line in enumerate(sys.stdin, start=1):
+    if number == crash_at:
+        raise RuntimeError("boom on tick %d" % number)
+    for order in plan.get(str(number), []):
+        reply = place_order(**order)
+        print("tick", number, order, "->", reply.status, reply.order_status, reply.message, flush=True)
+'''
+
+START = datetime(2026, 11, 16, 14, 31, tzinfo=timezone.utc)  # 09:31 New York
+
+
+def write_ticks(path: Path, prices: Sequence[str], symbol: str = "AAPL", start: datetime = START,
+                step: timedelta = timedelta(minutes=1)) -> Path:
+    lines = [json.dumps({"ts": (start + step * index).strftime("%Y-%m-%dT%H:%M:%SZ"), "symbol": symbol,
+                         "price": price}) for index, price in enumerate(prices)]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def strategy(folder: Path, name: str, member: str, plan: Optional[Dict[int, List[dict]]] = None,
+             crash_at: int = 0, symbols: Optional[List[str]] = None) -> None:
+    home = folder / name
+    home.mkdir(parents=True)
+    (home / "strategy.py").write_text(SCRIPTED)
+    env = {"PLAN": json.dumps({str(k): v for k, v in (plan or {}).items()})}
+    if crash_at:
+        env["CRASH_AT"] = str(crash_at)
+    config: dict = {"user_id": member, "env": env}
+    if symbols:
+        config["symbols"] = symbols
+    (home / "config.json").write_text(json.dumps(config))
+
+
+def backtest(tmp: Path, data: Sequence[Path], *args: str, work: str = "work",
+             strategies: Optional[Path] = None) -> subprocess.CompletedProcess:
+    command = [str(desk_binary()), "backtest", "--strategies", str(strategies or tmp / "strategies"),
+               "--work", str(tmp / work), "--json", "--quiet", "--end-grace", "5"]
+    for file in data:
+        command += ["--data", str(file)]
+    return subprocess.run(command + list(args), capture_output=True, text=True, timeout=TIMEOUT, cwd=tmp)
+
+
+def report(result: subprocess.CompletedProcess) -> dict:
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def rows(db: Path, sql: str) -> list:
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as connection:
+        return connection.execute(sql).fetchall()
+
+
+BUY = {"symbol": "AAPL", "qty": "10", "side": "buy"}
+SELL = {"symbol": "AAPL", "qty": "10", "side": "sell"}
+
+
+@pytest.mark.parametrize("fill_at,buy_price,sell_price,realized", [
+    ("next-tick", "101", "102", "10"),  # the ticks after the ones the orders reacted to
+    ("same-tick", "100", "105", "50"),  # the ticks the orders reacted to
+])
+def test_fill_models(tmp_path: Path, fill_at: str, buy_price: str, sell_price: str, realized: str) -> None:
+    data = write_ticks(tmp_path / "ticks.jsonl", ["100", "101", "105", "102"])
+    strategy(tmp_path / "strategies", "scripted", "alice", {1: [BUY], 3: [SELL]})
+    figures = report(backtest(tmp_path, [data], "--fill-at", fill_at))
+    assert figures["fill_at"] == fill_at
+    alice = figures["members"]["alice"]
+    assert (alice["orders"], alice["fills"], alice["rejected"]) == (2, 2, 0)
+    assert alice["realized_pnl"] == realized and alice["total_pnl"] == realized
+    assert alice["positions"] == {}
+    fills = rows(tmp_path / "work" / "desk.db", "SELECT side, price FROM fills ORDER BY id")
+    assert fills == [("buy", buy_price), ("sell", sell_price)]
+
+
+def test_commission_and_slippage_are_in_the_pnl(tmp_path: Path) -> None:
+    data = write_ticks(tmp_path / "ticks.jsonl", ["100", "101", "105", "102"])
+    strategy(tmp_path / "strategies", "scripted", "alice", {1: [BUY], 3: [SELL]})
+    figures = report(backtest(tmp_path, [data], "--commission", "0.01", "--slippage-bps", "10"))
+    alice = figures["members"]["alice"]
+    # Buy at 101 + 10 bps = 101.101, sell at 102 − 10 bps = 101.898: (101.898 − 101.101) × 10 = 7.97,
+    # less 20 shares × 0.01 commission.
+    assert alice["realized_pnl"] == "7.97"
+    assert alice["commission"] == "0.2"
+    assert alice["total_pnl"] == "7.77"
+    assert rows(tmp_path / "work" / "desk.db", "SELECT price FROM fills ORDER BY id") == [("101.101",), ("101.898",)]
+
+
+def test_pnl_and_drawdown_of_a_hand_computed_run(tmp_path: Path) -> None:
+    # Buy 10 on tick 1 (fills at 101 on tick 2), sell 10 on tick 4 (fills at 100 on tick 5).
+    # Equity: 100000, 100000, 99980, 100030 (the peak), 99990, 99990: drawdown 40, P&L −10.
+    data = write_ticks(tmp_path / "ticks.jsonl", ["100", "101", "99", "104", "100", "98"])
+    strategy(tmp_path / "strategies", "scripted", "alice", {1: [BUY], 4: [SELL]})
+    figures = report(backtest(tmp_path, [data], "--capital", "100000"))
+    alice = figures["members"]["alice"]
+    assert alice["realized_pnl"] == "-10"
+    assert alice["unrealized_pnl"] == "0"
+    assert alice["total_pnl"] == "-10"
+    assert alice["max_drawdown"] == "40"
+    assert (alice["round_trips"], alice["win_rate"]) == (1, "0.0000")
+    assert alice["traded_notional"] == "2010"
+    assert alice["strategies"]["scripted"]["total_pnl"] == "-10"
+    assert figures["ticks"] == 6
+    assert figures["start"] == "2026-11-16T14:31:00.000Z" and figures["end"] == "2026-11-16T14:36:00.000Z"
+    equity = (tmp_path / "work" / "equity.csv").read_text().splitlines()
+    assert equity[0] == "timestamp,member,equity"
+    assert "2026-11-16T14:34:00.000Z,alice,100030" in equity
+    assert equity[-1].endswith(",alice,99990")
+    # Every time in the ledger is the data's.
+    times = rows(tmp_path / "work" / "desk.db", "SELECT created_at, updated_at FROM orders ORDER BY created_at")
+    assert times == [("2026-11-16 14:31:00.000", "2026-11-16 14:32:00.000"),
+                     ("2026-11-16 14:34:00.000", "2026-11-16 14:35:00.000")]
+
+
+def test_day_orders_expire_at_the_data_close_and_gtc_limits_rest(tmp_path: Path) -> None:
+    # Day 1 from 20:50 to 21:10 UTC (16:00 New York is 21:00 UTC in November), price falling slowly.
+    prices = [f"{100 - index * 0.25:.2f}" for index in range(21)]
+    data = write_ticks(tmp_path / "ticks.jsonl", prices, start=datetime(2026, 11, 16, 20, 50, tzinfo=timezone.utc))
+    day = {"symbol": "AAPL", "qty": "5", "side": "buy", "order_type": "limit", "limit_price": "90",
+           "time_in_force": "day"}
+    gtc = {"symbol": "AAPL", "qty": "5", "side": "buy", "order_type": "limit", "limit_price": "96.00",
+           "time_in_force": "gtc"}
+    strategy(tmp_path / "strategies", "scripted", "bob", {1: [day, gtc]})
+    figures = report(backtest(tmp_path, [data]))
+    orders = rows(tmp_path / "work" / "desk.db",
+                  "SELECT time_in_force, status, updated_at, filled_avg_price FROM orders ORDER BY time_in_force")
+    assert orders[0] == ("day", "expired", "2026-11-16 21:00:00.000", None)
+    # 96.00 is first reached on tick 17 (20:50 + 16 min): it rested across 16 ticks.
+    assert orders[1] == ("gtc", "filled", "2026-11-16 21:06:00.000", "96")
+    assert figures["members"]["bob"]["fills"] == 1
+
+
+def test_a_crashed_strategy_fails_the_run_with_its_last_log_lines(tmp_path: Path) -> None:
+    data = write_ticks(tmp_path / "ticks.jsonl", ["100"] * 10)
+    strategy(tmp_path / "strategies", "crashing", "carol", crash_at=3)
+    result = backtest(tmp_path, [data])
+    assert result.returncode != 0
+    assert "strategy crashing failed" in result.stderr
+    assert "boom on tick 3" in result.stderr
+    assert result.stdout == ""
+
+
+def test_a_malformed_data_file_is_named_with_its_line(tmp_path: Path) -> None:
+    data = tmp_path / "bad.jsonl"
+    data.write_text('{"ts":"2026-11-16T14:31:00Z","symbol":"AAPL","price":"100"}\n'
+                    '{"ts":"2026-11-16T14:32:00Z","symbol":"AAPL","price":"101"}\n'
+                    '{"ts":"2026-11-16T14:33:00Z","symbol":"AAPL","price":"-1"}\n')
+    strategy(tmp_path / "strategies", "scripted", "alice")
+    result = backtest(tmp_path, [data])
+    assert result.returncode == 1
+    assert f"{data}:3:" in result.stderr
+    assert not (tmp_path / "work").exists(), "nothing is started for bad data"
+
+
+def test_two_runs_give_the_same_report_and_ledger(tmp_path: Path) -> None:
+    sample = REPO / "data" / "sample" / "three_days.jsonl"
+    outputs = []
+    for work in ("one", "two"):
+        figures = report(backtest(tmp_path, [sample], work=work, strategies=REPO / "strategies"))
+        figures.pop("timing")
+        outputs.append(json.dumps(figures, sort_keys=True))
+    assert outputs[0] == outputs[1]
+    assert json.loads(outputs[0])["members"]["alice"]["orders"] > 0
+    for table in ("orders", "fills", "member_positions", "strategy_positions", "audit_events"):
+        first, second = (rows(tmp_path / work / "desk.db", f"SELECT * FROM {table} ORDER BY 1") for work in ("one", "two"))
+        assert first == second, table
+        assert first, f"{table} is empty"
+
+
+def test_several_files_are_merged_by_time(tmp_path: Path) -> None:
+    one = write_ticks(tmp_path / "aapl.jsonl", ["100", "101", "102"], symbol="AAPL")
+    two = write_ticks(tmp_path / "msft.jsonl", ["400", "401", "402"], symbol="MSFT",
+                      start=START + timedelta(seconds=30))
+    strategy(tmp_path / "strategies", "scripted", "alice",
+             {2: [{"symbol": "MSFT", "qty": "1", "side": "buy"}]})
+    figures = report(backtest(tmp_path, [one, two]))
+    assert figures["ticks"] == 6
+    # Tick 2 is MSFT at 400 (14:31:30); the buy fills at MSFT's next tick, 401.
+    assert rows(tmp_path / "work" / "desk.db", "SELECT symbol, price FROM fills") == [("MSFT", "401")]
