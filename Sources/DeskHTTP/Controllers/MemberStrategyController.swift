@@ -118,33 +118,19 @@ struct MemberStrategyController {
             }
             name = given
         }
-        let action = replacing ? "deploy_version" : "deploy"
-        let folderForAudit = (try? StrategyDeployer.folder(member: member, name: name)) ?? name
-        do {
+        let folder = (try? StrategyDeployer.folder(member: member, name: name)) ?? name
+        return try await audited(
+            replacing ? "deploy_version" : "deploy", member: member, folder: folder, caller: context.caller
+        ) {
             let archive = try await readArchive(request, limit: deployer.limits.maxBytes)
             let deployment = try await deployer.deploy(
                 archive: archive, member: member, name: name, replacing: replacing)
-            let running = await supervisor.status().first { $0.name == deployment.folder }.map {
-                $0.state == "running" || $0.state == "starting" || $0.state == "backoff"
-            }
-            var started: StrategyActionResult?
-            if query.start || running == true {
-                started = await supervisor.restart([deployment.folder]).first
-            }
-            try await audit(
-                action, member: member, folder: deployment.folder, caller: context.caller, outcome: "accepted",
-                status: 200,
-                detail:
-                    "files=\(deployment.files) bytes=\(deployment.bytes) previous_kept=\(deployment.previousKept)")
-            return DeployReply(
+            let running = await isRunning(deployment.folder, on: supervisor)
+            let started = query.start || running ? await supervisor.restart([deployment.folder]).first : nil
+            let reply = DeployReply(
                 name: deployment.folder, member: member, files: deployment.files, bytes: deployment.bytes,
                 previousKept: deployment.previousKept, started: started)
-        } catch {
-            let refusal = Self.httpError(error)
-            try? await audit(
-                action, member: member, folder: folderForAudit, caller: context.caller, outcome: "refused",
-                status: Int(refusal.status.code), detail: refusal.message)
-            throw refusal
+            return (reply, "files=\(reply.files) bytes=\(reply.bytes) previous_kept=\(reply.previousKept)")
         }
     }
 
@@ -153,23 +139,13 @@ struct MemberStrategyController {
         try TokenController.noQuery(request)
         let folder = try await ownedFolder(try context.parameters.require("name"), caller: context.caller)
         let member = await member(of: folder, supervisor: supervisor) ?? context.caller.member
-        do {
+        return try await audited("rollback", member: member, folder: folder, caller: context.caller) {
             let deployment = try await deployer.rollback(folder: folder, member: member)
-            let state = await supervisor.status().first { $0.name == folder }?.state
-            let started =
-                state == "running" || state == "backoff" ? await supervisor.restart([folder]).first : nil
-            try await audit(
-                "rollback", member: member, folder: folder, caller: context.caller, outcome: "accepted", status: 200,
-                detail: "files=\(deployment.files) bytes=\(deployment.bytes)")
-            return DeployReply(
+            let started = await isRunning(folder, on: supervisor) ? await supervisor.restart([folder]).first : nil
+            let reply = DeployReply(
                 name: folder, member: member, files: deployment.files, bytes: deployment.bytes, previousKept: true,
                 started: started)
-        } catch {
-            let refusal = Self.httpError(error)
-            try? await audit(
-                "rollback", member: member, folder: folder, caller: context.caller, outcome: "refused",
-                status: Int(refusal.status.code), detail: refusal.message)
-            throw refusal
+            return (reply, "files=\(reply.files) bytes=\(reply.bytes)")
         }
     }
 
@@ -178,21 +154,39 @@ struct MemberStrategyController {
         try TokenController.noQuery(request)
         let folder = try await ownedFolder(try context.parameters.require("name"), caller: context.caller)
         let member = await member(of: folder, supervisor: supervisor) ?? context.caller.member
-        _ = await supervisor.stop([folder])
-        do {
+        return try await audited("delete", member: member, folder: folder, caller: context.caller) {
+            _ = await supervisor.stop([folder])
             try await deployer.delete(folder: folder)
+            _ = await supervisor.status()  // forgets the folder
+            return (DeleteReply(name: folder, deleted: true), nil)
+        }
+    }
+
+    /// Whether `folder` runs (or is about to run again), so a new version replaces it at once.
+    func isRunning(_ folder: String, on supervisor: Supervisor) async -> Bool {
+        let state = await supervisor.status().first { $0.name == folder }?.state
+        return state == "running" || state == "starting" || state == "backoff"
+    }
+
+    /// Runs `body` and records it in the audit log as `strategy_<action>`:
+    /// accepted with the detail it returns, or refused with the status and message it is refused with.
+    func audited<Reply>(
+        _ action: String, member: String, folder: String, caller: Caller,
+        _ body: () async throws -> (Reply, String?)
+    ) async throws -> Reply {
+        do {
+            let (reply, detail) = try await body()
+            try await audit(
+                action, member: member, folder: folder, caller: caller, outcome: "accepted", status: 200,
+                detail: detail)
+            return reply
         } catch {
             let refusal = Self.httpError(error)
             try? await audit(
-                "delete", member: member, folder: folder, caller: context.caller, outcome: "refused",
+                action, member: member, folder: folder, caller: caller, outcome: "refused",
                 status: Int(refusal.status.code), detail: refusal.message)
             throw refusal
         }
-        _ = await supervisor.status()  // forgets the folder
-        try await audit(
-            "delete", member: member, folder: folder, caller: context.caller, outcome: "accepted", status: 200,
-            detail: nil)
-        return DeleteReply(name: folder, deleted: true)
     }
 
     /// A folder the caller may replace, roll back or delete: one of theirs that

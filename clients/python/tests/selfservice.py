@@ -10,12 +10,13 @@ import os
 import socket
 import subprocess
 import tarfile
+import tempfile
 import textwrap
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import Callable, Dict, Iterator, List, Optional, Tuple
 
 import pytest
 
@@ -135,6 +136,16 @@ class SelfServiceDesk:
                               env=environment)
 
 
+def serve(prefix: str) -> Iterator[SelfServiceDesk]:
+    """A module's desk (for a fixture): started in a new temporary folder, stopped at the end."""
+    with tempfile.TemporaryDirectory(prefix=prefix) as folder:
+        desk = SelfServiceDesk(Path(folder))
+        try:
+            yield desk
+        finally:
+            desk.stop()
+
+
 def _json(data: bytes) -> object:
     try:
         return json.loads(data) if data else None
@@ -175,12 +186,6 @@ def entry(name: str, kind: bytes, link: str = "") -> tarfile.TarInfo:
     info = tarfile.TarInfo(name)
     info.type = kind
     info.linkname = link
-    return info
-
-
-def file_entry(name: str, size: int) -> tarfile.TarInfo:
-    info = tarfile.TarInfo(name)
-    info.size = size
     return info
 
 

@@ -11,13 +11,12 @@ import json
 import os
 import stat
 import tarfile
-import tempfile
 from pathlib import Path
 from typing import Iterator
 
 import pytest
 
-from selfservice import (BUYER, SelfServiceDesk, entry, file_entry, raw_upload, strategy_folder, tar_of,
+from selfservice import (BUYER, SelfServiceDesk, entry, raw_upload, serve, strategy_folder, tar_of,
                          wait_for)
 
 SPY = """
@@ -48,12 +47,7 @@ SPY = """
 
 @pytest.fixture(scope="module")
 def desk() -> Iterator[SelfServiceDesk]:
-    with tempfile.TemporaryDirectory(prefix="desk-self-service-") as folder:
-        desk = SelfServiceDesk(Path(folder))
-        try:
-            yield desk
-        finally:
-            desk.stop()
+    yield from serve("desk-self-service-")
 
 
 @pytest.fixture(scope="module")

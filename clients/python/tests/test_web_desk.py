@@ -8,12 +8,8 @@ Screenshots of the main views go to $DESK_SCREENSHOTS (default
 .build/web-screenshots)."""
 from __future__ import annotations
 
-import json
 import os
 import subprocess
-import tempfile
-import urllib.error
-import urllib.request
 from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
 from typing import Iterator
@@ -21,7 +17,7 @@ from typing import Iterator
 import pytest
 
 from conftest import REPO
-from selfservice import BUYER, SelfServiceDesk, strategy_folder, tar_of, wait_for
+from selfservice import BUYER, SelfServiceDesk, serve, strategy_folder, tar_of, wait_for
 
 SCREENSHOTS = Path(os.environ.get("DESK_SCREENSHOTS") or REPO / ".build" / "web-screenshots")
 
@@ -33,12 +29,7 @@ from selenium.webdriver.common.by import By
 
 @pytest.fixture(scope="module")
 def desk() -> Iterator[SelfServiceDesk]:
-    with tempfile.TemporaryDirectory(prefix="desk-web-") as folder:
-        desk = SelfServiceDesk(Path(folder))
-        try:
-            yield desk
-        finally:
-            desk.stop()
+    yield from serve("desk-web-")
 
 
 @pytest.fixture(scope="module")
