@@ -48,15 +48,16 @@ CONFIG = {
 }
 
 
-def wait_for(condition: Callable[[], object], what: str, seconds: float = WAIT_SECONDS):
-    """Polls `condition` until it returns something true; fails naming `what` after `seconds`."""
+def wait_for(condition: Callable[[], object], what, seconds: float = WAIT_SECONDS):
+    """Polls `condition` until it returns something true; fails naming `what`
+    (a text, or a function giving one, called then) after `seconds`."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         value = condition()
         if value:
             return value
         time.sleep(0.1)
-    pytest.fail(f"timed out after {seconds} s waiting for {what}", pytrace=False)
+    pytest.fail(f"timed out after {seconds} s waiting for {what() if callable(what) else what}", pytrace=False)
 
 
 class SelfServiceDesk:

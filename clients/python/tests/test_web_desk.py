@@ -82,6 +82,12 @@ class Browser:
             "const e = document.querySelector(`dd[data-figure=\"${arguments[0]}\"]`); return e ? e.textContent : null;",
             label)
 
+    def position(self, symbol: str) -> list:
+        """The cells of the positions table's row for `symbol`."""
+        rows = self.script("return Array.from(document.querySelectorAll('#positions tbody tr'))"
+                           ".map(r => Array.from(r.cells).map(c => c.textContent));")
+        return next((cells for cells in rows if cells[0] == symbol), [])
+
     def button(self, name: str):
         found = self.driver.find_elements(By.CSS_SELECTOR, f'button[data-name="{name}"]')
         return found[0] if found else None
@@ -136,10 +142,7 @@ def test_a_member_sees_their_desk_and_a_fill_arrive_without_reloading(desk, brow
     assert code == 200
     aapl = next(p for p in positions["positions"] if p["symbol"] == "AAPL")
     wait_for(lambda: "AAPL" in browser.text("positions"), "the AAPL position on the page")
-    row = browser.script(
-        "return Array.from(document.querySelectorAll('#positions tbody tr'))"
-        ".map(r => Array.from(r.cells).map(c => c.textContent));")
-    shown = next(cells for cells in row if cells[0] == "AAPL")
+    shown = browser.position("AAPL")
     assert Decimal(shown[1]) == Decimal(aapl["qty"]), (shown, aapl)
     assert shown[2] == money(aapl["avg_entry_price"]), (shown, aapl)
     code, account = desk.json("alice", "GET", "/account")
@@ -155,10 +158,10 @@ def test_a_member_sees_their_desk_and_a_fill_arrive_without_reloading(desk, brow
     wait_for(lambda: order_id in browser.script("return document.getElementById('orders').innerHTML;"),
              "the new order on the page")
     assert browser.script("return window.stillTheSamePage === true;")
-    wait_for(lambda: Decimal(next(c for c in browser.script(
-        "return Array.from(document.querySelectorAll('#positions tbody tr'))"
-        ".map(r => Array.from(r.cells).map(c => c.textContent));") if c[0] == "AAPL")[1]) == Decimal(aapl["qty"]) + 1,
-        "the position to grow by the fill")
+    grown = Decimal(desk.json("alice", "GET", "/positions")[1]["positions"][0]["qty"])
+    assert grown == Decimal(aapl["qty"]) + 1
+    wait_for(lambda: Decimal(browser.position("AAPL")[1]) == grown,
+             lambda: f"the position to grow by the fill to {grown}: the page shows {browser.position('AAPL')}")
 
     # Stop and start a strategy.
     browser.click("stop-alice--buyer")
