@@ -141,8 +141,9 @@ struct APIContractTests {
         #expect(Routes.redeployStrategy.path("../admin") == "/strategies/..%2Fadmin")
         #expect(Routes.memberStrategyLogs.path("alice--trend") == "/strategies/alice--trend/logs")
         #expect(Routes.revokeToken.path("7") == "/admin/tokens/7")
-        #expect(StrategyAction.allCases.map(\.memberRoute.pattern) == [
-            "/strategies/start", "/strategies/stop", "/strategies/restart",
-        ])
+        #expect(
+            StrategyAction.allCases.map(\.memberRoute.pattern) == [
+                "/strategies/start", "/strategies/stop", "/strategies/restart",
+            ])
     }
 }

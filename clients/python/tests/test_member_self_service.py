@@ -11,6 +11,7 @@ import json
 import os
 import stat
 import tarfile
+import urllib.request
 from pathlib import Path
 from typing import Iterator
 
@@ -81,6 +82,14 @@ def test_a_member_deploys_starts_reads_logs_stops_and_deletes_their_own_strategy
 
     logs = desk.cli("strategies", "logs", "trend", "--server", desk.url, token=desk.tokens["alice"])
     assert logs.returncode == 0 and "READY" in logs.stdout, logs.stdout + logs.stderr
+    # Following it: the stream starts with the tail, and stays open.
+    follow = urllib.request.Request(desk.url + "/strategies/trend/logs?follow=1&tail=20",
+                                    headers={"Authorization": f"Bearer {desk.tokens['alice']}"})
+    with urllib.request.urlopen(follow, timeout=30) as stream:
+        assert stream.status == 200
+        seen = []
+        wait_for(lambda: seen.append(stream.read1(65536)) or b"READY" in b"".join(seen),
+                 lambda: f"READY in the followed log: {b''.join(seen)!r}")
 
     stopped = desk.cli("strategies", "stop", "trend", "--server", desk.url, token=desk.tokens["alice"])
     assert stopped.returncode == 0, stopped.stdout + stopped.stderr

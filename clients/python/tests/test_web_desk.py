@@ -245,6 +245,17 @@ def test_the_admin_sees_everyone_and_halts_a_member(desk, browser):
     browser.click("resume-alice")
     wait_for(lambda: desk.json("admin", "GET", "/admin/halts")[1]["halts"] == [], "alice resumed")
 
+    # The whole desk, too.
+    browser.click("halt-desk")
+    wait_for(lambda: [h["scope"] for h in desk.json("admin", "GET", "/admin/halts")[1]["halts"]] == ["*"]
+             or "HALTED" in browser.text("health"), "the whole desk halted")
+    wait_for(lambda: "HALTED" in browser.text("health"), "the page to show the desk halted")
+    code, reply = desk.json("bob", "POST", "/order", {"symbol": "AAPL", "qty": "1", "side": "buy",
+                                                     "order_type": "market"})
+    assert code >= 400 and reply["status"] == "error", reply
+    browser.click("resume-desk")
+    wait_for(lambda: desk.json("admin", "GET", "/admin/halts")[1]["halts"] == [], "the desk resumed")
+
     # Issuing a token on the page: the secret is shown once and works.
     browser.driver.find_element(By.ID, "token-member").send_keys("erin")
     browser.driver.find_element(By.CSS_SELECTOR, "#issue-token button[type=submit]").click()
