@@ -10,6 +10,7 @@ let package = Package(
         .executable(name: "ledger-baseline", targets: ["ledger-baseline"]),
         .executable(name: "alpaca-double", targets: ["alpaca-double"]),
         .executable(name: "desk-sandbox", targets: ["desk-sandbox"]),
+        .executable(name: "lockstep-floor", targets: ["lockstep-floor"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -79,11 +80,14 @@ let package = Package(
             ]
         ),
         .target(name: "MessagePack"),
+        // Alpaca's stream messages as a server sends them (pure): the double and the desk's /v2 share them.
+        .target(name: "AlpacaProtocol", dependencies: ["DeskCore", "MessagePack"]),
         .target(name: "DeskBacktest", dependencies: ["DeskCore"]),
         .target(
             name: "AlpacaData",
             dependencies: [
                 "DeskCore", "DeskMarketData", "MessagePack",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -101,7 +105,7 @@ let package = Package(
         .target(
             name: "AlpacaDouble",
             dependencies: [
-                "DeskCore", "DeskMarketData", "MessagePack",
+                "DeskCore", "DeskMarketData", "MessagePack", "AlpacaProtocol",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "Logging", package: "swift-log"),
@@ -120,9 +124,10 @@ let package = Package(
             name: "DeskHTTP",
             dependencies: [
                 "DeskCore", "DeskAPI", "DeskProto", "DeskIdentity", "DeskOrders", "DeskLedger", "DeskBroker",
-                "DeskMarketData", "DeskRunner",
+                "DeskMarketData", "DeskRunner", "AlpacaProtocol", "MessagePack",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -171,6 +176,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        .executableTarget(name: "lockstep-floor", dependencies: ["DeskRunner", "DeskMarketData"]),
         .executableTarget(
             name: "ledger-baseline",
             dependencies: ["DeskLedger", "DeskCore"]
@@ -210,8 +216,8 @@ let package = Package(
         .testTarget(
             name: "AlpacaTests",
             dependencies: [
-                "AlpacaBroker", "AlpacaData", "AlpacaDouble", "DeskBroker", "DeskMarketData", "MessagePack",
-                "DeskTestSupport", "DeskAppTestSupport",
+                "AlpacaBroker", "AlpacaData", "AlpacaDouble", "AlpacaProtocol", "DeskBroker", "DeskMarketData",
+                "MessagePack", "DeskTestSupport", "DeskAppTestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "NIOWebSocket", package: "swift-nio"),
@@ -222,7 +228,7 @@ let package = Package(
             name: "DeskHTTPTests",
             dependencies: [
                 "DeskHTTP", "DeskApp", "DeskAppTestSupport", "DeskTestSupport", "DeskProto", "DeskCore", "DeskLedger",
-                "DeskIdentity",
+                "DeskIdentity", "DeskMarketData", "AlpacaProtocol", "MessagePack",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),

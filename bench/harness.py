@@ -37,7 +37,12 @@ def free_port() -> int:
 
 
 def rss_kib(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+    """Resident memory of `pid`; 0 once it has ended (a process of a tree may end while it is summed)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except (FileNotFoundError, ProcessLookupError):
+        return 0
+    for line in status.splitlines():
         if line.startswith("VmRSS:"):
             return int(line.split()[1])
     return 0
@@ -54,7 +59,10 @@ def process_tree(pid: int) -> list:
     sandbox's init and the strategy itself."""
     tree = [pid]
     for task in Path(f"/proc/{pid}/task").glob("*"):
-        children = (task / "children").read_text().split() if (task / "children").exists() else []
+        try:
+            children = (task / "children").read_text().split()
+        except (FileNotFoundError, ProcessLookupError):
+            children = []
         for child in children:
             tree += process_tree(int(child))
     return tree
@@ -524,12 +532,78 @@ def scenario_fanout(bin_dir: Path, quick: bool) -> dict:
     return result
 
 
+def backtest_ticks(path: Path, count: int) -> None:
+    """`count` ticks of a seeded walk, AAPL and MSFT in turn, a second apart."""
+    import random
+    walk = random.Random(13)
+    prices = {"AAPL": 19000, "MSFT": 42000}
+    start = 1_763_303_460  # 2025-11-16 14:31 UTC
+    with path.open("w") as out:
+        for index in range(count):
+            symbol = "AAPL" if index % 2 == 0 else "MSFT"
+            prices[symbol] = max(100, prices[symbol] + walk.choice((-3, -1, 0, 1, 3)))
+            out.write(json.dumps({"ts": start + index, "symbol": symbol,
+                                  "price": f"{prices[symbol] // 100}.{prices[symbol] % 100:02d}"}) + "\n")
+
+
+def scenario_backtest(bin_dir: Path, quick: bool) -> dict:
+    """`desk backtest` over 100,000 ticks in lockstep: a strategy that never orders, then the example
+    strategies; baseline: the lockstep floor (bin/lockstep-floor: the same reader fed one line at a time,
+    waiting for the same readiness reports, no desk)."""
+    ticks = 5_000 if quick else 100_000
+    with tempfile.TemporaryDirectory(prefix="desk-bench-backtest-") as folder:
+        folder = Path(folder)
+        os.chmod(folder, 0o755)
+        data = folder / "ticks.jsonl"
+        backtest_ticks(data, ticks)
+        strategies = folder / "strategies"
+        quiet = strategies / "never_orders"
+        quiet.mkdir(parents=True)
+        (quiet / "strategy.py").write_text((ROOT / "bench" / "clients" / "never_orders.py").read_text())
+        (quiet / "config.json").write_text(json.dumps({"user_id": "quiet"}))
+        for example in ("example_alice", "example_bob"):
+            subprocess.run(["cp", "-r", str(ROOT / "strategies" / example), str(strategies / example)], check=True)
+
+        floor = subprocess.run([str(bin_dir / "lockstep-floor"), str(quiet / "strategy.py"), str(data),
+                                str(folder / "floor")], capture_output=True, text=True, timeout=600)
+        if floor.returncode != 0:
+            raise RuntimeError(f"lockstep-floor failed: {floor.stderr}")
+        floor_rate = json.loads(floor.stdout)["ticks_per_second"]
+
+        def run(names: list, work: str) -> dict:
+            result = subprocess.run([str(bin_dir / "desk"), "backtest", *names, "--data", str(data), "--strategies",
+                                     str(strategies), "--work", str(folder / work), "--json", "--quiet"],
+                                    capture_output=True, text=True, timeout=1200, cwd=folder)
+            if result.returncode != 0:
+                raise RuntimeError(f"desk backtest {names} failed: {result.stderr}")
+            report = json.loads(result.stdout)
+            seconds = float(report["timing"]["elapsed_seconds"])
+            orders = sum(member["orders"] for member in report["members"].values())
+            return {"ticks": report["ticks"], "seconds": round(seconds, 3),
+                    "ticks_per_second": round(report["ticks"] / seconds), "orders": orders,
+                    "orders_per_second": round(orders / seconds)}
+
+        never = run(["never_orders"], "never")
+        examples = run(["example_alice", "example_bob"], "examples")
+    ratio = round(never["ticks_per_second"] / floor_rate, 3)
+    return {
+        "ticks": ticks,
+        "floor_ticks_per_second": round(floor_rate),
+        "never_orders": never,
+        "examples": examples,
+        "ratio": ratio,
+        "targets": {"ratio_ge_0_5": ratio >= 0.5, "never_orders_ge_20000_ticks_per_second":
+                    never["ticks_per_second"] >= 20_000},
+    }
+
+
 SCENARIOS = {
     "order_path": scenario_order_path,
     "crash": scenario_crash,
     "python_client": scenario_python_client,
     "fanout": scenario_fanout,
     "memory": scenario_memory,
+    "backtest": scenario_backtest,
 }
 
 
@@ -573,6 +647,12 @@ def table(results: dict) -> str:
                      f"{memory['strategy_process_rss_kib_mean']} KiB per strategy process), after {memory['orders']} orders "
                      f"{memory['rss_after_orders_kib']} KiB, {memory['db_bytes_per_1000_orders']} DB bytes/1000 orders, "
                      f"ready in {memory['startup_to_ready_seconds']} s")
+    backtest = results.get("backtest")
+    if backtest:
+        never, examples = backtest["never_orders"], backtest["examples"]
+        lines.append(f"backtest ({backtest['ticks']} ticks, lockstep): floor {backtest['floor_ticks_per_second']} ticks/s | "
+                     f"never orders {never['ticks_per_second']} ticks/s (ratio {backtest['ratio']}) | examples "
+                     f"{examples['ticks_per_second']} ticks/s, {examples['orders_per_second']} orders/s")
     return "\n".join(lines)
 
 

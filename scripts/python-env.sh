@@ -17,6 +17,11 @@ if [ ! -f "$stamp" ] || [ "$root/clients/python/pyproject.toml" -nt "$stamp" ]; 
   "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --target "$venv/strategy-site" \
     -r "$root/clients/python/requirements.txt" >&2
   chmod -R a+rX "$venv/strategy-site"
+  # alpaca-py for strategies (the pinned test version): the sandboxed alpaca-py example imports it.
+  rm -rf "$venv/alpaca-site"
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --target "$venv/alpaca-site" \
+    "$(grep -o 'alpaca-py==[0-9.]*' "$root/clients/python/pyproject.toml")" >&2
+  chmod -R a+rX "$venv/alpaca-site"
   touch "$stamp"
 fi
 echo "$venv/bin/python"

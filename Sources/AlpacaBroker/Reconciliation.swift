@@ -18,7 +18,22 @@ extension AlpacaBroker {
     /// Alpaca's open orders and positions, in the desk's terms.
     public func account() async throws(BrokerError) -> BrokerAccount {
         let (orders, positions) = try await alpacaAccount()
-        return Self.account(openOrders: orders, positions: positions)
+        var account = Self.account(openOrders: orders, positions: positions)
+        account.equity = try await equity()
+        return account
+    }
+
+    /// The account's equity (`GET /v2/account`), nil when Alpaca does not say.
+    func equity() async throws(BrokerError) -> Decimal? {
+        let reply = try await rest.send(.GET, "/v2/account", member: Self.deskMember)
+        guard reply.status == 200 else {
+            throw .unavailable("Alpaca answered \(reply.status): \(reply.errorMessage)")
+        }
+        struct Account: Decodable { var equity: String? }
+        guard let text = (try? JSONDecoder().decode(Account.self, from: Data(reply.body)))?.equity,
+            case .success(let equity) = ExactDecimal.parse(text)
+        else { return nil }
+        return equity
     }
 
     /// Alpaca's account in the desk's terms: positions signed (older payloads only say "short").

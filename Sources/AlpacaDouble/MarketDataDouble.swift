@@ -1,3 +1,4 @@
+import AlpacaProtocol
 import DeskCore
 import DeskMarketData
 import Foundation

@@ -242,14 +242,21 @@ public final class TradingDouble: Sendable {
         }
         router.get("v2/account") { request, context in
             try await self.guarded(request, context) { _ in
-                let buyingPower = self.state.withLock { $0.book.buyingPower }
+                let (buyingPower, equity) = self.state.withLock { state in
+                    (
+                        state.book.buyingPower,
+                        state.book.positions.reduce(state.book.buyingPower) { total, entry in
+                            total + entry.value.qty * (state.book.prices[entry.key] ?? 0)
+                        }
+                    )
+                }
                 return Self.reply(
                     200,
                     [
                         "id": "e6fe16f3-64a4-4921-8928-cadf02f92f98", "account_number": "DOUBLE0001",
                         "status": "ACTIVE",
                         "currency": "USD", "buying_power": ExactDecimal.plain(buyingPower),
-                        "cash": ExactDecimal.plain(buyingPower),
+                        "cash": ExactDecimal.plain(buyingPower), "equity": ExactDecimal.plain(equity),
                     ])
             }
         }

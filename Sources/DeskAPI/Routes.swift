@@ -9,6 +9,7 @@ public struct Route: Hashable, Sendable, CustomStringConvertible {
         case post = "POST"
         case put = "PUT"
         case delete = "DELETE"
+        case patch = "PATCH"
     }
 
     public let method: Method

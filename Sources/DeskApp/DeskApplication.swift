@@ -1,5 +1,6 @@
 import AlpacaBroker
 import AlpacaData
+import DeskAPI
 import DeskBroker
 import DeskCore
 import DeskHTTP
@@ -34,6 +35,8 @@ public struct DeskApplication: Sendable {
     public let deployer: StrategyDeployer?
     /// The web desk's sessions (in memory: a restart signs everyone out).
     public let sessions: WebSessions
+    /// The feed's last trade, quote and bar per symbol, for the `/v2` latest-data routes.
+    public let latest = LatestTicks()
     private let listening = OneShot<Void>()
 
     /// Opens the ledger and builds every part; nothing runs until `run()`.
@@ -53,8 +56,11 @@ public struct DeskApplication: Sendable {
             ledger: ledger, broker: broker, policy: configuration.risk, metrics: metrics, logger: logger,
             clock: configuration.clock)
         feed = FeedHub(source: try Self.source(configuration.feed, logger: logger), logger: logger)
-        let broker = self.broker
-        feed.observe { tick in broker.observe(symbol: tick.symbol, price: tick.price, size: tick.size, at: tick.at) }
+        let (broker, latest) = (self.broker, latest)
+        feed.observe { tick in
+            latest.note(tick)
+            broker.observe(symbol: tick.symbol, price: tick.price, size: tick.size, at: tick.at)
+        }
         if var runtime = configuration.runtime {
             let ledgerFolder = URL(fileURLWithPath: configuration.databasePath).standardizedFileURL
                 .deletingLastPathComponent()
@@ -98,8 +104,12 @@ public struct DeskApplication: Sendable {
             DeskServices(
                 ledger: ledger, orderDesk: orderDesk, broker: broker, feed: feed, supervisor: supervisor,
                 reconciler: reconciler(), metrics: metrics, trustUserHeader: configuration.trustUserHeader,
-                maximumBodySize: configuration.maximumBodySize, deployer: deployer, sessions: sessions,
-                web: configuration.web, calendar: configuration.session, logger: logger))
+                maximumBodySize: configuration.maximumBodySize, latest: latest,
+                sessions: AlpacaSessions(
+                    closeHour: configuration.session.closeHour, closeMinute: configuration.session.closeMinute,
+                    timeZone: configuration.session.timeZone, alwaysOpen: broker is PaperBroker),
+                deployer: deployer, webSessions: sessions, web: configuration.web, calendar: configuration.session,
+                logger: logger))
     }
 
     /// The reconciler, when the broker has an account of its own (Alpaca).
@@ -132,8 +142,9 @@ public struct DeskApplication: Sendable {
         var apps: [any Service] = []
         let connections = configuration.connections
         let logger = self.logger
+        let streams = AlpacaStreams(ledger: ledger, events: orderDesk.events, feed: feed, logger: logger)
         var tcp = Application(
-            responder: responder, server: .desk(connections),
+            responder: responder, server: .desk(connections, streams: streams),
             configuration: ApplicationConfiguration(
                 address: .hostname(configuration.host, port: configuration.port), serverName: "desk",
                 availableConnectionsDelegate: ConnectionCap(
@@ -146,7 +157,7 @@ public struct DeskApplication: Sendable {
             try? FileManager.default.removeItem(atPath: path)
             let group = configuration.unixSocketGroup
             var unix = Application(
-                responder: responder, server: .desk(connections),
+                responder: responder, server: .desk(connections, streams: streams),
                 configuration: ApplicationConfiguration(
                     address: .unixDomainSocket(path: path), serverName: "desk",
                     availableConnectionsDelegate: ConnectionCap(

@@ -108,10 +108,13 @@ public struct BrokerAccount: Sendable, Equatable {
     public var openOrders: [OpenOrder]
     /// Signed quantity per symbol (negative: short).
     public var positions: [String: Decimal]
+    /// What the account is worth at the broker (cash and positions), when it says.
+    public var equity: Decimal?
 
     /// An account as given.
-    public init(openOrders: [OpenOrder], positions: [String: Decimal]) {
+    public init(openOrders: [OpenOrder], positions: [String: Decimal], equity: Decimal? = nil) {
         self.openOrders = openOrders
         self.positions = positions
+        self.equity = equity
     }
 }

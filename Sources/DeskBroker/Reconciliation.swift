@@ -32,6 +32,26 @@ public struct ReconciliationReport: Codable, Sendable, Equatable {
     public var unknown_to_broker: [String]
     public var outside_orders: [OutsideOrder]
     public var position_differences: [PositionDifference]
+    /// The members' capital allocations next to the account's equity (they need not add up).
+    public var capital: CapitalSummary?
+
+    /// Each member's allocation, their sum, and what the account is worth at the broker.
+    public struct CapitalSummary: Codable, Sendable, Equatable {
+        /// Member → allocation, for every member the desk knows of (a position, an
+        /// open order, or a line in the risk configuration) that has one.
+        public var allocations: [String: String]
+        /// Σ of the allocations.
+        public var allocated: String
+        /// The account's equity at the broker, when it says.
+        public var broker_equity: String?
+
+        /// The summary of `allocations` next to `brokerEquity`.
+        public init(allocations: [String: Decimal], brokerEquity: Decimal?) {
+            self.allocations = allocations.mapValues(ExactDecimal.plain)
+            allocated = ExactDecimal.plain(allocations.values.reduce(0, +))
+            broker_equity = brokerEquity.map(ExactDecimal.plain)
+        }
+    }
 
     /// Ledger and account agree.
     public var isClean: Bool {
@@ -61,6 +81,6 @@ public enum Reconciliation {
         return ReconciliationReport(
             checked_at: at.formatted(.iso8601), open_orders_checked: openOrdersChecked,
             events_caught_up: eventsCaughtUp, unknown_to_broker: unknownToBroker.sorted(), outside_orders: outside,
-            position_differences: differences)
+            position_differences: differences, capital: nil)
     }
 }

@@ -8,6 +8,18 @@ public enum ReconciliationReports {
         var lines = [
             "reconciled at \(report.checked_at): \(report.open_orders_checked) open orders checked, \(report.events_caught_up) missed events booked"
         ]
+        if let capital = report.capital {
+            lines.append(
+                "capital allocated to members: \(capital.allocated) (\(capital.allocations.count) members); the account's equity at Alpaca: \(capital.broker_equity ?? "not reported")"
+            )
+            if !capital.allocations.isEmpty {
+                lines.append(
+                    TextTable(
+                        headers: ["MEMBER", "CAPITAL"],
+                        rows: capital.allocations.sorted { $0.key < $1.key }.map { [$0.key, $0.value] }
+                    ).render())
+            }
+        }
         if report.isClean {
             lines.append("the ledger and the Alpaca account agree")
             return lines.joined(separator: "\n")

@@ -18,11 +18,13 @@ public struct RiskLimits: Sendable, Equatable {
     public var allowedSymbols: Set<String>?
     /// These symbols may never be traded.
     public var deniedSymbols: Set<String>
+    /// The member's capital allocation: orders must fit its buying power (see `CapitalRule`).
+    public var capital: Decimal?
 
     public init(
         maxOrderQty: Decimal? = nil, maxOrderNotional: Decimal? = nil, maxPosition: Decimal? = nil,
         maxOpenOrders: Int? = nil, ordersPerSecond: Double? = nil, orderBurst: Int? = nil,
-        allowedSymbols: Set<String>? = nil, deniedSymbols: Set<String> = []
+        allowedSymbols: Set<String>? = nil, deniedSymbols: Set<String> = [], capital: Decimal? = nil
     ) {
         self.maxOrderQty = maxOrderQty
         self.maxOrderNotional = maxOrderNotional
@@ -32,6 +34,7 @@ public struct RiskLimits: Sendable, Equatable {
         self.orderBurst = orderBurst
         self.allowedSymbols = allowedSymbols
         self.deniedSymbols = deniedSymbols
+        self.capital = capital
     }
 
     /// What a desk with no risk configuration enforces: generous, but finite.
@@ -50,6 +53,7 @@ public struct RiskLimits: Sendable, Equatable {
         if let value = override.orderBurst { merged.orderBurst = value }
         if let value = override.allowedSymbols { merged.allowedSymbols = value }
         if let value = override.deniedSymbols { merged.deniedSymbols = value }
+        if let value = override.capital { merged.capital = value }
         return merged
     }
 }
@@ -64,11 +68,12 @@ public struct RiskLimitsOverride: Sendable, Equatable {
     public var orderBurst: Int?
     public var allowedSymbols: Set<String>?
     public var deniedSymbols: Set<String>?
+    public var capital: Decimal?
 
     public init(
         maxOrderQty: Decimal? = nil, maxOrderNotional: Decimal? = nil, maxPosition: Decimal? = nil,
         maxOpenOrders: Int? = nil, ordersPerSecond: Double? = nil, orderBurst: Int? = nil,
-        allowedSymbols: Set<String>? = nil, deniedSymbols: Set<String>? = nil
+        allowedSymbols: Set<String>? = nil, deniedSymbols: Set<String>? = nil, capital: Decimal? = nil
     ) {
         self.maxOrderQty = maxOrderQty
         self.maxOrderNotional = maxOrderNotional
@@ -78,6 +83,7 @@ public struct RiskLimitsOverride: Sendable, Equatable {
         self.orderBurst = orderBurst
         self.allowedSymbols = allowedSymbols
         self.deniedSymbols = deniedSymbols
+        self.capital = capital
     }
 }
 
@@ -127,6 +133,11 @@ public struct RiskRejection: Error, Equatable, Sendable, CustomStringConvertible
     /// The limit's configuration name (`max_order_qty`, `kill_switch`, …).
     public var limit: String
     public var message: String
+
+    public init(limit: String, message: String) {
+        self.limit = limit
+        self.message = message
+    }
 
     public var description: String { message }
 }

@@ -1,5 +1,6 @@
 import Hummingbird
 import HummingbirdCore
+import HummingbirdWebSocket
 import Logging
 import NIOCore
 import NIOHTTPTypes
@@ -96,7 +97,9 @@ struct RequestDeadlines: Equatable {
 /// First in a connection's pipeline: notices the first bytes of each request,
 /// keeps `RequestDeadlines`, and closes the connection when a head or body is
 /// late. `RequestProgressObserver`, after the HTTP decoder, reports heads and ends.
-final class RequestDeadlineHandler: ChannelInboundHandler {
+final class RequestDeadlineHandler: ChannelInboundHandler, RemovableChannelHandler {
+    /// Its name in the pipeline (a connection upgraded to a stream removes it).
+    static let name = "desk.request-deadlines"
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
 
@@ -252,9 +255,101 @@ public struct ConnectionCap: AvailableConnectionsDelegate {
     public func isAcceptingNewConnections() -> Bool { open < maximum }
 }
 
+/// Closes a connection that sends nothing at all within the idle timeout. The
+/// upgrading channel adds Hummingbird's idle handling only once a first request
+/// arrived (to decide between HTTP and a stream), so a silent connection is this
+/// handler's; it leaves at the first byte.
+final class FirstByteDeadline: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+
+    private let timeout: Duration
+    private var timer: Scheduled<Void>?
+
+    init(timeout: Duration) { self.timeout = timeout }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        if context.channel.isActive { arm(context) }
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        arm(context)
+        context.fireChannelActive()
+    }
+
+    private func arm(_ context: ChannelHandlerContext) {
+        guard timer == nil else { return }
+        let loopContext = NIOLoopBound(context, eventLoop: context.eventLoop)
+        timer = context.eventLoop.assumeIsolated().scheduleTask(in: TimeAmount(timeout)) {
+            loopContext.value.close(promise: nil)
+        }
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        timer?.cancel()
+        timer = nil
+        context.fireChannelRead(data)
+        context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        timer?.cancel()
+        timer = nil
+    }
+}
+
+/// `DeskHTTP1Channel` that also upgrades to Alpaca's WebSocket streams
+/// (`AlpacaStreams`): the same deadlines for every HTTP request, none once a
+/// connection became a stream (a stream is kept alive by pings instead).
+struct DeskStreamingChannel: ServerChildChannel {
+    typealias Value = HTTP1WebSocketUpgradeChannel.Value
+
+    let upgrading: HTTP1WebSocketUpgradeChannel
+    let settings: ConnectionSettings
+
+    init(responder: @escaping HTTPChannelHandler.Responder, settings: ConnectionSettings, streams: AlpacaStreams) {
+        self.settings = settings
+        upgrading = HTTP1WebSocketUpgradeChannel(
+            responder: responder,
+            configuration: .init(
+                http1: HTTP1Channel.Configuration(
+                    additionalChannelHandlers: [RequestProgressObserver()],
+                    idleTimeout: TimeAmount(settings.idleTimeout)),
+                ws: WebSocketServerConfiguration(maxFrameSize: AlpacaStreams.maximumMessageSize)),
+            shouldUpgrade: { head, channel, _ in
+                guard let handler = streams.handler(for: head) else { return .dontUpgrade }
+                // From here on the connection carries frames, not requests.
+                try await channel.pipeline.removeHandler(name: RequestDeadlineHandler.name).get()
+                return .upgrade([:], handler)
+            })
+    }
+
+    func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
+        let settings = self.settings
+        return channel.eventLoop.makeCompletedFuture {
+            try channel.pipeline.syncOperations.addHandler(
+                RequestDeadlineHandler(settings: settings, logger: logger), name: RequestDeadlineHandler.name,
+                position: .first)
+            try channel.pipeline.syncOperations.addHandler(
+                FirstByteDeadline(timeout: settings.idleTimeout), position: .first)
+        }.flatMap { upgrading.setup(channel: channel, logger: logger) }
+    }
+
+    func handle(value: Value, logger: Logger) async {
+        await upgrading.handle(value: value, logger: logger)
+    }
+}
+
 extension HTTPServerBuilder {
     /// HTTP/1.1 with the desk's connection deadlines (see `ConnectionSettings`).
     public static func desk(_ settings: ConnectionSettings) -> HTTPServerBuilder {
         HTTPServerBuilder { responder in DeskHTTP1Channel(responder: responder, settings: settings) }
+    }
+
+    /// `desk(_:)`, and Alpaca's WebSocket streams at their paths.
+    public static func desk(_ settings: ConnectionSettings, streams: AlpacaStreams) -> HTTPServerBuilder {
+        HTTPServerBuilder { responder in
+            DeskStreamingChannel(responder: responder, settings: settings, streams: streams)
+        }
     }
 }

@@ -1,3 +1,4 @@
+import DeskAPI
 import DeskBroker
 import DeskIdentity
 import DeskLedger
@@ -23,10 +24,14 @@ public struct DeskServices: Sendable {
     public var trustUserHeader: Bool
     /// Largest order body accepted, in bytes.
     public var maximumBodySize: Int
+    /// The feed's last trade, quote and bar of each symbol (the `/v2` latest-data routes).
+    public var latest: LatestTicks
+    /// The sessions `/v2/clock` and `/v2/calendar` show.
+    public var sessions: AlpacaSessions
     /// Puts members' deployed strategies in place, when the desk runs strategies.
     public var deployer: StrategyDeployer?
     /// The web desk's signed-in sessions (one store for the process).
-    public var sessions: WebSessions
+    public var webSessions: WebSessions
     /// The web desk's settings.
     public var web: WebSettings
     /// The trading session's calendar (P&L today starts at its midnight).
@@ -36,7 +41,8 @@ public struct DeskServices: Sendable {
     public init(
         ledger: Ledger, orderDesk: OrderDesk, broker: any Broker, feed: FeedHub, supervisor: Supervisor?,
         reconciler: Reconciler?, metrics: DeskMetrics, trustUserHeader: Bool, maximumBodySize: Int,
-        deployer: StrategyDeployer? = nil, sessions: WebSessions = WebSessions(), web: WebSettings = WebSettings(),
+        latest: LatestTicks = LatestTicks(), sessions: AlpacaSessions? = nil, deployer: StrategyDeployer? = nil,
+        webSessions: WebSessions = WebSessions(), web: WebSettings = WebSettings(),
         calendar: SessionCalendar = SessionCalendar(), logger: Logger
     ) {
         self.ledger = ledger
@@ -48,8 +54,13 @@ public struct DeskServices: Sendable {
         self.metrics = metrics
         self.trustUserHeader = trustUserHeader
         self.maximumBodySize = maximumBodySize
+        self.latest = latest
+        self.sessions =
+            sessions
+            ?? AlpacaSessions(
+                closeHour: 16, closeMinute: 0, timeZone: TimeZone(identifier: "America/New_York")!, alwaysOpen: true)
         self.deployer = deployer
-        self.sessions = sessions
+        self.webSessions = webSessions
         self.web = web
         self.calendar = calendar
         self.logger = logger
@@ -67,7 +78,7 @@ public func deskRouter(_ services: DeskServices) -> Router<DeskRequestContext> {
     router.add(middleware: RouteNotFoundMiddleware())
     let tokens = TokenAuthenticator(ledger: services.ledger)
     let authenticators = Authenticators(
-        tokens: tokens, sessions: services.sessions, trustUserHeader: services.trustUserHeader)
+        tokens: tokens, sessions: services.webSessions, trustUserHeader: services.trustUserHeader)
     let operations = OperationsController(
         metrics: services.metrics, brokerName: services.broker.name, feed: services.feed)
     operations.addPublicRoutes(to: router)
@@ -98,9 +109,16 @@ public func deskRouter(_ services: DeskServices) -> Router<DeskRequestContext> {
         desk: WebDesk(
             ledger: services.ledger, broker: services.broker, orderDesk: services.orderDesk, feed: services.feed,
             strategies: memberStrategies, calendar: services.calendar, isAlpaca: services.reconciler != nil),
-        sessions: services.sessions, tokens: tokens, settings: services.web, livePages: LivePages(),
+        sessions: services.webSessions, tokens: tokens, settings: services.web, livePages: LivePages(),
         logger: services.logger)
     web.addPublicRoutes(to: router)
     web.addMemberRoutes(to: members)
+
+    // Alpaca's API: every refusal under /v2, identity and policy included, in Alpaca's error shape.
+    let alpaca = authenticators.guarding(router.group().add(middleware: AlpacaErrorMiddleware()))
+    AlpacaController(
+        desk: services.orderDesk, ledger: services.ledger, broker: services.broker, latest: services.latest,
+        sessions: services.sessions
+    ).addRoutes(to: alpaca.group(context: MemberContext.self))
     return router
 }

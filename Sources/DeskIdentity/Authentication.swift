@@ -51,13 +51,7 @@ public struct TokenAuthenticator: Sendable {
         guard parts.count == 2, parts[0].lowercased() == "bearer" else {
             throw IdentityError(.unauthenticated, "the Authorization header must be \"Bearer <token>\"")
         }
-        let identity: TokenIdentity?
-        do {
-            identity = try await ledger.identity(token: String(parts[1]).trimmingCharacters(in: .whitespaces))
-        } catch {
-            throw IdentityError(.unavailable, "the desk could not check the token: \(error)")
-        }
-        guard let identity else {
+        guard let identity = try await identity(token: String(parts[1])) else {
             throw IdentityError(.unauthenticated, "the bearer token is not valid (unknown or revoked)")
         }
         if let claimedMember, claimedMember != identity.member {
@@ -66,9 +60,40 @@ public struct TokenAuthenticator: Sendable {
                 "X-User-ID \(OrderValidation.quoted(claimedMember)) does not match this token's member \"\(identity.member)\"; a token only trades as its own member"
             )
         }
-        return Caller(
-            member: identity.member, strategy: identity.strategy, isAdmin: identity.isAdmin,
-            isMetricsOnly: identity.isMetricsOnly)
+        return Caller(identity)
+    }
+
+    /// The live token `token` is, if any.
+    private func identity(token: String) async throws(IdentityError) -> TokenIdentity? {
+        do {
+            return try await ledger.identity(token: token.trimmingCharacters(in: .whitespaces))
+        } catch {
+            throw IdentityError(.unavailable, "the desk could not check the token: \(error)")
+        }
+    }
+
+    /// Alpaca's key pair (`APCA-API-KEY-ID` / `APCA-API-SECRET-KEY`, or the trading
+    /// stream's `key_id` / `secret_key`): the secret is the token; the key id is the
+    /// token's member (`alice`) or the token's id as `desk tokens list` shows it (`7`).
+    public func caller(keyId: String, secret: String) async throws(IdentityError) -> Caller {
+        guard let identity = try await identity(token: secret) else {
+            throw IdentityError(
+                .unauthenticated,
+                "unauthorized: the secret key is not a valid desk token (unknown or revoked); an admin issues one with: desk tokens issue <member>"
+            )
+        }
+        guard keyId == identity.member || keyId == String(identity.tokenId) else {
+            throw IdentityError(
+                .unauthenticated,
+                "unauthorized: the key id \(OrderValidation.quoted(keyId)) names neither this token's member nor its id"
+            )
+        }
+        return Caller(identity)
+    }
+
+    /// A bare token (the trading stream's `oauth_token`, or `Authorization: Bearer` without the header around it).
+    public func caller(token: String) async throws(IdentityError) -> Caller {
+        try await caller(authorization: "Bearer " + token, claimedMember: nil)
     }
 
     /// Development mode (`--trust-user-header`): the member a request names itself, as the seed trusted it.
@@ -116,5 +141,14 @@ public enum Access: Sendable {
             }
         }
         return caller
+    }
+}
+
+extension Caller {
+    /// The caller a live token stands for.
+    init(_ identity: TokenIdentity) {
+        self.init(
+            member: identity.member, strategy: identity.strategy, isAdmin: identity.isAdmin,
+            isMetricsOnly: identity.isMetricsOnly)
     }
 }

@@ -191,6 +191,18 @@ enum LedgerDatabase {
             try db.rename(table: "audit_events_v5", to: "audit_events")
             try db.create(index: "audit_by_member", on: "audit_events", columns: ["member", "at"])
         }
+        migrator.registerMigration("v6-client-order-ids") { db in
+            // The /v2 API's client_order_id: unique per member, reserved before the
+            // order is placed, bound to the desk's order id once it is.
+            try db.create(table: "client_order_ids") { t in
+                t.column("member", .text).notNull()
+                t.column("client_order_id", .text).notNull()
+                t.column("order_id", .text)
+                t.column("reserved_at", .datetime).notNull()
+                t.primaryKey(["member", "client_order_id"])
+            }
+            try db.create(index: "client_order_ids_by_order", on: "client_order_ids", columns: ["order_id"])
+        }
         PnLHistoryTable.register(in: &migrator)
         return migrator
     }

@@ -34,7 +34,7 @@ enum PnLHistoryTable {
     static let bucketSeconds = 60.0
 
     static func register(in migrator: inout DatabaseMigrator) {
-        migrator.registerMigration("v6-pnl-history") { db in
+        migrator.registerMigration("v7-pnl-history") { db in
             // Decimals as TEXT, as everywhere in the ledger.
             try db.create(table: table) { t in
                 t.column("member", .text).notNull()

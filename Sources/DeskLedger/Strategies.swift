@@ -38,18 +38,31 @@ extension Ledger {
     }
 
     /// The uid strategy `name` runs as. The first call allocates the next uid
-    /// (≥ `base`) that no strategy has ever had, in one transaction, so two
-    /// strategies can never be given the same one and a uid is never reused.
-    public func strategyUID(for name: String, base: UInt32) async throws -> UInt32 {
+    /// (≥ `base`) that no strategy has ever had and that `claim` accepts (the
+    /// machine-wide claims: no other desk's), in one transaction, so two
+    /// strategies can never be given the same one and a uid is never reused. A
+    /// remembered uid that `claim` refuses (another desk claimed it first) is
+    /// replaced by a new one.
+    public func strategyUID(
+        for name: String, base: UInt32, claim: @Sendable (UInt32) throws -> Bool = { _ in true }
+    ) async throws -> UInt32 {
         try await database.write { db in
             if let known = try Int64.fetchOne(
                 db, sql: "SELECT uid FROM strategy_users WHERE strategy = ?", arguments: [name])
             {
-                return UInt32(known)
+                if try claim(UInt32(known)) { return UInt32(known) }
+                try db.execute(sql: "DELETE FROM strategy_users WHERE strategy = ?", arguments: [name])
+                try db.execute(
+                    sql: "INSERT INTO strategy_users (strategy, uid, allocated_at) VALUES (?, ?, ?)",
+                    arguments: ["retired uid \(known)", known, Date()])
             }
             let highest = try Int64.fetchOne(db, sql: "SELECT MAX(uid) FROM strategy_users") ?? 0
-            let next = max(Int64(base), highest + 1)
-            guard next < Int64(UInt32.max) - 1 else { throw LedgerError.exhausted("strategy uids") }
+            var next = max(Int64(base), highest + 1)
+            while true {
+                guard next < Int64(UInt32.max) - 1 else { throw LedgerError.exhausted("strategy uids") }
+                if try claim(UInt32(next)) { break }
+                next += 1
+            }
             try db.execute(
                 sql: "INSERT INTO strategy_users (strategy, uid, allocated_at) VALUES (?, ?, ?)",
                 arguments: [name, next, Date()])

@@ -14,7 +14,11 @@ import Foundation
 /// must have a token; then `RiskCheck` against the member's position and every
 /// order of theirs still open, **including orders admitted and not yet written
 /// or booked**, so concurrent orders can never jointly pass a position or
-/// open-orders limit. An admitted order reserves its quantity until it is final.
+/// open-orders limit; then, for a member with a capital allocation, the
+/// buying-power rule (`CapitalRule`: the part of the order that opens or adds to
+/// a position, at its limit or stop price or else the last price, must fit in
+/// the allocation's cash less what open orders and shorts already hold). An
+/// admitted order reserves its quantity (and, for capital, its value) until it is final.
 ///
 /// A kill switch takes effect at once: it refuses every later order, and an
 /// order journaled but not yet sent to its broker is stopped (recorded as
@@ -64,6 +68,9 @@ public struct Admission: Sendable {
         var remaining: Decimal
         var phase: Phase
         var held: [OrderUpdate] = []
+        /// What its remainder is valued at for buying power: its limit or stop
+        /// price, else the last price when it was admitted.
+        var price: Decimal?
     }
 
     struct Key: Hashable, Sendable {
@@ -78,6 +85,8 @@ public struct Admission: Sendable {
     private(set) var halts: [String: HaltRecord] = [:]
     private var buckets: [String: TokenBucket] = [:]
     private var positions: [Key: Decimal] = [:]
+    /// What each member holds with its cost and realized profit: the cash side of capital.
+    private var holdings: [Key: Position] = [:]
     private var open: [String: OpenOrder] = [:]
     private var openCounts: [String: Int] = [:]
     private var openQty: [Key: (buy: Decimal, sell: Decimal)] = [:]
@@ -98,9 +107,20 @@ public struct Admission: Sendable {
     public mutating func restore(
         positions: [(member: String, symbol: String, qty: Decimal)], open: [WorkingOrder], halts: [HaltRecord]
     ) {
+        restore(holdings: positions.map { ($0.member, $0.symbol, Position(qty: $0.qty)) }, open: open, halts: halts)
+    }
+
+    /// `restore(positions:open:halts:)` with each holding's cost basis and realized
+    /// profit, so that members' cash (capital) starts where the ledger left it.
+    public mutating func restore(
+        holdings: [(member: String, symbol: String, position: Position)], open: [WorkingOrder], halts: [HaltRecord]
+    ) {
         self.positions = [:]
-        for position in positions {
-            self.positions[Key(member: position.member, symbol: position.symbol), default: 0] += position.qty
+        self.holdings = [:]
+        for holding in holdings {
+            let key = Key(member: holding.member, symbol: holding.symbol)
+            self.positions[key, default: 0] += holding.position.qty
+            self.holdings[key] = holding.position
         }
         self.open = [:]
         openCounts = [:]
@@ -143,8 +163,19 @@ public struct Admission: Sendable {
         {
             return .refuse(.risk(rejection))
         }
+        let price = terms.boundingPrice ?? lastPrice
+        if let capital = limits.capital {
+            let claims = self.claims(member: member)
+            if let refusal = CapitalRule.check(
+                terms, price: price,
+                statement: CapitalRule.statement(capital: capital, holdings: holdings(member: member), working: claims),
+                held: positions[Key(member: member, symbol: terms.symbol)] ?? 0, working: claims)
+            {
+                return .refuse(.risk(RiskRejection(limit: "buying_power", message: refusal.message)))
+            }
+        }
         let order = Order(id: orderId, member: member, strategy: strategy, terms: terms, placedAt: now)
-        reserve(order, remaining: terms.qty, phase: .writing)
+        reserve(order, remaining: terms.qty, phase: .writing, price: price)
         return .journal(order)
     }
 
@@ -189,9 +220,23 @@ public struct Admission: Sendable {
     /// The ledger booked an update: `progress` is the order after it, `filled`
     /// the quantity of the fill it booked (if any). A fill moves quantity from
     /// open to held; a final status releases what is left of the reservation.
+    /// `price` is the fill's price: what the fill cost or brought in (the member's cash).
     public mutating func booked(
-        _ orderId: String, member: String, symbol: String, side: Side, progress: OrderProgress, filled: Decimal?
+        _ orderId: String, member: String, symbol: String, side: Side, progress: OrderProgress, filled: Decimal?,
+        price: Decimal? = nil
     ) {
+        if let filled, filled > 0 {
+            let key = Key(member: member, symbol: symbol)
+            var holding = holdings[key] ?? Position()
+            if let price {
+                holding.apply(side: side, qty: filled, price: price)
+            } else {
+                holding = Position(
+                    qty: holding.qty + (side == .buy ? filled : -filled), costBasis: holding.costBasis,
+                    realizedPnL: holding.realizedPnL)
+            }
+            holdings[key] = holding
+        }
         if let filled, open[orderId] == nil {
             // Filled after it stopped being followed (a late fill of a closed order).
             positions[Key(member: member, symbol: symbol), default: 0] += side == .buy ? filled : -filled
@@ -233,6 +278,35 @@ public struct Admission: Sendable {
     /// Orders admitted and not yet final.
     public var openOrderIds: Set<String> { Set(open.keys) }
 
+    // MARK: Capital
+
+    /// `member`'s cash, equity and buying power under their allocation (nil: none;
+    /// the figures then start from 0); `lastPrice` values what they hold.
+    public func capitalStatement(member: String, lastPrice: (String) -> Decimal?) -> CapitalStatement {
+        let held = holdings(member: member).map {
+            CapitalRule.Holding(symbol: $0.symbol, position: $0.position, lastPrice: lastPrice($0.symbol))
+        }
+        return CapitalRule.statement(
+            capital: policy.limits(for: member).capital, holdings: held, working: claims(member: member))
+    }
+
+    /// `member`'s holdings by symbol, flat ones too (their realized profit is cash), valued at cost.
+    private func holdings(member: String) -> [CapitalRule.Holding] {
+        holdings.filter { $0.key.member == member }.sorted { $0.key.symbol < $1.key.symbol }
+            .map { CapitalRule.Holding(symbol: $0.key.symbol, position: $0.value, lastPrice: nil) }
+    }
+
+    /// What `member`'s open orders claim, oldest first.
+    private func claims(member: String) -> [CapitalRule.Claim] {
+        open.values.filter { $0.order.member == member }
+            .sorted { ($0.order.placedAt, $0.order.id) < ($1.order.placedAt, $1.order.id) }
+            .map {
+                CapitalRule.Claim(
+                    symbol: $0.order.terms.symbol, side: $0.order.terms.side, remainingQty: $0.remaining,
+                    price: $0.price)
+            }
+    }
+
     // MARK: Helpers
 
     private func haltMessage(for member: String) -> String? {
@@ -242,9 +316,10 @@ public struct Admission: Sendable {
             "kill switch: trading is halted for \(whom)\(halt.reason.map { " (\($0))" } ?? ""); an admin can resume it"
     }
 
-    private mutating func reserve(_ order: Order, remaining: Decimal, phase: Phase) {
+    private mutating func reserve(_ order: Order, remaining: Decimal, phase: Phase, price: Decimal? = nil) {
         guard open[order.id] == nil else { return }
-        open[order.id] = OpenOrder(order: order, remaining: remaining, phase: phase)
+        open[order.id] = OpenOrder(
+            order: order, remaining: remaining, phase: phase, price: price ?? order.terms.boundingPrice)
         openCounts[order.member, default: 0] += 1
         adjustOpen(order, by: remaining)
     }

@@ -33,7 +33,11 @@ public actor OrderDesk: Service {
     let metrics: any OrderDeskMetrics
     let logger: Logger
     let clock: any DeskClock
+    /// The desk's risk configuration (capital allocations included).
+    public let policy: RiskPolicy
     private var admission: Admission
+    /// Every change the ledger booked for an order, as it happens (the `/v2` `trade_updates` stream).
+    public nonisolated let events = OrderEventHub()
     private let recovered = OneShot<Void>()
 
     /// An order desk over `ledger` and `broker`; `clock` gives times and order ids.
@@ -47,6 +51,7 @@ public actor OrderDesk: Service {
         self.logger = logger
         self.clock = clock
         admission = Admission(policy: policy, rules: broker.orderRules)
+        self.policy = policy
     }
 
     /// Returns once recovery is done and orders may be taken.
@@ -61,7 +66,7 @@ public actor OrderDesk: Service {
         let open = try await ledger.openOrders()
         let positions = try await ledger.positions(member: nil)
         admission.restore(
-            positions: positions.map { ($0.member, $0.symbol, $0.qty) }, open: open.map(\.working),
+            holdings: positions.map { ($0.member, $0.symbol, $0.position) }, open: open.map(\.working),
             halts: try ledger.halts())
         let working = open.filter { $0.status != .pendingNew }
         if !working.isEmpty {
@@ -261,8 +266,9 @@ public actor OrderDesk: Service {
         return orders
     }
 
-    /// Follows one booked update in the machine, counts and logs a fill.
+    /// Follows one booked update in the machine, counts and logs a fill, and tells the event hub.
     private func noteBooked(_ update: OrderUpdate, order: OrderRecord) {
+        events.publish(OrderEventNotice(order: order, event: update.event, fillId: update.fillId, at: update.at))
         guard case .fill(let qty, let price) = update.event else {
             admission.booked(
                 order.orderId, member: order.member, symbol: order.symbol, side: order.side,
@@ -271,7 +277,7 @@ public actor OrderDesk: Service {
         }
         admission.booked(
             order.orderId, member: order.member, symbol: order.symbol, side: order.side, progress: order.progress,
-            filled: qty)
+            filled: qty, price: price)
         metrics.recordFill()
         logger.info(
             "fill",
@@ -368,6 +374,16 @@ public actor OrderDesk: Service {
 
     /// Kill switches that are on.
     public func activeHalts() -> [HaltRecord] { admission.activeHalts }
+
+    /// `member`'s capital statement: cash, equity and buying power under their allocation.
+    public func capitalStatement(member: String) -> CapitalStatement {
+        admission.capitalStatement(member: member, lastPrice: broker.lastPrice)
+    }
+
+    /// Whether a kill switch stops `member`'s orders (theirs or the whole desk's).
+    public func isHalted(member: String) -> Bool {
+        admission.halt(scope: Admission.wholeDesk) != nil || admission.halt(scope: member) != nil
+    }
 
     /// Records an order request whose body could not be read (audit and metrics).
     public func refuseMalformed(member: String, strategy: String, status: Int, message: String) async {

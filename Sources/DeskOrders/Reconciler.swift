@@ -34,10 +34,22 @@ public struct Reconciler: Sendable {
         for position in try await ledger.positions(member: nil) {
             deskPositions[position.symbol, default: 0] += position.qty
         }
-        let deskOrderIds = Set(try await ledger.openOrders().map(\.orderId))
-        return Reconciliation.compare(
-            deskOrderIds: deskOrderIds, deskPositions: deskPositions, account: account,
+        let openNow = try await ledger.openOrders()
+        var report = Reconciliation.compare(
+            deskOrderIds: Set(openNow.map(\.orderId)), deskPositions: deskPositions, account: account,
             openOrdersChecked: open.count, eventsCaughtUp: updates.count, unknownToBroker: unknown, at: clock.now())
+        let members = Set(try await ledger.positions(member: nil).map(\.member)).union(openNow.map(\.member))
+            .union(orderDesk.policy.members.keys)
+        report.capital = ReconciliationReport.CapitalSummary(
+            allocations: Self.allocations(of: members, policy: orderDesk.policy), brokerEquity: account.equity)
+        return report
+    }
+
+    /// The capital allocation of each of `members` that has one.
+    static func allocations(of members: Set<String>, policy: RiskPolicy) -> [String: Decimal] {
+        var allocations: [String: Decimal] = [:]
+        for member in members { allocations[member] = policy.limits(for: member).capital }
+        return allocations
     }
 
     /// Log lines for a report.

@@ -556,6 +556,21 @@ public actor Supervisor: Service {
         environment["HOME"] = home
         environment["TMPDIR"] = "/tmp"
         environment["LANG"] = "C.UTF-8"
+        if let url = configuration.alpacaURL(runtime: config.runtime ?? configuration.defaultRuntime) {
+            environment.merge(Self.alpacaEnvironment(url: url, member: config.member, token: token)) { $1 }
+        }
         return environment
+    }
+
+    /// What an alpaca-py strategy reads to trade through the desk: the desk's
+    /// Alpaca-compatible API at `url` (REST, data and streams), the member as the
+    /// key id and the strategy's own desk token as the secret (never the club's keys).
+    public static func alpacaEnvironment(url: String, member: String, token: String) -> [String: String] {
+        let stream = url.replacingOccurrences(of: "http://", with: "ws://")
+            .replacingOccurrences(of: "https://", with: "wss://")
+        return [
+            "APCA_API_BASE_URL": url, "APCA_API_DATA_URL": url, "APCA_API_STREAM_URL": stream,
+            "APCA_API_KEY_ID": member, "APCA_API_SECRET_KEY": token,
+        ]
     }
 }

@@ -18,10 +18,13 @@ public protocol StrategyUserStore: Sendable {
 /// Uids in memory (tests).
 public actor InMemoryStrategyUserStore: StrategyUserStore {
     private var uids: [String: UInt32] = [:]
-    public init() {}
-    public func uid(for strategy: String, base: UInt32) -> UInt32 {
+    private let claims: UIDClaims
+    /// Names this store's claims: no other store or desk on the machine gets its uids.
+    private let owner = "memory \(UUID().uuidString)"
+    public init(claims: UIDClaims = .machine) { self.claims = claims }
+    public func uid(for strategy: String, base: UInt32) throws -> UInt32 {
         if let known = uids[strategy] { return known }
-        let next = max(base, (uids.values.max() ?? 0) + 1)
+        let next = try claims.claimFirst(from: max(base, (uids.values.max() ?? 0) + 1), owner: "\(owner) \(strategy)")
         uids[strategy] = next
         return next
     }
@@ -72,6 +75,29 @@ public struct SupervisorConfiguration: Sendable {
     /// through `Supervisor.deliver` once `settle` has seen every strategy ask for
     /// input again (`ReadinessCounter`), and a strategy that ends is not restarted.
     public var lockstep = false
+    /// The desk's TCP listener (`http://127.0.0.1:8080`): where an Alpaca SDK in a
+    /// strategy that runs without the sandbox reaches the desk.
+    public var deskTCPURL: String?
+
+    /// Where an Alpaca SDK inside a process-backend strategy reaches the desk's
+    /// Alpaca-compatible API: the sandbox's loopback, or the desk's TCP listener
+    /// without a sandbox; nil when there is neither (the unix socket only).
+    public var alpacaURL: String? {
+        if !sandbox.enabled { return deskTCPURL }
+        guard sandbox.isolateNetwork, let port = sandbox.loopbackPort else { return nil }
+        return "http://127.0.0.1:\(port)"
+    }
+
+    /// `alpacaURL` for a strategy of `runtime`: a container reaches the desk only on
+    /// a named Docker network (at its desk URL); with no network, not at all.
+    public func alpacaURL(runtime: StrategyRuntime) -> String? {
+        switch runtime {
+        case .process: return alpacaURL
+        case .docker:
+            guard case .named(_, let url)? = docker?.network else { return nil }
+            return url
+        }
+    }
 
     public init(
         strategiesDirectory: URL, logsDirectory: URL, sandboxDirectory: URL? = nil, deskURL: String, python: String,

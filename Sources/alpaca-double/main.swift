@@ -51,11 +51,13 @@ struct AlpacaDoubleCommand: AsyncParsableCommand {
                 keyID: key, secretKey: secret, startPrices: startPrices, stepsPerSecond: dataRate, seed: dataSeed,
                 symbolLimit: symbolLimit),
             logger: logger)
+        let history = HistoryDouble(keyID: key, secretKey: secret, requestsPerMinute: requestsPerMinute)
         // Orders fill at the prices the data stream publishes.
         marketData.onTrade { symbol, price in trading.setPrice(symbol: symbol, price: price) }
         let app = AlpacaDouble.application(
             port: port, logger: logger,
             register: { router in
+                history.register(on: router)
                 trading.addRoutes(to: router)
                 marketData.addRoutes(to: router)
             }

@@ -7,7 +7,7 @@ struct Desk: AsyncParsableCommand {
         commandName: "desk",
         abstract: "The trading desk for quant clubs: one broker account, many members' strategies.",
         subcommands: [
-            Serve.self, Demo.self, Backtest.self, Strategies.self, Orders.self, Positions.self, Tokens.self, Halt.self,
-            Resume.self, Reconcile.self, Login.self,
+            Serve.self, Demo.self, Backtest.self, DataCommand.self, Strategies.self, Orders.self, Positions.self,
+            Tokens.self, Halt.self, Resume.self, Reconcile.self, Login.self,
         ])
 }

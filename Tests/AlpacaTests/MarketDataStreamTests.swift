@@ -1,6 +1,7 @@
 import AlpacaBroker
 import AlpacaData
 import AlpacaDouble
+import AlpacaProtocol
 import DeskMarketData
 import DeskTestSupport
 import Foundation

@@ -83,3 +83,44 @@ struct RuntimeSettingsTests {
         #expect(!"\(docker)".contains("secret-value"))
     }
 }
+
+@Suite("Where an alpaca-py strategy reaches the desk")
+struct AlpacaURLSettingsTests {
+    @Test(
+        "--strategy-loopback-port, --no-sandbox and the Alpaca URL strategies get",
+        arguments: [
+            ([], UInt16?.some(8080), "http://127.0.0.1:8080"),
+            (["--strategy-loopback-port", "9000"], 9000, "http://127.0.0.1:9000"),
+            (["--strategy-loopback-port", "0"], nil, nil),
+            (["--no-sandbox", "--port", "8123"], nil, "http://127.0.0.1:8123"),
+            (["--no-sandbox", "--host", "10.0.0.5", "--port", "8123"], nil, "http://10.0.0.5:8123"),
+        ] as [([String], UInt16?, String?)])
+    func alpacaURL(arguments: [String], port: UInt16?, url: String?) throws {
+        let resolved = try #require(try RuntimeSettingsTests.resolve(arguments, [:]).get())
+        #expect(resolved.sandbox.loopbackPort == port)
+        #expect(resolved.alpacaURL == url)
+    }
+
+    @Test("a container reaches the Alpaca API only on a named Docker network")
+    func docker() throws {
+        let named = try #require(
+            try RuntimeSettingsTests.resolve(
+                ["--docker-network", "club", "--docker-desk-url", "http://desk:8080"], [:]
+            )
+            .get())
+        #expect(named.alpacaURL(runtime: .docker) == "http://desk:8080")
+        #expect(named.alpacaURL(runtime: .process) == "http://127.0.0.1:8080")
+        let none = try #require(try RuntimeSettingsTests.resolve([], [:]).get())
+        #expect(none.alpacaURL(runtime: .docker) == nil)
+    }
+
+    @Test("a strategy's Alpaca variables: its member and its own token, the URL for REST, data and streams")
+    func environment() {
+        #expect(
+            Supervisor.alpacaEnvironment(url: "http://127.0.0.1:8080", member: "carol", token: "dsk_x") == [
+                "APCA_API_BASE_URL": "http://127.0.0.1:8080", "APCA_API_DATA_URL": "http://127.0.0.1:8080",
+                "APCA_API_STREAM_URL": "ws://127.0.0.1:8080", "APCA_API_KEY_ID": "carol",
+                "APCA_API_SECRET_KEY": "dsk_x",
+            ])
+    }
+}

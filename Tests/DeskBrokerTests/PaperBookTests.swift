@@ -200,3 +200,83 @@ struct PaperBookTests {
         }
     }
 }
+
+/// Backtests' fill model: a new order first meets the tick after the one it reacted to.
+@Suite("Paper broker: next-tick fills and slippage")
+struct PaperBookNextTickTests {
+    struct Case: Sendable, CustomTestStringConvertible {
+        var name: String
+        var order: Order
+        var slippageBps: String = "0"
+        var atSubmit: [String] = ["accepted"]
+        var ticks: [String]
+        var afterTicks: [String]
+        var testDescription: String { name }
+    }
+
+    typealias Book = PaperBookTests
+
+    @Test(
+        "next-tick fill rules",
+        arguments: [
+            Case(
+                name: "market waits for the next tick and fills at its price", order: Book.order("m", .buy, 10),
+                ticks: ["101", "102"], afterTicks: ["fill 10@101"]),
+            Case(
+                name: "a marketable limit is not matched at the price it was placed at",
+                order: Book.order("l", .buy, 10, type: .limit, limit: "100.50"), ticks: ["100.40"],
+                afterTicks: ["fill 10@100.4"]),
+            Case(
+                name: "a limit the next tick does not cross rests (day)",
+                order: Book.order("l", .buy, 10, type: .limit, limit: "99"), ticks: ["100", "99.50", "98.75"],
+                afterTicks: ["fill 10@98.75"]),
+            Case(
+                name: "ioc is decided at the next tick: not crossed, canceled",
+                order: Book.order("i", .buy, 10, type: .limit, tif: .ioc, limit: "99"), ticks: ["100", "98"],
+                afterTicks: ["canceled"]),
+            Case(
+                name: "fok filled whole at the next tick", order: Book.order("f", .sell, 5, tif: .fok),
+                ticks: ["100.25", "90"], afterTicks: ["fill 5@100.25"]),
+            Case(
+                name: "slippage moves a market buy up", order: Book.order("m", .buy, 10), slippageBps: "10",
+                ticks: ["200"], afterTicks: ["fill 10@200.2"]),
+            Case(
+                name: "slippage moves a market sell down", order: Book.order("m", .sell, 10), slippageBps: "25",
+                ticks: ["100"], afterTicks: ["fill 10@99.75"]),
+            Case(
+                name: "slippage leaves a limit's price alone",
+                order: Book.order("l", .buy, 1, type: .limit, limit: "50"),
+                slippageBps: "25", ticks: ["49"], afterTicks: ["fill 1@49"]),
+        ] as [Case])
+    func nextTick(testCase: Case) throws {
+        var book = PaperBook(fills: .nextTick, slippageBps: Decimal(string: testCase.slippageBps)!)
+        _ = book.price(symbol: "AAPL", price: Book.price("100"), size: nil, now: Book.now)
+        let submitted = try book.submit(testCase.order, now: Book.now).get()
+        #expect(Book.summary(submitted) == testCase.atSubmit)
+        var later: [OrderUpdate] = []
+        for tick in testCase.ticks {
+            later += book.price(symbol: "AAPL", price: Book.price(tick), size: nil, now: Book.now)
+        }
+        #expect(Book.summary(later) == testCase.afterTicks)
+    }
+
+    @Test("with next-tick fills a market order needs no price yet")
+    func noPriceYet() throws {
+        var book = PaperBook(fills: .nextTick)
+        #expect(Book.summary(try book.submit(Book.order("m", .buy, 1), now: Book.now).get()) == ["accepted"])
+        #expect(Book.summary(book.price(symbol: "AAPL", price: 5, size: nil, now: Book.now)) == ["fill 1@5"])
+    }
+
+    @Test("a simulated clock gives the same ids for the same run and follows the data's time")
+    func simulatedClock() {
+        let start = Date(timeIntervalSince1970: 1_763_303_460)
+        let (one, two) = (SimulatedClock(start: start, seed: 7), SimulatedClock(start: start, seed: 7))
+        let ids = (0..<3).map { _ in one.newOrderId() }
+        #expect(ids == (0..<3).map { _ in two.newOrderId() })
+        #expect(Set(ids).count == 3)
+        one.set(start.addingTimeInterval(60))
+        one.set(start)  // never backwards
+        #expect(one.now() == start.addingTimeInterval(60))
+        #expect(one.newOrderId() > ids.last!, "ids made later sort later")
+    }
+}

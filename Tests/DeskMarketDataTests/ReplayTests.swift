@@ -211,11 +211,11 @@ struct ReplayTests {
         "recorded speed sleeps the recorded gaps; scaled divides them",
         arguments: [
             // 0.2 s recorded: no faster than recorded.
-            (ReplaySpeed.recorded, ["1795617000", "1795617000.1", "1795617000.2"], 0.19),
-            // 20 s recorded, 200 times as fast: 0.1 s (unscaled, 20 s: past the 5 s bound).
-            (.scaled(200), ["1795617000", "1795617010", "1795617020"], 0.095),
+            (ReplaySpeed.recorded, ["1795617000", "1795617000.1", "1795617000.2"], 0.19, 1_000.0),
+            // 20 s recorded, 200 times as fast: at least 0.1 s, and well short of the unscaled 20 s.
+            (.scaled(200), ["1795617000", "1795617010", "1795617020"], 0.095, 19.0),
         ])
-    func pacing(speed: ReplaySpeed, times: [String], least: Double) async throws {
+    func pacing(speed: ReplaySpeed, times: [String], least: Double, most: Double) async throws {
         let folder = try ScratchFolder()
         defer { folder.remove() }
         let rows = times.enumerated().map { "\($0.element),AAPL,\($0.offset + 1)" }
@@ -226,6 +226,8 @@ struct ReplayTests {
         try await source.run { received.append($0.price) }
         let elapsed = ContinuousClock.now - start
         #expect(received.all == [1, 2, 3])
-        #expect(elapsed >= .seconds(least) && elapsed < .seconds(5), "\(speed): \(elapsed)")
+        // A lower bound (pacing is kept) and, for a scaled run, less than the unscaled time: what it
+        // takes on a loaded machine is the benchmark's business, never this test's.
+        #expect(elapsed >= .seconds(least) && elapsed < .seconds(most), "\(speed): \(elapsed)")
     }
 }

@@ -82,16 +82,17 @@ struct SyntheticTests {
         #expect(SyntheticSource(symbols: [:], ticksPerSecond: 1, seed: 1).volatility == dec("0.001"))
     }
 
-    @Test("a set rate is kept: no faster, and 50 000 ticks/s is reachable")
+    @Test("a set rate is kept: no faster (how fast it can go is the fan-out benchmark's)")
     func rate() async throws {
-        for (rate, count, least, most) in [(2000.0, 200, 0.099, 3.0), (50_000, 10_000, 0.19, 3.0)] {
+        // 200 ticks at 2000/s take at least 0.1 s; 10,000 at 50,000/s at least 0.2 s.
+        for (rate, count, least) in [(2000.0, 200, 0.099), (50_000, 10_000, 0.19)] {
             let source = SyntheticSource(symbols: Self.prices, ticksPerSecond: rate, seed: 1, limit: count)
             let received = Collected<Int>()
             let start = ContinuousClock.now
             try await source.run { _ in received.append(1) }
             let elapsed = ContinuousClock.now - start
             #expect(received.count == count)
-            #expect(elapsed >= .seconds(least) && elapsed < .seconds(most), "\(rate)/s: \(elapsed)")
+            #expect(elapsed >= .seconds(least), "\(rate)/s: \(elapsed)")
         }
     }
 

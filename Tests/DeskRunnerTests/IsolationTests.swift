@@ -317,7 +317,7 @@ struct IsolationTests {
         defer { folder.remove() }
         try folder.add("lingerer", script: "import sys\nprint('READY', flush=True)\nsys.stdin.read()\n")
         let users = InMemoryStrategyUserStore()
-        let uid = await users.uid(for: "lingerer", base: 63_500)
+        let uid = try await users.uid(for: "lingerer", base: 63_500)
         let leftover = Process()
         leftover.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
         leftover.arguments = ["--reuid=\(uid)", "--regid=\(uid)", "--clear-groups", "--", "/bin/sleep", "300"]

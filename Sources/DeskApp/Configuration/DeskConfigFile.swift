@@ -196,6 +196,7 @@ struct LimitField {
             field("order_burst", \.orderBurst, PositiveWholeNumber.self) { $0.orderBurst = nil },
             field("allowed_symbols", \.allowedSymbols, Symbols.self) { $0.allowedSymbols = nil },
             field("denied_symbols", \.deniedSymbols, Symbols.self) { $0.deniedSymbols = [] },
+            field("capital", \.capital, PositiveDecimal.self) { $0.capital = nil },
         ]
     }
 

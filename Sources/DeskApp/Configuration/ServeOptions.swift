@@ -184,6 +184,12 @@ public struct StrategyOptions: ParsableArguments {
     )
     public var noSandbox = false
     @Option(
+        name: .customLong("strategy-loopback-port"),
+        help:
+            "In each sandboxed strategy's own network namespace, 127.0.0.1:<port> leads to the desk (for alpaca-py and other TCP clients; 0: none; default 8080)."
+    )
+    public var strategyLoopbackPort: UInt16?
+    @Option(
         name: .customLong("stop-grace"), help: "Seconds a stopped strategy has between SIGTERM and SIGKILL (default 5)."
     )
     public var stopGrace: Double?
@@ -212,12 +218,13 @@ public struct StrategyOptions: ParsableArguments {
     }
 
     /// The supervisor's configuration when there is a strategies folder; nil runs no strategies.
-    func resolve(_ environment: DeskEnvironment, deskSocket: String, ledgerPath: String) throws(ConfigurationError)
-        -> SupervisorConfiguration?
-    {
+    func resolve(
+        _ environment: DeskEnvironment, deskSocket: String, ledgerPath: String, deskTCPURL: String? = nil
+    ) throws(ConfigurationError) -> SupervisorConfiguration? {
         guard let directory = strategiesDir ?? environment[.strategiesDirectory] else { return nil }
         let ledgerFolder = URL(fileURLWithPath: ledgerPath).standardizedFileURL.deletingLastPathComponent()
-        return SupervisorConfiguration(
+        let loopbackPort = strategyLoopbackPort ?? Self.defaultLoopbackPort
+        var configuration = SupervisorConfiguration(
             strategiesDirectory: URL(fileURLWithPath: directory).standardizedFileURL,
             logsDirectory: URL(fileURLWithPath: logsDir ?? ledgerFolder.appendingPathComponent("logs").path)
                 .standardizedFileURL,
@@ -225,11 +232,16 @@ public struct StrategyOptions: ParsableArguments {
             python: python ?? environment[.python] ?? SupervisorConfiguration.defaultPython,
             pythonPath: pythonPath ?? environment[.pythonPath]
                 ?? DeskCheckout.defaultPythonPath(checkout: DeskCheckout.locate()).pythonPath,
-            sandbox: noSandbox ? .none : SandboxOptions(),
+            sandbox: noSandbox ? .none : SandboxOptions(loopbackPort: loopbackPort == 0 ? nil : loopbackPort),
             stopGrace: .milliseconds(Int64((stopGrace ?? 5) * 1000)),
             defaultRuntime: try environment.resolve(runtime, .runtime) ?? .process,
             docker: try docker(environment, deskSocket: deskSocket, ledgerPath: ledgerPath))
+        configuration.deskTCPURL = deskTCPURL
+        return configuration
     }
+
+    /// The sandbox's loopback port when none is chosen.
+    public static let defaultLoopbackPort: UInt16 = 8080
 
     /// Docker settings from flags and DOCKER_IMAGE, NETWORK_NAME, DESK_CONTAINER_URL, DESK_DOCKER and the
     /// docker CLI's own DOCKER_* variables. Without a network, containers have none and reach the desk
@@ -323,8 +335,10 @@ public struct ServeOptions: ParsableArguments {
         if let path = configuration.unixSocketPath, path.utf8.count > 100 {
             throw ConfigurationError("unix socket path \(path) is too long: at most 100 bytes (a kernel limit)")
         }
+        let tcpHost = ["0.0.0.0", "::", ""].contains(configuration.host) ? "127.0.0.1" : configuration.host
         configuration.runtime = try strategies.resolve(
-            environment, deskSocket: configuration.unixSocketPath ?? "", ledgerPath: configuration.databasePath)
+            environment, deskSocket: configuration.unixSocketPath ?? "", ledgerPath: configuration.databasePath,
+            deskTCPURL: "http://\(tcpHost.contains(":") ? "[\(tcpHost)]" : tcpHost):\(configuration.port)")
         if let caps = loaded?.caps { configuration.runtime?.memberCaps = caps }
         return configuration
     }
@@ -343,10 +357,12 @@ public struct ServeOptions: ParsableArguments {
 }
 
 /// The club's Alpaca account from the seed's variables.
-enum AlpacaAccount {
+public enum AlpacaAccount {
     /// For `use` (`--broker alpaca`, `--feed alpaca`): APCA_API_KEY_ID and APCA_API_SECRET_KEY (required),
     /// APCA_API_BASE_URL, APCA_API_DATA_URL, APCA_API_DATA_STREAM_URL, APCA_DATA_FEED.
-    static func settings(for use: String, _ environment: DeskEnvironment) throws(ConfigurationError) -> AlpacaSettings {
+    public static func settings(for use: String, _ environment: DeskEnvironment) throws(ConfigurationError)
+        -> AlpacaSettings
+    {
         let keys: [DeskVariable] = [.alpacaKeyID, .alpacaSecretKey]
         let missing = keys.filter { environment[$0] == nil }.map(\.rawValue)
         guard let keyID = environment[.alpacaKeyID], let secret = environment[.alpacaSecretKey] else {

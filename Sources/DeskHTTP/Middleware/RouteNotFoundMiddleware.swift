@@ -33,6 +33,9 @@ struct RouteNotFoundMiddleware: RouterMiddleware {
         do {
             return try await next(request, context)
         } catch let error as HTTPError where error.status == .notFound && error.body == nil {
+            if AlpacaRoutes.covers(request.uri.path) {
+                throw AlpacaRoutes.refusal(method: request.method.rawValue, path: request.uri.path)
+            }
             throw DeskRoutes.refusal(method: request.method, path: request.uri.path)
         }
     }

@@ -19,7 +19,8 @@ import pytest
 from conftest import REPO, DeskServer
 
 BROKER_SECRET = "super-secret-broker-key-for-tests"
-PYTHON_PATH = f"{REPO / '.venv' / 'strategy-site'}:{REPO / 'clients' / 'python'}"
+# alpaca-site: alpaca-py for the alpaca-py example strategy (scripts/python-env.sh installs it).
+PYTHON_PATH = f"{REPO / '.venv' / 'strategy-site'}:{REPO / 'clients' / 'python'}:{REPO / '.venv' / 'alpaca-site'}"
 
 ALICE = """
     from desk_client import market_data, place_order
@@ -35,8 +36,11 @@ ALICE = """
 BOB = """
     import os, socket
     from desk_client import market_data, place_order, set_user_id
-    leaked = [name for name, value in os.environ.items() if "APCA" in name or value == "{secret}"]
+    leaked = [name for name, value in os.environ.items() if value in ("{secret}", "PKTESTKEY")]
     print("LEAKED", leaked, flush=True)
+    # Alpaca's variables name the strategy's own member and token, never the club's keys.
+    own = os.environ.get("APCA_API_KEY_ID") == "bob" and os.environ.get("APCA_API_SECRET_KEY") == os.environ["DESK_TOKEN"]
+    print("APCA", "own" if own else "other", os.environ.get("APCA_API_BASE_URL"), flush=True)
     try:
         socket.create_connection(("127.0.0.1", int(os.environ["PROBE_PORT"])), timeout=3).close()
         print("TCP CONNECTED", flush=True)
@@ -149,6 +153,7 @@ def test_a_strategy_cannot_act_as_another_member(runtime):
 def test_the_sandbox_blocks_tcp_and_hides_the_broker_keys(runtime):
     wait_for(lambda: runtime.lines("bob_probe", "TCP"), what="bob's TCP probe")
     assert runtime.lines("bob_probe", "LEAKED")[0] == ["LEAKED", "[]"]
+    assert runtime.lines("bob_probe", "APCA")[0] == ["APCA", "own", "http://127.0.0.1:8080"]
     assert runtime.lines("bob_probe", "TCP")[0][:2] == ["TCP", "FAILED"], runtime.log("bob_probe")
     assert BROKER_SECRET not in runtime.log("bob_probe")
     assert BROKER_SECRET not in runtime.server.log_text(10_000)

@@ -50,6 +50,20 @@ public enum MarketDataMessage {
         ])
     }
 
+    /// A bar map: `T` (`b` minute, `u` updated, `d` daily), `S`, `o`, `h`, `l`, `c`, `v`, `t`, and
+    /// `n` and `vw`, which alpaca-py requires (nil here: `null`).
+    public static func bar(
+        symbol: String, open: Decimal, high: Decimal, low: Decimal, close: Decimal, volume: Int64, at date: Date,
+        tradeCount: Int64? = nil, vwap: Decimal? = nil
+    ) -> MessagePackValue {
+        .map([
+            "T": "b", "S": .string(symbol), "o": .double(wireNumber(open)), "h": .double(wireNumber(high)),
+            "l": .double(wireNumber(low)), "c": .double(wireNumber(close)), "v": .int(volume),
+            "t": .timestamp(MessagePackTimestamp(date)), "n": tradeCount.map { .int($0) } ?? .null,
+            "vw": vwap.map { .double(wireNumber($0)) } ?? .null,
+        ])
+    }
+
     /// A decimal as the float 64 Alpaca sends: parsed from its exact text, so the
     /// nearest double is chosen (and its shortest text gives the decimal back).
     public static func wireNumber(_ value: Decimal) -> Double {
@@ -114,7 +128,7 @@ public struct StreamChannels: Sendable, Equatable {
     }
 
     /// True when `symbols` (a channel's set) covers `symbol`.
-    static func covers(_ symbols: Set<String>, _ symbol: String) -> Bool {
+    public static func covers(_ symbols: Set<String>, _ symbol: String) -> Bool {
         symbols.contains(symbol) || symbols.contains("*")
     }
 }

@@ -1,0 +1,305 @@
+import DeskCore
+import Foundation
+
+/// A `POST /v2/orders` body read by Alpaca's rules (shared/ALPACA.md §2, §3.1):
+/// numbers as JSON numbers or strings, `null` and `""` as absent, then what the
+/// desk does not trade refused with a sentence saying so. The result is the desk's
+/// own `OrderTicket`, which `OrderValidation` checks like every other order.
+public struct AlpacaOrderRequest: Sendable, Equatable {
+    /// The ticket for the order pipeline (`order_type` is Alpaca's `type`).
+    public var ticket: OrderTicket
+    /// The client's id for the order, if it gave one.
+    public var clientOrderId: String?
+
+    /// Every key Alpaca's order body has; others are refused.
+    public static let keys = [
+        "symbol", "qty", "notional", "side", "type", "time_in_force", "limit_price", "stop_price", "trail_price",
+        "trail_percent", "extended_hours", "client_order_id", "order_class", "take_profit", "stop_loss",
+        "position_intent", "legs",
+    ]
+
+    /// Longest `client_order_id` Alpaca takes.
+    public static let maximumClientOrderIdLength = 48
+
+    /// Reads an order body; the refusal is Alpaca's error for it (400 for what is not
+    /// JSON, 422 for a field the desk cannot take).
+    public static func parse(_ bytes: [UInt8]) -> Result<AlpacaOrderRequest, AlpacaError> {
+        let document: StrictJSON.Document
+        do { document = try StrictJSON.parse(bytes) } catch {
+            return .failure(AlpacaError(status: 400, message: "the body is not a JSON object: \(error)"))
+        }
+        guard case .object(let members) = document.root.value else {
+            return .failure(AlpacaError(status: 400, message: "the body must be a JSON object"))
+        }
+        var fields: [String: StrictJSON.Node.Value] = [:]
+        for member in members {
+            guard keys.contains(member.key) else {
+                return .failure(
+                    AlpacaError(
+                        status: 422,
+                        message:
+                            "unknown order field \(OrderValidation.quoted(member.key)); the fields are: \(keys.joined(separator: ", "))"
+                    ))
+            }
+            switch member.node.value {
+            case .null: continue
+            case .string(let text) where text.isEmpty: continue
+            case .bool(false) where member.key == "extended_hours": continue
+            default: fields[member.key] = member.node.value
+            }
+        }
+        do throws(AlpacaError) {
+            return .success(try read(fields))
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    private static func read(_ fields: [String: StrictJSON.Node.Value]) throws(AlpacaError) -> AlpacaOrderRequest {
+        func refuse(_ message: String) -> AlpacaError { AlpacaError(status: 422, message: message) }
+        if fields["order_class"] != nil, try text(fields, "order_class") != "simple" {
+            throw refuse(
+                "order_class \(OrderValidation.quoted(try text(fields, "order_class"))) is not supported by the desk: bracket, oco, oto and mleg orders are refused; send simple orders"
+            )
+        }
+        for key in ["take_profit", "stop_loss", "legs"] where fields[key] != nil {
+            throw refuse("\(key) is not supported by the desk: bracket, oco, oto and mleg orders are refused")
+        }
+        for key in ["trail_price", "trail_percent"] where fields[key] != nil {
+            throw refuse("\(key) is not supported by the desk: trailing stop orders are refused")
+        }
+        if fields["extended_hours"] != nil {
+            throw refuse("extended_hours orders are not supported by the desk: send regular-hours orders")
+        }
+        if fields["notional"] != nil {
+            throw refuse(
+                "notional orders are not supported by the desk: send qty (shares; fractional for market and limit day orders)"
+            )
+        }
+        if fields["position_intent"] != nil {
+            throw refuse("position_intent is not supported by the desk (it is for options); send side alone")
+        }
+        let type = try fields["type"] == nil ? "" : text(fields, "type")
+        if type == "trailing_stop" {
+            throw refuse("type \"trailing_stop\" is not supported by the desk: use market, limit, stop or stop_limit")
+        }
+        if type.isEmpty {
+            throw refuse("type is required: one of \"market\", \"limit\", \"stop\", \"stop_limit\"")
+        }
+        let timeInForce = try fields["time_in_force"] == nil ? "" : text(fields, "time_in_force")
+        if ["opg", "cls", "gtd", "gtx"].contains(timeInForce) {
+            throw refuse(
+                "time_in_force \(OrderValidation.quoted(timeInForce)) is not supported by the desk: use day, gtc, ioc or fok"
+            )
+        }
+        if timeInForce.isEmpty {
+            throw refuse("time_in_force is required: one of \"day\", \"gtc\", \"ioc\", \"fok\"")
+        }
+        if fields["qty"] == nil { throw refuse("qty is required (the desk does not take notional orders)") }
+        let clientOrderId = try fields["client_order_id"] == nil ? nil : text(fields, "client_order_id")
+        if let clientOrderId, clientOrderId.count > maximumClientOrderIdLength {
+            throw refuse(
+                "client_order_id is \(clientOrderId.count) characters long; at most \(maximumClientOrderIdLength) are allowed"
+            )
+        }
+        let ticket = OrderTicket(
+            symbol: try fields["symbol"] == nil ? "" : text(fields, "symbol"), qty: try number(fields, "qty"),
+            side: try fields["side"] == nil ? "" : text(fields, "side"), orderType: type, timeInForce: timeInForce,
+            limitPrice: try fields["limit_price"] == nil ? "" : number(fields, "limit_price"),
+            stopPrice: try fields["stop_price"] == nil ? "" : number(fields, "stop_price"))
+        return AlpacaOrderRequest(ticket: ticket, clientOrderId: clientOrderId)
+    }
+
+    /// A string field.
+    static func text(_ fields: [String: StrictJSON.Node.Value], _ key: String) throws(AlpacaError) -> String {
+        guard case .string(let value) = fields[key] else {
+            throw AlpacaError(status: 422, message: "\(key) must be a string")
+        }
+        return value
+    }
+
+    /// A decimal field: a JSON number (alpaca-py sends `1.0`) or a string (`"1.5"`), as its text.
+    static func number(_ fields: [String: StrictJSON.Node.Value], _ key: String) throws(AlpacaError) -> String {
+        switch fields[key] {
+        case .number(let text), .string(let text): return text
+        default: throw AlpacaError(status: 422, message: "\(key) must be a number or a decimal string such as \"10\"")
+        }
+    }
+}
+
+/// The one field of `PATCH /v2/orders/{id}` the desk could take is none: replacing
+/// is refused (cancel and place a new order instead).
+public enum AlpacaReplaceRefusal {
+    /// The error every replace gets.
+    public static let error = AlpacaError(
+        status: 422,
+        message:
+            "replacing orders is not supported by the desk: cancel the order (DELETE /v2/orders/{id}) and submit a new one"
+    )
+}
+
+/// `GET /v2/orders`' query (§3.4): `status` open (default), closed or all; `limit`
+/// 1–500 (default 50); `after`/`until` (exclusive, on submission time); `direction`
+/// asc or desc (default); `nested` (no multi-leg orders here, so it changes
+/// nothing); `side`; `symbols` (comma-separated). Booleans in Python's and Go's spellings.
+public struct AlpacaOrdersQuery: Sendable, Equatable {
+    public enum Status: String, Sendable { case open, closed, all }
+
+    public var status: Status = .open
+    public var limit = 50
+    public var after: Date?
+    public var until: Date?
+    public var ascending = false
+    public var nested = false
+    public var side: Side?
+    public var symbols: Set<String>?
+
+    public static let names = ["status", "limit", "after", "until", "direction", "nested", "side", "symbols"]
+    public static let maximumLimit = 500
+
+    public init() {}
+
+    /// Reads the query; an unknown parameter or a bad value is Alpaca's 422.
+    public init(_ query: QueryParameters) throws(AlpacaError) {
+        try AlpacaQuery.check(query, allowed: Self.names)
+        if let raw = query.value("status") {
+            guard let status = Status(rawValue: raw.lowercased()) else {
+                throw AlpacaError(
+                    status: 422, message: "status \(OrderValidation.quoted(raw)) must be open, closed or all")
+            }
+            self.status = status
+        }
+        if let raw = query.value("limit") {
+            guard let limit = Int(raw), (1...Self.maximumLimit).contains(limit) else {
+                throw AlpacaError(
+                    status: 422, message: "limit \(OrderValidation.quoted(raw)) must be from 1 to \(Self.maximumLimit)")
+            }
+            self.limit = limit
+        }
+        after = try AlpacaQuery.time(query, "after")
+        until = try AlpacaQuery.time(query, "until")
+        if let raw = query.value("direction") {
+            switch raw.lowercased() {
+            case "asc": ascending = true
+            case "desc": ascending = false
+            default:
+                throw AlpacaError(status: 422, message: "direction \(OrderValidation.quoted(raw)) must be asc or desc")
+            }
+        }
+        nested = try AlpacaQuery.bool(query, "nested") ?? false
+        if let raw = query.value("side") {
+            guard let side = Side(rawValue: raw.lowercased()) else {
+                throw AlpacaError(status: 422, message: "side \(OrderValidation.quoted(raw)) must be buy or sell")
+            }
+            self.side = side
+        }
+        if let raw = query.value("symbols") {
+            symbols = Set(
+                raw.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
+        }
+    }
+
+    /// Whether an order with these fields is listed (the limit is applied after).
+    public func includes(status: OrderStatus, side: Side, symbol: String, createdAt: Date) -> Bool {
+        switch self.status {
+        case .open: if status.isFinal { return false }
+        case .closed: if !status.isFinal { return false }
+        case .all: break
+        }
+        if let wanted = self.side, wanted != side { return false }
+        if let symbols, !symbols.contains(symbol) { return false }
+        if let after, createdAt <= after { return false }
+        if let until, createdAt >= until { return false }
+        return true
+    }
+}
+
+/// `DELETE /v2/positions/{symbol}`' query: `qty` (≤ 9 decimals) or `percentage` (0–100), not both.
+public struct AlpacaCloseQuery: Sendable, Equatable {
+    public enum Amount: Sendable, Equatable {
+        case all
+        case qty(Decimal)
+        case percentage(Decimal)
+    }
+
+    public var amount: Amount = .all
+
+    public init() {}
+
+    public init(_ query: QueryParameters) throws(AlpacaError) {
+        try AlpacaQuery.check(query, allowed: ["qty", "percentage"])
+        let (qty, percentage) = (query.value("qty"), query.value("percentage"))
+        if qty != nil && percentage != nil {
+            throw AlpacaError(status: 422, message: "give qty or percentage, not both")
+        }
+        if let qty {
+            guard case .success(let value) = ExactDecimal.parse(qty), value > 0 else {
+                throw AlpacaError(status: 422, message: "qty \(OrderValidation.quoted(qty)) must be a positive decimal")
+            }
+            amount = .qty(value)
+        }
+        if let percentage {
+            guard case .success(let value) = ExactDecimal.parse(percentage), value > 0, value <= 100 else {
+                throw AlpacaError(
+                    status: 422,
+                    message: "percentage \(OrderValidation.quoted(percentage)) must be above 0 and at most 100")
+            }
+            amount = .percentage(value)
+        }
+    }
+
+    /// How much of a position of `held` shares (magnitude) to close; whole shares
+    /// only when the broker takes no fractions.
+    public func quantity(of held: Decimal, fractional: Bool) -> Decimal {
+        let wanted: Decimal
+        switch amount {
+        case .all: wanted = held
+        case .qty(let qty): wanted = min(qty, held)
+        case .percentage(let percent):
+            wanted = ExactDecimal.rounded(
+                held * percent / 100, scale: fractional ? OrderRules.quantityFractionDigits : 0)
+        }
+        return wanted
+    }
+}
+
+/// Shared readers of `/v2` query strings.
+public enum AlpacaQuery {
+    /// Refuses a name outside `allowed` or one given twice.
+    public static func check(_ query: QueryParameters, allowed: [String]) throws(AlpacaError) {
+        for item in query.items where !allowed.contains(item.name) {
+            throw AlpacaError(
+                status: 422,
+                message:
+                    "unknown query parameter \(OrderValidation.quoted(item.name)); this endpoint takes: \(allowed.isEmpty ? "none" : allowed.joined(separator: ", "))"
+            )
+        }
+        for name in allowed where query.items.filter({ $0.name == name }).count > 1 {
+            throw AlpacaError(
+                status: 422, message: "query parameter \(OrderValidation.quoted(name)) is given more than once")
+        }
+    }
+
+    /// `True`/`true`/`1`, `False`/`false`/`0`; nil when absent.
+    public static func bool(_ query: QueryParameters, _ name: String) throws(AlpacaError) -> Bool? {
+        guard let raw = query.value(name) else { return nil }
+        switch raw.lowercased() {
+        case "true", "1": return true
+        case "false", "0": return false
+        default: throw AlpacaError(status: 422, message: "\(name) \(OrderValidation.quoted(raw)) must be true or false")
+        }
+    }
+
+    /// An RFC 3339 time (or a date); nil when absent.
+    public static func time(_ query: QueryParameters, _ name: String) throws(AlpacaError) -> Date? {
+        guard let raw = query.value(name) else { return nil }
+        guard let date = AlpacaTime.date(raw) else {
+            throw AlpacaError(
+                status: 422,
+                message:
+                    "\(name) \(OrderValidation.quoted(raw)) is not a time: use RFC 3339 (2024-01-02T15:04:05Z) or a date"
+            )
+        }
+        return date
+    }
+}

@@ -1,0 +1,67 @@
+import AlpacaData
+import DeskApp
+import DeskCore
+import DeskMarketData
+import Foundation
+
+/// What `desk data fetch` does: bars or trades from Alpaca's historical data
+/// API, with the club's keys, into a JSON-lines file `desk backtest` and
+/// `desk serve --feed replay` read.
+public enum DataFetch {
+    /// A day (`2026-11-16`, its start in UTC) or an RFC 3339 time.
+    public static func time(_ text: String, endOfDay: Bool) -> Date? {
+        if let date = UTCTimestamp.parse(text), text.contains("T") { return date }
+        let parts = text.split(separator: "-").compactMap { Int($0) }
+        guard parts.count == 3, text.count == 10 else { return nil }
+        var components = DateComponents()
+        (components.year, components.month, components.day) = (parts[0], parts[1], parts[2])
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        guard let day = calendar.date(from: components), calendar.component(.day, from: day) == parts[2] else {
+            return nil
+        }
+        return endOfDay ? day.addingTimeInterval(86_400) : day
+    }
+
+    /// Fetches `request` and writes it to `output` whole (a temporary file renamed
+    /// into place: an interrupted fetch leaves no half file). Returns the tick count.
+    public static func run(
+        _ request: HistoryRequest, output: URL, environment: DeskEnvironment = DeskEnvironment(),
+        note: @escaping @Sendable (String) -> Void
+    ) async throws(DeskCommandError) -> Int {
+        guard ["jsonl", "ndjson"].contains(output.pathExtension) else {
+            throw DeskCommandError(
+                "-o \(output.path): the file must end in .jsonl or .ndjson (JSON lines, one tick each)")
+        }
+        let settings: AlpacaSettings
+        do {
+            settings = try AlpacaAccount.settings(for: "desk data fetch", environment)
+        } catch {
+            throw DeskCommandError(error.message)
+        }
+        let ticks: [Tick]
+        do {
+            ticks = try await HistoryFetcher(settings: settings).fetch(request) { count in
+                note("\(count) ticks so far")
+            }
+        } catch {
+            throw DeskCommandError(error.message)
+        }
+        var bytes: [UInt8] = []
+        for tick in ticks { bytes += tick.jsonLineBytes() }
+        let temporary = output.deletingLastPathComponent().appendingPathComponent(".\(output.lastPathComponent).part")
+        do {
+            try Data(bytes).write(to: temporary)
+            guard rename(temporary.path, output.path) == 0 else {
+                throw DeskCommandError("cannot write \(output.path): \(String(cString: strerror(errno)))")
+            }
+        } catch let error as DeskCommandError {
+            try? FileManager.default.removeItem(at: temporary)
+            throw error
+        } catch {
+            try? FileManager.default.removeItem(at: temporary)
+            throw DeskCommandError("cannot write \(output.path): \(error.localizedDescription)")
+        }
+        return ticks.count
+    }
+}

@@ -1,0 +1,296 @@
+import AlpacaProtocol
+import DeskAPI
+import DeskCore
+import DeskIdentity
+import DeskLedger
+import DeskMarketData
+import DeskOrders
+import Foundation
+import HTTPTypes
+import HummingbirdWebSocket
+import Logging
+import MessagePack
+import NIOCore
+import Synchronization
+
+/// Alpaca's two WebSocket streams on the desk's listeners: `trade_updates` at
+/// `/stream` (only the authenticated member's own order events) and the market data
+/// stream at `/v2/iex`, `/v2/sip` and `/v2/test` (the desk's own feed, whatever its
+/// source). Both authenticate in-band with the same key pair as the REST API (key
+/// id: the member or the token's id; secret: the member's token) or, on the trading
+/// stream, an OAuth token (the desk token). Every client gets what it is sent
+/// through its own queue and one writer, so a slow client holds up nobody else;
+/// a client that stops reading loses its oldest events (the hubs' bounded buffers).
+public final class AlpacaStreams: Sendable {
+    let tokens: TokenAuthenticator
+    let events: OrderEventHub
+    let feed: FeedHub
+    let ledger: Ledger
+    let logger: Logger
+    private let connections = Atomic<Int>(0)
+
+    /// Largest client message read.
+    static let maximumMessageSize = 64 * 1024
+
+    public init(ledger: Ledger, events: OrderEventHub, feed: FeedHub, logger: Logger) {
+        tokens = TokenAuthenticator(ledger: ledger)
+        self.events = events
+        self.feed = feed
+        self.ledger = ledger
+        self.logger = logger
+    }
+
+    /// How a connection's messages are written: MessagePack when the upgrade said
+    /// `Content-Type: application/msgpack` (as alpaca-py's data stream does), else JSON text.
+    enum Codec: String, Sendable {
+        case json, messagePack = "msgpack"
+
+        init(_ head: HTTPRequest) {
+            let contentType = head.headerFields[.contentType]?.lowercased() ?? ""
+            self = contentType.hasPrefix("application/msgpack") ? .messagePack : .json
+        }
+
+        /// A client message as a value; nil when it is neither JSON nor MessagePack.
+        func read(_ message: WebSocketMessage) -> MessagePackValue? {
+            switch message {
+            case .text(let text): return MarketDataJSON.value(fromJSON: Array(text.utf8))
+            case .binary(let buffer):
+                let bytes = Array(buffer.readableBytesView)
+                if self == .messagePack, let value = try? MessagePackValue.decode(bytes) { return value }
+                return MarketDataJSON.value(fromJSON: bytes)
+            }
+        }
+
+        func write(_ value: MessagePackValue, to outbound: WebSocketOutboundWriter) async throws {
+            switch self {
+            case .messagePack: try await outbound.write(.binary(ByteBuffer(bytes: value.encoded())))
+            case .json: try await outbound.write(.text(MarketDataJSON.text(value)))
+            }
+        }
+    }
+
+    /// The stream a request upgrades to, by its path; nil for every other path.
+    func handler(for head: HTTPRequest) -> WebSocketDataHandler<HTTP1WebSocketUpgradeChannel.Context>? {
+        let path = String((head.path ?? "").prefix { $0 != "?" })
+        let codec = Codec(head)
+        if AlpacaRoutes.tradingStreamPaths.contains(path) {
+            return { inbound, outbound, _ in await self.serveTradeUpdates(codec: codec, inbound, outbound) }
+        }
+        for feed in AlpacaRoutes.dataStreamFeeds where path == "/v2/\(feed)" {
+            return { inbound, outbound, _ in await self.serveMarketData(codec: codec, inbound, outbound) }
+        }
+        return nil
+    }
+
+    /// The member behind a key pair, when it is a member's (not a metrics) token.
+    func member(keyId: String, secret: String) async -> Caller? {
+        guard let caller = try? await tokens.caller(keyId: keyId, secret: secret) else { return nil }
+        return try? Access.member.admit(caller)
+    }
+
+    /// The member behind a bare token.
+    func member(token: String) async -> Caller? {
+        guard let caller = try? await tokens.caller(token: token) else { return nil }
+        return try? Access.member.admit(caller)
+    }
+
+    // MARK: trade_updates
+
+    private func serveTradeUpdates(codec: Codec, _ inbound: WebSocketInboundStream, _ outbound: WebSocketOutboundWriter)
+        async
+    {
+        let (outbox, out) = AsyncStream.makeStream(of: MessagePackValue.self, bufferingPolicy: .bufferingNewest(1024))
+        let (listening, listen) = AsyncStream.makeStream(of: String?.self)
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                for await message in outbox { try? await codec.write(message, to: outbound) }
+            }
+            group.addTask {
+                // One listener at a time: a new listen (or a new member) stops the previous one.
+                await withTaskGroup(of: Void.self) { forwarding in
+                    var current: OrderEventListener?
+                    for await member in listening {
+                        current?.stop()
+                        current = member.map { self.events.listen(member: $0) }
+                        if let events = current?.events { forwarding.addTask { await self.forward(events, to: out) } }
+                    }
+                    current?.stop()
+                }
+            }
+            var session = TradingStreamSession()
+            var member: String?
+            do {
+                for try await message in inbound.messages(maxSize: Self.maximumMessageSize) {
+                    var actions = session.received(codec.read(message))
+                    while !actions.isEmpty {
+                        let action = actions.removeFirst()
+                        switch action {
+                        case .send(let value): out.yield(value)
+                        case .checkKeys(let keyId, let secret):
+                            member = await self.member(keyId: keyId, secret: secret)?.member
+                            actions += session.checked(member != nil)
+                            // Authenticated again while listening: the events follow the new member.
+                            if session.isListening { listen.yield(member) }
+                        case .checkToken(let token):
+                            member = await self.member(token: token)?.member
+                            actions += session.checked(member != nil)
+                            if session.isListening { listen.yield(member) }
+                        case .listen(let on): listen.yield(on ? member : nil)
+                        }
+                    }
+                }
+            } catch {
+                logger.debug("trade_updates stream read failed", metadata: ["error": "\(error)"])
+            }
+            listen.finish()
+            out.finish()
+            group.cancelAll()
+        }
+    }
+
+    /// Sends `member`'s order events as `trade_updates` messages until cancelled.
+    private func forward(_ stream: AsyncStream<OrderEventNotice>, to out: AsyncStream<MessagePackValue>.Continuation)
+        async
+    {
+        for await notice in stream {
+            let order = notice.order
+            let clientOrderId = (try? await ledger.clientOrderIds(orderIds: [order.orderId]))?[order.orderId]
+            var positionQty: Decimal?
+            if case .fill = notice.event {
+                positionQty =
+                    (try? await ledger.positions(member: order.member))?.first { $0.symbol == order.symbol }?.qty ?? 0
+            }
+            let update = AlpacaTradeUpdate(
+                event: notice.event, fillId: notice.fillId, order: AlpacaOrderView(order, clientOrderId: clientOrderId),
+                at: notice.at, positionQty: positionQty)
+            if let value = MarketDataJSON.value(fromJSON: Array(AlpacaJSON.text(update).utf8)) { out.yield(value) }
+        }
+    }
+
+    // MARK: market data
+
+    private func serveMarketData(codec: Codec, _ inbound: WebSocketInboundStream, _ outbound: WebSocketOutboundWriter)
+        async
+    {
+        let id = connections.add(1, ordering: .relaxed).newValue
+        let (outbox, out) = AsyncStream.makeStream(of: MessagePackValue.self, bufferingPolicy: .bufferingNewest(4096))
+        let (subscriptions, subscribe) = AsyncStream.makeStream(of: FeedSubscription.self)
+        let conversation = Locked(MarketDataConversation())
+        let subscriberId = "alpaca-stream-\(id)"
+        out.yield(MarketDataMessage.connected)
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                for await message in outbox { try? await codec.write(message, to: outbound) }
+            }
+            group.addTask {
+                // A changed subscription replaces the previous one (same id), which then ends.
+                var trades: Int64 = 0
+                for await subscription in subscriptions {
+                    for await line in subscription {
+                        let channels = conversation.withLock { $0.channels }
+                        for message in AlpacaStreamData.messages(for: line.tick, channels: channels, tradeId: &trades) {
+                            out.yield(message)
+                        }
+                    }
+                }
+            }
+            var current: Set<String>?? = .none
+            do {
+                for try await message in inbound.messages(maxSize: Self.maximumMessageSize) {
+                    guard let request = codec.read(message) else {
+                        out.yield(MarketDataMessage.error(.invalidSyntax))
+                        continue
+                    }
+                    var accepted = false
+                    if request["action"]?.stringValue == "auth", let key = request["key"]?.stringValue,
+                        let secret = request["secret"]?.stringValue
+                    {
+                        accepted = await member(keyId: key, secret: secret) != nil
+                    }
+                    let (reply, channels) = conversation.withLock { state in
+                        (state.reply(to: request) { _, _ in accepted }, state.channels)
+                    }
+                    out.yield(reply)
+                    let wanted = AlpacaStreamData.feedSymbols(channels)
+                    if current != .some(wanted) {
+                        current = .some(wanted)
+                        subscribe.yield(feed.subscribe(id: subscriberId, symbols: wanted, capacity: 4096))
+                    }
+                }
+            } catch {
+                logger.debug("market data stream read failed", metadata: ["error": "\(error)"])
+            }
+            // An empty subscription under the same id ends the last one; cancelling it makes the hub forget the id.
+            feed.subscribe(id: subscriberId, symbols: [], capacity: 1).cancel()
+            subscribe.finish()
+            out.finish()
+            group.cancelAll()
+        }
+    }
+}
+
+/// A value behind a lock, shared by a connection's reader and its forwarding task.
+final class Locked<Value: Sendable>: Sendable {
+    private let mutex: Mutex<Value>
+
+    init(_ value: Value) { mutex = Mutex(value) }
+
+    func withLock<Result: Sendable>(_ body: (inout Value) -> Result) -> Result { mutex.withLock { body(&$0) } }
+}
+
+/// The desk's ticks as Alpaca's market data messages (pure).
+public enum AlpacaStreamData {
+    /// The symbols a connection needs from the feed: every one its channels name, or
+    /// nil (every symbol) when one of them is `*`.
+    public static func feedSymbols(_ channels: StreamChannels) -> Set<String>? {
+        let all = channels.trades.union(channels.quotes).union(channels.bars)
+        return all.contains("*") ? nil : all
+    }
+
+    /// The messages `tick` makes for a client subscribed to `channels`: a trade (a
+    /// trade tick, or one of no kind), a quote (a quote tick, or any tick with a bid
+    /// and an ask), a minute bar (a bar tick). Each is its own one-map array.
+    /// `tradeId` numbers the trades sent.
+    public static func messages(for tick: Tick, channels: StreamChannels, tradeId: inout Int64) -> [MessagePackValue] {
+        var messages: [MessagePackValue] = []
+        let symbol = tick.symbol
+        switch tick.kind {
+        case .bar?:
+            if StreamChannels.covers(channels.bars, symbol) {
+                let bar = tick.bar
+                messages.append(
+                    [
+                        MarketDataMessage.bar(
+                            symbol: symbol, open: bar?.open ?? tick.price, high: bar?.high ?? tick.price,
+                            low: bar?.low ?? tick.price, close: tick.price, volume: whole(bar?.volume ?? tick.size),
+                            at: tick.at)
+                    ])
+            }
+        case .quote?:
+            break
+        default:
+            if StreamChannels.covers(channels.trades, symbol) {
+                tradeId += 1
+                messages.append(
+                    [
+                        MarketDataMessage.trade(
+                            symbol: symbol, id: tradeId, price: tick.price, size: whole(tick.size), at: tick.at)
+                    ])
+            }
+        }
+        if let bid = tick.bid, let ask = tick.ask, StreamChannels.covers(channels.quotes, symbol) {
+            messages.append(
+                [MarketDataMessage.quote(symbol: symbol, bid: bid, bidSize: 0, ask: ask, askSize: 0, at: tick.at)])
+        }
+        return messages
+    }
+
+    /// A size as the whole number Alpaca sends (fractions dropped; none is 0).
+    static func whole(_ value: Decimal?) -> Int64 {
+        guard let value else { return 0 }
+        var input = value
+        var result = Decimal()
+        NSDecimalRound(&result, &input, 0, .down)
+        return Int64(ExactDecimal.plain(result)) ?? 0
+    }
+}

@@ -1,0 +1,72 @@
+import DeskCore
+import DeskLedger
+import Foundation
+import Synchronization
+
+/// One change the ledger booked for an order: the order after it, and the event.
+public struct OrderEventNotice: Sendable {
+    /// The order as it stands after the event.
+    public var order: OrderRecord
+    public var event: OrderEvent
+    /// The fill's id, for fills.
+    public var fillId: String?
+    public var at: Date
+
+    public init(order: OrderRecord, event: OrderEvent, fillId: String?, at: Date) {
+        self.order = order
+        self.event = event
+        self.fillId = fillId
+        self.at = at
+    }
+}
+
+/// Fans the order desk's booked events out to listeners (the `/v2` trading
+/// stream), each through its own bounded buffer that keeps the newest events: a
+/// listener that stops reading loses its oldest events and slows nobody.
+public final class OrderEventHub: Sendable {
+    private struct Listener {
+        var member: String?
+        var continuation: AsyncStream<OrderEventNotice>.Continuation
+    }
+
+    private let listeners = Mutex<(next: Int, all: [Int: Listener])>((0, [:]))
+
+    public init() {}
+
+    /// Events of `member`'s orders (every member's when nil), at most `capacity` waiting.
+    public func listen(member: String?, capacity: Int = 1024) -> OrderEventListener {
+        let (stream, continuation) = AsyncStream.makeStream(
+            of: OrderEventNotice.self, bufferingPolicy: .bufferingNewest(max(1, capacity)))
+        let id = listeners.withLock { state in
+            state.next += 1
+            state.all[state.next] = Listener(member: member, continuation: continuation)
+            return state.next
+        }
+        continuation.onTermination = { [weak self] _ in
+            self?.listeners.withLock { _ = $0.all.removeValue(forKey: id) }
+        }
+        return OrderEventListener(events: stream, continuation: continuation)
+    }
+
+    /// How many listen now.
+    public var listenerCount: Int { listeners.withLock { $0.all.count } }
+
+    /// Hands `notice` to every listener of its member. Never waits.
+    public func publish(_ notice: OrderEventNotice) {
+        listeners.withLock { state in
+            for listener in state.all.values where listener.member == nil || listener.member == notice.order.member {
+                listener.continuation.yield(notice)
+            }
+        }
+    }
+}
+
+/// One listener of the hub: its events, until `stop()` ends them (and the hub forgets it).
+public struct OrderEventListener: Sendable {
+    /// The member's events as they are booked.
+    public let events: AsyncStream<OrderEventNotice>
+    let continuation: AsyncStream<OrderEventNotice>.Continuation
+
+    /// Ends `events`: an iteration over them finishes after what is buffered.
+    public func stop() { continuation.finish() }
+}

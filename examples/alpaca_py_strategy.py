@@ -1,0 +1,1 @@
+alpaca_py_strategy/strategy.py
