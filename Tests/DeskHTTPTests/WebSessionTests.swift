@@ -6,6 +6,8 @@ import Hummingbird
 import HummingbirdTesting
 import Testing
 
+@testable import DeskHTTP
+
 /// The web desk's session through the router: the cookie's flags, CSRF and
 /// Origin on state-changing requests, sign-out and revocation, and a page that
 /// never holds the token.
@@ -96,5 +98,27 @@ struct WebSessionTests {
             #expect(String(buffer: response.body).contains("not valid"))
             #expect(response.headers[.setCookie] == nil)
         }
+    }
+}
+
+@Suite("Web session store")
+struct WebSessionStoreTests {
+    @Test("a session expires after its lifetime, sign-out closes it, and the oldest goes when full")
+    func expiry() async {
+        let sessions = WebSessions(lifetime: .seconds(60), capacity: 2)
+        let start = Date(timeIntervalSince1970: 1_800_000_000)
+        let first = await sessions.open(token: "t1", member: "alice", now: start)
+        #expect(await sessions.session(id: first.id, now: start.addingTimeInterval(59))?.member == "alice")
+        #expect(await sessions.session(id: first.id, now: start.addingTimeInterval(61)) == nil)
+        let second = await sessions.open(token: "t2", member: "bob", now: start)
+        await sessions.close(id: second.id)
+        #expect(await sessions.session(id: second.id, now: start) == nil)
+        let a = await sessions.open(token: "a", member: "a", now: start)
+        let b = await sessions.open(token: "b", member: "b", now: start.addingTimeInterval(1))
+        let c = await sessions.open(token: "c", member: "c", now: start.addingTimeInterval(2))
+        #expect(await sessions.session(id: a.id, now: start.addingTimeInterval(3)) == nil)
+        #expect(await sessions.session(id: b.id, now: start.addingTimeInterval(3)) != nil)
+        #expect(await sessions.session(id: c.id, now: start.addingTimeInterval(3)) != nil)
+        #expect(a.csrf != a.id && WebSessions.same(a.csrf, a.csrf) && !WebSessions.same(a.csrf, b.csrf))
     }
 }

@@ -76,7 +76,9 @@ struct DeployTests {
         #expect(try StrategyDeployer.folder(member: member, name: name) == folder)
     }
 
-    @Test("names that could reach another member's folder are refused", arguments: ["bob--trend", "../x", "a/b", ""])
+    @Test(
+        "names that could reach another member's folder are refused",
+        arguments: ["bob--trend", "../x", "a/b", "", "-x", "x--"])
     func badNames(name: String) {
         #expect(throws: DeployProblem.self) { try StrategyDeployer.folder(member: "alice", name: name) }
     }
