@@ -14,21 +14,6 @@ public struct ArchiveLimits: Sendable, Equatable {
     }
 }
 
-/// Why an archive is refused, in words that say what is allowed.
-public struct ArchiveProblem: Error, Sendable, Equatable, CustomStringConvertible {
-    /// What kind of refusal (HTTP: 413 for `tooLarge`, 400 otherwise).
-    public enum Kind: Sendable, Equatable { case malformed, refusedEntry, tooLarge }
-    public var kind: Kind
-    public var message: String
-
-    public init(_ kind: Kind, _ message: String) {
-        self.kind = kind
-        self.message = message
-    }
-
-    public var description: String { message }
-}
-
 /// One file or folder of a strategy archive, at a path that stays inside the
 /// strategy's folder (no `..`, not absolute).
 public struct ArchiveEntry: Sendable, Equatable {
@@ -57,16 +42,16 @@ public enum StrategyArchive {
     /// The entries of `bytes`, checked. When every entry sits in one top folder
     /// and there is no `strategy.py` at the top (`tar -cf x.tar mystrategy/`),
     /// that folder is taken as the strategy's folder.
-    public static func read(_ bytes: [UInt8], limits: ArchiveLimits) throws(ArchiveProblem) -> [ArchiveEntry] {
+    public static func read(_ bytes: [UInt8], limits: ArchiveLimits) throws(DeployProblem) -> [ArchiveEntry] {
         guard bytes.count <= limits.maxBytes else {
-            throw ArchiveProblem(
+            throw DeployProblem(
                 .tooLarge, "the archive is \(bytes.count) bytes; at most \(limits.maxBytes) are allowed")
         }
         if bytes.starts(with: [0x1f, 0x8b]) {
-            throw ArchiveProblem(.malformed, "the archive is gzip-compressed: send an uncompressed tar (tar -cf)")
+            throw DeployProblem(.invalid, "the archive is gzip-compressed: send an uncompressed tar (tar -cf)")
         }
         if bytes.starts(with: [0x50, 0x4b, 0x03, 0x04]) {
-            throw ArchiveProblem(.malformed, "the archive is a zip file: send an uncompressed tar (tar -cf)")
+            throw DeployProblem(.invalid, "the archive is a zip file: send an uncompressed tar (tar -cf)")
         }
         var entries: [ArchiveEntry] = []
         var seen: [String: ArchiveEntry.Kind] = [:]
@@ -84,8 +69,7 @@ public enum StrategyArchive {
             let type = header[156]
             let dataStart = offset + block
             guard size <= bytes.count - dataStart else {
-                throw ArchiveProblem(
-                    .malformed, "the archive ends inside an entry (at byte \(offset)): it is cut short")
+                throw DeployProblem(.invalid, "the archive ends inside an entry (at byte \(offset)): it is cut short")
             }
             let data = Array(bytes[dataStart..<dataStart + size])
             offset = dataStart + (size + block - 1) / block * block
@@ -107,18 +91,18 @@ public enum StrategyArchive {
             case 0, UInt8(ascii: "0"), UInt8(ascii: "7"): kind = .file
             case UInt8(ascii: "5"): kind = .folder
             case UInt8(ascii: "1"), UInt8(ascii: "2"):
-                throw ArchiveProblem(
-                    .refusedEntry,
+                throw DeployProblem(
+                    .invalid,
                     "\(OrderValidation.quoted(name)) is a \(type == UInt8(ascii: "1") ? "hard" : "symbolic") link; a strategy folder holds only files and folders"
                 )
             case UInt8(ascii: "3"), UInt8(ascii: "4"), UInt8(ascii: "6"):
-                throw ArchiveProblem(
-                    .refusedEntry,
+                throw DeployProblem(
+                    .invalid,
                     "\(OrderValidation.quoted(name)) is a device or FIFO; a strategy folder holds only files and folders"
                 )
             default:
-                throw ArchiveProblem(
-                    .refusedEntry,
+                throw DeployProblem(
+                    .invalid,
                     "\(OrderValidation.quoted(name)) has tar entry type \(OrderValidation.quoted(String(UnicodeScalar(type)))); only files and folders are allowed"
                 )
             }
@@ -127,21 +111,21 @@ public enum StrategyArchive {
             if path.isEmpty { continue }  // "./" itself
             if let earlier = seen[path] {
                 if earlier == .folder && kind == .folder { continue }
-                throw ArchiveProblem(.refusedEntry, "\(OrderValidation.quoted(path)) is in the archive twice")
+                throw DeployProblem(.invalid, "\(OrderValidation.quoted(path)) is in the archive twice")
             }
             seen[path] = kind
             entries.append(ArchiveEntry(path: path, kind: kind, contents: kind == .file ? data : []))
             guard entries.count <= limits.maxEntries else {
-                throw ArchiveProblem(
+                throw DeployProblem(
                     .tooLarge, "the archive holds more than \(limits.maxEntries) files and folders, the most allowed")
             }
         }
         if !sawEnd && offset != bytes.count {
-            throw ArchiveProblem(.malformed, "the archive is not a tar file (it ends in a partial block)")
+            throw DeployProblem(.invalid, "the archive is not a tar file (it ends in a partial block)")
         }
         guard !entries.isEmpty else {
-            throw ArchiveProblem(
-                .malformed, "the archive is empty or not a tar file; send a tar of a folder holding strategy.py")
+            throw DeployProblem(
+                .invalid, "the archive is empty or not a tar file; send a tar of a folder holding strategy.py")
         }
         // A file inside a path that is also a file: "a" and "a/b".
         for entry in entries {
@@ -149,8 +133,8 @@ public enum StrategyArchive {
             while let slash = parent.lastIndex(of: "/") {
                 parent = String(parent[..<slash])
                 if seen[parent] == .file {
-                    throw ArchiveProblem(
-                        .refusedEntry, "\(OrderValidation.quoted(parent)) is a file and a folder in the archive")
+                    throw DeployProblem(
+                        .invalid, "\(OrderValidation.quoted(parent)) is a file and a folder in the archive")
                 }
             }
         }
@@ -171,48 +155,47 @@ public enum StrategyArchive {
 
     /// A tar path as components inside the folder: `./a//b` is `a/b`; absolute
     /// paths, `..`, NUL, backslashes and over-long names are refused.
-    static func checkedPath(_ name: String) throws(ArchiveProblem) -> String {
+    static func checkedPath(_ name: String) throws(DeployProblem) -> String {
         if name.hasPrefix("/") {
-            throw ArchiveProblem(
-                .refusedEntry,
+            throw DeployProblem(
+                .invalid,
                 "\(OrderValidation.quoted(name)) is an absolute path; paths in the archive are relative to the strategy's folder"
             )
         }
         var parts: [Substring] = []
         for part in name.split(separator: "/", omittingEmptySubsequences: true) where part != "." {
             if part == ".." {
-                throw ArchiveProblem(
-                    .refusedEntry,
+                throw DeployProblem(
+                    .invalid,
                     "\(OrderValidation.quoted(name)) climbs out of the strategy's folder with \"..\"; it is not allowed"
                 )
             }
             if part.contains("\0") || part.contains("\\") {
-                throw ArchiveProblem(
-                    .refusedEntry, "\(OrderValidation.quoted(name)) has a NUL or backslash in its name")
+                throw DeployProblem(
+                    .invalid, "\(OrderValidation.quoted(name)) has a NUL or backslash in its name")
             }
             parts.append(part)
         }
         let path = parts.joined(separator: "/")
         guard path.utf8.count <= 255, parts.allSatisfy({ $0.utf8.count <= 100 }) else {
-            throw ArchiveProblem(.refusedEntry, "\(OrderValidation.quoted(name)) is longer than 255 bytes")
+            throw DeployProblem(.invalid, "\(OrderValidation.quoted(name)) is longer than 255 bytes")
         }
         return path
     }
 
-    static func checkChecksum(_ header: [UInt8], at offset: Int) throws(ArchiveProblem) {
+    static func checkChecksum(_ header: [UInt8], at offset: Int) throws(DeployProblem) {
         let stored = try number(header[148..<156], field: "checksum", at: offset)
         var sum = 0
         for (index, byte) in header.enumerated() { sum += (148..<156).contains(index) ? 32 : Int(byte) }
         guard sum == stored else {
-            throw ArchiveProblem(
-                .malformed, "the archive is not a tar file (bad header checksum at byte \(offset))")
+            throw DeployProblem(.invalid, "the archive is not a tar file (bad header checksum at byte \(offset))")
         }
     }
 
     /// An octal field (NUL- or space-terminated); base-256 sizes are refused as too large.
-    static func number(_ field: ArraySlice<UInt8>, field name: String, at offset: Int) throws(ArchiveProblem) -> Int {
+    static func number(_ field: ArraySlice<UInt8>, field name: String, at offset: Int) throws(DeployProblem) -> Int {
         if let first = field.first, first & 0x80 != 0 {
-            throw ArchiveProblem(.tooLarge, "an entry at byte \(offset) is larger than 8 GB")
+            throw DeployProblem(.tooLarge, "an entry at byte \(offset) is larger than 8 GB")
         }
         var value = 0
         var digits = 0
@@ -221,8 +204,8 @@ public enum StrategyArchive {
                 if digits > 0 { break } else { continue }
             }
             guard (UInt8(ascii: "0")...UInt8(ascii: "7")).contains(byte), digits < 12 else {
-                throw ArchiveProblem(
-                    .malformed, "the archive is not a tar file (its \(name) field at byte \(offset) is not a number)")
+                throw DeployProblem(
+                    .invalid, "the archive is not a tar file (its \(name) field at byte \(offset) is not a number)")
             }
             value = value * 8 + Int(byte - UInt8(ascii: "0"))
             digits += 1
@@ -243,7 +226,7 @@ public enum StrategyArchive {
     }
 
     /// The `path` record of a pax extended header (`"27 path=a/very/long/name\n"`).
-    static func paxPath(_ data: [UInt8], at offset: Int) throws(ArchiveProblem) -> String? {
+    static func paxPath(_ data: [UInt8], at offset: Int) throws(DeployProblem) -> String? {
         var path: String?
         var index = 0
         while index < data.count {
@@ -251,13 +234,13 @@ public enum StrategyArchive {
                 let length = Int(String(decoding: data[index..<space], as: UTF8.self)), length > 0,
                 index + length <= data.count
             else {
-                throw ArchiveProblem(.malformed, "the archive has a malformed pax header at byte \(offset)")
+                throw DeployProblem(.invalid, "the archive has a malformed pax header at byte \(offset)")
             }
             let record = String(decoding: data[(space + 1)..<(index + length - 1)], as: UTF8.self)
             if record.hasPrefix("path=") { path = String(record.dropFirst(5)) }
             if record.hasPrefix("linkpath=") || record.hasPrefix("size=") {
-                throw ArchiveProblem(
-                    .refusedEntry,
+                throw DeployProblem(
+                    .invalid,
                     "the archive uses pax \(record.split(separator: "=")[0]) records, which are not allowed")
             }
             index += length

@@ -112,10 +112,7 @@ public actor StrategyDeployer {
                 )
             }
         }
-        let entries: [ArchiveEntry]
-        do { entries = try StrategyArchive.read(archive, limits: limits) } catch {
-            throw DeployProblem(error.kind == .tooLarge ? .tooLarge : .invalid, error.message)
-        }
+        let entries = try StrategyArchive.read(archive, limits: limits)
         let staging = try await stage(entries, member: member, folder: folder)
         defer { try? manager.removeItem(at: staging) }
         // In place: the current version becomes the previous one.

@@ -34,7 +34,7 @@ struct DeployTests {
             (end, "empty"),
         ] as [([UInt8], String)])
     func hostile(archive: [UInt8], message: String) {
-        #expect(throws: ArchiveProblem.self) { try StrategyArchive.read(archive, limits: ArchiveLimits()) }
+        #expect(throws: DeployProblem.self) { try StrategyArchive.read(archive, limits: ArchiveLimits()) }
         do {
             _ = try StrategyArchive.read(archive, limits: ArchiveLimits())
         } catch {
@@ -45,12 +45,12 @@ struct DeployTests {
     @Test("limits: too many entries, too many bytes")
     func limits() throws {
         let many = (0..<11).flatMap { entry("f\($0).py", contents: script) } + end
-        #expect(throws: ArchiveProblem(.tooLarge, "the archive holds more than 10 files and folders, the most allowed"))
+        #expect(throws: DeployProblem(.tooLarge, "the archive holds more than 10 files and folders, the most allowed"))
         {
             try StrategyArchive.read(many, limits: ArchiveLimits(maxEntries: 10))
         }
         let big = entry("strategy.py", contents: [UInt8](repeating: 0x20, count: 4096)) + end
-        #expect(throws: ArchiveProblem.self) { try StrategyArchive.read(big, limits: ArchiveLimits(maxBytes: 4096)) }
+        #expect(throws: DeployProblem.self) { try StrategyArchive.read(big, limits: ArchiveLimits(maxBytes: 4096)) }
     }
 
     @Test("what the CLI writes reads back, long paths and a top folder included")

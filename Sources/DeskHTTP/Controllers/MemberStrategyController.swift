@@ -135,10 +135,7 @@ struct MemberStrategyController {
     }
 
     @Sendable func rollback(_ request: Request, context: MemberContext) async throws -> DeployReply {
-        let (supervisor, deployer) = try requireDeployer()
-        try TokenController.noQuery(request)
-        let folder = try await ownedFolder(try context.parameters.require("name"), caller: context.caller)
-        let member = await member(of: folder, supervisor: supervisor) ?? context.caller.member
+        let (supervisor, deployer, folder, member) = try await owned(request, context)
         return try await audited("rollback", member: member, folder: folder, caller: context.caller) {
             let deployment = try await deployer.rollback(folder: folder, member: member)
             let started = await isRunning(folder, on: supervisor) ? await supervisor.restart([folder]).first : nil
@@ -150,16 +147,23 @@ struct MemberStrategyController {
     }
 
     @Sendable func delete(_ request: Request, context: MemberContext) async throws -> DeleteReply {
-        let (supervisor, deployer) = try requireDeployer()
-        try TokenController.noQuery(request)
-        let folder = try await ownedFolder(try context.parameters.require("name"), caller: context.caller)
-        let member = await member(of: folder, supervisor: supervisor) ?? context.caller.member
+        let (supervisor, deployer, folder, member) = try await owned(request, context)
         return try await audited("delete", member: member, folder: folder, caller: context.caller) {
             _ = await supervisor.stop([folder])
             try await deployer.delete(folder: folder)
             _ = await supervisor.status()  // forgets the folder
             return (DeleteReply(name: folder, deleted: true), nil)
         }
+    }
+
+    /// What a rollback or delete acts on: the path's strategy, one the caller may replace, and its member.
+    func owned(_ request: Request, _ context: MemberContext) async throws -> (
+        Supervisor, StrategyDeployer, folder: String, member: String
+    ) {
+        let (supervisor, deployer) = try requireDeployer()
+        try TokenController.noQuery(request)
+        let folder = try await ownedFolder(try context.parameters.require("name"), caller: context.caller)
+        return (supervisor, deployer, folder, await member(of: folder, supervisor: supervisor) ?? context.caller.member)
     }
 
     /// Whether `folder` runs (or is about to run again), so a new version replaces it at once.
