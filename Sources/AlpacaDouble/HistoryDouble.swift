@@ -42,6 +42,12 @@ public final class HistoryDouble: Sendable {
     public func register(on router: Router<BasicWebSocketRequestContext>) {
         router.get("v2/stocks/bars") { request, _ in self.answer(request, trades: false) }
         router.get("v2/stocks/trades") { request, _ in self.answer(request, trades: true) }
+        router.get("_double/history/requests") { _, _ in
+            let data = (try? JSONSerialization.data(withJSONObject: self.requests)) ?? Data("[]".utf8)
+            return Response(
+                status: .ok, headers: [.contentType: "application/json"],
+                body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        }
         router.post("_double/history/rate-limit-next") { request, context in
             struct Count: Decodable { var count: Int }
             let body = try await request.decode(as: Count.self, context: context)

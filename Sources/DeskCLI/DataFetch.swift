@@ -8,19 +8,11 @@ import Foundation
 /// API, with the club's keys, into a JSON-lines file `desk backtest` and
 /// `desk serve --feed replay` read.
 public enum DataFetch {
-    /// A day (`2026-11-16`, its start in UTC) or an RFC 3339 time.
+    /// A day (`2026-11-16`: its start in UTC, or with `endOfDay` the next day's) or an
+    /// RFC 3339 time (as it is).
     public static func time(_ text: String, endOfDay: Bool) -> Date? {
-        if let date = UTCTimestamp.parse(text), text.contains("T") { return date }
-        let parts = text.split(separator: "-").compactMap { Int($0) }
-        guard parts.count == 3, text.count == 10 else { return nil }
-        var components = DateComponents()
-        (components.year, components.month, components.day) = (parts[0], parts[1], parts[2])
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC")!
-        guard let day = calendar.date(from: components), calendar.component(.day, from: day) == parts[2] else {
-            return nil
-        }
-        return endOfDay ? day.addingTimeInterval(86_400) : day
+        if let day = Timestamp.day(text) { return endOfDay ? day.addingTimeInterval(86_400) : day }
+        return text.contains("T") ? Timestamp.date(text) : nil
     }
 
     /// Fetches `request` and writes it to `output` whole (a temporary file renamed

@@ -124,7 +124,7 @@ public final class FeedHub: Service, Sendable {
             registry.rebuildRoutes()
             return true
         }
-        if removed { logger.debug("feed subscription cancelled", metadata: ["subscriber": "\(subscription.id)"]) }
+        if removed { logger.debug("feed subscription canceled", metadata: ["subscriber": "\(subscription.id)"]) }
     }
 
     /// Called synchronously for every tick before fan-out (the paper broker's price

@@ -15,7 +15,6 @@ public final class ReadinessCounter: Sendable {
     /// The FIFO the launcher writes to (outside the strategy's sandbox).
     public let path: String
     private let fd: Int32
-    private let handle: FileHandle
     private struct State {
         var count = 0
         var closed = false
@@ -32,36 +31,38 @@ public final class ReadinessCounter: Sendable {
         guard mkfifo(path, 0o600) == 0 else {
             throw ReadinessProblem(message: "cannot make the FIFO \(path): \(String(cString: strerror(errno)))")
         }
-        // Read-write, so that it never reads end-of-file between writers.
-        fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC)
+        // Read-write, so that it never reads end-of-file between writers; blocking: a
+        // thread of its own waits in read(2), the shortest way from the launcher's
+        // byte to the waiting driver (a tick costs two of these hand-offs).
+        fd = open(path, O_RDWR | O_CLOEXEC)
         guard fd >= 0 else {
             throw ReadinessProblem(message: "cannot open the FIFO \(path): \(String(cString: strerror(errno)))")
         }
-        handle = FileHandle(fileDescriptor: fd, closeOnDealloc: false)
-        let fd = self.fd
-        handle.readabilityHandler = { [weak self] _ in
-            guard let self else { return }
-            var buffer = [UInt8](repeating: 0, count: 4096)
-            var total = 0
-            while true {
-                let got = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress!, $0.count) }
-                if got > 0 {
-                    total += got
-                    continue
-                }
-                if got < 0 && errno == EINTR { continue }
-                break
-            }
-            guard total > 0 else { return }
-            let (due, count) = self.state.withLock { state in
-                state.count += total
+        // The thread holds the counter until `close()` ends it.
+        let thread = Thread { self.countReads() }
+        thread.name = "readiness \(path)"
+        thread.start()
+    }
+
+    /// The counting thread: each byte read is one request; ends once closed.
+    private func countReads() {
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let got = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress!, $0.count) }
+            if got < 0 && errno == EINTR { continue }
+            let (due, count, closed) = state.withLock {
+                state -> ([CheckedContinuation<Answer, Never>], Int, Bool) in
+                if state.closed || got <= 0 { return ([], state.count, true) }
+                state.count += got
                 let count = state.count
                 let due = state.waiters.filter { $0.reads <= count }.map(\.continuation)
                 state.waiters.removeAll { $0.reads <= count }
-                return (due, count)
+                return (due, count, false)
             }
-            for waiter in due { waiter.resume(returning: .asked(count)) }
+            for waiter in due { waiter.resume(returning: Answer.asked(count)) }
+            if closed { break }
         }
+        Glibc.close(fd)
     }
 
     /// Reads started so far.
@@ -121,9 +122,10 @@ public final class ReadinessCounter: Sendable {
             defer { state.waiters.removeAll() }
             return state.waiters.map(\.continuation)
         }
-        handle.readabilityHandler = nil
         for waiter in waiters { waiter.resume(returning: .closed) }
-        Glibc.close(fd)
+        // Wakes the counting thread, which sees `closed`, counts nothing and closes the FIFO.
+        var wake: UInt8 = 0
+        _ = write(fd, &wake, 1)
         unlink(path)
     }
 }

@@ -159,14 +159,18 @@ struct SupervisorTests {
         {
             supervisor in
             _ = await supervisor.start(["keeper"])
-            #expect(await eventually { await supervisor.status().first?.state == "running" })
+            // Its own READY, not only the supervisor's "running" (set at launch, before the
+            // interpreter has started): the count below is of READY lines.
+            #expect(await eventually { folder.log("keeper").components(separatedBy: "READY").count == 2 })
         }
         #expect(await store.loadAll().first?.desiredRunning == true)
         try await withSupervisor(folder.configuration(), feed: FeedHub(source: nil, logger: testLogger()), store: store)
         {
             supervisor in
             // The restored record says running before the new run starts: wait for the new run's line.
-            #expect(await eventually { folder.log("keeper").components(separatedBy: "READY").count == 3 })
+            #expect(
+                await eventually { folder.log("keeper").components(separatedBy: "READY").count == 3 },
+                "its log: \(folder.log("keeper"))")
             #expect(await supervisor.status().first?.state == "running")
         }
     }

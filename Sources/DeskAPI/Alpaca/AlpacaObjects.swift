@@ -360,26 +360,8 @@ public enum AlpacaTime {
     }
 
     /// Reads what alpaca-py (`isoformat()`, `+00:00`) or the Go SDK (`…Z`) send: RFC 3339 with
-    /// or without fractions, or a date alone (`2024-01-02`, midnight UTC).
-    public static func date(_ text: String) -> Date? {
-        if let date = Timestamp.date(text) { return date }
-        let formatter = ISO8601DateFormatter()
-        for options: ISO8601DateFormatter.Options in [
-            [.withInternetDateTime, .withFractionalSeconds], [.withInternetDateTime], [.withFullDate],
-        ] {
-            formatter.formatOptions = options
-            if let date = formatter.date(from: text) { return date }
-        }
-        // Microseconds or nanoseconds: ISO8601DateFormatter reads at most milliseconds.
-        if let dot = text.firstIndex(of: "."), let end = text[dot...].firstIndex(where: { "Z+-".contains($0) }) {
-            let fraction = text[text.index(after: dot)..<end]
-            guard fraction.allSatisfy(\.isNumber), let base = date(String(text[..<dot] + text[end...])) else {
-                return nil
-            }
-            return base.addingTimeInterval(Double("0." + fraction) ?? 0)
-        }
-        return nil
-    }
+    /// or without fractions, or a date alone (`2024-01-02`, midnight UTC) — `Timestamp.date`.
+    public static func date(_ text: String) -> Date? { Timestamp.date(text) }
 }
 
 /// Ids derived from names, in UUID form (alpaca-py checks that ids are UUIDs).

@@ -202,3 +202,44 @@ def test_several_files_are_merged_by_time(tmp_path: Path) -> None:
     assert figures["ticks"] == 6
     # Tick 2 is MSFT at 400 (14:31:30); the buy fills at MSFT's next tick, 401.
     assert rows(tmp_path / "work" / "desk.db", "SELECT symbol, price FROM fills") == [("MSFT", "401")]
+
+
+def test_a_backtest_beside_a_live_desk_never_shares_or_kills_its_strategies_uid(tmp_path: Path) -> None:
+    """The attack: a member starts a backtest (a fresh ledger, whose first strategy would get the
+    first uid) while the club's desk runs a strategy as that uid. Without machine-wide claims the
+    backtest's start-up kills the live strategy (leftovers of "its" uid) and its strategy could read
+    the live one's token in /proc."""
+    import time
+
+    from conftest import DeskServer
+
+    os.chmod(tmp_path, 0o755)
+    live = tmp_path / "live"
+    (live / "strategies" / "keeper").mkdir(parents=True)
+    (live / "strategies" / "keeper" / "strategy.py").write_text("import sys\nprint('READY', flush=True)\n"
+                                                              "sys.stdin.read()\n")
+    (live / "strategies" / "keeper" / "config.json").write_text(json.dumps({"user_id": "alice"}))
+    server = DeskServer(live, trust_user_header=False,
+                        extra_args=["--feed", "none", "--strategies-dir", str(live / "strategies")])
+    try:
+        server.desk("strategies", "start", "keeper", "--server", server.url)
+        deadline = time.monotonic() + TIMEOUT
+        pid = None
+        while time.monotonic() < deadline and not pid:
+            status = json.loads(server.desk("strategies", "status", "--json", "--server", server.url).stdout)
+            pid = next((row.get("pid") for row in status["strategies"] if row["state"] == "running"), None)
+            time.sleep(0.1)
+        assert pid, "the live strategy did not start"
+        live_uid = rows(live / "desk.db", "SELECT uid FROM strategy_users WHERE strategy = 'keeper'")[0][0]
+
+        data = write_ticks(tmp_path / "ticks.jsonl", ["100", "101", "102"])
+        strategy(tmp_path / "strategies", "scripted", "mallory", {1: [BUY]})
+        figures = report(backtest(tmp_path, [data]))
+        assert figures["members"]["mallory"]["orders"] == 1
+        backtest_uid = rows(tmp_path / "work" / "desk.db", "SELECT uid FROM strategy_users")[0][0]
+        assert backtest_uid != live_uid
+        assert Path(f"/proc/{pid}").exists(), "the live desk's strategy was killed by the backtest"
+        status = json.loads(server.desk("strategies", "status", "--json", "--server", server.url).stdout)
+        assert [(row["state"], row.get("pid")) for row in status["strategies"]] == [("running", pid)]
+    finally:
+        server.stop()
