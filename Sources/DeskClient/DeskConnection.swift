@@ -190,6 +190,19 @@ public final class DeskConnection: Sendable {
         try await call(Routes.rollbackStrategy, path: Routes.rollbackStrategy.path(name))
     }
 
+    /// `GET /admin/tokens` (admin token): every token, never a secret.
+    public func tokens() async throws -> TokenList { try await call(Routes.tokens) }
+
+    /// `POST /admin/tokens` (admin token): a new token, its secret shown this once.
+    public func issueToken(_ request: TokenIssueRequest) async throws -> IssuedTokenReply {
+        try await call(Routes.issueToken, body: request)
+    }
+
+    /// `DELETE /admin/tokens/{id}` (admin token).
+    public func revokeToken(id: Int64) async throws -> RevokeTokenReply {
+        try await call(Routes.revokeToken, path: Routes.revokeToken.path(String(id)))
+    }
+
     /// `GET /session`: who the token is (its member, whether it is an admin's).
     public func session() async throws -> SessionReply { try await call(Routes.session) }
 
