@@ -125,6 +125,7 @@ let package = Package(
             dependencies: [
                 "DeskCore", "DeskAPI", "DeskProto", "DeskIdentity", "DeskOrders", "DeskLedger", "DeskBroker",
                 "DeskMarketData", "DeskRunner", "AlpacaProtocol", "MessagePack",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),

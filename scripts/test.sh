@@ -7,6 +7,8 @@ cd "$root"
 started=$(date +%s)
 echo "== Python environment"
 python="$(scripts/python-env.sh)"
+echo "== Browser (chromium, chromium-driver) for the web desk's tests"
+scripts/browser-env.sh >/dev/null
 echo "== swift build --build-tests"
 swift build --build-tests
 echo "== swift test"

@@ -7,6 +7,7 @@ public struct Route: Hashable, Sendable, CustomStringConvertible {
     public enum Method: String, Sendable, Hashable {
         case get = "GET"
         case post = "POST"
+        case put = "PUT"
         case delete = "DELETE"
         case patch = "PATCH"
     }
@@ -116,9 +117,54 @@ public enum Routes {
     /// `GET /admin/strategies/{name}/logs?tail=N[&follow=1]`: `StrategyLogReply`, or text while followed.
     public static let strategyLogs = Route(.get, "/admin/strategies/{name}/logs")
 
+    /// `GET /admin/tokens`: `TokenList` (no secrets).
+    public static let tokens = Route(.get, "/admin/tokens")
+    /// `POST /admin/tokens`: `TokenIssueRequest` → `IssuedTokenReply` (the secret, shown once).
+    public static let issueToken = Route(.post, "/admin/tokens")
+    /// `DELETE /admin/tokens/{id}`: revokes a token (and every web session signed in with it).
+    public static let revokeToken = Route(.delete, "/admin/tokens/{id}")
+
+    /// `GET /strategies`: the caller's own strategies (an admin's: everyone's), `StrategyStatusReply`.
+    public static let memberStrategies = Route(.get, "/strategies")
+    /// `POST /strategies?name=N[&start=1]`: deploys a new strategy from a tar body; `DeployReply`.
+    public static let deployStrategy = Route(.post, "/strategies")
+    /// `PUT /strategies/{name}[?start=1]`: deploys a new version of the caller's strategy; `DeployReply`.
+    public static let redeployStrategy = Route(.put, "/strategies/{name}")
+    /// `DELETE /strategies/{name}`: stops the caller's strategy and removes its folder; `DeleteReply`.
+    public static let deleteStrategy = Route(.delete, "/strategies/{name}")
+    /// `POST /strategies/{name}/rollback`: puts the previous version back; `DeployReply`.
+    public static let rollbackStrategy = Route(.post, "/strategies/{name}/rollback")
+    /// `POST /strategies/start`: `StrategyNames` (the caller's own; none: all of them) → `StrategyActionReply`.
+    public static let startMemberStrategies = Route(.post, "/strategies/start")
+    /// `POST /strategies/stop`: as start.
+    public static let stopMemberStrategies = Route(.post, "/strategies/stop")
+    /// `POST /strategies/restart`: as start.
+    public static let restartMemberStrategies = Route(.post, "/strategies/restart")
+    /// `GET /strategies/{name}/logs?tail=N[&follow=1]`: the caller's own strategy's log.
+    public static let memberStrategyLogs = Route(.get, "/strategies/{name}/logs")
+
+    /// `GET /pnl?member=&strategy=&since=&step=`: `PnLHistory`, the equity curve.
+    public static let pnl = Route(.get, "/pnl")
+
+    /// `GET /`: the web desk (a sign-in form without a session).
+    public static let webPage = Route(.get, "/")
+    /// `GET /assets/{file}`: the web desk's script and style sheet.
+    public static let webAsset = Route(.get, "/assets/{file}")
+    /// `POST /session`: `SessionRequest` (a token) → `SessionReply`, and the session cookie.
+    public static let signIn = Route(.post, "/session")
+    /// `GET /session`: who the session (or token) is; `SessionReply`.
+    public static let session = Route(.get, "/session")
+    /// `DELETE /session`: signs the session out.
+    public static let signOut = Route(.delete, "/session")
+    /// `GET /events`: server-sent events, the web desk's sections as they change.
+    public static let events = Route(.get, "/events")
+
     /// Every route, in the order a 404 lists them.
     public static let all: [Route] = [
-        health, metrics, placeOrder, orders, order, cancelOrder, positions, account, halt, resume, halts,
+        health, metrics, placeOrder, orders, order, cancelOrder, positions, account, pnl, halt, resume, halts,
         publishPrice, reconcile, strategies, startStrategies, stopStrategies, restartStrategies, strategyLogs,
+        tokens, issueToken, revokeToken, memberStrategies, deployStrategy, redeployStrategy, deleteStrategy,
+        rollbackStrategy, startMemberStrategies, stopMemberStrategies, restartMemberStrategies, memberStrategyLogs,
+        webPage, webAsset, signIn, session, signOut, events,
     ]
 }

@@ -113,11 +113,21 @@ public struct StrategyActionReply: Codable, Sendable, Equatable {
 public enum StrategyAction: String, Sendable, CaseIterable {
     case start, stop, restart
 
+    /// The admin route (`/admin/strategies/…`: every strategy).
     public var route: Route {
         switch self {
         case .start: Routes.startStrategies
         case .stop: Routes.stopStrategies
         case .restart: Routes.restartStrategies
+        }
+    }
+
+    /// The member route (`/strategies/…`: the caller's own; an admin's: every strategy).
+    public var memberRoute: Route {
+        switch self {
+        case .start: Routes.startMemberStrategies
+        case .stop: Routes.stopMemberStrategies
+        case .restart: Routes.restartMemberStrategies
         }
     }
 }

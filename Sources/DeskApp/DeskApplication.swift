@@ -31,6 +31,10 @@ public struct DeskApplication: Sendable {
     public let feed: FeedHub
     /// Runs members' strategies, when the configuration has a runtime.
     public let supervisor: Supervisor?
+    /// Puts members' uploaded strategies into the strategies folder, when the desk runs strategies.
+    public let deployer: StrategyDeployer?
+    /// The web desk's sessions (in memory: a restart signs everyone out).
+    public let sessions: WebSessions
     /// The feed's last trade, quote and bar per symbol, for the `/v2` latest-data routes.
     public let latest = LatestTicks()
     private let listening = OneShot<Void>()
@@ -68,9 +72,14 @@ public struct DeskApplication: Sendable {
             supervisor = Supervisor(
                 configuration: runtime, feed: feed, credentials: LedgerCredentials(ledger: ledger),
                 store: LedgerStrategyStore(ledger: ledger), users: LedgerStrategyUsers(ledger: ledger), logger: logger)
+            deployer = StrategyDeployer(
+                strategiesDirectory: runtime.strategiesDirectory, python: runtime.python, limits: configuration.upload,
+                caps: runtime.memberCaps, logger: logger)
         } else {
             supervisor = nil
+            deployer = nil
         }
+        sessions = WebSessions(lifetime: configuration.web.sessionLifetime)
     }
 
     static func source(_ setting: FeedSetting, logger: Logger) throws -> (any TickSource)? {
@@ -99,6 +108,7 @@ public struct DeskApplication: Sendable {
                 sessions: AlpacaSessions(
                     closeHour: configuration.session.closeHour, closeMinute: configuration.session.closeMinute,
                     timeZone: configuration.session.timeZone, alwaysOpen: broker is PaperBroker),
+                deployer: deployer, webSessions: sessions, web: configuration.web, calendar: configuration.session,
                 logger: logger))
     }
 
@@ -173,6 +183,7 @@ public struct DeskApplication: Sendable {
         }
         let services: [any Service] =
             [ledger] + brokerServices + [orderDesk]
+            + [PnLRecorder(ledger: ledger, broker: broker, settings: configuration.web, logger: logger)]
             + apps + [feed] + (supervisor.map { [AfterListening(service: $0, signal: listening)] } ?? [])
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(

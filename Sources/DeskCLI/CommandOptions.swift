@@ -4,12 +4,19 @@ import DeskClient
 import DeskIdentity
 import Foundation
 
-/// How a command reaches a running desk's admin API.
+/// How a command reaches a running desk: a member's token (its own strategies)
+/// or an admin's (everyone's).
 public struct ServerOptions: ParsableArguments {
-    @Option(help: "Desk URL (env DESK_SERVER_URL; default http://localhost:8080; unix:///path works).")
+    @Option(
+        help:
+            "Desk URL (env DESK_SERVER_URL; else the one `desk login` saved, the desk running on --db, or http://localhost:8080; unix:///path works)."
+    )
     public var server: String?
 
-    @Option(help: "Admin token (env DESK_ADMIN_TOKEN; default: desk-admin.token beside the database).")
+    @Option(
+        help:
+            "A member's or admin's token (env DESK_TOKEN or DESK_ADMIN_TOKEN; else the one `desk login` saved, or desk-admin.token beside the database)."
+    )
     public var token: String?
 
     @OptionGroup public var database: DatabaseOptions
@@ -22,14 +29,22 @@ public struct ServerOptions: ParsableArguments {
         return record.url ?? record.unixSocket.map { "unix://\($0)" }
     }
 
-    /// A connection to the desk with the admin token.
+    /// A connection to the desk: the server and token given, else those `desk
+    /// login` saved (when the server is the saved one), else the admin token beside the ledger.
     func connection() throws -> DeskConnection {
         let environment = DeskEnvironment()
-        let url = server ?? environment[.serverURL] ?? runningDeskURL ?? "http://localhost:8080"
+        let login = try LoginFile.load()
+        let given = server ?? environment[.serverURL]
+        let url = given ?? login?.server ?? runningDeskURL ?? "http://localhost:8080"
+        let saved = login.flatMap { $0.server == url ? $0.token : nil }
         let tokenFile = AdminTokenFile.path(forDatabase: database.resolvedPath)
-        guard let token = token ?? environment[.adminToken] ?? AdminTokenFile.read(path: tokenFile) else {
+        guard
+            let token = token ?? environment[.token] ?? environment[.adminToken] ?? saved
+                ?? AdminTokenFile.read(path: tokenFile)
+        else {
             throw DeskCommandError(
-                "no admin token: pass --token, set DESK_ADMIN_TOKEN, or run this where `desk serve` wrote \(tokenFile)")
+                "no token: pass --token, set DESK_TOKEN, run `desk login --server \(url)`, or run this where `desk serve` wrote \(tokenFile)"
+            )
         }
         return DeskConnection(serverURL: url, token: token)
     }

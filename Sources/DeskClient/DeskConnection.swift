@@ -127,25 +127,26 @@ public final class DeskConnection: Sendable {
         try await call(Routes.reconcile)
     }
 
-    /// `GET /admin/strategies` (admin token).
-    public func strategies() async throws -> StrategyStatusReply { try await call(Routes.strategies) }
+    /// `GET /strategies`: the caller's own strategies (every strategy, with an admin token).
+    public func strategies() async throws -> StrategyStatusReply { try await call(Routes.memberStrategies) }
 
-    /// `POST /admin/strategies/{start,stop,restart}` (admin token); no names: all strategies.
+    /// `POST /strategies/{start,stop,restart}`: no names: all of the caller's strategies (an admin's: all).
     public func strategies(_ action: StrategyAction, names: [String]) async throws -> StrategyActionReply {
-        try await call(action.route, body: StrategyNames(names: names))
+        try await call(action.memberRoute, body: StrategyNames(names: names))
     }
 
-    /// `GET /admin/strategies/{name}/logs` (admin token): the last lines of a strategy's log.
+    /// `GET /strategies/{name}/logs`: the last lines of one of the caller's strategies' log.
     public func strategyLog(name: String, tail: Int) async throws -> StrategyLogReply {
         try await call(
-            Routes.strategyLogs, path: Routes.strategyLogs.path(name),
+            Routes.memberStrategyLogs, path: Routes.memberStrategyLogs.path(name),
             query: StrategyLogQuery(tail: tail).parameters)
     }
 
     /// Follows a strategy's log: its last `tail` lines, then new lines as they
     /// are written, handed to `onChunk` until the desk ends the answer.
     public func followStrategyLog(name: String, tail: Int, onChunk: @Sendable ([UInt8]) -> Void) async throws {
-        let path = Routes.strategyLogs.path(name) + StrategyLogQuery(tail: tail, follow: true).parameters.string
+        let path =
+            Routes.memberStrategyLogs.path(name) + StrategyLogQuery(tail: tail, follow: true).parameters.string
         var request = HTTPClientRequest(url: baseURL + path)
         request.method = .GET
         if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
@@ -160,6 +161,54 @@ public final class DeskConnection: Sendable {
             throw Self.refusal(status: Int(response.status.code), body: Array(buffer: body))
         }
         for try await chunk in response.body { onChunk(Array(buffer: chunk)) }
+    }
+
+    /// `PUT /strategies/{name}`: deploys `archive` (a tar of the strategy's folder) as the
+    /// caller's strategy `name`, new or a new version; `start`: (re)start it once in place.
+    public func deployStrategy(name: String, archive: [UInt8], start: Bool, member: String? = nil) async throws
+        -> DeployReply
+    {
+        let query = DeployQuery(start: start, member: member).parameters
+        let route = Routes.redeployStrategy
+        let (status, reply) = try await send(
+            route, path: route.path(name) + query.string, body: archive, contentType: StrategyArchiveFormat.contentType)
+        if status >= 400 { throw Self.refusal(status: status, body: reply) }
+        do {
+            return try APIJSON.decoder.decode(DeployReply.self, from: Data(reply))
+        } catch {
+            throw Failure.unreadable(route: route.description, reason: "\(error)")
+        }
+    }
+
+    /// `DELETE /strategies/{name}`: stops one of the caller's deployed strategies and removes it.
+    public func deleteStrategy(name: String) async throws -> DeleteReply {
+        try await call(Routes.deleteStrategy, path: Routes.deleteStrategy.path(name))
+    }
+
+    /// `POST /strategies/{name}/rollback`: puts the previous version back.
+    public func rollbackStrategy(name: String) async throws -> DeployReply {
+        try await call(Routes.rollbackStrategy, path: Routes.rollbackStrategy.path(name))
+    }
+
+    /// `GET /admin/tokens` (admin token): every token, never a secret.
+    public func tokens() async throws -> TokenList { try await call(Routes.tokens) }
+
+    /// `POST /admin/tokens` (admin token): a new token, its secret shown this once.
+    public func issueToken(_ request: TokenIssueRequest) async throws -> IssuedTokenReply {
+        try await call(Routes.issueToken, body: request)
+    }
+
+    /// `DELETE /admin/tokens/{id}` (admin token).
+    public func revokeToken(id: Int64) async throws -> RevokeTokenReply {
+        try await call(Routes.revokeToken, path: Routes.revokeToken.path(String(id)))
+    }
+
+    /// `GET /session`: who the token is (its member, whether it is an admin's).
+    public func session() async throws -> SessionReply { try await call(Routes.session) }
+
+    /// `GET /pnl`: an equity curve.
+    public func pnl(_ query: PnLQuery = PnLQuery()) async throws -> PnLHistory {
+        try await call(Routes.pnl, query: query.parameters)
     }
 
     /// Calls a JSON route that takes no body and decodes its answer; a 4xx/5xx

@@ -71,6 +71,13 @@ extension Health: ResponseEncodable {}
 extension StrategyStatusReply: ResponseEncodable {}
 extension StrategyActionReply: ResponseEncodable {}
 extension StrategyLogReply: ResponseEncodable {}
+extension DeployReply: ResponseEncodable {}
+extension DeleteReply: ResponseEncodable {}
+extension TokenList: ResponseEncodable {}
+extension IssuedTokenReply: ResponseEncodable {}
+extension RevokeTokenReply: ResponseEncodable {}
+extension SessionReply: ResponseEncodable {}
+extension PnLHistory: ResponseEncodable {}
 
 extension QueryParameters {
     /// A request's query parameters (percent-decoded).

@@ -28,12 +28,22 @@ public struct DeskServices: Sendable {
     public var latest: LatestTicks
     /// The sessions `/v2/clock` and `/v2/calendar` show.
     public var sessions: AlpacaSessions
+    /// Puts members' deployed strategies in place, when the desk runs strategies.
+    public var deployer: StrategyDeployer?
+    /// The web desk's signed-in sessions (one store for the process).
+    public var webSessions: WebSessions
+    /// The web desk's settings.
+    public var web: WebSettings
+    /// The trading session's calendar (P&L today starts at its midnight).
+    public var calendar: SessionCalendar
     public var logger: Logger
 
     public init(
         ledger: Ledger, orderDesk: OrderDesk, broker: any Broker, feed: FeedHub, supervisor: Supervisor?,
         reconciler: Reconciler?, metrics: DeskMetrics, trustUserHeader: Bool, maximumBodySize: Int,
-        latest: LatestTicks = LatestTicks(), sessions: AlpacaSessions? = nil, logger: Logger
+        latest: LatestTicks = LatestTicks(), sessions: AlpacaSessions? = nil, deployer: StrategyDeployer? = nil,
+        webSessions: WebSessions = WebSessions(), web: WebSettings = WebSettings(),
+        calendar: SessionCalendar = SessionCalendar(), logger: Logger
     ) {
         self.ledger = ledger
         self.orderDesk = orderDesk
@@ -49,6 +59,10 @@ public struct DeskServices: Sendable {
             sessions
             ?? AlpacaSessions(
                 closeHour: 16, closeMinute: 0, timeZone: TimeZone(identifier: "America/New_York")!, alwaysOpen: true)
+        self.deployer = deployer
+        self.webSessions = webSessions
+        self.web = web
+        self.calendar = calendar
         self.logger = logger
     }
 }
@@ -62,8 +76,9 @@ public func deskRouter(_ services: DeskServices) -> Router<DeskRequestContext> {
     router.add(middleware: AccessLogMiddleware(logger: services.logger))
     router.add(middleware: RequestMetricsMiddleware(metrics: services.metrics))
     router.add(middleware: RouteNotFoundMiddleware())
+    let tokens = TokenAuthenticator(ledger: services.ledger)
     let authenticators = Authenticators(
-        tokens: TokenAuthenticator(ledger: services.ledger), trustUserHeader: services.trustUserHeader)
+        tokens: tokens, sessions: services.webSessions, trustUserHeader: services.trustUserHeader)
     let operations = OperationsController(
         metrics: services.metrics, brokerName: services.broker.name, feed: services.feed)
     operations.addPublicRoutes(to: router)
@@ -82,6 +97,22 @@ public func deskRouter(_ services: DeskServices) -> Router<DeskRequestContext> {
     AdminController(desk: services.orderDesk, reconciler: services.reconciler, feed: services.feed)
         .addRoutes(to: admins)
     StrategyController(supervisor: services.supervisor, ledger: services.ledger).addRoutes(to: admins)
+    TokenController(ledger: services.ledger).addRoutes(to: admins)
+
+    let memberStrategies = MemberStrategyController(
+        supervisor: services.supervisor, deployer: services.deployer, ledger: services.ledger,
+        logger: services.logger)
+    memberStrategies.addRoutes(to: members)
+    let equity = EquityBook(ledger: services.ledger, broker: services.broker)
+    PnLController(equity: equity).addRoutes(to: members)
+    let web = WebController(
+        desk: WebDesk(
+            ledger: services.ledger, broker: services.broker, orderDesk: services.orderDesk, feed: services.feed,
+            strategies: memberStrategies, calendar: services.calendar, isAlpaca: services.reconciler != nil),
+        sessions: services.webSessions, tokens: tokens, settings: services.web, livePages: LivePages(),
+        logger: services.logger)
+    web.addPublicRoutes(to: router)
+    web.addMemberRoutes(to: members)
 
     // Alpaca's API: every refusal under /v2, identity and policy included, in Alpaca's error shape.
     let alpaca = authenticators.guarding(router.group().add(middleware: AlpacaErrorMiddleware()))

@@ -203,6 +203,7 @@ enum LedgerDatabase {
             }
             try db.create(index: "client_order_ids_by_order", on: "client_order_ids", columns: ["order_id"])
         }
+        PnLHistoryTable.register(in: &migrator)
         return migrator
     }
 }

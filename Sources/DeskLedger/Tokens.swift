@@ -33,6 +33,8 @@ public enum TokenIssuer: String, Sendable, Codable, CaseIterable {
     /// The strategy supervisor, for one run of one strategy: revoked when the run
     /// ends, and at the next desk start when a kill -9 left it live.
     case supervisor
+    /// An admin, on the web desk (`POST /admin/tokens`): lives until revoked.
+    case web
 }
 
 /// A token just issued: the secret is shown once and never stored.

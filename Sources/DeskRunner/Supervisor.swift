@@ -174,7 +174,9 @@ public actor Supervisor: Service {
     /// Stops and starts the named strategies (all when empty).
     public func restart(_ names: [String]) async -> [StrategyActionResult] {
         let targets = names.isEmpty ? Array(Set(managed.keys).union(discoveredNames())).sorted() : names
-        _ = await stop(targets.filter { managed[$0] != nil })
+        // `stop([])` means every strategy: restarting only strategies that are not known yet stops none.
+        let known = targets.filter { managed[$0] != nil }
+        if !known.isEmpty { _ = await stop(known) }
         return await start(targets)
     }
 
@@ -384,7 +386,8 @@ public actor Supervisor: Service {
                     program: [configuration.python, "-s", "-u", stage.app.appendingPathComponent("strategy.py").path],
                     workingDirectory: stage.app,
                     environment: environment(config: config, name: name, token: token, home: stage.home.path),
-                    limits: config.limits, log: log, user: user, home: stage.home,
+                    limits: configuration.memberCaps.caps(for: config.member).clamp(config.limits), log: log,
+                    user: user, home: stage.home,
                     hiddenPaths: [
                         configuration.strategiesDirectory, configuration.logsDirectory, configuration.sandboxDirectory,
                     ].map(\.path),

@@ -69,6 +69,8 @@ public struct SupervisorConfiguration: Sendable {
     public var defaultRuntime: StrategyRuntime
     /// How containers run; nil: the docker runtime is not available.
     public var docker: DockerSettings?
+    /// What each member's strategies may have at most (memory, CPU); applied at every start.
+    public var memberCaps = MemberCapsPolicy()
     /// Backtests: strategies take no feed subscription; ticks come one at a time
     /// through `Supervisor.deliver` once `settle` has seen every strategy ask for
     /// input again (`ReadinessCounter`), and a strategy that ends is not restarted.

@@ -8,8 +8,6 @@ struct Desk: AsyncParsableCommand {
         abstract: "The trading desk for quant clubs: one broker account, many members' strategies.",
         subcommands: [
             Serve.self, Demo.self, Backtest.self, DataCommand.self, Strategies.self, Orders.self, Positions.self,
-            Tokens.self, Halt.self,
-            Resume.self,
-            Reconcile.self,
+            Tokens.self, Halt.self, Resume.self, Reconcile.self, Login.self,
         ])
 }

@@ -2,11 +2,49 @@ import ArgumentParser
 import DeskAPI
 import DeskCLI
 
-/// `desk strategies start|stop|restart|status|logs`: the strategy manager, through the admin API.
+/// `desk strategies deploy|delete|rollback|start|stop|restart|status|logs`: the
+/// strategy manager, through the API. A member's token sees and acts on that
+/// member's strategies only; an admin's on every strategy.
 struct Strategies: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Start, stop, restart and inspect strategies run by the desk.",
-        subcommands: [Start.self, Stop.self, Restart.self, Status.self, Logs.self])
+        abstract: "Deploy, start, stop, restart and inspect strategies run by the desk.",
+        subcommands: [
+            Deploy.self, Delete.self, Rollback.self, Start.self, Stop.self, Restart.self, Status.self, Logs.self,
+        ])
+
+    struct Deploy: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Upload a strategy's folder (strategy.py, config.json, …) to the desk, new or a new version.")
+        @Argument(help: "The folder holding strategy.py.") var folder: String
+        @Option(help: "The strategy's name (default: the folder's name); the desk files it as <member>--<name>.")
+        var name: String?
+        @Flag(help: "Start it (or restart it) once it is in place.") var start = false
+        @Option(help: "Admins only: deploy for this member.") var member: String?
+        @Flag(help: "JSON output.") var json = false
+        @OptionGroup var server: ServerOptions
+
+        func run() async throws {
+            try await MemberCommands.deploy(
+                folder: folder, name: name, start: start, member: member, json: json, server: server)
+        }
+    }
+
+    struct Delete: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Stop a deployed strategy and remove it.")
+        @Argument(help: "Strategy name.") var name: String
+        @Flag(help: "JSON output.") var json = false
+        @OptionGroup var server: ServerOptions
+        func run() async throws { try await MemberCommands.delete(name: name, json: json, server: server) }
+    }
+
+    struct Rollback: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Put a deployed strategy's previous version back (restarted if it was running).")
+        @Argument(help: "Strategy name.") var name: String
+        @Flag(help: "JSON output.") var json = false
+        @OptionGroup var server: ServerOptions
+        func run() async throws { try await MemberCommands.rollback(name: name, json: json, server: server) }
+    }
 
     /// The names and output of start, stop and restart.
     struct Selection: ParsableArguments {

@@ -98,4 +98,52 @@ struct APIContractTests {
         )
         #expect(try APIJSON.decoder.decode(PositionView.self, from: Data(text.utf8)) == position)
     }
+
+    @Test(
+        "deploy and P&L queries read back what the client writes, and say what is allowed",
+        arguments: [
+            ([("name", "trend"), ("start", "1")], nil),
+            ([("start", "yes")], "start \"yes\" must be 1 (start it) or 0"),
+            ([("nme", "x")], "unknown query parameter \"nme\"; allowed: name, start, member"),
+        ] as [([(String, String)], String?)])
+    func deployQuery(items: [(String, String)], problem: String?) {
+        do {
+            let query = try DeployQuery(QueryParameters(items.map { (name: $0.0, value: $0.1) }))
+            #expect(problem == nil)
+            #expect(query == DeployQuery(name: "trend", start: true))
+            #expect(try DeployQuery(query.parameters) == query)
+        } catch {
+            #expect(problem.map { error.message.hasPrefix($0) } == true, "\(error.message)")
+        }
+    }
+
+    @Test(
+        "P&L history queries",
+        arguments: [
+            ([("step", "5m"), ("since", "2026-11-25T14:30:00Z"), ("strategy", "alice--trend")], nil),
+            ([("step", "7m")], "step \"7m\" is not one of: 1m, 5m, 15m, 1h, 1d"),
+            ([("since", "yesterday")], "since \"yesterday\" is not an ISO-8601 time"),
+            ([("strategy", "../x")], "strategy \"../x\" is not a strategy name"),
+        ] as [([(String, String)], String?)])
+    func pnlQuery(items: [(String, String)], problem: String?) {
+        do {
+            let query = try PnLQuery(QueryParameters(items.map { (name: $0.0, value: $0.1) }))
+            #expect(problem == nil)
+            #expect(query.step == .fiveMinutes && query.strategy == "alice--trend")
+            #expect(try PnLQuery(query.parameters) == query)
+        } catch {
+            #expect(problem.map { error.message.hasPrefix($0) } == true, "\(error.message)")
+        }
+    }
+
+    @Test("member strategy routes build their paths from one escaped segment")
+    func memberRoutes() {
+        #expect(Routes.redeployStrategy.path("../admin") == "/strategies/..%2Fadmin")
+        #expect(Routes.memberStrategyLogs.path("alice--trend") == "/strategies/alice--trend/logs")
+        #expect(Routes.revokeToken.path("7") == "/admin/tokens/7")
+        #expect(
+            StrategyAction.allCases.map(\.memberRoute.pattern) == [
+                "/strategies/start", "/strategies/stop", "/strategies/restart",
+            ])
+    }
 }

@@ -1,5 +1,7 @@
 import DeskBroker
 import DeskCore
+import DeskHTTP
+import DeskRunner
 import Foundation
 
 /// The desk's JSON config file (`desk serve --config FILE`, `DESK_CONFIG`):
@@ -12,7 +14,13 @@ import Foundation
 ///                  "allowed_symbols": ["AAPL", "MSFT"], "denied_symbols": ["GME"]},
 ///     "members": {"alice": {"max_order_qty": "100"}}
 ///   },
-///   "session": {"close": "16:00", "time_zone": "America/New_York"}
+///   "session": {"close": "16:00", "time_zone": "America/New_York"},
+///   "strategies": {
+///     "defaults": {"max_strategies": 5, "memory": "1g", "cpu_seconds": 86400, "cpus": 1},
+///     "members": {"alice": {"max_strategies": 10}},
+///     "upload": {"max_files": 1000, "max_bytes": "16m"}
+///   },
+///   "web": {"session_hours": 8, "live_interval_seconds": 1, "pnl_interval_seconds": 5, "pnl_retention_days": 90}
 /// }
 /// ```
 /// Decimal limits are strings or whole numbers; `null` removes a default limit.
@@ -21,6 +29,12 @@ import Foundation
 public struct DeskConfigFile: Sendable, Equatable {
     public var risk: RiskPolicy
     public var session: SessionCalendar
+    /// What each member's strategies may have at most.
+    public var caps = MemberCapsPolicy()
+    /// The most a deployed strategy's archive may hold.
+    public var upload = ArchiveLimits()
+    /// The web desk's sessions, live updates and P&L history.
+    public var web = WebSettings()
 
     /// Reads and checks a config file.
     public static func load(path: String) throws(ConfigurationError) -> DeskConfigFile {
@@ -47,6 +61,27 @@ public struct DeskConfigFile: Sendable, Equatable {
             case .failure(let error): throw ConfigurationError("config file \(path): session: \(error)")
             }
         }
+        if let strategies = file.strategies {
+            config.caps.defaults = strategies.defaults?.caps ?? MemberCaps()
+            for (member, caps) in strategies.members ?? [:] {
+                guard Identifier.isSafe(member) else {
+                    throw ConfigurationError(
+                        "config file \(path): strategies.members: \"\(member)\" is not a member id: \(Identifier.rule)")
+                }
+                config.caps.members[member] = caps.caps
+            }
+            if let upload = strategies.upload {
+                config.upload = ArchiveLimits(
+                    maxEntries: upload.maxFiles?.value ?? config.upload.maxEntries,
+                    maxBytes: upload.maxBytes.map { Int($0.value) } ?? config.upload.maxBytes)
+            }
+        }
+        if let web = file.web {
+            if let hours = web.sessionHours { config.web.sessionLifetime = .seconds(hours.value * 3600) }
+            if let seconds = web.liveInterval { config.web.liveInterval = .seconds(seconds.value) }
+            if let seconds = web.pnlInterval { config.web.pnlInterval = .seconds(seconds.value) }
+            if let days = web.pnlRetentionDays { config.web.pnlRetentionDays = days.value }
+        }
         return config
     }
 
@@ -54,6 +89,53 @@ public struct DeskConfigFile: Sendable, Equatable {
     struct File: Decodable {
         var risk: Risk?
         var session: Session?
+        var strategies: Strategies?
+        var web: Web?
+    }
+
+    struct Strategies: Decodable {
+        var defaults: Caps?
+        var members: [String: Caps]?
+        var upload: Upload?
+    }
+
+    /// One member's (or the default) caps.
+    struct Caps: Decodable {
+        var maxStrategies: PositiveWholeNumber?
+        var memory: Size?
+        var cpuSeconds: PositiveWholeNumber?
+        var cpus: PositiveRate?
+
+        var caps: MemberCaps {
+            MemberCaps(
+                maxStrategies: maxStrategies?.value, memoryBytes: memory?.value,
+                cpuSeconds: cpuSeconds.map { UInt64($0.value) }, cpus: cpus?.value)
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case maxStrategies = "max_strategies", memory, cpuSeconds = "cpu_seconds", cpus
+        }
+    }
+
+    struct Upload: Decodable {
+        var maxFiles: PositiveWholeNumber?
+        var maxBytes: Size?
+
+        enum CodingKeys: String, CodingKey {
+            case maxFiles = "max_files", maxBytes = "max_bytes"
+        }
+    }
+
+    struct Web: Decodable {
+        var sessionHours: PositiveRate?
+        var liveInterval: PositiveRate?
+        var pnlInterval: PositiveRate?
+        var pnlRetentionDays: PositiveWholeNumber?
+
+        enum CodingKeys: String, CodingKey {
+            case sessionHours = "session_hours", liveInterval = "live_interval_seconds"
+            case pnlInterval = "pnl_interval_seconds", pnlRetentionDays = "pnl_retention_days"
+        }
     }
 
     struct Risk: Decodable {
@@ -187,6 +269,23 @@ struct PositiveRate: LimitReader {
                 in: container, debugDescription: "\(path(decoder)) must be a positive number")
         }
         value = number
+    }
+}
+
+/// A size in bytes: `"512m"`, `"1g"`, `"65536k"`, or a whole number of bytes.
+struct Size: LimitReader {
+    var value: UInt64
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if let number = try? container.decode(UInt64.self), number > 0 {
+            value = number
+        } else if let text = try? container.decode(String.self), let bytes = MemberCaps.parseSize(text) {
+            value = bytes
+        } else {
+            throw DecodingError.dataCorruptedError(
+                in: container, debugDescription: "\(path(decoder)) must be a size such as \"512m\" or \"1g\"")
+        }
     }
 }
 

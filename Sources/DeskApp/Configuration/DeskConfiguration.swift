@@ -77,6 +77,10 @@ public struct DeskConfiguration: Sendable {
     /// nil leaves the socket in the desk's own group. Sandboxed strategies get
     /// this gid as a supplementary group.
     public var unixSocketGroup: UInt32?
+    /// The web desk's sessions, live updates and P&L history (the config file's `web`).
+    public var web = WebSettings()
+    /// The most a deployed strategy's archive may hold (the config file's `strategies.upload`).
+    public var upload = ArchiveLimits()
     /// Where times and order ids come from: the wall clock, or a backtest's data.
     public var clock: any DeskClock = WallClock()
     /// Which price a new paper order first meets, and the slippage of market fills.

@@ -31,6 +31,7 @@ public enum DeskVariable: String, CaseIterable, Sendable {
     case logLevel = "LOG_LEVEL"
     case serverURL = "DESK_SERVER_URL"
     case adminToken = "DESK_ADMIN_TOKEN"
+    case token = "DESK_TOKEN"
     case alpacaKeyID = "APCA_API_KEY_ID"
     case alpacaSecretKey = "APCA_API_SECRET_KEY"
     case alpacaBaseURL = "APCA_API_BASE_URL"
@@ -63,7 +64,7 @@ public enum DeskVariable: String, CaseIterable, Sendable {
         case .dockerNetwork: "--docker-network"
         case .dockerDeskURL: "--docker-desk-url"
         case .serverURL: "--server"
-        case .adminToken: "--token"
+        case .adminToken, .token: "--token"
         case .docker, .logLevel, .alpacaKeyID, .alpacaSecretKey, .alpacaBaseURL, .alpacaDataURL,
             .alpacaDataStreamURL, .alpacaDataFeed:
             nil
@@ -71,7 +72,7 @@ public enum DeskVariable: String, CaseIterable, Sendable {
     }
 
     /// Read by `desk serve` (the others by the commands that talk to a desk).
-    public var isServeSetting: Bool { self != .serverURL && self != .adminToken }
+    public var isServeSetting: Bool { ![.serverURL, .adminToken, .token].contains(self) }
 
     /// `PORT`, `DESK_HOST`, …: the variables `desk serve` reads, for its help.
     public static var serveList: String { allCases.filter(\.isServeSetting).map(\.rawValue).joined(separator: ", ") }

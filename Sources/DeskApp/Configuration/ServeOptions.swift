@@ -311,11 +311,14 @@ public struct ServeOptions: ParsableArguments {
         configuration.groupCommit = !noGroupCommit
         configuration.connections = try listeners.connections(environment)
         configuration.unixSocketGroup = try Self.socketGroup(listeners.socketGroup ?? environment[.socketGroup])
+        var loaded: DeskConfigFile?
         if let file = config ?? environment[.config] {
             configuration.configFilePath = URL(fileURLWithPath: file).standardizedFileURL.path
-            let loaded = try DeskConfigFile.load(path: file)
-            configuration.risk = loaded.risk
-            configuration.session = loaded.session
+            loaded = try DeskConfigFile.load(path: file)
+            configuration.risk = loaded?.risk ?? configuration.risk
+            configuration.session = loaded?.session ?? configuration.session
+            configuration.web = loaded?.web ?? configuration.web
+            configuration.upload = loaded?.upload ?? configuration.upload
         }
         switch try environment.resolve(broker, .broker) ?? .paper {
         case .paper: configuration.broker = .paper
@@ -336,6 +339,7 @@ public struct ServeOptions: ParsableArguments {
         configuration.runtime = try strategies.resolve(
             environment, deskSocket: configuration.unixSocketPath ?? "", ledgerPath: configuration.databasePath,
             deskTCPURL: "http://\(tcpHost.contains(":") ? "[\(tcpHost)]" : tcpHost):\(configuration.port)")
+        if let caps = loaded?.caps { configuration.runtime?.memberCaps = caps }
         return configuration
     }
 

@@ -29,6 +29,11 @@ struct StrategyController {
     }
 
     @Sendable func status(_ request: Request, context: AdminContext) async throws -> StrategyStatusReply {
+        try await statusReply()
+    }
+
+    /// Every strategy with its order count, and what the sandbox applies.
+    func statusReply() async throws -> StrategyStatusReply {
         let supervisor = try requireSupervisor()
         let counts = try await ledger.orderCountsByStrategy()
         var strategies = await supervisor.status()
@@ -45,18 +50,27 @@ struct StrategyController {
     {
         let supervisor = try requireSupervisor()
         let names = try await request.decode(as: StrategyNames.self, context: context).names ?? []
-        let results =
-            switch action {
-            case .start: await supervisor.start(names)
-            case .stop: await supervisor.stop(names)
-            case .restart: await supervisor.restart(names)
-            }
-        return StrategyActionReply(results: results)
+        return StrategyActionReply(results: await perform(action, names, on: supervisor))
+    }
+
+    /// Starts, stops or restarts `names` (all when empty).
+    func perform(_ action: StrategyAction, _ names: [String], on supervisor: Supervisor) async
+        -> [StrategyActionResult]
+    {
+        switch action {
+        case .start: await supervisor.start(names)
+        case .stop: await supervisor.stop(names)
+        case .restart: await supervisor.restart(names)
+        }
     }
 
     @Sendable func logs(_ request: Request, context: AdminContext) async throws -> Response {
+        try await logResponse(name: try context.parameters.require("name"), request: request, context: context)
+    }
+
+    /// The last lines of `name`'s log, and with `?follow=1` every new one until the desk stops.
+    func logResponse(name: String, request: Request, context: some RequestContext) async throws -> Response {
         let supervisor = try requireSupervisor()
-        let name = try context.parameters.require("name")
         let known = await supervisor.status().map(\.name)
         guard known.contains(name) else {
             throw DeskHTTPError(

@@ -78,16 +78,75 @@ struct MemberHeaderAuthenticator: AuthenticatorMiddleware {
     }
 }
 
-/// The ways a request can say who it is, in the order they are tried. Adding
-/// one (a web session's cookie) is one more authenticator here.
+/// The web desk's session cookie (`desk_session`), when no bearer token was
+/// sent: the member of the token the session was opened with, checked against
+/// the ledger at every request (a revoked token ends the session). A request
+/// that changes anything (POST, PUT, DELETE) must also send the session's
+/// `X-CSRF-Token`, and an `Origin`, when sent, must be the desk's own.
+struct SessionAuthenticator: AuthenticatorMiddleware {
+    typealias Context = DeskRequestContext
+    let tokens: TokenAuthenticator
+    let sessions: WebSessions
+
+    /// The header a session's state-changing requests carry.
+    static let csrfHeader = HTTPField.Name("X-CSRF-Token")!
+
+    func authenticate(request: Request, context: Context) async throws -> Caller? {
+        guard context.identity == nil, request.headers[.authorization] == nil,
+            let id = WebSessions.cookie(in: request.headers[.cookie])
+        else { return nil }
+        guard let session = await sessions.session(id: id) else {
+            throw DeskHTTPError(
+                .unauthorized, "your web session has expired or was signed out: sign in again with your token")
+        }
+        if ![.get, .head].contains(request.method) {
+            guard let sent = request.headers[Self.csrfHeader], WebSessions.same(sent, session.csrf) else {
+                throw DeskHTTPError(
+                    .forbidden,
+                    "a web session's \(request.method.rawValue) must carry the page's X-CSRF-Token header (a request from another site cannot)"
+                )
+            }
+            try Self.checkOrigin(request)
+        }
+        let caller: Caller
+        do {
+            caller = try await tokens.caller(
+                authorization: "Bearer \(session.token)", claimedMember: request.headers[memberHeader])
+        } catch {
+            if error.kind == .unauthenticated { await sessions.close(id: id) }
+            throw DeskHTTPError(
+                error.kind == .unauthenticated
+                    ? IdentityError(
+                        .unauthenticated, "the token this web session signed in with was revoked: sign in again")
+                    : error)
+        }
+        context.requestLog.caller = caller
+        return caller
+    }
+
+    /// Refuses an `Origin` other than the desk's own host.
+    static func checkOrigin(_ request: Request) throws(DeskHTTPError) {
+        guard let origin = request.headers[.origin] else { return }
+        let host = request.head.authority ?? ""
+        let stripped = origin.split(separator: "/", omittingEmptySubsequences: true).dropFirst().first.map(String.init)
+        guard stripped == host else {
+            throw DeskHTTPError(.forbidden, "a request from \(origin) may not act on this desk (\(host))")
+        }
+    }
+}
+
+/// The ways a request can say who it is, in the order they are tried: a bearer
+/// token, the web desk's session cookie, and (development only) `X-User-ID`.
 struct Authenticators: Sendable {
     let tokens: TokenAuthenticator
+    let sessions: WebSessions
     let trustUserHeader: Bool
 
     /// `group` with the authenticators in front of its routes.
     func guarding(_ group: RouterGroup<DeskRequestContext>) -> RouterGroup<DeskRequestContext> {
         group.add(middleware: BearerTokenAuthenticator(tokens: tokens))
         group.add(middleware: AlpacaKeyAuthenticator(tokens: tokens))
+        group.add(middleware: SessionAuthenticator(tokens: tokens, sessions: sessions))
         if trustUserHeader { group.add(middleware: MemberHeaderAuthenticator()) }
         return group
     }

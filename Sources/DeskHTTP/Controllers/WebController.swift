@@ -1,0 +1,218 @@
+import DeskAPI
+import DeskCore
+import DeskIdentity
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import ServiceLifecycle
+import Synchronization
+
+/// The web desk: the page at `/` (a sign-in form without a session), its
+/// script and style sheet, signing in and out, and the page's live updates as
+/// server-sent events. The page uses the same API a member's token does; the
+/// session cookie is only another way of saying who one is.
+struct WebController {
+    let desk: WebDesk
+    let sessions: WebSessions
+    let tokens: TokenAuthenticator
+    let settings: WebSettings
+    let livePages: LivePages
+    let logger: Logger
+
+    /// The routes anyone may ask: the page, its assets, signing in.
+    func addPublicRoutes(to router: some RouterMethods<DeskRequestContext>) {
+        router.on(Routes.webPage, use: page)
+        router.on(Routes.webAsset, use: asset)
+        router.on(Routes.signIn, use: signIn)
+    }
+
+    /// The routes of a signed-in caller.
+    func addMemberRoutes(to router: some RouterMethods<MemberContext>) {
+        router.on(Routes.session, use: whoAmI)
+        router.on(Routes.signOut, use: signOut)
+        router.on(Routes.events, use: events)
+    }
+
+    /// What every page answer carries: no caching, no framing, scripts and styles from the desk only.
+    static let pageHeaders: HTTPFields = [
+        .contentType: "text/html; charset=utf-8", .cacheControl: "no-store",
+        .contentSecurityPolicy:
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+        HTTPField.Name("X-Content-Type-Options")!: "nosniff", HTTPField.Name("Referrer-Policy")!: "no-referrer",
+        HTTPField.Name("X-Frame-Options")!: "DENY",
+    ]
+
+    /// The session a request's cookie names and the caller behind it, if both are still good.
+    func signedIn(_ request: Request) async -> (caller: Caller, csrf: String, expires: Date)? {
+        guard let id = WebSessions.cookie(in: request.headers[.cookie]), let session = await sessions.session(id: id),
+            let caller = try? await tokens.caller(authorization: "Bearer \(session.token)", claimedMember: nil)
+        else { return nil }
+        return (caller, session.csrf, session.expires)
+    }
+
+    @Sendable func page(_ request: Request, context: DeskRequestContext) async throws -> Response {
+        try TokenController.noQuery(request)
+        guard let (caller, csrf, _) = await signedIn(request) else {
+            return Response(
+                status: .ok, headers: Self.pageHeaders, body: .init(byteBuffer: ByteBuffer(string: WebPage.signIn())))
+        }
+        context.requestLog.caller = caller
+        let sections = try await desk.sections(for: caller, log: nil)
+        return Response(
+            status: .ok, headers: Self.pageHeaders,
+            body: .init(byteBuffer: ByteBuffer(string: WebPage.desk(caller: caller, csrf: csrf, sections: sections))))
+    }
+
+    @Sendable func asset(_ request: Request, context: DeskRequestContext) async throws -> Response {
+        let file = try context.parameters.require("file")
+        guard let (type, text) = WebAssets.files[file] else {
+            throw DeskHTTPError(
+                .notFound,
+                "no asset \(OrderValidation.quoted(file)); the page has: \(WebAssets.files.keys.sorted().joined(separator: ", "))"
+            )
+        }
+        return Response(
+            status: .ok,
+            headers: [
+                .contentType: type, .cacheControl: "no-cache", HTTPField.Name("X-Content-Type-Options")!: "nosniff",
+            ],
+            body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+
+    @Sendable func signIn(_ request: Request, context: DeskRequestContext) async throws -> Response {
+        try SessionAuthenticator.checkOrigin(request)
+        let body = try await request.decode(as: SessionRequest.self, context: context)
+        let token = body.token.trimmingCharacters(in: .whitespacesAndNewlines)
+        let caller: Caller
+        do { caller = try await tokens.caller(authorization: "Bearer \(token)", claimedMember: nil) } catch {
+            throw DeskHTTPError(
+                error.kind == .unauthenticated
+                    ? IdentityError(
+                        .unauthenticated, "that token is not valid (unknown or revoked): ask the desk's admin for yours"
+                    )
+                    : error)
+        }
+        if caller.isMetricsOnly {
+            throw DeskHTTPError(.forbidden, "a metrics token reads /metrics only; sign in with a member's token")
+        }
+        context.requestLog.caller = caller
+        let session = await sessions.open(token: token, member: caller.member)
+        let seconds = Int(settings.sessionLifetime.components.seconds)
+        var cookie =
+            "\(WebSessions.cookieName)=\(session.id); Path=/; Max-Age=\(seconds); HttpOnly; SameSite=Strict"
+        if Self.isSecure(request) { cookie += "; Secure" }
+        logger.info("web session opened", metadata: ["member": "\(caller.member)"])
+        var response = DeskResponseEncoder.response(
+            SessionReply(
+                member: caller.member, admin: caller.isAdmin, expiresAt: session.expires, csrfToken: session.csrf),
+            status: .ok)
+        response.headers[.setCookie] = cookie
+        response.headers[.cacheControl] = "no-store"
+        return response
+    }
+
+    /// Served over TLS (directly, or by a proxy that says so).
+    static func isSecure(_ request: Request) -> Bool {
+        request.uri.scheme == .https || request.headers[HTTPField.Name("X-Forwarded-Proto")!]?.lowercased() == "https"
+    }
+
+    @Sendable func whoAmI(_ request: Request, context: MemberContext) async throws -> SessionReply {
+        let session = await WebSessions.cookie(in: request.headers[.cookie]).asyncMap { await sessions.session(id: $0) }
+        return SessionReply(
+            member: context.caller.member, admin: context.caller.isAdmin, expiresAt: session??.expires,
+            csrfToken: session??.csrf)
+    }
+
+    @Sendable func signOut(_ request: Request, context: MemberContext) async throws -> Response {
+        if let id = WebSessions.cookie(in: request.headers[.cookie]) { await sessions.close(id: id) }
+        logger.info("web session closed", metadata: ["member": "\(context.caller.member)"])
+        var response = Response(status: .noContent)
+        response.headers[.setCookie] = "\(WebSessions.cookieName)=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict"
+        return response
+    }
+
+    /// `GET /events[?log=NAME]`: each section of the page as an `event: section`
+    /// (`{"id":…,"html":…}`) when it changed since the stream last sent it, looked
+    /// at every `liveInterval`; `event: signed-out` and the end when the session or
+    /// token stops being good. A stream holds one page's sections at most, and
+    /// each write waits for the client to take the last: a slow reader costs
+    /// only its own connection.
+    @Sendable func events(_ request: Request, context: MemberContext) async throws -> Response {
+        let parameters = QueryParameters(request)
+        do { try parameters.check(allowed: ["log"]) } catch { throw DeskHTTPError(error) }
+        let log = parameters.value("log")
+        let caller = context.caller
+        guard livePages.open(caller.member, limit: settings.livePagesPerMember) else {
+            throw DeskHTTPError(
+                .tooManyRequests,
+                "member \(caller.member) has \(settings.livePagesPerMember) live pages open, the most allowed; close one"
+            )
+        }
+        let authorization = request.headers[.authorization]
+        let cookie = WebSessions.cookie(in: request.headers[.cookie])
+        let (desk, sessions, tokens, interval, pages) = (desk, sessions, tokens, settings.liveInterval, livePages)
+        let stillGood: @Sendable () async -> Bool = {
+            if let authorization {
+                return (try? await tokens.caller(authorization: authorization, claimedMember: nil)) != nil
+            }
+            guard let cookie, let session = await sessions.session(id: cookie) else { return false }
+            return (try? await tokens.caller(authorization: "Bearer \(session.token)", claimedMember: nil)) != nil
+        }
+        return Response(
+            status: .ok,
+            headers: [
+                .contentType: "text/event-stream", .cacheControl: "no-store",
+                HTTPField.Name("X-Accel-Buffering")!: "no",
+            ],
+            body: ResponseBody { writer in
+                defer { pages.close(caller.member) }
+                var sent: [String: String] = [:]
+                try await writer.write(ByteBuffer(string: "retry: 2000\n\n"))
+                while !Task.isCancelled && !Task.isShuttingDownGracefully {
+                    guard await stillGood() else {
+                        try await writer.write(ByteBuffer(string: "event: signed-out\ndata: {}\n\n"))
+                        break
+                    }
+                    for section in try await desk.sections(for: caller, log: log) where sent[section.id] != section.html
+                    {
+                        sent[section.id] = section.html
+                        let data = WebDesk.json(section.id) + "," + "\"html\":" + WebDesk.json(section.html)
+                        try await writer.write(ByteBuffer(string: "event: section\ndata: {\"id\":\(data)}\n\n"))
+                    }
+                    do { try await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) } } catch { break }
+                }
+                try await writer.finish(nil)
+            })
+    }
+}
+
+/// How many live pages each member holds open.
+final class LivePages: Sendable {
+    private let counts = Mutex<[String: Int]>([:])
+
+    /// Takes a place for `member`; false when they hold `limit` already.
+    func open(_ member: String, limit: Int) -> Bool {
+        counts.withLock { counts in
+            guard counts[member, default: 0] < limit else { return false }
+            counts[member, default: 0] += 1
+            return true
+        }
+    }
+
+    func close(_ member: String) {
+        counts.withLock { counts in
+            counts[member, default: 1] -= 1
+            if counts[member] == 0 { counts[member] = nil }
+        }
+    }
+}
+
+extension Optional {
+    /// `map` with an async transform.
+    func asyncMap<T>(_ transform: (Wrapped) async throws -> T) async rethrows -> T? {
+        guard let self else { return nil }
+        return try await transform(self)
+    }
+}

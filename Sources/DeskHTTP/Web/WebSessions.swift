@@ -1,0 +1,94 @@
+import Crypto
+import DeskIdentity
+import Foundation
+
+/// The web desk's sessions, in the desk's memory: a random session id (the
+/// cookie) → the token it was opened with, its CSRF value and its expiry. Every
+/// request a session makes is checked against the ledger with that token, so
+/// revoking the token ends the session at its next request. At most `capacity`
+/// sessions: opening one more closes the oldest. A desk restart signs everyone out.
+public actor WebSessions {
+    /// One signed-in browser.
+    struct Session {
+        /// The token the member signed in with: kept here only, never written anywhere.
+        var token: String
+        var member: String
+        var csrf: String
+        var expires: Date
+        var opened: Date
+    }
+
+    /// How long a session lasts from sign-in.
+    public let lifetime: Duration
+    public let capacity: Int
+    private var sessions: [String: Session] = [:]
+
+    public init(lifetime: Duration = .seconds(8 * 3600), capacity: Int = 10_000) {
+        self.lifetime = lifetime
+        self.capacity = capacity
+    }
+
+    /// The cookie's name.
+    public static let cookieName = "desk_session"
+
+    /// A new session for `token`; returns its id (the cookie's value), CSRF value and expiry.
+    func open(token: String, member: String, now: Date = Date()) -> (id: String, csrf: String, expires: Date) {
+        sessions = sessions.filter { $0.value.expires > now }
+        if sessions.count >= capacity, let oldest = sessions.min(by: { $0.value.opened < $1.value.opened }) {
+            sessions[oldest.key] = nil
+        }
+        let id = Self.secret()
+        let csrf = Self.secret()
+        let seconds = Double(lifetime.components.seconds) + Double(lifetime.components.attoseconds) / 1e18
+        let expires = now.addingTimeInterval(seconds)
+        sessions[Self.key(id)] = Session(token: token, member: member, csrf: csrf, expires: expires, opened: now)
+        return (id, csrf, expires)
+    }
+
+    /// The live session with this id (an expired one is forgotten).
+    func session(id: String, now: Date = Date()) -> Session? {
+        let key = Self.key(id)
+        guard let session = sessions[key] else { return nil }
+        guard session.expires > now else {
+            sessions[key] = nil
+            return nil
+        }
+        return session
+    }
+
+    /// Signs a session out.
+    func close(id: String) { sessions[Self.key(id)] = nil }
+
+    /// Sessions held now.
+    public var count: Int { sessions.count }
+
+    /// Sessions are found by the SHA-256 of their id.
+    static func key(_ id: String) -> String {
+        SHA256.hash(data: Array(id.utf8)).map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// 256 random bits, base64url.
+    static func secret() -> String {
+        var generator = SystemRandomNumberGenerator()
+        let bytes = (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        return Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-")
+            .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+    }
+
+    /// The session cookie's value in a `Cookie` header, if sent.
+    static func cookie(in header: String?) -> String? {
+        guard let header else { return nil }
+        for part in header.split(separator: ";") {
+            let pair = part.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            if pair.count == 2, pair[0] == cookieName, !pair[1].isEmpty { return pair[1] }
+        }
+        return nil
+    }
+
+    /// Equal strings, compared in time that does not depend on where they differ.
+    static func same(_ a: String, _ b: String) -> Bool {
+        let (x, y) = (Array(a.utf8), Array(b.utf8))
+        guard x.count == y.count else { return false }
+        return zip(x, y).reduce(UInt8(0)) { $0 | ($1.0 ^ $1.1) } == 0
+    }
+}

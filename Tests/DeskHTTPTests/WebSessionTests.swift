@@ -1,0 +1,124 @@
+import DeskAPI
+import DeskLedger
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Testing
+
+@testable import DeskHTTP
+
+/// The web desk's session through the router: the cookie's flags, CSRF and
+/// Origin on state-changing requests, sign-out and revocation, and a page that
+/// never holds the token.
+@Suite("Web desk sessions")
+struct WebSessionTests {
+    static let csrf = HTTPField.Name("X-CSRF-Token")!
+
+    /// Signs in with `token`; the cookie's `name=value` and the whole Set-Cookie header.
+    func signIn(_ harness: DeskHarness, token: String, headers extra: HTTPFields = [:]) async throws
+        -> (cookie: String, header: String, reply: SessionReply)
+    {
+        var headers = HTTPFields([HTTPField(name: .contentType, value: "application/json")])
+        headers.append(contentsOf: extra)
+        let response = try await harness.client.execute(
+            uri: "/session", method: .post, headers: headers,
+            body: ByteBuffer(string: #"{"token": "\#(token)"}"#))
+        #expect(response.status == .ok)
+        let header = response.headers[.setCookie] ?? ""
+        let reply = try APIJSON.decoder.decode(SessionReply.self, from: Data(buffer: response.body))
+        return (String(header.split(separator: ";")[0]), header, reply)
+    }
+
+    func status(
+        _ harness: DeskHarness, _ method: HTTPRequest.Method, _ uri: String, cookie: String,
+        headers extra: HTTPFields = [:]
+    ) async throws -> HTTPResponse.Status {
+        var headers: HTTPFields = [.cookie: cookie]
+        headers.append(contentsOf: extra)
+        return try await harness.client.execute(uri: uri, method: method, headers: headers, body: nil).status
+    }
+
+    @Test("the cookie is HttpOnly and SameSite=Strict, Secure only over TLS; it holds no token")
+    func cookie() async throws {
+        try await DeskHarness.run { harness in
+            let token = try harness.token("alice")
+            let plain = try await signIn(harness, token: token)
+            #expect(plain.header.contains("HttpOnly") && plain.header.contains("SameSite=Strict"))
+            #expect(!plain.header.contains("Secure"))
+            #expect(!plain.header.contains(token))
+            #expect(plain.reply.member == "alice" && plain.reply.admin == false)
+            let proxied = try await signIn(
+                harness, token: token, headers: [HTTPField.Name("X-Forwarded-Proto")!: "https"])
+            #expect(proxied.header.contains("; Secure"))
+            let page = try await harness.client.execute(
+                uri: "/", method: .get, headers: [.cookie: plain.cookie], body: nil)
+            let html = String(buffer: page.body)
+            #expect(html.contains("Signed in as <strong id=\"member\">alice</strong>"))
+            #expect(!html.contains(token))
+            #expect(page.headers[.contentSecurityPolicy]?.contains("default-src 'self'") == true)
+        }
+    }
+
+    @Test("state changes need the CSRF value and the desk's own Origin; sign-out and revocation end the session")
+    func csrfAndEnd() async throws {
+        try await DeskHarness.run { harness in
+            let token = try harness.token("bob")
+            let session = try await signIn(harness, token: token)
+            let csrf = try #require(session.reply.csrfToken)
+            #expect(try await status(harness, .get, "/session", cookie: session.cookie) == .ok)
+            #expect(try await status(harness, .delete, "/session", cookie: session.cookie) == .forbidden)
+            #expect(
+                try await status(
+                    harness, .delete, "/session", cookie: session.cookie,
+                    headers: [Self.csrf: "not-it"]) == .forbidden)
+            #expect(
+                try await status(
+                    harness, .delete, "/session", cookie: session.cookie,
+                    headers: [Self.csrf: csrf, .origin: "https://evil.example"]) == .forbidden)
+            #expect(
+                try await status(harness, .delete, "/session", cookie: session.cookie, headers: [Self.csrf: csrf])
+                    == .noContent)
+            #expect(try await status(harness, .get, "/session", cookie: session.cookie) == .unauthorized)
+
+            let again = try await signIn(harness, token: token)
+            let id = try #require(try harness.app.ledger.tokens().first { $0.member == "bob" }?.id)
+            _ = try harness.app.ledger.revokeToken(id: id)
+            #expect(try await status(harness, .get, "/session", cookie: again.cookie) == .unauthorized)
+        }
+    }
+
+    @Test("a wrong or revoked token does not sign in, and says so")
+    func refusedSignIn() async throws {
+        try await DeskHarness.run { harness in
+            let response = try await harness.client.execute(
+                uri: "/session", method: .post, headers: [.contentType: "application/json"],
+                body: ByteBuffer(string: #"{"token": "desk_nope"}"#))
+            #expect(response.status == .unauthorized)
+            #expect(String(buffer: response.body).contains("not valid"))
+            #expect(response.headers[.setCookie] == nil)
+        }
+    }
+}
+
+@Suite("Web session store")
+struct WebSessionStoreTests {
+    @Test("a session expires after its lifetime, sign-out closes it, and the oldest goes when full")
+    func expiry() async {
+        let sessions = WebSessions(lifetime: .seconds(60), capacity: 2)
+        let start = Date(timeIntervalSince1970: 1_800_000_000)
+        let first = await sessions.open(token: "t1", member: "alice", now: start)
+        #expect(await sessions.session(id: first.id, now: start.addingTimeInterval(59))?.member == "alice")
+        #expect(await sessions.session(id: first.id, now: start.addingTimeInterval(61)) == nil)
+        let second = await sessions.open(token: "t2", member: "bob", now: start)
+        await sessions.close(id: second.id)
+        #expect(await sessions.session(id: second.id, now: start) == nil)
+        let a = await sessions.open(token: "a", member: "a", now: start)
+        let b = await sessions.open(token: "b", member: "b", now: start.addingTimeInterval(1))
+        let c = await sessions.open(token: "c", member: "c", now: start.addingTimeInterval(2))
+        #expect(await sessions.session(id: a.id, now: start.addingTimeInterval(3)) == nil)
+        #expect(await sessions.session(id: b.id, now: start.addingTimeInterval(3)) != nil)
+        #expect(await sessions.session(id: c.id, now: start.addingTimeInterval(3)) != nil)
+        #expect(a.csrf != a.id && WebSessions.same(a.csrf, a.csrf) && !WebSessions.same(a.csrf, b.csrf))
+    }
+}
