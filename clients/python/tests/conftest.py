@@ -221,3 +221,31 @@ def client_env(monkeypatch) -> Callable[..., None]:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setattr(client, "_user_id", None)
     return configure
+
+
+@pytest.fixture(scope="module")
+def chromedriver() -> str:
+    """The chromedriver path; scripts/browser-env.sh installs chromium and chromium-driver when missing."""
+    result = subprocess.run([str(REPO / "scripts" / "browser-env.sh")], capture_output=True, text=True, timeout=900)
+    if result.returncode != 0:
+        pytest.fail(f"scripts/browser-env.sh failed:\n{result.stderr}", pytrace=False)
+    return result.stdout.strip().splitlines()[-1]
+
+
+def headless_chromium(driver_path: str, profile: Path, width: int = 1280, height: int = 1700):
+    """A real headless Chromium (Debian's) with its own profile, driven by selenium
+    (scripts/python-env.sh installs it: the test extra; never skipped)."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.options import Options
+    from selenium.webdriver.chrome.service import Service
+
+    options = Options()
+    options.binary_location = "/usr/bin/chromium"
+    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
+                     f"--window-size={width},{height}", f"--user-data-dir={profile}",
+                     "--no-first-run", "--disable-extensions", "--disable-background-networking",
+                     "--disable-component-update", "--disable-sync"):
+        options.add_argument(argument)
+    driver = webdriver.Chrome(service=Service(driver_path), options=options)
+    driver.set_page_load_timeout(60)
+    return driver

@@ -14,7 +14,7 @@ from typing import Dict, List, Optional, Sequence
 
 import pytest
 
-from conftest import REPO, desk_binary
+from conftest import REPO, chromedriver, desk_binary, headless_chromium  # noqa: F401  (chromedriver: a fixture)
 
 TIMEOUT = float(os.environ.get("DESK_TEST_BACKTEST_TIMEOUT", "120"))
 
@@ -243,3 +243,32 @@ def test_a_backtest_beside_a_live_desk_never_shares_or_kills_its_strategies_uid(
         assert [(row["state"], row.get("pid")) for row in status["strategies"]] == [("running", pid)]
     finally:
         server.stop()
+
+
+def test_the_report_page_loads_from_its_file_alone_and_shows_the_charts(tmp_path: Path, chromedriver: str) -> None:
+    # A file URL in a headless Chromium: everything the page shows is in the file (no scripts, fonts or
+    # images from anywhere), with the table and each member's equity and drawdown charts.
+    data = write_ticks(tmp_path / "ticks.jsonl", ["100", "101", "99", "104", "100", "98"])
+    strategy(tmp_path / "strategies", "scripted", "alice", {1: [BUY], 4: [SELL]})
+    strategy(tmp_path / "strategies", "idle", "bob")
+    report(backtest(tmp_path, [data]))
+    page = tmp_path / "work" / "report.html"
+    html = page.read_text()
+    assert "<script" not in html and "http://" not in html and "https://" not in html
+    driver = headless_chromium(chromedriver, tmp_path / "profile", 1200, 1400)
+    try:
+        driver.get(page.as_uri())
+        resources = driver.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
+        assert resources == [], f"the page loaded {resources}"
+        rows = driver.execute_script(
+            "return Array.from(document.querySelectorAll('#results tbody tr')).map(r => r.cells[0].textContent + ' ' +"
+            " r.cells[1].textContent + ' ' + r.cells[7].textContent)")
+        assert "alice (all) -10.00" in rows and "bob (all) 0.00" in rows
+        for chart in ("equity-alice", "drawdown-alice"):
+            box = driver.execute_script(
+                "const svg = document.getElementById(arguments[0]); const r = svg.getBoundingClientRect();"
+                " return [r.width, r.height, svg.querySelectorAll('polyline, polygon, path').length]", chart)
+            assert box[0] > 300 and box[1] > 100 and box[2] >= 1, f"{chart}: {box}"
+        driver.save_screenshot(str(tmp_path / "report.png"))
+    finally:
+        driver.quit()

@@ -16,14 +16,11 @@ from typing import Iterator
 
 import pytest
 
-from conftest import REPO
+from conftest import REPO, chromedriver, headless_chromium  # noqa: F401  (chromedriver: a fixture)
 from selfservice import BUYER, SelfServiceDesk, serve, strategy_folder, tar_of, wait_for
 
 SCREENSHOTS = Path(os.environ.get("DESK_SCREENSHOTS") or REPO / ".build" / "web-screenshots")
 
-from selenium import webdriver  # scripts/python-env.sh installs it (the test extra); never skipped
-from selenium.webdriver.chrome.options import Options
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 
 
@@ -32,28 +29,11 @@ def desk() -> Iterator[SelfServiceDesk]:
     yield from serve("desk-web-")
 
 
-@pytest.fixture(scope="module")
-def chromedriver() -> str:
-    """The chromedriver path; scripts/browser-env.sh installs chromium and chromium-driver when missing."""
-    result = subprocess.run([str(REPO / "scripts" / "browser-env.sh")], capture_output=True, text=True, timeout=900)
-    if result.returncode != 0:
-        pytest.fail(f"scripts/browser-env.sh failed:\n{result.stderr}", pytrace=False)
-    return result.stdout.strip().splitlines()[-1]
-
-
 class Browser:
     """One Chromium with its own profile: one person's browser."""
 
     def __init__(self, driver_path: str, desk: SelfServiceDesk, profile: Path, width: int = 1280, height: int = 1700):
-        options = Options()
-        options.binary_location = "/usr/bin/chromium"
-        for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                         f"--window-size={width},{height}", f"--user-data-dir={profile}",
-                         "--no-first-run", "--disable-extensions", "--disable-background-networking",
-                         "--disable-component-update", "--disable-sync"):
-            options.add_argument(argument)
-        self.driver = webdriver.Chrome(service=Service(driver_path), options=options)
-        self.driver.set_page_load_timeout(60)
+        self.driver = headless_chromium(driver_path, profile, width, height)
         self.desk = desk
 
     def open(self, path: str = "/") -> None:
