@@ -197,12 +197,15 @@ public final class SimulatedClock: DeskClock {
     }
 }
 
-/// A small, fast, seeded generator (SplitMix64): the same seed, the same numbers.
+/// SplitMix64 (Steele, Lea and Flood): a small, fast, seedable generator for
+/// reproducible simulations (the synthetic feed, a backtest's order ids). Not for secrets.
 public struct SplitMix64: RandomNumberGenerator, Sendable {
     private var state: UInt64
 
+    /// A generator whose sequence is fixed by `seed`.
     public init(seed: UInt64) { state = seed }
 
+    /// The next 64 random bits.
     public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
