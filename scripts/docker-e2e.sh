@@ -199,7 +199,7 @@ orders_by() { # member: orders from its strategy
 import sqlite3, sys
 db = sqlite3.connect(f"file:{sys.argv[1]}?mode=ro", uri=True, timeout=5)
 member = sys.argv[2]
-rows = db.execute("select strategy, count(*) from orders where user_id = ? group by strategy", (member,)).fetchall()
+rows = db.execute("select strategy, count(*) from orders where member = ? group by strategy", (member,)).fetchall()
 print(rows)
 sys.exit(0 if rows and all(s == f"example_{member}" for s, _ in rows) else 1)
 PY
