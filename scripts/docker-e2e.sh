@@ -288,7 +288,7 @@ else
 fi
 
 say "logs and stop"
-alice_log=$("$desk" strategies logs example_alice --tail 200)
+alice_log=$("$desk" strategies logs example_alice --tail 100000)  # from its start, however much it logged since
 if echo "$alice_log" | grep -q "starting example_alice for member alice (docker)"; then
   pass "desk strategies logs example_alice: $(echo "$alice_log" | wc -l) lines"
 else
