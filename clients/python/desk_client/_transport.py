@@ -1,43 +1,59 @@
-"""HTTP transport: one keep-alive ``requests.Session`` per process, over TCP or
-over a unix domain socket (``DESK_SERVER_URL=unix:///path/to/desk.sock``).
+"""HTTP transport: one keep-alive session per process, over TCP or over a unix
+domain socket (``DESK_SERVER_URL=unix:///path/to/desk.sock``).
 
-The unix-socket support uses only requests and urllib3: a transport adapter
-whose connection pool opens AF_UNIX sockets instead of TCP connections.
+A desk on this machine (a unix socket or a loopback address: where strategies
+run) is spoken to with the standard library's ``http.client`` over a few kept-alive
+connections: a call costs a fraction of what ``requests`` adds to each one, and
+nothing there needs proxies or .netrc. Any other URL goes through a
+``requests.Session`` (proxies, .netrc and TLS settings from the environment).
 """
 from __future__ import annotations
 
+import http.client
+import json
 import os
+import select
 import socket
 import threading
-from typing import Optional
-from urllib.parse import unquote, urlparse, urlsplit
+from typing import Any, Dict, List, Optional
+from urllib.parse import unquote, urlencode, urlparse, urlsplit
 
 import requests
-import urllib3.connection
-import urllib3.connectionpool
 from requests.adapters import HTTPAdapter
 
 UNIX_SCHEME = "unix://"
-# Requests over a unix socket are sent to this placeholder origin; the adapter
-# mounted for it ignores the host and connects the socket file instead.
+# Requests over a unix socket are written against this placeholder origin; only
+# their path and query are sent.
 UNIX_BASE = "http://desk.unix"
 # Connections kept alive per pool: enough for a strategy with a few threads.
 POOL_SIZE = 8
 
 
-class _UnixHTTPConnection(urllib3.connection.HTTPConnection):
-    """An HTTP/1.1 connection whose transport is a unix domain socket."""
+class Reply:
+    """An answer as the client reads it (the fields of ``requests.Response`` it uses)."""
 
-    def __init__(self, socket_path: str, *args, **kwargs):
+    __slots__ = ("status_code", "reason", "headers", "content")
+
+    def __init__(self, status_code: int, reason: str, headers: http.client.HTTPMessage, content: bytes):
+        self.status_code = status_code
+        self.reason = reason
+        self.headers = headers
+        self.content = content
+
+    def json(self) -> Any:
+        return json.loads(self.content)
+
+
+class _UnixConnection(http.client.HTTPConnection):
+    """``http.client`` over a unix domain socket."""
+
+    def __init__(self, socket_path: str, timeout: float):
+        super().__init__("localhost", timeout=timeout)
         self.socket_path = socket_path
-        super().__init__(*args, **kwargs)
 
     def connect(self) -> None:
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        # urllib3 passes the connect timeout here (a sentinel when there is none)
-        # and sets the read timeout on the socket itself before reading.
-        if isinstance(self.timeout, (int, float)):
-            sock.settimeout(self.timeout)
+        sock.settimeout(self.timeout)
         try:
             sock.connect(self.socket_path)
         except OSError:
@@ -46,55 +62,66 @@ class _UnixHTTPConnection(urllib3.connection.HTTPConnection):
         self.sock = sock
 
 
-class _UnixHTTPConnectionPool(urllib3.connectionpool.HTTPConnectionPool):
-    """A keep-alive pool of connections to one socket file."""
+class LocalSession:
+    """Kept-alive ``http.client`` connections to one desk on this machine, shared
+    by a process's threads (each request takes one connection to itself). A
+    connection the desk closed while it was idle (its idle timeout) is noticed
+    before reuse and replaced; a request is never sent twice."""
 
-    def __init__(self, socket_path: str, **kwargs):
-        super().__init__("localhost", **kwargs)
+    def __init__(self, socket_path: Optional[str], host: str, port: int):
         self.socket_path = socket_path
+        self.host = host
+        self.port = port
+        self._idle: List[http.client.HTTPConnection] = []
+        self._lock = threading.Lock()
 
-    def _new_conn(self) -> _UnixHTTPConnection:
-        self.num_connections += 1
-        return _UnixHTTPConnection(self.socket_path, host="localhost", port=None,
-                                   timeout=self.timeout.connect_timeout)
+    def _take(self, timeout: float) -> http.client.HTTPConnection:
+        while True:
+            with self._lock:
+                connection = self._idle.pop() if self._idle else None
+            if connection is None:
+                if self.socket_path is not None:
+                    return _UnixConnection(self.socket_path, timeout)
+                return http.client.HTTPConnection(self.host, self.port, timeout=timeout)
+            sock = connection.sock
+            # Readable while idle means the desk closed it (or sent what nobody asked for).
+            if sock is not None and not select.select([sock], [], [], 0)[0]:
+                sock.settimeout(timeout)
+                return connection
+            connection.close()
 
-
-class UnixSocketAdapter(HTTPAdapter):
-    """A requests transport adapter sending every request to one unix socket.
-    Mount it on ``UNIX_BASE``; the URL's path and query are sent as is."""
-
-    def __init__(self, socket_path: str, pool_maxsize: int = POOL_SIZE):
-        self.socket_path = socket_path
-        self._pool: Optional[_UnixHTTPConnectionPool] = None
-        self._pool_lock = threading.Lock()
-        self._unix_pool_maxsize = pool_maxsize
-        super().__init__(pool_connections=1, pool_maxsize=pool_maxsize)
-
-    def _unix_pool(self) -> _UnixHTTPConnectionPool:
-        with self._pool_lock:
-            if self._pool is None:
-                self._pool = _UnixHTTPConnectionPool(self.socket_path, maxsize=self._unix_pool_maxsize)
-            return self._pool
-
-    # requests >= 2.32 asks this method for the pool...
-    def get_connection_with_tls_context(self, request, verify, proxies=None, cert=None):
-        return self._unix_pool()
-
-    # ...older versions ask this one.
-    def get_connection(self, url, proxies=None):
-        return self._unix_pool()
-
-    def request_url(self, request, proxies) -> str:
-        # Never a proxy: only the path and query go on the request line.
-        parts = urlsplit(request.url)
-        return (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    def request(self, method: str, url: str, timeout: float, headers: Dict[str, str], data: Optional[bytes] = None,
+                params: Optional[Dict[str, Optional[str]]] = None) -> Reply:
+        parts = urlsplit(url)
+        path = parts.path or "/"
+        query = urlencode({key: value for key, value in (params or {}).items() if value is not None})
+        if parts.query or query:
+            path += "?" + "&".join(part for part in (parts.query, query) if part)
+        connection = self._take(timeout)
+        try:
+            connection.request(method, path, body=data, headers=headers)
+            answer = connection.getresponse()
+            content = answer.read()
+        except BaseException:
+            connection.close()
+            raise
+        reply = Reply(answer.status, answer.reason, answer.headers, content)
+        if answer.will_close:
+            connection.close()
+        else:
+            with self._lock:
+                if len(self._idle) < POOL_SIZE:
+                    self._idle.append(connection)
+                    connection = None
+            if connection is not None:
+                connection.close()
+        return reply
 
     def close(self) -> None:
-        with self._pool_lock:
-            if self._pool is not None:
-                self._pool.close()
-                self._pool = None
-        super().close()
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for connection in idle:
+            connection.close()
 
 
 class Transport:
@@ -105,7 +132,7 @@ class Transport:
     def __init__(self, server_url: str):
         self.server_url = server_url
         self._lock = threading.Lock()
-        self._session: Optional[requests.Session] = None
+        self._session: Optional[Any] = None
         self._pid = 0
         if server_url.startswith(UNIX_SCHEME):
             self.socket_path: Optional[str] = unquote(server_url[len(UNIX_SCHEME):])
@@ -114,23 +141,23 @@ class Transport:
             self.socket_path = None
             self.base = server_url.rstrip("/")
 
-    def session(self) -> requests.Session:
-        """The process's session, created on first use (and again after a fork)."""
+    def session(self) -> Any:
+        """The process's session, created on first use (and again after a fork): a
+        ``LocalSession`` for a desk on this machine, else a ``requests.Session``."""
         with self._lock:
             if self._session is None or self._pid != os.getpid():
                 # After a fork the parent's session is dropped, not closed: its
                 # sockets still belong to the parent.
-                session = requests.Session()
-                # Proxy and .netrc settings from the environment mean nothing for a unix
-                # socket or a desk on this machine, and reading them costs every call.
-                session.trust_env = not self.is_local
-                if self.socket_path is not None:
-                    session.mount(UNIX_BASE, UnixSocketAdapter(self.socket_path))
+                if self.is_local:
+                    address = urlparse(self.base)
+                    self._session = LocalSession(self.socket_path, address.hostname or "localhost",
+                                                 address.port or 80)
                 else:
+                    session = requests.Session()
                     adapter = HTTPAdapter(pool_connections=4, pool_maxsize=POOL_SIZE)
                     session.mount("http://", adapter)
                     session.mount("https://", adapter)
-                self._session = session
+                    self._session = session
                 self._pid = os.getpid()
             return self._session
 
@@ -139,8 +166,9 @@ class Transport:
         """A unix socket or a loopback address."""
         if self.socket_path is not None:
             return True
-        host = urlparse(self.base).hostname or ""
-        return host in ("localhost", "::1") or host.startswith("127.")
+        address = urlparse(self.base)
+        host = address.hostname or ""
+        return address.scheme == "http" and (host in ("localhost", "::1") or host.startswith("127."))
 
     def url(self, path: str) -> str:
         return self.base + path

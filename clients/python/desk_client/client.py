@@ -8,6 +8,7 @@ the desk's message; it never raises for that. Only transport failures raise
 """
 from __future__ import annotations
 
+import http.client
 import logging
 import math
 import os
@@ -130,27 +131,28 @@ def format_decimal(value: Optional[Number], name: str) -> str:
     raise TypeError(f"{name} must be a str, int, float or Decimal, not {type(value).__name__}")
 
 
-def _send(method: str, path: str, timeout: float, headers: Dict[str, str], **kwargs: Any) -> requests.Response:
-    """One request through the process's session; transport failures become
-    DeskConnectionError / DeskTimeout naming the URL."""
+def _send(method: str, path: str, timeout: float, headers: Dict[str, str], **kwargs: Any) -> Any:
+    """One request through the process's session (a ``Reply`` or a
+    ``requests.Response``); transport failures become DeskConnectionError /
+    DeskTimeout naming the URL."""
     transport = _get_transport()
     server = transport.server_url
     try:
         return transport.session().request(method, transport.url(path), timeout=timeout, headers=headers,
                                             **kwargs)
-    except requests.Timeout as error:
+    except (requests.Timeout, TimeoutError) as error:
         raise DeskTimeout(f"the desk at {server} did not answer {method} {path} within {timeout} s",
                           url=server) from error
-    except (requests.RequestException, OSError) as error:
+    except (requests.RequestException, OSError, http.client.HTTPException) as error:
         raise DeskConnectionError(f"cannot reach the desk at {server}: {error}", url=server) from error
 
 
-def _excerpt(reply: requests.Response, limit: int = 200) -> str:
+def _excerpt(reply: Any, limit: int = 200) -> str:
     text = " ".join(reply.content[:4 * limit].decode("utf-8", "replace").split())
     return text[:limit] + ("…" if len(text) > limit else "")
 
 
-def _json_body(reply: requests.Response) -> Any:
+def _json_body(reply: Any) -> Any:
     try:
         return reply.json()
     except ValueError:
@@ -210,7 +212,7 @@ def place_order(
     return response
 
 
-def _order_response(reply: requests.Response, request: order_pb2.OrderRequest) -> order_pb2.OrderResponse:
+def _order_response(reply: Any, request: order_pb2.OrderRequest) -> order_pb2.OrderResponse:
     """The reply as an OrderResponse, whatever the HTTP status. A body that is not
     one (a proxy's HTML page, a JSON error) becomes status "error" with the HTTP
     status and the body's message or an excerpt."""

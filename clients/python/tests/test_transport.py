@@ -9,6 +9,7 @@ import socket
 import socketserver
 import tempfile
 import threading
+import time
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
@@ -28,6 +29,8 @@ class FakeDesk(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
 
     def __init__(self, path: str):
         self.replies = {}   # (method, path) -> (status, content type, body bytes)
+        self.close_after_reply = False  # hang up after each answer without saying so (an idle timeout)
+        self.closed = 0  # connections this server has closed
         self.requests = []  # dicts: method, path, headers, body
         self.connections = 0
         super().__init__(path, FakeDeskHandler)
@@ -39,6 +42,11 @@ class FakeDeskHandler(BaseHTTPRequestHandler):
     def setup(self):
         super().setup()
         self.server.connections += 1
+
+    def finish(self):
+        super().finish()
+        self.connection.close()
+        self.server.closed += 1
 
     def log_message(self, format, *args):  # quiet, and unix sockets have no client address
         pass
@@ -56,6 +64,9 @@ class FakeDeskHandler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
         self.wfile.write(payload)
+        if self.server.close_after_reply:
+            self.wfile.flush()
+            self.close_connection = True
 
     do_GET = do_POST = do_DELETE = _answer
 
@@ -198,6 +209,20 @@ def test_connections_are_kept_alive_and_shared_by_threads(fake_desk):
     assert fake_desk.connections <= 1 + 6
     session = client_module._get_transport().session()
     assert client_module._get_transport().session() is session
+
+
+def test_a_kept_connection_the_desk_closed_while_idle_is_replaced_not_failed(fake_desk):
+    # The desk closes connections idle past its timeout; the next call must not fail on the
+    # dead one (and is sent once, on a new connection).
+    fake_desk.replies[("POST", "/order")] = (201, "application/x-protobuf", order_reply(status="success"))
+    fake_desk.close_after_reply = True
+    for number in range(1, 4):
+        assert place_order("AAPL", "1", "buy").status == "success"
+        deadline = time.monotonic() + 10
+        while fake_desk.closed < number and time.monotonic() < deadline:  # the desk has hung up
+            time.sleep(0.01)
+    assert fake_desk.connections == 3
+    assert len(fake_desk.requests) == 3
 
 
 @pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
