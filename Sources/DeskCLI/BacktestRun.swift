@@ -347,7 +347,8 @@ public enum BacktestRun {
             let progress = Progress(total: ticks.count, quiet: quiet, note: note)
             await supervisor.settle()
             for (index, tick) in ticks.enumerated() {
-                while tick.at >= nextClose {
+                // A tick stamped at the close (a bar ending at 16:00) is still the session's.
+                while tick.at > nextClose {
                     clock.set(nextClose)
                     let expired = broker.expireDayOrders(at: nextClose)
                     if !expired.isEmpty { await desk.apply(expired) }

@@ -10,7 +10,7 @@ nothing there needs proxies or .netrc. Any other URL goes through a
 from __future__ import annotations
 
 import http.client
-import json
+import json as _json
 import os
 import select
 import socket
@@ -40,8 +40,12 @@ class Reply:
         self.headers = headers
         self.content = content
 
+    @property
+    def text(self) -> str:
+        return self.content.decode("utf-8", "replace")
+
     def json(self) -> Any:
-        return json.loads(self.content)
+        return _json.loads(self.content)
 
 
 class _UnixConnection(http.client.HTTPConnection):
@@ -91,7 +95,12 @@ class LocalSession:
             connection.close()
 
     def request(self, method: str, url: str, timeout: float, headers: Dict[str, str], data: Optional[bytes] = None,
-                params: Optional[Dict[str, Optional[str]]] = None) -> Reply:
+                params: Optional[Dict[str, Optional[str]]] = None, json: Any = None) -> Reply:
+        """One request, as ``requests.Session.request`` takes it (``data`` bytes or a
+        ``json`` value, ``params`` for the query)."""
+        if json is not None:
+            data = _json.dumps(json).encode()
+            headers = {"Content-Type": "application/json", **headers}
         parts = urlsplit(url)
         path = parts.path or "/"
         query = urlencode({key: value for key, value in (params or {}).items() if value is not None})

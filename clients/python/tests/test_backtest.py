@@ -145,14 +145,18 @@ def test_day_orders_expire_at_the_data_close_and_gtc_limits_rest(tmp_path: Path)
            "time_in_force": "day"}
     gtc = {"symbol": "AAPL", "qty": "5", "side": "buy", "order_type": "limit", "limit_price": "96.00",
            "time_in_force": "gtc"}
-    strategy(tmp_path / "strategies", "scripted", "bob", {1: [day, gtc]})
+    # A day market order on the 20:59 tick meets the 21:00 tick: stamped at the close, still the session's.
+    last_minute = {"symbol": "AAPL", "qty": "1", "side": "buy", "time_in_force": "day"}
+    strategy(tmp_path / "strategies", "scripted", "bob", {1: [day, gtc], 10: [last_minute]})
     figures = report(backtest(tmp_path, [data]))
     orders = rows(tmp_path / "work" / "desk.db",
-                  "SELECT time_in_force, status, updated_at, filled_avg_price FROM orders ORDER BY time_in_force")
-    assert orders[0] == ("day", "expired", "2026-11-16 21:00:00.000", None)
+                  "SELECT order_type, time_in_force, status, updated_at, filled_avg_price FROM orders"
+                  " ORDER BY created_at, time_in_force")
+    assert orders[0] == ("limit", "day", "expired", "2026-11-16 21:00:00.000", None)
     # 96.00 is first reached on tick 17 (20:50 + 16 min): it rested across 16 ticks.
-    assert orders[1] == ("gtc", "filled", "2026-11-16 21:06:00.000", "96")
-    assert figures["members"]["bob"]["fills"] == 1
+    assert orders[1] == ("limit", "gtc", "filled", "2026-11-16 21:06:00.000", "96")
+    assert orders[2] == ("market", "day", "filled", "2026-11-16 21:00:00.000", "97.5")
+    assert figures["members"]["bob"]["fills"] == 2
 
 
 def test_a_crashed_strategy_fails_the_run_with_its_last_log_lines(tmp_path: Path) -> None:
