@@ -176,7 +176,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .executableTarget(name: "lockstep-floor", dependencies: ["DeskRunner", "DeskMarketData"]),
+        .executableTarget(name: "lockstep-floor", dependencies: ["DeskRunner", "DeskMarketData", "DeskCore"]),
         .executableTarget(
             name: "ledger-baseline",
             dependencies: ["DeskLedger", "DeskCore"]

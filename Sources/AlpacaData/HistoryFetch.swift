@@ -22,12 +22,17 @@ public struct HistoryRequest: Sendable, Equatable {
     /// Points per page (Alpaca allows up to 10,000).
     public var pageSize: Int
 
-    /// Bar sizes Alpaca names this way.
-    public static let timeframes = ["1Min", "5Min", "15Min", "1Hour", "1Day"]
+    /// Bar sizes as Alpaca names them, shortest first, with their length in seconds.
+    public static let barSizes: KeyValuePairs<String, Int> = [
+        "1Min": 60, "5Min": 300, "15Min": 900, "1Hour": 3600, "1Day": 86_400,
+    ]
 
-    /// How long a bar of `timeframe` lasts, in seconds.
+    /// The names of `barSizes`, in order.
+    public static var timeframes: [String] { barSizes.map(\.key) }
+
+    /// How long a bar of `timeframe` lasts, in seconds (a minute for a name it does not know).
     public static func seconds(_ timeframe: String) -> Int {
-        ["1Min": 60, "5Min": 300, "15Min": 900, "1Hour": 3600, "1Day": 86_400][timeframe] ?? 60
+        barSizes.first { $0.key == timeframe }?.value ?? 60
     }
 
     public init(

@@ -200,10 +200,9 @@ public enum BacktestRun {
         } catch {
             throw Failure(message: "cannot read the backtest's ledger: \(error)")
         }
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         let report = BacktestReport(
             tracker: tracker, fillAt: options.fillAt.rawValue, commissionPerShare: options.commissionPerShare,
-            slippageBps: options.slippageBps, timing: .init(elapsedSeconds: seconds, ticks: ticks.count))
+            slippageBps: options.slippageBps, timing: .init(elapsedSeconds: elapsed.seconds, ticks: ticks.count))
         let reportFolder = (options.reportDirectory ?? work).standardizedFileURL
         let page = reportFolder.appendingPathComponent("report.html")
         let equity = reportFolder.appendingPathComponent("equity.csv")
@@ -276,23 +275,24 @@ public enum BacktestRun {
             tracker.open(member: status.member, strategy: status.name)
         }
         let fills = try await ledger.allFills()
+        func book(_ fills: ArraySlice<FillRecord>) {
+            for fill in fills {
+                tracker.fill(
+                    member: fill.member, strategy: fill.strategy, symbol: fill.symbol, side: fill.side, qty: fill.qty,
+                    price: fill.price, commission: fill.qty * options.commissionPerShare, at: fill.filledAt)
+            }
+        }
         var next = 0
         for (index, tick) in ticks.enumerated() {
             tracker.tick(symbol: tick.symbol, price: tick.price, at: tick.at)
             let upTo = index < fillsAfterTick.count ? min(fillsAfterTick[index], fills.count) : fills.count
-            while next < upTo {
-                let fill = fills[next]
-                tracker.fill(
-                    member: fill.member, strategy: fill.strategy, symbol: fill.symbol, side: fill.side, qty: fill.qty,
-                    price: fill.price, commission: fill.qty * options.commissionPerShare, at: fill.filledAt)
-                next += 1
+            if upTo > next {
+                book(fills[next..<upTo])
+                next = upTo
             }
         }
-        for fill in fills[next...] {
-            tracker.fill(
-                member: fill.member, strategy: fill.strategy, symbol: fill.symbol, side: fill.side, qty: fill.qty,
-                price: fill.price, commission: fill.qty * options.commissionPerShare, at: fill.filledAt)
-        }
+        // Fills booked after the last tick (orders answered as the data ended).
+        book(fills[next...])
         for group in try await ledger.orderCounts() {
             for _ in 0..<group.count {
                 tracker.order(
@@ -391,13 +391,6 @@ public enum BacktestRun {
         }
     }
 
-    /// A value the driver leaves for the caller.
-    final class Shared<Value: Sendable>: Sendable {
-        private let value: Mutex<Value>
-        init(_ value: Value) { self.value = Mutex(value) }
-        func withLock<Result>(_ body: (inout Value) -> Result) -> Result { value.withLock { body(&$0) } }
-    }
-
     /// `ticks done / total, ticks/s, ETA` on stderr, at most twice a second.
     final class Progress: Sendable {
         let total: Int
@@ -421,7 +414,7 @@ public enum BacktestRun {
                 return true
             }
             guard due else { return }
-            let seconds = Self.seconds(now - started)
+            let seconds = (now - started).seconds
             let rate = seconds > 0 ? Double(done) / seconds : 0
             let eta = rate > 0 ? Double(total - done) / rate : 0
             note(
@@ -431,12 +424,16 @@ public enum BacktestRun {
 
         func finish() {
             guard !quiet else { return }
-            let seconds = Self.seconds(ContinuousClock.now - started)
+            let seconds = (ContinuousClock.now - started).seconds
             note("\(total) / \(total) ticks in \(String(format: "%.1f", seconds)) s")
         }
-
-        static func seconds(_ duration: Duration) -> Double {
-            Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-        }
     }
+}
+
+/// A value a command's driver service leaves for the command (the driver is
+/// copied into the service group; this box is shared).
+final class Shared<Value: Sendable>: Sendable {
+    private let value: Mutex<Value>
+    init(_ value: Value) { self.value = Mutex(value) }
+    func withLock<Result>(_ body: (inout Value) -> Result) -> Result { value.withLock { body(&$0) } }
 }

@@ -101,12 +101,7 @@ public enum DeskDemo {
         print(try await report(application.ledger, lastPrice: application.broker.lastPrice))
         print("ledger: \(database)  (inspect with: desk orders --db \(database); desk positions --db \(database))")
         print("strategy logs: \(work.appendingPathComponent("logs").path)")
-        if let verdict = driver.outcome.failure.withLock({ $0 }) { throw DemoError(message: verdict) }
-    }
-
-    /// Why the demo failed, as the driver found it (shared with the caller).
-    final class Verdict: Sendable {
-        let failure = Mutex<String?>(nil)
+        if let verdict = driver.outcome.withLock({ $0 }) { throw DemoError(message: verdict) }
     }
 
     /// Why the demo failed.
@@ -124,7 +119,7 @@ public enum DeskDemo {
         let options: Options
         let print: @Sendable (String) -> Void
         /// Set when no strategy could run.
-        let outcome = Verdict()
+        let outcome = Shared<String?>(nil)
 
         func run() async throws {
             await application.waitUntilListening()
@@ -151,9 +146,9 @@ public enum DeskDemo {
             reportFailures(statuses, reported: &reported)
             let failing = statuses.filter { started.contains($0.name) && ["failed", "backoff"].contains($0.state) }
             if started.isEmpty {
-                outcome.failure.withLock { $0 = "no strategy could run: none started (see above)" }
+                outcome.withLock { $0 = "no strategy could run: none started (see above)" }
             } else if failing.count == started.count {
-                outcome.failure.withLock {
+                outcome.withLock {
                     $0 =
                         "no strategy could run: \(failing.map(\.name).joined(separator: ", ")) failed (their last log lines are above; logs in \(options.workDirectory.appendingPathComponent("logs").path))"
                 }

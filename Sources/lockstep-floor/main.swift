@@ -1,3 +1,4 @@
+import DeskCore
 import DeskMarketData
 import DeskRunner
 import Foundation
@@ -64,6 +65,6 @@ _ = await strategy.exitStatus()
 FileHandle.standardError.write(Data("reads reported: \(counter.count)\n".utf8))
 counter.close()
 log.close()
-let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+let seconds = elapsed.seconds
 print(#"{"ticks": \#(delivered), "seconds": \#(seconds), "ticks_per_second": \#(Double(delivered) / seconds)}"#)
 exit(delivered == lines.count ? 0 : 1)

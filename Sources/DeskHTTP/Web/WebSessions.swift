@@ -1,4 +1,5 @@
 import Crypto
+import DeskCore
 import DeskIdentity
 import Foundation
 
@@ -39,8 +40,7 @@ public actor WebSessions {
         }
         let id = Self.secret()
         let csrf = Self.secret()
-        let seconds = Double(lifetime.components.seconds) + Double(lifetime.components.attoseconds) / 1e18
-        let expires = now.addingTimeInterval(seconds)
+        let expires = now.addingTimeInterval(lifetime.seconds)
         sessions[Self.key(id)] = Session(token: token, member: member, csrf: csrf, expires: expires, opened: now)
         return (id, csrf, expires)
     }

@@ -1,0 +1,6 @@
+/// A `Duration` as fractional seconds, for rates, timestamps and messages.
+extension Duration {
+    public var seconds: Double {
+        Double(components.seconds) + Double(components.attoseconds) / 1e18
+    }
+}
