@@ -65,9 +65,11 @@ struct IsolationTests {
         // into the strategy's own process: unprivileged, and the desk invisible.
         let plan = SandboxPlan.probe(options: Self.sandbox(base: 63_000), python: "/usr/bin/python3", pythonPath: "")
         try #require(plan.report.problem == nil, "\(plan.report.problem ?? "")")
+        // A uid of its own, claimed like a desk's (a fixed one could be another test's strategy).
+        let uid = try await InMemoryStrategyUserStore().uid(for: "preloader", base: 63_010)
         let stage = try StrategyStage(root: folder.folder.url.appendingPathComponent("sandbox")).prepare(
             name: "preloader", from: folder.strategies.appendingPathComponent("preloader"),
-            user: StrategyUser(uid: 63_010, gid: 63_010))
+            user: StrategyUser(uid: uid, gid: uid))
         try FileManager.default.copyItem(at: library, to: stage.app.appendingPathComponent("evil.so"))
         chmod(stage.app.appendingPathComponent("evil.so").path, 0o755)
         let log = StrategyLog(path: folder.logs.appendingPathComponent("direct.log").path, maxBytes: 1 << 20, keep: 1)
@@ -76,7 +78,7 @@ struct IsolationTests {
             program: ["/usr/bin/python3", "-s", "-u", stage.app.appendingPathComponent("strategy.py").path],
             workingDirectory: stage.app,
             environment: ["LD_PRELOAD": stage.app.appendingPathComponent("evil.so").path, "PATH": "/usr/bin:/bin"],
-            limits: StrategyLimits(), log: log, user: StrategyUser(uid: 63_010, gid: 63_010), home: stage.home,
+            limits: StrategyLimits(), log: log, user: StrategyUser(uid: uid, gid: uid), home: stage.home,
             hiddenPaths: [folder.strategies.path])
         let running = try await ProcessBackend(plan: plan).launch(launch)
         _ = await running.exitStatus()
@@ -84,7 +86,7 @@ struct IsolationTests {
         let output = folder.log("direct")
         let runs = Self.values(output, "PRELOAD")
         #expect(output.contains("RAN"), "\(output)")
-        #expect(runs == ["uid=63010 desk-environ=denied"], "the library ran only in the strategy: \(output)")
+        #expect(runs == ["uid=\(uid) desk-environ=denied"], "the library ran only in the strategy: \(output)")
     }
 
     @Test(

@@ -25,7 +25,9 @@ struct ReadinessTests {
         let options = SandboxOptions(baseUID: base)
         let plan = SandboxPlan.probe(options: options, python: "/usr/bin/python3", pythonPath: "")
         try #require(plan.report.problem == nil, "\(plan.report.problem ?? "")")
-        let user = StrategyUser(uid: base, gid: base)
+        // A uid of its own, claimed like a desk's (a fixed one could be another test's strategy).
+        let uid = try await InMemoryStrategyUserStore().uid(for: "driven", base: base)
+        let user = StrategyUser(uid: uid, gid: uid)
         let stage = try StrategyStage(root: folder.folder.url.appendingPathComponent("sandbox")).prepare(
             name: "driven", from: folder.strategies.appendingPathComponent("driven"), user: user)
         let counter = try ReadinessCounter(path: folder.folder.url.appendingPathComponent("driven.ready").path)
