@@ -65,6 +65,9 @@ public actor RequestPacer {
 
     private var now: Double { (clock.now - epoch) / .seconds(1) }
 
+    /// Requests waiting for their turn.
+    public var waiting: Int { queue.waiting }
+
     /// Waits for `member`'s turn and a request from the budget.
     public func acquire(member: String) async throws(BrokerError) {
         let ticket = queue.enqueue(member)

@@ -154,7 +154,8 @@ struct AlpacaWireTests {
 
     @Test("a busy member cannot starve another: the pacer serves them in turn")
     func pacerFairness() async throws {
-        let pacer = RequestPacer(perMinute: 600, burst: 1, maximumWait: .seconds(30))
+        // One request every 0.2 s: "quiet" may join a turn or two late and still be in time.
+        let pacer = RequestPacer(perMinute: 300, burst: 1, maximumWait: .seconds(30))
         let order = OrderLog()
         try await withThrowingTaskGroup(of: Void.self) { group in
             for index in 0..<6 {
@@ -163,7 +164,8 @@ struct AlpacaWireTests {
                     await order.append("busy\(index)")
                 }
             }
-            try await Task.sleep(for: .milliseconds(30))
+            // "quiet" joins once the six are queued (the first is served at once), not after a guessed sleep.
+            while await pacer.waiting < 5 { try await Task.sleep(for: .milliseconds(1)) }
             group.addTask {
                 try await pacer.acquire(member: "quiet")
                 await order.append("quiet")
