@@ -12,7 +12,7 @@ import Foundation
 ///   it gives it back.
 /// - **reserved**: what open orders claim — the part of each that opens or adds
 ///   to a position (a buy beyond a short it covers, a sell beyond the long it
-///   sells), at its limit (or stop) price, else the last price.
+///   sells), at the worst price it can fill at (`OrderValuation`, at admission).
 /// - **buying power** = cash − short collateral − reserved.
 public struct CapitalStatement: Sendable, Equatable {
     /// The member's allocation; nil when they have none (buying power is then not limited).
@@ -56,7 +56,7 @@ public enum CapitalRule {
         public var symbol: String
         public var side: Side
         public var remainingQty: Decimal
-        /// Its limit (or stop) price, else the last price; nil when none is known.
+        /// The worst price it can fill at (`OrderValuation`); nil when it could not be valued.
         public var price: Decimal?
 
         public init(symbol: String, side: Side, remainingQty: Decimal, price: Decimal?) {
@@ -99,30 +99,30 @@ public enum CapitalRule {
 
     /// Checks a new order against the member's buying power: the part of it that
     /// opens or adds to a position (given what the member holds and has working in
-    /// its symbol), valued at `price`, must fit in what is left. Nil when it fits, or
-    /// when the member has no allocation.
+    /// its symbol), at the worst price it can fill at (`valuation`), must fit in
+    /// what is left. Nil when it fits, or when the member has no allocation.
     public static func check(
-        _ order: OrderTerms, price: Decimal?, statement: CapitalStatement, held: Decimal, working: [Claim]
+        _ order: OrderTerms, valuation: OrderValuation, statement: CapitalStatement, held: Decimal, working: [Claim]
     ) -> Refusal? {
         guard statement.capital != nil else { return nil }
         let symbolWorking = working.filter { $0.symbol == order.symbol }
         let before = reservation(of: symbolWorking, held: held)
-        let new = Claim(symbol: order.symbol, side: order.side, remainingQty: order.qty, price: price)
+        let new = Claim(symbol: order.symbol, side: order.side, remainingQty: order.qty, price: valuation.price)
         let openingQty =
             openingQuantity(of: symbolWorking + [new], held: held, side: order.side)
             - openingQuantity(of: symbolWorking, held: held, side: order.side)
         if openingQty == 0 { return nil }
-        guard let price else {
-            return Refusal(
-                message:
-                    "cannot check buying power: no price is known for \(order.symbol) yet; send a limit order")
+        let (price, basis): (Decimal, String)
+        switch valuation {
+        case .unbounded(let why): return Refusal(message: "cannot check buying power: \(why)")
+        case .price(let value, let why): (price, basis) = (value, why)
         }
         let needed = reservation(of: symbolWorking + [new], held: held) - before
         if needed <= statement.buyingPower { return nil }
         let plain = ExactDecimal.plain
         return Refusal(
             message:
-                "insufficient buying power: this order needs \(plain(needed)) (\(plain(openingQty)) \(order.symbol) at \(plain(price))) but buying power is \(plain(statement.buyingPower)) (capital \(plain(statement.capital ?? 0)), cash \(plain(statement.cash)), reserved by open orders \(plain(statement.reserved)), held for shorts \(plain(statement.shortCollateral)))"
+                "insufficient buying power: this order needs \(plain(needed)) (\(plain(openingQty)) \(order.symbol) at \(plain(price)), \(basis)) but buying power is \(plain(statement.buyingPower)) (capital \(plain(statement.capital ?? 0)), cash \(plain(statement.cash)), reserved by open orders \(plain(statement.reserved)), held for shorts \(plain(statement.shortCollateral)))"
         )
     }
 

@@ -26,10 +26,6 @@ public struct OrderTerms: Sendable, Equatable {
         self.stopPrice = stopPrice
     }
 
-    /// The price that bounds what the order can cost: the limit price, else the
-    /// stop price, else nil (a market order trades at the market).
-    public var boundingPrice: Decimal? { limitPrice ?? stopPrice }
-
     /// `buy 10 AAPL limit day limit 145.5`: the terms in one line (audit log, logs).
     public var summary: String {
         var text =

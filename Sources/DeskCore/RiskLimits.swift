@@ -4,7 +4,7 @@ import Foundation
 public struct RiskLimits: Sendable, Equatable {
     /// Largest quantity in one order.
     public var maxOrderQty: Decimal?
-    /// Largest qty × price of one order.
+    /// Largest qty × price of one order, at the worst price it can fill at (`OrderValuation`).
     public var maxOrderNotional: Decimal?
     /// Largest absolute position per symbol, counting open orders on the same side.
     public var maxPosition: Decimal?
@@ -162,20 +162,21 @@ public enum RiskCheck {
                 message: "qty \(ExactDecimal.plain(order.qty)) exceeds max_order_qty \(ExactDecimal.plain(maximum))")
         }
         if let maximum = limits.maxOrderNotional {
-            guard let price = order.boundingPrice ?? exposure.lastPrice else {
+            // At the worst price the order can fill at, not the price it names.
+            switch OrderValuation(order, lastPrice: exposure.lastPrice) {
+            case .unbounded(let why):
                 return RiskRejection(
                     limit: "max_order_notional",
-                    message:
-                        "cannot check max_order_notional \(ExactDecimal.plain(maximum)): no price is known for \(symbol) yet; send a limit order"
-                )
-            }
-            let notional = order.qty * price
-            if notional > maximum {
-                return RiskRejection(
-                    limit: "max_order_notional",
-                    message:
-                        "order notional \(ExactDecimal.plain(notional)) (\(ExactDecimal.plain(order.qty)) × \(ExactDecimal.plain(price))) exceeds max_order_notional \(ExactDecimal.plain(maximum))"
-                )
+                    message: "cannot check max_order_notional \(ExactDecimal.plain(maximum)): \(why)")
+            case .price(let price, let basis):
+                let notional = order.qty * price
+                if notional > maximum {
+                    return RiskRejection(
+                        limit: "max_order_notional",
+                        message:
+                            "order notional \(ExactDecimal.plain(notional)) (\(ExactDecimal.plain(order.qty)) × \(ExactDecimal.plain(price)), \(basis)) exceeds max_order_notional \(ExactDecimal.plain(maximum))"
+                    )
+                }
             }
         }
         if let maximum = limits.maxOpenOrders, exposure.openOrders >= maximum {

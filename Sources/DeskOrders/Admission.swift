@@ -16,9 +16,12 @@ import Foundation
 /// or booked**, so concurrent orders can never jointly pass a position or
 /// open-orders limit; then, for a member with a capital allocation, the
 /// buying-power rule (`CapitalRule`: the part of the order that opens or adds to
-/// a position, at its limit or stop price or else the last price, must fit in
-/// the allocation's cash less what open orders and shorts already hold). An
-/// admitted order reserves its quantity (and, for capital, its value) until it is final.
+/// a position must fit in the allocation's cash less what open orders and shorts
+/// already hold). Notional, buying power and what an order reserves all value it
+/// at the worst price it can fill at (`OrderValuation`: never the price it names
+/// when the market is worse, so a buy stop or sell limit at 0.01 is worth the
+/// market). An admitted order reserves its quantity (and, for capital, its value)
+/// until it is final.
 ///
 /// A kill switch takes effect at once: it refuses every later order, and an
 /// order journaled but not yet sent to its broker is stopped (recorded as
@@ -68,8 +71,8 @@ public struct Admission: Sendable {
         var remaining: Decimal
         var phase: Phase
         var held: [OrderUpdate] = []
-        /// What its remainder is valued at for buying power: its limit or stop
-        /// price, else the last price when it was admitted.
+        /// What its remainder is valued at for buying power: the worst price it
+        /// could fill at when it was admitted (`OrderValuation`).
         var price: Decimal?
     }
 
@@ -134,7 +137,8 @@ public struct Admission: Sendable {
     // MARK: Orders
 
     /// Decides on an order request from `member` (and `strategy`), given the id it
-    /// gets if admitted, the time, and the symbol's last price (for notional limits).
+    /// gets if admitted, the time, and the symbol's last price (what the order is
+    /// valued at, with its own prices: `OrderValuation`).
     public mutating func admit(
         _ ticket: OrderTicket, member: String, strategy: String, orderId: String, now: Date, lastPrice: Decimal?
     ) -> Decision {
@@ -163,11 +167,11 @@ public struct Admission: Sendable {
         {
             return .refuse(.risk(rejection))
         }
-        let price = terms.boundingPrice ?? lastPrice
+        let valuation = OrderValuation(terms, lastPrice: lastPrice)
         if let capital = limits.capital {
             let claims = self.claims(member: member)
             if let refusal = CapitalRule.check(
-                terms, price: price,
+                terms, valuation: valuation,
                 statement: CapitalRule.statement(capital: capital, holdings: holdings(member: member), working: claims),
                 held: positions[Key(member: member, symbol: terms.symbol)] ?? 0, working: claims)
             {
@@ -175,7 +179,7 @@ public struct Admission: Sendable {
             }
         }
         let order = Order(id: orderId, member: member, strategy: strategy, terms: terms, placedAt: now)
-        reserve(order, remaining: terms.qty, phase: .writing, price: price)
+        reserve(order, remaining: terms.qty, phase: .writing, price: valuation.price)
         return .journal(order)
     }
 
@@ -318,8 +322,10 @@ public struct Admission: Sendable {
 
     private mutating func reserve(_ order: Order, remaining: Decimal, phase: Phase, price: Decimal? = nil) {
         guard open[order.id] == nil else { return }
+        // Restored orders (no price known at start) are valued by their own prices where those bound them.
         open[order.id] = OpenOrder(
-            order: order, remaining: remaining, phase: phase, price: price ?? order.terms.boundingPrice)
+            order: order, remaining: remaining, phase: phase,
+            price: price ?? OrderValuation(order.terms, lastPrice: nil).price)
         openCounts[order.member, default: 0] += 1
         adjustOpen(order, by: remaining)
     }

@@ -22,6 +22,20 @@ struct RiskCheckTests {
             (order(.buy, 100), RiskExposure(lastPrice: 101), "max_order_notional", "exceeds max_order_notional 10000"),
             (order(.buy, 50, limit: 250), RiskExposure(lastPrice: 1), "max_order_notional", "50 × 250"),
             (order(.buy, 10), RiskExposure(), "max_order_notional", "no price is known"),
+            // Valued at the market, not at the price the order names (issue 22, finding 1).
+            (
+                OrderTerms(symbol: "MSFT", qty: 100, side: .buy, type: .stop, stopPrice: Decimal(string: "0.01")!),
+                RiskExposure(lastPrice: 420), "max_order_notional",
+                "42000 (100 × 420, the last price, above its stop 0.01)"
+            ),
+            (
+                OrderTerms(symbol: "GOOG", qty: 100, side: .sell, type: .limit, limitPrice: Decimal(string: "0.01")!),
+                RiskExposure(position: 100, lastPrice: 167), "max_order_notional", "16700 (100 × 167, the last price"
+            ),
+            (
+                OrderTerms(symbol: "GOOG", qty: 10, side: .sell, type: .limit, limitPrice: 1), RiskExposure(),
+                "max_order_notional", "a sell limit fills at its limit or any price above it"
+            ),
             (order(.buy, 10), RiskExposure(openOrders: 3, lastPrice: 1), "max_open_orders", "max_open_orders is 3"),
             (order(.buy, 60), RiskExposure(position: 100, lastPrice: 1), "max_position", "could reach 160"),
             (
@@ -43,6 +57,12 @@ struct RiskCheckTests {
             (order(.sell, 100), RiskExposure(position: 100, lastPrice: 50)),  // reducing
             // The limit price bounds the notional: no last price needed.
             (order(.buy, 50, limit: 1), RiskExposure(position: 100)),
+            // A buy stop above the market is worth its stop; a sell stop below it, its stop.
+            (
+                OrderTerms(symbol: "AAPL", qty: 50, side: .buy, type: .stop, stopPrice: 200),
+                RiskExposure(lastPrice: 100)
+            ),
+            (OrderTerms(symbol: "AAPL", qty: 50, side: .sell, type: .stop, stopPrice: 100), RiskExposure()),
             (order(.sell, 50), RiskExposure(position: -100, openSellQty: 0, openOrders: 2, lastPrice: 1)),
         ])
     func passes(order: OrderTerms, exposure: RiskExposure) {

@@ -164,8 +164,69 @@ struct CapitalTests {
         }
         #expect(
             rejection.message
-                == "insufficient buying power: this order needs 1141.5 (6 AAPL at 190.25) but buying power is 1000 (capital 1000, cash 1000, reserved by open orders 0, held for shorts 0)"
+                == "insufficient buying power: this order needs 1141.5 (6 AAPL at 190.25, its limit) but buying power is 1000 (capital 1000, cash 1000, reserved by open orders 0, held for shorts 0)"
         )
+    }
+
+    /// Orders priced away from the market, each against alice's 1000 with AAPL at 100.
+    static let farFromTheMarket: [(ticket: OrderTicket, last: Decimal?, refused: String?)] = [
+        // A buy stop at 0.01 triggers at once and fills at the market: 20 × 100, not 20 × 0.01.
+        (
+            OrderTicket(symbol: "AAPL", qty: "20", side: "buy", orderType: "stop", stopPrice: "0.01"), 100,
+            "needs 2000 (20 AAPL at 100, the last price, above its stop 0.01)"
+        ),
+        (OrderTicket(symbol: "AAPL", qty: "9", side: "buy", orderType: "stop", stopPrice: "0.01"), 100, nil),
+        // A sell limit at 0.01 opening a short fills at the market too.
+        (
+            OrderTicket(symbol: "AAPL", qty: "20", side: "sell", orderType: "limit", limitPrice: "0.01"), 100,
+            "needs 2000 (20 AAPL at 100, the last price, above its limit 0.01)"
+        ),
+        // A buy stop above the market is worth its stop.
+        (
+            OrderTicket(symbol: "AAPL", qty: "9", side: "buy", orderType: "stop", stopPrice: "150"), 100,
+            "needs 1350 (9 AAPL at 150, its stop)"
+        ),
+        // With no price known a buy stop and a sell limit cannot be valued; a buy limit can.
+        (
+            OrderTicket(symbol: "AAPL", qty: "1", side: "buy", orderType: "stop", stopPrice: "0.01"), nil,
+            "cannot check buying power: no price is known for AAPL yet"
+        ),
+        (
+            OrderTicket(symbol: "AAPL", qty: "1", side: "sell", orderType: "limit", limitPrice: "0.01"), nil,
+            "cannot check buying power: no price is known for AAPL yet"
+        ),
+        (OrderTicket(symbol: "AAPL", qty: "1", side: "buy", orderType: "limit", limitPrice: "0.01"), nil, nil),
+    ]
+
+    @Test(
+        "orders priced away from the market are valued at the worst price they can fill at", arguments: farFromTheMarket
+    )
+    func awayFromTheMarket(ticket: OrderTicket, last: Decimal?, refused: String?) {
+        var machine = Self.machine()
+        let decision = machine.admit(
+            ticket, member: "alice", strategy: "", orderId: "o1", now: Self.start, lastPrice: last)
+        switch (decision, refused) {
+        case (.journal, nil): break
+        case (.refuse(.risk(let rejection)), let fragment?):
+            #expect(rejection.limit == "buying_power")
+            #expect(rejection.message.contains(fragment), "\(rejection.message)")
+        default: Issue.record("\(ticket): \(decision), expected \(refused ?? "journal")")
+        }
+    }
+
+    @Test("a buy stop admitted under the market reserves the market's value, not its stop's")
+    func stopReservation() {
+        var machine = Self.machine()
+        let ticket = OrderTicket(symbol: "AAPL", qty: "5", side: "buy", orderType: "stop", stopPrice: "0.01")
+        guard
+            case .journal = machine.admit(
+                ticket, member: "alice", strategy: "", orderId: "s1", now: Self.start, lastPrice: 100)
+        else {
+            Issue.record("refused")
+            return
+        }
+        let statement = machine.capitalStatement(member: "alice") { _ in 100 }
+        #expect(statement.reserved == 500 && statement.buyingPower == 500)
     }
 
     @Test("restored holdings keep the cash the ledger left: cost basis out, realized profit in")
