@@ -84,7 +84,18 @@ public final class Ledger: Service, Sendable {
         let record = OrderRecord(order, progress: OrderProgress(qty: order.terms.qty))
         try await writer.write { db in
             try record.insert(db)
+            try Self.readBack(record, db)
             try audit.insert(db)
+        }
+    }
+
+    /// What an acknowledgement promises, checked before the commit: the order just
+    /// written reads back as written (a damaged page fails the write, not a later read).
+    static func readBack(_ record: OrderRecord, _ db: Database) throws {
+        guard let stored = try OrderRecord.find(db, id: record.orderId), stored.order.terms == record.order.terms,
+            stored.progress == record.progress, stored.member == record.member
+        else {
+            throw LedgerError.corrupt("order \(record.orderId) does not read back as it was written")
         }
     }
 
@@ -113,6 +124,7 @@ public final class Ledger: Service, Sendable {
         let positions = positionBook
         try await writer.write { db in
             try recorded.insert(db)
+            try Self.readBack(recorded, db)
             for fill in booked {
                 try fill.insert(db)
                 try positions.book(order: recorded, qty: fill.qty, price: fill.price, at: fill.filledAt, db)

@@ -4,7 +4,9 @@ import GRDB
 /// Opens the desk's SQLite file (WAL, full fsync on commit) and keeps its schema
 /// current. One `DatabasePool` per file per process.
 enum LedgerDatabase {
-    /// Opens (creating if needed) the database at `path` and migrates it; with
+    /// Opens (creating if needed) the database at `path`, checks it (`PRAGMA
+    /// quick_check`: every page of the file is read once, so a damaged ledger is
+    /// refused before anything is written to it) and migrates it; with
     /// `readOnly`, opens an existing one for reading (migrating it first only when
     /// an older desk wrote it).
     static func open(path: String, readOnly: Bool = false) throws -> DatabasePool {
@@ -27,10 +29,21 @@ enum LedgerDatabase {
         }
         let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let pool = try DatabasePool(path: path, configuration: configuration)
+        let pool: DatabasePool
+        do {
+            pool = try DatabasePool(path: path, configuration: configuration)
+            let problems = try pool.read { db in try String.fetchAll(db, sql: "PRAGMA quick_check(\(reportedProblems))")
+            }
+            if problems != ["ok"] { throw LedgerError.damaged(path: path, problems: problems) }
+        } catch let error as DatabaseError where [.SQLITE_CORRUPT, .SQLITE_NOTADB].contains(error.resultCode) {
+            throw LedgerError.damaged(path: path, problems: [error.message ?? "\(error.resultCode)"])
+        }
         try migrator.migrate(pool)
         return pool
     }
+
+    /// The most problems a damaged ledger's refusal lists.
+    static let reportedProblems = 5
 
     /// A migrated database in memory, for unit tests (nothing is durable).
     static func inMemory() throws -> DatabaseQueue {

@@ -17,7 +17,8 @@ public struct DeskStartupError: Error, Sendable, CustomStringConvertible {
 /// 1. the lock `<db>.lock` (a second desk stops here, before it reads or writes anything);
 /// 2. the TCP port and the unix socket are free (else a plain message, still before the ledger);
 /// 3. the desk's files are private: ledger, WAL and shared memory, admin token, lock, logs;
-/// 4. the ledger opens; strategy tokens a killed earlier run left live are revoked;
+/// 4. the ledger opens (a damaged one is refused, naming the file and what to do);
+///    strategy tokens a killed earlier run left live are revoked;
 /// 5. the admin token file;
 /// then `run` serves, and writes where it listens into the lock file.
 public struct DeskLaunch: Sendable {
@@ -63,7 +64,12 @@ public struct DeskLaunch: Sendable {
         } catch {
             throw DeskStartupError("cannot make the strategy logs private: \(error)")
         }
-        let application = try DeskApplication(configuration: configuration, logger: logger)
+        let application: DeskApplication
+        do {
+            application = try DeskApplication(configuration: configuration, logger: logger)
+        } catch let error as LedgerError {
+            throw DeskStartupError(error.description)
+        }
         narrowed = application.ledger.narrowedFiles + narrowed
         for change in narrowed { logNarrowed(change, logger: logger) }
         let revoked = try application.ledger.revokeSupervisorTokens()
