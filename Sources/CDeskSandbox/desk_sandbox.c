@@ -27,6 +27,22 @@ int desk_no_new_privileges(void) { return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
 
 int desk_parent_death_signal(int signal) { return prctl(PR_SET_PDEATHSIG, signal, 0, 0, 0); }
 
+int desk_parent_pidfd(void) {
+#ifdef SYS_pidfd_open
+    pid_t parent = getppid();
+    int fd = (int)syscall(SYS_pidfd_open, parent, 0);
+    if (fd < 0) return -1;
+    // Reparented meanwhile: the pid may already name another process.
+    if (getppid() != parent) {
+        close(fd);
+        return -2;
+    }
+    return fd;
+#else
+    return -1;
+#endif
+}
+
 int desk_set_dumpable(int value) { return prctl(PR_SET_DUMPABLE, value, 0, 0, 0); }
 
 void desk_close_from(int first) {

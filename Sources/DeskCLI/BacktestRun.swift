@@ -32,13 +32,17 @@ public enum BacktestRun {
         public var pythonPath: String?
         /// How long strategies have to end after the data is over.
         public var endGrace: Duration
+        /// How long one tick may take, every strategy's turn with it included (and
+        /// how long strategies have to ask for their first tick once started).
+        public var tickTimeout: Duration
         public var quiet: Bool
 
         public init(
             strategies: [String], strategiesDirectory: URL, dataFiles: [URL], workDirectory: URL? = nil,
             configFile: String? = nil, fillAt: PaperBook.FillModel = .nextTick, commissionPerShare: Decimal = 0,
             slippageBps: Decimal = 0, capital: Decimal = 100_000, reportDirectory: URL? = nil,
-            pythonPath: String? = nil, endGrace: Duration = .seconds(5), quiet: Bool = false
+            pythonPath: String? = nil, endGrace: Duration = .seconds(5), tickTimeout: Duration = .seconds(30),
+            quiet: Bool = false
         ) {
             self.strategies = strategies
             self.strategiesDirectory = strategiesDirectory
@@ -52,6 +56,7 @@ public enum BacktestRun {
             self.reportDirectory = reportDirectory
             self.pythonPath = pythonPath
             self.endGrace = endGrace
+            self.tickTimeout = tickTimeout
             self.quiet = quiet
         }
     }
@@ -174,7 +179,8 @@ public enum BacktestRun {
         }
         let driver = Driver(
             application: application, supervisor: supervisor, broker: broker, clock: clock, ticks: ticks,
-            names: names, session: configuration.session, quiet: options.quiet, note: note)
+            names: names, session: configuration.session, tickTimeout: options.tickTimeout, quiet: options.quiet,
+            note: note)
         let started = ContinuousClock.now
         do {
             try await launch.run(
@@ -315,6 +321,12 @@ public enum BacktestRun {
     /// price (booked before anyone sees it), gives it to the strategies, and waits
     /// until each has finished with it. Returns at the end of the data (which
     /// shuts the desk down), leaving in `outcome` what it found.
+    ///
+    /// Each tick, and the strategies' first request for input, has `tickTimeout`: a
+    /// strategy that has not finished with it by then (it stopped reading its
+    /// input) fails the run, named with the tick; SIGTERM or SIGINT (the group's
+    /// graceful shutdown) end the run the same way. Either way the desk then shuts
+    /// down, which stops the strategies.
     struct Driver: Service {
         let application: DeskApplication
         let supervisor: Supervisor
@@ -323,11 +335,23 @@ public enum BacktestRun {
         let ticks: [Tick]
         let names: [String]
         let session: SessionCalendar
+        let tickTimeout: Duration
         let quiet: Bool
         let note: @Sendable (String) -> Void
         let outcome = Shared(DriverOutcome())
 
         func run() async throws {
+            let deadline = TickDeadline(timeout: tickTimeout)
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { await cancelWhenGracefulShutdown { await drive(deadline) } }
+                group.addTask { await deadline.watch() }
+                // The run ended, or a tick overran its deadline: either way the other stops.
+                _ = await group.next()
+                group.cancelAll()
+            }
+        }
+
+        private func drive(_ deadline: TickDeadline) async {
             await application.waitUntilListening()
             await application.orderDesk.ready()
             for result in await supervisor.start(names) where !result.ok {
@@ -345,8 +369,13 @@ public enum BacktestRun {
             let metrics = application.metrics
             var nextClose = session.nextClose(after: ticks[0].at)
             let progress = Progress(total: ticks.count, quiet: quiet, note: note)
-            await supervisor.settle()
+            deadline.begin()
+            if let waiting = await supervisor.settle() {
+                stopped(at: nil, waitingFor: waiting, deadline)
+                return
+            }
             for (index, tick) in ticks.enumerated() {
+                deadline.begin()
                 // A tick stamped at the close (a bar ending at 16:00) is still the session's.
                 while tick.at > nextClose {
                     clock.set(nextClose)
@@ -357,7 +386,15 @@ public enum BacktestRun {
                 clock.set(tick.at)
                 let fills = broker.trade(symbol: tick.symbol, price: tick.price, size: tick.size, at: tick.at)
                 if !fills.isEmpty { await desk.apply(fills) }
-                await supervisor.deliver(FeedLine(tick: tick))
+                if Task.isCancelled {
+                    stopped(at: index, waitingFor: nil, deadline)
+                    return
+                }
+                let delivery = await supervisor.deliver(FeedLine(tick: tick))
+                if Task.isCancelled {
+                    stopped(at: index, waitingFor: delivery.unanswered, deadline)
+                    return
+                }
                 fillsAfterTick.append(metrics.fillsBooked)
                 if index & 1023 == 1023 {
                     if let failure = await failed() {
@@ -367,6 +404,7 @@ public enum BacktestRun {
                     progress.show(done: index + 1)
                 }
             }
+            deadline.end()
             progress.finish()
             if let failure = await failed() {
                 fail(failure)
@@ -375,6 +413,35 @@ public enum BacktestRun {
             await supervisor.endOfData(grace: supervisor.configuration.stopGrace)
             outcome.withLock { $0.fillsAfterTick = fillsAfterTick }
             if let failure = await failed() { fail(failure) }
+        }
+
+        /// The run was stopped at tick `index` (nil: before the first), waiting for
+        /// strategy `waitingFor`: by its deadline, or by a signal.
+        private func stopped(at index: Int?, waitingFor strategy: String?, _ deadline: TickDeadline) {
+            let tick = index.map { index in
+                let line = String(decoding: FeedLine(tick: ticks[index]).bytes.dropLast(), as: UTF8.self)
+                return "tick \(index + 1) of \(ticks.count) (\(UTCTimestamp.iso8601(ticks[index].at)) \(line))"
+            }
+            let limit = "\(String(format: "%g", tickTimeout.seconds)) s (--tick-timeout)"
+            guard deadline.overran else {
+                let whom = strategy.map { ": strategy \($0) had not finished with it" } ?? ""
+                fail(
+                    "interrupted by a signal at \(tick ?? "the start, before the first tick")\(whom); the strategies were stopped"
+                )
+                return
+            }
+            switch (strategy, tick) {
+            case (let strategy?, let tick?):
+                fail(
+                    "strategy \(strategy) did not finish with \(tick) within \(limit): it stopped reading its input, or needs longer per tick; the run was stopped"
+                )
+            case (let strategy?, nil):
+                fail(
+                    "strategy \(strategy) did not ask for its first tick within \(limit) of starting: it does not read its input; the run was stopped"
+                )
+            case (nil, _):
+                fail("\(tick ?? "the start") took longer than \(limit); the run was stopped")
+            }
         }
 
         /// A strategy that crashed, with its last log lines; nil when none did.
@@ -388,6 +455,53 @@ public enum BacktestRun {
 
         private func fail(_ message: String) {
             outcome.withLock { $0.failure = message }
+        }
+    }
+
+    /// The deadline of the tick in progress, and a watch that notices when one passes.
+    final class TickDeadline: Sendable {
+        let timeout: Duration
+        private struct State {
+            var sequence = 0
+            var since: ContinuousClock.Instant?
+            var overran = false
+        }
+        private let state = Mutex(State())
+
+        init(timeout: Duration) { self.timeout = timeout }
+
+        /// A tick (or the wait for the first request for input) begins now.
+        func begin() {
+            let now = ContinuousClock.now
+            state.withLock {
+                $0.sequence += 1
+                $0.since = now
+            }
+        }
+
+        /// No tick is in progress any more (the data is over).
+        func end() { state.withLock { $0.since = nil } }
+
+        /// Whether a tick took longer than the timeout.
+        var overran: Bool { state.withLock { $0.overran } }
+
+        /// Returns once a tick has taken longer than the timeout (it is then `overran`), or when cancelled.
+        func watch() async {
+            while true {
+                let (sequence, since) = state.withLock { ($0.sequence, $0.since) }
+                do {
+                    try await Task.sleep(until: (since ?? .now) + timeout, clock: .continuous)
+                } catch {
+                    return
+                }
+                let late = state.withLock { state -> Bool in
+                    guard let since = state.since, state.sequence == sequence, ContinuousClock.now - since >= timeout
+                    else { return false }
+                    state.overran = true
+                    return true
+                }
+                if late { return }
+            }
         }
     }
 

@@ -237,34 +237,53 @@ public actor Supervisor: Service {
     }
 
     /// Waits until every strategy in lockstep has finished with the last tick it
-    /// was given — it is blocked reading stdin for the next — or has ended.
-    public func settle() async {
+    /// was given — it is blocked reading stdin for the next — or has ended. When
+    /// the waiting task is cancelled (a deadline, a signal), returns the strategy
+    /// it was waiting for; nil once every one has settled.
+    public func settle() async -> String? {
         for name in managed.keys.sorted() {
             guard let entry = managed[name], entry.process != nil, let readiness = entry.readiness else { continue }
-            _ = await readiness.wait(forReads: entry.delivered + 1)
+            if await readiness.wait(forReads: entry.delivered + 1) == .closed && Task.isCancelled { return name }
         }
+        return nil
+    }
+
+    /// What became of a tick given in lockstep.
+    public struct Delivery: Sendable, Equatable {
+        /// How many strategies took it.
+        public var given: Int
+        /// The strategy that had not finished with it when the waiting task was
+        /// cancelled (a deadline, a signal); nil when every one did.
+        public var unanswered: String?
     }
 
     /// Gives `line` to each strategy in lockstep subscribed to its symbol, one
     /// after the other in name order, each only once the one before has finished
     /// with it (asks for input again, or ended): so the orders of one tick reach
-    /// the desk in the same order in every run. Call `settle` once first. Returns
-    /// how many took it.
+    /// the desk in the same order in every run. Call `settle` once first. A
+    /// cancelled caller stops waiting at once and learns whom it waited for.
     @discardableResult
-    public func deliver(_ line: FeedLine) async -> Int {
+    public func deliver(_ line: FeedLine) async -> Delivery {
         var given = 0
         for name in managed.keys.sorted() {
+            if Task.isCancelled { break }
             guard let entry = managed[name], let process = entry.process, let readiness = entry.readiness else {
                 continue
             }
             if let symbols = entry.symbols, !symbols.contains(line.tick.symbol) { continue }
-            guard await process.write(line.bytes) else { continue }
+            guard await process.write(line.bytes) else {
+                // A full pipe is waited on until cancelled; a closed one is a strategy that ended.
+                if Task.isCancelled { return Delivery(given: given, unanswered: name) }
+                continue
+            }
             let delivered = entry.delivered + 1
             managed[name]?.delivered = delivered
             given += 1
-            _ = await readiness.wait(forReads: delivered + 1)
+            if await readiness.wait(forReads: delivered + 1) == .closed && Task.isCancelled {
+                return Delivery(given: given, unanswered: name)
+            }
         }
-        return given
+        return Delivery(given: given, unanswered: nil)
     }
 
     /// The data is over: every strategy's stdin is closed, and those still

@@ -296,14 +296,24 @@ func runInit(_ spec: SandboxSpec, report: Int32, readinessChannel: Int32?) -> Ne
 /// becomes readable or closes.
 /// `out` is the FIFO, opened before the namespaces were made (the init's
 /// mounts, which hide the desk's folders, are in the launcher's namespace too).
-func relayReads(channel: Int32, out: Int32, report: Int32) {
+/// Returns true when the desk (`desk`, its pidfd) ended first.
+func relayReads(channel: Int32, out: Int32, report: Int32, desk: Int32) -> Bool {
     var listener: Int32 = -1
+    defer {
+        if listener >= 0 { close(listener) }
+        close(out)
+    }
     while true {
         var fds = [pollfd(fd: report, events: Int16(POLLIN), revents: 0)]
         fds.append(pollfd(fd: listener >= 0 ? listener : channel, events: Int16(POLLIN), revents: 0))
+        fds.append(pollfd(fd: desk, events: Int16(POLLIN), revents: 0))
         if poll(&fds, nfds_t(fds.count), -1) < 0 {
             if errno == EINTR { continue }
             fail("waiting for reads of stdin")
+        }
+        if fds[2].revents != 0 {
+            if listener < 0 { close(channel) }
+            return true
         }
         if fds[1].revents & Int16(POLLIN) != 0 {
             if listener < 0 {
@@ -323,8 +333,23 @@ func relayReads(channel: Int32, out: Int32, report: Int32) {
         }
         if fds[0].revents != 0 { break }
     }
-    if listener >= 0 { close(listener) }
-    close(out)
+    return false
+}
+
+/// Waits until the init has reported (or ended), or the desk (`desk`, its pidfd)
+/// ended first: then returns true.
+func awaitReport(_ report: Int32, desk: Int32) -> Bool {
+    while true {
+        var fds = [
+            pollfd(fd: report, events: Int16(POLLIN), revents: 0), pollfd(fd: desk, events: Int16(POLLIN), revents: 0),
+        ]
+        if poll(&fds, nfds_t(fds.count), -1) < 0 {
+            if errno == EINTR { continue }
+            fail("waiting for the sandbox's init")
+        }
+        if fds[1].revents != 0 { return true }
+        if fds[0].revents != 0 { return false }
+    }
 }
 
 /// Makes the namespaces, starts the init and ends as the strategy ended.
@@ -371,11 +396,19 @@ func runIsolated(_ spec: SandboxSpec) -> Never {
     // reading it) to see whether a read the strategy starts finds data waiting.
     if spec.readiness == nil { close(0) }
     desk_forward_signals(initProcess)
+    // The sandbox ends with the desk: a desk killed with SIGKILL leaves no strategy
+    // behind, whether or not it still reads its input (the pidfd follows the desk's
+    // process; PR_SET_PDEATHSIG would follow the desk's thread that forked us).
+    let desk = desk_parent_pidfd()
+    var deskEnded = desk == -2
     if spec.readiness != nil {
         close(channel[1])
-        relayReads(channel: channel[0], out: readinessOut, report: pipeEnds[0])
+        deskEnded = deskEnded || relayReads(channel: channel[0], out: readinessOut, report: pipeEnds[0], desk: desk)
         close(0)
     }
+    if !deskEnded && desk >= 0 { deskEnded = awaitReport(pipeEnds[0], desk: desk) }
+    // The init is pid 1 of the strategy's namespace: its end ends every process in it.
+    if deskEnded { kill(initProcess, SIGKILL) }
     var status: Int32 = 0
     while waitpid(initProcess, &status, 0) < 0 {
         if errno != EINTR { fail("waiting for the sandbox's init") }

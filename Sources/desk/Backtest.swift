@@ -14,7 +14,8 @@ struct Backtest: AsyncParsableCommand {
             Each tick goes to the strategies only when every one has finished with the last (it is blocked reading \
             stdin again) and the paper broker has seen the new price. The run uses a fresh ledger in the work folder \
             (inspect it with desk orders --db WORK/desk.db). Exits 0 when the run completed, whatever the P&L; \
-            non-zero with the reason (a bad data line as file:line, a crashed strategy's last log lines) otherwise.
+            non-zero with the reason (a bad data line as file:line, a crashed strategy's last log lines, a strategy \
+            that did not finish with a tick within --tick-timeout, SIGTERM or SIGINT) otherwise.
             """)
 
     @Argument(help: "Strategy folders to run (default: every folder in --strategies).") var strategy: [String] = []
@@ -39,6 +40,12 @@ struct Backtest: AsyncParsableCommand {
     var pythonPath: String?
     @Option(name: .customLong("end-grace"), help: "Seconds strategies have to end after the data is over (default 5).")
     var endGrace: Double = 5
+    @Option(
+        name: .customLong("tick-timeout"),
+        help:
+            "Seconds one tick may take, every strategy's turn included; a strategy still busy with it then (one that stopped reading its input) fails the run (default 30)."
+    )
+    var tickTimeout: Double = 30
     @Flag(help: "Print the report as one JSON object on stdout.") var json = false
     @Flag(help: "No progress on stderr.") var quiet = false
 
@@ -52,6 +59,9 @@ struct Backtest: AsyncParsableCommand {
             }
         }
         guard (0...3600).contains(endGrace) else { throw ValidationError("--end-grace must be 0 to 3600 seconds") }
+        guard tickTimeout > 0 && tickTimeout <= 86_400 else {
+            throw ValidationError("--tick-timeout must be more than 0 and at most 86400 seconds, such as 30 or 0.5")
+        }
     }
 
     /// A figure `validate()` has checked.
@@ -65,7 +75,7 @@ struct Backtest: AsyncParsableCommand {
             commissionPerShare: Self.decimal(commission), slippageBps: Self.decimal(slippageBps),
             capital: Self.decimal(capital), reportDirectory: report.map { URL(fileURLWithPath: $0) },
             pythonPath: pythonPath, endGrace: .milliseconds(Int64(endGrace * 1000)),
-            quiet: quiet)
+            tickTimeout: .milliseconds(Int64(tickTimeout * 1000)), quiet: quiet)
         let stderr = FileHandle.standardError
         do {
             let outcome = try await BacktestRun.run(options) { line in stderr.write(Data((line + "\n").utf8)) }

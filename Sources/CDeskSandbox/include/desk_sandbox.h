@@ -10,6 +10,11 @@
 int desk_no_new_privileges(void);
 /// prctl(PR_SET_PDEATHSIG, signal): the caller gets `signal` when its parent dies.
 int desk_parent_death_signal(int signal);
+/// A pidfd (close-on-exec) of the caller's parent process, readable once that
+/// process has ended — the whole process, unlike PR_SET_PDEATHSIG, which follows
+/// the thread that forked. -1 when the kernel has no pidfd_open; -2 when the
+/// parent had already ended.
+int desk_parent_pidfd(void);
 /// prctl(PR_SET_DUMPABLE, value).
 int desk_set_dumpable(int value);
 /// Closes every descriptor from `first` up (close_range, or one by one).
