@@ -597,6 +597,43 @@ def scenario_backtest(bin_dir: Path, quick: bool) -> dict:
     }
 
 
+def scenario_backtest_long(bin_dir: Path, quick: bool) -> dict:
+    """`desk backtest` of the example strategies (they trade) over 1,000,000 ticks: the run, then the
+    report after it (the ledger read back, the figures, report.html, equity.csv), which must stay linear
+    in ticks and fills: a fraction of the run, not the minutes it once took (O(fills x ticks))."""
+    ticks = 20_000 if quick else 1_000_000
+    with tempfile.TemporaryDirectory(prefix="desk-bench-backtest-long-") as folder:
+        folder = Path(folder)
+        os.chmod(folder, 0o755)
+        data = folder / "ticks.jsonl"
+        backtest_ticks(data, ticks)
+        strategies = folder / "strategies"
+        strategies.mkdir()
+        for example in ("example_alice", "example_bob"):
+            subprocess.run(["cp", "-r", str(ROOT / "strategies" / example), str(strategies / example)], check=True)
+        started = time.monotonic()
+        result = subprocess.run([str(bin_dir / "desk"), "backtest", "--data", str(data), "--strategies",
+                                 str(strategies), "--work", str(folder / "work"), "--json", "--quiet"],
+                                capture_output=True, text=True, timeout=3600, cwd=folder)
+        wall = time.monotonic() - started
+        if result.returncode != 0:
+            raise RuntimeError(f"desk backtest failed: {result.stderr}")
+        report = json.loads(result.stdout)
+    run_seconds = float(report["timing"]["elapsed_seconds"])
+    report_seconds = float(report["timing"]["report_seconds"])
+    members = report["members"].values()
+    return {
+        "ticks": report["ticks"],
+        "orders": sum(member["orders"] for member in members),
+        "fills": sum(member["fills"] for member in members),
+        "run_seconds": round(run_seconds, 3),
+        "ticks_per_second": round(report["ticks"] / run_seconds),
+        "report_seconds": round(report_seconds, 3),
+        "wall_seconds_total": round(wall, 3),
+        "targets": {"report_le_10_percent_of_run": report_seconds <= max(1.0, 0.1 * run_seconds)},
+    }
+
+
 SCENARIOS = {
     "order_path": scenario_order_path,
     "crash": scenario_crash,
@@ -604,6 +641,7 @@ SCENARIOS = {
     "fanout": scenario_fanout,
     "memory": scenario_memory,
     "backtest": scenario_backtest,
+    "backtest_long": scenario_backtest_long,
 }
 
 
@@ -653,6 +691,10 @@ def table(results: dict) -> str:
         lines.append(f"backtest ({backtest['ticks']} ticks, lockstep): floor {backtest['floor_ticks_per_second']} ticks/s | "
                      f"never orders {never['ticks_per_second']} ticks/s (ratio {backtest['ratio']}) | examples "
                      f"{examples['ticks_per_second']} ticks/s, {examples['orders_per_second']} orders/s")
+    long = results.get("backtest_long")
+    if long:
+        lines.append(f"backtest long ({long['ticks']} ticks, examples): run {long['run_seconds']} s "
+                     f"({long['ticks_per_second']} ticks/s, {long['fills']} fills), report {long['report_seconds']} s")
     return "\n".join(lines)
 
 

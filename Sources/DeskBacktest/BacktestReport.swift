@@ -58,8 +58,11 @@ public struct BacktestReport: Codable, Sendable, Equatable {
 
     /// Run time (varies with the machine).
     public struct Timing: Codable, Sendable, Equatable {
+        /// The run: from the strategies' start to the end of the data.
         public var elapsedSeconds: String
         public var ticksPerSecond: String
+        /// The report after it: the ledger read back, the figures, report.html and equity.csv.
+        public var reportSeconds: String?
 
         public init(elapsedSeconds: Double, ticks: Int) {
             self.elapsedSeconds = String(format: "%.3f", elapsedSeconds)
@@ -68,6 +71,7 @@ public struct BacktestReport: Codable, Sendable, Equatable {
 
         enum CodingKeys: String, CodingKey {
             case elapsedSeconds = "elapsed_seconds", ticksPerSecond = "ticks_per_second"
+            case reportSeconds = "report_seconds"
         }
     }
 

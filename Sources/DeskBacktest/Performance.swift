@@ -50,9 +50,19 @@ public struct PerformanceTracker: Sendable {
         init(capital: Decimal) { peakEquity = capital }
 
         public var realized: Decimal { positions.values.reduce(0) { $0 + $1.realizedPnL } }
+        /// capital + total P&L.
+        func equity(capital: Decimal) -> Decimal { capital + totalPnL }
         /// Realized and unrealized P&L, after commission.
         public var totalPnL: Decimal { realized + unrealized - commission }
         var isFlat: Bool { positions.values.allSatisfy { $0.qty == 0 } }
+
+        /// Equity now, at `at`: a sample for the chart, and the peak and drawdown it makes.
+        mutating func noteEquity(capital: Decimal, at: Date) {
+            let equity = equity(capital: capital)
+            if equity > peakEquity { peakEquity = equity }
+            if peakEquity - equity > maxDrawdown { maxDrawdown = peakEquity - equity }
+            samples.append((at, equity))
+        }
 
         public static func == (left: Book, right: Book) -> Bool {
             left.positions == right.positions && left.commission == right.commission
@@ -72,7 +82,8 @@ public struct PerformanceTracker: Sendable {
     public private(set) var first: Date?
     public private(set) var last: Date?
     private var holders: [String: Set<Account>] = [:]
-    private var day: DateComponents?
+    /// The trading date of the last tick or fill, in `calendar`'s time zone.
+    private var day: Range<Date>?
 
     public init(capital: Decimal, timeZone: TimeZone = TimeZone(identifier: "America/New_York")!) {
         self.capital = capital
@@ -106,10 +117,10 @@ public struct PerformanceTracker: Sendable {
         prices[symbol] = price
         guard let previous, previous != price, let accounts = holders[symbol] else { return }
         for account in accounts {
+            // In place: `books[account]!` is mutated where it is, never copied out (with its samples).
             let qty = books[account]!.positions[symbol]?.qty ?? 0
             books[account]!.unrealized += qty * (price - previous)
-            noteEquity(account)
-            books[account]!.samples.append((at, capital + books[account]!.totalPnL))
+            books[account]!.noteEquity(capital: capital, at: at)
         }
     }
 
@@ -123,40 +134,50 @@ public struct PerformanceTracker: Sendable {
         if prices[symbol] == nil { prices[symbol] = price }
         let mark = prices[symbol]!
         for account in [Account(member: member), Account(member: member, strategy: strategy)] {
-            var book = books[account]!
-            var position = book.positions[symbol] ?? Position()
-            let wasFlat = position.qty == 0
-            let before = position.unrealizedPnL(at: mark)
-            if wasFlat { book.tripStart[symbol] = position.realizedPnL - book.commission }
-            let heldBefore = position.qty
-            position.apply(side: side, qty: qty, price: price)
-            book.commission += commission
-            book.unrealized += position.unrealizedPnL(at: mark) - before
-            book.positions[symbol] = position
-            book.fills += 1
-            book.tradedNotional += qty * price
-            let crossed = heldBefore != 0 && (position.qty == 0 || (heldBefore > 0) != (position.qty > 0))
-            if crossed {
-                let trip = position.realizedPnL - book.commission - (book.tripStart[symbol] ?? 0)
-                book.roundTrips += 1
-                if trip > 0 { book.winningRoundTrips += 1 }
-                book.tripStart[symbol] = position.qty == 0 ? nil : position.realizedPnL - book.commission
-            }
-            if book.isFlat, let since = book.exposedSince {
-                book.exposedSeconds += at.timeIntervalSince(since)
-                book.exposedSince = nil
-            } else if !book.isFlat && book.exposedSince == nil {
-                book.exposedSince = at
-            }
-            books[account] = book
+            // In place (`books[account]!` as inout): a copy of the book would copy its
+            // samples at every fill, which made the report O(fills × ticks).
+            let position = Self.book(
+                &books[account]!, symbol: symbol, side: side, qty: qty, price: price, commission: commission,
+                mark: mark, at: at)
             if position.qty == 0 {
                 holders[symbol]?.remove(account)
             } else {
                 holders[symbol, default: []].insert(account)
             }
-            noteEquity(account)
-            books[account]!.samples.append((at, capital + books[account]!.totalPnL))
+            books[account]!.noteEquity(capital: capital, at: at)
         }
+    }
+
+    /// One fill into one account's book; returns the symbol's position after it.
+    private static func book(
+        _ book: inout Book, symbol: String, side: Side, qty: Decimal, price: Decimal, commission: Decimal,
+        mark: Decimal, at: Date
+    ) -> Position {
+        var position = book.positions[symbol] ?? Position()
+        let wasFlat = position.qty == 0
+        let before = position.unrealizedPnL(at: mark)
+        if wasFlat { book.tripStart[symbol] = position.realizedPnL - book.commission }
+        let heldBefore = position.qty
+        position.apply(side: side, qty: qty, price: price)
+        book.commission += commission
+        book.unrealized += position.unrealizedPnL(at: mark) - before
+        book.positions[symbol] = position
+        book.fills += 1
+        book.tradedNotional += qty * price
+        let crossed = heldBefore != 0 && (position.qty == 0 || (heldBefore > 0) != (position.qty > 0))
+        if crossed {
+            let trip = position.realizedPnL - book.commission - (book.tripStart[symbol] ?? 0)
+            book.roundTrips += 1
+            if trip > 0 { book.winningRoundTrips += 1 }
+            book.tripStart[symbol] = position.qty == 0 ? nil : position.realizedPnL - book.commission
+        }
+        if book.isFlat, let since = book.exposedSince {
+            book.exposedSeconds += at.timeIntervalSince(since)
+            book.exposedSince = nil
+        } else if !book.isFlat && book.exposedSince == nil {
+            book.exposedSince = at
+        }
+        return position
     }
 
     /// Ends the run: the last day's close and the open exposure are counted.
@@ -171,25 +192,23 @@ public struct PerformanceTracker: Sendable {
         }
     }
 
-    private mutating func noteEquity(_ account: Account) {
-        let equity = capital + books[account]!.totalPnL
-        if equity > books[account]!.peakEquity { books[account]!.peakEquity = equity }
-        let drawdown = books[account]!.peakEquity - equity
-        if drawdown > books[account]!.maxDrawdown { books[account]!.maxDrawdown = drawdown }
-    }
-
     private mutating func advance(to at: Date) {
         if first == nil { first = at }
-        let components = calendar.dateComponents([.year, .month, .day], from: at)
-        if let day, day != components { closeDay() }
-        day = components
+        // The calendar is asked once a day, not at every tick.
+        if let day, day.contains(at) {
+            last = at
+            return
+        }
+        if day != nil { closeDay() }
+        let interval = calendar.dateInterval(of: .day, for: at)!
+        day = interval.start..<interval.end
         last = at
     }
 
     private mutating func closeDay() {
         guard let last else { return }
         for account in books.keys {
-            let equity = capital + books[account]!.totalPnL
+            let equity = books[account]!.equity(capital: capital)
             books[account]!.dailyEquity.append(equity)
             books[account]!.samples.append((last, equity))
         }

@@ -192,7 +192,8 @@ public enum BacktestRun {
         } catch {
             throw Failure(message: "the backtest's desk stopped: \(error)")
         }
-        let elapsed = ContinuousClock.now - started
+        let ended = ContinuousClock.now
+        let elapsed = ended - started
         let outcome = driver.outcome.withLock { $0 }
         if let failure = outcome.failure { throw Failure(message: failure) }
         let ledger = try? Ledger(path: database)
@@ -206,7 +207,7 @@ public enum BacktestRun {
         } catch {
             throw Failure(message: "cannot read the backtest's ledger: \(error)")
         }
-        let report = BacktestReport(
+        var report = BacktestReport(
             tracker: tracker, fillAt: options.fillAt.rawValue, commissionPerShare: options.commissionPerShare,
             slippageBps: options.slippageBps, timing: .init(elapsedSeconds: elapsed.seconds, ticks: ticks.count))
         let reportFolder = (options.reportDirectory ?? work).standardizedFileURL
@@ -223,6 +224,7 @@ public enum BacktestRun {
         } catch {
             throw Failure(message: "cannot write the report in \(reportFolder.path): \(error.localizedDescription)")
         }
+        report.timing?.reportSeconds = String(format: "%.3f", (ContinuousClock.now - ended).seconds)
         return Outcome(report: report, workDirectory: work, reportPage: page, equityFile: equity)
     }
 

@@ -135,3 +135,36 @@ struct PerformanceTests {
         #expect(html.contains("+9.75"), "total P&L shown as money with its sign")
     }
 }
+
+/// The tracker over a long run: its work per tick and per fill must not grow with
+/// the run (it once copied every equity sample so far at each fill: O(fills × ticks),
+/// minutes for a long backtest's report). The time limit only catches that blow-up.
+@Suite("Backtest performance over a long run")
+struct LongRunTests {
+    @Test(
+        "100,000 ticks with a fill on each: exact figures, one sample per change", .timeLimit(.minutes(1)))
+    func longRun() throws {
+        let ticks = 100_000
+        var tracker = PerformanceTracker(capital: 100_000)
+        tracker.open(member: "alice", strategy: "flip")
+        let start = Date(timeIntervalSince1970: 1_763_303_460)  // 2025-11-16 14:31 UTC
+        for index in 0..<ticks {
+            // Buy 1 at 100, then sell it at 101: a winning round trip of 1 every two ticks.
+            let buy = index % 2 == 0
+            let at = start.addingTimeInterval(Double(index))
+            tracker.tick(symbol: "AAPL", price: buy ? 100 : 101, at: at)
+            tracker.fill(
+                member: "alice", strategy: "flip", symbol: "AAPL", side: buy ? .buy : .sell, qty: 1,
+                price: buy ? 100 : 101, at: at)
+        }
+        tracker.finish()
+        let book = try #require(tracker.books[.init(member: "alice")])
+        #expect(book.realized == Decimal(ticks / 2))
+        #expect(book.roundTrips == ticks / 2 && book.winningRoundTrips == ticks / 2)
+        #expect(book.fills == ticks && book.unrealized == 0)
+        // A sample per fill and per price change while holding, and one per day's close.
+        #expect(book.dailyEquity.count == 2)  // 27.8 hours from 09:31 New York: two dates
+        #expect(book.samples.count == ticks + ticks / 2 + 2)
+        #expect(book.maxDrawdown == 0)
+    }
+}
