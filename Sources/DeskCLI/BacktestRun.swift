@@ -426,10 +426,12 @@ public enum BacktestRun {
             }
             let limit = "\(String(format: "%g", tickTimeout.seconds)) s (--tick-timeout)"
             guard deadline.overran else {
+                guard let tick else {
+                    fail("interrupted by a signal before the first tick; the strategies were stopped")
+                    return
+                }
                 let whom = strategy.map { ": strategy \($0) had not finished with it" } ?? ""
-                fail(
-                    "interrupted by a signal at \(tick ?? "the start, before the first tick")\(whom); the strategies were stopped"
-                )
+                fail("interrupted by a signal at \(tick)\(whom); the strategies were stopped")
                 return
             }
             switch (strategy, tick) {
