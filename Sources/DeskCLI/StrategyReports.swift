@@ -1,10 +1,13 @@
 import DeskAPI
 import DeskCore
 import Foundation
+import Synchronization
 
 /// What `desk strategies …` prints from the admin API's answers.
 public enum StrategyReports {
-    /// The status table, with each strategy's config problem or failure below it.
+    /// The status table, with each strategy's config problem or failure below it;
+    /// what came from a strategy (its last log lines, its failure) with every
+    /// control character escaped (`TerminalText`), whatever the output is.
     public static func status(_ reply: StrategyStatusReply) -> String {
         var lines = [
             TextTable(
@@ -34,13 +37,14 @@ public enum StrategyReports {
         if let problem = reply.sandbox.problem {
             lines.append("sandbox: NO STRATEGY CAN START: \(problem)")
         }
-        return lines.joined(separator: "\n")
+        return TerminalText.escape(lines.joined(separator: "\n"))
     }
 
-    /// One line per strategy acted on.
+    /// One line per strategy acted on (control characters escaped).
     public static func results(_ reply: StrategyActionReply) -> String {
         if reply.results.isEmpty { return "no strategies found" }
-        return reply.results.map { "\($0.ok ? "ok   " : "FAIL ") \($0.name): \($0.message)" }.joined(separator: "\n")
+        return TerminalText.escape(
+            reply.results.map { "\($0.ok ? "ok   " : "FAIL ") \($0.name): \($0.message)" }.joined(separator: "\n"))
     }
 }
 
@@ -71,17 +75,23 @@ public enum StrategyCommands {
     }
 
     /// A strategy's last `tail` log lines, and with `follow` every new one until the desk stops.
+    /// To a terminal, control characters are escaped (`TerminalText`): a strategy's
+    /// output cannot command the terminal; to a pipe or a file, the log's bytes as they are.
     public static func logs(name: String, tail: Int, follow: Bool, server: ServerOptions) async throws {
         let name = strategyName(name)
+        let toTerminal = isatty(STDOUT_FILENO) != 0
         if follow {
+            let escaper = Mutex(TerminalText())
             try await server.withDesk { connection in
                 try await connection.followStrategyLog(name: name, tail: tail) { chunk in
-                    FileHandle.standardOutput.write(Data(chunk))
+                    let shown = toTerminal ? escaper.withLock { $0.escape(chunk) } : Array(chunk)
+                    FileHandle.standardOutput.write(Data(shown))
                 }
             }
         } else {
             let reply = try await server.withDesk { try await $0.strategyLog(name: name, tail: tail) }
-            printLine(reply.lines.joined(separator: "\n"))
+            let text = reply.lines.joined(separator: "\n")
+            printLine(toTerminal ? TerminalText.escape(text) : text)
         }
     }
 }
