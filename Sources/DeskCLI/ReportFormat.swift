@@ -24,4 +24,7 @@ public enum ReportFormat {
 
     /// `10`, `2.5`: exact.
     public static func quantity(_ value: Decimal) -> String { ExactDecimal.plain(value) }
+
+    /// `1 file`, `2 files`, `0 files`.
+    public static func count(_ value: Int, _ noun: String) -> String { "\(value) \(noun)\(value == 1 ? "" : "s")" }
 }

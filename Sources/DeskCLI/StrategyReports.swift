@@ -51,19 +51,59 @@ public enum StrategyReports {
 /// What `desk strategies start|stop|restart|status|logs` do, through the admin API.
 public enum StrategyCommands {
     /// Starts, stops or restarts the named strategies (all when none is named); fails when any of them failed.
-    public static func act(_ action: StrategyAction, names: [String], json: Bool, server: ServerOptions) async throws {
-        let reply = try await server.withDesk { try await $0.strategies(action, names: names.map(strategyName)) }
+    /// A start or restart then watches the strategies for `grace` (`StartWatch`): one that
+    /// ends or crashes within it is a failure, shown with its last log lines.
+    public static func act(
+        _ action: StrategyAction, names: [String], json: Bool, grace: Duration, server: ServerOptions
+    ) async throws {
+        let watching = action != .stop && grace > .zero
+        let before = watching ? try await server.withDesk { try await $0.strategies() } : nil
+        var reply = try await server.withDesk { try await $0.strategies(action, names: names.map(strategyName)) }
+        if let before { reply.results = try await watch(reply.results, before: before, grace: grace, server: server) }
         printLine(json ? try encoded(reply) : StrategyReports.results(reply))
         if !reply.failures.isEmpty {
             throw DeskCommandError("could not \(action.rawValue) \(reply.failures.joined(separator: ", "))")
         }
     }
 
+    /// Watches the strategies `results` says are starting until each is decided or
+    /// `grace` is over; a failure carries the strategy's last log lines.
+    static func watch(
+        _ results: [StrategyActionResult], before: StrategyStatusReply, grace: Duration, server: ServerOptions
+    ) async throws -> [StrategyActionResult] {
+        let restarts = Dictionary(before.strategies.map { ($0.name, $0.restarts) }, uniquingKeysWith: { $1 })
+        var verdicts: [String: StrategyActionResult] = [:]
+        var pending = Set(results.filter(\.ok).map(\.name))
+        let deadline = ContinuousClock.now + grace
+        while !pending.isEmpty {
+            try await Task.sleep(for: .milliseconds(200))
+            let graceOver = ContinuousClock.now >= deadline
+            let now = try await server.withDesk { try await $0.strategies() }
+            for name in pending {
+                let status = now.strategies.first { $0.name == name }
+                guard
+                    var verdict = StartWatch.verdict(
+                        status, name: name, restartsBefore: restarts[name] ?? 0, graceOver: graceOver)
+                else { continue }
+                if !verdict.ok, let log = try? await server.withDesk({ try await $0.strategyLog(name: name, tail: 5) })
+                {
+                    verdict.message += (["; its last log lines:"] + log.lines.map { "    | \($0)" }).joined(
+                        separator: "\n")
+                }
+                verdicts[name] = verdict
+                pending.remove(name)
+            }
+        }
+        return results.map { verdicts[$0.name] ?? $0 }
+    }
+
     /// The status of every strategy, or of the named ones (fails naming those the desk does not have).
+    /// A member's short name (`trend` for `alice--trend`) names their strategy, as with `start` and `logs`.
     public static func status(names: [String], json: Bool, server: ServerOptions) async throws {
         var reply = try await server.withDesk { try await $0.strategies() }
         let known = reply.strategies.map(\.name)
-        let only = names.map(strategyName)
+        let only = StrategyNames.resolve(
+            names.map(strategyName), known: reply.strategies.map { ($0.name, $0.member) })
         if !only.isEmpty { reply.strategies = reply.strategies.filter { only.contains($0.name) } }
         printLine(json ? try encoded(reply) : StrategyReports.status(reply))
         let unknown = only.filter { !known.contains($0) }
