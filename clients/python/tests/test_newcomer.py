@@ -68,3 +68,29 @@ def test_a_folder_name_with_a_dot_is_refused_clearly(desk, laptop):
     renamed = cli(desk, "strategies", "deploy", str(folder), "--name", "mystrat")
     assert renamed.returncode == 0 and "deployed alice--mystrat for alice: 2 files" in renamed.stdout, \
         renamed.stdout + renamed.stderr
+
+
+def test_v2_account_of_a_member_without_capital_is_unlimited_and_new_shows_nothing_filled(desk):
+    import json
+
+    from websockets.sync.client import connect
+
+    code, account = desk.json("alice", "GET", "/v2/account")
+    assert code == 200, account
+    assert account["capital"] is None and account["buying_power"] == "1000000000", account
+    with connect(desk.url.replace("http", "ws") + "/stream", open_timeout=10) as ws:
+        ws.send(json.dumps({"action": "authenticate", "data": {"oauth_token": desk.tokens["alice"]}}))
+        assert json.loads(ws.recv(timeout=10))["data"]["status"] == "authorized"
+        ws.send(json.dumps({"action": "listen", "data": {"streams": ["trade_updates"]}}))
+        assert json.loads(ws.recv(timeout=10))["stream"] == "listening"
+        code, order = desk.json("alice", "POST", "/v2/orders", {"symbol": "AAPL", "qty": "1", "side": "buy",
+                                                                 "type": "market", "time_in_force": "day"})
+        assert code == 200, order
+        events = {}
+        while "fill" not in events:
+            update = json.loads(ws.recv(timeout=10))["data"]
+            if update["order"]["id"] == order["id"]:
+                events[update["event"]] = update["order"]
+    assert events["new"]["status"] == "new" and events["new"]["filled_qty"] == "0", events["new"]
+    assert events["new"]["filled_avg_price"] is None and events["new"]["filled_at"] is None, events["new"]
+    assert events["fill"]["filled_qty"] == "1", events["fill"]
