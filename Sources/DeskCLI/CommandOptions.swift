@@ -110,3 +110,8 @@ func strategyName(_ given: String) -> String {
 func printLine(_ text: String) {
     FileHandle.standardOutput.write(Data((text + "\n").utf8))
 }
+
+/// The desk's release, as `desk --version` prints it (the Python client's is the same).
+public enum DeskRelease {
+    public static let version = "2.0.0"
+}
