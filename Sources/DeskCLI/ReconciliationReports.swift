@@ -16,7 +16,9 @@ public enum ReconciliationReports {
                 lines.append(
                     TextTable(
                         headers: ["MEMBER", "CAPITAL"],
-                        rows: capital.allocations.sorted { $0.key < $1.key }.map { [$0.key, ReportFormat.money($0.value)] }
+                        rows: capital.allocations.sorted { $0.key < $1.key }.map {
+                            [$0.key, ReportFormat.money($0.value)]
+                        }
                     ).render())
             }
         }

@@ -22,7 +22,8 @@ struct DataCommand: AsyncParsableCommand {
         @Option(help: "Last day (included) or time (excluded).") var end: String
         @Option(help: "Bar size: 1Min, 5Min, 15Min, 1Hour or 1Day.") var timeframe = "1Min"
         @Flag(help: "Trades instead of bars.") var trades = false
-        @Option(name: [.short, .long], help: ArgumentHelp("Output file (.jsonl).", valueName: "file")) var output: String
+        @Option(name: [.short, .long], help: ArgumentHelp("Output file (.jsonl).", valueName: "file")) var output:
+            String
         @Option(name: .customLong("page-size"), help: "Points per request (1 to 10000).")
         var pageSize = 10_000
 
