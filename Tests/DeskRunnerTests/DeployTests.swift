@@ -217,13 +217,14 @@ struct DeployTests {
     @Test(
         "strategy.py compiles in the sandbox with the member's memory limit and a deadline",
         arguments: [
-            ("x = [" + String(repeating: "1,", count: 4 << 20) + "]\n", Duration.seconds(20), "memory limit (64m"),
+            ("x = [" + String(repeating: "1,", count: 4 << 20) + "]\n", Duration.seconds(20), "memory limit (256m"),
             ("x = " + String(repeating: "-", count: 1 << 20) + "1\n", .seconds(20), "too large or too deeply nested"),
             (
                 "x = " + String(repeating: "(", count: 1000) + "1" + String(repeating: ")", count: 1000), .seconds(20),
                 "too many nested parentheses"
             ),
-            ("print(1)\n", .milliseconds(1), "took longer than"),
+            // About 0.8 s of compiling in 160 MB: far past a 100 ms deadline, within the memory.
+            (String(repeating: "x = 1\n", count: 100_000), .milliseconds(100), "took longer than"),
         ] as [(String, Duration, String)])
     func compileLimits(source: String, timeout: Duration, message: String) async throws {
         let folder = try TemporaryDirectory()
@@ -233,7 +234,7 @@ struct DeployTests {
         let deployer = StrategyDeployer(
             strategiesDirectory: strategies, python: "/usr/bin/python3", sandbox: compileSandbox,
             limits: ArchiveLimits(maxBytes: 32 << 20),
-            caps: MemberCapsPolicy(defaults: MemberCaps(memoryBytes: 64 << 20)), compileTimeout: timeout,
+            caps: MemberCapsPolicy(defaults: MemberCaps(memoryBytes: 256 << 20)), compileTimeout: timeout,
             logger: Logger(label: "test"))
         let archive = StrategyArchive.write([
             ArchiveEntry(path: "strategy.py", kind: .file, contents: Array(source.utf8))
