@@ -68,6 +68,13 @@ def test_a_folder_name_with_a_dot_is_refused_clearly(desk, laptop):
     renamed = cli(desk, "strategies", "deploy", str(folder), "--name", "mystrat")
     assert renamed.returncode == 0 and "deployed alice--mystrat for alice: 2 files" in renamed.stdout, \
         renamed.stdout + renamed.stderr
+    # A rollback counts a version as its deploy did (config.json, written in, included).
+    first = renamed.stdout.split(": ", 1)[1].split(";")[0].strip()
+    (folder / "strategy.py").write_text((folder / "strategy.py").read_text() + "# version 2\n")
+    assert cli(desk, "strategies", "deploy", str(folder), "--name", "mystrat").returncode == 0
+    rolled = cli(desk, "strategies", "rollback", "mystrat")
+    assert rolled.returncode == 0 and rolled.stdout.strip() == f"rolled alice--mystrat back: {first}", \
+        (first, rolled.stdout + rolled.stderr)
 
 
 def test_v2_account_of_a_member_without_capital_is_unlimited_and_new_shows_nothing_filled(desk):
