@@ -69,12 +69,16 @@ public struct DeskApplication: Sendable {
             // Strategies reach the desk's socket (mode 0660) through its group.
             runtime.sandbox.clientGroup = runtime.sandbox.clientGroup ?? configuration.unixSocketGroup
             runtime.docker?.socketGroup = runtime.sandbox.clientGroup
-            supervisor = Supervisor(
+            let supervisor = Supervisor(
                 configuration: runtime, feed: feed, credentials: LedgerCredentials(ledger: ledger),
                 store: LedgerStrategyStore(ledger: ledger), users: LedgerStrategyUsers(ledger: ledger), logger: logger)
+            self.supervisor = supervisor
             deployer = StrategyDeployer(
-                strategiesDirectory: runtime.strategiesDirectory, python: runtime.python, limits: configuration.upload,
-                caps: runtime.memberCaps, logger: logger)
+                strategiesDirectory: runtime.strategiesDirectory, python: runtime.python,
+                sandbox: supervisor.sandboxPlan
+                    ?? SandboxPlan.probe(
+                        options: runtime.sandbox, python: runtime.python, pythonPath: runtime.pythonPath),
+                limits: configuration.upload, caps: runtime.memberCaps, logger: logger)
         } else {
             supervisor = nil
             deployer = nil

@@ -195,10 +195,11 @@ public struct BacktestReport: Codable, Sendable, Equatable {
     static func row(_ member: String, _ strategy: String, _ figures: Figures) -> [String] {
         [
             member, strategy, "\(figures.orders)", "\(figures.fills)", "\(figures.rejected)",
-            money(figures.realizedPnL), money(figures.unrealizedPnL), money(figures.totalPnL, signed: true),
-            money(figures.maxDrawdown), percent(figures.returnOnCapital), figures.winRate.map(percent) ?? "-",
+            money(figures.realizedPnL, signed: true), money(figures.unrealizedPnL, signed: true),
+            money(figures.totalPnL, signed: true), money(figures.maxDrawdown),
+            percent(figures.returnOnCapital, signed: true), figures.winRate.map { percent($0) } ?? "-",
             "\(figures.roundTrips)", figures.sharpe ?? "-", figures.sortino ?? "-",
-            figures.exposure.map(percent) ?? "-", money(figures.tradedNotional),
+            figures.exposure.map { percent($0) } ?? "-", money(figures.tradedNotional),
         ]
     }
 
@@ -209,9 +210,10 @@ public struct BacktestReport: Codable, Sendable, Equatable {
         return signed && value > 0 ? "+" + fixed : fixed
     }
 
-    /// A ratio as a percentage with one decimal.
-    public static func percent(_ text: String) -> String {
+    /// A ratio as a percentage with one decimal (`signed`: `+` on a gain, as on P&L).
+    public static func percent(_ text: String, signed: Bool = false) -> String {
         guard let value = Double(text) else { return text }
-        return String(format: "%.1f%%", value * 100)
+        let shown = String(format: "%.1f%%", value * 100)
+        return signed && !shown.hasPrefix("-") && shown != "0.0%" ? "+" + shown : shown
     }
 }

@@ -4,6 +4,10 @@ import Foundation
 
 /// What `desk halt`, `desk resume` and `desk reconcile` do, through the admin API.
 public enum AdminCommands {
+    /// What `--help` of these commands says about who may run them.
+    public static let adminOnly =
+        "Admin only: it needs an admin's token (desk-admin.token beside the ledger, DESK_ADMIN_TOKEN, or --token); a member's token is refused."
+
     /// The kill switch for `member`, or the whole desk.
     public static func halt(member: String?, reason: String?, server: ServerOptions) async throws {
         _ = try await server.withDesk { try await $0.halt(HaltRequest(member: member, reason: reason)) }

@@ -241,6 +241,9 @@ public enum BacktestRun {
     /// The strategies to run: those named, else every folder in the strategies folder.
     static func strategyNames(_ options: Options) throws(Failure) -> [String] {
         let report = StrategyDiscovery.discover(in: options.strategiesDirectory)
+        if let problem = report.problems["."] {
+            throw Failure(message: "\(problem): pass --strategies FOLDER (the folder that holds the strategy folders)")
+        }
         if options.strategies.isEmpty {
             if let (name, problem) = report.problems.sorted(by: { $0.key < $1.key }).first {
                 throw Failure(message: "strategy \(name): \(problem)")

@@ -93,9 +93,10 @@ public struct MemberOption: ParsableArguments {
 /// A command that was well formed but could not do what it was asked: printed
 /// as `Error: <message>` with exit status 1, without the usage text (which
 /// ArgumentParser's `ValidationError` prints, with status 64, for bad arguments).
+/// Control characters in it (a desk's message can quote a strategy's output) are escaped.
 public struct DeskCommandError: Error, CustomStringConvertible {
     public var message: String
-    public init(_ message: String) { self.message = message }
+    public init(_ message: String) { self.message = TerminalText.escape(message) }
     public var description: String { message }
 }
 
@@ -108,4 +109,9 @@ func strategyName(_ given: String) -> String {
 /// Writes `text` and a newline to standard output at once (a parent reading the pipe sees whole lines).
 func printLine(_ text: String) {
     FileHandle.standardOutput.write(Data((text + "\n").utf8))
+}
+
+/// The desk's release, as `desk --version` prints it (the Python client's is the same).
+public enum DeskRelease {
+    public static let version = "2.0.0"
 }

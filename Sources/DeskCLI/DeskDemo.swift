@@ -60,8 +60,9 @@ public enum DeskDemo {
         do { lock = try DeskLock.acquire(database: database).lock } catch {
             throw DemoError(message: error.description)
         }
-        for file in Ledger.files(path: database) { try? FileManager.default.removeItem(atPath: file) }
-        try? FileManager.default.removeItem(at: work.appendingPathComponent("logs"))
+        if let kept = keepLastRun(work: work, database: database) {
+            print("the last demo's ledger and logs are kept in \(kept.path); this run starts a fresh ledger")
+        }
 
         let serve = try ServeOptions.parse(
             [
@@ -102,6 +103,24 @@ public enum DeskDemo {
         print("ledger: \(database)  (inspect with: desk orders --db \(database); desk positions --db \(database))")
         print("strategy logs: \(work.appendingPathComponent("logs").path)")
         if let verdict = driver.outcome.withLock({ $0 }) { throw DemoError(message: verdict) }
+    }
+
+    /// Moves the last run's ledger and logs, if any, into `<work>/previous/` (replacing
+    /// the run before it), so a new demo starts fresh without wiping them; where they went.
+    static func keepLastRun(work: URL, database: String) -> URL? {
+        let manager = FileManager.default
+        guard manager.fileExists(atPath: database) else { return nil }
+        let previous = work.appendingPathComponent("previous")
+        try? manager.removeItem(at: previous)
+        try? manager.createDirectory(at: previous, withIntermediateDirectories: true)
+        let logs = work.appendingPathComponent("logs")
+        for path in Ledger.files(path: database) + [logs.path] where manager.fileExists(atPath: path) {
+            let name = URL(fileURLWithPath: path).lastPathComponent
+            if (try? manager.moveItem(atPath: path, toPath: previous.appendingPathComponent(name).path)) == nil {
+                try? manager.removeItem(atPath: path)
+            }
+        }
+        return previous
     }
 
     /// Why the demo failed.

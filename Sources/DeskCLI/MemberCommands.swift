@@ -158,19 +158,33 @@ public enum MemberCommands {
         return entries
     }
 
-    /// Deploys the strategy in `folder` as `name` (default: the folder's name), starting it when asked.
+    /// Deploys the strategy in `folder` as `name` (default: the folder's name), starting it when asked
+    /// and then watching it for `grace`, as `desk strategies start` does.
     public static func deploy(
-        folder: String, name: String?, start: Bool, member: String?, json: Bool, server: ServerOptions
+        folder: String, name: String?, start: Bool, member: String?, json: Bool, grace: Duration = .zero,
+        server: ServerOptions
     ) async throws {
+        let folderName = strategyName(URL(fileURLWithPath: folder).standardizedFileURL.path)
+        if name == nil && folderName.contains(".") {
+            throw DeskCommandError(
+                "the folder's name \(folderName) is not a strategy name: \(StrategyDeployer.nameRule); rename the folder or pass --name"
+            )
+        }
         let archive = StrategyArchive.write(try entries(of: folder))
-        let name = name ?? strategyName(URL(fileURLWithPath: folder).standardizedFileURL.path)
-        let reply = try await server.withDesk {
+        let name = name ?? folderName
+        let before = start && grace > .zero ? try await server.withDesk { try await $0.strategies() } : nil
+        var reply = try await server.withDesk {
             try await $0.deployStrategy(name: name, archive: archive, start: start, member: member)
+        }
+        if let before, let started = reply.started {
+            reply.started = try await StrategyCommands.watch([started], before: before, grace: grace, server: server)
+                .first
         }
         if json {
             printLine(try encoded(reply))
         } else {
-            var line = "deployed \(reply.name) for \(reply.member): \(reply.files) files, \(reply.bytes) bytes"
+            var line =
+                "deployed \(reply.name) for \(reply.member): \(ReportFormat.count(reply.files, "file")), \(ReportFormat.count(reply.bytes, "byte"))"
             if reply.previousKept { line += "; the previous version is kept (desk strategies rollback \(reply.name))" }
             printLine(line)
             if let started = reply.started {
@@ -191,7 +205,11 @@ public enum MemberCommands {
     /// Puts the previous version of one of the caller's strategies back.
     public static func rollback(name: String, json: Bool, server: ServerOptions) async throws {
         let reply = try await server.withDesk { try await $0.rollbackStrategy(name: strategyName(name)) }
-        printLine(json ? try encoded(reply) : "rolled \(reply.name) back: \(reply.files) files, \(reply.bytes) bytes")
+        printLine(
+            json
+                ? try encoded(reply)
+                : "rolled \(reply.name) back: \(ReportFormat.count(reply.files, "file")), \(ReportFormat.count(reply.bytes, "byte"))"
+        )
     }
 
     static func explained(_ error: any Error, server: String) -> any Error {

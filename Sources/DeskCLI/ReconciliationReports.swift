@@ -10,13 +10,15 @@ public enum ReconciliationReports {
         ]
         if let capital = report.capital {
             lines.append(
-                "capital allocated to members: \(capital.allocated) (\(capital.allocations.count) members); the account's equity at Alpaca: \(capital.broker_equity ?? "not reported")"
+                "capital allocated to members: \(ReportFormat.money(capital.allocated)) (\(ReportFormat.count(capital.allocations.count, "member"))); the account's equity at Alpaca: \(capital.broker_equity.map(ReportFormat.money) ?? "not reported")"
             )
             if !capital.allocations.isEmpty {
                 lines.append(
                     TextTable(
                         headers: ["MEMBER", "CAPITAL"],
-                        rows: capital.allocations.sorted { $0.key < $1.key }.map { [$0.key, $0.value] }
+                        rows: capital.allocations.sorted { $0.key < $1.key }.map {
+                            [$0.key, ReportFormat.money($0.value)]
+                        }
                     ).render())
             }
         }

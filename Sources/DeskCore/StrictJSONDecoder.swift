@@ -88,18 +88,20 @@ private final class DecodingSession {
             message: message, offset: offset, line: line, column: column, path: path, allowedKeys: allowedKeys)
     }
 
-    /// The first key, in the text's order, that no type asked for in an object it read.
+    /// The first key, in the text's order, that no type asked for in an object it read
+    /// (the message names every unknown key of that object).
     func firstUnknownKey() -> StrictJSON.Problem? {
         func search(_ node: StrictJSON.Node, _ path: [String]) -> StrictJSON.Problem? {
             switch node.value {
             case .object(let members):
                 if let known = asked[node.offset] {
-                    for member in members where !known.contains(member.key) {
-                        let at = path + [member.key]
+                    let unknown = members.filter { !known.contains($0.key) }
+                    if let first = unknown.first {
+                        let names = unknown.map { OrderValidation.quoted(StrictJSON.dotted(path + [$0.key])) }
                         return problem(
                             message:
-                                "unknown key \(OrderValidation.quoted(StrictJSON.dotted(at))); allowed here: \(known.joined(separator: ", "))",
-                            at: member.keyOffset, path: at, allowedKeys: known)
+                                "unknown \(names.count == 1 ? "key" : "keys") \(names.joined(separator: ", ")); allowed here: \(known.joined(separator: ", "))",
+                            at: first.keyOffset, path: path + [first.key], allowedKeys: known)
                     }
                 }
                 for member in members {

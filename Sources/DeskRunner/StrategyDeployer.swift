@@ -38,27 +38,43 @@ public struct Deployment: Sendable, Equatable {
 /// unpacked into a staging folder inside `.deploys/` of the strategies folder
 /// (discovery skips dot folders; the sandbox hides the whole strategies folder),
 /// checked there — config.json by `StrategyConfig`'s rules with the member
-/// forced to the deploying one, `strategy.py` compiled by the interpreter with an
-/// empty environment (nothing of it runs) — and only then moved into place, the
-/// version it replaces kept in `.deploys/previous/`. A refused deploy leaves
-/// nothing behind. One deploy at a time (an actor).
+/// forced to the deploying one, `strategy.py` compiled (never run) by the
+/// interpreter inside the strategies' sandbox, as an unprivileged uid, with the
+/// member's memory and CPU limits and a deadline — and only then moved into
+/// place, the version it replaces kept in `.deploys/previous/`. A refused deploy
+/// leaves nothing behind.
+///
+/// The deployer is an actor, but a deploy awaits its compile, so deploys
+/// interleave: each reserves its folder (and, for a new strategy, a place
+/// under the member's `max_strategies`) before its first await and returns it
+/// when it ends, so concurrent deploys never pass the cap together. Compiles run
+/// one at a time per member and at most `concurrentCompiles` at once desk-wide;
+/// the others wait without holding a thread.
 public actor StrategyDeployer {
     public let strategiesDirectory: URL
     let python: String
     public let limits: ArchiveLimits
     public let caps: MemberCapsPolicy
+    /// The strategies' sandbox (the supervisor's plan), which compiles run in.
+    let sandbox: SandboxPlan
     let compileTimeout: Duration
     let logger: Logger
+    /// Deploys under way: folder → member.
+    private var deploying: [String: String] = [:]
+    private var compiles: CompileSlots<CheckedContinuation<Void, Never>>
 
     public init(
-        strategiesDirectory: URL, python: String, limits: ArchiveLimits = ArchiveLimits(),
-        caps: MemberCapsPolicy = MemberCapsPolicy(), compileTimeout: Duration = .seconds(20), logger: Logger
+        strategiesDirectory: URL, python: String, sandbox: SandboxPlan, limits: ArchiveLimits = ArchiveLimits(),
+        caps: MemberCapsPolicy = MemberCapsPolicy(), compileTimeout: Duration = .seconds(20),
+        concurrentCompiles: Int = 2, logger: Logger
     ) {
         self.strategiesDirectory = strategiesDirectory
         self.python = python
+        self.sandbox = sandbox
         self.limits = limits
         self.caps = caps
         self.compileTimeout = compileTimeout
+        self.compiles = CompileSlots(width: concurrentCompiles)
         self.logger = logger
     }
 
@@ -70,14 +86,19 @@ public actor StrategyDeployer {
         var name = name
         if name.hasPrefix(member + separator) { name.removeFirst(member.count + separator.count) }
         let folder = member + separator + name
-        guard Identifier.isSafe(name), !name.contains(separator), Identifier.isSafe(folder) else {
+        guard Identifier.isSafe(name), !name.contains(separator), !name.contains("."), Identifier.isSafe(folder)
+        else {
             throw DeployProblem(
                 .badName,
-                "strategy name \(OrderValidation.quoted(name)) is not allowed: \(Identifier.rule), without \"--\", and at most \(Identifier.maximumLength - member.count - separator.count) characters for member \(member)"
+                "strategy name \(OrderValidation.quoted(name)) is not allowed: \(nameRule), and at most \(Identifier.maximumLength - member.count - separator.count) characters for member \(member)"
             )
         }
         return folder
     }
+
+    /// A deployed strategy's name in words: a safe identifier without dots or `--`.
+    public static let nameRule =
+        "letters, digits, '_' and '-' (a letter or digit first; no dots, no \"--\")"
 
     /// Whether `folder` is in `member`'s own namespace (`<member>--…`).
     public static func isDeployed(folder: String, by member: String) -> Bool {
@@ -96,6 +117,8 @@ public actor StrategyDeployer {
         let folder = try Self.folder(member: member, name: name)
         let target = root.appendingPathComponent(folder)
         let manager = FileManager.default
+        // Checked and reserved before the first await: no other deploy passes between.
+        try notUnderWay(folder)
         let exists = manager.fileExists(atPath: target.path)
         if exists && !replacing {
             throw DeployProblem(
@@ -104,14 +127,18 @@ public actor StrategyDeployer {
             )
         }
         if !exists, let cap = caps.caps(for: member).maxStrategies {
-            let owned = Self.strategies(of: member, in: root)
+            let owned = Set(Self.strategies(of: member, in: root)).union(
+                deploying.filter { $0.value == member }.keys
+            ).sorted()
             if owned.count >= cap {
                 throw DeployProblem(
                     .forbidden,
-                    "member \(member) has \(owned.count) strategies (\(owned.joined(separator: ", "))), the most this desk allows; delete one first"
+                    "member \(member) may have at most \(cap) \(cap == 1 ? "strategy" : "strategies") on this desk (max_strategies) and has \(owned.count) (\(owned.joined(separator: ", "))), counting deploys under way; delete one first"
                 )
             }
         }
+        deploying[folder] = member
+        defer { deploying[folder] = nil }
         let entries = try StrategyArchive.read(archive, limits: limits)
         let staging = try await stage(entries, member: member, folder: folder)
         defer { try? manager.removeItem(at: staging) }
@@ -130,17 +157,24 @@ public actor StrategyDeployer {
         } catch {
             throw DeployProblem(.unavailable, "could not put \(folder) in place: \(error.localizedDescription)")
         }
-        let files = entries.filter { $0.kind == .file }
+        // What is in place (config.json included, as written), as a rollback counts it.
+        let (files, bytes) = Self.size(of: target)
         logger.info(
-            "strategy deployed",
-            metadata: ["member": "\(member)", "strategy": "\(folder)", "files": "\(files.count)"])
-        return Deployment(
-            folder: folder, member: member, files: files.count, bytes: files.reduce(0) { $0 + $1.contents.count },
-            previousKept: exists)
+            "strategy deployed", metadata: ["member": "\(member)", "strategy": "\(folder)", "files": "\(files)"])
+        return Deployment(folder: folder, member: member, files: files, bytes: bytes, previousKept: exists)
+    }
+
+    /// Refuses a second deploy, a rollback or a delete of `folder` while a deploy of it is under way.
+    func notUnderWay(_ folder: String) throws(DeployProblem) {
+        if deploying[folder] != nil {
+            throw DeployProblem(
+                .conflict, "a deploy of \(folder) is under way; try again once it has finished")
+        }
     }
 
     /// Puts the kept previous version of `folder` back (the current one becomes the previous).
     public func rollback(folder: String, member: String) throws(DeployProblem) -> Deployment {
+        try notUnderWay(folder)
         let manager = FileManager.default
         let target = root.appendingPathComponent(folder)
         let kept = previous(folder)
@@ -163,6 +197,7 @@ public actor StrategyDeployer {
 
     /// Removes `folder` and its previous version.
     public func delete(folder: String) throws(DeployProblem) {
+        try notUnderWay(folder)
         let manager = FileManager.default
         let target = root.appendingPathComponent(folder)
         guard manager.fileExists(atPath: target.path) else {
@@ -204,8 +239,8 @@ public actor StrategyDeployer {
                     }
                 }
             }
-            try checkConfig(in: staging, entries: entries, member: member, folder: folder)
-            try await compile(staging.appendingPathComponent("strategy.py"))
+            let config = try checkConfig(in: staging, entries: entries, member: member, folder: folder)
+            try await compile(in: staging, member: member, limits: caps.caps(for: member).clamp(config.limits))
             if case .failure(let problem) = StrategyDiscovery.load(name: folder, folder: staging, root: deploys) {
                 throw DeployProblem(.invalid, problem.description)
             }
@@ -221,7 +256,10 @@ public actor StrategyDeployer {
 
     /// config.json by `StrategyConfig`'s rules, naming `member` (written in when it names nobody;
     /// refused when it names someone else); the member's caps on its limits.
-    func checkConfig(in staging: URL, entries: [ArchiveEntry], member: String, folder: String) throws(DeployProblem) {
+    @discardableResult
+    func checkConfig(in staging: URL, entries: [ArchiveEntry], member: String, folder: String) throws(DeployProblem)
+        -> StrategyConfig
+    {
         guard entries.contains(where: { $0.path == "strategy.py" && $0.kind == .file }) else {
             throw DeployProblem(
                 .invalid,
@@ -260,46 +298,111 @@ public actor StrategyDeployer {
         guard FileManager.default.createFile(atPath: configFile.path, contents: Data(bytes)) else {
             throw DeployProblem(.unavailable, "could not write config.json")
         }
+        return config
     }
 
-    /// Compiles (never runs) `script` with the interpreter, started with an empty environment.
-    func compile(_ script: URL) async throws(DeployProblem) {
-        let check = """
-            import sys
-            try:
-                compile(open(sys.argv[1], 'rb').read(), 'strategy.py', 'exec', dont_inherit=True)
-            except SyntaxError as e:
-                print(f'strategy.py line {e.lineno}: {e.msg}', file=sys.stderr)
-                sys.exit(1)
-            except Exception as e:
-                print(f'strategy.py: {e}', file=sys.stderr)
-                sys.exit(1)
-            """
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: python.hasPrefix("/") ? python : "/usr/bin/env")
-        process.arguments = (python.hasPrefix("/") ? [] : [python]) + ["-I", "-S", "-B", "-c", check, script.path]
-        process.environment = [:]
-        let errors = Pipe()
-        process.standardError = errors
-        process.standardOutput = FileHandle.nullDevice
-        process.standardInput = FileHandle.nullDevice
-        do { try process.run() } catch {
-            throw DeployProblem(.unavailable, "could not run \(python) to compile strategy.py: \(error)")
+    /// What the interpreter runs to check `strategy.py` in its working folder: it
+    /// compiles the source and never runs it. Exit 1: the source is wrong (the
+    /// reason on stderr); 3: compiling it needs more memory than the limit.
+    static let compileCheck = """
+        import sys
+        try:
+            compile(open('strategy.py', 'rb').read(), 'strategy.py', 'exec', dont_inherit=True)
+        except MemoryError:
+            sys.exit(3)
+        except SyntaxError as e:
+            print(f'strategy.py line {e.lineno}: {e.msg}', file=sys.stderr)
+            sys.exit(1)
+        except Exception as e:
+            print(f'strategy.py: {type(e).__name__}: {e}', file=sys.stderr)
+            sys.exit(1)
+        """
+
+    /// Compiles (never runs) `strategy.py` in `staging` inside the sandbox, with
+    /// `limits` (the member's, as the strategy would run) and `compileTimeout`;
+    /// waits its turn first (one compile per member, `concurrentCompiles` desk-wide).
+    func compile(in staging: URL, member: String, limits: StrategyLimits) async throws(DeployProblem) {
+        if let problem = sandbox.report.problem {
+            throw DeployProblem(
+                .unavailable, "strategy.py cannot be checked: \(SandboxUnavailable(reason: problem).description)")
         }
-        let deadline = ContinuousClock.now + compileTimeout
-        while process.isRunning {
-            if ContinuousClock.now > deadline {
-                kill(process.processIdentifier, SIGKILL)
-                while process.isRunning { try? await Task.sleep(for: .milliseconds(5)) }
-                throw DeployProblem(.invalid, "strategy.py took longer than \(compileTimeout) to compile")
-            }
-            try? await Task.sleep(for: .milliseconds(5))
+        await enterCompile(member)
+        let outcome = await runCompile(in: staging, member: member, limits: limits)
+        leaveCompile(member)
+        try outcome.get()
+    }
+
+    private func enterCompile(_ member: String) async {
+        if compiles.admit(member) { return }
+        await withCheckedContinuation { compiles.wait(member, $0) }
+    }
+
+    private func leaveCompile(_ member: String) {
+        for waiter in compiles.leave(member) { waiter.resume() }
+    }
+
+    /// Runs the compile check through the sandbox launcher as the strategies' probe
+    /// uid (never the desk's root); what it printed and how it ended, as a refusal.
+    func runCompile(in staging: URL, member: String, limits: StrategyLimits) async -> Result<Void, DeployProblem> {
+        let manager = FileManager.default
+        let scratch = deploys.appendingPathComponent("compile-\(UUID().uuidString)")
+        defer { try? manager.removeItem(at: scratch) }
+        do { try manager.createDirectory(at: scratch, withIntermediateDirectories: true) } catch {
+            return .failure(DeployProblem(.unavailable, "could not prepare the compile: \(error.localizedDescription)"))
         }
-        let output = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        guard process.terminationStatus == 0 else {
-            let reason =
-                output.split(separator: "\n").last.map(String.init) ?? "exit status \(process.terminationStatus)"
-            throw DeployProblem(.invalid, "strategy.py does not compile: \(reason)")
+        let uid = sandbox.options.probeUID
+        let launch = LaunchSpec(
+            name: "compile", member: member, program: [python, "-I", "-S", "-B", "-c", Self.compileCheck],
+            workingDirectory: staging, environment: ["PATH": "/usr/bin:/bin"], limits: limits,
+            log: StrategyLog(path: "/dev/null"), user: sandbox.switchesUser ? StrategyUser(uid: uid, gid: uid) : nil,
+            home: scratch, hiddenPaths: [root.path])
+        var spec = sandbox.spec(for: launch)
+        if !sandbox.options.enabled {
+            // No sandbox (`--no-sandbox`): still the memory and CPU limits.
+            spec.limits = [
+                .init(.addressSpace, limits.memoryBytes ?? StrategyLimits.defaultAddressSpace),
+                .init(.cpuSeconds, limits.cpuSeconds),
+            ]
+        }
+        let run = CompileProcess(launcher: sandbox.launcher)
+        let ended: CompileProcess.Outcome
+        do { ended = try await run.run(spec: spec.encoded(), timeout: compileTimeout) } catch {
+            return .failure(
+                DeployProblem(
+                    .unavailable, "could not run \(python) to compile strategy.py: \(error.localizedDescription)"))
+        }
+        let memory = MemberCaps.size(limits.memoryBytes ?? StrategyLimits.defaultAddressSpace)
+        switch ended {
+        case .exited(0, _): return .success(())
+        case .timedOut:
+            return .failure(
+                DeployProblem(
+                    .invalid,
+                    "strategy.py took longer than \(compileTimeout) to compile (the deploy's compile deadline); make it smaller or simpler"
+                ))
+        case .exited(3, _):
+            return .failure(
+                DeployProblem(
+                    .invalid,
+                    "strategy.py is too large or too deeply nested to compile within the memory limit (\(memory) of address space: config.json's limits.memory, within the member's cap); make it smaller or simpler"
+                ))
+        case .exited(1, let output):
+            let reason = output.split(separator: "\n").last.map(String.init) ?? "exit status 1"
+            return .failure(DeployProblem(.invalid, "strategy.py does not compile: \(reason)"))
+        case .exited(126, let output):
+            return .failure(
+                DeployProblem(
+                    .unavailable,
+                    "strategy.py cannot be checked: the sandbox could not be set up (\(output.split(separator: "\n").last ?? "no reason given"))"
+                ))
+        case .exited(let status, let output):
+            let said = output.split(separator: "\n").last.map { ": \($0)" } ?? ""
+            let how = status > 128 ? "ended by signal \(status - 128)" : "ended with status \(status)"
+            return .failure(
+                DeployProblem(
+                    .invalid,
+                    "compiling strategy.py \(how) within its limits (\(memory) of address space, \(limits.cpuSeconds) CPU seconds)\(said)"
+                ))
         }
     }
 

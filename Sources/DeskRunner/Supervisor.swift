@@ -24,6 +24,8 @@ public actor Supervisor: Service {
 
     public let configuration: SupervisorConfiguration
     public nonisolated let sandboxReport: SandboxReport
+    /// The process backend's sandbox (deploys compile in it); nil when `init` was given a backend.
+    public nonisolated let sandboxPlan: SandboxPlan?
     private let feed: FeedHub
     private let credentials: any StrategyCredentials
     private let store: any StrategyStateStore
@@ -51,6 +53,7 @@ public actor Supervisor: Service {
         if let backend {
             backends = Dictionary(uniqueKeysWithValues: StrategyRuntime.allCases.map { ($0, backend) })
             sandboxReport = SandboxReport(applied: ["backend \(backend.name), given by the caller"])
+            sandboxPlan = nil
         } else {
             let plan = SandboxPlan.probe(
                 options: configuration.sandbox, python: configuration.python, pythonPath: configuration.pythonPath)
@@ -59,6 +62,7 @@ public actor Supervisor: Service {
             backends[.docker] = configuration.docker.map { DockerBackend(settings: $0, launcher: launcher) }
             self.backends = backends
             sandboxReport = plan.report
+            sandboxPlan = plan
         }
         (launches, launchQueue) = AsyncStream.makeStream(of: (String, Int).self)
         // The logs are the desk's alone (strategies write theirs through the desk).

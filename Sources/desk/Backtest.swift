@@ -26,19 +26,19 @@ struct Backtest: AsyncParsableCommand {
     var work: String?
     @Option(help: "JSON config file with the risk limits and the session close (as desk serve --config).")
     var config: String?
-    @Option(name: .customLong("fill-at"), help: "When market orders fill: next-tick (default) or same-tick.")
+    @Option(name: .customLong("fill-at"), help: "When market orders fill: at the next tick or the same tick.")
     var fillAt: PaperBook.FillModel = .nextTick
-    @Option(help: "Commission per share, in dollars (default 0).") var commission: String = "0"
-    @Option(name: .customLong("slippage-bps"), help: "Slippage of market fills in basis points (default 0).")
+    @Option(help: "Commission per share, in dollars.") var commission: String = "0"
+    @Option(name: .customLong("slippage-bps"), help: "Slippage of market fills in basis points.")
     var slippageBps: String = "0"
-    @Option(help: "Each member's capital, for the return on capital (default 100000).") var capital: String = "100000"
+    @Option(help: "Each member's capital, for the return on capital.") var capital: String = "100000"
     @Option(help: "Folder for report.html and equity.csv (default: the work folder).") var report: String?
     @Option(
         name: .customLong("python-path"),
         help: "PYTHONPATH for strategies (env DESK_PYTHONPATH; default: the checkout's)."
     )
     var pythonPath: String?
-    @Option(name: .customLong("end-grace"), help: "Seconds strategies have to end after the data is over (default 5).")
+    @Option(name: .customLong("end-grace"), help: "Seconds strategies have to end after the data is over.")
     var endGrace: Double = 5
     @Option(
         name: .customLong("tick-timeout"),
@@ -93,8 +93,7 @@ struct Backtest: AsyncParsableCommand {
 
                     """.utf8))
         } catch {
-            stderr.write(Data("desk backtest: \(error.message)\n".utf8))
-            throw ExitCode(1)
+            throw DeskCommandError(error.message)
         }
     }
 }

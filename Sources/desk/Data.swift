@@ -20,10 +20,11 @@ struct DataCommand: AsyncParsableCommand {
         @Argument(help: "Symbols, e.g. AAPL MSFT.") var symbols: [String]
         @Option(help: "First day (2026-11-16) or time (2026-11-16T14:30:00Z).") var start: String
         @Option(help: "Last day (included) or time (excluded).") var end: String
-        @Option(help: "Bar size: 1Min, 5Min, 15Min, 1Hour or 1Day (default 1Min).") var timeframe = "1Min"
+        @Option(help: "Bar size: 1Min, 5Min, 15Min, 1Hour or 1Day.") var timeframe = "1Min"
         @Flag(help: "Trades instead of bars.") var trades = false
-        @Option(name: .short, help: "Output file (.jsonl).") var output: String
-        @Option(name: .customLong("page-size"), help: "Points per request (1 to 10000; default 10000).")
+        @Option(name: [.short, .long], help: ArgumentHelp("Output file (.jsonl).", valueName: "file")) var output:
+            String
+        @Option(name: .customLong("page-size"), help: "Points per request (1 to 10000).")
         var pageSize = 10_000
 
         func validate() throws {
@@ -57,8 +58,7 @@ struct DataCommand: AsyncParsableCommand {
                 }
                 print("\(count) ticks written to \(output)")
             } catch {
-                stderr.write(Data("desk data fetch: \(error.message)\n".utf8))
-                throw ExitCode(1)
+                throw DeskCommandError(error.message)
             }
         }
     }

@@ -18,7 +18,7 @@ struct Demo: AsyncParsableCommand {
     @Option(help: "Synthetic feed seed.") var seed: UInt64 = 7
     @Option(
         name: .customLong("python-path"),
-        help: "PYTHONPATH for strategies (env DESK_PYTHONPATH; default: from the desk's checkout, see below).")
+        help: "PYTHONPATH for strategies (env DESK_PYTHONPATH; default: from the desk's checkout, as said above).")
     var pythonPath: String?
 
     func validate() throws {

@@ -19,13 +19,21 @@ struct Strategies: AsyncParsableCommand {
         @Option(help: "The strategy's name (default: the folder's name); the desk files it as <member>--<name>.")
         var name: String?
         @Flag(help: "Start it (or restart it) once it is in place.") var start = false
+        @Option(
+            help: ArgumentHelp(
+                "With --start, seconds to watch it: if it ends or crashes within them, the deploy fails (0: do not watch).",
+                valueName: "seconds"))
+        var grace: Double = 3
         @Option(help: "Admins only: deploy for this member.") var member: String?
         @Flag(help: "JSON output.") var json = false
         @OptionGroup var server: ServerOptions
 
+        func validate() throws { try StartWatch.checkGrace(grace) }
+
         func run() async throws {
             try await MemberCommands.deploy(
-                folder: folder, name: name, start: start, member: member, json: json, server: server)
+                folder: folder, name: name, start: start, member: member, json: json, grace: .seconds(grace),
+                server: server)
         }
     }
 
@@ -50,11 +58,18 @@ struct Strategies: AsyncParsableCommand {
     struct Selection: ParsableArguments {
         @Argument(help: "Strategy folder names (or paths to the folders); none: all strategies.")
         var names: [String] = []
+        @Option(
+            help: ArgumentHelp(
+                "Seconds to watch a started strategy: one that ends or crashes within them is a failure (0: do not watch).",
+                valueName: "seconds"))
+        var grace: Double = 3
         @Flag(help: "JSON output.") var json = false
         @OptionGroup var server: ServerOptions
 
+        func validate() throws { try StartWatch.checkGrace(grace) }
+
         func act(_ action: StrategyAction) async throws {
-            try await StrategyCommands.act(action, names: names, json: json, server: server)
+            try await StrategyCommands.act(action, names: names, json: json, grace: .seconds(grace), server: server)
         }
     }
 

@@ -187,7 +187,8 @@ struct DeskCLITests {
             ["demo", "--duration", "6", "--work", folder.path("work"), "--strategies", strategies, "--feed-rate", "5"],
             in: folder.url, timeout: .seconds(60))
         #expect(result.status == 1, "\(result.output)")
-        let pythonPath = "\(checkout.path)/.venv/strategy-site:\(checkout.path)/clients/python"
+        let pythonPath = DeskCheckout.defaultPythonPath(checkout: checkout).pythonPath
+        #expect(pythonPath.hasPrefix("\(checkout.path)/.venv/strategy-site:\(checkout.path)/clients/python"))
         #expect(
             result.output.contains("python path: \(pythonPath) (from the desk's checkout at \(checkout.path)"),
             "\(result.output)")
@@ -195,5 +196,29 @@ struct DeskCLITests {
         #expect(result.output.contains("ModuleNotFoundError"), "the strategy's own error is shown: \(result.output)")
         #expect(result.output.contains("no strategy could run"), "\(result.output)")
         #expect(!result.output.contains("Usage:"))
+    }
+
+    @Test("a second desk demo keeps the last run's ledger and logs in <work>/previous and says so")
+    func demoKeepsTheLastRun() async throws {
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        let strategies = URL(fileURLWithPath: folder.path("strategies")).appendingPathComponent("quiet")
+        try FileManager.default.createDirectory(at: strategies, withIntermediateDirectories: true)
+        try "import sys\nfor line in sys.stdin:\n    pass\n".write(
+            to: strategies.appendingPathComponent("strategy.py"), atomically: true, encoding: .utf8)
+        let arguments = [
+            "demo", "--duration", "1", "--work", folder.path("work"), "--strategies", folder.path("strategies"),
+        ]
+        let first = try await runDesk(arguments, in: folder.url, timeout: .seconds(60))
+        #expect(first.status == 0, "\(first.output)")
+        #expect(!first.output.contains("kept in"), "\(first.output)")
+        let second = try await runDesk(arguments, in: folder.url, timeout: .seconds(60))
+        #expect(second.status == 0, "\(second.output)")
+        #expect(
+            second.output.contains("the last demo's ledger and logs are kept in \(folder.path("work/previous"))"),
+            "\(second.output)")
+        #expect(FileManager.default.fileExists(atPath: folder.path("work/previous/trading_desk.db")))
+        #expect(FileManager.default.fileExists(atPath: folder.path("work/previous/logs/quiet.log")))
+        #expect(FileManager.default.fileExists(atPath: folder.path("work/trading_desk.db")))
     }
 }

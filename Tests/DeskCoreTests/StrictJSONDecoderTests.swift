@@ -61,6 +61,7 @@ struct StrictJSONDecoderTests {
         arguments: [
             (#"{"member": "a",\#n "usr": "b"}"#, 2, 2, ["usr"], #"unknown key "usr"; allowed here: member, reason"#),
             (#"{"member": "a", "limits": {"gpus": 1}}"#, 1, 28, ["limits", "gpus"], #"unknown key "limits.gpus""#),
+            (#"{"member": "a", "usr": "b", "why": 1}"#, 1, 17, ["usr"], #"unknown keys "usr", "why"; allowed here"#),
             (#"{"member": 5}"#, 1, 2, ["member"], #""member" must be a string"#),
             (#"{"member": null}"#, 1, 2, ["member"], #""member" must be a string, not null"#),
             (#"{"reason": "x"}"#, 1, 1, ["member"], #""member" is required"#),

@@ -13,6 +13,9 @@ private func entry(_ name: String, type: Character = "0", contents: [UInt8] = []
 }
 
 private let end = [UInt8](repeating: 0, count: 1024)
+/// The sandbox deploys compile in, as a desk's would be (its probe uid from 63,198).
+private let compileSandbox = SandboxPlan.probe(
+    options: SandboxOptions(baseUID: 63_200), python: "/usr/bin/python3", pythonPath: "")
 private let script = Array("print('ready')\n".utf8)
 
 @Suite("Deployed strategies: archives, names, caps, the deployer")
@@ -78,7 +81,7 @@ struct DeployTests {
 
     @Test(
         "names that could reach another member's folder are refused",
-        arguments: ["bob--trend", "../x", "a/b", "", "-x", "x--"])
+        arguments: ["bob--trend", "../x", "a/b", "", "-x", "x--", "my.strat"])
     func badNames(name: String) {
         #expect(throws: DeployProblem.self) { try StrategyDeployer.folder(member: "alice", name: name) }
     }
@@ -103,7 +106,7 @@ struct DeployTests {
         let strategies = folder.url.appendingPathComponent("strategies")
         try FileManager.default.createDirectory(at: strategies, withIntermediateDirectories: true)
         let deployer = StrategyDeployer(
-            strategiesDirectory: strategies, python: "/usr/bin/python3",
+            strategiesDirectory: strategies, python: "/usr/bin/python3", sandbox: compileSandbox,
             caps: MemberCapsPolicy(defaults: MemberCaps(maxStrategies: 1)), logger: Logger(label: "test"))
         func tar(_ files: [String: String]) -> [UInt8] {
             StrategyArchive.write(
@@ -151,5 +154,97 @@ struct DeployTests {
         #expect(try String(contentsOf: current, encoding: .utf8).contains("v1"))
         try await deployer.delete(folder: "alice--trend")
         #expect(!FileManager.default.fileExists(atPath: current.path))
+    }
+
+    @Test(
+        "compile slots: one per member, at most the width desk-wide, the rest in order",
+        arguments: [
+            // (width, steps: "+m" enters m, "-m" leaves m; expected: who runs after each step)
+            (2, ["+a", "+a", "+b", "+c", "-a"], [["a"], ["a"], ["a", "b"], ["a", "b"], ["a", "b"]]),
+            (2, ["+a", "+b", "+c", "-b"], [["a"], ["a", "b"], ["a", "b"], ["a", "c"]]),
+            (1, ["+a", "+b", "+a", "-a", "-b"], [["a"], ["a"], ["a"], ["b"], ["a"]]),
+        ] as [(Int, [String], [[String]])])
+    func compileSlots(width: Int, steps: [String], running: [[String]]) {
+        var slots = CompileSlots<String>(width: width)
+        for (step, expected) in zip(steps, running) {
+            let member = String(step.dropFirst())
+            if step.hasPrefix("+") {
+                if !slots.admit(member) { slots.wait(member, member) }
+            } else {
+                _ = slots.leave(member)
+            }
+            #expect(slots.running.sorted() == expected, "after \(step)")
+        }
+    }
+
+    @Test("concurrent deploys of one member never pass max_strategies, and leave nothing half-written")
+    func concurrentDeploysKeepTheCap() async throws {
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        let strategies = folder.url.appendingPathComponent("strategies")
+        try FileManager.default.createDirectory(at: strategies, withIntermediateDirectories: true)
+        let deployer = StrategyDeployer(
+            strategiesDirectory: strategies, python: "/usr/bin/python3", sandbox: compileSandbox,
+            caps: MemberCapsPolicy(defaults: MemberCaps(maxStrategies: 2)), logger: Logger(label: "test"))
+        let archive = StrategyArchive.write([
+            ArchiveEntry(path: "strategy.py", kind: .file, contents: Array("print(1)\n".utf8))
+        ])
+        let outcomes = await withTaskGroup(of: Result<String, DeployProblem>.self) { group in
+            for index in 0..<8 {
+                group.addTask {
+                    do throws(DeployProblem) {
+                        return .success(
+                            try await deployer.deploy(
+                                archive: archive, member: "carol", name: "race\(index)", replacing: false
+                            ).folder)
+                    } catch { return .failure(error) }
+                }
+            }
+            return await group.reduce(into: []) { $0.append($1) }
+        }
+        let deployed = outcomes.compactMap { try? $0.get() }
+        #expect(deployed.count == 2, "\(outcomes)")
+        for case .failure(let problem) in outcomes {
+            #expect(problem.kind == .forbidden && problem.message.contains("at most 2 strategies"), "\(problem)")
+        }
+        let left = try FileManager.default.contentsOfDirectory(atPath: strategies.path).sorted()
+        #expect(left == [".deploys"] + deployed.sorted(), "\(left)")
+        let scratch = try FileManager.default.contentsOfDirectory(
+            atPath: strategies.appendingPathComponent(".deploys").path)
+        #expect(scratch.allSatisfy { $0 == "previous" }, "\(scratch)")
+    }
+
+    @Test(
+        "strategy.py compiles in the sandbox with the member's memory limit and a deadline",
+        arguments: [
+            ("x = [" + String(repeating: "1,", count: 4 << 20) + "]\n", Duration.seconds(20), "memory limit (256m"),
+            ("x = " + String(repeating: "-", count: 1 << 20) + "1\n", .seconds(20), "too large or too deeply nested"),
+            (
+                "x = " + String(repeating: "(", count: 1000) + "1" + String(repeating: ")", count: 1000), .seconds(20),
+                "too many nested parentheses"
+            ),
+            // About 0.8 s of compiling in 160 MB: far past a 100 ms deadline, within the memory.
+            (String(repeating: "x = 1\n", count: 100_000), .milliseconds(100), "took longer than"),
+        ] as [(String, Duration, String)])
+    func compileLimits(source: String, timeout: Duration, message: String) async throws {
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        let strategies = folder.url.appendingPathComponent("strategies")
+        try FileManager.default.createDirectory(at: strategies, withIntermediateDirectories: true)
+        let deployer = StrategyDeployer(
+            strategiesDirectory: strategies, python: "/usr/bin/python3", sandbox: compileSandbox,
+            limits: ArchiveLimits(maxBytes: 32 << 20),
+            caps: MemberCapsPolicy(defaults: MemberCaps(memoryBytes: 256 << 20)), compileTimeout: timeout,
+            logger: Logger(label: "test"))
+        let archive = StrategyArchive.write([
+            ArchiveEntry(path: "strategy.py", kind: .file, contents: Array(source.utf8))
+        ])
+        await #expect {
+            try await deployer.deploy(archive: archive, member: "mallory", name: "bomb", replacing: true)
+        } throws: { error in
+            (error as? DeployProblem)?.message.contains(message) == true
+        }
+        let left = try FileManager.default.contentsOfDirectory(atPath: strategies.path)
+        #expect(left == [".deploys"], "\(left)")
     }
 }

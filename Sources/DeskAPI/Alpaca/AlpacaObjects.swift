@@ -84,6 +84,24 @@ public struct AlpacaOrderView: Codable, Sendable, Equatable {
     }
 }
 
+extension AlpacaOrderView {
+    /// The order as it was when the desk accepted it (what a `new` trade update
+    /// shows, though the order may have filled since): status `new`, nothing filled.
+    public var asNew: AlpacaOrderView {
+        var order = self
+        order.status = OrderStatus.new.rawValue
+        order.updated_at = created_at
+        order.filled_qty = "0"
+        order.filled_avg_price = nil
+        order.filled_at = nil
+        order.canceled_at = nil
+        order.expired_at = nil
+        order.failed_at = nil
+        order.reject_reason = nil
+        return order
+    }
+}
+
 /// Alpaca's Position object: one member's holding in one symbol.
 public struct AlpacaPositionView: Codable, Sendable, Equatable {
     public var asset_id: String
@@ -170,6 +188,11 @@ public struct AlpacaAccountView: Codable, Sendable, Equatable {
     /// Profit realized so far.
     public var realized_pl: String
 
+    /// The buying power shown to a member without a capital allocation, whom the
+    /// desk does not limit: a large number, so that an SDK strategy that checks
+    /// `buying_power` before it orders goes ahead (`capital` is null).
+    public static let unlimitedBuyingPower = "1000000000"
+
     /// A member's account: `statement` is their cash, equity and buying power; `halted` when a kill switch is on.
     public init(member: String, statement: CapitalStatement, halted: Bool, createdAt: Date) {
         id = AlpacaIds.uuid("account:" + member)
@@ -179,7 +202,7 @@ public struct AlpacaAccountView: Codable, Sendable, Equatable {
         currency = "USD"
         let money = { (value: Decimal) in ExactDecimal.plain(value) }
         cash = money(statement.cash)
-        buying_power = money(statement.buyingPower)
+        buying_power = statement.capital == nil ? Self.unlimitedBuyingPower : money(statement.buyingPower)
         regt_buying_power = buying_power
         daytrading_buying_power = "0"
         non_marginable_buying_power = buying_power
@@ -409,7 +432,9 @@ public struct AlpacaTradeUpdate: Encodable, Sendable, Equatable {
     public init(event: OrderEvent, fillId: String?, order: AlpacaOrderView, at date: Date, positionQty: Decimal?) {
         var payload = Payload(event: "", order: order, timestamp: AlpacaTime.string(date))
         switch event {
-        case .accepted: payload.event = "new"
+        case .accepted:
+            payload.event = "new"
+            payload.order = order.asNew
         case .fill(let qty, let price):
             payload.event = order.status == OrderStatus.filled.rawValue ? "fill" : "partial_fill"
             payload.execution_id = AlpacaIds.uuid("fill:" + order.id + ":" + (fillId ?? order.filled_qty))

@@ -37,13 +37,18 @@ public enum DeskCheckout {
     }
 
     /// `<checkout>/.venv/strategy-site:<checkout>/clients/python` (the client's
-    /// dependencies from `scripts/python-env.sh`, and the client), with a sentence
-    /// saying how it was found; relative to the current folder when no checkout is found.
+    /// dependencies from `scripts/python-env.sh`, and the client), then
+    /// `<checkout>/.venv/alpaca-site` when it exists (alpaca-py, which the same
+    /// script installs for the alpaca-py example), with a sentence saying how it was
+    /// found; relative to the current folder when no checkout is found.
     public static func defaultPythonPath(checkout: URL?) -> (pythonPath: String, how: String) {
         let base = checkout ?? URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
-        let path = [
-            base.appendingPathComponent(".venv/strategy-site").path, base.appendingPathComponent("clients/python").path,
-        ].joined(separator: ":")
+        let alpaca = base.appendingPathComponent(".venv/alpaca-site").path
+        let path =
+            ([
+                base.appendingPathComponent(".venv/strategy-site").path,
+                base.appendingPathComponent("clients/python").path,
+            ] + (FileManager.default.fileExists(atPath: alpaca) ? [alpaca] : [])).joined(separator: ":")
         if let checkout {
             return (path, "from the desk's checkout at \(checkout.path), found from where the desk executable is")
         }

@@ -1,5 +1,7 @@
 """The alpaca-py example strategy (examples/alpaca_py_strategy/) run by the desk
-in its sandbox, unchanged: it reaches the desk's Alpaca-compatible API through the
+in its sandbox, unchanged, as the README says: copied under the strategies folder
+of a `desk serve` with the default `--python-path` (which holds the alpaca-py that
+scripts/python-env.sh installs), started with `desk strategies start`: it reaches the desk's Alpaca-compatible API through the
 loopback in its own network namespace, with APCA_* variables that name its member
 and hold its own desk token, never the club's keys; its orders land under its
 member and strategy, and its TradingStream gets their fills."""
@@ -12,7 +14,7 @@ import tempfile
 from pathlib import Path
 
 from conftest import REPO, DeskServer
-from test_runtime import PYTHON_PATH, wait_for
+from test_runtime import wait_for
 
 CLUB_SECRET = "club-broker-secret-never-shown"
 
@@ -28,7 +30,7 @@ def test_alpaca_py_strategy_trades_from_the_sandbox_unchanged():
         server = DeskServer(
             root, trust_user_header=False,
             extra_args=["--feed", "synthetic", "--feed-rate", "40", "--symbols", "AAPL=190", "--config", str(config),
-                        "--strategies-dir", str(strategies), "--python-path", PYTHON_PATH],
+                        "--strategies-dir", str(strategies)],
             extra_env={"APCA_API_KEY_ID": "PKCLUBKEY", "APCA_API_SECRET_KEY": CLUB_SECRET})
         log = root / "logs" / "example_carol_alpaca.log"
 

@@ -239,7 +239,7 @@ def test_caps_limit_how_many_strategies_a_member_has(desk):
     code, reply = desk.deploy("carol", "one", tar_of({"strategy.py": "print(1)\n"}), method="POST")
     assert code == 200, reply
     code, reply = desk.deploy("carol", "two", tar_of({"strategy.py": "print(1)\n"}), method="POST")
-    assert code == 403 and "the most this desk allows" in reply["message"], reply
+    assert code == 403 and "at most 1 strategy on this desk" in reply["message"], reply
     code, reply = desk.deploy("carol", "one", tar_of({"strategy.py": "print(1)\n"}), method="POST")
     assert code == 409 and "already deployed" in reply["message"], reply
     assert not (desk.strategies / "carol--two").exists()
