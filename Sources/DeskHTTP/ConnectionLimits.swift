@@ -17,16 +17,23 @@ public struct ConnectionSettings: Sendable, Equatable {
     /// Connections a listener holds at once; further ones wait in the kernel's
     /// backlog until one closes (the desk's descriptors stay bounded).
     public var maximumConnections: Int
+    /// A stream (`/stream`, `/v2/iex`) must authenticate within this of its upgrade,
+    /// or it is told `auth timeout` and closed; a closing stream waits this long for
+    /// the client's close frame.
+    public var streamAuthenticationTimeout: Duration
 
-    /// 60 s idle, 10 s for a request head, 30 s for a body, 256 connections per listener.
+    /// 60 s idle, 10 s for a request head, 30 s for a body, 256 connections per
+    /// listener, 10 s for a stream to authenticate.
     public init(
         idleTimeout: Duration = .seconds(60), requestHeaderTimeout: Duration = .seconds(10),
-        requestBodyTimeout: Duration = .seconds(30), maximumConnections: Int = 256
+        requestBodyTimeout: Duration = .seconds(30), maximumConnections: Int = 256,
+        streamAuthenticationTimeout: Duration = .seconds(10)
     ) {
         self.idleTimeout = idleTimeout
         self.requestHeaderTimeout = requestHeaderTimeout
         self.requestBodyTimeout = requestBodyTimeout
         self.maximumConnections = maximumConnections
+        self.streamAuthenticationTimeout = streamAuthenticationTimeout
     }
 }
 
@@ -315,9 +322,13 @@ struct DeskStreamingChannel: ServerChildChannel {
                 http1: HTTP1Channel.Configuration(
                     additionalChannelHandlers: [RequestProgressObserver()],
                     idleTimeout: TimeAmount(settings.idleTimeout)),
-                ws: WebSocketServerConfiguration(maxFrameSize: AlpacaStreams.maximumMessageSize)),
+                ws: WebSocketServerConfiguration(
+                    maxFrameSize: AlpacaStreams.maximumMessageSize, closeTimeout: settings.streamAuthenticationTimeout)),
             shouldUpgrade: { head, channel, _ in
-                guard let handler = streams.handler(for: head) else { return .dontUpgrade }
+                guard
+                    let handler = streams.handler(
+                        for: head, authenticationTimeout: settings.streamAuthenticationTimeout, identified: { _ in })
+                else { return .dontUpgrade }
                 // From here on the connection carries frames, not requests.
                 try await channel.pipeline.removeHandler(name: RequestDeadlineHandler.name).get()
                 return .upgrade([:], handler)

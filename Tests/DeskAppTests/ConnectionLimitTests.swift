@@ -41,7 +41,7 @@ struct ConnectionLimitTests {
         let folder = try TemporaryDirectory()
         defer { folder.remove() }
         let database = folder.path("desk.db")
-        let token = try Ledger(path: database).issueToken(member: "alice").secret
+        let token = try await Ledger(path: database).issueToken(member: "alice").secret
         let socket = folder.path("desk.sock")
         let desk = try DeskServerProcess(
             database: database, folder: folder,
@@ -103,7 +103,7 @@ struct ConnectionLimitTests {
         let folder = try TemporaryDirectory()
         defer { folder.remove() }
         let database = folder.path("desk.db")
-        let token = try Ledger(path: database).issueToken(member: "alice").secret
+        let token = try await Ledger(path: database).issueToken(member: "alice").secret
         let desk = try DeskServerProcess(
             database: database, folder: folder,
             arguments: ["--idle-timeout", "30", "--header-timeout", "0.5", "--body-timeout", "0.5"])

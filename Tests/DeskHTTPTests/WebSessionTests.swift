@@ -42,7 +42,7 @@ struct WebSessionTests {
     @Test("the cookie is HttpOnly and SameSite=Strict, Secure only over TLS; it holds no token")
     func cookie() async throws {
         try await DeskHarness.run { harness in
-            let token = try harness.token("alice")
+            let token = try await harness.token("alice")
             let plain = try await signIn(harness, token: token)
             #expect(plain.header.contains("HttpOnly") && plain.header.contains("SameSite=Strict"))
             #expect(!plain.header.contains("Secure"))
@@ -63,7 +63,7 @@ struct WebSessionTests {
     @Test("state changes need the CSRF value and the desk's own Origin; sign-out and revocation end the session")
     func csrfAndEnd() async throws {
         try await DeskHarness.run { harness in
-            let token = try harness.token("bob")
+            let token = try await harness.token("bob")
             let session = try await signIn(harness, token: token)
             let csrf = try #require(session.reply.csrfToken)
             #expect(try await status(harness, .get, "/session", cookie: session.cookie) == .ok)
@@ -82,8 +82,8 @@ struct WebSessionTests {
             #expect(try await status(harness, .get, "/session", cookie: session.cookie) == .unauthorized)
 
             let again = try await signIn(harness, token: token)
-            let id = try #require(try harness.app.ledger.tokens().first { $0.member == "bob" }?.id)
-            _ = try harness.app.ledger.revokeToken(id: id)
+            let id = try #require(try await harness.app.ledger.tokens().first { $0.member == "bob" }?.id)
+            _ = try await harness.app.ledger.revokeToken(id: id)
             #expect(try await status(harness, .get, "/session", cookie: again.cookie) == .unauthorized)
         }
     }
