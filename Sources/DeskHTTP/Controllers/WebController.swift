@@ -58,7 +58,7 @@ struct WebController {
             return Response(
                 status: .ok, headers: Self.pageHeaders, body: .init(byteBuffer: ByteBuffer(string: WebPage.signIn())))
         }
-        context.requestLog.caller = caller
+        context.identified(caller)
         let sections = try await desk.sections(for: caller, log: nil)
         return Response(
             status: .ok, headers: Self.pageHeaders,
@@ -97,7 +97,7 @@ struct WebController {
         if caller.isMetricsOnly {
             throw DeskHTTPError(.forbidden, "a metrics token reads /metrics only; sign in with a member's token")
         }
-        context.requestLog.caller = caller
+        context.identified(caller)
         let session = await sessions.open(token: token, member: caller.member)
         let seconds = Int(settings.sessionLifetime.components.seconds)
         var cookie =

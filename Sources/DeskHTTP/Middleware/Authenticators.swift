@@ -19,7 +19,7 @@ struct BearerTokenAuthenticator: AuthenticatorMiddleware {
         do {
             let caller = try await tokens.caller(
                 authorization: authorization, claimedMember: request.headers[memberHeader])
-            context.requestLog.caller = caller
+            context.identified(caller)
             return caller
         } catch {
             throw DeskHTTPError(error)
@@ -50,7 +50,7 @@ struct AlpacaKeyAuthenticator: AuthenticatorMiddleware {
         }
         do {
             let caller = try await tokens.caller(keyId: keyId, secret: secret)
-            context.requestLog.caller = caller
+            context.identified(caller)
             return caller
         } catch {
             throw DeskHTTPError(error)
@@ -70,7 +70,7 @@ struct MemberHeaderAuthenticator: AuthenticatorMiddleware {
         else { return nil }
         do {
             let caller = try TokenAuthenticator.developmentCaller(claimedMember: request.headers[memberHeader])
-            context.requestLog.caller = caller
+            context.identified(caller)
             return caller
         } catch {
             throw DeskHTTPError(error)
@@ -120,7 +120,7 @@ struct SessionAuthenticator: AuthenticatorMiddleware {
                         .unauthenticated, "the token this web session signed in with was revoked: sign in again")
                     : error)
         }
-        context.requestLog.caller = caller
+        context.identified(caller)
         return caller
     }
 
