@@ -144,7 +144,7 @@ struct WebController {
         do { try parameters.check(allowed: ["log"]) } catch { throw DeskHTTPError(error) }
         let log = parameters.value("log")
         let caller = context.caller
-        guard livePages.open(caller.member, limit: settings.livePagesPerMember) else {
+        guard let slot = livePages.open(caller.member, limit: settings.livePagesPerMember) else {
             throw DeskHTTPError(
                 .tooManyRequests,
                 "member \(caller.member) has \(settings.livePagesPerMember) live pages open, the most allowed; close one"
@@ -152,7 +152,7 @@ struct WebController {
         }
         let authorization = request.headers[.authorization]
         let cookie = WebSessions.cookie(in: request.headers[.cookie])
-        let (desk, sessions, tokens, interval, pages) = (desk, sessions, tokens, settings.liveInterval, livePages)
+        let (desk, sessions, tokens, interval) = (desk, sessions, tokens, settings.liveInterval)
         let stillGood: @Sendable () async -> Bool = {
             if let authorization {
                 return (try? await tokens.caller(authorization: authorization, claimedMember: nil)) != nil
@@ -167,7 +167,7 @@ struct WebController {
                 HTTPField.Name("X-Accel-Buffering")!: "no",
             ],
             body: ResponseBody { writer in
-                defer { pages.close(caller.member) }
+                defer { slot.release() }
                 var sent: [String: String] = [:]
                 try await writer.write(ByteBuffer(string: "retry: 2000\n\n"))
                 while !Task.isCancelled && !Task.isShuttingDownGracefully {
@@ -192,21 +192,41 @@ struct WebController {
 final class LivePages: Sendable {
     private let counts = Mutex<[String: Int]>([:])
 
-    /// Takes a place for `member`; false when they hold `limit` already.
-    func open(_ member: String, limit: Int) -> Bool {
-        counts.withLock { counts in
+    /// Takes a place for `member`; nil when they hold `limit` already.
+    func open(_ member: String, limit: Int) -> LivePageSlot? {
+        let taken = counts.withLock { counts in
             guard counts[member, default: 0] < limit else { return false }
             counts[member, default: 0] += 1
             return true
         }
+        return taken ? LivePageSlot(giveBack: { self.close(member) }) : nil
     }
 
-    func close(_ member: String) {
+    private func close(_ member: String) {
         counts.withLock { counts in
             counts[member, default: 1] -= 1
             if counts[member] == 0 { counts[member] = nil }
         }
     }
+}
+
+/// One live page's place in `LivePages`, given back exactly once: when its stream
+/// ends, or, when the stream never started (the client reset the connection before
+/// the response went out, so its body never ran), when the response is dropped.
+final class LivePageSlot: Sendable {
+    private let giveBack: Mutex<(@Sendable () -> Void)?>
+
+    init(giveBack: @escaping @Sendable () -> Void) { self.giveBack = Mutex(giveBack) }
+
+    /// Gives the place back (once; later calls do nothing).
+    func release() {
+        giveBack.withLock { giveBack in
+            defer { giveBack = nil }
+            return giveBack
+        }?()
+    }
+
+    deinit { release() }
 }
 
 extension Optional {
