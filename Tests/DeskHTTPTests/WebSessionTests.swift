@@ -103,22 +103,36 @@ struct WebSessionTests {
 
 @Suite("Web session store")
 struct WebSessionStoreTests {
-    @Test("a session expires after its lifetime, sign-out closes it, and the oldest goes when full")
-    func expiry() async {
+    @Test("a session expires after its lifetime and sign-out closes it")
+    func expiry() async throws {
         let sessions = WebSessions(lifetime: .seconds(60), capacity: 2)
         let start = Date(timeIntervalSince1970: 1_800_000_000)
-        let first = await sessions.open(token: "t1", member: "alice", now: start)
+        let first = try #require(await sessions.open(token: "t1", member: "alice", now: start))
         #expect(await sessions.session(id: first.id, now: start.addingTimeInterval(59))?.member == "alice")
         #expect(await sessions.session(id: first.id, now: start.addingTimeInterval(61)) == nil)
-        let second = await sessions.open(token: "t2", member: "bob", now: start)
+        let second = try #require(await sessions.open(token: "t2", member: "bob", now: start))
         await sessions.close(id: second.id)
         #expect(await sessions.session(id: second.id, now: start) == nil)
-        let a = await sessions.open(token: "a", member: "a", now: start)
-        let b = await sessions.open(token: "b", member: "b", now: start.addingTimeInterval(1))
-        let c = await sessions.open(token: "c", member: "c", now: start.addingTimeInterval(2))
-        #expect(await sessions.session(id: a.id, now: start.addingTimeInterval(3)) == nil)
-        #expect(await sessions.session(id: b.id, now: start.addingTimeInterval(3)) != nil)
-        #expect(await sessions.session(id: c.id, now: start.addingTimeInterval(3)) != nil)
-        #expect(a.csrf != a.id && WebSessions.same(a.csrf, a.csrf) && !WebSessions.same(a.csrf, b.csrf))
+        #expect(first.csrf != first.id && WebSessions.same(first.csrf, first.csrf))
+        #expect(!WebSessions.same(first.csrf, second.csrf))
+    }
+
+    @Test("a member past their cap loses their own oldest session, never another's; a full desk refuses")
+    func caps() async throws {
+        let sessions = WebSessions(lifetime: .seconds(60), capacity: 4, perMember: 2)
+        let start = Date(timeIntervalSince1970: 1_800_000_000)
+        func at(_ seconds: Double) -> Date { start.addingTimeInterval(seconds) }
+        let admin = try #require(await sessions.open(token: "root", member: "admin", now: at(0)))
+        let a1 = try #require(await sessions.open(token: "a", member: "alice", now: at(1)))
+        let a2 = try #require(await sessions.open(token: "a", member: "alice", now: at(2)))
+        let a3 = try #require(await sessions.open(token: "a", member: "alice", now: at(3)))
+        #expect(await sessions.session(id: a1.id, now: at(4)) == nil, "alice's oldest ended")
+        #expect(await sessions.session(id: a2.id, now: at(4)) != nil)
+        #expect(await sessions.session(id: a3.id, now: at(4)) != nil)
+        #expect(await sessions.session(id: admin.id, now: at(4)) != nil, "the admin's session ended")
+        _ = try #require(await sessions.open(token: "b", member: "bob", now: at(5)))
+        #expect(await sessions.count == 4)
+        #expect(await sessions.open(token: "c", member: "carol", now: at(6)) == nil, "a full desk signed one more in")
+        #expect(await sessions.open(token: "a", member: "alice", now: at(7)) != nil, "alice replaces her own")
     }
 }

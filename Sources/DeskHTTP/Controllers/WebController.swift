@@ -98,7 +98,11 @@ struct WebController {
             throw DeskHTTPError(.forbidden, "a metrics token reads /metrics only; sign in with a member's token")
         }
         context.identified(caller)
-        let session = await sessions.open(token: token, member: caller.member)
+        guard let session = await sessions.open(token: token, member: caller.member) else {
+            throw DeskHTTPError(
+                .serviceUnavailable,
+                "the desk holds its most web sessions (\(sessions.capacity)): sign in again once some have ended")
+        }
         let seconds = Int(settings.sessionLifetime.components.seconds)
         var cookie =
             "\(WebSessions.cookieName)=\(session.id); Path=/; Max-Age=\(seconds); HttpOnly; SameSite=Strict"
