@@ -88,6 +88,52 @@ struct WebSessionTests {
         }
     }
 
+    @Test("private answers are never stored; GET /session does not hand out the CSRF value")
+    func privateAnswers() async throws {
+        try await DeskHarness.run { harness in
+            let token = try await harness.token("alice")
+            for uri in [
+                "/orders", "/positions", "/account", "/pnl", "/v2/account", "/v2/orders", "/v2/positions", "/session",
+            ] {
+                let response = try await harness.client.execute(
+                    uri: uri, method: .get, headers: harness.headers(token: token, contentType: nil), body: nil)
+                #expect(response.status == .ok, "\(uri)")
+                #expect(
+                    response.headers[.cacheControl] == "no-store",
+                    "\(uri): \(response.headers[.cacheControl] ?? "none")")
+            }
+            let session = try await signIn(harness, token: token)
+            #expect(session.reply.csrfToken != nil, "signing in hands the page its CSRF value")
+            let whoAmI = try await harness.client.execute(
+                uri: "/session", method: .get, headers: [.cookie: session.cookie], body: nil)
+            #expect(whoAmI.status == .ok)
+            #expect(whoAmI.headers[.cacheControl] == "no-store")
+            #expect(!String(buffer: whoAmI.body).contains("csrf"), "\(String(buffer: whoAmI.body))")
+        }
+    }
+
+    @Test("over TLS the cookie is a __Host- cookie, and each scheme reads only its own name")
+    func hostCookie() async throws {
+        try await DeskHarness.run { harness in
+            let token = try await harness.token("alice")
+            let https: HTTPFields = [HTTPField.Name("X-Forwarded-Proto")!: "https"]
+            let secure = try await signIn(harness, token: token, headers: https)
+            #expect(secure.cookie.hasPrefix("__Host-desk_session="), "\(secure.header)")
+            #expect(secure.header.contains("; Secure") && secure.header.contains("Path=/"))
+            #expect(!secure.header.lowercased().contains("domain="))
+            #expect(try await status(harness, .get, "/session", cookie: secure.cookie, headers: https) == .ok)
+            let value = secure.cookie.split(separator: "=", maxSplits: 1)[1]
+            // Another service on the host could set a plain desk_session: over TLS it is not read.
+            #expect(
+                try await status(harness, .get, "/session", cookie: "desk_session=\(value)", headers: https)
+                    == .unauthorized)
+            #expect(try await status(harness, .get, "/session", cookie: secure.cookie) == .unauthorized)
+            let plain = try await signIn(harness, token: token)
+            #expect(plain.cookie.hasPrefix("desk_session="))
+            #expect(try await status(harness, .get, "/session", cookie: plain.cookie) == .ok)
+        }
+    }
+
     @Test("a wrong or revoked token does not sign in, and says so")
     func refusedSignIn() async throws {
         try await DeskHarness.run { harness in

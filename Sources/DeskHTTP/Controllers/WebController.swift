@@ -46,7 +46,7 @@ struct WebController {
 
     /// The session a request's cookie names and the caller behind it, if both are still good.
     func signedIn(_ request: Request) async -> (caller: Caller, csrf: String, expires: Date)? {
-        guard let id = WebSessions.cookie(in: request.headers[.cookie]), let session = await sessions.session(id: id),
+        guard let id = WebSessions.cookie(of: request), let session = await sessions.session(id: id),
             let caller = try? await tokens.caller(authorization: "Bearer \(session.token)", claimedMember: nil)
         else { return nil }
         return (caller, session.csrf, session.expires)
@@ -105,7 +105,7 @@ struct WebController {
         }
         let seconds = Int(settings.sessionLifetime.components.seconds)
         var cookie =
-            "\(WebSessions.cookieName)=\(session.id); Path=/; Max-Age=\(seconds); HttpOnly; SameSite=Strict"
+            "\(WebSessions.cookieName(for: request))=\(session.id); Path=/; Max-Age=\(seconds); HttpOnly; SameSite=Strict"
         if Self.isSecure(request) { cookie += "; Secure" }
         logger.info("web session opened", metadata: ["member": "\(caller.member)"])
         var response = DeskResponseEncoder.response(
@@ -122,18 +122,21 @@ struct WebController {
         request.uri.scheme == .https || request.headers[HTTPField.Name("X-Forwarded-Proto")!]?.lowercased() == "https"
     }
 
+    /// Who is signed in, and until when. Not the CSRF value: the page carries it, and
+    /// nothing else needs it after sign-in.
     @Sendable func whoAmI(_ request: Request, context: MemberContext) async throws -> SessionReply {
-        let session = await WebSessions.cookie(in: request.headers[.cookie]).asyncMap { await sessions.session(id: $0) }
+        let session = await WebSessions.cookie(of: request).asyncMap { await sessions.session(id: $0) }
         return SessionReply(
-            member: context.caller.member, admin: context.caller.isAdmin, expiresAt: session??.expires,
-            csrfToken: session??.csrf)
+            member: context.caller.member, admin: context.caller.isAdmin, expiresAt: session??.expires, csrfToken: nil)
     }
 
     @Sendable func signOut(_ request: Request, context: MemberContext) async throws -> Response {
-        if let id = WebSessions.cookie(in: request.headers[.cookie]) { await sessions.close(id: id) }
+        if let id = WebSessions.cookie(of: request) { await sessions.close(id: id) }
         logger.info("web session closed", metadata: ["member": "\(context.caller.member)"])
         var response = Response(status: .noContent)
-        response.headers[.setCookie] = "\(WebSessions.cookieName)=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict"
+        var cleared = "\(WebSessions.cookieName(for: request))=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict"
+        if Self.isSecure(request) { cleared += "; Secure" }
+        response.headers[.setCookie] = cleared
         return response
     }
 
@@ -155,7 +158,7 @@ struct WebController {
             )
         }
         let authorization = request.headers[.authorization]
-        let cookie = WebSessions.cookie(in: request.headers[.cookie])
+        let cookie = WebSessions.cookie(of: request)
         let (desk, sessions, tokens, interval) = (desk, sessions, tokens, settings.liveInterval)
         let stillGood: @Sendable () async -> Bool = {
             if let authorization {

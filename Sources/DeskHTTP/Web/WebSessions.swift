@@ -2,6 +2,7 @@ import Crypto
 import DeskCore
 import DeskIdentity
 import Foundation
+import Hummingbird
 
 /// The web desk's sessions, in the desk's memory: a random session id (the
 /// cookie) → the token it was opened with, its CSRF value and its expiry. Every
@@ -35,8 +36,22 @@ public actor WebSessions {
         self.perMember = perMember
     }
 
-    /// The cookie's name.
+    /// The cookie's name over plain HTTP.
     public static let cookieName = "desk_session"
+    /// The cookie's name over TLS: a `__Host-` cookie is only accepted by a browser
+    /// with `Secure`, `Path=/` and no `Domain`, so no other service on the host
+    /// (another port, a subdomain) can set or overwrite it.
+    public static let secureCookieName = "__Host-desk_session"
+
+    /// The cookie's name for `request`: `__Host-…` when it came over TLS.
+    static func cookieName(for request: Request) -> String {
+        WebController.isSecure(request) ? secureCookieName : cookieName
+    }
+
+    /// The session cookie's value `request` sent under its name for the request's scheme.
+    static func cookie(of request: Request) -> String? {
+        cookie(in: request.headers[.cookie], named: cookieName(for: request))
+    }
 
     /// A new session for `token`; returns its id (the cookie's value), CSRF value
     /// and expiry; nil when the desk holds `capacity` sessions of other members'.
@@ -85,11 +100,11 @@ public actor WebSessions {
     }
 
     /// The session cookie's value in a `Cookie` header, if sent.
-    static func cookie(in header: String?) -> String? {
+    static func cookie(in header: String?, named name: String = WebSessions.cookieName) -> String? {
         guard let header else { return nil }
         for part in header.split(separator: ";") {
             let pair = part.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
-            if pair.count == 2, pair[0] == cookieName, !pair[1].isEmpty { return pair[1] }
+            if pair.count == 2, pair[0] == name, !pair[1].isEmpty { return pair[1] }
         }
         return nil
     }
