@@ -49,6 +49,9 @@ struct ConnectionSlots: Equatable {
         var address: String
         var member: String?
         var busy = false
+        /// It sent something: a connection that has not yet may be a member's whose
+        /// first request is on its way, so it goes only after every used one.
+        var used = false
         /// To be closed once its response was sent.
         var closing: Reason?
         /// Opening order: lower is older.
@@ -97,7 +100,10 @@ struct ConnectionSlots: Equatable {
     }
 
     /// A request's head arrived on the connection.
-    mutating func requestStarted(id: Int) { connections[id]?.busy = true }
+    mutating func requestStarted(id: Int) {
+        connections[id]?.busy = true
+        connections[id]?.used = true
+    }
 
     /// The connection's response was sent in full (or it became a stream).
     mutating func requestEnded(id: Int) -> [Action] {
@@ -125,8 +131,11 @@ struct ConnectionSlots: Equatable {
         connections.filter { $0.value.member == nil && $0.value.closing == nil && include($0.value) }
     }
 
+    /// The oldest idle one of `candidates` that sent something, else the oldest idle one.
     private func oldestIdle(_ candidates: [Int: Connection], sparing spared: Int) -> Int? {
-        candidates.filter { $0.key != spared && !$0.value.busy }.min { $0.value.order < $1.value.order }?.key
+        let idle = candidates.filter { $0.key != spared && !$0.value.busy }
+        let used = idle.filter { $0.value.used }
+        return (used.isEmpty ? idle : used).min { $0.value.order < $1.value.order }?.key
     }
 
     /// Forgets `id` (the caller closes it) and says so.

@@ -49,6 +49,14 @@ struct ConnectionSlotTableTests {
                 [.closeAfterResponse(id: 1, .unauthenticatedShare)]
             ),
             (
+                "a stranger that asked something goes before a newer one that has not sent a byte yet",
+                [
+                    .open(1, from: "a"), .open(2, from: "b"), .busy(2), .ended(2), .open(3, from: "c"),
+                    .open(4, from: "d"), .open(5, from: "e"),
+                ],
+                [.close(id: 2, .unauthenticatedShare)]
+            ),
+            (
                 "its response sent, the stranger marked for closing is closed",
                 [
                     .open(1, from: "a"), .busy(1), .open(2, from: "b"), .busy(2), .open(3, from: "c"), .busy(3),
@@ -265,11 +273,11 @@ struct ConnectionSlotAttackTests {
         let desk = try DeskServerProcess(
             database: database, folder: folder, arguments: ["--stream-auth-timeout", "1"])
         defer { desk.stop() }
+        let started = ContinuousClock.now
         let silent = try #require(try await WebSocketPeer.open(port: desk.port, path: "/v2/iex"))
         let trading = try #require(try await WebSocketPeer.open(port: desk.port, path: "/stream"))
         let member = try #require(try await WebSocketPeer.open(port: desk.port, path: "/v2/iex"))
         member.send(text: #"{"action":"auth","key":"alice","secret":"\#(token)"}"#)
-        let started = ContinuousClock.now
         let data = await silent.receive(timeout: .seconds(8))
         #expect(data.closed, "the unauthenticated data stream was not closed")
         #expect(data.texts.contains { $0.contains(#""code":404"#) && $0.contains("auth timeout") }, "\(data.texts)")

@@ -28,20 +28,23 @@ struct LivePageTests {
             try await Task.sleep(for: .milliseconds(50))
         }
         try await Task.sleep(for: .milliseconds(500))
-        // The member opens as many live pages as allowed (8): each is served.
+        // The member opens as many live pages as allowed (8): each is served (a reset
+        // request the desk is still working through holds its place a moment longer:
+        // a page refused with 429 asks again, for up to 20 s; a leaked place never returns).
         var pages: [RawConnection] = []
-        for index in 0..<8 {
+        let deadline = ContinuousClock.now + .seconds(20)
+        var last = ""
+        while pages.count < 8 && ContinuousClock.now < deadline {
             let page = try RawConnection.tcp(port: desk.port)
             page.send(request)
-            let answer = await page.receive(timeout: .seconds(10))
-            guard case .bytes(let bytes) = answer else {
-                Issue.record("live page \(index) got no answer")
-                break
+            guard case .bytes(let bytes) = await page.receive(timeout: .seconds(10)) else { continue }
+            last = String(decoding: bytes, as: UTF8.self)
+            if last.hasPrefix("HTTP/1.1 200") {
+                pages.append(page)
+            } else {
+                try await Task.sleep(for: .milliseconds(200))
             }
-            let head = String(decoding: bytes, as: UTF8.self)
-            #expect(head.hasPrefix("HTTP/1.1 200"), "live page \(index): \(head.prefix(200))")
-            pages.append(page)
         }
-        #expect(pages.count == 8)
+        #expect(pages.count == 8, "\(pages.count) live pages served; the last answer: \(last.prefix(200))")
     }
 }

@@ -142,7 +142,8 @@ struct WebController {
 
     /// `GET /events[?log=NAME]`: each section of the page as an `event: section`
     /// (`{"id":…,"html":…}`) when it changed since the stream last sent it, looked
-    /// at every `liveInterval`; `event: signed-out` and the end when the session or
+    /// at every `liveInterval` (else a comment line, so that a stream whose client is
+    /// gone ends at its next write); `event: signed-out` and the end when the session or
     /// token stops being good. A stream holds one page's sections at most, and
     /// each write waits for the client to take the last: a slow reader costs
     /// only its own connection.
@@ -182,12 +183,16 @@ struct WebController {
                         try await writer.write(ByteBuffer(string: "event: signed-out\ndata: {}\n\n"))
                         break
                     }
+                    var wrote = false
                     for section in try await desk.sections(for: caller, log: log) where sent[section.id] != section.html
                     {
                         sent[section.id] = section.html
                         let data = WebDesk.json(section.id) + "," + "\"html\":" + WebDesk.json(section.html)
                         try await writer.write(ByteBuffer(string: "event: section\ndata: {\"id\":\(data)}\n\n"))
+                        wrote = true
                     }
+                    // A comment when nothing changed: a client that is gone fails the write, which ends the stream.
+                    if !wrote { try await writer.write(ByteBuffer(string: ":\n\n")) }
                     do { try await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) } } catch { break }
                 }
                 try await writer.finish(nil)
