@@ -118,6 +118,7 @@ struct ConnectionSlots: Equatable {
     mutating func authenticated(id: Int, member: String) -> [Action] {
         guard let connection = connections[id], connection.member != member else { return [] }
         connections[id]?.member = member
+        connections[id]?.closing = nil  // a member's, no longer a stranger to make room with
         let own = connections.filter { $0.value.member == member && $0.value.closing == nil }
         guard own.count > limits.perMember, let victim = oldestIdle(own, sparing: id) else { return [] }
         return [close(victim, .memberCap)]

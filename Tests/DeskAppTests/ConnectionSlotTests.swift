@@ -65,6 +65,14 @@ struct ConnectionSlotTableTests {
                 [.close(id: 1, .unauthenticatedShare)]
             ),
             (
+                "a stranger marked for closing that authenticates is kept",
+                [
+                    .open(1, from: "a"), .busy(1), .open(2, from: "b"), .busy(2), .open(3, from: "c"), .busy(3),
+                    .open(4, from: "d"), .busy(4), .open(5, from: "e"), .member(1, "alice"), .ended(1),
+                ],
+                []
+            ),
+            (
                 "a response sent on a connection nobody wants closed changes nothing",
                 [.open(1, from: "a"), .busy(1), .ended(1), .open(2, from: "b")],
                 []
