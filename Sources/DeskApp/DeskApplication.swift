@@ -83,7 +83,9 @@ public struct DeskApplication: Sendable {
             supervisor = nil
             deployer = nil
         }
-        sessions = WebSessions(lifetime: configuration.web.sessionLifetime)
+        sessions = WebSessions(
+            lifetime: configuration.web.sessionLifetime, capacity: configuration.web.maximumSessions,
+            perMember: configuration.web.sessionsPerMember)
     }
 
     static func source(_ setting: FeedSetting, logger: Logger) throws -> (any TickSource)? {

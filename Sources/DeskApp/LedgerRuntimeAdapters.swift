@@ -20,10 +20,10 @@ struct LedgerCredentials: StrategyCredentials {
     let ledger: Ledger
 
     func issueToken(member: String, strategy: String) async throws -> String {
-        try ledger.issueToken(member: member, strategy: strategy, issuer: .supervisor).secret
+        try await ledger.issueToken(member: member, strategy: strategy, issuer: .supervisor).secret
     }
 
     func revokeTokens(member: String, strategy: String) async throws {
-        try ledger.revokeTokens(member: member, strategy: strategy, issuedBy: .supervisor)
+        try await ledger.revokeTokens(member: member, strategy: strategy, issuedBy: .supervisor)
     }
 }

@@ -54,7 +54,7 @@ public enum LedgerCommands {
     ) async throws {
         let path = database.resolvedPath
         let existed = FileManager.default.fileExists(atPath: path)
-        let issued = try Ledger(path: path, groupCommit: false).issueToken(
+        let issued = try await Ledger(path: path, groupCommit: false).issueToken(
             member: member, strategy: strategy, isAdmin: admin, metricsOnly: metrics)
         printLine(issued.secret)
         let kind = admin ? " (admin)" : metrics ? " (metrics only)" : ""
@@ -73,15 +73,15 @@ public enum LedgerCommands {
     }
 
     /// Revokes a token by its id.
-    public static func revokeToken(id: Int64, database: DatabaseOptions) throws {
-        guard try Ledger(existing: database.resolvedPath).revokeToken(id: id) else {
+    public static func revokeToken(id: Int64, database: DatabaseOptions) async throws {
+        guard try await Ledger(existing: database.resolvedPath).revokeToken(id: id) else {
             throw DeskCommandError("no live token with id \(id) in \(database.resolvedPath) (see `desk tokens list`)")
         }
         printLine("token \(id) revoked")
     }
 
     /// Every token, never its secret.
-    public static func listTokens(database: DatabaseOptions) throws {
-        printLine(try LedgerReports.tokens(Ledger(readingExisting: database.resolvedPath)))
+    public static func listTokens(database: DatabaseOptions) async throws {
+        printLine(try await LedgerReports.tokens(Ledger(readingExisting: database.resolvedPath)))
     }
 }

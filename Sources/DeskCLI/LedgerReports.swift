@@ -101,10 +101,10 @@ public enum LedgerReports {
     }
 
     /// Tokens (never their secrets) as a table.
-    public static func tokens(_ ledger: Ledger) throws -> String {
+    public static func tokens(_ ledger: Ledger) async throws -> String {
         TextTable(
             headers: ["ID", "MEMBER", "STRATEGY", "KIND", "ISSUED BY", "CREATED", "REVOKED"],
-            rows: try ledger.tokens().map { token in
+            rows: try await ledger.tokens().map { token in
                 [
                     "\(token.id ?? 0)", token.member, token.strategy.isEmpty ? "-" : token.strategy,
                     token.isAdmin ? "admin" : token.metricsOnly ? "metrics" : "member", token.issuedBy,

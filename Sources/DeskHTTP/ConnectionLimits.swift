@@ -17,16 +17,36 @@ public struct ConnectionSettings: Sendable, Equatable {
     /// Connections a listener holds at once; further ones wait in the kernel's
     /// backlog until one closes (the desk's descriptors stay bounded).
     public var maximumConnections: Int
+    /// A stream (`/stream`, `/v2/iex`) must authenticate within this of its upgrade,
+    /// or it is told `auth timeout` and closed; a closing stream waits this long for
+    /// the client's close frame.
+    public var streamAuthenticationTimeout: Duration
+    /// Slots of each listener that only authenticated connections may hold (at
+    /// most half of `maximumConnections`): past the rest, the oldest idle
+    /// unauthenticated connection is closed (see `ConnectionSlots`).
+    public var reservedConnections: Int
+    /// Unauthenticated connections one client address may hold on a listener.
+    public var unauthenticatedPerAddress: Int
+    /// Connections one member may hold on a listener.
+    public var connectionsPerMember: Int
 
-    /// 60 s idle, 10 s for a request head, 30 s for a body, 256 connections per listener.
+    /// 60 s idle, 10 s for a request head, 30 s for a body, 256 connections per
+    /// listener (32 of them for authenticated connections only), 64 unauthenticated
+    /// per address, 64 per member, 10 s for a stream to authenticate.
     public init(
         idleTimeout: Duration = .seconds(60), requestHeaderTimeout: Duration = .seconds(10),
-        requestBodyTimeout: Duration = .seconds(30), maximumConnections: Int = 256
+        requestBodyTimeout: Duration = .seconds(30), maximumConnections: Int = 256,
+        streamAuthenticationTimeout: Duration = .seconds(10), reservedConnections: Int = 32,
+        unauthenticatedPerAddress: Int = 64, connectionsPerMember: Int = 64
     ) {
         self.idleTimeout = idleTimeout
         self.requestHeaderTimeout = requestHeaderTimeout
         self.requestBodyTimeout = requestBodyTimeout
         self.maximumConnections = maximumConnections
+        self.streamAuthenticationTimeout = streamAuthenticationTimeout
+        self.reservedConnections = reservedConnections
+        self.unauthenticatedPerAddress = unauthenticatedPerAddress
+        self.connectionsPerMember = connectionsPerMember
     }
 }
 
@@ -165,18 +185,26 @@ final class RequestDeadlineHandler: ChannelInboundHandler, RemovableChannelHandl
 }
 
 /// After the HTTP decoder: tells the connection's `RequestDeadlineHandler` when
-/// a request's head and end were decoded.
-final class RequestProgressObserver: ChannelInboundHandler, RemovableChannelHandler {
+/// a request's head and end were decoded, and its `ConnectionSlotHandler` when a
+/// response was sent.
+final class RequestProgressObserver: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPRequestPart
     typealias InboundOut = HTTPRequestPart
+    typealias OutboundIn = HTTPResponsePart
+    typealias OutboundOut = HTTPResponsePart
 
     private var deadlines: RequestDeadlineHandler?
+    private var slots: ConnectionSlotHandler?
 
     func handlerAdded(context: ChannelHandlerContext) {
         deadlines = try? context.pipeline.syncOperations.handler(type: RequestDeadlineHandler.self)
+        slots = try? context.pipeline.syncOperations.handler(type: ConnectionSlotHandler.self)
     }
 
-    func handlerRemoved(context: ChannelHandlerContext) { deadlines = nil }
+    func handlerRemoved(context: ChannelHandlerContext) {
+        deadlines = nil
+        slots = nil
+    }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
@@ -185,6 +213,11 @@ final class RequestProgressObserver: ChannelInboundHandler, RemovableChannelHand
         case .body: break
         }
         context.fireChannelRead(data)
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        if case .end = unwrapOutboundIn(data) { slots?.requestEnded() }
+        context.write(data, promise: promise)
     }
 }
 
@@ -196,9 +229,11 @@ struct DeskHTTP1Channel: ServerChildChannel {
 
     let http1: HTTP1Channel
     let settings: ConnectionSettings
+    let slots: ConnectionSlotBook
 
-    init(responder: @escaping HTTPChannelHandler.Responder, settings: ConnectionSettings) {
+    init(responder: @escaping HTTPChannelHandler.Responder, settings: ConnectionSettings, slots: ConnectionSlotBook) {
         self.settings = settings
+        self.slots = slots
         http1 = HTTP1Channel(
             responder: responder,
             configuration: HTTP1Channel.Configuration(
@@ -206,10 +241,11 @@ struct DeskHTTP1Channel: ServerChildChannel {
     }
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
-        let settings = self.settings
+        let (settings, slots) = (self.settings, self.slots)
         return channel.eventLoop.makeCompletedFuture {
             try channel.pipeline.syncOperations.addHandler(
                 RequestDeadlineHandler(settings: settings, logger: logger), position: .first)
+            try channel.pipeline.syncOperations.addHandler(ConnectionSlotHandler(book: slots), position: .first)
         }.flatMap { http1.setup(channel: channel, logger: logger) }
     }
 
@@ -306,32 +342,47 @@ struct DeskStreamingChannel: ServerChildChannel {
 
     let upgrading: HTTP1WebSocketUpgradeChannel
     let settings: ConnectionSettings
+    let slots: ConnectionSlotBook
 
-    init(responder: @escaping HTTPChannelHandler.Responder, settings: ConnectionSettings, streams: AlpacaStreams) {
+    init(
+        responder: @escaping HTTPChannelHandler.Responder, settings: ConnectionSettings, streams: AlpacaStreams,
+        slots: ConnectionSlotBook
+    ) {
         self.settings = settings
+        self.slots = slots
         upgrading = HTTP1WebSocketUpgradeChannel(
             responder: responder,
             configuration: .init(
                 http1: HTTP1Channel.Configuration(
                     additionalChannelHandlers: [RequestProgressObserver()],
                     idleTimeout: TimeAmount(settings.idleTimeout)),
-                ws: WebSocketServerConfiguration(maxFrameSize: AlpacaStreams.maximumMessageSize)),
+                ws: WebSocketServerConfiguration(
+                    maxFrameSize: AlpacaStreams.maximumMessageSize, closeTimeout: settings.streamAuthenticationTimeout)),
             shouldUpgrade: { head, channel, _ in
-                guard let handler = streams.handler(for: head) else { return .dontUpgrade }
-                // From here on the connection carries frames, not requests.
+                guard
+                    let handler = streams.handler(
+                        for: head, authenticationTimeout: settings.streamAuthenticationTimeout,
+                        identified: { ConnectionSlotHandler.identified($0, on: channel) })
+                else { return .dontUpgrade }
+                // From here on the connection carries frames, not requests: no request deadlines,
+                // and no request in progress (an unauthenticated stream may be closed to make room).
                 try await channel.pipeline.removeHandler(name: RequestDeadlineHandler.name).get()
+                try await channel.eventLoop.submit {
+                    try channel.pipeline.syncOperations.handler(type: ConnectionSlotHandler.self).becameStream()
+                }.get()
                 return .upgrade([:], handler)
             })
     }
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
-        let settings = self.settings
+        let (settings, slots) = (self.settings, self.slots)
         return channel.eventLoop.makeCompletedFuture {
             try channel.pipeline.syncOperations.addHandler(
                 RequestDeadlineHandler(settings: settings, logger: logger), name: RequestDeadlineHandler.name,
                 position: .first)
             try channel.pipeline.syncOperations.addHandler(
                 FirstByteDeadline(timeout: settings.idleTimeout), position: .first)
+            try channel.pipeline.syncOperations.addHandler(ConnectionSlotHandler(book: slots), position: .first)
         }.flatMap { upgrading.setup(channel: channel, logger: logger) }
     }
 
@@ -342,14 +393,19 @@ struct DeskStreamingChannel: ServerChildChannel {
 
 extension HTTPServerBuilder {
     /// HTTP/1.1 with the desk's connection deadlines (see `ConnectionSettings`).
-    public static func desk(_ settings: ConnectionSettings) -> HTTPServerBuilder {
-        HTTPServerBuilder { responder in DeskHTTP1Channel(responder: responder, settings: settings) }
+    public static func desk(_ settings: ConnectionSettings, logger: Logger) -> HTTPServerBuilder {
+        HTTPServerBuilder { responder in
+            DeskHTTP1Channel(
+                responder: responder, settings: settings, slots: ConnectionSlotBook(settings: settings, logger: logger))
+        }
     }
 
     /// `desk(_:)`, and Alpaca's WebSocket streams at their paths.
     public static func desk(_ settings: ConnectionSettings, streams: AlpacaStreams) -> HTTPServerBuilder {
         HTTPServerBuilder { responder in
-            DeskStreamingChannel(responder: responder, settings: settings, streams: streams)
+            DeskStreamingChannel(
+                responder: responder, settings: settings, streams: streams,
+                slots: ConnectionSlotBook(settings: settings, logger: streams.logger))
         }
     }
 }

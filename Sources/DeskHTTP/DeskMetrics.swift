@@ -67,7 +67,8 @@ public final class DeskMetrics: OrderDeskMetrics, Sendable {
     public var fillsBooked: Int { fillCount.load(ordering: .relaxed) }
 
     /// Counts an HTTP request by route and status class.
-    public func recordRequest(route: String, status: Int) {
+    func recordRequest(route label: RouteLabel, status: Int) {
+        let route = label.value
         let key = "\(route) \(status / 100)xx"
         let counter = requests.withLock { counters in
             if let counter = counters[key] { return counter }

@@ -2,6 +2,7 @@ import DeskIdentity
 import Hummingbird
 import HummingbirdAuth
 import Logging
+import NIOCore
 import Synchronization
 
 /// The request context of every desk route: Hummingbird's core storage, the
@@ -12,9 +13,19 @@ public struct DeskRequestContext: AuthRequestContext, RequestContext {
     public var identity: Caller?
     /// What the access log reports about this request; shared with the child contexts.
     public let requestLog = RequestLog()
+    /// The connection the request came on.
+    let channel: any Channel
 
     public init(source: Source) {
         coreContext = .init(source: source)
+        channel = source.channel
+    }
+
+    /// The request is `caller`'s: its access log line says so, and its connection
+    /// counts as `caller`'s member's (`ConnectionSlots`: no longer a stranger's to close).
+    func identified(_ caller: Caller) {
+        requestLog.caller = caller
+        ConnectionSlotHandler.identified(caller.member, on: channel)
     }
 
     /// Bodies are read by the strict JSON rules, up to 16 KiB.

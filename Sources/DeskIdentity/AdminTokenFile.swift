@@ -23,7 +23,7 @@ public enum AdminTokenFile {
         if let existing = read(path: path), try await ledger.identity(token: existing)?.isAdmin == true {
             return existing
         }
-        let issued = try ledger.issueToken(member: "admin", isAdmin: true, issuer: .desk)
+        let issued = try await ledger.issueToken(member: "admin", isAdmin: true, issuer: .desk)
         do {
             try PrivateFiles.write(path, contents: Array((issued.secret + "\n").utf8))
         } catch {

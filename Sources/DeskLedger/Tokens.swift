@@ -54,7 +54,7 @@ extension Ledger {
     public func issueToken(
         member: String, strategy: String = "", isAdmin: Bool = false, metricsOnly: Bool = false,
         issuer: TokenIssuer = .cli
-    ) throws -> IssuedToken {
+    ) async throws -> IssuedToken {
         precondition(!(isAdmin && metricsOnly), "a token is an admin token or a metrics token, not both")
         var bytes = [UInt8](repeating: 0, count: 32)
         var generator = SystemRandomNumberGenerator()
@@ -63,7 +63,7 @@ extension Ledger {
             Self.tokenPrefix
             + Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-")
             .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
-        let record = try database.write { db in
+        let record = try await database.write { db in
             try TokenRecord(
                 id: nil, tokenHash: Self.hash(token: secret), member: member, strategy: strategy, isAdmin: isAdmin,
                 createdAt: Date(), revokedAt: nil, issuedBy: issuer.rawValue, metricsOnly: metricsOnly
@@ -83,14 +83,16 @@ extension Ledger {
     public func identity(token: String) async throws -> TokenIdentity? {
         let hash = Self.hash(token: token)
         if let known = tokenCache.identity(hash: hash, now: .now) { return known }
-        let identity = try lookUp(hash: hash)
+        let identity = try await lookUp(hash: hash)
         if let identity { tokenCache.remember(identity, hash: hash, now: .now) }
         return identity
     }
 
-    /// A short indexed read: done on the caller's thread, which costs less than two thread hops.
-    private func lookUp(hash: String) throws -> TokenIdentity? {
-        try database.read { db in
+    /// A short indexed read. Never on the caller's thread: a request handler runs on
+    /// one of the few concurrency-pool threads, and one blocked waiting for a reader
+    /// connection that an awaiting read holds can hang the whole desk.
+    private func lookUp(hash: String) async throws -> TokenIdentity? {
+        try await database.read { db in
             let statement = try db.cachedStatement(
                 sql:
                     "SELECT id, member, strategy, is_admin, metrics_only FROM tokens WHERE token_hash = ? AND revoked_at IS NULL"
@@ -105,9 +107,9 @@ extension Ledger {
 
     /// Revokes a token by id; false when there was no such live token.
     @discardableResult
-    public func revokeToken(id: Int64) throws -> Bool {
+    public func revokeToken(id: Int64) async throws -> Bool {
         defer { tokenCache.forgetAll() }
-        return try database.write { db in
+        return try await database.write { db in
             try db.execute(
                 sql: "UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", arguments: [Date(), id])
             return db.changesCount > 0
@@ -117,9 +119,11 @@ extension Ledger {
     /// Revokes every live token bound to `member` and `strategy` (when a strategy
     /// stops for good); only those `issuer` issued, when given.
     @discardableResult
-    public func revokeTokens(member: String, strategy: String, issuedBy issuer: TokenIssuer? = nil) throws -> Int {
+    public func revokeTokens(member: String, strategy: String, issuedBy issuer: TokenIssuer? = nil) async throws
+        -> Int
+    {
         defer { tokenCache.forgetAll() }
-        return try database.write { db in
+        return try await database.write { db in
             if let issuer {
                 try db.execute(
                     sql:
@@ -138,9 +142,9 @@ extension Ledger {
     /// token from an earlier run is live only because that run was killed before
     /// it could revoke it. Tokens issued by hand are left alone. Returns how many.
     @discardableResult
-    public func revokeSupervisorTokens() throws -> Int {
+    public func revokeSupervisorTokens() async throws -> Int {
         defer { tokenCache.forgetAll() }
-        return try database.write { db in
+        return try await database.write { db in
             try db.execute(
                 sql: "UPDATE tokens SET revoked_at = ? WHERE issued_by = ? AND revoked_at IS NULL",
                 arguments: [Date(), TokenIssuer.supervisor.rawValue])
@@ -149,8 +153,8 @@ extension Ledger {
     }
 
     /// All tokens, newest first (hashes only; secrets are never stored).
-    public func tokens() throws -> [TokenRecord] {
-        try database.read { db in try TokenRecord.order(Column("id").desc).fetchAll(db) }
+    public func tokens() async throws -> [TokenRecord] {
+        try await database.read { db in try TokenRecord.order(Column("id").desc).fetchAll(db) }
     }
 
     /// Lowercase hex SHA-256 of the token: what the tokens table stores.
@@ -188,8 +192,8 @@ extension Ledger {
     }
 
     /// Every kill switch that is on.
-    public func halts() throws -> [HaltRecord] {
-        try database.read { db in try HaltRecord.order(Column("scope")).fetchAll(db) }
+    public func halts() async throws -> [HaltRecord] {
+        try await database.read { db in try HaltRecord.order(Column("scope")).fetchAll(db) }
     }
 }
 

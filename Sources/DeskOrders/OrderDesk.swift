@@ -67,7 +67,7 @@ public actor OrderDesk: Service {
         let positions = try await ledger.positions(member: nil)
         admission.restore(
             holdings: positions.map { ($0.member, $0.symbol, $0.position) }, open: open.map(\.working),
-            halts: try ledger.halts())
+            halts: try await ledger.halts())
         let working = open.filter { $0.status != .pendingNew }
         if !working.isEmpty {
             do {

@@ -39,7 +39,7 @@ struct Tokens: AsyncParsableCommand {
         @Argument(help: "Token id.") var id: Int64
         @OptionGroup var database: DatabaseOptions
 
-        func run() async throws { try LedgerCommands.revokeToken(id: id, database: database) }
+        func run() async throws { try await LedgerCommands.revokeToken(id: id, database: database) }
     }
 
     struct List: AsyncParsableCommand {
@@ -47,6 +47,6 @@ struct Tokens: AsyncParsableCommand {
             abstract: "List tokens (never their secrets); reads the ledger file, never creates one.")
         @OptionGroup var database: DatabaseOptions
 
-        func run() async throws { try LedgerCommands.listTokens(database: database) }
+        func run() async throws { try await LedgerCommands.listTokens(database: database) }
     }
 }

@@ -35,8 +35,11 @@ struct CrashRecoveryTests {
         defer { folder.remove() }
         let database = folder.path("desk.db")
         let setup = try Ledger(path: database)
-        let admin = try setup.issueToken(member: "root", isAdmin: true).secret
-        let members = try (0..<4).map { try setup.issueToken(member: "member\($0)", strategy: "burst").secret }
+        let admin = try await setup.issueToken(member: "root", isAdmin: true).secret
+        var members: [String] = []
+        for index in 0..<4 {
+            members.append(try await setup.issueToken(member: "member\(index)", strategy: "burst").secret)
+        }
         let client = HTTPClient.shared
 
         let first = try DeskServerProcess(database: database, folder: folder)
@@ -121,8 +124,8 @@ struct CrashRecoveryTests {
         defer { folder.remove() }
         let database = folder.path("desk.db")
         let setup = try Ledger(path: database)
-        let admin = try setup.issueToken(member: "root", isAdmin: true).secret
-        let token = try setup.issueToken(member: "alice").secret
+        let admin = try await setup.issueToken(member: "root", isAdmin: true).secret
+        let token = try await setup.issueToken(member: "alice").secret
         let client = HTTPClient.shared
         let desk = try DeskServerProcess(database: database, folder: folder)
         let price = Array(#"{"symbol":"AAPL","price":"50"}"#.utf8)

@@ -23,7 +23,7 @@ struct SingleDeskTests {
         defer { folder.remove() }
         let database = folder.path("desk.db")
         let strategy = try TokenLeakingStrategy(folder: folder)
-        let byHand = try Ledger(path: database).issueToken(member: "alice", strategy: TokenLeakingStrategy.name)
+        let byHand = try await Ledger(path: database).issueToken(member: "alice", strategy: TokenLeakingStrategy.name)
             .secret
 
         let first = try DeskServerProcess(database: database, folder: folder, arguments: strategy.serveArguments)
@@ -66,7 +66,7 @@ struct SingleDeskTests {
             "the CLI finds the running desk through the ledger's lock file")
         let token = try #require(try await strategy.waitForTokens(1).first)
         let ledger = try Ledger(readingExisting: database)
-        let tokensBefore = try ledger.tokens()
+        let tokensBefore = try await ledger.tokens()
         let auditBefore = try ledger.count("audit_events")
         let adminBefore = try String(contentsOfFile: folder.path("desk-admin.token"), encoding: .utf8)
 
@@ -83,7 +83,7 @@ struct SingleDeskTests {
         #expect(!second.output.contains("Usage:"), "a runtime failure prints no usage text")
         #expect(!second.output.contains("revoked strategy tokens"), "the second desk touched tokens")
 
-        #expect(try ledger.tokens() == tokensBefore, "the second desk changed the tokens")
+        #expect(try await ledger.tokens() == tokensBefore, "the second desk changed the tokens")
         #expect(try ledger.count("audit_events") == auditBefore)
         #expect(try String(contentsOfFile: folder.path("desk-admin.token"), encoding: .utf8) == adminBefore)
         #expect(!FileManager.default.fileExists(atPath: folder.path("second.sock")))

@@ -94,7 +94,7 @@ struct DeskCLITests {
         let folder = try TemporaryDirectory()
         defer { folder.remove() }
         let database = folder.path("desk.db")
-        let token = try Ledger(path: database).issueToken(member: "alice").secret
+        let token = try await Ledger(path: database).issueToken(member: "alice").secret
         let desk = try DeskServerProcess(database: database, folder: folder)
         defer { desk.stop() }
         let admin = try #require(AdminTokenFile.read(path: folder.path("desk-admin.token")))
@@ -148,7 +148,7 @@ struct DeskCLITests {
         let folder = try TemporaryDirectory()
         defer { folder.remove() }
         let database = folder.path("desk.db")
-        let member = try Ledger(path: database).issueToken(member: "alice").secret
+        let member = try await Ledger(path: database).issueToken(member: "alice").secret
         let desk = try DeskServerProcess(database: database, folder: folder)
         defer { desk.stop() }
         let issued = try await runDesk(["tokens", "issue", "prometheus", "--metrics", "--db", database])

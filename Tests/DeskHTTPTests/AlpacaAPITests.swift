@@ -41,7 +41,7 @@ struct AlpacaAPITests {
     @Test("two requests racing for one client_order_id: exactly one order is placed")
     func clientOrderIdRace() async throws {
         try await DeskHarness.run(configure: Self.capital) { desk in
-            let token = try desk.token("alice")
+            let token = try await desk.token("alice")
             let statuses = try await withThrowingTaskGroup(of: HTTPResponse.Status.self) { group in
                 for _ in 0..<8 {
                     group.addTask {
@@ -62,7 +62,7 @@ struct AlpacaAPITests {
     @Test("a refused order writes nothing: no order, and its client_order_id stays free")
     func refusalLeavesNothing() async throws {
         try await DeskHarness.run(configure: Self.capital) { desk in
-            let token = try desk.token("alice")
+            let token = try await desk.token("alice")
             let headers = Self.alpacaHeaders(key: "alice", secret: token)
             let refused = try await desk.client.execute(
                 uri: "/v2/orders", method: .post, headers: headers, body: Self.order("big", qty: "11"))
@@ -81,13 +81,13 @@ struct AlpacaAPITests {
     @Test("identity comes from the secret: a key id naming another member is refused, a metrics token too")
     func identity() async throws {
         try await DeskHarness.run { desk in
-            let issued = try desk.app.ledger.issueToken(member: "bob")
+            let issued = try await desk.app.ledger.issueToken(member: "bob")
             let bob = issued.secret
             let spoofed = try await desk.client.execute(
                 uri: "/v2/account", method: .get, headers: Self.alpacaHeaders(key: "alice", secret: bob))
             #expect(spoofed.status == .unauthorized)
             #expect(Self.object(spoofed.body)["code"] as? Int == 40_110_000)
-            let metrics = try desk.app.ledger.issueToken(member: "ops", metricsOnly: true).secret
+            let metrics = try await desk.app.ledger.issueToken(member: "ops", metricsOnly: true).secret
             let refused = try await desk.client.execute(
                 uri: "/v2/account", method: .get, headers: Self.alpacaHeaders(key: "ops", secret: metrics))
             #expect(refused.status == .forbidden && Self.object(refused.body)["code"] as? Int == 40_310_000)

@@ -24,15 +24,15 @@ struct DeskHarness: Sendable {
         _ body: @escaping @Sendable (DeskHarness) async throws -> Void
     ) async throws {
         try await withRunningDesk(configure: configure) { app in
-            let admin = try app.ledger.issueToken(member: "root", isAdmin: true).secret
+            let admin = try await app.ledger.issueToken(member: "root", isAdmin: true).secret
             try await Application(router: app.router()).test(.router) { client in
                 try await body(DeskHarness(app: app, client: client, admin: admin))
             }
         }
     }
 
-    func token(_ member: String, strategy: String = "") throws -> String {
-        try app.ledger.issueToken(member: member, strategy: strategy).secret
+    func token(_ member: String, strategy: String = "") async throws -> String {
+        try await app.ledger.issueToken(member: member, strategy: strategy).secret
     }
 
     func headers(token: String? = nil, user: String? = nil, contentType: String? = "application/x-protobuf")

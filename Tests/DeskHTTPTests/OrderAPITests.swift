@@ -17,7 +17,7 @@ struct OrderAPITests {
     func protobufOrder() async throws {
         try await DeskHarness.run { desk in
             try await desk.setPrice("AAPL", "145.50")
-            let token = try desk.token("alice", strategy: "momentum")
+            let token = try await desk.token("alice", strategy: "momentum")
             let (status, reply) = try await desk.place(DeskHarness.request(), token: token)
             #expect(status == .created)
             #expect(reply.status == "success")
@@ -37,7 +37,7 @@ struct OrderAPITests {
     @Test("JSON in, JSON out, with the same field names")
     func jsonOrder() async throws {
         try await DeskHarness.run { desk in
-            let token = try desk.token("bob")
+            let token = try await desk.token("bob")
             let body =
                 #"{"symbol":"MSFT","qty":"2.5","side":"buy","order_type":"limit","time_in_force":"day","limit_price":"300.10"}"#
             let response = try await desk.client.execute(
@@ -69,7 +69,7 @@ struct OrderAPITests {
             #expect(reply.message.contains("--trust-user-header"))
             let (badToken, _) = try await desk.place(DeskHarness.request(), token: "desk_nope")
             #expect(badToken == .unauthorized)
-            let token = try desk.token("alice")
+            let token = try await desk.token("alice")
             let (mismatch, mismatchReply) = try await desk.place(DeskHarness.request(), token: token, user: "bob")
             #expect(mismatch == .forbidden)
             #expect(mismatchReply.message.contains("does not match"))
@@ -181,7 +181,7 @@ struct OrderAPITests {
     @Test("bad bodies get a 4xx with a clear message and write no order", arguments: makeBadBodies())
     func badBodies(bad: BadBody) async throws {
         try await DeskHarness.run { desk in
-            let token = try desk.token("alice")
+            let token = try await desk.token("alice")
             let (status, reply) = try await desk.placeRaw(
                 ByteBuffer(bytes: bad.body), token: token, contentType: bad.contentType)
             if bad.name == "random bytes" {
@@ -231,7 +231,7 @@ struct OrderAPITests {
         arguments: [("+10", #"written without "+""#), ("00010", "no zeros before"), (".5", "not a decimal number")])
     func jsonDecimals(qty: String, fragment: String) async throws {
         try await DeskHarness.run { desk in
-            let token = try desk.token("alice")
+            let token = try await desk.token("alice")
             let (jsonStatus, jsonReply) = try await desk.placeRaw(
                 ByteBuffer(string: #"{"symbol":"AAPL","qty":"\#(qty)","side":"buy"}"#), token: token,
                 contentType: "application/json")

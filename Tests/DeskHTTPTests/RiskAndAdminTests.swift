@@ -26,7 +26,7 @@ struct RiskAndAdminTests {
         try await DeskHarness.run(configure: Self.tight) { desk in
             try await desk.setPrice("AAPL", "10")
             try await desk.setPrice("GME", "10")
-            let token = try desk.token("alice")
+            let token = try await desk.token("alice")
             for (request, fragment) in [
                 (DeskHarness.request(qty: "101"), "max_order_qty 100"),
                 (DeskHarness.request(qty: "100", type: "limit", limit: "60"), "max_order_notional 5000"),
@@ -44,7 +44,7 @@ struct RiskAndAdminTests {
     func positionAndOpenOrders() async throws {
         try await DeskHarness.run(configure: Self.tight) { desk in
             try await desk.setPrice("AAPL", "10")
-            let token = try desk.token("alice")
+            let token = try await desk.token("alice")
             #expect(try await desk.place(DeskHarness.request(qty: "100"), token: token).0 == .created)
             let resting = DeskHarness.request(qty: "40", type: "limit", tif: "gtc", limit: "5")
             #expect(try await desk.place(resting, token: token).0 == .created)  // 100 held + 40 open
@@ -65,7 +65,7 @@ struct RiskAndAdminTests {
     func rateLimit() async throws {
         try await DeskHarness.run(configure: Self.tight) { desk in
             try await desk.setPrice("AAPL", "10")
-            let token = try desk.token("slow")
+            let token = try await desk.token("slow")
             #expect(try await desk.place(DeskHarness.request(qty: "1"), token: token).0 == .created)
             #expect(try await desk.place(DeskHarness.request(qty: "1"), token: token).0 == .created)
             let (status, reply) = try await desk.place(DeskHarness.request(qty: "1"), token: token)
@@ -78,8 +78,8 @@ struct RiskAndAdminTests {
     func killSwitch() async throws {
         try await DeskHarness.run { desk in
             try await desk.setPrice("AAPL", "10")
-            let alice = try desk.token("alice")
-            let bob = try desk.token("bob")
+            let alice = try await desk.token("alice")
+            let bob = try await desk.token("bob")
             #expect(try await desk.json(.post, "/admin/halt", token: alice, body: "{}").0 == .forbidden)
             #expect(
                 try await desk.json(
@@ -96,7 +96,7 @@ struct RiskAndAdminTests {
             #expect(try await desk.json(.post, "/admin/resume", token: desk.admin, body: "{}").0 == .ok)
             #expect(try await desk.json(.post, "/admin/resume", token: desk.admin, body: #"{"user":"alice"}"#).0 == .ok)
             #expect(try await desk.place(DeskHarness.request(), token: alice).0 == .created)
-            #expect(try desk.app.ledger.halts().isEmpty)
+            #expect(try await desk.app.ledger.halts().isEmpty)
         }
     }
 
@@ -121,8 +121,8 @@ struct ReadAPITests {
     func readAPI() async throws {
         try await DeskHarness.run { desk in
             try await desk.setPrice("AAPL", "100")
-            let alice = try desk.token("alice")
-            let bob = try desk.token("bob")
+            let alice = try await desk.token("alice")
+            let bob = try await desk.token("bob")
             let (_, bought) = try await desk.place(DeskHarness.request(qty: "10"), token: alice)
             let (_, resting) = try await desk.place(
                 DeskHarness.request(qty: "5", type: "limit", tif: "gtc", limit: "90"), token: alice)

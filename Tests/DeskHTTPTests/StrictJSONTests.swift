@@ -130,7 +130,7 @@ struct AdminBodyTests {
             let object = try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: String]
             let message = object?["message"] ?? ""
             #expect(message.contains(fragment), "\(message)")
-            #expect(try desk.app.ledger.halts().isEmpty, "a refused body changed nothing")
+            #expect(try await desk.app.ledger.halts().isEmpty, "a refused body changed nothing")
         }
     }
 
@@ -157,8 +157,8 @@ struct AdminBodyTests {
     @Test("a metrics token reads /metrics and nothing else; a member token cannot read /metrics")
     func metricsToken() async throws {
         try await DeskHarness.run { desk in
-            let metrics = try desk.app.ledger.issueToken(member: "prometheus", metricsOnly: true).secret
-            let member = try desk.token("alice")
+            let metrics = try await desk.app.ledger.issueToken(member: "prometheus", metricsOnly: true).secret
+            let member = try await desk.token("alice")
             func get(_ uri: String, _ token: String?) async throws -> HTTPResponse.Status {
                 try await desk.client.execute(
                     uri: uri, method: .get, headers: desk.headers(token: token, contentType: nil)
@@ -187,7 +187,7 @@ struct StrictJSONProcessTests {
         let folder = try TemporaryDirectory()
         defer { folder.remove() }
         let database = folder.path("desk.db")
-        let token = try Ledger(path: database).issueToken(member: "mallory").secret
+        let token = try await Ledger(path: database).issueToken(member: "mallory").secret
         let desk = try DeskServerProcess(database: database, folder: folder)
         defer { desk.stop() }
         let admin = try #require(AdminTokenFile.read(path: folder.path("desk-admin.token")))

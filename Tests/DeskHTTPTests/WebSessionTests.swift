@@ -42,7 +42,7 @@ struct WebSessionTests {
     @Test("the cookie is HttpOnly and SameSite=Strict, Secure only over TLS; it holds no token")
     func cookie() async throws {
         try await DeskHarness.run { harness in
-            let token = try harness.token("alice")
+            let token = try await harness.token("alice")
             let plain = try await signIn(harness, token: token)
             #expect(plain.header.contains("HttpOnly") && plain.header.contains("SameSite=Strict"))
             #expect(!plain.header.contains("Secure"))
@@ -63,7 +63,7 @@ struct WebSessionTests {
     @Test("state changes need the CSRF value and the desk's own Origin; sign-out and revocation end the session")
     func csrfAndEnd() async throws {
         try await DeskHarness.run { harness in
-            let token = try harness.token("bob")
+            let token = try await harness.token("bob")
             let session = try await signIn(harness, token: token)
             let csrf = try #require(session.reply.csrfToken)
             #expect(try await status(harness, .get, "/session", cookie: session.cookie) == .ok)
@@ -82,9 +82,55 @@ struct WebSessionTests {
             #expect(try await status(harness, .get, "/session", cookie: session.cookie) == .unauthorized)
 
             let again = try await signIn(harness, token: token)
-            let id = try #require(try harness.app.ledger.tokens().first { $0.member == "bob" }?.id)
-            _ = try harness.app.ledger.revokeToken(id: id)
+            let id = try #require(try await harness.app.ledger.tokens().first { $0.member == "bob" }?.id)
+            _ = try await harness.app.ledger.revokeToken(id: id)
             #expect(try await status(harness, .get, "/session", cookie: again.cookie) == .unauthorized)
+        }
+    }
+
+    @Test("private answers are never stored; GET /session does not hand out the CSRF value")
+    func privateAnswers() async throws {
+        try await DeskHarness.run { harness in
+            let token = try await harness.token("alice")
+            for uri in [
+                "/orders", "/positions", "/account", "/pnl", "/v2/account", "/v2/orders", "/v2/positions", "/session",
+            ] {
+                let response = try await harness.client.execute(
+                    uri: uri, method: .get, headers: harness.headers(token: token, contentType: nil), body: nil)
+                #expect(response.status == .ok, "\(uri)")
+                #expect(
+                    response.headers[.cacheControl] == "no-store",
+                    "\(uri): \(response.headers[.cacheControl] ?? "none")")
+            }
+            let session = try await signIn(harness, token: token)
+            #expect(session.reply.csrfToken != nil, "signing in hands the page its CSRF value")
+            let whoAmI = try await harness.client.execute(
+                uri: "/session", method: .get, headers: [.cookie: session.cookie], body: nil)
+            #expect(whoAmI.status == .ok)
+            #expect(whoAmI.headers[.cacheControl] == "no-store")
+            #expect(!String(buffer: whoAmI.body).contains("csrf"), "\(String(buffer: whoAmI.body))")
+        }
+    }
+
+    @Test("over TLS the cookie is a __Host- cookie, and each scheme reads only its own name")
+    func hostCookie() async throws {
+        try await DeskHarness.run { harness in
+            let token = try await harness.token("alice")
+            let https: HTTPFields = [HTTPField.Name("X-Forwarded-Proto")!: "https"]
+            let secure = try await signIn(harness, token: token, headers: https)
+            #expect(secure.cookie.hasPrefix("__Host-desk_session="), "\(secure.header)")
+            #expect(secure.header.contains("; Secure") && secure.header.contains("Path=/"))
+            #expect(!secure.header.lowercased().contains("domain="))
+            #expect(try await status(harness, .get, "/session", cookie: secure.cookie, headers: https) == .ok)
+            let value = secure.cookie.split(separator: "=", maxSplits: 1)[1]
+            // Another service on the host could set a plain desk_session: over TLS it is not read.
+            #expect(
+                try await status(harness, .get, "/session", cookie: "desk_session=\(value)", headers: https)
+                    == .unauthorized)
+            #expect(try await status(harness, .get, "/session", cookie: secure.cookie) == .unauthorized)
+            let plain = try await signIn(harness, token: token)
+            #expect(plain.cookie.hasPrefix("desk_session="))
+            #expect(try await status(harness, .get, "/session", cookie: plain.cookie) == .ok)
         }
     }
 
@@ -103,22 +149,36 @@ struct WebSessionTests {
 
 @Suite("Web session store")
 struct WebSessionStoreTests {
-    @Test("a session expires after its lifetime, sign-out closes it, and the oldest goes when full")
-    func expiry() async {
+    @Test("a session expires after its lifetime and sign-out closes it")
+    func expiry() async throws {
         let sessions = WebSessions(lifetime: .seconds(60), capacity: 2)
         let start = Date(timeIntervalSince1970: 1_800_000_000)
-        let first = await sessions.open(token: "t1", member: "alice", now: start)
+        let first = try #require(await sessions.open(token: "t1", member: "alice", now: start))
         #expect(await sessions.session(id: first.id, now: start.addingTimeInterval(59))?.member == "alice")
         #expect(await sessions.session(id: first.id, now: start.addingTimeInterval(61)) == nil)
-        let second = await sessions.open(token: "t2", member: "bob", now: start)
+        let second = try #require(await sessions.open(token: "t2", member: "bob", now: start))
         await sessions.close(id: second.id)
         #expect(await sessions.session(id: second.id, now: start) == nil)
-        let a = await sessions.open(token: "a", member: "a", now: start)
-        let b = await sessions.open(token: "b", member: "b", now: start.addingTimeInterval(1))
-        let c = await sessions.open(token: "c", member: "c", now: start.addingTimeInterval(2))
-        #expect(await sessions.session(id: a.id, now: start.addingTimeInterval(3)) == nil)
-        #expect(await sessions.session(id: b.id, now: start.addingTimeInterval(3)) != nil)
-        #expect(await sessions.session(id: c.id, now: start.addingTimeInterval(3)) != nil)
-        #expect(a.csrf != a.id && WebSessions.same(a.csrf, a.csrf) && !WebSessions.same(a.csrf, b.csrf))
+        #expect(first.csrf != first.id && WebSessions.same(first.csrf, first.csrf))
+        #expect(!WebSessions.same(first.csrf, second.csrf))
+    }
+
+    @Test("a member past their cap loses their own oldest session, never another's; a full desk refuses")
+    func caps() async throws {
+        let sessions = WebSessions(lifetime: .seconds(60), capacity: 4, perMember: 2)
+        let start = Date(timeIntervalSince1970: 1_800_000_000)
+        func at(_ seconds: Double) -> Date { start.addingTimeInterval(seconds) }
+        let admin = try #require(await sessions.open(token: "root", member: "admin", now: at(0)))
+        let a1 = try #require(await sessions.open(token: "a", member: "alice", now: at(1)))
+        let a2 = try #require(await sessions.open(token: "a", member: "alice", now: at(2)))
+        let a3 = try #require(await sessions.open(token: "a", member: "alice", now: at(3)))
+        #expect(await sessions.session(id: a1.id, now: at(4)) == nil, "alice's oldest ended")
+        #expect(await sessions.session(id: a2.id, now: at(4)) != nil)
+        #expect(await sessions.session(id: a3.id, now: at(4)) != nil)
+        #expect(await sessions.session(id: admin.id, now: at(4)) != nil, "the admin's session ended")
+        _ = try #require(await sessions.open(token: "b", member: "bob", now: at(5)))
+        #expect(await sessions.count == 4)
+        #expect(await sessions.open(token: "c", member: "carol", now: at(6)) == nil, "a full desk signed one more in")
+        #expect(await sessions.open(token: "a", member: "alice", now: at(7)) != nil, "alice replaces her own")
     }
 }

@@ -164,19 +164,19 @@ struct LedgerTests {
     @Test("tokens: stored hashed, resolve to their member, revocable")
     func tokens() async throws {
         try await withRunningLedger { ledger, folder in
-            let issued = try ledger.issueToken(member: "alice", strategy: "momentum")
+            let issued = try await ledger.issueToken(member: "alice", strategy: "momentum")
             #expect(issued.secret.hasPrefix("desk_"))
             #expect(try await ledger.identity(token: issued.secret)?.member == "alice")
             #expect(try await ledger.identity(token: issued.secret)?.strategy == "momentum")
             #expect(try await ledger.identity(token: issued.secret + "x") == nil)
-            let stored = try ledger.tokens()
+            let stored = try await ledger.tokens()
             #expect(stored.count == 1)
             #expect(stored[0].tokenHash != issued.secret && stored[0].tokenHash.count == 64)
             let file = try String(contentsOfFile: folder.path("desk.db"), encoding: .isoLatin1)
             #expect(!file.contains(issued.secret))
-            #expect(try ledger.revokeToken(id: issued.identity.tokenId))
+            #expect(try await ledger.revokeToken(id: issued.identity.tokenId))
             #expect(try await ledger.identity(token: issued.secret) == nil)
-            #expect(try ledger.revokeToken(id: issued.identity.tokenId) == false)
+            #expect(try await ledger.revokeToken(id: issued.identity.tokenId) == false)
         }
     }
 
@@ -190,7 +190,7 @@ struct LedgerTests {
                 HaltRecord(scope: HaltRecord.wholeDesk, reason: nil, haltedBy: "admin", haltedAt: Date()), audit: audit)
             let reopened = try Ledger(path: folder.path("desk.db"))
             defer { reopened.close() }
-            #expect(try reopened.halts().map(\.scope) == ["*", "alice"])
+            #expect(try await reopened.halts().map(\.scope) == ["*", "alice"])
             #expect(try await reopened.resume(scope: "alice") { _ in audit })
             #expect(try await reopened.resume(scope: "alice") { _ in audit } == false)
             #expect(try reopened.count("audit_events") == 4)

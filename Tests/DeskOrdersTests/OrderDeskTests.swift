@@ -147,7 +147,7 @@ struct OrderDeskTests {
         try await withPaperDesk { desk, ledger, broker, clock in
             broker.observe(symbol: "AAPL", price: 100, size: nil, at: clock.now())
             try await desk.halt(member: "alice", reason: "runaway", by: "root")
-            #expect(try ledger.halts().map(\.scope) == ["alice"])
+            #expect(try await ledger.halts().map(\.scope) == ["alice"])
             guard case .halted(let message) = await desk.place(Self.ticket(), member: "alice", strategy: "") else {
                 Issue.record("expected halted")
                 return

@@ -83,6 +83,13 @@ public final class RawConnection {
         return connection
     }
 
+    /// Makes closing this connection (dropping the last reference) reset it (RST,
+    /// SO_LINGER 0) instead of ending it, as a client that gives up abruptly does.
+    public func resetOnClose() {
+        var linger = Glibc.linger(l_onoff: 1, l_linger: 0)
+        _ = setsockopt(descriptor, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<Glibc.linger>.size))
+    }
+
     /// Writes all of `text`; false when the desk already closed the connection.
     @discardableResult
     public func send(_ text: String) -> Bool { send(Array(text.utf8)) }

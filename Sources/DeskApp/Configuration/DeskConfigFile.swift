@@ -20,7 +20,8 @@ import Foundation
 ///     "members": {"alice": {"max_strategies": 10}},
 ///     "upload": {"max_files": 1000, "max_bytes": "16m"}
 ///   },
-///   "web": {"session_hours": 8, "live_interval_seconds": 1, "pnl_interval_seconds": 5, "pnl_retention_days": 90}
+///   "web": {"session_hours": 8, "live_interval_seconds": 1, "pnl_interval_seconds": 5, "pnl_retention_days": 90,
+///           "sessions_per_member": 20, "max_sessions": 10000}
 /// }
 /// ```
 /// Decimal limits are strings or whole numbers; `null` removes a default limit.
@@ -81,6 +82,8 @@ public struct DeskConfigFile: Sendable, Equatable {
             if let seconds = web.liveInterval { config.web.liveInterval = .seconds(seconds.value) }
             if let seconds = web.pnlInterval { config.web.pnlInterval = .seconds(seconds.value) }
             if let days = web.pnlRetentionDays { config.web.pnlRetentionDays = days.value }
+            if let count = web.sessionsPerMember { config.web.sessionsPerMember = count.value }
+            if let count = web.maximumSessions { config.web.maximumSessions = count.value }
         }
         return config
     }
@@ -131,10 +134,13 @@ public struct DeskConfigFile: Sendable, Equatable {
         var liveInterval: PositiveRate?
         var pnlInterval: PositiveRate?
         var pnlRetentionDays: PositiveWholeNumber?
+        var sessionsPerMember: PositiveWholeNumber?
+        var maximumSessions: PositiveWholeNumber?
 
         enum CodingKeys: String, CodingKey {
             case sessionHours = "session_hours", liveInterval = "live_interval_seconds"
             case pnlInterval = "pnl_interval_seconds", pnlRetentionDays = "pnl_retention_days"
+            case sessionsPerMember = "sessions_per_member", maximumSessions = "max_sessions"
         }
     }
 

@@ -15,6 +15,11 @@ enum Settings {
     static let idleTimeout = Setting.seconds(.idleTimeout)
     static let headerTimeout = Setting.seconds(.headerTimeout)
     static let bodyTimeout = Setting.seconds(.bodyTimeout)
+    static let reservedConnections = Setting.wholeNumber(
+        .reservedConnections, range: 0...50_000, hint: " (per listener; at most half of --max-connections is kept)")
+    static let connectionsPerAddress = Setting.wholeNumber(.connectionsPerAddress, range: 1...100_000)
+    static let connectionsPerMember = Setting.wholeNumber(.connectionsPerMember, range: 1...100_000)
+    static let streamAuthTimeout = Setting.seconds(.streamAuthTimeout)
 }
 
 /// Which ledger file a command reads or writes (`desk serve` and the commands that read the ledger).
@@ -62,6 +67,29 @@ public struct ListenerOptions: ParsableArguments {
         help: "Connections each listener holds at once; more wait (env DESK_MAX_CONNECTIONS; default 256).",
         transform: Settings.maxConnections.transform)
     public var maxConnections: Int?
+    @Option(
+        name: .customLong("reserved-connections"),
+        help:
+            "Connections of each listener only authenticated clients may hold; past the rest the oldest idle unauthenticated one is closed (env DESK_RESERVED_CONNECTIONS; default 32, at most half of --max-connections).",
+        transform: Settings.reservedConnections.transform)
+    public var reservedConnections: Int?
+    @Option(
+        name: .customLong("connections-per-address"),
+        help:
+            "Unauthenticated connections one client address may hold on a listener (env DESK_CONNECTIONS_PER_ADDRESS; default 64).",
+        transform: Settings.connectionsPerAddress.transform)
+    public var connectionsPerAddress: Int?
+    @Option(
+        name: .customLong("connections-per-member"),
+        help: "Connections one member may hold on a listener (env DESK_CONNECTIONS_PER_MEMBER; default 64).",
+        transform: Settings.connectionsPerMember.transform)
+    public var connectionsPerMember: Int?
+    @Option(
+        name: .customLong("stream-auth-timeout"),
+        help:
+            "Seconds a WebSocket stream (/stream, /v2/iex) has to authenticate before it is closed (env DESK_STREAM_AUTH_TIMEOUT; default 10).",
+        transform: Settings.streamAuthTimeout.transform)
+    public var streamAuthTimeout: Duration?
 
     public init() {}
 
@@ -77,6 +105,18 @@ public struct ListenerOptions: ParsableArguments {
         }
         if let value = try environment.resolve(maxConnections, Settings.maxConnections) {
             settings.maximumConnections = value
+        }
+        if let value = try environment.resolve(reservedConnections, Settings.reservedConnections) {
+            settings.reservedConnections = value
+        }
+        if let value = try environment.resolve(connectionsPerAddress, Settings.connectionsPerAddress) {
+            settings.unauthenticatedPerAddress = value
+        }
+        if let value = try environment.resolve(connectionsPerMember, Settings.connectionsPerMember) {
+            settings.connectionsPerMember = value
+        }
+        if let value = try environment.resolve(streamAuthTimeout, Settings.streamAuthTimeout) {
+            settings.streamAuthenticationTimeout = value
         }
         return settings
     }

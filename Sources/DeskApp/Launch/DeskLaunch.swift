@@ -72,7 +72,7 @@ public struct DeskLaunch: Sendable {
         }
         narrowed = application.ledger.narrowedFiles + narrowed
         for change in narrowed { logNarrowed(change, logger: logger) }
-        let revoked = try application.ledger.revokeSupervisorTokens()
+        let revoked = try await application.ledger.revokeSupervisorTokens()
         logger.info(
             "revoked strategy tokens an earlier run left live",
             metadata: ["count": "\(revoked)", "database": "\(database)"])

@@ -11,6 +11,7 @@ import HummingbirdWebSocket
 import Logging
 import MessagePack
 import NIOCore
+import ServiceLifecycle
 import Synchronization
 
 /// Alpaca's two WebSocket streams on the desk's listeners: `trade_updates` at
@@ -70,16 +71,83 @@ public final class AlpacaStreams: Sendable {
     }
 
     /// The stream a request upgrades to, by its path; nil for every other path.
-    func handler(for head: HTTPRequest) -> WebSocketDataHandler<HTTP1WebSocketUpgradeChannel.Context>? {
+    /// A client that has not authenticated within `authenticationTimeout` is told
+    /// so and closed; `identified` hears the member once one authenticated.
+    func handler(
+        for head: HTTPRequest, authenticationTimeout: Duration, identified: @escaping @Sendable (String) -> Void
+    ) -> WebSocketDataHandler<HTTP1WebSocketUpgradeChannel.Context>? {
         let path = String((head.path ?? "").prefix { $0 != "?" })
-        let codec = Codec(head)
+        let stream = StreamConnection(
+            codec: Codec(head), authenticationTimeout: authenticationTimeout, identified: identified)
         if AlpacaRoutes.tradingStreamPaths.contains(path) {
-            return { inbound, outbound, _ in await self.serveTradeUpdates(codec: codec, inbound, outbound) }
+            return { inbound, outbound, _ in await self.serveTradeUpdates(stream, inbound, outbound) }
         }
         for feed in AlpacaRoutes.dataStreamFeeds where path == "/v2/\(feed)" {
-            return { inbound, outbound, _ in await self.serveMarketData(codec: codec, inbound, outbound) }
+            return { inbound, outbound, _ in await self.serveMarketData(stream, inbound, outbound) }
         }
         return nil
+    }
+
+    /// One stream's settings and what it learned: how it writes, its authentication deadline, its member.
+    struct StreamConnection: Sendable {
+        let codec: Codec
+        let authenticationTimeout: Duration
+        let identified: @Sendable (String) -> Void
+        let member = Locked<String?>(nil)
+
+        /// Authenticated as `member` (nil: the keys were refused).
+        func authenticated(as member: String?) {
+            self.member.withLock { $0 = member }
+            if let member { identified(member) }
+        }
+    }
+
+    /// What ended a stream.
+    enum StreamEnd: Sendable, Equatable {
+        /// Nothing yet: a helper task ended (or was cancelled).
+        case none
+        /// The client closed the stream, or its messages ended.
+        case clientLeft
+        /// The client did not authenticate in time.
+        case authenticationLate
+        /// The desk is shutting down.
+        case shutdown
+    }
+
+    /// Runs a stream's `reader` and `helpers` until the client leaves, the desk
+    /// shuts down, or the stream is still unauthenticated at its deadline; then
+    /// cancels them all. The helpers end on cancellation.
+    func run(
+        _ stream: StreamConnection, reader: @escaping @Sendable () async -> Void,
+        helpers: [@Sendable () async -> Void]
+    ) async -> StreamEnd {
+        await withTaskGroup(of: StreamEnd.self) { group in
+            for helper in helpers {
+                group.addTask {
+                    await helper()
+                    return .none
+                }
+            }
+            group.addTask {
+                await reader()
+                return .clientLeft
+            }
+            group.addTask {
+                do { try await Task.sleep(for: stream.authenticationTimeout) } catch { return .none }
+                return stream.member.withLock { $0 } == nil ? .authenticationLate : .none
+            }
+            group.addTask {
+                do { try await gracefulShutdown() } catch { return .none }
+                return .shutdown
+            }
+            var end = StreamEnd.none
+            for await result in group where result != .none {
+                end = result
+                break
+            }
+            group.cancelAll()
+            return end
+        }
     }
 
     /// The member behind a key pair, when it is a member's (not a metrics) token.
@@ -96,27 +164,29 @@ public final class AlpacaStreams: Sendable {
 
     // MARK: trade_updates
 
-    private func serveTradeUpdates(codec: Codec, _ inbound: WebSocketInboundStream, _ outbound: WebSocketOutboundWriter)
-        async
-    {
+    private func serveTradeUpdates(
+        _ stream: StreamConnection, _ inbound: WebSocketInboundStream, _ outbound: WebSocketOutboundWriter
+    ) async {
+        let codec = stream.codec
         let (outbox, out) = AsyncStream.makeStream(of: MessagePackValue.self, bufferingPolicy: .bufferingNewest(1024))
         let (listening, listen) = AsyncStream.makeStream(of: String?.self)
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask {
-                for await message in outbox { try? await codec.write(message, to: outbound) }
-            }
-            group.addTask {
-                // One listener at a time: a new listen (or a new member) stops the previous one.
-                await withTaskGroup(of: Void.self) { forwarding in
-                    var current: OrderEventListener?
-                    for await member in listening {
-                        current?.stop()
-                        current = member.map { self.events.listen(member: $0) }
-                        if let events = current?.events { forwarding.addTask { await self.forward(events, to: out) } }
-                    }
+        let writer: @Sendable () async -> Void = {
+            for await message in outbox { try? await codec.write(message, to: outbound) }
+        }
+        let forwarder: @Sendable () async -> Void = {
+            // One listener at a time: a new listen (or a new member) stops the previous one.
+            await withTaskGroup(of: Void.self) { forwarding in
+                var current: OrderEventListener?
+                for await member in listening {
                     current?.stop()
+                    current = member.map { self.events.listen(member: $0) }
+                    if let events = current?.events { forwarding.addTask { await self.forward(events, to: out) } }
                 }
+                current?.stop()
+                forwarding.cancelAll()
             }
+        }
+        let reader: @Sendable () async -> Void = {
             var session = TradingStreamSession()
             var member: String?
             do {
@@ -128,11 +198,13 @@ public final class AlpacaStreams: Sendable {
                         case .send(let value): out.yield(value)
                         case .checkKeys(let keyId, let secret):
                             member = await self.member(keyId: keyId, secret: secret)?.member
+                            stream.authenticated(as: member)
                             actions += session.checked(member != nil)
                             // Authenticated again while listening: the events follow the new member.
                             if session.isListening { listen.yield(member) }
                         case .checkToken(let token):
                             member = await self.member(token: token)?.member
+                            stream.authenticated(as: member)
                             actions += session.checked(member != nil)
                             if session.isListening { listen.yield(member) }
                         case .listen(let on): listen.yield(on ? member : nil)
@@ -140,11 +212,17 @@ public final class AlpacaStreams: Sendable {
                     }
                 }
             } catch {
-                logger.debug("trade_updates stream read failed", metadata: ["error": "\(error)"])
+                self.logger.debug("trade_updates stream read failed", metadata: ["error": "\(error)"])
             }
-            listen.finish()
-            out.finish()
-            group.cancelAll()
+        }
+        let end = await run(stream, reader: reader, helpers: [writer, forwarder])
+        listen.finish()
+        out.finish()
+        if end == .authenticationLate {
+            let seconds = stream.authenticationTimeout.seconds
+            try? await codec.write(
+                TradingStreamSession.error("auth timeout: authenticate within \(seconds) s of connecting"),
+                to: outbound)
         }
     }
 
@@ -169,31 +247,32 @@ public final class AlpacaStreams: Sendable {
 
     // MARK: market data
 
-    private func serveMarketData(codec: Codec, _ inbound: WebSocketInboundStream, _ outbound: WebSocketOutboundWriter)
-        async
-    {
+    private func serveMarketData(
+        _ stream: StreamConnection, _ inbound: WebSocketInboundStream, _ outbound: WebSocketOutboundWriter
+    ) async {
+        let codec = stream.codec
         let id = connections.add(1, ordering: .relaxed).newValue
         let (outbox, out) = AsyncStream.makeStream(of: MessagePackValue.self, bufferingPolicy: .bufferingNewest(4096))
         let (subscriptions, subscribe) = AsyncStream.makeStream(of: FeedSubscription.self)
         let conversation = Locked(MarketDataConversation())
         let subscriberId = "alpaca-stream-\(id)"
         out.yield(MarketDataMessage.connected)
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask {
-                for await message in outbox { try? await codec.write(message, to: outbound) }
-            }
-            group.addTask {
-                // A changed subscription replaces the previous one (same id), which then ends.
-                var trades: Int64 = 0
-                for await subscription in subscriptions {
-                    for await line in subscription {
-                        let channels = conversation.withLock { $0.channels }
-                        for message in AlpacaStreamData.messages(for: line.tick, channels: channels, tradeId: &trades) {
-                            out.yield(message)
-                        }
+        let writer: @Sendable () async -> Void = {
+            for await message in outbox { try? await codec.write(message, to: outbound) }
+        }
+        let forwarder: @Sendable () async -> Void = {
+            // A changed subscription replaces the previous one (same id), which then ends.
+            var trades: Int64 = 0
+            for await subscription in subscriptions {
+                for await line in subscription {
+                    let channels = conversation.withLock { $0.channels }
+                    for message in AlpacaStreamData.messages(for: line.tick, channels: channels, tradeId: &trades) {
+                        out.yield(message)
                     }
                 }
             }
+        }
+        let reader: @Sendable () async -> Void = {
             var current: Set<String>?? = .none
             do {
                 for try await message in inbound.messages(maxSize: Self.maximumMessageSize) {
@@ -205,7 +284,9 @@ public final class AlpacaStreams: Sendable {
                     if request["action"]?.stringValue == "auth", let key = request["key"]?.stringValue,
                         let secret = request["secret"]?.stringValue
                     {
-                        accepted = await member(keyId: key, secret: secret) != nil
+                        let member = await self.member(keyId: key, secret: secret)?.member
+                        accepted = member != nil
+                        if conversation.withLock({ !$0.authenticated }) { stream.authenticated(as: member) }
                     }
                     let (reply, channels) = conversation.withLock { state in
                         (state.reply(to: request) { _, _ in accepted }, state.channels)
@@ -214,18 +295,19 @@ public final class AlpacaStreams: Sendable {
                     let wanted = AlpacaStreamData.feedSymbols(channels)
                     if current != .some(wanted) {
                         current = .some(wanted)
-                        subscribe.yield(feed.subscribe(id: subscriberId, symbols: wanted, capacity: 4096))
+                        subscribe.yield(self.feed.subscribe(id: subscriberId, symbols: wanted, capacity: 4096))
                     }
                 }
             } catch {
-                logger.debug("market data stream read failed", metadata: ["error": "\(error)"])
+                self.logger.debug("market data stream read failed", metadata: ["error": "\(error)"])
             }
-            // An empty subscription under the same id ends the last one; cancelling it makes the hub forget the id.
-            feed.subscribe(id: subscriberId, symbols: [], capacity: 1).cancel()
-            subscribe.finish()
-            out.finish()
-            group.cancelAll()
         }
+        let end = await run(stream, reader: reader, helpers: [writer, forwarder])
+        // An empty subscription under the same id ends the last one; cancelling it makes the hub forget the id.
+        feed.subscribe(id: subscriberId, symbols: [], capacity: 1).cancel()
+        subscribe.finish()
+        out.finish()
+        if end == .authenticationLate { try? await codec.write(MarketDataMessage.error(.authTimeout), to: outbound) }
     }
 }
 

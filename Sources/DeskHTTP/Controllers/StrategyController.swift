@@ -81,7 +81,7 @@ struct StrategyController {
         let query: StrategyLogQuery
         do { query = try StrategyLogQuery(QueryParameters(request)) } catch { throw DeskHTTPError(error) }
         let path = supervisor.logPath(name)
-        let lines = StrategyLog.tail(path: path, lines: query.tail)
+        let lines = try await Blocking.run { StrategyLog.tail(path: path, lines: query.tail) }
         guard query.follow else {
             return try StrategyLogReply(lines: lines).response(from: request, context: context)
         }

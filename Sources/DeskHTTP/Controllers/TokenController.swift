@@ -25,7 +25,7 @@ struct TokenController {
 
     @Sendable func list(_ request: Request, context: AdminContext) async throws -> TokenList {
         try Self.noQuery(request)
-        return TokenList(tokens: try ledger.tokens().map(Self.view))
+        return TokenList(tokens: try await ledger.tokens().map(Self.view))
     }
 
     @Sendable func issue(_ request: Request, context: AdminContext) async throws -> IssuedTokenReply {
@@ -43,7 +43,7 @@ struct TokenController {
             throw DeskHTTPError(
                 .badRequest, "kind \(OrderValidation.quoted(kind)) is not one of: member, admin, metrics")
         }
-        let issued = try ledger.issueToken(
+        let issued = try await ledger.issueToken(
             member: body.member, strategy: body.strategy ?? "", isAdmin: kind == "admin",
             metricsOnly: kind == "metrics", issuer: .web)
         try await ledger.record(
@@ -51,7 +51,7 @@ struct TokenController {
                 at: Date(), member: body.member, strategy: body.strategy ?? "", action: "token_issue",
                 outcome: "accepted",
                 httpStatus: 200, detail: "id=\(issued.identity.tokenId) kind=\(kind) by=\(context.caller.member)"))
-        let record = try ledger.tokens().first { $0.id == issued.identity.tokenId }
+        let record = try await ledger.tokens().first { $0.id == issued.identity.tokenId }
         return IssuedTokenReply(token: record.map(Self.view)!, secret: issued.secret)
     }
 
@@ -62,10 +62,10 @@ struct TokenController {
             throw DeskHTTPError(
                 .badRequest, "token id \(OrderValidation.quoted(raw)) is not a token id (GET /admin/tokens lists them)")
         }
-        guard let record = try ledger.tokens().first(where: { $0.id == id }) else {
+        guard let record = try await ledger.tokens().first(where: { $0.id == id }) else {
             throw DeskHTTPError(.notFound, "no token with id \(id)")
         }
-        let revoked = try ledger.revokeToken(id: id)
+        let revoked = try await ledger.revokeToken(id: id)
         try await ledger.record(
             AuditEvent(
                 at: Date(), member: record.member, strategy: record.strategy, action: "token_revoke",

@@ -46,7 +46,7 @@ struct WebController {
 
     /// The session a request's cookie names and the caller behind it, if both are still good.
     func signedIn(_ request: Request) async -> (caller: Caller, csrf: String, expires: Date)? {
-        guard let id = WebSessions.cookie(in: request.headers[.cookie]), let session = await sessions.session(id: id),
+        guard let id = WebSessions.cookie(of: request), let session = await sessions.session(id: id),
             let caller = try? await tokens.caller(authorization: "Bearer \(session.token)", claimedMember: nil)
         else { return nil }
         return (caller, session.csrf, session.expires)
@@ -58,7 +58,7 @@ struct WebController {
             return Response(
                 status: .ok, headers: Self.pageHeaders, body: .init(byteBuffer: ByteBuffer(string: WebPage.signIn())))
         }
-        context.requestLog.caller = caller
+        context.identified(caller)
         let sections = try await desk.sections(for: caller, log: nil)
         return Response(
             status: .ok, headers: Self.pageHeaders,
@@ -97,11 +97,15 @@ struct WebController {
         if caller.isMetricsOnly {
             throw DeskHTTPError(.forbidden, "a metrics token reads /metrics only; sign in with a member's token")
         }
-        context.requestLog.caller = caller
-        let session = await sessions.open(token: token, member: caller.member)
+        context.identified(caller)
+        guard let session = await sessions.open(token: token, member: caller.member) else {
+            throw DeskHTTPError(
+                .serviceUnavailable,
+                "the desk holds its most web sessions (\(sessions.capacity)): sign in again once some have ended")
+        }
         let seconds = Int(settings.sessionLifetime.components.seconds)
         var cookie =
-            "\(WebSessions.cookieName)=\(session.id); Path=/; Max-Age=\(seconds); HttpOnly; SameSite=Strict"
+            "\(WebSessions.cookieName(for: request))=\(session.id); Path=/; Max-Age=\(seconds); HttpOnly; SameSite=Strict"
         if Self.isSecure(request) { cookie += "; Secure" }
         logger.info("web session opened", metadata: ["member": "\(caller.member)"])
         var response = DeskResponseEncoder.response(
@@ -118,24 +122,28 @@ struct WebController {
         request.uri.scheme == .https || request.headers[HTTPField.Name("X-Forwarded-Proto")!]?.lowercased() == "https"
     }
 
+    /// Who is signed in, and until when. Not the CSRF value: the page carries it, and
+    /// nothing else needs it after sign-in.
     @Sendable func whoAmI(_ request: Request, context: MemberContext) async throws -> SessionReply {
-        let session = await WebSessions.cookie(in: request.headers[.cookie]).asyncMap { await sessions.session(id: $0) }
+        let session = await WebSessions.cookie(of: request).asyncMap { await sessions.session(id: $0) }
         return SessionReply(
-            member: context.caller.member, admin: context.caller.isAdmin, expiresAt: session??.expires,
-            csrfToken: session??.csrf)
+            member: context.caller.member, admin: context.caller.isAdmin, expiresAt: session??.expires, csrfToken: nil)
     }
 
     @Sendable func signOut(_ request: Request, context: MemberContext) async throws -> Response {
-        if let id = WebSessions.cookie(in: request.headers[.cookie]) { await sessions.close(id: id) }
+        if let id = WebSessions.cookie(of: request) { await sessions.close(id: id) }
         logger.info("web session closed", metadata: ["member": "\(context.caller.member)"])
         var response = Response(status: .noContent)
-        response.headers[.setCookie] = "\(WebSessions.cookieName)=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict"
+        var cleared = "\(WebSessions.cookieName(for: request))=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict"
+        if Self.isSecure(request) { cleared += "; Secure" }
+        response.headers[.setCookie] = cleared
         return response
     }
 
     /// `GET /events[?log=NAME]`: each section of the page as an `event: section`
     /// (`{"id":…,"html":…}`) when it changed since the stream last sent it, looked
-    /// at every `liveInterval`; `event: signed-out` and the end when the session or
+    /// at every `liveInterval` (else a comment line, so that a stream whose client is
+    /// gone ends at its next write); `event: signed-out` and the end when the session or
     /// token stops being good. A stream holds one page's sections at most, and
     /// each write waits for the client to take the last: a slow reader costs
     /// only its own connection.
@@ -144,15 +152,15 @@ struct WebController {
         do { try parameters.check(allowed: ["log"]) } catch { throw DeskHTTPError(error) }
         let log = parameters.value("log")
         let caller = context.caller
-        guard livePages.open(caller.member, limit: settings.livePagesPerMember) else {
+        guard let slot = livePages.open(caller.member, limit: settings.livePagesPerMember) else {
             throw DeskHTTPError(
                 .tooManyRequests,
                 "member \(caller.member) has \(settings.livePagesPerMember) live pages open, the most allowed; close one"
             )
         }
         let authorization = request.headers[.authorization]
-        let cookie = WebSessions.cookie(in: request.headers[.cookie])
-        let (desk, sessions, tokens, interval, pages) = (desk, sessions, tokens, settings.liveInterval, livePages)
+        let cookie = WebSessions.cookie(of: request)
+        let (desk, sessions, tokens, interval) = (desk, sessions, tokens, settings.liveInterval)
         let stillGood: @Sendable () async -> Bool = {
             if let authorization {
                 return (try? await tokens.caller(authorization: authorization, claimedMember: nil)) != nil
@@ -167,7 +175,7 @@ struct WebController {
                 HTTPField.Name("X-Accel-Buffering")!: "no",
             ],
             body: ResponseBody { writer in
-                defer { pages.close(caller.member) }
+                defer { slot.release() }
                 var sent: [String: String] = [:]
                 try await writer.write(ByteBuffer(string: "retry: 2000\n\n"))
                 while !Task.isCancelled && !Task.isShuttingDownGracefully {
@@ -175,12 +183,16 @@ struct WebController {
                         try await writer.write(ByteBuffer(string: "event: signed-out\ndata: {}\n\n"))
                         break
                     }
+                    var wrote = false
                     for section in try await desk.sections(for: caller, log: log) where sent[section.id] != section.html
                     {
                         sent[section.id] = section.html
                         let data = WebDesk.json(section.id) + "," + "\"html\":" + WebDesk.json(section.html)
                         try await writer.write(ByteBuffer(string: "event: section\ndata: {\"id\":\(data)}\n\n"))
+                        wrote = true
                     }
+                    // A comment when nothing changed: a client that is gone fails the write, which ends the stream.
+                    if !wrote { try await writer.write(ByteBuffer(string: ":\n\n")) }
                     do { try await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) } } catch { break }
                 }
                 try await writer.finish(nil)
@@ -192,21 +204,41 @@ struct WebController {
 final class LivePages: Sendable {
     private let counts = Mutex<[String: Int]>([:])
 
-    /// Takes a place for `member`; false when they hold `limit` already.
-    func open(_ member: String, limit: Int) -> Bool {
-        counts.withLock { counts in
+    /// Takes a place for `member`; nil when they hold `limit` already.
+    func open(_ member: String, limit: Int) -> LivePageSlot? {
+        let taken = counts.withLock { counts in
             guard counts[member, default: 0] < limit else { return false }
             counts[member, default: 0] += 1
             return true
         }
+        return taken ? LivePageSlot(giveBack: { self.close(member) }) : nil
     }
 
-    func close(_ member: String) {
+    private func close(_ member: String) {
         counts.withLock { counts in
             counts[member, default: 1] -= 1
             if counts[member] == 0 { counts[member] = nil }
         }
     }
+}
+
+/// One live page's place in `LivePages`, given back exactly once: when its stream
+/// ends, or, when the stream never started (the client reset the connection before
+/// the response went out, so its body never ran), when the response is dropped.
+final class LivePageSlot: Sendable {
+    private let giveBack: Mutex<(@Sendable () -> Void)?>
+
+    init(giveBack: @escaping @Sendable () -> Void) { self.giveBack = Mutex(giveBack) }
+
+    /// Gives the place back (once; later calls do nothing).
+    func release() {
+        giveBack.withLock { giveBack in
+            defer { giveBack = nil }
+            return giveBack
+        }?()
+    }
+
+    deinit { release() }
 }
 
 extension Optional {

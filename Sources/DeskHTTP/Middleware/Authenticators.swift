@@ -19,7 +19,7 @@ struct BearerTokenAuthenticator: AuthenticatorMiddleware {
         do {
             let caller = try await tokens.caller(
                 authorization: authorization, claimedMember: request.headers[memberHeader])
-            context.requestLog.caller = caller
+            context.identified(caller)
             return caller
         } catch {
             throw DeskHTTPError(error)
@@ -50,7 +50,7 @@ struct AlpacaKeyAuthenticator: AuthenticatorMiddleware {
         }
         do {
             let caller = try await tokens.caller(keyId: keyId, secret: secret)
-            context.requestLog.caller = caller
+            context.identified(caller)
             return caller
         } catch {
             throw DeskHTTPError(error)
@@ -70,7 +70,7 @@ struct MemberHeaderAuthenticator: AuthenticatorMiddleware {
         else { return nil }
         do {
             let caller = try TokenAuthenticator.developmentCaller(claimedMember: request.headers[memberHeader])
-            context.requestLog.caller = caller
+            context.identified(caller)
             return caller
         } catch {
             throw DeskHTTPError(error)
@@ -93,7 +93,7 @@ struct SessionAuthenticator: AuthenticatorMiddleware {
 
     func authenticate(request: Request, context: Context) async throws -> Caller? {
         guard context.identity == nil, request.headers[.authorization] == nil,
-            let id = WebSessions.cookie(in: request.headers[.cookie])
+            let id = WebSessions.cookie(of: request)
         else { return nil }
         guard let session = await sessions.session(id: id) else {
             throw DeskHTTPError(
@@ -120,7 +120,7 @@ struct SessionAuthenticator: AuthenticatorMiddleware {
                         .unauthenticated, "the token this web session signed in with was revoked: sign in again")
                     : error)
         }
-        context.requestLog.caller = caller
+        context.identified(caller)
         return caller
     }
 
@@ -142,12 +142,29 @@ struct Authenticators: Sendable {
     let sessions: WebSessions
     let trustUserHeader: Bool
 
-    /// `group` with the authenticators in front of its routes.
+    /// `group` with the authenticators in front of its routes (whose answers are
+    /// private: never stored by a browser or a proxy).
     func guarding(_ group: RouterGroup<DeskRequestContext>) -> RouterGroup<DeskRequestContext> {
+        group.add(middleware: PrivateAnswers())
         group.add(middleware: BearerTokenAuthenticator(tokens: tokens))
         group.add(middleware: AlpacaKeyAuthenticator(tokens: tokens))
         group.add(middleware: SessionAuthenticator(tokens: tokens, sessions: sessions))
         if trustUserHeader { group.add(middleware: MemberHeaderAuthenticator()) }
         return group
+    }
+}
+
+/// `Cache-Control: no-store` on every answer of the routes behind the
+/// authenticators (orders, positions, the account, `/v2`, the session): they are
+/// one caller's, and no browser cache or proxy may keep them.
+struct PrivateAnswers: RouterMiddleware {
+    typealias Context = DeskRequestContext
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
+        var response = try await next(request, context)
+        if response.headers[.cacheControl] == nil { response.headers[.cacheControl] = "no-store" }
+        return response
     }
 }

@@ -53,7 +53,7 @@ struct WebDesk: Sendable {
         if caller.isAdmin {
             sections.append(Section(id: "leaderboard", html: try await leaderboardHTML()))
             sections.append(Section(id: "health", html: await healthHTML(reply)))
-            sections.append(Section(id: "tokens", html: try tokensHTML()))
+            sections.append(Section(id: "tokens", html: try await tokensHTML()))
         }
         return sections
     }
@@ -166,14 +166,15 @@ struct WebDesk: Sendable {
         guard let name, own.contains(where: { $0.name == name }), let supervisor = strategies.supervisor else {
             return "<p class=\"empty\">Choose a strategy's Log to follow it here.</p>"
         }
-        let lines = StrategyLog.tail(path: supervisor.logPath(name), lines: 30)
+        let path = supervisor.logPath(name)
+        let lines = try await Blocking.run { StrategyLog.tail(path: path, lines: 30) }
         return "<h3>\(HTML.escape(name))</h3><pre class=\"log\">"
             + HTML.escape(lines.isEmpty ? "(nothing logged yet)" : lines.joined(separator: "\n")) + "</pre>"
     }
 
     func leaderboardHTML() async throws -> String {
         let everyone = try await ledger.positions(member: nil)
-        let tokens = try ledger.tokens().filter { $0.revokedAt == nil && !$0.metricsOnly && !$0.isAdmin }
+        let tokens = try await ledger.tokens().filter { $0.revokedAt == nil && !$0.metricsOnly && !$0.isAdmin }
         let members = Set(everyone.map(\.member)).union(tokens.map(\.member)).sorted()
         let halted = Set(await orderDesk.activeHalts().map(\.scope))
         var rows: [(Decimal, [String])] = []
@@ -244,8 +245,8 @@ struct WebDesk: Sendable {
         return html + "</p>"
     }
 
-    func tokensHTML() throws -> String {
-        let live = try ledger.tokens().filter { $0.revokedAt == nil && $0.issuedBy != "supervisor" }
+    func tokensHTML() async throws -> String {
+        let live = try await ledger.tokens().filter { $0.revokedAt == nil && $0.issuedBy != "supervisor" }
         let rows = live.map { record -> [String] in
             let view = TokenController.view(record)
             return [

@@ -12,6 +12,12 @@ public struct WebSettings: Sendable, Equatable {
     public var pnlRetentionDays = 90
     /// Live pages (event streams) one member may hold open at once.
     public var livePagesPerMember = 8
+    /// Web sessions one member holds at once (`sessions_per_member`, default 20):
+    /// signing in once more ends that member's oldest.
+    public var sessionsPerMember = 20
+    /// Web sessions the desk holds at once (`max_sessions`, default 10,000): past
+    /// it, signing in is refused until one ends.
+    public var maximumSessions = 10_000
 
     public init() {}
 }
