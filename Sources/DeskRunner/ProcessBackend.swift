@@ -139,14 +139,12 @@ typealias ExitSignal = OneShot<StrategyExit>
 final class ChildProcess: RunningStrategy {
     let pid: Int32
     private let input: Pipe
-    private let output: Pipe
     private let exit: ExitSignal
     private let inputOpen = Mutex(true)
 
-    init(pid: Int32, input: Pipe, output: Pipe, exit: ExitSignal) {
+    init(pid: Int32, input: Pipe, exit: ExitSignal) {
         self.pid = pid
         self.input = input
-        self.output = output
         self.exit = exit
     }
 
@@ -165,14 +163,6 @@ final class ChildProcess: RunningStrategy {
         process.standardInput = input
         process.standardOutput = output
         process.standardError = output
-        output.fileHandleForReading.readabilityHandler = { handle in
-            let data = handle.availableData
-            if data.isEmpty {
-                handle.readabilityHandler = nil
-            } else {
-                log.append(data)
-            }
-        }
         let exit = ExitSignal()
         process.terminationHandler = { finished in
             let status: StrategyExit =
@@ -181,9 +171,31 @@ final class ChildProcess: RunningStrategy {
             exit.fire(status)
         }
         try process.run()
+        // The output is read from a descriptor of our own, closed once the child's side ends: a
+        // FileHandle's readability handler kept its descriptor open after end of file (one leaked per start).
+        let outputCopy = fcntl(output.fileHandleForReading.fileDescriptor, F_DUPFD_CLOEXEC, 0)
+        try? output.fileHandleForReading.close()
+        if outputCopy >= 0 { copyOutput(outputCopy, into: log) }
         let fd = input.fileHandleForWriting.fileDescriptor
         _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
-        return ChildProcess(pid: process.processIdentifier, input: input, output: output, exit: exit)
+        return ChildProcess(pid: process.processIdentifier, input: input, exit: exit)
+    }
+
+    /// Appends what arrives on `fd` to `log` until end of file, then closes `fd`.
+    private static func copyOutput(_ fd: Int32, into log: StrategyLog) {
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+        let source = DispatchSource.makeReadSource(fileDescriptor: fd, queue: .global())
+        source.setEventHandler {
+            var buffer = [UInt8](repeating: 0, count: 64 << 10)
+            let got = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress!, $0.count) }
+            if got > 0 {
+                log.append(Data(buffer[0..<got]))
+            } else if got == 0 || (errno != EAGAIN && errno != EINTR) {
+                source.cancel()
+            }
+        }
+        source.setCancelHandler { Glibc.close(fd) }
+        source.resume()
     }
 
     func write(_ bytes: [UInt8]) async -> Bool {

@@ -55,6 +55,14 @@ public struct RestartSettings: Sendable, Equatable {
     /// A run this long resets the count of restarts in a row.
     public var stableAfter: Duration
 
+    /// The most restarts in a row a config.json may ask for.
+    public static let maximumRestarts = 100
+    /// The shortest backoff a config.json may ask for, seconds: with `maximumRestarts`,
+    /// what keeps a strategy that exits at once from restarting many times a second.
+    public static let minimumBackoffSeconds = 0.5
+    /// The longest backoff a config.json may ask for, seconds (a day).
+    public static let maximumBackoffSeconds = 86_400.0
+
     public init(
         policy: Policy = .onFailure, maxRestarts: Int = 5, backoffInitial: Duration = .seconds(1),
         backoffMax: Duration = .seconds(60), stableAfter: Duration = .seconds(60)
@@ -329,18 +337,25 @@ extension RestartSettings: Decodable {
             self.policy = policy
         }
         if container.contains(.maxRestarts) {
-            guard let count = try? container.decode(Int.self, forKey: .maxRestarts), count >= 0 else {
+            guard let count = try? container.decode(Int.self, forKey: .maxRestarts),
+                (0...Self.maximumRestarts).contains(count)
+            else {
                 throw DecodingError.dataCorruptedError(
                     forKey: .maxRestarts, in: container,
-                    debugDescription: "restart.max_restarts must be a whole number ≥ 0")
+                    debugDescription: "restart.max_restarts must be a whole number from 0 to \(Self.maximumRestarts)")
             }
             maxRestarts = count
         }
         for (key, keyPath) in [(Keys.backoffInitial, \Self.backoffInitial), (.backoffMax, \.backoffMax)]
         where container.contains(key) {
-            guard let seconds = try? container.decode(Double.self, forKey: key), seconds >= 0, seconds.isFinite else {
+            guard let seconds = try? container.decode(Double.self, forKey: key),
+                (Self.minimumBackoffSeconds...Self.maximumBackoffSeconds).contains(seconds)
+            else {
                 throw DecodingError.dataCorruptedError(
-                    forKey: key, in: container, debugDescription: "restart.\(key.rawValue) must be a number ≥ 0")
+                    forKey: key, in: container,
+                    debugDescription:
+                        "restart.\(key.rawValue) must be a number of seconds from \(Self.minimumBackoffSeconds) to \(Int(Self.maximumBackoffSeconds))"
+                )
             }
             self[keyPath: keyPath] = .seconds(seconds)
         }

@@ -46,6 +46,14 @@ struct ConfigAndLogTests {
             ("{\n  \"member\": \"a\",\n  \"user_id\": \"b\"\n}", 3, "user_id", "give one of them, not both"),
             ("{\n  \"member\": \"../root\"\n}", 2, "member", "member id"),
             ("{\n  \"restart\": {\"max_restarts\": 1.5}\n}", 2, "max_restarts", "a whole number"),
+            ("{\n  \"restart\": {\"max_restarts\": 101}\n}", 2, "max_restarts", "a whole number from 0 to 100"),
+            ("{\n  \"restart\": {\"max_restarts\": -1}\n}", 2, "max_restarts", "from 0 to 100"),
+            (
+                "{\n  \"restart\": {\"backoff_initial_seconds\": 0}\n}", 2, "backoff_initial_seconds",
+                "a number of seconds from 0.5 to 86400"
+            ),
+            ("{\n  \"restart\": {\"backoff_max_seconds\": 0.01}\n}", 2, "backoff_max_seconds", "from 0.5"),
+            ("{\n  \"restart\": {\"backoff_max_seconds\": 1e300}\n}", 2, "backoff_max_seconds", "to 86400"),
             ("{\n  \"env\": {\"LD_PRELOAD\": \"x.so\"}\n}", 2, "LD_PRELOAD", "dynamic loader"),
             ("{\n  \"env\": {\"LD_LIBRARY_PATH\": \".\"}\n}", 2, "LD_LIBRARY_PATH", "dynamic loader"),
             ("{\n  \"env\": {\"PYTHONSTARTUP\": \"x.py\"}\n}", 2, "PYTHONSTARTUP", "allowed: PYTHONFAULTHANDLER"),

@@ -115,6 +115,32 @@ struct SupervisorTests {
         }
     }
 
+    @Test("1,000 restarts of a strategy that exits at once leave the desk's descriptors where they were")
+    func restartsLeaveNoDescriptors() async throws {
+        let folder = try StrategyFolder()
+        defer { folder.remove() }
+        try folder.add("quitter", script: "")
+        var configuration = folder.configuration(
+            restart: RestartSettings(
+                policy: .always, maxRestarts: 1_000_000, backoffInitial: .milliseconds(1),
+                backoffMax: .milliseconds(1)))
+        // Exits at once, without an interpreter's start-up: only the desk's side of a start is measured.
+        configuration.python = "/bin/true"
+        try await withSupervisor(configuration, feed: FeedHub(source: nil, logger: testLogger())) { supervisor in
+            _ = await supervisor.start(["quitter"])
+            func restarts() async -> Int { await supervisor.status().first?.restarts ?? 0 }
+            #expect(await eventually { await restarts() >= 50 })
+            let before = openDescriptors()
+            let from = await restarts()
+            #expect(await eventually(within: 100) { await restarts() >= from + 1_000 })
+            let after = openDescriptors()
+            // Other suites open and close descriptors meanwhile; a leak per start would be 1,000.
+            let new = after.subtracting(before).sorted().prefix(20)
+            #expect(after.count - before.count < 100, "\(before.count) → \(after.count): \(new)")
+            _ = await supervisor.stop(["quitter"])
+        }
+    }
+
     @Test("a strategy that never reads stdin does not delay the others")
     func stuckStrategy() async throws {
         let folder = try StrategyFolder()
