@@ -20,7 +20,8 @@ public struct SandboxOptions: Sendable, Equatable {
     /// The desk's own paths no strategy may see (the ledger's folder, the config
     /// file), besides the strategies, logs and sandbox folders, which are always hidden.
     public var protectedPaths: [String]
-    /// Size of each private temporary folder, bytes.
+    /// Each strategy's disk when its limits name none, bytes: one tmpfs that holds
+    /// its HOME, `/tmp`, `/var/tmp` and `/dev/shm` together (also the largest file it may write).
     public var privateFolderBytes: UInt64
     /// In each strategy's own network namespace, `127.0.0.1:<port>` leads to the
     /// desk's unix socket (for clients that speak only TCP); nil: only the socket.
@@ -49,7 +50,7 @@ public struct SandboxOptions: Sendable, Equatable {
     /// The desk socket's default group when the desk runs as root.
     public static let defaultClientGroup: UInt32 = 60_999
 
-    /// Folders every strategy gets a fresh, private tmpfs on.
+    /// Folders every strategy has its own of, besides its HOME (see `privateFolderBytes`).
     public static let privateFolders = ["/tmp", "/var/tmp", "/dev/shm"]
 }
 
@@ -120,8 +121,9 @@ public struct SandboxPlan: Sendable, Equatable {
         case .failure(let problem): return plan([], [], problem.reason)
         }
         var applied = [
-            "a private /proc (own pid namespace), /tmp, /var/tmp and /dev/shm per strategy; the desk's folders hidden",
-            "limits: address space, CPU seconds, open files and processes (rlimits)",
+            "a private /proc (own pid namespace); HOME, /tmp, /var/tmp and /dev/shm on one tmpfs per strategy (its disk, \(options.privateFolderBytes >> 20) MiB unless its limits say otherwise)",
+            "files: only /usr, /etc, the interpreter, the client library, its own copy of its folder and the desk's socket are shown; every other folder of the root and the desk's folders are hidden",
+            "limits: address space, CPU seconds, open files, processes and file size (rlimits)",
         ]
         applied.append(
             options.isolateNetwork
@@ -174,15 +176,13 @@ public struct SandboxPlan: Sendable, Equatable {
             return SandboxSpec(
                 program: launch.program, environment: environment, workingDirectory: launch.workingDirectory.path)
         }
+        let disk = launch.limits.diskBytes ?? options.privateFolderBytes
         let limits: [SandboxSpec.Limit] = [
             .init(.addressSpace, launch.limits.memoryBytes ?? StrategyLimits.defaultAddressSpace),
             .init(.cpuSeconds, launch.limits.cpuSeconds), .init(.openFiles, launch.limits.openFiles),
-            .init(.processes, launch.limits.maxProcesses), .init(.coreSize, 0),
+            .init(.processes, launch.limits.maxProcesses), .init(.coreSize, 0), .init(.fileSize, disk),
         ]
-        var exposed = [
-            SandboxSpec.Exposure(launch.workingDirectory.path),
-            SandboxSpec.Exposure(launch.home.path, writable: true),
-        ]
+        var exposed = [SandboxSpec.Exposure(launch.workingDirectory.path)]
         exposed += interpreterPaths.map { SandboxSpec.Exposure($0) }
         exposed += (launch.environment["PYTHONPATH"] ?? "").split(separator: ":").map {
             SandboxSpec.Exposure(String($0))
@@ -199,7 +199,7 @@ public struct SandboxPlan: Sendable, Equatable {
             program: launch.program, environment: environment, workingDirectory: launch.workingDirectory.path,
             user: launch.user, isolate: true, isolateNetwork: options.isolateNetwork, limits: limits,
             hidden: options.protectedPaths + launch.hiddenPaths, exposed: exposed,
-            privateFolders: SandboxOptions.privateFolders, privateFolderBytes: options.privateFolderBytes,
+            privateFolders: SandboxOptions.privateFolders + [launch.home.path], privateFolderBytes: disk,
             readiness: launch.readiness, forward: forward)
     }
 }

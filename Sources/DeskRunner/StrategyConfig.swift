@@ -15,14 +15,19 @@ public struct StrategyLimits: Sendable, Equatable {
     public var openFiles: UInt64
     /// Share of CPUs (`"cpus": 0.5`), docker backend only; nil: its default (0.5).
     public var cpus: Double?
+    /// Its disk, bytes (`"disk": "256m"`): HOME, `/tmp`, `/var/tmp` and `/dev/shm`
+    /// together, and the largest file it may write; nil: the desk's default
+    /// (`SandboxOptions.privateFolderBytes`). Process backend.
+    public var diskBytes: UInt64?
 
     /// The process backend's address space limit when config.json sets none.
     public static let defaultAddressSpace: UInt64 = 1 << 30
 
     public init(
         memoryBytes: UInt64? = nil, cpuSeconds: UInt64 = 86_400, maxProcesses: UInt64 = 64, openFiles: UInt64 = 256,
-        cpus: Double? = nil
+        cpus: Double? = nil, diskBytes: UInt64? = nil
     ) {
+        self.diskBytes = diskBytes
         self.memoryBytes = memoryBytes
         self.cpuSeconds = cpuSeconds
         self.maxProcesses = maxProcesses
@@ -277,9 +282,10 @@ extension StrategyConfig: Decodable {
 extension StrategyLimits: Decodable {
     enum Keys: String, CodingKey {
         case memory, cpuSeconds = "cpu_seconds", maxProcesses = "max_processes", openFiles = "open_files", cpus
+        case disk
     }
 
-    /// `limits`: `memory` (`"512m"`), `cpu_seconds`, `max_processes`, `open_files` (positive whole numbers),
+    /// `limits`: `memory` and `disk` (`"512m"`), `cpu_seconds`, `max_processes`, `open_files` (positive whole numbers),
     /// `cpus` (a share of CPUs, docker only); the defaults for what is left out.
     public init(from decoder: any Decoder) throws {
         self.init()
@@ -293,6 +299,16 @@ extension StrategyLimits: Decodable {
                     debugDescription: "limits.memory must be a size such as \"512m\" or \"1g\"")
             }
             memoryBytes = bytes
+        }
+        if container.contains(.disk) {
+            guard let text = try? container.decode(String.self, forKey: .disk),
+                let bytes = StrategyConfig.parseBytes(text), bytes >= 1 << 20
+            else {
+                throw DecodingError.dataCorruptedError(
+                    forKey: .disk, in: container,
+                    debugDescription: "limits.disk must be a size of at least 1m, such as \"256m\" or \"1g\"")
+            }
+            diskBytes = bytes
         }
         for (key, keyPath) in [
             (Keys.cpuSeconds, \Self.cpuSeconds), (.maxProcesses, \.maxProcesses), (.openFiles, \.openFiles),

@@ -70,7 +70,7 @@ struct ConfigAndLogTests {
             ("{\n  \"limits\": {\"cpus\": 0}\n}", 2, "cpus", "limits.cpus must be a number > 0"),
             (
                 "{\n  \"limits\": {\"gpus\": 1}\n}", 2, "gpus",
-                "allowed: memory, cpu_seconds, max_processes, open_files, cpus"
+                "allowed: memory, disk, cpu_seconds, max_processes, open_files, cpus"
             ),
         ])
     func badConfigs(text: String, line: Int, key: String, fragment: String) {

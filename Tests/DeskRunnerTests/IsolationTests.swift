@@ -339,6 +339,164 @@ struct IsolationTests {
             group.cancelAll()
         }
     }
+
+    @Test(
+        "a strategy filling HOME, /tmp, /var/tmp, /dev/shm and stdout stops at its own disk; the desk and a neighbour go on"
+    )
+    func diskFiller() async throws {
+        let folder = try StrategyFolder()
+        defer { folder.remove() }
+        try folder.add(
+            "filler",
+            script: """
+                import os, signal, sys
+                signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+                chunk = b"x" * (1 << 20)
+                for place in (os.environ["HOME"], "/tmp", "/var/tmp", "/dev/shm"):
+                    written = 0
+                    try:
+                        with open(os.path.join(place, "fill"), "wb", buffering=0) as f:
+                            while written < (64 << 20):
+                                written += f.write(chunk)
+                        print("WROTE", place, written, flush=True)
+                    except OSError as error:
+                        print("STOPPED", place, written, error.errno, flush=True)
+                print("DONE", flush=True)
+                for _ in range(12):
+                    sys.stdout.write("y" * (1 << 20))
+                sys.stdout.flush()
+                print("\\nFLOODED", flush=True)
+                sys.stdin.read()
+                """, config: #"{"user_id": "mallory", "limits": {"disk": "8m"}}"#)
+        try folder.add("neighbour", script: echoStrategy, config: #"{"user_id": "bob"}"#)
+        let feed = FeedHub(source: nil, logger: testLogger())
+        var configuration = folder.configuration(sandbox: Self.sandbox(base: 64_100))
+        configuration.logMaxBytes = 4 << 20
+        configuration.logKeep = 5
+        /// Every line of its log files, the rotated ones included (without the flood).
+        @Sendable func lines() -> String {
+            let files = ["", ".5", ".4", ".3", ".2", ".1"].reversed().map {
+                folder.logs.appendingPathComponent("filler.log\($0)")
+            }
+            let text = files.compactMap { try? String(contentsOf: $0, encoding: .utf8) }.joined()
+            return text.split(separator: "\n").filter { !$0.hasPrefix("yyyy") }.joined(separator: "\n")
+        }
+        try await withSupervisor(configuration, feed: feed) { supervisor in
+            try #require(supervisor.sandboxReport.problem == nil, "\(supervisor.sandboxReport.problem ?? "")")
+            _ = await supervisor.start(["neighbour", "filler"])
+            #expect(await eventually(within: 60) { lines().contains("FLOODED") }, "\(lines().prefix(2000))")
+            let stopped = Self.values(lines(), "STOPPED")
+            #expect(stopped.count == 4, "every place ends at the limit: \(lines().prefix(2000))")
+            let total = stopped.compactMap { Int($0.split(separator: " ")[1]) }.reduce(0, +)
+            #expect(total <= 8 << 20, "all four places share one 8 MiB disk: \(stopped)")
+            // Nothing of it reached the desk's own disk.
+            let home = folder.folder.url.appendingPathComponent("sandbox/filler/home")
+            #expect((try? FileManager.default.contentsOfDirectory(atPath: home.path)) == [])
+            feed.publish(Tick(symbol: "AAPL", price: 7, at: Date()))
+            #expect(await eventually { folder.log("neighbour").contains("GOT AAPL 7") })
+            let states = await supervisor.status()
+            #expect(states.allSatisfy { $0.state == "running" }, "\(states)")
+        }
+        let logs = try FileManager.default.contentsOfDirectory(atPath: folder.logs.path).filter {
+            $0.hasPrefix("filler")
+        }
+        for name in logs {
+            let size =
+                try FileManager.default.attributesOfItem(atPath: folder.logs.appendingPathComponent(name).path)[
+                    .size] as? Int ?? 0
+            #expect(size <= (4 << 20) + (1 << 20), "\(name): \(size) bytes")
+        }
+    }
+
+    @Test(
+        "only an allow-list of the host is shown: no host socket (under /run, /tmp, /var) is reachable and no folder is shared"
+    )
+    func hostPaths() async throws {
+        let folder = try StrategyFolder()
+        defer { folder.remove() }
+        let tag = UUID().uuidString.prefix(8)
+        let baitFolders = ["/run", "/var/tmp", "/tmp", "/var/lib"].map { "\($0)/desk-bait-\(tag)" }
+        let sockets = baitFolders.map { "\($0)/bait.sock" }
+        for bait in baitFolders {
+            try FileManager.default.createDirectory(
+                atPath: bait, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+        }
+        defer { for bait in baitFolders { try? FileManager.default.removeItem(atPath: bait) } }
+        // The bait: 0666 sockets on the host, listening (a connect succeeds without an accept).
+        var listeners: [Int32] = []
+        defer { for fd in listeners { close(fd) } }
+        for path in sockets {
+            let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+            var address = sockaddr_un()
+            address.sun_family = sa_family_t(AF_UNIX)
+            withUnsafeMutableBytes(of: &address.sun_path) { buffer in
+                for (index, byte) in path.utf8.enumerated() { buffer[index] = byte }
+            }
+            let bound = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+                }
+            }
+            try #require(bound == 0 && listen(fd, 8) == 0 && chmod(path, 0o666) == 0, "bait \(path)")
+            listeners.append(fd)
+        }
+        let shared = ["/run/lock", "/var/lock", "/dev/shm", "/tmp", "/var/tmp", "/run/user", "/run", "/dev/mqueue"]
+        let probe = """
+            import os, socket, sys
+            for path in \(sockets):
+                try:
+                    s = socket.socket(socket.AF_UNIX)
+                    s.settimeout(2)
+                    s.connect(path)
+                    print("REACHED", path, flush=True)
+                except OSError as error:
+                    print("BLOCKED", path, type(error).__name__, flush=True)
+            mine = os.environ["STRATEGY_NAME"]
+            for place in \(shared):
+                try:
+                    with open(os.path.join(place, "note-" + mine), "w") as f: f.write(mine)
+                    print("WROTE", place, flush=True)
+                except OSError as error:
+                    print("COULD-NOT", place, type(error).__name__, flush=True)
+                try:
+                    found = sorted(n for n in os.listdir(place) if n.startswith("note-") and n != "note-" + mine)
+                    if found: print("FOUND", place, found, flush=True)
+                except OSError:
+                    pass
+            for place in ("/run", "/var", "/home", "/mnt", "/srv", "/opt", "/sys"):
+                try: print("LISTS", place, sorted(os.listdir(place)), flush=True)
+                except OSError as error: print("LISTS", place, type(error).__name__, flush=True)
+            print("DONE", flush=True)
+            sys.stdin.read()
+            """
+        try folder.add("alice_probe", script: probe, config: #"{"user_id": "alice"}"#)
+        try folder.add("bob_probe", script: probe, config: #"{"user_id": "bob"}"#)
+        try await withSupervisor(
+            folder.configuration(sandbox: Self.sandbox(base: 64_200)), feed: FeedHub(source: nil, logger: testLogger())
+        ) { supervisor in
+            try #require(supervisor.sandboxReport.problem == nil, "\(supervisor.sandboxReport.problem ?? "")")
+            _ = await supervisor.start(["alice_probe"])
+            #expect(await eventually { folder.log("alice_probe").contains("DONE") }, "\(folder.log("alice_probe"))")
+            _ = await supervisor.start(["bob_probe"])
+            #expect(await eventually { folder.log("bob_probe").contains("DONE") }, "\(folder.log("bob_probe"))")
+            for name in ["alice_probe", "bob_probe"] {
+                let log = folder.log(name)
+                #expect(Self.values(log, "REACHED").isEmpty, "\(log)")
+                #expect(Self.values(log, "BLOCKED").count == sockets.count, "\(log)")
+                #expect(Self.values(log, "FOUND").isEmpty, "another member's file: \(log)")
+                // The host's folders are empty covers (its /var only holds the private /var/tmp).
+                #expect(
+                    Self.values(log, "LISTS") == [
+                        "/run []", "/var ['tmp']", "/home []", "/mnt []", "/srv []", "/opt []", "/sys []",
+                    ], "\(log)")
+            }
+        }
+        // Nothing written inside reached the host.
+        for place in shared {
+            let names = (try? FileManager.default.contentsOfDirectory(atPath: place)) ?? []
+            #expect(!names.contains { $0.hasPrefix("note-alice_probe") || $0.hasPrefix("note-bob_probe") }, "\(place)")
+        }
+    }
 }
 
 @Suite("The supervisor's answers about strategies that are not there or cannot run", .serialized)
