@@ -175,6 +175,38 @@ struct ConfigAndLogTests {
                 == .restart(after: .seconds(30)))
     }
 
+    @Test("a full disk drops a log's output (counted) instead of crashing; writing resumes when space returns")
+    func fullDisk() throws {
+        try #require(getuid() == 0, "mounts a small tmpfs: needs root (CI runs as root)")
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        let disk = folder.url.appendingPathComponent("disk").path
+        try FileManager.default.createDirectory(atPath: disk, withIntermediateDirectories: true)
+        try #require(mount("tmpfs", disk, "tmpfs", 0, "size=1m") == 0, "mount a 1 MiB tmpfs")
+        defer { umount2(disk, Int32(MNT_DETACH)) }
+        let log = StrategyLog(path: disk + "/full.log", maxBytes: 8 << 20, keep: 1, freeSpaceFloor: 0)
+        let before = StrategyLog.droppedBytes
+        let chunk = Data(repeating: UInt8(ascii: "x"), count: 64 << 10)
+        for _ in 0..<32 { log.append(chunk) }  // 2 MiB into 1 MiB: ENOSPC half way
+        #expect(StrategyLog.droppedBytes - before >= 1 << 20)
+        // Space returns: the log goes on and says what it dropped.
+        let filler = disk + "/full.log"
+        try #require(truncate(filler, 0) == 0)
+        log.close()
+        log.note("after")
+        log.close()
+        let text = try String(contentsOfFile: filler, encoding: .utf8)
+        #expect(text.contains("bytes of output dropped"), "\(text.prefix(200))")
+        #expect(text.contains("after"))
+        // A floor above the free space drops too, before the disk is full.
+        let floored = StrategyLog(path: disk + "/floored.log", freeSpaceFloor: 16 << 20)
+        let beforeFloor = StrategyLog.droppedBytes
+        floored.append(Data("kept out\n".utf8))
+        floored.close()
+        #expect(StrategyLog.droppedBytes - beforeFloor == 9)
+        #expect((try? String(contentsOfFile: disk + "/floored.log", encoding: .utf8)) ?? "" == "")
+    }
+
     @Test("logs rotate at their size limit and tail reaches into the rotated file")
     func rotation() throws {
         let folder = try TemporaryDirectory()
