@@ -101,9 +101,11 @@ public struct ProcessBackend: StrategyBackend {
     public func launch(_ spec: LaunchSpec) async throws -> any RunningStrategy {
         if let problem = plan.report.problem { throw SandboxUnavailable(reason: problem) }
         if let user = spec.user {
-            // The uid is this strategy's alone: whatever still runs as it is left from an earlier run.
-            for pid in Self.processes(ofUser: user.uid) {
-                spec.log.note("ending process \(pid) left running as uid \(user.uid) by an earlier run")
+            // Sandboxes of this uid that an earlier run left (a desk killed before its launchers ended)
+            // are ended; a process of that uid the desk did not start is never touched.
+            let launcher = URL(fileURLWithPath: plan.launcher).resolvingSymlinksInPath().path
+            for pid in Self.leftoverSandboxes(ofUser: user.uid, launcher: launcher) {
+                spec.log.note("ending a sandbox (init \(pid)) left running as uid \(user.uid) by an earlier run")
                 kill(pid, SIGKILL)
             }
         }
@@ -116,17 +118,40 @@ public struct ProcessBackend: StrategyBackend {
         return child
     }
 
-    /// Processes whose real uid is `uid` (from /proc).
-    static func processes(ofUser uid: UInt32) -> [Int32] {
+    /// The inits (pid 1 of their pid namespace, seen from ours) of sandboxes made
+    /// by `launcher` in which a process of real uid `uid` runs: killing such an
+    /// init ends its whole namespace. A process of that uid in no sandbox of ours
+    /// — in this pid namespace, or under another program's init — is not listed.
+    static func leftoverSandboxes(ofUser uid: UInt32, launcher: String) -> [Int32] {
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
-        return entries.compactMap { entry in
+        let ours = namespace(of: "self")
+        var inits: [String: Int32] = [:]
+        var holders: Set<String> = []
+        for entry in entries {
             guard let pid = Int32(entry),
-                let status = try? String(contentsOfFile: "/proc/\(entry)/status", encoding: .utf8),
-                let line = status.split(separator: "\n").first(where: { $0.hasPrefix("Uid:") })
-            else { return nil }
-            let fields = line.split(whereSeparator: \.isWhitespace)
-            return fields.count > 1 && fields[1] == "\(uid)" ? pid : nil
+                let status = try? String(contentsOfFile: "/proc/\(entry)/status", encoding: .utf8)
+            else { continue }
+            let fields = Dictionary(
+                status.split(separator: "\n").compactMap { line -> (String, [Substring])? in
+                    guard let colon = line.firstIndex(of: ":") else { return nil }
+                    return (
+                        String(line[..<colon]), line[line.index(after: colon)...].split(whereSeparator: \.isWhitespace)
+                    )
+                }, uniquingKeysWith: { first, _ in first })
+            guard let space = namespace(of: entry), space != ours else { continue }
+            if fields["NSpid"]?.last == "1",
+                (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(entry)/exe")) == launcher
+            {
+                inits[space] = pid
+            }
+            if fields["Uid"]?.first == "\(uid)" { holders.insert(space) }
         }
+        return holders.compactMap { inits[$0] }.sorted()
+    }
+
+    /// The pid namespace of `/proc/<process>`.
+    static func namespace(of process: String) -> String? {
+        try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(process)/ns/pid")
     }
 }
 

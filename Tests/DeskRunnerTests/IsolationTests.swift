@@ -497,6 +497,38 @@ struct IsolationTests {
             #expect(!names.contains { $0.hasPrefix("note-alice_probe") || $0.hasPrefix("note-bob_probe") }, "\(place)")
         }
     }
+
+    @Test("a process of a strategy's uid that the desk did not start survives the strategy's starts and stops")
+    func strangerOfTheSameUID() async throws {
+        let folder = try StrategyFolder()
+        defer { folder.remove() }
+        try folder.add(
+            "tenant", script: "import os, sys\nprint('UID', os.getuid(), flush=True)\nsys.stdin.read()\n",
+            config: #"{"user_id": "alice"}"#)
+        try await withSupervisor(
+            folder.configuration(sandbox: Self.sandbox(base: 64_300)), feed: FeedHub(source: nil, logger: testLogger())
+        ) { supervisor in
+            try #require(supervisor.sandboxReport.problem == nil, "\(supervisor.sandboxReport.problem ?? "")")
+            _ = await supervisor.start(["tenant"])
+            #expect(await eventually { !Self.values(folder.log("tenant"), "UID").isEmpty })
+            let uid = try #require(Self.values(folder.log("tenant"), "UID").first)
+            _ = await supervisor.stop(["tenant"])
+            // Someone else's process that happens to run as that uid (a host service, another tool).
+            let stranger = Process()
+            stranger.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
+            stranger.arguments = ["--reuid=\(uid)", "--regid=\(uid)", "--clear-groups", "--", "/bin/sleep", "60"]
+            try stranger.run()
+            defer {
+                kill(stranger.processIdentifier, SIGKILL)
+                stranger.waitUntilExit()
+            }
+            #expect(await eventually { ProcessBackendProbe.uid(of: stranger.processIdentifier) == uid })
+            _ = await supervisor.start(["tenant"])
+            #expect(await eventually { Self.values(folder.log("tenant"), "UID").count == 2 })
+            _ = await supervisor.stop(["tenant"])
+            #expect(isAlive(stranger.processIdentifier), "the desk killed a process it did not start")
+        }
+    }
 }
 
 @Suite("The supervisor's answers about strategies that are not there or cannot run", .serialized)
@@ -541,5 +573,15 @@ struct SupervisorAnswerTests {
             #expect(failure.contains("--no-sandbox"))
             #expect(!folder.log("hopeful").contains("RAN AS"))
         }
+    }
+}
+
+/// Reads a process's real uid from /proc.
+enum ProcessBackendProbe {
+    static func uid(of pid: Int32) -> String? {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("Uid:") })
+        else { return nil }
+        return line.split(whereSeparator: \.isWhitespace).dropFirst().first.map(String.init)
     }
 }
