@@ -166,9 +166,48 @@ public final class StrategyLog: Sendable {
     }
 
     /// New lines as they are written, following rotation, until the consuming task is cancelled.
-    public static func follow(path: String, poll: Duration = .milliseconds(200)) -> LogFollower {
-        LogFollower(path: path, poll: poll)
+    /// A line longer than `maxLineBytes` comes in pieces of that size.
+    public static func follow(
+        path: String, poll: Duration = .milliseconds(200), maxLineBytes: Int = LogFollower.defaultMaxLineBytes
+    ) -> LogFollower {
+        LogFollower(path: path, poll: poll, maxLineBytes: maxLineBytes)
     }
+}
+
+/// How many logs each member may follow at once (`GET /strategies/NAME/logs?follow=1`).
+public final class LogFollowerSlots: Sendable {
+    /// Followers per member at most.
+    public let perMember: Int
+    private let taken = Mutex<[String: Int]>([:])
+
+    public init(perMember: Int = 4) { self.perMember = perMember }
+
+    /// One follower's place, given back when it is released (or dropped: a
+    /// response that never runs cannot keep it).
+    public final class Slot: Sendable {
+        private let release: @Sendable () -> Void
+        init(release: @escaping @Sendable () -> Void) { self.release = release }
+        deinit { release() }
+    }
+
+    /// A place for one more follower of `member`'s logs; nil when they follow `perMember` already.
+    public func take(member: String) -> Slot? {
+        let granted = taken.withLock { taken in
+            guard taken[member, default: 0] < perMember else { return false }
+            taken[member, default: 0] += 1
+            return true
+        }
+        guard granted else { return nil }
+        return Slot { [self] in
+            taken.withLock { taken in
+                taken[member, default: 1] -= 1
+                if taken[member] == 0 { taken[member] = nil }
+            }
+        }
+    }
+
+    /// Followers of `member`'s logs now.
+    public func count(member: String) -> Int { taken.withLock { $0[member, default: 0] } }
 }
 
 /// Lines appended to a log file from now on; survives rotation. Polls the file.
@@ -176,10 +215,17 @@ public struct LogFollower: AsyncSequence, Sendable {
     public typealias Element = String
     let path: String
     let poll: Duration
+    let maxLineBytes: Int
+
+    /// The longest piece of a line a follower yields: 16 KiB.
+    public static let defaultMaxLineBytes = 16 << 10
+    /// The most a follower reads at once: what it holds is bounded by this and `maxLineBytes`.
+    static let readLimit = 64 << 10
 
     public struct AsyncIterator: AsyncIteratorProtocol {
         let path: String
         let poll: Duration
+        let maxLineBytes: Int
         var position: UInt64
         var inode: UInt64
         var pending = Data()
@@ -205,7 +251,7 @@ public struct LogFollower: AsyncSequence, Sendable {
             }
             guard size > position, let handle = FileHandle(forReadingAtPath: path) else { return }
             try? handle.seek(toOffset: position)
-            let data = handle.readDataToEndOfFile()
+            let data = (try? handle.read(upToCount: LogFollower.readLimit)) ?? Data()
             try? handle.close()
             position += UInt64(data.count)
             pending.append(data)
@@ -213,13 +259,19 @@ public struct LogFollower: AsyncSequence, Sendable {
                 ready.append(String(decoding: pending[pending.startIndex..<newline], as: UTF8.self))
                 pending.removeSubrange(pending.startIndex...newline)
             }
+            // A line with no end in sight comes in pieces: what waits for a newline stays bounded.
+            while pending.count >= maxLineBytes {
+                let end = pending.index(pending.startIndex, offsetBy: maxLineBytes)
+                ready.append(String(decoding: pending[pending.startIndex..<end], as: UTF8.self))
+                pending.removeSubrange(pending.startIndex..<end)
+            }
         }
     }
 
     public func makeAsyncIterator() -> AsyncIterator {
         let attributes = try? FileManager.default.attributesOfItem(atPath: path)
         return AsyncIterator(
-            path: path, poll: poll, position: attributes?[.size] as? UInt64 ?? 0,
+            path: path, poll: poll, maxLineBytes: maxLineBytes, position: attributes?[.size] as? UInt64 ?? 0,
             inode: attributes?[.systemFileNumber] as? UInt64 ?? 0)
     }
 }

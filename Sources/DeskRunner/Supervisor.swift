@@ -24,6 +24,8 @@ public actor Supervisor: Service {
 
     public let configuration: SupervisorConfiguration
     public nonisolated let sandboxReport: SandboxReport
+    /// Who follows which member's logs: at most `SupervisorConfiguration.logFollowersPerMember` each.
+    public nonisolated let logFollowers: LogFollowerSlots
     private let feed: FeedHub
     private let credentials: any StrategyCredentials
     private let store: any StrategyStateStore
@@ -48,6 +50,7 @@ public actor Supervisor: Service {
         self.store = store
         self.users = users
         self.logger = logger
+        logFollowers = LogFollowerSlots(perMember: configuration.logFollowersPerMember)
         if let backend {
             backends = Dictionary(uniqueKeysWithValues: StrategyRuntime.allCases.map { ($0, backend) })
             sandboxReport = SandboxReport(applied: ["backend \(backend.name), given by the caller"])

@@ -63,6 +63,8 @@ public struct SupervisorConfiguration: Sendable {
     public var logKeep: Int
     /// Ticks buffered per strategy before the oldest are dropped.
     public var feedCapacity: Int
+    /// Logs one member may follow at once (`?follow=1`); more are refused.
+    public var logFollowersPerMember = 4
     /// Overrides every strategy's restart settings (tests, demo); nil keeps config.json's.
     public var restartOverride: RestartSettings?
     /// What runs strategies whose config.json names no `runtime`.
