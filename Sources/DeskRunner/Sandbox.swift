@@ -45,6 +45,30 @@ public struct SandboxOptions: Sendable, Equatable {
     /// No protection (`--no-sandbox`, and tests of things other than the sandbox).
     public static let none = SandboxOptions(enabled: false)
 
+    /// How many uids strategies may have, from `baseUID` up (all of them below
+    /// 65534, `nobody`, with the default base).
+    public var uidCount: UInt32 = 4_000
+    /// The uids strategies are given (released ones again): `baseUID` and the `uidCount - 1` after it.
+    public var uids: ClosedRange<UInt32> { baseUID...(baseUID + max(uidCount, 1) - 1) }
+
+    /// `FIRST-LAST` (e.g. `61000-64999`) as a uid range, or why it is not one:
+    /// system and reserved ids (below 1000, 65534 and up) are never strategies'.
+    public static func parseUIDRange(_ text: String) -> Result<ClosedRange<UInt32>, UIDClaimProblem> {
+        let parts = text.split(separator: "-", omittingEmptySubsequences: false)
+        guard parts.count == 2, let first = UInt32(parts[0]), let last = UInt32(parts[1]), first <= last else {
+            return .failure(
+                UIDClaimProblem(message: "strategy uids \"\(text)\" are not FIRST-LAST, such as 61000-64999"))
+        }
+        guard first >= 1_002, last < 65_534 else {
+            return .failure(
+                UIDClaimProblem(
+                    message:
+                        "strategy uids \(text) reach system ids: they must lie from 1002 to 65533 (the two below the first are the desk socket's group and the probe's uid)"
+                ))
+        }
+        return .success(first...last)
+    }
+
     /// The uid the start-up probe runs as.
     public var probeUID: UInt32 { baseUID - 2 }
     /// The desk socket's default group when the desk runs as root.

@@ -190,7 +190,11 @@ public actor Supervisor: Service {
         let present = Set(report.strategies.map(\.name)).union(report.problems.keys)
         for (name, entry) in managed where !present.contains(name) && entry.process == nil {
             managed[name] = nil
-            do { try await store.remove(name) } catch {
+            do {
+                try await store.remove(name)
+                // Its uid goes back to be given again: uids are a bounded range.
+                if switchesUser { try await users.release(name) }
+            } catch {
                 logger.error(
                     "could not forget a deleted strategy", metadata: ["strategy": "\(name)", "error": "\(error)"])
             }
@@ -539,7 +543,7 @@ public actor Supervisor: Service {
     /// number) plus the desk socket's group, when the desk is root; else the desk's.
     private func user(for name: String) async throws -> StrategyUser? {
         guard switchesUser else { return nil }
-        let uid = try await users.uid(for: name, base: configuration.sandbox.baseUID)
+        let uid = try await users.uid(for: name, in: configuration.sandbox.uids)
         return StrategyUser(uid: uid, gid: uid, groups: configuration.sandbox.clientGroup.map { [$0] } ?? [])
     }
 

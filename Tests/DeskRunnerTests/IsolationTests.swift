@@ -313,19 +313,28 @@ struct IsolationTests {
         }
     }
 
-    @Test("a process left running under a strategy's uid is ended before the strategy starts again")
+    @Test("a sandbox left running under a strategy's uid by an earlier run is ended before the strategy starts again")
     func leftovers() async throws {
         let folder = try StrategyFolder()
         defer { folder.remove() }
         try folder.add("lingerer", script: "import sys\nprint('READY', flush=True)\nsys.stdin.read()\n")
         let users = InMemoryStrategyUserStore()
         let uid = try await users.uid(for: "lingerer", base: 63_500)
-        let leftover = Process()
-        leftover.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
-        leftover.arguments = ["--reuid=\(uid)", "--regid=\(uid)", "--clear-groups", "--", "/bin/sleep", "300"]
-        try leftover.run()
-        defer { leftover.terminate() }
-        #expect(await eventually { isAlive(leftover.processIdentifier) })
+        // An earlier run's sandbox, still running: its desk was killed before it could stop it.
+        let plan = SandboxPlan.probe(options: Self.sandbox(base: 63_500), python: "/usr/bin/python3", pythonPath: "")
+        try #require(plan.report.problem == nil, "\(plan.report.problem ?? "")")
+        let user = StrategyUser(uid: uid, gid: uid)
+        let stage = try StrategyStage(root: folder.folder.url.appendingPathComponent("sandbox")).prepare(
+            name: "lingerer", from: folder.strategies.appendingPathComponent("lingerer"), user: user)
+        try FileManager.default.createDirectory(at: folder.logs, withIntermediateDirectories: true)
+        let earlierLog = StrategyLog(path: folder.logs.appendingPathComponent("earlier.log").path)
+        let earlier = try await ProcessBackend(plan: plan).launch(
+            LaunchSpec(
+                name: "lingerer", member: "lingerer",
+                program: ["/usr/bin/python3", "-s", "-u", stage.app.appendingPathComponent("strategy.py").path],
+                workingDirectory: stage.app, environment: ["PATH": "/usr/bin:/bin"], limits: StrategyLimits(),
+                log: earlierLog, user: user, home: stage.home, hiddenPaths: [folder.strategies.path]))
+        #expect(await eventually { folder.log("earlier").contains("READY") })
         let supervisor = Supervisor(
             configuration: folder.configuration(sandbox: Self.sandbox(base: 63_500)),
             feed: FeedHub(source: nil, logger: testLogger()), credentials: RecordingCredentials(),
@@ -334,10 +343,11 @@ struct IsolationTests {
             group.addTask { try? await supervisor.run() }
             _ = await supervisor.start(["lingerer"])
             #expect(await eventually { folder.log("lingerer").contains("READY") })
-            #expect(await eventually(within: 5) { !isAlive(leftover.processIdentifier) })
+            #expect(await eventually(within: 5) { !isAlive(earlier.pid) })
             #expect(folder.log("lingerer").contains("left running as uid \(uid)"))
             group.cancelAll()
         }
+        await earlier.stop(grace: .zero)
     }
 
     @Test(
@@ -527,6 +537,50 @@ struct IsolationTests {
             #expect(await eventually { Self.values(folder.log("tenant"), "UID").count == 2 })
             _ = await supervisor.stop(["tenant"])
             #expect(isAlive(stranger.processIdentifier), "the desk killed a process it did not start")
+        }
+    }
+
+    @Test("a deploy/start/delete loop reuses uids; a range runs out with a clear refusal, never into system ids")
+    func uidsAreReused() async throws {
+        let folder = try StrategyFolder()
+        defer { folder.remove() }
+        let script = "import os, sys\nprint('UID', os.getuid(), flush=True)\nsys.stdin.read()\n"
+        var options = Self.sandbox(base: 64_400)
+        options.uidCount = 2
+        // Claims of this test's own (an earlier run's claims of these two uids would look like another desk's).
+        let claims = UIDClaims(folder: folder.folder.url.appendingPathComponent("claims"))
+        try await withSupervisor(
+            folder.configuration(sandbox: options), feed: FeedHub(source: nil, logger: testLogger()),
+            users: InMemoryStrategyUserStore(claims: claims)
+        ) { supervisor in
+            try #require(supervisor.sandboxReport.problem == nil, "\(supervisor.sandboxReport.problem ?? "")")
+            var uids: [String] = []
+            for round in 0..<12 {
+                let name = "tenant_\(round)"
+                try folder.add(name, script: script, config: #"{"user_id": "alice"}"#)
+                _ = await supervisor.start([name])
+                #expect(await eventually { !Self.values(folder.log(name), "UID").isEmpty }, "\(folder.log(name))")
+                uids += Self.values(folder.log(name), "UID")
+                _ = await supervisor.stop([name])
+                try FileManager.default.removeItem(at: folder.strategies.appendingPathComponent(name))
+                _ = await supervisor.status()  // forgets it, and gives its uid back
+            }
+            #expect(uids.count == 12)
+            #expect(Set(uids).count == 1, "a deleted strategy's uid is given again: \(Set(uids).sorted())")
+            // Two uids for three strategies: the third is refused, saying why.
+            for name in ["one", "two", "three"] {
+                try folder.add(name, script: script, config: #"{"user_id": "alice"}"#)
+                _ = await supervisor.start([name])
+                #expect(
+                    await eventually {
+                        let state = await supervisor.status().first { $0.name == name }?.state
+                        return state == "running" || state == "failed"
+                    })
+            }
+            let states = await supervisor.status()
+            #expect(states.filter { $0.state == "running" }.count == 2, "\(states)")
+            let refused = try #require(states.first { $0.state == "failed" })
+            #expect(refused.failure?.contains("every strategy uid from 64400 to 64401 is taken") == true, "\(refused)")
         }
     }
 }
