@@ -6,6 +6,8 @@
 #include <sched.h>
 #include <sys/mount.h>
 #include <sys/statvfs.h>
+#include <sys/stat.h>
+#include <stdio.h>
 #include <net/if.h>
 #include <signal.h>
 #include <string.h>
@@ -104,6 +106,39 @@ int desk_set_gid(gid_t gid) { return setresgid(gid, gid, gid); }
 int desk_open_path(const char *path) { return open(path, O_PATH | O_CLOEXEC); }
 
 int desk_pipe(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
+
+int desk_private_filesystem(unsigned long long bytes) {
+    int context = fsopen("tmpfs", FSOPEN_CLOEXEC);
+    if (context < 0) return -1;
+    char size[32];
+    snprintf(size, sizeof size, "%llu", bytes);
+    int result = -1;
+    if (fsconfig(context, FSCONFIG_SET_STRING, "size", size, 0) == 0 &&
+        fsconfig(context, FSCONFIG_SET_STRING, "mode", "0755", 0) == 0 &&
+        fsconfig(context, FSCONFIG_CMD_CREATE, NULL, NULL, 0) == 0)
+        result = fsmount(context, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
+    int saved = errno;
+    close(context);
+    errno = saved;
+    return result;
+}
+
+int desk_attach_private_folder(int filesystem, const char *name, const char *target, uid_t uid, gid_t gid) {
+    if (mkdirat(filesystem, name, 0700) != 0) return -1;
+    if (fchownat(filesystem, name, uid, gid, AT_SYMLINK_NOFOLLOW) != 0) return -1;
+    int tree = open_tree(filesystem, name, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+    if (tree < 0) return -1;
+    int result = move_mount(tree, "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH);
+    int saved = errno;
+    close(tree);
+    errno = saved;
+    return result;
+}
+
+int desk_is_character_device(int fd) {
+    struct stat info;
+    return fstat(fd, &info) == 0 && S_ISCHR(info.st_mode);
+}
 
 unsigned long desk_mount_flags(const char *path) {
     struct statvfs info;

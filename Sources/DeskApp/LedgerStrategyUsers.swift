@@ -8,11 +8,19 @@ struct LedgerStrategyUsers: StrategyUserStore {
     let ledger: Ledger
     var claims = UIDClaims.machine
 
-    func uid(for strategy: String, base: UInt32) async throws -> UInt32 {
-        let owner = "\(URL(fileURLWithPath: ledger.path).standardizedFileURL.path) \(strategy)"
+    func uid(for strategy: String, in range: ClosedRange<UInt32>) async throws -> UInt32 {
         let claims = self.claims
-        return try await ledger.strategyUID(for: strategy, base: base) { uid in
+        let owner = self.owner(strategy)
+        return try await ledger.strategyUID(for: strategy, base: range.lowerBound, last: range.upperBound) { uid in
             try claims.claim(uid, owner: owner)
         }
+    }
+
+    func release(_ strategy: String) async throws {
+        if let uid = try await ledger.releaseStrategyUID(for: strategy) { claims.release(uid, owner: owner(strategy)) }
+    }
+
+    private func owner(_ strategy: String) -> String {
+        "\(URL(fileURLWithPath: ledger.path).standardizedFileURL.path) \(strategy)"
     }
 }

@@ -37,14 +37,15 @@ extension Ledger {
         }
     }
 
-    /// The uid strategy `name` runs as. The first call allocates the next uid
-    /// (≥ `base`) that no strategy has ever had and that `claim` accepts (the
-    /// machine-wide claims: no other desk's), in one transaction, so two
-    /// strategies can never be given the same one and a uid is never reused. A
-    /// remembered uid that `claim` refuses (another desk claimed it first) is
-    /// replaced by a new one.
+    /// The uid strategy `name` runs as. The first call allocates the lowest uid
+    /// from `base` to `last` that no strategy holds now and that `claim` accepts
+    /// (the machine-wide claims: no other desk's), in one transaction, so two
+    /// strategies can never be given the same one; a uid released with
+    /// `releaseStrategyUID` is given again. A remembered uid that `claim` refuses
+    /// (another desk claimed it first) is retired and replaced.
     public func strategyUID(
-        for name: String, base: UInt32, claim: @Sendable (UInt32) throws -> Bool = { _ in true }
+        for name: String, base: UInt32, last: UInt32 = UInt32.max - 2,
+        claim: @Sendable (UInt32) throws -> Bool = { _ in true }
     ) async throws -> UInt32 {
         try await database.write { db in
             if let known = try Int64.fetchOne(
@@ -56,17 +57,31 @@ extension Ledger {
                     sql: "INSERT INTO strategy_users (strategy, uid, allocated_at) VALUES (?, ?, ?)",
                     arguments: ["retired uid \(known)", known, Date()])
             }
-            let highest = try Int64.fetchOne(db, sql: "SELECT MAX(uid) FROM strategy_users") ?? 0
-            var next = max(Int64(base), highest + 1)
+            let taken = Set(
+                try Int64.fetchAll(
+                    db, sql: "SELECT uid FROM strategy_users WHERE uid BETWEEN ? AND ?",
+                    arguments: [Int64(base), Int64(last)]))
+            var next = Int64(base)
             while true {
-                guard next < Int64(UInt32.max) - 1 else { throw LedgerError.exhausted("strategy uids") }
-                if try claim(UInt32(next)) { break }
+                guard next <= Int64(last) else { throw LedgerError.exhausted("strategy uids (\(base)-\(last))") }
+                if !taken.contains(next), try claim(UInt32(next)) { break }
                 next += 1
             }
             try db.execute(
                 sql: "INSERT INTO strategy_users (strategy, uid, allocated_at) VALUES (?, ?, ?)",
                 arguments: [name, next, Date()])
             return UInt32(next)
+        }
+    }
+
+    /// Gives strategy `name`'s uid back (the strategy is gone); returns it, if it had one.
+    @discardableResult
+    public func releaseStrategyUID(for name: String) async throws -> UInt32? {
+        try await database.write { db in
+            let known = try Int64.fetchOne(
+                db, sql: "SELECT uid FROM strategy_users WHERE strategy = ?", arguments: [name])
+            try db.execute(sql: "DELETE FROM strategy_users WHERE strategy = ?", arguments: [name])
+            return known.map { UInt32($0) }
         }
     }
 

@@ -2,15 +2,21 @@ import Foundation
 
 /// What the admin allows one member's strategies at most (the config file's
 /// `strategies.defaults` and `strategies.members`): how many strategies, and the
-/// memory, CPU seconds and CPU share each may have. Nil: no cap beyond the
+/// memory, CPU seconds, CPU share and disk each may have. Nil: no cap beyond the
 /// desk's defaults.
 public struct MemberCaps: Sendable, Equatable {
     public var maxStrategies: Int?
     public var memoryBytes: UInt64?
     public var cpuSeconds: UInt64?
     public var cpus: Double?
+    /// Each strategy's disk (`StrategyLimits.diskBytes`), at most.
+    public var diskBytes: UInt64?
 
-    public init(maxStrategies: Int? = nil, memoryBytes: UInt64? = nil, cpuSeconds: UInt64? = nil, cpus: Double? = nil) {
+    public init(
+        maxStrategies: Int? = nil, memoryBytes: UInt64? = nil, cpuSeconds: UInt64? = nil, cpus: Double? = nil,
+        diskBytes: UInt64? = nil
+    ) {
+        self.diskBytes = diskBytes
         self.maxStrategies = maxStrategies
         self.memoryBytes = memoryBytes
         self.cpuSeconds = cpuSeconds
@@ -21,7 +27,8 @@ public struct MemberCaps: Sendable, Equatable {
     public func overridden(by other: MemberCaps) -> MemberCaps {
         MemberCaps(
             maxStrategies: other.maxStrategies ?? maxStrategies, memoryBytes: other.memoryBytes ?? memoryBytes,
-            cpuSeconds: other.cpuSeconds ?? cpuSeconds, cpus: other.cpus ?? cpus)
+            cpuSeconds: other.cpuSeconds ?? cpuSeconds, cpus: other.cpus ?? cpus,
+            diskBytes: other.diskBytes ?? diskBytes)
     }
 
     /// Why `limits` ask for more than these caps allow, if they do.
@@ -31,6 +38,9 @@ public struct MemberCaps: Sendable, Equatable {
         }
         if let cap = cpuSeconds, limits.cpuSeconds > cap {
             return "limits.cpu_seconds asks for \(limits.cpuSeconds); member \(member) may have at most \(cap)"
+        }
+        if let cap = diskBytes, let disk = limits.diskBytes, disk > cap {
+            return "limits.disk asks for \(Self.size(disk)); member \(member) may have at most \(Self.size(cap))"
         }
         if let cap = cpus, let share = limits.cpus, share > cap {
             return "limits.cpus asks for \(share); member \(member) may have at most \(cap)"
@@ -47,6 +57,7 @@ public struct MemberCaps: Sendable, Equatable {
         }
         if let cap = cpuSeconds { clamped.cpuSeconds = min(limits.cpuSeconds, cap) }
         if let cap = cpus { clamped.cpus = min(limits.cpus ?? cap, cap) }
+        if let cap = diskBytes { clamped.diskBytes = min(limits.diskBytes ?? cap, cap) }
         return clamped
     }
 

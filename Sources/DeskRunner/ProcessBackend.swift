@@ -101,9 +101,11 @@ public struct ProcessBackend: StrategyBackend {
     public func launch(_ spec: LaunchSpec) async throws -> any RunningStrategy {
         if let problem = plan.report.problem { throw SandboxUnavailable(reason: problem) }
         if let user = spec.user {
-            // The uid is this strategy's alone: whatever still runs as it is left from an earlier run.
-            for pid in Self.processes(ofUser: user.uid) {
-                spec.log.note("ending process \(pid) left running as uid \(user.uid) by an earlier run")
+            // Sandboxes of this uid that an earlier run left (a desk killed before its launchers ended)
+            // are ended; a process of that uid the desk did not start is never touched.
+            let launcher = URL(fileURLWithPath: plan.launcher).resolvingSymlinksInPath().path
+            for pid in Self.leftoverSandboxes(ofUser: user.uid, launcher: launcher) {
+                spec.log.note("ending a sandbox (init \(pid)) left running as uid \(user.uid) by an earlier run")
                 kill(pid, SIGKILL)
             }
         }
@@ -116,17 +118,40 @@ public struct ProcessBackend: StrategyBackend {
         return child
     }
 
-    /// Processes whose real uid is `uid` (from /proc).
-    static func processes(ofUser uid: UInt32) -> [Int32] {
+    /// The inits (pid 1 of their pid namespace, seen from ours) of sandboxes made
+    /// by `launcher` in which a process of real uid `uid` runs: killing such an
+    /// init ends its whole namespace. A process of that uid in no sandbox of ours
+    /// — in this pid namespace, or under another program's init — is not listed.
+    static func leftoverSandboxes(ofUser uid: UInt32, launcher: String) -> [Int32] {
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
-        return entries.compactMap { entry in
+        let ours = namespace(of: "self")
+        var inits: [String: Int32] = [:]
+        var holders: Set<String> = []
+        for entry in entries {
             guard let pid = Int32(entry),
-                let status = try? String(contentsOfFile: "/proc/\(entry)/status", encoding: .utf8),
-                let line = status.split(separator: "\n").first(where: { $0.hasPrefix("Uid:") })
-            else { return nil }
-            let fields = line.split(whereSeparator: \.isWhitespace)
-            return fields.count > 1 && fields[1] == "\(uid)" ? pid : nil
+                let status = try? String(contentsOfFile: "/proc/\(entry)/status", encoding: .utf8)
+            else { continue }
+            let fields = Dictionary(
+                status.split(separator: "\n").compactMap { line -> (String, [Substring])? in
+                    guard let colon = line.firstIndex(of: ":") else { return nil }
+                    return (
+                        String(line[..<colon]), line[line.index(after: colon)...].split(whereSeparator: \.isWhitespace)
+                    )
+                }, uniquingKeysWith: { first, _ in first })
+            guard let space = namespace(of: entry), space != ours else { continue }
+            if fields["NSpid"]?.last == "1",
+                (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(entry)/exe")) == launcher
+            {
+                inits[space] = pid
+            }
+            if fields["Uid"]?.first == "\(uid)" { holders.insert(space) }
         }
+        return holders.compactMap { inits[$0] }.sorted()
+    }
+
+    /// The pid namespace of `/proc/<process>`.
+    static func namespace(of process: String) -> String? {
+        try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(process)/ns/pid")
     }
 }
 
@@ -139,14 +164,12 @@ typealias ExitSignal = OneShot<StrategyExit>
 final class ChildProcess: RunningStrategy {
     let pid: Int32
     private let input: Pipe
-    private let output: Pipe
     private let exit: ExitSignal
     private let inputOpen = Mutex(true)
 
-    init(pid: Int32, input: Pipe, output: Pipe, exit: ExitSignal) {
+    init(pid: Int32, input: Pipe, exit: ExitSignal) {
         self.pid = pid
         self.input = input
-        self.output = output
         self.exit = exit
     }
 
@@ -165,14 +188,6 @@ final class ChildProcess: RunningStrategy {
         process.standardInput = input
         process.standardOutput = output
         process.standardError = output
-        output.fileHandleForReading.readabilityHandler = { handle in
-            let data = handle.availableData
-            if data.isEmpty {
-                handle.readabilityHandler = nil
-            } else {
-                log.append(data)
-            }
-        }
         let exit = ExitSignal()
         process.terminationHandler = { finished in
             let status: StrategyExit =
@@ -181,9 +196,35 @@ final class ChildProcess: RunningStrategy {
             exit.fire(status)
         }
         try process.run()
+        // The output is read from a descriptor of our own, closed once the child's side ends: a
+        // FileHandle's readability handler kept its descriptor open after end of file (one leaked per start).
+        let outputCopy = fcntl(output.fileHandleForReading.fileDescriptor, F_DUPFD_CLOEXEC, 0)
+        try? output.fileHandleForReading.close()
+        if outputCopy >= 0 { copyOutput(outputCopy, into: log) }
         let fd = input.fileHandleForWriting.fileDescriptor
         _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
-        return ChildProcess(pid: process.processIdentifier, input: input, output: output, exit: exit)
+        return ChildProcess(pid: process.processIdentifier, input: input, exit: exit)
+    }
+
+    /// Appends what arrives on `fd` to `log` until end of file, then closes `fd`: a thread of its
+    /// own blocked in read(2), never a dispatch source (libdispatch's epoll bookkeeping crashes
+    /// the desk when read sources are set up and torn down as often as strategies restart:
+    /// SIGSEGV in `_dispatch_event_loop_drain`, swift-corelibs-libdispatch #949).
+    private static func copyOutput(_ fd: Int32, into log: StrategyLog) {
+        let thread = Thread {
+            var buffer = [UInt8](repeating: 0, count: 64 << 10)
+            while true {
+                let got = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress!, $0.count) }
+                if got > 0 {
+                    log.append(Data(buffer[0..<got]))
+                } else if got == 0 || errno != EINTR {
+                    break
+                }
+            }
+            Glibc.close(fd)
+        }
+        thread.name = "strategy output"
+        thread.start()
     }
 
     func write(_ bytes: [UInt8]) async -> Bool {

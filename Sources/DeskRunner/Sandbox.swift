@@ -20,7 +20,8 @@ public struct SandboxOptions: Sendable, Equatable {
     /// The desk's own paths no strategy may see (the ledger's folder, the config
     /// file), besides the strategies, logs and sandbox folders, which are always hidden.
     public var protectedPaths: [String]
-    /// Size of each private temporary folder, bytes.
+    /// Each strategy's disk when its limits name none, bytes: one tmpfs that holds
+    /// its HOME, `/tmp`, `/var/tmp` and `/dev/shm` together (also the largest file it may write).
     public var privateFolderBytes: UInt64
     /// In each strategy's own network namespace, `127.0.0.1:<port>` leads to the
     /// desk's unix socket (for clients that speak only TCP); nil: only the socket.
@@ -44,12 +45,36 @@ public struct SandboxOptions: Sendable, Equatable {
     /// No protection (`--no-sandbox`, and tests of things other than the sandbox).
     public static let none = SandboxOptions(enabled: false)
 
+    /// How many uids strategies may have, from `baseUID` up (all of them below
+    /// 65534, `nobody`, with the default base).
+    public var uidCount: UInt32 = 4_000
+    /// The uids strategies are given (released ones again): `baseUID` and the `uidCount - 1` after it.
+    public var uids: ClosedRange<UInt32> { baseUID...(baseUID + max(uidCount, 1) - 1) }
+
+    /// `FIRST-LAST` (e.g. `61000-64999`) as a uid range, or why it is not one:
+    /// system and reserved ids (below 1000, 65534 and up) are never strategies'.
+    public static func parseUIDRange(_ text: String) -> Result<ClosedRange<UInt32>, UIDClaimProblem> {
+        let parts = text.split(separator: "-", omittingEmptySubsequences: false)
+        guard parts.count == 2, let first = UInt32(parts[0]), let last = UInt32(parts[1]), first <= last else {
+            return .failure(
+                UIDClaimProblem(message: "strategy uids \"\(text)\" are not FIRST-LAST, such as 61000-64999"))
+        }
+        guard first >= 1_002, last < 65_534 else {
+            return .failure(
+                UIDClaimProblem(
+                    message:
+                        "strategy uids \(text) reach system ids: they must lie from 1002 to 65533 (the two below the first are the desk socket's group and the probe's uid)"
+                ))
+        }
+        return .success(first...last)
+    }
+
     /// The uid the start-up probe runs as.
     public var probeUID: UInt32 { baseUID - 2 }
     /// The desk socket's default group when the desk runs as root.
     public static let defaultClientGroup: UInt32 = 60_999
 
-    /// Folders every strategy gets a fresh, private tmpfs on.
+    /// Folders every strategy has its own of, besides its HOME (see `privateFolderBytes`).
     public static let privateFolders = ["/tmp", "/var/tmp", "/dev/shm"]
 }
 
@@ -120,8 +145,9 @@ public struct SandboxPlan: Sendable, Equatable {
         case .failure(let problem): return plan([], [], problem.reason)
         }
         var applied = [
-            "a private /proc (own pid namespace), /tmp, /var/tmp and /dev/shm per strategy; the desk's folders hidden",
-            "limits: address space, CPU seconds, open files and processes (rlimits)",
+            "a private /proc (own pid namespace); HOME, /tmp, /var/tmp and /dev/shm on one tmpfs per strategy (its disk, \(options.privateFolderBytes >> 20) MiB unless its limits say otherwise)",
+            "files: only /usr, /etc, the interpreter, the client library, its own copy of its folder and the desk's socket are shown; every other folder of the root and the desk's folders are hidden",
+            "limits: address space, CPU seconds, open files, processes and file size (rlimits)",
         ]
         applied.append(
             options.isolateNetwork
@@ -174,15 +200,13 @@ public struct SandboxPlan: Sendable, Equatable {
             return SandboxSpec(
                 program: launch.program, environment: environment, workingDirectory: launch.workingDirectory.path)
         }
+        let disk = launch.limits.diskBytes ?? options.privateFolderBytes
         let limits: [SandboxSpec.Limit] = [
             .init(.addressSpace, launch.limits.memoryBytes ?? StrategyLimits.defaultAddressSpace),
             .init(.cpuSeconds, launch.limits.cpuSeconds), .init(.openFiles, launch.limits.openFiles),
-            .init(.processes, launch.limits.maxProcesses), .init(.coreSize, 0),
+            .init(.processes, launch.limits.maxProcesses), .init(.coreSize, 0), .init(.fileSize, disk),
         ]
-        var exposed = [
-            SandboxSpec.Exposure(launch.workingDirectory.path),
-            SandboxSpec.Exposure(launch.home.path, writable: true),
-        ]
+        var exposed = [SandboxSpec.Exposure(launch.workingDirectory.path)]
         exposed += interpreterPaths.map { SandboxSpec.Exposure($0) }
         exposed += (launch.environment["PYTHONPATH"] ?? "").split(separator: ":").map {
             SandboxSpec.Exposure(String($0))
@@ -199,7 +223,7 @@ public struct SandboxPlan: Sendable, Equatable {
             program: launch.program, environment: environment, workingDirectory: launch.workingDirectory.path,
             user: launch.user, isolate: true, isolateNetwork: options.isolateNetwork, limits: limits,
             hidden: options.protectedPaths + launch.hiddenPaths, exposed: exposed,
-            privateFolders: SandboxOptions.privateFolders, privateFolderBytes: options.privateFolderBytes,
+            privateFolders: SandboxOptions.privateFolders + [launch.home.path], privateFolderBytes: disk,
             readiness: launch.readiness, forward: forward)
     }
 }

@@ -15,14 +15,19 @@ public struct StrategyLimits: Sendable, Equatable {
     public var openFiles: UInt64
     /// Share of CPUs (`"cpus": 0.5`), docker backend only; nil: its default (0.5).
     public var cpus: Double?
+    /// Its disk, bytes (`"disk": "256m"`): HOME, `/tmp`, `/var/tmp` and `/dev/shm`
+    /// together, and the largest file it may write; nil: the desk's default
+    /// (`SandboxOptions.privateFolderBytes`). Process backend.
+    public var diskBytes: UInt64?
 
     /// The process backend's address space limit when config.json sets none.
     public static let defaultAddressSpace: UInt64 = 1 << 30
 
     public init(
         memoryBytes: UInt64? = nil, cpuSeconds: UInt64 = 86_400, maxProcesses: UInt64 = 64, openFiles: UInt64 = 256,
-        cpus: Double? = nil
+        cpus: Double? = nil, diskBytes: UInt64? = nil
     ) {
+        self.diskBytes = diskBytes
         self.memoryBytes = memoryBytes
         self.cpuSeconds = cpuSeconds
         self.maxProcesses = maxProcesses
@@ -54,6 +59,14 @@ public struct RestartSettings: Sendable, Equatable {
     public var backoffMax: Duration
     /// A run this long resets the count of restarts in a row.
     public var stableAfter: Duration
+
+    /// The most restarts in a row a config.json may ask for.
+    public static let maximumRestarts = 100
+    /// The shortest backoff a config.json may ask for, seconds: with `maximumRestarts`,
+    /// what keeps a strategy that exits at once from restarting many times a second.
+    public static let minimumBackoffSeconds = 0.5
+    /// The longest backoff a config.json may ask for, seconds (a day).
+    public static let maximumBackoffSeconds = 86_400.0
 
     public init(
         policy: Policy = .onFailure, maxRestarts: Int = 5, backoffInitial: Duration = .seconds(1),
@@ -269,9 +282,10 @@ extension StrategyConfig: Decodable {
 extension StrategyLimits: Decodable {
     enum Keys: String, CodingKey {
         case memory, cpuSeconds = "cpu_seconds", maxProcesses = "max_processes", openFiles = "open_files", cpus
+        case disk
     }
 
-    /// `limits`: `memory` (`"512m"`), `cpu_seconds`, `max_processes`, `open_files` (positive whole numbers),
+    /// `limits`: `memory` and `disk` (`"512m"`), `cpu_seconds`, `max_processes`, `open_files` (positive whole numbers),
     /// `cpus` (a share of CPUs, docker only); the defaults for what is left out.
     public init(from decoder: any Decoder) throws {
         self.init()
@@ -285,6 +299,16 @@ extension StrategyLimits: Decodable {
                     debugDescription: "limits.memory must be a size such as \"512m\" or \"1g\"")
             }
             memoryBytes = bytes
+        }
+        if container.contains(.disk) {
+            guard let text = try? container.decode(String.self, forKey: .disk),
+                let bytes = StrategyConfig.parseBytes(text), bytes >= 1 << 20
+            else {
+                throw DecodingError.dataCorruptedError(
+                    forKey: .disk, in: container,
+                    debugDescription: "limits.disk must be a size of at least 1m, such as \"256m\" or \"1g\"")
+            }
+            diskBytes = bytes
         }
         for (key, keyPath) in [
             (Keys.cpuSeconds, \Self.cpuSeconds), (.maxProcesses, \.maxProcesses), (.openFiles, \.openFiles),
@@ -329,18 +353,25 @@ extension RestartSettings: Decodable {
             self.policy = policy
         }
         if container.contains(.maxRestarts) {
-            guard let count = try? container.decode(Int.self, forKey: .maxRestarts), count >= 0 else {
+            guard let count = try? container.decode(Int.self, forKey: .maxRestarts),
+                (0...Self.maximumRestarts).contains(count)
+            else {
                 throw DecodingError.dataCorruptedError(
                     forKey: .maxRestarts, in: container,
-                    debugDescription: "restart.max_restarts must be a whole number ≥ 0")
+                    debugDescription: "restart.max_restarts must be a whole number from 0 to \(Self.maximumRestarts)")
             }
             maxRestarts = count
         }
         for (key, keyPath) in [(Keys.backoffInitial, \Self.backoffInitial), (.backoffMax, \.backoffMax)]
         where container.contains(key) {
-            guard let seconds = try? container.decode(Double.self, forKey: key), seconds >= 0, seconds.isFinite else {
+            guard let seconds = try? container.decode(Double.self, forKey: key),
+                (Self.minimumBackoffSeconds...Self.maximumBackoffSeconds).contains(seconds)
+            else {
                 throw DecodingError.dataCorruptedError(
-                    forKey: key, in: container, debugDescription: "restart.\(key.rawValue) must be a number ≥ 0")
+                    forKey: key, in: container,
+                    debugDescription:
+                        "restart.\(key.rawValue) must be a number of seconds from \(Self.minimumBackoffSeconds) to \(Int(Self.maximumBackoffSeconds))"
+                )
             }
             self[keyPath: keyPath] = .seconds(seconds)
         }

@@ -1,37 +1,108 @@
 import DeskCore
 import Foundation
+import Glibc
 import Synchronization
-
-#if canImport(Glibc)
-    import Glibc
-#endif
 
 /// A strategy's log file (`<logs>/<name>.log`) with size-based rotation: when
 /// it passes `maxBytes` it becomes `<name>.log.1` (older ones shift up to `keep`).
+///
+/// A write never stops the desk: what cannot be written (the disk is full, or
+/// its free space is below `freeSpaceFloor`, kept for the ledger) is dropped and
+/// counted, once noted in the log when space returns.
 public final class StrategyLog: Sendable {
     public let path: String
     let maxBytes: Int
     let keep: Int
-    private let state = Mutex<(handle: FileHandle?, size: Int)>((nil, 0))
+    /// Free bytes the log's filesystem keeps: below them, output is dropped (the
+    /// ledger beside the logs needs the space more than a strategy's output).
+    let freeSpaceFloor: UInt64
+    private struct State {
+        var descriptor: Int32 = -1
+        var size = 0
+        /// Bytes dropped since the last successful write.
+        var dropping = 0
+        /// Bytes written since free space was last measured.
+        var sinceCheck = Int.max
+        var floorReached = false
+    }
+    private let state = Mutex(State())
 
-    public init(path: String, maxBytes: Int = 10 << 20, keep: Int = 3) {
+    /// Bytes of strategy output dropped by every log in this process (a full disk, the free-space floor).
+    public static var droppedBytes: Int { dropped.load(ordering: .relaxed) }
+    private static let dropped = Atomic<Int>(0)
+    /// The default `freeSpaceFloor`: 64 MiB.
+    public static let defaultFreeSpaceFloor: UInt64 = 64 << 20
+
+    public init(path: String, maxBytes: Int = 10 << 20, keep: Int = 3, freeSpaceFloor: UInt64 = defaultFreeSpaceFloor) {
         self.path = path
         self.maxBytes = maxBytes
         self.keep = keep
+        self.freeSpaceFloor = freeSpaceFloor
     }
 
-    /// Appends bytes, rotating first when the file would pass the limit.
+    /// Appends bytes, rotating first when the file would pass the limit; drops
+    /// them (counted in `droppedBytes`) when they cannot be written.
     public func append(_ data: Data) {
         state.withLock { state in
-            if state.handle == nil { open(&state) }
+            if state.descriptor < 0 { open(&state) }
             if state.size > 0 && state.size + data.count > maxBytes {
-                try? state.handle?.close()
+                closeDescriptor(&state)
                 rotate()
                 open(&state)
             }
-            state.handle?.write(data)
-            state.size += data.count
+            guard state.descriptor >= 0, hasRoom(&state, for: data.count) else {
+                drop(data.count, &state)
+                return
+            }
+            if state.dropping > 0 {
+                let note = Array(
+                    "[desk \(Timestamp.string(Date()))] \(state.dropping) bytes of output dropped: the disk was full\n"
+                        .utf8)
+                if writeAll(note, state.descriptor) { state.size += note.count }
+                state.dropping = 0
+            }
+            if writeAll(Array(data), state.descriptor) {
+                state.size += data.count
+                state.sinceCheck += data.count
+            } else {
+                drop(data.count, &state)
+            }
         }
+    }
+
+    /// Whether `count` more bytes keep the filesystem above the floor (measured
+    /// again after each megabyte written, and at every write while below it).
+    private func hasRoom(_ state: inout State, for count: Int) -> Bool {
+        if state.floorReached || state.sinceCheck >= 1 << 20 {
+            var info = statvfs()
+            if fstatvfs(state.descriptor, &info) == 0 {
+                let free = UInt64(info.f_bavail) * UInt64(info.f_frsize)
+                state.floorReached = free < freeSpaceFloor + UInt64(count)
+            }
+            state.sinceCheck = 0
+        }
+        return !state.floorReached
+    }
+
+    private func drop(_ count: Int, _ state: inout State) {
+        state.dropping += count
+        Self.dropped.add(count, ordering: .relaxed)
+    }
+
+    /// Writes everything or reports failure (ENOSPC, EFBIG, EIO: the caller drops the rest).
+    private func writeAll(_ bytes: [UInt8], _ descriptor: Int32) -> Bool {
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress! + offset, $0.count - offset) }
+            if written > 0 {
+                offset += written
+            } else if written < 0 && errno == EINTR {
+                continue
+            } else {
+                return false
+            }
+        }
+        return true
     }
 
     /// Appends one line written by the desk itself (start, exit, restart).
@@ -40,31 +111,30 @@ public final class StrategyLog: Sendable {
     }
 
     public func close() {
-        state.withLock { state in
-            try? state.handle?.close()
-            state.handle = nil
-        }
+        state.withLock { closeDescriptor(&$0) }
     }
 
     /// Mode of a log file: the desk's user only (a log can hold a strategy's
     /// secrets, and what one member's strategy prints is not another's to read).
     public static let fileMode: mode_t = 0o600
 
-    private func open(_ state: inout (handle: FileHandle?, size: Int)) {
+    private func closeDescriptor(_ state: inout State) {
+        if state.descriptor >= 0 { Glibc.close(state.descriptor) }
+        state.descriptor = -1
+    }
+
+    private func open(_ state: inout State) {
         // Created 0600 from the start, whatever the umask; an older, more open file is narrowed.
-        #if canImport(Glibc)
-            let descriptor = Glibc.open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, Self.fileMode)
-        #else
-            let descriptor = Darwin.open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, Self.fileMode)
-        #endif
+        let descriptor = Glibc.open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, Self.fileMode)
         guard descriptor >= 0 else {
-            state.handle = nil
+            state.descriptor = -1
             return
         }
         fchmod(descriptor, Self.fileMode)
-        let handle = FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
-        state.handle = handle
-        state.size = Int((try? handle.seekToEnd()) ?? 0)
+        state.descriptor = descriptor
+        let end = lseek(descriptor, 0, SEEK_END)
+        state.size = end > 0 ? Int(end) : 0
+        state.sinceCheck = Int.max
     }
 
     private func rotate() {
@@ -96,9 +166,48 @@ public final class StrategyLog: Sendable {
     }
 
     /// New lines as they are written, following rotation, until the consuming task is cancelled.
-    public static func follow(path: String, poll: Duration = .milliseconds(200)) -> LogFollower {
-        LogFollower(path: path, poll: poll)
+    /// A line longer than `maxLineBytes` comes in pieces of that size.
+    public static func follow(
+        path: String, poll: Duration = .milliseconds(200), maxLineBytes: Int = LogFollower.defaultMaxLineBytes
+    ) -> LogFollower {
+        LogFollower(path: path, poll: poll, maxLineBytes: maxLineBytes)
     }
+}
+
+/// How many logs each member may follow at once (`GET /strategies/NAME/logs?follow=1`).
+public final class LogFollowerSlots: Sendable {
+    /// Followers per member at most.
+    public let perMember: Int
+    private let taken = Mutex<[String: Int]>([:])
+
+    public init(perMember: Int = 4) { self.perMember = perMember }
+
+    /// One follower's place, given back when it is released (or dropped: a
+    /// response that never runs cannot keep it).
+    public final class Slot: Sendable {
+        private let release: @Sendable () -> Void
+        init(release: @escaping @Sendable () -> Void) { self.release = release }
+        deinit { release() }
+    }
+
+    /// A place for one more follower of `member`'s logs; nil when they follow `perMember` already.
+    public func take(member: String) -> Slot? {
+        let granted = taken.withLock { taken in
+            guard taken[member, default: 0] < perMember else { return false }
+            taken[member, default: 0] += 1
+            return true
+        }
+        guard granted else { return nil }
+        return Slot { [self] in
+            taken.withLock { taken in
+                taken[member, default: 1] -= 1
+                if taken[member] == 0 { taken[member] = nil }
+            }
+        }
+    }
+
+    /// Followers of `member`'s logs now.
+    public func count(member: String) -> Int { taken.withLock { $0[member, default: 0] } }
 }
 
 /// Lines appended to a log file from now on; survives rotation. Polls the file.
@@ -106,10 +215,17 @@ public struct LogFollower: AsyncSequence, Sendable {
     public typealias Element = String
     let path: String
     let poll: Duration
+    let maxLineBytes: Int
+
+    /// The longest piece of a line a follower yields: 16 KiB.
+    public static let defaultMaxLineBytes = 16 << 10
+    /// The most a follower reads at once: what it holds is bounded by this and `maxLineBytes`.
+    static let readLimit = 64 << 10
 
     public struct AsyncIterator: AsyncIteratorProtocol {
         let path: String
         let poll: Duration
+        let maxLineBytes: Int
         var position: UInt64
         var inode: UInt64
         var pending = Data()
@@ -135,7 +251,7 @@ public struct LogFollower: AsyncSequence, Sendable {
             }
             guard size > position, let handle = FileHandle(forReadingAtPath: path) else { return }
             try? handle.seek(toOffset: position)
-            let data = handle.readDataToEndOfFile()
+            let data = (try? handle.read(upToCount: LogFollower.readLimit)) ?? Data()
             try? handle.close()
             position += UInt64(data.count)
             pending.append(data)
@@ -143,13 +259,19 @@ public struct LogFollower: AsyncSequence, Sendable {
                 ready.append(String(decoding: pending[pending.startIndex..<newline], as: UTF8.self))
                 pending.removeSubrange(pending.startIndex...newline)
             }
+            // A line with no end in sight comes in pieces: what waits for a newline stays bounded.
+            while pending.count >= maxLineBytes {
+                let end = pending.index(pending.startIndex, offsetBy: maxLineBytes)
+                ready.append(String(decoding: pending[pending.startIndex..<end], as: UTF8.self))
+                pending.removeSubrange(pending.startIndex..<end)
+            }
         }
     }
 
     public func makeAsyncIterator() -> AsyncIterator {
         let attributes = try? FileManager.default.attributesOfItem(atPath: path)
         return AsyncIterator(
-            path: path, poll: poll, position: attributes?[.size] as? UInt64 ?? 0,
+            path: path, poll: poll, maxLineBytes: maxLineBytes, position: attributes?[.size] as? UInt64 ?? 0,
             inode: attributes?[.systemFileNumber] as? UInt64 ?? 0)
     }
 }

@@ -26,6 +26,8 @@ public actor Supervisor: Service {
     public nonisolated let sandboxReport: SandboxReport
     /// The process backend's sandbox (deploys compile in it); nil when `init` was given a backend.
     public nonisolated let sandboxPlan: SandboxPlan?
+    /// Who follows which member's logs: at most `SupervisorConfiguration.logFollowersPerMember` each.
+    public nonisolated let logFollowers: LogFollowerSlots
     private let feed: FeedHub
     private let credentials: any StrategyCredentials
     private let store: any StrategyStateStore
@@ -50,6 +52,7 @@ public actor Supervisor: Service {
         self.store = store
         self.users = users
         self.logger = logger
+        logFollowers = LogFollowerSlots(perMember: configuration.logFollowersPerMember)
         if let backend {
             backends = Dictionary(uniqueKeysWithValues: StrategyRuntime.allCases.map { ($0, backend) })
             sandboxReport = SandboxReport(applied: ["backend \(backend.name), given by the caller"])
@@ -191,7 +194,11 @@ public actor Supervisor: Service {
         let present = Set(report.strategies.map(\.name)).union(report.problems.keys)
         for (name, entry) in managed where !present.contains(name) && entry.process == nil {
             managed[name] = nil
-            do { try await store.remove(name) } catch {
+            do {
+                try await store.remove(name)
+                // Its uid goes back to be given again: uids are a bounded range.
+                if switchesUser { try await users.release(name) }
+            } catch {
                 logger.error(
                     "could not forget a deleted strategy", metadata: ["strategy": "\(name)", "error": "\(error)"])
             }
@@ -559,7 +566,7 @@ public actor Supervisor: Service {
     /// number) plus the desk socket's group, when the desk is root; else the desk's.
     private func user(for name: String) async throws -> StrategyUser? {
         guard switchesUser else { return nil }
-        let uid = try await users.uid(for: name, base: configuration.sandbox.baseUID)
+        let uid = try await users.uid(for: name, in: configuration.sandbox.uids)
         return StrategyUser(uid: uid, gid: uid, groups: configuration.sandbox.clientGroup.map { [$0] } ?? [])
     }
 

@@ -11,8 +11,18 @@ public protocol StrategyStateStore: Sendable {
 
 /// Remembers the uid each strategy runs as, so that no two strategies ever share one.
 public protocol StrategyUserStore: Sendable {
-    /// The uid of `strategy`; the first call allocates one ≥ `base` that no strategy has had.
-    func uid(for strategy: String, base: UInt32) async throws -> UInt32
+    /// The uid of `strategy`; the first call allocates the lowest one in `range`
+    /// that no strategy holds (and throws when every one is held).
+    func uid(for strategy: String, in range: ClosedRange<UInt32>) async throws -> UInt32
+    /// Gives the uid of `strategy` (gone for good) back, to be given again.
+    func release(_ strategy: String) async throws
+}
+
+extension StrategyUserStore {
+    /// The uid of `strategy`, from `base` up.
+    public func uid(for strategy: String, base: UInt32) async throws -> UInt32 {
+        try await uid(for: strategy, in: base...(UInt32.max - 2))
+    }
 }
 
 /// Uids in memory (tests).
@@ -22,11 +32,28 @@ public actor InMemoryStrategyUserStore: StrategyUserStore {
     /// Names this store's claims: no other store or desk on the machine gets its uids.
     private let owner = "memory \(UUID().uuidString)"
     public init(claims: UIDClaims = .machine) { self.claims = claims }
-    public func uid(for strategy: String, base: UInt32) throws -> UInt32 {
+    public func uid(for strategy: String, in range: ClosedRange<UInt32>) throws -> UInt32 {
         if let known = uids[strategy] { return known }
-        let next = try claims.claimFirst(from: max(base, (uids.values.max() ?? 0) + 1), owner: "\(owner) \(strategy)")
+        let held = Set(uids.values)
+        var found: UInt32?
+        for candidate in range where !held.contains(candidate) {
+            if try claims.claim(candidate, owner: "\(owner) \(strategy)") {
+                found = candidate
+                break
+            }
+        }
+        guard let next = found else {
+            throw UIDClaimProblem(
+                message:
+                    "every strategy uid from \(range.lowerBound) to \(range.upperBound) is taken; delete strategies or give the desk a wider range"
+            )
+        }
         uids[strategy] = next
         return next
+    }
+    public func release(_ strategy: String) {
+        guard let uid = uids.removeValue(forKey: strategy) else { return }
+        claims.release(uid, owner: "\(owner) \(strategy)")
     }
 }
 
@@ -63,6 +90,8 @@ public struct SupervisorConfiguration: Sendable {
     public var logKeep: Int
     /// Ticks buffered per strategy before the oldest are dropped.
     public var feedCapacity: Int
+    /// Logs one member may follow at once (`?follow=1`); more are refused.
+    public var logFollowersPerMember = 4
     /// Overrides every strategy's restart settings (tests, demo); nil keeps config.json's.
     public var restartOverride: RestartSettings?
     /// What runs strategies whose config.json names no `runtime`.

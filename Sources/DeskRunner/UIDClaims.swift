@@ -43,6 +43,12 @@ public struct UIDClaims: Sendable {
         return holder == owner + "\n"
     }
 
+    /// Gives `uid` back, when `owner` holds it.
+    public func release(_ uid: UInt32, owner: String) {
+        let path = folder.appendingPathComponent("\(uid)").path
+        if (try? String(contentsOfFile: path, encoding: .utf8)) == owner + "\n" { unlink(path) }
+    }
+
     /// The first uid from `start` up that `owner` may have.
     public func claimFirst(from start: UInt32, owner: String) throws -> UInt32 {
         var uid = start
@@ -55,7 +61,7 @@ public struct UIDClaims: Sendable {
 }
 
 /// A uid claim could not be made.
-public struct UIDClaimProblem: Error, CustomStringConvertible {
+public struct UIDClaimProblem: Error, CustomStringConvertible, Sendable {
     public var message: String
     public var description: String { message }
 }

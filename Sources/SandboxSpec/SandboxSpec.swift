@@ -31,6 +31,8 @@ public struct SandboxSpec: Sendable, Equatable {
             case openFiles = "nofile"
             case processes = "nproc"
             case coreSize = "core"
+            /// The largest file it may write (`RLIMIT_FSIZE`), bytes.
+            case fileSize = "fsize"
         }
 
         public var resource: Resource
@@ -85,9 +87,10 @@ public struct SandboxSpec: Sendable, Equatable {
     public var hidden: [String]
     /// Paths shown at their own place even inside a hidden or unsearchable folder.
     public var exposed: [Exposure]
-    /// Folders that get a fresh tmpfs only the strategy's user can use (`/tmp`, `/dev/shm`).
+    /// Folders that are the strategy's own and nobody else's, fresh at each start:
+    /// HOME, `/tmp`, `/var/tmp`, `/dev/shm` — each a folder of one tmpfs.
     public var privateFolders: [String]
-    /// Size of each private folder's tmpfs, bytes.
+    /// Size of that tmpfs, bytes: the strategy's disk, all private folders together.
     public var privateFolderBytes: UInt64
     /// A FIFO (outside the sandbox) the launcher writes one byte to each time the
     /// strategy starts a read of its stdin: how a backtest knows it has finished

@@ -85,6 +85,7 @@ func resourceNumber(_ resource: SandboxSpec.Limit.Resource) -> Int32 {
     case .openFiles: Int32(RLIMIT_NOFILE.rawValue)
     case .processes: Int32(__RLIMIT_NPROC.rawValue)
     case .coreSize: Int32(RLIMIT_CORE.rawValue)
+    case .fileSize: Int32(RLIMIT_FSIZE.rawValue)
     }
 }
 
@@ -198,17 +199,41 @@ func resolve(_ path: String) -> (path: String, isDirectory: Bool)? {
     return (String(cString: real), info.st_mode & S_IFMT == S_IFDIR)
 }
 
-/// Hides and exposes paths (see `MountPlan`), gives the strategy private
-/// temporary folders and a `/proc` of its own pid namespace.
+/// The root's real folders and files (not its links, which lead into the root's folders).
+func rootEntries() -> [MountPlan.Entry] {
+    guard let folder = opendir("/") else { fail("listing /") }
+    defer { closedir(folder) }
+    var entries: [MountPlan.Entry] = []
+    while let entry = readdir(folder) {
+        let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        guard name != "." && name != ".." else { continue }
+        var info = stat()
+        guard lstat("/" + name, &info) == 0 else { continue }
+        switch info.st_mode & S_IFMT {
+        case S_IFLNK: continue
+        case S_IFDIR: entries.append(MountPlan.Entry("/" + name))
+        default: entries.append(MountPlan.Entry("/" + name, isDirectory: false))
+        }
+    }
+    return entries
+}
+
+/// Shows the strategy only what it needs (see `MountPlan`): the root's allowed
+/// folders, a `/dev` of a few devices, hidden and exposed paths, its private
+/// folders on one tmpfs of `privateFolderBytes` (its disk), and a `/proc` of its
+/// own pid namespace.
 func applyMounts(_ spec: SandboxSpec) {
     if mount(nil, "/", nil, UInt(MS_REC | MS_PRIVATE), nil) != 0 { fail("making the mount namespace private") }
     let uid = spec.user?.uid ?? getuid()
     let gid = spec.user?.gid ?? getgid()
     let groups = Set([gid] + (spec.user?.groups ?? []))
-    let hidden = spec.hidden.compactMap(resolve).map { MountPlan.Entry($0.path, isDirectory: $0.isDirectory) }
+    let hidden =
+        MountPlan.rootCovers(rootEntries())
+        + spec.hidden.compactMap(resolve).map { MountPlan.Entry($0.path, isDirectory: $0.isDirectory) }
     var opened: [String: Int32] = [:]
     var exposed: [MountPlan.Entry] = []
-    for exposure in spec.exposed {
+    let devices = MountPlan.devices.map { SandboxSpec.Exposure($0, writable: true) }
+    for exposure in spec.exposed + devices {
         guard let found = resolve(exposure.path) else {
             say("note: \(exposure.path) does not exist; not shown to the strategy")
             continue
@@ -218,10 +243,28 @@ func applyMounts(_ spec: SandboxSpec) {
         opened[found.path] = fd
         exposed.append(MountPlan.Entry(found.path, isDirectory: found.isDirectory, writable: exposure.writable))
     }
-    let privateFolders = spec.privateFolders.compactMap(resolve).filter(\.isDirectory).map(\.path)
-    let steps = MountPlan.steps(hidden: hidden, exposed: exposed, privateFolders: privateFolders) {
+    // Opened before `/dev` is covered: what covers a hidden file.
+    let null = desk_open_path("/dev/null")
+    if null < 0 { fail("opening /dev/null") }
+    var privateFolders: [String] = []
+    for folder in spec.privateFolders {
+        guard let found = resolve(folder), found.isDirectory else {
+            say("note: \(folder) does not exist; the strategy has no such private folder")
+            continue
+        }
+        if !privateFolders.contains(found.path) { privateFolders.append(found.path) }
+    }
+    var disk: Int32 = -1
+    if !privateFolders.isEmpty {
+        disk = desk_private_filesystem(spec.privateFolderBytes)
+        if disk < 0 { fail("making the strategy's private filesystem (\(spec.privateFolderBytes) bytes)") }
+    }
+    let steps = MountPlan.steps(
+        hidden: hidden, exposed: exposed, privateFolders: privateFolders, links: MountPlan.deviceLinks
+    ) {
         searchable($0, uid: uid, groups: groups)
     }
+    var folders = 0
     for step in steps {
         switch step {
         case .cover(let path, .empty):
@@ -229,26 +272,32 @@ func applyMounts(_ spec: SandboxSpec) {
                 fail("hiding \(path)")
             }
         case .cover(let path, .file):
-            if mount("/dev/null", path, nil, UInt(MS_BIND), nil) != 0 { fail("hiding \(path)") }
-        case .cover(let path, .privateFolder):
-            let options = "mode=0700,uid=\(uid),gid=\(gid),size=\(spec.privateFolderBytes)"
-            if mount("tmpfs", path, "tmpfs", UInt(MS_NOSUID | MS_NODEV), options) != 0 { fail("a private \(path)") }
+            if mount("/proc/self/fd/\(null)", path, nil, UInt(MS_BIND), nil) != 0 { fail("hiding \(path)") }
+        case .privateFolder(let path):
+            folders += 1
+            if desk_attach_private_folder(disk, "\(folders)", path, uid, gid) != 0 { fail("a private \(path)") }
         case .makeDirectory(let path):
             if mkdir(path, 0o755) != 0 && errno != EEXIST { fail("making \(path) in a cover") }
         case .makeFile(let path):
             let fd = open(path, O_CREAT | O_WRONLY | O_CLOEXEC, 0o644)
             if fd < 0 { fail("making \(path) in a cover") }
             close(fd)
+        case .link(let path, let target):
+            if symlink(target, path) != 0 && errno != EEXIST { fail("making the link \(path)") }
         case .bind(let path, let writable):
             guard let fd = opened[path] else { fail(message: "internal: \(path) was not opened") }
             if mount("/proc/self/fd/\(fd)", path, nil, UInt(MS_BIND | MS_REC), nil) != 0 { fail("showing \(path)") }
+            // A device keeps working (no nodev); nothing else shown may be one.
+            let device = desk_is_character_device(fd) != 0 && MountPlan.devices.contains(path)
             let flags =
-                UInt(MS_BIND | MS_REMOUNT | MS_NOSUID | MS_NODEV) | desk_mount_flags(path)
+                UInt(MS_BIND | MS_REMOUNT | MS_NOSUID) | (device ? 0 : UInt(MS_NODEV)) | desk_mount_flags(path)
                 | (writable ? 0 : UInt(MS_RDONLY))
             if mount(nil, path, nil, flags, nil) != 0 { fail("restricting \(path)") }
         }
     }
     for fd in opened.values { close(fd) }
+    close(null)
+    if disk >= 0 { close(disk) }
     if mount("proc", "/proc", "proc", UInt(MS_NOSUID | MS_NODEV | MS_NOEXEC), nil) != 0 {
         fail("a /proc of the strategy's own")
     }

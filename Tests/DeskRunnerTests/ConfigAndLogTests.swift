@@ -46,6 +46,14 @@ struct ConfigAndLogTests {
             ("{\n  \"member\": \"a\",\n  \"user_id\": \"b\"\n}", 3, "user_id", "give one of them, not both"),
             ("{\n  \"member\": \"../root\"\n}", 2, "member", "member id"),
             ("{\n  \"restart\": {\"max_restarts\": 1.5}\n}", 2, "max_restarts", "a whole number"),
+            ("{\n  \"restart\": {\"max_restarts\": 101}\n}", 2, "max_restarts", "a whole number from 0 to 100"),
+            ("{\n  \"restart\": {\"max_restarts\": -1}\n}", 2, "max_restarts", "from 0 to 100"),
+            (
+                "{\n  \"restart\": {\"backoff_initial_seconds\": 0}\n}", 2, "backoff_initial_seconds",
+                "a number of seconds from 0.5 to 86400"
+            ),
+            ("{\n  \"restart\": {\"backoff_max_seconds\": 0.01}\n}", 2, "backoff_max_seconds", "from 0.5"),
+            ("{\n  \"restart\": {\"backoff_max_seconds\": 1e300}\n}", 2, "backoff_max_seconds", "to 86400"),
             ("{\n  \"env\": {\"LD_PRELOAD\": \"x.so\"}\n}", 2, "LD_PRELOAD", "dynamic loader"),
             ("{\n  \"env\": {\"LD_LIBRARY_PATH\": \".\"}\n}", 2, "LD_LIBRARY_PATH", "dynamic loader"),
             ("{\n  \"env\": {\"PYTHONSTARTUP\": \"x.py\"}\n}", 2, "PYTHONSTARTUP", "allowed: PYTHONFAULTHANDLER"),
@@ -62,7 +70,7 @@ struct ConfigAndLogTests {
             ("{\n  \"limits\": {\"cpus\": 0}\n}", 2, "cpus", "limits.cpus must be a number > 0"),
             (
                 "{\n  \"limits\": {\"gpus\": 1}\n}", 2, "gpus",
-                "allowed: memory, cpu_seconds, max_processes, open_files, cpus"
+                "allowed: memory, disk, cpu_seconds, max_processes, open_files, cpus"
             ),
         ])
     func badConfigs(text: String, line: Int, key: String, fragment: String) {
@@ -165,6 +173,38 @@ struct ConfigAndLogTests {
         #expect(
             RestartPolicy.decide(exit: .exited(1), ranFor: .seconds(1), restartsInARow: 9, settings: settings).decision
                 == .restart(after: .seconds(30)))
+    }
+
+    @Test("a full disk drops a log's output (counted) instead of crashing; writing resumes when space returns")
+    func fullDisk() throws {
+        try #require(getuid() == 0, "mounts a small tmpfs: needs root (CI runs as root)")
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        let disk = folder.url.appendingPathComponent("disk").path
+        try FileManager.default.createDirectory(atPath: disk, withIntermediateDirectories: true)
+        try #require(mount("tmpfs", disk, "tmpfs", 0, "size=1m") == 0, "mount a 1 MiB tmpfs")
+        defer { umount2(disk, Int32(MNT_DETACH)) }
+        let log = StrategyLog(path: disk + "/full.log", maxBytes: 8 << 20, keep: 1, freeSpaceFloor: 0)
+        let before = StrategyLog.droppedBytes
+        let chunk = Data(repeating: UInt8(ascii: "x"), count: 64 << 10)
+        for _ in 0..<32 { log.append(chunk) }  // 2 MiB into 1 MiB: ENOSPC half way
+        #expect(StrategyLog.droppedBytes - before >= 1 << 20)
+        // Space returns: the log goes on and says what it dropped.
+        let filler = disk + "/full.log"
+        try #require(truncate(filler, 0) == 0)
+        log.close()
+        log.note("after")
+        log.close()
+        let text = try String(contentsOfFile: filler, encoding: .utf8)
+        #expect(text.contains("bytes of output dropped"), "\(text.prefix(200))")
+        #expect(text.contains("after"))
+        // A floor above the free space drops too, before the disk is full.
+        let floored = StrategyLog(path: disk + "/floored.log", freeSpaceFloor: 16 << 20)
+        let beforeFloor = StrategyLog.droppedBytes
+        floored.append(Data("kept out\n".utf8))
+        floored.close()
+        #expect(StrategyLog.droppedBytes - beforeFloor == 9)
+        #expect((try? String(contentsOfFile: disk + "/floored.log", encoding: .utf8)) ?? "" == "")
     }
 
     @Test("logs rotate at their size limit and tail reaches into the rotated file")

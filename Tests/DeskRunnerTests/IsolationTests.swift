@@ -313,19 +313,28 @@ struct IsolationTests {
         }
     }
 
-    @Test("a process left running under a strategy's uid is ended before the strategy starts again")
+    @Test("a sandbox left running under a strategy's uid by an earlier run is ended before the strategy starts again")
     func leftovers() async throws {
         let folder = try StrategyFolder()
         defer { folder.remove() }
         try folder.add("lingerer", script: "import sys\nprint('READY', flush=True)\nsys.stdin.read()\n")
         let users = InMemoryStrategyUserStore()
         let uid = try await users.uid(for: "lingerer", base: 63_500)
-        let leftover = Process()
-        leftover.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
-        leftover.arguments = ["--reuid=\(uid)", "--regid=\(uid)", "--clear-groups", "--", "/bin/sleep", "300"]
-        try leftover.run()
-        defer { leftover.terminate() }
-        #expect(await eventually { isAlive(leftover.processIdentifier) })
+        // An earlier run's sandbox, still running: its desk was killed before it could stop it.
+        let plan = SandboxPlan.probe(options: Self.sandbox(base: 63_500), python: "/usr/bin/python3", pythonPath: "")
+        try #require(plan.report.problem == nil, "\(plan.report.problem ?? "")")
+        let user = StrategyUser(uid: uid, gid: uid)
+        let stage = try StrategyStage(root: folder.folder.url.appendingPathComponent("sandbox")).prepare(
+            name: "lingerer", from: folder.strategies.appendingPathComponent("lingerer"), user: user)
+        try FileManager.default.createDirectory(at: folder.logs, withIntermediateDirectories: true)
+        let earlierLog = StrategyLog(path: folder.logs.appendingPathComponent("earlier.log").path)
+        let earlier = try await ProcessBackend(plan: plan).launch(
+            LaunchSpec(
+                name: "lingerer", member: "lingerer",
+                program: ["/usr/bin/python3", "-s", "-u", stage.app.appendingPathComponent("strategy.py").path],
+                workingDirectory: stage.app, environment: ["PATH": "/usr/bin:/bin"], limits: StrategyLimits(),
+                log: earlierLog, user: user, home: stage.home, hiddenPaths: [folder.strategies.path]))
+        #expect(await eventually { folder.log("earlier").contains("READY") })
         let supervisor = Supervisor(
             configuration: folder.configuration(sandbox: Self.sandbox(base: 63_500)),
             feed: FeedHub(source: nil, logger: testLogger()), credentials: RecordingCredentials(),
@@ -334,9 +343,244 @@ struct IsolationTests {
             group.addTask { try? await supervisor.run() }
             _ = await supervisor.start(["lingerer"])
             #expect(await eventually { folder.log("lingerer").contains("READY") })
-            #expect(await eventually(within: 5) { !isAlive(leftover.processIdentifier) })
+            #expect(await eventually(within: 5) { !isAlive(earlier.pid) })
             #expect(folder.log("lingerer").contains("left running as uid \(uid)"))
             group.cancelAll()
+        }
+        await earlier.stop(grace: .zero)
+    }
+
+    @Test(
+        "a strategy filling HOME, /tmp, /var/tmp, /dev/shm and stdout stops at its own disk; the desk and a neighbour go on"
+    )
+    func diskFiller() async throws {
+        let folder = try StrategyFolder()
+        defer { folder.remove() }
+        try folder.add(
+            "filler",
+            script: """
+                import os, signal, sys
+                signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+                chunk = b"x" * (1 << 20)
+                for place in (os.environ["HOME"], "/tmp", "/var/tmp", "/dev/shm"):
+                    written = 0
+                    try:
+                        with open(os.path.join(place, "fill"), "wb", buffering=0) as f:
+                            while written < (64 << 20):
+                                written += f.write(chunk)
+                        print("WROTE", place, written, flush=True)
+                    except OSError as error:
+                        print("STOPPED", place, written, error.errno, flush=True)
+                print("DONE", flush=True)
+                for _ in range(12):
+                    sys.stdout.write("y" * (1 << 20))
+                sys.stdout.flush()
+                print("\\nFLOODED", flush=True)
+                sys.stdin.read()
+                """, config: #"{"user_id": "mallory", "limits": {"disk": "8m"}}"#)
+        try folder.add("neighbour", script: echoStrategy, config: #"{"user_id": "bob"}"#)
+        let feed = FeedHub(source: nil, logger: testLogger())
+        var configuration = folder.configuration(sandbox: Self.sandbox(base: 64_100))
+        configuration.logMaxBytes = 4 << 20
+        configuration.logKeep = 5
+        /// Every line of its log files, the rotated ones included (without the flood).
+        @Sendable func lines() -> String {
+            let files = ["", ".5", ".4", ".3", ".2", ".1"].reversed().map {
+                folder.logs.appendingPathComponent("filler.log\($0)")
+            }
+            let text = files.compactMap { try? String(contentsOf: $0, encoding: .utf8) }.joined()
+            return text.split(separator: "\n").filter { !$0.hasPrefix("yyyy") }.joined(separator: "\n")
+        }
+        try await withSupervisor(configuration, feed: feed) { supervisor in
+            try #require(supervisor.sandboxReport.problem == nil, "\(supervisor.sandboxReport.problem ?? "")")
+            _ = await supervisor.start(["neighbour", "filler"])
+            #expect(await eventually(within: 60) { lines().contains("FLOODED") }, "\(lines().prefix(2000))")
+            let stopped = Self.values(lines(), "STOPPED")
+            #expect(stopped.count == 4, "every place ends at the limit: \(lines().prefix(2000))")
+            let total = stopped.compactMap { Int($0.split(separator: " ")[1]) }.reduce(0, +)
+            #expect(total <= 8 << 20, "all four places share one 8 MiB disk: \(stopped)")
+            // Nothing of it reached the desk's own disk.
+            let home = folder.folder.url.appendingPathComponent("sandbox/filler/home")
+            #expect((try? FileManager.default.contentsOfDirectory(atPath: home.path)) == [])
+            feed.publish(Tick(symbol: "AAPL", price: 7, at: Date()))
+            #expect(await eventually { folder.log("neighbour").contains("GOT AAPL 7") })
+            let states = await supervisor.status()
+            #expect(states.allSatisfy { $0.state == "running" }, "\(states)")
+        }
+        let logs = try FileManager.default.contentsOfDirectory(atPath: folder.logs.path).filter {
+            $0.hasPrefix("filler")
+        }
+        for name in logs {
+            let size =
+                try FileManager.default.attributesOfItem(atPath: folder.logs.appendingPathComponent(name).path)[
+                    .size] as? Int ?? 0
+            #expect(size <= (4 << 20) + (1 << 20), "\(name): \(size) bytes")
+        }
+    }
+
+    @Test(
+        "only an allow-list of the host is shown: no host socket (under /run, /tmp, /var) is reachable and no folder is shared"
+    )
+    func hostPaths() async throws {
+        let folder = try StrategyFolder()
+        defer { folder.remove() }
+        let tag = UUID().uuidString.prefix(8)
+        let baitFolders = ["/run", "/var/tmp", "/tmp", "/var/lib"].map { "\($0)/desk-bait-\(tag)" }
+        let sockets = baitFolders.map { "\($0)/bait.sock" }
+        for bait in baitFolders {
+            try FileManager.default.createDirectory(
+                atPath: bait, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+        }
+        defer { for bait in baitFolders { try? FileManager.default.removeItem(atPath: bait) } }
+        // The bait: 0666 sockets on the host, listening (a connect succeeds without an accept).
+        var listeners: [Int32] = []
+        defer { for fd in listeners { close(fd) } }
+        for path in sockets {
+            let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+            var address = sockaddr_un()
+            address.sun_family = sa_family_t(AF_UNIX)
+            withUnsafeMutableBytes(of: &address.sun_path) { buffer in
+                for (index, byte) in path.utf8.enumerated() { buffer[index] = byte }
+            }
+            let bound = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+                }
+            }
+            try #require(bound == 0 && listen(fd, 8) == 0 && chmod(path, 0o666) == 0, "bait \(path)")
+            listeners.append(fd)
+        }
+        let shared = ["/run/lock", "/var/lock", "/dev/shm", "/tmp", "/var/tmp", "/run/user", "/run", "/dev/mqueue"]
+        let probe = """
+            import os, socket, sys
+            for path in \(sockets):
+                try:
+                    s = socket.socket(socket.AF_UNIX)
+                    s.settimeout(2)
+                    s.connect(path)
+                    print("REACHED", path, flush=True)
+                except OSError as error:
+                    print("BLOCKED", path, type(error).__name__, flush=True)
+            mine = os.environ["STRATEGY_NAME"]
+            for place in \(shared):
+                try:
+                    with open(os.path.join(place, "note-" + mine), "w") as f: f.write(mine)
+                    print("WROTE", place, flush=True)
+                except OSError as error:
+                    print("COULD-NOT", place, type(error).__name__, flush=True)
+                try:
+                    found = sorted(n for n in os.listdir(place) if n.startswith("note-") and n != "note-" + mine)
+                    if found: print("FOUND", place, found, flush=True)
+                except OSError:
+                    pass
+            for place in ("/run", "/var", "/home", "/mnt", "/srv", "/opt", "/sys"):
+                try: print("LISTS", place, sorted(os.listdir(place)), flush=True)
+                except OSError as error: print("LISTS", place, type(error).__name__, flush=True)
+            print("DONE", flush=True)
+            sys.stdin.read()
+            """
+        try folder.add("alice_probe", script: probe, config: #"{"user_id": "alice"}"#)
+        try folder.add("bob_probe", script: probe, config: #"{"user_id": "bob"}"#)
+        try await withSupervisor(
+            folder.configuration(sandbox: Self.sandbox(base: 64_200)), feed: FeedHub(source: nil, logger: testLogger())
+        ) { supervisor in
+            try #require(supervisor.sandboxReport.problem == nil, "\(supervisor.sandboxReport.problem ?? "")")
+            _ = await supervisor.start(["alice_probe"])
+            #expect(await eventually { folder.log("alice_probe").contains("DONE") }, "\(folder.log("alice_probe"))")
+            _ = await supervisor.start(["bob_probe"])
+            #expect(await eventually { folder.log("bob_probe").contains("DONE") }, "\(folder.log("bob_probe"))")
+            for name in ["alice_probe", "bob_probe"] {
+                let log = folder.log(name)
+                #expect(Self.values(log, "REACHED").isEmpty, "\(log)")
+                #expect(Self.values(log, "BLOCKED").count == sockets.count, "\(log)")
+                #expect(Self.values(log, "FOUND").isEmpty, "another member's file: \(log)")
+                // The host's folders are empty covers (its /var only holds the private /var/tmp).
+                #expect(
+                    Self.values(log, "LISTS") == [
+                        "/run []", "/var ['tmp']", "/home []", "/mnt []", "/srv []", "/opt []", "/sys []",
+                    ], "\(log)")
+            }
+        }
+        // Nothing written inside reached the host.
+        for place in shared {
+            let names = (try? FileManager.default.contentsOfDirectory(atPath: place)) ?? []
+            #expect(!names.contains { $0.hasPrefix("note-alice_probe") || $0.hasPrefix("note-bob_probe") }, "\(place)")
+        }
+    }
+
+    @Test("a process of a strategy's uid that the desk did not start survives the strategy's starts and stops")
+    func strangerOfTheSameUID() async throws {
+        let folder = try StrategyFolder()
+        defer { folder.remove() }
+        try folder.add(
+            "tenant", script: "import os, sys\nprint('UID', os.getuid(), flush=True)\nsys.stdin.read()\n",
+            config: #"{"user_id": "alice"}"#)
+        try await withSupervisor(
+            folder.configuration(sandbox: Self.sandbox(base: 64_300)), feed: FeedHub(source: nil, logger: testLogger())
+        ) { supervisor in
+            try #require(supervisor.sandboxReport.problem == nil, "\(supervisor.sandboxReport.problem ?? "")")
+            _ = await supervisor.start(["tenant"])
+            #expect(await eventually { !Self.values(folder.log("tenant"), "UID").isEmpty })
+            let uid = try #require(Self.values(folder.log("tenant"), "UID").first)
+            _ = await supervisor.stop(["tenant"])
+            // Someone else's process that happens to run as that uid (a host service, another tool).
+            let stranger = Process()
+            stranger.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
+            stranger.arguments = ["--reuid=\(uid)", "--regid=\(uid)", "--clear-groups", "--", "/bin/sleep", "60"]
+            try stranger.run()
+            defer {
+                kill(stranger.processIdentifier, SIGKILL)
+                stranger.waitUntilExit()
+            }
+            #expect(await eventually { ProcessBackendProbe.uid(of: stranger.processIdentifier) == uid })
+            _ = await supervisor.start(["tenant"])
+            #expect(await eventually { Self.values(folder.log("tenant"), "UID").count == 2 })
+            _ = await supervisor.stop(["tenant"])
+            #expect(isAlive(stranger.processIdentifier), "the desk killed a process it did not start")
+        }
+    }
+
+    @Test("a deploy/start/delete loop reuses uids; a range runs out with a clear refusal, never into system ids")
+    func uidsAreReused() async throws {
+        let folder = try StrategyFolder()
+        defer { folder.remove() }
+        let script = "import os, sys\nprint('UID', os.getuid(), flush=True)\nsys.stdin.read()\n"
+        var options = Self.sandbox(base: 64_400)
+        options.uidCount = 2
+        // Claims of this test's own (an earlier run's claims of these two uids would look like another desk's).
+        let claims = UIDClaims(folder: folder.folder.url.appendingPathComponent("claims"))
+        try await withSupervisor(
+            folder.configuration(sandbox: options), feed: FeedHub(source: nil, logger: testLogger()),
+            users: InMemoryStrategyUserStore(claims: claims)
+        ) { supervisor in
+            try #require(supervisor.sandboxReport.problem == nil, "\(supervisor.sandboxReport.problem ?? "")")
+            var uids: [String] = []
+            for round in 0..<12 {
+                let name = "tenant_\(round)"
+                try folder.add(name, script: script, config: #"{"user_id": "alice"}"#)
+                _ = await supervisor.start([name])
+                #expect(await eventually { !Self.values(folder.log(name), "UID").isEmpty }, "\(folder.log(name))")
+                uids += Self.values(folder.log(name), "UID")
+                _ = await supervisor.stop([name])
+                try FileManager.default.removeItem(at: folder.strategies.appendingPathComponent(name))
+                _ = await supervisor.status()  // forgets it, and gives its uid back
+            }
+            #expect(uids.count == 12)
+            #expect(Set(uids).count == 1, "a deleted strategy's uid is given again: \(Set(uids).sorted())")
+            // Two uids for three strategies: the third is refused, saying why.
+            for name in ["one", "two", "three"] {
+                try folder.add(name, script: script, config: #"{"user_id": "alice"}"#)
+                _ = await supervisor.start([name])
+                #expect(
+                    await eventually {
+                        let state = await supervisor.status().first { $0.name == name }?.state
+                        return state == "running" || state == "failed"
+                    })
+            }
+            let states = await supervisor.status()
+            #expect(states.filter { $0.state == "running" }.count == 2, "\(states)")
+            let refused = try #require(states.first { $0.state == "failed" })
+            #expect(refused.failure?.contains("every strategy uid from 64400 to 64401 is taken") == true, "\(refused)")
         }
     }
 }
@@ -383,5 +627,15 @@ struct SupervisorAnswerTests {
             #expect(failure.contains("--no-sandbox"))
             #expect(!folder.log("hopeful").contains("RAN AS"))
         }
+    }
+}
+
+/// Reads a process's real uid from /proc.
+enum ProcessBackendProbe {
+    static func uid(of pid: Int32) -> String? {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("Uid:") })
+        else { return nil }
+        return line.split(whereSeparator: \.isWhitespace).dropFirst().first.map(String.init)
     }
 }

@@ -13,7 +13,7 @@ struct ReadinessTests {
     }
 
     /// Launches `script` in the full sandbox with its reads reported; `body` drives it
-    /// and reads its progress file (`$HOME/progress`: written by the strategy itself, so
+    /// and reads its progress file (`$HOME/progress`, through `/proc/<init>/root`: written by the strategy itself, so
     /// there before its next read — unlike its log, which the desk copies from a pipe).
     func withStrategy(
         _ script: String, base: UInt32,
@@ -41,13 +41,20 @@ struct ReadinessTests {
             limits: StrategyLimits(), log: log,
             user: user, home: stage.home, hiddenPaths: [folder.strategies.path], readiness: counter.path)
         let strategy = try await ProcessBackend(plan: plan).launch(launch)
-        let progress = stage.home.appendingPathComponent("progress")
+        // HOME is the strategy's own tmpfs, seen from here through its sandbox's init (the launcher's child).
+        let home = stage.home.path
+        let launcher = strategy.pid
+        @Sendable func progress() -> String {
+            let children = try? String(contentsOfFile: "/proc/\(launcher)/task/\(launcher)/children", encoding: .utf8)
+            guard let sandboxInit = children?.split(separator: " ").first else { return "" }
+            return (try? String(contentsOfFile: "/proc/\(sandboxInit)/root\(home)/progress", encoding: .utf8)) ?? ""
+        }
         let logPath = folder.logs.appendingPathComponent("driven.log").path
         try await withThrowingTaskGroup(of: Void.self) { group in
             // What a runner does: it sees the strategy end and tells the counter.
             group.addTask { counter.ended(await strategy.exitStatus()) }
             do {
-                try await body(strategy, counter) { (try? String(contentsOf: progress, encoding: .utf8)) ?? "" }
+                try await body(strategy, counter, progress)
             } catch {
                 Issue.record("its log: \((try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "")")
                 strategy.closeInput()

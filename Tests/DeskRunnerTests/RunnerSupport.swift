@@ -56,11 +56,12 @@ struct StrategyFolder {
 func withSupervisor<T: Sendable>(
     _ configuration: SupervisorConfiguration, feed: FeedHub, store: any StrategyStateStore = InMemoryStrategyStore(),
     credentials: RecordingCredentials = RecordingCredentials(), backend: (any StrategyBackend)? = nil,
+    users: any StrategyUserStore = InMemoryStrategyUserStore(),
     _ body: @Sendable (Supervisor) async throws -> T
 ) async throws -> T {
     let supervisor = Supervisor(
-        configuration: configuration, feed: feed, credentials: credentials, store: store, backend: backend,
-        logger: testLogger())
+        configuration: configuration, feed: feed, credentials: credentials, store: store, users: users,
+        backend: backend, logger: testLogger())
     return try await withThrowingTaskGroup(of: Void.self) { group in
         group.addTask { try await supervisor.run() }
         defer { group.cancelAll() }
@@ -88,4 +89,17 @@ func isAlive(_ pid: Int32) -> Bool {
     else { return false }
     let state = stat[stat.index(close, offsetBy: 2)]
     return state != "Z" && state != "X"
+}
+
+/// This process's open descriptors, each as what it refers to (`pipe:[123]`, a path).
+func openDescriptors() -> Set<String> {
+    let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
+    return Set(entries.compactMap { try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/\($0)") })
+}
+
+/// This process's resident memory (VmRSS), bytes.
+func residentBytes() -> Int {
+    let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
+    let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") } ?? ""
+    return (Int(line.split(whereSeparator: \.isWhitespace).dropFirst().first ?? "") ?? 0) * 1024
 }

@@ -115,6 +115,78 @@ struct SupervisorTests {
         }
     }
 
+    @Test("1,000 restarts of a strategy that exits at once leave the desk's descriptors where they were")
+    func restartsLeaveNoDescriptors() async throws {
+        let folder = try StrategyFolder()
+        defer { folder.remove() }
+        try folder.add("quitter", script: "")
+        var configuration = folder.configuration(
+            restart: RestartSettings(
+                policy: .always, maxRestarts: 1_000_000, backoffInitial: .milliseconds(1),
+                backoffMax: .milliseconds(1)))
+        // Exits at once, without an interpreter's start-up: only the desk's side of a start is measured.
+        configuration.python = "/bin/true"
+        try await withSupervisor(configuration, feed: FeedHub(source: nil, logger: testLogger())) { supervisor in
+            _ = await supervisor.start(["quitter"])
+            func restarts() async -> Int { await supervisor.status().first?.restarts ?? 0 }
+            #expect(await eventually { await restarts() >= 50 })
+            let before = openDescriptors()
+            let from = await restarts()
+            #expect(await eventually(within: 100) { await restarts() >= from + 1_000 })
+            let after = openDescriptors()
+            // Other suites open and close descriptors meanwhile; a leak per start would be 1,000.
+            let new = after.subtracting(before).sorted().prefix(20)
+            #expect(after.count - before.count < 100, "\(before.count) → \(after.count): \(new)")
+            _ = await supervisor.stop(["quitter"])
+        }
+    }
+
+    @Test("followers of a log without newlines get it in bounded pieces and hold no more; extra followers are refused")
+    func followersOfEndlessLine() async throws {
+        let folder = try StrategyFolder()
+        defer { folder.remove() }
+        try folder.add(
+            "endless",
+            script:
+                "import sys, time\nwhile True:\n    sys.stdout.write('z' * 65536)\n    sys.stdout.flush()\n    time.sleep(0.001)\n",
+            config: #"{"user_id": "mallory"}"#)
+        try await withSupervisor(folder.configuration(), feed: FeedHub(source: nil, logger: testLogger())) {
+            supervisor in
+            _ = await supervisor.start(["endless"])
+            let path = supervisor.logPath("endless")
+            #expect(await eventually { FileManager.default.fileExists(atPath: path) })
+            let slots = (0..<supervisor.logFollowers.perMember).compactMap { _ in
+                supervisor.logFollowers.take(member: "mallory")
+            }
+            #expect(slots.count == 4)
+            #expect(supervisor.logFollowers.take(member: "mallory") == nil, "a fifth follower is refused")
+            #expect(supervisor.logFollowers.take(member: "alice") != nil, "another member's are not")
+            let before = residentBytes()
+            let pieces = await withTaskGroup(of: (count: Int, longest: Int).self) { group in
+                for _ in 0..<16 {
+                    group.addTask {
+                        var count = 0
+                        var longest = 0
+                        var iterator = StrategyLog.follow(path: path, poll: .milliseconds(10)).makeAsyncIterator()
+                        let deadline = ContinuousClock.now + .seconds(3)
+                        while ContinuousClock.now < deadline, let line = try? await iterator.next() {
+                            count += 1
+                            longest = max(longest, line.utf8.count)
+                        }
+                        return (count, longest)
+                    }
+                }
+                return await group.reduce(into: []) { $0.append($1) }
+            }
+            let growth = residentBytes() - before
+            #expect(pieces.allSatisfy { $0.count > 0 }, "every follower got pieces of the endless line: \(pieces)")
+            #expect(pieces.allSatisfy { $0.longest <= LogFollower.defaultMaxLineBytes })
+            #expect(growth < 200 << 20, "16 followers grew the desk by \(growth >> 20) MiB")
+            withExtendedLifetime(slots) {}
+            _ = await supervisor.stop(["endless"])
+        }
+    }
+
     @Test("a strategy that never reads stdin does not delay the others")
     func stuckStrategy() async throws {
         let folder = try StrategyFolder()

@@ -51,6 +51,7 @@ struct SandboxSpecTests {
         var hidden: [Entry]
         var exposed: [Entry]
         var privateFolders: [String] = []
+        var links: [MountPlan.Link] = []
         var unsearchable: Set<String> = []
         var steps: [MountPlan.Step]
         var testDescription: String { label }
@@ -94,15 +95,44 @@ struct SandboxSpecTests {
             hidden: [Entry("/srv/desk"), Entry("/srv/desk/logs")], exposed: [],
             steps: [.cover("/srv/desk", .empty)]),
         PlanCase(
-            label: "a private /tmp keeps exposed paths under it (a desk whose files are in /tmp)",
+            label:
+                "a private /tmp keeps exposed paths under it (a desk whose files are in /tmp), HOME a private one too",
             hidden: [Entry("/tmp/desk/strategies")],
-            exposed: [Entry("/tmp/desk/sandbox/a/app"), Entry("/tmp/desk/sandbox/a/home", writable: true)],
-            privateFolders: ["/tmp", "/dev/shm"],
+            exposed: [Entry("/tmp/desk/sandbox/a/app")],
+            privateFolders: ["/tmp", "/dev/shm", "/tmp/desk/sandbox/a/home"],
             steps: [
-                .cover("/tmp", .privateFolder), .cover("/dev/shm", .privateFolder), .makeDirectory("/tmp/desk"),
+                .privateFolder("/tmp"), .privateFolder("/dev/shm"), .makeDirectory("/tmp/desk"),
                 .makeDirectory("/tmp/desk/sandbox"), .makeDirectory("/tmp/desk/sandbox/a"),
                 .makeDirectory("/tmp/desk/sandbox/a/app"), .bind("/tmp/desk/sandbox/a/app", writable: false),
-                .makeDirectory("/tmp/desk/sandbox/a/home"), .bind("/tmp/desk/sandbox/a/home", writable: true),
+                .makeDirectory("/tmp/desk/sandbox/a/home"), .privateFolder("/tmp/desk/sandbox/a/home"),
+            ]),
+        PlanCase(
+            label: "HOME in a hidden folder: made in the cover, a private folder there (never the real one)",
+            hidden: [Entry("/var/lib/desk")], exposed: [Entry("/var/lib/desk/sandbox/a/app")],
+            privateFolders: ["/var/lib/desk/sandbox/a/home"],
+            steps: [
+                .cover("/var/lib/desk", .empty), .makeDirectory("/var/lib/desk/sandbox"),
+                .makeDirectory("/var/lib/desk/sandbox/a"), .makeDirectory("/var/lib/desk/sandbox/a/app"),
+                .bind("/var/lib/desk/sandbox/a/app", writable: false), .makeDirectory("/var/lib/desk/sandbox/a/home"),
+                .privateFolder("/var/lib/desk/sandbox/a/home"),
+            ]),
+        PlanCase(
+            label: "the root as an allow-list: /run, /var, /dev and files covered; /var/tmp private, /dev rebuilt",
+            hidden: MountPlan.rootCovers([
+                Entry("/usr"), Entry("/etc"), Entry("/proc"), Entry("/run"), Entry("/var"), Entry("/dev"),
+                Entry("/tmp"), Entry("/.dockerenv", isDirectory: false),
+            ]),
+            exposed: [
+                Entry("/dev/null", isDirectory: false, writable: true),
+                Entry("/run/desk/desk.sock", isDirectory: false),
+            ],
+            privateFolders: ["/tmp", "/var/tmp"], links: [MountPlan.Link("/dev/fd", to: "/proc/self/fd")],
+            steps: [
+                .cover("/.dockerenv", .file), .cover("/dev", .empty), .cover("/run", .empty), .cover("/var", .empty),
+                .privateFolder("/tmp"), .link("/dev/fd", target: "/proc/self/fd"), .makeFile("/dev/null"),
+                .bind("/dev/null", writable: true), .makeDirectory("/var/tmp"), .privateFolder("/var/tmp"),
+                .makeDirectory("/run/desk"), .makeFile("/run/desk/desk.sock"),
+                .bind("/run/desk/desk.sock", writable: false),
             ]),
         PlanCase(
             label: "exposing a hidden path itself shows it again on the cover",
@@ -113,7 +143,8 @@ struct SandboxSpecTests {
     @Test("mount plans", arguments: planCases)
     func plans(_ planCase: PlanCase) {
         let steps = MountPlan.steps(
-            hidden: planCase.hidden, exposed: planCase.exposed, privateFolders: planCase.privateFolders
+            hidden: planCase.hidden, exposed: planCase.exposed, privateFolders: planCase.privateFolders,
+            links: planCase.links
         ) { !planCase.unsearchable.contains($0) }
         #expect(steps == planCase.steps)
     }

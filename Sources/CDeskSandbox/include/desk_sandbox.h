@@ -35,6 +35,15 @@ int desk_set_gid(gid_t gid);
 int desk_open_path(const char *path);
 /// pipe2(fds, O_CLOEXEC).
 int desk_pipe(int fds[2]);
+/// A new tmpfs of `bytes` (mode 0755, nosuid, nodev) that is not attached
+/// anywhere yet (fsopen/fsmount): the strategy's private filesystem. Its mount
+/// descriptor, or -1.
+int desk_private_filesystem(unsigned long long bytes);
+/// Makes folder `name` (mode 0700, owned by `uid`/`gid`) in the mount
+/// `filesystem` and attaches it at `target` (open_tree + move_mount); 0 or -1.
+int desk_attach_private_folder(int filesystem, const char *name, const char *target, uid_t uid, gid_t gid);
+/// Whether the open descriptor `fd` is a character device.
+int desk_is_character_device(int fd);
 /// The mount flags (MS_*) of the filesystem holding `path` that a bind's
 /// remount must keep: read-only, nosuid, nodev, noexec and the atime ones.
 unsigned long desk_mount_flags(const char *path);

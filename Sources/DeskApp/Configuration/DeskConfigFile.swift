@@ -16,7 +16,7 @@ import Foundation
 ///   },
 ///   "session": {"close": "16:00", "time_zone": "America/New_York"},
 ///   "strategies": {
-///     "defaults": {"max_strategies": 5, "memory": "1g", "cpu_seconds": 86400, "cpus": 1},
+///     "defaults": {"max_strategies": 5, "memory": "1g", "cpu_seconds": 86400, "cpus": 1, "disk": "256m"},
 ///     "members": {"alice": {"max_strategies": 10}},
 ///     "upload": {"max_files": 1000, "max_bytes": "16m"}
 ///   },
@@ -108,15 +108,16 @@ public struct DeskConfigFile: Sendable, Equatable {
         var memory: Size?
         var cpuSeconds: PositiveWholeNumber?
         var cpus: PositiveRate?
+        var disk: Size?
 
         var caps: MemberCaps {
             MemberCaps(
                 maxStrategies: maxStrategies?.value, memoryBytes: memory?.value,
-                cpuSeconds: cpuSeconds.map { UInt64($0.value) }, cpus: cpus?.value)
+                cpuSeconds: cpuSeconds.map { UInt64($0.value) }, cpus: cpus?.value, diskBytes: disk?.value)
         }
 
         enum CodingKeys: String, CodingKey {
-            case maxStrategies = "max_strategies", memory, cpuSeconds = "cpu_seconds", cpus
+            case maxStrategies = "max_strategies", memory, cpuSeconds = "cpu_seconds", cpus, disk
         }
     }
 

@@ -71,7 +71,8 @@ struct StrategyController {
     /// The last lines of `name`'s log, and with `?follow=1` every new one until the desk stops.
     func logResponse(name: String, request: Request, context: some RequestContext) async throws -> Response {
         let supervisor = try requireSupervisor()
-        let known = await supervisor.status().map(\.name)
+        let statuses = await supervisor.status()
+        let known = statuses.map(\.name)
         guard known.contains(name) else {
             throw DeskHTTPError(
                 .notFound,
@@ -85,6 +86,13 @@ struct StrategyController {
         guard query.follow else {
             return try StrategyLogReply(lines: lines).response(from: request, context: context)
         }
+        let member = statuses.first { $0.name == name }?.member ?? name
+        guard let slot = supervisor.logFollowers.take(member: member) else {
+            throw DeskHTTPError(
+                .tooManyRequests,
+                "member \(member)'s logs are followed \(supervisor.logFollowers.perMember) times already (the most at once); close one first"
+            )
+        }
         let follower = StrategyLog.follow(path: path)
         return Response(
             status: .ok, headers: [.contentType: "text/plain; charset=utf-8"],
@@ -95,6 +103,7 @@ struct StrategyController {
                     try await writer.write(ByteBuffer(string: line + "\n"))
                 }
                 try await writer.finish(nil)
+                withExtendedLifetime(slot) {}
             })
     }
 }
