@@ -42,10 +42,10 @@ struct CapitalBypassTests {
         let configFile = folder.path("desk.json")
         try Data(Self.config.utf8).write(to: URL(fileURLWithPath: configFile))
         let setup = try Ledger(path: database)
-        let admin = try setup.issueToken(member: "root", isAdmin: true).secret
-        let alice = try setup.issueToken(member: "alice").secret
-        let bob = try setup.issueToken(member: "bob").secret
-        let carol = try setup.issueToken(member: "carol").secret
+        let admin = try await setup.issueToken(member: "root", isAdmin: true).secret
+        let alice = try await setup.issueToken(member: "alice").secret
+        let bob = try await setup.issueToken(member: "bob").secret
+        let carol = try await setup.issueToken(member: "carol").secret
         let desk = try DeskServerProcess(database: database, folder: folder, arguments: ["--config", configFile])
         defer { desk.stop() }
         for (symbol, price) in [("AAPL", "190.6"), ("MSFT", "420"), ("GOOG", "167.48")] {

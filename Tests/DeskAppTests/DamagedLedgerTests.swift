@@ -32,8 +32,8 @@ struct DamagedLedgerTests {
         try Data(#"{"risk": {"defaults": {"orders_per_second": 100000, "order_burst": 100000}}}"#.utf8).write(
             to: URL(fileURLWithPath: config))
         let setup = try Ledger(path: pristine)
-        let admin = try setup.issueToken(member: "root", isAdmin: true).secret
-        let token = try setup.issueToken(member: "alice").secret
+        let admin = try await setup.issueToken(member: "root", isAdmin: true).secret
+        let token = try await setup.issueToken(member: "alice").secret
         // A real desk writes a few hundred orders, then stops cleanly (its WAL checkpointed into the file).
         let first = try DeskServerProcess(database: pristine, folder: folder, arguments: ["--config", config])
         #expect(

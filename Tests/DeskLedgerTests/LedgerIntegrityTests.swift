@@ -10,13 +10,13 @@ import Testing
 @Suite("Ledger integrity")
 struct LedgerIntegrityTests {
     /// A ledger with `tokens` tokens in it, everything checkpointed into the main file.
-    static func populated(_ folder: TemporaryDirectory, tokens: Int = 400) throws -> String {
+    static func populated(_ folder: TemporaryDirectory, tokens: Int = 400) async throws -> String {
         let path = folder.path("desk.db")
         let ledger = try Ledger(path: path, groupCommit: false)
-        for index in 0..<tokens { _ = try ledger.issueToken(member: "member\(index)") }
+        for index in 0..<tokens { _ = try await ledger.issueToken(member: "member\(index)") }
         ledger.close()
         let queue = try DatabaseQueue(path: path)
-        try queue.writeWithoutTransaction { db in try db.checkpoint(.truncate) }
+        _ = try await queue.writeWithoutTransaction { db in try db.checkpoint(.truncate) }
         try queue.close()
         return path
     }
@@ -42,10 +42,10 @@ struct LedgerIntegrityTests {
     }
 
     @Test("one page overwritten: opening for writing refuses, naming the file, SQLite's finding and the way out")
-    func overwrittenPage() throws {
+    func overwrittenPage() async throws {
         let folder = try TemporaryDirectory()
         defer { folder.remove() }
-        let path = try Self.populated(folder)
+        let path = try await Self.populated(folder)
         let pages = try Self.pages(path)
         // The root of the tokens table (an interior page, with 400 rows) and a page near the end.
         for page in [pages.root, pages.count - 1] {
