@@ -62,12 +62,29 @@ struct RuntimeSettingsTests {
             (["--docker-network", "a b"], [:], "docker network \"a b\" is not a network name"),
             (["--docker-image=-x"], [:], "docker image \"-x\" is not an image name"),
             (["--stop-grace", "4000"], [:], "--stop-grace 4000.0 must be 0 to 3600 seconds"),
+            (["--strategy-uids", "61000"], [:], "--strategy-uids: strategy uids \"61000\" are not FIRST-LAST"),
+            (["--strategy-uids", "900-2000"], [:], "--strategy-uids: strategy uids 900-2000 reach system ids"),
+            (["--strategy-uids", "61000-65534"], [:], "--strategy-uids: strategy uids 61000-65534 reach system ids"),
+            (["--strategy-uids", "62000-61000"], [:], "--strategy-uids: strategy uids \"62000-61000\" are not"),
         ] as [([String], [String: String], String)])
     func problems(arguments: [String], environment: [String: String], message: String) {
         switch Self.resolve(arguments, environment) {
         case .success: Issue.record("expected a problem")
         case .failure(let problem): #expect(problem.message.hasPrefix(message), "\(problem.message)")
         }
+    }
+
+    @Test(
+        "--strategy-uids sets the range strategies' uids come from (the probe runs just below it)",
+        arguments: [
+            ([], UInt32(61_000)...64_999, UInt32(60_998)),
+            (["--strategy-uids", "20000-20009"], 20_000...20_009, 19_998),
+            (["--strategy-uids", "1002-1002"], 1_002...1_002, 1_000),
+        ] as [([String], ClosedRange<UInt32>, UInt32)])
+    func strategyUIDs(arguments: [String], uids: ClosedRange<UInt32>, probe: UInt32) throws {
+        let resolved = try #require(try Self.resolve(arguments, [:]).get())
+        #expect(resolved.sandbox.uids == uids)
+        #expect(resolved.sandbox.probeUID == probe)
     }
 
     @Test("DOCKER_IMAGE picks the image; the CLI gets DOCKER_* from the desk, never the broker keys")

@@ -230,6 +230,12 @@ public struct StrategyOptions: ParsableArguments {
     )
     public var strategyLoopbackPort: UInt16?
     @Option(
+        name: .customLong("strategy-uids"),
+        help:
+            "The uids sandboxed strategies run as, FIRST-LAST (default 61000-64999; 1002 to 65533, system ids never): a deleted strategy's uid is given again, and a start past the last is refused."
+    )
+    public var strategyUIDs: String?
+    @Option(
         name: .customLong("stop-grace"), help: "Seconds a stopped strategy has between SIGTERM and SIGKILL (default 5)."
     )
     public var stopGrace: Double?
@@ -272,12 +278,26 @@ public struct StrategyOptions: ParsableArguments {
             python: python ?? environment[.python] ?? SupervisorConfiguration.defaultPython,
             pythonPath: pythonPath ?? environment[.pythonPath]
                 ?? DeskCheckout.defaultPythonPath(checkout: DeskCheckout.locate()).pythonPath,
-            sandbox: noSandbox ? .none : SandboxOptions(loopbackPort: loopbackPort == 0 ? nil : loopbackPort),
+            sandbox: noSandbox ? .none : try sandboxOptions(loopbackPort: loopbackPort),
             stopGrace: .milliseconds(Int64((stopGrace ?? 5) * 1000)),
             defaultRuntime: try environment.resolve(runtime, .runtime) ?? .process,
             docker: try docker(environment, deskSocket: deskSocket, ledgerPath: ledgerPath))
         configuration.deskTCPURL = deskTCPURL
         return configuration
+    }
+
+    /// The sandbox's settings: its loopback port (0: none) and the strategies' uids.
+    func sandboxOptions(loopbackPort: UInt16) throws(ConfigurationError) -> SandboxOptions {
+        var options = SandboxOptions(loopbackPort: loopbackPort == 0 ? nil : loopbackPort)
+        guard let strategyUIDs else { return options }
+        switch SandboxOptions.parseUIDRange(strategyUIDs) {
+        case .success(let uids):
+            options.baseUID = uids.lowerBound
+            options.uidCount = uids.upperBound - uids.lowerBound + 1
+        case .failure(let problem):
+            throw ConfigurationError("--strategy-uids: \(problem.message)")
+        }
+        return options
     }
 
     /// The sandbox's loopback port when none is chosen.
