@@ -268,6 +268,15 @@ else
 fi
 [ "$(docker exec strategy-example_alice sh -c 'touch "$HOME/x" && echo ok')" = ok ] &&
   pass "alice's HOME is writable by her" || fail "alice cannot write her HOME"
+# A HOME filled to the brim fills its own tmpfs (the strategy's disk), never the desk's disk.
+free_before=$(df -k --output=avail "$work" | tail -1)
+filled=$(docker exec strategy-example_alice sh -c 'dd if=/dev/zero of="$HOME/fill" bs=1M count=400 2>&1; rm -f "$HOME/fill"')
+free_after=$(df -k --output=avail "$work" | tail -1)
+if echo "$filled" | grep -q "No space left" && [ $((free_before - free_after)) -lt 102400 ]; then
+  pass "filling HOME stops at the strategy's disk and leaves the desk's disk alone"
+else
+  fail "filling HOME: '$filled' (desk's disk ${free_before}k free before, ${free_after}k after)"
+fi
 
 preload_start=$("$desk" strategies start preloader 2>&1 || true)
 if echo "$preload_start" | grep -q "LD_PRELOAD is refused"; then

@@ -88,8 +88,10 @@ public struct ContainerSpec: Sendable, Equatable {
     public static let strategyFolder = "/app/strategy"
     /// Where the desk's unix socket is mounted in network mode `none`.
     public static let deskSocket = "/run/desk/desk.sock"
-    /// Where the strategy's own HOME is mounted (read-write).
+    /// Where the strategy's own HOME is: a private tmpfs of its disk's size (read-write).
     public static let homeFolder = "/home/strategy"
+    /// A strategy's HOME when its limits name no disk (as the process sandbox's).
+    public static let defaultDiskBytes: UInt64 = 256 << 20
     public static let defaultMemoryBytes: UInt64 = 512 << 20
     public static let defaultCPUs = 0.5
     /// Label keys: which strategy, whose, and which desk started the container.
@@ -107,16 +109,17 @@ public struct ContainerSpec: Sendable, Equatable {
     {
         make(
             name: launch.name, member: launch.member, folder: launch.workingDirectory.path,
-            environment: launch.environment, limits: launch.limits, settings: settings, user: launch.user,
-            home: launch.user == nil ? nil : launch.home.path)
+            environment: launch.environment, limits: launch.limits, settings: settings, user: launch.user)
     }
 
     /// Builds the container for strategy `name` of `member` from `folder` (a host
-    /// path: its staged copy), running as `user` with `home` (a host folder of
-    /// that user's) as HOME; without a user, as the image's user with HOME in its private /tmp.
+    /// path: its staged copy), running as `user` with a HOME of its own: a tmpfs of
+    /// `limits.diskBytes` owned by that user (never a host folder: a full HOME cannot
+    /// fill the desk's disk, and nothing is left on the host); without a user, as the
+    /// image's user with HOME in its private /tmp.
     public static func make(
         name: String, member: String, folder: String, environment: [String: String], limits: StrategyLimits,
-        settings: DockerSettings, user: StrategyUser? = nil, home: String? = nil
+        settings: DockerSettings, user: StrategyUser? = nil
     ) -> Result<ContainerSpec, ContainerProblem> {
         if let variable = environment.keys.sorted().first(where: { $0.hasPrefix("DOCKER_") }) {
             return .failure(
@@ -140,8 +143,11 @@ public struct ContainerSpec: Sendable, Equatable {
         } else if let group = settings.socketGroup {
             arguments += ["--group-add", "\(group)"]
         }
-        if let home {
-            arguments += ["--mount", mount(source: home, target: homeFolder, readOnly: false)]
+        if let user {
+            let disk = limits.diskBytes ?? defaultDiskBytes
+            arguments += [
+                "--tmpfs", "\(homeFolder):rw,nosuid,nodev,size=\(disk),uid=\(user.uid),gid=\(user.gid),mode=0700",
+            ]
             inside["HOME"] = homeFolder
         } else {
             inside["HOME"] = "/tmp"

@@ -17,7 +17,7 @@ public struct StrategyLimits: Sendable, Equatable {
     public var cpus: Double?
     /// Its disk, bytes (`"disk": "256m"`): HOME, `/tmp`, `/var/tmp` and `/dev/shm`
     /// together, and the largest file it may write; nil: the desk's default
-    /// (`SandboxOptions.privateFolderBytes`). Process backend.
+    /// (`SandboxOptions.privateFolderBytes`; docker: `ContainerSpec.defaultDiskBytes`, its HOME's size).
     public var diskBytes: UInt64?
 
     /// The process backend's address space limit when config.json sets none.

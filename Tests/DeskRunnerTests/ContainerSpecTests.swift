@@ -56,13 +56,23 @@ struct ContainerSpecTests {
         let spec = try ContainerSpec.make(
             name: "example_alice", member: "alice", folder: "/srv/sandbox/example_alice/app",
             environment: Self.environment, limits: StrategyLimits(), settings: Self.socketMode,
-            user: StrategyUser(uid: 61_004, gid: 61_004, groups: [60_999]), home: "/srv/sandbox/example_alice/home"
+            user: StrategyUser(uid: 61_004, gid: 61_004, groups: [60_999])
         ).get()
         #expect(Self.values("--user", in: spec.arguments) == ["61004:61004"])
         #expect(Self.values("--group-add", in: spec.arguments) == ["60999"])
+        // HOME is a tmpfs of the strategy's disk (256 MiB by default), its user's alone; no host folder.
         #expect(
-            Self.values("--mount", in: spec.arguments).contains(
-                "type=bind,source=/srv/sandbox/example_alice/home,target=/home/strategy"))
+            Self.values("--tmpfs", in: spec.arguments).contains(
+                "/home/strategy:rw,nosuid,nodev,size=268435456,uid=61004,gid=61004,mode=0700"))
+        #expect(!Self.values("--mount", in: spec.arguments).contains { $0.contains("/home/strategy") })
+        let small = try ContainerSpec.make(
+            name: "example_alice", member: "alice", folder: "/srv/sandbox/example_alice/app",
+            environment: Self.environment, limits: StrategyLimits(diskBytes: 8 << 20), settings: Self.socketMode,
+            user: StrategyUser(uid: 61_004, gid: 61_004)
+        ).get()
+        #expect(
+            Self.values("--tmpfs", in: small.arguments).contains(
+                "/home/strategy:rw,nosuid,nodev,size=8388608,uid=61004,gid=61004,mode=0700"))
         #expect(spec.containerEnvironment["HOME"] == "/home/strategy")
         #expect(spec.containerEnvironment["TMPDIR"] == "/tmp")
         #expect(spec.containerEnvironment["PYTHONNOUSERSITE"] == "1")
