@@ -57,8 +57,10 @@ struct DiskFullTests {
         defer { desk.stop() }
         let order = #"{"symbol":"AAPL","qty":"1","side":"buy"}"#
         #expect(
-            try await Self.request(desk.port, .POST, "/admin/prices", token: admin, json: #"{"symbol":"AAPL","price":"100"}"#)
-                .status == 200)
+            try await Self.request(
+                desk.port, .POST, "/admin/prices", token: admin, json: #"{"symbol":"AAPL","price":"100"}"#
+            )
+            .status == 200)
         var acknowledged = 0
         #expect(try await Self.request(desk.port, .POST, "/order", token: token, json: order).status == 201)
         acknowledged += 1
