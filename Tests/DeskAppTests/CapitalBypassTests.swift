@@ -18,22 +18,6 @@ struct CapitalBypassTests {
                               "carol": {"capital": "100000", "max_order_notional": "1000000"}}}}
         """
 
-    static func post(
-        _ port: Int, _ path: String, body: [UInt8], contentType: String = "application/json",
-        headers: [(String, String)]
-    ) async throws -> (status: Int, body: String) {
-        var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)\(path)")
-        request.method = .POST
-        request.headers.add(name: "Content-Type", value: contentType)
-        for (name, value) in headers { request.headers.add(name: name, value: value) }
-        request.body = .bytes(ByteBuffer(bytes: body))
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
-        let bytes = try await response.body.collect(upTo: 1 << 20)
-        return (Int(response.status.code), String(buffer: bytes))
-    }
-
-    static func bearer(_ token: String) -> [(String, String)] { [("Authorization", "Bearer \(token)")] }
-
     @Test("a buy stop and a sell limit at 0.01 are valued at the market on /v2/orders and /order (protobuf and JSON)")
     func ordersFarFromTheMarket() async throws {
         let folder = try TemporaryDirectory()
@@ -49,9 +33,9 @@ struct CapitalBypassTests {
         let desk = try DeskServerProcess(database: database, folder: folder, arguments: ["--config", configFile])
         defer { desk.stop() }
         for (symbol, price) in [("AAPL", "190.6"), ("MSFT", "420"), ("GOOG", "167.48")] {
-            let reply = try await Self.post(
-                desk.port, "/admin/prices", body: Array(#"{"symbol":"\#(symbol)","price":"\#(price)"}"#.utf8),
-                headers: Self.bearer(admin))
+            let reply = try await deskRequest(
+                desk.port, .POST, "/admin/prices", body: Array(#"{"symbol":"\#(symbol)","price":"\#(price)"}"#.utf8),
+                token: admin)
             #expect(reply.status == 200, "\(reply.body)")
         }
         var stop = Orders_OrderRequest()
@@ -66,8 +50,8 @@ struct CapitalBypassTests {
                 (
                     "alice: /v2/orders buy stop 0.01 for 100 AAPL on 10,000 of capital",
                     {
-                        try await Self.post(
-                            desk.port, "/v2/orders",
+                        try await deskRequest(
+                            desk.port, .POST, "/v2/orders",
                             body: Array(
                                 #"{"symbol":"AAPL","qty":"100","side":"buy","type":"stop","stop_price":"0.01","time_in_force":"day"}"#
                                     .utf8),
@@ -81,33 +65,33 @@ struct CapitalBypassTests {
                 (
                     "bob: /order (protobuf) buy stop 0.01 for 1,000 MSFT against max_order_notional 50,000",
                     {
-                        try await Self.post(
-                            desk.port, "/order", body: stopBody, contentType: "application/x-protobuf",
-                            headers: Self.bearer(bob))
+                        try await deskRequest(
+                            desk.port, .POST, "/order", body: stopBody, contentType: "application/x-protobuf",
+                            token: bob)
                     },
                     ["max_order_notional", "420000 (1000 × 420, the last price"]
                 ),
                 (
                     "bob: /order (JSON) the same",
                     {
-                        try await Self.post(
-                            desk.port, "/order",
+                        try await deskRequest(
+                            desk.port, .POST, "/order",
                             body: Array(
                                 #"{"symbol":"MSFT","qty":"1000","side":"buy","order_type":"stop","stop_price":"0.01"}"#
                                     .utf8),
-                            headers: Self.bearer(bob))
+                            token: bob)
                     },
                     ["max_order_notional", "420000 (1000 × 420, the last price"]
                 ),
                 (
                     "carol: /order (JSON) sell limit 0.01 for 2,000 GOOG (a short) on 100,000 of capital",
                     {
-                        try await Self.post(
-                            desk.port, "/order",
+                        try await deskRequest(
+                            desk.port, .POST, "/order",
                             body: Array(
                                 #"{"symbol":"GOOG","qty":"2000","side":"sell","order_type":"limit","limit_price":"0.01"}"#
                                     .utf8),
-                            headers: Self.bearer(carol))
+                            token: carol)
                     },
                     [
                         "insufficient buying power", "needs 334960 (2000 GOOG at 167.48, the last price",
@@ -123,11 +107,11 @@ struct CapitalBypassTests {
             group.addTask {
                 (
                     -1,
-                    try await Self.post(
-                        desk.port, "/order",
+                    try await deskRequest(
+                        desk.port, .POST, "/order",
                         body: Array(
                             #"{"symbol":"AAPL","qty":"10","side":"buy","order_type":"limit","limit_price":"190"}"#.utf8),
-                        headers: Self.bearer(alice))
+                        token: alice)
                 )
             }
             return try await group.reduce(into: [Int: (status: Int, body: String)]()) { $0[$1.0] = $1.1 }

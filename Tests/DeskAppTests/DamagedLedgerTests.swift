@@ -10,17 +10,6 @@ import Testing
 /// 201 to orders it cannot read back; on the intact ledger it starts and trades.
 @Suite("A damaged ledger")
 struct DamagedLedgerTests {
-    static func post(_ port: Int, _ path: String, token: String, json: String) async throws -> Int {
-        var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)\(path)")
-        request.method = .POST
-        request.headers.add(name: "Content-Type", value: "application/json")
-        request.headers.add(name: "Authorization", value: "Bearer \(token)")
-        request.body = .bytes(ByteBuffer(string: json))
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
-        _ = try await response.body.collect(upTo: 1 << 20)
-        return Int(response.status.code)
-    }
-
     @Test("one page overwritten: desk serve exits non-zero with the file and the way out; the intact copy serves")
     func overwrittenPage() async throws {
         let folder = try TemporaryDirectory()
@@ -37,14 +26,18 @@ struct DamagedLedgerTests {
         // A real desk writes a few hundred orders, then stops cleanly (its WAL checkpointed into the file).
         let first = try DeskServerProcess(database: pristine, folder: folder, arguments: ["--config", config])
         #expect(
-            try await Self.post(first.port, "/admin/prices", token: admin, json: #"{"symbol":"AAPL","price":"100"}"#)
+            try await deskRequest(
+                first.port, .POST, "/admin/prices", token: admin, json: #"{"symbol":"AAPL","price":"100"}"#
+            ).status
                 == 200)
         try await withThrowingTaskGroup(of: Void.self) { group in
             for _ in 0..<8 {
                 group.addTask {
                     for _ in 0..<40 {
-                        let status = try await Self.post(
-                            first.port, "/order", token: token, json: #"{"symbol":"AAPL","qty":"1","side":"buy"}"#)
+                        let status = try await deskRequest(
+                            first.port, .POST, "/order", token: token,
+                            json: #"{"symbol":"AAPL","qty":"1","side":"buy"}"#
+                        ).status
                         #expect(status == 201)
                     }
                 }
@@ -87,10 +80,14 @@ struct DamagedLedgerTests {
         let again = try DeskServerProcess(database: pristine, folder: folder)
         defer { again.stop() }
         #expect(
-            try await Self.post(again.port, "/admin/prices", token: admin, json: #"{"symbol":"AAPL","price":"100"}"#)
+            try await deskRequest(
+                again.port, .POST, "/admin/prices", token: admin, json: #"{"symbol":"AAPL","price":"100"}"#
+            ).status
                 == 200)
         #expect(
-            try await Self.post(again.port, "/order", token: token, json: #"{"symbol":"AAPL","qty":"1","side":"buy"}"#)
+            try await deskRequest(
+                again.port, .POST, "/order", token: token, json: #"{"symbol":"AAPL","qty":"1","side":"buy"}"#
+            ).status
                 == 201)
     }
 }

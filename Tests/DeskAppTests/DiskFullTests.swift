@@ -12,21 +12,6 @@ import Testing
 /// once space returns — never crash.
 @Suite("The ledger's disk full")
 struct DiskFullTests {
-    static func request(_ port: Int, _ method: HTTPMethod, _ path: String, token: String, json: String? = nil)
-        async throws -> (status: Int, body: String)
-    {
-        var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)\(path)")
-        request.method = method
-        request.headers.add(name: "Authorization", value: "Bearer \(token)")
-        if let json {
-            request.headers.add(name: "Content-Type", value: "application/json")
-            request.body = .bytes(ByteBuffer(string: json))
-        }
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
-        let body = try await response.body.collect(upTo: 1 << 22)
-        return (Int(response.status.code), String(buffer: body))
-    }
-
     /// Writes `path` until the filesystem says it is full.
     static func fill(_ path: String) {
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
@@ -57,12 +42,12 @@ struct DiskFullTests {
         defer { desk.stop() }
         let order = #"{"symbol":"AAPL","qty":"1","side":"buy"}"#
         #expect(
-            try await Self.request(
+            try await deskRequest(
                 desk.port, .POST, "/admin/prices", token: admin, json: #"{"symbol":"AAPL","price":"100"}"#
             )
             .status == 200)
         var acknowledged = 0
-        #expect(try await Self.request(desk.port, .POST, "/order", token: token, json: order).status == 201)
+        #expect(try await deskRequest(desk.port, .POST, "/order", token: token, json: order).status == 201)
         acknowledged += 1
 
         // Another process fills the disk; the desk finds out at its next writes.
@@ -70,7 +55,7 @@ struct DiskFullTests {
         Self.fill(filler)
         var refusal: (status: Int, body: String)?
         for _ in 0..<5_000 {
-            let answer = try await Self.request(desk.port, .POST, "/order", token: token, json: order)
+            let answer = try await deskRequest(desk.port, .POST, "/order", token: token, json: order)
             if answer.status == 201 {
                 acknowledged += 1
             } else {
@@ -81,17 +66,17 @@ struct DiskFullTests {
         let refused = try #require(refusal, "5,000 orders on a full disk were all acknowledged")
         #expect(refused.status == 503, "\(refused.body)")
         #expect(refused.body.contains("disk is full"), "\(refused.body)")
-        #expect(try await Self.request(desk.port, .GET, "/healthz", token: token).status == 200)
+        #expect(try await deskRequest(desk.port, .GET, "/healthz", token: token).status == 200)
         #expect(kill(desk.pid, 0) == 0, "the desk is still running:\n\(desk.log)")
 
         // Space returns: the desk trades again, and every order it acknowledged is there.
         unlink(filler)
         let resumed = await eventually(within: 20) {
-            (try? await Self.request(desk.port, .POST, "/order", token: token, json: order).status) == 201
+            (try? await deskRequest(desk.port, .POST, "/order", token: token, json: order).status) == 201
         }
         #expect(resumed, "no order was acknowledged after the space returned:\n\(desk.log)")
         if resumed { acknowledged += 1 }
-        let orders = try await Self.request(desk.port, .GET, "/orders?limit=10000", token: token)
+        let orders = try await deskRequest(desk.port, .GET, "/orders?limit=10000", token: token)
         #expect(orders.status == 200)
         let listed = orders.body.components(separatedBy: "\"order_id\"").count - 1
         // Every order acknowledged is there, and none refused is.
