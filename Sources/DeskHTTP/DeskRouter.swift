@@ -1,5 +1,6 @@
 import DeskAPI
 import DeskBroker
+import DeskCore
 import DeskIdentity
 import DeskLedger
 import DeskMarketData
@@ -109,7 +110,8 @@ public func deskRouter(_ services: DeskServices) -> Router<DeskRequestContext> {
         desk: WebDesk(
             ledger: services.ledger, broker: services.broker, orderDesk: services.orderDesk, feed: services.feed,
             strategies: memberStrategies, calendar: services.calendar, isAlpaca: services.reconciler != nil),
-        sessions: services.webSessions, tokens: tokens, settings: services.web, livePages: LivePages(),
+        sessions: services.webSessions, tokens: tokens, settings: services.web,
+        livePages: MemberSlots(perMember: services.web.livePagesPerMember),
         logger: services.logger)
     web.addPublicRoutes(to: router)
     web.addMemberRoutes(to: members)

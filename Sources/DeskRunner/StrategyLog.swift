@@ -174,42 +174,6 @@ public final class StrategyLog: Sendable {
     }
 }
 
-/// How many logs each member may follow at once (`GET /strategies/NAME/logs?follow=1`).
-public final class LogFollowerSlots: Sendable {
-    /// Followers per member at most.
-    public let perMember: Int
-    private let taken = Mutex<[String: Int]>([:])
-
-    public init(perMember: Int = 4) { self.perMember = perMember }
-
-    /// One follower's place, given back when it is released (or dropped: a
-    /// response that never runs cannot keep it).
-    public final class Slot: Sendable {
-        private let release: @Sendable () -> Void
-        init(release: @escaping @Sendable () -> Void) { self.release = release }
-        deinit { release() }
-    }
-
-    /// A place for one more follower of `member`'s logs; nil when they follow `perMember` already.
-    public func take(member: String) -> Slot? {
-        let granted = taken.withLock { taken in
-            guard taken[member, default: 0] < perMember else { return false }
-            taken[member, default: 0] += 1
-            return true
-        }
-        guard granted else { return nil }
-        return Slot { [self] in
-            taken.withLock { taken in
-                taken[member, default: 1] -= 1
-                if taken[member] == 0 { taken[member] = nil }
-            }
-        }
-    }
-
-    /// Followers of `member`'s logs now.
-    public func count(member: String) -> Int { taken.withLock { $0[member, default: 0] } }
-}
-
 /// Lines appended to a log file from now on; survives rotation. Polls the file.
 public struct LogFollower: AsyncSequence, Sendable {
     public typealias Element = String

@@ -27,7 +27,7 @@ public actor Supervisor: Service {
     /// The process backend's sandbox (deploys compile in it); nil when `init` was given a backend.
     public nonisolated let sandboxPlan: SandboxPlan?
     /// Who follows which member's logs: at most `SupervisorConfiguration.logFollowersPerMember` each.
-    public nonisolated let logFollowers: LogFollowerSlots
+    public nonisolated let logFollowers: MemberSlots
     private let feed: FeedHub
     private let credentials: any StrategyCredentials
     private let store: any StrategyStateStore
@@ -52,7 +52,7 @@ public actor Supervisor: Service {
         self.store = store
         self.users = users
         self.logger = logger
-        logFollowers = LogFollowerSlots(perMember: configuration.logFollowersPerMember)
+        logFollowers = MemberSlots(perMember: configuration.logFollowersPerMember)
         if let backend {
             backends = Dictionary(uniqueKeysWithValues: StrategyRuntime.allCases.map { ($0, backend) })
             sandboxReport = SandboxReport(applied: ["backend \(backend.name), given by the caller"])

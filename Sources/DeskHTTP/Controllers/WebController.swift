@@ -7,7 +7,6 @@ import Hummingbird
 import Logging
 import NIOCore
 import ServiceLifecycle
-import Synchronization
 
 /// The web desk: the page at `/` (a sign-in form without a session), its
 /// script and style sheet, signing in and out, and the page's live updates as
@@ -18,7 +17,7 @@ struct WebController {
     let sessions: WebSessions
     let tokens: TokenAuthenticator
     let settings: WebSettings
-    let livePages: LivePages
+    let livePages: MemberSlots
     let logger: Logger
 
     /// The routes anyone may ask: the page, its assets, signing in.
@@ -152,10 +151,10 @@ struct WebController {
         do { try parameters.check(allowed: ["log"]) } catch { throw DeskHTTPError(error) }
         let log = parameters.value("log")
         let caller = context.caller
-        guard let slot = livePages.open(caller.member, limit: settings.livePagesPerMember) else {
+        guard let slot = livePages.take(member: caller.member) else {
             throw DeskHTTPError(
                 .tooManyRequests,
-                "member \(caller.member) has \(settings.livePagesPerMember) live pages open, the most allowed; close one"
+                "member \(caller.member) has \(livePages.perMember) live pages open, the most allowed; close one"
             )
         }
         let authorization = request.headers[.authorization]
@@ -198,47 +197,6 @@ struct WebController {
                 try await writer.finish(nil)
             })
     }
-}
-
-/// How many live pages each member holds open.
-final class LivePages: Sendable {
-    private let counts = Mutex<[String: Int]>([:])
-
-    /// Takes a place for `member`; nil when they hold `limit` already.
-    func open(_ member: String, limit: Int) -> LivePageSlot? {
-        let taken = counts.withLock { counts in
-            guard counts[member, default: 0] < limit else { return false }
-            counts[member, default: 0] += 1
-            return true
-        }
-        return taken ? LivePageSlot(giveBack: { self.close(member) }) : nil
-    }
-
-    private func close(_ member: String) {
-        counts.withLock { counts in
-            counts[member, default: 1] -= 1
-            if counts[member] == 0 { counts[member] = nil }
-        }
-    }
-}
-
-/// One live page's place in `LivePages`, given back exactly once: when its stream
-/// ends, or, when the stream never started (the client reset the connection before
-/// the response went out, so its body never ran), when the response is dropped.
-final class LivePageSlot: Sendable {
-    private let giveBack: Mutex<(@Sendable () -> Void)?>
-
-    init(giveBack: @escaping @Sendable () -> Void) { self.giveBack = Mutex(giveBack) }
-
-    /// Gives the place back (once; later calls do nothing).
-    func release() {
-        giveBack.withLock { giveBack in
-            defer { giveBack = nil }
-            return giveBack
-        }?()
-    }
-
-    deinit { release() }
 }
 
 extension Optional {
