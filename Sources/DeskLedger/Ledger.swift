@@ -251,55 +251,7 @@ public final class Ledger: Service, Sendable {
     }
 }
 
-/// What applying one update did.
-public enum LedgerUpdateOutcome: Sendable {
-    /// The order changed; here it is after the change.
-    case applied(OrderRecord)
-    /// A fill already booked; nothing changed.
-    case duplicate(OrderRecord)
-    /// The state machine refused the event; nothing changed.
-    case refused(OrderRecord, OrderTransitionError)
-    /// No such order in the ledger.
-    case unknownOrder
-
-    /// The order after the update, when it exists.
-    public var order: OrderRecord? {
-        switch self {
-        case .applied(let order), .duplicate(let order), .refused(let order, _): order
-        case .unknownOrder: nil
-        }
-    }
-}
-
-/// Which orders to list.
-public struct OrderQuery: Sendable, Equatable {
-    /// Which statuses.
-    public enum StatusFilter: Sendable, Equatable {
-        case all, open, closed
-        case exactly(OrderStatus)
-    }
-
-    /// One member's orders, or everyone's when nil.
-    public var member: String?
-    public var status: StatusFilter
-    public var symbol: String?
-    /// Orders created at or after this time.
-    public var since: Date?
-    public var limit: Int
-
-    /// Most orders one listing returns.
-    public static let maximumLimit = 10_000
-
-    public init(
-        member: String?, status: StatusFilter = .all, symbol: String? = nil, since: Date? = nil, limit: Int = 100
-    ) {
-        self.member = member
-        self.status = status
-        self.symbol = symbol
-        self.since = since
-        self.limit = min(max(limit, 1), Self.maximumLimit)
-    }
-
+extension OrderQuery {
     func request() -> QueryInterfaceRequest<OrderRecord> {
         filtered().order(Column("created_at").desc, Column("order_id").desc).limit(limit)
     }

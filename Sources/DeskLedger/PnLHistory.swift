@@ -2,28 +2,6 @@ import DeskCore
 import Foundation
 import GRDB
 
-/// One point of a member's (or one strategy's) equity curve: realized plus
-/// unrealized P&L at the prices the desk saw at `at` (table `pnl_history`).
-public struct EquitySample: Sendable, Equatable {
-    public var member: String
-    /// Empty for the member's whole book.
-    public var strategy: String
-    public var at: Date
-    public var realizedPnL: Decimal
-    public var unrealizedPnL: Decimal
-
-    /// Realized plus unrealized.
-    public var equity: Decimal { realizedPnL + unrealizedPnL }
-
-    public init(member: String, strategy: String, at: Date, realizedPnL: Decimal, unrealizedPnL: Decimal) {
-        self.member = member
-        self.strategy = strategy
-        self.at = at
-        self.realizedPnL = realizedPnL
-        self.unrealizedPnL = unrealizedPnL
-    }
-}
-
 /// The P&L history's storage. One row per member (and per strategy) per
 /// minute at most: a sample in a minute that already has one replaces it, so a
 /// member has at most 1,440 rows a day for their book and 1,440 for each of

@@ -33,23 +33,19 @@ extension OrderRecord {
         "order_id, member, strategy, symbol, qty, side, order_type, time_in_force, limit_price, stop_price, status, filled_qty, filled_notional, filled_avg_price, status_reason, created_at, updated_at"
 
     public init(row: Row) throws {
-        orderId = row["order_id"]
-        member = row["member"]
-        strategy = row["strategy"]
-        symbol = row["symbol"]
-        qty = try decimal(row, "qty")
-        side = try enumeration(row, "side")
-        orderType = try enumeration(row, "order_type")
-        timeInForce = try enumeration(row, "time_in_force")
-        limitPrice = try optionalDecimal(row, "limit_price")
-        stopPrice = try optionalDecimal(row, "stop_price")
-        status = try enumeration(row, "status")
-        filledQty = try decimal(row, "filled_qty")
-        filledNotional = try decimal(row, "filled_notional")
+        let qty = try decimal(row, "qty")
+        let order = Order(
+            id: row["order_id"], member: row["member"], strategy: row["strategy"],
+            terms: OrderTerms(
+                symbol: row["symbol"], qty: qty, side: try enumeration(row, "side"),
+                type: try enumeration(row, "order_type"), timeInForce: try enumeration(row, "time_in_force"),
+                limitPrice: try optionalDecimal(row, "limit_price"), stopPrice: try optionalDecimal(row, "stop_price")),
+            placedAt: row["created_at"])
+        let progress = OrderProgress(
+            qty: qty, status: try enumeration(row, "status"), filledQty: try decimal(row, "filled_qty"),
+            filledNotional: try decimal(row, "filled_notional"), statusReason: row["status_reason"])
+        self.init(order, progress: progress, updatedAt: row["updated_at"])
         filledAvgPrice = try optionalDecimal(row, "filled_avg_price")
-        statusReason = row["status_reason"]
-        createdAt = row["created_at"]
-        updatedAt = row["updated_at"]
     }
 
     /// Inserts the order with a cached statement.
@@ -86,16 +82,10 @@ extension OrderRecord {
 
 extension FillRecord {
     public init(row: Row) throws {
-        id = row["id"]
-        orderId = row["order_id"]
-        fillId = row["fill_id"]
-        member = row["member"]
-        strategy = row["strategy"]
-        symbol = row["symbol"]
-        side = try enumeration(row, "side")
-        qty = try decimal(row, "qty")
-        price = try decimal(row, "price")
-        filledAt = row["filled_at"]
+        self.init(
+            id: row["id"], orderId: row["order_id"], fillId: row["fill_id"], member: row["member"],
+            strategy: row["strategy"], symbol: row["symbol"], side: try enumeration(row, "side"),
+            qty: try decimal(row, "qty"), price: try decimal(row, "price"), filledAt: row["filled_at"])
     }
 
     /// Inserts the fill with a cached statement.
@@ -119,27 +109,21 @@ extension FillRecord {
 
 extension PositionRecord {
     public init(row: Row) throws {
-        member = row["member"]
-        strategy = row["strategy"]
-        symbol = row["symbol"]
-        qty = try decimal(row, "qty")
-        costBasis = try decimal(row, "cost_basis")
-        realizedPnL = try decimal(row, "realized_pnl")
-        updatedAt = row["updated_at"]
+        self.init(
+            member: row["member"], strategy: row["strategy"], symbol: row["symbol"],
+            position: Position(
+                qty: try decimal(row, "qty"), costBasis: try decimal(row, "cost_basis"),
+                realizedPnL: try decimal(row, "realized_pnl")),
+            updatedAt: row["updated_at"])
     }
 }
 
 extension AuditEvent {
     public init(row: Row) throws {
+        self.init(
+            at: row["at"], member: row["member"], strategy: row["strategy"], action: row["action"],
+            orderId: row["order_id"], outcome: row["outcome"], httpStatus: row["http_status"], detail: row["detail"])
         id = row["id"]
-        at = row["at"]
-        member = row["member"]
-        strategy = row["strategy"]
-        action = row["action"]
-        orderId = row["order_id"]
-        outcome = row["outcome"]
-        httpStatus = row["http_status"]
-        detail = row["detail"]
     }
 
     /// Appends the line with a cached statement.

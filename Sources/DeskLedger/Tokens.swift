@@ -1,47 +1,8 @@
 import Crypto
+import DeskCore
 import Foundation
 import GRDB
 import Synchronization
-
-/// Who a bearer token speaks for.
-public struct TokenIdentity: Sendable, Equatable {
-    public var tokenId: Int64
-    /// The member every order placed with the token belongs to.
-    public var member: String
-    /// The strategy the token was issued for; empty for a member's own token.
-    public var strategy: String
-    /// Admin tokens may read everyone's data and use the admin API.
-    public var isAdmin: Bool
-    /// A metrics token: it may read `/metrics` and nothing else.
-    public var isMetricsOnly: Bool
-
-    public init(tokenId: Int64, member: String, strategy: String, isAdmin: Bool, isMetricsOnly: Bool = false) {
-        self.tokenId = tokenId
-        self.member = member
-        self.strategy = strategy
-        self.isAdmin = isAdmin
-        self.isMetricsOnly = isMetricsOnly
-    }
-}
-
-/// Who issued a token (the `issued_by` column).
-public enum TokenIssuer: String, Sendable, Codable, CaseIterable {
-    /// `desk tokens issue` (or a test): lives until revoked by hand.
-    case cli
-    /// The desk itself, for its admin token file.
-    case desk
-    /// The strategy supervisor, for one run of one strategy: revoked when the run
-    /// ends, and at the next desk start when a kill -9 left it live.
-    case supervisor
-    /// An admin, on the web desk (`POST /admin/tokens`): lives until revoked.
-    case web
-}
-
-/// A token just issued: the secret is shown once and never stored.
-public struct IssuedToken: Sendable, Equatable {
-    public var identity: TokenIdentity
-    public var secret: String
-}
 
 extension Ledger {
     /// Prefix of every desk token, so one is recognisable in a config file.

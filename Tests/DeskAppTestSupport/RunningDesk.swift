@@ -1,4 +1,5 @@
 import DeskApp
+import DeskCore
 import DeskLedger
 import DeskTestSupport
 import Foundation

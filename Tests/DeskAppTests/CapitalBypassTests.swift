@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import DeskCore
 import DeskLedger
 import DeskProto
 import DeskTestSupport

@@ -1,5 +1,6 @@
 import DeskApp
 import DeskAppTestSupport
+import DeskCore
 import DeskHTTP
 import DeskIdentity
 import DeskLedger

@@ -1,4 +1,5 @@
 import DeskAppTestSupport
+import DeskCore
 import DeskIdentity
 import DeskLedger
 import DeskTestSupport

@@ -1,4 +1,5 @@
 import DeskAPI
+import DeskCore
 import DeskLedger
 import Foundation
 import HTTPTypes

@@ -1,3 +1,4 @@
+import DeskCore
 import DeskTestSupport
 import Foundation
 import GRDB

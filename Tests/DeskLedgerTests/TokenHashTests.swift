@@ -1,3 +1,4 @@
+import DeskCore
 import Testing
 
 @testable import DeskLedger

@@ -1,3 +1,4 @@
+import DeskCore
 import DeskIdentity
 import DeskLedger
 import Foundation

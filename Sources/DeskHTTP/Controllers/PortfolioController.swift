@@ -1,5 +1,6 @@
 import DeskAPI
 import DeskBroker
+import DeskCore
 import DeskLedger
 import Hummingbird
 

@@ -1,0 +1,306 @@
+// What the ledger keeps, as plain values: every module speaks of orders, fills,
+// positions, halts and audit lines in these types; only DeskLedger knows how they
+// are stored (its row mappings extend them).
+import Foundation
+
+/// One order and where it is in its life (table `orders`).
+public struct OrderRecord: Sendable, Equatable {
+    public var orderId: String
+    public var member: String
+    /// Empty when the member placed the order directly.
+    public var strategy: String
+    public var symbol: String
+    public var qty: Decimal
+    public var side: Side
+    public var orderType: OrderType
+    public var timeInForce: TimeInForce
+    public var limitPrice: Decimal?
+    public var stopPrice: Decimal?
+    public var status: OrderStatus
+    public var filledQty: Decimal
+    public var filledNotional: Decimal
+    public var filledAvgPrice: Decimal?
+    /// Why the order has its status (rejected, canceled), when there is a reason.
+    public var statusReason: String?
+    public var createdAt: Date
+    public var updatedAt: Date
+
+    /// `order` as the ledger stores it, with its progress so far.
+    public init(_ order: Order, progress: OrderProgress, updatedAt: Date? = nil) {
+        orderId = order.id
+        member = order.member
+        strategy = order.strategy
+        symbol = order.terms.symbol
+        qty = order.terms.qty
+        side = order.terms.side
+        orderType = order.terms.type
+        timeInForce = order.terms.timeInForce
+        limitPrice = order.terms.limitPrice
+        stopPrice = order.terms.stopPrice
+        status = progress.status
+        filledQty = progress.filledQty
+        filledNotional = progress.filledNotional
+        filledAvgPrice = progress.averageFillPrice
+        statusReason = progress.statusReason
+        createdAt = order.placedAt
+        self.updatedAt = updatedAt ?? order.placedAt
+    }
+
+    /// The order as admitted.
+    public var order: Order {
+        Order(
+            id: orderId, member: member, strategy: strategy,
+            terms: OrderTerms(
+                symbol: symbol, qty: qty, side: side, type: orderType, timeInForce: timeInForce,
+                limitPrice: limitPrice, stopPrice: stopPrice),
+            placedAt: createdAt)
+    }
+
+    /// The order's state machine, as stored.
+    public var progress: OrderProgress {
+        get {
+            OrderProgress(
+                qty: qty, status: status, filledQty: filledQty, filledNotional: filledNotional,
+                statusReason: statusReason)
+        }
+        set {
+            status = newValue.status
+            filledQty = newValue.filledQty
+            filledNotional = newValue.filledNotional
+            filledAvgPrice = newValue.averageFillPrice
+            statusReason = newValue.statusReason
+        }
+    }
+
+    /// The order with what has filled, as a broker takes it back after a restart.
+    public var working: WorkingOrder { WorkingOrder(order: order, progress: progress) }
+}
+
+/// One execution against an order (table `fills`). `fillId` is `FillID`'s: the
+/// same fill reported twice is recorded once.
+public struct FillRecord: Sendable, Equatable {
+    public var id: Int64?
+    public var orderId: String
+    public var fillId: String
+    public var member: String
+    public var strategy: String
+    public var symbol: String
+    public var side: Side
+    public var qty: Decimal
+    public var price: Decimal
+    public var filledAt: Date
+
+    /// A fill as given.
+    public init(
+        id: Int64?, orderId: String, fillId: String, member: String, strategy: String, symbol: String, side: Side,
+        qty: Decimal, price: Decimal, filledAt: Date
+    ) {
+        self.id = id
+        self.orderId = orderId
+        self.fillId = fillId
+        self.member = member
+        self.strategy = strategy
+        self.symbol = symbol
+        self.side = side
+        self.qty = qty
+        self.price = price
+        self.filledAt = filledAt
+    }
+}
+
+/// A member's or a strategy's holding in one symbol (tables `member_positions`
+/// and `strategy_positions`).
+public struct PositionRecord: Sendable, Equatable {
+    public var member: String
+    /// Empty for the member's own (netted) book.
+    public var strategy: String
+    public var symbol: String
+    public var qty: Decimal
+    public var costBasis: Decimal
+    public var realizedPnL: Decimal
+    public var updatedAt: Date
+
+    /// A holding as given.
+    public init(
+        member: String, strategy: String, symbol: String, position: Position, updatedAt: Date
+    ) {
+        self.member = member
+        self.strategy = strategy
+        self.symbol = symbol
+        qty = position.qty
+        costBasis = position.costBasis
+        realizedPnL = position.realizedPnL
+        self.updatedAt = updatedAt
+    }
+
+    /// The arithmetic view of this holding.
+    public var position: Position { Position(qty: qty, costBasis: costBasis, realizedPnL: realizedPnL) }
+}
+
+/// One line of the audit log: every order request, cancel and admin action,
+/// accepted or not (table `audit_events`).
+public struct AuditEvent: Sendable, Equatable {
+    public var id: Int64?
+    public var at: Date
+    public var member: String?
+    /// Empty when no strategy was involved.
+    public var strategy: String
+    public var action: String
+    public var orderId: String?
+    public var outcome: String
+    public var httpStatus: Int?
+    public var detail: String?
+
+    /// An audit line as given.
+    public init(
+        at: Date, member: String?, strategy: String, action: String, orderId: String? = nil, outcome: String,
+        httpStatus: Int? = nil, detail: String? = nil
+    ) {
+        self.at = at
+        self.member = member
+        self.strategy = strategy
+        self.action = action
+        self.orderId = orderId
+        self.outcome = outcome
+        self.httpStatus = httpStatus
+        self.detail = detail
+    }
+}
+
+/// A kill switch that is on (table `halts`): for one member, or for the whole desk.
+public struct HaltRecord: Codable, Sendable, Equatable {
+    /// The scope that stands for every member.
+    public static let wholeDesk = "*"
+
+    /// A member id, or `*` for the whole desk.
+    public var scope: String
+    public var reason: String?
+    public var haltedBy: String?
+    public var haltedAt: Date
+
+    /// A halt as given.
+    public init(scope: String, reason: String?, haltedBy: String?, haltedAt: Date) {
+        self.scope = scope
+        self.reason = reason
+        self.haltedBy = haltedBy
+        self.haltedAt = haltedAt
+    }
+}
+
+/// One point of a member's (or one strategy's) equity curve: realized plus
+/// unrealized P&L at the prices the desk saw at `at` (table `pnl_history`).
+public struct EquitySample: Sendable, Equatable {
+    public var member: String
+    /// Empty for the member's whole book.
+    public var strategy: String
+    public var at: Date
+    public var realizedPnL: Decimal
+    public var unrealizedPnL: Decimal
+
+    /// Realized plus unrealized.
+    public var equity: Decimal { realizedPnL + unrealizedPnL }
+
+    public init(member: String, strategy: String, at: Date, realizedPnL: Decimal, unrealizedPnL: Decimal) {
+        self.member = member
+        self.strategy = strategy
+        self.at = at
+        self.realizedPnL = realizedPnL
+        self.unrealizedPnL = unrealizedPnL
+    }
+}
+
+/// Who a bearer token speaks for.
+public struct TokenIdentity: Sendable, Equatable {
+    public var tokenId: Int64
+    /// The member every order placed with the token belongs to.
+    public var member: String
+    /// The strategy the token was issued for; empty for a member's own token.
+    public var strategy: String
+    /// Admin tokens may read everyone's data and use the admin API.
+    public var isAdmin: Bool
+    /// A metrics token: it may read `/metrics` and nothing else.
+    public var isMetricsOnly: Bool
+
+    public init(tokenId: Int64, member: String, strategy: String, isAdmin: Bool, isMetricsOnly: Bool = false) {
+        self.tokenId = tokenId
+        self.member = member
+        self.strategy = strategy
+        self.isAdmin = isAdmin
+        self.isMetricsOnly = isMetricsOnly
+    }
+}
+
+/// Who issued a token (the `issued_by` column).
+public enum TokenIssuer: String, Sendable, Codable, CaseIterable {
+    /// `desk tokens issue` (or a test): lives until revoked by hand.
+    case cli
+    /// The desk itself, for its admin token file.
+    case desk
+    /// The strategy supervisor, for one run of one strategy: revoked when the run
+    /// ends, and at the next desk start when a kill -9 left it live.
+    case supervisor
+    /// An admin, on the web desk (`POST /admin/tokens`): lives until revoked.
+    case web
+}
+
+/// A token just issued: the secret is shown once and never stored.
+public struct IssuedToken: Sendable, Equatable {
+    public var identity: TokenIdentity
+    public var secret: String
+
+    /// A token as issued.
+    public init(identity: TokenIdentity, secret: String) {
+        self.identity = identity
+        self.secret = secret
+    }
+}
+
+/// What applying one update did.
+public enum LedgerUpdateOutcome: Sendable {
+    /// The order changed; here it is after the change.
+    case applied(OrderRecord)
+    /// A fill already booked; nothing changed.
+    case duplicate(OrderRecord)
+    /// The state machine refused the event; nothing changed.
+    case refused(OrderRecord, OrderTransitionError)
+    /// No such order in the ledger.
+    case unknownOrder
+
+    /// The order after the update, when it exists.
+    public var order: OrderRecord? {
+        switch self {
+        case .applied(let order), .duplicate(let order), .refused(let order, _): order
+        case .unknownOrder: nil
+        }
+    }
+}
+
+/// Which orders to list.
+public struct OrderQuery: Sendable, Equatable {
+    /// Which statuses.
+    public enum StatusFilter: Sendable, Equatable {
+        case all, open, closed
+        case exactly(OrderStatus)
+    }
+
+    /// One member's orders, or everyone's when nil.
+    public var member: String?
+    public var status: StatusFilter
+    public var symbol: String?
+    /// Orders created at or after this time.
+    public var since: Date?
+    public var limit: Int
+
+    /// Most orders one listing returns.
+    public static let maximumLimit = 10_000
+
+    public init(
+        member: String?, status: StatusFilter = .all, symbol: String? = nil, since: Date? = nil, limit: Int = 100
+    ) {
+        self.member = member
+        self.status = status
+        self.symbol = symbol
+        self.since = since
+        self.limit = min(max(limit, 1), Self.maximumLimit)
+    }
+}
