@@ -119,6 +119,15 @@ let package = Package(
             ]
         ),
         .target(name: "DeskAPI", dependencies: ["DeskCore"]),
+        // The use cases every face translates (trading, strategies, portfolio, administration).
+        .target(
+            name: "DeskServices",
+            dependencies: [
+                "DeskCore", "DeskIdentity", "DeskLedger", "DeskOrders", "DeskBroker", "DeskMarketData", "DeskRunner",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         .target(name: "DeskIdentity", dependencies: ["DeskCore", "DeskLedger"]),
         .target(
             name: "DeskHTTP",

@@ -107,7 +107,7 @@ public struct DeskApplication: Sendable {
     /// Every route (see `deskRouter`).
     public func router() -> Router<DeskRequestContext> {
         deskRouter(
-            DeskServices(
+            RouteDependencies(
                 ledger: ledger, orderDesk: orderDesk, broker: broker, feed: feed, supervisor: supervisor,
                 reconciler: reconciler(), metrics: metrics, trustUserHeader: configuration.trustUserHeader,
                 maximumBodySize: configuration.maximumBodySize, latest: latest,

@@ -11,7 +11,7 @@ import Hummingbird
 import Logging
 
 /// What the routes work with; the application builds it once.
-public struct DeskServices: Sendable {
+public struct RouteDependencies: Sendable {
     public var ledger: Ledger
     public var orderDesk: OrderDesk
     public var broker: any Broker
@@ -72,7 +72,7 @@ public struct DeskServices: Sendable {
 /// no route takes is answered with the list of routes. The routes that need a
 /// caller sit behind the authenticators, in groups whose context states who
 /// may use them (`MemberContext`, `AdminContext`, `MetricsContext`).
-public func deskRouter(_ services: DeskServices) -> Router<DeskRequestContext> {
+public func deskRouter(_ services: RouteDependencies) -> Router<DeskRequestContext> {
     let router = Router(context: DeskRequestContext.self)
     router.add(middleware: AccessLogMiddleware(logger: services.logger))
     router.add(middleware: RequestMetricsMiddleware(metrics: services.metrics))
