@@ -91,4 +91,36 @@ struct DamagedLedgerTests {
             ).status
                 == 201)
     }
+
+    @Test("a ledger that does not keep an order as written: 503 and no order, never a 201 for it")
+    func orderNotKeptAsWritten() async throws {
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        let database = folder.path("desk.db")
+        let setup = try Ledger(path: database)
+        let admin = try await setup.issueToken(member: "root", isAdmin: true).secret
+        let token = try await setup.issueToken(member: "alice").secret
+        // The storage below the desk changes what it was given: every new order is stored with another qty.
+        let damage = try await runCommand(
+            "/usr/bin/python3",
+            [
+                "-c",
+                "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute(\"CREATE TRIGGER damage AFTER INSERT ON orders BEGIN UPDATE orders SET qty = '999' WHERE order_id = NEW.order_id; END\"); c.commit(); c.close()",
+                database,
+            ])
+        #expect(damage.status == 0, "\(damage.output)")
+        let desk = try DeskServerProcess(database: database, folder: folder)
+        defer { desk.stop() }
+        #expect(
+            try await deskRequest(
+                desk.port, .POST, "/admin/prices", token: admin, json: #"{"symbol":"AAPL","price":"100"}"#
+            ).status
+                == 200)
+        let reply = try await deskRequest(
+            desk.port, .POST, "/order", token: token, json: #"{"symbol":"AAPL","qty":"1","side":"buy"}"#)
+        #expect(reply.status == 503, "\(reply.status) \(reply.body)")
+        #expect(reply.body.contains("could not record the order"), "\(reply.body)")
+        let stored = try await Ledger(readingExisting: database).orders(OrderQuery(member: nil, limit: 10))
+        #expect(stored.isEmpty, "\(stored)")
+    }
 }
