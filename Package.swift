@@ -238,7 +238,7 @@ let package = Package(
             name: "DeskHTTPTests",
             dependencies: [
                 "DeskHTTP", "DeskApp", "DeskAppTestSupport", "DeskTestSupport", "DeskProto", "DeskCore", "DeskLedger",
-                "DeskIdentity", "DeskMarketData", "AlpacaProtocol", "MessagePack",
+                "DeskIdentity", "DeskMarketData", "DeskRunner", "AlpacaProtocol", "MessagePack",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),

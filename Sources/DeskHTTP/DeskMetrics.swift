@@ -1,4 +1,5 @@
 import DeskOrders
+import DeskRunner
 import Prometheus
 import Synchronization
 
@@ -12,6 +13,9 @@ public final class DeskMetrics: OrderDeskMetrics, Sendable {
     private let fills: Counter
     private let fillCount = Atomic<Int>(0)
     private let requests: Mutex<[String: Counter]> = Mutex([:])
+    private let droppedOutput: Counter
+    /// `StrategyLog.droppedBytes` as last counted into `droppedOutput`.
+    private let droppedOutputCounted = Mutex<Int>(0)
 
     /// Outcomes an order request can have (labels of `desk_orders_total`).
     static let orderOutcomes = [
@@ -33,6 +37,10 @@ public final class DeskMetrics: OrderDeskMetrics, Sendable {
         fills = registry.makeCounter(
             descriptor: MetricNameDescriptor(
                 metricName: "desk_fills", unitName: "total", helpText: "Fills booked in the ledger"))
+        droppedOutput = registry.makeCounter(
+            descriptor: MetricNameDescriptor(
+                metricName: "desk_strategy_output_dropped_bytes", unitName: "total",
+                helpText: "Bytes of strategies' output not written to their logs (a full disk, the free-space floor)"))
         let counters = Dictionary(
             uniqueKeysWithValues: Self.orderOutcomes.map {
                 (
@@ -85,6 +93,12 @@ public final class DeskMetrics: OrderDeskMetrics, Sendable {
 
     /// The Prometheus text exposition of every metric.
     public func render() -> [UInt8] {
+        let dropped = StrategyLog.droppedBytes
+        let newly = droppedOutputCounted.withLock { counted in
+            defer { counted = max(counted, dropped) }
+            return dropped - counted
+        }
+        if newly > 0 { droppedOutput.increment(by: Int64(newly)) }
         var buffer: [UInt8] = []
         registry.emit(into: &buffer)
         return buffer

@@ -77,7 +77,7 @@ public final class StrategyLog: Sendable {
             var info = statvfs()
             if fstatvfs(state.descriptor, &info) == 0 {
                 let free = UInt64(info.f_bavail) * UInt64(info.f_frsize)
-                state.floorReached = free < freeSpaceFloor + UInt64(count)
+                state.floorReached = free < freeSpaceFloor || free - freeSpaceFloor < UInt64(count)
             }
             state.sinceCheck = 0
         }

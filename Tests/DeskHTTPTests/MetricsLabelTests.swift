@@ -1,4 +1,6 @@
 import DeskAPI
+import DeskRunner
+import DeskTestSupport
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -39,6 +41,28 @@ struct MetricsLabelTests {
             #expect(labels.contains("unmatched"))
             #expect(labels.isSubset(of: allowed), "labels outside the route table: \(labels.subtracting(allowed))")
             #expect(labels.count <= 6, "\(labels.count) route labels: \(labels.sorted())")
+        }
+    }
+
+    @Test("strategy output a log could not keep shows in /metrics as desk_strategy_output_dropped_bytes_total")
+    func droppedOutput() async throws {
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        try await DeskHarness.run { desk in
+            func dropped() async throws -> Int {
+                let response = try await desk.client.execute(
+                    uri: "/metrics", method: .get, headers: desk.headers(token: desk.admin, contentType: nil))
+                let line = String(buffer: response.body).split(separator: "\n").first {
+                    $0.hasPrefix("desk_strategy_output_dropped_bytes_total ")
+                }
+                return try #require(line.flatMap { Int($0.split(separator: " ").last ?? "") }, "no counter line")
+            }
+            let before = try await dropped()
+            // A floor no disk has: every byte is dropped (as on a full disk).
+            let log = StrategyLog(path: folder.path("s.log"), freeSpaceFloor: .max)
+            log.append(Data(repeating: UInt8(ascii: "x"), count: 1234))
+            log.close()
+            #expect(try await dropped() - before >= 1234)
         }
     }
 }
