@@ -83,6 +83,8 @@ let package = Package(
         // Alpaca's stream messages as a server sends them (pure): the double and the desk's /v2 share them.
         .target(name: "AlpacaProtocol", dependencies: ["DeskCore", "MessagePack"]),
         .target(name: "DeskBacktest", dependencies: ["DeskCore"]),
+        // A strategy's way between venues: promotion requests, officers' approvals, the loss rules that bring it back (pure).
+        .target(name: "DeskPromotion", dependencies: ["DeskCore"]),
         .target(
             name: "AlpacaData",
             dependencies: [
@@ -223,6 +225,7 @@ let package = Package(
         .testTarget(name: "MessagePackTests", dependencies: ["MessagePack"]),
         .testTarget(name: "SandboxSpecTests", dependencies: ["SandboxSpec"]),
         .testTarget(name: "DeskBacktestTests", dependencies: ["DeskBacktest", "DeskCore"]),
+        .testTarget(name: "DeskPromotionTests", dependencies: ["DeskPromotion", "DeskCore"]),
         .testTarget(
             name: "AlpacaTests",
             dependencies: [
