@@ -217,6 +217,7 @@ enum LedgerDatabase {
             try db.create(index: "client_order_ids_by_order", on: "client_order_ids", columns: ["order_id"])
         }
         PnLHistoryTable.register(in: &migrator)
+        PromotionTables.register(in: &migrator)
         return migrator
     }
 }
