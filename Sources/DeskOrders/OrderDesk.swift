@@ -8,9 +8,9 @@ import ServiceLifecycle
 /// What the order desk counts (the server's Prometheus metrics implement it).
 public protocol OrderDeskMetrics: Sendable {
     /// One order request and how long the pipeline took, by outcome.
-    func recordOrder(outcome: String, duration: Duration)
+    func recordOrder(outcome: OrderOutcome, duration: Duration)
     /// An order request refused before the pipeline (bad body, bad token).
-    func recordRefusedRequest(outcome: String)
+    func recordRefusedRequest(outcome: OrderOutcome)
     /// One fill booked.
     func recordFill()
 }
@@ -170,8 +170,8 @@ public actor OrderDesk: Service {
         let audit =
             refusal.map {
                 AuditEvent(
-                    at: order.placedAt, member: order.member, strategy: order.strategy, action: "order",
-                    orderId: order.id, outcome: "broker_rejected", httpStatus: $0.status,
+                    at: order.placedAt, member: order.member, strategy: order.strategy, action: .order,
+                    orderId: order.id, outcome: .brokerRejected, httpStatus: $0.status,
                     detail: "broker rejected the order: \($0.reason)")
             } ?? acceptedAudit(order)
         let record: OrderRecord
@@ -301,14 +301,14 @@ public actor OrderDesk: Service {
     /// Cancels `orderId` if `member` owns it (or `isAdmin`) and it is still working.
     public func cancel(orderId: String, member: String, strategy: String, isAdmin: Bool) async -> Cancellation {
         let result = await cancelOrder(orderId: orderId, member: member, isAdmin: isAdmin)
-        let (outcome, detail): (String, String?) =
+        let (outcome, detail): (AuditOutcome, String?) =
             switch result {
-            case .canceled: ("canceled", nil)
-            case .notFound(let message), .failed(let message), .notCancelable(_, let message): ("rejected", message)
+            case .canceled: (.canceled, nil)
+            case .notFound(let message), .failed(let message), .notCancelable(_, let message): (.rejected, message)
             }
         try? await ledger.record(
             AuditEvent(
-                at: clock.now(), member: member, strategy: strategy, action: "cancel", orderId: orderId,
+                at: clock.now(), member: member, strategy: strategy, action: .cancel, orderId: orderId,
                 outcome: outcome, detail: detail))
         return result
     }
@@ -352,7 +352,7 @@ public actor OrderDesk: Service {
         try await ledger.halt(
             halt,
             audit: AuditEvent(
-                at: now, member: admin, strategy: strategy, action: "halt", outcome: "ok",
+                at: now, member: admin, strategy: strategy, action: .halt, outcome: .ok,
                 detail: "scope=\(scope)\(reason.map { " reason=\($0)" } ?? "")"))
         logger.warning("kill switch on", metadata: ["scope": "\(scope)", "by": "\(admin)"])
     }
@@ -364,7 +364,7 @@ public actor OrderDesk: Service {
         let now = clock.now()
         let wasOn = try await ledger.resume(scope: scope) { wasOn in
             AuditEvent(
-                at: now, member: admin, strategy: strategy, action: "resume", outcome: wasOn ? "ok" : "not_halted",
+                at: now, member: admin, strategy: strategy, action: .resume, outcome: wasOn ? .ok : .notHalted,
                 detail: "scope=\(scope)")
         }
         admission.resume(scope: scope, expected: expected)
@@ -387,10 +387,10 @@ public actor OrderDesk: Service {
 
     /// Records an order request whose body could not be read (audit and metrics).
     public func refuseMalformed(member: String, strategy: String, status: Int, message: String) async {
-        metrics.recordRefusedRequest(outcome: "malformed")
+        metrics.recordRefusedRequest(outcome: .malformed)
         try? await ledger.record(
             AuditEvent(
-                at: clock.now(), member: member, strategy: strategy, action: "order", outcome: "malformed",
+                at: clock.now(), member: member, strategy: strategy, action: .order, outcome: .malformed,
                 httpStatus: status, detail: message))
     }
 
@@ -398,8 +398,8 @@ public actor OrderDesk: Service {
 
     private func acceptedAudit(_ order: Order) -> AuditEvent {
         AuditEvent(
-            at: order.placedAt, member: order.member, strategy: order.strategy, action: "order", orderId: order.id,
-            outcome: "accepted", httpStatus: 201, detail: order.terms.summary)
+            at: order.placedAt, member: order.member, strategy: order.strategy, action: .order, orderId: order.id,
+            outcome: .accepted, httpStatus: 201, detail: order.terms.summary)
     }
 
     private func audit(_ placement: Placement, member: String, strategy: String) async {
@@ -410,8 +410,8 @@ public actor OrderDesk: Service {
         do {
             try await ledger.record(
                 AuditEvent(
-                    at: clock.now(), member: member, strategy: strategy, action: "order", orderId: orderId,
-                    outcome: placement.outcome, httpStatus: status, detail: message))
+                    at: clock.now(), member: member, strategy: strategy, action: .order, orderId: orderId,
+                    outcome: placement.outcome.audit ?? .failed, httpStatus: status, detail: message))
         } catch {
             logger.error("audit write failed", metadata: ["error": "\(error)"])
         }
@@ -420,15 +420,15 @@ public actor OrderDesk: Service {
 
 extension OrderDesk.Placement {
     /// Label for metrics and the audit log.
-    public var outcome: String {
+    public var outcome: OrderOutcome {
         switch self {
-        case .accepted: "accepted"
-        case .invalid: "invalid"
-        case .riskRejected: "risk_rejected"
-        case .rateLimited: "rate_limited"
-        case .halted, .stopped: "halted"
-        case .brokerRefused: "broker_rejected"
-        case .failed: "failed"
+        case .accepted: .accepted
+        case .invalid: .invalid
+        case .riskRejected: .riskRejected
+        case .rateLimited: .rateLimited
+        case .halted, .stopped: .halted
+        case .brokerRefused: .brokerRejected
+        case .failed: .failed
         }
     }
 
