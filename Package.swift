@@ -132,8 +132,8 @@ let package = Package(
         .target(
             name: "DeskHTTP",
             dependencies: [
-                "DeskCore", "DeskAPI", "DeskProto", "DeskIdentity", "DeskOrders", "DeskLedger", "DeskBroker",
-                "DeskMarketData", "DeskRunner", "AlpacaProtocol", "MessagePack",
+                "DeskCore", "DeskAPI", "DeskProto", "DeskIdentity", "DeskServices", "DeskOrders", "DeskLedger",
+                "DeskBroker", "DeskMarketData", "DeskRunner", "AlpacaProtocol", "MessagePack",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
@@ -151,8 +151,8 @@ let package = Package(
         .target(
             name: "DeskApp",
             dependencies: [
-                "DeskCore", "DeskAPI", "DeskHTTP", "DeskIdentity", "DeskOrders", "DeskLedger", "DeskBroker",
-                "DeskMarketData", "DeskRunner", "AlpacaBroker", "AlpacaData",
+                "DeskCore", "DeskAPI", "DeskHTTP", "DeskIdentity", "DeskServices", "DeskOrders", "DeskLedger",
+                "DeskBroker", "DeskMarketData", "DeskRunner", "AlpacaBroker", "AlpacaData",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -40,7 +40,8 @@ func withPaperDesk(
     var logger = Logger(label: "order-desk-test")
     logger.logLevel = .critical
     let desk = OrderDesk(
-        ledger: ledger, broker: broker, policy: policy, metrics: NoMetrics(), logger: logger, clock: clock)
+        ledger: ledger, broker: broker, policy: policy, metrics: NoMetrics(), logger: logger, clock: clock,
+        reportedStatus: { $0.outcome == .accepted ? 201 : 400 })
     try await withThrowingTaskGroup(of: Void.self) { group in
         group.addTask { try await desk.run() }
         await desk.ready()
@@ -129,11 +130,11 @@ struct OrderDeskTests {
     func brokerRefusal() async throws {
         try await withPaperDesk(policy: RiskPolicy(defaults: RiskLimits())) { desk, ledger, _, _ in
             let placement = await desk.place(Self.ticket(), member: "alice", strategy: "")
-            guard case .brokerRefused(let order, let reason, let status) = placement else {
+            guard case .brokerRefused(let order, let reason, let kind) = placement else {
                 Issue.record("expected a broker refusal, got \(placement)")
                 return
             }
-            #expect(status == 422 && reason.contains("no price is known"))
+            #expect(kind == .invalidOrder && reason.contains("no price is known"))
             #expect(order.status == .rejected && order.statusReason == reason)
             let outcomes = try await ledger.auditEvents().map(\.outcome)
             #expect(outcomes == [.brokerRejected])
