@@ -219,6 +219,10 @@ let package = Package(
         ),
         .testTarget(name: "DeskBrokerTests", dependencies: ["DeskBroker"]),
         .testTarget(name: "DeskOrdersTests", dependencies: ["DeskOrders", "DeskLedger", "DeskBroker", "DeskCore"]),
+        .testTarget(
+            name: "DeskServicesTests",
+            dependencies: ["DeskServices", "DeskOrders", "DeskLedger", "DeskBroker", "DeskIdentity", "DeskCore"]
+        ),
         .testTarget(name: "DeskMarketDataTests", dependencies: ["DeskMarketData", "DeskTestSupport"]),
         .testTarget(name: "MessagePackTests", dependencies: ["MessagePack"]),
         .testTarget(name: "SandboxSpecTests", dependencies: ["SandboxSpec"]),
@@ -238,14 +242,15 @@ let package = Package(
             name: "DeskHTTPTests",
             dependencies: [
                 "DeskHTTP", "DeskApp", "DeskAppTestSupport", "DeskTestSupport", "DeskProto", "DeskCore", "DeskLedger",
-                "DeskIdentity", "DeskMarketData", "AlpacaProtocol", "MessagePack",
+                "DeskIdentity", "DeskMarketData", "DeskServices", "DeskBroker", "AlpacaProtocol", "MessagePack",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),
         .testTarget(
             name: "DeskAppTests",
             dependencies: [
-                "DeskApp", "DeskAppTestSupport", "DeskTestSupport", "DeskHTTP", "DeskIdentity", "DeskLedger", "DeskProto",
+                "DeskApp", "DeskAppTestSupport", "DeskTestSupport", "DeskHTTP", "DeskIdentity", "DeskLedger",
+                "DeskProto",
                 "DeskRunner", "DeskBroker", "DeskCore",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]

@@ -15,9 +15,9 @@ public protocol OrderDeskMetrics: Sendable {
     func recordFill()
 }
 
-/// What the faces answer an order request's outcome with, kept in its audit
-/// line (`http_status`); nil records none. The use-case layer gives it, so the
-/// order desk decides no answer of a face.
+/// What a face answers an order request's outcome with, kept in its audit
+/// line (`http_status`); nil records none. The application gives it (the seed
+/// route's table, `seedOrderStatus`), so the order desk decides no face's answer.
 public typealias ReportedStatus = @Sendable (OrderDesk.Placement) -> Int?
 
 /// The order pipeline: admission (`Admission`, pure) → ledger → broker → ledger.
