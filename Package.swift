@@ -123,7 +123,8 @@ let package = Package(
         .target(
             name: "DeskServices",
             dependencies: [
-                "DeskCore", "DeskIdentity", "DeskLedger", "DeskOrders", "DeskBroker", "DeskMarketData", "DeskRunner",
+                "DeskCore", "DeskAPI", "DeskIdentity", "DeskLedger", "DeskOrders", "DeskBroker", "DeskMarketData",
+                "DeskRunner",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]

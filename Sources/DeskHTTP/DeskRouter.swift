@@ -101,12 +101,13 @@ public func deskRouter(_ services: RouteDependencies) -> Router<DeskRequestConte
     let admins = authenticated.group(context: AdminContext.self)
     AdminController(desk: services.orderDesk, reconciler: services.reconciler, feed: services.feed)
         .addRoutes(to: admins)
-    StrategyController(supervisor: services.supervisor, ledger: services.ledger).addRoutes(to: admins)
+    let strategies = Strategies(
+        supervisor: services.supervisor, deployer: services.deployer, ledger: services.ledger,
+        answer: MemberStrategyController.answer)
+    StrategyController(strategies: strategies).addRoutes(to: admins)
     TokenController(ledger: services.ledger).addRoutes(to: admins)
 
-    let memberStrategies = MemberStrategyController(
-        supervisor: services.supervisor, deployer: services.deployer, ledger: services.ledger,
-        logger: services.logger)
+    let memberStrategies = MemberStrategyController(strategies: strategies, logger: services.logger)
     memberStrategies.addRoutes(to: members)
     let equity = EquityBook(ledger: services.ledger, broker: services.broker)
     PnLController(equity: equity).addRoutes(to: members)
