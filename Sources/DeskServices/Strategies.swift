@@ -103,11 +103,26 @@ public struct Strategies: Sendable {
     public func resolve(_ given: String, caller: Caller) async throws -> String {
         if caller.isAdmin { return given }
         let mine = try await visible(to: caller).strategies.map(\.name)
+        guard let folder = Self.folder(given, member: caller.member, among: mine) else {
+            throw StrategyRefusal.notYours(name: given, member: caller.member, yours: mine)
+        }
+        return folder
+    }
+
+    /// The folder a member means by `given` among their strategies `mine`: the
+    /// folder name itself, or their `<member>--<given>`; nil when neither is theirs.
+    public static func folder(_ given: String, member: String, among mine: [String]) -> String? {
         if mine.contains(given) { return given }
-        if let folder = try? StrategyDeployer.folder(member: caller.member, name: given), mine.contains(folder) {
+        if let folder = try? StrategyDeployer.folder(member: member, name: given), mine.contains(folder) {
             return folder
         }
-        throw StrategyRefusal.notYours(name: given, member: caller.member, yours: mine)
+        return nil
+    }
+
+    /// Whether `caller` may replace, roll back or delete `folder`: an admin any,
+    /// a member only one they deployed (`<member>--…`), not one the admin put in place.
+    public static func mayReplace(_ folder: String, caller: Caller) -> Bool {
+        caller.isAdmin || StrategyDeployer.isDeployed(folder: folder, by: caller.member)
     }
 
     // MARK: Running
@@ -183,7 +198,7 @@ public struct Strategies: Sendable {
     // MARK: Deploying
 
     /// The member a deploy is for: the caller's own, or (admins only) `requested`.
-    public func owner(requested: String?, caller: Caller) throws(StrategyRefusal) -> String {
+    public static func owner(requested: String?, caller: Caller) throws(StrategyRefusal) -> String {
         if let requested, requested != caller.member, !caller.isAdmin { throw .otherMember }
         let member = (caller.isAdmin ? requested : nil) ?? caller.member
         guard Identifier.isSafe(member) else { throw .badMember(member) }
@@ -251,7 +266,7 @@ public struct Strategies: Sendable {
     ) {
         let (supervisor, deployer) = try requireDeployer()
         let folder = try await resolve(given, caller: caller)
-        guard caller.isAdmin || StrategyDeployer.isDeployed(folder: folder, by: caller.member) else {
+        guard Self.mayReplace(folder, caller: caller) else {
             throw StrategyRefusal.notDeployedByCaller(folder: folder)
         }
         let member = await supervisor.status().first { $0.name == folder }?.member ?? caller.member

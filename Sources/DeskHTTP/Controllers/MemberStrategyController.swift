@@ -60,7 +60,7 @@ struct MemberStrategyController {
         _ = try Self.translating { try strategies.requireDeployer() }
         let query: DeployQuery
         do { query = try DeployQuery(QueryParameters(request)) } catch { throw DeskHTTPError(error) }
-        let member = try Self.translating { try strategies.owner(requested: query.member, caller: context.caller) }
+        let member = try Self.translating { try Strategies.owner(requested: query.member, caller: context.caller) }
         let name: String
         if replacing {
             if query.name != nil {
