@@ -54,6 +54,16 @@ public enum AuditOutcome: String, Sendable, CaseIterable {
     case failed
 }
 
+/// What the order desk counts (the server's Prometheus metrics implement it).
+public protocol OrderDeskMetrics: Sendable {
+    /// One order request and how long the pipeline took, by outcome.
+    func recordOrder(outcome: OrderOutcome, duration: Duration)
+    /// An order request refused before the pipeline (bad body, bad token).
+    func recordRefusedRequest(outcome: OrderOutcome)
+    /// One fill booked.
+    func recordFill()
+}
+
 /// What became of an order request: the label of the `desk_orders_total` metric.
 /// Every case has its counter, so no outcome can go uncounted.
 public enum OrderOutcome: String, Sendable, CaseIterable {

@@ -1,5 +1,4 @@
 import DeskCore
-import DeskOrders
 import Prometheus
 import Synchronization
 

@@ -5,16 +5,6 @@ import Foundation
 import Logging
 import ServiceLifecycle
 
-/// What the order desk counts (the server's Prometheus metrics implement it).
-public protocol OrderDeskMetrics: Sendable {
-    /// One order request and how long the pipeline took, by outcome.
-    func recordOrder(outcome: OrderOutcome, duration: Duration)
-    /// An order request refused before the pipeline (bad body, bad token).
-    func recordRefusedRequest(outcome: OrderOutcome)
-    /// One fill booked.
-    func recordFill()
-}
-
 /// What a face answers an order request's outcome with, kept in its audit
 /// line (`http_status`); nil records none. The application gives it (the seed
 /// route's table, `seedOrderStatus`), so the order desk decides no face's answer.

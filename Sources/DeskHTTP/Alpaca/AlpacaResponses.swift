@@ -1,7 +1,6 @@
 import DeskAPI
 import DeskCore
 import DeskIdentity
-import DeskLedger
 import DeskServices
 import Foundation
 import Hummingbird

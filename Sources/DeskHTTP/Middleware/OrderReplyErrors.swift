@@ -1,4 +1,3 @@
-import DeskOrders
 import DeskProto
 import Hummingbird
 
