@@ -1,4 +1,4 @@
-import DeskOrders
+import DeskCore
 import DeskRunner
 import Prometheus
 import Synchronization
@@ -8,7 +8,7 @@ import Synchronization
 public final class DeskMetrics: OrderDeskMetrics, Sendable {
     /// Where every desk metric lives; `/metrics` renders it.
     public let registry: PrometheusCollectorRegistry
-    private let orders: Mutex<[String: Counter]> = Mutex([:])
+    private let orders: [OrderOutcome: Counter]
     private let orderLatency: DurationHistogram
     private let fills: Counter
     private let fillCount = Atomic<Int>(0)
@@ -16,12 +16,6 @@ public final class DeskMetrics: OrderDeskMetrics, Sendable {
     private let droppedOutput: Counter
     /// `StrategyLog.droppedBytes` as last counted into `droppedOutput`.
     private let droppedOutputCounted = Mutex<Int>(0)
-
-    /// Outcomes an order request can have (labels of `desk_orders_total`).
-    static let orderOutcomes = [
-        "accepted", "invalid", "risk_rejected", "rate_limited", "halted", "broker_rejected", "failed", "malformed",
-        "unauthorized",
-    ]
 
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.registry = registry
@@ -41,28 +35,27 @@ public final class DeskMetrics: OrderDeskMetrics, Sendable {
             descriptor: MetricNameDescriptor(
                 metricName: "desk_strategy_output_dropped_bytes", unitName: "total",
                 helpText: "Bytes of strategies' output not written to their logs (a full disk, the free-space floor)"))
-        let counters = Dictionary(
-            uniqueKeysWithValues: Self.orderOutcomes.map {
+        orders = Dictionary(
+            uniqueKeysWithValues: OrderOutcome.allCases.map {
                 (
                     $0,
                     registry.makeCounter(
                         descriptor: MetricNameDescriptor(
                             metricName: "desk_orders", unitName: "total", helpText: "Order requests by outcome"),
-                        labels: [("outcome", $0)])
+                        labels: [("outcome", $0.rawValue)])
                 )
             })
-        orders.withLock { $0 = counters }
     }
 
     /// Counts one order request and how long the pipeline took.
-    public func recordOrder(outcome: String, duration: Duration) {
-        orders.withLock { $0[outcome] }?.increment()
+    public func recordOrder(outcome: OrderOutcome, duration: Duration) {
+        orders[outcome]?.increment()
         orderLatency.record(duration)
     }
 
     /// Counts an order request refused before the pipeline (bad body, bad token).
-    public func recordRefusedRequest(outcome: String) {
-        orders.withLock { $0[outcome] }?.increment()
+    public func recordRefusedRequest(outcome: OrderOutcome) {
+        orders[outcome]?.increment()
     }
 
     /// Counts one booked fill.

@@ -6,6 +6,7 @@ import DeskLedger
 import DeskMarketData
 import DeskOrders
 import DeskRunner
+import DeskServices
 import Foundation
 import Hummingbird
 import Logging
@@ -38,6 +39,9 @@ public struct RouteDependencies: Sendable {
     /// The trading session's calendar (P&L today starts at its midnight).
     public var calendar: SessionCalendar
     public var logger: Logger
+
+    /// Trading for a caller: every face's orders, cancels and closes.
+    public var trading: Trading { Trading(desk: orderDesk, ledger: ledger, orderRules: broker.orderRules) }
 
     public init(
         ledger: Ledger, orderDesk: OrderDesk, broker: any Broker, feed: FeedHub, supervisor: Supervisor?,
@@ -84,7 +88,7 @@ public func deskRouter(_ services: RouteDependencies) -> Router<DeskRequestConte
         metrics: services.metrics, brokerName: services.broker.name, feed: services.feed)
     operations.addPublicRoutes(to: router)
     let orders = OrderController(
-        desk: services.orderDesk, ledger: services.ledger, maximumBodySize: services.maximumBodySize)
+        trading: services.trading, ledger: services.ledger, maximumBodySize: services.maximumBodySize)
     // The seed's route answers every refusal, its identity's included, as an OrderResponse.
     let placing = authenticators.guarding(router.group().add(middleware: OrderReplyErrors(metrics: services.metrics)))
     orders.addPlaceRoute(to: placing.group(context: MemberContext.self))
@@ -97,12 +101,13 @@ public func deskRouter(_ services: RouteDependencies) -> Router<DeskRequestConte
     let admins = authenticated.group(context: AdminContext.self)
     AdminController(desk: services.orderDesk, reconciler: services.reconciler, feed: services.feed)
         .addRoutes(to: admins)
-    StrategyController(supervisor: services.supervisor, ledger: services.ledger).addRoutes(to: admins)
+    let strategies = Strategies(
+        supervisor: services.supervisor, deployer: services.deployer, ledger: services.ledger,
+        answer: MemberStrategyController.answer)
+    StrategyController(strategies: strategies).addRoutes(to: admins)
     TokenController(ledger: services.ledger).addRoutes(to: admins)
 
-    let memberStrategies = MemberStrategyController(
-        supervisor: services.supervisor, deployer: services.deployer, ledger: services.ledger,
-        logger: services.logger)
+    let memberStrategies = MemberStrategyController(strategies: strategies, logger: services.logger)
     memberStrategies.addRoutes(to: members)
     let equity = EquityBook(ledger: services.ledger, broker: services.broker)
     PnLController(equity: equity).addRoutes(to: members)
@@ -119,7 +124,8 @@ public func deskRouter(_ services: RouteDependencies) -> Router<DeskRequestConte
     // Alpaca's API: every refusal under /v2, identity and policy included, in Alpaca's error shape.
     let alpaca = authenticators.guarding(router.group().add(middleware: AlpacaErrorMiddleware()))
     AlpacaController(
-        desk: services.orderDesk, ledger: services.ledger, broker: services.broker, latest: services.latest,
+        desk: services.orderDesk, trading: services.trading, ledger: services.ledger, broker: services.broker,
+        latest: services.latest,
         sessions: services.sessions
     ).addRoutes(to: alpaca.group(context: MemberContext.self))
     return router

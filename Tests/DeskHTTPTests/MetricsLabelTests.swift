@@ -1,4 +1,6 @@
 import DeskAPI
+import DeskCore
+import DeskHTTP
 import DeskRunner
 import DeskTestSupport
 import Foundation
@@ -63,6 +65,16 @@ struct MetricsLabelTests {
             log.append(Data(repeating: UInt8(ascii: "x"), count: 1234))
             log.close()
             #expect(try await dropped() - before >= 1234)
+        }
+    }
+
+    @Test("every order outcome has its desk_orders_total counter from the start, so none is dropped")
+    func everyOrderOutcomeCounted() {
+        let metrics = DeskMetrics()
+        for outcome in OrderOutcome.allCases { metrics.recordRefusedRequest(outcome: outcome) }
+        let text = String(decoding: metrics.render(), as: UTF8.self)
+        for outcome in OrderOutcome.allCases {
+            #expect(text.contains(#"desk_orders_total{outcome="\#(outcome.rawValue)"} 1"#), "\(outcome)")
         }
     }
 }

@@ -16,8 +16,8 @@ struct PromotionLedgerTests {
                 maxDrawdown: Decimal(string: "20.5")!, sharpe: Decimal(string: "1.25"), backtest: "/tmp/report"))
     }
 
-    static func audit(_ action: String) -> AuditEvent {
-        AuditEvent(at: Date(), member: "alice", strategy: "alice--trend", action: action, outcome: "ok")
+    static func audit(_ action: AuditAction) -> AuditEvent {
+        AuditEvent(at: Date(), member: "alice", strategy: "alice--trend", action: action, outcome: .ok)
     }
 
     @Test("eight racing requests for one strategy: one waits, seven are told one already does")
@@ -30,7 +30,7 @@ struct PromotionLedgerTests {
                 group.addTask {
                     do {
                         return .success(
-                            try await ledger.addPromotionRequest(Self.request(), audit: Self.audit("promote")).id)
+                            try await ledger.addPromotionRequest(Self.request(), audit: Self.audit(.strategyPromote)).id)
                     } catch let error as PromotionWriteError {
                         return .failure(error)
                     }
@@ -46,7 +46,7 @@ struct PromotionLedgerTests {
         expected.id = pending[0].id
         #expect(pending[0] == expected)  // evidence read back exactly, decimals included
         // Another strategy's request is its own.
-        _ = try await ledger.addPromotionRequest(Self.request("alice--other"), audit: Self.audit("promote"))
+        _ = try await ledger.addPromotionRequest(Self.request("alice--other"), audit: Self.audit(.strategyPromote))
         #expect(try await ledger.promotionRequests(status: .pending).count == 2)
     }
 
@@ -59,7 +59,7 @@ struct PromotionLedgerTests {
         for round in 0..<10 {
             let ledger = try Ledger(path: path)
             let strategy = "alice--s\(round)"
-            let waiting = try await ledger.addPromotionRequest(Self.request(strategy), audit: Self.audit("promote"))
+            let waiting = try await ledger.addPromotionRequest(Self.request(strategy), audit: Self.audit(.strategyPromote))
             var approval = waiting
             approval.status = .approved
             approval.decidedBy = "olivia"
@@ -71,13 +71,13 @@ struct PromotionLedgerTests {
             rejection.reason = "not yet"
             async let approved: Bool = {
                 do {
-                    try await ledger.decidePromotion(approval, audit: Self.audit("approve"))
+                    try await ledger.decidePromotion(approval, audit: Self.audit(.approvalApprove))
                     return true
                 } catch { return false }
             }()
             async let rejected: Bool = {
                 do {
-                    try await ledger.decidePromotion(rejection, audit: Self.audit("reject"))
+                    try await ledger.decidePromotion(rejection, audit: Self.audit(.approvalReject))
                     return true
                 } catch { return false }
             }()
@@ -95,7 +95,7 @@ struct PromotionLedgerTests {
             }
             // A third decision finds it decided.
             await #expect(throws: PromotionWriteError.notPending(id: waiting.id)) {
-                try await ledger.decidePromotion(approval, audit: Self.audit("approve"))
+                try await ledger.decidePromotion(approval, audit: Self.audit(.approvalApprove))
             }
         }
         // The file, opened again as a restarted desk would: every venue as decided.
@@ -111,10 +111,10 @@ struct PromotionLedgerTests {
         defer { folder.remove() }
         let ledger = try Ledger(path: folder.path("desk.db"))
         try await ledger.moveStrategy(
-            "alice--trend", member: "alice", to: "alpaca_paper", by: "alice", at: Date(), audit: Self.audit("promote"))
+            "alice--trend", member: "alice", to: "alpaca_paper", by: "alice", at: Date(), audit: Self.audit(.strategyPromote))
         #expect(try await ledger.strategyVenues() == ["alice--trend": "alpaca_paper"])
         try await ledger.moveStrategy(
-            "alice--trend", member: "alice", to: "paper", by: "olivia", at: Date(), audit: Self.audit("promote"))
+            "alice--trend", member: "alice", to: "paper", by: "olivia", at: Date(), audit: Self.audit(.strategyPromote))
         #expect(try await ledger.strategyVenues() == ["alice--trend": "paper"])
     }
 }

@@ -1,22 +1,19 @@
 import DeskAPI
 import DeskCore
 import DeskIdentity
-import DeskLedger
 import DeskRunner
+import DeskServices
 import Foundation
 import Hummingbird
 import Logging
 import NIOCore
 
 /// Members' own strategies (a member group): list, deploy from a tar body,
-/// start, stop, restart, roll back, delete, and read or follow logs. A member
-/// sees and acts on their own strategies only (another's is "not found", and
-/// nothing is done); an admin on everyone's. Every deploy, rollback and delete,
-/// accepted or refused, is a line in the audit log.
+/// start, stop, restart, roll back, delete, and read or follow logs. Who may do
+/// what to which strategy is the `Strategies` use case's; this face reads
+/// requests and answers with its shapes and status codes.
 struct MemberStrategyController {
-    let supervisor: Supervisor?
-    let deployer: StrategyDeployer?
-    let ledger: Ledger
+    let strategies: Strategies
     let logger: Logger
 
     func addRoutes(to router: some RouterMethods<MemberContext>) {
@@ -31,13 +28,11 @@ struct MemberStrategyController {
         router.on(Routes.memberStrategyLogs, use: logs)
     }
 
-    var strategies: StrategyController { StrategyController(supervisor: supervisor, ledger: ledger) }
+    var admin: StrategyController { StrategyController(strategies: strategies) }
 
     /// The caller's own strategies (everyone's for an admin), with their order counts.
     func visible(to caller: Caller) async throws -> StrategyStatusReply {
-        var reply = try await strategies.statusReply()
-        if !caller.isAdmin { reply.strategies = reply.strategies.filter { $0.member == caller.member } }
-        return reply
+        try await Self.translating { StrategyStatusReply(try await strategies.visible(to: caller)) }
     }
 
     @Sendable func list(_ request: Request, context: MemberContext) async throws -> StrategyStatusReply {
@@ -45,64 +40,27 @@ struct MemberStrategyController {
         return try await visible(to: context.caller)
     }
 
-    /// The folder name a caller means by `given`: one of theirs by its folder
-    /// name, or their `<member>--<given>`; anything else is not found.
-    /// An admin's name is taken as given (the supervisor says when it knows no such strategy).
-    func resolve(_ given: String, caller: Caller) async throws -> String {
-        if caller.isAdmin { return given }
-        let mine = try await visible(to: caller).strategies.map(\.name)
-        if mine.contains(given) { return given }
-        if let folder = try? StrategyDeployer.folder(member: caller.member, name: given), mine.contains(folder) {
-            return folder
-        }
-        throw DeskHTTPError(
-            .notFound,
-            "no strategy \(OrderValidation.quoted(given)) of member \(caller.member); yours: \(mine.isEmpty ? "none" : mine.joined(separator: ", "))"
-        )
-    }
-
     func act(_ action: StrategyAction, _ request: Request, _ context: MemberContext) async throws
         -> StrategyActionReply
     {
-        let supervisor = try strategies.requireSupervisor()
-        let given = try await request.decode(as: StrategyNames.self, context: context).names ?? []
-        // A name that is not the caller's is a failed result, like one the desk does not have: nothing is done to it.
-        var names: [String] = []
-        var refused: [StrategyActionResult] = []
-        for name in given {
-            do { names.append(try await resolve(name, caller: context.caller)) } catch let error as DeskHTTPError {
-                refused.append(StrategyActionResult(name: name, ok: false, message: error.message))
-            }
-        }
-        if given.isEmpty && !context.caller.isAdmin {
-            names = try await visible(to: context.caller).strategies.map(\.name)
-            if names.isEmpty { return StrategyActionReply(results: []) }
-        }
-        // Empty names ask the supervisor for every strategy: only an admin's request with no names gets there.
-        let done = !given.isEmpty && names.isEmpty ? [] : await strategies.perform(action, names, on: supervisor)
-        return StrategyActionReply(results: refused + done)
+        _ = try Self.translating { try strategies.requireSupervisor() }
+        let names = try await request.decode(as: StrategyNames.self, context: context).names ?? []
+        return StrategyActionReply(
+            results: try await Self.translating {
+                try await strategies.perform(action, names: names, caller: context.caller)
+            })
     }
 
     @Sendable func logs(_ request: Request, context: MemberContext) async throws -> Response {
-        let name = try await resolve(try context.parameters.require("name"), caller: context.caller)
-        return try await strategies.logResponse(name: name, request: request, context: context)
-    }
-
-    /// The member a deploy is for: the caller's own, or (admins only) `?member=`.
-    func owner(_ query: DeployQuery, caller: Caller) throws(DeskHTTPError) -> String {
-        let member = try Readers.member(query.member, caller: caller) ?? caller.member
-        guard Identifier.isSafe(member) else {
-            throw DeskHTTPError(
-                .badRequest, "member \(OrderValidation.quoted(member)) is not a member id: \(Identifier.rule)")
-        }
-        return member
+        try await admin.logResponse(
+            name: try context.parameters.require("name"), caller: context.caller, request: request, context: context)
     }
 
     func deploy(_ request: Request, _ context: MemberContext, replacing: Bool) async throws -> DeployReply {
-        let (supervisor, deployer) = try requireDeployer()
+        _ = try Self.translating { try strategies.requireDeployer() }
         let query: DeployQuery
         do { query = try DeployQuery(QueryParameters(request)) } catch { throw DeskHTTPError(error) }
-        let member = try owner(query, caller: context.caller)
+        let member = try Self.translating { try Strategies.owner(requested: query.member, caller: context.caller) }
         let name: String
         if replacing {
             if query.name != nil {
@@ -118,104 +76,51 @@ struct MemberStrategyController {
             }
             name = given
         }
-        let folder = (try? StrategyDeployer.folder(member: member, name: name)) ?? name
-        return try await audited(
-            replacing ? "deploy_version" : "deploy", member: member, folder: folder, caller: context.caller
-        ) {
-            let archive = try await readArchive(request, limit: deployer.limits.maxBytes)
-            let deployment = try await deployer.deploy(
-                archive: archive, member: member, name: name, replacing: replacing)
-            let running = await isRunning(deployment.folder, on: supervisor)
-            let started = query.start || running ? await supervisor.restart([deployment.folder]).first : nil
-            let reply = DeployReply(
-                name: deployment.folder, member: member, files: deployment.files, bytes: deployment.bytes,
-                previousKept: deployment.previousKept, started: started)
-            return (reply, "files=\(reply.files) bytes=\(reply.bytes) previous_kept=\(reply.previousKept)")
+        let placed = try await Self.translating {
+            try await strategies.deploy(
+                member: member, name: name, replacing: replacing, start: query.start, caller: context.caller
+            ) { limit in try await readArchive(request, limit: limit) }
         }
+        let deployment = placed.deployment
+        return DeployReply(
+            name: deployment.folder, member: member, files: deployment.files, bytes: deployment.bytes,
+            previousKept: deployment.previousKept, started: placed.started)
     }
 
     @Sendable func rollback(_ request: Request, context: MemberContext) async throws -> DeployReply {
-        let (supervisor, deployer, folder, member) = try await owned(request, context)
-        return try await audited("rollback", member: member, folder: folder, caller: context.caller) {
-            let deployment = try await deployer.rollback(folder: folder, member: member)
-            let started = await isRunning(folder, on: supervisor) ? await supervisor.restart([folder]).first : nil
-            let reply = DeployReply(
-                name: folder, member: member, files: deployment.files, bytes: deployment.bytes, previousKept: true,
-                started: started)
-            return (reply, "files=\(reply.files) bytes=\(reply.bytes)")
-        }
+        _ = try Self.translating { try strategies.requireDeployer() }
+        try TokenController.noQuery(request)
+        let name = try context.parameters.require("name")
+        let placed = try await Self.translating { try await strategies.rollback(name, caller: context.caller) }
+        let deployment = placed.deployment
+        return DeployReply(
+            name: deployment.folder, member: deployment.member, files: deployment.files, bytes: deployment.bytes,
+            previousKept: true, started: placed.started)
     }
 
     @Sendable func delete(_ request: Request, context: MemberContext) async throws -> DeleteReply {
-        let (supervisor, deployer, folder, member) = try await owned(request, context)
-        return try await audited("delete", member: member, folder: folder, caller: context.caller) {
-            _ = await supervisor.stop([folder])
-            try await deployer.delete(folder: folder)
-            _ = await supervisor.status()  // forgets the folder
-            return (DeleteReply(name: folder, deleted: true), nil)
-        }
-    }
-
-    /// What a rollback or delete acts on: the path's strategy, one the caller may replace, and its member.
-    func owned(_ request: Request, _ context: MemberContext) async throws -> (
-        Supervisor, StrategyDeployer, folder: String, member: String
-    ) {
-        let (supervisor, deployer) = try requireDeployer()
+        _ = try Self.translating { try strategies.requireDeployer() }
         try TokenController.noQuery(request)
-        let folder = try await ownedFolder(try context.parameters.require("name"), caller: context.caller)
-        return (supervisor, deployer, folder, await member(of: folder, supervisor: supervisor) ?? context.caller.member)
+        let name = try context.parameters.require("name")
+        let folder = try await Self.translating { try await strategies.delete(name, caller: context.caller) }
+        return DeleteReply(name: folder, deleted: true)
     }
 
-    /// Whether `folder` runs (or is about to run again), so a new version replaces it at once.
-    func isRunning(_ folder: String, on supervisor: Supervisor) async -> Bool {
-        let state = await supervisor.status().first { $0.name == folder }?.state
-        return state == "running" || state == "starting" || state == "backoff"
+    /// Runs `body`, answering any refusal with this face's status and words.
+    static func translating<T>(_ body: () async throws -> T) async throws(DeskHTTPError) -> T {
+        do { return try await body() } catch { throw httpError(error) }
     }
 
-    /// Runs `body` and records it in the audit log as `strategy_<action>`:
-    /// accepted with the detail it returns, or refused with the status and message it is refused with.
-    func audited<Reply>(
-        _ action: String, member: String, folder: String, caller: Caller,
-        _ body: () async throws -> (Reply, String?)
-    ) async throws -> Reply {
-        do {
-            let (reply, detail) = try await body()
-            try await audit(
-                action, member: member, folder: folder, caller: caller, outcome: "accepted", status: 200,
-                detail: detail)
-            return reply
-        } catch {
-            let refusal = Self.httpError(error)
-            try? await audit(
-                action, member: member, folder: folder, caller: caller, outcome: "refused",
-                status: Int(refusal.status.code), detail: refusal.message)
-            throw refusal
-        }
+    /// Runs `body`, answering any refusal with this face's status and words.
+    static func translating<T>(_ body: () throws -> T) throws(DeskHTTPError) -> T {
+        do { return try body() } catch { throw httpError(error) }
     }
 
-    /// A folder the caller may replace, roll back or delete: one of theirs that
-    /// they deployed (`<member>--…`); an admin: any.
-    func ownedFolder(_ given: String, caller: Caller) async throws -> String {
-        let folder = try await resolve(given, caller: caller)
-        guard caller.isAdmin || StrategyDeployer.isDeployed(folder: folder, by: caller.member) else {
-            throw DeskHTTPError(
-                .forbidden,
-                "\(folder) was put in the strategies folder by the desk's admin, not deployed by you; only the admin may remove or roll it back"
-            )
-        }
-        return folder
-    }
-
-    func member(of folder: String, supervisor: Supervisor) async -> String? {
-        await supervisor.status().first { $0.name == folder }?.member
-    }
-
-    func requireDeployer() throws(DeskHTTPError) -> (Supervisor, StrategyDeployer) {
-        let supervisor = try strategies.requireSupervisor()
-        guard let deployer else {
-            throw DeskHTTPError(.serviceUnavailable, "this desk does not take deployed strategies")
-        }
-        return (supervisor, deployer)
+    /// What this face answers a request with, for the audit log.
+    static let answer: FaceAnswer = { refusal in
+        guard let refusal else { return (200, nil) }
+        let error = httpError(refusal)
+        return (Int(error.status.code), error.message)
     }
 
     /// The body as a tar archive of at most `limit` bytes: refused at once when
@@ -239,32 +144,34 @@ struct MemberStrategyController {
         }
     }
 
-    func audit(
-        _ action: String, member: String, folder: String, caller: Caller, outcome: String, status: Int,
-        detail: String?
-    ) async throws {
-        let by = caller.member == member ? "" : "by=\(caller.member) "
-        try await ledger.record(
-            AuditEvent(
-                at: Date(), member: member, strategy: folder, action: "strategy_\(action)", outcome: outcome,
-                httpStatus: status, detail: (by + (detail ?? "")).trimmingCharacters(in: .whitespaces)))
-    }
-
+    /// This face's one table: what it answers each refusal with.
     static func httpError(_ error: any Error) -> DeskHTTPError {
         switch error {
         case let error as DeskHTTPError: return error
-        case let problem as DeployProblem:
+        case let refusal as StrategyRefusal:
             let status: HTTPResponse.Status =
-                switch problem.kind {
-                case .badName, .invalid: .unprocessableContent
-                case .forbidden: .forbidden
-                case .notFound: .notFound
-                case .conflict: .conflict
-                case .tooLarge: .contentTooLarge
-                case .unavailable: .serviceUnavailable
+                switch refusal {
+                case .noSupervisor, .noDeployer: .serviceUnavailable
+                case .notYours, .unknown: .notFound
+                case .otherMember, .notDeployedByCaller: .forbidden
+                case .badMember: .badRequest
+                case .followersFull: .tooManyRequests
+                case .deploy(let problem): status(problem.kind)
                 }
-            return DeskHTTPError(status, problem.message)
+            return DeskHTTPError(status, refusal.message)
+        case let problem as DeployProblem: return DeskHTTPError(status(problem.kind), problem.message)
         default: return DeskHTTPError(.internalServerError, "\(error)")
+        }
+    }
+
+    static func status(_ kind: DeployProblem.Kind) -> HTTPResponse.Status {
+        switch kind {
+        case .badName, .invalid: .unprocessableContent
+        case .forbidden: .forbidden
+        case .notFound: .notFound
+        case .conflict: .conflict
+        case .tooLarge: .contentTooLarge
+        case .unavailable: .serviceUnavailable
         }
     }
 }

@@ -1,6 +1,5 @@
 import DeskAPI
 import DeskMarketData
-import DeskOrders
 import Hummingbird
 
 /// `GET /healthz` (no token) and `GET /metrics` (Prometheus text, in a group

@@ -1,16 +1,16 @@
 import DeskAPI
 import DeskCore
-import DeskLedger
+import DeskIdentity
 import DeskRunner
+import DeskServices
 import Foundation
 import Hummingbird
 import ServiceLifecycle
 
 /// The strategy manager's admin API (an admin group): status, start, stop,
-/// restart, and a strategy's log (`?tail=N[&follow=1]`).
+/// restart, and a strategy's log (`?tail=N[&follow=1]`), over the `Strategies` use case.
 struct StrategyController {
-    let supervisor: Supervisor?
-    let ledger: Ledger
+    let strategies: Strategies
 
     func addRoutes(to router: some RouterMethods<AdminContext>) {
         router.on(Routes.strategies, use: status)
@@ -20,79 +20,40 @@ struct StrategyController {
         router.on(Routes.strategyLogs, use: logs)
     }
 
-    func requireSupervisor() throws(DeskHTTPError) -> Supervisor {
-        guard let supervisor else {
-            throw DeskHTTPError(
-                .serviceUnavailable, "this desk runs no strategy supervisor (start it with --strategies-dir)")
-        }
-        return supervisor
-    }
-
     @Sendable func status(_ request: Request, context: AdminContext) async throws -> StrategyStatusReply {
-        try await statusReply()
-    }
-
-    /// Every strategy with its order count, and what the sandbox applies.
-    func statusReply() async throws -> StrategyStatusReply {
-        let supervisor = try requireSupervisor()
-        let counts = try await ledger.orderCountsByStrategy()
-        var strategies = await supervisor.status()
-        for index in strategies.indices {
-            strategies[index].ordersPlaced = counts["\(strategies[index].member)/\(strategies[index].name)"] ?? 0
-        }
-        let report = supervisor.sandboxReport
-        return StrategyStatusReply(
-            strategies: strategies, sandbox: SandboxView(applied: report.applied, problem: report.problem))
+        try await MemberStrategyController.translating { StrategyStatusReply(try await strategies.status()) }
     }
 
     func act(_ action: StrategyAction, _ request: Request, _ context: AdminContext) async throws
         -> StrategyActionReply
     {
-        let supervisor = try requireSupervisor()
+        _ = try MemberStrategyController.translating { try strategies.requireSupervisor() }
         let names = try await request.decode(as: StrategyNames.self, context: context).names ?? []
-        return StrategyActionReply(results: await perform(action, names, on: supervisor))
-    }
-
-    /// Starts, stops or restarts `names` (all when empty).
-    func perform(_ action: StrategyAction, _ names: [String], on supervisor: Supervisor) async
-        -> [StrategyActionResult]
-    {
-        switch action {
-        case .start: await supervisor.start(names)
-        case .stop: await supervisor.stop(names)
-        case .restart: await supervisor.restart(names)
-        }
+        return StrategyActionReply(
+            results: try await MemberStrategyController.translating {
+                try await strategies.perform(action, names: names, caller: context.caller)
+            })
     }
 
     @Sendable func logs(_ request: Request, context: AdminContext) async throws -> Response {
-        try await logResponse(name: try context.parameters.require("name"), request: request, context: context)
+        try await logResponse(
+            name: try context.parameters.require("name"), caller: context.caller, request: request, context: context)
     }
 
-    /// The last lines of `name`'s log, and with `?follow=1` every new one until the desk stops.
-    func logResponse(name: String, request: Request, context: some RequestContext) async throws -> Response {
-        let supervisor = try requireSupervisor()
-        let statuses = await supervisor.status()
-        let known = statuses.map(\.name)
-        guard known.contains(name) else {
-            throw DeskHTTPError(
-                .notFound,
-                "no strategy \(OrderValidation.quoted(name)) in \(await supervisor.configuration.strategiesDirectory.path); strategies: \(known.isEmpty ? "none" : known.joined(separator: ", "))"
-            )
-        }
+    /// The last lines of the log of the strategy `caller` means by `name`, and
+    /// with `?follow=1` every new one until the desk stops.
+    func logResponse(name: String, caller: Caller, request: Request, context: some RequestContext) async throws
+        -> Response
+    {
+        let source = try await MemberStrategyController.translating { try await strategies.log(name, caller: caller) }
         let query: StrategyLogQuery
         do { query = try StrategyLogQuery(QueryParameters(request)) } catch { throw DeskHTTPError(error) }
-        let path = supervisor.logPath(name)
+        let path = source.path
         let lines = try await Blocking.run { StrategyLog.tail(path: path, lines: query.tail) }
         guard query.follow else {
             return try StrategyLogReply(lines: lines).response(from: request, context: context)
         }
-        let member = statuses.first { $0.name == name }?.member ?? name
-        guard let slot = supervisor.logFollowers.take(member: member) else {
-            throw DeskHTTPError(
-                .tooManyRequests,
-                "member \(member)'s logs are followed \(supervisor.logFollowers.perMember) times already (the most at once); close one first"
-            )
-        }
+        let slot = try MemberStrategyController.translating { try strategies.followerSlot(source) }
         let follower = StrategyLog.follow(path: path)
         return Response(
             status: .ok, headers: [.contentType: "text/plain; charset=utf-8"],
@@ -105,5 +66,14 @@ struct StrategyController {
                 try await writer.finish(nil)
                 withExtendedLifetime(slot) {}
             })
+    }
+}
+
+extension StrategyStatusReply {
+    /// Strategies and what the sandbox applies, as the API shows them.
+    init(_ status: (strategies: [StrategyStatus], sandbox: SandboxReport)) {
+        self.init(
+            strategies: status.strategies,
+            sandbox: SandboxView(applied: status.sandbox.applied, problem: status.sandbox.problem))
     }
 }

@@ -48,8 +48,8 @@ struct TokenController {
             metricsOnly: kind == "metrics", issuer: .web)
         try await ledger.record(
             AuditEvent(
-                at: Date(), member: body.member, strategy: body.strategy ?? "", action: "token_issue",
-                outcome: "accepted",
+                at: Date(), member: body.member, strategy: body.strategy ?? "", action: .tokenIssue,
+                outcome: .accepted,
                 httpStatus: 200, detail: "id=\(issued.identity.tokenId) kind=\(kind) by=\(context.caller.member)"))
         let record = try await ledger.tokens().first { $0.id == issued.identity.tokenId }
         return IssuedTokenReply(token: record.map(Self.view)!, secret: issued.secret)
@@ -68,8 +68,8 @@ struct TokenController {
         let revoked = try await ledger.revokeToken(id: id)
         try await ledger.record(
             AuditEvent(
-                at: Date(), member: record.member, strategy: record.strategy, action: "token_revoke",
-                outcome: revoked ? "accepted" : "already_revoked", httpStatus: 200,
+                at: Date(), member: record.member, strategy: record.strategy, action: .tokenRevoke,
+                outcome: revoked ? .accepted : .alreadyRevoked, httpStatus: 200,
                 detail: "id=\(id) by=\(context.caller.member)"))
         return RevokeTokenReply(id: id, revoked: revoked)
     }

@@ -1,5 +1,4 @@
 import DeskAPI
-import DeskOrders
 import Hummingbird
 
 /// The route label of `desk_http_requests_total`: a pattern of the route table

@@ -163,7 +163,8 @@ struct WebDesk: Sendable {
     }
 
     func logHTML(_ name: String?, own: [StrategyStatus]) async throws -> String {
-        guard let name, own.contains(where: { $0.name == name }), let supervisor = strategies.supervisor else {
+        guard let name, own.contains(where: { $0.name == name }), let supervisor = strategies.strategies.supervisor
+        else {
             return "<p class=\"empty\">Choose a strategy's Log to follow it here.</p>"
         }
         let path = supervisor.logPath(name)
