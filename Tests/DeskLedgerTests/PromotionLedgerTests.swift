@@ -30,7 +30,8 @@ struct PromotionLedgerTests {
                 group.addTask {
                     do {
                         return .success(
-                            try await ledger.addPromotionRequest(Self.request(), audit: Self.audit(.strategyPromote)).id)
+                            try await ledger.addPromotionRequest(Self.request(), audit: Self.audit(.strategyPromote)).id
+                        )
                     } catch let error as PromotionWriteError {
                         return .failure(error)
                     }
@@ -59,7 +60,8 @@ struct PromotionLedgerTests {
         for round in 0..<10 {
             let ledger = try Ledger(path: path)
             let strategy = "alice--s\(round)"
-            let waiting = try await ledger.addPromotionRequest(Self.request(strategy), audit: Self.audit(.strategyPromote))
+            let waiting = try await ledger.addPromotionRequest(
+                Self.request(strategy), audit: Self.audit(.strategyPromote))
             var approval = waiting
             approval.status = .approved
             approval.decidedBy = "olivia"
@@ -111,7 +113,8 @@ struct PromotionLedgerTests {
         defer { folder.remove() }
         let ledger = try Ledger(path: folder.path("desk.db"))
         try await ledger.moveStrategy(
-            "alice--trend", member: "alice", to: "alpaca_paper", by: "alice", at: Date(), audit: Self.audit(.strategyPromote))
+            "alice--trend", member: "alice", to: "alpaca_paper", by: "alice", at: Date(),
+            audit: Self.audit(.strategyPromote))
         #expect(try await ledger.strategyVenues() == ["alice--trend": "alpaca_paper"])
         try await ledger.moveStrategy(
             "alice--trend", member: "alice", to: "paper", by: "olivia", at: Date(), audit: Self.audit(.strategyPromote))
