@@ -132,7 +132,7 @@ let package = Package(
         .target(
             name: "DeskHTTP",
             dependencies: [
-                "DeskCore", "DeskAPI", "DeskProto", "DeskIdentity", "DeskOrders", "DeskLedger", "DeskBroker",
+                "DeskCore", "DeskAPI", "DeskProto", "DeskIdentity", "DeskServices", "DeskOrders", "DeskLedger", "DeskBroker",
                 "DeskMarketData", "DeskRunner", "AlpacaProtocol", "MessagePack",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -151,7 +151,7 @@ let package = Package(
         .target(
             name: "DeskApp",
             dependencies: [
-                "DeskCore", "DeskAPI", "DeskHTTP", "DeskIdentity", "DeskOrders", "DeskLedger", "DeskBroker",
+                "DeskCore", "DeskAPI", "DeskHTTP", "DeskIdentity", "DeskServices", "DeskOrders", "DeskLedger", "DeskBroker",
                 "DeskMarketData", "DeskRunner", "AlpacaBroker", "AlpacaData",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -249,6 +249,10 @@ let package = Package(
                 "DeskRunner", "DeskBroker", "DeskCore",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
+        ),
+        .testTarget(
+            name: "DeskServicesTests",
+            dependencies: ["DeskServices", "DeskCore", "DeskIdentity", "DeskLedger", "DeskOrders", "DeskBroker"]
         ),
         .testTarget(
             name: "DeskCLITests",

@@ -6,6 +6,7 @@ import DeskLedger
 import DeskMarketData
 import DeskOrders
 import DeskRunner
+import DeskServices
 import Foundation
 import Hummingbird
 import Logging
@@ -93,23 +94,26 @@ public func deskRouter(_ services: RouteDependencies) -> Router<DeskRequestConte
     operations.addMetricsRoute(to: authenticated.group(context: MetricsContext.self))
     let members = authenticated.group(context: MemberContext.self)
     orders.addReadRoutes(to: members)
-    PortfolioController(ledger: services.ledger, broker: services.broker).addRoutes(to: members)
+    let broker = services.broker
+    let portfolio = Portfolio(ledger: services.ledger, lastPrice: { broker.lastPrice($0) })
+    let switches = KillSwitches(desk: services.orderDesk)
+    let tokenAdministration = TokenAdministration(ledger: services.ledger)
+    PortfolioController(portfolio: portfolio).addRoutes(to: members)
     let admins = authenticated.group(context: AdminContext.self)
-    AdminController(desk: services.orderDesk, reconciler: services.reconciler, feed: services.feed)
+    AdminController(switches: switches, reconciler: services.reconciler, feed: services.feed)
         .addRoutes(to: admins)
     StrategyController(supervisor: services.supervisor, ledger: services.ledger).addRoutes(to: admins)
-    TokenController(ledger: services.ledger).addRoutes(to: admins)
+    TokenController(tokens: tokenAdministration).addRoutes(to: admins)
 
     let memberStrategies = MemberStrategyController(
         supervisor: services.supervisor, deployer: services.deployer, ledger: services.ledger,
         logger: services.logger)
     memberStrategies.addRoutes(to: members)
-    let equity = EquityBook(ledger: services.ledger, broker: services.broker)
-    PnLController(equity: equity).addRoutes(to: members)
     let web = WebController(
         desk: WebDesk(
-            ledger: services.ledger, broker: services.broker, orderDesk: services.orderDesk, feed: services.feed,
-            strategies: memberStrategies, calendar: services.calendar, isAlpaca: services.reconciler != nil),
+            portfolio: portfolio, switches: switches, tokens: tokenAdministration, brokerName: broker.name,
+            feed: services.feed, strategies: memberStrategies, calendar: services.calendar,
+            isAlpaca: services.reconciler != nil),
         sessions: services.webSessions, tokens: tokens, settings: services.web,
         livePages: MemberSlots(perMember: services.web.livePagesPerMember),
         logger: services.logger)
