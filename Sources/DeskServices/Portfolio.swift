@@ -81,7 +81,9 @@ public struct Portfolio: Sendable {
 
     /// Reads straight from an existing ledger file (`desk orders`, `desk positions`):
     /// nothing is created, and a missing file is an error naming the path tried.
-    public static func reading(ledgerAt path: String, lastPrice: @escaping @Sendable (String) -> Decimal? = { _ in nil })
+    public static func reading(
+        ledgerAt path: String, lastPrice: @escaping @Sendable (String) -> Decimal? = { _ in nil }
+    )
         throws -> Portfolio
     {
         Portfolio(ledger: try Ledger(readingExisting: path), lastPrice: lastPrice)

@@ -52,7 +52,8 @@ struct AdministrationTests {
             (AdminActor.ledgerOwner, .admin, "root", "", nil), (.ledgerOwner, .member, "alice", "s1", nil),
             (member, .member, "alice", "", AdminRefusal.notAdmin), (member, .admin, "alice", "", .notAdmin),
             (metrics, .metrics, "p2", "", .notAdmin),
-            (admin, .member, "al/ice", "", .invalidMember("al/ice")), (admin, .member, "alice", "../s", .invalidStrategy("../s")),
+            (admin, .member, "al/ice", "", .invalidMember("al/ice")),
+            (admin, .member, "alice", "../s", .invalidStrategy("../s")),
             (admin, .metrics, "prometheus", "s1", .metricsTokenWithStrategy),
             (.ledgerOwner, .metrics, "prometheus", "s1", .metricsTokenWithStrategy),
         ] as [(AdminActor, TokenKind, String, String, AdminRefusal?)])
@@ -95,7 +96,9 @@ struct AdministrationTests {
         let admin = Caller(member: "root", isAdmin: true)
         try await switches.halt(.member("alice"), reason: "test", by: admin)
         #expect(try await switches.active(for: admin).map(\.scope) == ["alice"])
-        await #expect(throws: AdminRefusal.notAdmin) { try await switches.halt(.desk, reason: nil, by: Caller(member: "alice")) }
+        await #expect(throws: AdminRefusal.notAdmin) {
+            try await switches.halt(.desk, reason: nil, by: Caller(member: "alice"))
+        }
         await #expect(throws: AdminRefusal.notAdmin) { try await switches.active(for: Caller(member: "alice")) }
         #expect(try await switches.resume(.member("alice"), by: admin))
         #expect(try await !switches.resume(.member("alice"), by: admin))

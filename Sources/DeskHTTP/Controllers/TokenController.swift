@@ -27,7 +27,8 @@ struct TokenController {
         let issued = try await DeskHTTPError.translating {
             // The member and strategy are checked before the kind, as they always were.
             let strategy = body.strategy ?? ""
-            try TokenAdministration.check(issue: .member, member: body.member, strategy: strategy, by: .caller(context.caller))
+            try TokenAdministration.check(
+                issue: .member, member: body.member, strategy: strategy, by: .caller(context.caller))
             return try await tokens.issue(
                 TokenKind(parsing: body.kind), member: body.member, strategy: strategy, by: .caller(context.caller))
         }
@@ -41,7 +42,9 @@ struct TokenController {
             throw DeskHTTPError(
                 .badRequest, "token id \(OrderValidation.quoted(raw)) is not a token id (GET /admin/tokens lists them)")
         }
-        let revocation = try await DeskHTTPError.translating { try await tokens.revoke(id: id, by: .caller(context.caller)) }
+        let revocation = try await DeskHTTPError.translating {
+            try await tokens.revoke(id: id, by: .caller(context.caller))
+        }
         return RevokeTokenReply(id: id, revoked: revocation == .revoked)
     }
 
