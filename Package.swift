@@ -132,8 +132,8 @@ let package = Package(
         .target(
             name: "DeskHTTP",
             dependencies: [
-                "DeskCore", "DeskAPI", "DeskProto", "DeskIdentity", "DeskServices", "DeskOrders", "DeskLedger", "DeskBroker",
-                "DeskMarketData", "DeskRunner", "AlpacaProtocol", "MessagePack",
+                "DeskCore", "DeskAPI", "DeskProto", "DeskIdentity", "DeskServices", "DeskOrders", "DeskLedger",
+                "DeskBroker", "DeskMarketData", "DeskRunner", "AlpacaProtocol", "MessagePack",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
@@ -151,8 +151,8 @@ let package = Package(
         .target(
             name: "DeskApp",
             dependencies: [
-                "DeskCore", "DeskAPI", "DeskHTTP", "DeskIdentity", "DeskServices", "DeskOrders", "DeskLedger", "DeskBroker",
-                "DeskMarketData", "DeskRunner", "AlpacaBroker", "AlpacaData",
+                "DeskCore", "DeskAPI", "DeskHTTP", "DeskIdentity", "DeskServices", "DeskOrders", "DeskLedger",
+                "DeskBroker", "DeskMarketData", "DeskRunner", "AlpacaBroker", "AlpacaData",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -220,6 +220,10 @@ let package = Package(
         ),
         .testTarget(name: "DeskBrokerTests", dependencies: ["DeskBroker"]),
         .testTarget(name: "DeskOrdersTests", dependencies: ["DeskOrders", "DeskLedger", "DeskBroker", "DeskCore"]),
+        .testTarget(
+            name: "DeskServicesTests",
+            dependencies: ["DeskServices", "DeskOrders", "DeskLedger", "DeskBroker", "DeskIdentity", "DeskCore"]
+        ),
         .testTarget(name: "DeskMarketDataTests", dependencies: ["DeskMarketData", "DeskTestSupport"]),
         .testTarget(name: "MessagePackTests", dependencies: ["MessagePack"]),
         .testTarget(name: "SandboxSpecTests", dependencies: ["SandboxSpec"]),
@@ -239,21 +243,18 @@ let package = Package(
             name: "DeskHTTPTests",
             dependencies: [
                 "DeskHTTP", "DeskApp", "DeskAppTestSupport", "DeskTestSupport", "DeskProto", "DeskCore", "DeskLedger",
-                "DeskIdentity", "DeskMarketData", "AlpacaProtocol", "MessagePack",
+                "DeskIdentity", "DeskMarketData", "DeskServices", "DeskBroker", "AlpacaProtocol", "MessagePack",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),
         .testTarget(
             name: "DeskAppTests",
             dependencies: [
-                "DeskApp", "DeskAppTestSupport", "DeskTestSupport", "DeskHTTP", "DeskIdentity", "DeskLedger", "DeskProto",
+                "DeskApp", "DeskAppTestSupport", "DeskTestSupport", "DeskHTTP", "DeskIdentity", "DeskLedger",
+                "DeskProto",
                 "DeskRunner", "DeskBroker", "DeskCore",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
-        ),
-        .testTarget(
-            name: "DeskServicesTests",
-            dependencies: ["DeskServices", "DeskCore", "DeskIdentity", "DeskLedger", "DeskOrders", "DeskBroker"]
         ),
         .testTarget(
             name: "DeskCLITests",

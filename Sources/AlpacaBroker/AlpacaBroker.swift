@@ -180,10 +180,11 @@ public final class AlpacaBroker: Broker, ReconcilingBroker, Service {
             case 429:
                 throw BrokerError.refused(
                     reason: "Alpaca's request limit for the club's account is reached; retry in a few seconds",
-                    status: 429)
+                    kind: .rateLimited)
             case 400..<500:
                 throw BrokerError.refused(
-                    reason: "Alpaca refused the order: \(reply.errorMessage)", status: reply.status == 403 ? 403 : 422)
+                    reason: "Alpaca refused the order: \(reply.errorMessage)",
+                    kind: reply.status == 403 ? .notPermitted : .invalidOrder)
             default:
                 return .unknown("Alpaca answered \(reply.status): \(reply.errorMessage)")
             }
@@ -198,14 +199,14 @@ public final class AlpacaBroker: Broker, ReconcilingBroker, Service {
         var alpacaId = known?.alpacaId
         let member = known?.member ?? Self.deskMember
         if alpacaId == nil { alpacaId = try await lookUp(clientOrderId: orderId, member: member)?.id }
-        guard let alpacaId else { throw .refused(reason: "Alpaca has no order \(orderId)", status: 404) }
+        guard let alpacaId else { throw .refused(reason: "Alpaca has no order \(orderId)", kind: .unknownOrder) }
         let reply = try await rest.send(.DELETE, "/v2/orders/\(alpacaId)", member: member)
         switch reply.status {
         case 200, 204:
             // Alpaca confirms the cancel on the stream.
             return []
-        case 404: throw .refused(reason: "Alpaca has no order \(orderId)", status: 404)
-        case 400..<500: throw .refused(reason: "Alpaca refused the cancel: \(reply.errorMessage)", status: 422)
+        case 404: throw .refused(reason: "Alpaca has no order \(orderId)", kind: .unknownOrder)
+        case 400..<500: throw .refused(reason: "Alpaca refused the cancel: \(reply.errorMessage)", kind: .notCancelable)
         default: throw .unavailable("Alpaca answered \(reply.status) to a cancel: \(reply.errorMessage)")
         }
     }

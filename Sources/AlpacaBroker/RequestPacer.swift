@@ -87,7 +87,7 @@ public actor RequestPacer {
                 throw .refused(
                     reason:
                         "the club's Alpaca request budget (\(perMinute) requests per minute, shared by all members) is in use; retry in a few seconds",
-                    status: 429)
+                    kind: .rateLimited)
             }
             let wait = paused ? min(pausedUntil! - clock.now, .milliseconds(250)) : .milliseconds(20)
             try? await Task.sleep(for: wait)

@@ -55,7 +55,7 @@ public struct DeskApplication: Sendable {
         metrics = DeskMetrics()
         orderDesk = OrderDesk(
             ledger: ledger, broker: broker, policy: configuration.risk, metrics: metrics, logger: logger,
-            clock: configuration.clock)
+            clock: configuration.clock, reportedStatus: { seedOrderStatus(OrderRefusal($0)) })
         feed = FeedHub(source: try Self.source(configuration.feed, logger: logger), logger: logger)
         let (broker, latest) = (self.broker, latest)
         feed.observe { tick in

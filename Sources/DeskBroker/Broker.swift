@@ -2,10 +2,25 @@ import DeskCore
 import Foundation
 import ServiceLifecycle
 
+/// Why a broker refused a request, in the desk's terms: each face chooses
+/// what it answers for each (the seed's `/order` and `/v2` keep their status codes).
+public enum BrokerRefusal: String, Sendable, Equatable, CaseIterable {
+    /// The order breaks the broker's rules, or the broker cannot price it.
+    case invalidOrder = "invalid_order"
+    /// The account may not do this (Alpaca's 403: buying power, a blocked account).
+    case notPermitted = "not_permitted"
+    /// The broker's request budget is in use; a retry later may pass.
+    case rateLimited = "rate_limited"
+    /// The broker has no such order.
+    case unknownOrder = "unknown_order"
+    /// The order is no longer working at the broker.
+    case notCancelable = "not_cancelable"
+}
+
 /// Why a broker did not take a request.
 public enum BrokerError: Error, Equatable, Sendable, CustomStringConvertible {
-    /// The broker refused the request; the member gets `reason` with a 4xx `status`.
-    case refused(reason: String, status: Int)
+    /// The broker refused the request: `reason` in words, `kind` for the faces.
+    case refused(reason: String, kind: BrokerRefusal)
     /// The broker could not be reached or failed; the desk answers 5xx.
     case unavailable(String)
 

@@ -75,7 +75,7 @@ public struct PaperBook: Sendable {
                 .refused(
                     reason:
                         "no price is known for \(terms.symbol) yet: the paper broker fills market orders at the last price from the market data feed; wait for a tick or send a limit order",
-                    status: 422))
+                    kind: .invalidOrder))
         }
         known.insert(order.id)
         var entry = Resting(order: order, filled: 0, triggered: terms.stopPrice == nil, fills: 0)
@@ -120,7 +120,8 @@ public struct PaperBook: Sendable {
     /// Cancels a working order.
     public mutating func cancel(orderId: String, now: Date) -> Result<[OrderUpdate], BrokerError> {
         guard resting.removeValue(forKey: orderId) != nil else {
-            return .failure(.refused(reason: "order \(orderId) is not working at the paper broker", status: 422))
+            return .failure(
+                .refused(reason: "order \(orderId) is not working at the paper broker", kind: .notCancelable))
         }
         arrival.removeAll { $0 == orderId }
         return .success([OrderUpdate(orderId: orderId, event: .canceled(reason: nil), at: now)])

@@ -145,15 +145,16 @@ public struct AuditEvent: Sendable, Equatable {
     public var member: String?
     /// Empty when no strategy was involved.
     public var strategy: String
-    public var action: String
+    public var action: AuditAction
     public var orderId: String?
-    public var outcome: String
+    public var outcome: AuditOutcome
     public var httpStatus: Int?
     public var detail: String?
 
     /// An audit line as given.
     public init(
-        at: Date, member: String?, strategy: String, action: String, orderId: String? = nil, outcome: String,
+        at: Date, member: String?, strategy: String, action: AuditAction, orderId: String? = nil,
+        outcome: AuditOutcome,
         httpStatus: Int? = nil, detail: String? = nil
     ) {
         self.at = at

@@ -1,3 +1,4 @@
+import DeskCore
 import DeskOrders
 import Prometheus
 import Synchronization
@@ -7,17 +8,11 @@ import Synchronization
 public final class DeskMetrics: OrderDeskMetrics, Sendable {
     /// Where every desk metric lives; `/metrics` renders it.
     public let registry: PrometheusCollectorRegistry
-    private let orders: Mutex<[String: Counter]> = Mutex([:])
+    private let orders: [OrderOutcome: Counter]
     private let orderLatency: DurationHistogram
     private let fills: Counter
     private let fillCount = Atomic<Int>(0)
     private let requests: Mutex<[String: Counter]> = Mutex([:])
-
-    /// Outcomes an order request can have (labels of `desk_orders_total`).
-    static let orderOutcomes = [
-        "accepted", "invalid", "risk_rejected", "rate_limited", "halted", "broker_rejected", "failed", "malformed",
-        "unauthorized",
-    ]
 
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.registry = registry
@@ -33,28 +28,27 @@ public final class DeskMetrics: OrderDeskMetrics, Sendable {
         fills = registry.makeCounter(
             descriptor: MetricNameDescriptor(
                 metricName: "desk_fills", unitName: "total", helpText: "Fills booked in the ledger"))
-        let counters = Dictionary(
-            uniqueKeysWithValues: Self.orderOutcomes.map {
+        orders = Dictionary(
+            uniqueKeysWithValues: OrderOutcome.allCases.map {
                 (
                     $0,
                     registry.makeCounter(
                         descriptor: MetricNameDescriptor(
                             metricName: "desk_orders", unitName: "total", helpText: "Order requests by outcome"),
-                        labels: [("outcome", $0)])
+                        labels: [("outcome", $0.rawValue)])
                 )
             })
-        orders.withLock { $0 = counters }
     }
 
     /// Counts one order request and how long the pipeline took.
-    public func recordOrder(outcome: String, duration: Duration) {
-        orders.withLock { $0[outcome] }?.increment()
+    public func recordOrder(outcome: OrderOutcome, duration: Duration) {
+        orders[outcome]?.increment()
         orderLatency.record(duration)
     }
 
     /// Counts an order request refused before the pipeline (bad body, bad token).
-    public func recordRefusedRequest(outcome: String) {
-        orders.withLock { $0[outcome] }?.increment()
+    public func recordRefusedRequest(outcome: OrderOutcome) {
+        orders[outcome]?.increment()
     }
 
     /// Counts one booked fill.

@@ -40,6 +40,9 @@ public struct RouteDependencies: Sendable {
     public var calendar: SessionCalendar
     public var logger: Logger
 
+    /// Trading for a caller: every face's orders, cancels and closes.
+    public var trading: Trading { Trading(desk: orderDesk, ledger: ledger, orderRules: broker.orderRules) }
+
     public init(
         ledger: Ledger, orderDesk: OrderDesk, broker: any Broker, feed: FeedHub, supervisor: Supervisor?,
         reconciler: Reconciler?, metrics: DeskMetrics, trustUserHeader: Bool, maximumBodySize: Int,
@@ -85,7 +88,7 @@ public func deskRouter(_ services: RouteDependencies) -> Router<DeskRequestConte
         metrics: services.metrics, brokerName: services.broker.name, feed: services.feed)
     operations.addPublicRoutes(to: router)
     let orders = OrderController(
-        desk: services.orderDesk, ledger: services.ledger, maximumBodySize: services.maximumBodySize)
+        trading: services.trading, ledger: services.ledger, maximumBodySize: services.maximumBodySize)
     // The seed's route answers every refusal, its identity's included, as an OrderResponse.
     let placing = authenticators.guarding(router.group().add(middleware: OrderReplyErrors(metrics: services.metrics)))
     orders.addPlaceRoute(to: placing.group(context: MemberContext.self))
@@ -123,7 +126,8 @@ public func deskRouter(_ services: RouteDependencies) -> Router<DeskRequestConte
     // Alpaca's API: every refusal under /v2, identity and policy included, in Alpaca's error shape.
     let alpaca = authenticators.guarding(router.group().add(middleware: AlpacaErrorMiddleware()))
     AlpacaController(
-        desk: services.orderDesk, ledger: services.ledger, broker: services.broker, latest: services.latest,
+        desk: services.orderDesk, trading: services.trading, ledger: services.ledger, broker: services.broker,
+        latest: services.latest,
         sessions: services.sessions
     ).addRoutes(to: alpaca.group(context: MemberContext.self))
     return router

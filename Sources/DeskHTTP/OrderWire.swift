@@ -1,8 +1,8 @@
 import DeskAPI
+import DeskBroker
 import DeskCore
-import DeskLedger
-import DeskOrders
 import DeskProto
+import DeskServices
 import Foundation
 import Hummingbird
 import SwiftProtobuf
@@ -177,37 +177,60 @@ enum OrderWire {
     /// The answer to an order request: 201 with the order, or the refusal's
     /// status and message (with the order's id when the broker refused a
     /// recorded order); and the order's id, if there is one.
-    static func response(to request: Orders_OrderRequest, placement: OrderDesk.Placement, format: Format) -> (
-        Response, orderId: String?
-    ) {
+    static func response(
+        to request: Orders_OrderRequest, placed: Result<OrderRecord, OrderRefusal>, format: Format
+    ) -> (Response, orderId: String?) {
         var reply = Orders_OrderResponse()
         reply.symbol = request.symbol
         reply.qty = request.qty
         reply.side = request.side
-        var status = HTTPResponse.Status.created
+        let status: HTTPResponse.Status
         let order: OrderRecord?
-        switch placement {
-        case .accepted(let accepted):
+        switch placed {
+        case .success(let accepted):
             order = accepted
+            status = acceptedStatus
             reply.status = "success"
             reply.message = summary(accepted)
-        case .brokerRefused(let refused, _, _):
-            order = refused
-        default:
-            order = nil
+        case .failure(let refusal):
+            // A kill switch's refusal of a journaled order shows no order, as the seed's route always did.
+            if case .broker(let refused, _, _) = refusal { order = refused } else { order = nil }
+            status = Self.status(refusal)
+            reply.status = "error"
+            reply.message = refusal.message
         }
         if let order {
             reply.orderID = order.orderId
             reply.orderStatus = order.status.rawValue
             reply.filledQty = ExactDecimal.plain(order.filledQty)
         }
-        if let (code, message) = placement.rejection {
-            status = HTTPResponse.Status(code: code)
-            reply.status = "error"
-            reply.message = message
-        }
         let location = order.map { Routes.order.path($0.orderId) }
         return (response(reply, status: status, format: format, location: location), order?.orderId)
+    }
+
+    /// What the seed's route answers an accepted order with.
+    static let acceptedStatus = HTTPResponse.Status.created
+
+    /// What the seed's route answers each refusal with (`/v2` answers the same).
+    static func status(_ refusal: OrderRefusal) -> HTTPResponse.Status {
+        switch refusal {
+        case .invalid, .clientOrderIdTaken, .nothingToClose: .unprocessableContent
+        case .risk, .halted, .stopped: .forbidden
+        case .rateLimited: .tooManyRequests
+        case .broker(_, _, let kind): status(kind)
+        case .noPosition: .notFound
+        case .failed: .serviceUnavailable
+        }
+    }
+
+    /// What a broker's refusal of an order is answered with.
+    static func status(_ kind: BrokerRefusal) -> HTTPResponse.Status {
+        switch kind {
+        case .invalidOrder, .notCancelable: .unprocessableContent
+        case .notPermitted: .forbidden
+        case .rateLimited: .tooManyRequests
+        case .unknownOrder: .notFound
+        }
     }
 
     /// `filled: 10 of 10 at an average 145.5`, `canceled: …`, `accepted; working at the broker`.
@@ -221,4 +244,10 @@ enum OrderWire {
             "accepted; working at the broker"
         }
     }
+}
+
+/// The status the seed's `POST /order` answers an order request's outcome with
+/// (nil: accepted): what the audit log records for every order request.
+public func seedOrderStatus(_ refusal: OrderRefusal?) -> Int {
+    Int((refusal.map(OrderWire.status) ?? OrderWire.acceptedStatus).code)
 }

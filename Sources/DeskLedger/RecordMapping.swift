@@ -16,6 +16,14 @@ func decimal(_ row: Row, _ column: String) throws -> Decimal {
     return value
 }
 
+/// A column holding the raw value of `Value`.
+func stored<Value: RawRepresentable<String>>(_ row: Row, _ column: String) throws -> Value {
+    guard let text: String = row[column], let value = Value(rawValue: text) else {
+        throw LedgerError.corrupt("\(column) = \(String(describing: row[column] as DatabaseValue))")
+    }
+    return value
+}
+
 func optionalDecimal(_ row: Row, _ column: String) throws -> Decimal? {
     (row[column] as String?) == nil ? nil : try decimal(row, column)
 }
@@ -121,8 +129,9 @@ extension PositionRecord {
 extension AuditEvent {
     public init(row: Row) throws {
         self.init(
-            at: row["at"], member: row["member"], strategy: row["strategy"], action: row["action"],
-            orderId: row["order_id"], outcome: row["outcome"], httpStatus: row["http_status"], detail: row["detail"])
+            at: row["at"], member: row["member"], strategy: row["strategy"], action: try stored(row, "action"),
+            orderId: row["order_id"], outcome: try stored(row, "outcome"), httpStatus: row["http_status"],
+            detail: row["detail"])
         id = row["id"]
     }
 
@@ -133,7 +142,7 @@ extension AuditEvent {
                 "INSERT INTO audit_events (at, member, strategy, action, order_id, outcome, http_status, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
         )
         try statement.execute(arguments: [
-            LedgerTime.text(at), member, strategy, action, orderId, outcome, httpStatus, detail,
+            LedgerTime.text(at), member, strategy, action.rawValue, orderId, outcome.rawValue, httpStatus, detail,
         ])
     }
 }

@@ -8,12 +8,17 @@ import ServiceLifecycle
 /// What the order desk counts (the server's Prometheus metrics implement it).
 public protocol OrderDeskMetrics: Sendable {
     /// One order request and how long the pipeline took, by outcome.
-    func recordOrder(outcome: String, duration: Duration)
+    func recordOrder(outcome: OrderOutcome, duration: Duration)
     /// An order request refused before the pipeline (bad body, bad token).
-    func recordRefusedRequest(outcome: String)
+    func recordRefusedRequest(outcome: OrderOutcome)
     /// One fill booked.
     func recordFill()
 }
+
+/// What a face answers an order request's outcome with, kept in its audit
+/// line (`http_status`); nil records none. The application gives it (the seed
+/// route's table, `seedOrderStatus`), so the order desk decides no face's answer.
+public typealias ReportedStatus = @Sendable (OrderDesk.Placement) -> Int?
 
 /// The order pipeline: admission (`Admission`, pure) → ledger → broker → ledger.
 /// It asks the machine and performs the action it returns; one actor per desk,
@@ -33,6 +38,7 @@ public actor OrderDesk: Service {
     let metrics: any OrderDeskMetrics
     let logger: Logger
     let clock: any DeskClock
+    let reportedStatus: ReportedStatus
     /// The desk's risk configuration (capital allocations included).
     public let policy: RiskPolicy
     private var admission: Admission
@@ -40,11 +46,13 @@ public actor OrderDesk: Service {
     public nonisolated let events = OrderEventHub()
     private let recovered = OneShot<Void>()
 
-    /// An order desk over `ledger` and `broker`; `clock` gives times and order ids.
+    /// An order desk over `ledger` and `broker`; `clock` gives times and order ids;
+    /// `reportedStatus` what the faces answer each outcome with (for the audit log).
     public init(
         ledger: Ledger, broker: any Broker, policy: RiskPolicy, metrics: any OrderDeskMetrics, logger: Logger,
-        clock: any DeskClock = WallClock()
+        clock: any DeskClock = WallClock(), reportedStatus: @escaping ReportedStatus
     ) {
+        self.reportedStatus = reportedStatus
         self.ledger = ledger
         self.broker = broker
         self.metrics = metrics
@@ -114,7 +122,7 @@ public actor OrderDesk: Service {
         /// A kill switch came on after the order was journaled: recorded as rejected, never sent.
         case stopped(OrderRecord, String)
         /// The broker refused it; the order is recorded as rejected.
-        case brokerRefused(OrderRecord, reason: String, status: Int)
+        case brokerRefused(OrderRecord, reason: String, kind: BrokerRefusal)
         /// The desk itself failed (storage or broker unreachable).
         case failed(String)
     }
@@ -154,13 +162,13 @@ public actor OrderDesk: Service {
     /// audit line are then written in one transaction (so it is audited unless that failed).
     private func decideAndRecord(_ order: Order) async -> (Placement, Bool) {
         var updates: [OrderUpdate]
-        var refusal: (reason: String, status: Int)?
+        var refusal: (reason: String, kind: BrokerRefusal)?
         do {
             updates = try await broker.submit(order, resubmission: false)
         } catch {
             switch error {
-            case .refused(let reason, let status):
-                refusal = (reason, status)
+            case .refused(let reason, let kind):
+                refusal = (reason, kind)
                 updates = [OrderUpdate(orderId: order.id, event: .rejected(reason: reason), at: clock.now())]
             case .unavailable(let reason):
                 admission.journalFailed(order.id)
@@ -169,10 +177,12 @@ public actor OrderDesk: Service {
         }
         let audit =
             refusal.map {
-                AuditEvent(
-                    at: order.placedAt, member: order.member, strategy: order.strategy, action: "order",
-                    orderId: order.id, outcome: "broker_rejected", httpStatus: $0.status,
-                    detail: "broker rejected the order: \($0.reason)")
+                let refused = Placement.brokerRefused(
+                    OrderRecord(order, progress: OrderProgress(qty: order.terms.qty)), reason: $0.reason, kind: $0.kind)
+                return AuditEvent(
+                    at: order.placedAt, member: order.member, strategy: order.strategy, action: .order,
+                    orderId: order.id, outcome: .brokerRejected, httpStatus: reportedStatus(refused),
+                    detail: refused.refusalMessage)
             } ?? acceptedAudit(order)
         let record: OrderRecord
         do {
@@ -186,7 +196,7 @@ public actor OrderDesk: Service {
         }
         for update in updates { noteBooked(update, order: record) }
         await apply(admission.recorded(order.id, progress: record.progress))
-        if let refusal { return (.brokerRefused(record, reason: refusal.reason, status: refusal.status), true) }
+        if let refusal { return (.brokerRefused(record, reason: refusal.reason, kind: refusal.kind), true) }
         return (.accepted(record), true)
     }
 
@@ -219,9 +229,9 @@ public actor OrderDesk: Service {
             updates = try await broker.submit(record.order, resubmission: resubmission)
         } catch {
             switch error {
-            case .refused(let reason, let status):
+            case .refused(let reason, let kind):
                 let rejected = OrderUpdate(orderId: record.orderId, event: .rejected(reason: reason), at: clock.now())
-                return .brokerRefused(await apply([rejected]).last ?? record, reason: reason, status: status)
+                return .brokerRefused(await apply([rejected]).last ?? record, reason: reason, kind: kind)
             case .unavailable(let reason):
                 // The order stays pending_new in the journal; it is resubmitted at the next start.
                 logger.error(
@@ -301,14 +311,14 @@ public actor OrderDesk: Service {
     /// Cancels `orderId` if `member` owns it (or `isAdmin`) and it is still working.
     public func cancel(orderId: String, member: String, strategy: String, isAdmin: Bool) async -> Cancellation {
         let result = await cancelOrder(orderId: orderId, member: member, isAdmin: isAdmin)
-        let (outcome, detail): (String, String?) =
+        let (outcome, detail): (AuditOutcome, String?) =
             switch result {
-            case .canceled: ("canceled", nil)
-            case .notFound(let message), .failed(let message), .notCancelable(_, let message): ("rejected", message)
+            case .canceled: (.canceled, nil)
+            case .notFound(let message), .failed(let message), .notCancelable(_, let message): (.rejected, message)
             }
         try? await ledger.record(
             AuditEvent(
-                at: clock.now(), member: member, strategy: strategy, action: "cancel", orderId: orderId,
+                at: clock.now(), member: member, strategy: strategy, action: .cancel, orderId: orderId,
                 outcome: outcome, detail: detail))
         return result
     }
@@ -352,7 +362,7 @@ public actor OrderDesk: Service {
         try await ledger.halt(
             halt,
             audit: AuditEvent(
-                at: now, member: admin, strategy: strategy, action: "halt", outcome: "ok",
+                at: now, member: admin, strategy: strategy, action: .halt, outcome: .ok,
                 detail: "scope=\(scope)\(reason.map { " reason=\($0)" } ?? "")"))
         logger.warning("kill switch on", metadata: ["scope": "\(scope)", "by": "\(admin)"])
     }
@@ -364,7 +374,7 @@ public actor OrderDesk: Service {
         let now = clock.now()
         let wasOn = try await ledger.resume(scope: scope) { wasOn in
             AuditEvent(
-                at: now, member: admin, strategy: strategy, action: "resume", outcome: wasOn ? "ok" : "not_halted",
+                at: now, member: admin, strategy: strategy, action: .resume, outcome: wasOn ? .ok : .notHalted,
                 detail: "scope=\(scope)")
         }
         admission.resume(scope: scope, expected: expected)
@@ -385,33 +395,35 @@ public actor OrderDesk: Service {
         admission.halt(scope: Admission.wholeDesk) != nil || admission.halt(scope: member) != nil
     }
 
-    /// Records an order request whose body could not be read (audit and metrics).
-    public func refuseMalformed(member: String, strategy: String, status: Int, message: String) async {
-        metrics.recordRefusedRequest(outcome: "malformed")
+    /// Records an order request whose body could not be read (audit and metrics),
+    /// with what the face answered it (`reportedStatus`).
+    public func refuseMalformed(member: String, strategy: String, reportedStatus: Int?, message: String) async {
+        metrics.recordRefusedRequest(outcome: .malformed)
         try? await ledger.record(
             AuditEvent(
-                at: clock.now(), member: member, strategy: strategy, action: "order", outcome: "malformed",
-                httpStatus: status, detail: message))
+                at: clock.now(), member: member, strategy: strategy, action: .order, outcome: .malformed,
+                httpStatus: reportedStatus, detail: message))
     }
 
     // MARK: Helpers
 
     private func acceptedAudit(_ order: Order) -> AuditEvent {
         AuditEvent(
-            at: order.placedAt, member: order.member, strategy: order.strategy, action: "order", orderId: order.id,
-            outcome: "accepted", httpStatus: 201, detail: order.terms.summary)
+            at: order.placedAt, member: order.member, strategy: order.strategy, action: .order, orderId: order.id,
+            outcome: .accepted,
+            httpStatus: reportedStatus(.accepted(OrderRecord(order, progress: OrderProgress(qty: order.terms.qty)))),
+            detail: order.terms.summary)
     }
 
     private func audit(_ placement: Placement, member: String, strategy: String) async {
-        guard let (status, message) = placement.rejection else { return }
-        var orderId: String?
-        if case .brokerRefused(let order, _, _) = placement { orderId = order.orderId }
-        if case .stopped(let order, _) = placement { orderId = order.orderId }
+        guard let message = placement.refusalMessage else { return }
+        let orderId = placement.order?.orderId
         do {
             try await ledger.record(
                 AuditEvent(
-                    at: clock.now(), member: member, strategy: strategy, action: "order", orderId: orderId,
-                    outcome: placement.outcome, httpStatus: status, detail: message))
+                    at: clock.now(), member: member, strategy: strategy, action: .order, orderId: orderId,
+                    outcome: placement.outcome.audit ?? .failed, httpStatus: reportedStatus(placement),
+                    detail: message))
         } catch {
             logger.error("audit write failed", metadata: ["error": "\(error)"])
         }
@@ -420,28 +432,34 @@ public actor OrderDesk: Service {
 
 extension OrderDesk.Placement {
     /// Label for metrics and the audit log.
-    public var outcome: String {
+    public var outcome: OrderOutcome {
         switch self {
-        case .accepted: "accepted"
-        case .invalid: "invalid"
-        case .riskRejected: "risk_rejected"
-        case .rateLimited: "rate_limited"
-        case .halted, .stopped: "halted"
-        case .brokerRefused: "broker_rejected"
-        case .failed: "failed"
+        case .accepted: .accepted
+        case .invalid: .invalid
+        case .riskRejected: .riskRejected
+        case .rateLimited: .rateLimited
+        case .halted, .stopped: .halted
+        case .brokerRefused: .brokerRejected
+        case .failed: .failed
         }
     }
 
-    /// HTTP status and message for a refusal; nil when accepted.
-    public var rejection: (status: Int, message: String)? {
+    /// What a refusal says, in every face; nil when accepted.
+    public var refusalMessage: String? {
         switch self {
         case .accepted: nil
-        case .invalid(let error): (422, error.message)
-        case .riskRejected(let rejection): (403, "risk limit \(rejection.limit): \(rejection.message)")
-        case .rateLimited(let message): (429, message)
-        case .halted(let message), .stopped(_, let message): (403, message)
-        case .brokerRefused(_, let reason, let status): (status, "broker rejected the order: \(reason)")
-        case .failed(let message): (503, message)
+        case .invalid(let error): error.message
+        case .riskRejected(let rejection): "risk limit \(rejection.limit): \(rejection.message)"
+        case .rateLimited(let message), .halted(let message), .stopped(_, let message), .failed(let message): message
+        case .brokerRefused(_, let reason, _): "broker rejected the order: \(reason)"
+        }
+    }
+
+    /// The order as recorded, when the desk recorded one (accepted, or refused after journaling).
+    public var order: OrderRecord? {
+        switch self {
+        case .accepted(let order), .stopped(let order, _), .brokerRefused(let order, _, _): order
+        case .invalid, .riskRejected, .rateLimited, .halted, .failed: nil
         }
     }
 }

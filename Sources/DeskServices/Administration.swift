@@ -160,7 +160,7 @@ public struct TokenAdministration: Sendable {
         if case .caller(let caller) = actor {
             try await ledger.record(
                 AuditEvent(
-                    at: Date(), member: member, strategy: strategy, action: "token_issue", outcome: "accepted",
+                    at: Date(), member: member, strategy: strategy, action: .tokenIssue, outcome: .accepted,
                     httpStatus: 200, detail: "id=\(id) kind=\(kind.rawValue) by=\(caller.member)"))
         }
         guard let record = try await ledger.tokens().first(where: { $0.id == id }) else {
@@ -180,8 +180,8 @@ public struct TokenAdministration: Sendable {
         if case .caller(let caller) = actor {
             try await ledger.record(
                 AuditEvent(
-                    at: Date(), member: record.member, strategy: record.strategy, action: "token_revoke",
-                    outcome: revoked ? "accepted" : "already_revoked", httpStatus: 200,
+                    at: Date(), member: record.member, strategy: record.strategy, action: .tokenRevoke,
+                    outcome: revoked ? .accepted : .alreadyRevoked, httpStatus: 200,
                     detail: "id=\(id) by=\(caller.member)"))
         }
         return revoked ? .revoked : .alreadyRevoked

@@ -58,8 +58,8 @@ try await withThrowingTaskGroup(of: [Double].self) { group in
                         .fill(orderId: order.id, qty: 1, price: 100, cumulativeQty: 1, at: now),
                     ],
                     audit: AuditEvent(
-                        at: now, member: order.member, strategy: "", action: "order", orderId: order.id,
-                        outcome: "accepted", httpStatus: 201, detail: terms.summary))
+                        at: now, member: order.member, strategy: "", action: .order, orderId: order.id,
+                        outcome: .accepted, httpStatus: 201, detail: terms.summary))
                 mine.append((ContinuousClock.now - begun) / .milliseconds(1))
             }
             return mine

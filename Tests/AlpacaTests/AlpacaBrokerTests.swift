@@ -202,12 +202,12 @@ struct AlpacaBrokerTests {
     }
 
     @Test(
-        "Alpaca's rejections reach the member with Alpaca's reason and a 4xx",
+        "Alpaca's rejections reach the member with Alpaca's reason and their kind (403: not permitted, 422: invalid)",
         arguments: [
-            (order("big", qty: 1_000_000), 403, "insufficient buying power"),
-            (order("subpenny", type: .limit, limit: Decimal(string: "190.123")!), 422, "sub-penny increment"),
+            (order("big", qty: 1_000_000), BrokerRefusal.notPermitted, "insufficient buying power"),
+            (order("subpenny", type: .limit, limit: Decimal(string: "190.123")!), .invalidOrder, "sub-penny increment"),
         ])
-    func rejections(placed: Order, status: Int, message: String) async throws {
+    func rejections(placed: Order, kind: BrokerRefusal, message: String) async throws {
         try await withTradingDouble(TradingDouble(buyingPower: 100_000)) { double, settings in
             double.setPrice(symbol: "AAPL", price: 190)
             try await withBroker(settings) { broker, _ in
@@ -215,11 +215,11 @@ struct AlpacaBrokerTests {
                     _ = try await broker.submit(placed, resubmission: false)
                     Issue.record("expected a refusal")
                 } catch {
-                    guard case .refused(let reason, let code) = error as? BrokerError else {
+                    guard case .refused(let reason, let refusal) = error as? BrokerError else {
                         Issue.record("expected refused, got \(error)")
                         return
                     }
-                    #expect(code == status)
+                    #expect(refusal == kind)
                     #expect(reason.contains(message), "\(reason)")
                 }
             }
@@ -237,7 +237,7 @@ struct AlpacaBrokerTests {
                     throws: BrokerError.refused(
                         reason:
                             "Alpaca refused the order: potential wash trade detected. use complex orders (Alpaca code 40310000)",
-                        status: 403)
+                        kind: .notPermitted)
                 ) {
                     _ = try await broker.submit(order("buy"), resubmission: false)
                 }

@@ -114,12 +114,12 @@ struct PaperBookTests {
     @Test("a market order with no price is refused with a reason")
     func noPrice() {
         var book = PaperBook()
-        guard case .failure(.refused(let reason, let status)) = book.submit(Self.order("m", .buy, 1), now: Self.now)
+        guard case .failure(.refused(let reason, let kind)) = book.submit(Self.order("m", .buy, 1), now: Self.now)
         else {
             Issue.record("expected a refusal")
             return
         }
-        #expect(status == 422)
+        #expect(kind == .invalidOrder)
         #expect(reason.contains("no price is known for AAPL"))
     }
 

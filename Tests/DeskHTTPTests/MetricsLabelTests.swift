@@ -1,4 +1,6 @@
 import DeskAPI
+import DeskCore
+import DeskHTTP
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -39,6 +41,16 @@ struct MetricsLabelTests {
             #expect(labels.contains("unmatched"))
             #expect(labels.isSubset(of: allowed), "labels outside the route table: \(labels.subtracting(allowed))")
             #expect(labels.count <= 6, "\(labels.count) route labels: \(labels.sorted())")
+        }
+    }
+
+    @Test("every order outcome has its desk_orders_total counter from the start, so none is dropped")
+    func everyOrderOutcomeCounted() {
+        let metrics = DeskMetrics()
+        for outcome in OrderOutcome.allCases { metrics.recordRefusedRequest(outcome: outcome) }
+        let text = String(decoding: metrics.render(), as: UTF8.self)
+        for outcome in OrderOutcome.allCases {
+            #expect(text.contains(#"desk_orders_total{outcome="\#(outcome.rawValue)"} 1"#), "\(outcome)")
         }
     }
 }

@@ -222,7 +222,7 @@ struct OrderAPITests {
             #expect(reply.message.contains(fragment), "\(reply.message)")
             #expect(try desk.orderCount() == 0)
             let audit = try await desk.app.ledger.auditEvents(member: "alice")
-            #expect(audit.first?.outcome == "invalid")
+            #expect(audit.first?.outcome == .invalid)
         }
     }
 

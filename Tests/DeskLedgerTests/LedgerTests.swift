@@ -22,7 +22,7 @@ struct LedgerTests {
     }
 
     static func audit(_ id: String) -> AuditEvent {
-        AuditEvent(at: Date(), member: "alice", strategy: "momentum", action: "order", orderId: id, outcome: "accepted")
+        AuditEvent(at: Date(), member: "alice", strategy: "momentum", action: .order, orderId: id, outcome: .accepted)
     }
 
     static func update(_ id: String, _ event: OrderEvent) -> OrderUpdate {
@@ -183,7 +183,7 @@ struct LedgerTests {
     @Test("kill switches persist")
     func halts() async throws {
         try await withRunningLedger { ledger, folder in
-            let audit = AuditEvent(at: Date(), member: "admin", strategy: "", action: "halt", outcome: "ok")
+            let audit = AuditEvent(at: Date(), member: "admin", strategy: "", action: .halt, outcome: .ok)
             try await ledger.halt(
                 HaltRecord(scope: "alice", reason: "runaway", haltedBy: "admin", haltedAt: Date()), audit: audit)
             try await ledger.halt(

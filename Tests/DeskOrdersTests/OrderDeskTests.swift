@@ -24,8 +24,8 @@ final class TestClock: DeskClock {
 }
 
 struct NoMetrics: OrderDeskMetrics {
-    func recordOrder(outcome: String, duration: Duration) {}
-    func recordRefusedRequest(outcome: String) {}
+    func recordOrder(outcome: OrderOutcome, duration: Duration) {}
+    func recordRefusedRequest(outcome: OrderOutcome) {}
     func recordFill() {}
 }
 
@@ -40,7 +40,8 @@ func withPaperDesk(
     var logger = Logger(label: "order-desk-test")
     logger.logLevel = .critical
     let desk = OrderDesk(
-        ledger: ledger, broker: broker, policy: policy, metrics: NoMetrics(), logger: logger, clock: clock)
+        ledger: ledger, broker: broker, policy: policy, metrics: NoMetrics(), logger: logger, clock: clock,
+        reportedStatus: { $0.outcome == .accepted ? 201 : 400 })
     try await withThrowingTaskGroup(of: Void.self) { group in
         group.addTask { try await desk.run() }
         await desk.ready()
@@ -83,7 +84,7 @@ struct OrderDeskTests {
             #expect(try await ledger.fills(orderId: "order-1").map(\.fillId) == ["order-1:10"])
             #expect(try await ledger.positions(member: "alice", byStrategy: true).map(\.strategy) == ["s1"])
             let audit = try await ledger.auditEvents()
-            #expect(audit.map(\.outcome) == ["accepted"])
+            #expect(audit.map(\.outcome) == [.accepted])
             #expect(audit.first?.detail == "buy 10 AAPL market day")
         }
     }
@@ -129,14 +130,14 @@ struct OrderDeskTests {
     func brokerRefusal() async throws {
         try await withPaperDesk(policy: RiskPolicy(defaults: RiskLimits())) { desk, ledger, _, _ in
             let placement = await desk.place(Self.ticket(), member: "alice", strategy: "")
-            guard case .brokerRefused(let order, let reason, let status) = placement else {
+            guard case .brokerRefused(let order, let reason, let kind) = placement else {
                 Issue.record("expected a broker refusal, got \(placement)")
                 return
             }
-            #expect(status == 422 && reason.contains("no price is known"))
+            #expect(kind == .invalidOrder && reason.contains("no price is known"))
             #expect(order.status == .rejected && order.statusReason == reason)
             let outcomes = try await ledger.auditEvents().map(\.outcome)
-            #expect(outcomes == ["broker_rejected"])
+            #expect(outcomes == [.brokerRejected])
             let open = try await ledger.openOrders()
             #expect(open.isEmpty)
         }
@@ -159,7 +160,7 @@ struct OrderDeskTests {
                 Issue.record("expected accepted")
                 return
             }
-            let outcomes = try await ledger.auditEvents().map { "\($0.action):\($0.outcome)" }
+            let outcomes = try await ledger.auditEvents().map { "\($0.action.rawValue):\($0.outcome.rawValue)" }
             #expect(outcomes == ["order:accepted", "resume:not_halted", "resume:ok", "order:halted", "halt:ok"])
         }
     }

@@ -8,12 +8,6 @@ import Foundation
 import Logging
 import Testing
 
-struct NoOrderMetrics: OrderDeskMetrics {
-    func recordOrder(outcome: String, duration: Duration) {}
-    func recordRefusedRequest(outcome: String) {}
-    func recordFill() {}
-}
-
 @Suite("Administration: halts and tokens")
 struct AdministrationTests {
     static let admin = AdminActor.caller(Caller(member: "root", isAdmin: true))
@@ -81,7 +75,7 @@ struct AdministrationTests {
         await #expect(throws: AdminRefusal.tokenNotFound(id: 99)) { try await tokens.revoke(id: 99, by: Self.admin) }
         await #expect(throws: AdminRefusal.notAdmin) { try await tokens.list(by: Self.member) }
         await #expect(throws: AdminRefusal.notAdmin) { try await tokens.revoke(id: own.token.id, by: Self.member) }
-        let audit = try await ledger.auditEvents(limit: 10).map { "\($0.action) \($0.outcome)" }
+        let audit = try await ledger.auditEvents(limit: 10).map { "\($0.action.rawValue) \($0.outcome.rawValue)" }
         #expect(audit.sorted() == ["token_issue accepted", "token_revoke accepted"])
     }
 
@@ -91,7 +85,8 @@ struct AdministrationTests {
         var logger = Logger(label: "administration-test")
         logger.logLevel = .critical
         let desk = OrderDesk(
-            ledger: ledger, broker: PaperBroker(), policy: RiskPolicy(), metrics: NoOrderMetrics(), logger: logger)
+            ledger: ledger, broker: PaperBroker(), policy: RiskPolicy(), metrics: NoMetrics(), logger: logger,
+            reportedStatus: { _ in nil })
         let switches = KillSwitches(desk: desk)
         let admin = Caller(member: "root", isAdmin: true)
         try await switches.halt(.member("alice"), reason: "test", by: admin)

@@ -21,7 +21,7 @@ func ledgerWithHoldings() async throws -> Ledger {
             updates: [
                 OrderUpdate(orderId: id, event: .accepted, at: at),
                 .fill(orderId: id, qty: qty, price: price, cumulativeQty: qty, at: at),
-            ], audit: AuditEvent(at: at, member: member, strategy: "s1", action: "order", outcome: "accepted"))
+            ], audit: AuditEvent(at: at, member: member, strategy: "s1", action: .order, outcome: .accepted))
     }
     return ledger
 }

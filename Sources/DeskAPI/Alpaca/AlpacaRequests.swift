@@ -216,11 +216,8 @@ public struct AlpacaOrdersQuery: Sendable, Equatable {
 
 /// `DELETE /v2/positions/{symbol}`' query: `qty` (≤ 9 decimals) or `percentage` (0–100), not both.
 public struct AlpacaCloseQuery: Sendable, Equatable {
-    public enum Amount: Sendable, Equatable {
-        case all
-        case qty(Decimal)
-        case percentage(Decimal)
-    }
+    /// How much to close (the desk's rule: `CloseAmount`).
+    public typealias Amount = CloseAmount
 
     public var amount: Amount = .all
 
@@ -251,15 +248,7 @@ public struct AlpacaCloseQuery: Sendable, Equatable {
     /// How much of a position of `held` shares (magnitude) to close; whole shares
     /// only when the broker takes no fractions.
     public func quantity(of held: Decimal, fractional: Bool) -> Decimal {
-        let wanted: Decimal
-        switch amount {
-        case .all: wanted = held
-        case .qty(let qty): wanted = min(qty, held)
-        case .percentage(let percent):
-            wanted = ExactDecimal.rounded(
-                held * percent / 100, scale: fractional ? OrderRules.quantityFractionDigits : 0)
-        }
-        return wanted
+        amount.quantity(of: held, fractional: fractional)
     }
 }
 

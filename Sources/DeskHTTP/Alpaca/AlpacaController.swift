@@ -1,9 +1,11 @@
 import DeskAPI
 import DeskBroker
 import DeskCore
+import DeskIdentity
 import DeskLedger
 import DeskMarketData
 import DeskOrders
+import DeskServices
 import Foundation
 import Hummingbird
 import NIOCore
@@ -14,6 +16,7 @@ import NIOCore
 /// and risk limits, capital, journal, broker, ledger).
 struct AlpacaController {
     let desk: OrderDesk
+    let trading: Trading
     let ledger: Ledger
     let broker: any Broker
     let latest: LatestTicks
@@ -63,40 +66,26 @@ struct AlpacaController {
         switch AlpacaOrderRequest.parse(Array(buffer: body)) {
         case .success(let value): parsed = value
         case .failure(let error):
-            await desk.refuseMalformed(
-                member: context.caller.member, strategy: context.caller.strategy, status: error.httpStatus,
-                message: error.message)
+            await trading.refuseMalformed(by: context.caller, reportedStatus: error.httpStatus, message: error.message)
             throw error
         }
-        let view = try await place(parsed.ticket, clientOrderId: parsed.clientOrderId, context: context)
-        return AlpacaJSON.response(view)
+        let placed = try await trading.place(
+            parsed.ticket, clientOrderId: parsed.clientOrderId, by: context.caller)
+        return AlpacaJSON.response(try view(of: placed, clientOrderId: parsed.clientOrderId, context: context))
     }
 
-    /// Places `ticket` for the caller under `clientOrderId` (reserved first, so it stays unique per member).
-    func place(_ ticket: OrderTicket, clientOrderId: String?, context: MemberContext) async throws
-        -> AlpacaOrderView
+    /// An order placed for the caller in Alpaca's shape, or its refusal as Alpaca's error.
+    func view(of placed: Result<OrderRecord, OrderRefusal>, clientOrderId: String?, context: MemberContext)
+        throws(AlpacaError) -> AlpacaOrderView
     {
-        let member = context.caller.member
-        if let clientOrderId, try await !ledger.reserveClientOrderId(clientOrderId, member: member) {
-            throw AlpacaError(status: 422, message: "client_order_id must be unique: \(clientOrderId) is taken")
+        switch placed {
+        case .success(let order):
+            context.requestLog.orderId = order.orderId
+            return AlpacaOrderView(order, clientOrderId: clientOrderId)
+        case .failure(let refusal):
+            context.requestLog.orderId = refusal.order?.orderId
+            throw AlpacaError(refusal)
         }
-        let placement = await desk.place(ticket, member: member, strategy: context.caller.strategy)
-        let record: OrderRecord? =
-            switch placement {
-            case .accepted(let record), .brokerRefused(let record, _, _), .stopped(let record, _): record
-            default: nil
-            }
-        if let clientOrderId {
-            if let record {
-                try await ledger.bindClientOrderId(clientOrderId, member: member, orderId: record.orderId)
-            } else {
-                try await ledger.releaseClientOrderId(clientOrderId, member: member)
-            }
-        }
-        context.requestLog.orderId = record?.orderId
-        if let error = placement.alpacaError { throw error }
-        guard let record else { throw AlpacaError(status: 500, message: "internal error: no order was recorded") }
-        return AlpacaOrderView(record, clientOrderId: clientOrderId)
     }
 
     @Sendable func orders(_ request: Request, context: MemberContext) async throws -> Response {
@@ -153,37 +142,18 @@ struct AlpacaController {
     @Sendable func cancel(_ request: Request, context: MemberContext) async throws -> Response {
         try AlpacaQuery.check(QueryParameters(request), allowed: [])
         let order = try await ownOrder(try context.parameters.require("id"), context: context)
-        if let error = await cancel(order.orderId, context: context) { throw error }
+        _ = try await trading.cancel(order.orderId, by: context.caller, ownOrdersOnly: true)
+            .mapError { AlpacaError($0) }.get()
         return Response(status: .noContent)
-    }
-
-    /// Cancels one of the caller's orders; nil when the cancel was accepted.
-    func cancel(_ orderId: String, context: MemberContext) async -> AlpacaError? {
-        switch await desk.cancel(
-            orderId: orderId, member: context.caller.member, strategy: context.caller.strategy, isAdmin: false)
-        {
-        case .canceled: nil
-        case .notFound: Self.orderNotFound
-        case .notCancelable(_, let message): AlpacaError(status: 422, message: "order is not cancelable: \(message)")
-        case .failed(let message): AlpacaError(status: 503, message: message)
-        }
     }
 
     @Sendable func cancelAll(_ request: Request, context: MemberContext) async throws -> Response {
         try AlpacaQuery.check(QueryParameters(request), allowed: [])
-        return AlpacaJSON.response(try await cancelOpenOrders(context: context), status: AlpacaJSON.multiStatus)
-    }
-
-    /// Cancels every open order of the caller.
-    func cancelOpenOrders(context: MemberContext) async throws -> [AlpacaCancelResult] {
-        let open = try await ledger.orders(
-            OrderQuery(member: context.caller.member, status: .open, limit: OrderQuery.maximumLimit))
-        var results: [AlpacaCancelResult] = []
-        for order in open {
-            let error = await cancel(order.orderId, context: context)
-            results.append(AlpacaCancelResult(id: order.orderId, status: error?.httpStatus ?? 200, body: error))
+        let results = try await trading.cancelAll(by: context.caller).map { canceled in
+            let error = canceled.result.failure.map { AlpacaError($0) }
+            return AlpacaCancelResult(id: canceled.orderId, status: error?.httpStatus ?? 200, body: error)
         }
-        return results
+        return AlpacaJSON.response(results, status: AlpacaJSON.multiStatus)
     }
 
     @Sendable func replace(_ request: Request, context: MemberContext) async throws -> Response {
@@ -232,39 +202,21 @@ struct AlpacaController {
     @Sendable func close(_ request: Request, context: MemberContext) async throws -> Response {
         let amount = try AlpacaCloseQuery(QueryParameters(request))
         let position = try await ownPosition(request, context: context)
-        return AlpacaJSON.response(try await close(position, amount: amount, context: context))
-    }
-
-    /// Places the market order that closes (part of) `position`.
-    func close(_ position: AlpacaPositionView, amount: AlpacaCloseQuery, context: MemberContext) async throws
-        -> AlpacaOrderView
-    {
-        guard case .success(let held) = ExactDecimal.parse(position.qty) else { throw Self.positionNotFound }
-        let qty = amount.quantity(of: held.magnitude, fractional: broker.orderRules.allowsFractionalQuantity)
-        guard qty > 0 else {
-            throw AlpacaError(
-                status: 422, message: "nothing to close: that is less than one share of \(position.symbol)")
-        }
-        let ticket = OrderTicket(
-            symbol: position.symbol, qty: ExactDecimal.plain(qty), side: held > 0 ? "sell" : "buy",
-            orderType: "market", timeInForce: "day")
-        return try await place(ticket, clientOrderId: nil, context: context)
+        let placed = try await trading.closePosition(position.symbol, amount: amount.amount, by: context.caller)
+        return AlpacaJSON.response(try view(of: placed, clientOrderId: nil, context: context))
     }
 
     @Sendable func closeAll(_ request: Request, context: MemberContext) async throws -> Response {
         let query = QueryParameters(request)
         try AlpacaQuery.check(query, allowed: ["cancel_orders"])
-        if try AlpacaQuery.bool(query, "cancel_orders") == true {
-            _ = try await cancelOpenOrders(context: context)
-        }
-        var results: [AlpacaCloseResult] = []
-        for position in try await openPositions(context: context) {
-            do {
-                let order = try await close(position, amount: AlpacaCloseQuery(), context: context)
-                results.append(AlpacaCloseResult(symbol: position.symbol, status: 200, body: .order(order)))
-            } catch let error as AlpacaError {
-                results.append(
-                    AlpacaCloseResult(symbol: position.symbol, status: error.httpStatus, body: .error(error)))
+        let cancelOrders = try AlpacaQuery.bool(query, "cancel_orders") == true
+        let results = try await trading.closeAll(cancelOrders: cancelOrders, by: context.caller).map { closed in
+            switch closed.result {
+            case .success(let order):
+                AlpacaCloseResult(
+                    symbol: closed.symbol, status: 200, body: .order(AlpacaOrderView(order, clientOrderId: nil)))
+            case .failure(let refusal):
+                AlpacaCloseResult(refusal: AlpacaError(refusal), symbol: closed.symbol)
             }
         }
         return AlpacaJSON.response(results, status: AlpacaJSON.multiStatus)
@@ -390,3 +342,10 @@ enum AlpacaLatestValue: Encodable, Equatable, Sendable {
 
 /// `{"symbol": …, "<kind>": …}`.
 typealias AlpacaLatestOne = AlpacaLatest<AlpacaLatestValue>
+
+extension AlpacaCloseResult {
+    /// A position that was not closed, and why.
+    init(refusal: AlpacaError, symbol: String) {
+        self.init(symbol: symbol, status: refusal.httpStatus, body: .error(refusal))
+    }
+}

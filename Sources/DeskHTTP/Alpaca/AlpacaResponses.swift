@@ -2,7 +2,7 @@ import DeskAPI
 import DeskCore
 import DeskIdentity
 import DeskLedger
-import DeskOrders
+import DeskServices
 import Foundation
 import Hummingbird
 import NIOCore
@@ -88,10 +88,29 @@ extension AlpacaOrderView {
     }
 }
 
-extension OrderDesk.Placement {
-    /// A refusal as Alpaca would answer it; nil when the order was accepted.
-    var alpacaError: AlpacaError? {
-        guard let (status, message) = rejection else { return nil }
-        return AlpacaError(status: status, message: message)
+extension AlpacaError {
+    /// What `/v2` answers each order refusal with: the seed route's statuses, in Alpaca's shape.
+    init(_ refusal: OrderRefusal) {
+        switch refusal {
+        case .noPosition: self = AlpacaController.positionNotFound
+        default: self.init(status: Int(OrderWire.status(refusal).code), message: refusal.message)
+        }
+    }
+
+    /// What `/v2` answers each refused cancel with.
+    init(_ refusal: CancelRefusal) {
+        switch refusal {
+        case .notFound: self = AlpacaController.orderNotFound
+        case .notCancelable(_, let message): self.init(status: 422, message: "order is not cancelable: \(message)")
+        case .failed(let message): self.init(status: 503, message: message)
+        }
+    }
+}
+
+extension Result {
+    /// The error, when this is a failure.
+    var failure: Failure? {
+        if case .failure(let error) = self { return error }
+        return nil
     }
 }

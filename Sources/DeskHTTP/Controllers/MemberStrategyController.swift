@@ -120,7 +120,7 @@ struct MemberStrategyController {
         }
         let folder = (try? StrategyDeployer.folder(member: member, name: name)) ?? name
         return try await audited(
-            replacing ? "deploy_version" : "deploy", member: member, folder: folder, caller: context.caller
+            replacing ? .strategyDeployVersion : .strategyDeploy, member: member, folder: folder, caller: context.caller
         ) {
             let archive = try await readArchive(request, limit: deployer.limits.maxBytes)
             let deployment = try await deployer.deploy(
@@ -136,7 +136,7 @@ struct MemberStrategyController {
 
     @Sendable func rollback(_ request: Request, context: MemberContext) async throws -> DeployReply {
         let (supervisor, deployer, folder, member) = try await owned(request, context)
-        return try await audited("rollback", member: member, folder: folder, caller: context.caller) {
+        return try await audited(.strategyRollback, member: member, folder: folder, caller: context.caller) {
             let deployment = try await deployer.rollback(folder: folder, member: member)
             let started = await isRunning(folder, on: supervisor) ? await supervisor.restart([folder]).first : nil
             let reply = DeployReply(
@@ -148,7 +148,7 @@ struct MemberStrategyController {
 
     @Sendable func delete(_ request: Request, context: MemberContext) async throws -> DeleteReply {
         let (supervisor, deployer, folder, member) = try await owned(request, context)
-        return try await audited("delete", member: member, folder: folder, caller: context.caller) {
+        return try await audited(.strategyDelete, member: member, folder: folder, caller: context.caller) {
             _ = await supervisor.stop([folder])
             try await deployer.delete(folder: folder)
             _ = await supervisor.status()  // forgets the folder
@@ -172,22 +172,22 @@ struct MemberStrategyController {
         return state == "running" || state == "starting" || state == "backoff"
     }
 
-    /// Runs `body` and records it in the audit log as `strategy_<action>`:
+    /// Runs `body` and records it in the audit log as `action`:
     /// accepted with the detail it returns, or refused with the status and message it is refused with.
     func audited<Reply>(
-        _ action: String, member: String, folder: String, caller: Caller,
+        _ action: AuditAction, member: String, folder: String, caller: Caller,
         _ body: () async throws -> (Reply, String?)
     ) async throws -> Reply {
         do {
             let (reply, detail) = try await body()
             try await audit(
-                action, member: member, folder: folder, caller: caller, outcome: "accepted", status: 200,
+                action, member: member, folder: folder, caller: caller, outcome: .accepted, status: 200,
                 detail: detail)
             return reply
         } catch {
             let refusal = Self.httpError(error)
             try? await audit(
-                action, member: member, folder: folder, caller: caller, outcome: "refused",
+                action, member: member, folder: folder, caller: caller, outcome: .refused,
                 status: Int(refusal.status.code), detail: refusal.message)
             throw refusal
         }
@@ -240,13 +240,13 @@ struct MemberStrategyController {
     }
 
     func audit(
-        _ action: String, member: String, folder: String, caller: Caller, outcome: String, status: Int,
+        _ action: AuditAction, member: String, folder: String, caller: Caller, outcome: AuditOutcome, status: Int,
         detail: String?
     ) async throws {
         let by = caller.member == member ? "" : "by=\(caller.member) "
         try await ledger.record(
             AuditEvent(
-                at: Date(), member: member, strategy: folder, action: "strategy_\(action)", outcome: outcome,
+                at: Date(), member: member, strategy: folder, action: action, outcome: outcome,
                 httpStatus: status, detail: (by + (detail ?? "")).trimmingCharacters(in: .whitespaces)))
     }
 

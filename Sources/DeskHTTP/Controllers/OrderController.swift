@@ -2,8 +2,8 @@ import DeskAPI
 import DeskCore
 import DeskIdentity
 import DeskLedger
-import DeskOrders
 import DeskProto
+import DeskServices
 import Foundation
 import Hummingbird
 import NIOCore
@@ -11,7 +11,7 @@ import NIOCore
 /// `POST /order` (the seed's contract) and the order read API:
 /// `GET /orders`, `GET /orders/{id}`, `DELETE /orders/{id}`.
 struct OrderController {
-    let desk: OrderDesk
+    let trading: Trading
     let ledger: Ledger
     let maximumBodySize: Int
 
@@ -46,14 +46,12 @@ struct OrderController {
         do {
             decoded = try OrderWire.decode(body, format: format)
         } catch {
-            await desk.refuseMalformed(
-                member: context.caller.member, strategy: context.caller.strategy, status: Int(error.status.code),
-                message: error.message)
+            await trading.refuseMalformed(
+                by: context.caller, reportedStatus: Int(error.status.code), message: error.message)
             throw error
         }
-        let placement = await desk.place(
-            OrderWire.ticket(decoded), member: context.caller.member, strategy: context.caller.strategy)
-        let (response, orderId) = OrderWire.response(to: decoded, placement: placement, format: format)
+        let placed = try await trading.place(OrderWire.ticket(decoded), by: context.caller)
+        let (response, orderId) = OrderWire.response(to: decoded, placed: placed, format: format)
         context.requestLog.orderId = orderId
         return response
     }
@@ -79,15 +77,7 @@ struct OrderController {
     @Sendable func cancel(_ request: Request, context: MemberContext) async throws -> OrderView {
         let id = try context.parameters.require("id")
         context.requestLog.orderId = id
-        switch await desk.cancel(
-            orderId: id, member: context.caller.member, strategy: context.caller.strategy,
-            isAdmin: context.caller.isAdmin)
-        {
-        case .canceled(let order): return OrderView(order)
-        case .notFound(let message): throw DeskHTTPError(.notFound, message)
-        case .notCancelable(_, let message): throw DeskHTTPError(.unprocessableContent, message)
-        case .failed(let message): throw DeskHTTPError(.serviceUnavailable, message)
-        }
+        return OrderView(try await trading.cancel(id, by: context.caller).mapError { DeskHTTPError($0) }.get())
     }
 }
 
@@ -100,5 +90,16 @@ enum Readers {
             throw DeskHTTPError(.forbidden, "only an admin token may read another member's data")
         }
         return caller.member
+    }
+}
+
+extension DeskHTTPError {
+    /// What the JSON API answers a refused cancel with.
+    init(_ refusal: CancelRefusal) {
+        switch refusal {
+        case .notFound(let message): self.init(.notFound, message)
+        case .notCancelable(_, let message): self.init(.unprocessableContent, message)
+        case .failed(let message): self.init(.serviceUnavailable, message)
+        }
     }
 }

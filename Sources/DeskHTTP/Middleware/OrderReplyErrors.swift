@@ -16,7 +16,7 @@ struct OrderReplyErrors: RouterMiddleware {
         do {
             return try await next(request, context)
         } catch let error as any HTTPResponseError {
-            if error.status == .unauthorized { metrics.recordRefusedRequest(outcome: "unauthorized") }
+            if error.status == .unauthorized { metrics.recordRefusedRequest(outcome: .unauthorized) }
             var reply = Orders_OrderResponse()
             reply.status = "error"
             reply.message = error.clientMessage

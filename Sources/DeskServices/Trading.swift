@@ -1,0 +1,150 @@
+import DeskCore
+import DeskIdentity
+import DeskLedger
+import DeskOrders
+import Foundation
+
+/// Trading for a caller, whatever face asked: place an order (optionally under
+/// a client order id), cancel one or all, close a position or all of them.
+/// Every order goes through the one order desk (validation, kill switch, rate
+/// and risk limits, capital, journal, broker, ledger); the rules here are the
+/// desk's (client order ids unique per member, what cancel-all and close
+/// touch), the shapes and status codes are each face's.
+public struct Trading: Sendable {
+    let desk: OrderDesk
+    let ledger: Ledger
+    let orderRules: OrderRules
+
+    /// Trading through `desk`, reading `ledger`; `orderRules` are the broker's
+    /// (whether a position closes in fractions).
+    public init(desk: OrderDesk, ledger: Ledger, orderRules: OrderRules) {
+        self.desk = desk
+        self.ledger = ledger
+        self.orderRules = orderRules
+    }
+
+    // MARK: Placing
+
+    /// Places `ticket` for the caller (booked to their member and strategy).
+    /// A `clientOrderId` is reserved first, so it stays unique per member: bound
+    /// to the order when one was recorded, released when none was.
+    /// Throws only when the ledger cannot reserve or bind the id.
+    public func place(_ ticket: OrderTicket, clientOrderId: String? = nil, by caller: Caller) async throws
+        -> Result<OrderRecord, OrderRefusal>
+    {
+        let member = caller.member
+        if let clientOrderId, try await !ledger.reserveClientOrderId(clientOrderId, member: member) {
+            return .failure(.clientOrderIdTaken(clientOrderId))
+        }
+        let placement = await desk.place(ticket, member: member, strategy: caller.strategy)
+        if let clientOrderId {
+            if let order = placement.order {
+                try await ledger.bindClientOrderId(clientOrderId, member: member, orderId: order.orderId)
+            } else {
+                try await ledger.releaseClientOrderId(clientOrderId, member: member)
+            }
+        }
+        if let refusal = OrderRefusal(placement) { return .failure(refusal) }
+        guard let order = placement.order else { return .failure(.failed("no order was recorded")) }
+        return .success(order)
+    }
+
+    /// Records an order request whose body a face could not read (audit line and
+    /// metrics), with what the face answered (`reportedStatus`).
+    public func refuseMalformed(by caller: Caller, reportedStatus: Int?, message: String) async {
+        await desk.refuseMalformed(
+            member: caller.member, strategy: caller.strategy, reportedStatus: reportedStatus, message: message)
+    }
+
+    // MARK: Canceling
+
+    /// Cancels `orderId` if it is still working and the caller's (an admin's:
+    /// anyone's, unless `ownOrdersOnly`). Another member's order is "not found".
+    public func cancel(_ orderId: String, by caller: Caller, ownOrdersOnly: Bool = false) async
+        -> Result<OrderRecord, CancelRefusal>
+    {
+        switch await desk.cancel(
+            orderId: orderId, member: caller.member, strategy: caller.strategy,
+            isAdmin: caller.isAdmin && !ownOrdersOnly)
+        {
+        case .canceled(let order): .success(order)
+        case .notFound(let message): .failure(.notFound(message))
+        case .notCancelable(let order, let message): .failure(.notCancelable(order, message))
+        case .failed(let message): .failure(.failed(message))
+        }
+    }
+
+    /// What became of one order of a cancel-all.
+    public struct CancelResult: Sendable {
+        /// The order asked to cancel.
+        public var orderId: String
+        /// The order canceled, or why not.
+        public var result: Result<OrderRecord, CancelRefusal>
+    }
+
+    /// Cancels every open order of the caller's own member (an admin's too: their own only),
+    /// newest first; one result per order, whatever became of the others.
+    public func cancelAll(by caller: Caller) async throws -> [CancelResult] {
+        let open = try await ledger.orders(
+            OrderQuery(member: caller.member, status: .open, limit: OrderQuery.maximumLimit))
+        var results: [CancelResult] = []
+        for order in open {
+            results.append(
+                CancelResult(
+                    orderId: order.orderId, result: await cancel(order.orderId, by: caller, ownOrdersOnly: true)))
+        }
+        return results
+    }
+
+    // MARK: Closing positions
+
+    /// Places the market order (day) that closes `amount` of the caller's
+    /// position in `symbol`: selling a long, buying back a short.
+    public func closePosition(_ symbol: String, amount: CloseAmount = .all, by caller: Caller) async throws
+        -> Result<OrderRecord, OrderRefusal>
+    {
+        let held = try await ledger.positions(member: caller.member).first { $0.symbol == symbol && $0.qty != 0 }
+        guard let held else { return .failure(.noPosition(symbol: symbol)) }
+        return try await close(held, amount: amount, by: caller)
+    }
+
+    /// What became of one position of a close-all.
+    public struct CloseResult: Sendable {
+        /// The position's symbol.
+        public var symbol: String
+        /// The closing order, or why none was placed.
+        public var result: Result<OrderRecord, OrderRefusal>
+    }
+
+    /// Closes every open position of the caller, after canceling their open
+    /// orders first when `cancelOrders`; one result per position.
+    public func closeAll(cancelOrders: Bool, by caller: Caller) async throws -> [CloseResult] {
+        if cancelOrders { _ = try await cancelAll(by: caller) }
+        var results: [CloseResult] = []
+        for held in try await ledger.positions(member: caller.member) where held.qty != 0 {
+            results.append(CloseResult(symbol: held.symbol, result: try await close(held, amount: .all, by: caller)))
+        }
+        return results
+    }
+
+    private func close(_ held: PositionRecord, amount: CloseAmount, by caller: Caller) async throws
+        -> Result<OrderRecord, OrderRefusal>
+    {
+        guard let ticket = Self.closingTicket(held.symbol, held: held.qty, amount: amount, rules: orderRules) else {
+            return .failure(.nothingToClose(symbol: held.symbol))
+        }
+        return try await place(ticket, by: caller)
+    }
+
+    /// The market order (day) that closes `amount` of a position of `held`
+    /// shares (negative: short); nil when that is less than the smallest order.
+    public static func closingTicket(_ symbol: String, held: Decimal, amount: CloseAmount, rules: OrderRules)
+        -> OrderTicket?
+    {
+        let qty = amount.quantity(of: held.magnitude, fractional: rules.allowsFractionalQuantity)
+        guard held != 0, qty > 0 else { return nil }
+        return OrderTicket(
+            symbol: symbol, qty: ExactDecimal.plain(qty), side: held > 0 ? "sell" : "buy", orderType: "market",
+            timeInForce: "day")
+    }
+}
