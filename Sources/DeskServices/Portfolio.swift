@@ -53,6 +53,44 @@ public struct AccountFigures: Sendable, Equatable {
     public var openOrders: Int
 }
 
+/// Positions valued at the last known prices: a position with no price yet counts at cost.
+public struct AccountValuation: Sendable, Equatable {
+    /// Cost of what is held less the P&L already realized.
+    public var cashUsed: Decimal
+    public var marketValue: Decimal
+    public var realizedPnL: Decimal
+    public var unrealizedPnL: Decimal
+    /// Positions that are not flat.
+    public var openPositions: Int
+
+    /// Realized plus unrealized.
+    public var totalPnL: Decimal { realizedPnL + unrealizedPnL }
+
+    /// Sums `positions` at `lastPrice` (at cost where none is known).
+    public init(positions: [PositionRecord], lastPrice: (String) -> Decimal?) {
+        var cost: Decimal = 0
+        var value: Decimal = 0
+        var realized: Decimal = 0
+        var unrealized: Decimal = 0
+        for record in positions {
+            let position = record.position
+            cost += position.costBasis
+            realized += position.realizedPnL
+            if let price = lastPrice(record.symbol) {
+                value += position.marketValue(at: price)
+                unrealized += position.unrealizedPnL(at: price)
+            } else {
+                value += position.costBasis
+            }
+        }
+        cashUsed = cost - realized
+        marketValue = value
+        realizedPnL = realized
+        unrealizedPnL = unrealized
+        openPositions = positions.filter { $0.qty != 0 }.count
+    }
+}
+
 /// One member's line on the leaderboard.
 public struct Standing: Sendable, Equatable {
     public var member: String

@@ -135,3 +135,35 @@ struct PortfolioTests {
         #expect(curve.maxDrawdown == drawdown)
     }
 }
+
+@Suite("Account valuation")
+struct AccountValuationTests {
+    static func position(_ symbol: String, qty: Decimal, cost: Decimal, realized: Decimal = 0) -> PositionRecord {
+        PositionRecord(
+            member: "alice", strategy: "", symbol: symbol,
+            position: Position(qty: qty, costBasis: cost, realizedPnL: realized),
+            updatedAt: Date(timeIntervalSince1970: 0))
+    }
+
+    @Test(
+        "positions at the last prices, at cost where none is known; flat positions count their realized P&L only",
+        arguments: [
+            ([], [:], Decimal(0), Decimal(0), Decimal(0), Decimal(0), 0),
+            ([position("AAPL", qty: 10, cost: 1000)], ["AAPL": Decimal(110)], 1000, 1100, 0, 100, 1),
+            ([position("AAPL", qty: 10, cost: 1000)], [:], 1000, 1000, 0, 0, 1),
+            ([position("AAPL", qty: 0, cost: 0, realized: 25)], ["AAPL": 90], -25, 0, 25, 0, 0),
+            (
+                [position("AAPL", qty: 10, cost: 1000, realized: 5), position("MSFT", qty: -2, cost: -400)],
+                ["AAPL": 90, "MSFT": 190], 595, 520, 5, -80, 2
+            ),
+        ] as [([PositionRecord], [String: Decimal], Decimal, Decimal, Decimal, Decimal, Int)])
+    func valuation(
+        positions: [PositionRecord], prices: [String: Decimal], cashUsed: Decimal, marketValue: Decimal,
+        realized: Decimal, unrealized: Decimal, open: Int
+    ) {
+        let valuation = AccountValuation(positions: positions, lastPrice: { prices[$0] })
+        #expect(valuation.cashUsed == cashUsed && valuation.marketValue == marketValue)
+        #expect(valuation.realizedPnL == realized && valuation.unrealizedPnL == unrealized)
+        #expect(valuation.totalPnL == realized + unrealized && valuation.openPositions == open)
+    }
+}

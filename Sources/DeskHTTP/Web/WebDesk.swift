@@ -33,9 +33,9 @@ struct WebDesk: Sendable {
         let holdings = try await portfolio.positions(for: caller, member: member, byStrategy: false)
         let open = try await portfolio.orders(for: caller, OrderQuery(member: member, status: .open, limit: 50))
         let recent = try await portfolio.orders(for: caller, OrderQuery(member: member, status: .all, limit: 20))
-        let account = AccountView(
-            member: member, positions: holdings.map(\.record), openOrders: open.count, lastPrice: portfolio.lastPrice)
-        let today = try await todayPnL(member: member, account: account, caller: caller)
+        let valuation = AccountValuation(positions: holdings.map(\.record), lastPrice: portfolio.lastPrice)
+        let account = AccountView(member: member, valuation: valuation, openOrders: open.count)
+        let today = try await todayPnL(member: member, total: valuation.totalPnL, caller: caller)
         let history = try await portfolio.history(
             for: caller, member: member, strategy: nil, since: Date().addingTimeInterval(-86_400), stepSeconds: 60)
         var sections = [
@@ -63,9 +63,8 @@ struct WebDesk: Sendable {
     }
 
     /// Equity now less equity at the start of today (in the desk's session time zone).
-    func todayPnL(member: String, account: AccountView, caller: Caller) async throws -> String {
-        guard case .success(let total) = ExactDecimal.parse(account.totalPnL) else { return account.totalPnL }
-        return ExactDecimal.plain(
+    func todayPnL(member: String, total: Decimal, caller: Caller) async throws -> String {
+        ExactDecimal.plain(
             try await portfolio.today(for: caller, member: member, total: total, timeZone: calendar.timeZone))
     }
 
@@ -172,18 +171,17 @@ struct WebDesk: Sendable {
         var rows: [(Decimal, [String])] = []
         for standing in standings {
             let member = standing.member
-            let account = AccountView(
-                member: member, positions: standing.positions, openOrders: 0, lastPrice: portfolio.lastPrice)
-            let today = try await todayPnL(member: member, account: account, caller: caller)
+            let valuation = AccountValuation(positions: standing.positions, lastPrice: portfolio.lastPrice)
+            let account = AccountView(member: member, valuation: valuation, openOrders: 0)
+            let today = try await todayPnL(member: member, total: valuation.totalPnL, caller: caller)
             let body = #"{"member":\#(Self.json(member))}"#
             let button =
                 halted.contains(member)
                 ? HTML.action("Resume", "POST", Routes.resume.path(), body: body, name: "resume-\(member)")
                 : HTML.action("Halt", "POST", Routes.halt.path(), body: body, name: "halt-\(member)")
-            let total = (try? ExactDecimal.parse(account.totalPnL).get()) ?? 0
             rows.append(
                 (
-                    total,
+                    valuation.totalPnL,
                     [
                         "<span data-member=\"\(HTML.escape(member))\">\(HTML.escape(member))</span>",
                         HTML.pnl(account.totalPnL), HTML.pnl(today), HTML.pnl(account.realizedPnL),
