@@ -126,7 +126,8 @@ public func deskRouter(_ services: RouteDependencies) -> Router<DeskRequestConte
     // Alpaca's API: every refusal under /v2, identity and policy included, in Alpaca's error shape.
     let alpaca = authenticators.guarding(router.group().add(middleware: AlpacaErrorMiddleware()))
     AlpacaController(
-        desk: services.orderDesk, trading: services.trading, ledger: services.ledger, broker: services.broker,
+        desk: services.orderDesk, trading: services.trading, ledger: services.ledger, portfolio: portfolio,
+        broker: services.broker,
         latest: services.latest,
         sessions: services.sessions
     ).addRoutes(to: alpaca.group(context: MemberContext.self))

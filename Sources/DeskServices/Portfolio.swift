@@ -46,6 +46,25 @@ public struct Holding: Sendable, Equatable {
     }
 }
 
+/// A position that is not flat, and how much of it open orders already claim.
+public struct OpenPosition: Sendable, Equatable {
+    public var holding: Holding
+    /// What is still to fill of the open orders on the side that closes the position.
+    public var heldForOrders: Decimal
+
+    public init(holding: Holding, heldForOrders: Decimal) {
+        self.holding = holding
+        self.heldForOrders = heldForOrders
+    }
+
+    /// What is still to fill of `open` orders in `position`'s symbol on its closing side (pure).
+    public static func held(by open: [OrderRecord], of position: PositionRecord) -> Decimal {
+        let closingSide: Side = position.qty > 0 ? .sell : .buy
+        return open.filter { $0.symbol == position.symbol && $0.side == closingSide }
+            .reduce(Decimal(0)) { $0 + $1.qty - $1.filledQty }
+    }
+}
+
 /// A member's account: their positions and how many of their orders are open.
 public struct AccountFigures: Sendable, Equatable {
     public var member: String
@@ -163,11 +182,31 @@ public struct Portfolio: Sendable {
         return try await ledger.countOrders(query)
     }
 
-    /// One order and its fills, when the caller may see it.
-    public func order(for caller: Caller, id: String) async throws -> (order: OrderRecord, fills: [FillRecord]) {
-        guard let order = try await ledger.order(id: id), ReadScope.mayRead(orderOf: order.member, caller: caller)
+    /// One order, when the caller may see it; `ownOnly`: only when it is the
+    /// caller's own, even for an admin (`/v2`, like Alpaca, shows an account its own orders).
+    public func order(for caller: Caller, id: String, ownOnly: Bool = false) async throws -> OrderRecord {
+        guard let order = try await ledger.order(id: id),
+            ownOnly ? order.member == caller.member : ReadScope.mayRead(orderOf: order.member, caller: caller)
         else { throw PortfolioRefusal.orderNotFound(id: id) }
-        return (order, try await ledger.fills(orderId: id))
+        return order
+    }
+
+    /// The fills of an order `order(for:id:)` answered.
+    public func fills(of order: OrderRecord) async throws -> [FillRecord] {
+        try await ledger.fills(orderId: order.orderId)
+    }
+
+    /// The caller's own positions that are not flat, each with what their open
+    /// orders on its closing side already claim of it.
+    public func openPositions(of caller: Caller) async throws -> [OpenPosition] {
+        let member = caller.member
+        let records = try await ledger.positions(member: member).filter { $0.qty != 0 }
+        let open = try await ledger.orders(OrderQuery(member: member, status: .open, limit: OrderQuery.maximumLimit))
+        return records.map { record in
+            OpenPosition(
+                holding: Holding(record: record, lastPrice: lastPrice(record.symbol)),
+                heldForOrders: OpenPosition.held(by: open, of: record))
+        }
     }
 
     /// The equity curve of the member asked for (default: the caller), or of one of

@@ -79,15 +79,53 @@ struct PortfolioTests {
     @Test("one order: the owner and an admin see it with its fills; another member is told there is none")
     func oneOrder() async throws {
         let portfolio = Portfolio(ledger: try await ledgerWithHoldings(), lastPrice: { _ in nil })
-        let (order, fills) = try await portfolio.order(for: Self.alice, id: "a1")
+        let order = try await portfolio.order(for: Self.alice, id: "a1")
+        let fills = try await portfolio.fills(of: order)
         #expect(order.member == "alice" && fills.count == 1)
-        #expect(try await portfolio.order(for: Self.admin, id: "b1").order.member == "bob")
+        #expect(try await portfolio.order(for: Self.admin, id: "b1").member == "bob")
+        await #expect(throws: PortfolioRefusal.orderNotFound(id: "b1")) {
+            try await portfolio.order(for: Self.admin, id: "b1", ownOnly: true)
+        }
         await #expect(throws: PortfolioRefusal.orderNotFound(id: "b1")) {
             try await portfolio.order(for: Self.alice, id: "b1")
         }
         await #expect(throws: PortfolioRefusal.orderNotFound(id: "zz")) {
             try await portfolio.order(for: Self.admin, id: "zz")
         }
+    }
+
+    @Test("open positions: the caller's own, not flat, with what open orders on the closing side claim")
+    func openPositions() async throws {
+        let portfolio = Portfolio(ledger: try await ledgerWithHoldings(), lastPrice: { _ in nil })
+        let open = try await portfolio.openPositions(of: Self.admin)
+        #expect(open.isEmpty)
+        let own = try await portfolio.openPositions(of: Self.alice)
+        #expect(own.map(\.holding.record.symbol) == ["AAPL"] && own.first?.heldForOrders == 0)
+    }
+
+    static func open(_ symbol: String, _ side: Side, qty: Decimal, filled: Decimal = 0) -> OrderRecord {
+        var record = OrderRecord(
+            Order(
+                id: "o", member: "alice", terms: OrderTerms(symbol: symbol, qty: qty, side: side),
+                placedAt: Date(timeIntervalSince1970: 0)), progress: OrderProgress(qty: qty))
+        record.filledQty = filled
+        return record
+    }
+
+    @Test(
+        "held for orders: what is still to fill on the closing side of the position's symbol",
+        arguments: [
+            (Decimal(10), [], Decimal(0)),
+            (10, [open("AAPL", .sell, qty: 4)], 4),
+            (10, [open("AAPL", .sell, qty: 4, filled: 1), open("AAPL", .sell, qty: 2)], 5),
+            (10, [open("AAPL", .buy, qty: 4), open("MSFT", .sell, qty: 3)], 0),
+            (-6, [open("AAPL", .buy, qty: 4), open("AAPL", .sell, qty: 3)], 4),
+        ] as [(Decimal, [OrderRecord], Decimal)])
+    func heldForOrders(qty: Decimal, open: [OrderRecord], held: Decimal) {
+        let position = PositionRecord(
+            member: "alice", strategy: "", symbol: "AAPL", position: Position(qty: qty, costBasis: qty * 100),
+            updatedAt: Date(timeIntervalSince1970: 0))
+        #expect(OpenPosition.held(by: open, of: position) == held)
     }
 
     @Test("order listings and the account are the caller's own")
