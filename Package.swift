@@ -174,9 +174,10 @@ let package = Package(
         ),
         .target(
             name: "DeskCLI",
+            // DeskLedger only for the backtest and the demo (BacktestRun.swift, DeskDemo.swift), until they move out.
             dependencies: [
-                "DeskCore", "DeskAPI", "DeskApp", "DeskHTTP", "DeskClient", "DeskIdentity", "DeskLedger", "DeskRunner",
-                "DeskBroker", "DeskBacktest", "DeskMarketData", "DeskOrders",
+                "DeskCore", "DeskAPI", "DeskApp", "DeskHTTP", "DeskClient", "DeskIdentity", "DeskServices", "DeskRunner",
+                "DeskBroker", "DeskBacktest", "DeskMarketData", "DeskLedger",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

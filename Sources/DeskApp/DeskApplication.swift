@@ -190,7 +190,12 @@ public struct DeskApplication: Sendable {
         }
         let services: [any Service] =
             [ledger] + brokerServices + [orderDesk]
-            + [PnLRecorder(ledger: ledger, broker: broker, settings: configuration.web, logger: logger)]
+            + [
+                PnLRecorder(
+                    portfolio: Portfolio(ledger: ledger, lastPrice: { broker.lastPrice($0) }),
+                    interval: configuration.web.pnlInterval, retentionDays: configuration.web.pnlRetentionDays,
+                    logger: logger)
+            ]
             + apps + [feed] + (supervisor.map { [AfterListening(service: $0, signal: listening)] } ?? [])
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(

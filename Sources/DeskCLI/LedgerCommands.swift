@@ -3,7 +3,7 @@ import DeskApp
 import DeskClient
 import DeskCore
 import DeskIdentity
-import DeskLedger
+import DeskServices
 import Foundation
 
 /// What `desk orders`, `desk positions` and `desk tokens …` do: read or write
@@ -11,19 +11,21 @@ import Foundation
 public enum LedgerCommands {
     /// The ledger's orders, newest first (never creates a ledger).
     public static func orders(_ query: OrdersQuery, json: Bool, database: DatabaseOptions) async throws {
-        let ledger = try Ledger(readingExisting: database.resolvedPath)
-        printLine(try await LedgerReports.orders(ledger, query: OrderQuery(query), json: json))
+        let portfolio = try Portfolio.reading(ledgerAt: database.resolvedPath)
+        printLine(try await LedgerReports.orders(portfolio, query: OrderQuery(query), json: json))
     }
 
     /// Positions per member (or strategy), valued at the last prices of the desk running on the ledger.
     public static func positions(member: String?, byStrategy: Bool, json: Bool, database: DatabaseOptions)
         async throws
     {
-        let ledger = try Ledger(readingExisting: database.resolvedPath)
+        let ledger = try Portfolio.reading(ledgerAt: database.resolvedPath)
         let market = await marketPrices(database: database.resolvedPath)
+        let prices = market.prices
+        let portfolio = ledger.valued(at: { prices[$0] })
         printLine(
             try await LedgerReports.positions(
-                ledger, member: member, byStrategy: byStrategy, json: json, market: market))
+                portfolio, member: member, byStrategy: byStrategy, json: json, unavailable: market.unavailable))
     }
 
     /// The last prices the desk running on `database` has, asked with its admin token file.
@@ -54,12 +56,14 @@ public enum LedgerCommands {
     ) async throws {
         let path = database.resolvedPath
         let existed = FileManager.default.fileExists(atPath: path)
-        let issued = try await Ledger(path: path, groupCommit: false).issueToken(
-            member: member, strategy: strategy, isAdmin: admin, metricsOnly: metrics)
+        let issued = try await CLIRefusals.translating {
+            try await TokenAdministration.opening(ledgerAt: path, create: true).issue(
+                admin ? .admin : metrics ? .metrics : .member, member: member, strategy: strategy, by: .ledgerOwner)
+        }
         printLine(issued.secret)
         let kind = admin ? " (admin)" : metrics ? " (metrics only)" : ""
         printLine(
-            "token \(issued.identity.tokenId) for member \(member)\(strategy.isEmpty ? "" : ", strategy \(strategy)")\(kind); it is stored hashed and cannot be shown again"
+            "token \(issued.token.id) for member \(member)\(strategy.isEmpty ? "" : ", strategy \(strategy)")\(kind); it is stored hashed and cannot be shown again"
         )
         let absolute = URL(fileURLWithPath: path).standardizedFileURL.path
         let desk: String
@@ -74,7 +78,12 @@ public enum LedgerCommands {
 
     /// Revokes a token by its id.
     public static func revokeToken(id: Int64, database: DatabaseOptions) async throws {
-        guard try await Ledger(existing: database.resolvedPath).revokeToken(id: id) else {
+        let tokens = try TokenAdministration.opening(ledgerAt: database.resolvedPath)
+        let revocation: Revocation
+        do { revocation = try await tokens.revoke(id: id, by: .ledgerOwner) } catch AdminRefusal.tokenNotFound {
+            revocation = .alreadyRevoked
+        }
+        guard revocation == .revoked else {
             throw DeskCommandError("no live token with id \(id) in \(database.resolvedPath) (see `desk tokens list`)")
         }
         printLine("token \(id) revoked")
@@ -82,6 +91,32 @@ public enum LedgerCommands {
 
     /// Every token, never its secret.
     public static func listTokens(database: DatabaseOptions) async throws {
-        printLine(try await LedgerReports.tokens(Ledger(readingExisting: database.resolvedPath)))
+        printLine(
+            try await LedgerReports.tokens(TokenAdministration.opening(ledgerAt: database.resolvedPath, readOnly: true))
+        )
+    }
+}
+
+/// The CLI's face of the use cases' refusals: each one a `DeskCommandError` (exit status 1) saying why.
+enum CLIRefusals {
+    /// Runs a use case, answering its refusal as the CLI's error.
+    static func translating<T>(_ body: () async throws -> T) async throws -> T {
+        do { return try await body() } catch let refusal as AdminRefusal {
+            throw DeskCommandError(message(refusal))
+        }
+    }
+
+    /// What the CLI says of an administration refusal.
+    static func message(_ refusal: AdminRefusal) -> String {
+        switch refusal {
+        case .notAdmin: "this needs an admin token"
+        case .invalidMember(let member): "member \"\(member)\": \(Identifier.rule)"
+        case .invalidStrategy(let strategy): "strategy \"\(strategy)\": \(Identifier.rule)"
+        case .unknownTokenKind(let kind):
+            "kind \"\(kind)\" is not one of: \(TokenKind.allCases.map(\.rawValue).joined(separator: ", "))"
+        case .metricsTokenWithStrategy:
+            "--metrics makes a token that only reads /metrics: it takes no --admin or --strategy"
+        case .tokenNotFound(let id): "no token with id \(id) (see `desk tokens list`)"
+        }
     }
 }

@@ -1,18 +1,19 @@
 import DeskAPI
 import DeskCore
 import DeskHTTP
-import DeskLedger
+import DeskIdentity
+import DeskServices
 import Foundation
 
 /// What `desk orders`, `desk positions` and `desk tokens list` print, read
 /// straight from the ledger file (works whether or not the server runs).
 public enum LedgerReports {
     /// Orders as a table (saying when `query.limit` left some out), or JSON when `json`.
-    public static func orders(_ ledger: Ledger, query: OrderQuery, json: Bool) async throws -> String {
-        let orders = try await ledger.orders(query)
+    public static func orders(_ portfolio: Portfolio, query: OrderQuery, json: Bool) async throws -> String {
+        let orders = try await portfolio.orders(for: .ledgerOwner, query)
         if json { return try encoded(OrderList(orders: orders.map { OrderView($0) })) }
         var total = orders.count
-        if orders.count >= query.limit { total = try await ledger.countOrders(query) }
+        if orders.count >= query.limit { total = try await portfolio.orderCount(for: .ledgerOwner, query) }
         let table = TextTable(
             headers: [
                 "CREATED", "ORDER", "MEMBER", "STRATEGY", "SIDE", "QTY", "SYMBOL", "TYPE", "STATUS", "FILLED", "AVG",
@@ -59,27 +60,28 @@ public enum LedgerReports {
         }
     }
 
-    /// Positions (per member, or per strategy) valued at `market`'s prices, as a
-    /// table (money rounded, see `ReportFormat`) or JSON (exact, as the API has it).
+    /// Positions (per member, or per strategy) valued at the portfolio's last prices
+    /// (`unavailable`: why there are none), as a table (money rounded, see
+    /// `ReportFormat`) or JSON (exact, as the API has it).
     public static func positions(
-        _ ledger: Ledger, member: String?, byStrategy: Bool, json: Bool,
-        market: MarketPrices = .none("no prices were asked for")
+        _ portfolio: Portfolio, member: String?, byStrategy: Bool, json: Bool, unavailable: String?
     ) async throws -> String {
-        let records = try await ledger.positions(member: member, byStrategy: byStrategy)
+        let holdings = try await portfolio.positions(for: .ledgerOwner, member: member, byStrategy: byStrategy)
         if json {
             return try encoded(
                 PositionList(
-                    positions: records.map {
-                        PositionView($0, lastPrice: market.prices[$0.symbol], byStrategy: byStrategy)
+                    positions: holdings.map {
+                        PositionView($0.record, lastPrice: $0.lastPrice, byStrategy: byStrategy)
                     }))
         }
         let table = TextTable(
             headers: ["MEMBER"] + (byStrategy ? ["STRATEGY"] : []) + [
                 "SYMBOL", "QTY", "AVG ENTRY", "PRICE", "COST", "MARKET VALUE", "REALIZED P&L", "UNREALIZED P&L",
             ],
-            rows: records.map { record in
+            rows: holdings.map { holding in
+                let record = holding.record
                 let position = record.position
-                let price = market.prices[record.symbol]
+                let price = holding.lastPrice
                 var row = [record.member]
                 if byStrategy { row.append(record.strategy.isEmpty ? "-" : record.strategy) }
                 row.append(record.symbol)
@@ -93,7 +95,7 @@ public enum LedgerReports {
                 return row
             })
         var lines = [table.render()]
-        if let reason = market.unavailable, !records.isEmpty {
+        if let reason = unavailable, !holdings.isEmpty {
             lines.append("market prices unknown (\(reason)): PRICE, MARKET VALUE and UNREALIZED P&L show -")
         }
         lines.append("money rounded to cents; exact values with --json")
@@ -101,13 +103,13 @@ public enum LedgerReports {
     }
 
     /// Tokens (never their secrets) as a table.
-    public static func tokens(_ ledger: Ledger) async throws -> String {
+    public static func tokens(_ tokens: TokenAdministration) async throws -> String {
         TextTable(
             headers: ["ID", "MEMBER", "STRATEGY", "KIND", "ISSUED BY", "CREATED", "REVOKED"],
-            rows: try await ledger.tokens().map { token in
+            rows: try await tokens.list(by: .ledgerOwner).map { token in
                 [
-                    "\(token.id ?? 0)", token.member, token.strategy.isEmpty ? "-" : token.strategy,
-                    token.isAdmin ? "admin" : token.metricsOnly ? "metrics" : "member", token.issuedBy,
+                    "\(token.id)", token.member, token.strategy.isEmpty ? "-" : token.strategy,
+                    token.kind.rawValue, token.issuedBy,
                     Timestamp.string(token.createdAt), token.revokedAt.map(Timestamp.string) ?? "-",
                 ]
             }

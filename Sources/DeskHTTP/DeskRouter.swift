@@ -97,24 +97,27 @@ public func deskRouter(_ services: RouteDependencies) -> Router<DeskRequestConte
     operations.addMetricsRoute(to: authenticated.group(context: MetricsContext.self))
     let members = authenticated.group(context: MemberContext.self)
     orders.addReadRoutes(to: members)
-    PortfolioController(ledger: services.ledger, broker: services.broker).addRoutes(to: members)
+    let broker = services.broker
+    let portfolio = Portfolio(ledger: services.ledger, lastPrice: { broker.lastPrice($0) })
+    let switches = KillSwitches(desk: services.orderDesk)
+    let tokenAdministration = TokenAdministration(ledger: services.ledger)
+    PortfolioController(portfolio: portfolio).addRoutes(to: members)
     let admins = authenticated.group(context: AdminContext.self)
-    AdminController(desk: services.orderDesk, reconciler: services.reconciler, feed: services.feed)
+    AdminController(switches: switches, reconciler: services.reconciler, feed: services.feed)
         .addRoutes(to: admins)
     let strategies = Strategies(
         supervisor: services.supervisor, deployer: services.deployer, ledger: services.ledger,
         answer: MemberStrategyController.answer)
     StrategyController(strategies: strategies).addRoutes(to: admins)
-    TokenController(ledger: services.ledger).addRoutes(to: admins)
+    TokenController(tokens: tokenAdministration).addRoutes(to: admins)
 
     let memberStrategies = MemberStrategyController(strategies: strategies, logger: services.logger)
     memberStrategies.addRoutes(to: members)
-    let equity = EquityBook(ledger: services.ledger, broker: services.broker)
-    PnLController(equity: equity).addRoutes(to: members)
     let web = WebController(
         desk: WebDesk(
-            ledger: services.ledger, broker: services.broker, orderDesk: services.orderDesk, feed: services.feed,
-            strategies: memberStrategies, calendar: services.calendar, isAlpaca: services.reconciler != nil),
+            portfolio: portfolio, switches: switches, tokens: tokenAdministration, brokerName: broker.name,
+            feed: services.feed, strategies: memberStrategies, calendar: services.calendar,
+            isAlpaca: services.reconciler != nil),
         sessions: services.webSessions, tokens: tokens, settings: services.web,
         livePages: MemberSlots(perMember: services.web.livePagesPerMember),
         logger: services.logger)
@@ -124,7 +127,8 @@ public func deskRouter(_ services: RouteDependencies) -> Router<DeskRequestConte
     // Alpaca's API: every refusal under /v2, identity and policy included, in Alpaca's error shape.
     let alpaca = authenticators.guarding(router.group().add(middleware: AlpacaErrorMiddleware()))
     AlpacaController(
-        desk: services.orderDesk, trading: services.trading, ledger: services.ledger, broker: services.broker,
+        desk: services.orderDesk, trading: services.trading, ledger: services.ledger, portfolio: portfolio,
+        broker: services.broker,
         latest: services.latest,
         sessions: services.sessions
     ).addRoutes(to: alpaca.group(context: MemberContext.self))

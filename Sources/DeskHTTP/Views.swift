@@ -1,6 +1,7 @@
 import DeskAPI
 import DeskCore
 import DeskLedger
+import DeskServices
 import Foundation
 
 // The ledger's records as the API shows them (DeskAPI's types), for the routes
@@ -42,26 +43,20 @@ extension PositionView {
 extension AccountView {
     /// Sums a member's positions at the last known prices (at cost where none is known).
     public init(member: String, positions: [PositionRecord], openOrders: Int, lastPrice: (String) -> Decimal?) {
-        var cost: Decimal = 0
-        var value: Decimal = 0
-        var realized: Decimal = 0
-        var unrealized: Decimal = 0
-        for record in positions {
-            let position = record.position
-            cost += position.costBasis
-            realized += position.realizedPnL
-            if let price = lastPrice(record.symbol) {
-                value += position.marketValue(at: price)
-                unrealized += position.unrealizedPnL(at: price)
-            } else {
-                value += position.costBasis
-            }
-        }
         self.init(
-            member: member, cashUsed: ExactDecimal.plain(cost - realized), marketValue: ExactDecimal.plain(value),
-            realizedPnL: ExactDecimal.plain(realized), unrealizedPnL: ExactDecimal.plain(unrealized),
-            totalPnL: ExactDecimal.plain(realized + unrealized), openOrders: openOrders,
-            positions: positions.filter { $0.qty != 0 }.count)
+            member: member, valuation: AccountValuation(positions: positions, lastPrice: lastPrice),
+            openOrders: openOrders)
+    }
+
+    /// A member's account as valued.
+    public init(member: String, valuation: AccountValuation, openOrders: Int) {
+        self.init(
+            member: member, cashUsed: ExactDecimal.plain(valuation.cashUsed),
+            marketValue: ExactDecimal.plain(valuation.marketValue),
+            realizedPnL: ExactDecimal.plain(valuation.realizedPnL),
+            unrealizedPnL: ExactDecimal.plain(valuation.unrealizedPnL),
+            totalPnL: ExactDecimal.plain(valuation.totalPnL), openOrders: openOrders,
+            positions: valuation.openPositions)
     }
 }
 

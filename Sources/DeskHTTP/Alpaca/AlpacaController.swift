@@ -18,6 +18,8 @@ struct AlpacaController {
     let desk: OrderDesk
     let trading: Trading
     let ledger: Ledger
+    /// The reads (`AlpacaReads.swift`): the caller's orders, positions.
+    let portfolio: Portfolio
     let broker: any Broker
     let latest: LatestTicks
     let sessions: AlpacaSessions
@@ -88,57 +90,6 @@ struct AlpacaController {
         }
     }
 
-    @Sendable func orders(_ request: Request, context: MemberContext) async throws -> Response {
-        let query = try AlpacaOrdersQuery(QueryParameters(request))
-        let status: OrderQuery.StatusFilter =
-            switch query.status {
-            case .open: .open
-            case .closed: .closed
-            case .all: .all
-            }
-        var records = try await ledger.orders(
-            OrderQuery(member: context.caller.member, status: status, limit: OrderQuery.maximumLimit)
-        ).filter {
-            query.includes(status: $0.status, side: $0.side, symbol: $0.symbol, createdAt: $0.createdAt)
-        }
-        if query.ascending { records.reverse() }
-        return AlpacaJSON.response(try await views(Array(records.prefix(query.limit))))
-    }
-
-    /// Alpaca views of `records`, with their client order ids.
-    func views(_ records: [OrderRecord]) async throws -> [AlpacaOrderView] {
-        let clientIds = try await ledger.clientOrderIds(orderIds: records.map(\.orderId))
-        return records.map { AlpacaOrderView($0, clientOrderId: clientIds[$0.orderId]) }
-    }
-
-    /// The caller's order `id`, or Alpaca's 404.
-    func ownOrder(_ id: String, context: MemberContext) async throws -> OrderRecord {
-        context.requestLog.orderId = id
-        guard let order = try await ledger.order(id: id), order.member == context.caller.member else {
-            throw Self.orderNotFound
-        }
-        return order
-    }
-
-    @Sendable func order(_ request: Request, context: MemberContext) async throws -> Response {
-        try AlpacaQuery.check(QueryParameters(request), allowed: ["nested"])
-        _ = try AlpacaQuery.bool(QueryParameters(request), "nested")
-        let order = try await ownOrder(try context.parameters.require("id"), context: context)
-        return AlpacaJSON.response(try await views([order])[0])
-    }
-
-    @Sendable func orderByClientId(_ request: Request, context: MemberContext) async throws -> Response {
-        let query = QueryParameters(request)
-        try AlpacaQuery.check(query, allowed: ["client_order_id"])
-        guard let clientOrderId = query.value("client_order_id"), !clientOrderId.isEmpty else {
-            throw AlpacaError(status: 422, message: "client_order_id is required")
-        }
-        let member = context.caller.member
-        let id = try await ledger.orderId(clientOrderId: clientOrderId, member: member) ?? clientOrderId
-        let order = try await ownOrder(id, context: context)
-        return AlpacaJSON.response(try await views([order])[0])
-    }
-
     @Sendable func cancel(_ request: Request, context: MemberContext) async throws -> Response {
         try AlpacaQuery.check(QueryParameters(request), allowed: [])
         let order = try await ownOrder(try context.parameters.require("id"), context: context)
@@ -162,42 +113,6 @@ struct AlpacaController {
     }
 
     // MARK: Positions
-
-    /// The caller's positions (not flat), with what their open orders already claim of each.
-    func openPositions(context: MemberContext) async throws -> [AlpacaPositionView] {
-        let member = context.caller.member
-        let records = try await ledger.positions(member: member).filter { $0.qty != 0 }
-        let open = try await ledger.orders(OrderQuery(member: member, status: .open, limit: OrderQuery.maximumLimit))
-        return records.map { record in
-            let closingSide: Side = record.qty > 0 ? .sell : .buy
-            let held = open.filter { $0.symbol == record.symbol && $0.side == closingSide }
-                .reduce(Decimal(0)) { $0 + $1.qty - $1.filledQty }
-            return AlpacaPositionView(
-                symbol: record.symbol, position: record.position, lastPrice: broker.lastPrice(record.symbol),
-                heldForOrders: held)
-        }
-    }
-
-    @Sendable func positions(_ request: Request, context: MemberContext) async throws -> Response {
-        try AlpacaQuery.check(QueryParameters(request), allowed: [])
-        return AlpacaJSON.response(try await openPositions(context: context))
-    }
-
-    /// The position a path names: a symbol, or the asset id the desk gives it.
-    func ownPosition(_ request: Request, context: MemberContext) async throws -> AlpacaPositionView {
-        let name = try context.parameters.require("symbol")
-        guard
-            let position = try await openPositions(context: context).first(where: {
-                $0.symbol == name || $0.asset_id == name.lowercased()
-            })
-        else { throw Self.positionNotFound }
-        return position
-    }
-
-    @Sendable func position(_ request: Request, context: MemberContext) async throws -> Response {
-        try AlpacaQuery.check(QueryParameters(request), allowed: [])
-        return AlpacaJSON.response(try await ownPosition(request, context: context))
-    }
 
     @Sendable func close(_ request: Request, context: MemberContext) async throws -> Response {
         let amount = try AlpacaCloseQuery(QueryParameters(request))
@@ -223,15 +138,6 @@ struct AlpacaController {
     }
 
     // MARK: Account, clock, calendar, assets
-
-    @Sendable func account(_ request: Request, context: MemberContext) async throws -> Response {
-        try AlpacaQuery.check(QueryParameters(request), allowed: [])
-        let member = context.caller.member
-        return AlpacaJSON.response(
-            AlpacaAccountView(
-                member: member, statement: await desk.capitalStatement(member: member),
-                halted: await desk.isHalted(member: member), createdAt: Self.startedAt))
-    }
 
     @Sendable func clock(_ request: Request, context: MemberContext) async throws -> Response {
         try AlpacaQuery.check(QueryParameters(request), allowed: [])

@@ -1,16 +1,16 @@
 import DeskAPI
 import DeskBroker
 import DeskCore
-import DeskLedger
 import DeskMarketData
 import DeskOrders
+import DeskServices
 import Foundation
 import Hummingbird
 
 /// The admin API (an admin group: the caller is an admin): kill switches, test
 /// prices, reconciliation.
 struct AdminController {
-    let desk: OrderDesk
+    let switches: KillSwitches
     /// Present when the broker is Alpaca.
     let reconciler: Reconciler?
     /// Where a pushed price goes: the paper broker and every subscribed strategy.
@@ -40,22 +40,27 @@ struct AdminController {
 
     @Sendable func halt(_ request: Request, context: AdminContext) async throws -> HaltReply {
         let body = try await request.decode(as: HaltRequest.self, context: context)
-        try Self.checkMember(body.member)
-        try await desk.halt(
-            member: body.member, reason: body.reason, by: context.caller.member, strategy: context.caller.strategy)
-        return HaltReply(status: "halted", scope: body.member ?? HaltRecord.wholeDesk)
+        let scope = try await DeskHTTPError.translating {
+            let scope = try HaltScope(member: body.member)
+            try await switches.halt(scope, reason: body.reason, by: context.caller)
+            return scope
+        }
+        return HaltReply(status: "halted", scope: scope.key)
     }
 
     @Sendable func resume(_ request: Request, context: AdminContext) async throws -> HaltReply {
         let body = try await request.decode(as: ResumeRequest.self, context: context)
-        try Self.checkMember(body.member)
-        let wasOn = try await desk.resume(
-            member: body.member, by: context.caller.member, strategy: context.caller.strategy)
-        return HaltReply(status: wasOn ? "resumed" : "not_halted", scope: body.member ?? HaltRecord.wholeDesk)
+        let (scope, wasOn) = try await DeskHTTPError.translating {
+            let scope = try HaltScope(member: body.member)
+            return (scope, try await switches.resume(scope, by: context.caller))
+        }
+        return HaltReply(status: wasOn ? "resumed" : "not_halted", scope: scope.key)
     }
 
     @Sendable func halts(_ request: Request, context: AdminContext) async throws -> HaltList {
-        HaltList(halts: await desk.activeHalts().map(HaltView.init))
+        HaltList(
+            halts: try await DeskHTTPError.translating { try await switches.active(for: context.caller) }.map(
+                HaltView.init))
     }
 
     @Sendable func price(_ request: Request, context: AdminContext) async throws -> PriceReply {
@@ -85,11 +90,27 @@ struct AdminController {
             )
         }
     }
+}
 
-    static func checkMember(_ member: String?) throws(DeskHTTPError) {
-        if let member, !Identifier.isSafe(member) {
-            throw DeskHTTPError(
-                .badRequest, "member \(OrderValidation.quoted(member)) is not a member id: \(Identifier.rule)")
+extension DeskHTTPError {
+    /// The HTTP face of an administration refusal: one row per refusal.
+    init(_ refusal: AdminRefusal) {
+        switch refusal {
+        case .notAdmin:
+            self.init(.forbidden, "the admin API needs an admin token (desk tokens issue <member> --admin)")
+        case .invalidMember(let member):
+            self.init(.badRequest, "member \(OrderValidation.quoted(member)) is not a member id: \(Identifier.rule)")
+        case .invalidStrategy(let strategy):
+            self.init(
+                .badRequest, "strategy \(OrderValidation.quoted(strategy)) is not a strategy name: \(Identifier.rule)")
+        case .unknownTokenKind(let kind):
+            self.init(
+                .badRequest,
+                "kind \(OrderValidation.quoted(kind)) is not one of: \(TokenKind.allCases.map(\.rawValue).joined(separator: ", "))"
+            )
+        case .metricsTokenWithStrategy:
+            self.init(.badRequest, "a metrics token only reads /metrics: it takes no strategy")
+        case .tokenNotFound(let id): self.init(.notFound, "no token with id \(id)")
         }
     }
 }

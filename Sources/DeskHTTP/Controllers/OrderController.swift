@@ -81,15 +81,11 @@ struct OrderController {
     }
 }
 
-/// Whose data a read shows.
+/// Whose data a read shows (`ReadScope.listing`, answered as the JSON API answers its refusal).
 enum Readers {
     /// The caller's own; an admin reads everyone's, or the member asked for.
     static func member(_ requested: String?, caller: Caller) throws(DeskHTTPError) -> String? {
-        if caller.isAdmin { return requested }
-        if let requested, requested != caller.member {
-            throw DeskHTTPError(.forbidden, "only an admin token may read another member's data")
-        }
-        return caller.member
+        do { return try ReadScope.listing(requested: requested, caller: caller) } catch { throw DeskHTTPError(error) }
     }
 }
 

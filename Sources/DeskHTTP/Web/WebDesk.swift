@@ -2,10 +2,9 @@ import DeskAPI
 import DeskBroker
 import DeskCore
 import DeskIdentity
-import DeskLedger
 import DeskMarketData
-import DeskOrders
 import DeskRunner
+import DeskServices
 import Foundation
 
 /// The web desk's page, rendered on the server: the sections a caller may see,
@@ -13,15 +12,14 @@ import Foundation
 /// supervisor the API answers from. The page at `/` is these sections in one
 /// document; a live page receives each one again whenever it changes.
 struct WebDesk: Sendable {
-    let ledger: Ledger
-    let broker: any Broker
-    let orderDesk: OrderDesk
+    let portfolio: Portfolio
+    let switches: KillSwitches
+    let tokens: TokenAdministration
+    let brokerName: String
     let feed: FeedHub
     let strategies: MemberStrategyController
     let calendar: SessionCalendar
     let isAlpaca: Bool
-
-    var equity: EquityBook { EquityBook(ledger: ledger, broker: broker) }
 
     /// One part of the page: its element id and its HTML.
     struct Section: Sendable, Equatable {
@@ -32,18 +30,20 @@ struct WebDesk: Sendable {
     /// The live sections `caller` sees; `log` is the strategy whose log tail to show.
     func sections(for caller: Caller, log: String?) async throws -> [Section] {
         let member = caller.member
-        let positions = try await ledger.positions(member: member)
-        let open = try await ledger.orders(OrderQuery(member: member, status: .open, limit: 50))
-        let recent = try await ledger.orders(OrderQuery(member: member, status: .all, limit: 20))
-        let account = AccountView(
-            member: member, positions: positions, openOrders: open.count, lastPrice: broker.lastPrice)
-        let today = try await todayPnL(member: member, account: account)
-        let history = try await equity.history(
-            member: member, strategy: nil, since: Date().addingTimeInterval(-86_400), step: .minute)
+        let holdings = try await portfolio.positions(for: caller, member: member, byStrategy: false)
+        let open = try await portfolio.orders(for: caller, OrderQuery(member: member, status: .open, limit: 50))
+        let recent = try await portfolio.orders(for: caller, OrderQuery(member: member, status: .all, limit: 20))
+        let valuation = AccountValuation(positions: holdings.map(\.record), lastPrice: portfolio.lastPrice)
+        let account = AccountView(member: member, valuation: valuation, openOrders: open.count)
+        let today = try await todayPnL(member: member, total: valuation.totalPnL, caller: caller)
+        let history = try await portfolio.history(
+            for: caller, member: member, strategy: nil, since: Date().addingTimeInterval(-86_400), stepSeconds: 60)
         var sections = [
-            Section(id: "account", html: accountHTML(account, today: today, drawdown: history.maxDrawdown)),
+            Section(
+                id: "account",
+                html: accountHTML(account, today: today, drawdown: ExactDecimal.plain(history.maxDrawdown))),
             Section(id: "equity", html: HTML.equityChart(Self.curve(history), label: "Equity of \(member)")),
-            Section(id: "positions", html: positionsHTML(positions)),
+            Section(id: "positions", html: positionsHTML(holdings)),
             Section(id: "orders", html: ordersHTML(open: open, recent: recent)),
         ]
         let reply = try? await strategies.visible(to: caller)
@@ -51,28 +51,21 @@ struct WebDesk: Sendable {
         sections.append(Section(id: "strategies", html: strategiesHTML(reply, own: own)))
         sections.append(Section(id: "log", html: try await logHTML(log, own: own)))
         if caller.isAdmin {
-            sections.append(Section(id: "leaderboard", html: try await leaderboardHTML()))
-            sections.append(Section(id: "health", html: await healthHTML(reply)))
-            sections.append(Section(id: "tokens", html: try await tokensHTML()))
+            sections.append(Section(id: "leaderboard", html: try await leaderboardHTML(caller)))
+            sections.append(Section(id: "health", html: try await healthHTML(reply, caller: caller)))
+            sections.append(Section(id: "tokens", html: try await tokensHTML(caller)))
         }
         return sections
     }
 
-    static func curve(_ history: PnLHistory) -> [(Date, Decimal)] {
-        history.points.compactMap { point in
-            guard case .success(let value) = ExactDecimal.parse(point.equity) else { return nil }
-            return (point.at, value)
-        }
+    static func curve(_ history: EquityCurve) -> [(Date, Decimal)] {
+        history.points.map { ($0.at, $0.equity) }
     }
 
     /// Equity now less equity at the start of today (in the desk's session time zone).
-    func todayPnL(member: String, account: AccountView) async throws -> String {
-        var zone = Calendar(identifier: .gregorian)
-        zone.timeZone = calendar.timeZone
-        let start = zone.startOfDay(for: Date())
-        let opening = try await ledger.equity(member: member, before: start)?.equity ?? 0
-        guard case .success(let total) = ExactDecimal.parse(account.totalPnL) else { return account.totalPnL }
-        return ExactDecimal.plain(total - opening)
+    func todayPnL(member: String, total: Decimal, caller: Caller) async throws -> String {
+        ExactDecimal.plain(
+            try await portfolio.today(for: caller, member: member, total: total, timeZone: calendar.timeZone))
     }
 
     func accountHTML(_ account: AccountView, today: String, drawdown: String) -> String {
@@ -89,9 +82,9 @@ struct WebDesk: Sendable {
             .joined() + "</dl>"
     }
 
-    func positionsHTML(_ positions: [PositionRecord]) -> String {
-        let rows = positions.filter { $0.qty != 0 || $0.realizedPnL != 0 }.map { record -> [String] in
-            let view = PositionView(record, lastPrice: broker.lastPrice(record.symbol), byStrategy: false)
+    func positionsHTML(_ holdings: [Holding]) -> String {
+        let rows = holdings.filter { $0.record.qty != 0 || $0.record.realizedPnL != 0 }.map { holding -> [String] in
+            let view = PositionView(holding.record, lastPrice: holding.lastPrice, byStrategy: false)
             return [
                 HTML.escape(view.symbol), HTML.escape(view.qty), HTML.money(view.avgEntryPrice),
                 HTML.money(view.marketPrice), HTML.money(view.marketValue), HTML.pnl(view.unrealizedPnL),
@@ -173,31 +166,27 @@ struct WebDesk: Sendable {
             + HTML.escape(lines.isEmpty ? "(nothing logged yet)" : lines.joined(separator: "\n")) + "</pre>"
     }
 
-    func leaderboardHTML() async throws -> String {
-        let everyone = try await ledger.positions(member: nil)
-        let tokens = try await ledger.tokens().filter { $0.revokedAt == nil && !$0.metricsOnly && !$0.isAdmin }
-        let members = Set(everyone.map(\.member)).union(tokens.map(\.member)).sorted()
-        let halted = Set(await orderDesk.activeHalts().map(\.scope))
+    func leaderboardHTML(_ caller: Caller) async throws -> String {
+        let standings = try await portfolio.leaderboard(for: caller)
+        let halted = Set(try await switches.active(for: caller).map(\.scope))
         var rows: [(Decimal, [String])] = []
-        for member in members {
-            let positions = everyone.filter { $0.member == member }
-            let account = AccountView(member: member, positions: positions, openOrders: 0, lastPrice: broker.lastPrice)
-            let history = try await equity.history(
-                member: member, strategy: nil, since: Date().addingTimeInterval(-86_400), step: .minute)
-            let today = try await todayPnL(member: member, account: account)
+        for standing in standings {
+            let member = standing.member
+            let valuation = AccountValuation(positions: standing.positions, lastPrice: portfolio.lastPrice)
+            let account = AccountView(member: member, valuation: valuation, openOrders: 0)
+            let today = try await todayPnL(member: member, total: valuation.totalPnL, caller: caller)
             let body = #"{"member":\#(Self.json(member))}"#
             let button =
                 halted.contains(member)
                 ? HTML.action("Resume", "POST", Routes.resume.path(), body: body, name: "resume-\(member)")
                 : HTML.action("Halt", "POST", Routes.halt.path(), body: body, name: "halt-\(member)")
-            let total = (try? ExactDecimal.parse(account.totalPnL).get()) ?? 0
             rows.append(
                 (
-                    total,
+                    valuation.totalPnL,
                     [
                         "<span data-member=\"\(HTML.escape(member))\">\(HTML.escape(member))</span>",
                         HTML.pnl(account.totalPnL), HTML.pnl(today), HTML.pnl(account.realizedPnL),
-                        HTML.pnl(account.unrealizedPnL), HTML.money(history.maxDrawdown),
+                        HTML.pnl(account.unrealizedPnL), HTML.money(ExactDecimal.plain(standing.curve.maxDrawdown)),
                         halted.contains(member) ? "<strong>HALTED</strong>" : "trading", button,
                     ]
                 ))
@@ -208,12 +197,12 @@ struct WebDesk: Sendable {
             ranked, empty: "No members yet.", label: "Leaderboard")
     }
 
-    func healthHTML(_ strategies: StrategyStatusReply?) async -> String {
+    func healthHTML(_ strategies: StrategyStatusReply?, caller: Caller) async throws -> String {
         let statistics = feed.statistics
-        let halts = await orderDesk.activeHalts()
+        let halts = try await switches.active(for: caller)
         let wholeDesk = halts.contains { $0.scope == HaltRecord.wholeDesk }
         var html = "<dl class=\"figures\">"
-        html += "<div><dt>Broker</dt><dd>\(HTML.escape(broker.name))</dd></div>"
+        html += "<div><dt>Broker</dt><dd>\(HTML.escape(brokerName))</dd></div>"
         html += "<div><dt>Feed</dt><dd>\(HTML.escape(statistics.source ?? "none"))</dd></div>"
         html +=
             "<div><dt>Feed state</dt><dd>\(HTML.escape(OperationsController.describe(statistics.sourceState)))</dd></div>"
@@ -246,10 +235,12 @@ struct WebDesk: Sendable {
         return html + "</p>"
     }
 
-    func tokensHTML() async throws -> String {
-        let live = try await ledger.tokens().filter { $0.revokedAt == nil && $0.issuedBy != "supervisor" }
-        let rows = live.map { record -> [String] in
-            let view = TokenController.view(record)
+    func tokensHTML(_ caller: Caller) async throws -> String {
+        let live = try await tokens.list(by: .caller(caller)).filter {
+            $0.revokedAt == nil && $0.issuedBy != TokenIssuer.supervisor.rawValue
+        }
+        let rows = live.map { token -> [String] in
+            let view = TokenView(token)
             return [
                 "\(view.id)", HTML.escape(view.member), HTML.escape(view.strategy.isEmpty ? "-" : view.strategy),
                 HTML.escape(view.kind), HTML.escape(view.issuedBy), HTML.time(view.createdAt),

@@ -1,21 +1,51 @@
-import DeskAPI
-import DeskBroker
 import DeskCore
 import DeskLedger
 import Foundation
-import Hummingbird
 import Logging
 import ServiceLifecycle
+
+/// An equity curve: a member's (or one strategy's) equity, one point per step,
+/// and the largest fall from a peak along it.
+public struct EquityCurve: Sendable, Equatable {
+    public var member: String
+    /// The strategy, when the curve is one strategy's.
+    public var strategy: String?
+    /// The last sample of each step, oldest first.
+    public var points: [EquitySample]
+    /// The largest fall from a peak to a later point (zero when equity never fell).
+    public var maxDrawdown: Decimal
+
+    /// The last sample of each `stepSeconds` bucket of `samples` (oldest first), and their drawdown.
+    public init(member: String, strategy: String?, samples: [EquitySample], stepSeconds: Int) {
+        var points: [EquitySample] = []
+        var lastBucket: Int64?
+        for sample in samples {
+            let bucket = Int64((sample.at.timeIntervalSince1970 / Double(stepSeconds)).rounded(.down))
+            if bucket == lastBucket { points[points.count - 1] = sample } else { points.append(sample) }
+            lastBucket = bucket
+        }
+        var peak: Decimal?
+        var drawdown: Decimal = 0
+        for point in points {
+            peak = max(peak ?? point.equity, point.equity)
+            drawdown = max(drawdown, (peak ?? 0) - point.equity)
+        }
+        self.member = member
+        self.strategy = strategy
+        self.points = points
+        maxDrawdown = drawdown
+    }
+}
 
 /// Each member's and each strategy's equity now: realized plus unrealized P&L
 /// of their positions at the last prices the desk saw (a symbol with no price
 /// yet counts its realized P&L only).
-struct EquityBook {
+public struct EquityBook: Sendable {
     let ledger: Ledger
-    let broker: any Broker
+    let lastPrice: @Sendable (String) -> Decimal?
 
     /// One sample per member book (`strategy` empty) and per member strategy.
-    func samples(member: String? = nil, at time: Date = Date()) async throws -> [EquitySample] {
+    public func samples(member: String? = nil, at time: Date = Date()) async throws -> [EquitySample] {
         let books = try await ledger.positions(member: member)
         let strategies = try await ledger.positions(member: member, byStrategy: true)
         var sums: [String: (member: String, strategy: String, realized: Decimal, unrealized: Decimal)] = [:]
@@ -26,7 +56,7 @@ struct EquityBook {
             var sum = sums[key] ?? (record.member, strategy, 0, 0)
             let position = record.position
             sum.realized += position.realizedPnL
-            if let price = broker.lastPrice(record.symbol) { sum.unrealized += position.unrealizedPnL(at: price) }
+            if let price = lastPrice(record.symbol) { sum.unrealized += position.unrealizedPnL(at: price) }
             sums[key] = sum
         }
         return sums.values.map {
@@ -37,31 +67,14 @@ struct EquityBook {
     }
 
     /// `member`'s (or one strategy's) history since `since`, the last sample of each step, ending with now.
-    func history(member: String, strategy: String?, since: Date, step: PnLStep) async throws -> PnLHistory {
+    public func history(member: String, strategy: String?, since: Date, stepSeconds: Int) async throws
+        -> EquityCurve
+    {
         var samples = try await ledger.equityHistory(member: member, strategy: strategy ?? "", since: since)
         if let now = try await self.samples(member: member).first(where: { $0.strategy == (strategy ?? "") }) {
             samples.append(now)
         }
-        var points: [EquitySample] = []
-        var lastBucket: Int64?
-        for sample in samples {
-            let bucket = Int64((sample.at.timeIntervalSince1970 / Double(step.seconds)).rounded(.down))
-            if bucket == lastBucket { points[points.count - 1] = sample } else { points.append(sample) }
-            lastBucket = bucket
-        }
-        var peak: Decimal?
-        var drawdown: Decimal = 0
-        for point in points {
-            peak = max(peak ?? point.equity, point.equity)
-            drawdown = max(drawdown, (peak ?? 0) - point.equity)
-        }
-        return PnLHistory(
-            member: member, strategy: strategy, step: step.rawValue,
-            points: points.map {
-                PnLPoint(
-                    at: $0.at, equity: ExactDecimal.plain($0.equity), realizedPnL: ExactDecimal.plain($0.realizedPnL),
-                    unrealizedPnL: ExactDecimal.plain($0.unrealizedPnL))
-            }, maxDrawdown: ExactDecimal.plain(drawdown))
+        return EquityCurve(member: member, strategy: strategy, samples: samples, stepSeconds: stepSeconds)
     }
 }
 
@@ -76,10 +89,11 @@ public struct PnLRecorder: Service {
     let retentionDays: Int
     let logger: Logger
 
-    public init(ledger: Ledger, broker: any Broker, settings: WebSettings, logger: Logger) {
-        equity = EquityBook(ledger: ledger, broker: broker)
-        interval = settings.pnlInterval
-        retentionDays = settings.pnlRetentionDays
+    /// Samples `portfolio`'s equity every `interval`, keeping `retentionDays` of history.
+    public init(portfolio: Portfolio, interval: Duration, retentionDays: Int, logger: Logger) {
+        equity = portfolio.equity
+        self.interval = interval
+        self.retentionDays = retentionDays
         self.logger = logger
     }
 
@@ -106,23 +120,5 @@ public struct PnLRecorder: Service {
             }
             do { try await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) } } catch { return }
         }
-    }
-}
-
-/// `GET /pnl` (a member group): the caller's equity curve (an admin's: anyone's with `?member=`).
-struct PnLController {
-    let equity: EquityBook
-
-    func addRoutes(to router: some RouterMethods<MemberContext>) {
-        router.on(Routes.pnl, use: history)
-    }
-
-    @Sendable func history(_ request: Request, context: MemberContext) async throws -> PnLHistory {
-        let query: PnLQuery
-        do { query = try PnLQuery(QueryParameters(request)) } catch { throw DeskHTTPError(error) }
-        let member = try Readers.member(query.member, caller: context.caller) ?? context.caller.member
-        return try await equity.history(
-            member: member, strategy: query.strategy, since: query.since ?? Date().addingTimeInterval(-86_400),
-            step: query.step)
     }
 }
