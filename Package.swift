@@ -246,7 +246,7 @@ let package = Package(
             name: "DeskAppTests",
             dependencies: [
                 "DeskApp", "DeskAppTestSupport", "DeskTestSupport", "DeskHTTP", "DeskIdentity", "DeskLedger", "DeskProto",
-                "DeskRunner", "DeskBroker", "DeskCore",
+                "DeskRunner", "DeskBroker", "DeskCore", "AlpacaBroker",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),

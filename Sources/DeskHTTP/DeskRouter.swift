@@ -14,11 +14,14 @@ import Logging
 public struct RouteDependencies: Sendable {
     public var ledger: Ledger
     public var orderDesk: OrderDesk
-    public var broker: any Broker
+    /// Every venue; orders go to the default one.
+    public var venues: Venues
+    /// The desk's last prices (positions and P&L are valued at them).
+    public var prices: PriceBook
     public var feed: FeedHub
     /// The strategy supervisor, when the desk runs strategies.
     public var supervisor: Supervisor?
-    /// The reconciler, when the broker is Alpaca.
+    /// The reconciler, when the default venue has an account of its own.
     public var reconciler: Reconciler?
     public var metrics: DeskMetrics
     /// Development only: accept the seed's self-declared `X-User-ID` header without a token.
@@ -40,7 +43,7 @@ public struct RouteDependencies: Sendable {
     public var logger: Logger
 
     public init(
-        ledger: Ledger, orderDesk: OrderDesk, broker: any Broker, feed: FeedHub, supervisor: Supervisor?,
+        ledger: Ledger, orderDesk: OrderDesk, venues: Venues, prices: PriceBook, feed: FeedHub, supervisor: Supervisor?,
         reconciler: Reconciler?, metrics: DeskMetrics, trustUserHeader: Bool, maximumBodySize: Int,
         latest: LatestTicks = LatestTicks(), sessions: AlpacaSessions? = nil, deployer: StrategyDeployer? = nil,
         webSessions: WebSessions = WebSessions(), web: WebSettings = WebSettings(),
@@ -48,7 +51,8 @@ public struct RouteDependencies: Sendable {
     ) {
         self.ledger = ledger
         self.orderDesk = orderDesk
-        self.broker = broker
+        self.venues = venues
+        self.prices = prices
         self.feed = feed
         self.supervisor = supervisor
         self.reconciler = reconciler
@@ -81,7 +85,7 @@ public func deskRouter(_ services: RouteDependencies) -> Router<DeskRequestConte
     let authenticators = Authenticators(
         tokens: tokens, sessions: services.webSessions, trustUserHeader: services.trustUserHeader)
     let operations = OperationsController(
-        metrics: services.metrics, brokerName: services.broker.name, feed: services.feed)
+        metrics: services.metrics, brokerName: services.venues.defaultVenue.kind.rawValue, feed: services.feed)
     operations.addPublicRoutes(to: router)
     let orders = OrderController(
         desk: services.orderDesk, ledger: services.ledger, maximumBodySize: services.maximumBodySize)
@@ -93,7 +97,7 @@ public func deskRouter(_ services: RouteDependencies) -> Router<DeskRequestConte
     operations.addMetricsRoute(to: authenticated.group(context: MetricsContext.self))
     let members = authenticated.group(context: MemberContext.self)
     orders.addReadRoutes(to: members)
-    PortfolioController(ledger: services.ledger, broker: services.broker).addRoutes(to: members)
+    PortfolioController(ledger: services.ledger, prices: services.prices).addRoutes(to: members)
     let admins = authenticated.group(context: AdminContext.self)
     AdminController(desk: services.orderDesk, reconciler: services.reconciler, feed: services.feed)
         .addRoutes(to: admins)
@@ -104,12 +108,13 @@ public func deskRouter(_ services: RouteDependencies) -> Router<DeskRequestConte
         supervisor: services.supervisor, deployer: services.deployer, ledger: services.ledger,
         logger: services.logger)
     memberStrategies.addRoutes(to: members)
-    let equity = EquityBook(ledger: services.ledger, broker: services.broker)
+    let equity = EquityBook(ledger: services.ledger, prices: services.prices)
     PnLController(equity: equity).addRoutes(to: members)
     let web = WebController(
         desk: WebDesk(
-            ledger: services.ledger, broker: services.broker, orderDesk: services.orderDesk, feed: services.feed,
-            strategies: memberStrategies, calendar: services.calendar, isAlpaca: services.reconciler != nil),
+            ledger: services.ledger, venue: services.venues.defaultVenue, prices: services.prices,
+            orderDesk: services.orderDesk, feed: services.feed, strategies: memberStrategies,
+            calendar: services.calendar),
         sessions: services.webSessions, tokens: tokens, settings: services.web,
         livePages: MemberSlots(perMember: services.web.livePagesPerMember),
         logger: services.logger)
@@ -119,7 +124,8 @@ public func deskRouter(_ services: RouteDependencies) -> Router<DeskRequestConte
     // Alpaca's API: every refusal under /v2, identity and policy included, in Alpaca's error shape.
     let alpaca = authenticators.guarding(router.group().add(middleware: AlpacaErrorMiddleware()))
     AlpacaController(
-        desk: services.orderDesk, ledger: services.ledger, broker: services.broker, latest: services.latest,
+        desk: services.orderDesk, ledger: services.ledger, venue: services.venues.defaultVenue,
+        prices: services.prices, latest: services.latest,
         sessions: services.sessions
     ).addRoutes(to: alpaca.group(context: MemberContext.self))
     return router

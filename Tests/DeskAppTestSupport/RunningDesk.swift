@@ -4,7 +4,7 @@ import DeskLedger
 import DeskTestSupport
 import Foundation
 
-/// Runs `body` with a whole desk (ledger, paper broker, order desk) in a
+/// Runs `body` with a whole desk (ledger, venues, order desk) in a
 /// temporary folder, with its background services running; HTTP is up to the test.
 public func withRunningDesk<T: Sendable>(
     configure: (inout DeskConfiguration) -> Void = { _ in },
@@ -25,10 +25,10 @@ public func withRunningDesk<T: Sendable>(
         } catch {
             group.cancelAll()
             application.ledger.close()
-            application.broker.finish()
+            application.venues.finish()
             throw error
         }
-        application.broker.finish()
+        application.venues.finish()
         application.ledger.close()
         group.cancelAll()
         return result

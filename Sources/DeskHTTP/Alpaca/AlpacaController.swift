@@ -15,7 +15,9 @@ import NIOCore
 struct AlpacaController {
     let desk: OrderDesk
     let ledger: Ledger
-    let broker: any Broker
+    /// Where orders go (the default venue): its order rules.
+    let venue: any Venue
+    let prices: PriceBook
     let latest: LatestTicks
     let sessions: AlpacaSessions
 
@@ -203,7 +205,7 @@ struct AlpacaController {
             let held = open.filter { $0.symbol == record.symbol && $0.side == closingSide }
                 .reduce(Decimal(0)) { $0 + $1.qty - $1.filledQty }
             return AlpacaPositionView(
-                symbol: record.symbol, position: record.position, lastPrice: broker.lastPrice(record.symbol),
+                symbol: record.symbol, position: record.position, lastPrice: prices.lastPrice(record.symbol),
                 heldForOrders: held)
         }
     }
@@ -240,7 +242,7 @@ struct AlpacaController {
         -> AlpacaOrderView
     {
         guard case .success(let held) = ExactDecimal.parse(position.qty) else { throw Self.positionNotFound }
-        let qty = amount.quantity(of: held.magnitude, fractional: broker.orderRules.allowsFractionalQuantity)
+        let qty = amount.quantity(of: held.magnitude, fractional: venue.orderRules.allowsFractionalQuantity)
         guard qty > 0 else {
             throw AlpacaError(
                 status: 422, message: "nothing to close: that is less than one share of \(position.symbol)")
@@ -309,7 +311,7 @@ struct AlpacaController {
             throw AlpacaError(status: 404, message: "asset not found for \(name)")
         }
         return AlpacaJSON.response(
-            AlpacaAssetView(symbol: name, fractionable: broker.orderRules.allowsFractionalQuantity))
+            AlpacaAssetView(symbol: name, fractionable: venue.orderRules.allowsFractionalQuantity))
     }
 
     // MARK: Latest market data

@@ -7,7 +7,7 @@ import Hummingbird
 /// `GET /positions` and `GET /account`: a member's holdings and P&L at the last known prices.
 struct PortfolioController {
     let ledger: Ledger
-    let broker: any Broker
+    let prices: PriceBook
 
     func addRoutes(to router: some RouterMethods<MemberContext>) {
         router.on(Routes.positions, use: positions)
@@ -21,7 +21,7 @@ struct PortfolioController {
         let byStrategy = query.grouping == .strategy
         let records = try await ledger.positions(member: member, byStrategy: byStrategy)
         return PositionList(
-            positions: records.map { PositionView($0, lastPrice: broker.lastPrice($0.symbol), byStrategy: byStrategy) })
+            positions: records.map { PositionView($0, lastPrice: prices.lastPrice($0.symbol), byStrategy: byStrategy) })
     }
 
     @Sendable func account(_ request: Request, context: MemberContext) async throws -> AccountView {
@@ -30,6 +30,6 @@ struct PortfolioController {
         let member = try Readers.member(query.member, caller: context.caller) ?? context.caller.member
         let positions = try await ledger.positions(member: member)
         let open = try await ledger.orders(OrderQuery(member: member, status: .open, limit: OrderQuery.maximumLimit))
-        return AccountView(member: member, positions: positions, openOrders: open.count, lastPrice: broker.lastPrice)
+        return AccountView(member: member, positions: positions, openOrders: open.count, lastPrice: prices.lastPrice)
     }
 }

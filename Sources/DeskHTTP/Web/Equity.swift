@@ -12,7 +12,7 @@ import ServiceLifecycle
 /// yet counts its realized P&L only).
 struct EquityBook {
     let ledger: Ledger
-    let broker: any Broker
+    let prices: PriceBook
 
     /// One sample per member book (`strategy` empty) and per member strategy.
     func samples(member: String? = nil, at time: Date = Date()) async throws -> [EquitySample] {
@@ -26,7 +26,7 @@ struct EquityBook {
             var sum = sums[key] ?? (record.member, strategy, 0, 0)
             let position = record.position
             sum.realized += position.realizedPnL
-            if let price = broker.lastPrice(record.symbol) { sum.unrealized += position.unrealizedPnL(at: price) }
+            if let price = prices.lastPrice(record.symbol) { sum.unrealized += position.unrealizedPnL(at: price) }
             sums[key] = sum
         }
         return sums.values.map {
@@ -76,8 +76,8 @@ public struct PnLRecorder: Service {
     let retentionDays: Int
     let logger: Logger
 
-    public init(ledger: Ledger, broker: any Broker, settings: WebSettings, logger: Logger) {
-        equity = EquityBook(ledger: ledger, broker: broker)
+    public init(ledger: Ledger, prices: PriceBook, settings: WebSettings, logger: Logger) {
+        equity = EquityBook(ledger: ledger, prices: prices)
         interval = settings.pnlInterval
         retentionDays = settings.pnlRetentionDays
         self.logger = logger

@@ -14,14 +14,15 @@ import Foundation
 /// document; a live page receives each one again whenever it changes.
 struct WebDesk: Sendable {
     let ledger: Ledger
-    let broker: any Broker
+    /// Where orders go (the default venue): the page asks it what it can do.
+    let venue: any Venue
+    let prices: PriceBook
     let orderDesk: OrderDesk
     let feed: FeedHub
     let strategies: MemberStrategyController
     let calendar: SessionCalendar
-    let isAlpaca: Bool
 
-    var equity: EquityBook { EquityBook(ledger: ledger, broker: broker) }
+    var equity: EquityBook { EquityBook(ledger: ledger, prices: prices) }
 
     /// One part of the page: its element id and its HTML.
     struct Section: Sendable, Equatable {
@@ -36,7 +37,7 @@ struct WebDesk: Sendable {
         let open = try await ledger.orders(OrderQuery(member: member, status: .open, limit: 50))
         let recent = try await ledger.orders(OrderQuery(member: member, status: .all, limit: 20))
         let account = AccountView(
-            member: member, positions: positions, openOrders: open.count, lastPrice: broker.lastPrice)
+            member: member, positions: positions, openOrders: open.count, lastPrice: prices.lastPrice)
         let today = try await todayPnL(member: member, account: account)
         let history = try await equity.history(
             member: member, strategy: nil, since: Date().addingTimeInterval(-86_400), step: .minute)
@@ -91,7 +92,7 @@ struct WebDesk: Sendable {
 
     func positionsHTML(_ positions: [PositionRecord]) -> String {
         let rows = positions.filter { $0.qty != 0 || $0.realizedPnL != 0 }.map { record -> [String] in
-            let view = PositionView(record, lastPrice: broker.lastPrice(record.symbol), byStrategy: false)
+            let view = PositionView(record, lastPrice: prices.lastPrice(record.symbol), byStrategy: false)
             return [
                 HTML.escape(view.symbol), HTML.escape(view.qty), HTML.money(view.avgEntryPrice),
                 HTML.money(view.marketPrice), HTML.money(view.marketValue), HTML.pnl(view.unrealizedPnL),
@@ -180,7 +181,7 @@ struct WebDesk: Sendable {
         var rows: [(Decimal, [String])] = []
         for member in members {
             let positions = everyone.filter { $0.member == member }
-            let account = AccountView(member: member, positions: positions, openOrders: 0, lastPrice: broker.lastPrice)
+            let account = AccountView(member: member, positions: positions, openOrders: 0, lastPrice: prices.lastPrice)
             let history = try await equity.history(
                 member: member, strategy: nil, since: Date().addingTimeInterval(-86_400), step: .minute)
             let today = try await todayPnL(member: member, account: account)
@@ -212,7 +213,7 @@ struct WebDesk: Sendable {
         let halts = await orderDesk.activeHalts()
         let wholeDesk = halts.contains { $0.scope == HaltRecord.wholeDesk }
         var html = "<dl class=\"figures\">"
-        html += "<div><dt>Broker</dt><dd>\(HTML.escape(broker.name))</dd></div>"
+        html += "<div><dt>Broker</dt><dd>\(HTML.escape(venue.name))</dd></div>"
         html += "<div><dt>Feed</dt><dd>\(HTML.escape(statistics.source ?? "none"))</dd></div>"
         html +=
             "<div><dt>Feed state</dt><dd>\(HTML.escape(OperationsController.describe(statistics.sourceState)))</dd></div>"
@@ -237,10 +238,11 @@ struct WebDesk: Sendable {
             + (wholeDesk
                 ? HTML.action("Resume the desk", "POST", Routes.resume.path(), body: "{}", name: "resume-desk")
                 : HTML.action("Halt the whole desk", "POST", Routes.halt.path(), body: "{}", name: "halt-desk"))
-        if isAlpaca {
-            html += " " + HTML.action("Reconcile with Alpaca", "POST", Routes.reconcile.path(), name: "reconcile")
+        if venue.capabilities.contains(.reconciles) {
+            html +=
+                " " + HTML.action("Reconcile with \(venue.name)", "POST", Routes.reconcile.path(), name: "reconcile")
         } else {
-            html += " <small>Reconciliation: the paper broker's book is the ledger itself.</small>"
+            html += " <small>Reconciliation: the \(HTML.escape(venue.name)) venue's book is the ledger itself.</small>"
         }
         return html + "</p>"
     }
