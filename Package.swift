@@ -217,7 +217,10 @@ let package = Package(
             name: "DeskLedgerTests",
             dependencies: ["DeskLedger", "DeskTestSupport", .product(name: "GRDB", package: "GRDB.swift")]
         ),
-        .testTarget(name: "DeskBrokerTests", dependencies: ["DeskBroker"]),
+        .testTarget(
+            name: "DeskBrokerTests",
+            dependencies: ["DeskBroker", "DeskCore", .product(name: "Logging", package: "swift-log")]
+        ),
         .testTarget(name: "DeskOrdersTests", dependencies: ["DeskOrders", "DeskLedger", "DeskBroker", "DeskCore"]),
         .testTarget(name: "DeskMarketDataTests", dependencies: ["DeskMarketData", "DeskTestSupport"]),
         .testTarget(name: "MessagePackTests", dependencies: ["MessagePack"]),
