@@ -43,6 +43,7 @@ public struct Reconciler: Sendable {
             openOrdersChecked: open.count, eventsCaughtUp: updates.count, unknownToBroker: unknown, at: clock.now())
         let members = Set(try await ledger.positions(member: nil).map(\.member)).union(openNow.map(\.member))
             .union(orderDesk.policy.members.keys)
+        report.venue = venueName
         report.capital = ReconciliationReport.CapitalSummary(
             allocations: Self.allocations(of: members, policy: orderDesk.policy), brokerEquity: held.equity)
         return report
