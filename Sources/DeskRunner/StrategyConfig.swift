@@ -36,11 +36,6 @@ public struct StrategyLimits: Sendable, Equatable {
     }
 }
 
-/// What runs a strategy: a sandboxed child process or a Docker container.
-public enum StrategyRuntime: String, Sendable, CaseIterable {
-    case process, docker
-}
-
 /// When a strategy that exits is started again.
 public struct RestartSettings: Sendable, Equatable {
     public enum Policy: String, Sendable {
@@ -272,7 +267,8 @@ extension StrategyConfig: Decodable {
                 let runtime = StrategyRuntime(rawValue: text)
             else {
                 throw DecodingError.dataCorruptedError(
-                    forKey: .runtime, in: container, debugDescription: "must be \"process\" or \"docker\"")
+                    forKey: .runtime, in: container,
+                    debugDescription: "must be a runtime's name, such as \"process\" or \"docker\"")
             }
             self.runtime = runtime
         }

@@ -34,6 +34,8 @@ public actor Supervisor: Service {
     private let users: any StrategyUserStore
     /// One backend per runtime; a backend given to `init` (tests) runs every strategy.
     private let backends: [StrategyRuntime: any StrategyBackend]
+    /// The runtimes strategies may name, each with its backend's factory.
+    private let runtimes: StrategyRuntimes
     private let logger: Logger
     private var managed: [String: Managed] = [:]
     private let launches: AsyncStream<(String, Int)>
@@ -44,8 +46,9 @@ public actor Supervisor: Service {
     public init(
         configuration: SupervisorConfiguration, feed: FeedHub, credentials: any StrategyCredentials,
         store: any StrategyStateStore, users: any StrategyUserStore = InMemoryStrategyUserStore(),
-        backend: (any StrategyBackend)? = nil, logger: Logger
+        backend: (any StrategyBackend)? = nil, runtimes: StrategyRuntimes = .standard, logger: Logger
     ) {
+        self.runtimes = runtimes
         self.configuration = configuration
         self.feed = feed
         self.credentials = credentials
@@ -54,16 +57,13 @@ public actor Supervisor: Service {
         self.logger = logger
         logFollowers = MemberSlots(perMember: configuration.logFollowersPerMember)
         if let backend {
-            backends = Dictionary(uniqueKeysWithValues: StrategyRuntime.allCases.map { ($0, backend) })
+            backends = Dictionary(uniqueKeysWithValues: runtimes.all.map { ($0.runtime, backend) })
             sandboxReport = SandboxReport(applied: ["backend \(backend.name), given by the caller"])
             sandboxPlan = nil
         } else {
             let plan = SandboxPlan.probe(
                 options: configuration.sandbox, python: configuration.python, pythonPath: configuration.pythonPath)
-            var backends: [StrategyRuntime: any StrategyBackend] = [.process: ProcessBackend(plan: plan)]
-            let launcher = FileManager.default.isExecutableFile(atPath: plan.launcher) ? plan.launcher : nil
-            backends[.docker] = configuration.docker.map { DockerBackend(settings: $0, launcher: launcher) }
-            self.backends = backends
+            backends = runtimes.backends(RuntimeContext(configuration: configuration, plan: plan))
             sandboxReport = plan.report
             sandboxPlan = plan
         }
@@ -586,7 +586,7 @@ public actor Supervisor: Service {
         environment["HOME"] = home
         environment["TMPDIR"] = "/tmp"
         environment["LANG"] = "C.UTF-8"
-        if let url = configuration.alpacaURL(runtime: config.runtime ?? configuration.defaultRuntime) {
+        if let url = configuration.alpacaURL(runtime: runtime(for: config), runtimes: runtimes) {
             environment.merge(Self.alpacaEnvironment(url: url, member: config.member, token: token)) { $1 }
         }
         return environment

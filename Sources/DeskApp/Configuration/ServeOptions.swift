@@ -132,7 +132,17 @@ public enum FeedKind: String, ExpressibleByArgument, CaseIterable, Sendable {
     case synthetic, replay, alpaca, none
 }
 
-extension StrategyRuntime: ExpressibleByArgument {}
+/// `--runtime`/DESK_RUNTIME: one of the runtimes the desk registers (`StrategyRuntimes.standard`).
+extension StrategyRuntime: ExpressibleByArgument {
+    public init?(argument: String) {
+        guard StrategyRuntimes.standard.names.contains(argument), let runtime = Self(rawValue: argument) else {
+            return nil
+        }
+        self = runtime
+    }
+
+    public static var allValueStrings: [String] { StrategyRuntimes.standard.names }
+}
 
 extension ReplaySpeed: ExpressibleByArgument {
     public init?(argument: String) {
