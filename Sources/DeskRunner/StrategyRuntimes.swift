@@ -92,6 +92,9 @@ public struct StrategyRuntimes: Sendable {
     /// The registration of `runtime`, when there is one.
     public subscript(runtime: StrategyRuntime) -> RuntimeRegistration? { all.first { $0.runtime == runtime } }
 
+    /// Where `StrategyConfig.parse` hands the runtimes to the config it decodes.
+    static let userInfoKey = CodingUserInfoKey(rawValue: "desk.strategy-runtimes")!
+
     /// Every registered runtime's name, in the order registered.
     public var names: [String] { all.map(\.runtime.rawValue) }
 

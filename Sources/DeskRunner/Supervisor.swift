@@ -190,7 +190,7 @@ public actor Supervisor: Service {
     /// Every strategy discovered or known, with its state. A strategy whose
     /// folder is gone and that no longer runs is forgotten.
     public func status() async -> [StrategyStatus] {
-        let report = StrategyDiscovery.discover(in: configuration.strategiesDirectory)
+        let report = StrategyDiscovery.discover(in: configuration.strategiesDirectory, runtimes: runtimes)
         let present = Set(report.strategies.map(\.name)).union(report.problems.keys)
         for (name, entry) in managed where !present.contains(name) && entry.process == nil {
             managed[name] = nil
@@ -315,12 +315,12 @@ public actor Supervisor: Service {
     // MARK: Lifecycle
 
     private func discoveredNames() -> [String] {
-        StrategyDiscovery.discover(in: configuration.strategiesDirectory).strategies.map(\.name)
+        StrategyDiscovery.discover(in: configuration.strategiesDirectory, runtimes: runtimes).strategies.map(\.name)
     }
 
     private func resolve(_ names: [String], results: inout [StrategyActionResult]) -> [String] {
         if !names.isEmpty { return names }
-        let report = StrategyDiscovery.discover(in: configuration.strategiesDirectory)
+        let report = StrategyDiscovery.discover(in: configuration.strategiesDirectory, runtimes: runtimes)
         for (name, problem) in report.problems.sorted(by: { $0.key < $1.key }) {
             results.append(StrategyActionResult(name: name, ok: false, message: problem))
         }
@@ -335,7 +335,9 @@ public actor Supervisor: Service {
             isFolder.boolValue
         else { return StrategyActionResult(name: name, ok: false, message: unknown(name)) }
         let definition: StrategyDefinition
-        switch StrategyDiscovery.load(name: name, folder: root.appendingPathComponent(name), root: root) {
+        switch StrategyDiscovery.load(
+            name: name, folder: root.appendingPathComponent(name), root: root, runtimes: runtimes)
+        {
         case .success(let loaded): definition = loaded
         case .failure(let problem):
             return StrategyActionResult(name: name, ok: false, message: problem.description)
@@ -384,7 +386,7 @@ public actor Supervisor: Service {
             let root = configuration.strategiesDirectory.resolvingSymlinksInPath().standardizedFileURL
             guard
                 case .success(let definition) = StrategyDiscovery.load(
-                    name: name, folder: root.appendingPathComponent(name), root: root)
+                    name: name, folder: root.appendingPathComponent(name), root: root, runtimes: runtimes)
             else {
                 await markFailed(name, reason: "the strategy folder is no longer usable")
                 return

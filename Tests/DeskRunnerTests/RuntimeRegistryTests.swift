@@ -33,6 +33,20 @@ struct RuntimeRegistryTests {
         #expect(StrategyRuntimes.standard.names == ["process", "docker"])
     }
 
+    @Test("config.json may name a registered runtime only")
+    func configNames() throws {
+        let text = Array(#"{"runtime": "stub-cluster"}"#.utf8)
+        let stub = try #require(StrategyRuntime(rawValue: "stub-cluster"))
+        let runtimes = StrategyRuntimes.standard.registering(RuntimeRegistration(stub) { _ in nil })
+        guard case .failure(let problem) = StrategyConfig.parse(text, folder: "s", path: "config.json") else {
+            Issue.record("a runtime nobody registered was accepted")
+            return
+        }
+        #expect(problem.description.contains(#"must be one of "process", "docker""#), "\(problem)")
+        let parsed = try StrategyConfig.parse(text, folder: "s", path: "config.json", runtimes: runtimes).get()
+        #expect(parsed.runtime == stub)
+    }
+
     @Test("docker is offered only with its settings; registering a runtime again replaces it")
     func standardBackends() throws {
         let folder = try StrategyFolder()
@@ -68,7 +82,10 @@ struct RuntimeRegistryTests {
         try await withSupervisor(configuration, feed: feed, runtimes: runtimes) { supervisor in
             let results = await supervisor.start(["on_stub", "on_process", "on_nothing"])
             #expect(results.map(\.ok) == [true, true, false], "\(results)")
-            #expect(results.last?.message.contains(#"runtime "k8s" is not available in this desk"#) == true)
+            #expect(
+                results.last?.message.contains(#""runtime": must be one of "process", "docker", "stub-cluster""#)
+                    == true,
+                "\(results)")
             #expect(await eventually { folder.log("on_stub").contains("READY") })
             #expect(await eventually { folder.log("on_process").contains("READY") })
             #expect(backend.withLock { $0?.launched.withLock { $0 } } == ["on_stub"])
