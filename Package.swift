@@ -221,7 +221,10 @@ let package = Package(
             name: "DeskLedgerTests",
             dependencies: ["DeskLedger", "DeskTestSupport", .product(name: "GRDB", package: "GRDB.swift")]
         ),
-        .testTarget(name: "DeskBrokerTests", dependencies: ["DeskBroker"]),
+        .testTarget(
+            name: "DeskBrokerTests",
+            dependencies: ["DeskBroker", "DeskCore", .product(name: "Logging", package: "swift-log")]
+        ),
         .testTarget(name: "DeskOrdersTests", dependencies: ["DeskOrders", "DeskLedger", "DeskBroker", "DeskCore"]),
         .testTarget(
             name: "DeskServicesTests",
@@ -256,8 +259,7 @@ let package = Package(
             name: "DeskAppTests",
             dependencies: [
                 "DeskApp", "DeskAppTestSupport", "DeskTestSupport", "DeskHTTP", "DeskIdentity", "DeskLedger",
-                "DeskProto",
-                "DeskRunner", "DeskBroker", "DeskCore",
+                "DeskProto", "DeskRunner", "DeskBroker", "DeskCore", "AlpacaBroker",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),

@@ -7,11 +7,11 @@ import NIOHTTP1
 import ServiceLifecycle
 import Synchronization
 
-/// The real broker: orders go to Alpaca's REST API under the desk's order id as
+/// An Alpaca account as a venue (paper or live): orders go to Alpaca's REST API under the desk's order id as
 /// `client_order_id`, their fate comes back on the `trade_updates` stream, and a
 /// poll catches up on whatever the stream missed. A service: `run()` keeps the
 /// stream connected (reconnecting with backoff) and polls.
-public final class AlpacaBroker: Broker, ReconcilingBroker, Service {
+public final class AlpacaVenue: Venue, ReconcilingVenue, Service {
     public struct Options: Sendable {
         /// How long one REST call may take before the desk asks Alpaca what became of it.
         public var requestTimeout: Duration
@@ -47,7 +47,6 @@ public final class AlpacaBroker: Broker, ReconcilingBroker, Service {
 
     struct State {
         var orders: [String: Tracked] = [:]
-        var prices: [String: Decimal] = [:]
         /// Orders that reached a final state: no longer followed, remembered a while
         /// so that a late duplicate event is recognised.
         var finished = RecentIds(capacity: 20_000)
@@ -55,12 +54,14 @@ public final class AlpacaBroker: Broker, ReconcilingBroker, Service {
         var lastFullPoll = ContinuousClock.now
     }
 
-    public let name = "alpaca"
+    /// The venue's name in the configuration (`alpaca` for `--broker alpaca`).
+    public let name: String
+    public let kind = VenueKind.alpaca
+    /// Alpaca has an account of its own, expires day orders at its own session close and keeps market hours.
+    public let capabilities: VenueCapabilities = [.reconciles, .expiresDayOrders, .keepsMarketHours]
     public let orderRules = OrderRules(allowsFractionalQuantity: true)
     /// Alpaca's state is outside the process: an order is durable before it is sent.
-    public let journaling = BrokerJournaling.beforeSubmission
-    /// Alpaca expires day orders at its own session close.
-    public let expiresDayOrdersItself = true
+    public let journaling = VenueJournaling.beforeSubmission
     public let settings: AlpacaSettings
     public let options: Options
     public let updates: AsyncStream<OrderUpdate>
@@ -71,9 +72,12 @@ public final class AlpacaBroker: Broker, ReconcilingBroker, Service {
     /// The pacer's name for the desk's own requests (polls, reconciliation).
     static let deskMember = "(desk)"
 
+    /// A venue named `name` on the account `settings` describes; `pacer` is its own request budget.
     public init(
-        settings: AlpacaSettings, options: Options = Options(), pacer: RequestPacer = RequestPacer(), logger: Logger
+        name: String = "alpaca", settings: AlpacaSettings, options: Options = Options(),
+        pacer: RequestPacer = RequestPacer(), logger: Logger
     ) {
+        self.name = name
         self.settings = settings
         self.options = options
         self.logger = logger
@@ -81,14 +85,7 @@ public final class AlpacaBroker: Broker, ReconcilingBroker, Service {
         (updates, continuation) = AsyncStream.makeStream(of: OrderUpdate.self)
     }
 
-    // MARK: Broker
-
-    public func lastPrice(_ symbol: String) -> Decimal? { state.withLock { $0.prices[symbol] } }
-
-    /// The last trade price the desk's feed saw (risk checks value market orders with it).
-    public func observe(symbol: String, price: Decimal, size: Decimal?, at: Date) {
-        state.withLock { $0.prices[symbol] = price }
-    }
+    // MARK: Venue
 
     /// Alpaca expires day orders itself; the desk's session close changes nothing here.
     public func closeSession(at: Date) {}
@@ -97,7 +94,7 @@ public final class AlpacaBroker: Broker, ReconcilingBroker, Service {
     public var service: (any Service)? { self }
 
     /// Alpaca's account, for reconciliation.
-    public var reconciling: (any ReconcilingBroker)? { self }
+    public var reconciling: (any ReconcilingVenue)? { self }
 
     /// Nothing to forget: the order was journaled before it was sent.
     public func forget(orderId: String) {}

@@ -3,7 +3,7 @@ import DeskBroker
 import DeskCore
 import Foundation
 
-extension AlpacaBroker {
+extension AlpacaVenue {
     /// Checks the ledger's open orders at Alpaca and returns what the ledger missed
     /// (to be booked by the caller), with the orders Alpaca does not know.
     public func catchUp(openOrders: [WorkingOrder]) async throws(BrokerError) -> (

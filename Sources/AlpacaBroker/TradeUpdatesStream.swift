@@ -22,7 +22,7 @@ public enum TradeStreamError: Error, CustomStringConvertible {
 
 /// One session on Alpaca's `trade_updates` stream: connect, authenticate in band,
 /// listen, then hand every order event to `onUpdate` until the connection ends.
-/// Reconnecting is the caller's job (`AlpacaBroker` backs off and catches up).
+/// Reconnecting is the caller's job (`AlpacaVenue` backs off and catches up).
 enum TradeUpdatesStream {
     static func session(
         settings: AlpacaSettings, logger: Logger, onListening: @escaping @Sendable () async -> Void,

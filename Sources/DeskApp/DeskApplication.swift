@@ -16,15 +16,17 @@ import NIOCore
 import ServiceLifecycle
 import Synchronization
 
-/// The desk server, wired: ledger, broker, order desk, HTTP on TCP (and a
+/// The desk server, wired: ledger, venues, order desk, HTTP on TCP (and a
 /// unix socket when configured). `run()` runs them as one service group, listed
 /// in dependency order so that shutdown stops taking orders first and closes the
 /// ledger last.
 public struct DeskApplication: Sendable {
     public let configuration: DeskConfiguration
     public let ledger: Ledger
-    /// Where orders go: the paper broker or Alpaca, whichever the configuration chose.
-    public let broker: any Broker
+    /// Where orders go: every configured venue, each built by its kind's factory, and the default one.
+    public let venues: Venues
+    /// The last prices the feed (or an admin) reported, shared by every venue.
+    public let prices = PriceBook()
     public let orderDesk: OrderDesk
     public let metrics: DeskMetrics
     public let logger: Logger
@@ -45,22 +47,18 @@ public struct DeskApplication: Sendable {
         self.configuration = configuration
         self.logger = logger
         ledger = try Ledger(path: configuration.databasePath, groupCommit: configuration.groupCommit)
-        switch configuration.broker {
-        case .paper:
-            broker = PaperBroker(
-                clock: configuration.clock, fills: configuration.paperFills, slippageBps: configuration.slippageBps)
-        case .alpaca(let settings, let options):
-            broker = AlpacaBroker(settings: settings, options: options, logger: logger)
-        }
+        venues = try Venues(
+            configuration.venues, defaultName: configuration.defaultVenue,
+            context: VenueContext(prices: prices, clock: configuration.clock, logger: logger))
         metrics = DeskMetrics()
         orderDesk = OrderDesk(
-            ledger: ledger, broker: broker, policy: configuration.risk, metrics: metrics, logger: logger,
-            clock: configuration.clock, reportedStatus: { seedOrderStatus(OrderRefusal($0)) })
+            ledger: ledger, venues: venues, prices: prices, policy: configuration.risk, metrics: metrics,
+            logger: logger, clock: configuration.clock, reportedStatus: { seedOrderStatus(OrderRefusal($0)) })
         feed = FeedHub(source: try Self.source(configuration.feed, logger: logger), logger: logger)
-        let (broker, latest) = (self.broker, latest)
+        let (prices, latest) = (self.prices, latest)
         feed.observe { tick in
             latest.note(tick)
-            broker.observe(symbol: tick.symbol, price: tick.price, size: tick.size, at: tick.at)
+            prices.observe(PriceBook.Trade(symbol: tick.symbol, price: tick.price, size: tick.size, at: tick.at))
         }
         if var runtime = configuration.runtime {
             let ledgerFolder = URL(fileURLWithPath: configuration.databasePath).standardizedFileURL
@@ -100,7 +98,8 @@ public struct DeskApplication: Sendable {
         }
     }
 
-    /// Feeds a trade price to the market: the paper broker and every strategy subscribed to the symbol.
+    /// Feeds a trade price to the market: the price book (so the paper venues) and
+    /// every strategy subscribed to the symbol.
     public func publishPrice(symbol: String, price: Decimal, size: Decimal?) {
         feed.publish(Tick(symbol: symbol, price: price, at: Date(), size: size, kind: .trade))
     }
@@ -109,19 +108,22 @@ public struct DeskApplication: Sendable {
     public func router() -> Router<DeskRequestContext> {
         deskRouter(
             RouteDependencies(
-                ledger: ledger, orderDesk: orderDesk, broker: broker, feed: feed, supervisor: supervisor,
+                ledger: ledger, orderDesk: orderDesk, venues: venues, prices: prices, feed: feed,
+                supervisor: supervisor,
                 reconciler: reconciler(), metrics: metrics, trustUserHeader: configuration.trustUserHeader,
                 maximumBodySize: configuration.maximumBodySize, latest: latest,
                 sessions: AlpacaSessions(
                     closeHour: configuration.session.closeHour, closeMinute: configuration.session.closeMinute,
-                    timeZone: configuration.session.timeZone, alwaysOpen: broker is PaperBroker),
+                    timeZone: configuration.session.timeZone,
+                    alwaysOpen: !venues.defaultVenue.capabilities.contains(.keepsMarketHours)),
                 deployer: deployer, webSessions: sessions, web: configuration.web, calendar: configuration.session,
                 logger: logger))
     }
 
-    /// The reconciler, when the broker has an account of its own (Alpaca).
+    /// The reconciler of the default venue, when it has an account of its own (Alpaca).
+    /// Only the default venue: the ledger does not yet say which venue an order went to.
     public func reconciler() -> Reconciler? {
-        broker.reconciling.map { Reconciler(ledger: ledger, broker: $0, orderDesk: orderDesk) }
+        Reconciler(ledger: ledger, venue: venues.defaultVenue, orderDesk: orderDesk)
     }
 
     /// Returns once the desk listens.
@@ -180,19 +182,20 @@ public struct DeskApplication: Sendable {
         }
         // Shutdown runs bottom-up: strategies stop first, then the feed, then the
         // listeners finish in-flight orders, and the ledger commits last.
-        // The paper broker expires day orders at the session close the desk tells it; Alpaca does it at its end.
-        var brokerServices: [any Service] = broker.service.map { [$0] } ?? []
-        if !broker.expiresDayOrdersItself && configuration.closesSessions {
-            brokerServices.append(SessionCloser(broker: broker, calendar: configuration.session, logger: logger))
+        // Venues that do not expire day orders themselves (paper) are told the desk's session close.
+        var venueServices: [any Service] = venues.all.compactMap(\.service)
+        let closing = venues.all.filter { !$0.capabilities.contains(.expiresDayOrders) }
+        if !closing.isEmpty && configuration.closesSessions {
+            venueServices.append(SessionCloser(venues: closing, calendar: configuration.session, logger: logger))
         }
         if let reconciler = reconciler() {
-            brokerServices.append(StartupReconciliation(reconciler: reconciler, orderDesk: orderDesk, logger: logger))
+            venueServices.append(StartupReconciliation(reconciler: reconciler, orderDesk: orderDesk, logger: logger))
         }
         let services: [any Service] =
-            [ledger] + brokerServices + [orderDesk]
+            [ledger] + venueServices + [orderDesk]
             + [
                 PnLRecorder(
-                    portfolio: Portfolio(ledger: ledger, lastPrice: { broker.lastPrice($0) }),
+                    portfolio: Portfolio(ledger: ledger, lastPrice: { prices.lastPrice($0) }),
                     interval: configuration.web.pnlInterval, retentionDays: configuration.web.pnlRetentionDays,
                     logger: logger)
             ]
@@ -266,9 +269,9 @@ actor ListenerCount {
     }
 }
 
-/// Expires day orders at each session close.
+/// Expires day orders at each session close, on the venues that do not do it themselves.
 struct SessionCloser: Service {
-    let broker: any Broker
+    let venues: [any Venue]
     let calendar: SessionCalendar
     let logger: Logger
 
@@ -285,7 +288,7 @@ struct SessionCloser: Service {
             }
             if Task.isShuttingDownGracefully { return }
             logger.info("session close: expiring day orders", metadata: ["close": "\(close)"])
-            broker.closeSession(at: close)
+            for venue in venues { venue.closeSession(at: close) }
         }
     }
 }

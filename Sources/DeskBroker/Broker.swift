@@ -32,69 +32,6 @@ public enum BrokerError: Error, Equatable, Sendable, CustomStringConvertible {
     }
 }
 
-/// When a new order has to be durable, which decides how many commits an order costs.
-public enum BrokerJournaling: Sendable, Equatable {
-    /// The broker decides in this process (the paper broker): its answer and the
-    /// order are written in one transaction, and nothing left the process before it.
-    case withDecision
-    /// The broker is outside the process (Alpaca): the order is journaled before
-    /// it leaves, and what the broker answered is booked in a second transaction.
-    case beforeSubmission
-}
-
-/// A place orders go: the embedded paper broker or a real one (Alpaca).
-///
-/// `submit` and `cancel` return what happened at once (a marketable order may
-/// fill immediately); what happens later (resting orders filling, expiring)
-/// arrives on `updates`.
-public protocol Broker: Sendable {
-    /// Short name for logs and status (`paper`, `alpaca`).
-    var name: String { get }
-    /// What orders this broker takes (fractional shares, maximums).
-    var orderRules: OrderRules { get }
-    /// When a new order must be durable relative to `submit`.
-    var journaling: BrokerJournaling { get }
-    /// Sends a new order. Idempotent per order id; `resubmission` says a desk that
-    /// stopped before hearing the answer sent it before.
-    nonisolated(nonsending) func submit(_ order: Order, resubmission: Bool) async throws(BrokerError) -> [OrderUpdate]
-    /// Asks to cancel a working order.
-    nonisolated(nonsending) func cancel(orderId: String) async throws(BrokerError) -> [OrderUpdate]
-    /// Forgets an order the desk could not record after `submit` decided it
-    /// (only brokers that journal `withDecision` are asked).
-    func forget(orderId: String)
-    /// Takes back orders the ledger says are open (after a desk restart), and
-    /// reports what happened to each while the desk was away.
-    nonisolated(nonsending) func restore(_ openOrders: [WorkingOrder]) async throws(BrokerError) -> [OrderUpdate]
-    /// Later events, in the order they happened. One consumer.
-    var updates: AsyncStream<OrderUpdate> { get }
-    /// Last known trade price of `symbol`.
-    func lastPrice(_ symbol: String) -> Decimal?
-    /// A trade price from the desk's feed (or an admin): risk checks value market
-    /// orders with it; the paper broker fills resting orders at it.
-    func observe(symbol: String, price: Decimal, size: Decimal?, at: Date)
-    /// The broker expires day orders at the session close on its own (Alpaca);
-    /// otherwise the desk calls `closeSession(at:)` at each close.
-    var expiresDayOrdersItself: Bool { get }
-    /// The trading session closed at `at`: working day orders expire (their
-    /// updates arrive on `updates`).
-    func closeSession(at: Date)
-    /// What must run while the broker is in use (Alpaca's stream and poller); nil for none.
-    var service: (any Service)? { get }
-    /// The broker's own account, when it has one to reconcile the ledger with.
-    var reconciling: (any ReconcilingBroker)? { get }
-    /// Ends `updates` (the desk is done with the broker).
-    func finish()
-}
-
-/// A broker with an account of its own (Alpaca), which the ledger can drift from.
-public protocol ReconcilingBroker: Sendable {
-    /// Checks `openOrders` at the broker: the updates the ledger missed, and the
-    /// orders the broker does not know.
-    func catchUp(openOrders: [WorkingOrder]) async throws(BrokerError) -> (updates: [OrderUpdate], unknown: [String])
-    /// The account as the broker has it: open orders and positions.
-    func account() async throws(BrokerError) -> BrokerAccount
-}
-
 /// An account at a broker: what it holds and has working, in the desk's terms.
 public struct BrokerAccount: Sendable, Equatable {
     /// An open order at the broker.

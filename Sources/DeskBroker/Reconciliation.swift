@@ -23,6 +23,8 @@ public struct ReconciliationReport: Codable, Sendable, Equatable {
         public var broker: String
     }
 
+    /// The venue whose account was checked (absent from desks before venues had names).
+    public var venue: String?
     public var checked_at: String
     /// Open orders in the ledger, checked at the broker.
     public var open_orders_checked: Int

@@ -168,7 +168,8 @@ public enum BacktestRun {
             throw Failure(message: "the backtest's desk could not start: \(error)")
         }
         let application = launch.application
-        guard let supervisor = application.supervisor, let broker = application.broker as? PaperBroker else {
+        guard let supervisor = application.supervisor, let broker = application.venues.defaultVenue as? PaperVenue
+        else {
             throw Failure(message: "the backtest's desk has no strategy supervisor")
         }
         if let problem = supervisor.sandboxReport.problem {
@@ -335,7 +336,7 @@ public enum BacktestRun {
     struct Driver: Service {
         let application: DeskApplication
         let supervisor: Supervisor
-        let broker: PaperBroker
+        let broker: PaperVenue
         let clock: SimulatedClock
         let ticks: [Tick]
         let names: [String]

@@ -99,7 +99,7 @@ public enum DeskDemo {
                 "desk listening on unix://\(listening.unixSocketPath ?? "-") and http://127.0.0.1:\(listening.port ?? 0)"
             )
         }
-        print(try await report(application.ledger, lastPrice: application.broker.lastPrice))
+        print(try await report(application.ledger, lastPrice: application.prices.lastPrice))
         print("ledger: \(database)  (inspect with: desk orders --db \(database); desk positions --db \(database))")
         print("strategy logs: \(work.appendingPathComponent("logs").path)")
         if let verdict = driver.outcome.withLock({ $0 }) { throw DemoError(message: verdict) }
@@ -195,7 +195,7 @@ public enum DeskDemo {
             let pnl = members.keys.sorted().map { member -> String in
                 let total = members[member]!.reduce(Decimal(0)) { sum, record in
                     let position = record.position
-                    let unrealized = application.broker.lastPrice(record.symbol).map(position.unrealizedPnL(at:)) ?? 0
+                    let unrealized = application.prices.lastPrice(record.symbol).map(position.unrealizedPnL(at:)) ?? 0
                     return sum + position.realizedPnL + unrealized
                 }
                 return "\(member) P&L \(ReportFormat.pnl(total))"

@@ -15,11 +15,14 @@ import Logging
 public struct RouteDependencies: Sendable {
     public var ledger: Ledger
     public var orderDesk: OrderDesk
-    public var broker: any Broker
+    /// Every venue; orders go to the default one.
+    public var venues: Venues
+    /// The desk's last prices (positions and P&L are valued at them).
+    public var prices: PriceBook
     public var feed: FeedHub
     /// The strategy supervisor, when the desk runs strategies.
     public var supervisor: Supervisor?
-    /// The reconciler, when the broker is Alpaca.
+    /// The reconciler, when the default venue has an account of its own.
     public var reconciler: Reconciler?
     public var metrics: DeskMetrics
     /// Development only: accept the seed's self-declared `X-User-ID` header without a token.
@@ -41,10 +44,10 @@ public struct RouteDependencies: Sendable {
     public var logger: Logger
 
     /// Trading for a caller: every face's orders, cancels and closes.
-    public var trading: Trading { Trading(desk: orderDesk, ledger: ledger, orderRules: broker.orderRules) }
+    public var trading: Trading { Trading(desk: orderDesk, ledger: ledger, orderRules: venues.defaultVenue.orderRules) }
 
     public init(
-        ledger: Ledger, orderDesk: OrderDesk, broker: any Broker, feed: FeedHub, supervisor: Supervisor?,
+        ledger: Ledger, orderDesk: OrderDesk, venues: Venues, prices: PriceBook, feed: FeedHub, supervisor: Supervisor?,
         reconciler: Reconciler?, metrics: DeskMetrics, trustUserHeader: Bool, maximumBodySize: Int,
         latest: LatestTicks = LatestTicks(), sessions: AlpacaSessions? = nil, deployer: StrategyDeployer? = nil,
         webSessions: WebSessions = WebSessions(), web: WebSettings = WebSettings(),
@@ -52,7 +55,8 @@ public struct RouteDependencies: Sendable {
     ) {
         self.ledger = ledger
         self.orderDesk = orderDesk
-        self.broker = broker
+        self.venues = venues
+        self.prices = prices
         self.feed = feed
         self.supervisor = supervisor
         self.reconciler = reconciler
@@ -85,7 +89,7 @@ public func deskRouter(_ services: RouteDependencies) -> Router<DeskRequestConte
     let authenticators = Authenticators(
         tokens: tokens, sessions: services.webSessions, trustUserHeader: services.trustUserHeader)
     let operations = OperationsController(
-        metrics: services.metrics, brokerName: services.broker.name, feed: services.feed)
+        metrics: services.metrics, brokerName: services.venues.defaultVenue.kind.rawValue, feed: services.feed)
     operations.addPublicRoutes(to: router)
     let orders = OrderController(
         trading: services.trading, ledger: services.ledger, maximumBodySize: services.maximumBodySize)
@@ -97,8 +101,8 @@ public func deskRouter(_ services: RouteDependencies) -> Router<DeskRequestConte
     operations.addMetricsRoute(to: authenticated.group(context: MetricsContext.self))
     let members = authenticated.group(context: MemberContext.self)
     orders.addReadRoutes(to: members)
-    let broker = services.broker
-    let portfolio = Portfolio(ledger: services.ledger, lastPrice: { broker.lastPrice($0) })
+    let prices = services.prices
+    let portfolio = Portfolio(ledger: services.ledger, lastPrice: { prices.lastPrice($0) })
     let switches = KillSwitches(desk: services.orderDesk)
     let tokenAdministration = TokenAdministration(ledger: services.ledger)
     PortfolioController(portfolio: portfolio).addRoutes(to: members)
@@ -115,9 +119,9 @@ public func deskRouter(_ services: RouteDependencies) -> Router<DeskRequestConte
     memberStrategies.addRoutes(to: members)
     let web = WebController(
         desk: WebDesk(
-            portfolio: portfolio, switches: switches, tokens: tokenAdministration, brokerName: broker.name,
-            feed: services.feed, strategies: memberStrategies, calendar: services.calendar,
-            isAlpaca: services.reconciler != nil),
+            portfolio: portfolio, switches: switches, tokens: tokenAdministration,
+            venue: services.venues.defaultVenue, feed: services.feed, strategies: memberStrategies,
+            calendar: services.calendar),
         sessions: services.webSessions, tokens: tokens, settings: services.web,
         livePages: MemberSlots(perMember: services.web.livePagesPerMember),
         logger: services.logger)
@@ -128,8 +132,7 @@ public func deskRouter(_ services: RouteDependencies) -> Router<DeskRequestConte
     let alpaca = authenticators.guarding(router.group().add(middleware: AlpacaErrorMiddleware()))
     AlpacaController(
         desk: services.orderDesk, trading: services.trading, ledger: services.ledger, portfolio: portfolio,
-        broker: services.broker,
-        latest: services.latest,
+        venue: services.venues.defaultVenue, latest: services.latest,
         sessions: services.sessions
     ).addRoutes(to: alpaca.group(context: MemberContext.self))
     return router

@@ -24,7 +24,10 @@ public typealias ReportedStatus = @Sendable (OrderDesk.Placement) -> Int?
 /// updates (resting orders filling, expiring).
 public actor OrderDesk: Service {
     let ledger: Ledger
-    let broker: any Broker
+    /// Every venue of the desk; orders go to the default one (per-strategy venues come next).
+    let venues: Venues
+    /// The desk's last prices, which admission values orders with.
+    let prices: PriceBook
     let metrics: any OrderDeskMetrics
     let logger: Logger
     let clock: any DeskClock
@@ -36,21 +39,25 @@ public actor OrderDesk: Service {
     public nonisolated let events = OrderEventHub()
     private let recovered = OneShot<Void>()
 
-    /// An order desk over `ledger` and `broker`; `clock` gives times and order ids;
+    /// An order desk over `ledger` and `venues`, valuing orders at `prices`; `clock` gives times and order ids;
     /// `reportedStatus` what the faces answer each outcome with (for the audit log).
     public init(
-        ledger: Ledger, broker: any Broker, policy: RiskPolicy, metrics: any OrderDeskMetrics, logger: Logger,
-        clock: any DeskClock = WallClock(), reportedStatus: @escaping ReportedStatus
+        ledger: Ledger, venues: Venues, prices: PriceBook, policy: RiskPolicy, metrics: any OrderDeskMetrics,
+        logger: Logger, clock: any DeskClock = WallClock(), reportedStatus: @escaping ReportedStatus
     ) {
         self.reportedStatus = reportedStatus
         self.ledger = ledger
-        self.broker = broker
+        self.venues = venues
+        self.prices = prices
         self.metrics = metrics
         self.logger = logger
         self.clock = clock
-        admission = Admission(policy: policy, rules: broker.orderRules)
+        admission = Admission(policy: policy, rules: venues.defaultVenue.orderRules)
         self.policy = policy
     }
+
+    /// Where orders go: the default venue.
+    nonisolated var venue: any Venue { venues.defaultVenue }
 
     /// Returns once recovery is done and orders may be taken.
     public func ready() async {
@@ -69,7 +76,7 @@ public actor OrderDesk: Service {
         let working = open.filter { $0.status != .pendingNew }
         if !working.isEmpty {
             do {
-                await apply(try await broker.restore(working.map(\.working)))
+                await apply(try await venue.restore(working.map(\.working)))
             } catch {
                 logger.error("broker could not take back open orders", metadata: ["error": "\(error)"])
             }
@@ -88,8 +95,14 @@ public actor OrderDesk: Service {
         try await recover()
         recovered.fire()
         await withGracefulShutdownHandler {
-            for await update in broker.updates.cancelOnGracefulShutdown() {
-                await apply([update])
+            await withTaskGroup(of: Void.self) { group in
+                for venue in venues.all {
+                    group.addTask {
+                        for await update in venue.updates.cancelOnGracefulShutdown() {
+                            await self.apply([update])
+                        }
+                    }
+                }
             }
         } onGracefulShutdown: {
         }
@@ -131,14 +144,14 @@ public actor OrderDesk: Service {
     private func placeOrder(_ ticket: OrderTicket, member: String, strategy: String) async -> (Placement, Bool) {
         let decision = admission.admit(
             ticket, member: member, strategy: strategy, orderId: clock.newOrderId(), now: clock.now(),
-            lastPrice: broker.lastPrice(ticket.symbol))
+            lastPrice: prices.lastPrice(ticket.symbol))
         switch decision {
         case .refuse(.invalid(let error)): return (.invalid(error), false)
         case .refuse(.halted(let message)): return (.halted(message), false)
         case .refuse(.rateLimited(let message)): return (.rateLimited(message), false)
         case .refuse(.risk(let rejection)): return (.riskRejected(rejection), false)
         case .journal(let order):
-            switch broker.journaling {
+            switch venue.journaling {
             case .withDecision: return await decideAndRecord(order)
             case .beforeSubmission:
                 let placement = await journalAndSend(order)
@@ -154,7 +167,7 @@ public actor OrderDesk: Service {
         var updates: [OrderUpdate]
         var refusal: (reason: String, kind: BrokerRefusal)?
         do {
-            updates = try await broker.submit(order, resubmission: false)
+            updates = try await venue.submit(order, resubmission: false)
         } catch {
             switch error {
             case .refused(let reason, let kind):
@@ -179,7 +192,7 @@ public actor OrderDesk: Service {
             record = try await ledger.record(order, updates: updates, audit: audit)
         } catch {
             admission.journalFailed(order.id)
-            broker.forget(orderId: order.id)
+            venue.forget(orderId: order.id)
             logger.error(
                 "order could not be recorded", metadata: ["member": "\(order.member)", "error": "\(error)"])
             return (.failed("the desk could not record the order: \(error)"), false)
@@ -216,7 +229,7 @@ public actor OrderDesk: Service {
     private func send(_ record: OrderRecord, resubmission: Bool) async -> Placement {
         let updates: [OrderUpdate]
         do {
-            updates = try await broker.submit(record.order, resubmission: resubmission)
+            updates = try await venue.submit(record.order, resubmission: resubmission)
         } catch {
             switch error {
             case .refused(let reason, let kind):
@@ -323,7 +336,7 @@ public actor OrderDesk: Service {
             return .notCancelable(order, "order \(orderId) is already \(order.status.rawValue) and cannot be canceled")
         }
         do {
-            let updates = try await broker.cancel(orderId: orderId)
+            let updates = try await venue.cancel(orderId: orderId)
             return .canceled(await apply(updates).last ?? order)
         } catch {
             switch error {
@@ -377,7 +390,7 @@ public actor OrderDesk: Service {
 
     /// `member`'s capital statement: cash, equity and buying power under their allocation.
     public func capitalStatement(member: String) -> CapitalStatement {
-        admission.capitalStatement(member: member, lastPrice: broker.lastPrice)
+        admission.capitalStatement(member: member, lastPrice: prices.lastPrice)
     }
 
     /// Whether a kill switch stops `member`'s orders (theirs or the whole desk's).

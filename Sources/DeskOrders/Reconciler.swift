@@ -5,21 +5,24 @@ import Foundation
 import Logging
 import ServiceLifecycle
 
-/// Checks the ledger against a broker's own account (Alpaca's): open orders
+/// Checks the ledger against a venue's own account (Alpaca's): open orders
 /// (booking any fill, cancel or expiry the ledger missed), orders placed outside
 /// the desk, and each symbol's account position against the sum of the members'
 /// positions.
 public struct Reconciler: Sendable {
     let ledger: Ledger
-    let broker: any ReconcilingBroker
+    /// The venue's name, for logs.
+    public let venueName: String
+    let account: any ReconcilingVenue
     let orderDesk: OrderDesk
     let clock: any DeskClock
 
-    /// A reconciler of `ledger` (through `orderDesk`) with `broker`'s account.
-    public init(ledger: Ledger, broker: any ReconcilingBroker, orderDesk: OrderDesk, clock: any DeskClock = WallClock())
-    {
+    /// A reconciler of `ledger` (through `orderDesk`) with `venue`'s account; nil when the venue has none.
+    public init?(ledger: Ledger, venue: any Venue, orderDesk: OrderDesk, clock: any DeskClock = WallClock()) {
+        guard venue.capabilities.contains(.reconciles), let account = venue.reconciling else { return nil }
         self.ledger = ledger
-        self.broker = broker
+        self.venueName = venue.name
+        self.account = account
         self.orderDesk = orderDesk
         self.clock = clock
     }
@@ -27,21 +30,22 @@ public struct Reconciler: Sendable {
     /// Catches up, then compares.
     public func run() async throws -> ReconciliationReport {
         let open = try await ledger.openOrders().filter { $0.status != .pendingNew }
-        let (updates, unknown) = try await broker.catchUp(openOrders: open.map(\.working))
+        let (updates, unknown) = try await account.catchUp(openOrders: open.map(\.working))
         await orderDesk.apply(updates)
-        let account = try await broker.account()
+        let held = try await account.account()
         var deskPositions: [String: Decimal] = [:]
         for position in try await ledger.positions(member: nil) {
             deskPositions[position.symbol, default: 0] += position.qty
         }
         let openNow = try await ledger.openOrders()
         var report = Reconciliation.compare(
-            deskOrderIds: Set(openNow.map(\.orderId)), deskPositions: deskPositions, account: account,
+            deskOrderIds: Set(openNow.map(\.orderId)), deskPositions: deskPositions, account: held,
             openOrdersChecked: open.count, eventsCaughtUp: updates.count, unknownToBroker: unknown, at: clock.now())
         let members = Set(try await ledger.positions(member: nil).map(\.member)).union(openNow.map(\.member))
             .union(orderDesk.policy.members.keys)
+        report.venue = venueName
         report.capital = ReconciliationReport.CapitalSummary(
-            allocations: Self.allocations(of: members, policy: orderDesk.policy), brokerEquity: account.equity)
+            allocations: Self.allocations(of: members, policy: orderDesk.policy), brokerEquity: held.equity)
         return report
     }
 

@@ -36,11 +36,6 @@ public struct StrategyLimits: Sendable, Equatable {
     }
 }
 
-/// What runs a strategy: a sandboxed child process or a Docker container.
-public enum StrategyRuntime: String, Sendable, CaseIterable {
-    case process, docker
-}
-
 /// When a strategy that exits is started again.
 public struct RestartSettings: Sendable, Equatable {
     public enum Policy: String, Sendable {
@@ -151,10 +146,13 @@ public struct StrategyConfig: Sendable, Equatable {
 
     /// Reads config.json's bytes for the strategy in `folder` (which names the
     /// member when the file does not); `path` labels problems, which carry the
-    /// line, column and key at fault.
-    public static func parse(_ bytes: [UInt8], folder: String, path: String) -> Result<StrategyConfig, ConfigProblem> {
+    /// line, column and key at fault; `runtimes` are those its `runtime` may name.
+    public static func parse(
+        _ bytes: [UInt8], folder: String, path: String, runtimes: StrategyRuntimes = .standard
+    ) -> Result<StrategyConfig, ConfigProblem> {
         var decoder = StrictJSONDecoder()
         decoder.userInfo[folderKey] = folder
+        decoder.userInfo[StrategyRuntimes.userInfoKey] = runtimes
         do {
             return .success(try decoder.decode(StrategyConfig.self, from: bytes))
         } catch {
@@ -268,11 +266,13 @@ extension StrategyConfig: Decodable {
         limits = try container.decodeIfPresent(StrategyLimits.self, forKey: .limits) ?? limits
         restart = try container.decodeIfPresent(RestartSettings.self, forKey: .restart) ?? restart
         if container.contains(.runtime) {
+            let runtimes = decoder.userInfo[StrategyRuntimes.userInfoKey] as? StrategyRuntimes ?? .standard
             guard let text = try? container.decode(String.self, forKey: .runtime),
-                let runtime = StrategyRuntime(rawValue: text)
+                let runtime = StrategyRuntime(rawValue: text), runtimes[runtime] != nil
             else {
                 throw DecodingError.dataCorruptedError(
-                    forKey: .runtime, in: container, debugDescription: "must be \"process\" or \"docker\"")
+                    forKey: .runtime, in: container,
+                    debugDescription: "must be one of \(runtimes.names.map { "\"\($0)\"" }.joined(separator: ", "))")
             }
             self.runtime = runtime
         }

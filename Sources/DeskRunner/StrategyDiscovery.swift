@@ -20,7 +20,7 @@ public struct DiscoveryReport: Sendable, Equatable {
 /// `strategy.py` and optionally `config.json`. A bad folder is reported and
 /// skipped; the others still load.
 public enum StrategyDiscovery {
-    public static func discover(in directory: URL) -> DiscoveryReport {
+    public static func discover(in directory: URL, runtimes: StrategyRuntimes = .standard) -> DiscoveryReport {
         var report = DiscoveryReport(strategies: [], problems: [:])
         let root = directory.resolvingSymlinksInPath().standardizedFileURL
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: root.path) else {
@@ -32,7 +32,7 @@ public enum StrategyDiscovery {
             var isDirectory: ObjCBool = false
             guard FileManager.default.fileExists(atPath: folder.path, isDirectory: &isDirectory), isDirectory.boolValue
             else { continue }
-            switch load(name: name, folder: folder, root: root) {
+            switch load(name: name, folder: folder, root: root, runtimes: runtimes) {
             case .success(let definition): report.strategies.append(definition)
             case .failure(let problem): report.problems[name] = problem.description
             }
@@ -40,8 +40,10 @@ public enum StrategyDiscovery {
         return report
     }
 
-    /// Loads one strategy folder.
-    public static func load(name: String, folder: URL, root: URL) -> Result<StrategyDefinition, ConfigProblem> {
+    /// Loads one strategy folder; its config.json may name one of `runtimes`.
+    public static func load(
+        name: String, folder: URL, root: URL, runtimes: StrategyRuntimes = .standard
+    ) -> Result<StrategyDefinition, ConfigProblem> {
         guard Identifier.isSafe(name) else {
             return .failure(
                 ConfigProblem(
@@ -63,7 +65,7 @@ public enum StrategyDiscovery {
         let configFile = resolved.appendingPathComponent("config.json")
         var config = StrategyConfig.defaults(folder: name)
         if let data = FileManager.default.contents(atPath: configFile.path) {
-            switch StrategyConfig.parse(Array(data), folder: name, path: configFile.path) {
+            switch StrategyConfig.parse(Array(data), folder: name, path: configFile.path, runtimes: runtimes) {
             case .success(let parsed): config = parsed
             case .failure(let problem): return .failure(problem)
             }

@@ -34,6 +34,8 @@ public actor Supervisor: Service {
     private let users: any StrategyUserStore
     /// One backend per runtime; a backend given to `init` (tests) runs every strategy.
     private let backends: [StrategyRuntime: any StrategyBackend]
+    /// The runtimes strategies may name, each with its backend's factory.
+    private let runtimes: StrategyRuntimes
     private let logger: Logger
     private var managed: [String: Managed] = [:]
     private let launches: AsyncStream<(String, Int)>
@@ -44,8 +46,9 @@ public actor Supervisor: Service {
     public init(
         configuration: SupervisorConfiguration, feed: FeedHub, credentials: any StrategyCredentials,
         store: any StrategyStateStore, users: any StrategyUserStore = InMemoryStrategyUserStore(),
-        backend: (any StrategyBackend)? = nil, logger: Logger
+        backend: (any StrategyBackend)? = nil, runtimes: StrategyRuntimes = .standard, logger: Logger
     ) {
+        self.runtimes = runtimes
         self.configuration = configuration
         self.feed = feed
         self.credentials = credentials
@@ -54,16 +57,13 @@ public actor Supervisor: Service {
         self.logger = logger
         logFollowers = MemberSlots(perMember: configuration.logFollowersPerMember)
         if let backend {
-            backends = Dictionary(uniqueKeysWithValues: StrategyRuntime.allCases.map { ($0, backend) })
+            backends = Dictionary(uniqueKeysWithValues: runtimes.all.map { ($0.runtime, backend) })
             sandboxReport = SandboxReport(applied: ["backend \(backend.name), given by the caller"])
             sandboxPlan = nil
         } else {
             let plan = SandboxPlan.probe(
                 options: configuration.sandbox, python: configuration.python, pythonPath: configuration.pythonPath)
-            var backends: [StrategyRuntime: any StrategyBackend] = [.process: ProcessBackend(plan: plan)]
-            let launcher = FileManager.default.isExecutableFile(atPath: plan.launcher) ? plan.launcher : nil
-            backends[.docker] = configuration.docker.map { DockerBackend(settings: $0, launcher: launcher) }
-            self.backends = backends
+            backends = runtimes.backends(RuntimeContext(configuration: configuration, plan: plan))
             sandboxReport = plan.report
             sandboxPlan = plan
         }
@@ -190,7 +190,7 @@ public actor Supervisor: Service {
     /// Every strategy discovered or known, with its state. A strategy whose
     /// folder is gone and that no longer runs is forgotten.
     public func status() async -> [StrategyStatus] {
-        let report = StrategyDiscovery.discover(in: configuration.strategiesDirectory)
+        let report = StrategyDiscovery.discover(in: configuration.strategiesDirectory, runtimes: runtimes)
         let present = Set(report.strategies.map(\.name)).union(report.problems.keys)
         for (name, entry) in managed where !present.contains(name) && entry.process == nil {
             managed[name] = nil
@@ -315,12 +315,12 @@ public actor Supervisor: Service {
     // MARK: Lifecycle
 
     private func discoveredNames() -> [String] {
-        StrategyDiscovery.discover(in: configuration.strategiesDirectory).strategies.map(\.name)
+        StrategyDiscovery.discover(in: configuration.strategiesDirectory, runtimes: runtimes).strategies.map(\.name)
     }
 
     private func resolve(_ names: [String], results: inout [StrategyActionResult]) -> [String] {
         if !names.isEmpty { return names }
-        let report = StrategyDiscovery.discover(in: configuration.strategiesDirectory)
+        let report = StrategyDiscovery.discover(in: configuration.strategiesDirectory, runtimes: runtimes)
         for (name, problem) in report.problems.sorted(by: { $0.key < $1.key }) {
             results.append(StrategyActionResult(name: name, ok: false, message: problem))
         }
@@ -335,7 +335,9 @@ public actor Supervisor: Service {
             isFolder.boolValue
         else { return StrategyActionResult(name: name, ok: false, message: unknown(name)) }
         let definition: StrategyDefinition
-        switch StrategyDiscovery.load(name: name, folder: root.appendingPathComponent(name), root: root) {
+        switch StrategyDiscovery.load(
+            name: name, folder: root.appendingPathComponent(name), root: root, runtimes: runtimes)
+        {
         case .success(let loaded): definition = loaded
         case .failure(let problem):
             return StrategyActionResult(name: name, ok: false, message: problem.description)
@@ -384,7 +386,7 @@ public actor Supervisor: Service {
             let root = configuration.strategiesDirectory.resolvingSymlinksInPath().standardizedFileURL
             guard
                 case .success(let definition) = StrategyDiscovery.load(
-                    name: name, folder: root.appendingPathComponent(name), root: root)
+                    name: name, folder: root.appendingPathComponent(name), root: root, runtimes: runtimes)
             else {
                 await markFailed(name, reason: "the strategy folder is no longer usable")
                 return
@@ -586,7 +588,7 @@ public actor Supervisor: Service {
         environment["HOME"] = home
         environment["TMPDIR"] = "/tmp"
         environment["LANG"] = "C.UTF-8"
-        if let url = configuration.alpacaURL(runtime: config.runtime ?? configuration.defaultRuntime) {
+        if let url = configuration.alpacaURL(runtime: runtime(for: config), runtimes: runtimes) {
             environment.merge(Self.alpacaEnvironment(url: url, member: config.member, token: token)) { $1 }
         }
         return environment

@@ -117,15 +117,9 @@ public struct SupervisorConfiguration: Sendable {
         return "http://127.0.0.1:\(port)"
     }
 
-    /// `alpacaURL` for a strategy of `runtime`: a container reaches the desk only on
-    /// a named Docker network (at its desk URL); with no network, not at all.
-    public func alpacaURL(runtime: StrategyRuntime) -> String? {
-        switch runtime {
-        case .process: return alpacaURL
-        case .docker:
-            guard case .named(_, let url)? = docker?.network else { return nil }
-            return url
-        }
+    /// `alpacaURL` for a strategy of `runtime`, as its registration in `runtimes` says (nil for an unknown runtime).
+    public func alpacaURL(runtime: StrategyRuntime, runtimes: StrategyRuntimes = .standard) -> String? {
+        runtimes[runtime]?.alpacaURL(self)
     }
 
     public init(

@@ -25,13 +25,13 @@ func withTradingDouble<T: Sendable>(
     }
 }
 
-/// Runs an AlpacaBroker (stream and poller) and collects its later updates.
+/// Runs an AlpacaVenue (stream and poller) and collects its later updates.
 func withBroker<T: Sendable>(
     _ settings: AlpacaSettings,
-    options: AlpacaBroker.Options = .init(requestTimeout: .seconds(2), pollInterval: .milliseconds(300)),
-    _ body: @Sendable (AlpacaBroker, UpdateLog) async throws -> T
+    options: AlpacaVenue.Options = .init(requestTimeout: .seconds(2), pollInterval: .milliseconds(300)),
+    _ body: @Sendable (AlpacaVenue, UpdateLog) async throws -> T
 ) async throws -> T {
-    let broker = AlpacaBroker(settings: settings, options: options, logger: testLogger())
+    let broker = AlpacaVenue(settings: settings, options: options, logger: testLogger())
     let log = UpdateLog()
     return try await withThrowingTaskGroup(of: Void.self) { group in
         group.addTask { try await broker.run() }
@@ -138,7 +138,7 @@ struct AlpacaBrokerTests {
         try await withTradingDouble { double, settings in
             double.setPrice(symbol: "AAPL", price: 190)
             double.inject(TradingFaults(timeout_next_submits: 1, answer_delay_ms: 3000))
-            let options = AlpacaBroker.Options(requestTimeout: .milliseconds(500), pollInterval: .milliseconds(300))
+            let options = AlpacaVenue.Options(requestTimeout: .milliseconds(500), pollInterval: .milliseconds(300))
             try await withBroker(settings, options: options) { broker, log in
                 let placed = order("timeout-1")
                 let immediate = try await broker.submit(placed, resubmission: false)

@@ -83,13 +83,13 @@ struct MarketDataDeskTests {
     @Test("the feed is chosen independently of the broker")
     func independentOfBroker() throws {
         let paper = try serveConfiguration(["--feed", "alpaca", "--broker", "paper"], Self.keys).get()
-        #expect(paper.broker.name == "paper")
+        #expect(paper.defaultVenue == "paper")
         guard case .alpaca = paper.feed else {
             Issue.record("expected the Alpaca feed with the paper broker")
             return
         }
         let alpaca = try serveConfiguration(["--feed", "synthetic", "--broker", "alpaca"], Self.keys).get()
-        #expect(alpaca.broker.name == "alpaca")
+        #expect(alpaca.defaultVenue == "alpaca")
         guard case .synthetic = alpaca.feed else {
             Issue.record("expected the synthetic feed with the Alpaca broker")
             return
@@ -114,7 +114,7 @@ struct MarketDataDeskTests {
                     #expect(line?.tick.symbol == "MSFT")
                     let text = line.map { String(decoding: $0.bytes, as: UTF8.self) } ?? ""
                     #expect(text.contains(#""price":420.37,"#))
-                    #expect(desk.broker.lastPrice("MSFT") == Decimal(string: "420.37"))
+                    #expect(desk.prices.lastPrice("MSFT") == Decimal(string: "420.37"))
                     strategy.cancel()
                     #expect(await eventually { subscribedTrades(double) == [] })
                 }

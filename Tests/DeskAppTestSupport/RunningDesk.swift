@@ -4,7 +4,7 @@ import DeskLedger
 import DeskTestSupport
 import Foundation
 
-/// Runs `body` with a whole desk (ledger, paper broker, order desk) in a
+/// Runs `body` with a whole desk (ledger, venues and their services, order desk) in a
 /// temporary folder, with its background services running; HTTP is up to the test.
 public func withRunningDesk<T: Sendable>(
     configure: (inout DeskConfiguration) -> Void = { _ in },
@@ -18,6 +18,8 @@ public func withRunningDesk<T: Sendable>(
     return try await withThrowingTaskGroup(of: Void.self) { group in
         group.addTask { try await application.ledger.run() }
         group.addTask { try await application.orderDesk.run() }
+        // What each venue runs (Alpaca's stream and poller, which also closes its HTTP client at the end).
+        for service in application.venues.all.compactMap(\.service) { group.addTask { try await service.run() } }
         await application.orderDesk.ready()
         let result: T
         do {
@@ -25,10 +27,10 @@ public func withRunningDesk<T: Sendable>(
         } catch {
             group.cancelAll()
             application.ledger.close()
-            application.broker.finish()
+            application.venues.finish()
             throw error
         }
-        application.broker.finish()
+        application.venues.finish()
         application.ledger.close()
         group.cancelAll()
         return result

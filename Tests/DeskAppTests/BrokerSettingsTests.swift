@@ -1,3 +1,4 @@
+import AlpacaBroker
 import DeskApp
 import DeskAppTestSupport
 import Testing
@@ -32,7 +33,8 @@ struct BrokerSettingsTests {
         switch serveConfiguration(arguments, environment) {
         case .success(let configuration):
             #expect(problem == nil)
-            #expect(configuration.broker.name == (arguments.last ?? "paper"))
+            #expect(configuration.defaultVenue == (arguments.last ?? "paper"))
+            #expect(configuration.venues.map(\.name) == (arguments.last == "alpaca" ? ["paper", "alpaca"] : ["paper"]))
         case .failure(let failure):
             #expect(problem.map { failure.message.hasPrefix($0) } == true, "\(failure.message)")
         }
@@ -41,7 +43,8 @@ struct BrokerSettingsTests {
     @Test("the default Alpaca endpoint is the paper one, the stream derived from it; the secret is never described")
     func defaults() throws {
         guard case .success(let configuration) = serveConfiguration(["--broker", "alpaca"], Self.keys),
-            case .alpaca(let settings, _) = configuration.broker
+            let venue = configuration.venues.first(where: { $0.name == "alpaca" }),
+            let settings = (venue.settings as? AlpacaVenue.Settings)?.account
         else {
             Issue.record("expected an Alpaca configuration")
             return

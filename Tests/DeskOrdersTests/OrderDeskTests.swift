@@ -29,19 +29,20 @@ struct NoMetrics: OrderDeskMetrics {
     func recordFill() {}
 }
 
-/// An order desk over an in-memory ledger and a paper broker on a test clock.
+/// An order desk over an in-memory ledger and a paper venue on a test clock, filling from `prices`.
 func withPaperDesk(
     policy: RiskPolicy = RiskPolicy(),
-    _ body: @Sendable (OrderDesk, Ledger, PaperBroker, TestClock) async throws -> Void
+    _ body: @Sendable (OrderDesk, Ledger, PriceBook, TestClock) async throws -> Void
 ) async throws {
     let clock = TestClock()
     let ledger = try Ledger.inMemory()
-    let broker = PaperBroker(clock: clock)
+    let prices = PriceBook()
+    let broker = PaperVenue(prices: prices, clock: clock)
     var logger = Logger(label: "order-desk-test")
     logger.logLevel = .critical
     let desk = OrderDesk(
-        ledger: ledger, broker: broker, policy: policy, metrics: NoMetrics(), logger: logger, clock: clock,
-        reportedStatus: { $0.outcome == .accepted ? 201 : 400 })
+        ledger: ledger, venues: try Venues([broker], defaultName: "paper"), prices: prices, policy: policy,
+        metrics: NoMetrics(), logger: logger, clock: clock, reportedStatus: { $0.outcome == .accepted ? 201 : 400 })
     try await withThrowingTaskGroup(of: Void.self) { group in
         group.addTask { try await desk.run() }
         await desk.ready()
@@ -49,7 +50,7 @@ func withPaperDesk(
             broker.finish()
             ledger.close()
         }
-        try await body(desk, ledger, broker, clock)
+        try await body(desk, ledger, prices, clock)
     }
 }
 
@@ -71,8 +72,8 @@ struct OrderDeskTests {
         "a paper market order is one transaction: filled, its fill, positions and one audit line; ids and times from the clock"
     )
     func oneTransaction() async throws {
-        try await withPaperDesk { desk, ledger, broker, clock in
-            broker.observe(symbol: "AAPL", price: 100, size: nil, at: clock.now())
+        try await withPaperDesk { desk, ledger, prices, clock in
+            prices.observe(PriceBook.Trade(symbol: "AAPL", price: 100, size: nil, at: clock.now()))
             guard case .accepted(let order) = await desk.place(Self.ticket(), member: "alice", strategy: "s1") else {
                 Issue.record("expected accepted")
                 return
@@ -92,8 +93,8 @@ struct OrderDeskTests {
     @Test("a resting order fills from a later price, booked once; the reservation follows it")
     func restingFill() async throws {
         let policy = RiskPolicy(defaults: RiskLimits(maxPosition: 15))
-        try await withPaperDesk(policy: policy) { desk, ledger, broker, clock in
-            broker.observe(symbol: "AAPL", price: 100, size: nil, at: clock.now())
+        try await withPaperDesk(policy: policy) { desk, ledger, prices, clock in
+            prices.observe(PriceBook.Trade(symbol: "AAPL", price: 100, size: nil, at: clock.now()))
             let resting = await desk.place(
                 Self.ticket(type: "limit", limit: "90", tif: "gtc"), member: "alice", strategy: "")
             guard case .accepted(let order) = resting, order.status == .new else {
@@ -106,7 +107,7 @@ struct OrderDeskTests {
                 return
             }
             clock.advance(1)
-            broker.observe(symbol: "AAPL", price: 89, size: nil, at: clock.now())
+            prices.observe(PriceBook.Trade(symbol: "AAPL", price: 89, size: nil, at: clock.now()))
             let orderId = order.orderId
             let filled = try await eventually { try await ledger.order(id: orderId)?.status == .filled }
             #expect(filled)
@@ -145,8 +146,8 @@ struct OrderDeskTests {
 
     @Test("halts refuse at once, are durable with their audit lines, and resume")
     func halts() async throws {
-        try await withPaperDesk { desk, ledger, broker, clock in
-            broker.observe(symbol: "AAPL", price: 100, size: nil, at: clock.now())
+        try await withPaperDesk { desk, ledger, prices, clock in
+            prices.observe(PriceBook.Trade(symbol: "AAPL", price: 100, size: nil, at: clock.now()))
             try await desk.halt(member: "alice", reason: "runaway", by: "root")
             #expect(try await ledger.halts().map(\.scope) == ["alice"])
             guard case .halted(let message) = await desk.place(Self.ticket(), member: "alice", strategy: "") else {
@@ -168,8 +169,8 @@ struct OrderDeskTests {
     @Test("concurrent orders of one member cannot jointly pass max_position")
     func concurrentRisk() async throws {
         let policy = RiskPolicy(defaults: RiskLimits(maxPosition: 100))
-        try await withPaperDesk(policy: policy) { desk, ledger, broker, clock in
-            broker.observe(symbol: "AAPL", price: 10, size: nil, at: clock.now())
+        try await withPaperDesk(policy: policy) { desk, ledger, prices, clock in
+            prices.observe(PriceBook.Trade(symbol: "AAPL", price: 10, size: nil, at: clock.now()))
             let accepted = await withTaskGroup(of: Bool.self) { group in
                 for _ in 0..<40 {
                     group.addTask {

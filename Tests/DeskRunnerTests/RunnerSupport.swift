@@ -56,12 +56,12 @@ struct StrategyFolder {
 func withSupervisor<T: Sendable>(
     _ configuration: SupervisorConfiguration, feed: FeedHub, store: any StrategyStateStore = InMemoryStrategyStore(),
     credentials: RecordingCredentials = RecordingCredentials(), backend: (any StrategyBackend)? = nil,
-    users: any StrategyUserStore = InMemoryStrategyUserStore(),
+    users: any StrategyUserStore = InMemoryStrategyUserStore(), runtimes: StrategyRuntimes = .standard,
     _ body: @Sendable (Supervisor) async throws -> T
 ) async throws -> T {
     let supervisor = Supervisor(
         configuration: configuration, feed: feed, credentials: credentials, store: store, users: users,
-        backend: backend, logger: testLogger())
+        backend: backend, runtimes: runtimes, logger: testLogger())
     return try await withThrowingTaskGroup(of: Void.self) { group in
         group.addTask { try await supervisor.run() }
         defer { group.cancelAll() }

@@ -85,8 +85,8 @@ struct AdministrationTests {
         var logger = Logger(label: "administration-test")
         logger.logLevel = .critical
         let desk = OrderDesk(
-            ledger: ledger, broker: PaperBroker(), policy: RiskPolicy(), metrics: NoMetrics(), logger: logger,
-            reportedStatus: { _ in nil })
+            ledger: ledger, venues: try Venues([PaperVenue()], defaultName: "paper"), prices: PriceBook(),
+            policy: RiskPolicy(), metrics: NoMetrics(), logger: logger, reportedStatus: { _ in nil })
         let switches = KillSwitches(desk: desk)
         let admin = Caller(member: "root", isAdmin: true)
         try await switches.halt(.member("alice"), reason: "test", by: admin)

@@ -21,15 +21,16 @@ func withTrading(
     _ body: @Sendable (Trading, Ledger) async throws -> Void
 ) async throws {
     let ledger = try Ledger.inMemory()
-    let broker = PaperBroker(orderRules: orderRules)
+    let prices = PriceBook()
+    let broker = PaperVenue(prices: prices, orderRules: orderRules)
     var logger = Logger(label: "trading-test")
     logger.logLevel = .critical
     let desk = OrderDesk(
-        ledger: ledger, broker: broker, policy: RiskPolicy(defaults: RiskLimits()), metrics: NoMetrics(),
-        logger: logger,
+        ledger: ledger, venues: try Venues([broker], defaultName: "paper"), prices: prices,
+        policy: RiskPolicy(defaults: RiskLimits()), metrics: NoMetrics(), logger: logger,
         reportedStatus: { _ in nil })
-    broker.observe(symbol: "AAPL", price: 100, size: nil, at: Date())
-    broker.observe(symbol: "MSFT", price: 50, size: nil, at: Date())
+    prices.observe(PriceBook.Trade(symbol: "AAPL", price: 100, size: nil, at: Date()))
+    prices.observe(PriceBook.Trade(symbol: "MSFT", price: 50, size: nil, at: Date()))
     try await withThrowingTaskGroup(of: Void.self) { group in
         group.addTask { try await desk.run() }
         await desk.ready()

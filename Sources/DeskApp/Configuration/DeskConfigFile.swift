@@ -21,13 +21,22 @@ import Foundation
 ///     "upload": {"max_files": 1000, "max_bytes": "16m"}
 ///   },
 ///   "web": {"session_hours": 8, "live_interval_seconds": 1, "pnl_interval_seconds": 5, "pnl_retention_days": 90,
-///           "sessions_per_member": 20, "max_sessions": 10000}
+///           "sessions_per_member": 20, "max_sessions": 10000},
+///   "venues": {
+///     "paper": {"broker": "paper"},
+///     "live": {"broker": "alpaca", "base_url": "https://api.alpaca.markets",
+///              "key_id_variable": "APCA_LIVE_KEY_ID", "secret_key_variable": "APCA_LIVE_SECRET_KEY",
+///              "requires_approval": true}
+///   },
+///   "default_venue": "paper"
 /// }
 /// ```
+/// Each venue's `broker` is a kind registered in `VenueKinds` (`paper`, `alpaca`),
+/// which reads the entry's other keys; `paper` is there even when not listed.
 /// Decimal limits are strings or whole numbers; `null` removes a default limit.
 /// Read by `StrictJSONDecoder`: a key given twice or one the file does not have
 /// is an error with its line and column.
-public struct DeskConfigFile: Sendable, Equatable {
+public struct DeskConfigFile: Sendable {
     public var risk: RiskPolicy
     public var session: SessionCalendar
     /// What each member's strategies may have at most.
@@ -36,22 +45,55 @@ public struct DeskConfigFile: Sendable, Equatable {
     public var upload = ArchiveLimits()
     /// The web desk's sessions, live updates and P&L history.
     public var web = WebSettings()
+    /// The venues, in name order, `paper` first (their keys not yet read from the environment);
+    /// nil when the file has no `venues`.
+    public var venues: [VenueConfiguration]?
+    /// Where orders go unless told otherwise (`default_venue`), when the file says.
+    public var defaultVenue: String?
 
     /// Reads and checks a config file.
-    public static func load(path: String) throws(ConfigurationError) -> DeskConfigFile {
+    public static func load(path: String, kinds: VenueKinds = .standard) throws(ConfigurationError) -> DeskConfigFile {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw ConfigurationError("config file \(path): cannot read the file")
         }
-        return try parse(Array(data), path: path)
+        return try parse(Array(data), path: path, kinds: kinds)
     }
 
-    /// Parses config JSON; `path` only labels errors (`config file desk.json:3:3: …`).
-    public static func parse(_ bytes: [UInt8], path: String) throws(ConfigurationError) -> DeskConfigFile {
+    /// Parses config JSON; `path` only labels errors (`config file desk.json:3:3: …`);
+    /// `kinds` are the venue kinds a `venues` entry may name.
+    public static func parse(_ bytes: [UInt8], path: String, kinds: VenueKinds = .standard) throws(ConfigurationError)
+        -> DeskConfigFile
+    {
         let file: File
-        do { file = try StrictJSONDecoder().decode(File.self, from: bytes) } catch {
+        var decoder = StrictJSONDecoder()
+        decoder.userInfo[VenueKinds.userInfoKey] = kinds
+        do { file = try decoder.decode(File.self, from: bytes) } catch {
             throw ConfigurationError("config file \(path):\(error.line):\(error.column): \(error.message)")
         }
         var config = DeskConfigFile(risk: RiskPolicy(), session: SessionCalendar())
+        if file.venues != nil || file.defaultVenue != nil {
+            var venues = (file.venues ?? [:]).sorted { $0.key < $1.key }.map {
+                VenueConfiguration(
+                    name: $0.key, settings: $0.value.settings, requiresApproval: $0.value.requiresApproval)
+            }
+            let paper = DeskConfiguration.paperVenue
+            if let index = venues.firstIndex(where: { $0.name == paper }) {
+                guard venues[index].kind == .paper else {
+                    throw ConfigurationError(
+                        "config file \(path): venues.\(paper) is the desk's embedded paper broker: its broker must be \"paper\", not \"\(venues[index].kind)\" (give the account another name)"
+                    )
+                }
+                venues.insert(venues.remove(at: index), at: 0)
+            } else {
+                venues.insert(VenueConfiguration(name: paper, settings: PaperVenue.Settings()), at: 0)
+            }
+            let defaultVenue = file.defaultVenue ?? paper
+            if let problem = VenueConfiguration.problem(names: venues.map(\.name), defaultVenue: defaultVenue) {
+                throw ConfigurationError("config file \(path): \(problem)")
+            }
+            config.venues = venues
+            config.defaultVenue = defaultVenue
+        }
         if let defaults = file.risk?.defaults { config.risk.defaults = defaults.applied(to: .standard) }
         for (member, limits) in file.risk?.members ?? [:] { config.risk.members[member] = limits.override }
         if let session = file.session {
@@ -94,6 +136,33 @@ public struct DeskConfigFile: Sendable, Equatable {
         var session: Session?
         var strategies: Strategies?
         var web: Web?
+        var venues: [String: VenueEntry]?
+        var defaultVenue: String?
+
+        enum CodingKeys: String, CodingKey {
+            case risk, session, strategies, web, venues, defaultVenue = "default_venue"
+        }
+    }
+
+    /// One entry of `venues`: `broker` names its kind, whose settings read the rest.
+    struct VenueEntry: Decodable {
+        var settings: any VenueSettings
+        var requiresApproval: Bool
+
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: NamedKey.self)
+            let kinds = decoder.userInfo[VenueKinds.userInfoKey] as? VenueKinds ?? .standard
+            let kind = VenueKind(try container.decode(String.self, forKey: NamedKey("broker")))
+            guard let read = kinds.reader(for: kind) else {
+                throw DecodingError.dataCorruptedError(
+                    forKey: NamedKey("broker"), in: container,
+                    debugDescription:
+                        "\(path(decoder)): broker \"\(kind)\" is not a kind of venue: use \(kinds.kinds.map(\.rawValue).joined(separator: " or "))"
+                )
+            }
+            requiresApproval = try container.decodeIfPresent(Bool.self, forKey: NamedKey("requires_approval")) ?? false
+            settings = try read(decoder)
+        }
     }
 
     struct Strategies: Decodable {

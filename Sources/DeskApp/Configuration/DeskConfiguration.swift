@@ -26,21 +26,6 @@ public enum FeedSetting: Sendable {
     ]
 }
 
-/// Where orders go.
-public enum BrokerSetting: Sendable {
-    /// The embedded paper broker (no keys, no network).
-    case paper
-    /// Alpaca's API with the club's keys.
-    case alpaca(AlpacaSettings, AlpacaBroker.Options)
-
-    public var name: String {
-        switch self {
-        case .paper: "paper"
-        case .alpaca: "alpaca"
-        }
-    }
-}
-
 /// Everything `desk serve` needs, resolved from flags, environment and the config file.
 public struct DeskConfiguration: Sendable {
     /// TCP listen address (`127.0.0.1` by default; `0.0.0.0` to accept other hosts).
@@ -65,8 +50,13 @@ public struct DeskConfiguration: Sendable {
     public var maximumBodySize: Int
     /// The market data feed.
     public var feed: FeedSetting = .none
-    /// The broker orders go to.
-    public var broker: BrokerSetting = .paper
+    /// Every venue of the desk (the config file's `venues`, `--broker alpaca`'s
+    /// `alpaca`), with what each names in the environment resolved; `paper` always.
+    public var venues: [VenueConfiguration] = [
+        VenueConfiguration(name: DeskConfiguration.paperVenue, settings: PaperVenue.Settings())
+    ]
+    /// The venue orders go to (`default_venue`; `alpaca` with `--broker alpaca`).
+    public var defaultVenue = DeskConfiguration.paperVenue
     /// The strategy supervisor; nil runs no strategies.
     public var runtime: SupervisorConfiguration?
     /// Idle, request head and request body timeouts, and the connection cap of each listener.
@@ -83,9 +73,16 @@ public struct DeskConfiguration: Sendable {
     public var upload = ArchiveLimits()
     /// Where times and order ids come from: the wall clock, or a backtest's data.
     public var clock: any DeskClock = WallClock()
-    /// Which price a new paper order first meets, and the slippage of market fills.
-    public var paperFills: PaperBook.FillModel = .sameTick
-    public var slippageBps: Decimal = 0
+    /// Which price a new order on the `paper` venue first meets.
+    public var paperFills: PaperBook.FillModel {
+        get { paperSettings.fills }
+        set { paperSettings.fills = newValue }
+    }
+    /// The slippage of market fills on the `paper` venue, in basis points.
+    public var slippageBps: Decimal {
+        get { paperSettings.slippageBps }
+        set { paperSettings.slippageBps = newValue }
+    }
     /// The desk expires day orders at each session close by the wall clock; false
     /// when whoever drives the clock does it (a backtest, at the data's close).
     public var closesSessions = true
@@ -107,5 +104,24 @@ public struct DeskConfiguration: Sendable {
         self.session = session
         self.groupCommit = groupCommit
         self.maximumBodySize = maximumBodySize
+    }
+}
+
+extension DeskConfiguration {
+    /// The name of the embedded paper venue every desk has.
+    public static let paperVenue = "paper"
+
+    /// The settings of the `paper` venue.
+    var paperSettings: PaperVenue.Settings {
+        get {
+            venues.first { $0.name == Self.paperVenue }?.settings as? PaperVenue.Settings ?? PaperVenue.Settings()
+        }
+        set {
+            if let index = venues.firstIndex(where: { $0.name == Self.paperVenue }) {
+                venues[index].settings = newValue
+            } else {
+                venues.insert(VenueConfiguration(name: Self.paperVenue, settings: newValue), at: 0)
+            }
+        }
     }
 }

@@ -122,7 +122,7 @@ public struct ListenerOptions: ParsableArguments {
     }
 }
 
-/// Where orders go.
+/// Where orders go with `--broker` (the config file's `venues` name any registered kind).
 public enum BrokerKind: String, ExpressibleByArgument, CaseIterable, Sendable {
     case paper, alpaca
 }
@@ -132,7 +132,17 @@ public enum FeedKind: String, ExpressibleByArgument, CaseIterable, Sendable {
     case synthetic, replay, alpaca, none
 }
 
-extension StrategyRuntime: ExpressibleByArgument {}
+/// `--runtime`/DESK_RUNTIME: one of the runtimes the desk registers (`StrategyRuntimes.standard`).
+extension StrategyRuntime: ExpressibleByArgument {
+    public init?(argument: String) {
+        guard StrategyRuntimes.standard.names.contains(argument), let runtime = Self(rawValue: argument) else {
+            return nil
+        }
+        self = runtime
+    }
+
+    public static var allValueStrings: [String] { StrategyRuntimes.standard.names }
+}
 
 extension ReplaySpeed: ExpressibleByArgument {
     public init?(argument: String) {
@@ -380,12 +390,7 @@ public struct ServeOptions: ParsableArguments {
             configuration.web = loaded?.web ?? configuration.web
             configuration.upload = loaded?.upload ?? configuration.upload
         }
-        switch try environment.resolve(broker, .broker) ?? .paper {
-        case .paper: configuration.broker = .paper
-        case .alpaca:
-            configuration.broker = .alpaca(
-                try AlpacaAccount.settings(for: "--broker alpaca", environment), AlpacaBroker.Options())
-        }
+        try resolveVenues(&configuration, file: loaded, environment)
         configuration.feed = try market.resolve(environment)
         if strategies.strategiesDir ?? environment[.strategiesDirectory] != nil && configuration.unixSocketPath == nil {
             // Sandboxed strategies reach the desk through this socket.
@@ -401,6 +406,43 @@ public struct ServeOptions: ParsableArguments {
             deskTCPURL: "http://\(tcpHost.contains(":") ? "[\(tcpHost)]" : tcpHost):\(configuration.port)")
         if let caps = loaded?.caps { configuration.runtime?.memberCaps = caps }
         return configuration
+    }
+
+    /// The venues: the config file's (`paper` always), `--broker alpaca`'s
+    /// `alpaca` from the `APCA_API_*` variables; `--broker` chooses the default
+    /// over `default_venue`. Each venue's keys are read from the variables it names.
+    func resolveVenues(_ configuration: inout DeskConfiguration, file: DeskConfigFile?, _ environment: DeskEnvironment)
+        throws(ConfigurationError)
+    {
+        var venues = file?.venues ?? configuration.venues
+        var defaultVenue = file?.defaultVenue ?? configuration.defaultVenue
+        switch try environment.resolve(broker, .broker) {
+        case nil: break
+        case .paper?: defaultVenue = DeskConfiguration.paperVenue
+        case .alpaca?:
+            let name = BrokerKind.alpaca.rawValue
+            guard !venues.contains(where: { $0.name == name }) else {
+                throw ConfigurationError(
+                    "--broker alpaca makes the venue \"\(name)\" from APCA_API_KEY_ID and APCA_API_SECRET_KEY, and the config file has a venue of that name too: drop --broker (DESK_BROKER) and set \"default_venue\": \"\(name)\" instead"
+                )
+            }
+            venues.append(
+                VenueConfiguration(
+                    name: name,
+                    settings: AlpacaVenue.Settings(
+                        account: try AlpacaAccount.settings(for: "--broker alpaca", environment))))
+            defaultVenue = name
+        }
+        configuration.venues = try venues.map { venue throws(ConfigurationError) in
+            var resolved = venue
+            do throws(VenueConfigurationError) {
+                resolved.settings = try venue.settings.resolved(environment: environment.values)
+            } catch {
+                throw ConfigurationError("venue \"\(venue.name)\" (\(venue.kind)) \(error.message)")
+            }
+            return resolved
+        }
+        configuration.defaultVenue = defaultVenue
     }
 
     /// `--socket-group`/DESK_SOCKET_GROUP: a gid or the name of a group; without

@@ -20,7 +20,8 @@ struct AlpacaController {
     let ledger: Ledger
     /// The reads (`AlpacaReads.swift`): the caller's orders, positions.
     let portfolio: Portfolio
-    let broker: any Broker
+    /// Where orders go (the default venue): its order rules.
+    let venue: any Venue
     let latest: LatestTicks
     let sessions: AlpacaSessions
 
@@ -167,7 +168,7 @@ struct AlpacaController {
             throw AlpacaError(status: 404, message: "asset not found for \(name)")
         }
         return AlpacaJSON.response(
-            AlpacaAssetView(symbol: name, fractionable: broker.orderRules.allowsFractionalQuantity))
+            AlpacaAssetView(symbol: name, fractionable: venue.orderRules.allowsFractionalQuantity))
     }
 
     // MARK: Latest market data

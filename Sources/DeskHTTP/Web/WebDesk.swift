@@ -15,11 +15,11 @@ struct WebDesk: Sendable {
     let portfolio: Portfolio
     let switches: KillSwitches
     let tokens: TokenAdministration
-    let brokerName: String
+    /// Where orders go (the default venue): the page asks it what it can do.
+    let venue: any Venue
     let feed: FeedHub
     let strategies: MemberStrategyController
     let calendar: SessionCalendar
-    let isAlpaca: Bool
 
     /// One part of the page: its element id and its HTML.
     struct Section: Sendable, Equatable {
@@ -202,7 +202,7 @@ struct WebDesk: Sendable {
         let halts = try await switches.active(for: caller)
         let wholeDesk = halts.contains { $0.scope == HaltRecord.wholeDesk }
         var html = "<dl class=\"figures\">"
-        html += "<div><dt>Broker</dt><dd>\(HTML.escape(brokerName))</dd></div>"
+        html += "<div><dt>Broker</dt><dd>\(HTML.escape(venue.name))</dd></div>"
         html += "<div><dt>Feed</dt><dd>\(HTML.escape(statistics.source ?? "none"))</dd></div>"
         html +=
             "<div><dt>Feed state</dt><dd>\(HTML.escape(OperationsController.describe(statistics.sourceState)))</dd></div>"
@@ -227,10 +227,11 @@ struct WebDesk: Sendable {
             + (wholeDesk
                 ? HTML.action("Resume the desk", "POST", Routes.resume.path(), body: "{}", name: "resume-desk")
                 : HTML.action("Halt the whole desk", "POST", Routes.halt.path(), body: "{}", name: "halt-desk"))
-        if isAlpaca {
-            html += " " + HTML.action("Reconcile with Alpaca", "POST", Routes.reconcile.path(), name: "reconcile")
+        if venue.capabilities.contains(.reconciles) {
+            html +=
+                " " + HTML.action("Reconcile with \(venue.name)", "POST", Routes.reconcile.path(), name: "reconcile")
         } else {
-            html += " <small>Reconciliation: the paper broker's book is the ledger itself.</small>"
+            html += " <small>Reconciliation: the \(HTML.escape(venue.name)) venue's book is the ledger itself.</small>"
         }
         return html + "</p>"
     }
