@@ -5,8 +5,9 @@ import Foundation
 public enum ReconciliationReports {
     /// The report as text: what was checked, then each kind of difference.
     public static func render(_ report: ReconciliationReport) -> String {
-        // The venue's name (`alpaca`, `live`); the broker's when the desk did not say.
+        // The venue's name (`alpaca`, `live`); the broker when the desk did not say.
         let venue = report.venue ?? "the broker"
+        let column = (report.venue ?? "broker").uppercased()
         var lines = [
             "reconciled at \(report.checked_at): \(report.open_orders_checked) open orders checked, \(report.events_caught_up) missed events booked"
         ]
@@ -25,14 +26,14 @@ public enum ReconciliationReports {
             }
         }
         if report.isClean {
-            lines.append("the ledger and the \(venue) account agree")
+            lines.append("the ledger and \(report.venue.map { "the \($0) account" } ?? "the broker's account") agree")
             return lines.joined(separator: "\n")
         }
         if !report.outside_orders.isEmpty {
             lines.append("open orders at \(venue) that the desk did not place:")
             lines.append(
                 TextTable(
-                    headers: ["\(venue.uppercased()) ID", "SYMBOL", "SIDE", "QTY", "STATUS"],
+                    headers: ["\(column) ID", "SYMBOL", "SIDE", "QTY", "STATUS"],
                     rows: report.outside_orders.map {
                         [$0.alpaca_id, $0.symbol ?? "-", $0.side ?? "-", $0.qty ?? "-", $0.status]
                     }
@@ -46,7 +47,7 @@ public enum ReconciliationReports {
             lines.append("positions that do not add up (sum of members in the ledger vs the account):")
             lines.append(
                 TextTable(
-                    headers: ["SYMBOL", "DESK", venue.uppercased()],
+                    headers: ["SYMBOL", "DESK", column],
                     rows: report.position_differences.map { [$0.symbol, $0.desk, $0.broker] }
                 ).render())
         }
