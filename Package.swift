@@ -83,6 +83,14 @@ let package = Package(
         // Alpaca's stream messages as a server sends them (pure): the double and the desk's /v2 share them.
         .target(name: "AlpacaProtocol", dependencies: ["DeskCore", "MessagePack"]),
         .target(name: "DeskBacktest", dependencies: ["DeskCore"]),
+        // The backtest engine: a desk of its own on the data's clock, its strategies in lockstep.
+        .target(
+            name: "DeskBacktestEngine",
+            dependencies: [
+                "DeskApp", "DeskBacktest", "DeskBroker", "DeskCore", "DeskLedger", "DeskMarketData", "DeskRunner",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         .target(
             name: "AlpacaData",
             dependencies: [
@@ -173,7 +181,7 @@ let package = Package(
             name: "DeskCLI",
             dependencies: [
                 "DeskCore", "DeskAPI", "DeskApp", "DeskHTTP", "DeskClient", "DeskIdentity", "DeskLedger", "DeskRunner",
-                "DeskBroker", "DeskBacktest", "DeskMarketData", "DeskOrders",
+                "DeskBroker", "DeskBacktest", "DeskBacktestEngine", "DeskMarketData", "DeskOrders",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -182,7 +190,7 @@ let package = Package(
         .executableTarget(
             name: "desk",
             dependencies: [
-                "DeskCLI", "DeskApp", "DeskAPI", "DeskCore", "DeskBroker",
+                "DeskCLI", "DeskApp", "DeskAPI", "DeskCore", "DeskBroker", "DeskBacktestEngine",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -24,6 +24,9 @@ public struct DeskApplication: Sendable {
     public let ledger: Ledger
     /// Where orders go: the paper broker or Alpaca, whichever the configuration chose.
     public let broker: any Broker
+    /// The paper broker, when orders go to it: a backtest steps its market on the
+    /// data's clock (`trade` at each tick's price, `expireDayOrders` at each close).
+    public let paperBroker: PaperBroker?
     public let orderDesk: OrderDesk
     public let metrics: DeskMetrics
     public let logger: Logger
@@ -46,10 +49,13 @@ public struct DeskApplication: Sendable {
         ledger = try Ledger(path: configuration.databasePath, groupCommit: configuration.groupCommit)
         switch configuration.broker {
         case .paper:
-            broker = PaperBroker(
+            let paper = PaperBroker(
                 clock: configuration.clock, fills: configuration.paperFills, slippageBps: configuration.slippageBps)
+            broker = paper
+            paperBroker = paper
         case .alpaca(let settings, let options):
             broker = AlpacaBroker(settings: settings, options: options, logger: logger)
+            paperBroker = nil
         }
         metrics = DeskMetrics()
         orderDesk = OrderDesk(

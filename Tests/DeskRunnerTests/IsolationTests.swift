@@ -563,7 +563,7 @@ struct IsolationTests {
                 uids += Self.values(folder.log(name), "UID")
                 _ = await supervisor.stop([name])
                 try FileManager.default.removeItem(at: folder.strategies.appendingPathComponent(name))
-                _ = await supervisor.status()  // forgets it, and gives its uid back
+                await supervisor.forgetDeleted()  // forgets it, and gives its uid back
             }
             #expect(uids.count == 12)
             #expect(Set(uids).count == 1, "a deleted strategy's uid is given again: \(Set(uids).sorted())")

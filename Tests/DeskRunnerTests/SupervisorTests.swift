@@ -307,3 +307,25 @@ struct SupervisorTests {
         }
     }
 }
+
+@Suite("A status read is a read", .serialized, .timeLimit(.minutes(2)))
+struct StatusReadTests {
+    @Test("status leaves out a deleted strategy but forgets nothing; forgetDeleted forgets it")
+    func statusForgetsNothing() async throws {
+        let folder = try StrategyFolder()
+        defer { folder.remove() }
+        try folder.add("short_lived", script: "print('bye')\n", config: #"{"restart": {"policy": "never"}}"#)
+        let store = InMemoryStrategyStore()
+        try await withSupervisor(folder.configuration(), feed: FeedHub(source: nil, logger: testLogger()), store: store)
+        { supervisor in
+            #expect(await supervisor.start(["short_lived"]).first?.ok == true)
+            #expect(
+                await eventually { await supervisor.status().first { $0.name == "short_lived" }?.state == "stopped" })
+            try FileManager.default.removeItem(at: folder.strategies.appendingPathComponent("short_lived"))
+            #expect(await supervisor.status().isEmpty)
+            #expect(await store.loadAll().map(\.name) == ["short_lived"], "a status read changed nothing")
+            await supervisor.forgetDeleted()
+            #expect(await store.loadAll().isEmpty)
+        }
+    }
+}

@@ -151,7 +151,7 @@ struct MemberStrategyController {
         return try await audited("delete", member: member, folder: folder, caller: context.caller) {
             _ = await supervisor.stop([folder])
             try await deployer.delete(folder: folder)
-            _ = await supervisor.status()  // forgets the folder
+            await supervisor.forgetDeleted()
             return (DeleteReply(name: folder, deleted: true), nil)
         }
     }
