@@ -74,7 +74,7 @@ let package = Package(
         .target(
             name: "DeskRunner",
             dependencies: [
-                "DeskCore", "DeskAPI", "DeskMarketData", "SandboxSpec",
+                "DeskCore", "DeskMarketData", "SandboxSpec",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]

@@ -165,7 +165,7 @@ public enum DeskDemo {
             }
             let statuses = await supervisor.status()
             reportFailures(statuses, reported: &reported)
-            let failing = statuses.filter { started.contains($0.name) && ["failed", "backoff"].contains($0.state) }
+            let failing = statuses.filter { started.contains($0.name) && [.failed, .backoff].contains($0.state) }
             if started.isEmpty {
                 outcome.fire("no strategy could run: none started (see above)")
             } else if failing.count == started.count {
@@ -176,8 +176,8 @@ public enum DeskDemo {
         }
 
         /// Prints each newly failed strategy's failure and last log lines, once.
-        func reportFailures(_ statuses: [StrategyStatus], reported: inout Set<String>) {
-            for status in statuses where status.state == "failed" && !reported.contains(status.name) {
+        func reportFailures(_ statuses: [SupervisedStrategy], reported: inout Set<String>) {
+            for status in statuses where status.state == .failed && !reported.contains(status.name) {
                 reported.insert(status.name)
                 print(
                     "strategy \(status.name) FAILED: \(status.failure ?? "-") (last exit: \(status.lastExit ?? "-")); its last log lines:"
@@ -201,7 +201,7 @@ public enum DeskDemo {
                 }
                 return "\(member) P&L \(ReportFormat.pnl(total))"
             }
-            let running = await supervisor.status().filter { $0.state == "running" }.count
+            let running = await supervisor.status().filter { $0.state == .running }.count
             return
                 "[\(String(format: "%3d", elapsed))s] ticks \(application.feed.statistics.ticksPublished) | strategies running \(running) | orders \(orders.count) (filled \(filled), rejected \(rejected)) | \(pnl.isEmpty ? "no positions yet" : pnl.joined(separator: " | "))"
         }

@@ -1,4 +1,3 @@
-import DeskAPI
 import DeskCore
 import DeskMarketData
 import Foundation
@@ -126,13 +125,13 @@ public actor Supervisor: Service {
     // MARK: Commands
 
     /// Starts the named strategies (all discovered ones when empty).
-    public func start(_ names: [String]) async -> [StrategyActionResult] {
+    public func start(_ names: [String]) async -> [StrategyCommandResult] {
         await forgetDeleted()
-        var results: [StrategyActionResult] = []
+        var results: [StrategyCommandResult] = []
         for name in resolve(names, results: &results) {
             if let process = managed[name]?.process, managed[name]?.record.desiredRunning == true {
                 results.append(
-                    StrategyActionResult(name: name, ok: true, message: "already running (pid \(process.pid))"))
+                    StrategyCommandResult(name: name, ok: true, message: "already running (pid \(process.pid))"))
                 continue
             }
             results.append(launch(name))
@@ -142,7 +141,7 @@ public actor Supervisor: Service {
 
     /// Stops the named strategies (all when empty), all at once: each gets
     /// SIGTERM together, and SIGKILL after the grace period if it is still running.
-    public func stop(_ names: [String]) async -> [StrategyActionResult] {
+    public func stop(_ names: [String]) async -> [StrategyCommandResult] {
         let targets = names.isEmpty ? managed.keys.sorted() : names
         var stopping: [String: any RunningStrategy] = [:]
         for name in targets {
@@ -156,10 +155,10 @@ public actor Supervisor: Service {
         await withDiscardingTaskGroup { group in
             for process in stopping.values { group.addTask { await process.stop(grace: grace) } }
         }
-        var results: [StrategyActionResult] = []
+        var results: [StrategyCommandResult] = []
         for name in targets {
             guard managed[name] != nil else {
-                results.append(StrategyActionResult(name: name, ok: false, message: launcher.unknown(name)))
+                results.append(StrategyCommandResult(name: name, ok: false, message: launcher.unknown(name)))
                 continue
             }
             let wasFailed = managed[name]?.record.state == .failed
@@ -167,14 +166,14 @@ public actor Supervisor: Service {
             managed[name]?.record.pid = nil
             await persist(name)
             results.append(
-                StrategyActionResult(
+                StrategyCommandResult(
                     name: name, ok: true, message: stopping[name] == nil ? "was not running" : "stopped"))
         }
         return results
     }
 
     /// Stops and starts the named strategies (all when empty).
-    public func restart(_ names: [String]) async -> [StrategyActionResult] {
+    public func restart(_ names: [String]) async -> [StrategyCommandResult] {
         let targets = names.isEmpty ? Array(Set(managed.keys).union(discoveredNames())).sorted() : names
         // `stop([])` means every strategy: restarting only strategies that are not known yet stops none.
         let known = targets.filter { managed[$0] != nil }
@@ -185,7 +184,7 @@ public actor Supervisor: Service {
     /// Every strategy discovered or known, with its state; a strategy whose
     /// folder is gone and that no longer runs is not listed. A read: what it
     /// leaves out is forgotten by `forgetDeleted`, where state changes.
-    public func status() async -> [StrategyStatus] {
+    public func status() async -> [SupervisedStrategy] {
         let report = StrategyDiscovery.discover(in: configuration.strategiesDirectory)
         let present = Set(report.strategies.map(\.name)).union(report.problems.keys)
         var names = Set(managed.filter { present.contains($0.key) || $0.value.process != nil }.keys)
@@ -195,10 +194,10 @@ public actor Supervisor: Service {
             let entry = managed[name]
             let definition = report.strategies.first { $0.name == name }
             let statistics = feed.statistics.subscribers.first { $0.id == name }
-            return StrategyStatus(
+            return SupervisedStrategy(
                 name: name, member: entry?.record.member ?? definition?.config.member ?? "-",
-                state: (entry?.record.state ?? .stopped).rawValue, pid: entry?.process?.pid,
-                runtime: definition.map { runtime(for: $0.config).rawValue }, container: entry?.process?.container,
+                state: entry?.record.state ?? .stopped, pid: entry?.process?.pid,
+                runtime: definition.map { runtime(for: $0.config) }, container: entry?.process?.container,
                 restarts: entry?.record.restarts ?? 0, startedAt: entry?.record.startedAt,
                 lastExit: entry?.record.lastExit, failure: entry?.record.failure,
                 lastLogLines: entry?.record.state == .failed
@@ -206,7 +205,7 @@ public actor Supervisor: Service {
                 symbols: (entry?.symbols ?? definition?.config.symbols).map { $0.sorted() },
                 ticksDelivered: statistics?.delivered ?? entry?.subscription?.delivered ?? 0,
                 ticksDropped: statistics?.dropped ?? entry?.subscription?.dropped ?? 0,
-                problem: report.problems[name], ordersPlaced: nil)
+                problem: report.problems[name])
         }
     }
 
@@ -237,24 +236,24 @@ public actor Supervisor: Service {
         StrategyDiscovery.discover(in: configuration.strategiesDirectory).strategies.map(\.name)
     }
 
-    private func resolve(_ names: [String], results: inout [StrategyActionResult]) -> [String] {
+    private func resolve(_ names: [String], results: inout [StrategyCommandResult]) -> [String] {
         if !names.isEmpty { return names }
         let report = StrategyDiscovery.discover(in: configuration.strategiesDirectory)
         for (name, problem) in report.problems.sorted(by: { $0.key < $1.key }) {
-            results.append(StrategyActionResult(name: name, ok: false, message: problem))
+            results.append(StrategyCommandResult(name: name, ok: false, message: problem))
         }
         return report.strategies.map(\.name)
     }
 
-    private func launch(_ name: String) -> StrategyActionResult {
-        if shuttingDown { return StrategyActionResult(name: name, ok: false, message: "the desk is shutting down") }
+    private func launch(_ name: String) -> StrategyCommandResult {
+        if shuttingDown { return StrategyCommandResult(name: name, ok: false, message: "the desk is shutting down") }
         let definition: StrategyDefinition
         switch launcher.definition(name) {
         case .success(let loaded): definition = loaded
-        case .failure(let problem): return StrategyActionResult(name: name, ok: false, message: problem.message)
+        case .failure(let problem): return StrategyCommandResult(name: name, ok: false, message: problem.message)
         }
         if case .failure(let problem) = backend(for: definition.config) {
-            return StrategyActionResult(name: name, ok: false, message: problem.message)
+            return StrategyCommandResult(name: name, ok: false, message: problem.message)
         }
         var entry =
             managed[name]
@@ -270,7 +269,7 @@ public actor Supervisor: Service {
         entry.lastLines = nil
         managed[name] = entry
         launchQueue.yield((name, entry.generation))
-        return StrategyActionResult(name: name, ok: true, message: "starting (member \(definition.config.member))")
+        return StrategyCommandResult(name: name, ok: true, message: "starting (member \(definition.config.member))")
     }
 
     /// The runtime a strategy runs in: its config's, else the desk's default.

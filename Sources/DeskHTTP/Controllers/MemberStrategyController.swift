@@ -126,7 +126,9 @@ struct MemberStrategyController {
             let deployment = try await deployer.deploy(
                 archive: archive, member: member, name: name, replacing: replacing)
             let running = await isRunning(deployment.folder, on: supervisor)
-            let started = query.start || running ? await supervisor.restart([deployment.folder]).first : nil
+            let started =
+                query.start || running
+                ? await supervisor.restart([deployment.folder]).first.map(StrategyActionResult.init) : nil
             let reply = DeployReply(
                 name: deployment.folder, member: member, files: deployment.files, bytes: deployment.bytes,
                 previousKept: deployment.previousKept, started: started)
@@ -138,7 +140,9 @@ struct MemberStrategyController {
         let (supervisor, deployer, folder, member) = try await owned(request, context)
         return try await audited("rollback", member: member, folder: folder, caller: context.caller) {
             let deployment = try await deployer.rollback(folder: folder, member: member)
-            let started = await isRunning(folder, on: supervisor) ? await supervisor.restart([folder]).first : nil
+            let started =
+                await isRunning(folder, on: supervisor)
+                ? await supervisor.restart([folder]).first.map(StrategyActionResult.init) : nil
             let reply = DeployReply(
                 name: folder, member: member, files: deployment.files, bytes: deployment.bytes, previousKept: true,
                 started: started)
@@ -169,7 +173,7 @@ struct MemberStrategyController {
     /// Whether `folder` runs (or is about to run again), so a new version replaces it at once.
     func isRunning(_ folder: String, on supervisor: Supervisor) async -> Bool {
         let state = await supervisor.status().first { $0.name == folder }?.state
-        return state == "running" || state == "starting" || state == "backoff"
+        return state == .running || state == .starting || state == .backoff
     }
 
     /// Runs `body` and records it in the audit log as `strategy_<action>`:

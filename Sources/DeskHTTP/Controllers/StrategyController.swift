@@ -36,7 +36,7 @@ struct StrategyController {
     func statusReply() async throws -> StrategyStatusReply {
         let supervisor = try requireSupervisor()
         let counts = try await ledger.orderCountsByStrategy()
-        var strategies = await supervisor.status()
+        var strategies = await supervisor.status().map(StrategyStatus.init)
         for index in strategies.indices {
             strategies[index].ordersPlaced = counts["\(strategies[index].member)/\(strategies[index].name)"] ?? 0
         }
@@ -57,11 +57,13 @@ struct StrategyController {
     func perform(_ action: StrategyAction, _ names: [String], on supervisor: Supervisor) async
         -> [StrategyActionResult]
     {
-        switch action {
-        case .start: await supervisor.start(names)
-        case .stop: await supervisor.stop(names)
-        case .restart: await supervisor.restart(names)
-        }
+        let results =
+            switch action {
+            case .start: await supervisor.start(names)
+            case .stop: await supervisor.stop(names)
+            case .restart: await supervisor.restart(names)
+            }
+        return results.map(StrategyActionResult.init)
     }
 
     @Sendable func logs(_ request: Request, context: AdminContext) async throws -> Response {
