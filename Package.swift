@@ -74,7 +74,7 @@ let package = Package(
         .target(
             name: "DeskRunner",
             dependencies: [
-                "DeskCore", "DeskAPI", "DeskMarketData", "SandboxSpec",
+                "DeskCore", "DeskMarketData", "SandboxSpec",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -85,6 +85,14 @@ let package = Package(
         .target(name: "DeskBacktest", dependencies: ["DeskCore"]),
         // A strategy's way between venues: promotion requests, officers' approvals, the loss rules that bring it back (pure).
         .target(name: "DeskPromotion", dependencies: ["DeskCore"]),
+        // The backtest engine: a desk of its own on the data's clock, its strategies in lockstep.
+        .target(
+            name: "DeskBacktestEngine",
+            dependencies: [
+                "DeskApp", "DeskBacktest", "DeskBroker", "DeskCore", "DeskLedger", "DeskMarketData", "DeskRunner",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         .target(
             name: "AlpacaData",
             dependencies: [
@@ -177,7 +185,7 @@ let package = Package(
             // DeskLedger only for the backtest and the demo (BacktestRun.swift, DeskDemo.swift), until they move out.
             dependencies: [
                 "DeskCore", "DeskAPI", "DeskApp", "DeskHTTP", "DeskClient", "DeskIdentity", "DeskServices", "DeskRunner",
-                "DeskBroker", "DeskBacktest", "DeskMarketData", "DeskLedger",
+                "DeskBroker", "DeskBacktest", "DeskBacktestEngine", "DeskMarketData", "DeskLedger",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -186,7 +194,7 @@ let package = Package(
         .executableTarget(
             name: "desk",
             dependencies: [
-                "DeskCLI", "DeskApp", "DeskAPI", "DeskCore", "DeskBroker",
+                "DeskCLI", "DeskApp", "DeskAPI", "DeskCore", "DeskBroker", "DeskBacktestEngine",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

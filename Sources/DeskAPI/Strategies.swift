@@ -1,3 +1,4 @@
+import DeskCore
 import Foundation
 
 /// One strategy as `desk strategies status` shows it.
@@ -6,7 +7,7 @@ public struct StrategyStatus: Codable, Sendable, Equatable {
     public var name: String
     public var member: String
     /// `stopped`, `starting`, `running`, `backoff` or `failed`.
-    public var state: String
+    public var state: StrategyRunState
     public var pid: Int32?
     /// `process` or `docker`.
     public var runtime: String?
@@ -26,7 +27,7 @@ public struct StrategyStatus: Codable, Sendable, Equatable {
     public var ordersPlaced: Int?
 
     public init(
-        name: String, member: String, state: String, pid: Int32? = nil, runtime: String? = nil,
+        name: String, member: String, state: StrategyRunState, pid: Int32? = nil, runtime: String? = nil,
         container: String? = nil, restarts: Int = 0, startedAt: Date? = nil, lastExit: String? = nil,
         failure: String? = nil, lastLogLines: [String]? = nil, symbols: [String]? = nil, ticksDelivered: Int = 0,
         ticksDropped: Int = 0, problem: String? = nil, ordersPlaced: Int? = nil

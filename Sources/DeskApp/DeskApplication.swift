@@ -25,6 +25,9 @@ public struct DeskApplication: Sendable {
     public let ledger: Ledger
     /// Where orders go: every configured venue, each built by its kind's factory, and the default one.
     public let venues: Venues
+    /// The embedded paper venue (every desk has it): a backtest steps its market on the
+    /// data's clock (`trade` at each tick's price, `expireDayOrders` at each close).
+    public let paperVenue: PaperVenue
     /// The last prices the feed (or an admin) reported, shared by every venue.
     public let prices = PriceBook()
     public let orderDesk: OrderDesk
@@ -47,9 +50,17 @@ public struct DeskApplication: Sendable {
         self.configuration = configuration
         self.logger = logger
         ledger = try Ledger(path: configuration.databasePath, groupCommit: configuration.groupCommit)
+        // The paper venue is built here, typed (a backtest drives it); every other venue by its kind's factory.
+        let context = VenueContext(prices: prices, clock: configuration.clock, logger: logger)
+        paperVenue = PaperVenue(
+            name: DeskConfiguration.paperVenue, prices: prices, clock: configuration.clock,
+            settings: configuration.paperSettings)
         venues = try Venues(
-            configuration.venues, defaultName: configuration.defaultVenue,
-            context: VenueContext(prices: prices, clock: configuration.clock, logger: logger))
+            [paperVenue]
+                + configuration.venues.filter { $0.name != DeskConfiguration.paperVenue }.map {
+                    $0.settings.makeVenue(name: $0.name, context: context)
+                },
+            defaultName: configuration.defaultVenue)
         metrics = DeskMetrics()
         orderDesk = OrderDesk(
             ledger: ledger, venues: venues, prices: prices, policy: configuration.risk, metrics: metrics,

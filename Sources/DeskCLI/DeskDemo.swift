@@ -54,7 +54,12 @@ public enum DeskDemo {
         try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
         // Strategies running as unprivileged users need to reach the socket in this folder.
         try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: work.path)
-        let database = work.appendingPathComponent("trading_desk.db").path
+        let desk = PrivateDesk(
+            workDirectory: work, ledgerName: "trading_desk.db", strategiesDirectory: options.strategiesDirectory,
+            feed: .synthetic(
+                symbols: FeedSetting.defaultSymbols, ticksPerSecond: options.feedRate, seed: options.seed),
+            pythonPath: options.pythonPath)
+        let database = desk.databasePath
         // The lock first: a demo must never wipe the ledger of a desk that runs on it.
         let lock: DeskLock
         do { lock = try DeskLock.acquire(database: database).lock } catch {
@@ -64,15 +69,12 @@ public enum DeskDemo {
             print("the last demo's ledger and logs are kept in \(kept.path); this run starts a fresh ledger")
         }
 
-        let serve = try ServeOptions.parse(
-            [
-                "--port", "0", "--db", database, "--feed", "synthetic", "--feed-rate", "\(options.feedRate)",
-                "--feed-seed", "\(options.seed)", "--strategies-dir", options.strategiesDirectory.path,
-                "--logs-dir", work.appendingPathComponent("logs").path,
-                "--unix-socket", work.appendingPathComponent("desk.sock").path,
-            ] + (options.pythonPath.map { ["--python-path", $0] } ?? []))
         var configuration: DeskConfiguration
-        do { configuration = try serve.resolve(environment) } catch { throw DemoError(message: error.message) }
+        do {
+            configuration = try DeskConfiguration.privateDesk(desk, environment: environment)
+        } catch {
+            throw DemoError(message: error.message)
+        }
         configuration.runtime?.restartOverride = RestartSettings(
             policy: .onFailure, maxRestarts: 3, backoffInitial: .milliseconds(500), backoffMax: .seconds(5))
         let logger = DeskServerMain.logger(environment, default: .warning)
@@ -102,7 +104,7 @@ public enum DeskDemo {
         print(try await report(application.ledger, lastPrice: application.prices.lastPrice))
         print("ledger: \(database)  (inspect with: desk orders --db \(database); desk positions --db \(database))")
         print("strategy logs: \(work.appendingPathComponent("logs").path)")
-        if let verdict = driver.outcome.withLock({ $0 }) { throw DemoError(message: verdict) }
+        if let verdict = driver.outcome.value { throw DemoError(message: verdict) }
     }
 
     /// Moves the last run's ledger and logs, if any, into `<work>/previous/` (replacing
@@ -138,7 +140,7 @@ public enum DeskDemo {
         let options: Options
         let print: @Sendable (String) -> Void
         /// Set when no strategy could run.
-        let outcome = Shared<String?>(nil)
+        let outcome = OneShot<String>()
 
         func run() async throws {
             await application.waitUntilListening()
@@ -163,20 +165,19 @@ public enum DeskDemo {
             }
             let statuses = await supervisor.status()
             reportFailures(statuses, reported: &reported)
-            let failing = statuses.filter { started.contains($0.name) && ["failed", "backoff"].contains($0.state) }
+            let failing = statuses.filter { started.contains($0.name) && [.failed, .backoff].contains($0.state) }
             if started.isEmpty {
-                outcome.withLock { $0 = "no strategy could run: none started (see above)" }
+                outcome.fire("no strategy could run: none started (see above)")
             } else if failing.count == started.count {
-                outcome.withLock {
-                    $0 =
-                        "no strategy could run: \(failing.map(\.name).joined(separator: ", ")) failed (their last log lines are above; logs in \(options.workDirectory.appendingPathComponent("logs").path))"
-                }
+                outcome.fire(
+                    "no strategy could run: \(failing.map(\.name).joined(separator: ", ")) failed (their last log lines are above; logs in \(options.workDirectory.appendingPathComponent("logs").path))"
+                )
             }
         }
 
         /// Prints each newly failed strategy's failure and last log lines, once.
-        func reportFailures(_ statuses: [StrategyStatus], reported: inout Set<String>) {
-            for status in statuses where status.state == "failed" && !reported.contains(status.name) {
+        func reportFailures(_ statuses: [SupervisedStrategy], reported: inout Set<String>) {
+            for status in statuses where status.state == .failed && !reported.contains(status.name) {
                 reported.insert(status.name)
                 print(
                     "strategy \(status.name) FAILED: \(status.failure ?? "-") (last exit: \(status.lastExit ?? "-")); its last log lines:"
@@ -200,7 +201,7 @@ public enum DeskDemo {
                 }
                 return "\(member) P&L \(ReportFormat.pnl(total))"
             }
-            let running = await supervisor.status().filter { $0.state == "running" }.count
+            let running = await supervisor.status().filter { $0.state == .running }.count
             return
                 "[\(String(format: "%3d", elapsed))s] ticks \(application.feed.statistics.ticksPublished) | strategies running \(running) | orders \(orders.count) (filled \(filled), rejected \(rejected)) | \(pnl.isEmpty ? "no positions yet" : pnl.joined(separator: " | "))"
         }

@@ -18,23 +18,23 @@ public enum StartWatch {
             return StrategyActionResult(name: name, ok: false, message: "the desk no longer lists it")
         }
         let exit = status.lastExit.map { " (\($0))" } ?? ""
-        if status.state == "failed" {
+        if status.state == .failed {
             return StrategyActionResult(
                 name: name, ok: false, message: "it failed: \(status.failure ?? status.lastExit ?? "no reason given")")
         }
-        if status.restarts > restartsBefore || status.state == "backoff" {
+        if status.restarts > restartsBefore || status.state == .backoff {
             return StrategyActionResult(
                 name: name, ok: false, message: "it exited\(exit) right after it started and is being restarted")
         }
-        if status.state == "stopped" {
+        if status.state == .stopped {
             return StrategyActionResult(name: name, ok: false, message: "it ended right after it started\(exit)")
         }
         guard graceOver else { return nil }
-        if status.state == "running" {
+        if status.state == .running {
             return StrategyActionResult(
                 name: name, ok: true, message: "running\(status.pid.map { " (pid \($0))" } ?? "")")
         }
-        return StrategyActionResult(name: name, ok: true, message: "still \(status.state)")
+        return StrategyActionResult(name: name, ok: true, message: "still \(status.state.rawValue)")
     }
 }
 

@@ -17,7 +17,7 @@ public enum StrategyReports {
                 ],
                 rows: reply.strategies.map { strategy in
                     [
-                        strategy.name, strategy.member, strategy.state,
+                        strategy.name, strategy.member, strategy.state.rawValue,
                         strategy.container.map { "docker:\($0)" } ?? strategy.runtime ?? "-",
                         strategy.pid.map(String.init) ?? "-", "\(strategy.restarts)",
                         strategy.ordersPlaced.map(String.init) ?? "-", "\(strategy.ticksDelivered)",

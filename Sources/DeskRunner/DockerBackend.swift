@@ -164,28 +164,16 @@ struct DockerCLI: Sendable {
     /// Runs `docker arguments…`; nil when it could not be started at all.
     func run(_ arguments: [String]) async -> Outcome? {
         guard let docker = try? executable() else { return nil }
-        let file = FileManager.default.temporaryDirectory.appendingPathComponent("desk-docker-\(UUID().uuidString)")
-        guard FileManager.default.createFile(atPath: file.path, contents: nil),
-            let sink = try? FileHandle(forWritingTo: file)
-        else { return nil }
-        defer {
-            try? sink.close()
-            try? FileManager.default.removeItem(at: file)
-        }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: docker)
-        process.arguments = arguments
-        process.environment = settings.clientEnvironment.merging(["PATH": "/usr/local/bin:/usr/bin:/bin"]) { a, _ in a }
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = sink
-        process.standardError = sink
-        let exit = ExitSignal()
-        process.terminationHandler = { exit.fire(.exited($0.terminationStatus)) }
-        do { try process.run() } catch { return nil }
-        guard case .exited(let status) = await exit.wait() else { return nil }
-        let output = (try? String(contentsOf: file, encoding: .utf8)) ?? ""
+        let run = CommandRun(
+            command: [docker] + arguments,
+            environment: settings.clientEnvironment.merging(["PATH": "/usr/local/bin:/usr/bin:/bin"]) { a, _ in a },
+            outputLimit: Self.outputLimit)
+        guard case .exited(let status, let output)? = try? await run.run() else { return nil }
         return Outcome(status: status, output: output)
     }
+
+    /// The most of a docker CLI call's output kept (its answers are a few lines).
+    static let outputLimit = 1 << 20
 }
 
 extension String {

@@ -261,16 +261,23 @@ final class ChildProcess: RunningStrategy {
     /// Whether it has ended.
     var hasExited: Bool { exit.value != nil }
 
+    /// SIGTERM, then SIGKILL once `grace` has passed without its exit; returns once it ended
+    /// (its exit is awaited as the event it is, the grace as one timer).
     func stop(grace: Duration) async {
         closeInput()
         guard exit.value == nil else { return }
         signalGroup(SIGTERM)
-        let deadline = ContinuousClock.now + grace
-        while exit.value == nil && ContinuousClock.now < deadline {
-            try? await Task.sleep(for: .milliseconds(20))
+        let exit = self.exit
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { _ = await exit.wait() }
+            group.addTask {
+                do { try await Task.sleep(for: grace) } catch { return }
+                if exit.value == nil { self.signalGroup(SIGKILL) }
+            }
+            // It ended (the timer is then cancelled), or the grace is over and it was killed.
+            _ = await group.next()
+            group.cancelAll()
         }
-        if exit.value == nil { signalGroup(SIGKILL) }
-        _ = await exit.wait()
     }
 
     /// Signals its process group once (the launcher passes it on into the

@@ -100,10 +100,6 @@ public struct SupervisorConfiguration: Sendable {
     public var docker: DockerSettings?
     /// What each member's strategies may have at most (memory, CPU); applied at every start.
     public var memberCaps = MemberCapsPolicy()
-    /// Backtests: strategies take no feed subscription; ticks come one at a time
-    /// through `Supervisor.deliver` once `settle` has seen every strategy ask for
-    /// input again (`ReadinessCounter`), and a strategy that ends is not restarted.
-    public var lockstep = false
     /// The desk's TCP listener (`http://127.0.0.1:8080`): where an Alpaca SDK in a
     /// strategy that runs without the sandbox reaches the desk.
     public var deskTCPURL: String?
@@ -144,6 +140,17 @@ public struct SupervisorConfiguration: Sendable {
         self.logKeep = logKeep
         self.feedCapacity = feedCapacity
         self.restartOverride = restartOverride
+    }
+
+    /// Makes the logs folder, the desk's alone (strategies write theirs through the desk).
+    public func makeLogsDirectory() {
+        try? FileManager.default.createDirectory(
+            at: logsDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+    }
+
+    /// Strategy `name`'s log file.
+    public func logPath(_ name: String) -> String {
+        logsDirectory.appendingPathComponent("\(name).log").path
     }
 
     /// The interpreter when none is chosen: /usr/bin/python3 (readable by unprivileged users), else python3.

@@ -83,7 +83,7 @@ public struct Strategies: Sendable {
     public func status() async throws -> (strategies: [StrategyStatus], sandbox: SandboxReport) {
         let supervisor = try requireSupervisor()
         let counts = try await ledger.orderCountsByStrategy()
-        var strategies = await supervisor.status()
+        var strategies = await supervisor.status().map(StrategyStatus.init)
         for index in strategies.indices {
             strategies[index].ordersPlaced = counts["\(strategies[index].member)/\(strategies[index].name)"] ?? 0
         }
@@ -154,11 +154,13 @@ public struct Strategies: Sendable {
     static func perform(_ action: StrategyAction, _ names: [String], on supervisor: Supervisor) async
         -> [StrategyActionResult]
     {
-        switch action {
-        case .start: await supervisor.start(names)
-        case .stop: await supervisor.stop(names)
-        case .restart: await supervisor.restart(names)
-        }
+        let results =
+            switch action {
+            case .start: await supervisor.start(names)
+            case .stop: await supervisor.stop(names)
+            case .restart: await supervisor.restart(names)
+            }
+        return results.map(StrategyActionResult.init)
     }
 
     // MARK: Logs
@@ -228,7 +230,9 @@ public struct Strategies: Sendable {
             let bytes = try await archive(deployer.limits.maxBytes)
             let deployment = try await deployer.deploy(archive: bytes, member: member, name: name, replacing: replacing)
             let running = await Self.isRunning(deployment.folder, on: supervisor)
-            let started = start || running ? await supervisor.restart([deployment.folder]).first : nil
+            let started =
+                start || running
+                ? await supervisor.restart([deployment.folder]).first.map(StrategyActionResult.init) : nil
             return (
                 Placed(deployment: deployment, started: started),
                 "files=\(deployment.files) bytes=\(deployment.bytes) previous_kept=\(deployment.previousKept)"
@@ -241,7 +245,9 @@ public struct Strategies: Sendable {
         let (supervisor, deployer, folder, member) = try await owned(given, caller: caller)
         return try await audited(.strategyRollback, member: member, folder: folder, caller: caller) {
             let deployment = try await deployer.rollback(folder: folder, member: member)
-            let started = await Self.isRunning(folder, on: supervisor) ? await supervisor.restart([folder]).first : nil
+            let started =
+                await Self.isRunning(folder, on: supervisor)
+                ? await supervisor.restart([folder]).first.map(StrategyActionResult.init) : nil
             return (
                 Placed(deployment: deployment, started: started),
                 "files=\(deployment.files) bytes=\(deployment.bytes)"
@@ -255,7 +261,7 @@ public struct Strategies: Sendable {
         return try await audited(.strategyDelete, member: member, folder: folder, caller: caller) {
             _ = await supervisor.stop([folder])
             try await deployer.delete(folder: folder)
-            _ = await supervisor.status()  // forgets the folder
+            await supervisor.forgetDeleted()
             return (folder, nil)
         }
     }
@@ -283,7 +289,7 @@ public struct Strategies: Sendable {
     /// Whether `folder` runs (or is about to run again), so a new version replaces it at once.
     static func isRunning(_ folder: String, on supervisor: Supervisor) async -> Bool {
         let state = await supervisor.status().first { $0.name == folder }?.state
-        return state == "running" || state == "starting" || state == "backoff"
+        return state == .running || state == .starting || state == .backoff
     }
 
     /// Runs `body` and records it in the audit log as `action`: accepted with

@@ -1,4 +1,5 @@
 import ArgumentParser
+import DeskBacktestEngine
 import DeskBroker
 import DeskCLI
 import DeskCore
@@ -68,7 +69,7 @@ struct Backtest: AsyncParsableCommand {
     static func decimal(_ text: String) -> Decimal { (try? ExactDecimal.parse(text).get()) ?? 0 }
 
     func run() async throws {
-        let options = BacktestRun.Options(
+        let settings = BacktestSettings(
             strategies: strategy, strategiesDirectory: URL(fileURLWithPath: strategies).standardizedFileURL,
             dataFiles: data.map { URL(fileURLWithPath: $0).standardizedFileURL },
             workDirectory: work.map { URL(fileURLWithPath: $0) }, configFile: config, fillAt: fillAt,
@@ -76,24 +77,6 @@ struct Backtest: AsyncParsableCommand {
             capital: Self.decimal(capital), reportDirectory: report.map { URL(fileURLWithPath: $0) },
             pythonPath: pythonPath, endGrace: .milliseconds(Int64(endGrace * 1000)),
             tickTimeout: .milliseconds(Int64(tickTimeout * 1000)), quiet: quiet)
-        let stderr = FileHandle.standardError
-        do {
-            let outcome = try await BacktestRun.run(options) { line in stderr.write(Data((line + "\n").utf8)) }
-            if json {
-                print(outcome.report.json())
-            } else {
-                print(BacktestRun.table(outcome.report))
-            }
-            stderr.write(
-                Data(
-                    """
-                    report: \(outcome.reportPage.path)
-                    equity: \(outcome.equityFile.path)
-                    ledger: desk orders --db \(outcome.workDirectory.appendingPathComponent("desk.db").path)
-
-                    """.utf8))
-        } catch {
-            throw DeskCommandError(error.message)
-        }
+        try await BacktestRun.command(settings, json: json)
     }
 }

@@ -147,3 +147,22 @@ struct APIContractTests {
             ])
     }
 }
+
+@Suite("A strategy's state on the wire")
+struct StrategyStateWireTests {
+    @Test(
+        "each state is the same word on the wire as before it was typed, both ways",
+        arguments: [
+            (StrategyRunState.stopped, "stopped"), (.starting, "starting"), (.running, "running"),
+            (.backoff, "backoff"), (.failed, "failed"),
+        ])
+    func sameWord(state: StrategyRunState, word: String) throws {
+        let status = StrategyStatus(name: "alice--trend", member: "alice", state: state)
+        let text = String(decoding: try APIJSON.encoder.encode(status), as: UTF8.self)
+        #expect(
+            text
+                == #"{"member":"alice","name":"alice--trend","restarts":0,"state":"\#(word)","ticks_delivered":0,"ticks_dropped":0}"#
+        )
+        #expect(try APIJSON.decoder.decode(StrategyStatus.self, from: Data(text.utf8)) == status)
+    }
+}

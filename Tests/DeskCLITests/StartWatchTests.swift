@@ -1,4 +1,5 @@
 import DeskAPI
+import DeskCore
 import Testing
 
 @testable import DeskCLI
@@ -8,16 +9,16 @@ struct StartWatchTests {
     @Test(
         "a start is ok only when the strategy is still running at the end of the grace period",
         arguments: [
-            ("starting", 0, false, nil),
-            ("running", 0, false, nil),
-            ("running", 0, true, true),
-            ("starting", 0, true, true),
-            ("backoff", 0, false, false),
-            ("running", 1, false, false),
-            ("failed", 0, false, false),
-            ("stopped", 0, false, false),
-        ] as [(String, Int, Bool, Bool?)])
-    func verdict(state: String, restarts: Int, graceOver: Bool, ok: Bool?) {
+            (.starting, 0, false, nil),
+            (.running, 0, false, nil),
+            (.running, 0, true, true),
+            (.starting, 0, true, true),
+            (.backoff, 0, false, false),
+            (.running, 1, false, false),
+            (.failed, 0, false, false),
+            (.stopped, 0, false, false),
+        ] as [(StrategyRunState, Int, Bool, Bool?)])
+    func verdict(state: StrategyRunState, restarts: Int, graceOver: Bool, ok: Bool?) {
         let status = StrategyStatus(name: "alice--trend", member: "alice", state: state, pid: 42, restarts: restarts)
         let verdict = StartWatch.verdict(status, name: "alice--trend", restartsBefore: 0, graceOver: graceOver)
         #expect(verdict?.ok == ok, "\(String(describing: verdict))")

@@ -79,9 +79,9 @@ struct DockerBackendTests {
             #expect(await eventually { folder.log("boxed").contains("GOT AAPL 7") })
 
             let status = await supervisor.status()
-            #expect(status.first { $0.name == "boxed" }?.runtime == "docker")
+            #expect(status.first { $0.name == "boxed" }?.runtime == .docker)
             #expect(status.first { $0.name == "boxed" }?.container == "strategy-boxed")
-            #expect(status.first { $0.name == "plain" }?.runtime == "process")
+            #expect(status.first { $0.name == "plain" }?.runtime == .process)
             #expect(status.first { $0.name == "plain" }?.container == nil)
 
             let calls = docker.recorded()
@@ -103,7 +103,7 @@ struct DockerBackendTests {
             #expect(folder.log("boxed").contains("EOF") || folder.log("boxed").contains("killed by signal 15"))
             let after = docker.recorded().map(\.args)
             #expect(after.contains(["rm", "--force", "strategy-boxed"]))
-            #expect(await supervisor.status().first { $0.name == "boxed" }?.state == "stopped")
+            #expect(await supervisor.status().first { $0.name == "boxed" }?.state == .stopped)
         }
     }
 
@@ -142,7 +142,7 @@ struct DockerBackendTests {
         try await withSupervisor(configuration, feed: FeedHub(source: nil, logger: testLogger()), backend: backend) {
             supervisor in
             _ = await supervisor.start(["boxed"])
-            #expect(await eventually { await supervisor.status().first?.state == "failed" })
+            #expect(await eventually { await supervisor.status().first?.state == .failed })
             let failure = await supervisor.status().first?.failure ?? ""
             #expect(failure.contains("strategy-boxed already exists"), "\(failure)")
             #expect(failure.contains("desk.instance=other-desk"))

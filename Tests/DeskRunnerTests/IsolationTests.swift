@@ -158,7 +158,7 @@ struct IsolationTests {
             #expect(uids.compactMap { $0 }.count == 2)
             #expect(Set(uids).count == 2, "distinct uids: \(uids)")
             #expect(!uids.contains("0"))
-            #expect(await supervisor.status().first { $0.name == "bob_trend" }?.state == "running")
+            #expect(await supervisor.status().first { $0.name == "bob_trend" }?.state == .running)
         }
     }
 
@@ -405,7 +405,7 @@ struct IsolationTests {
             feed.publish(Tick(symbol: "AAPL", price: 7, at: Date()))
             #expect(await eventually { folder.log("neighbour").contains("GOT AAPL 7") })
             let states = await supervisor.status()
-            #expect(states.allSatisfy { $0.state == "running" }, "\(states)")
+            #expect(states.allSatisfy { $0.state == .running }, "\(states)")
         }
         let logs = try FileManager.default.contentsOfDirectory(atPath: folder.logs.path).filter {
             $0.hasPrefix("filler")
@@ -563,7 +563,7 @@ struct IsolationTests {
                 uids += Self.values(folder.log(name), "UID")
                 _ = await supervisor.stop([name])
                 try FileManager.default.removeItem(at: folder.strategies.appendingPathComponent(name))
-                _ = await supervisor.status()  // forgets it, and gives its uid back
+                await supervisor.forgetDeleted()  // forgets it, and gives its uid back
             }
             #expect(uids.count == 12)
             #expect(Set(uids).count == 1, "a deleted strategy's uid is given again: \(Set(uids).sorted())")
@@ -574,12 +574,12 @@ struct IsolationTests {
                 #expect(
                     await eventually {
                         let state = await supervisor.status().first { $0.name == name }?.state
-                        return state == "running" || state == "failed"
+                        return state == .running || state == .failed
                     })
             }
             let states = await supervisor.status()
-            #expect(states.filter { $0.state == "running" }.count == 2, "\(states)")
-            let refused = try #require(states.first { $0.state == "failed" })
+            #expect(states.filter { $0.state == .running }.count == 2, "\(states)")
+            let refused = try #require(states.first { $0.state == .failed })
             #expect(refused.failure?.contains("every strategy uid from 64400 to 64401 is taken") == true, "\(refused)")
         }
     }
@@ -599,7 +599,7 @@ struct SupervisorAnswerTests {
             #expect(missing.message == "no strategy folder nosuch in \(folder.strategies.path)")
             #expect(await supervisor.start(["short_lived"]).first?.ok == true)
             #expect(
-                await eventually { await supervisor.status().first { $0.name == "short_lived" }?.state == "stopped" })
+                await eventually { await supervisor.status().first { $0.name == "short_lived" }?.state == .stopped })
             try FileManager.default.removeItem(at: folder.strategies.appendingPathComponent("short_lived"))
             #expect(await supervisor.status().isEmpty, "a deleted strategy that no longer runs is forgotten")
         }
@@ -621,7 +621,7 @@ struct SupervisorAnswerTests {
             let problem = try #require(supervisor.sandboxReport.problem)
             #expect(problem.contains(named), "\(problem)")
             _ = await supervisor.start(["hopeful"])
-            #expect(await eventually { await supervisor.status().first?.state == "failed" })
+            #expect(await eventually { await supervisor.status().first?.state == .failed })
             let failure = await supervisor.status().first?.failure ?? ""
             #expect(failure.contains("the sandbox cannot be built") && failure.contains(named), "\(failure)")
             #expect(failure.contains("--no-sandbox"))

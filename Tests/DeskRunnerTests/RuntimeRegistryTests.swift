@@ -90,8 +90,8 @@ struct RuntimeRegistryTests {
             #expect(await eventually { folder.log("on_process").contains("READY") })
             #expect(backend.withLock { $0?.launched.withLock { $0 } } == ["on_stub"])
             let status = await supervisor.status()
-            #expect(status.first { $0.name == "on_stub" }?.runtime == "stub-cluster")
-            #expect(status.first { $0.name == "on_process" }?.runtime == "process")
+            #expect(status.first { $0.name == "on_stub" }?.runtime?.rawValue == "stub-cluster")
+            #expect(status.first { $0.name == "on_process" }?.runtime?.rawValue == "process")
         }
     }
 }

@@ -46,11 +46,11 @@ struct SupervisorTests {
             #expect(folder.log("environment").contains("ENV PYTHONUNBUFFERED 1"))
             let status = await supervisor.status()
             #expect(status.first { $0.name == "apple_only" }?.member == "alice")
-            #expect(status.allSatisfy { $0.state == "running" && $0.pid != nil })
+            #expect(status.allSatisfy { $0.state == .running && $0.pid != nil })
             _ = await supervisor.stop(["everything"])
             // SIGTERM reaches it (the desk's blocked signals are not inherited) and, unhandled, ends it.
             #expect(folder.log("everything").contains("everything ended: killed by signal 15"))
-            #expect(await supervisor.status().first { $0.name == "everything" }?.state == "stopped")
+            #expect(await supervisor.status().first { $0.name == "everything" }?.state == .stopped)
         }
     }
 
@@ -68,7 +68,7 @@ struct SupervisorTests {
         ) {
             supervisor in
             _ = await supervisor.start(["crasher"])
-            let failed = await eventually { await supervisor.status().first?.state == "failed" }
+            let failed = await eventually { await supervisor.status().first?.state == .failed }
             let seen = await supervisor.status()
             #expect(failed, "\(seen) log: \(folder.log("crasher"))")
             let status = try #require(await supervisor.status().first)
@@ -243,7 +243,7 @@ struct SupervisorTests {
             #expect(
                 await eventually { folder.log("keeper").components(separatedBy: "READY").count == 3 },
                 "its log: \(folder.log("keeper"))")
-            #expect(await supervisor.status().first?.state == "running")
+            #expect(await supervisor.status().first?.state == .running)
         }
     }
 
@@ -291,7 +291,7 @@ struct SupervisorTests {
             #expect(await eventually { folder.log("netprobe").contains("CONNECT") })
             #expect(folder.log("netprobe").contains("CONNECT FAILED"), "\(folder.log("netprobe"))")
             if getuid() == 0 { #expect(!folder.log("netprobe").contains("UID 0\n")) }
-            #expect(await eventually { await supervisor.status().first { $0.name == "hog" }?.state == "stopped" })
+            #expect(await eventually { await supervisor.status().first { $0.name == "hog" }?.state == .stopped })
             #expect(folder.log("hog").contains("MEMORY LIMIT"))
             #expect(!folder.log("hog").contains("ALLOCATED"))
             #expect(await supervisor.status().first { $0.name == "hog" }?.lastExit == "exit code 1")
@@ -304,6 +304,28 @@ struct SupervisorTests {
             _ = await supervisor.start([])
             #expect(await eventually { open.log("netprobe").contains("CONNECT") })
             #expect(open.log("netprobe").contains("CONNECTED"))
+        }
+    }
+}
+
+@Suite("A status read is a read", .serialized, .timeLimit(.minutes(2)))
+struct StatusReadTests {
+    @Test("status leaves out a deleted strategy but forgets nothing; forgetDeleted forgets it")
+    func statusForgetsNothing() async throws {
+        let folder = try StrategyFolder()
+        defer { folder.remove() }
+        try folder.add("short_lived", script: "print('bye')\n", config: #"{"restart": {"policy": "never"}}"#)
+        let store = InMemoryStrategyStore()
+        try await withSupervisor(folder.configuration(), feed: FeedHub(source: nil, logger: testLogger()), store: store)
+        { supervisor in
+            #expect(await supervisor.start(["short_lived"]).first?.ok == true)
+            #expect(
+                await eventually { await supervisor.status().first { $0.name == "short_lived" }?.state == .stopped })
+            try FileManager.default.removeItem(at: folder.strategies.appendingPathComponent("short_lived"))
+            #expect(await supervisor.status().isEmpty)
+            #expect(await store.loadAll().map(\.name) == ["short_lived"], "a status read changed nothing")
+            await supervisor.forgetDeleted()
+            #expect(await store.loadAll().isEmpty)
         }
     }
 }

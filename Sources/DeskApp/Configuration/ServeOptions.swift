@@ -383,12 +383,7 @@ public struct ServeOptions: ParsableArguments {
         configuration.unixSocketGroup = try Self.socketGroup(listeners.socketGroup ?? environment[.socketGroup])
         var loaded: DeskConfigFile?
         if let file = config ?? environment[.config] {
-            configuration.configFilePath = URL(fileURLWithPath: file).standardizedFileURL.path
-            loaded = try DeskConfigFile.load(path: file)
-            configuration.risk = loaded?.risk ?? configuration.risk
-            configuration.session = loaded?.session ?? configuration.session
-            configuration.web = loaded?.web ?? configuration.web
-            configuration.upload = loaded?.upload ?? configuration.upload
+            loaded = try configuration.adopt(configFile: file)
         }
         try resolveVenues(&configuration, file: loaded, environment)
         configuration.feed = try market.resolve(environment)

@@ -135,7 +135,7 @@ struct WebDesk: Sendable {
             }.joined(separator: " ")
             let logs =
                 "<button type=\"button\" data-log=\"\(HTML.escape(strategy.name))\" data-name=\"logs-\(HTML.escape(strategy.name))\">Log</button>"
-            var state = HTML.escape(strategy.state)
+            var state = HTML.escape(strategy.state.rawValue)
             if let failure = strategy.failure { state += "<br><small>\(HTML.escape(failure))</small>" }
             if let problem = strategy.problem { state += "<br><small>config: \(HTML.escape(problem))</small>" }
             return [

@@ -1,0 +1,243 @@
+import DeskApp
+import DeskBacktest
+import DeskBroker
+import DeskCore
+import DeskLedger
+import DeskMarketData
+import DeskRunner
+import Foundation
+import ServiceLifecycle
+
+/// A backtest: the named strategy folders over recorded ticks, on a fresh ledger
+/// in a work folder, with the paper broker, the desk's risk limits and the
+/// strategies' own config.json — only the clock (the data's) and the feed (one
+/// tick at a time, in lockstep) differ from a live desk.
+public enum BacktestEngine {
+    /// The data files' ticks merged by time (a stable merge: ties keep file order,
+    /// then line order), or `file:line: what is wrong`.
+    public static func load(_ files: [URL]) throws(BacktestFailure) -> [Tick] {
+        var all: [Tick] = []
+        for file in files {
+            do {
+                all += try ReplaySource(file: file, speed: .asFastAsPossible).readTicks()
+            } catch {
+                throw BacktestFailure(message: error.description)
+            }
+        }
+        let indexed = all.enumerated().sorted { left, right in
+            left.element.at != right.element.at ? left.element.at < right.element.at : left.offset < right.offset
+        }
+        return indexed.map(\.element)
+    }
+
+    /// A new work folder under `./backtests/`, named by the wall clock.
+    static func newWorkDirectory() -> URL {
+        let base = URL(fileURLWithPath: "backtests").standardizedFileURL
+        let stamp = Date().formatted(
+            .iso8601.year().month().day().dateTimeSeparator(.standard).time(includingFractionalSeconds: false)
+                .timeSeparator(.omitted).dateSeparator(.omitted)
+        )
+        .replacingOccurrences(of: "T", with: "-").replacingOccurrences(of: "Z", with: "")
+        var candidate = base.appendingPathComponent(stamp)
+        var suffix = 2
+        while FileManager.default.fileExists(atPath: candidate.path) {
+            candidate = base.appendingPathComponent("\(stamp)-\(suffix)")
+            suffix += 1
+        }
+        return candidate
+    }
+
+    /// Runs the backtest; `note` gets the lines meant for people (stderr).
+    public static func run(
+        _ settings: BacktestSettings, environment: DeskEnvironment = DeskEnvironment(),
+        note: @escaping @Sendable (String) -> Void
+    ) async throws(BacktestFailure) -> BacktestOutcome {
+        let ticks = try load(settings.dataFiles)
+        guard let first = ticks.first else {
+            throw BacktestFailure(
+                message: "the data has no ticks: \(settings.dataFiles.map(\.path).joined(separator: ", ")) hold none")
+        }
+        let names = try strategyNames(settings)
+        let work = (settings.workDirectory ?? newWorkDirectory()).standardizedFileURL
+        let desk = PrivateDesk(
+            workDirectory: work, ledgerName: "desk.db", strategiesDirectory: settings.strategiesDirectory,
+            feed: .none, configFile: settings.configFile, pythonPath: settings.pythonPath)
+        let database = desk.databasePath
+        if FileManager.default.fileExists(atPath: database) {
+            throw BacktestFailure(
+                message:
+                    "\(work.path) already holds a backtest's ledger: pass a new --work folder (or delete that one)")
+        }
+        do {
+            try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+            // Sandboxed strategies (their own uids) reach the socket in this folder.
+            try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: work.path)
+        } catch {
+            throw BacktestFailure(message: "cannot make the work folder \(work.path): \(error.localizedDescription)")
+        }
+        note("backtest work folder: \(work.path)")
+        var configuration: DeskConfiguration
+        do {
+            configuration = try DeskConfiguration.privateDesk(desk, environment: environment)
+        } catch {
+            throw BacktestFailure(message: error.message)
+        }
+        // The data comes from the driver, one tick at a time, on the data's clock.
+        let clock = SimulatedClock(start: first.at)
+        configuration.clock = clock
+        configuration.paperFills = settings.fillAt
+        configuration.slippageBps = settings.slippageBps
+        configuration.closesSessions = false
+        let logger = DeskServerMain.logger(environment, default: .error)
+        let launch: DeskLaunch
+        do {
+            launch = try await DeskLaunch.prepare(configuration: configuration, logger: logger)
+        } catch let error as DeskStartupError {
+            throw BacktestFailure(message: error.message)
+        } catch {
+            throw BacktestFailure(message: "the backtest's desk could not start: \(error)")
+        }
+        let application = launch.application
+        guard let supervisor = application.supervisor else {
+            throw BacktestFailure(message: "the backtest's desk has no strategy supervisor")
+        }
+        let market = application.paperVenue
+        if let problem = supervisor.sandboxReport.problem {
+            throw BacktestFailure(
+                message:
+                    "the strategy sandbox cannot be built here: \(problem) (a backtest needs it: it watches each strategy's reads of stdin)"
+            )
+        }
+        let lockstep = Lockstep(launcher: supervisor.launcher, logger: logger)
+        let driver = BacktestDriver(
+            application: application, lockstep: lockstep, market: market, clock: clock, ticks: ticks, names: names,
+            session: configuration.session, tickTimeout: settings.tickTimeout, endGrace: settings.endGrace,
+            quiet: settings.quiet, note: note)
+        let started = ContinuousClock.now
+        do {
+            try await launch.run(
+                extraServices: [
+                    .init(
+                        service: driver, successTerminationBehavior: .gracefullyShutdownGroup,
+                        failureTerminationBehavior: .gracefullyShutdownGroup)
+                ])
+        } catch {
+            throw BacktestFailure(message: "the backtest's desk stopped: \(error)")
+        }
+        let ended = ContinuousClock.now
+        let elapsed = ended - started
+        let fillsAfterTick: [Int]
+        switch driver.outcome.value {
+        case .success(let fills)?: fillsAfterTick = fills
+        case .failure(let failure)?: throw failure
+        case nil: throw BacktestFailure(message: "the backtest's desk stopped before its run began")
+        }
+        let ledger = try? Ledger(path: database)
+        guard let ledger else { throw BacktestFailure(message: "cannot read the backtest's ledger \(database)") }
+        defer { ledger.close() }
+        let tracker: PerformanceTracker
+        do {
+            tracker = try await track(
+                ticks: ticks, fillsAfterTick: fillsAfterTick, ledger: ledger,
+                strategies: await lockstep.strategies(), settings: settings)
+        } catch {
+            throw BacktestFailure(message: "cannot read the backtest's ledger: \(error)")
+        }
+        var report = BacktestReport(
+            tracker: tracker, fillAt: settings.fillAt.rawValue, commissionPerShare: settings.commissionPerShare,
+            slippageBps: settings.slippageBps, timing: .init(elapsedSeconds: elapsed.seconds, ticks: ticks.count))
+        let reportFolder = (settings.reportDirectory ?? work).standardizedFileURL
+        let page = reportFolder.appendingPathComponent("report.html")
+        let equity = reportFolder.appendingPathComponent("equity.csv")
+        do {
+            try FileManager.default.createDirectory(at: reportFolder, withIntermediateDirectories: true)
+            let curves = Dictionary(
+                uniqueKeysWithValues: tracker.books.filter { $0.key.strategy == nil }.map {
+                    ($0.key.member, $0.value.samples)
+                })
+            try Data(ReportPage.render(report, equity: curves).utf8).write(to: page, options: .atomic)
+            try Data(equityCSV(curves).utf8).write(to: equity, options: .atomic)
+        } catch {
+            throw BacktestFailure(
+                message: "cannot write the report in \(reportFolder.path): \(error.localizedDescription)")
+        }
+        report.timing?.reportSeconds = String(format: "%.3f", (ContinuousClock.now - ended).seconds)
+        return BacktestOutcome(report: report, workDirectory: work, reportPage: page, equityFile: equity)
+    }
+
+    /// The strategies to run: those named, else every folder in the strategies folder.
+    static func strategyNames(_ settings: BacktestSettings) throws(BacktestFailure) -> [String] {
+        let report = StrategyDiscovery.discover(in: settings.strategiesDirectory)
+        if let problem = report.problems["."] {
+            throw BacktestFailure(
+                message: "\(problem): pass --strategies FOLDER (the folder that holds the strategy folders)")
+        }
+        if settings.strategies.isEmpty {
+            if let (name, problem) = report.problems.sorted(by: { $0.key < $1.key }).first {
+                throw BacktestFailure(message: "strategy \(name): \(problem)")
+            }
+            guard !report.strategies.isEmpty else {
+                throw BacktestFailure(message: "no strategy folders in \(settings.strategiesDirectory.path)")
+            }
+            return report.strategies.map(\.name).sorted()
+        }
+        let names = settings.strategies
+        for name in names {
+            if let problem = report.problems[name] { throw BacktestFailure(message: "strategy \(name): \(problem)") }
+            guard report.strategies.contains(where: { $0.name == name }) else {
+                throw BacktestFailure(message: "no strategy folder \(name) in \(settings.strategiesDirectory.path)")
+            }
+        }
+        return names
+    }
+
+    /// `timestamp,member,equity` per equity sample, members in name order.
+    static func equityCSV(_ curves: [String: [(at: Date, equity: Decimal)]]) -> String {
+        var lines = ["timestamp,member,equity"]
+        for member in curves.keys.sorted() {
+            for sample in curves[member]! {
+                lines.append("\(UTCTimestamp.iso8601(sample.at)),\(member),\(ExactDecimal.plain(sample.equity))")
+            }
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// The run's figures: every tick, and after each the fills booked while it
+    /// was the last (the broker's on its price, then the strategies' on it), in
+    /// the ledger's order; then every order.
+    static func track(
+        ticks: [Tick], fillsAfterTick: [Int], ledger: Ledger, strategies: [(strategy: String, member: String)],
+        settings: BacktestSettings
+    ) async throws -> PerformanceTracker {
+        var tracker = PerformanceTracker(capital: settings.capital)
+        for (strategy, member) in strategies { tracker.open(member: member, strategy: strategy) }
+        let fills = try await ledger.allFills()
+        func book(_ fills: ArraySlice<FillRecord>) {
+            for fill in fills {
+                tracker.fill(
+                    member: fill.member, strategy: fill.strategy, symbol: fill.symbol, side: fill.side, qty: fill.qty,
+                    price: fill.price, commission: fill.qty * settings.commissionPerShare, at: fill.filledAt)
+            }
+        }
+        var next = 0
+        for (index, tick) in ticks.enumerated() {
+            tracker.tick(symbol: tick.symbol, price: tick.price, at: tick.at)
+            let upTo = index < fillsAfterTick.count ? min(fillsAfterTick[index], fills.count) : fills.count
+            if upTo > next {
+                book(fills[next..<upTo])
+                next = upTo
+            }
+        }
+        // Fills booked after the last tick (orders answered as the data ended).
+        book(fills[next...])
+        for group in try await ledger.orderCounts() {
+            for _ in 0..<group.count {
+                tracker.order(
+                    member: group.member, strategy: group.strategy,
+                    rejected: group.status == OrderStatus.rejected.rawValue)
+            }
+        }
+        tracker.finish()
+        return tracker
+    }
+}

@@ -1,0 +1,73 @@
+import DeskBacktest
+import DeskBroker
+import Foundation
+
+/// What a backtest runs, over what, and how fills are made: typed, as a command
+/// or a test builds it (`desk backtest`'s flags become one).
+public struct BacktestSettings: Sendable {
+    /// The strategy folders to run, by folder name; empty: every folder in `strategiesDirectory`.
+    public var strategies: [String]
+    public var strategiesDirectory: URL
+    /// The recorded tick files, merged by time.
+    public var dataFiles: [URL]
+    /// nil: a new folder under ./backtests/.
+    public var workDirectory: URL?
+    /// The desk's config file (risk limits, session close); nil: `DESK_CONFIG`, else none.
+    public var configFile: String?
+    /// Which tick a new market order first meets.
+    public var fillAt: PaperBook.FillModel
+    public var commissionPerShare: Decimal
+    public var slippageBps: Decimal
+    /// Each member's capital, for the return on capital.
+    public var capital: Decimal
+    /// Where report.html and equity.csv go; nil: the work folder.
+    public var reportDirectory: URL?
+    /// PYTHONPATH for strategies; nil: `DESK_PYTHONPATH`, else the checkout's.
+    public var pythonPath: String?
+    /// How long strategies have to end after the data is over.
+    public var endGrace: Duration
+    /// How long one tick may take, every strategy's turn with it included (and
+    /// how long strategies have to ask for their first tick once started).
+    public var tickTimeout: Duration
+    /// No progress lines.
+    public var quiet: Bool
+
+    /// Settings with `desk backtest`'s defaults.
+    public init(
+        strategies: [String], strategiesDirectory: URL, dataFiles: [URL], workDirectory: URL? = nil,
+        configFile: String? = nil, fillAt: PaperBook.FillModel = .nextTick, commissionPerShare: Decimal = 0,
+        slippageBps: Decimal = 0, capital: Decimal = 100_000, reportDirectory: URL? = nil,
+        pythonPath: String? = nil, endGrace: Duration = .seconds(5), tickTimeout: Duration = .seconds(30),
+        quiet: Bool = false
+    ) {
+        self.strategies = strategies
+        self.strategiesDirectory = strategiesDirectory
+        self.dataFiles = dataFiles
+        self.workDirectory = workDirectory
+        self.configFile = configFile
+        self.fillAt = fillAt
+        self.commissionPerShare = commissionPerShare
+        self.slippageBps = slippageBps
+        self.capital = capital
+        self.reportDirectory = reportDirectory
+        self.pythonPath = pythonPath
+        self.endGrace = endGrace
+        self.tickTimeout = tickTimeout
+        self.quiet = quiet
+    }
+}
+
+/// Why a backtest could not run or complete.
+public struct BacktestFailure: Error, Sendable, CustomStringConvertible {
+    public var message: String
+    public init(message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// A finished run.
+public struct BacktestOutcome: Sendable {
+    public var report: BacktestReport
+    public var workDirectory: URL
+    public var reportPage: URL
+    public var equityFile: URL
+}

@@ -1,0 +1,245 @@
+import DeskCore
+import DeskMarketData
+import Foundation
+import Logging
+
+/// Why a backtest's strategies could not run on.
+public enum LockstepProblem: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The strategy could not be started at all (no such folder, a bad config.json,
+    /// a runtime this desk does not have).
+    case notStartable(strategy: String, reason: String)
+    /// The strategy failed: it could not be launched, or it ended before the data
+    /// did; with its last log lines.
+    case failed(strategy: String, reason: String, lastLines: [String])
+
+    /// The strategy it is about.
+    public var strategy: String {
+        switch self {
+        case .notStartable(let strategy, _), .failed(let strategy, _, _): strategy
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .notStartable(let strategy, let reason): return "strategy \(strategy) could not start: \(reason)"
+        case .failed(let strategy, let reason, let lastLines):
+            let lines = lastLines.map { "  | \($0)" }.joined(separator: "\n")
+            return "strategy \(strategy) failed: \(reason)\nits last log lines:\n\(lines)"
+        }
+    }
+}
+
+/// A backtest's strategies, driven one tick at a time: each started once (no
+/// feed subscription, no restarts) with its reads of stdin watched
+/// (`ReadinessCounter`), given each tick in turn and waited for until it asks for
+/// the next. Live supervision is `Supervisor`'s; both start strategies through
+/// the same `StrategyLauncher`.
+///
+/// `run()` watches the strategies' exits (run it beside the driver); `close`
+/// stops what still runs and ends `run()`.
+public actor Lockstep {
+    private struct Entry {
+        let run: StrategyRun
+        let readiness: ReadinessCounter
+        let ended = OneShot<StrategyExit>()
+        var delivered = 0
+        var exited = false
+        var stopping = false
+        var failure: (reason: String, lastLines: [String])?
+    }
+
+    private let launcher: StrategyLauncher
+    private let logger: Logger
+    private var entries: [String: Entry] = [:]
+    /// Names in the order ticks are given: name order, so every run is the same.
+    private var order: [String] = []
+    private var members: [(strategy: String, member: String)] = []
+    private let started: AsyncStream<StrategyRun>
+    private let startedQueue: AsyncStream<StrategyRun>.Continuation
+
+    /// Strategies started by `launcher` (the desk's: its tokens, uids, sandbox).
+    public init(launcher: StrategyLauncher, logger: Logger) {
+        self.launcher = launcher
+        self.logger = logger
+        launcher.configuration.makeLogsDirectory()
+        (started, startedQueue) = AsyncStream.makeStream(of: StrategyRun.self)
+    }
+
+    /// Watches each started strategy until it ends; returns once `close` was
+    /// called and every one has ended.
+    public nonisolated func run() async {
+        await withDiscardingTaskGroup { group in
+            for await run in started {
+                group.addTask {
+                    let exit = await run.process.exitStatus()
+                    // Whoever waits for its next read learns at once that it ended.
+                    run.readiness?.ended(exit)
+                    await self.ended(run, exit)
+                }
+            }
+        }
+    }
+
+    /// Starts the named strategies, one after the other; returns once each runs,
+    /// or the first problem (the ones started before it keep running until `close`).
+    public func start(_ names: [String]) async -> LockstepProblem? {
+        var definitions: [StrategyDefinition] = []
+        for name in names {
+            switch launcher.definition(name) {
+            case .success(let definition):
+                if case .failure(let problem) = launcher.backend(definition.config) {
+                    return .notStartable(strategy: name, reason: problem.message)
+                }
+                definitions.append(definition)
+            case .failure(let problem): return .notStartable(strategy: name, reason: problem.message)
+            }
+        }
+        for definition in definitions {
+            members.append((definition.name, definition.config.member))
+            let run: StrategyRun
+            do {
+                run = try await launcher.launch(definition, watchReads: true)
+            } catch {
+                logger.error(
+                    "strategy failed", metadata: ["strategy": "\(definition.name)", "reason": "\(error.message)"])
+                return .failed(
+                    strategy: definition.name, reason: error.message, lastLines: lastLines(definition.name))
+            }
+            guard let readiness = run.readiness else { continue }
+            entries[definition.name] = Entry(run: run, readiness: readiness)
+            order = entries.keys.sorted()
+            startedQueue.yield(run)
+            logger.info(
+                "strategy started",
+                metadata: [
+                    "strategy": "\(definition.name)", "member": "\(run.member)", "pid": "\(run.process.pid)",
+                ])
+        }
+        return nil
+    }
+
+    /// The started strategies and their members, in name order.
+    public func strategies() -> [(strategy: String, member: String)] {
+        members.sorted { $0.strategy < $1.strategy }
+    }
+
+    /// The first strategy (in name order) that failed; nil while none has.
+    public func failure() -> LockstepProblem? {
+        for name in order {
+            if let failure = entries[name]?.failure {
+                return .failed(strategy: name, reason: failure.reason, lastLines: failure.lastLines)
+            }
+        }
+        return nil
+    }
+
+    /// Waits until every strategy has finished with the last tick it was given —
+    /// it is blocked reading stdin for the next — or has ended. When the waiting
+    /// task is cancelled (a deadline, a signal), returns the strategy it was
+    /// waiting for; nil once every one has settled.
+    public func settle() async -> String? {
+        for name in order {
+            guard let entry = entries[name], !entry.exited else { continue }
+            if await entry.readiness.wait(forReads: entry.delivered + 1) == .closed && Task.isCancelled { return name }
+        }
+        return nil
+    }
+
+    /// What became of a tick.
+    public struct Delivery: Sendable, Equatable {
+        /// How many strategies took it.
+        public var given: Int
+        /// The strategy that had not finished with it when the waiting task was
+        /// cancelled (a deadline, a signal); nil when every one did.
+        public var unanswered: String?
+
+        /// A delivery as it went.
+        public init(given: Int, unanswered: String?) {
+            self.given = given
+            self.unanswered = unanswered
+        }
+    }
+
+    /// Gives `line` to each strategy subscribed to its symbol, one after the
+    /// other in name order, each only once the one before has finished with it
+    /// (asks for input again, or ended): so the orders of one tick reach the desk
+    /// in the same order in every run. Call `settle` once first. A cancelled
+    /// caller stops waiting at once and learns whom it waited for.
+    @discardableResult
+    public func deliver(_ line: FeedLine) async -> Delivery {
+        var given = 0
+        for name in order {
+            if Task.isCancelled { break }
+            guard let entry = entries[name], !entry.exited else { continue }
+            if let symbols = entry.run.definition.config.symbols, !symbols.contains(line.tick.symbol) { continue }
+            guard await entry.run.process.write(line.bytes) else {
+                // A full pipe is waited on until cancelled; a closed one is a strategy that ended.
+                if Task.isCancelled { return Delivery(given: given, unanswered: name) }
+                continue
+            }
+            let delivered = entry.delivered + 1
+            entries[name]?.delivered = delivered
+            given += 1
+            if await entry.readiness.wait(forReads: delivered + 1) == .closed && Task.isCancelled {
+                return Delivery(given: given, unanswered: name)
+            }
+        }
+        return Delivery(given: given, unanswered: nil)
+    }
+
+    /// The data is over: every strategy's stdin is closed, and those still
+    /// running after `grace` are stopped. Returns once none runs.
+    public func endOfData(grace: Duration) async {
+        for entry in entries.values where !entry.exited { entry.run.process.closeInput() }
+        let endings = entries.values.map(\.ended)
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                for ending in endings { _ = await ending.wait() }
+            }
+            group.addTask {
+                do { try await Task.sleep(for: grace) } catch { return }
+                await self.stopRunning(grace: grace)
+            }
+            // Every strategy ended (the stop included, when it was needed): the sleep is not needed any more.
+            _ = await group.next()
+            group.cancelAll()
+        }
+    }
+
+    /// Stops every strategy that still runs (SIGTERM, SIGKILL after `grace`) and
+    /// ends `run()` once every one has ended.
+    public func close(grace: Duration) async {
+        startedQueue.finish()
+        await stopRunning(grace: grace)
+    }
+
+    private func stopRunning(grace: Duration) async {
+        var stopping: [any RunningStrategy] = []
+        for name in order where entries[name]?.exited == false {
+            entries[name]?.stopping = true
+            if let process = entries[name]?.run.process { stopping.append(process) }
+        }
+        await withDiscardingTaskGroup { group in
+            for process in stopping { group.addTask { await process.stop(grace: grace) } }
+        }
+    }
+
+    /// A strategy ended: ending is the end of its run. Exit 0, or an end the
+    /// lockstep asked for, is a finished run; anything else failed it.
+    private func ended(_ run: StrategyRun, _ exit: StrategyExit) async {
+        await run.finish(exit)
+        let name = run.name
+        entries[name]?.exited = true
+        logger.info("strategy ended", metadata: ["strategy": "\(name)", "exit": "\(exit)"])
+        if exit != .exited(0), entries[name]?.stopping == false {
+            let reason = "it ended before the data did: \(exit)"
+            entries[name]?.failure = (reason, lastLines(name))
+            logger.error("strategy failed", metadata: ["strategy": "\(name)", "reason": "\(reason)"])
+        }
+        entries[name]?.ended.fire(exit)
+    }
+
+    private func lastLines(_ name: String) -> [String] {
+        StrategyLog.tail(path: launcher.configuration.logPath(name), lines: 20)
+    }
+}
