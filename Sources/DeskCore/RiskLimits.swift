@@ -42,48 +42,97 @@ public struct RiskLimits: Sendable, Equatable {
         maxOrderQty: 10_000, maxOrderNotional: 1_000_000, maxPosition: 100_000, maxOpenOrders: 500,
         ordersPerSecond: 50, orderBurst: 100)
 
+    /// Every limit once: its configuration name, where it lives, and what removing it leaves.
+    /// Merging (`overridden(by:)`), removal (`removing(_:)`) and the config file's keys derive from
+    /// this table; a new limit is a property above and a line here (plus its config file reader).
+    public static let fields: [RiskLimitField] = [
+        RiskLimitField("max_order_qty", \.maxOrderQty),
+        RiskLimitField("max_order_notional", \.maxOrderNotional),
+        RiskLimitField("max_position", \.maxPosition),
+        RiskLimitField("max_open_orders", \.maxOpenOrders),
+        RiskLimitField("orders_per_second", \.ordersPerSecond),
+        RiskLimitField("order_burst", \.orderBurst),
+        RiskLimitField("allowed_symbols", \.allowedSymbols),
+        RiskLimitField("denied_symbols", \.deniedSymbols, removed: []),
+        RiskLimitField("capital", \.capital),
+    ]
+
+    /// The entry of `fields` for the limit at `keyPath`.
+    public static func field(_ keyPath: PartialKeyPath<RiskLimits>) -> RiskLimitField {
+        guard let field = fields.first(where: { $0.keyPath == keyPath }) else {
+            preconditionFailure("RiskLimits.fields has no entry for \(keyPath)")
+        }
+        return field
+    }
+
     /// These limits with every limit that `override` sets replacing this one's.
     public func overridden(by override: RiskLimitsOverride) -> RiskLimits {
         var merged = self
-        if let value = override.maxOrderQty { merged.maxOrderQty = value }
-        if let value = override.maxOrderNotional { merged.maxOrderNotional = value }
-        if let value = override.maxPosition { merged.maxPosition = value }
-        if let value = override.maxOpenOrders { merged.maxOpenOrders = value }
-        if let value = override.ordersPerSecond { merged.ordersPerSecond = value }
-        if let value = override.orderBurst { merged.orderBurst = value }
-        if let value = override.allowedSymbols { merged.allowedSymbols = value }
-        if let value = override.deniedSymbols { merged.deniedSymbols = value }
-        if let value = override.capital { merged.capital = value }
+        for field in override.fields { field.copy(override.values, &merged) }
         return merged
+    }
+
+    /// These limits without `removed` (each set to what removing it leaves: no limit, or an empty list).
+    public func removing(_ removed: some Sequence<RiskLimitField>) -> RiskLimits {
+        var limits = self
+        for field in removed { field.remove(&limits) }
+        return limits
     }
 }
 
-/// The limits a member's configuration changes from the desk's defaults.
-public struct RiskLimitsOverride: Sendable, Equatable {
-    public var maxOrderQty: Decimal?
-    public var maxOrderNotional: Decimal?
-    public var maxPosition: Decimal?
-    public var maxOpenOrders: Int?
-    public var ordersPerSecond: Double?
-    public var orderBurst: Int?
-    public var allowedSymbols: Set<String>?
-    public var deniedSymbols: Set<String>?
-    public var capital: Decimal?
+/// One limit of `RiskLimits` (an entry of `RiskLimits.fields`): its configuration name, its key
+/// path, and the value that means "not limited". Two fields are the same when their names are.
+public struct RiskLimitField: Sendable, Hashable, CustomStringConvertible {
+    /// The limit's configuration name (`max_order_qty`), as the config file and refusals spell it.
+    public let name: String
+    /// Where the limit lives in `RiskLimits`.
+    public let keyPath: PartialKeyPath<RiskLimits> & Sendable
+    /// Copies this limit from the first limits into the second.
+    let copy: @Sendable (RiskLimits, inout RiskLimits) -> Void
+    /// Sets this limit to "not limited".
+    let remove: @Sendable (inout RiskLimits) -> Void
 
-    public init(
-        maxOrderQty: Decimal? = nil, maxOrderNotional: Decimal? = nil, maxPosition: Decimal? = nil,
-        maxOpenOrders: Int? = nil, ordersPerSecond: Double? = nil, orderBurst: Int? = nil,
-        allowedSymbols: Set<String>? = nil, deniedSymbols: Set<String>? = nil, capital: Decimal? = nil
-    ) {
-        self.maxOrderQty = maxOrderQty
-        self.maxOrderNotional = maxOrderNotional
-        self.maxPosition = maxPosition
-        self.maxOpenOrders = maxOpenOrders
-        self.ordersPerSecond = ordersPerSecond
-        self.orderBurst = orderBurst
-        self.allowedSymbols = allowedSymbols
-        self.deniedSymbols = deniedSymbols
-        self.capital = capital
+    /// A limit at `keyPath` whose "not limited" value is `removed`.
+    init<Value: Sendable>(_ name: String, _ keyPath: WritableKeyPath<RiskLimits, Value> & Sendable, removed: Value) {
+        self.name = name
+        self.keyPath = keyPath
+        copy = { source, target in target[keyPath: keyPath] = source[keyPath: keyPath] }
+        remove = { limits in limits[keyPath: keyPath] = removed }
+    }
+
+    /// An optional limit: nil is "not limited".
+    init<Value: Sendable>(_ name: String, _ keyPath: WritableKeyPath<RiskLimits, Value?> & Sendable) {
+        self.init(name, keyPath, removed: nil)
+    }
+
+    public static func == (left: RiskLimitField, right: RiskLimitField) -> Bool { left.name == right.name }
+    public func hash(into hasher: inout Hasher) { hasher.combine(name) }
+    public var description: String { name }
+}
+
+/// The limits a member's configuration changes from the desk's defaults: which fields it sets, and
+/// their values. Build one with `setting(_:to:)`:
+/// `RiskLimitsOverride().setting(\.maxOrderQty, to: 5)`.
+public struct RiskLimitsOverride: Sendable, Equatable {
+    /// The values of the limits it sets; only those in `fields` count.
+    public private(set) var values = RiskLimits()
+    /// The limits it sets.
+    public private(set) var fields: Set<RiskLimitField> = []
+
+    /// An override that sets nothing.
+    public init() {}
+
+    /// Sets the limit at `keyPath` to `value` (nil for an optional limit: not limited).
+    public mutating func set<Value>(_ keyPath: WritableKeyPath<RiskLimits, Value>, to value: Value) {
+        values[keyPath: keyPath] = value
+        fields.insert(RiskLimits.field(keyPath))
+    }
+
+    /// This override also setting the limit at `keyPath` to `value`.
+    public func setting<Value>(_ keyPath: WritableKeyPath<RiskLimits, Value>, to value: Value) -> RiskLimitsOverride {
+        var override = self
+        override.set(keyPath, to: value)
+        return override
     }
 }
 

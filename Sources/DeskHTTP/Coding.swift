@@ -5,14 +5,15 @@ import Hummingbird
 import NIOCore
 
 /// Reads the JSON bodies of the API (`request.decode(as:context:)`): a JSON or
-/// absent Content-Type in UTF-8, at most 16 KiB, by `StrictJSON`'s rules (each
+/// absent Content-Type in UTF-8, at most the desk's `BodySizeLimit`, by `StrictJSON`'s rules (each
 /// key once), into a type that refuses keys it does not read, so that
 /// `{"usr": "alice"}` cannot halt the whole desk. An empty body is `{}`.
 public struct DeskRequestDecoder: RequestDecoder {
-    /// Largest body read, in bytes.
-    public static let maximumSize = 16 * 1024
+    /// The most bytes a body may have.
+    public var limit: BodySizeLimit
 
-    public init() {}
+    /// A decoder reading bodies up to `limit`.
+    public init(limit: BodySizeLimit = .standard) { self.limit = limit }
 
     public func decode<T: Decodable>(_ type: T.Type, from request: Request, context: some RequestContext)
         async throws -> T
@@ -26,9 +27,8 @@ public struct DeskRequestDecoder: RequestDecoder {
             }
             try ContentType.checkCharset(request)
         }
-        let body: ByteBuffer
-        do { body = try await request.body.collect(upTo: Self.maximumSize) } catch is NIOTooManyBytesError {
-            throw DeskHTTPError(.contentTooLarge, "the body is larger than \(Self.maximumSize / 1024) KiB")
+        guard let body = try await limit.collect(request) else {
+            throw DeskHTTPError(.contentTooLarge, limit.refusal)
         }
         let bytes = body.readableBytes == 0 ? Array("{}".utf8) : Array(buffer: body)
         do {

@@ -13,6 +13,8 @@ public struct DeskRequestContext: AuthRequestContext, RequestContext {
     public var identity: Caller?
     /// What the access log reports about this request; shared with the child contexts.
     public let requestLog = RequestLog()
+    /// The most bytes a body may have (set from the configuration by `BodySizeLimitMiddleware`).
+    public var bodySizeLimit = BodySizeLimit.standard
     /// The connection the request came on.
     let channel: any Channel
 
@@ -28,8 +30,8 @@ public struct DeskRequestContext: AuthRequestContext, RequestContext {
         ConnectionSlotHandler.identified(caller.member, on: channel)
     }
 
-    /// Bodies are read by the strict JSON rules, up to 16 KiB.
-    public var requestDecoder: DeskRequestDecoder { DeskRequestDecoder() }
+    /// Bodies are read by the strict JSON rules, up to `bodySizeLimit`.
+    public var requestDecoder: DeskRequestDecoder { DeskRequestDecoder(limit: bodySizeLimit) }
     /// Replies are the API's JSON.
     public var responseEncoder: DeskResponseEncoder { DeskResponseEncoder() }
 }
@@ -74,6 +76,8 @@ public struct CallerContext<Policy: AccessPolicy>: ChildRequestContext {
     public var coreContext: CoreRequestContextStorage
     public let caller: Caller
     public let requestLog: RequestLog
+    /// The most bytes a body may have (the parent context's).
+    public let bodySizeLimit: BodySizeLimit
 
     public init(context: DeskRequestContext) throws {
         do {
@@ -83,9 +87,10 @@ public struct CallerContext<Policy: AccessPolicy>: ChildRequestContext {
         }
         coreContext = context.coreContext
         requestLog = context.requestLog
+        bodySizeLimit = context.bodySizeLimit
     }
 
-    public var requestDecoder: DeskRequestDecoder { DeskRequestDecoder() }
+    public var requestDecoder: DeskRequestDecoder { DeskRequestDecoder(limit: bodySizeLimit) }
     public var responseEncoder: DeskResponseEncoder { DeskResponseEncoder() }
 }
 

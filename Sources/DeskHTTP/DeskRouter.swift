@@ -27,7 +27,7 @@ public struct RouteDependencies: Sendable {
     public var metrics: DeskMetrics
     /// Development only: accept the seed's self-declared `X-User-ID` header without a token.
     public var trustUserHeader: Bool
-    /// Largest order body accepted, in bytes.
+    /// Largest request body accepted on every face, in bytes (`BodySizeLimit`).
     public var maximumBodySize: Int
     /// The feed's last trade, quote and bar of each symbol (the `/v2` latest-data routes).
     public var latest: LatestTicks
@@ -82,6 +82,7 @@ public struct RouteDependencies: Sendable {
 /// may use them (`MemberContext`, `AdminContext`, `MetricsContext`).
 public func deskRouter(_ services: RouteDependencies) -> Router<DeskRequestContext> {
     let router = Router(context: DeskRequestContext.self)
+    router.add(middleware: BodySizeLimitMiddleware(limit: BodySizeLimit(bytes: services.maximumBodySize)))
     router.add(middleware: AccessLogMiddleware(logger: services.logger))
     router.add(middleware: RequestMetricsMiddleware(metrics: services.metrics))
     router.add(middleware: RouteNotFoundMiddleware())
@@ -91,8 +92,7 @@ public func deskRouter(_ services: RouteDependencies) -> Router<DeskRequestConte
     let operations = OperationsController(
         metrics: services.metrics, brokerName: services.venues.defaultVenue.kind.rawValue, feed: services.feed)
     operations.addPublicRoutes(to: router)
-    let orders = OrderController(
-        trading: services.trading, ledger: services.ledger, maximumBodySize: services.maximumBodySize)
+    let orders = OrderController(trading: services.trading, ledger: services.ledger)
     // The seed's route answers every refusal, its identity's included, as an OrderResponse.
     let placing = authenticators.guarding(router.group().add(middleware: OrderReplyErrors(metrics: services.metrics)))
     orders.addPlaceRoute(to: placing.group(context: MemberContext.self))

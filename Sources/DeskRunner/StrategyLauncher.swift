@@ -24,7 +24,8 @@ public struct StrategyLauncher: Sendable {
     /// A launcher over the desk's stores and the supervisor's backends.
     public init(
         configuration: SupervisorConfiguration, credentials: any StrategyCredentials, users: any StrategyUserStore,
-        runtimes: StrategyRuntimes = .standard, backend: @escaping @Sendable (StrategyConfig) -> Result<any StrategyBackend, ContainerProblem>
+        runtimes: StrategyRuntimes = .standard,
+        backend: @escaping @Sendable (StrategyConfig) -> Result<any StrategyBackend, ContainerProblem>
     ) {
         self.configuration = configuration
         self.credentials = credentials
@@ -129,7 +130,9 @@ public struct StrategyLauncher: Sendable {
         environment["HOME"] = home
         environment["TMPDIR"] = "/tmp"
         environment["LANG"] = "C.UTF-8"
-        if let url = configuration.alpacaURL(runtime: config.runtime ?? configuration.defaultRuntime, runtimes: runtimes) {
+        if let url = configuration.alpacaURL(
+            runtime: config.runtime ?? configuration.defaultRuntime, runtimes: runtimes)
+        {
             environment.merge(Supervisor.alpacaEnvironment(url: url, member: config.member, token: token)) { $1 }
         }
         return environment

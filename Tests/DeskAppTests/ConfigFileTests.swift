@@ -27,6 +27,13 @@ struct ConfigFileTests {
         #expect(config.session.timeZone.identifier == "Europe/London")
     }
 
+    @Test("every limit of the table is a key of the file: null in defaults removes it", arguments: RiskLimits.fields)
+    func everyLimitRemovable(field: RiskLimitField) throws {
+        let text = #"{"risk": {"defaults": {"\#(field.name)": null}}}"#
+        let config = try DeskConfigFile.parse(Array(text.utf8), path: "desk.json")
+        #expect(config.risk.defaults == RiskLimits.standard.removing([field]))
+    }
+
     @Test(
         "problems name the file, line and column, the key and what is allowed",
         arguments: [

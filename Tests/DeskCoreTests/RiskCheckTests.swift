@@ -80,10 +80,63 @@ struct RiskCheckTests {
 
     @Test("member overrides replace only what they set")
     func overrides() {
-        let policy = RiskPolicy(defaults: .standard, members: ["alice": RiskLimitsOverride(maxOrderQty: 5)])
+        let policy = RiskPolicy(
+            defaults: .standard, members: ["alice": RiskLimitsOverride().setting(\.maxOrderQty, to: 5)])
         #expect(policy.limits(for: "alice").maxOrderQty == 5)
         #expect(policy.limits(for: "alice").maxOrderNotional == RiskLimits.standard.maxOrderNotional)
         #expect(policy.limits(for: "bob") == .standard)
+    }
+
+    /// One distinct non-default value per limit, set through the key path of its table entry.
+    static let changed: [(RiskLimitField, RiskLimitsOverride)] = [
+        (RiskLimits.field(\.maxOrderQty), RiskLimitsOverride().setting(\.maxOrderQty, to: 7)),
+        (RiskLimits.field(\.maxOrderNotional), RiskLimitsOverride().setting(\.maxOrderNotional, to: 70)),
+        (RiskLimits.field(\.maxPosition), RiskLimitsOverride().setting(\.maxPosition, to: 700)),
+        (RiskLimits.field(\.maxOpenOrders), RiskLimitsOverride().setting(\.maxOpenOrders, to: 7)),
+        (RiskLimits.field(\.ordersPerSecond), RiskLimitsOverride().setting(\.ordersPerSecond, to: 0.7)),
+        (RiskLimits.field(\.orderBurst), RiskLimitsOverride().setting(\.orderBurst, to: 7)),
+        (RiskLimits.field(\.allowedSymbols), RiskLimitsOverride().setting(\.allowedSymbols, to: ["AAPL"])),
+        (RiskLimits.field(\.deniedSymbols), RiskLimitsOverride().setting(\.deniedSymbols, to: ["GME"])),
+        (RiskLimits.field(\.capital), RiskLimitsOverride().setting(\.capital, to: 7000)),
+    ]
+
+    @Test("the limits table: every RiskLimits property once, under its configuration name")
+    func limitsTable() {
+        #expect(
+            RiskLimits.fields.map(\.name) == [
+                "max_order_qty", "max_order_notional", "max_position", "max_open_orders", "orders_per_second",
+                "order_burst", "allowed_symbols", "denied_symbols", "capital",
+            ])
+        #expect(
+            RiskLimits.fields.count == Mirror(reflecting: RiskLimits()).children.count,
+            "a RiskLimits property without an entry in RiskLimits.fields")
+        #expect(Set(Self.changed.map(\.0)) == Set(RiskLimits.fields), "the table below covers every limit")
+    }
+
+    /// The value of `field` in `limits`, as text (the table's values are of several types).
+    static func value(_ limits: RiskLimits, _ field: RiskLimitField) -> String {
+        String(describing: limits[keyPath: field.keyPath])
+    }
+
+    @Test("an override replaces exactly the limit it sets; removing a limit leaves it unlimited")
+    func overrideAndRemovalPerField() {
+        let base = RiskLimits(
+            maxOrderQty: 1, maxOrderNotional: 2, maxPosition: 3, maxOpenOrders: 4, ordersPerSecond: 5,
+            orderBurst: 6, allowedSymbols: ["MSFT"], deniedSymbols: ["TSLA"], capital: 9)
+        let unlimited = RiskLimits()
+        for (field, override) in Self.changed {
+            #expect(override.fields == [field])
+            let merged = base.overridden(by: override)
+            let removed = base.removing([field])
+            for other in RiskLimits.fields {
+                let expected = other == field ? override.values : base
+                #expect(Self.value(merged, other) == Self.value(expected, other), "overriding \(field): \(other)")
+                let left = other == field ? unlimited : base
+                #expect(Self.value(removed, other) == Self.value(left, other), "removing \(field): \(other)")
+            }
+        }
+        #expect(base.removing(RiskLimits.fields) == RiskLimits(), "removing every limit: nothing is limited")
+        #expect(base.overridden(by: RiskLimitsOverride()) == base, "an empty override changes nothing")
     }
 
     @Test("token bucket: burst, then the refill rate")

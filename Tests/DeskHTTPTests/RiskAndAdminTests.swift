@@ -18,7 +18,7 @@ struct RiskAndAdminTests {
             defaults: RiskLimits(
                 maxOrderQty: 100, maxOrderNotional: 5_000, maxPosition: 150, maxOpenOrders: 2, ordersPerSecond: 1_000,
                 orderBurst: 1_000, deniedSymbols: ["GME"]),
-            members: ["slow": RiskLimitsOverride(ordersPerSecond: 0.001, orderBurst: 2)])
+            members: ["slow": RiskLimitsOverride().setting(\.ordersPerSecond, to: 0.001).setting(\.orderBurst, to: 2)])
     }
 
     @Test("each refusal names its limit and value, is a 403, and writes no order")

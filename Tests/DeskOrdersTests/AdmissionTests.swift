@@ -16,7 +16,10 @@ struct AdmissionTests {
     static func machine(_ limits: RiskLimits = limits) -> Admission {
         Admission(
             policy: RiskPolicy(
-                defaults: limits, members: ["fast": RiskLimitsOverride(ordersPerSecond: 1_000, orderBurst: 1_000)]),
+                defaults: limits,
+                members: [
+                    "fast": RiskLimitsOverride().setting(\.ordersPerSecond, to: 1_000).setting(\.orderBurst, to: 1_000)
+                ]),
             rules: OrderRules())
     }
 

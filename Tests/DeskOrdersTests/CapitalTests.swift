@@ -12,7 +12,8 @@ struct CapitalTests {
     /// A machine where alice has 1000 of capital and nothing else is limited; bob has no allocation.
     static func machine() -> Admission {
         Admission(
-            policy: RiskPolicy(defaults: RiskLimits(), members: ["alice": RiskLimitsOverride(capital: 1000)]),
+            policy: RiskPolicy(
+                defaults: RiskLimits(), members: ["alice": RiskLimitsOverride().setting(\.capital, to: 1000)]),
             rules: OrderRules())
     }
 

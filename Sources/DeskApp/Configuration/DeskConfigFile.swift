@@ -233,58 +233,68 @@ public struct DeskConfigFile: Sendable {
         /// What the entry sets.
         var override = RiskLimitsOverride()
         /// The limits it sets to null.
-        var removed: Set<String> = []
+        var removed: Set<RiskLimitField> = []
 
         init(from decoder: any Decoder) throws {
             let container = try decoder.container(keyedBy: NamedKey.self)
-            for field in LimitField.all where container.contains(NamedKey(field.name)) {
-                if try container.decodeNil(forKey: NamedKey(field.name)) {
-                    removed.insert(field.name)
+            for reader in LimitFieldReader.all where container.contains(NamedKey(reader.field.name)) {
+                if try container.decodeNil(forKey: NamedKey(reader.field.name)) {
+                    removed.insert(reader.field)
                 } else {
-                    try field.read(container, &override)
+                    try reader.read(container, &override)
                 }
             }
         }
 
         /// `base` with these limits set and the nulls removed.
         func applied(to base: RiskLimits) -> RiskLimits {
-            var limits = base.overridden(by: override)
-            for field in LimitField.all where removed.contains(field.name) { field.remove(&limits) }
-            return limits
+            base.overridden(by: override).removing(removed)
         }
     }
 }
 
-/// Each limit of the config file once: its key, how its value is read, where it
-/// goes, and what removing it (`null` in `defaults`) means.
-struct LimitField {
-    let name: String
+/// How the config file reads each limit of `RiskLimits.fields` (whose table gives its key and what
+/// removing it means): a new limit needs one line in `all`.
+struct LimitFieldReader {
+    let field: RiskLimitField
     let read: (KeyedDecodingContainer<NamedKey>, inout RiskLimitsOverride) throws -> Void
-    let remove: (inout RiskLimits) -> Void
 
-    static var all: [LimitField] {
-        [
-            field("max_order_qty", \.maxOrderQty, PositiveDecimal.self) { $0.maxOrderQty = nil },
-            field("max_order_notional", \.maxOrderNotional, PositiveDecimal.self) { $0.maxOrderNotional = nil },
-            field("max_position", \.maxPosition, PositiveDecimal.self) { $0.maxPosition = nil },
-            field("max_open_orders", \.maxOpenOrders, PositiveWholeNumber.self) { $0.maxOpenOrders = nil },
-            field("orders_per_second", \.ordersPerSecond, PositiveRate.self) { $0.ordersPerSecond = nil },
-            field("order_burst", \.orderBurst, PositiveWholeNumber.self) { $0.orderBurst = nil },
-            field("allowed_symbols", \.allowedSymbols, Symbols.self) { $0.allowedSymbols = nil },
-            field("denied_symbols", \.deniedSymbols, Symbols.self) { $0.deniedSymbols = [] },
-            field("capital", \.capital, PositiveDecimal.self) { $0.capital = nil },
+    /// One reader per limit, in the order of `RiskLimits.fields`.
+    static var all: [LimitFieldReader] {
+        let readers = [
+            reader(\.maxOrderQty, PositiveDecimal.self),
+            reader(\.maxOrderNotional, PositiveDecimal.self),
+            reader(\.maxPosition, PositiveDecimal.self),
+            reader(\.maxOpenOrders, PositiveWholeNumber.self),
+            reader(\.ordersPerSecond, PositiveRate.self),
+            reader(\.orderBurst, PositiveWholeNumber.self),
+            reader(\.allowedSymbols, Symbols.self),
+            reader(\.deniedSymbols, Symbols.self) { $0 },
+            reader(\.capital, PositiveDecimal.self),
         ]
+        return RiskLimits.fields.map { field in
+            guard let reader = readers.first(where: { $0.field == field }) else {
+                preconditionFailure("the config file has no reader for the limit \(field.name)")
+            }
+            return reader
+        }
     }
 
-    static func field<Reader: LimitReader>(
-        _ name: String, _ target: WritableKeyPath<RiskLimitsOverride, Reader.Value?>, _ reader: Reader.Type,
-        remove: @escaping (inout RiskLimits) -> Void
-    ) -> LimitField {
-        LimitField(
-            name: name,
-            read: { container, override in
-                override[keyPath: target] = try container.decode(Reader.self, forKey: NamedKey(name)).value
-            }, remove: remove)
+    /// Reads the optional limit at `target` with `Reader`.
+    private static func reader<Reader: LimitReader>(
+        _ target: WritableKeyPath<RiskLimits, Reader.Value?>, _ kind: Reader.Type
+    ) -> LimitFieldReader {
+        reader(target, kind, as: Optional.some)
+    }
+
+    /// Reads the limit at `target` with `Reader`, whose value `convert` makes the limit's.
+    private static func reader<Reader: LimitReader, Value>(
+        _ target: WritableKeyPath<RiskLimits, Value>, _: Reader.Type, as convert: @escaping (Reader.Value) -> Value
+    ) -> LimitFieldReader {
+        let field = RiskLimits.field(target)
+        return LimitFieldReader(field: field) { container, override in
+            override.set(target, to: convert(try container.decode(Reader.self, forKey: NamedKey(field.name)).value))
+        }
     }
 }
 

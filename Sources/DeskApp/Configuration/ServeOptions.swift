@@ -20,6 +20,7 @@ enum Settings {
     static let connectionsPerAddress = Setting.wholeNumber(.connectionsPerAddress, range: 1...100_000)
     static let connectionsPerMember = Setting.wholeNumber(.connectionsPerMember, range: 1...100_000)
     static let streamAuthTimeout = Setting.seconds(.streamAuthTimeout)
+    static let maxBodySize = Setting.wholeNumber(.maxBodySize, range: 1024...16_777_216, hint: " bytes")
 }
 
 /// Which ledger file a command reads or writes (`desk serve` and the commands that read the ledger).
@@ -90,6 +91,12 @@ public struct ListenerOptions: ParsableArguments {
             "Seconds a WebSocket stream (/stream, /v2/iex) has to authenticate before it is closed (env DESK_STREAM_AUTH_TIMEOUT; default 10).",
         transform: Settings.streamAuthTimeout.transform)
     public var streamAuthTimeout: Duration?
+    @Option(
+        name: .customLong("max-body-size"),
+        help:
+            "Bytes a request body may have on /order, the JSON API and /v2 (env DESK_MAX_BODY_SIZE; default 65536; strategy archives have their own limit).",
+        transform: Settings.maxBodySize.transform)
+    public var maxBodySize: Int?
 
     public init() {}
 
@@ -380,6 +387,9 @@ public struct ServeOptions: ParsableArguments {
         }
         configuration.groupCommit = !noGroupCommit
         configuration.connections = try listeners.connections(environment)
+        if let bytes = try environment.resolve(listeners.maxBodySize, Settings.maxBodySize) {
+            configuration.maximumBodySize = bytes
+        }
         configuration.unixSocketGroup = try Self.socketGroup(listeners.socketGroup ?? environment[.socketGroup])
         var loaded: DeskConfigFile?
         if let file = config ?? environment[.config] {

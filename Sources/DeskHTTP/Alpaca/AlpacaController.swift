@@ -27,8 +27,6 @@ struct AlpacaController {
 
     /// When this desk started: the accounts' `created_at`.
     static let startedAt = Date()
-    /// Largest order body read.
-    static let maximumBodySize = 64 * 1024
 
     func addRoutes(to router: some RouterMethods<MemberContext>) {
         router.on(AlpacaRoutes.placeOrder, use: place)
@@ -61,9 +59,8 @@ struct AlpacaController {
 
     @Sendable func place(_ request: Request, context: MemberContext) async throws -> Response {
         try AlpacaQuery.check(QueryParameters(request), allowed: [])
-        let body: ByteBuffer
-        do { body = try await request.body.collect(upTo: Self.maximumBodySize) } catch is NIOTooManyBytesError {
-            throw AlpacaError(status: 413, message: "the body is larger than \(Self.maximumBodySize / 1024) KiB")
+        guard let body = try await context.bodySizeLimit.collect(request) else {
+            throw AlpacaError(status: 413, message: context.bodySizeLimit.refusal)
         }
         let parsed: AlpacaOrderRequest
         switch AlpacaOrderRequest.parse(Array(buffer: body)) {

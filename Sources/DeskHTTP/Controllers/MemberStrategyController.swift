@@ -125,6 +125,8 @@ struct MemberStrategyController {
 
     /// The body as a tar archive of at most `limit` bytes: refused at once when
     /// its Content-Length says more, or as soon as more arrives.
+    /// (An archive's limit is `ArchiveLimits`', not the desk's `BodySizeLimit` for requests:
+    /// a strategy's files are a different thing from an order or an API request.)
     func readArchive(_ request: Request, limit: Int) async throws -> [UInt8] {
         let mediaType = request.headers[.contentType].map(ContentType.mediaType)
         guard mediaType == StrategyArchiveFormat.contentType || mediaType == "application/octet-stream" else {

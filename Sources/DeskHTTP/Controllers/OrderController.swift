@@ -13,7 +13,6 @@ import NIOCore
 struct OrderController {
     let trading: Trading
     let ledger: Ledger
-    let maximumBodySize: Int
 
     /// `POST /order`, in a group whose errors are `OrderResponse`s (see `OrderReplyErrors`).
     func addPlaceRoute(to router: some RouterMethods<MemberContext>) {
@@ -34,13 +33,9 @@ struct OrderController {
             )
         }
         if format == .json { try ContentType.checkCharset(request) }
-        let body: ByteBuffer
-        do {
-            body = try await request.body.collect(upTo: maximumBodySize)
-        } catch is NIOTooManyBytesError {
+        guard let body = try await context.bodySizeLimit.collect(request) else {
             throw DeskHTTPError(
-                .contentTooLarge,
-                "the body is larger than \(maximumBodySize) bytes; an OrderRequest is a few dozen bytes")
+                .contentTooLarge, "\(context.bodySizeLimit.refusal); an OrderRequest is a few dozen bytes")
         }
         let decoded: Orders_OrderRequest
         do {
