@@ -1,4 +1,5 @@
 import DeskCore
+import DeskIdentity
 import DeskLedger
 import DeskOrders
 import Foundation
@@ -45,9 +46,10 @@ public struct OrderEvents: Sendable {
         self.ledger = ledger
     }
 
-    /// `member`'s order events from now on, at most `capacity` events waiting.
-    public func listen(member: String, capacity: Int = 1024) -> OrderEventsListener {
-        OrderEventsListener(listener: hub.listen(member: member, capacity: capacity), ledger: ledger)
+    /// The events of the caller's member's orders from now on (an admin's too: their own),
+    /// at most `capacity` events waiting.
+    public func listen(for caller: Caller, capacity: Int = 1024) -> OrderEventsListener {
+        OrderEventsListener(listener: hub.listen(member: caller.member, capacity: capacity), ledger: ledger)
     }
 
     /// `notice` with the client order id of its order and, after a fill, the

@@ -46,7 +46,7 @@ struct FaceReadsTests {
         let ledger = try await ledgerWithClientOrderId()
         defer { ledger.close() }
         let hub = OrderEventHub()
-        let listener = OrderEvents(hub: hub, ledger: ledger).listen(member: member)
+        let listener = OrderEvents(hub: hub, ledger: ledger).listen(for: Caller(member: member))
         hub.publish(try await Self.notice(orderId, event, ledger: ledger))
         let events = await drained(listener)
         #expect(events.map(\.order.orderId) == [orderId])
@@ -61,8 +61,8 @@ struct FaceReadsTests {
         defer { ledger.close() }
         let hub = OrderEventHub()
         let events = OrderEvents(hub: hub, ledger: ledger)
-        let alice = events.listen(member: "alice", capacity: 2)
-        let bob = events.listen(member: "bob")
+        let alice = events.listen(for: Caller(member: "alice"), capacity: 2)
+        let bob = events.listen(for: Caller(member: "bob"))
         for event in [OrderEvent.accepted, .fill(qty: 4, price: 100), .fill(qty: 6, price: 100)] {
             hub.publish(try await Self.notice("a1", event, ledger: ledger))
         }

@@ -168,17 +168,17 @@ public final class AlpacaStreams: Sendable {
     ) async {
         let codec = stream.codec
         let (outbox, out) = AsyncStream.makeStream(of: MessagePackValue.self, bufferingPolicy: .bufferingNewest(1024))
-        let (listening, listen) = AsyncStream.makeStream(of: String?.self)
+        let (listening, listen) = AsyncStream.makeStream(of: Caller?.self)
         let writer: @Sendable () async -> Void = {
             for await message in outbox { try? await codec.write(message, to: outbound) }
         }
         let forwarder: @Sendable () async -> Void = {
-            // One listener at a time: a new listen (or a new member) stops the previous one.
+            // One listener at a time: a new listen (or a new caller) stops the previous one.
             await withTaskGroup(of: Void.self) { forwarding in
                 var current: OrderEventsListener?
-                for await member in listening {
+                for await caller in listening {
                     current?.stop()
-                    current = member.map { self.orderEvents.listen(member: $0) }
+                    current = caller.map { self.orderEvents.listen(for: $0) }
                     if let listener = current { forwarding.addTask { await self.forward(listener, to: out) } }
                 }
                 current?.stop()
@@ -187,7 +187,7 @@ public final class AlpacaStreams: Sendable {
         }
         let reader: @Sendable () async -> Void = {
             var session = TradingStreamSession()
-            var member: String?
+            var caller: Caller?
             do {
                 for try await message in inbound.messages(maxSize: Self.maximumMessageSize) {
                     var actions = session.received(codec.read(message))
@@ -196,17 +196,17 @@ public final class AlpacaStreams: Sendable {
                         switch action {
                         case .send(let value): out.yield(value)
                         case .checkKeys(let keyId, let secret):
-                            member = await self.member(keyId: keyId, secret: secret)?.member
-                            stream.authenticated(as: member)
-                            actions += session.checked(member != nil)
+                            caller = await self.member(keyId: keyId, secret: secret)
+                            stream.authenticated(as: caller?.member)
+                            actions += session.checked(caller != nil)
                             // Authenticated again while listening: the events follow the new member.
-                            if session.isListening { listen.yield(member) }
+                            if session.isListening { listen.yield(caller) }
                         case .checkToken(let token):
-                            member = await self.member(token: token)?.member
-                            stream.authenticated(as: member)
-                            actions += session.checked(member != nil)
-                            if session.isListening { listen.yield(member) }
-                        case .listen(let on): listen.yield(on ? member : nil)
+                            caller = await self.member(token: token)
+                            stream.authenticated(as: caller?.member)
+                            actions += session.checked(caller != nil)
+                            if session.isListening { listen.yield(caller) }
+                        case .listen(let on): listen.yield(on ? caller : nil)
                         }
                     }
                 }
