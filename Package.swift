@@ -143,8 +143,8 @@ let package = Package(
         .target(
             name: "DeskHTTP",
             dependencies: [
-                "DeskCore", "DeskAPI", "DeskProto", "DeskIdentity", "DeskServices", "DeskOrders", "DeskLedger",
-                "DeskBroker", "DeskMarketData", "DeskRunner", "AlpacaProtocol", "MessagePack",
+                "DeskCore", "DeskAPI", "DeskProto", "DeskIdentity", "DeskServices", "DeskBroker", "DeskMarketData",
+                "DeskRunner", "AlpacaProtocol", "MessagePack",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),

@@ -119,16 +119,22 @@ public struct DeskApplication: Sendable {
     public func router() -> Router<DeskRequestContext> {
         deskRouter(
             RouteDependencies(
-                ledger: ledger, orderDesk: orderDesk, venues: venues, prices: prices, feed: feed,
-                supervisor: supervisor,
-                reconciler: reconciler(), metrics: metrics, trustUserHeader: configuration.trustUserHeader,
+                useCases: useCases(), venues: venues, prices: prices, feed: feed, metrics: metrics,
+                trustUserHeader: configuration.trustUserHeader,
                 maximumBodySize: configuration.maximumBodySize, latest: latest,
                 sessions: AlpacaSessions(
                     closeHour: configuration.session.closeHour, closeMinute: configuration.session.closeMinute,
                     timeZone: configuration.session.timeZone,
                     alwaysOpen: !venues.defaultVenue.capabilities.contains(.keepsMarketHours)),
-                deployer: deployer, webSessions: sessions, web: configuration.web, calendar: configuration.session,
+                webSessions: sessions, web: configuration.web, calendar: configuration.session,
                 logger: logger))
+    }
+
+    /// Every use case the faces translate, over this desk's engines.
+    public func useCases() -> DeskUseCases {
+        DeskUseCases(
+            ledger: ledger, orderDesk: orderDesk, venues: venues, prices: prices, supervisor: supervisor,
+            deployer: deployer, reconciler: reconciler())
     }
 
     /// The reconciler of the default venue, when it has an account of its own (Alpaca).
@@ -162,7 +168,9 @@ public struct DeskApplication: Sendable {
         var apps: [any Service] = []
         let connections = configuration.connections
         let logger = self.logger
-        let streams = AlpacaStreams(ledger: ledger, events: orderDesk.events, feed: feed, logger: logger)
+        let useCases = useCases()
+        let streams = AlpacaStreams(
+            tokens: useCases.tokens, orderEvents: useCases.orderEvents, feed: feed, logger: logger)
         var tcp = Application(
             responder: responder, server: .desk(connections, streams: streams),
             configuration: ApplicationConfiguration(

@@ -2,10 +2,7 @@ import DeskAPI
 import DeskBroker
 import DeskCore
 import DeskIdentity
-import DeskLedger
 import DeskMarketData
-import DeskOrders
-import DeskRunner
 import DeskServices
 import Foundation
 import Hummingbird
@@ -13,17 +10,13 @@ import Logging
 
 /// What the routes work with; the application builds it once.
 public struct RouteDependencies: Sendable {
-    public var ledger: Ledger
-    public var orderDesk: OrderDesk
+    /// Every use case the routes translate (built by the composition root).
+    public var useCases: DeskUseCases
     /// Every venue; orders go to the default one.
     public var venues: Venues
     /// The desk's last prices (positions and P&L are valued at them).
     public var prices: PriceBook
     public var feed: FeedHub
-    /// The strategy supervisor, when the desk runs strategies.
-    public var supervisor: Supervisor?
-    /// The reconciler, when the default venue has an account of its own.
-    public var reconciler: Reconciler?
     public var metrics: DeskMetrics
     /// Development only: accept the seed's self-declared `X-User-ID` header without a token.
     public var trustUserHeader: Bool
@@ -33,8 +26,6 @@ public struct RouteDependencies: Sendable {
     public var latest: LatestTicks
     /// The sessions `/v2/clock` and `/v2/calendar` show.
     public var sessions: AlpacaSessions
-    /// Puts members' deployed strategies in place, when the desk runs strategies.
-    public var deployer: StrategyDeployer?
     /// The web desk's signed-in sessions (one store for the process).
     public var webSessions: WebSessions
     /// The web desk's settings.
@@ -43,23 +34,17 @@ public struct RouteDependencies: Sendable {
     public var calendar: SessionCalendar
     public var logger: Logger
 
-    /// Trading for a caller: every face's orders, cancels and closes.
-    public var trading: Trading { Trading(desk: orderDesk, ledger: ledger, orderRules: venues.defaultVenue.orderRules) }
-
     public init(
-        ledger: Ledger, orderDesk: OrderDesk, venues: Venues, prices: PriceBook, feed: FeedHub, supervisor: Supervisor?,
-        reconciler: Reconciler?, metrics: DeskMetrics, trustUserHeader: Bool, maximumBodySize: Int,
-        latest: LatestTicks = LatestTicks(), sessions: AlpacaSessions? = nil, deployer: StrategyDeployer? = nil,
+        useCases: DeskUseCases, venues: Venues, prices: PriceBook, feed: FeedHub, metrics: DeskMetrics,
+        trustUserHeader: Bool, maximumBodySize: Int, latest: LatestTicks = LatestTicks(),
+        sessions: AlpacaSessions? = nil,
         webSessions: WebSessions = WebSessions(), web: WebSettings = WebSettings(),
         calendar: SessionCalendar = SessionCalendar(), logger: Logger
     ) {
-        self.ledger = ledger
-        self.orderDesk = orderDesk
+        self.useCases = useCases
         self.venues = venues
         self.prices = prices
         self.feed = feed
-        self.supervisor = supervisor
-        self.reconciler = reconciler
         self.metrics = metrics
         self.trustUserHeader = trustUserHeader
         self.maximumBodySize = maximumBodySize
@@ -68,7 +53,6 @@ public struct RouteDependencies: Sendable {
             sessions
             ?? AlpacaSessions(
                 closeHour: 16, closeMinute: 0, timeZone: TimeZone(identifier: "America/New_York")!, alwaysOpen: true)
-        self.deployer = deployer
         self.webSessions = webSessions
         self.web = web
         self.calendar = calendar
@@ -86,13 +70,14 @@ public func deskRouter(_ services: RouteDependencies) -> Router<DeskRequestConte
     router.add(middleware: AccessLogMiddleware(logger: services.logger))
     router.add(middleware: RequestMetricsMiddleware(metrics: services.metrics))
     router.add(middleware: RouteNotFoundMiddleware())
-    let tokens = TokenAuthenticator(ledger: services.ledger)
+    let useCases = services.useCases
+    let tokens = useCases.tokens
     let authenticators = Authenticators(
         tokens: tokens, sessions: services.webSessions, trustUserHeader: services.trustUserHeader)
     let operations = OperationsController(
         metrics: services.metrics, brokerName: services.venues.defaultVenue.kind.rawValue, feed: services.feed)
     operations.addPublicRoutes(to: router)
-    let orders = OrderController(trading: services.trading, ledger: services.ledger)
+    let orders = OrderController(trading: useCases.trading, portfolio: useCases.portfolio)
     // The seed's route answers every refusal, its identity's included, as an OrderResponse.
     let placing = authenticators.guarding(router.group().add(middleware: OrderReplyErrors(metrics: services.metrics)))
     orders.addPlaceRoute(to: placing.group(context: MemberContext.self))
@@ -101,17 +86,14 @@ public func deskRouter(_ services: RouteDependencies) -> Router<DeskRequestConte
     operations.addMetricsRoute(to: authenticated.group(context: MetricsContext.self))
     let members = authenticated.group(context: MemberContext.self)
     orders.addReadRoutes(to: members)
-    let prices = services.prices
-    let portfolio = Portfolio(ledger: services.ledger, lastPrice: { prices.lastPrice($0) })
-    let switches = KillSwitches(desk: services.orderDesk)
-    let tokenAdministration = TokenAdministration(ledger: services.ledger)
+    let portfolio = useCases.portfolio
+    let switches = useCases.switches
+    let tokenAdministration = useCases.tokenAdministration
     PortfolioController(portfolio: portfolio).addRoutes(to: members)
     let admins = authenticated.group(context: AdminContext.self)
-    AdminController(switches: switches, reconciler: services.reconciler, feed: services.feed)
+    AdminController(switches: switches, reconciliation: useCases.reconciliation, feed: services.feed)
         .addRoutes(to: admins)
-    let strategies = Strategies(
-        supervisor: services.supervisor, deployer: services.deployer, ledger: services.ledger,
-        answer: MemberStrategyController.answer)
+    let strategies = useCases.strategies(answer: MemberStrategyController.answer)
     StrategyController(strategies: strategies).addRoutes(to: admins)
     TokenController(tokens: tokenAdministration).addRoutes(to: admins)
 
@@ -131,7 +113,7 @@ public func deskRouter(_ services: RouteDependencies) -> Router<DeskRequestConte
     // Alpaca's API: every refusal under /v2, identity and policy included, in Alpaca's error shape.
     let alpaca = authenticators.guarding(router.group().add(middleware: AlpacaErrorMiddleware()))
     AlpacaController(
-        desk: services.orderDesk, trading: services.trading, ledger: services.ledger, portfolio: portfolio,
+        trading: useCases.trading, portfolio: portfolio,
         venue: services.venues.defaultVenue, latest: services.latest,
         sessions: services.sessions
     ).addRoutes(to: alpaca.group(context: MemberContext.self))

@@ -1,6 +1,5 @@
 import DeskAPI
 import DeskCore
-import DeskLedger
 import DeskServices
 import Foundation
 

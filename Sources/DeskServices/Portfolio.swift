@@ -191,6 +191,17 @@ public struct Portfolio: Sendable {
         return order
     }
 
+    /// The order id the caller's `clientOrderId` stands for; the id itself when
+    /// no order of theirs has it (it may be the desk's own order id).
+    public func orderId(clientOrderId: String, for caller: Caller) async throws -> String {
+        try await ledger.orderId(clientOrderId: clientOrderId, member: caller.member) ?? clientOrderId
+    }
+
+    /// The client order id of each of `orders` that has one, by order id.
+    public func clientOrderIds(of orders: [OrderRecord]) async throws -> [String: String] {
+        try await ledger.clientOrderIds(orderIds: orders.map(\.orderId))
+    }
+
     /// The fills of an order `order(for:id:)` answered.
     public func fills(of order: OrderRecord) async throws -> [FillRecord] {
         try await ledger.fills(orderId: order.orderId)

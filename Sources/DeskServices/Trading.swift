@@ -56,6 +56,18 @@ public struct Trading: Sendable {
             member: caller.member, strategy: caller.strategy, reportedStatus: reportedStatus, message: message)
     }
 
+    // MARK: The caller's capital
+
+    /// The caller's capital as admission sees it now: cash, what is held and claimed, buying power.
+    public func capital(of caller: Caller) async -> CapitalStatement {
+        await desk.capitalStatement(member: caller.member)
+    }
+
+    /// Whether a kill switch stops the caller's new orders (the whole desk's or their member's).
+    public func isHalted(_ caller: Caller) async -> Bool {
+        await desk.isHalted(member: caller.member)
+    }
+
     // MARK: Canceling
 
     /// Cancels `orderId` if it is still working and the caller's (an admin's:

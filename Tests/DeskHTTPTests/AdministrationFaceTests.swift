@@ -27,6 +27,10 @@ struct AdministrationFaceTests {
             ("DELETE", "/admin/tokens/99", nil, 404, "no token with id 99"),
             ("POST", "/admin/halt", #"{"member":"a/b"}"#, 400, #"member "a/b" is not a member id"#),
             ("POST", "/admin/resume", #"{"member":"a b"}"#, 400, #"member "a b" is not a member id"#),
+            (
+                "POST", "/admin/reconcile", nil, 422,
+                "this desk runs the paper broker, whose book is the ledger itself; reconciliation is for --broker alpaca"
+            ),
         ] as [(String, String, String?, Int, String)])
     func adminRefusals(method: String, path: String, body: String?, status: Int, message: String) async throws {
         try await DeskHarness.run { desk in

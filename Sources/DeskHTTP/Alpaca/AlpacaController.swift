@@ -2,9 +2,7 @@ import DeskAPI
 import DeskBroker
 import DeskCore
 import DeskIdentity
-import DeskLedger
 import DeskMarketData
-import DeskOrders
 import DeskServices
 import Foundation
 import Hummingbird
@@ -15,9 +13,7 @@ import NIOCore
 /// order through the same pipeline as `POST /order` (validation, kill switch, rate
 /// and risk limits, capital, journal, broker, ledger).
 struct AlpacaController {
-    let desk: OrderDesk
     let trading: Trading
-    let ledger: Ledger
     /// The reads (`AlpacaReads.swift`): the caller's orders, positions.
     let portfolio: Portfolio
     /// Where orders go (the default venue): its order rules.

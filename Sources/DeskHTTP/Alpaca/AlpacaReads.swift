@@ -27,7 +27,7 @@ extension AlpacaController {
 
     /// Alpaca views of `records`, with their client order ids.
     func views(_ records: [OrderRecord]) async throws -> [AlpacaOrderView] {
-        let clientIds = try await ledger.clientOrderIds(orderIds: records.map(\.orderId))
+        let clientIds = try await portfolio.clientOrderIds(of: records)
         return records.map { AlpacaOrderView($0, clientOrderId: clientIds[$0.orderId]) }
     }
 
@@ -52,8 +52,7 @@ extension AlpacaController {
         guard let clientOrderId = query.value("client_order_id"), !clientOrderId.isEmpty else {
             throw AlpacaError(status: 422, message: "client_order_id is required")
         }
-        let member = context.caller.member
-        let id = try await ledger.orderId(clientOrderId: clientOrderId, member: member) ?? clientOrderId
+        let id = try await portfolio.orderId(clientOrderId: clientOrderId, for: context.caller)
         let order = try await ownOrder(id, context: context)
         return AlpacaJSON.response(try await views([order])[0])
     }
@@ -93,7 +92,7 @@ extension AlpacaController {
         let member = context.caller.member
         return AlpacaJSON.response(
             AlpacaAccountView(
-                member: member, statement: await desk.capitalStatement(member: member),
-                halted: await desk.isHalted(member: member), createdAt: Self.startedAt))
+                member: member, statement: await trading.capital(of: context.caller),
+                halted: await trading.isHalted(context.caller), createdAt: Self.startedAt))
     }
 }

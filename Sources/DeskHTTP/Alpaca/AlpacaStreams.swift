@@ -2,9 +2,8 @@ import AlpacaProtocol
 import DeskAPI
 import DeskCore
 import DeskIdentity
-import DeskLedger
 import DeskMarketData
-import DeskOrders
+import DeskServices
 import Foundation
 import HTTPTypes
 import HummingbirdWebSocket
@@ -24,20 +23,20 @@ import Synchronization
 /// a client that stops reading loses its oldest events (the hubs' bounded buffers).
 public final class AlpacaStreams: Sendable {
     let tokens: TokenAuthenticator
-    let events: OrderEventHub
+    let orderEvents: OrderEvents
     let feed: FeedHub
-    let ledger: Ledger
     let logger: Logger
     private let connections = Atomic<Int>(0)
 
     /// Largest client message read.
     static let maximumMessageSize = 64 * 1024
 
-    public init(ledger: Ledger, events: OrderEventHub, feed: FeedHub, logger: Logger) {
-        tokens = TokenAuthenticator(ledger: ledger)
-        self.events = events
+    /// Streams whose callers `tokens` names, with the order events of `orderEvents`
+    /// and the ticks of `feed`.
+    public init(tokens: TokenAuthenticator, orderEvents: OrderEvents, feed: FeedHub, logger: Logger) {
+        self.tokens = tokens
+        self.orderEvents = orderEvents
         self.feed = feed
-        self.ledger = ledger
         self.logger = logger
     }
 
@@ -169,18 +168,18 @@ public final class AlpacaStreams: Sendable {
     ) async {
         let codec = stream.codec
         let (outbox, out) = AsyncStream.makeStream(of: MessagePackValue.self, bufferingPolicy: .bufferingNewest(1024))
-        let (listening, listen) = AsyncStream.makeStream(of: String?.self)
+        let (listening, listen) = AsyncStream.makeStream(of: Caller?.self)
         let writer: @Sendable () async -> Void = {
             for await message in outbox { try? await codec.write(message, to: outbound) }
         }
         let forwarder: @Sendable () async -> Void = {
-            // One listener at a time: a new listen (or a new member) stops the previous one.
+            // One listener at a time: a new listen (or a new caller) stops the previous one.
             await withTaskGroup(of: Void.self) { forwarding in
-                var current: OrderEventListener?
-                for await member in listening {
+                var current: OrderEventsListener?
+                for await caller in listening {
                     current?.stop()
-                    current = member.map { self.events.listen(member: $0) }
-                    if let events = current?.events { forwarding.addTask { await self.forward(events, to: out) } }
+                    current = caller.map { self.orderEvents.listen(for: $0) }
+                    if let listener = current { forwarding.addTask { await self.forward(listener, to: out) } }
                 }
                 current?.stop()
                 forwarding.cancelAll()
@@ -188,7 +187,7 @@ public final class AlpacaStreams: Sendable {
         }
         let reader: @Sendable () async -> Void = {
             var session = TradingStreamSession()
-            var member: String?
+            var caller: Caller?
             do {
                 for try await message in inbound.messages(maxSize: Self.maximumMessageSize) {
                     var actions = session.received(codec.read(message))
@@ -197,17 +196,17 @@ public final class AlpacaStreams: Sendable {
                         switch action {
                         case .send(let value): out.yield(value)
                         case .checkKeys(let keyId, let secret):
-                            member = await self.member(keyId: keyId, secret: secret)?.member
-                            stream.authenticated(as: member)
-                            actions += session.checked(member != nil)
+                            caller = await self.member(keyId: keyId, secret: secret)
+                            stream.authenticated(as: caller?.member)
+                            actions += session.checked(caller != nil)
                             // Authenticated again while listening: the events follow the new member.
-                            if session.isListening { listen.yield(member) }
+                            if session.isListening { listen.yield(caller) }
                         case .checkToken(let token):
-                            member = await self.member(token: token)?.member
-                            stream.authenticated(as: member)
-                            actions += session.checked(member != nil)
-                            if session.isListening { listen.yield(member) }
-                        case .listen(let on): listen.yield(on ? member : nil)
+                            caller = await self.member(token: token)
+                            stream.authenticated(as: caller?.member)
+                            actions += session.checked(caller != nil)
+                            if session.isListening { listen.yield(caller) }
+                        case .listen(let on): listen.yield(on ? caller : nil)
                         }
                     }
                 }
@@ -227,20 +226,14 @@ public final class AlpacaStreams: Sendable {
     }
 
     /// Sends `member`'s order events as `trade_updates` messages until cancelled.
-    private func forward(_ stream: AsyncStream<OrderEventNotice>, to out: AsyncStream<MessagePackValue>.Continuation)
+    private func forward(_ listener: OrderEventsListener, to out: AsyncStream<MessagePackValue>.Continuation)
         async
     {
-        for await notice in stream {
-            let order = notice.order
-            let clientOrderId = (try? await ledger.clientOrderIds(orderIds: [order.orderId]))?[order.orderId]
-            var positionQty: Decimal?
-            if case .fill = notice.event {
-                positionQty =
-                    (try? await ledger.positions(member: order.member))?.first { $0.symbol == order.symbol }?.qty ?? 0
-            }
+        for await booked in listener.events {
             let update = AlpacaTradeUpdate(
-                event: notice.event, fillId: notice.fillId, order: AlpacaOrderView(order, clientOrderId: clientOrderId),
-                at: notice.at, positionQty: positionQty)
+                event: booked.event, fillId: booked.fillId,
+                order: AlpacaOrderView(booked.order, clientOrderId: booked.clientOrderId), at: booked.at,
+                positionQty: booked.positionQty)
             if let value = MarketDataJSON.value(fromJSON: Array(AlpacaJSON.text(update).utf8)) { out.yield(value) }
         }
     }

@@ -2,7 +2,6 @@ import DeskAPI
 import DeskBroker
 import DeskCore
 import DeskMarketData
-import DeskOrders
 import DeskServices
 import Foundation
 import Hummingbird
@@ -11,8 +10,8 @@ import Hummingbird
 /// prices, reconciliation.
 struct AdminController {
     let switches: KillSwitches
-    /// Present when the broker is Alpaca.
-    let reconciler: Reconciler?
+    /// The default venue's book against the ledger's.
+    let reconciliation: VenueReconciliation
     /// Where a pushed price goes: the paper broker and every subscribed strategy.
     let feed: FeedHub
 
@@ -25,16 +24,10 @@ struct AdminController {
     }
 
     @Sendable func reconcile(_ request: Request, context: AdminContext) async throws -> Response {
-        guard let reconciler else {
-            throw DeskHTTPError(
-                .unprocessableContent,
-                "this desk runs the paper broker, whose book is the ledger itself; reconciliation is for --broker alpaca"
-            )
-        }
         do {
-            return DeskResponseEncoder.response(try await reconciler.run(), status: .ok)
-        } catch let error as BrokerError {
-            throw DeskHTTPError(.serviceUnavailable, "could not reconcile: \(error)")
+            return DeskResponseEncoder.response(try await reconciliation.run(), status: .ok)
+        } catch let refusal as ReconciliationRefusal {
+            throw DeskHTTPError(refusal)
         }
     }
 
@@ -93,6 +86,18 @@ struct AdminController {
 }
 
 extension DeskHTTPError {
+    /// The HTTP face of a refused reconciliation.
+    init(_ refusal: ReconciliationRefusal) {
+        switch refusal {
+        case .bookIsLedger:
+            self.init(
+                .unprocessableContent,
+                "this desk runs the paper broker, whose book is the ledger itself; reconciliation is for --broker alpaca"
+            )
+        case .venueFailed(let error): self.init(.serviceUnavailable, "could not reconcile: \(error)")
+        }
+    }
+
     /// The HTTP face of an administration refusal: one row per refusal.
     init(_ refusal: AdminRefusal) {
         switch refusal {

@@ -1,7 +1,6 @@
 import DeskAPI
 import DeskCore
 import DeskIdentity
-import DeskLedger
 import DeskProto
 import DeskServices
 import Foundation
@@ -12,7 +11,7 @@ import NIOCore
 /// `GET /orders`, `GET /orders/{id}`, `DELETE /orders/{id}`.
 struct OrderController {
     let trading: Trading
-    let ledger: Ledger
+    let portfolio: Portfolio
 
     /// `POST /order`, in a group whose errors are `OrderResponse`s (see `OrderReplyErrors`).
     func addPlaceRoute(to router: some RouterMethods<MemberContext>) {
@@ -54,33 +53,23 @@ struct OrderController {
     @Sendable func list(_ request: Request, context: MemberContext) async throws -> OrderList {
         var query: OrdersQuery
         do { query = try OrdersQuery(QueryParameters(request)) } catch { throw DeskHTTPError(error) }
-        query.member = try Readers.member(query.member, caller: context.caller)
-        return OrderList(orders: try await ledger.orders(OrderQuery(query)).map { OrderView($0) })
+        let orders = try await DeskHTTPError.translating {
+            try await portfolio.orders(for: context.caller, OrderQuery(query))
+        }
+        return OrderList(orders: orders.map { OrderView($0) })
     }
 
     @Sendable func show(_ request: Request, context: MemberContext) async throws -> OrderView {
         let id = try context.parameters.require("id")
         context.requestLog.orderId = id
-        guard let order = try await ledger.order(id: id),
-            context.caller.isAdmin || order.member == context.caller.member
-        else {
-            throw DeskHTTPError(.notFound, "no order \(OrderValidation.quoted(id)) among your orders")
-        }
-        return OrderView(order, fills: try await ledger.fills(orderId: id))
+        let order = try await DeskHTTPError.translating { try await portfolio.order(for: context.caller, id: id) }
+        return OrderView(order, fills: try await portfolio.fills(of: order))
     }
 
     @Sendable func cancel(_ request: Request, context: MemberContext) async throws -> OrderView {
         let id = try context.parameters.require("id")
         context.requestLog.orderId = id
         return OrderView(try await trading.cancel(id, by: context.caller).mapError { DeskHTTPError($0) }.get())
-    }
-}
-
-/// Whose data a read shows (`ReadScope.listing`, answered as the JSON API answers its refusal).
-enum Readers {
-    /// The caller's own; an admin reads everyone's, or the member asked for.
-    static func member(_ requested: String?, caller: Caller) throws(DeskHTTPError) -> String? {
-        do { return try ReadScope.listing(requested: requested, caller: caller) } catch { throw DeskHTTPError(error) }
     }
 }
 

@@ -1,0 +1,53 @@
+import DeskBroker
+import DeskIdentity
+import DeskLedger
+import DeskOrders
+import DeskRunner
+import Foundation
+
+/// Every use case a face works with, built once by the composition root over
+/// the desk's engines (ledger, order desk, venues, prices, supervisor): the faces
+/// hold this and never the engines themselves.
+public struct DeskUseCases: Sendable {
+    /// Orders, cancels and closes through the default venue.
+    public let trading: Trading
+    /// Positions, account, orders and fills, P&L.
+    public let portfolio: Portfolio
+    /// The desk's kill switches.
+    public let switches: KillSwitches
+    /// Issuing, listing and revoking tokens.
+    public let tokenAdministration: TokenAdministration
+    /// The default venue's book against the ledger's.
+    public let reconciliation: VenueReconciliation
+    /// Members' order events as they are booked.
+    public let orderEvents: OrderEvents
+    /// Who a request's token names.
+    public let tokens: TokenAuthenticator
+    let supervisor: Supervisor?
+    let deployer: StrategyDeployer?
+    let ledger: Ledger
+
+    /// The use cases over `ledger` and `orderDesk`, orders going to `venues`' default
+    /// venue, positions valued at `prices`; `supervisor` and `deployer` when the desk
+    /// runs strategies, `reconciler` when the default venue has an account of its own.
+    public init(
+        ledger: Ledger, orderDesk: OrderDesk, venues: Venues, prices: PriceBook, supervisor: Supervisor?,
+        deployer: StrategyDeployer?, reconciler: Reconciler?
+    ) {
+        self.ledger = ledger
+        self.supervisor = supervisor
+        self.deployer = deployer
+        trading = Trading(desk: orderDesk, ledger: ledger, orderRules: venues.defaultVenue.orderRules)
+        portfolio = Portfolio(ledger: ledger, lastPrice: { prices.lastPrice($0) })
+        switches = KillSwitches(desk: orderDesk)
+        tokenAdministration = TokenAdministration(ledger: ledger)
+        reconciliation = VenueReconciliation(reconciler: reconciler)
+        orderEvents = OrderEvents(hub: orderDesk.events, ledger: ledger)
+        tokens = TokenAuthenticator(ledger: ledger)
+    }
+
+    /// Strategy management for a face that words its answers (for the audit log) with `answer`.
+    public func strategies(answer: @escaping FaceAnswer) -> Strategies {
+        Strategies(supervisor: supervisor, deployer: deployer, ledger: ledger, answer: answer)
+    }
+}
