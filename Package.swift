@@ -182,10 +182,9 @@ let package = Package(
         ),
         .target(
             name: "DeskCLI",
-            // DeskLedger only for the backtest and the demo (BacktestRun.swift, DeskDemo.swift), until they move out.
             dependencies: [
                 "DeskCore", "DeskAPI", "DeskApp", "DeskHTTP", "DeskClient", "DeskIdentity", "DeskServices", "DeskRunner",
-                "DeskBroker", "DeskBacktest", "DeskBacktestEngine", "DeskMarketData", "DeskLedger",
+                "DeskBroker", "DeskBacktest", "DeskBacktestEngine", "DeskMarketData",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -2,8 +2,8 @@ import DeskAPI
 import DeskApp
 import DeskCore
 import DeskHTTP
-import DeskLedger
 import DeskRunner
+import DeskServices
 import Foundation
 import Logging
 import ServiceLifecycle
@@ -65,7 +65,7 @@ public enum DeskDemo {
         do { lock = try DeskLock.acquire(database: database).lock } catch {
             throw DemoError(message: error.description)
         }
-        if let kept = keepLastRun(work: work, database: database) {
+        if let kept = keepLastRun(work: work, desk: desk) {
             print("the last demo's ledger and logs are kept in \(kept.path); this run starts a fresh ledger")
         }
 
@@ -101,7 +101,7 @@ public enum DeskDemo {
                 "desk listening on unix://\(listening.unixSocketPath ?? "-") and http://127.0.0.1:\(listening.port ?? 0)"
             )
         }
-        print(try await report(application.ledger, lastPrice: application.prices.lastPrice))
+        print(try await report(application.useCases().portfolio))
         print("ledger: \(database)  (inspect with: desk orders --db \(database); desk positions --db \(database))")
         print("strategy logs: \(work.appendingPathComponent("logs").path)")
         if let verdict = driver.outcome.value { throw DemoError(message: verdict) }
@@ -109,14 +109,14 @@ public enum DeskDemo {
 
     /// Moves the last run's ledger and logs, if any, into `<work>/previous/` (replacing
     /// the run before it), so a new demo starts fresh without wiping them; where they went.
-    static func keepLastRun(work: URL, database: String) -> URL? {
+    static func keepLastRun(work: URL, desk: PrivateDesk) -> URL? {
         let manager = FileManager.default
-        guard manager.fileExists(atPath: database) else { return nil }
+        guard manager.fileExists(atPath: desk.databasePath) else { return nil }
         let previous = work.appendingPathComponent("previous")
         try? manager.removeItem(at: previous)
         try? manager.createDirectory(at: previous, withIntermediateDirectories: true)
         let logs = work.appendingPathComponent("logs")
-        for path in Ledger.files(path: database) + [logs.path] where manager.fileExists(atPath: path) {
+        for path in desk.ledgerFiles + [logs.path] where manager.fileExists(atPath: path) {
             let name = URL(fileURLWithPath: path).lastPathComponent
             if (try? manager.moveItem(atPath: path, toPath: previous.appendingPathComponent(name).path)) == nil {
                 try? manager.removeItem(atPath: path)
@@ -187,16 +187,17 @@ public enum DeskDemo {
         }
 
         func progress(elapsed: Int) async throws -> String {
-            let ledger = application.ledger
-            let orders = try await ledger.orders(OrderQuery(member: nil, limit: OrderQuery.maximumLimit))
+            let portfolio = application.useCases().portfolio
+            let orders = try await portfolio.orders(
+                for: .ledgerOwner, OrderQuery(member: nil, limit: OrderQuery.maximumLimit))
             let filled = orders.filter { $0.status == .filled || $0.status == .partiallyFilled }.count
             let rejected = orders.filter { $0.status == .rejected }.count
-            let positions = try await ledger.positions(member: nil)
-            let members = Dictionary(grouping: positions, by: \.member)
+            let holdings = try await portfolio.positions(for: .ledgerOwner, member: nil, byStrategy: false)
+            let members = Dictionary(grouping: holdings, by: \.record.member)
             let pnl = members.keys.sorted().map { member -> String in
-                let total = members[member]!.reduce(Decimal(0)) { sum, record in
-                    let position = record.position
-                    let unrealized = application.prices.lastPrice(record.symbol).map(position.unrealizedPnL(at:)) ?? 0
+                let total = members[member]!.reduce(Decimal(0)) { sum, holding in
+                    let position = holding.record.position
+                    let unrealized = holding.lastPrice.map(position.unrealizedPnL(at:)) ?? 0
                     return sum + position.realizedPnL + unrealized
                 }
                 return "\(member) P&L \(ReportFormat.pnl(total))"
@@ -208,10 +209,11 @@ public enum DeskDemo {
     }
 
     /// The final per-member report.
-    static func report(_ ledger: Ledger, lastPrice: (String) -> Decimal?) async throws -> String {
-        let orders = try await ledger.orders(OrderQuery(member: nil, limit: OrderQuery.maximumLimit))
-        let positions = try await ledger.positions(member: nil)
-        let members = Set(orders.map(\.member)).union(positions.map(\.member)).sorted()
+    static func report(_ portfolio: Portfolio) async throws -> String {
+        let orders = try await portfolio.orders(
+            for: .ledgerOwner, OrderQuery(member: nil, limit: OrderQuery.maximumLimit))
+        let holdings = try await portfolio.positions(for: .ledgerOwner, member: nil, byStrategy: false)
+        let members = Set(orders.map(\.member)).union(holdings.map(\.record.member)).sorted()
         var lines = ["", "=== final report ==="]
         for member in members {
             let mine = orders.filter { $0.member == member }
@@ -221,9 +223,10 @@ public enum DeskDemo {
             )
             var realized: Decimal = 0
             var unrealized: Decimal = 0
-            for record in positions where record.member == member {
+            for holding in holdings where holding.record.member == member {
+                let record = holding.record
                 let position = record.position
-                let price = lastPrice(record.symbol)
+                let price = holding.lastPrice
                 realized += position.realizedPnL
                 unrealized += price.map(position.unrealizedPnL(at:)) ?? 0
                 lines.append(

@@ -1,19 +1,20 @@
 import Foundation
 import Testing
 
-/// The HTTP face depends only on the use-case layer (issue 24): no file of
-/// DeskHTTP imports the engines, and the package does not list them as its
-/// dependencies. SwiftPM lets a target import what its dependencies depend on,
+/// The faces (HTTP and the CLI) depend only on the use-case layer (issue 24): no
+/// file of theirs imports the engines, and the package does not list them as
+/// their dependencies. SwiftPM lets a target import what its dependencies depend on,
 /// so the compiler alone would not catch a new `import DeskLedger`.
-@Suite("DeskHTTP is a face: it imports no engine")
+@Suite("DeskHTTP and DeskCLI are faces: they import no engine")
 struct FaceDependencyTests {
     static let engines = ["DeskLedger", "DeskOrders"]
+    static let faces = ["DeskHTTP", "DeskCLI"]
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent()
 
-    @Test("no DeskHTTP source file imports DeskLedger or DeskOrders")
-    func sourcesImportNoEngine() throws {
-        let sources = Self.root.appendingPathComponent("Sources/DeskHTTP")
+    @Test("no DeskHTTP or DeskCLI source file imports DeskLedger or DeskOrders", arguments: faces)
+    func sourcesImportNoEngine(face: String) throws {
+        let sources = Self.root.appendingPathComponent("Sources/\(face)")
         let files = try #require(FileManager.default.enumerator(at: sources, includingPropertiesForKeys: nil))
             .compactMap { $0 as? URL }.filter { $0.pathExtension == "swift" }
         #expect(files.count > 10)
@@ -26,13 +27,13 @@ struct FaceDependencyTests {
         }
     }
 
-    @Test("Package.swift does not list DeskLedger or DeskOrders among DeskHTTP's dependencies")
-    func packageListsNoEngine() throws {
+    @Test("Package.swift does not list DeskLedger or DeskOrders among a face's dependencies", arguments: faces)
+    func packageListsNoEngine(face: String) throws {
         let manifest = try String(contentsOf: Self.root.appendingPathComponent("Package.swift"), encoding: .utf8)
-        let start = try #require(manifest.range(of: "name: \"DeskHTTP\","))
+        let start = try #require(manifest.range(of: "name: \"\(face)\","))
         let end = try #require(manifest.range(of: "]", range: start.upperBound..<manifest.endIndex))
         let dependencies = manifest[start.upperBound..<end.lowerBound]
         #expect(dependencies.contains("\"DeskServices\""))
-        for engine in Self.engines { #expect(!dependencies.contains("\"\(engine)\""), "DeskHTTP depends on \(engine)") }
+        for engine in Self.engines { #expect(!dependencies.contains("\"\(engine)\""), "\(face) depends on \(engine)") }
     }
 }

@@ -1,5 +1,6 @@
 import DeskBroker
 import DeskCore
+import DeskLedger
 import DeskMarketData
 import DeskRunner
 import Foundation
@@ -38,6 +39,8 @@ public struct PrivateDesk: Sendable {
 
     /// The ledger file.
     public var databasePath: String { workDirectory.appendingPathComponent(ledgerName).path }
+    /// The ledger's files (the database, its write-ahead log and shared memory).
+    public var ledgerFiles: [String] { Ledger.files(path: databasePath) }
     /// The strategy logs.
     public var logsDirectory: URL { workDirectory.appendingPathComponent("logs") }
     /// The socket strategies reach the desk through.
