@@ -1,5 +1,4 @@
 import DeskCore
-import DeskLedger
 import Foundation
 
 /// May this order go, and what does it reserve? The order desk's decisions as a
