@@ -41,6 +41,9 @@ public struct DeskApplication: Sendable {
     public let deployer: StrategyDeployer?
     /// The web desk's sessions (in memory: a restart signs everyone out).
     public let sessions: WebSessions
+    /// Every use case the faces translate, over this desk's engines (built once: the
+    /// routes, the streams and the demo's reports share it).
+    public let useCases: DeskUseCases
     /// The feed's last trade, quote and bar per symbol, for the `/v2` latest-data routes.
     public let latest = LatestTicks()
     private let listening = OneShot<Void>()
@@ -96,6 +99,10 @@ public struct DeskApplication: Sendable {
         sessions = WebSessions(
             lifetime: configuration.web.sessionLifetime, capacity: configuration.web.maximumSessions,
             perMember: configuration.web.sessionsPerMember)
+        useCases = DeskUseCases(
+            ledger: ledger, orderDesk: orderDesk, venues: venues, prices: prices, supervisor: supervisor,
+            deployer: deployer, reconciler: Reconciler(ledger: ledger, venue: venues.defaultVenue, orderDesk: orderDesk)
+        )
     }
 
     static func source(_ setting: FeedSetting, logger: Logger) throws -> (any TickSource)? {
@@ -119,7 +126,7 @@ public struct DeskApplication: Sendable {
     public func router() -> Router<DeskRequestContext> {
         deskRouter(
             RouteDependencies(
-                useCases: useCases(), venues: venues, prices: prices, feed: feed, metrics: metrics,
+                useCases: useCases, venues: venues, prices: prices, feed: feed, metrics: metrics,
                 trustUserHeader: configuration.trustUserHeader,
                 maximumBodySize: configuration.maximumBodySize, latest: latest,
                 sessions: AlpacaSessions(
@@ -128,13 +135,6 @@ public struct DeskApplication: Sendable {
                     alwaysOpen: !venues.defaultVenue.capabilities.contains(.keepsMarketHours)),
                 webSessions: sessions, web: configuration.web, calendar: configuration.session,
                 logger: logger))
-    }
-
-    /// Every use case the faces translate, over this desk's engines.
-    public func useCases() -> DeskUseCases {
-        DeskUseCases(
-            ledger: ledger, orderDesk: orderDesk, venues: venues, prices: prices, supervisor: supervisor,
-            deployer: deployer, reconciler: reconciler())
     }
 
     /// The reconciler of the default venue, when it has an account of its own (Alpaca).
@@ -168,7 +168,6 @@ public struct DeskApplication: Sendable {
         var apps: [any Service] = []
         let connections = configuration.connections
         let logger = self.logger
-        let useCases = useCases()
         let streams = AlpacaStreams(
             tokens: useCases.tokens, orderEvents: useCases.orderEvents, feed: feed, logger: logger)
         var tcp = Application(

@@ -101,7 +101,7 @@ public enum DeskDemo {
                 "desk listening on unix://\(listening.unixSocketPath ?? "-") and http://127.0.0.1:\(listening.port ?? 0)"
             )
         }
-        print(try await report(application.useCases().portfolio))
+        print(try await report(application.useCases.portfolio))
         print("ledger: \(database)  (inspect with: desk orders --db \(database); desk positions --db \(database))")
         print("strategy logs: \(work.appendingPathComponent("logs").path)")
         if let verdict = driver.outcome.value { throw DemoError(message: verdict) }
@@ -187,7 +187,7 @@ public enum DeskDemo {
         }
 
         func progress(elapsed: Int) async throws -> String {
-            let portfolio = application.useCases().portfolio
+            let portfolio = application.useCases.portfolio
             let orders = try await portfolio.orders(
                 for: .ledgerOwner, OrderQuery(member: nil, limit: OrderQuery.maximumLimit))
             let filled = orders.filter { $0.status == .filled || $0.status == .partiallyFilled }.count
