@@ -221,14 +221,26 @@ public struct TokenIdentity: Sendable, Equatable {
     public var isAdmin: Bool
     /// A metrics token: it may read `/metrics` and nothing else.
     public var isMetricsOnly: Bool
+    /// An officer's token: approves promotions, halts and resumes, reads every member's figures.
+    public var isOfficer: Bool
+    /// The venue the token trades on; empty for a token issued without one (the desk's default venue).
+    public var venue: String
 
-    public init(tokenId: Int64, member: String, strategy: String, isAdmin: Bool, isMetricsOnly: Bool = false) {
+    public init(
+        tokenId: Int64, member: String, strategy: String, isAdmin: Bool, isMetricsOnly: Bool = false,
+        isOfficer: Bool = false, venue: String = ""
+    ) {
         self.tokenId = tokenId
         self.member = member
         self.strategy = strategy
         self.isAdmin = isAdmin
         self.isMetricsOnly = isMetricsOnly
+        self.isOfficer = isOfficer
+        self.venue = venue
     }
+
+    /// What the token may do: admin, officer or member.
+    public var role: DeskRole { isAdmin ? .admin : isOfficer ? .officer : .member }
 }
 
 /// Who issued a token (the `issued_by` column).

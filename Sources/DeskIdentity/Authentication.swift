@@ -41,8 +41,14 @@ public struct TokenAuthenticator: Sendable {
     public static let seedDefaultMember = "default_user"
 
     let ledger: Ledger
+    /// The venue of tokens issued without one.
+    let defaultVenue: String
 
-    public init(ledger: Ledger) { self.ledger = ledger }
+    /// Looks tokens up in `ledger`; a token issued without a venue trades on `defaultVenue`.
+    public init(ledger: Ledger, defaultVenue: String) {
+        self.ledger = ledger
+        self.defaultVenue = defaultVenue
+    }
 
     /// The caller behind an `Authorization` header value (`Bearer <token>`).
     /// - Parameter claimedMember: the seed's `X-User-ID`, if sent: it must name the token's own member.
@@ -60,7 +66,7 @@ public struct TokenAuthenticator: Sendable {
                 "X-User-ID \(OrderValidation.quoted(claimedMember)) does not match this token's member \"\(identity.member)\"; a token only trades as its own member"
             )
         }
-        return Caller(identity)
+        return Caller(identity, defaultVenue: defaultVenue)
     }
 
     /// The live token `token` is, if any.
@@ -88,7 +94,7 @@ public struct TokenAuthenticator: Sendable {
                 "unauthorized: the key id \(OrderValidation.quoted(keyId)) names neither this token's member nor its id"
             )
         }
-        return Caller(identity)
+        return Caller(identity, defaultVenue: defaultVenue)
     }
 
     /// A bare token (the trading stream's `oauth_token`, or `Authorization: Bearer` without the header around it).
@@ -145,10 +151,10 @@ public enum Access: Sendable {
 }
 
 extension Caller {
-    /// The caller a live token stands for.
-    init(_ identity: TokenIdentity) {
+    /// The caller a live token stands for; a token issued without a venue trades on `defaultVenue`.
+    init(_ identity: TokenIdentity, defaultVenue: String) {
         self.init(
-            member: identity.member, strategy: identity.strategy, isAdmin: identity.isAdmin,
-            isMetricsOnly: identity.isMetricsOnly)
+            member: identity.member, strategy: identity.strategy, isMetricsOnly: identity.isMetricsOnly,
+            role: identity.role, venue: identity.venue.isEmpty ? defaultVenue : identity.venue)
     }
 }

@@ -218,6 +218,14 @@ enum LedgerDatabase {
         }
         PnLHistoryTable.register(in: &migrator)
         PromotionTables.register(in: &migrator)
+        migrator.registerMigration("v9-token-venue-and-officer") { db in
+            // A token trades on one venue (empty: the desk's default venue, as every token before venues did);
+            // an officer's token approves promotions, halts and resumes, and reads every member's figures.
+            try db.alter(table: "tokens") { t in
+                t.add(column: "venue", .text).notNull().defaults(to: "")
+                t.add(column: "officer", .boolean).notNull().defaults(to: false)
+            }
+        }
         return migrator
     }
 }

@@ -23,6 +23,10 @@ public struct TokenRecord: Codable, Sendable, Equatable, FetchableRecord, Mutabl
     public var issuedBy: String
     /// May read `/metrics` and nothing else.
     public var metricsOnly: Bool
+    /// The venue the token trades on; empty: the desk's default venue.
+    public var venue: String
+    /// An officer's token.
+    public var officer: Bool
 }
 
 extension OrderRecord: FetchableRecord {}

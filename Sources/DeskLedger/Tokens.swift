@@ -11,12 +11,16 @@ extension Ledger {
     /// Issues a new bearer token for `member` (bound to `strategy` if given) and stores its hash.
     /// - Parameters:
     ///   - metricsOnly: a token for Prometheus: it reads `/metrics` and nothing else.
+    ///   - venue: the venue its orders go to; empty: the desk's default venue, whichever it is when the token is used.
+    ///   - isOfficer: an officer's token (approves promotions, halts, reads every member's figures).
     ///   - issuer: who issues it; `.supervisor` tokens do not outlive the desk run that issued them.
     public func issueToken(
-        member: String, strategy: String = "", isAdmin: Bool = false, metricsOnly: Bool = false,
-        issuer: TokenIssuer = .cli
+        member: String, strategy: String = "", venue: String = "", isAdmin: Bool = false, isOfficer: Bool = false,
+        metricsOnly: Bool = false, issuer: TokenIssuer = .cli
     ) async throws -> IssuedToken {
-        precondition(!(isAdmin && metricsOnly), "a token is an admin token or a metrics token, not both")
+        precondition(
+            [isAdmin, isOfficer, metricsOnly].filter { $0 }.count <= 1,
+            "a token is an admin, an officer or a metrics token, not two of them")
         var bytes = [UInt8](repeating: 0, count: 32)
         var generator = SystemRandomNumberGenerator()
         for index in bytes.indices { bytes[index] = generator.next() }
@@ -27,12 +31,14 @@ extension Ledger {
         let record = try await database.write { db in
             try TokenRecord(
                 id: nil, tokenHash: Self.hash(token: secret), member: member, strategy: strategy, isAdmin: isAdmin,
-                createdAt: Date(), revokedAt: nil, issuedBy: issuer.rawValue, metricsOnly: metricsOnly
+                createdAt: Date(), revokedAt: nil, issuedBy: issuer.rawValue, metricsOnly: metricsOnly, venue: venue,
+                officer: isOfficer
             ).inserted(db)
         }
         return IssuedToken(
             identity: TokenIdentity(
-                tokenId: record.id!, member: member, strategy: strategy, isAdmin: isAdmin, isMetricsOnly: metricsOnly),
+                tokenId: record.id!, member: member, strategy: strategy, isAdmin: isAdmin, isMetricsOnly: metricsOnly,
+                isOfficer: isOfficer, venue: venue),
             secret: secret)
     }
 
@@ -56,12 +62,12 @@ extension Ledger {
         try await database.read { db in
             let statement = try db.cachedStatement(
                 sql:
-                    "SELECT id, member, strategy, is_admin, metrics_only FROM tokens WHERE token_hash = ? AND revoked_at IS NULL"
+                    "SELECT id, member, strategy, is_admin, metrics_only, officer, venue FROM tokens WHERE token_hash = ? AND revoked_at IS NULL"
             )
             return try Row.fetchOne(statement, arguments: [hash]).map {
                 TokenIdentity(
                     tokenId: $0["id"], member: $0["member"], strategy: $0["strategy"], isAdmin: $0["is_admin"],
-                    isMetricsOnly: $0["metrics_only"])
+                    isMetricsOnly: $0["metrics_only"], isOfficer: $0["officer"], venue: $0["venue"])
             }
         }
     }

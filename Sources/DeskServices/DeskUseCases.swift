@@ -43,7 +43,7 @@ public struct DeskUseCases: Sendable {
         tokenAdministration = TokenAdministration(ledger: ledger)
         reconciliation = VenueReconciliation(reconciler: reconciler)
         orderEvents = OrderEvents(hub: orderDesk.events, ledger: ledger)
-        tokens = TokenAuthenticator(ledger: ledger)
+        tokens = TokenAuthenticator(ledger: ledger, defaultVenue: venues.defaultVenue.name)
     }
 
     /// Strategy management for a face that words its answers (for the audit log) with `answer`.
