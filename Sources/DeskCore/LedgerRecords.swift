@@ -24,9 +24,12 @@ public struct OrderRecord: Sendable, Equatable {
     public var statusReason: String?
     public var createdAt: Date
     public var updatedAt: Date
+    /// The venue the order went to.
+    public var venue: String
 
     /// `order` as the ledger stores it, with its progress so far.
     public init(_ order: Order, progress: OrderProgress, updatedAt: Date? = nil) {
+        venue = order.venue
         orderId = order.id
         member = order.member
         strategy = order.strategy
@@ -53,7 +56,7 @@ public struct OrderRecord: Sendable, Equatable {
             terms: OrderTerms(
                 symbol: symbol, qty: qty, side: side, type: orderType, timeInForce: timeInForce,
                 limitPrice: limitPrice, stopPrice: stopPrice),
-            placedAt: createdAt)
+            placedAt: createdAt, venue: venue)
     }
 
     /// The order's state machine, as stored.
@@ -89,12 +92,15 @@ public struct FillRecord: Sendable, Equatable {
     public var qty: Decimal
     public var price: Decimal
     public var filledAt: Date
+    /// The venue the fill happened on (its order's).
+    public var venue: String
 
     /// A fill as given.
     public init(
         id: Int64?, orderId: String, fillId: String, member: String, strategy: String, symbol: String, side: Side,
-        qty: Decimal, price: Decimal, filledAt: Date
+        qty: Decimal, price: Decimal, filledAt: Date, venue: String = ""
     ) {
+        self.venue = venue
         self.id = id
         self.orderId = orderId
         self.fillId = fillId
@@ -119,11 +125,14 @@ public struct PositionRecord: Sendable, Equatable {
     public var costBasis: Decimal
     public var realizedPnL: Decimal
     public var updatedAt: Date
+    /// The venue whose book the holding is in.
+    public var venue: String
 
     /// A holding as given.
     public init(
-        member: String, strategy: String, symbol: String, position: Position, updatedAt: Date
+        member: String, strategy: String, symbol: String, position: Position, updatedAt: Date, venue: String = ""
     ) {
+        self.venue = venue
         self.member = member
         self.strategy = strategy
         self.symbol = symbol

@@ -50,14 +50,19 @@ public struct Order: Sendable, Equatable {
     public var terms: OrderTerms
     /// When the desk admitted it (day orders expire at that day's close).
     public var placedAt: Date
+    /// The venue it goes to (the placing token's venue).
+    public var venue: String
 
     /// An order as admitted.
-    public init(id: String, member: String, strategy: String = "", terms: OrderTerms, placedAt: Date) {
+    public init(
+        id: String, member: String, strategy: String = "", terms: OrderTerms, placedAt: Date, venue: String = ""
+    ) {
         self.id = id
         self.member = member
         self.strategy = strategy
         self.terms = terms
         self.placedAt = placedAt
+        self.venue = venue
     }
 }
 
