@@ -71,6 +71,13 @@ extension Ledger {
         }
     }
 
+    /// The venue `strategy` was moved to, if it was (nil: it runs on the desk's default venue).
+    public func strategyVenue(_ strategy: String) async throws -> String? {
+        try await database.read { db in
+            try String.fetchOne(db, sql: "SELECT venue FROM strategy_venues WHERE strategy = ?", arguments: [strategy])
+        }
+    }
+
     /// Moves `strategy` to `venue` at once (a move that needs no approval), with its audit line.
     public func moveStrategy(
         _ strategy: String, member: String, to venue: String, by: String, at: Date, audit: AuditEvent

@@ -26,6 +26,8 @@ public struct DeskUseCases: Sendable {
     let supervisor: Supervisor?
     let deployer: StrategyDeployer?
     let ledger: Ledger
+    /// Where strategies run unless the ledger moved them.
+    let defaultVenue: String
 
     /// The use cases over `ledger` and `orderDesk`, orders going to `venues`' default
     /// venue, positions valued at `prices`; `supervisor` and `deployer` when the desk
@@ -37,6 +39,7 @@ public struct DeskUseCases: Sendable {
         self.ledger = ledger
         self.supervisor = supervisor
         self.deployer = deployer
+        defaultVenue = venues.defaultVenue.name
         trading = Trading(desk: orderDesk, ledger: ledger, orderRules: venues.defaultVenue.orderRules)
         portfolio = Portfolio(ledger: ledger, lastPrice: { prices.lastPrice($0) })
         switches = KillSwitches(desk: orderDesk)
@@ -48,6 +51,7 @@ public struct DeskUseCases: Sendable {
 
     /// Strategy management for a face that words its answers (for the audit log) with `answer`.
     public func strategies(answer: @escaping FaceAnswer) -> Strategies {
-        Strategies(supervisor: supervisor, deployer: deployer, ledger: ledger, answer: answer)
+        Strategies(
+            supervisor: supervisor, deployer: deployer, ledger: ledger, defaultVenue: defaultVenue, answer: answer)
     }
 }
