@@ -83,7 +83,8 @@ public struct DeskApplication: Sendable {
             runtime.sandbox.clientGroup = runtime.sandbox.clientGroup ?? configuration.unixSocketGroup
             runtime.docker?.socketGroup = runtime.sandbox.clientGroup
             let supervisor = Supervisor(
-                configuration: runtime, feed: feed, credentials: LedgerCredentials(ledger: ledger, defaultVenue: venues.defaultVenue.name),
+                configuration: runtime, feed: feed,
+                credentials: LedgerCredentials(ledger: ledger, defaultVenue: venues.defaultVenue.name),
                 store: LedgerStrategyStore(ledger: ledger), users: LedgerStrategyUsers(ledger: ledger), logger: logger)
             self.supervisor = supervisor
             deployer = StrategyDeployer(

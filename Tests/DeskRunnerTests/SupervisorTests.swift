@@ -82,7 +82,9 @@ struct SupervisorTests {
         }
     }
 
-    @Test("each start issues the strategy's token on the venue it runs on: once moved, the next start's is for the new venue")
+    @Test(
+        "each start issues the strategy's token on the venue it runs on: once moved, the next start's is for the new venue"
+    )
     func tokenOnVenue() async throws {
         let folder = try StrategyFolder()
         defer { folder.remove() }
