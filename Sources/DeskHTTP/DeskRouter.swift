@@ -102,7 +102,10 @@ public func deskRouter(_ services: RouteDependencies) -> Router<DeskRequestConte
     let web = WebController(
         desk: WebDesk(
             portfolio: portfolio, switches: switches, tokens: tokenAdministration,
-            venue: services.venues.defaultVenue, feed: services.feed, strategies: memberStrategies,
+            venue: services.venues.defaultVenue,
+            venues: WebVenues(
+                names: services.venues.names, defaultVenue: services.venues.defaultVenue.name, needingApproval: []),
+            feed: services.feed, strategies: memberStrategies,
             calendar: services.calendar),
         sessions: services.webSessions, tokens: tokens, settings: services.web,
         livePages: MemberSlots(perMember: services.web.livePagesPerMember),

@@ -47,10 +47,15 @@ enum HTML {
         return html + "</tbody></table></div>"
     }
 
-    /// A button the page's script sends as `method path` with `body` (JSON), with the session's CSRF value.
-    static func action(_ label: String, _ method: String, _ path: String, body: String? = nil, name: String) -> String {
+    /// A button the page's script sends as `method path` with `body` (JSON), with the session's CSRF value;
+    /// with `reasonField`, the body is `{"reason": …}` from the input of that id.
+    static func action(
+        _ label: String, _ method: String, _ path: String, body: String? = nil, name: String,
+        reasonField: String? = nil
+    ) -> String {
         var html = "<button type=\"button\" data-method=\"\(method)\" data-path=\"\(escape(path))\""
         if let body { html += " data-body=\"\(escape(body))\"" }
+        if let reasonField { html += " data-reason=\"\(escape(reasonField))\"" }
         return html + " data-name=\"\(escape(name))\">\(escape(label))</button>"
     }
 

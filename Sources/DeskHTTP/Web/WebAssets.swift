@@ -68,10 +68,18 @@ enum WebAssets {
             const label = button.textContent;
             button.disabled = true;
             try {
-              const reply = await call(button.dataset.method, button.dataset.path, button.dataset.body || null);
+              let body = button.dataset.body || null;
+              // A button with data-reason sends {"reason": …} from that field (a rejection says why).
+              if (button.dataset.reason) {
+                const field = document.getElementById(button.dataset.reason);
+                body = JSON.stringify({ reason: field ? field.value.trim() : "" });
+              }
+              const reply = await call(button.dataset.method, button.dataset.path, body);
               let detail = "";
               if (reply && Array.isArray(reply.results)) {
                 detail = reply.results.map(function (r) { return r.name + ": " + (r.message || r.outcome || r.state || "done"); }).join("; ");
+              } else if (reply && typeof reply.message === "string") {
+                detail = reply.message;
               }
               say(label + ": done" + (detail ? " (" + detail + ")" : ""), false);
             } catch (error) {
@@ -231,7 +239,7 @@ enum WebAssets {
         header h1 { font-size: 1.2rem; margin: 0; }
         header p { margin: 0; flex: 1; }
         main { display: grid; gap: 1rem; padding: 1rem; grid-template-columns: repeat(auto-fit, minmax(min(100%, 30rem), 1fr)); }
-        section:has(#strategies), section:has(#orders), section:has(#leaderboard) { grid-column: 1 / -1; }
+        section:has(#strategies), section:has(#orders), section:has(#leaderboard), section:has(#promotion), section:has(#approvals) { grid-column: 1 / -1; }
         section { background: var(--paper); border: 1px solid var(--line); border-radius: 6px; padding: .8rem 1rem; min-width: 0; }
         h2 { font-size: 1.05rem; margin: 0 0 .5rem; }
         h3 { font-size: .95rem; margin: .8rem 0 .4rem; }
@@ -256,6 +264,7 @@ enum WebAssets {
         button:disabled { opacity: .5; }
         header button { border-color: #fff; color: #fff; background: transparent; }
         form.tool { display: grid; gap: .35rem; margin-top: .8rem; max-width: 30rem; }
+        input.reason { width: 12rem; }
         input, select { font: inherit; padding: .3rem; border: 1px solid var(--line); border-radius: 4px; max-width: 100%; }
         label.check { display: flex; gap: .4rem; align-items: center; }
         pre.log { background: #11161d; color: #d6dde6; padding: .6rem; overflow: auto; max-height: 22rem; font-size: .8rem; white-space: pre-wrap; word-break: break-all; }

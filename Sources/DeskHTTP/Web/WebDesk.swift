@@ -17,6 +17,8 @@ struct WebDesk: Sendable {
     let tokens: TokenAdministration
     /// Where orders go (the default venue): the page asks it what it can do.
     let venue: any Venue
+    /// The desk's venues as the page names them.
+    let venues: WebVenues
     let feed: FeedHub
     let strategies: MemberStrategyController
     let calendar: SessionCalendar
@@ -48,7 +50,9 @@ struct WebDesk: Sendable {
         ]
         let reply = try? await strategies.visible(to: caller)
         let own = (reply?.strategies ?? []).filter { $0.member == member || caller.isAdmin }
-        sections.append(Section(id: "strategies", html: strategiesHTML(reply, own: own)))
+        let venueOf = Dictionary(own.map { ($0.name, $0.venue ?? "") }, uniquingKeysWith: { first, _ in first })
+        sections.append(
+            Section(id: "strategies", html: strategiesHTML(reply, own: own, venueOf: venueOf, pending: [:])))
         sections.append(Section(id: "log", html: try await logHTML(log, own: own)))
         if caller.isAdmin {
             sections.append(Section(id: "leaderboard", html: try await leaderboardHTML(caller)))
@@ -88,11 +92,11 @@ struct WebDesk: Sendable {
             return [
                 HTML.escape(view.symbol), HTML.escape(view.qty), HTML.money(view.avgEntryPrice),
                 HTML.money(view.marketPrice), HTML.money(view.marketValue), HTML.pnl(view.unrealizedPnL),
-                HTML.pnl(view.realizedPnL),
+                HTML.pnl(view.realizedPnL), HTML.escape(venues.shown(holding.record.venue)),
             ]
         }
         return HTML.table(
-            ["Symbol", "Qty", "Avg entry", "Price", "Market value", "Unrealized", "Realized"], rows,
+            ["Symbol", "Qty", "Avg entry", "Price", "Market value", "Unrealized", "Realized", "Venue"], rows,
             empty: "No positions.", label: "Positions")
     }
 
@@ -111,18 +115,23 @@ struct WebDesk: Sendable {
                 HTML.escape(view.symbol), HTML.escape(view.side), HTML.escape(view.qty),
                 HTML.escape(view.orderType), HTML.money(view.limitPrice),
                 "<span class=\"status\">\(HTML.escape(view.status))</span>", HTML.escape(view.filledQty),
-                HTML.money(view.filledAvgPrice), HTML.escape(view.strategy.isEmpty ? "-" : view.strategy), cancel,
+                HTML.money(view.filledAvgPrice), HTML.escape(view.strategy.isEmpty ? "-" : view.strategy),
+                HTML.escape(venues.shown(order.venue)), cancel,
             ]
         }
         return HTML.table(
             [
                 "Time", "Order", "Symbol", "Side", "Qty", "Type", "Limit", "Status", "Filled", "Fill price", "Strategy",
-                "",
+                "Venue", "",
             ],
             rows, empty: "No orders yet.", label: "Orders")
     }
 
-    func strategiesHTML(_ reply: StrategyStatusReply?, own: [StrategyStatus]) -> String {
+    /// The strategies `caller` sees, each with its venue (and, on a desk of several venues, its stage).
+    func strategiesHTML(
+        _ reply: StrategyStatusReply?, own: [StrategyStatus], venueOf: [String: String],
+        pending: [String: PromotionRequest]
+    ) -> String {
         guard let reply else {
             return "<p class=\"empty\">This desk runs no strategies (desk serve --strategies-dir).</p>"
         }
@@ -138,16 +147,25 @@ struct WebDesk: Sendable {
             var state = HTML.escape(strategy.state.rawValue)
             if let failure = strategy.failure { state += "<br><small>\(HTML.escape(failure))</small>" }
             if let problem = strategy.problem { state += "<br><small>config: \(HTML.escape(problem))</small>" }
+            let choices = PromotionChoices(
+                venue: venueOf[strategy.name] ?? "", pending: pending[strategy.name], venues: venues)
+            let stage =
+                venues.isSingle
+                ? []
+                : ["<span data-stage-of=\"\(HTML.escape(strategy.name))\">\(HTML.escape(choices.stageText))</span>"]
             return [
                 "<span data-strategy=\"\(HTML.escape(strategy.name))\">\(HTML.escape(strategy.name))</span>",
                 HTML.escape(strategy.member),
+                "<span data-venue-of=\"\(HTML.escape(strategy.name))\">\(HTML.escape(choices.venue))</span>",
+            ] + stage + [
                 "<span class=\"state\" data-state-of=\"\(HTML.escape(strategy.name))\">\(state)</span>",
                 "\(strategy.restarts)", strategy.ordersPlaced.map(String.init) ?? "-", "\(strategy.ticksDelivered)",
                 "\(strategy.ticksDropped)", actions + " " + logs,
             ]
         }
         var html = HTML.table(
-            ["Strategy", "Member", "State", "Restarts", "Orders", "Ticks", "Dropped", ""], rows,
+            ["Strategy", "Member", "Venue"] + (venues.isSingle ? [] : ["Stage"])
+                + ["State", "Restarts", "Orders", "Ticks", "Dropped", ""], rows,
             empty: "No strategies yet: deploy one below.", label: "Strategies")
         if let problem = reply.sandbox.problem {
             html += "<p class=\"warning\">No strategy can start: \(HTML.escape(problem))</p>"

@@ -45,7 +45,7 @@ enum WebPage {
         var body = head("\n<meta name=\"csrf-token\" content=\"\(HTML.escape(csrf))\">")
         body +=
             "<body><header><h1>Desk</h1><p>Signed in as <strong id=\"member\">\(HTML.escape(caller.member))</strong>"
-        body += caller.isAdmin ? " <span class=\"badge\">admin</span>" : ""
+        body += caller.role == .member ? "" : " <span class=\"badge\">\(caller.role.rawValue)</span>"
         body += "</p><button type=\"button\" id=\"sign-out\">Sign out</button></header>"
         body +=
             "<p id=\"status\" role=\"status\" aria-live=\"polite\"></p><p id=\"live-state\" class=\"hint\">connecting…</p><main>"
@@ -54,6 +54,11 @@ enum WebPage {
         body += section("Positions", "positions", sections)
         body += section("Orders", "orders", sections)
         body += section("Strategies", "strategies", sections, after: deployForm)
+        // On a desk of several venues: moving a strategy between them, and the requests that wait for an officer.
+        if sections.contains(where: { $0.id == "promotion" }) {
+            body += section("Promotion", "promotion", sections)
+            body += section("Approvals", "approvals", sections)
+        }
         body += section("Log", "log", sections)
         if caller.isAdmin {
             body += section("Leaderboard", "leaderboard", sections)
