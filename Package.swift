@@ -134,7 +134,7 @@ let package = Package(
             name: "DeskServices",
             dependencies: [
                 "DeskCore", "DeskAPI", "DeskIdentity", "DeskLedger", "DeskOrders", "DeskBroker", "DeskMarketData",
-                "DeskRunner",
+                "DeskRunner", "DeskPromotion", "DeskBacktest",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -144,7 +144,7 @@ let package = Package(
             name: "DeskHTTP",
             dependencies: [
                 "DeskCore", "DeskAPI", "DeskProto", "DeskIdentity", "DeskServices", "DeskBroker", "DeskMarketData",
-                "DeskRunner", "AlpacaProtocol", "MessagePack",
+                "DeskRunner", "DeskPromotion", "AlpacaProtocol", "MessagePack",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
@@ -163,7 +163,7 @@ let package = Package(
             name: "DeskApp",
             dependencies: [
                 "DeskCore", "DeskAPI", "DeskHTTP", "DeskIdentity", "DeskServices", "DeskOrders", "DeskLedger",
-                "DeskBroker", "DeskMarketData", "DeskRunner", "AlpacaBroker", "AlpacaData",
+                "DeskBroker", "DeskMarketData", "DeskRunner", "DeskPromotion", "AlpacaBroker", "AlpacaData",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -266,7 +266,7 @@ let package = Package(
             name: "DeskAppTests",
             dependencies: [
                 "DeskApp", "DeskAppTestSupport", "DeskTestSupport", "DeskHTTP", "DeskIdentity", "DeskLedger",
-                "DeskProto", "DeskRunner", "DeskBroker", "DeskCore", "AlpacaBroker",
+                "DeskProto", "DeskRunner", "DeskBroker", "DeskCore", "DeskPromotion", "AlpacaBroker",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),

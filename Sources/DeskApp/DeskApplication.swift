@@ -102,8 +102,10 @@ public struct DeskApplication: Sendable {
             perMember: configuration.web.sessionsPerMember)
         useCases = DeskUseCases(
             ledger: ledger, orderDesk: orderDesk, venues: venues, prices: prices, supervisor: supervisor,
-            deployer: deployer, reconciler: Reconciler(ledger: ledger, venue: venues.defaultVenue, orderDesk: orderDesk)
-        )
+            deployer: deployer,
+            reconciler: Reconciler(ledger: ledger, venue: venues.defaultVenue, orderDesk: orderDesk),
+            promotionRules: configuration.promotionRules, demotionVenue: DeskConfiguration.paperVenue,
+            pauseAfterMove: configuration.pauseAfterMove, logger: logger)
     }
 
     static func source(_ setting: FeedSetting, logger: Logger) throws -> (any TickSource)? {
@@ -210,6 +212,9 @@ public struct DeskApplication: Sendable {
         if let reconciler = reconciler() {
             venueServices.append(StartupReconciliation(reconciler: reconciler, orderDesk: orderDesk, logger: logger))
         }
+        // A desk stopped in the middle of a promotion: the moved strategy's orders on its old venue are canceled.
+        venueServices.append(
+            PromotionSettlementService(promotions: useCases.promotions, orderDesk: orderDesk, logger: logger))
         let services: [any Service] =
             [ledger] + venueServices + [orderDesk]
             + [
@@ -309,5 +314,25 @@ struct SessionCloser: Service {
             logger.info("session close: expiring day orders", metadata: ["close": "\(close)"])
             for venue in venues { venue.closeSession(at: close) }
         }
+    }
+}
+
+/// Once the order desk is ready: cancels the working orders of strategies on a
+/// venue that is not theirs now (`Promotions.settle`), then waits for shutdown.
+struct PromotionSettlementService: Service {
+    let promotions: Promotions
+    let orderDesk: OrderDesk
+    let logger: Logger
+
+    func run() async throws {
+        await orderDesk.ready()
+        do {
+            _ = try await promotions.settle()
+        } catch {
+            logger.error(
+                "could not cancel moved strategies' orders on their old venues at start",
+                metadata: ["error": "\(error)"])
+        }
+        try? await gracefulShutdown()
     }
 }

@@ -26,7 +26,7 @@ import Foundation
 ///     "paper": {"broker": "paper"},
 ///     "live": {"broker": "alpaca", "base_url": "https://api.alpaca.markets",
 ///              "key_id_variable": "APCA_LIVE_KEY_ID", "secret_key_variable": "APCA_LIVE_SECRET_KEY",
-///              "requires_approval": true}
+///              "requires_approval": true, "promotion": {"min_paper_days": 5, "min_fills": 20}}
 ///   },
 ///   "default_venue": "paper"
 /// }
@@ -74,7 +74,9 @@ public struct DeskConfigFile: Sendable {
         if file.venues != nil || file.defaultVenue != nil {
             var venues = (file.venues ?? [:]).sorted { $0.key < $1.key }.map {
                 VenueConfiguration(
-                    name: $0.key, settings: $0.value.settings, requiresApproval: $0.value.requiresApproval)
+                    name: $0.key, settings: $0.value.settings, requiresApproval: $0.value.requiresApproval,
+                    minPaperDays: $0.value.promotion?.minPaperDays?.value, minFills: $0.value.promotion?.minFills?.value
+                )
             }
             let paper = DeskConfiguration.paperVenue
             if let index = venues.firstIndex(where: { $0.name == paper }) {
@@ -144,10 +146,22 @@ public struct DeskConfigFile: Sendable {
         }
     }
 
-    /// One entry of `venues`: `broker` names its kind, whose settings read the rest.
+    /// One entry of `venues`: `broker` names its kind, whose settings read the rest;
+    /// `requires_approval` and `promotion` are what a strategy moving onto it needs.
     struct VenueEntry: Decodable {
         var settings: any VenueSettings
         var requiresApproval: Bool
+        var promotion: Promotion?
+
+        /// `"promotion": {"min_paper_days": 5, "min_fills": 20}`.
+        struct Promotion: Decodable {
+            var minPaperDays: PositiveWholeNumber?
+            var minFills: PositiveWholeNumber?
+
+            enum CodingKeys: String, CodingKey {
+                case minPaperDays = "min_paper_days", minFills = "min_fills"
+            }
+        }
 
         init(from decoder: any Decoder) throws {
             let container = try decoder.container(keyedBy: NamedKey.self)
@@ -161,6 +175,7 @@ public struct DeskConfigFile: Sendable {
                 )
             }
             requiresApproval = try container.decodeIfPresent(Bool.self, forKey: NamedKey("requires_approval")) ?? false
+            promotion = try container.decodeIfPresent(Promotion.self, forKey: NamedKey("promotion"))
             settings = try read(decoder)
         }
     }
