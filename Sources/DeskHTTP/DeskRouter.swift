@@ -105,8 +105,9 @@ public func deskRouter(_ services: RouteDependencies) -> Router<DeskRequestConte
             portfolio: portfolio, switches: switches, tokens: tokenAdministration,
             venue: services.venues.defaultVenue,
             venues: WebVenues(
-                names: services.venues.names, defaultVenue: services.venues.defaultVenue.name, needingApproval: []),
-            feed: services.feed, strategies: memberStrategies,
+                names: services.venues.names, defaultVenue: services.venues.defaultVenue.name,
+                needingApproval: Set(useCases.promotions.rules.venues.filter(\.value.requiresApproval).map(\.key))),
+            promotions: useCases.promotions, feed: services.feed, strategies: memberStrategies,
             calendar: services.calendar),
         sessions: services.webSessions, tokens: tokens, settings: services.web,
         livePages: MemberSlots(perMember: services.web.livePagesPerMember),

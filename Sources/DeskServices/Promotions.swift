@@ -137,7 +137,8 @@ extension BacktestEvidence {
 /// Its positions stay in the old venue's book. Every request, decision and move,
 /// done or refused, is a line in the audit log.
 public struct Promotions: Sendable {
-    let rules: PromotionRules
+    /// Each venue's entry rules (the page marks the venues that need an approval).
+    public let rules: PromotionRules
     let ledger: Ledger
     let defaultVenue: String
     /// Where the desk demotes a strategy to (the embedded paper venue).

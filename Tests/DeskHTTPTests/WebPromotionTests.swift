@@ -97,12 +97,20 @@ struct WebPromotionTests {
             [
                 Self.request(id: 3, status: .rejected, decidedBy: "olivia", reason: "only <3> days"),
                 Self.request(id: 9, strategy: "bob--mean", status: .pending),
-                Self.request(id: 2, status: .approved, decidedBy: "admin", backtest: "/reports/bt-2026-12-01"),
+                Self.request(
+                    id: 2, status: .approved, decidedBy: "admin",
+                    backtest: BacktestEvidence(
+                        path: "/reports/bt-2026-12-01", end: "2026-12-01T21:00:00Z", orders: 40, fills: 38,
+                        totalPnL: "310.2", maxDrawdown: "55", sharpe: "1.8"
+                    ).stored),
             ], caller: officer)
         #expect(html.contains("rejected</span> by olivia<br><small>only &lt;3&gt; days</small>"))
         #expect(html.contains("approved</span> by admin"))
         #expect(!html.contains("approve-3") && !html.contains("approve-2") && html.contains("approve-9"))
-        #expect(html.contains(">bt-2026-12-01</code>"))
+        #expect(
+            html.contains(
+                "title=\"/reports/bt-2026-12-01\">bt-2026-12-01</code> P&amp;L <span class=\"gain\">+310.20</span>"))
+        #expect(html.contains("drawdown 55.00, Sharpe 1.8"))
         let order = ["data-approval-status=\"9\"", "data-approval-status=\"3\"", "data-approval-status=\"2\""].map {
             html.range(of: $0)?.lowerBound
         }
@@ -118,7 +126,8 @@ struct WebPromotionTests {
         ]
         let html = WebDesk.promotionHTML(
             strategies, venueOf: ["alice--trend": "paper", "alice--<b>": "live"],
-            evidence: ["alice--trend": Self.request().evidence], pending: [:], venues: Self.venues)
+            evidence: ["alice--trend": Self.request().evidence], pending: [:], venues: Self.venues,
+            caller: Caller(member: "alice", venue: "paper"))
         #expect(html.contains("data-name=\"promote-alice--trend-live\">Request live</button>"))
         #expect(html.contains("data-body=\"{&quot;venue&quot;:&quot;live&quot;}\""))
         #expect(html.contains("data-path=\"/strategies/alice--trend/promote\""))
@@ -128,8 +137,10 @@ struct WebPromotionTests {
         #expect(!html.contains("<b>") && html.contains("alice--&lt;b&gt;"))
         let waiting = WebDesk.promotionHTML(
             [strategies[0]], venueOf: ["alice--trend": "paper"], evidence: [:],
-            pending: ["alice--trend": Self.request()], venues: Self.venues)
+            pending: ["alice--trend": Self.request()], venues: Self.venues, caller: Caller(member: "alice"))
         #expect(waiting.contains("pending approval to live"))
+        #expect(waiting.contains("Request 7 to live waits for an officer"))
+        #expect(html.contains("shows your book on paper (your token's venue)"))
         #expect(!waiting.contains("Request live"))
     }
 }

@@ -61,7 +61,11 @@ struct WebController {
         let sections = try await desk.sections(for: caller, log: nil)
         return Response(
             status: .ok, headers: Self.pageHeaders,
-            body: .init(byteBuffer: ByteBuffer(string: WebPage.desk(caller: caller, csrf: csrf, sections: sections))))
+            body: .init(
+                byteBuffer: ByteBuffer(
+                    string: WebPage.desk(
+                        caller: caller, csrf: csrf, sections: sections,
+                        venue: desk.venues.isSingle ? nil : desk.venues.shown(caller.venue)))))
     }
 
     @Sendable func asset(_ request: Request, context: DeskRequestContext) async throws -> Response {

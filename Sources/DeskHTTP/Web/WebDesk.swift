@@ -19,6 +19,8 @@ struct WebDesk: Sendable {
     let venue: any Venue
     /// The desk's venues as the page names them.
     let venues: WebVenues
+    /// Moving strategies between venues: the requests a caller sees, a strategy's record.
+    let promotions: Promotions
     let feed: FeedHub
     let strategies: MemberStrategyController
     let calendar: SessionCalendar
@@ -51,11 +53,32 @@ struct WebDesk: Sendable {
         let reply = try? await strategies.visible(to: caller)
         let own = (reply?.strategies ?? []).filter { $0.member == member || caller.isAdmin }
         let venueOf = Dictionary(own.map { ($0.name, $0.venue ?? "") }, uniquingKeysWith: { first, _ in first })
+        let requests = venues.isSingle ? [] : try await promotions.list(caller: caller)
+        let pending = Dictionary(
+            requests.filter { $0.status == .pending }.map { ($0.strategy, $0) }, uniquingKeysWith: { first, _ in first }
+        )
         sections.append(
-            Section(id: "strategies", html: strategiesHTML(reply, own: own, venueOf: venueOf, pending: [:])))
+            Section(id: "strategies", html: strategiesHTML(reply, own: own, venueOf: venueOf, pending: pending)))
+        if !venues.isSingle {
+            let mine = own.filter { $0.member == member }
+            var evidence: [String: PromotionEvidence] = [:]
+            for strategy in mine {
+                evidence[strategy.name] = try await promotions.evidence(
+                    member: member, strategy: strategy.name, on: venues.shown(venueOf[strategy.name] ?? ""))
+            }
+            sections.append(
+                Section(
+                    id: "promotion",
+                    html: Self.promotionHTML(
+                        mine, venueOf: venueOf, evidence: evidence, pending: pending, venues: venues,
+                        caller: caller)))
+            sections.append(Section(id: "approvals", html: Self.approvalsHTML(requests, caller: caller)))
+        }
         sections.append(Section(id: "log", html: try await logHTML(log, own: own)))
-        if caller.isAdmin {
+        if caller.oversees {
             sections.append(Section(id: "leaderboard", html: try await leaderboardHTML(caller)))
+        }
+        if caller.isAdmin {
             sections.append(Section(id: "health", html: try await healthHTML(reply, caller: caller)))
             sections.append(Section(id: "tokens", html: try await tokensHTML(caller)))
         }
@@ -67,9 +90,10 @@ struct WebDesk: Sendable {
     }
 
     /// Equity now less equity at the start of today (in the desk's session time zone).
-    func todayPnL(member: String, total: Decimal, caller: Caller) async throws -> String {
+    func todayPnL(member: String, total: Decimal, caller: Caller, venue: String? = nil) async throws -> String {
         ExactDecimal.plain(
-            try await portfolio.today(for: caller, member: member, total: total, timeZone: calendar.timeZone))
+            try await portfolio.today(
+                for: caller, member: member, total: total, timeZone: calendar.timeZone, venue: venue))
     }
 
     func accountHTML(_ account: AccountView, today: String, drawdown: String) -> String {
@@ -184,15 +208,18 @@ struct WebDesk: Sendable {
             + HTML.escape(lines.isEmpty ? "(nothing logged yet)" : lines.joined(separator: "\n")) + "</pre>"
     }
 
+    /// Every member's book on each venue (officers and the admin), best total P&L first.
     func leaderboardHTML(_ caller: Caller) async throws -> String {
         let standings = try await portfolio.leaderboard(for: caller)
-        let halted = Set(try await switches.active(for: caller).map(\.scope))
+        // Halts are the kill switches' to show; a caller they refuse sees every member trading.
+        let halted = Set(((try? await switches.active(for: caller)) ?? []).map(\.scope))
         var rows: [(Decimal, [String])] = []
         for standing in standings {
             let member = standing.member
             let valuation = AccountValuation(positions: standing.positions, lastPrice: portfolio.lastPrice)
             let account = AccountView(member: member, valuation: valuation, openOrders: 0)
-            let today = try await todayPnL(member: member, total: valuation.totalPnL, caller: caller)
+            let today = try await todayPnL(
+                member: member, total: valuation.totalPnL, caller: caller, venue: standing.venue)
             let body = #"{"member":\#(Self.json(member))}"#
             let button =
                 halted.contains(member)
@@ -203,7 +230,8 @@ struct WebDesk: Sendable {
                     valuation.totalPnL,
                     [
                         "<span data-member=\"\(HTML.escape(member))\">\(HTML.escape(member))</span>",
-                        HTML.pnl(account.totalPnL), HTML.pnl(today), HTML.pnl(account.realizedPnL),
+                        HTML.escape(venues.shown(standing.venue)), HTML.pnl(account.totalPnL), HTML.pnl(today),
+                        HTML.pnl(account.realizedPnL),
                         HTML.pnl(account.unrealizedPnL), HTML.money(ExactDecimal.plain(standing.curve.maxDrawdown)),
                         halted.contains(member) ? "<strong>HALTED</strong>" : "trading", button,
                     ]
@@ -211,7 +239,10 @@ struct WebDesk: Sendable {
         }
         let ranked = rows.sorted { $0.0 > $1.0 }.enumerated().map { ["\($0.offset + 1)"] + $0.element.1 }
         return HTML.table(
-            ["#", "Member", "Total P&L", "Today", "Realized", "Unrealized", "Max drawdown (24 h)", "Orders", ""],
+            [
+                "#", "Member", "Venue", "Total P&L", "Today", "Realized", "Unrealized", "Max drawdown (24 h)", "Orders",
+                "",
+            ],
             ranked, empty: "No members yet.", label: "Leaderboard")
     }
 
@@ -221,6 +252,10 @@ struct WebDesk: Sendable {
         let wholeDesk = halts.contains { $0.scope == HaltRecord.wholeDesk }
         var html = "<dl class=\"figures\">"
         html += "<div><dt>Broker</dt><dd>\(HTML.escape(venue.name))</dd></div>"
+        if !venues.isSingle {
+            let names = venues.names.map { $0 + (venues.needingApproval.contains($0) ? " (approval)" : "") }
+            html += "<div><dt>Venues</dt><dd>\(HTML.escape(names.joined(separator: ", ")))</dd></div>"
+        }
         html += "<div><dt>Feed</dt><dd>\(HTML.escape(statistics.source ?? "none"))</dd></div>"
         html +=
             "<div><dt>Feed state</dt><dd>\(HTML.escape(OperationsController.describe(statistics.sourceState)))</dd></div>"

@@ -40,12 +40,13 @@ enum WebPage {
             "<section aria-labelledby=\"h-\(id)\"><h2 id=\"h-\(id)\">\(HTML.escape(title))</h2><div id=\"\(id)\" class=\"live\">\(html)</div>\(after)</section>"
     }
 
-    /// The desk for `caller`.
-    static func desk(caller: Caller, csrf: String, sections: [WebDesk.Section]) -> String {
+    /// The desk for `caller`; `venue` (on a desk of several venues) is the venue whose book the page shows.
+    static func desk(caller: Caller, csrf: String, sections: [WebDesk.Section], venue: String? = nil) -> String {
         var body = head("\n<meta name=\"csrf-token\" content=\"\(HTML.escape(csrf))\">")
         body +=
             "<body><header><h1>Desk</h1><p>Signed in as <strong id=\"member\">\(HTML.escape(caller.member))</strong>"
         body += caller.role == .member ? "" : " <span class=\"badge\">\(caller.role.rawValue)</span>"
+        body += venue.map { " on <strong id=\"venue\">\(HTML.escape($0))</strong>" } ?? ""
         body += "</p><button type=\"button\" id=\"sign-out\">Sign out</button></header>"
         body +=
             "<p id=\"status\" role=\"status\" aria-live=\"polite\"></p><p id=\"live-state\" class=\"hint\">connecting…</p><main>"
@@ -60,8 +61,10 @@ enum WebPage {
             body += section("Approvals", "approvals", sections)
         }
         body += section("Log", "log", sections)
-        if caller.isAdmin {
+        if caller.oversees {
             body += section("Leaderboard", "leaderboard", sections)
+        }
+        if caller.isAdmin {
             body += section("Desk health", "health", sections)
             body += section("Tokens", "tokens", sections, after: tokenForm)
         }

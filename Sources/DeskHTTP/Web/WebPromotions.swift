@@ -101,11 +101,21 @@ extension WebDesk {
         ]
     }
 
+    /// An attached backtest report (as the ledger stores it): its folder's name (the
+    /// whole path as its title), its P&L, max drawdown and Sharpe.
+    static func backtestHTML(_ stored: String) -> String {
+        guard let report = BacktestEvidence(stored: stored) else { return HTML.escape(stored) }
+        let folder = URL(fileURLWithPath: report.path).lastPathComponent
+        return
+            "<code title=\"\(HTML.escape(report.path))\">\(HTML.escape(folder))</code> P&amp;L \(HTML.pnl(report.totalPnL)), "
+            + "drawdown \(HTML.money(report.maxDrawdown)), Sharpe \(HTML.escape(report.sharpe ?? "-"))"
+    }
+
     /// The member's own strategies with their venue, stage, the record the desk
     /// would attach to a request, and a button per move; a pending request shows as such.
     static func promotionHTML(
         _ own: [StrategyStatus], venueOf: [String: String], evidence: [String: PromotionEvidence],
-        pending: [String: PromotionRequest], venues: WebVenues
+        pending: [String: PromotionRequest], venues: WebVenues, caller: Caller
     ) -> String {
         let rows = own.map { strategy -> [String] in
             let choices = PromotionChoices(
@@ -117,6 +127,11 @@ extension WebDesk {
                     name: "promote-\(strategy.name)-\(move.venue)")
             }
             var actions = buttons.joined(separator: " ")
+            if case .pending(let id, let to) = choices.stage {
+                actions +=
+                    (buttons.isEmpty ? "" : "<br>")
+                    + "<small>Request \(id) to \(HTML.escape(to)) waits for an officer (see Approvals).</small>"
+            }
             if !buttons.isEmpty {
                 actions +=
                     "<br><small>A move cancels its open orders on \(HTML.escape(choices.venue)); its positions stay in \(HTML.escape(choices.venue))'s book.</small>"
@@ -129,7 +144,9 @@ extension WebDesk {
         return HTML.table(
             ["Strategy", "Venue", "Stage"] + evidenceHeaders + [""], rows,
             empty: "No strategies of yours to promote.", label: "Promotion")
-            + "<p class=\"hint\">The figures are the strategy's record on its venue, which a request carries for the officers to judge.</p>"
+            + "<p class=\"hint\">The figures are the strategy's record on its venue, which a request carries for the officers to judge. "
+            + "This page shows your book on \(HTML.escape(venues.shown(caller.venue))) (your token's venue): "
+            + "sign in with a token issued for another venue to see that one.</p>"
     }
 
     /// The approvals queue: pending requests first (oldest first), then decided
@@ -158,9 +175,7 @@ extension WebDesk {
                             "Reject", "POST", rejectRoute.path(id), name: "reject-\(id)", reasonField: "reason-\(id)")
                 }
             }
-            let backtest = request.evidence.backtest.map {
-                "<code title=\"\(HTML.escape($0))\">\(HTML.escape(URL(fileURLWithPath: $0).lastPathComponent))</code>"
-            }
+            let backtest = request.evidence.backtest.map(backtestHTML)
             return [
                 id, "<span data-strategy=\"\(HTML.escape(request.strategy))\">\(HTML.escape(request.strategy))</span>",
                 HTML.escape(request.member), HTML.escape(request.fromVenue), HTML.escape(request.toVenue),

@@ -192,6 +192,8 @@ def test_another_member_sees_none_of_the_first_ones_data(desk, browser):
         assert order_id not in page and order_id[-8:] not in page
     assert "No positions." in browser.text("positions")
     assert not browser.present("leaderboard")
+    # A desk with one venue has nothing to promote to: no promotion or approvals sections.
+    assert not browser.present("promotion") and not browser.present("approvals")
     # Bob's session asking for alice's data from the page's own origin gets nothing.
     statuses = browser.script("""
         const csrf = document.querySelector('meta[name="csrf-token"]').content;
