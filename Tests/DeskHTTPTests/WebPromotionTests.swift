@@ -118,6 +118,15 @@ struct WebPromotionTests {
         #expect(found == found.sorted())
     }
 
+    @Test("the queue shows every pending request and the newest decided ones only")
+    func decidedCap() {
+        let decided = (1...30).map { Self.request(id: Int64($0), status: .approved, decidedBy: "olivia") }
+        let html = WebDesk.approvalsHTML(
+            decided + [Self.request(id: 99)], caller: Caller(member: "olivia", role: .officer))
+        #expect(html.components(separatedBy: "data-approval-status=").count - 1 == WebDesk.decidedShown + 1)
+        #expect(html.contains("approve-99"))
+    }
+
     @Test("the promotion table: the evidence the request will carry, a button per move, and what a move does")
     func promotion() {
         let strategies = [

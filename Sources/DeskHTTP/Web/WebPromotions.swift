@@ -88,6 +88,9 @@ extension WebDesk {
     /// `POST /approvals/{id}/reject` with `{"reason": …}`.
     static let rejectRoute = Route(.post, "/approvals/{id}/reject")
 
+    /// Decided requests the queue shows (the newest); `desk approvals list` has them all.
+    static let decidedShown = 20
+
     /// The evidence columns, in the order `evidenceCells` fills them.
     static let evidenceHeaders = ["Days", "Orders", "Fills", "P&L", "Max drawdown", "Sharpe"]
 
@@ -149,15 +152,15 @@ extension WebDesk {
             + "sign in with a token issued for another venue to see that one.</p>"
     }
 
-    /// The approvals queue: pending requests first (oldest first), then decided
-    /// ones (newest first), each with its evidence. An officer or the admin gets
+    /// The approvals queue: pending requests first (oldest first), then the
+    /// `decidedShown` newest decided ones, each with its evidence. An officer or the admin gets
     /// Approve and Reject (with a reason) on pending requests of other members; a
     /// member sees only their own requests and no buttons.
     static func approvalsHTML(_ requests: [PromotionRequest], caller: Caller) -> String {
         let pending = requests.filter { $0.status == .pending }.sorted { $0.requestedAt < $1.requestedAt }
         let decided = requests.filter { $0.status != .pending }.sorted {
             ($0.decidedAt ?? $0.requestedAt) > ($1.decidedAt ?? $1.requestedAt)
-        }
+        }.prefix(decidedShown)
         let rows = (pending + decided).map { request -> [String] in
             let id = "\(request.id)"
             var status = "<span data-approval-status=\"\(id)\">\(HTML.escape(request.status.rawValue))</span>"
@@ -177,7 +180,8 @@ extension WebDesk {
             }
             let backtest = request.evidence.backtest.map(backtestHTML)
             return [
-                id, "<span data-strategy=\"\(HTML.escape(request.strategy))\">\(HTML.escape(request.strategy))</span>",
+                id,
+                "<span data-approval-of=\"\(HTML.escape(request.strategy))\">\(HTML.escape(request.strategy))</span>",
                 HTML.escape(request.member), HTML.escape(request.fromVenue), HTML.escape(request.toVenue),
                 HTML.time(request.requestedAt),
             ] + evidenceCells(request.evidence) + [backtest ?? "-", status, actions]
