@@ -1,7 +1,11 @@
 import DeskAPI
+import DeskBroker
 import DeskCore
 import DeskIdentity
 import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
 import Testing
 
 @testable import DeskHTTP
@@ -151,5 +155,54 @@ struct WebPromotionTests {
         #expect(waiting.contains("Request 7 to live waits for an officer"))
         #expect(html.contains("shows your book on paper (your token's venue)"))
         #expect(!waiting.contains("Request live"))
+    }
+}
+
+/// The page as the router serves it: a desk of one venue as before, a desk of two with
+/// the venue in the header and the Promotion and Approvals sections.
+@Suite("Web desk venues through the router")
+struct WebVenuePageTests {
+    /// The page `token`'s session gets.
+    func page(_ harness: DeskHarness, token: String) async throws -> String {
+        let signedIn = try await harness.client.execute(
+            uri: "/session", method: .post, headers: [.contentType: "application/json"],
+            body: ByteBuffer(string: #"{"token": "\#(token)"}"#))
+        #expect(signedIn.status == .ok)
+        let cookie = String((signedIn.headers[.setCookie] ?? "").split(separator: ";")[0])
+        let page = try await harness.client.execute(uri: "/", method: .get, headers: [.cookie: cookie], body: nil)
+        #expect(page.status == .ok)
+        return String(buffer: page.body)
+    }
+
+    @Test("a desk of one venue: no stage, no Promotion or Approvals, no venue in the header")
+    func oneVenue() async throws {
+        try await DeskHarness.run { harness in
+            let html = try await page(harness, token: try await harness.token("alice"))
+            #expect(!html.contains("id=\"promotion\"") && !html.contains("id=\"approvals\""))
+            #expect(!html.contains("id=\"venue\""))
+        }
+    }
+
+    @Test("a desk of two venues: the header names the token's venue; an officer's badge; both sections")
+    func twoVenues() async throws {
+        try await DeskHarness.run(configure: {
+            $0.venues = [
+                VenueConfiguration(name: "paper", settings: PaperVenue.Settings()),
+                VenueConfiguration(name: "live", settings: PaperVenue.Settings(), requiresApproval: true),
+            ]
+        }) { harness in
+            let alice = try await page(harness, token: try await harness.token("alice"))
+            #expect(alice.contains("on <strong id=\"venue\">paper</strong>"))
+            #expect(alice.contains("id=\"promotion\"") && alice.contains("id=\"approvals\""))
+            #expect(alice.contains("No requests of yours"))
+            #expect(!alice.contains("id=\"leaderboard\""))
+            let live = try await harness.app.ledger.issueToken(member: "alice", venue: "live").secret
+            #expect(try await page(harness, token: live).contains("on <strong id=\"venue\">live</strong>"))
+            let officer = try await harness.app.ledger.issueToken(member: "olivia", isOfficer: true).secret
+            let olivia = try await page(harness, token: officer)
+            #expect(olivia.contains("<span class=\"badge\">officer</span>"))
+            #expect(olivia.contains("No promotion requests."))
+            #expect(olivia.contains("id=\"leaderboard\"") && !olivia.contains("id=\"tokens\""))
+        }
     }
 }
