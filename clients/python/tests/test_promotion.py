@@ -248,7 +248,6 @@ def test_requests_refusals_and_the_approvals_queue(promotion_desk: PromotionDesk
     assert ("approval_approve", "refused") in audit and ("approval_reject", "refused") in audit
 
 
-@pytest.mark.xfail(reason="orders reach their caller's venue only with h1's routing (merged next)", strict=True)
 def test_an_officer_approves_and_only_that_strategy_reaches_the_live_venue(promotion_desk: PromotionDesk) -> None:
     desk = promotion_desk
     olivia = desk.token("olivia", officer=True)
