@@ -235,7 +235,10 @@ let package = Package(
         .testTarget(name: "DeskOrdersTests", dependencies: ["DeskOrders", "DeskLedger", "DeskBroker", "DeskCore"]),
         .testTarget(
             name: "DeskServicesTests",
-            dependencies: ["DeskServices", "DeskOrders", "DeskLedger", "DeskBroker", "DeskIdentity", "DeskCore"]
+            dependencies: [
+                "DeskServices", "DeskOrders", "DeskLedger", "DeskBroker", "DeskIdentity", "DeskCore", "DeskPromotion",
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .testTarget(name: "DeskMarketDataTests", dependencies: ["DeskMarketData", "DeskTestSupport"]),
         .testTarget(name: "MessagePackTests", dependencies: ["MessagePack"]),

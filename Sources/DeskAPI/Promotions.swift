@@ -98,6 +98,19 @@ public struct EvidenceView: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case venue, days, orders, fills, pnl, sharpe, backtest, maxDrawdown = "max_drawdown"
     }
+
+    /// Every key, `null` when there is no value (a reader sees what the evidence lacks).
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(venue, forKey: .venue)
+        try container.encode(days, forKey: .days)
+        try container.encode(orders, forKey: .orders)
+        try container.encode(fills, forKey: .fills)
+        try container.encode(pnl, forKey: .pnl)
+        try container.encode(maxDrawdown, forKey: .maxDrawdown)
+        try container.encode(sharpe, forKey: .sharpe)
+        try container.encode(backtest, forKey: .backtest)
+    }
 }
 
 /// One promotion request (`desk approvals list --json` prints a list of these).
@@ -141,6 +154,23 @@ public struct ApprovalView: Codable, Sendable, Equatable {
         case id, member, strategy, status, reason, evidence
         case fromVenue = "from_venue", toVenue = "to_venue", requestedAt = "requested_at"
         case requestedBy = "requested_by", decidedBy = "decided_by", decidedAt = "decided_at"
+    }
+
+    /// Every key, `null` while undecided.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(id, forKey: .id)
+        try container.encode(member, forKey: .member)
+        try container.encode(strategy, forKey: .strategy)
+        try container.encode(fromVenue, forKey: .fromVenue)
+        try container.encode(toVenue, forKey: .toVenue)
+        try container.encode(status, forKey: .status)
+        try container.encode(requestedAt, forKey: .requestedAt)
+        try container.encode(requestedBy, forKey: .requestedBy)
+        try container.encode(decidedBy, forKey: .decidedBy)
+        try container.encode(decidedAt, forKey: .decidedAt)
+        try container.encode(reason, forKey: .reason)
+        try container.encode(evidence, forKey: .evidence)
     }
 }
 

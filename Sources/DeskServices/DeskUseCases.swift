@@ -65,30 +65,9 @@ public struct DeskUseCases: Sendable {
             ledger: ledger, defaultVenue: defaultVenue,
             demotionVenue: venues[demotionVenue] == nil ? defaultVenue : demotionVenue, supervisor: supervisor,
             cancelOpenOrders: { member, strategy, venue in
-                try await Self.cancelOpenOrders(
-                    member: member, strategy: strategy, venue: venue, defaultVenue: defaultVenue, ledger: ledger,
-                    orderDesk: orderDesk)
+                try await orderDesk.cancelOpenOrders(member: member, strategy: strategy, venue: venue).map(\.orderId)
             },
             lastPrice: { prices.lastPrice($0) }, pauseAfterMove: pauseAfterMove, logger: logger)
-    }
-
-    /// Cancels `member`'s `strategy`'s working orders on `venue`; the ids canceled.
-    static func cancelOpenOrders(
-        member: String, strategy: String, venue: String, defaultVenue: String, ledger: Ledger, orderDesk: OrderDesk
-    ) async throws -> [String] {
-        let open = try await ledger.openOrders().filter {
-            $0.member == member && $0.strategy == strategy
-                && ($0.venue == venue || ($0.venue.isEmpty && venue == defaultVenue))
-        }
-        var canceled: [String] = []
-        for order in open {
-            if case .canceled = await orderDesk.cancel(
-                orderId: order.orderId, member: member, strategy: strategy, isAdmin: true)
-            {
-                canceled.append(order.orderId)
-            }
-        }
-        return canceled
     }
 
     /// Strategy management for a face that words its answers (for the audit log) with `answer`.
