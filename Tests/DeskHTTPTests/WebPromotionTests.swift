@@ -203,6 +203,12 @@ struct WebVenuePageTests {
             #expect(olivia.contains("<span class=\"badge\">officer</span>"))
             #expect(olivia.contains("No promotion requests."))
             #expect(olivia.contains("id=\"leaderboard\"") && !olivia.contains("id=\"tokens\""))
+            #expect(olivia.contains("id=\"health\"") && olivia.contains("data-name=\"halt-desk\""))
+            #expect(olivia.contains("<dt>Venues</dt><dd>paper, live (approval)</dd>"))
+            #expect(!olivia.contains("data-name=\"reconcile\"") && !olivia.contains("Reconciliation:"))
+            // The officer's queue comes first, a member's after their Promotion table.
+            #expect(olivia.range(of: "id=\"approvals\"")!.lowerBound < olivia.range(of: "id=\"account\"")!.lowerBound)
+            #expect(alice.range(of: "id=\"approvals\"")!.lowerBound > alice.range(of: "id=\"promotion\"")!.lowerBound)
         }
     }
 }

@@ -214,6 +214,8 @@ enum WebAssets {
                 kind: document.getElementById("token-kind").value };
               const strategy = document.getElementById("token-strategy").value.trim();
               if (strategy) body.strategy = strategy;
+              const venue = document.getElementById("token-venue").value.trim();
+              if (venue) body.venue = venue;
               const output = document.getElementById("issued");
               try {
                 const reply = await call("POST", "/admin/tokens", JSON.stringify(body));

@@ -77,9 +77,9 @@ struct WebDesk: Sendable {
         sections.append(Section(id: "log", html: try await logHTML(log, own: own)))
         if caller.oversees {
             sections.append(Section(id: "leaderboard", html: try await leaderboardHTML(caller)))
+            sections.append(Section(id: "health", html: try await healthHTML(reply, caller: caller)))
         }
         if caller.isAdmin {
-            sections.append(Section(id: "health", html: try await healthHTML(reply, caller: caller)))
             sections.append(Section(id: "tokens", html: try await tokensHTML(caller)))
         }
         return sections
@@ -280,10 +280,11 @@ struct WebDesk: Sendable {
             + (wholeDesk
                 ? HTML.action("Resume the desk", "POST", Routes.resume.path(), body: "{}", name: "resume-desk")
                 : HTML.action("Halt the whole desk", "POST", Routes.halt.path(), body: "{}", name: "halt-desk"))
-        if venue.capabilities.contains(.reconciles) {
+        // Officers halt and resume; reconciling is the desk's admin's.
+        if caller.isAdmin && venue.capabilities.contains(.reconciles) {
             html +=
                 " " + HTML.action("Reconcile with \(venue.name)", "POST", Routes.reconcile.path(), name: "reconcile")
-        } else {
+        } else if caller.isAdmin {
             html += " <small>Reconciliation: the \(HTML.escape(venue.name)) venue's book is the ledger itself.</small>"
         }
         return html + "</p>"
@@ -297,12 +298,13 @@ struct WebDesk: Sendable {
             let view = TokenView(token)
             return [
                 "\(view.id)", HTML.escape(view.member), HTML.escape(view.strategy.isEmpty ? "-" : view.strategy),
-                HTML.escape(view.kind), HTML.escape(view.issuedBy), HTML.time(view.createdAt),
+                HTML.escape(view.kind), HTML.escape(venues.shown(view.venue ?? "")), HTML.escape(view.issuedBy),
+                HTML.time(view.createdAt),
                 HTML.action("Revoke", "DELETE", Routes.revokeToken.path("\(view.id)"), name: "revoke-\(view.id)"),
             ]
         }
         return HTML.table(
-            ["Id", "Member", "Strategy", "Kind", "Issued by", "Issued", ""], rows, empty: "No live tokens.",
+            ["Id", "Member", "Strategy", "Kind", "Venue", "Issued by", "Issued", ""], rows, empty: "No live tokens.",
             label: "Tokens")
     }
 

@@ -50,22 +50,25 @@ enum WebPage {
         body += "</p><button type=\"button\" id=\"sign-out\">Sign out</button></header>"
         body +=
             "<p id=\"status\" role=\"status\" aria-live=\"polite\"></p><p id=\"live-state\" class=\"hint\">connecting…</p><main>"
+        let promotes = sections.contains { $0.id == "promotion" }
+        // Deciding requests is an officer's first job: their queue comes first.
+        if promotes && caller.oversees { body += section("Approvals", "approvals", sections) }
         body += section("Account", "account", sections)
         body += section("Equity", "equity", sections)
         body += section("Positions", "positions", sections)
         body += section("Orders", "orders", sections)
         body += section("Strategies", "strategies", sections, after: deployForm)
         // On a desk of several venues: moving a strategy between them, and the requests that wait for an officer.
-        if sections.contains(where: { $0.id == "promotion" }) {
+        if promotes {
             body += section("Promotion", "promotion", sections)
-            body += section("Approvals", "approvals", sections)
+            if !caller.oversees { body += section("Approvals", "approvals", sections) }
         }
         body += section("Log", "log", sections)
         if caller.oversees {
             body += section("Leaderboard", "leaderboard", sections)
+            body += section("Desk health", "health", sections)
         }
         if caller.isAdmin {
-            body += section("Desk health", "health", sections)
             body += section("Tokens", "tokens", sections, after: tokenForm)
         }
         return body + "</main></body></html>"
@@ -88,7 +91,8 @@ enum WebPage {
         <h3>Issue a token</h3>
         <label for="token-member">Member</label><input id="token-member" required>
         <label for="token-strategy">Strategy (optional)</label><input id="token-strategy">
-        <label for="token-kind">Kind</label><select id="token-kind"><option>member</option><option>admin</option><option>metrics</option></select>
+        <label for="token-kind">Kind</label><select id="token-kind"><option>member</option><option>officer</option><option>admin</option><option>metrics</option></select>
+        <label for="token-venue">Venue (a member's; optional: the default venue)</label><input id="token-venue">
         <button type="submit">Issue</button>
         <output id="issued" aria-live="polite"></output>
         </form>
