@@ -97,7 +97,15 @@ public struct DeskConfigFile: Sendable {
             config.defaultVenue = defaultVenue
         }
         if let defaults = file.risk?.defaults { config.risk.defaults = defaults.applied(to: .standard) }
-        for (member, limits) in file.risk?.members ?? [:] { config.risk.members[member] = limits.override }
+        if file.risk?.defaults?.venueCapital != nil {
+            throw ConfigurationError(
+                "config file \(path): risk.defaults.capital must be one amount; capital per venue is given per member (risk.members.NAME.capital)"
+            )
+        }
+        for (member, limits) in file.risk?.members ?? [:] {
+            config.risk.members[member] = limits.override
+            if let venueCapital = limits.venueCapital { config.risk.venueCapital[member] = venueCapital }
+        }
         if let session = file.session {
             switch SessionCalendar.parse(
                 close: session.close ?? "16:00", timeZone: session.timeZone ?? "America/New_York")
@@ -244,15 +252,25 @@ public struct DeskConfigFile: Sendable {
     }
 
     /// One set of limits: each is left as it is, set, or (in `defaults`) removed with null.
+    /// `capital` may be one amount (every venue) or an object of amounts by venue name.
     struct Limits: Decodable {
         /// What the entry sets.
         var override = RiskLimitsOverride()
         /// The limits it sets to null.
         var removed: Set<RiskLimitField> = []
+        /// Capital by venue name, when `capital` is an object.
+        var venueCapital: [String: Decimal]?
 
         init(from decoder: any Decoder) throws {
             let container = try decoder.container(keyedBy: NamedKey.self)
+            let capital = NamedKey(RiskLimits.field(\.capital).name)
+            if container.contains(capital),
+                (try? container.nestedContainer(keyedBy: NamedKey.self, forKey: capital)) != nil
+            {
+                venueCapital = try container.decode([String: PositiveDecimal].self, forKey: capital).mapValues(\.value)
+            }
             for reader in LimitFieldReader.all where container.contains(NamedKey(reader.field.name)) {
+                if venueCapital != nil && reader.field.name == capital.stringValue { continue }
                 if try container.decodeNil(forKey: NamedKey(reader.field.name)) {
                     removed.insert(reader.field)
                 } else {
