@@ -210,6 +210,8 @@ def test_requests_refusals_and_the_approvals_queue(promotion_desk: PromotionDesk
     assert evidence["backtest"]["path"] == str(reports)
     figures = json.loads((reports / "report.json").read_text())["members"]["alice"]["strategies"]["alice_trend"]
     assert (evidence["backtest"]["fills"], evidence["backtest"]["total_pnl"]) == (1, figures["total_pnl"])
+    table = desk.ok(olivia, "approvals", "list")
+    assert re.search(rf"^{approval}\s+alice_trend\s+alice\s+paper\s+live\s+pending\s", table, re.M), table
     assert desk.approvals(bob) == [], "a member sees only their own requests"
     assert [a["id"] for a in desk.approvals(olivia)] == [approval]
 
