@@ -153,3 +153,56 @@ struct VenueRoutingTests {
         }
     }
 }
+
+@Suite("Admission: kill switches of every scope")
+struct HaltScopeAdmissionTests {
+    static let at = Date(timeIntervalSince1970: 1_800_000_000)
+
+    @Test(
+        "an order is refused when any scope that covers it is halted, and only then",
+        arguments: [
+            ("*", "paper", "s1", "the whole desk"), ("venue:live", "live", "s1", "the venue live"),
+            ("venue:live", "paper", "s1", nil), ("alice", "paper", "", "alice"), ("bob", "paper", "s1", nil),
+            ("strategy:s1", "live", "s1", "the strategy s1"), ("strategy:s1", "paper", "s2", nil),
+            ("strategy:s1", "paper", "", nil), ("venue:paper", "", "", "the venue paper"),
+        ] as [(String, String, String, String?)])
+    func scopes(halted: String, venue: String, strategy: String, whom: String?) {
+        var machine = Admission(policy: RiskPolicy(), rules: OrderRules(), defaultVenue: "paper")
+        machine.halt(HaltRecord(scope: halted, reason: "drill", haltedBy: "olivia", haltedAt: Self.at))
+        let decision = machine.admit(
+            OrderTicket(symbol: "AAPL", qty: "1", side: "buy"), member: "alice", strategy: strategy, venue: venue,
+            orderId: "o-1", now: Self.at, lastPrice: 100)
+        if let whom {
+            #expect(
+                decision
+                    == .refuse(
+                        .halted(
+                            "kill switch: trading is halted for \(whom) (drill); an admin or officer can resume it")))
+        } else {
+            guard case .journal(let order) = decision else {
+                Issue.record("expected the order to be admitted: \(decision)")
+                return
+            }
+            #expect(order.venue == (venue.isEmpty ? "paper" : venue))
+        }
+    }
+
+    @Test("a venue halt after journaling stops the order there before it is sent")
+    func haltAfterJournal() {
+        var machine = Admission(policy: RiskPolicy(), rules: OrderRules(), defaultVenue: "paper")
+        guard
+            case .journal(let order) = machine.admit(
+                OrderTicket(symbol: "AAPL", qty: "1", side: "buy"), member: "alice", strategy: "", venue: "live",
+                orderId: "o-1", now: Self.at, lastPrice: 100)
+        else {
+            Issue.record("expected journal")
+            return
+        }
+        machine.halt(HaltRecord(scope: "venue:live", reason: nil, haltedBy: "olivia", haltedAt: Self.at))
+        guard case .stop(let stopped, let reason) = machine.journaled(order.id) else {
+            Issue.record("expected the order stopped")
+            return
+        }
+        #expect(stopped.id == "o-1" && reason.contains("the venue live"))
+    }
+}
