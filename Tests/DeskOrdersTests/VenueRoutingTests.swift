@@ -6,32 +6,20 @@ import Foundation
 import Logging
 import Testing
 
-/// An order desk over two paper venues, `paper` (the default) and `live`, sharing one price book.
+/// An order desk over two paper venues, `paper` (the default) and `live` (whole shares only), sharing one price book.
 func withTwoVenueDesk(
     policy: RiskPolicy = RiskPolicy(),
     _ body: @Sendable (OrderDesk, Ledger, PriceBook, TestClock) async throws -> Void
 ) async throws {
-    let clock = TestClock()
-    let ledger = try Ledger.inMemory()
-    let prices = PriceBook()
-    let paper = PaperVenue(name: "paper", prices: prices, clock: clock)
-    let live = PaperVenue(
-        name: "live", prices: prices, orderRules: OrderRules(allowsFractionalQuantity: false), clock: clock)
-    var logger = Logger(label: "venue-routing-test")
-    logger.logLevel = .critical
-    let desk = OrderDesk(
-        ledger: ledger, venues: try Venues([paper, live], defaultName: "paper"), prices: prices, policy: policy,
-        metrics: NoMetrics(), logger: logger, clock: clock, reportedStatus: { $0.outcome == .accepted ? 201 : 400 })
-    try await withThrowingTaskGroup(of: Void.self) { group in
-        group.addTask { try await desk.run() }
-        await desk.ready()
-        defer {
-            paper.finish()
-            live.finish()
-            ledger.close()
-        }
-        try await body(desk, ledger, prices, clock)
-    }
+    try await withOrderDesk(
+        policy: policy,
+        venues: { prices, clock in
+            [
+                PaperVenue(name: "paper", prices: prices, clock: clock),
+                PaperVenue(
+                    name: "live", prices: prices, orderRules: OrderRules(allowsFractionalQuantity: false), clock: clock),
+            ]
+        }, body)
 }
 
 @Suite("Order desk: every order on its caller's venue")

@@ -70,10 +70,12 @@ struct VenueScopeTests {
         }
     }
 
-    @Test("how the ledger names each scope", arguments: [
-        (HaltScope.desk, "*"), (.member("alice"), "alice"), (.venue("live"), "venue:live"),
-        (.strategy("s1"), "strategy:s1"),
-    ])
+    @Test(
+        "how the ledger names each scope",
+        arguments: [
+            (HaltScope.desk, "*"), (.member("alice"), "alice"), (.venue("live"), "venue:live"),
+            (.strategy("s1"), "strategy:s1"),
+        ])
     func haltKeys(scope: HaltScope, key: String) {
         #expect(scope.key == key)
     }
