@@ -194,3 +194,30 @@ struct HaltScopeAdmissionTests {
         #expect(stopped.id == "o-1" && reason.contains("the venue live"))
     }
 }
+
+@Suite("Order events per venue")
+struct VenueOrderEventTests {
+    @Test("a listener of one venue hears that venue's orders only; one of every venue hears all")
+    func venueListeners() async {
+        let hub = OrderEventHub()
+        let live = hub.listen(member: "alice", venue: "live")
+        let every = hub.listen(member: "alice")
+        let at = Date(timeIntervalSince1970: 1_800_000_000)
+        for (id, venue) in [("p-1", "paper"), ("l-1", "live"), ("p-2", "paper")] {
+            let order = Order(
+                id: id, member: "alice", terms: OrderTerms(symbol: "AAPL", qty: 1, side: .buy), placedAt: at,
+                venue: venue)
+            hub.publish(
+                OrderEventNotice(
+                    order: OrderRecord(order, progress: OrderProgress(qty: 1)), event: .accepted, fillId: nil, at: at))
+        }
+        live.stop()
+        every.stop()
+        var heardLive: [String] = []
+        for await notice in live.events { heardLive.append(notice.order.orderId) }
+        var heardEvery: [String] = []
+        for await notice in every.events { heardEvery.append(notice.order.orderId) }
+        #expect(heardLive == ["l-1"])
+        #expect(heardEvery == ["p-1", "l-1", "p-2"])
+    }
+}
