@@ -221,3 +221,61 @@ struct VenueOrderEventTests {
         #expect(heardEvery == ["p-1", "l-1", "p-2"])
     }
 }
+
+@Suite("Recovery per venue")
+struct VenueRecoveryTests {
+    @Test("at start each venue takes back its own open orders only, and they fill and cancel there")
+    func restorePerVenue() async throws {
+        let clock = TestClock()
+        let ledger = try Ledger.inMemory()
+        var logger = Logger(label: "venue-recovery-test")
+        logger.logLevel = .critical
+        /// A desk over `ledger` with fresh `paper` and `live` venues (what a restarted desk has).
+        func desk(_ prices: PriceBook) throws -> (OrderDesk, [PaperVenue]) {
+            let venues = [
+                PaperVenue(name: "paper", prices: prices, clock: clock),
+                PaperVenue(name: "live", prices: prices, clock: clock),
+            ]
+            let desk = OrderDesk(
+                ledger: ledger, venues: try Venues(venues, defaultName: "paper"), prices: prices,
+                policy: RiskPolicy(), metrics: NoMetrics(), logger: logger, clock: clock, reportedStatus: { _ in nil })
+            return (desk, venues)
+        }
+        let ticket = OrderTicket(
+            symbol: "AAPL", qty: "1", side: "buy", orderType: "limit", timeInForce: "gtc", limitPrice: "90")
+        let before = PriceBook()
+        let (first, firstVenues) = try desk(before)
+        try await first.recover()
+        var ids: [String: String] = [:]
+        for venue in ["paper", "live", "live"] {
+            guard case .accepted(let order) = await first.place(ticket, member: "alice", strategy: "s1", venue: venue)
+            else {
+                Issue.record("expected a resting order on \(venue)")
+                return
+            }
+            ids[order.orderId] = venue
+        }
+        for venue in firstVenues { venue.finish() }
+        // A restart: new venues know nothing until recovery hands each its own orders back.
+        let after = PriceBook()
+        let (second, secondVenues) = try desk(after)
+        try await second.recover()
+        let liveIds = ids.filter { $0.value == "live" }.keys.sorted()
+        guard
+            case .canceled(let canceled) = await second.cancel(
+                orderId: liveIds[0], member: "alice", strategy: "s1", isAdmin: false)
+        else {
+            Issue.record("the live venue should have taken its order back")
+            return
+        }
+        #expect(canceled.venue == "live")
+        let live = secondVenues[1]
+        let paper = secondVenues[0]
+        let liveFills = live.trade(symbol: "AAPL", price: 80, size: nil, at: clock.now())
+        let paperFills = paper.trade(symbol: "AAPL", price: 80, size: nil, at: clock.now())
+        #expect(Set(liveFills.map(\.orderId)) == [liveIds[1]])
+        #expect(Set(paperFills.map(\.orderId)) == Set(ids.filter { $0.value == "paper" }.keys))
+        for venue in secondVenues { venue.finish() }
+        ledger.close()
+    }
+}
