@@ -176,9 +176,13 @@ struct VenueBooksDeskTests {
             let unknownVenueHalt = try await deskRequest(
                 desk.port, .POST, "/admin/halt", token: olivia, json: #"{"venue": "moon"}"#)
             #expect(unknownVenueHalt.status == 400 && unknownVenueHalt.body.contains("paper, live"))
-            let resume = try await deskRequest(
-                desk.port, .POST, "/admin/resume", token: olivia, json: #"{"venue": "live"}"#)
-            #expect(Self.object(resume.body)["status"] as? String == "resumed", "\(resume.body)")
+            // The CLI's resume, with the officer's token.
+            let resume = try await runDesk(
+                ["resume", "--venue", "live", "--server", "http://127.0.0.1:\(desk.port)", "--token", olivia])
+            #expect(resume.status == 0 && resume.output.contains("resumed: the venue live"), "\(resume.output)")
+            let again = try await runDesk(
+                ["resume", "--venue", "live", "--server", "http://127.0.0.1:\(desk.port)", "--token", olivia])
+            #expect(again.output.contains("not halted: the venue live"), "\(again.output)")
             #expect(try await Self.order(desk.port, token: aliceLive, type: "limit", limit: "98").status == 201)
 
             // Reconciliation: the live venue only (paper's book is the ledger), with its venue.
