@@ -160,6 +160,17 @@ struct VenueBooksDeskTests {
                 ])
             let bobsAccount = try await deskRequest(desk.port, .GET, "/account?member=bob&venue=paper", token: olivia)
             #expect(bobsAccount.status == 200 && Self.object(bobsAccount.body)["venue"] as? String == "paper")
+            // The admin API issues officer tokens and member tokens on a venue; an unknown venue is refused.
+            for (body, status, kind, venue) in [
+                (#"{"member": "oscar", "kind": "officer"}"#, 200, "officer", nil),
+                (#"{"member": "carol", "venue": "live"}"#, 200, "member", "live"),
+                (#"{"member": "carol", "venue": "moon"}"#, 400, nil, nil),
+            ] as [(String, Int, String?, String?)] {
+                let issued = try await deskRequest(desk.port, .POST, "/admin/tokens", token: admin, json: body)
+                #expect(issued.status == status, "\(issued.body)")
+                let token = Self.object(issued.body)["token"] as? [String: Any]
+                #expect(token?["kind"] as? String == kind && token?["venue"] as? String == venue, "\(issued.body)")
+            }
             // An officer cannot issue tokens.
             let officerIssue = try await deskRequest(
                 desk.port, .POST, "/admin/tokens", token: olivia, json: #"{"member": "mallory"}"#)
