@@ -134,7 +134,7 @@ let package = Package(
             name: "DeskServices",
             dependencies: [
                 "DeskCore", "DeskAPI", "DeskIdentity", "DeskLedger", "DeskOrders", "DeskBroker", "DeskMarketData",
-                "DeskRunner",
+                "DeskRunner", "DeskPromotion",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -163,7 +163,7 @@ let package = Package(
             name: "DeskApp",
             dependencies: [
                 "DeskCore", "DeskAPI", "DeskHTTP", "DeskIdentity", "DeskServices", "DeskOrders", "DeskLedger",
-                "DeskBroker", "DeskMarketData", "DeskRunner", "AlpacaBroker", "AlpacaData",
+                "DeskBroker", "DeskMarketData", "DeskRunner", "AlpacaBroker", "AlpacaData", "DeskPromotion",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -235,7 +235,9 @@ let package = Package(
         .testTarget(name: "DeskOrdersTests", dependencies: ["DeskOrders", "DeskLedger", "DeskBroker", "DeskCore"]),
         .testTarget(
             name: "DeskServicesTests",
-            dependencies: ["DeskServices", "DeskOrders", "DeskLedger", "DeskBroker", "DeskIdentity", "DeskCore"]
+            dependencies: [
+                "DeskServices", "DeskOrders", "DeskLedger", "DeskBroker", "DeskIdentity", "DeskCore", "DeskPromotion",
+            ]
         ),
         .testTarget(name: "DeskMarketDataTests", dependencies: ["DeskMarketData", "DeskTestSupport"]),
         .testTarget(name: "MessagePackTests", dependencies: ["MessagePack"]),
@@ -266,7 +268,7 @@ let package = Package(
             name: "DeskAppTests",
             dependencies: [
                 "DeskApp", "DeskAppTestSupport", "DeskTestSupport", "DeskHTTP", "DeskIdentity", "DeskLedger",
-                "DeskProto", "DeskRunner", "DeskBroker", "DeskCore", "AlpacaBroker",
+                "DeskProto", "DeskRunner", "DeskBroker", "DeskCore", "AlpacaBroker", "DeskPromotion",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),
