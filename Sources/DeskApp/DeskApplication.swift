@@ -7,6 +7,7 @@ import DeskHTTP
 import DeskLedger
 import DeskMarketData
 import DeskOrders
+import DeskPromotion
 import DeskRunner
 import DeskServices
 import Foundation
@@ -46,6 +47,8 @@ public struct DeskApplication: Sendable {
     public let useCases: DeskUseCases
     /// The feed's last trade, quote and bar per symbol, for the `/v2` latest-data routes.
     public let latest = LatestTicks()
+    /// Watches the loss rules of the configuration (`loss`), when it has any.
+    public let lossMonitor: LossMonitor?
     private let listening = OneShot<Void>()
 
     /// Opens the ledger and builds every part; nothing runs until `run()`.
@@ -96,6 +99,14 @@ public struct DeskApplication: Sendable {
             supervisor = nil
             deployer = nil
         }
+        lossMonitor =
+            configuration.loss.isEmpty
+            ? nil
+            : LossMonitor(
+                ledger: ledger, orderDesk: orderDesk, prices: prices, policy: configuration.loss,
+                defaultVenue: venues.defaultVenue.name, calendar: configuration.session, supervisor: supervisor,
+                // Demotion is the promotions use case's (issue 25, h2): until it is connected, a breach stops.
+                demote: nil, clock: configuration.clock, logger: logger)
         sessions = WebSessions(
             lifetime: configuration.web.sessionLifetime, capacity: configuration.web.maximumSessions,
             perMember: configuration.web.sessionsPerMember)
@@ -217,6 +228,7 @@ public struct DeskApplication: Sendable {
                     interval: configuration.web.pnlInterval, retentionDays: configuration.web.pnlRetentionDays,
                     logger: logger)
             ]
+            + (lossMonitor.map { [$0] } ?? [])
             + apps + [feed] + (supervisor.map { [AfterListening(service: $0, signal: listening)] } ?? [])
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(

@@ -133,6 +133,11 @@ public struct LossWatch: Sendable {
         breached.remove(scope)
     }
 
+    /// Watches `scope` again after a breach (its strategy was started again), keeping its peak.
+    public mutating func rearm(_ scope: LossScope) {
+        breached.remove(scope)
+    }
+
     /// The peak equity seen for `scope`.
     public func peak(_ scope: LossScope) -> Decimal? { peaks[scope] }
 
@@ -317,4 +322,92 @@ public struct LossPolicyProblem: Error, Sendable, Equatable, CustomStringConvert
     public init(_ message: String) { self.message = message }
 
     public var description: String { message }
+}
+
+extension LossFigures {
+    /// The figures of a book: `positions` by symbol, each valued at `price(symbol)` (at its own cost
+    /// when the desk has no price yet, so it adds no unrealized P&L), against `sessionStartEquity`.
+    public init(
+        positions: [String: Position], sessionStartEquity: Decimal, price: (String) -> Decimal?
+    ) {
+        var equity: Decimal = 0
+        var value: Decimal = 0
+        for (symbol, position) in positions {
+            equity += position.realizedPnL
+            guard position.qty != 0 else { continue }
+            let mark = price(symbol) ?? (position.costBasis / position.qty)
+            equity += position.unrealizedPnL(at: mark)
+            value += position.marketValue(at: mark).magnitude
+        }
+        self.init(equity: equity, sessionStartEquity: sessionStartEquity, positionValue: value)
+    }
+}
+
+/// A strategy the supervisor knows, as a breach sees it: whose, on which venue, and whether it runs.
+public struct WatchedStrategy: Sendable, Equatable {
+    public var name: String
+    public var member: String
+    public var venue: String
+    /// Running or about to (starting, backing off before a restart); false once stopped or failed.
+    public var isRunning: Bool
+
+    public init(name: String, member: String, venue: String, isRunning: Bool) {
+        self.name = name
+        self.member = member
+        self.venue = venue
+        self.isRunning = isRunning
+    }
+}
+
+/// An open order, as a breach sees it.
+public struct WatchedOrder: Sendable, Equatable {
+    public var orderId: String
+    public var member: String
+    public var strategy: String
+    public var venue: String
+
+    public init(orderId: String, member: String, strategy: String, venue: String) {
+        self.orderId = orderId
+        self.member = member
+        self.strategy = strategy
+        self.venue = venue
+    }
+}
+
+/// What the desk does about one breach: the open orders to cancel, the strategies to stop or demote.
+/// A strategy's breach touches that strategy on the venue; a member book's breach, every strategy of
+/// the member on the venue and all the member's orders there. Nothing to do (the strategy already
+/// stopped or moved, no open order: a breach handled before a restart) is `isEmpty`: no action, no audit.
+public struct LossBreachPlan: Sendable, Equatable {
+    /// The orders to cancel, in the order given.
+    public var cancel: [String]
+    /// The strategies to stop or demote (running ones on the breach's venue), by name.
+    public var strategies: [String]
+    /// Stop or demote.
+    public var response: BreachResponse
+
+    public init(cancel: [String], strategies: [String], response: BreachResponse) {
+        self.cancel = cancel
+        self.strategies = strategies
+        self.response = response
+    }
+
+    /// True when the breach leaves nothing to do.
+    public var isEmpty: Bool { cancel.isEmpty && strategies.isEmpty }
+
+    /// The plan for `action`, given the open orders and the strategies there are now.
+    public static func plan(_ action: LossAction, open: [WatchedOrder], strategies: [WatchedStrategy])
+        -> LossBreachPlan
+    {
+        let scope = action.scope
+        func touches(member: String, strategy: String, venue: String) -> Bool {
+            member == scope.member && venue == scope.venue && (scope.strategy.isEmpty || strategy == scope.strategy)
+        }
+        return LossBreachPlan(
+            cancel: open.filter { touches(member: $0.member, strategy: $0.strategy, venue: $0.venue) }.map(\.orderId),
+            strategies: strategies.filter {
+                $0.isRunning && touches(member: $0.member, strategy: $0.name, venue: $0.venue)
+            }.map(\.name).sorted(),
+            response: action.response)
+    }
 }

@@ -143,7 +143,9 @@ public actor Supervisor: Service {
 
     /// Stops the named strategies (all when empty), all at once: each gets
     /// SIGTERM together, and SIGKILL after the grace period if it is still running.
-    public func stop(_ names: [String]) async -> [StrategyCommandResult] {
+    /// `reason`, when given, is why the desk stopped them (a loss rule): their status
+    /// shows it (`failure`) until they start again.
+    public func stop(_ names: [String], reason: String? = nil) async -> [StrategyCommandResult] {
         let targets = names.isEmpty ? managed.keys.sorted() : names
         var stopping: [String: any RunningStrategy] = [:]
         var done: [OneShot<Void>] = []
@@ -170,6 +172,7 @@ public actor Supervisor: Service {
             let wasFailed = managed[name]?.record.state == .failed
             managed[name]?.record.state = wasFailed && stopping[name] == nil ? .failed : .stopped
             managed[name]?.record.pid = nil
+            if let reason { managed[name]?.record.failure = reason }
             await persist(name)
             results.append(
                 StrategyCommandResult(

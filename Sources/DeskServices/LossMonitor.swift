@@ -1,0 +1,268 @@
+import DeskBroker
+import DeskCore
+import DeskLedger
+import DeskOrders
+import DeskPromotion
+import DeskRunner
+import Foundation
+import Logging
+import ServiceLifecycle
+
+/// Watches the loss rules (`LossPolicy`) of every strategy and every member's book on each venue,
+/// and acts on a breach within the tick that caused it: the strategy's (or the member's) open
+/// orders on that venue are canceled, the strategy is stopped or demoted, and the audit log, the
+/// desk's log and the strategy's status say why.
+///
+/// Fed by every booked fill and accepted order (the order desk's event hub) and by every trade
+/// price (the price book). It keeps each book's positions (restored from the ledger at start and
+/// read again after each fill), its equity at the start of the trading session (reset at each
+/// session close) and, in `LossWatch`, its peak equity. The decisions are pure (`LossWatch`,
+/// `LossFigures`, `LossBreachPlan`); this actor only gathers the figures and performs the plans.
+///
+/// After a restart, nothing is known of breaches handled before: a book still over its limit
+/// breaks again at its first tick, and the plan is empty when its strategy is already stopped (or
+/// moved) and nothing is open, so nothing is done or recorded twice. A breached book is watched
+/// again once one of its strategies has an order accepted (it was started again).
+public actor LossMonitor: Service {
+    /// Moves a strategy to the desk's paper venue: (member, strategy, reason). Given by the
+    /// composition root (the promotions use case).
+    public typealias Demotion = @Sendable (_ member: String, _ strategy: String, _ reason: String) async -> Void
+
+    private let ledger: Ledger
+    private let orderDesk: OrderDesk
+    private let prices: PriceBook
+    private let policy: LossPolicy
+    private let defaultVenue: String
+    private let calendar: SessionCalendar
+    private let supervisor: Supervisor?
+    private let demote: Demotion?
+    private let clock: any DeskClock
+    private let logger: Logger
+    private let tickCapacity: Int
+
+    private var watch = LossWatch()
+    /// Each book's positions by symbol: a strategy's (`strategy` set) or a member's netted book.
+    private var books: [LossScope: [String: Position]] = [:]
+    /// Each book's equity when the session began (or when the monitor first saw it in the session).
+    private var sessionStart: [LossScope: Decimal] = [:]
+    /// When the present session ends (then every book's session equity starts again).
+    private var sessionEnds: Date
+
+    /// A monitor of `policy` over the desk's engines. `defaultVenue` is where a record without a venue
+    /// is; `tickCapacity` bounds the trade prices waiting (the oldest are dropped: each check reads the
+    /// latest prices). Without `demote`, a breach that should demote stops the strategy instead.
+    public init(
+        ledger: Ledger, orderDesk: OrderDesk, prices: PriceBook, policy: LossPolicy, defaultVenue: String,
+        calendar: SessionCalendar, supervisor: Supervisor?, demote: Demotion?, clock: any DeskClock,
+        logger: Logger, tickCapacity: Int = 4096
+    ) {
+        self.ledger = ledger
+        self.orderDesk = orderDesk
+        self.prices = prices
+        self.policy = policy
+        self.defaultVenue = defaultVenue
+        self.calendar = calendar
+        self.supervisor = supervisor
+        self.demote = demote
+        self.clock = clock
+        self.logger = logger
+        self.tickCapacity = tickCapacity
+        sessionEnds = calendar.nextClose(after: clock.now())
+    }
+
+    /// Restores the books from the ledger, then follows fills and prices until shutdown.
+    public func run() async throws {
+        let (ticks, tickInput) = AsyncStream.makeStream(
+            of: String.self, bufferingPolicy: .bufferingNewest(max(1, tickCapacity)))
+        prices.onTrade { trade in tickInput.yield(trade.symbol) }
+        let orders = orderDesk.events.listen(member: nil)
+        defer {
+            orders.stop()
+            tickInput.finish()
+        }
+        await restore()
+        await cancelWhenGracefulShutdown {
+            await withDiscardingTaskGroup { group in
+                group.addTask {
+                    for await notice in orders.events { await self.booked(notice) }
+                }
+                group.addTask {
+                    for await symbol in ticks { await self.traded(symbol) }
+                }
+            }
+        }
+    }
+
+    // MARK: Inputs
+
+    /// Reads every book from the ledger.
+    private func restore() async {
+        do {
+            let members = try await ledger.positions(member: nil)
+            let strategies = try await ledger.positions(member: nil, byStrategy: true)
+            books = [:]
+            note(members, strategyBooks: false)
+            note(strategies, strategyBooks: true)
+            logger.info(
+                "loss rules watch", metadata: ["books": "\(books.count)", "session_ends": "\(sessionEnds)"])
+        } catch {
+            logger.error("loss rules: cannot read the positions", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// A booked order event: a fill reads its member's books again and checks them; an accepted
+    /// order watches its strategy's (and member's) book again after a breach.
+    private func booked(_ notice: OrderEventNotice) async {
+        let order = notice.order
+        let venue = venue(of: order.venue)
+        switch notice.event {
+        case .accepted:
+            watch.rearm(LossScope(member: order.member, strategy: order.strategy, venue: venue))
+            watch.rearm(LossScope(member: order.member, venue: venue))
+        case .fill:
+            do {
+                let members = try await ledger.positions(member: order.member)
+                let strategies = try await ledger.positions(member: order.member, byStrategy: true)
+                books = books.filter { $0.key.member != order.member }
+                note(members, strategyBooks: false)
+                note(strategies, strategyBooks: true)
+            } catch {
+                logger.error(
+                    "loss rules: cannot read the positions after a fill",
+                    metadata: ["member": "\(order.member)", "error": "\(error)"])
+                return
+            }
+            await check(books.keys.filter { $0.member == order.member && $0.venue == venue })
+        default:
+            return
+        }
+    }
+
+    /// A trade price of `symbol`: checks every book that holds it.
+    private func traded(_ symbol: String) async {
+        await check(books.filter { $0.value[symbol].map { $0.qty != 0 } ?? false }.map(\.key))
+    }
+
+    private func note(_ records: [PositionRecord], strategyBooks: Bool) {
+        for record in records {
+            // A member's own orders (no strategy) are in the member's netted book.
+            if strategyBooks && record.strategy.isEmpty { continue }
+            let scope = LossScope(
+                member: record.member, strategy: strategyBooks ? record.strategy : "", venue: venue(of: record.venue))
+            books[scope, default: [:]][record.symbol] = record.position
+        }
+    }
+
+    private func venue(of name: String) -> String { name.isEmpty ? defaultVenue : name }
+
+    // MARK: Checking
+
+    /// Checks `scopes` against their limits (strategies before their member's book) and acts on breaches.
+    private func check(_ scopes: [LossScope]) async {
+        let now = clock.now()
+        if now >= sessionEnds {
+            sessionStart = [:]
+            sessionEnds = calendar.nextClose(after: now)
+        }
+        // Strategies first: a strategy's own breach names it before its member's book does.
+        let ordered = scopes.sorted {
+            ($0.strategy.isEmpty ? 1 : 0, $0.strategy) < ($1.strategy.isEmpty ? 1 : 0, $1.strategy)
+        }
+        for scope in ordered {
+            let limits = policy.limits(scope)
+            let positions = books[scope] ?? [:]
+            let start = sessionStart[scope]
+            var figures = LossFigures(
+                positions: positions, sessionStartEquity: start ?? 0, price: { self.prices.lastPrice($0) })
+            if start == nil {
+                sessionStart[scope] = figures.equity
+                figures.sessionStartEquity = figures.equity
+            }
+            guard let action = watch.observe(figures, of: scope, limits: limits) else { continue }
+            await act(action)
+        }
+    }
+
+    /// Cancels, stops or demotes, and records why.
+    private func act(_ action: LossAction) async {
+        let scope = action.scope
+        let reason =
+            "loss rule on venue \(scope.venue)\(scope.strategy.isEmpty ? " (\(scope.member)'s book)" : ""): \(action.breach)"
+        let plan: LossBreachPlan
+        do {
+            plan = LossBreachPlan.plan(action, open: try await openOrders(), strategies: await strategies())
+        } catch {
+            logger.error(
+                "loss rules: cannot read the open orders of a breach",
+                metadata: ["member": "\(scope.member)", "strategy": "\(scope.strategy)", "error": "\(error)"])
+            return
+        }
+        if plan.isEmpty {
+            logger.debug(
+                "loss rule broken, nothing left to do (already stopped or moved)",
+                metadata: ["member": "\(scope.member)", "strategy": "\(scope.strategy)", "venue": "\(scope.venue)"])
+            return
+        }
+        var canceled = await cancel(plan.cancel, action: action)
+        let response = plan.response == .demote && demote == nil ? BreachResponse.stop : plan.response
+        if !plan.strategies.isEmpty {
+            switch response {
+            case .stop: _ = await supervisor?.stop(plan.strategies, reason: reason)
+            case .demote:
+                for strategy in plan.strategies { await demote?(scope.member, strategy, reason) }
+            }
+        }
+        // Orders the strategies placed while they were being stopped.
+        if !plan.strategies.isEmpty, let late = try? await openOrders() {
+            canceled += await cancel(LossBreachPlan.plan(action, open: late, strategies: []).cancel, action: action)
+        }
+        let done =
+            plan.strategies.isEmpty
+            ? "no strategy running"
+            : "\(response == .stop ? "stopped" : "demoted") \(plan.strategies.joined(separator: ", "))"
+        let detail = "\(reason); canceled \(canceled) open order\(canceled == 1 ? "" : "s"); \(done)"
+        logger.warning(
+            "loss rule broken",
+            metadata: [
+                "member": "\(scope.member)", "strategy": "\(scope.strategy)", "venue": "\(scope.venue)",
+                "rule": "\(action.breach.rule.rawValue)", "limit": "\(ExactDecimal.plain(action.breach.limit))",
+                "value": "\(ExactDecimal.plain(action.breach.value))", "canceled": "\(canceled)",
+                "response": "\(response.rawValue)", "strategies": "\(plan.strategies.joined(separator: ","))",
+            ])
+        do {
+            try await ledger.record(
+                AuditEvent(
+                    at: clock.now(), member: scope.member, strategy: scope.strategy, action: .lossBreach, orderId: nil,
+                    outcome: .ok, detail: detail))
+        } catch {
+            logger.error("loss rules: cannot record the breach's audit line", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Cancels `orderIds` as the desk; returns how many it canceled.
+    private func cancel(_ orderIds: [String], action: LossAction) async -> Int {
+        var canceled = 0
+        for orderId in orderIds {
+            let result = await orderDesk.cancel(
+                orderId: orderId, member: action.scope.member, strategy: action.scope.strategy, isAdmin: true)
+            if case .canceled = result { canceled += 1 }
+        }
+        return canceled
+    }
+
+    private func openOrders() async throws -> [WatchedOrder] {
+        try await ledger.openOrders().map {
+            WatchedOrder(orderId: $0.orderId, member: $0.member, strategy: $0.strategy, venue: venue(of: $0.venue))
+        }
+    }
+
+    private func strategies() async -> [WatchedStrategy] {
+        guard let supervisor else { return [] }
+        let venues = (try? await ledger.strategyVenues()) ?? [:]
+        return await supervisor.status().map {
+            WatchedStrategy(
+                name: $0.name, member: $0.member, venue: venues[$0.name] ?? defaultVenue,
+                isRunning: [.starting, .running, .backoff].contains($0.state))
+        }
+    }
+}
