@@ -226,6 +226,7 @@ enum LedgerDatabase {
                 t.add(column: "officer", .boolean).notNull().defaults(to: false)
             }
         }
+        LossMarksTable.register(in: &migrator)
         return migrator
     }
 }

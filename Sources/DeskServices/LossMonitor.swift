@@ -16,7 +16,8 @@ import ServiceLifecycle
 /// Fed by every booked fill and accepted order (the order desk's event hub) and by every trade
 /// price (the price book). It keeps each book's positions (restored from the ledger at start and
 /// read again after each fill), its equity at the start of the trading session (reset at each
-/// session close) and, in `LossWatch`, its peak equity. The decisions are pure (`LossWatch`,
+/// session close; kept in the ledger, so a restart does not forget the day's losses) and, in
+/// `LossWatch`, its peak equity (from the monitor's start). The decisions are pure (`LossWatch`,
 /// `LossFigures`, `LossBreachPlan`); this actor only gathers the figures and performs the plans.
 ///
 /// After a restart, nothing is known of breaches handled before: a book still over its limit
@@ -103,6 +104,9 @@ public actor LossMonitor: Service {
             books = [:]
             note(members, strategyBooks: false)
             note(strategies, strategyBooks: true)
+            for mark in try await ledger.sessionEquities(sessionEnds: sessionEnds) {
+                sessionStart[LossScope(member: mark.member, strategy: mark.strategy, venue: mark.venue)] = mark.equity
+            }
             logger.info(
                 "loss rules watch", metadata: ["books": "\(books.count)", "session_ends": "\(sessionEnds)"])
         } catch {
@@ -177,9 +181,24 @@ public actor LossMonitor: Service {
             if start == nil {
                 sessionStart[scope] = figures.equity
                 figures.sessionStartEquity = figures.equity
+                await markSessionStart(scope, equity: figures.equity)
             }
             guard let action = watch.observe(figures, of: scope, limits: limits) else { continue }
             await act(action)
+        }
+    }
+
+    /// Keeps `scope`'s session equity in the ledger (a restart in the session reads it back).
+    private func markSessionStart(_ scope: LossScope, equity: Decimal) async {
+        do {
+            try await ledger.recordSessionEquity(
+                SessionEquityMark(
+                    member: scope.member, strategy: scope.strategy, venue: scope.venue, sessionEnds: sessionEnds,
+                    equity: equity))
+        } catch {
+            logger.error(
+                "loss rules: cannot keep a book's session equity",
+                metadata: ["member": "\(scope.member)", "strategy": "\(scope.strategy)", "error": "\(error)"])
         }
     }
 
@@ -198,7 +217,7 @@ public actor LossMonitor: Service {
             return
         }
         if plan.isEmpty {
-            logger.debug(
+            logger.info(
                 "loss rule broken, nothing left to do (already stopped or moved)",
                 metadata: ["member": "\(scope.member)", "strategy": "\(scope.strategy)", "venue": "\(scope.venue)"])
             return
