@@ -268,7 +268,7 @@ let package = Package(
             name: "DeskAppTests",
             dependencies: [
                 "DeskApp", "DeskAppTestSupport", "DeskTestSupport", "DeskHTTP", "DeskIdentity", "DeskLedger",
-                "DeskProto", "DeskRunner", "DeskBroker", "DeskCore", "AlpacaBroker", "DeskPromotion",
+                "DeskProto", "DeskRunner", "DeskBroker", "DeskCore", "AlpacaBroker", "DeskPromotion", "DeskServices",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),

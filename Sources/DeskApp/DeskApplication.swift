@@ -104,7 +104,10 @@ public struct DeskApplication: Sendable {
             ? nil
             : LossMonitor(
                 ledger: ledger, orderDesk: orderDesk, prices: prices, policy: configuration.loss,
-                defaultVenue: venues.defaultVenue.name, calendar: configuration.session, supervisor: supervisor,
+                defaultVenue: venues.defaultVenue.name, calendar: configuration.session,
+                strategies: supervisor.map { [ledger, venues] in
+                    SupervisedLossStrategies(supervisor: $0, ledger: ledger, defaultVenue: venues.defaultVenue.name)
+                },
                 // Demotion is the promotions use case's (issue 25, h2): until it is connected, a breach stops.
                 demote: nil, clock: configuration.clock, logger: logger)
         sessions = WebSessions(

@@ -153,6 +153,8 @@ public actor Supervisor: Service {
             guard var entry = managed[name] else { continue }
             entry.generation += 1
             entry.record.desiredRunning = false
+            // Before the process ends: its lifecycle saves the record as it books the exit.
+            if let reason { entry.record.failure = reason }
             if let process = entry.process { stopping[name] = process }
             if let processDone = entry.processDone { done.append(processDone) }
             managed[name] = entry
@@ -172,7 +174,6 @@ public actor Supervisor: Service {
             let wasFailed = managed[name]?.record.state == .failed
             managed[name]?.record.state = wasFailed && stopping[name] == nil ? .failed : .stopped
             managed[name]?.record.pid = nil
-            if let reason { managed[name]?.record.failure = reason }
             await persist(name)
             results.append(
                 StrategyCommandResult(

@@ -35,7 +35,7 @@ public actor LossMonitor: Service {
     private let policy: LossPolicy
     private let defaultVenue: String
     private let calendar: SessionCalendar
-    private let supervisor: Supervisor?
+    private let strategies: (any LossStrategies)?
     private let demote: Demotion?
     private let clock: any DeskClock
     private let logger: Logger
@@ -50,11 +50,12 @@ public actor LossMonitor: Service {
     private var sessionEnds: Date
 
     /// A monitor of `policy` over the desk's engines. `defaultVenue` is where a record without a venue
-    /// is; `tickCapacity` bounds the trade prices waiting (the oldest are dropped: each check reads the
-    /// latest prices). Without `demote`, a breach that should demote stops the strategy instead.
+    /// is; `strategies` are the desk's strategies (none when it runs none); `tickCapacity` bounds the
+    /// trade prices waiting (the oldest are dropped: each check reads the latest prices). Without
+    /// `demote`, a breach that should demote stops the strategy instead.
     public init(
         ledger: Ledger, orderDesk: OrderDesk, prices: PriceBook, policy: LossPolicy, defaultVenue: String,
-        calendar: SessionCalendar, supervisor: Supervisor?, demote: Demotion?, clock: any DeskClock,
+        calendar: SessionCalendar, strategies: (any LossStrategies)?, demote: Demotion?, clock: any DeskClock,
         logger: Logger, tickCapacity: Int = 4096
     ) {
         self.ledger = ledger
@@ -63,7 +64,7 @@ public actor LossMonitor: Service {
         self.policy = policy
         self.defaultVenue = defaultVenue
         self.calendar = calendar
-        self.supervisor = supervisor
+        self.strategies = strategies
         self.demote = demote
         self.clock = clock
         self.logger = logger
@@ -209,7 +210,8 @@ public actor LossMonitor: Service {
             "loss rule on venue \(scope.venue)\(scope.strategy.isEmpty ? " (\(scope.member)'s book)" : ""): \(action.breach)"
         let plan: LossBreachPlan
         do {
-            plan = LossBreachPlan.plan(action, open: try await openOrders(), strategies: await strategies())
+            plan = LossBreachPlan.plan(
+                action, open: try await openOrders(), strategies: await strategies?.watchedStrategies() ?? [])
         } catch {
             logger.error(
                 "loss rules: cannot read the open orders of a breach",
@@ -226,7 +228,7 @@ public actor LossMonitor: Service {
         let response = plan.response == .demote && demote == nil ? BreachResponse.stop : plan.response
         if !plan.strategies.isEmpty {
             switch response {
-            case .stop: _ = await supervisor?.stop(plan.strategies, reason: reason)
+            case .stop: await strategies?.stop(plan.strategies, reason: reason)
             case .demote:
                 for strategy in plan.strategies { await demote?(scope.member, strategy, reason) }
             }
@@ -274,14 +276,40 @@ public actor LossMonitor: Service {
             WatchedOrder(orderId: $0.orderId, member: $0.member, strategy: $0.strategy, venue: venue(of: $0.venue))
         }
     }
+}
 
-    private func strategies() async -> [WatchedStrategy] {
-        guard let supervisor else { return [] }
+/// The strategies a loss monitor stops: which there are (whose, on which venue, running or not),
+/// and stopping some with a reason their status shows.
+public protocol LossStrategies: Sendable {
+    /// Every strategy the desk knows now.
+    func watchedStrategies() async -> [WatchedStrategy]
+    /// Stops `names`; their status says `reason`.
+    func stop(_ names: [String], reason: String) async
+}
+
+/// The supervisor's strategies, each on the venue the ledger has it on (the default venue unless moved).
+public struct SupervisedLossStrategies: LossStrategies {
+    let supervisor: Supervisor
+    let ledger: Ledger
+    let defaultVenue: String
+
+    /// `supervisor`'s strategies; the ledger says where each was moved.
+    public init(supervisor: Supervisor, ledger: Ledger, defaultVenue: String) {
+        self.supervisor = supervisor
+        self.ledger = ledger
+        self.defaultVenue = defaultVenue
+    }
+
+    public func watchedStrategies() async -> [WatchedStrategy] {
         let venues = (try? await ledger.strategyVenues()) ?? [:]
         return await supervisor.status().map {
             WatchedStrategy(
                 name: $0.name, member: $0.member, venue: venues[$0.name] ?? defaultVenue,
                 isRunning: [.starting, .running, .backoff].contains($0.state))
         }
+    }
+
+    public func stop(_ names: [String], reason: String) async {
+        _ = await supervisor.stop(names, reason: reason)
     }
 }

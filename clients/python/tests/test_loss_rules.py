@@ -155,10 +155,12 @@ def test_a_restart_does_not_fire_the_handled_breach_again(loss_desk):
     wait_for(lambda: len(desk.breaches()) == 1, "the first test's breach")
     desk.server.stop()
     desk.start()
+    wait_for(lambda: "max_daily_loss of 500" in (desk.status().get("failure") or ""),
+             "the supervisor to restore the strategy's state and why it stopped")
     assert desk.status()["state"] == "stopped", "a strategy stopped by a loss rule stays stopped"
     # Still past the limit: the monitor sees the breach again, finds nothing to do, and says so.
     desk.server.push_price("AAPL", "30")
     wait_for(lambda: "nothing left to do" in desk.server.log_text(10_000), "the monitor to check the restored book")
     assert len(desk.breaches()) == 1, desk.breaches()
     assert desk.status()["state"] == "stopped"
-    assert "max_daily_loss of 500" in desk.status()["failure"]
+    assert desk.open_orders() == []

@@ -1,0 +1,151 @@
+import DeskApp
+import DeskAppTestSupport
+import DeskBroker
+import DeskCore
+import DeskPromotion
+import DeskServices
+import DeskTestSupport
+import Foundation
+import Synchronization
+import Testing
+
+/// Strategies a test pretends the desk runs; it records what the monitor stops.
+final class PretendStrategies: LossStrategies {
+    let strategies: [WatchedStrategy]
+    let stopped = Mutex<[([String], String)]>([])
+
+    init(_ strategies: [WatchedStrategy]) { self.strategies = strategies }
+
+    func watchedStrategies() async -> [WatchedStrategy] { strategies }
+
+    func stop(_ names: [String], reason: String) async { stopped.withLock { $0.append((names, reason)) } }
+}
+
+/// What the monitor demoted: (member, strategy, reason).
+final class Demotions: Sendable {
+    let calls = Mutex<[(String, String, String)]>([])
+}
+
+@Suite("The loss monitor on a whole desk (in process): fills and prices in, cancels and stops or demotions out")
+struct LossMonitorTests {
+    static let strategies = [
+        WatchedStrategy(name: "trend", member: "alice", venue: "live", isRunning: true),
+        WatchedStrategy(name: "mean", member: "alice", venue: "live", isRunning: true),
+        WatchedStrategy(name: "scalp", member: "alice", venue: "paper", isRunning: true),
+    ]
+
+    /// Runs `body` on a desk whose default venue `live` is of kind paper, with a loss monitor of `policy`.
+    static func withMonitor(
+        _ policy: LossPolicy, strategies: PretendStrategies, demotions: Demotions,
+        _ body: @Sendable (DeskApplication) async throws -> Void
+    ) async throws {
+        try await withRunningDesk {
+            $0.venues.append(VenueConfiguration(name: "live", settings: PaperVenue.Settings()))
+            $0.defaultVenue = "live"
+        } _: { desk in
+            let monitor = LossMonitor(
+                ledger: desk.ledger, orderDesk: desk.orderDesk, prices: desk.prices, policy: policy,
+                defaultVenue: "live", calendar: SessionCalendar(), strategies: strategies,
+                demote: { member, strategy, reason in demotions.calls.withLock { $0.append((member, strategy, reason)) }
+                },
+                clock: WallClock(), logger: testLogger())
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await monitor.run() }
+                #expect(await eventually { desk.orderDesk.events.listenerCount == 1 }, "the monitor listens")
+                try await body(desk)
+                group.cancelAll()
+            }
+        }
+    }
+
+    static func price(_ desk: DeskApplication, _ price: Decimal) {
+        desk.prices.observe(PriceBook.Trade(symbol: "AAPL", price: price, size: nil, at: Date()))
+    }
+
+    /// A market buy of 10 AAPL at 100 (filled) and two resting orders, for `strategy`; returns the resting ids.
+    static func openBook(_ desk: DeskApplication, strategy: String) async throws -> [String] {
+        price(desk, 100)
+        var resting: [String] = []
+        for ticket in [
+            OrderTicket(symbol: "AAPL", qty: "10", side: "buy"),
+            OrderTicket(
+                symbol: "AAPL", qty: "10", side: "sell", orderType: "limit", timeInForce: "gtc", limitPrice: "1000"),
+            OrderTicket(symbol: "AAPL", qty: "1", side: "buy", orderType: "limit", timeInForce: "gtc", limitPrice: "1"),
+        ] {
+            let placement = await desk.orderDesk.place(ticket, member: "alice", strategy: strategy)
+            let order = try #require(placement.order, "\(placement)")
+            if order.orderType == .limit { resting.append(order.orderId) }
+        }
+        #expect(await eventually { (try? await open(desk))?.count == 2 }, "the market buy filled, two orders rest")
+        return resting
+    }
+
+    static func open(_ desk: DeskApplication) async throws -> [String] {
+        try await desk.ledger.openOrders().map(\.orderId)
+    }
+
+    static func breaches(_ desk: DeskApplication) async throws -> [AuditEvent] {
+        try await desk.ledger.auditEvents(member: "alice").filter { $0.action == .lossBreach }
+    }
+
+    @Test("a strategy's daily loss: a tick under the limit changes nothing; the tick over it cancels and demotes")
+    func strategyDemoted() async throws {
+        let policy = try LossPolicy.resolve(
+            venues: ["live": LossRulesEntry(strategy: [.maxDailyLoss: 500])], members: [:],
+            venueNames: ["paper", "live"], paperVenue: "paper"
+        ).get()
+        let (strategies, demotions) = (PretendStrategies(Self.strategies), Demotions())
+        try await Self.withMonitor(policy, strategies: strategies, demotions: demotions) { desk in
+            let resting = try await Self.openBook(desk, strategy: "trend")
+            Self.price(desk, 60)  // a loss of 400
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(try await Self.open(desk).sorted() == resting.sorted())
+            #expect(demotions.calls.withLock { $0.isEmpty } && strategies.stopped.withLock { $0.isEmpty })
+            #expect(try await Self.breaches(desk).isEmpty)
+
+            Self.price(desk, 40)  // a loss of 600, and no tick after it
+            #expect(await eventually { demotions.calls.withLock { !$0.isEmpty } }, "demoted within the tick")
+            #expect(try await Self.open(desk).isEmpty, "its open orders canceled before")
+            let (member, strategy, reason) = try #require(demotions.calls.withLock { $0.first })
+            #expect(member == "alice" && strategy == "trend")
+            #expect(reason == "loss rule on venue live: lost 600 today, over its max_daily_loss of 500")
+            #expect(strategies.stopped.withLock { $0.isEmpty }, "demoted, not stopped")
+            let audit = try #require(try await Self.breaches(desk).first)
+            #expect(audit.strategy == "trend" && audit.outcome == .ok)
+            #expect(audit.detail == "\(reason); canceled 2 open orders; demoted trend")
+
+            Self.price(desk, 30)  // still over: handled once
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(demotions.calls.withLock { $0.count } == 1)
+            #expect(try await Self.breaches(desk).count == 1)
+        }
+    }
+
+    @Test("a member book's breach stops every strategy of the member on that venue, and cancels all their orders there")
+    func memberBookStopped() async throws {
+        let policy = try LossPolicy.resolve(
+            venues: ["live": LossRulesEntry(member: [.maxPositionValue: 1500], onBreach: .stop)], members: [:],
+            venueNames: ["paper", "live"], paperVenue: "paper"
+        ).get()
+        let (strategies, demotions) = (PretendStrategies(Self.strategies), Demotions())
+        try await Self.withMonitor(policy, strategies: strategies, demotions: demotions) { desk in
+            _ = try await Self.openBook(desk, strategy: "trend")
+            Self.price(desk, 149)  // 10 × 149 = 1490
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(strategies.stopped.withLock { $0.isEmpty })
+            Self.price(desk, 151)
+            #expect(await eventually { strategies.stopped.withLock { !$0.isEmpty } }, "stopped within the tick")
+            let (names, reason) = try #require(strategies.stopped.withLock { $0.first })
+            #expect(names == ["mean", "trend"], "the member's strategies on live, not the one on paper")
+            #expect(
+                reason
+                    == "loss rule on venue live (alice's book): holds positions worth 1510, over its max_position_value of 1500"
+            )
+            #expect(try await Self.open(desk).isEmpty)
+            #expect(demotions.calls.withLock { $0.isEmpty })
+            let audit = try #require(try await Self.breaches(desk).first)
+            #expect(
+                audit.strategy == "" && audit.detail?.hasSuffix("canceled 2 open orders; stopped mean, trend") == true)
+        }
+    }
+}
