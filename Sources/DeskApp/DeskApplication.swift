@@ -227,7 +227,7 @@ public struct DeskApplication: Sendable {
             [ledger] + venueServices + [orderDesk]
             + [
                 PnLRecorder(
-                    portfolio: Portfolio(ledger: ledger, lastPrice: { prices.lastPrice($0) }),
+                    portfolio: useCases.portfolio,
                     interval: configuration.web.pnlInterval, retentionDays: configuration.web.pnlRetentionDays,
                     logger: logger)
             ]

@@ -206,11 +206,16 @@ public struct EquitySample: Sendable, Equatable {
     public var at: Date
     public var realizedPnL: Decimal
     public var unrealizedPnL: Decimal
+    /// The venue whose book the sample is of.
+    public var venue: String
 
     /// Realized plus unrealized.
     public var equity: Decimal { realizedPnL + unrealizedPnL }
 
-    public init(member: String, strategy: String, at: Date, realizedPnL: Decimal, unrealizedPnL: Decimal) {
+    public init(
+        member: String, strategy: String, at: Date, realizedPnL: Decimal, unrealizedPnL: Decimal, venue: String = ""
+    ) {
+        self.venue = venue
         self.member = member
         self.strategy = strategy
         self.at = at
@@ -312,13 +317,17 @@ public struct OrderQuery: Sendable, Equatable {
     /// Orders created at or after this time.
     public var since: Date?
     public var limit: Int
+    /// One venue's orders, or every venue's when nil.
+    public var venue: String?
 
     /// Most orders one listing returns.
     public static let maximumLimit = 10_000
 
     public init(
-        member: String?, status: StatusFilter = .all, symbol: String? = nil, since: Date? = nil, limit: Int = 100
+        member: String?, status: StatusFilter = .all, symbol: String? = nil, since: Date? = nil, limit: Int = 100,
+        venue: String? = nil
     ) {
+        self.venue = venue
         self.member = member
         self.status = status
         self.symbol = symbol

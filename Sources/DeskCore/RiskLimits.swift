@@ -140,15 +140,28 @@ public struct RiskLimitsOverride: Sendable, Equatable {
 public struct RiskPolicy: Sendable, Equatable {
     public var defaults: RiskLimits
     public var members: [String: RiskLimitsOverride]
+    /// Capital allocations given per venue (`"capital": {"paper": "100000", "live": "5000"}`),
+    /// by member then venue; a venue not named here has the member's plain `capital` (if any).
+    public var venueCapital: [String: [String: Decimal]]
 
-    public init(defaults: RiskLimits = .standard, members: [String: RiskLimitsOverride] = [:]) {
+    public init(
+        defaults: RiskLimits = .standard, members: [String: RiskLimitsOverride] = [:],
+        venueCapital: [String: [String: Decimal]] = [:]
+    ) {
         self.defaults = defaults
         self.members = members
+        self.venueCapital = venueCapital
     }
 
     /// The limits that apply to `member`.
     public func limits(for member: String) -> RiskLimits {
         members[member].map(defaults.overridden(by:)) ?? defaults
+    }
+
+    /// `member`'s capital allocation on `venue`: the one given for that venue, else
+    /// their plain allocation (every venue's); nil when they have none.
+    public func capital(for member: String, venue: String) -> Decimal? {
+        venueCapital[member]?[venue] ?? limits(for: member).capital
     }
 }
 

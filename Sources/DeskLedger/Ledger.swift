@@ -178,7 +178,7 @@ public final class Ledger: Service, Sendable {
             id: nil, orderId: order.orderId,
             fillId: update.fillId ?? FillID.make(orderId: order.orderId, cumulativeQty: order.filledQty),
             member: order.member, strategy: order.strategy, symbol: order.symbol, side: order.side, qty: qty,
-            price: price, filledAt: update.at)
+            price: price, filledAt: update.at, venue: order.venue)
     }
 
     /// One order, if it exists.
@@ -196,11 +196,14 @@ public final class Ledger: Service, Sendable {
         try await database.read { db in try query.filtered().fetchCount(db) }
     }
 
-    /// Every order that may still fill, oldest first (used to rebuild state at start).
-    public func openOrders() async throws -> [OrderRecord] {
+    /// Every order that may still fill (one venue's when `venue` is given), oldest
+    /// first (used to rebuild state at start).
+    public func openOrders(venue: String? = nil) async throws -> [OrderRecord] {
         try await database.read { db in
-            try OrderRecord.filter(OrderStatus.allCases.filter(\.isOpen).map(\.rawValue).contains(Column("status")))
-                .order(Column("created_at"), Column("order_id")).fetchAll(db)
+            var request = OrderRecord.filter(
+                OrderStatus.allCases.filter(\.isOpen).map(\.rawValue).contains(Column("status")))
+            if let venue { request = request.filter(Column("venue") == venue) }
+            return try request.order(Column("created_at"), Column("order_id")).fetchAll(db)
         }
     }
 
@@ -228,10 +231,14 @@ public final class Ledger: Service, Sendable {
 
     // MARK: Positions
 
-    /// Positions of `member` (everyone when nil): the member's netted book, or
-    /// per strategy when `byStrategy`.
-    public func positions(member: String?, byStrategy: Bool = false) async throws -> [PositionRecord] {
-        try await database.read { db in try PositionBook.fetch(member: member, byStrategy: byStrategy, db) }
+    /// Positions of `member` (everyone when nil) on `venue` (every venue when nil):
+    /// the member's netted book per venue, or per strategy when `byStrategy`.
+    public func positions(member: String?, venue: String? = nil, byStrategy: Bool = false) async throws
+        -> [PositionRecord]
+    {
+        try await database.read { db in
+            try PositionBook.fetch(member: member, venue: venue, byStrategy: byStrategy, db)
+        }
     }
 
     // MARK: Audit
@@ -259,6 +266,7 @@ extension OrderQuery {
     func filtered() -> QueryInterfaceRequest<OrderRecord> {
         var request = OrderRecord.all()
         if let member { request = request.filter(Column("member") == member) }
+        if let venue { request = request.filter(Column("venue") == venue) }
         switch status {
         case .all: break
         case .open:

@@ -39,6 +39,10 @@ enum LedgerDatabase {
             throw LedgerError.damaged(path: path, problems: [error.message ?? "\(error.resultCode)"])
         }
         try migrator.migrate(pool)
+        // The quick check's reader connection still knows the schema from before the
+        // migration; a statement it prepares would read the old columns (`SELECT *`
+        // without a column a migration added). Readers opened from now on know the new one.
+        pool.invalidateReadOnlyConnections()
         return pool
     }
 
@@ -226,6 +230,7 @@ enum LedgerDatabase {
                 t.add(column: "officer", .boolean).notNull().defaults(to: false)
             }
         }
+        VenueBooksTables.register(in: &migrator)
         LossMarksTable.register(in: &migrator)
         return migrator
     }

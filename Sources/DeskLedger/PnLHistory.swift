@@ -2,8 +2,8 @@ import DeskCore
 import Foundation
 import GRDB
 
-/// The P&L history's storage. One row per member (and per strategy) per
-/// minute at most: a sample in a minute that already has one replaces it, so a
+/// The P&L history's storage. One row per member (and per strategy) per venue per
+/// minute at most (the venue is in the key since `v10-venue-books`): a sample in a minute that already has one replaces it, so a
 /// member has at most 1,440 rows a day for their book and 1,440 for each of
 /// their strategies, and `prune` drops rows older than the retention.
 enum PnLHistoryTable {
@@ -36,13 +36,13 @@ extension Ledger {
             for sample in samples {
                 try db.execute(
                     sql: """
-                        INSERT INTO pnl_history (member, strategy, minute, at, realized_pnl, unrealized_pnl)
-                        VALUES (?, ?, ?, ?, ?, ?)
-                        ON CONFLICT (member, strategy, minute) DO UPDATE SET
+                        INSERT INTO pnl_history (member, strategy, venue, minute, at, realized_pnl, unrealized_pnl)
+                        VALUES (?, ?, ?, ?, ?, ?, ?)
+                        ON CONFLICT (member, strategy, venue, minute) DO UPDATE SET
                           at = excluded.at, realized_pnl = excluded.realized_pnl, unrealized_pnl = excluded.unrealized_pnl
                         """,
                     arguments: [
-                        sample.member, sample.strategy,
+                        sample.member, sample.strategy, sample.venue,
                         Int64((sample.at.timeIntervalSince1970 / PnLHistoryTable.bucketSeconds).rounded(.down)),
                         sample.at, ExactDecimal.plain(sample.realizedPnL), ExactDecimal.plain(sample.unrealizedPnL),
                     ])
@@ -50,38 +50,43 @@ extension Ledger {
         }
     }
 
-    /// `member`'s equity samples (one strategy's when given, else their book's) at or after `since`, oldest first.
-    public func equityHistory(member: String, strategy: String = "", since: Date) async throws -> [EquitySample] {
+    /// `member`'s equity samples on `venue` (one strategy's when given, else their
+    /// book's) at or after `since`, oldest first.
+    public func equityHistory(member: String, strategy: String = "", venue: String, since: Date) async throws
+        -> [EquitySample]
+    {
         try await database.read { db in
             try Row.fetchAll(
                 db,
                 sql: """
                     SELECT at, realized_pnl, unrealized_pnl FROM pnl_history
-                    WHERE member = ? AND strategy = ? AND at >= ? ORDER BY minute
+                    WHERE member = ? AND strategy = ? AND venue = ? AND at >= ? ORDER BY minute
                     """,
-                arguments: [member, strategy, since]
+                arguments: [member, strategy, venue, since]
             ).map { row in
                 EquitySample(
                     member: member, strategy: strategy, at: row["at"],
-                    realizedPnL: try decimal(row, "realized_pnl"), unrealizedPnL: try decimal(row, "unrealized_pnl"))
+                    realizedPnL: try decimal(row, "realized_pnl"), unrealizedPnL: try decimal(row, "unrealized_pnl"),
+                    venue: venue)
             }
         }
     }
 
-    /// The last sample of `member`'s book before `time` (the equity a day started from).
-    public func equity(member: String, before time: Date) async throws -> EquitySample? {
+    /// The last sample of `member`'s book on `venue` before `time` (the equity a day started from).
+    public func equity(member: String, venue: String, before time: Date) async throws -> EquitySample? {
         try await database.read { db in
             try Row.fetchOne(
                 db,
                 sql: """
                     SELECT at, realized_pnl, unrealized_pnl FROM pnl_history
-                    WHERE member = ? AND strategy = '' AND at < ? ORDER BY minute DESC LIMIT 1
+                    WHERE member = ? AND strategy = '' AND venue = ? AND at < ? ORDER BY minute DESC LIMIT 1
                     """,
-                arguments: [member, time]
+                arguments: [member, venue, time]
             ).map { row in
                 EquitySample(
                     member: member, strategy: "", at: row["at"],
-                    realizedPnL: try decimal(row, "realized_pnl"), unrealizedPnL: try decimal(row, "unrealized_pnl"))
+                    realizedPnL: try decimal(row, "realized_pnl"), unrealizedPnL: try decimal(row, "unrealized_pnl"),
+                    venue: venue)
             }
         }
     }

@@ -4,7 +4,8 @@ import GRDB
 import Synchronization
 
 /// Keeps `member_positions` (each member's netted book) and
-/// `strategy_positions` (each strategy's own book) in step with fills.
+/// `strategy_positions` (each strategy's own book) in step with fills, one book
+/// per venue (a fill books into its order's venue).
 ///
 /// Positions a fill touched are kept in memory, so booking a fill writes its rows
 /// without reading them first. Only the ledger's writer changes these tables; when
@@ -15,6 +16,7 @@ final class PositionBook: Sendable {
         var member: String
         /// Nil for the member's netted book.
         var strategy: String?
+        var venue: String
         var symbol: String
     }
 
@@ -23,7 +25,7 @@ final class PositionBook: Sendable {
     /// Books a fill of `order` into the member's and the strategy's positions.
     func book(order: OrderRecord, qty: Decimal, price: Decimal, at: Date, _ db: Database) throws {
         for strategy in [nil, order.strategy] {
-            let key = Key(member: order.member, strategy: strategy, symbol: order.symbol)
+            let key = Key(member: order.member, strategy: strategy, venue: order.venue, symbol: order.symbol)
             var position = try known.withLock { $0[key] } ?? Self.read(key, db)
             position.apply(side: order.side, qty: qty, price: price)
             try Self.write(key, position, at: at, db)
@@ -39,13 +41,15 @@ final class PositionBook: Sendable {
         if let strategy = key.strategy {
             let select = try db.cachedStatement(
                 sql:
-                    "SELECT qty, cost_basis, realized_pnl FROM strategy_positions WHERE member = ? AND strategy = ? AND symbol = ?"
+                    "SELECT qty, cost_basis, realized_pnl FROM strategy_positions WHERE member = ? AND strategy = ? AND venue = ? AND symbol = ?"
             )
-            row = try Row.fetchOne(select, arguments: [key.member, strategy, key.symbol])
+            row = try Row.fetchOne(select, arguments: [key.member, strategy, key.venue, key.symbol])
         } else {
             let select = try db.cachedStatement(
-                sql: "SELECT qty, cost_basis, realized_pnl FROM member_positions WHERE member = ? AND symbol = ?")
-            row = try Row.fetchOne(select, arguments: [key.member, key.symbol])
+                sql:
+                    "SELECT qty, cost_basis, realized_pnl FROM member_positions WHERE member = ? AND venue = ? AND symbol = ?"
+            )
+            row = try Row.fetchOne(select, arguments: [key.member, key.venue, key.symbol])
         }
         guard let row else { return Position() }
         return Position(
@@ -61,29 +65,36 @@ final class PositionBook: Sendable {
         if let strategy = key.strategy {
             let upsert = try db.cachedStatement(
                 sql:
-                    "INSERT OR REPLACE INTO strategy_positions (member, strategy, symbol, qty, cost_basis, realized_pnl, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
+                    "INSERT OR REPLACE INTO strategy_positions (member, strategy, venue, symbol, qty, cost_basis, realized_pnl, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
             )
-            try upsert.execute(arguments: [key.member, strategy, key.symbol] + figures)
+            try upsert.execute(arguments: [key.member, strategy, key.venue, key.symbol] + figures)
         } else {
             let upsert = try db.cachedStatement(
                 sql:
-                    "INSERT OR REPLACE INTO member_positions (member, symbol, qty, cost_basis, realized_pnl, updated_at) VALUES (?, ?, ?, ?, ?, ?)"
+                    "INSERT OR REPLACE INTO member_positions (member, venue, symbol, qty, cost_basis, realized_pnl, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
             )
-            try upsert.execute(arguments: [key.member, key.symbol] + figures)
+            try upsert.execute(arguments: [key.member, key.venue, key.symbol] + figures)
         }
     }
 
-    /// Positions of `member` (everyone when nil), netted or per strategy.
-    static func fetch(member: String?, byStrategy: Bool, _ db: Database) throws -> [PositionRecord] {
+    /// Positions of `member` (everyone when nil) on `venue` (every venue when nil), netted or per strategy.
+    static func fetch(member: String?, venue: String?, byStrategy: Bool, _ db: Database) throws -> [PositionRecord] {
         let table = byStrategy ? "strategy_positions" : "member_positions"
         let strategyColumn = byStrategy ? "strategy" : "'' AS strategy"
-        var sql = "SELECT member, \(strategyColumn), symbol, qty, cost_basis, realized_pnl, updated_at FROM \(table)"
+        var sql =
+            "SELECT member, \(strategyColumn), venue, symbol, qty, cost_basis, realized_pnl, updated_at FROM \(table)"
+        var conditions: [String] = []
         var arguments = StatementArguments()
         if let member {
-            sql += " WHERE member = ?"
+            conditions.append("member = ?")
             arguments += [member]
         }
-        sql += " ORDER BY member, \(byStrategy ? "strategy, " : "")symbol"
+        if let venue {
+            conditions.append("venue = ?")
+            arguments += [venue]
+        }
+        if !conditions.isEmpty { sql += " WHERE " + conditions.joined(separator: " AND ") }
+        sql += " ORDER BY member, \(byStrategy ? "strategy, " : "")venue, symbol"
         return try PositionRecord.fetchAll(db, sql: sql, arguments: arguments)
     }
 }

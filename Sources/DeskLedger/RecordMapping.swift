@@ -38,7 +38,7 @@ func enumeration<Value: RawRepresentable>(_ row: Row, _ column: String) throws -
 extension OrderRecord {
     /// Every column of `orders`, in the order `insert` binds them.
     static let columns =
-        "order_id, member, strategy, symbol, qty, side, order_type, time_in_force, limit_price, stop_price, status, filled_qty, filled_notional, filled_avg_price, status_reason, created_at, updated_at"
+        "order_id, member, strategy, symbol, qty, side, order_type, time_in_force, limit_price, stop_price, status, filled_qty, filled_notional, filled_avg_price, status_reason, created_at, updated_at, venue"
 
     public init(row: Row) throws {
         let qty = try decimal(row, "qty")
@@ -48,7 +48,7 @@ extension OrderRecord {
                 symbol: row["symbol"], qty: qty, side: try enumeration(row, "side"),
                 type: try enumeration(row, "order_type"), timeInForce: try enumeration(row, "time_in_force"),
                 limitPrice: try optionalDecimal(row, "limit_price"), stopPrice: try optionalDecimal(row, "stop_price")),
-            placedAt: row["created_at"])
+            placedAt: row["created_at"], venue: row["venue"])
         let progress = OrderProgress(
             qty: qty, status: try enumeration(row, "status"), filledQty: try decimal(row, "filled_qty"),
             filledNotional: try decimal(row, "filled_notional"), statusReason: row["status_reason"])
@@ -59,13 +59,13 @@ extension OrderRecord {
     /// Inserts the order with a cached statement.
     func insert(_ db: Database) throws {
         let statement = try db.cachedStatement(
-            sql: "INSERT INTO orders (\(Self.columns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+            sql: "INSERT INTO orders (\(Self.columns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
         try statement.execute(arguments: [
             orderId, member, strategy, symbol, ExactDecimal.plain(qty), side.rawValue, orderType.rawValue,
             timeInForce.rawValue, limitPrice.map(ExactDecimal.plain), stopPrice.map(ExactDecimal.plain),
             status.rawValue, ExactDecimal.plain(filledQty), ExactDecimal.plain(filledNotional),
             filledAvgPrice.map(ExactDecimal.plain), statusReason, LedgerTime.text(createdAt),
-            LedgerTime.text(updatedAt),
+            LedgerTime.text(updatedAt), venue,
         ])
     }
 
@@ -93,18 +93,19 @@ extension FillRecord {
         self.init(
             id: row["id"], orderId: row["order_id"], fillId: row["fill_id"], member: row["member"],
             strategy: row["strategy"], symbol: row["symbol"], side: try enumeration(row, "side"),
-            qty: try decimal(row, "qty"), price: try decimal(row, "price"), filledAt: row["filled_at"])
+            qty: try decimal(row, "qty"), price: try decimal(row, "price"), filledAt: row["filled_at"],
+            venue: row["venue"])
     }
 
     /// Inserts the fill with a cached statement.
     func insert(_ db: Database) throws {
         let statement = try db.cachedStatement(
             sql:
-                "INSERT INTO fills (order_id, fill_id, member, strategy, symbol, side, qty, price, filled_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                "INSERT INTO fills (order_id, fill_id, member, strategy, symbol, side, qty, price, filled_at, venue) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         )
         try statement.execute(arguments: [
             orderId, fillId, member, strategy, symbol, side.rawValue, ExactDecimal.plain(qty),
-            ExactDecimal.plain(price), LedgerTime.text(filledAt),
+            ExactDecimal.plain(price), LedgerTime.text(filledAt), venue,
         ])
     }
 
@@ -122,7 +123,7 @@ extension PositionRecord {
             position: Position(
                 qty: try decimal(row, "qty"), costBasis: try decimal(row, "cost_basis"),
                 realizedPnL: try decimal(row, "realized_pnl")),
-            updatedAt: row["updated_at"])
+            updatedAt: row["updated_at"], venue: row["venue"])
     }
 }
 

@@ -22,6 +22,12 @@ import Foundation
 /// market). An admitted order reserves its quantity (and, for capital, its value)
 /// until it is final.
 ///
+/// Books are per venue: positions, reservations, exposure, open-order counts and
+/// capital are keyed by (member, venue), so a member's paper book never limits or
+/// funds their live one. An order's venue is its placing token's (`admit`'s
+/// `venue`; empty means the default venue) and it is validated with that venue's
+/// order rules.
+///
 /// A kill switch takes effect at once: it refuses every later order, and an
 /// order journaled but not yet sent to its broker is stopped (recorded as
 /// rejected), never sent. An order a broker already decided is not undone.
@@ -77,30 +83,50 @@ public struct Admission: Sendable {
 
     struct Key: Hashable, Sendable {
         var member: String
+        var venue: String
         var symbol: String
+    }
+
+    /// One member's book on one venue.
+    struct Book: Hashable, Sendable {
+        var member: String
+        var venue: String
     }
 
     /// The desk's risk configuration.
     public let policy: RiskPolicy
-    /// What the broker in use accepts.
+    /// What the default venue accepts (and any venue without rules of its own in `venueRules`).
     public let rules: OrderRules
+    /// What each venue accepts, by name.
+    public let venueRules: [String: OrderRules]
+    /// The venue of an order placed without one.
+    public let defaultVenue: String
     private(set) var halts: [String: HaltRecord] = [:]
     private var buckets: [String: TokenBucket] = [:]
     private var positions: [Key: Decimal] = [:]
     /// What each member holds with its cost and realized profit: the cash side of capital.
     private var holdings: [Key: Position] = [:]
     private var open: [String: OpenOrder] = [:]
-    private var openCounts: [String: Int] = [:]
+    private var openCounts: [Book: Int] = [:]
     private var openQty: [Key: (buy: Decimal, sell: Decimal)] = [:]
 
     /// The scope of a kill switch that stops every member.
     public static let wholeDesk = HaltRecord.wholeDesk
 
-    /// A machine with nothing open, no positions and no kill switch on.
-    public init(policy: RiskPolicy, rules: OrderRules) {
+    /// A machine with nothing open, no positions and no kill switch on; orders
+    /// without a venue go to `defaultVenue`, each validated with its venue's
+    /// `venueRules` (`rules` when it has none there).
+    public init(
+        policy: RiskPolicy, rules: OrderRules, venueRules: [String: OrderRules] = [:], defaultVenue: String = ""
+    ) {
         self.policy = policy
         self.rules = rules
+        self.venueRules = venueRules
+        self.defaultVenue = defaultVenue
     }
+
+    /// The venue an order placed for `venue` goes to: the default one when empty.
+    public func venue(_ venue: String) -> String { venue.isEmpty ? defaultVenue : venue }
 
     // MARK: State at start
 
@@ -112,15 +138,30 @@ public struct Admission: Sendable {
         restore(holdings: positions.map { ($0.member, $0.symbol, Position(qty: $0.qty)) }, open: open, halts: halts)
     }
 
+    /// `restore(holdings:open:halts:)` from the ledger's position records, each in its venue's book.
+    public mutating func restore(books: [PositionRecord], open: [WorkingOrder], halts: [HaltRecord]) {
+        restore(
+            holdings: books.map { (Book(member: $0.member, venue: venue($0.venue)), $0.symbol, $0.position) },
+            open: open, halts: halts)
+    }
+
     /// `restore(positions:open:halts:)` with each holding's cost basis and realized
     /// profit, so that members' cash (capital) starts where the ledger left it.
     public mutating func restore(
         holdings: [(member: String, symbol: String, position: Position)], open: [WorkingOrder], halts: [HaltRecord]
     ) {
+        restore(
+            holdings: holdings.map { (Book(member: $0.member, venue: defaultVenue), $0.symbol, $0.position) },
+            open: open, halts: halts)
+    }
+
+    private mutating func restore(
+        holdings: [(book: Book, symbol: String, position: Position)], open: [WorkingOrder], halts: [HaltRecord]
+    ) {
         self.positions = [:]
         self.holdings = [:]
         for holding in holdings {
-            let key = Key(member: holding.member, symbol: holding.symbol)
+            let key = Key(member: holding.book.member, venue: holding.book.venue, symbol: holding.symbol)
             self.positions[key, default: 0] += holding.position.qty
             self.holdings[key] = holding.position
         }
@@ -135,14 +176,18 @@ public struct Admission: Sendable {
 
     // MARK: Orders
 
-    /// Decides on an order request from `member` (and `strategy`), given the id it
-    /// gets if admitted, the time, and the symbol's last price (what the order is
-    /// valued at, with its own prices: `OrderValuation`).
+    /// Decides on an order request from `member` (and `strategy`) for `venue`
+    /// (empty: the default venue), given the id it gets if admitted, the time, and
+    /// the symbol's last price (what the order is valued at, with its own prices:
+    /// `OrderValuation`).
     public mutating func admit(
-        _ ticket: OrderTicket, member: String, strategy: String, orderId: String, now: Date, lastPrice: Decimal?
+        _ ticket: OrderTicket, member: String, strategy: String, venue: String = "", orderId: String, now: Date,
+        lastPrice: Decimal?
     ) -> Decision {
+        let venue = self.venue(venue)
+        let book = Book(member: member, venue: venue)
         let terms: OrderTerms
-        switch OrderValidation.validate(ticket, rules: rules) {
+        switch OrderValidation.validate(ticket, rules: venueRules[venue] ?? rules) {
         case .success(let valid): terms = valid
         case .failure(let error): return .refuse(.invalid(error))
         }
@@ -162,22 +207,23 @@ public struct Admission: Sendable {
             }
         }
         if let rejection = RiskCheck.evaluate(
-            terms, limits: limits, exposure: exposure(member: member, symbol: terms.symbol, lastPrice: lastPrice))
+            terms, limits: limits,
+            exposure: exposure(member: member, venue: venue, symbol: terms.symbol, lastPrice: lastPrice))
         {
             return .refuse(.risk(rejection))
         }
         let valuation = OrderValuation(terms, lastPrice: lastPrice)
-        if let capital = limits.capital {
-            let claims = self.claims(member: member)
+        if let capital = policy.capital(for: member, venue: venue) {
+            let claims = self.claims(book)
             if let refusal = CapitalRule.check(
                 terms, valuation: valuation,
-                statement: CapitalRule.statement(capital: capital, holdings: holdings(member: member), working: claims),
-                held: positions[Key(member: member, symbol: terms.symbol)] ?? 0, working: claims)
+                statement: CapitalRule.statement(capital: capital, holdings: holdings(book), working: claims),
+                held: positions[Key(member: member, venue: venue, symbol: terms.symbol)] ?? 0, working: claims)
             {
                 return .refuse(.risk(RiskRejection(limit: "buying_power", message: refusal.message)))
             }
         }
-        let order = Order(id: orderId, member: member, strategy: strategy, terms: terms, placedAt: now)
+        let order = Order(id: orderId, member: member, strategy: strategy, terms: terms, placedAt: now, venue: venue)
         reserve(order, remaining: terms.qty, phase: .writing, price: valuation.price)
         return .journal(order)
     }
@@ -225,11 +271,11 @@ public struct Admission: Sendable {
     /// open to held; a final status releases what is left of the reservation.
     /// `price` is the fill's price: what the fill cost or brought in (the member's cash).
     public mutating func booked(
-        _ orderId: String, member: String, symbol: String, side: Side, progress: OrderProgress, filled: Decimal?,
-        price: Decimal? = nil
+        _ orderId: String, member: String, venue: String = "", symbol: String, side: Side, progress: OrderProgress,
+        filled: Decimal?, price: Decimal? = nil
     ) {
+        let key = Key(member: member, venue: self.venue(venue), symbol: symbol)
         if let filled, filled > 0 {
-            let key = Key(member: member, symbol: symbol)
             var holding = holdings[key] ?? Position()
             if let price {
                 holding.apply(side: side, qty: filled, price: price)
@@ -242,7 +288,7 @@ public struct Admission: Sendable {
         }
         if let filled, open[orderId] == nil {
             // Filled after it stopped being followed (a late fill of a closed order).
-            positions[Key(member: member, symbol: symbol), default: 0] += side == .buy ? filled : -filled
+            positions[key, default: 0] += side == .buy ? filled : -filled
             return
         }
         follow(orderId, progress: progress, filled: filled)
@@ -269,13 +315,14 @@ public struct Admission: Sendable {
 
     // MARK: Exposure
 
-    /// What `member` holds and has open in `symbol`, with `lastPrice`.
-    public func exposure(member: String, symbol: String, lastPrice: Decimal?) -> RiskExposure {
-        let key = Key(member: member, symbol: symbol)
+    /// What `member` holds and has open in `symbol` on `venue` (empty: the default venue), with `lastPrice`.
+    public func exposure(member: String, venue: String = "", symbol: String, lastPrice: Decimal?) -> RiskExposure {
+        let venue = self.venue(venue)
+        let key = Key(member: member, venue: venue, symbol: symbol)
         let quantities = openQty[key] ?? (0, 0)
         return RiskExposure(
             position: positions[key] ?? 0, openBuyQty: quantities.buy, openSellQty: quantities.sell,
-            openOrders: openCounts[member] ?? 0, lastPrice: lastPrice)
+            openOrders: openCounts[Book(member: member, venue: venue)] ?? 0, lastPrice: lastPrice)
     }
 
     /// Orders admitted and not yet final.
@@ -283,25 +330,30 @@ public struct Admission: Sendable {
 
     // MARK: Capital
 
-    /// `member`'s cash, equity and buying power under their allocation (nil: none;
-    /// the figures then start from 0); `lastPrice` values what they hold.
-    public func capitalStatement(member: String, lastPrice: (String) -> Decimal?) -> CapitalStatement {
-        let held = holdings(member: member).map {
+    /// `member`'s cash, equity and buying power on `venue` (empty: the default
+    /// venue) under their allocation there (nil: none; the figures then start
+    /// from 0); `lastPrice` values what they hold.
+    public func capitalStatement(member: String, venue: String = "", lastPrice: (String) -> Decimal?)
+        -> CapitalStatement
+    {
+        let book = Book(member: member, venue: self.venue(venue))
+        let held = holdings(book).map {
             CapitalRule.Holding(symbol: $0.symbol, position: $0.position, lastPrice: lastPrice($0.symbol))
         }
         return CapitalRule.statement(
-            capital: policy.limits(for: member).capital, holdings: held, working: claims(member: member))
+            capital: policy.capital(for: member, venue: book.venue), holdings: held, working: claims(book))
     }
 
-    /// `member`'s holdings by symbol, flat ones too (their realized profit is cash), valued at cost.
-    private func holdings(member: String) -> [CapitalRule.Holding] {
-        holdings.filter { $0.key.member == member }.sorted { $0.key.symbol < $1.key.symbol }
+    /// What one book holds by symbol, flat ones too (their realized profit is cash), valued at cost.
+    private func holdings(_ book: Book) -> [CapitalRule.Holding] {
+        holdings.filter { $0.key.member == book.member && $0.key.venue == book.venue }
+            .sorted { $0.key.symbol < $1.key.symbol }
             .map { CapitalRule.Holding(symbol: $0.key.symbol, position: $0.value, lastPrice: nil) }
     }
 
-    /// What `member`'s open orders claim, oldest first.
-    private func claims(member: String) -> [CapitalRule.Claim] {
-        open.values.filter { $0.order.member == member }
+    /// What one book's open orders claim, oldest first.
+    private func claims(_ book: Book) -> [CapitalRule.Claim] {
+        open.values.filter { $0.order.member == book.member && venue($0.order.venue) == book.venue }
             .sorted { ($0.order.placedAt, $0.order.id) < ($1.order.placedAt, $1.order.id) }
             .map {
                 CapitalRule.Claim(
@@ -325,7 +377,7 @@ public struct Admission: Sendable {
         open[order.id] = OpenOrder(
             order: order, remaining: remaining, phase: phase,
             price: price ?? OrderValuation(order.terms, lastPrice: nil).price)
-        openCounts[order.member, default: 0] += 1
+        openCounts[book(of: order), default: 0] += 1
         adjustOpen(order, by: remaining)
     }
 
@@ -333,15 +385,14 @@ public struct Admission: Sendable {
         guard var entry = open[orderId] else { return }
         let order = entry.order
         if let filled, filled > 0 {
-            positions[Key(member: order.member, symbol: order.terms.symbol), default: 0] +=
-                order.terms.side == .buy ? filled : -filled
+            positions[key(of: order), default: 0] += order.terms.side == .buy ? filled : -filled
         }
         let remaining = progress.status.isOpen ? progress.remainingQty : 0
         adjustOpen(order, by: remaining - entry.remaining)
         entry.remaining = remaining
         if progress.status.isFinal && entry.held.isEmpty {
             open[orderId] = nil
-            openCounts[order.member, default: 1] -= 1
+            openCounts[book(of: order), default: 1] -= 1
         } else {
             open[orderId] = entry
         }
@@ -350,11 +401,17 @@ public struct Admission: Sendable {
     private mutating func release(_ orderId: String) {
         guard let entry = open.removeValue(forKey: orderId) else { return }
         adjustOpen(entry.order, by: -entry.remaining)
-        openCounts[entry.order.member, default: 1] -= 1
+        openCounts[book(of: entry.order), default: 1] -= 1
+    }
+
+    private func book(of order: Order) -> Book { Book(member: order.member, venue: venue(order.venue)) }
+
+    private func key(of order: Order) -> Key {
+        Key(member: order.member, venue: venue(order.venue), symbol: order.terms.symbol)
     }
 
     private mutating func adjustOpen(_ order: Order, by delta: Decimal) {
-        let key = Key(member: order.member, symbol: order.terms.symbol)
+        let key = key(of: order)
         var quantities = openQty[key] ?? (0, 0)
         if order.terms.side == .buy { quantities.buy += delta } else { quantities.sell += delta }
         openQty[key] = quantities

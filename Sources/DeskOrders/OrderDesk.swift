@@ -20,12 +20,16 @@ public typealias ReportedStatus = @Sendable (OrderDesk.Placement) -> Int?
 /// a broker outside the process (Alpaca) the order is journaled before it is
 /// sent and what the broker answered is booked in a second transaction.
 ///
+/// Every order goes to its own venue (`Order.venue`, the placing caller's; empty
+/// means the default venue): it is submitted, canceled, restored and booked there,
+/// under that venue's order rules.
+///
 /// As a `Service` it recovers at start and then books the broker's later
 /// updates (resting orders filling, expiring).
 public actor OrderDesk: Service {
     let ledger: Ledger
-    /// Every venue of the desk; orders go to the default one (per-strategy venues come next).
-    let venues: Venues
+    /// Every venue of the desk; each order goes to its own (`Order.venue`).
+    public nonisolated let venues: Venues
     /// The desk's last prices, which admission values orders with.
     let prices: PriceBook
     let metrics: any OrderDeskMetrics
@@ -52,12 +56,32 @@ public actor OrderDesk: Service {
         self.metrics = metrics
         self.logger = logger
         self.clock = clock
-        admission = Admission(policy: policy, rules: venues.defaultVenue.orderRules)
+        admission = Admission(
+            policy: policy, rules: venues.defaultVenue.orderRules,
+            venueRules: Dictionary(
+                venues.all.map { ($0.name, $0.orderRules) }, uniquingKeysWith: { first, _ in first }),
+            defaultVenue: venues.defaultVenue.name)
         self.policy = policy
     }
 
-    /// Where orders go: the default venue.
-    nonisolated var venue: any Venue { venues.defaultVenue }
+    /// The venue `order` goes to (the default one for an order without a venue);
+    /// nil when the desk no longer has it (its configuration changed).
+    nonisolated func venue(of order: Order) -> (any Venue)? {
+        order.venue.isEmpty ? venues.defaultVenue : venues[order.venue]
+    }
+
+    /// The venue named `name` (empty: the default venue), or why there is none:
+    /// a token's venue the desk does not have (its configuration changed).
+    public nonisolated func venue(named name: String) -> Result<any Venue, OrderValidationError> {
+        if name.isEmpty { return .success(venues.defaultVenue) }
+        if let venue = venues[name] { return .success(venue) }
+        return .failure(
+            OrderValidationError(
+                field: "venue",
+                message:
+                    "venue \"\(name)\" is not one of this desk's venues (\(venues.names.joined(separator: ", "))); ask an admin for a token on one of them"
+            ))
+    }
 
     /// Returns once recovery is done and orders may be taken.
     public func ready() async {
@@ -67,21 +91,40 @@ public actor OrderDesk: Service {
     /// Rebuilds state from the ledger and hands open orders back to the broker.
     /// Orders journaled but never confirmed by the broker are submitted again
     /// (idempotent: the broker knows them by the desk's order id).
+    /// Rows the ledger kept from before venues are the default venue's: they are
+    /// given that venue first (once; the migration does not guess one).
     public func recover() async throws {
+        let adopted = try await ledger.adoptUnassignedRows(venue: venues.defaultVenue.name)
+        if !adopted.isEmpty {
+            logger.notice(
+                "rows written before venues adopted by the default venue",
+                metadata: [
+                    "venue": "\(venues.defaultVenue.name)",
+                    "rows":
+                        "\(adopted.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))",
+                ])
+        }
         let open = try await ledger.openOrders()
         let positions = try await ledger.positions(member: nil)
-        admission.restore(
-            holdings: positions.map { ($0.member, $0.symbol, $0.position) }, open: open.map(\.working),
-            halts: try await ledger.halts())
+        admission.restore(books: positions, open: open.map(\.working), halts: try await ledger.halts())
         let working = open.filter { $0.status != .pendingNew }
-        if !working.isEmpty {
+        for record in open where venue(of: record.order) == nil {
+            logger.error(
+                "an open order is on a venue the desk no longer has; it is left as it is",
+                metadata: ["order_id": "\(record.orderId)", "venue": "\(record.venue)"])
+        }
+        // Each venue takes back its own open orders only.
+        for venue in venues.all {
+            let own = working.filter { self.venue(of: $0.order)?.name == venue.name }
+            if own.isEmpty { continue }
             do {
-                await apply(try await venue.restore(working.map(\.working)))
+                await apply(try await venue.restore(own.map(\.working)))
             } catch {
-                logger.error("broker could not take back open orders", metadata: ["error": "\(error)"])
+                logger.error(
+                    "broker could not take back open orders", metadata: ["venue": "\(venue.name)", "error": "\(error)"])
             }
         }
-        for record in open where record.status == .pendingNew {
+        for record in open where record.status == .pendingNew && venue(of: record.order) != nil {
             _ = await send(record, resubmission: true)
         }
         logger.info(
@@ -131,20 +174,30 @@ public actor OrderDesk: Service {
     }
 
     /// Runs an order ticket through the whole pipeline for `member` (placed by
-    /// `strategy`, empty when the member placed it).
-    public func place(_ ticket: OrderTicket, member: String, strategy: String) async -> Placement {
+    /// `strategy`, empty when the member placed it) on `venue` (the caller's;
+    /// empty: the default venue). A venue the desk does not have is refused (`invalid`, field `venue`).
+    public func place(_ ticket: OrderTicket, member: String, strategy: String, venue: String = "") async
+        -> Placement
+    {
         let started = ContinuousClock.now
-        let (placement, audited) = await placeOrder(ticket, member: member, strategy: strategy)
+        let (placement, audited): (Placement, Bool)
+        switch self.venue(named: venue) {
+        case .failure(let error): (placement, audited) = (.invalid(error), false)
+        case .success(let target):
+            (placement, audited) = await placeOrder(ticket, member: member, strategy: strategy, venue: target)
+        }
         metrics.recordOrder(outcome: placement.outcome, duration: .now - started)
         if !audited { await audit(placement, member: member, strategy: strategy) }
         return placement
     }
 
     /// The placement, and whether its audit line is written already.
-    private func placeOrder(_ ticket: OrderTicket, member: String, strategy: String) async -> (Placement, Bool) {
+    private func placeOrder(_ ticket: OrderTicket, member: String, strategy: String, venue: any Venue) async
+        -> (Placement, Bool)
+    {
         let decision = admission.admit(
-            ticket, member: member, strategy: strategy, orderId: clock.newOrderId(), now: clock.now(),
-            lastPrice: prices.lastPrice(ticket.symbol))
+            ticket, member: member, strategy: strategy, venue: venue.name, orderId: clock.newOrderId(),
+            now: clock.now(), lastPrice: prices.lastPrice(ticket.symbol))
         switch decision {
         case .refuse(.invalid(let error)): return (.invalid(error), false)
         case .refuse(.halted(let message)): return (.halted(message), false)
@@ -166,6 +219,7 @@ public actor OrderDesk: Service {
     private func decideAndRecord(_ order: Order) async -> (Placement, Bool) {
         var updates: [OrderUpdate]
         var refusal: (reason: String, kind: BrokerRefusal)?
+        let venue = venue(of: order) ?? venues.defaultVenue
         do {
             updates = try await venue.submit(order, resubmission: false)
         } catch {
@@ -228,6 +282,9 @@ public actor OrderDesk: Service {
     /// Sends a journaled order to the broker and books what it says.
     private func send(_ record: OrderRecord, resubmission: Bool) async -> Placement {
         let updates: [OrderUpdate]
+        guard let venue = venue(of: record.order) else {
+            return .failed("venue \"\(record.venue)\" is not configured; order \(record.orderId) is kept pending")
+        }
         do {
             updates = try await venue.submit(record.order, resubmission: resubmission)
         } catch {
@@ -284,19 +341,19 @@ public actor OrderDesk: Service {
         events.publish(OrderEventNotice(order: order, event: update.event, fillId: update.fillId, at: update.at))
         guard case .fill(let qty, let price) = update.event else {
             admission.booked(
-                order.orderId, member: order.member, symbol: order.symbol, side: order.side,
+                order.orderId, member: order.member, venue: order.venue, symbol: order.symbol, side: order.side,
                 progress: order.progress, filled: nil)
             return
         }
         admission.booked(
-            order.orderId, member: order.member, symbol: order.symbol, side: order.side, progress: order.progress,
-            filled: qty, price: price)
+            order.orderId, member: order.member, venue: order.venue, symbol: order.symbol, side: order.side,
+            progress: order.progress, filled: qty, price: price)
         metrics.recordFill()
         logger.info(
             "fill",
             metadata: [
                 "member": "\(order.member)", "strategy": "\(order.strategy)", "order_id": "\(order.orderId)",
-                "symbol": "\(order.symbol)", "qty": "\(ExactDecimal.plain(qty))",
+                "venue": "\(order.venue)", "symbol": "\(order.symbol)", "qty": "\(ExactDecimal.plain(qty))",
                 "price": "\(ExactDecimal.plain(price))",
             ])
     }
@@ -335,6 +392,11 @@ public actor OrderDesk: Service {
         if order.status.isFinal {
             return .notCancelable(order, "order \(orderId) is already \(order.status.rawValue) and cannot be canceled")
         }
+        guard let venue = venue(of: order.order) else {
+            return .failed(
+                "order \(orderId) is on venue \"\(order.venue)\", which this desk no longer has (\(venues.names.joined(separator: ", ")))"
+            )
+        }
         do {
             let updates = try await venue.cancel(orderId: orderId)
             return .canceled(await apply(updates).last ?? order)
@@ -351,6 +413,34 @@ public actor OrderDesk: Service {
                 return .failed("the broker could not be reached: \(reason)")
             }
         }
+    }
+
+    /// Cancels every working order of `member`'s `strategy` on `venue` (a
+    /// strategy leaving a venue, a loss rule's breach), each audited as the
+    /// desk's cancel; returns the orders it canceled (an order that filled or
+    /// ended meanwhile is not among them).
+    public func cancelOpenOrders(member: String, strategy: String, venue: String) async throws -> [OrderRecord] {
+        let venue = admission.venue(venue)
+        let open = try await ledger.orders(
+            OrderQuery(member: member, status: .open, limit: OrderQuery.maximumLimit, venue: venue)
+        ).filter { $0.strategy == strategy }
+        var canceled: [OrderRecord] = []
+        for order in open.reversed() {
+            if case .canceled(let record) = await cancel(
+                orderId: order.orderId, member: member, strategy: strategy, isAdmin: false)
+            {
+                canceled.append(record)
+            }
+        }
+        if !canceled.isEmpty {
+            logger.info(
+                "canceled a strategy's open orders",
+                metadata: [
+                    "member": "\(member)", "strategy": "\(strategy)", "venue": "\(venue)",
+                    "orders": "\(canceled.count)",
+                ])
+        }
+        return canceled
     }
 
     // MARK: Kill switch
@@ -388,9 +478,10 @@ public actor OrderDesk: Service {
     /// Kill switches that are on.
     public func activeHalts() -> [HaltRecord] { admission.activeHalts }
 
-    /// `member`'s capital statement: cash, equity and buying power under their allocation.
-    public func capitalStatement(member: String) -> CapitalStatement {
-        admission.capitalStatement(member: member, lastPrice: prices.lastPrice)
+    /// `member`'s capital statement on `venue` (empty: the default venue): cash,
+    /// equity and buying power under their allocation there.
+    public func capitalStatement(member: String, venue: String = "") -> CapitalStatement {
+        admission.capitalStatement(member: member, venue: venue, lastPrice: prices.lastPrice)
     }
 
     /// Whether a kill switch stops `member`'s orders (theirs or the whole desk's).

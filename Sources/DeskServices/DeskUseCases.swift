@@ -9,7 +9,7 @@ import Foundation
 /// the desk's engines (ledger, order desk, venues, prices, supervisor): the faces
 /// hold this and never the engines themselves.
 public struct DeskUseCases: Sendable {
-    /// Orders, cancels and closes through the default venue.
+    /// Orders, cancels and closes, each on its caller's venue.
     public let trading: Trading
     /// Positions, account, orders and fills, P&L.
     public let portfolio: Portfolio
@@ -38,7 +38,9 @@ public struct DeskUseCases: Sendable {
         self.supervisor = supervisor
         self.deployer = deployer
         trading = Trading(desk: orderDesk, ledger: ledger, orderRules: venues.defaultVenue.orderRules)
-        portfolio = Portfolio(ledger: ledger, lastPrice: { prices.lastPrice($0) })
+        portfolio = Portfolio(
+            ledger: ledger, lastPrice: { prices.lastPrice($0) }, defaultVenue: venues.defaultVenue.name,
+            venueNames: venues.names)
         switches = KillSwitches(desk: orderDesk)
         tokenAdministration = TokenAdministration(ledger: ledger)
         reconciliation = VenueReconciliation(reconciler: reconciler)

@@ -4,10 +4,12 @@ import Foundation
 import Logging
 import ServiceLifecycle
 
-/// An equity curve: a member's (or one strategy's) equity, one point per step,
-/// and the largest fall from a peak along it.
+/// An equity curve: a member's (or one strategy's) equity on one venue, one point
+/// per step, and the largest fall from a peak along it.
 public struct EquityCurve: Sendable, Equatable {
     public var member: String
+    /// The venue whose book the curve is of.
+    public var venue: String
     /// The strategy, when the curve is one strategy's.
     public var strategy: String?
     /// The last sample of each step, oldest first.
@@ -16,7 +18,8 @@ public struct EquityCurve: Sendable, Equatable {
     public var maxDrawdown: Decimal
 
     /// The last sample of each `stepSeconds` bucket of `samples` (oldest first), and their drawdown.
-    public init(member: String, strategy: String?, samples: [EquitySample], stepSeconds: Int) {
+    public init(member: String, strategy: String?, venue: String = "", samples: [EquitySample], stepSeconds: Int) {
+        self.venue = venue
         var points: [EquitySample] = []
         var lastBucket: Int64?
         for sample in samples {
@@ -37,23 +40,27 @@ public struct EquityCurve: Sendable, Equatable {
     }
 }
 
-/// Each member's and each strategy's equity now: realized plus unrealized P&L
-/// of their positions at the last prices the desk saw (a symbol with no price
-/// yet counts its realized P&L only).
+/// Each member's and each strategy's equity now, per venue: realized plus
+/// unrealized P&L of their positions at the last prices the desk saw (a symbol
+/// with no price yet counts its realized P&L only).
 public struct EquityBook: Sendable {
     let ledger: Ledger
     let lastPrice: @Sendable (String) -> Decimal?
 
-    /// One sample per member book (`strategy` empty) and per member strategy.
-    public func samples(member: String? = nil, at time: Date = Date()) async throws -> [EquitySample] {
-        let books = try await ledger.positions(member: member)
-        let strategies = try await ledger.positions(member: member, byStrategy: true)
-        var sums: [String: (member: String, strategy: String, realized: Decimal, unrealized: Decimal)] = [:]
+    /// One sample per member book (`strategy` empty) and per member strategy, on
+    /// each venue (`venue` only, when given).
+    public func samples(member: String? = nil, venue: String? = nil, at time: Date = Date()) async throws
+        -> [EquitySample]
+    {
+        let books = try await ledger.positions(member: member, venue: venue)
+        let strategies = try await ledger.positions(member: member, venue: venue, byStrategy: true)
+        var sums: [String: (member: String, strategy: String, venue: String, realized: Decimal, unrealized: Decimal)] =
+            [:]
         // A member's own orders (no strategy) are in their book only, not a strategy's curve.
         let strategyRows = strategies.filter { !$0.strategy.isEmpty }.map { ($0, $0.strategy) }
         for (record, strategy) in books.map({ ($0, "") }) + strategyRows {
-            let key = record.member + "\u{0}" + strategy
-            var sum = sums[key] ?? (record.member, strategy, 0, 0)
+            let key = Self.key(member: record.member, strategy: strategy, venue: record.venue)
+            var sum = sums[key] ?? (record.member, strategy, record.venue, 0, 0)
             let position = record.position
             sum.realized += position.realizedPnL
             if let price = lastPrice(record.symbol) { sum.unrealized += position.unrealizedPnL(at: price) }
@@ -62,23 +69,33 @@ public struct EquityBook: Sendable {
         return sums.values.map {
             EquitySample(
                 member: $0.member, strategy: $0.strategy, at: time, realizedPnL: $0.realized,
-                unrealizedPnL: $0.unrealized)
-        }.sorted { ($0.member, $0.strategy) < ($1.member, $1.strategy) }
+                unrealizedPnL: $0.unrealized, venue: $0.venue)
+        }.sorted { ($0.member, $0.strategy, $0.venue) < ($1.member, $1.strategy, $1.venue) }
     }
 
-    /// `member`'s (or one strategy's) history since `since`, the last sample of each step, ending with now.
-    public func history(member: String, strategy: String?, since: Date, stepSeconds: Int) async throws
-        -> EquityCurve
+    /// The key one book's sample is kept under (the recorder's last written figures).
+    static func key(member: String, strategy: String, venue: String) -> String {
+        [member, strategy, venue].joined(separator: "\u{0}")
+    }
+
+    /// `member`'s (or one strategy's) history on `venue` since `since`, the last
+    /// sample of each step, ending with now.
+    public func history(member: String, strategy: String?, venue: String, since: Date, stepSeconds: Int)
+        async throws -> EquityCurve
     {
-        var samples = try await ledger.equityHistory(member: member, strategy: strategy ?? "", since: since)
-        if let now = try await self.samples(member: member).first(where: { $0.strategy == (strategy ?? "") }) {
+        var samples = try await ledger.equityHistory(
+            member: member, strategy: strategy ?? "", venue: venue, since: since)
+        if let now = try await self.samples(member: member, venue: venue).first(where: {
+            $0.strategy == (strategy ?? "")
+        }) {
             samples.append(now)
         }
-        return EquityCurve(member: member, strategy: strategy, samples: samples, stepSeconds: stepSeconds)
+        return EquityCurve(
+            member: member, strategy: strategy, venue: venue, samples: samples, stepSeconds: stepSeconds)
     }
 }
 
-/// Samples every member's and strategy's equity every `interval` into the
+/// Samples every member's and strategy's equity on each venue every `interval` into the
 /// ledger's P&L history (`pnl_history`), writing only what changed since its
 /// last sample; a minute keeps its last sample, so storage is at most 1,440 rows
 /// per member book and per strategy a day, kept `retentionDays`. A fill shows in
@@ -104,7 +121,7 @@ public struct PnLRecorder: Service {
             do {
                 let now = Date()
                 let changed = try await equity.samples(at: now).filter { sample in
-                    let key = sample.member + "\u{0}" + sample.strategy
+                    let key = EquityBook.key(member: sample.member, strategy: sample.strategy, venue: sample.venue)
                     defer { written[key] = sample.equity }
                     return written[key] != sample.equity
                 }

@@ -6,6 +6,8 @@ import Foundation
 
 /// Trading for a caller, whatever face asked: place an order (optionally under
 /// a client order id), cancel one or all, close a position or all of them.
+/// Everything happens on the caller's venue (their token's): orders go there,
+/// cancel-all and close touch that venue's book only.
 /// Every order goes through the one order desk (validation, kill switch, rate
 /// and risk limits, capital, journal, broker, ledger); the rules here are the
 /// desk's (client order ids unique per member, what cancel-all and close
@@ -15,12 +17,22 @@ public struct Trading: Sendable {
     let ledger: Ledger
     let orderRules: OrderRules
 
-    /// Trading through `desk`, reading `ledger`; `orderRules` are the broker's
-    /// (whether a position closes in fractions).
+    /// Trading through `desk`, reading `ledger`; `orderRules` are the default
+    /// venue's (whether a position closes in fractions), each other venue's come from `desk`.
     public init(desk: OrderDesk, ledger: Ledger, orderRules: OrderRules) {
         self.desk = desk
         self.ledger = ledger
         self.orderRules = orderRules
+    }
+
+    /// The venue the caller trades on: their token's, the default venue when it names none.
+    public func venue(of caller: Caller) -> String {
+        caller.venue.isEmpty ? desk.venues.defaultVenue.name : caller.venue
+    }
+
+    /// The order rules of the caller's venue.
+    func orderRules(of caller: Caller) -> OrderRules {
+        desk.venues[venue(of: caller)]?.orderRules ?? orderRules
     }
 
     // MARK: Placing
@@ -36,7 +48,7 @@ public struct Trading: Sendable {
         if let clientOrderId, try await !ledger.reserveClientOrderId(clientOrderId, member: member) {
             return .failure(.clientOrderIdTaken(clientOrderId))
         }
-        let placement = await desk.place(ticket, member: member, strategy: caller.strategy)
+        let placement = await desk.place(ticket, member: member, strategy: caller.strategy, venue: caller.venue)
         if let clientOrderId {
             if let order = placement.order {
                 try await ledger.bindClientOrderId(clientOrderId, member: member, orderId: order.orderId)
@@ -58,9 +70,14 @@ public struct Trading: Sendable {
 
     // MARK: The caller's capital
 
-    /// The caller's capital as admission sees it now: cash, what is held and claimed, buying power.
+    /// The caller's capital on their venue as admission sees it now: cash, what is held and claimed, buying power.
     public func capital(of caller: Caller) async -> CapitalStatement {
-        await desk.capitalStatement(member: caller.member)
+        await desk.capitalStatement(member: caller.member, venue: venue(of: caller))
+    }
+
+    /// `member`'s capital on `venue` (an officer's or admin's read of anyone's book).
+    public func capital(member: String, venue: String) async -> CapitalStatement {
+        await desk.capitalStatement(member: member, venue: venue)
     }
 
     /// Whether a kill switch stops the caller's new orders (the whole desk's or their member's).
@@ -94,11 +111,11 @@ public struct Trading: Sendable {
         public var result: Result<OrderRecord, CancelRefusal>
     }
 
-    /// Cancels every open order of the caller's own member (an admin's too: their own only),
-    /// newest first; one result per order, whatever became of the others.
+    /// Cancels every open order of the caller's own member on the caller's venue (an
+    /// admin's too: their own only), newest first; one result per order, whatever became of the others.
     public func cancelAll(by caller: Caller) async throws -> [CancelResult] {
         let open = try await ledger.orders(
-            OrderQuery(member: caller.member, status: .open, limit: OrderQuery.maximumLimit))
+            OrderQuery(member: caller.member, status: .open, limit: OrderQuery.maximumLimit, venue: venue(of: caller)))
         var results: [CancelResult] = []
         for order in open {
             results.append(
@@ -115,7 +132,9 @@ public struct Trading: Sendable {
     public func closePosition(_ symbol: String, amount: CloseAmount = .all, by caller: Caller) async throws
         -> Result<OrderRecord, OrderRefusal>
     {
-        let held = try await ledger.positions(member: caller.member).first { $0.symbol == symbol && $0.qty != 0 }
+        let held = try await ledger.positions(member: caller.member, venue: venue(of: caller)).first {
+            $0.symbol == symbol && $0.qty != 0
+        }
         guard let held else { return .failure(.noPosition(symbol: symbol)) }
         return try await close(held, amount: amount, by: caller)
     }
@@ -133,7 +152,7 @@ public struct Trading: Sendable {
     public func closeAll(cancelOrders: Bool, by caller: Caller) async throws -> [CloseResult] {
         if cancelOrders { _ = try await cancelAll(by: caller) }
         var results: [CloseResult] = []
-        for held in try await ledger.positions(member: caller.member) where held.qty != 0 {
+        for held in try await ledger.positions(member: caller.member, venue: venue(of: caller)) where held.qty != 0 {
             results.append(CloseResult(symbol: held.symbol, result: try await close(held, amount: .all, by: caller)))
         }
         return results
@@ -142,7 +161,9 @@ public struct Trading: Sendable {
     private func close(_ held: PositionRecord, amount: CloseAmount, by caller: Caller) async throws
         -> Result<OrderRecord, OrderRefusal>
     {
-        guard let ticket = Self.closingTicket(held.symbol, held: held.qty, amount: amount, rules: orderRules) else {
+        guard
+            let ticket = Self.closingTicket(held.symbol, held: held.qty, amount: amount, rules: orderRules(of: caller))
+        else {
             return .failure(.nothingToClose(symbol: held.symbol))
         }
         return try await place(ticket, by: caller)

@@ -67,7 +67,7 @@ struct AdministrationFaceTests {
             let alice = try await desk.token("alice")
             let (refused, reply) = try await desk.json(.get, path + "?member=bob", token: alice)
             #expect(refused == .forbidden)
-            #expect(reply["message"] as? String == "only an admin token may read another member's data")
+            #expect(reply["message"] as? String == "only an admin or officer token may read another member's data")
             #expect(try await desk.json(.get, path + "?member=alice", token: alice).0 == .ok)
             #expect(try await desk.json(.get, path + "?member=bob", token: desk.admin).0 == .ok)
         }

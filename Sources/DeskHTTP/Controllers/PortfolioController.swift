@@ -51,10 +51,9 @@ extension DeskHTTPError {
     /// The HTTP face of a portfolio refusal: one row per refusal.
     init(_ refusal: PortfolioRefusal) {
         switch refusal {
-        case .otherMember: self.init(.forbidden, "only an admin token may read another member's data")
-        case .orderNotFound(let id):
-            self.init(.notFound, "no order \(OrderValidation.quoted(id)) among your orders")
-        case .adminOnly: self.init(.forbidden, "only an admin token may read every member's figures")
+        case .otherMember, .adminOnly, .otherVenue: self.init(.forbidden, refusal.message)
+        case .orderNotFound: self.init(.notFound, refusal.message)
+        case .unknownVenue: self.init(.badRequest, refusal.message)
         }
     }
 
