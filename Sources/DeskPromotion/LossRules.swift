@@ -374,12 +374,13 @@ public struct WatchedOrder: Sendable, Equatable {
     }
 }
 
-/// What the desk does about one breach: the open orders to cancel, the strategies to stop or demote.
+/// What the desk does about one breach: whose open orders to cancel, the strategies to stop or demote.
 /// A strategy's breach touches that strategy on the venue; a member book's breach, every strategy of
 /// the member on the venue and all the member's orders there. Nothing to do (the strategy already
 /// stopped or moved, no open order: a breach handled before a restart) is `isEmpty`: no action, no audit.
 public struct LossBreachPlan: Sendable, Equatable {
-    /// The orders to cancel, in the order given.
+    /// The strategies whose open orders on the venue are canceled, by name (empty: the member's own
+    /// orders, placed without a strategy); only those with an open order there.
     public var cancel: [String]
     /// The strategies to stop or demote (running ones on the breach's venue), by name.
     public var strategies: [String]
@@ -404,7 +405,10 @@ public struct LossBreachPlan: Sendable, Equatable {
             member == scope.member && venue == scope.venue && (scope.strategy.isEmpty || strategy == scope.strategy)
         }
         return LossBreachPlan(
-            cancel: open.filter { touches(member: $0.member, strategy: $0.strategy, venue: $0.venue) }.map(\.orderId),
+            cancel: Set(
+                open.filter { touches(member: $0.member, strategy: $0.strategy, venue: $0.venue) }.map(\.strategy)
+            )
+            .sorted(),
             strategies: strategies.filter {
                 $0.isRunning && touches(member: $0.member, strategy: $0.name, venue: $0.venue)
             }.map(\.name).sorted(),

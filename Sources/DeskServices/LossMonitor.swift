@@ -125,6 +125,7 @@ public actor LossMonitor: Service {
             watch.rearm(LossScope(member: order.member, strategy: order.strategy, venue: venue))
             watch.rearm(LossScope(member: order.member, venue: venue))
         case .fill:
+            let before = books.filter { $0.key.member == order.member }
             do {
                 let members = try await ledger.positions(member: order.member)
                 let strategies = try await ledger.positions(member: order.member, byStrategy: true)
@@ -137,7 +138,18 @@ public actor LossMonitor: Service {
                     metadata: ["member": "\(order.member)", "error": "\(error)"])
                 return
             }
-            await check(books.keys.filter { $0.member == order.member && $0.venue == venue })
+            let touched = books.keys.filter { $0.member == order.member && $0.venue == venue }
+            // A book the session has not seen yet started it as it was before this fill (nothing, for a new one),
+            // however late this fill is read after the prices that followed it.
+            for scope in touched where sessionStart[scope] == nil {
+                let equity = LossFigures(
+                    positions: before[scope] ?? [:], sessionStartEquity: 0, price: prices.lastPrice
+                )
+                .equity
+                sessionStart[scope] = equity
+                await markSessionStart(scope, equity: equity)
+            }
+            await check(touched)
         default:
             return
         }
@@ -260,13 +272,19 @@ public actor LossMonitor: Service {
         }
     }
 
-    /// Cancels `orderIds` as the desk; returns how many it canceled.
-    private func cancel(_ orderIds: [String], action: LossAction) async -> Int {
+    /// Cancels the open orders of `strategies` (of the breach's member) on its venue; returns how many.
+    private func cancel(_ strategies: [String], action: LossAction) async -> Int {
         var canceled = 0
-        for orderId in orderIds {
-            let result = await orderDesk.cancel(
-                orderId: orderId, member: action.scope.member, strategy: action.scope.strategy, isAdmin: true)
-            if case .canceled = result { canceled += 1 }
+        for strategy in strategies {
+            do {
+                canceled += try await orderDesk.cancelOpenOrders(
+                    member: action.scope.member, strategy: strategy, venue: action.scope.venue
+                ).count
+            } catch {
+                logger.error(
+                    "loss rules: cannot cancel a strategy's open orders",
+                    metadata: ["member": "\(action.scope.member)", "strategy": "\(strategy)", "error": "\(error)"])
+            }
         }
         return canceled
     }

