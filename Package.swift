@@ -134,7 +134,7 @@ let package = Package(
             name: "DeskServices",
             dependencies: [
                 "DeskCore", "DeskAPI", "DeskIdentity", "DeskLedger", "DeskOrders", "DeskBroker", "DeskMarketData",
-                "DeskRunner", "DeskPromotion",
+                "DeskRunner", "DeskPromotion", "DeskBacktest",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -144,7 +144,7 @@ let package = Package(
             name: "DeskHTTP",
             dependencies: [
                 "DeskCore", "DeskAPI", "DeskProto", "DeskIdentity", "DeskServices", "DeskBroker", "DeskMarketData",
-                "DeskRunner", "AlpacaProtocol", "MessagePack",
+                "DeskRunner", "DeskPromotion", "AlpacaProtocol", "MessagePack",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
@@ -163,7 +163,7 @@ let package = Package(
             name: "DeskApp",
             dependencies: [
                 "DeskCore", "DeskAPI", "DeskHTTP", "DeskIdentity", "DeskServices", "DeskOrders", "DeskLedger",
-                "DeskBroker", "DeskMarketData", "DeskRunner", "AlpacaBroker", "AlpacaData", "DeskPromotion",
+                "DeskBroker", "DeskMarketData", "DeskRunner", "DeskPromotion", "AlpacaBroker", "AlpacaData",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -237,6 +237,7 @@ let package = Package(
             name: "DeskServicesTests",
             dependencies: [
                 "DeskServices", "DeskOrders", "DeskLedger", "DeskBroker", "DeskIdentity", "DeskCore", "DeskPromotion",
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(name: "DeskMarketDataTests", dependencies: ["DeskMarketData", "DeskTestSupport"]),
@@ -268,7 +269,7 @@ let package = Package(
             name: "DeskAppTests",
             dependencies: [
                 "DeskApp", "DeskAppTestSupport", "DeskTestSupport", "DeskHTTP", "DeskIdentity", "DeskLedger",
-                "DeskProto", "DeskRunner", "DeskBroker", "DeskCore", "AlpacaBroker", "DeskPromotion", "DeskServices",
+                "DeskProto", "DeskRunner", "DeskBroker", "DeskCore", "DeskPromotion", "AlpacaBroker", "DeskServices",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),

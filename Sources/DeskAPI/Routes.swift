@@ -143,6 +143,15 @@ public enum Routes {
     /// `GET /strategies/{name}/logs?tail=N[&follow=1]`: the caller's own strategy's log.
     public static let memberStrategyLogs = Route(.get, "/strategies/{name}/logs")
 
+    /// `POST /strategies/{name}/promote`: `PromoteRequest` → `PromoteReply` (a pending approval, or the move).
+    public static let promoteStrategy = Route(.post, "/strategies/{name}/promote")
+    /// `GET /approvals`: `ApprovalList`, newest first (a member's own; an officer's or the admin's all).
+    public static let approvals = Route(.get, "/approvals")
+    /// `POST /approvals/{id}/approve`: an officer or the admin approves; `ApprovalReply` with the move.
+    public static let approveApproval = Route(.post, "/approvals/{id}/approve")
+    /// `POST /approvals/{id}/reject`: `RejectRequest` (a reason is required) → `ApprovalReply`.
+    public static let rejectApproval = Route(.post, "/approvals/{id}/reject")
+
     /// `GET /pnl?member=&strategy=&since=&step=`: `PnLHistory`, the equity curve.
     public static let pnl = Route(.get, "/pnl")
 
@@ -166,5 +175,6 @@ public enum Routes {
         tokens, issueToken, revokeToken, memberStrategies, deployStrategy, redeployStrategy, deleteStrategy,
         rollbackStrategy, startMemberStrategies, stopMemberStrategies, restartMemberStrategies, memberStrategyLogs,
         webPage, webAsset, signIn, session, signOut, events,
+        promoteStrategy, approvals, approveApproval, rejectApproval,
     ]
 }

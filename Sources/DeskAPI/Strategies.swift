@@ -25,12 +25,14 @@ public struct StrategyStatus: Codable, Sendable, Equatable {
     /// What is wrong with its folder or config.json.
     public var problem: String?
     public var ordersPlaced: Int?
+    /// The venue it runs on (its orders go there): the desk's default unless it was promoted or demoted.
+    public var venue: String?
 
     public init(
         name: String, member: String, state: StrategyRunState, pid: Int32? = nil, runtime: String? = nil,
         container: String? = nil, restarts: Int = 0, startedAt: Date? = nil, lastExit: String? = nil,
         failure: String? = nil, lastLogLines: [String]? = nil, symbols: [String]? = nil, ticksDelivered: Int = 0,
-        ticksDropped: Int = 0, problem: String? = nil, ordersPlaced: Int? = nil
+        ticksDropped: Int = 0, problem: String? = nil, ordersPlaced: Int? = nil, venue: String? = nil
     ) {
         self.name = name
         self.member = member
@@ -48,12 +50,13 @@ public struct StrategyStatus: Codable, Sendable, Equatable {
         self.ticksDropped = ticksDropped
         self.problem = problem
         self.ordersPlaced = ordersPlaced
+        self.venue = venue
     }
 
     enum CodingKeys: String, CodingKey {
         case name, member, state, pid, runtime, container, restarts, startedAt = "started_at", lastExit = "last_exit"
         case failure, lastLogLines = "last_log_lines", symbols, ticksDelivered = "ticks_delivered"
-        case ticksDropped = "ticks_dropped", problem, ordersPlaced = "orders_placed"
+        case ticksDropped = "ticks_dropped", problem, ordersPlaced = "orders_placed", venue
     }
 }
 

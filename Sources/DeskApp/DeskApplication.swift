@@ -86,7 +86,8 @@ public struct DeskApplication: Sendable {
             runtime.sandbox.clientGroup = runtime.sandbox.clientGroup ?? configuration.unixSocketGroup
             runtime.docker?.socketGroup = runtime.sandbox.clientGroup
             let supervisor = Supervisor(
-                configuration: runtime, feed: feed, credentials: LedgerCredentials(ledger: ledger),
+                configuration: runtime, feed: feed,
+                credentials: LedgerCredentials(ledger: ledger, defaultVenue: venues.defaultVenue.name),
                 store: LedgerStrategyStore(ledger: ledger), users: LedgerStrategyUsers(ledger: ledger), logger: logger)
             self.supervisor = supervisor
             deployer = StrategyDeployer(
@@ -99,6 +100,15 @@ public struct DeskApplication: Sendable {
             supervisor = nil
             deployer = nil
         }
+        sessions = WebSessions(
+            lifetime: configuration.web.sessionLifetime, capacity: configuration.web.maximumSessions,
+            perMember: configuration.web.sessionsPerMember)
+        useCases = DeskUseCases(
+            ledger: ledger, orderDesk: orderDesk, venues: venues, prices: prices, supervisor: supervisor,
+            deployer: deployer,
+            reconciler: Reconciler(ledger: ledger, venue: venues.defaultVenue, orderDesk: orderDesk),
+            promotionRules: configuration.promotionRules, demotionVenue: DeskConfiguration.paperVenue,
+            pauseAfterMove: configuration.pauseAfterMove, logger: logger)
         lossMonitor =
             configuration.loss.isEmpty
             ? nil
@@ -108,15 +118,13 @@ public struct DeskApplication: Sendable {
                 strategies: supervisor.map { [ledger, venues] in
                     SupervisedLossStrategies(supervisor: $0, ledger: ledger, defaultVenue: venues.defaultVenue.name)
                 },
-                // Demotion is the promotions use case's (issue 25, h2): until it is connected, a breach stops.
-                demote: nil, clock: configuration.clock, logger: logger)
-        sessions = WebSessions(
-            lifetime: configuration.web.sessionLifetime, capacity: configuration.web.maximumSessions,
-            perMember: configuration.web.sessionsPerMember)
-        useCases = DeskUseCases(
-            ledger: ledger, orderDesk: orderDesk, venues: venues, prices: prices, supervisor: supervisor,
-            deployer: deployer, reconciler: Reconciler(ledger: ledger, venue: venues.defaultVenue, orderDesk: orderDesk)
-        )
+                demote: { [promotions = useCases.promotions, logger] member, strategy, reason in
+                    do { _ = try await promotions.demote(member: member, strategy: strategy, reason: reason) } catch {
+                        logger.error(
+                            "loss rules: could not demote a strategy",
+                            metadata: ["member": "\(member)", "strategy": "\(strategy)", "error": "\(error)"])
+                    }
+                }, clock: configuration.clock, logger: logger)
     }
 
     static func source(_ setting: FeedSetting, logger: Logger) throws -> (any TickSource)? {
@@ -223,6 +231,9 @@ public struct DeskApplication: Sendable {
         if let reconciler = reconciler() {
             venueServices.append(StartupReconciliation(reconciler: reconciler, orderDesk: orderDesk, logger: logger))
         }
+        // A desk stopped in the middle of a promotion: the moved strategy's orders on its old venue are canceled.
+        venueServices.append(
+            PromotionSettlementService(promotions: useCases.promotions, orderDesk: orderDesk, logger: logger))
         let services: [any Service] =
             [ledger] + venueServices + [orderDesk]
             + [
@@ -323,5 +334,25 @@ struct SessionCloser: Service {
             logger.info("session close: expiring day orders", metadata: ["close": "\(close)"])
             for venue in venues { venue.closeSession(at: close) }
         }
+    }
+}
+
+/// Once the order desk is ready: cancels the working orders of strategies on a
+/// venue that is not theirs now (`Promotions.settle`), then waits for shutdown.
+struct PromotionSettlementService: Service {
+    let promotions: Promotions
+    let orderDesk: OrderDesk
+    let logger: Logger
+
+    func run() async throws {
+        await orderDesk.ready()
+        do {
+            _ = try await promotions.settle()
+        } catch {
+            logger.error(
+                "could not cancel moved strategies' orders on their old venues at start",
+                metadata: ["error": "\(error)"])
+        }
+        try? await gracefulShutdown()
     }
 }

@@ -12,15 +12,21 @@ struct LedgerStrategyStore: StrategyStateStore {
     func remove(_ name: String) async throws { try await ledger.removeStrategyState(name: name) }
 }
 
-/// Per-start tokens from the ledger, bound to the strategy's member and name and
-/// marked as the supervisor's (`issued_by = supervisor`): revoked when the run
+/// Per-start tokens from the ledger, bound to the strategy's member, name and venue
+/// (`strategy_venues`, else the desk's default venue) and marked as the supervisor's (`issued_by = supervisor`): revoked when the run
 /// ends, and by `DeskLaunch` at the next start when a kill -9 left them live.
 /// Tokens a person issued for the same member and strategy are never touched.
 struct LedgerCredentials: StrategyCredentials {
     let ledger: Ledger
+    /// Where a strategy the ledger has not moved runs.
+    let defaultVenue: String
 
-    func issueToken(member: String, strategy: String) async throws -> String {
-        try await ledger.issueToken(member: member, strategy: strategy, issuer: .supervisor).secret
+    func venue(member: String, strategy: String) async throws -> String {
+        try await ledger.strategyVenue(strategy) ?? defaultVenue
+    }
+
+    func issueToken(member: String, strategy: String, venue: String) async throws -> String {
+        try await ledger.issueToken(member: member, strategy: strategy, venue: venue, issuer: .supervisor).secret
     }
 
     func revokeTokens(member: String, strategy: String) async throws {

@@ -166,6 +166,23 @@ public struct BacktestReport: Codable, Sendable, Equatable {
             .iso8601.year().month().day().timeZone(separator: .omitted).time(includingFractionalSeconds: true))
     }
 
+    /// The report's file in a report folder, beside report.html and equity.csv.
+    public static let fileName = "report.json"
+
+    /// The report a backtest wrote in `folder`, or why there is none.
+    public static func read(folder: URL) -> Result<BacktestReport, BacktestReportProblem> {
+        let file = folder.appendingPathComponent(fileName)
+        guard let data = FileManager.default.contents(atPath: file.path) else {
+            return .failure(
+                BacktestReportProblem(
+                    "\(folder.path) is not a backtest report folder: it has no \(fileName) (desk backtest --report DIR writes one)"
+                ))
+        }
+        do { return .success(try JSONDecoder().decode(BacktestReport.self, from: data)) } catch {
+            return .failure(BacktestReportProblem("\(file.path) is not a report desk backtest wrote: \(error)"))
+        }
+    }
+
     /// The report as the one JSON object `--json` prints (keys sorted).
     public func json() -> String {
         let encoder = JSONEncoder()
@@ -216,4 +233,11 @@ public struct BacktestReport: Codable, Sendable, Equatable {
         let shown = String(format: "%.1f%%", value * 100)
         return signed && !shown.hasPrefix("-") && shown != "0.0%" ? "+" + shown : shown
     }
+}
+
+/// Why a folder holds no backtest report.
+public struct BacktestReportProblem: Error, Sendable, Equatable, CustomStringConvertible {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
 }

@@ -157,6 +157,9 @@ public enum BacktestEngine {
                 })
             try Data(ReportPage.render(report, equity: curves).utf8).write(to: page, options: .atomic)
             try Data(equityCSV(curves).utf8).write(to: equity, options: .atomic)
+            // What a promotion request attaches as its evidence (`desk strategies promote --backtest DIR`).
+            try Data(report.json().utf8).write(
+                to: reportFolder.appendingPathComponent(BacktestReport.fileName), options: .atomic)
         } catch {
             throw BacktestFailure(
                 message: "cannot write the report in \(reportFolder.path): \(error.localizedDescription)")

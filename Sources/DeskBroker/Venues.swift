@@ -81,14 +81,23 @@ public struct VenueConfiguration: Sendable {
     public var name: String
     /// Its kind's settings (resolved before the desk builds it).
     public var settings: any VenueSettings
-    /// A strategy moves to this venue only with an officer's approval (kept for promotions).
+    /// A strategy moves to this venue only with an officer's approval.
     public var requiresApproval: Bool
+    /// Fewest days a strategy must have traded on the venue it comes from (`promotion.min_paper_days`).
+    public var minPaperDays: Int?
+    /// Fewest fills it must have there (`promotion.min_fills`).
+    public var minFills: Int?
 
-    /// A venue named `name` built from `settings`.
-    public init(name: String, settings: any VenueSettings, requiresApproval: Bool = false) {
+    /// A venue named `name` built from `settings`, with what a strategy moving onto it needs.
+    public init(
+        name: String, settings: any VenueSettings, requiresApproval: Bool = false, minPaperDays: Int? = nil,
+        minFills: Int? = nil
+    ) {
         self.name = name
         self.settings = settings
         self.requiresApproval = requiresApproval
+        self.minPaperDays = minPaperDays
+        self.minFills = minFills
     }
 
     /// The kind its settings make.

@@ -13,7 +13,7 @@ public enum StrategyReports {
             TextTable(
                 headers: [
                     "STRATEGY", "MEMBER", "STATE", "RUNTIME", "PID", "RESTARTS", "ORDERS", "TICKS", "DROPPED",
-                    "SYMBOLS", "STARTED",
+                    "SYMBOLS", "STARTED", "VENUE",
                 ],
                 rows: reply.strategies.map { strategy in
                     [
@@ -22,7 +22,7 @@ public enum StrategyReports {
                         strategy.pid.map(String.init) ?? "-", "\(strategy.restarts)",
                         strategy.ordersPlaced.map(String.init) ?? "-", "\(strategy.ticksDelivered)",
                         "\(strategy.ticksDropped)", strategy.symbols?.joined(separator: ",") ?? "all",
-                        strategy.startedAt.map(Timestamp.string) ?? "-",
+                        strategy.startedAt.map(Timestamp.string) ?? "-", strategy.venue ?? "-",
                     ]
                 }
             ).render()

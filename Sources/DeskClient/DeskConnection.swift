@@ -190,6 +190,29 @@ public final class DeskConnection: Sendable {
         try await call(Routes.rollbackStrategy, path: Routes.rollbackStrategy.path(name))
     }
 
+    /// `POST /strategies/{name}/promote`: asks to move a strategy to `venue` (a pending approval, or the move).
+    public func promoteStrategy(name: String, to venue: String, backtest: String? = nil) async throws
+        -> PromoteReply
+    {
+        try await call(
+            Routes.promoteStrategy, path: Routes.promoteStrategy.path(name),
+            body: PromoteRequest(venue: venue, backtest: backtest))
+    }
+
+    /// `GET /approvals`: the promotion requests the caller may see, newest first.
+    public func approvals() async throws -> ApprovalList { try await call(Routes.approvals) }
+
+    /// `POST /approvals/{id}/approve` (an officer or the admin).
+    public func approve(id: Int64) async throws -> PromoteReply {
+        try await call(Routes.approveApproval, path: Routes.approveApproval.path(String(id)))
+    }
+
+    /// `POST /approvals/{id}/reject` (an officer or the admin), saying why.
+    public func reject(id: Int64, reason: String) async throws -> PromoteReply {
+        try await call(
+            Routes.rejectApproval, path: Routes.rejectApproval.path(String(id)), body: RejectRequest(reason: reason))
+    }
+
     /// `GET /admin/tokens` (admin token): every token, never a secret.
     public func tokens() async throws -> TokenList { try await call(Routes.tokens) }
 

@@ -71,6 +71,29 @@ extension Ledger {
         }
     }
 
+    /// The venue `strategy` was moved to, if it was (nil: it runs on the desk's default venue).
+    public func strategyVenue(_ strategy: String) async throws -> String? {
+        try await database.read { db in
+            try String.fetchOne(db, sql: "SELECT venue FROM strategy_venues WHERE strategy = ?", arguments: [strategy])
+        }
+    }
+
+    /// The orders and fills of `member`'s `strategy` on `venue`, oldest first (a row
+    /// with no venue is `defaultVenue`'s: it was booked before the ledger kept venues).
+    public func strategyActivity(member: String, strategy: String, venue: String, defaultVenue: String) async throws
+        -> (orders: [OrderRecord], fills: [FillRecord])
+    {
+        @Sendable func here(_ rowVenue: String) -> Bool {
+            rowVenue == venue || (rowVenue.isEmpty && venue == defaultVenue)
+        }
+        return try await database.read { db in
+            let mine = Column("member") == member && Column("strategy") == strategy
+            let orders = try OrderRecord.filter(mine).order(Column("created_at"), Column("order_id")).fetchAll(db)
+            let fills = try FillRecord.filter(mine).order(Column("id")).fetchAll(db)
+            return (orders.filter { here($0.venue) }, fills.filter { here($0.venue) })
+        }
+    }
+
     /// Moves `strategy` to `venue` at once (a move that needs no approval), with its audit line.
     public func moveStrategy(
         _ strategy: String, member: String, to venue: String, by: String, at: Date, audit: AuditEvent

@@ -66,8 +66,10 @@ public struct StrategyLauncher: Sendable {
         let log = StrategyLog(
             path: configuration.logPath(name), maxBytes: configuration.logMaxBytes, keep: configuration.logKeep)
         let token: String
+        let venue: String
         do {
-            token = try await credentials.issueToken(member: config.member, strategy: name)
+            venue = try await credentials.venue(member: config.member, strategy: name)
+            token = try await credentials.issueToken(member: config.member, strategy: name, venue: venue)
         } catch {
             throw LaunchProblem("could not issue a token: \(error)")
         }
@@ -95,7 +97,7 @@ public struct StrategyLauncher: Sendable {
                 ].map(\.path),
                 readiness: readiness?.path)
             let backend = try backend(config).get()
-            log.note("starting \(name) for member \(config.member) (\(backend.name))")
+            log.note("starting \(name) for member \(config.member) on venue \(venue) (\(backend.name))")
             let process = try await backend.launch(spec)
             return StrategyRun(
                 definition: definition, process: process, readiness: readiness, log: log, credentials: credentials)

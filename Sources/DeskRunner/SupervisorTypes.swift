@@ -57,9 +57,12 @@ public actor InMemoryStrategyUserStore: StrategyUserStore {
     }
 }
 
-/// Issues each started strategy its own token, bound to its member and strategy.
+/// Issues each started strategy its own token, bound to its member, strategy and venue.
 public protocol StrategyCredentials: Sendable {
-    func issueToken(member: String, strategy: String) async throws -> String
+    /// The venue `strategy` runs on now (the desk's default venue unless it was moved).
+    func venue(member: String, strategy: String) async throws -> String
+    /// A fresh token for one run of `strategy`, good on `venue` only.
+    func issueToken(member: String, strategy: String, venue: String) async throws -> String
     func revokeTokens(member: String, strategy: String) async throws
 }
 

@@ -1,9 +1,12 @@
 import DeskBroker
+import DeskCore
 import DeskIdentity
 import DeskLedger
 import DeskOrders
+import DeskPromotion
 import DeskRunner
 import Foundation
+import Logging
 
 /// Every use case a face works with, built once by the composition root over
 /// the desk's engines (ledger, order desk, venues, prices, supervisor): the faces
@@ -23,20 +26,28 @@ public struct DeskUseCases: Sendable {
     public let orderEvents: OrderEvents
     /// Who a request's token names.
     public let tokens: TokenAuthenticator
+    /// Moving strategies between venues: requests, approvals, the desk's demotions.
+    public let promotions: Promotions
     let supervisor: Supervisor?
     let deployer: StrategyDeployer?
     let ledger: Ledger
+    /// Where strategies run unless the ledger moved them.
+    let defaultVenue: String
 
     /// The use cases over `ledger` and `orderDesk`, orders going to `venues`' default
     /// venue, positions valued at `prices`; `supervisor` and `deployer` when the desk
-    /// runs strategies, `reconciler` when the default venue has an account of its own.
+    /// runs strategies, `reconciler` when the default venue has an account of its own;
+    /// strategies move between venues by `promotionRules` (none given: every venue at once)
+    /// and the desk demotes them to `demotionVenue`; `pauseAfterMove` is a test's hook.
     public init(
         ledger: Ledger, orderDesk: OrderDesk, venues: Venues, prices: PriceBook, supervisor: Supervisor?,
-        deployer: StrategyDeployer?, reconciler: Reconciler?
+        deployer: StrategyDeployer?, reconciler: Reconciler?, promotionRules: PromotionRules? = nil,
+        demotionVenue: String = "paper", pauseAfterMove: Duration? = nil, logger: Logger = Logger(label: "desk")
     ) {
         self.ledger = ledger
         self.supervisor = supervisor
         self.deployer = deployer
+        defaultVenue = venues.defaultVenue.name
         trading = Trading(desk: orderDesk, ledger: ledger, orderRules: venues.defaultVenue.orderRules)
         portfolio = Portfolio(
             ledger: ledger, lastPrice: { prices.lastPrice($0) }, defaultVenue: venues.defaultVenue.name,
@@ -46,10 +57,22 @@ public struct DeskUseCases: Sendable {
         reconciliation = VenueReconciliation(reconciler: reconciler)
         orderEvents = OrderEvents(hub: orderDesk.events, ledger: ledger)
         tokens = TokenAuthenticator(ledger: ledger, defaultVenue: venues.defaultVenue.name)
+        let defaultVenue = venues.defaultVenue.name
+        promotions = Promotions(
+            rules: promotionRules
+                ?? PromotionRules(
+                    venues: Dictionary(uniqueKeysWithValues: venues.names.map { ($0, VenueEntryRules()) })),
+            ledger: ledger, defaultVenue: defaultVenue,
+            demotionVenue: venues[demotionVenue] == nil ? defaultVenue : demotionVenue, supervisor: supervisor,
+            cancelOpenOrders: { member, strategy, venue in
+                try await orderDesk.cancelOpenOrders(member: member, strategy: strategy, venue: venue).map(\.orderId)
+            },
+            lastPrice: { prices.lastPrice($0) }, pauseAfterMove: pauseAfterMove, logger: logger)
     }
 
     /// Strategy management for a face that words its answers (for the audit log) with `answer`.
     public func strategies(answer: @escaping FaceAnswer) -> Strategies {
-        Strategies(supervisor: supervisor, deployer: deployer, ledger: ledger, answer: answer)
+        Strategies(
+            supervisor: supervisor, deployer: deployer, ledger: ledger, defaultVenue: defaultVenue, answer: answer)
     }
 }

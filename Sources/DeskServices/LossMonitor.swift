@@ -40,6 +40,7 @@ public actor LossMonitor: Service {
     private let clock: any DeskClock
     private let logger: Logger
     private let tickCapacity: Int
+    private let started = OneShot<Void>()
 
     private var watch = LossWatch()
     /// Each book's positions by symbol: a strategy's (`strategy` set) or a member's netted book.
@@ -83,6 +84,7 @@ public actor LossMonitor: Service {
             tickInput.finish()
         }
         await restore()
+        started.fire()
         await cancelWhenGracefulShutdown {
             await withDiscardingTaskGroup { group in
                 group.addTask {
@@ -94,6 +96,9 @@ public actor LossMonitor: Service {
             }
         }
     }
+
+    /// Returns once the monitor has read the books and follows fills and prices.
+    public nonisolated func ready() async { await started.wait() }
 
     // MARK: Inputs
 

@@ -60,14 +60,21 @@ public struct Strategies: Sendable {
     public let supervisor: Supervisor?
     let deployer: StrategyDeployer?
     let ledger: Ledger
+    /// Where a strategy runs unless the ledger moved it.
+    let defaultVenue: String
     let answer: FaceAnswer
 
     /// Strategies of `supervisor` and `deployer` (nil: the desk has none), their
-    /// order counts from `ledger`; `answer` is what the face answers (for the audit log).
-    public init(supervisor: Supervisor?, deployer: StrategyDeployer?, ledger: Ledger, answer: @escaping FaceAnswer) {
+    /// order counts and venues from `ledger` (`defaultVenue` when not moved);
+    /// `answer` is what the face answers (for the audit log).
+    public init(
+        supervisor: Supervisor?, deployer: StrategyDeployer?, ledger: Ledger, defaultVenue: String,
+        answer: @escaping FaceAnswer
+    ) {
         self.supervisor = supervisor
         self.deployer = deployer
         self.ledger = ledger
+        self.defaultVenue = defaultVenue
         self.answer = answer
     }
 
@@ -79,13 +86,15 @@ public struct Strategies: Sendable {
 
     // MARK: Seeing
 
-    /// Every strategy with its order count, and what the sandbox applies.
+    /// Every strategy with its order count and venue, and what the sandbox applies.
     public func status() async throws -> (strategies: [StrategyStatus], sandbox: SandboxReport) {
         let supervisor = try requireSupervisor()
         let counts = try await ledger.orderCountsByStrategy()
+        let venues = try await ledger.strategyVenues()
         var strategies = await supervisor.status().map(StrategyStatus.init)
         for index in strategies.indices {
             strategies[index].ordersPlaced = counts["\(strategies[index].member)/\(strategies[index].name)"] ?? 0
+            strategies[index].venue = venues[strategies[index].name] ?? defaultVenue
         }
         return (strategies, supervisor.sandboxReport)
     }

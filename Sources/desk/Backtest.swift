@@ -33,7 +33,7 @@ struct Backtest: AsyncParsableCommand {
     @Option(name: .customLong("slippage-bps"), help: "Slippage of market fills in basis points.")
     var slippageBps: String = "0"
     @Option(help: "Each member's capital, for the return on capital.") var capital: String = "100000"
-    @Option(help: "Folder for report.html and equity.csv (default: the work folder).") var report: String?
+    @Option(help: "Folder for report.html, equity.csv and report.json (default: the work folder).") var report: String?
     @Option(
         name: .customLong("python-path"),
         help: "PYTHONPATH for strategies (env DESK_PYTHONPATH; default: the checkout's)."

@@ -10,6 +10,6 @@ struct Desk: AsyncParsableCommand {
         version: "desk \(DeskRelease.version)",
         subcommands: [
             Serve.self, Demo.self, Backtest.self, DataCommand.self, Strategies.self, Orders.self, Positions.self,
-            Tokens.self, Halt.self, Resume.self, Reconcile.self, Login.self,
+            Tokens.self, Halt.self, Resume.self, Reconcile.self, Login.self, Approvals.self,
         ])
 }

@@ -2,7 +2,7 @@ import ArgumentParser
 import DeskAPI
 import DeskCLI
 
-/// `desk strategies deploy|delete|rollback|start|stop|restart|status|logs`: the
+/// `desk strategies deploy|delete|rollback|start|stop|restart|status|logs|promote`: the
 /// strategy manager, through the API. A member's token sees and acts on that
 /// member's strategies only; an admin's on every strategy.
 struct Strategies: AsyncParsableCommand {
@@ -10,7 +10,28 @@ struct Strategies: AsyncParsableCommand {
         abstract: "Deploy, start, stop, restart and inspect strategies run by the desk.",
         subcommands: [
             Deploy.self, Delete.self, Rollback.self, Start.self, Stop.self, Restart.self, Status.self, Logs.self,
+            Promote.self,
         ])
+
+    struct Promote: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract:
+                "Move a strategy to another venue (paper, live, …); a venue that requires approval gets a pending approval.",
+            discussion:
+                "Its open orders on the old venue are canceled and it restarts on the new one with a fresh token; its positions stay in the old venue's book. `promote NAME paper` (a demotion) is always allowed."
+        )
+        @Argument(help: "Strategy name.") var name: String
+        @Argument(help: "The venue to move it to.") var venue: String
+        @Option(help: "A backtest report folder (desk backtest --report DIR) to attach as evidence.")
+        var backtest: String?
+        @Flag(help: "JSON output.") var json = false
+        @OptionGroup var server: ServerOptions
+
+        func run() async throws {
+            try await PromotionCommands.promote(
+                name: name, venue: venue, backtest: backtest, json: json, server: server)
+        }
+    }
 
     struct Deploy: AsyncParsableCommand {
         static let configuration = CommandConfiguration(

@@ -51,7 +51,7 @@ struct LossMonitorTests {
                 clock: WallClock(), logger: testLogger())
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await monitor.run() }
-                #expect(await eventually { desk.orderDesk.events.listenerCount == 1 }, "the monitor listens")
+                await monitor.ready()
                 try await body(desk)
                 group.cancelAll()
             }

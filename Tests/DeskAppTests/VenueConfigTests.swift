@@ -3,6 +3,7 @@ import DeskApp
 import DeskAppTestSupport
 import DeskBroker
 import DeskCore
+import DeskPromotion
 import DeskTestSupport
 import Foundation
 import Testing
@@ -42,6 +43,25 @@ struct VenueConfigTests {
         let config = try Self.parse(text)
         #expect(config.venues?.map(\.name) == names)
         #expect(config.defaultVenue == defaultVenue)
+    }
+
+    @Test("a venue's promotion rules: requires_approval, min_paper_days and min_fills, none when not given")
+    func promotionRules() throws {
+        let config = try Self.parse(
+            #"{"venues": {"gated": {"broker": "paper", "requires_approval": true, "promotion": {"min_paper_days": 5, "min_fills": 20}}}}"#
+        )
+        let gated = try #require(config.venues?.first { $0.name == "gated" })
+        #expect(gated.requiresApproval && gated.minPaperDays == 5 && gated.minFills == 20)
+        let paper = try #require(config.venues?.first { $0.name == "paper" })
+        #expect(!paper.requiresApproval && paper.minPaperDays == nil && paper.minFills == nil)
+        var desk = DeskConfiguration()
+        desk.venues = config.venues ?? []
+        #expect(
+            desk.promotionRules
+                == PromotionRules(venues: [
+                    "paper": VenueEntryRules(),
+                    "gated": VenueEntryRules(requiresApproval: true, minPaperDays: 5, minFills: 20),
+                ]))
     }
 
     @Test("an Alpaca venue keeps its URL, the names of its key variables and requires_approval; no keys")
@@ -97,15 +117,27 @@ struct VenueConfigTests {
             ),
             (
                 #"{"venues": {"live": {"broker": "alpaca", "key_id": "PK", "key_id_variable": "K", "secret_key_variable": "S"}}}"#,
-                #"unknown key "venues.live.key_id"; allowed here: broker, requires_approval, base_url, key_id_variable, secret_key_variable"#
+                #"unknown key "venues.live.key_id"; allowed here: broker, requires_approval, promotion, base_url, key_id_variable, secret_key_variable"#
             ),
             (
                 #"{"venues": {"p2": {"broker": "paper", "base_url": "https://a"}}}"#,
-                #"unknown key "venues.p2.base_url"; allowed here: broker, requires_approval"#
+                #"unknown key "venues.p2.base_url"; allowed here: broker, requires_approval, promotion"#
             ),
             (
                 #"{"venues": {"p2": {"broker": "paper", "requires_approval": "yes"}}}"#,
                 #""venues.p2.requires_approval""#
+            ),
+            (
+                #"{"venues": {"p2": {"broker": "paper", "promotion": {"min_paper_days": 0}}}}"#,
+                #""venues.p2.promotion.min_paper_days" must be a positive whole number"#
+            ),
+            (
+                #"{"venues": {"p2": {"broker": "paper", "promotion": {"min_fills": "20"}}}}"#,
+                #""venues.p2.promotion.min_fills" must be a positive whole number"#
+            ),
+            (
+                #"{"venues": {"p2": {"broker": "paper", "promotion": {"min_days": 5}}}}"#,
+                #"unknown key "venues.p2.promotion.min_days"; allowed here: min_paper_days, min_fills"#
             ),
         ])
     func badVenues(text: String, fragment: String) {

@@ -69,7 +69,7 @@ struct LockstepTests {
         #expect(folder.log("b_all").contains("GOT MSFT 2") && folder.log("b_all").contains("EOF"))
         #expect(folder.log("a_apple").contains("a_apple ended: exit code 0"))
         // One token per strategy, revoked once it ended.
-        #expect(await credentials.issued.sorted() == ["alice/a_apple", "bob/b_all"])
+        #expect(await credentials.issued.sorted() == ["alice/a_apple@paper", "bob/b_all@paper"])
         #expect(await credentials.revoked.sorted() == ["alice/a_apple", "bob/b_all"])
     }
 

@@ -9,8 +9,15 @@ actor RecordingCredentials: StrategyCredentials {
     var issued: [String] = []
     var revoked: [String] = []
 
-    func issueToken(member: String, strategy: String) -> String {
-        issued.append("\(member)/\(strategy)")
+    /// Each strategy's venue, as a test moves it (`paper` unless set).
+    var venues: [String: String] = [:]
+
+    func move(_ strategy: String, to venue: String) { venues[strategy] = venue }
+
+    func venue(member: String, strategy: String) -> String { venues[strategy] ?? "paper" }
+
+    func issueToken(member: String, strategy: String, venue: String) -> String {
+        issued.append("\(member)/\(strategy)@\(venue)")
         return "token-\(member)-\(strategy)-\(issued.count)"
     }
 

@@ -82,6 +82,27 @@ struct SupervisorTests {
         }
     }
 
+    @Test(
+        "each start issues the strategy's token on the venue it runs on: once moved, the next start's is for the new venue"
+    )
+    func tokenOnVenue() async throws {
+        let folder = try StrategyFolder()
+        defer { folder.remove() }
+        try folder.add("mover", script: "import sys\nsys.stdin.read()\n", config: #"{"user_id": "alice"}"#)
+        let credentials = RecordingCredentials()
+        try await withSupervisor(
+            folder.configuration(), feed: FeedHub(source: nil, logger: testLogger()), credentials: credentials
+        ) { supervisor in
+            #expect(await supervisor.start(["mover"]).allSatisfy(\.ok))
+            #expect(await eventually { await credentials.issued.count == 1 })
+            await credentials.move("mover", to: "live")
+            #expect(await supervisor.restart(["mover"]).allSatisfy(\.ok))
+            #expect(await eventually { await credentials.issued.count == 2 })
+            #expect(await credentials.issued == ["alice/mover@paper", "alice/mover@live"])
+            #expect(await eventually { folder.log("mover").contains("for member alice on venue live") })
+        }
+    }
+
     @Test("stop ends the strategy's whole process group, children included; a strategy ignoring SIGTERM is killed")
     func stopEndsProcessGroup() async throws {
         let folder = try StrategyFolder()

@@ -27,7 +27,7 @@ import Foundation
 ///     "paper": {"broker": "paper"},
 ///     "live": {"broker": "alpaca", "base_url": "https://api.alpaca.markets",
 ///              "key_id_variable": "APCA_LIVE_KEY_ID", "secret_key_variable": "APCA_LIVE_SECRET_KEY",
-///              "requires_approval": true,
+///              "requires_approval": true, "promotion": {"min_paper_days": 5, "min_fills": 20},
 ///              "loss": {"strategy": {"max_daily_loss": "500", "max_drawdown": "1500"},
 ///                       "member": {"max_position_value": "20000"}, "on_breach": "demote"}}
 ///   },
@@ -79,7 +79,9 @@ public struct DeskConfigFile: Sendable {
         if file.venues != nil || file.defaultVenue != nil {
             var venues = (file.venues ?? [:]).sorted { $0.key < $1.key }.map {
                 VenueConfiguration(
-                    name: $0.key, settings: $0.value.settings, requiresApproval: $0.value.requiresApproval)
+                    name: $0.key, settings: $0.value.settings, requiresApproval: $0.value.requiresApproval,
+                    minPaperDays: $0.value.promotion?.minPaperDays?.value, minFills: $0.value.promotion?.minFills?.value
+                )
             }
             let paper = DeskConfiguration.paperVenue
             if let index = venues.firstIndex(where: { $0.name == paper }) {
@@ -160,12 +162,24 @@ public struct DeskConfigFile: Sendable {
         }
     }
 
-    /// One entry of `venues`: `broker` names its kind, whose settings read the rest.
+    /// One entry of `venues`: `broker` names its kind, whose settings read the rest;
+    /// `requires_approval` and `promotion` are what a strategy moving onto it needs.
     struct VenueEntry: Decodable {
         var settings: any VenueSettings
         var requiresApproval: Bool
         /// The venue's loss rules (`loss`), when given.
         var loss: LossRulesEntry?
+        var promotion: Promotion?
+
+        /// `"promotion": {"min_paper_days": 5, "min_fills": 20}`.
+        struct Promotion: Decodable {
+            var minPaperDays: PositiveWholeNumber?
+            var minFills: PositiveWholeNumber?
+
+            enum CodingKeys: String, CodingKey {
+                case minPaperDays = "min_paper_days", minFills = "min_fills"
+            }
+        }
 
         init(from decoder: any Decoder) throws {
             let container = try decoder.container(keyedBy: NamedKey.self)
@@ -179,6 +193,7 @@ public struct DeskConfigFile: Sendable {
                 )
             }
             requiresApproval = try container.decodeIfPresent(Bool.self, forKey: NamedKey("requires_approval")) ?? false
+            promotion = try container.decodeIfPresent(Promotion.self, forKey: NamedKey("promotion"))
             settings = try read(decoder)
             // After the kind's keys, so messages list the kind's keys where they always were.
             loss = try container.decodeIfPresent(LossRulesFileEntry.self, forKey: NamedKey("loss"))?.entry

@@ -90,6 +90,25 @@ public struct DeskConfiguration: Sendable {
     /// The desk expires day orders at each session close by the wall clock; false
     /// when whoever drives the clock does it (a backtest, at the data's close).
     public var closesSessions = true
+    /// Tests only (`DESK_TEST_PAUSE_AFTER_MOVE`, seconds): a promotion waits this long between
+    /// the ledger's move and the rest of it (cancels, restart), so a test can kill the desk in between.
+    public var pauseAfterMove: Duration?
+
+    /// The variable that sets `pauseAfterMove` (a test's hook, not a setting: `desk serve --help` does not list it).
+    public static let pauseAfterMoveVariable = "DESK_TEST_PAUSE_AFTER_MOVE"
+
+    /// The promotion rules of the configured venues: what each asks of a strategy moving onto it.
+    public var promotionRules: PromotionRules {
+        PromotionRules(
+            venues: Dictionary(
+                venues.map {
+                    (
+                        $0.name,
+                        VenueEntryRules(
+                            requiresApproval: $0.requiresApproval, minPaperDays: $0.minPaperDays, minFills: $0.minFills)
+                    )
+                }, uniquingKeysWith: { first, _ in first }))
+    }
 
     /// The unix socket's group when the desk runs as root and no `--socket-group` is given.
     public static let defaultSocketGroup: UInt32 = 60_999

@@ -386,6 +386,13 @@ public struct ServeOptions: ParsableArguments {
         case let other?: throw ConfigurationError("DESK_TRUST_USER_HEADER=\(other) must be 1 or 0")
         }
         configuration.groupCommit = !noGroupCommit
+        if let raw = environment.values[DeskConfiguration.pauseAfterMoveVariable], !raw.isEmpty {
+            guard let seconds = Double(raw), seconds >= 0, seconds.isFinite else {
+                throw ConfigurationError(
+                    "\(DeskConfiguration.pauseAfterMoveVariable)=\(raw) must be a number of seconds (a test's hook)")
+            }
+            configuration.pauseAfterMove = .milliseconds(Int64(seconds * 1000))
+        }
         configuration.connections = try listeners.connections(environment)
         if let bytes = try environment.resolve(listeners.maxBodySize, Settings.maxBodySize) {
             configuration.maximumBodySize = bytes

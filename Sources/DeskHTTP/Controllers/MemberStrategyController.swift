@@ -1,6 +1,7 @@
 import DeskAPI
 import DeskCore
 import DeskIdentity
+import DeskPromotion
 import DeskRunner
 import DeskServices
 import Foundation
@@ -162,7 +163,22 @@ struct MemberStrategyController {
                 }
             return DeskHTTPError(status, refusal.message)
         case let problem as DeployProblem: return DeskHTTPError(status(problem.kind), problem.message)
+        case let problem as PromotionProblem: return DeskHTTPError(status(problem), problem.message)
         default: return DeskHTTPError(.internalServerError, "\(error)")
+        }
+    }
+
+    static func status(_ problem: PromotionProblem) -> HTTPResponse.Status {
+        switch problem {
+        case .refused(let refusal):
+            switch refusal {
+            case .unknownVenue, .reasonMissing: .badRequest
+            case .notYours, .notAnOfficer, .selfApproval: .forbidden
+            case .alreadyOn, .alreadyPending, .alreadyDecided, .movedSinceRequest, .belowMinimum: .conflict
+            }
+        case .noSuchApproval, .noSuchStrategy: .notFound
+        case .backtest: .unprocessableContent
+        case .noSupervisor: .serviceUnavailable
         }
     }
 
