@@ -2,9 +2,11 @@
 `on_breach: stop`, with resting orders open, is stopped with its open orders canceled within the tick that takes its
 loss past the limit; the audit log and `desk strategies status` say why; a tick under the limit
 changes nothing; a restart does not fire the handled breach again and the strategy stays stopped.
+With the default response off paper (`demote`), a strategy promoted to `live` that breaches there
+is moved back to paper within the tick, its open orders on `live` canceled.
 
-The venue `live` is a second venue of kind `paper` and the desk's default (orders carry their
-venue only once the order path routes by venue; until then every order is on the default venue).
+The venue `live` is a second venue of kind `paper` (no Alpaca stand-in needed: the rules and the
+monitor do not depend on the venue's kind).
 Runs the real binary ($DESK_BIN); fails (never skips) when it is missing."""
 from __future__ import annotations
 
@@ -25,12 +27,21 @@ PYTHON_PATH = f"{REPO / '.venv' / 'strategy-site'}:{REPO / 'clients' / 'python'}
 WAIT_SECONDS = 30
 QUIET_SECONDS = 1.5
 
-CONFIG = {
+STOP_CONFIG = {
     "venues": {
         "paper": {"broker": "paper"},
         "live": {"broker": "paper", "loss": {"strategy": {"max_daily_loss": "500"}, "on_breach": "stop"}},
     },
     "default_venue": "live",
+}
+
+# Strategies start on paper; `live` demotes by default.
+DEMOTE_CONFIG = {
+    "venues": {
+        "paper": {"broker": "paper"},
+        "live": {"broker": "paper", "loss": {"strategy": {"max_daily_loss": "500"}}},
+    },
+    "default_venue": "paper",
 }
 
 # Buys 10 AAPL at the market on its first tick, then rests a sell far above and a buy far below.
@@ -61,11 +72,11 @@ def wait_for(condition: Callable[[], bool], what: str, seconds: float = WAIT_SEC
 class LossDesk:
     """A desk with the loss rules above, supervising one strategy of alice's."""
 
-    def __init__(self, folder: Path):
+    def __init__(self, folder: Path, config: dict):
         self.folder = folder
         self.strategies = folder / "strategies"
         self.config = folder / "desk.json"
-        self.config.write_text(json.dumps(CONFIG))
+        self.config.write_text(json.dumps(config))
         strategy = self.strategies / "alice_loser"
         strategy.mkdir(parents=True)
         (strategy / "strategy.py").write_text(textwrap.dedent(LOSER))
@@ -87,10 +98,10 @@ class LossDesk:
         rows = json.loads(self.strategies_cli("status", "--json"))["strategies"]
         return {row["name"]: row for row in rows}["alice_loser"]
 
-    def orders(self) -> dict:
-        """order id → (side, order type, status) of alice's orders."""
+    def orders(self, venue: str = "live") -> dict:
+        """order id → (side, order type, status) of alice's orders on `venue`."""
         return {row[0]: row[1:] for row in self.server.ledger(
-            "SELECT order_id, side, order_type, status FROM orders WHERE member = 'alice'")}
+            "SELECT order_id, side, order_type, status FROM orders WHERE member = 'alice' AND venue = ?", venue)}
 
     def open_orders(self) -> list:
         return [order_id for order_id, (_, _, status) in self.orders().items()
@@ -101,17 +112,26 @@ class LossDesk:
             "SELECT member, strategy, outcome, detail FROM audit_events WHERE action = 'loss_breach' ORDER BY id")
 
 
-@pytest.fixture(scope="module")
-def loss_desk() -> Iterator[LossDesk]:
+def _desk(config: dict) -> Iterator[LossDesk]:
     with tempfile.TemporaryDirectory(prefix="desk-loss-") as folder:
         # Sandboxed strategies run as their own unprivileged users: they must be able to read their folder.
         os.chmod(folder, 0o755)
-        desk = LossDesk(Path(folder))
+        desk = LossDesk(Path(folder), config)
         desk.start()
         try:
             yield desk
         finally:
             desk.server.stop()
+
+
+@pytest.fixture(scope="module")
+def loss_desk() -> Iterator[LossDesk]:
+    yield from _desk(STOP_CONFIG)
+
+
+@pytest.fixture(scope="module")
+def demote_desk() -> Iterator[LossDesk]:
+    yield from _desk(DEMOTE_CONFIG)
 
 
 def test_a_breach_cancels_the_open_orders_and_stops_the_strategy_within_its_tick(loss_desk):
@@ -164,3 +184,34 @@ def test_a_restart_does_not_fire_the_handled_breach_again(loss_desk):
     assert len(desk.breaches()) == 1, desk.breaches()
     assert desk.status()["state"] == "stopped"
     assert desk.open_orders() == []
+
+
+def test_a_breach_on_live_demotes_the_strategy_to_paper_within_its_tick(demote_desk):
+    desk = demote_desk
+    assert "alice_loser" in desk.strategies_cli("start")
+    wait_for(lambda: desk.status()["state"] == "running", "the strategy to run")
+    assert desk.status()["venue"] == "paper"
+    desk.strategies_cli("promote", "alice_loser", "live", "--token", desk.server.admin_token)
+    wait_for(lambda: desk.status()["venue"] == "live" and desk.status()["state"] == "running",
+             "the strategy to run on live")
+    desk.server.push_price("AAPL", "100")
+    wait_for(lambda: len(desk.orders("live")) == 3 and len(desk.open_orders()) == 2,
+             "the strategy's orders on live: the market buy filled, two resting")
+
+    desk.server.push_price("AAPL", "60")
+    time.sleep(QUIET_SECONDS)
+    assert len(desk.open_orders()) == 2 and desk.status()["venue"] == "live" and desk.breaches() == []
+
+    desk.server.push_price("AAPL", "40")
+    wait_for(lambda: desk.open_orders() == [] and desk.status()["venue"] == "paper",
+             "the open orders on live to be canceled and the strategy moved to paper")
+    [(member, strategy, outcome, detail)] = desk.breaches()
+    assert (member, strategy, outcome) == ("alice", "alice_loser", "ok")
+    assert "loss rule on venue live: lost 600 today, over its max_daily_loss of 500" in detail, detail
+    assert "canceled 2 open orders; demoted alice_loser" in detail, detail
+    moves = desk.server.ledger("SELECT detail FROM audit_events WHERE action = 'strategy_promote' ORDER BY id")
+    assert "to=paper by=desk reason=loss rule on venue live" in moves[-1][0], moves
+    wait_for(lambda: desk.status()["state"] == "running", "the strategy to run again, on paper")
+    # Its position stays in the live book.
+    assert desk.server.ledger(
+        "SELECT qty FROM strategy_positions WHERE strategy = 'alice_loser' AND venue = 'live'") == [("10",)]
