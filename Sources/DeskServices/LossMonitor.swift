@@ -146,7 +146,7 @@ public actor LossMonitor: Service {
             let touched = books.keys.filter { $0.member == order.member && $0.venue == venue }
             // A book the session has not seen yet started it as it was before this fill (nothing, for a new one),
             // however late this fill is read after the prices that followed it.
-            for scope in touched where sessionStart[scope] == nil {
+            for scope in touched where sessionStart[scope] == nil && !policy.limits(scope).isEmpty {
                 let equity = LossFigures(
                     positions: before[scope] ?? [:], sessionStartEquity: 0, price: prices.lastPrice
                 )
@@ -192,6 +192,8 @@ public actor LossMonitor: Service {
         }
         for scope in ordered {
             let limits = policy.limits(scope)
+            // A book no rule watches (a venue without rules) costs nothing, and keeps no mark.
+            if limits.isEmpty { continue }
             let positions = books[scope] ?? [:]
             let start = sessionStart[scope]
             var figures = LossFigures(

@@ -118,6 +118,7 @@ struct LossMonitorTests {
             try await Task.sleep(for: .milliseconds(300))
             #expect(demotions.calls.withLock { $0.count } == 1)
             #expect(try await Self.breaches(desk).count == 1)
+            #expect(try desk.ledger.count("loss_session_marks") == 1, "the strategy's mark; alice's book has no rule")
         }
     }
 
