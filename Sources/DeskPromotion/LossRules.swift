@@ -133,6 +133,11 @@ public struct LossWatch: Sendable {
         breached.remove(scope)
     }
 
+    /// Raises `scope`'s peak to `equity` if it is higher (a peak the desk recorded before it restarted).
+    public mutating func notePeak(_ equity: Decimal, of scope: LossScope) {
+        peaks[scope] = max(peaks[scope] ?? 0, equity)
+    }
+
     /// Watches `scope` again after a breach (its strategy was started again), keeping its peak.
     public mutating func rearm(_ scope: LossScope) {
         breached.remove(scope)

@@ -17,7 +17,7 @@ import ServiceLifecycle
 /// price (the price book). It keeps each book's positions (restored from the ledger at start and
 /// read again after each fill), its equity at the start of the trading session (reset at each
 /// session close; kept in the ledger, so a restart does not forget the day's losses) and, in
-/// `LossWatch`, its peak equity (from the monitor's start). The decisions are pure (`LossWatch`,
+/// `LossWatch`, its peak equity (at start, the highest the P&L history recorded). The decisions are pure (`LossWatch`,
 /// `LossFigures`, `LossBreachPlan`); this actor only gathers the figures and performs the plans.
 ///
 /// After a restart, nothing is known of breaches handled before: a book still over its limit
@@ -112,6 +112,12 @@ public actor LossMonitor: Service {
             note(strategies, strategyBooks: true)
             for mark in try await ledger.sessionEquities(sessionEnds: sessionEnds) {
                 sessionStart[LossScope(member: mark.member, strategy: mark.strategy, venue: mark.venue)] = mark.equity
+            }
+            // A drawdown counts from the peak the P&L history recorded before this start.
+            for scope in books.keys where policy.limits(scope).maxDrawdown != nil {
+                let history = try await ledger.equityHistory(
+                    member: scope.member, strategy: scope.strategy, venue: scope.venue, since: .distantPast)
+                if let peak = history.map(\.equity).max() { watch.notePeak(peak, of: scope) }
             }
             logger.info(
                 "loss rules watch", metadata: ["books": "\(books.count)", "session_ends": "\(sessionEnds)"])

@@ -34,15 +34,18 @@ struct LossMonitorTests {
         WatchedStrategy(name: "scalp", member: "alice", venue: "paper", isRunning: true),
     ]
 
-    /// Runs `body` on a desk whose default venue `live` is of kind paper, with a loss monitor of `policy`.
+    /// Runs `body` on a desk whose default venue `live` is of kind paper, with a loss monitor of `policy`
+    /// (started after `before`).
     static func withMonitor(
         _ policy: LossPolicy, strategies: PretendStrategies, demotions: Demotions,
+        before: @Sendable (DeskApplication) async throws -> Void = { _ in },
         _ body: @Sendable (DeskApplication) async throws -> Void
     ) async throws {
         try await withRunningDesk {
             $0.venues.append(VenueConfiguration(name: "live", settings: PaperVenue.Settings()))
             $0.defaultVenue = "live"
         } _: { desk in
+            try await before(desk)
             let monitor = LossMonitor(
                 ledger: desk.ledger, orderDesk: desk.orderDesk, prices: desk.prices, policy: policy,
                 defaultVenue: "live", calendar: SessionCalendar(), strategies: strategies,
@@ -147,6 +150,32 @@ struct LossMonitorTests {
             let audit = try #require(try await Self.breaches(desk).first)
             #expect(
                 audit.strategy == "" && audit.detail?.hasSuffix("canceled 2 open orders; stopped mean, trend") == true)
+        }
+    }
+}
+
+extension LossMonitorTests {
+    @Test("a drawdown counts from the peak the P&L history recorded before the monitor started")
+    func drawdownFromRecordedPeak() async throws {
+        let policy = try LossPolicy.resolve(
+            venues: ["live": LossRulesEntry(strategy: [.maxDrawdown: 250], onBreach: .stop)], members: [:],
+            venueNames: ["paper", "live"], paperVenue: "paper"
+        ).get()
+        let (strategies, demotions) = (PretendStrategies(Self.strategies), Demotions())
+        try await Self.withMonitor(policy, strategies: strategies, demotions: demotions) { desk in
+            // Before this start: the strategy's book on live was worth 300 (and it has a position now).
+            _ = try await Self.openBook(desk, strategy: "trend")
+            try await desk.ledger.recordEquity([
+                EquitySample(
+                    member: "alice", strategy: "trend", at: Date().addingTimeInterval(-3600), realizedPnL: 300,
+                    unrealizedPnL: 0, venue: "live")
+            ])
+        } _: { desk in
+            Self.price(desk, 100)  // equity 0: 300 below the recorded peak
+            #expect(await eventually { strategies.stopped.withLock { !$0.isEmpty } }, "stopped at the first tick")
+            let (names, reason) = try #require(strategies.stopped.withLock { $0.first })
+            #expect(names == ["trend"])
+            #expect(reason == "loss rule on venue live: fell 300 from its peak, over its max_drawdown of 250")
         }
     }
 }

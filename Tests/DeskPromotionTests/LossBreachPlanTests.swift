@@ -94,5 +94,10 @@ struct LossBreachPlanTests {
         watch.rearm(scope)
         #expect(watch.peak(scope) == 50)
         #expect(see(30)?.breach.value == 20, "watched again, from the same peak")
+        watch.reset(scope)
+        watch.notePeak(45, of: scope)
+        watch.notePeak(20, of: scope)
+        #expect(watch.peak(scope) == 45, "a noted peak only raises it")
+        #expect(see(34)?.breach.value == 11, "a drawdown from the noted peak")
     }
 }
