@@ -83,6 +83,13 @@ struct LossMonitorTests {
         return resting
     }
 
+    /// A policy with `entry` as the rules of the venue `live`.
+    static func live(_ entry: LossRulesEntry) throws -> LossPolicy {
+        try LossPolicy.resolve(
+            venues: ["live": entry], members: [:], venueNames: ["paper", "live"], paperVenue: "paper"
+        ).get()
+    }
+
     static func open(_ desk: DeskApplication) async throws -> [String] {
         try await desk.ledger.openOrders().map(\.orderId)
     }
@@ -93,10 +100,7 @@ struct LossMonitorTests {
 
     @Test("a strategy's daily loss: a tick under the limit changes nothing; the tick over it cancels and demotes")
     func strategyDemoted() async throws {
-        let policy = try LossPolicy.resolve(
-            venues: ["live": LossRulesEntry(strategy: [.maxDailyLoss: 500])], members: [:],
-            venueNames: ["paper", "live"], paperVenue: "paper"
-        ).get()
+        let policy = try Self.live(LossRulesEntry(strategy: [.maxDailyLoss: 500]))
         let (strategies, demotions) = (PretendStrategies(Self.strategies), Demotions())
         try await Self.withMonitor(policy, strategies: strategies, demotions: demotions) { desk in
             let resting = try await Self.openBook(desk, strategy: "trend")
@@ -127,10 +131,7 @@ struct LossMonitorTests {
 
     @Test("a member book's breach stops every strategy of the member on that venue, and cancels all their orders there")
     func memberBookStopped() async throws {
-        let policy = try LossPolicy.resolve(
-            venues: ["live": LossRulesEntry(member: [.maxPositionValue: 1500], onBreach: .stop)], members: [:],
-            venueNames: ["paper", "live"], paperVenue: "paper"
-        ).get()
+        let policy = try Self.live(LossRulesEntry(member: [.maxPositionValue: 1500], onBreach: .stop))
         let (strategies, demotions) = (PretendStrategies(Self.strategies), Demotions())
         try await Self.withMonitor(policy, strategies: strategies, demotions: demotions) { desk in
             _ = try await Self.openBook(desk, strategy: "trend")
@@ -152,15 +153,10 @@ struct LossMonitorTests {
                 audit.strategy == "" && audit.detail?.hasSuffix("canceled 2 open orders; stopped mean, trend") == true)
         }
     }
-}
 
-extension LossMonitorTests {
     @Test("a drawdown counts from the peak the P&L history recorded before the monitor started")
     func drawdownFromRecordedPeak() async throws {
-        let policy = try LossPolicy.resolve(
-            venues: ["live": LossRulesEntry(strategy: [.maxDrawdown: 250], onBreach: .stop)], members: [:],
-            venueNames: ["paper", "live"], paperVenue: "paper"
-        ).get()
+        let policy = try Self.live(LossRulesEntry(strategy: [.maxDrawdown: 250], onBreach: .stop))
         let (strategies, demotions) = (PretendStrategies(Self.strategies), Demotions())
         try await Self.withMonitor(policy, strategies: strategies, demotions: demotions) { desk in
             // Before this start: the strategy's book on live was worth 300 (and it has a position now).
