@@ -76,8 +76,8 @@ public actor LossMonitor: Service {
     /// Restores the books from the ledger, then follows fills and prices until shutdown.
     public func run() async throws {
         let (ticks, tickInput) = AsyncStream.makeStream(
-            of: String.self, bufferingPolicy: .bufferingNewest(max(1, tickCapacity)))
-        prices.onTrade { trade in tickInput.yield(trade.symbol) }
+            of: PriceBook.Trade.self, bufferingPolicy: .bufferingNewest(max(1, tickCapacity)))
+        prices.onTrade { trade in tickInput.yield(trade) }
         let orders = orderDesk.events.listen(member: nil)
         defer {
             orders.stop()
@@ -91,7 +91,7 @@ public actor LossMonitor: Service {
                     for await notice in orders.events { await self.booked(notice) }
                 }
                 group.addTask {
-                    for await symbol in ticks { await self.traded(symbol) }
+                    for await trade in ticks { await self.traded(trade) }
                 }
             }
         }
@@ -166,9 +166,9 @@ public actor LossMonitor: Service {
         }
     }
 
-    /// A trade price of `symbol`: checks every book that holds it.
-    private func traded(_ symbol: String) async {
-        await check(books.filter { $0.value[symbol].map { $0.qty != 0 } ?? false }.map(\.key))
+    /// A trade: checks every book that holds its symbol, at its price (the others at their last).
+    private func traded(_ trade: PriceBook.Trade) async {
+        await check(books.filter { $0.value[trade.symbol].map { $0.qty != 0 } ?? false }.map(\.key), at: trade)
     }
 
     private func note(_ records: [PositionRecord], strategyBooks: Bool) {
@@ -185,8 +185,9 @@ public actor LossMonitor: Service {
 
     // MARK: Checking
 
-    /// Checks `scopes` against their limits (strategies before their member's book) and acts on breaches.
-    private func check(_ scopes: [LossScope]) async {
+    /// Checks `scopes` against their limits (strategies before their member's book) and acts on breaches;
+    /// `trade`'s symbol is valued at its price (a later one may be in the price book already).
+    private func check(_ scopes: [LossScope], at trade: PriceBook.Trade? = nil) async {
         let now = clock.now()
         if now >= sessionEnds {
             sessionStart = [:]
@@ -203,7 +204,8 @@ public actor LossMonitor: Service {
             let positions = books[scope] ?? [:]
             let start = sessionStart[scope]
             var figures = LossFigures(
-                positions: positions, sessionStartEquity: start ?? 0, price: { self.prices.lastPrice($0) })
+                positions: positions, sessionStartEquity: start ?? 0,
+                price: { $0 == trade?.symbol ? trade?.price : self.prices.lastPrice($0) })
             if start == nil {
                 sessionStart[scope] = figures.equity
                 figures.sessionStartEquity = figures.equity

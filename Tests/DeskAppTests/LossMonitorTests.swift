@@ -21,6 +21,17 @@ final class PretendStrategies: LossStrategies {
     func stop(_ names: [String], reason: String) async { stopped.withLock { $0.append((names, reason)) } }
 }
 
+/// A clock a test moves on.
+final class SteppedClock: DeskClock {
+    let time: Mutex<Date>
+
+    init(_ start: Date) { time = Mutex(start) }
+
+    func now() -> Date { time.withLock { $0 } }
+    func newOrderId() -> String { WallClock().newOrderId() }
+    func advance(by seconds: TimeInterval) { time.withLock { $0 = $0.addingTimeInterval(seconds) } }
+}
+
 /// What the monitor demoted: (member, strategy, reason).
 final class Demotions: Sendable {
     let calls = Mutex<[(String, String, String)]>([])
@@ -38,6 +49,7 @@ struct LossMonitorTests {
     /// (started after `before`).
     static func withMonitor(
         _ policy: LossPolicy, strategies: PretendStrategies, demotions: Demotions,
+        clock: any DeskClock = WallClock(), calendar: SessionCalendar = SessionCalendar(),
         before: @Sendable (DeskApplication) async throws -> Void = { _ in },
         _ body: @Sendable (DeskApplication) async throws -> Void
     ) async throws {
@@ -48,10 +60,10 @@ struct LossMonitorTests {
             try await before(desk)
             let monitor = LossMonitor(
                 ledger: desk.ledger, orderDesk: desk.orderDesk, prices: desk.prices, policy: policy,
-                defaultVenue: "live", calendar: SessionCalendar(), strategies: strategies,
+                defaultVenue: "live", calendar: calendar, strategies: strategies,
                 demote: { member, strategy, reason in demotions.calls.withLock { $0.append((member, strategy, reason)) }
                 },
-                clock: WallClock(), logger: testLogger())
+                clock: clock, logger: testLogger())
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await monitor.run() }
                 await monitor.ready()
@@ -172,6 +184,39 @@ struct LossMonitorTests {
             let (names, reason) = try #require(strategies.stopped.withLock { $0.first })
             #expect(names == ["trend"])
             #expect(reason == "loss rule on venue live: fell 300 from its peak, over its max_drawdown of 250")
+        }
+    }
+}
+
+extension LossMonitorTests {
+    @Test("the daily loss counts from the session's start: a session close starts every book afresh")
+    func sessionClose() async throws {
+        let policy = try Self.live(LossRulesEntry(strategy: [.maxDailyLoss: 500], onBreach: .stop))
+        let start = Date()
+        let clock = SteppedClock(start)
+        // The session closes an hour after the test starts (UTC, whole minutes).
+        var utc = Calendar(identifier: .gregorian)
+        utc.timeZone = TimeZone(identifier: "UTC")!
+        let close = utc.dateComponents([.hour, .minute], from: start.addingTimeInterval(3600))
+        let calendar = SessionCalendar(
+            closeHour: close.hour!, closeMinute: close.minute!, timeZone: TimeZone(identifier: "UTC")!)
+        let (strategies, demotions) = (PretendStrategies(Self.strategies), Demotions())
+        try await Self.withMonitor(
+            policy, strategies: strategies, demotions: demotions, clock: clock, calendar: calendar
+        ) { desk in
+            _ = try await Self.openBook(desk, strategy: "trend")
+            Self.price(desk, 60)  // 400 lost in this session
+            try await Task.sleep(for: .milliseconds(200))
+            clock.advance(by: 2 * 3600)  // past the close: a new session
+            Self.price(desk, 55)  // the new session starts at -450
+            Self.price(desk, 10)  // 450 lost in the new session (900 in all)
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(strategies.stopped.withLock { $0.isEmpty }, "the first session's losses do not count")
+            Self.price(desk, 4)  // 510 lost in the new session
+            #expect(await eventually { strategies.stopped.withLock { !$0.isEmpty } }, "stopped within the tick")
+            #expect(
+                strategies.stopped.withLock { $0.first?.1 }
+                    == "loss rule on venue live: lost 510 today, over its max_daily_loss of 500")
         }
     }
 }
