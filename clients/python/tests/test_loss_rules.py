@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import tempfile
 import textwrap
 import time
@@ -20,7 +21,7 @@ from typing import Callable, Iterator
 
 import pytest
 
-from conftest import REPO, DeskServer
+from conftest import REPO, DeskServer, desk_binary
 
 PYTHON_PATH = f"{REPO / '.venv' / 'strategy-site'}:{REPO / 'clients' / 'python'}"
 # Every wait has its own bound (nothing here waits on a default).
@@ -215,3 +216,20 @@ def test_a_breach_on_live_demotes_the_strategy_to_paper_within_its_tick(demote_d
     # Its position stays in the live book.
     assert desk.server.ledger(
         "SELECT qty FROM strategy_positions WHERE strategy = 'alice_loser' AND venue = 'live'") == [("10",)]
+
+
+@pytest.mark.parametrize("loss, message", [
+    ({"strategy": {"max_daily_loss": "-5"}}, '"venues.live.loss.strategy.max_daily_loss" must be a positive decimal'),
+    ({"strategy": {"max_daily_los": "5"}}, 'unknown key "venues.live.loss.strategy.max_daily_los"'),
+    ({"on_breach": "liquidate"}, 'on_breach "liquidate" is not a response to a breach: use "stop" or "demote"'),
+])
+def test_bad_loss_rules_stop_the_desk_at_start_with_a_clear_message(tmp_path, loss, message):
+    config = tmp_path / "desk.json"
+    config.write_text(json.dumps({"venues": {"live": {"broker": "paper", "loss": loss}}}))
+    result = subprocess.run(
+        [str(desk_binary()), "serve", "--port", "0", "--db", str(tmp_path / "desk.db"), "--feed", "none",
+         "--config", str(config)],
+        capture_output=True, text=True, timeout=WAIT_SECONDS, cwd=tmp_path, env=DeskServer._environment())
+    assert result.returncode != 0
+    assert message in result.stdout + result.stderr, result.stdout + result.stderr
+    assert "config file" in result.stdout + result.stderr
