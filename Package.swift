@@ -183,7 +183,8 @@ let package = Package(
         .target(
             name: "DeskCLI",
             dependencies: [
-                "DeskCore", "DeskAPI", "DeskApp", "DeskHTTP", "DeskClient", "DeskIdentity", "DeskServices", "DeskRunner",
+                "DeskCore", "DeskAPI", "DeskApp", "DeskHTTP", "DeskClient", "DeskIdentity", "DeskServices",
+                "DeskRunner",
                 "DeskBroker", "DeskBacktest", "DeskBacktestEngine", "DeskMarketData",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -269,8 +270,10 @@ let package = Package(
             name: "DeskAppTests",
             dependencies: [
                 "DeskApp", "DeskAppTestSupport", "DeskTestSupport", "DeskHTTP", "DeskIdentity", "DeskLedger",
-                "DeskProto", "DeskRunner", "DeskBroker", "DeskCore", "DeskPromotion", "AlpacaBroker", "DeskServices",
+                "DeskProto", "DeskRunner", "DeskBroker", "DeskCore", "DeskPromotion", "AlpacaBroker", "AlpacaDouble",
+                "DeskServices",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Hummingbird", package: "hummingbird"),
             ]
         ),
         .testTarget(

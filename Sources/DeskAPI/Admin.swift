@@ -6,30 +6,65 @@ import Foundation
 public struct HaltRequest: APIRequestBody, Equatable {
     public var member: String?
     public var reason: String?
+    /// Halt one venue's orders instead (at most one of member, venue, strategy).
+    public var venue: String?
+    /// Halt one strategy's orders instead.
+    public var strategy: String?
 
-    public init(member: String? = nil, reason: String? = nil) {
+    public init(member: String? = nil, reason: String? = nil, venue: String? = nil, strategy: String? = nil) {
         self.member = member
         self.reason = reason
+        self.venue = venue
+        self.strategy = strategy
     }
 
     public static let example = #"{"member": "alice", "reason": "runaway"}"#
 
     public init(from decoder: any Decoder) throws {
         member = try decoder.decodeIfPresent(String.self, "member", alias: "user")
-        reason = try decoder.container(keyedBy: NamedKey.self).decodeIfPresent(String.self, forKey: NamedKey("reason"))
+        let container = try decoder.container(keyedBy: NamedKey.self)
+        reason = try container.decodeIfPresent(String.self, forKey: NamedKey("reason"))
+        venue = try container.decodeIfPresent(String.self, forKey: NamedKey("venue"))
+        strategy = try container.decodeIfPresent(String.self, forKey: NamedKey("strategy"))
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: NamedKey.self)
+        try container.encodeIfPresent(member, forKey: NamedKey("member"))
+        try container.encodeIfPresent(reason, forKey: NamedKey("reason"))
+        try container.encodeIfPresent(venue, forKey: NamedKey("venue"))
+        try container.encodeIfPresent(strategy, forKey: NamedKey("strategy"))
     }
 }
 
 /// `POST /admin/resume`: `{"member": "alice"?}`; no member resumes the whole desk.
 public struct ResumeRequest: APIRequestBody, Equatable {
     public var member: String?
+    /// Resume one venue instead (at most one of member, venue, strategy).
+    public var venue: String?
+    /// Resume one strategy instead.
+    public var strategy: String?
 
-    public init(member: String? = nil) { self.member = member }
+    public init(member: String? = nil, venue: String? = nil, strategy: String? = nil) {
+        self.member = member
+        self.venue = venue
+        self.strategy = strategy
+    }
 
     public static let example = #"{"member": "alice"}"#
 
     public init(from decoder: any Decoder) throws {
         member = try decoder.decodeIfPresent(String.self, "member", alias: "user")
+        let container = try decoder.container(keyedBy: NamedKey.self)
+        venue = try container.decodeIfPresent(String.self, forKey: NamedKey("venue"))
+        strategy = try container.decodeIfPresent(String.self, forKey: NamedKey("strategy"))
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: NamedKey.self)
+        try container.encodeIfPresent(member, forKey: NamedKey("member"))
+        try container.encodeIfPresent(venue, forKey: NamedKey("venue"))
+        try container.encodeIfPresent(strategy, forKey: NamedKey("strategy"))
     }
 }
 

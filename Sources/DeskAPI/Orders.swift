@@ -24,13 +24,16 @@ public struct OrderView: Codable, Sendable, Equatable {
     public var updatedAt: Date
     /// Its fills, on `GET /orders/{id}` only.
     public var fills: [FillView]?
+    /// The venue it went to (`paper`, `live`, …).
+    public var venue: String?
 
     public init(
         orderId: String, member: String, strategy: String, symbol: String, qty: String, side: String,
         orderType: String, timeInForce: String, limitPrice: String?, stopPrice: String?, status: String,
         filledQty: String, filledAvgPrice: String?, rejectReason: String?, createdAt: Date, updatedAt: Date,
-        fills: [FillView]? = nil
+        fills: [FillView]? = nil, venue: String? = nil
     ) {
+        self.venue = venue
         self.orderId = orderId
         self.member = member
         self.strategy = strategy
@@ -54,7 +57,7 @@ public struct OrderView: Codable, Sendable, Equatable {
         case orderId = "order_id", member, strategy, symbol, qty, side, orderType = "order_type"
         case timeInForce = "time_in_force", limitPrice = "limit_price", stopPrice = "stop_price", status
         case filledQty = "filled_qty", filledAvgPrice = "filled_avg_price", rejectReason = "reject_reason"
-        case createdAt = "created_at", updatedAt = "updated_at", fills
+        case createdAt = "created_at", updatedAt = "updated_at", fills, venue
     }
 }
 
@@ -64,8 +67,11 @@ public struct FillView: Codable, Sendable, Equatable {
     public var qty: String
     public var price: String
     public var filledAt: Date
+    /// The venue it happened on.
+    public var venue: String?
 
-    public init(fillId: String, qty: String, price: String, filledAt: Date) {
+    public init(fillId: String, qty: String, price: String, filledAt: Date, venue: String? = nil) {
+        self.venue = venue
         self.fillId = fillId
         self.qty = qty
         self.price = price
@@ -73,7 +79,7 @@ public struct FillView: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case fillId = "fill_id", qty, price, filledAt = "filled_at"
+        case fillId = "fill_id", qty, price, filledAt = "filled_at", venue
     }
 }
 
@@ -96,11 +102,14 @@ public struct PositionView: Codable, Sendable, Equatable {
     @Nullable public var marketPrice: String?
     @Nullable public var marketValue: String?
     @Nullable public var unrealizedPnL: String?
+    /// The venue whose book the holding is in.
+    public var venue: String?
 
     public init(
         member: String, strategy: String?, symbol: String, qty: String, avgEntryPrice: String?, costBasis: String,
-        realizedPnL: String, marketPrice: String?, marketValue: String?, unrealizedPnL: String?
+        realizedPnL: String, marketPrice: String?, marketValue: String?, unrealizedPnL: String?, venue: String? = nil
     ) {
+        self.venue = venue
         self.member = member
         self.strategy = strategy
         self.symbol = symbol
@@ -116,7 +125,7 @@ public struct PositionView: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case member, strategy, symbol, qty, avgEntryPrice = "avg_entry_price", costBasis = "cost_basis"
         case realizedPnL = "realized_pnl", marketPrice = "market_price", marketValue = "market_value"
-        case unrealizedPnL = "unrealized_pnl"
+        case unrealizedPnL = "unrealized_pnl", venue
     }
 }
 
@@ -138,11 +147,14 @@ public struct AccountView: Codable, Sendable, Equatable {
     public var openOrders: Int
     /// Symbols held (non-zero quantity).
     public var positions: Int
+    /// The venue whose book it is; absent when it adds up every venue's (an officer's or admin's read).
+    public var venue: String?
 
     public init(
         member: String, cashUsed: String, marketValue: String, realizedPnL: String, unrealizedPnL: String,
-        totalPnL: String, openOrders: Int, positions: Int
+        totalPnL: String, openOrders: Int, positions: Int, venue: String? = nil
     ) {
+        self.venue = venue
         self.member = member
         self.cashUsed = cashUsed
         self.marketValue = marketValue
@@ -155,6 +167,6 @@ public struct AccountView: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case member, cashUsed = "cash_used", marketValue = "market_value", realizedPnL = "realized_pnl"
-        case unrealizedPnL = "unrealized_pnl", totalPnL = "total_pnl", openOrders = "open_orders", positions
+        case unrealizedPnL = "unrealized_pnl", totalPnL = "total_pnl", openOrders = "open_orders", positions, venue
     }
 }

@@ -31,6 +31,15 @@ public struct QueryParameters: Sendable {
     /// The value of `name`, if given.
     public func value(_ name: String) -> String? { items.first { $0.name == name }?.value }
 
+    /// `venue=`: one venue's book (an officer's or admin's choice; a member's token reads its own).
+    public func venue() throws(QueryProblem) -> String? {
+        guard let venue = value("venue") else { return nil }
+        guard Identifier.isSafe(venue) else {
+            throw QueryProblem("venue \(OrderValidation.quoted(venue)) is not a venue name: \(Identifier.rule)")
+        }
+        return venue
+    }
+
     /// `member=`, or the older `user=`; both at once is refused.
     public func member() throws(QueryProblem) -> String? {
         let (member, user) = (value("member"), value("user"))
@@ -128,14 +137,17 @@ public struct OrdersQuery: Sendable, Equatable {
     /// Orders created at or after this time.
     public var since: Date?
     public var limit: Int
+    /// One venue's orders (nil: every venue the caller may read).
+    public var venue: String?
 
     /// Most orders one listing returns.
     public static let maximumLimit = 10_000
 
     public init(
         member: String? = nil, status: OrderStatusFilter = .all, symbol: String? = nil, since: Date? = nil,
-        limit: Int = 100
+        limit: Int = 100, venue: String? = nil
     ) {
+        self.venue = venue
         self.member = member
         self.status = status
         self.symbol = symbol
@@ -145,11 +157,12 @@ public struct OrdersQuery: Sendable, Equatable {
 
     /// Reads `status`, `symbol`, `since`, `limit` and `member` (or `user`).
     public init(_ parameters: QueryParameters) throws(QueryProblem) {
-        try parameters.check(allowed: ["status", "symbol", "since", "limit", "member"])
+        try parameters.check(allowed: ["status", "symbol", "since", "limit", "member", "venue"])
         self.init(
             member: try parameters.member(), status: try parameters.choice("status", default: .all),
             symbol: parameters.value("symbol"),
-            limit: try parameters.number("limit", default: 100, range: 1...Self.maximumLimit))
+            limit: try parameters.number("limit", default: 100, range: 1...Self.maximumLimit),
+            venue: try parameters.venue())
         if let raw = parameters.value("since") {
             guard let date = Timestamp.date(raw) else {
                 throw QueryProblem(
@@ -167,6 +180,7 @@ public struct OrdersQuery: Sendable, Equatable {
         if let symbol { items.append(("symbol", symbol)) }
         if let since { items.append(("since", Timestamp.string(since))) }
         if limit != 100 { items.append(("limit", "\(limit)")) }
+        if let venue { items.append(("venue", venue)) }
         return QueryParameters(items)
     }
 }
@@ -175,22 +189,28 @@ public struct OrdersQuery: Sendable, Equatable {
 public struct PositionsQuery: Sendable, Equatable {
     public var member: String?
     public var grouping: PositionGrouping
+    /// One venue's book (nil: every venue the caller may read).
+    public var venue: String?
 
-    public init(member: String? = nil, grouping: PositionGrouping = .member) {
+    public init(member: String? = nil, grouping: PositionGrouping = .member, venue: String? = nil) {
         self.member = member
         self.grouping = grouping
+        self.venue = venue
     }
 
-    /// Reads `by` and `member` (or `user`).
+    /// Reads `by`, `venue` and `member` (or `user`).
     public init(_ parameters: QueryParameters) throws(QueryProblem) {
-        try parameters.check(allowed: ["member", "by"])
-        self.init(member: try parameters.member(), grouping: try parameters.choice("by", default: .member))
+        try parameters.check(allowed: ["member", "by", "venue"])
+        self.init(
+            member: try parameters.member(), grouping: try parameters.choice("by", default: .member),
+            venue: try parameters.venue())
     }
 
     public var parameters: QueryParameters {
         var items: [(name: String, value: String)] = []
         if let member { items.append(("member", member)) }
         if grouping != .member { items.append(("by", grouping.argument)) }
+        if let venue { items.append(("venue", venue)) }
         return QueryParameters(items)
     }
 }
@@ -198,15 +218,25 @@ public struct PositionsQuery: Sendable, Equatable {
 /// `GET /account` filters.
 public struct AccountQuery: Sendable, Equatable {
     public var member: String?
+    /// One venue's book (nil: the token's venue for a member; every venue for an officer or admin).
+    public var venue: String?
 
-    public init(member: String? = nil) { self.member = member }
-
-    public init(_ parameters: QueryParameters) throws(QueryProblem) {
-        try parameters.check(allowed: ["member"])
-        self.init(member: try parameters.member())
+    public init(member: String? = nil, venue: String? = nil) {
+        self.member = member
+        self.venue = venue
     }
 
-    public var parameters: QueryParameters { QueryParameters(member.map { [("member", $0)] } ?? []) }
+    public init(_ parameters: QueryParameters) throws(QueryProblem) {
+        try parameters.check(allowed: ["member", "venue"])
+        self.init(member: try parameters.member(), venue: try parameters.venue())
+    }
+
+    public var parameters: QueryParameters {
+        var items: [(name: String, value: String)] = []
+        if let member { items.append(("member", member)) }
+        if let venue { items.append(("venue", venue)) }
+        return QueryParameters(items)
+    }
 }
 
 /// `GET /admin/strategies/{name}/logs` options.

@@ -37,8 +37,11 @@ public struct TokenIssueRequest: APIRequestBody, Equatable {
     public var member: String
     public var strategy: String?
     public var kind: String?
+    /// The venue a member's token trades on (absent: the desk's default venue).
+    public var venue: String?
 
-    public init(member: String, strategy: String? = nil, kind: String? = nil) {
+    public init(member: String, strategy: String? = nil, kind: String? = nil, venue: String? = nil) {
+        self.venue = venue
         self.member = member
         self.strategy = strategy
         self.kind = kind
@@ -52,16 +55,22 @@ public struct TokenView: Codable, Sendable, Equatable {
     public var id: Int64
     public var member: String
     public var strategy: String
-    /// `member`, `admin` or `metrics`.
+    /// `member`, `admin`, `metrics` or `officer`.
     public var kind: String
     public var issuedBy: String
     public var createdAt: Date
     @Nullable public var revokedAt: Date?
+    /// The venue it trades on (the desk's default venue for a token issued without one).
+    public var venue: String?
+    /// `member`, `officer` or `admin`; absent for a metrics token.
+    public var role: String?
 
     public init(
         id: Int64, member: String, strategy: String, kind: String, issuedBy: String, createdAt: Date,
-        revokedAt: Date?
+        revokedAt: Date?, venue: String? = nil, role: String? = nil
     ) {
+        self.venue = venue
+        self.role = role
         self.id = id
         self.member = member
         self.strategy = strategy
@@ -73,6 +82,7 @@ public struct TokenView: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case id, member, strategy, kind, issuedBy = "issued_by", createdAt = "created_at", revokedAt = "revoked_at"
+        case venue, role
     }
 }
 
@@ -137,6 +147,8 @@ public struct PnLQuery: Sendable, Equatable {
     public var strategy: String?
     public var since: Date?
     public var step: PnLStep
+    /// Whose venue's curve (an officer's or admin's choice; a member's token reads its own).
+    public var venue: String?
 
     public init(member: String? = nil, strategy: String? = nil, since: Date? = nil, step: PnLStep = .minute) {
         self.member = member
@@ -146,10 +158,11 @@ public struct PnLQuery: Sendable, Equatable {
     }
 
     public init(_ parameters: QueryParameters) throws(QueryProblem) {
-        try parameters.check(allowed: ["member", "strategy", "since", "step"])
+        try parameters.check(allowed: ["member", "strategy", "since", "step", "venue"])
         self.init(
             member: try parameters.member(), strategy: parameters.value("strategy"),
             step: try parameters.choice("step", default: .minute))
+        venue = try parameters.venue()
         if let raw = parameters.value("since") {
             guard let date = Timestamp.date(raw) else {
                 throw QueryProblem(
@@ -196,12 +209,17 @@ public struct PnLPoint: Codable, Sendable, Equatable {
 /// the last point of each step; `max_drawdown` is the largest fall from a peak.
 public struct PnLHistory: Codable, Sendable, Equatable {
     public var member: String
+    /// The venue whose book the curve is of.
+    public var venue: String?
     @Nullable public var strategy: String?
     public var step: String
     public var points: [PnLPoint]
     public var maxDrawdown: String
 
-    public init(member: String, strategy: String?, step: String, points: [PnLPoint], maxDrawdown: String) {
+    public init(
+        member: String, strategy: String?, venue: String? = nil, step: String, points: [PnLPoint], maxDrawdown: String
+    ) {
+        self.venue = venue
         self.member = member
         self.strategy = strategy
         self.step = step
@@ -210,6 +228,6 @@ public struct PnLHistory: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case member, strategy, step, points, maxDrawdown = "max_drawdown"
+        case member, strategy, venue, step, points, maxDrawdown = "max_drawdown"
     }
 }

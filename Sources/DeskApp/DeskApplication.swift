@@ -67,6 +67,13 @@ public struct DeskApplication: Sendable {
                     $0.settings.makeVenue(name: $0.name, context: context)
                 },
             defaultName: configuration.defaultVenue)
+        for (member, allocations) in configuration.risk.venueCapital.sorted(by: { $0.key < $1.key }) {
+            for venue in allocations.keys.sorted() where venues[venue] == nil {
+                throw ConfigurationError(
+                    "risk.members.\(member).capital names the venue \"\(venue)\", which this desk does not have: its venues are \(venues.names.joined(separator: ", "))"
+                )
+            }
+        }
         metrics = DeskMetrics()
         orderDesk = OrderDesk(
             ledger: ledger, venues: venues, prices: prices, policy: configuration.risk, metrics: metrics,
@@ -106,7 +113,8 @@ public struct DeskApplication: Sendable {
         useCases = DeskUseCases(
             ledger: ledger, orderDesk: orderDesk, venues: venues, prices: prices, supervisor: supervisor,
             deployer: deployer,
-            reconciler: Reconciler(ledger: ledger, venue: venues.defaultVenue, orderDesk: orderDesk),
+            reconcilers: Self.reconcilers(
+                ledger: ledger, venues: venues, orderDesk: orderDesk, clock: configuration.clock),
             promotionRules: configuration.promotionRules, demotionVenue: DeskConfiguration.paperVenue,
             pauseAfterMove: configuration.pauseAfterMove, logger: logger)
         lossMonitor =
@@ -160,9 +168,15 @@ public struct DeskApplication: Sendable {
     }
 
     /// The reconciler of the default venue, when it has an account of its own (Alpaca).
-    /// Only the default venue: the ledger does not yet say which venue an order went to.
     public func reconciler() -> Reconciler? {
-        Reconciler(ledger: ledger, venue: venues.defaultVenue, orderDesk: orderDesk)
+        Reconciler(ledger: ledger, venue: venues.defaultVenue, orderDesk: orderDesk, clock: configuration.clock)
+    }
+
+    /// One reconciler per venue whose capabilities say `reconciles`, in configuration order.
+    static func reconcilers(ledger: Ledger, venues: Venues, orderDesk: OrderDesk, clock: any DeskClock)
+        -> [Reconciler]
+    {
+        venues.all.compactMap { Reconciler(ledger: ledger, venue: $0, orderDesk: orderDesk, clock: clock) }
     }
 
     /// Returns once the desk listens.
@@ -228,7 +242,10 @@ public struct DeskApplication: Sendable {
         if !closing.isEmpty && configuration.closesSessions {
             venueServices.append(SessionCloser(venues: closing, calendar: configuration.session, logger: logger))
         }
-        if let reconciler = reconciler() {
+        // Recovery reconciles every venue with an account of its own, each with its own report.
+        for reconciler in Self.reconcilers(
+            ledger: ledger, venues: venues, orderDesk: orderDesk, clock: configuration.clock)
+        {
             venueServices.append(StartupReconciliation(reconciler: reconciler, orderDesk: orderDesk, logger: logger))
         }
         // A desk stopped in the middle of a promotion: the moved strategy's orders on its old venue are canceled.

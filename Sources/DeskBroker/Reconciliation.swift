@@ -86,3 +86,10 @@ public enum Reconciliation {
             position_differences: differences, capital: nil)
     }
 }
+
+/// What `desk reconcile` found on a desk with several venues that reconcile: one report per venue.
+public struct VenueReconciliationReports: Codable, Sendable, Equatable {
+    public var reports: [ReconciliationReport]
+
+    public init(reports: [ReconciliationReport]) { self.reports = reports }
+}

@@ -9,23 +9,32 @@ import Foundation
 /// What `desk orders`, `desk positions` and `desk tokens …` do: read or write
 /// the ledger file directly, whether or not a desk runs on it.
 public enum LedgerCommands {
-    /// The ledger's orders, newest first (never creates a ledger).
-    public static func orders(_ query: OrdersQuery, json: Bool, database: DatabaseOptions) async throws {
+    /// The ledger's orders, newest first (never creates a ledger); every venue's,
+    /// or `venue.venue`'s only (a venue the desk does not have is refused).
+    public static func orders(
+        _ query: OrdersQuery, json: Bool, database: DatabaseOptions, venue: VenueOptions = VenueOptions()
+    ) async throws {
         let portfolio = try Portfolio.reading(ledgerAt: database.resolvedPath)
+        var query = query
+        query.venue = try await venue.venueNames(ledgerAt: database.resolvedPath).check(venue.venue)
         printLine(try await LedgerReports.orders(portfolio, query: OrderQuery(query), json: json))
     }
 
-    /// Positions per member (or strategy), valued at the last prices of the desk running on the ledger.
-    public static func positions(member: String?, byStrategy: Bool, json: Bool, database: DatabaseOptions)
-        async throws
-    {
+    /// Positions per member (or strategy) on every venue or `venue.venue`'s, valued at
+    /// the last prices of the desk running on the ledger.
+    public static func positions(
+        member: String?, byStrategy: Bool, json: Bool, database: DatabaseOptions,
+        venue: VenueOptions = VenueOptions()
+    ) async throws {
         let ledger = try Portfolio.reading(ledgerAt: database.resolvedPath)
+        let venueName = try await venue.venueNames(ledgerAt: database.resolvedPath).check(venue.venue)
         let market = await marketPrices(database: database.resolvedPath)
         let prices = market.prices
         let portfolio = ledger.valued(at: { prices[$0] })
         printLine(
             try await LedgerReports.positions(
-                portfolio, member: member, byStrategy: byStrategy, json: json, unavailable: market.unavailable))
+                portfolio, member: member, venue: venueName, byStrategy: byStrategy, json: json,
+                unavailable: market.unavailable))
     }
 
     /// The last prices the desk running on `database` has, asked with its admin token file.
@@ -50,20 +59,34 @@ public enum LedgerCommands {
         return prices
     }
 
-    /// Issues a token and prints it (once) with what it is and where it was written.
+    /// Issues a token and prints it (once) with what it is, its venue and where it
+    /// was written. `venue.venue` must be one of the desk's venues (its config file's,
+    /// or without one `paper` and those the ledger has); without it the token trades
+    /// on the desk's default venue (stored without a venue, resolved at use).
     public static func issueToken(
-        member: String, strategy: String, admin: Bool, metrics: Bool, database: DatabaseOptions
+        member: String, strategy: String, kind: TokenKind, venue: VenueOptions = VenueOptions(),
+        database: DatabaseOptions
     ) async throws {
         let path = database.resolvedPath
         let existed = FileManager.default.fileExists(atPath: path)
+        let venues = try await venue.venueNames(ledgerAt: path)
+        if kind == .member { _ = try venues.check(venue.venue) }
         let issued = try await CLIRefusals.translating {
-            try await TokenAdministration.opening(ledgerAt: path, create: true).issue(
-                admin ? .admin : metrics ? .metrics : .member, member: member, strategy: strategy, by: .ledgerOwner)
+            try await TokenAdministration.opening(ledgerAt: path, create: true)
+                .knowing(venues: venues.names, defaultVenue: venues.defaultVenue)
+                .issue(kind, member: member, strategy: strategy, venue: venue.venue ?? "", by: .ledgerOwner)
         }
         printLine(issued.secret)
-        let kind = admin ? " (admin)" : metrics ? " (metrics only)" : ""
+        let role =
+            switch kind {
+            case .member:
+                ", on the venue \(issued.token.venue)\(venue.venue == nil ? " (the desk's default venue)" : "")"
+            case .admin: " (admin)"
+            case .officer: " (officer)"
+            case .metrics: " (metrics only)"
+            }
         printLine(
-            "token \(issued.token.id) for member \(member)\(strategy.isEmpty ? "" : ", strategy \(strategy)")\(kind); it is stored hashed and cannot be shown again"
+            "token \(issued.token.id) for member \(member)\(strategy.isEmpty ? "" : ", strategy \(strategy)")\(role); it is stored hashed and cannot be shown again"
         )
         let absolute = URL(fileURLWithPath: path).standardizedFileURL.path
         let desk: String
@@ -89,11 +112,16 @@ public enum LedgerCommands {
         printLine("token \(id) revoked")
     }
 
-    /// Every token, never its secret.
-    public static func listTokens(database: DatabaseOptions) async throws {
+    /// Every token, never its secret, with its venue and role; JSON when `json`.
+    public static func listTokens(database: DatabaseOptions, json: Bool = false, venue: VenueOptions = VenueOptions())
+        async throws
+    {
+        let path = database.resolvedPath
+        let tokens = try TokenAdministration.opening(ledgerAt: path, readOnly: true)
+        let venues = try await venue.venueNames(ledgerAt: path)
         printLine(
-            try await LedgerReports.tokens(TokenAdministration.opening(ledgerAt: database.resolvedPath, readOnly: true))
-        )
+            try await LedgerReports.tokens(
+                tokens.knowing(venues: venues.names, defaultVenue: venues.defaultVenue), json: json))
     }
 }
 
@@ -117,6 +145,7 @@ enum CLIRefusals {
         case .metricsTokenWithStrategy:
             "--metrics makes a token that only reads /metrics: it takes no --admin or --strategy"
         case .tokenNotFound(let id): "no token with id \(id) (see `desk tokens list`)"
+        case .unknownVenue, .roleTokenWithVenue, .notOverseer, .ambiguousHaltScope: refusal.message
         }
     }
 }

@@ -16,12 +16,13 @@ public enum LedgerReports {
         if orders.count >= query.limit { total = try await portfolio.orderCount(for: .ledgerOwner, query) }
         let table = TextTable(
             headers: [
-                "CREATED", "ORDER", "MEMBER", "STRATEGY", "SIDE", "QTY", "SYMBOL", "TYPE", "STATUS", "FILLED", "AVG",
+                "CREATED", "ORDER", "MEMBER", "STRATEGY", "VENUE", "SIDE", "QTY", "SYMBOL", "TYPE", "STATUS", "FILLED",
+                "AVG",
             ],
             rows: orders.map { order in
                 [
                     Timestamp.string(order.createdAt), order.orderId, order.member,
-                    order.strategy.isEmpty ? "-" : order.strategy,
+                    order.strategy.isEmpty ? "-" : order.strategy, order.venue.isEmpty ? "-" : order.venue,
                     order.side.rawValue, ReportFormat.quantity(order.qty), order.symbol, order.orderType.rawValue,
                     order.status.rawValue, ReportFormat.quantity(order.filledQty),
                     order.filledAvgPrice.map(ReportFormat.price) ?? "-",
@@ -60,13 +61,15 @@ public enum LedgerReports {
         }
     }
 
-    /// Positions (per member, or per strategy) valued at the portfolio's last prices
-    /// (`unavailable`: why there are none), as a table (money rounded, see
-    /// `ReportFormat`) or JSON (exact, as the API has it).
+    /// Positions (per member, or per strategy; every venue's, or `venue`'s) valued at
+    /// the portfolio's last prices (`unavailable`: why there are none), as a table
+    /// (money rounded, see `ReportFormat`) or JSON (exact, as the API has it).
     public static func positions(
-        _ portfolio: Portfolio, member: String?, byStrategy: Bool, json: Bool, unavailable: String?
+        _ portfolio: Portfolio, member: String?, venue: String? = nil, byStrategy: Bool, json: Bool,
+        unavailable: String?
     ) async throws -> String {
-        let holdings = try await portfolio.positions(for: .ledgerOwner, member: member, byStrategy: byStrategy)
+        let holdings = try await portfolio.positions(
+            for: .ledgerOwner, member: member, byStrategy: byStrategy, venue: venue)
         if json {
             return try encoded(
                 PositionList(
@@ -76,7 +79,8 @@ public enum LedgerReports {
         }
         let table = TextTable(
             headers: ["MEMBER"] + (byStrategy ? ["STRATEGY"] : []) + [
-                "SYMBOL", "QTY", "AVG ENTRY", "PRICE", "COST", "MARKET VALUE", "REALIZED P&L", "UNREALIZED P&L",
+                "VENUE", "SYMBOL", "QTY", "AVG ENTRY", "PRICE", "COST", "MARKET VALUE", "REALIZED P&L",
+                "UNREALIZED P&L",
             ],
             rows: holdings.map { holding in
                 let record = holding.record
@@ -84,6 +88,7 @@ public enum LedgerReports {
                 let price = holding.lastPrice
                 var row = [record.member]
                 if byStrategy { row.append(record.strategy.isEmpty ? "-" : record.strategy) }
+                row.append(record.venue.isEmpty ? "-" : record.venue)
                 row.append(record.symbol)
                 row.append(ReportFormat.quantity(position.qty))
                 row.append(position.averageEntryPrice.map(ReportFormat.price) ?? "-")
@@ -102,14 +107,16 @@ public enum LedgerReports {
         return lines.joined(separator: "\n")
     }
 
-    /// Tokens (never their secrets) as a table.
-    public static func tokens(_ tokens: TokenAdministration) async throws -> String {
-        TextTable(
-            headers: ["ID", "MEMBER", "STRATEGY", "KIND", "ISSUED BY", "CREATED", "REVOKED"],
-            rows: try await tokens.list(by: .ledgerOwner).map { token in
+    /// Tokens (never their secrets) with their venue and role, as a table or JSON (`GET /admin/tokens`'s shape).
+    public static func tokens(_ tokens: TokenAdministration, json: Bool = false) async throws -> String {
+        let listed = try await tokens.list(by: .ledgerOwner)
+        if json { return try encoded(TokenList(tokens: listed.map { TokenView($0) })) }
+        return TextTable(
+            headers: ["ID", "MEMBER", "STRATEGY", "KIND", "VENUE", "ISSUED BY", "CREATED", "REVOKED"],
+            rows: listed.map { token in
                 [
                     "\(token.id)", token.member, token.strategy.isEmpty ? "-" : token.strategy,
-                    token.kind.rawValue, token.issuedBy,
+                    token.kind.rawValue, token.venue.isEmpty ? "-" : token.venue, token.issuedBy,
                     Timestamp.string(token.createdAt), token.revokedAt.map(Timestamp.string) ?? "-",
                 ]
             }

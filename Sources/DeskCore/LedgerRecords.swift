@@ -177,12 +177,32 @@ public struct AuditEvent: Sendable, Equatable {
     }
 }
 
-/// A kill switch that is on (table `halts`): for one member, or for the whole desk.
+/// A kill switch that is on (table `halts`): for the whole desk, one venue, one
+/// member or one strategy.
 public struct HaltRecord: Codable, Sendable, Equatable {
     /// The scope that stands for every member.
     public static let wholeDesk = "*"
 
-    /// A member id, or `*` for the whole desk.
+    /// The scope that stands for every order on `venue`.
+    public static func venueScope(_ venue: String) -> String { "venue:" + venue }
+
+    /// The scope that stands for every order of the strategy `strategy` (strategy names are unique on a desk).
+    public static func strategyScope(_ strategy: String) -> String { "strategy:" + strategy }
+
+    /// The scopes that cover an order of `member`'s `strategy` (empty: none) on `venue`, widest first.
+    public static func scopes(member: String, venue: String, strategy: String) -> [String] {
+        [wholeDesk, venueScope(venue), member] + (strategy.isEmpty ? [] : [strategyScope(strategy)])
+    }
+
+    /// What a scope covers, in words: "the whole desk", "the venue live", "alice", "the strategy s1".
+    public static func describe(scope: String) -> String {
+        if scope == wholeDesk { return "the whole desk" }
+        if scope.hasPrefix("venue:") { return "the venue " + scope.dropFirst("venue:".count) }
+        if scope.hasPrefix("strategy:") { return "the strategy " + scope.dropFirst("strategy:".count) }
+        return scope
+    }
+
+    /// `*` (the whole desk), `venue:NAME`, `strategy:NAME`, or a member id.
     public var scope: String
     public var reason: String?
     public var haltedBy: String?

@@ -68,6 +68,8 @@ public enum MemberAccess: AccessPolicy { public static let access = Access.membe
 public enum AdminAccess: AccessPolicy { public static let access = Access.admin }
 /// `/metrics`.
 public enum MetricsAccess: AccessPolicy { public static let access = Access.metrics }
+/// Kill switches: admins and officers.
+public enum OversightAccess: AccessPolicy { public static let access = Access.oversight }
 
 /// The context of the routes behind a policy: the caller is known and allowed,
 /// so handlers take it as it is. Building it is the policy check: a request
@@ -98,5 +100,7 @@ public struct CallerContext<Policy: AccessPolicy>: ChildRequestContext {
 public typealias MemberContext = CallerContext<MemberAccess>
 /// Routes for admin tokens.
 public typealias AdminContext = CallerContext<AdminAccess>
+/// Routes for admin and officer tokens (kill switches).
+public typealias OversightContext = CallerContext<OversightAccess>
 /// `/metrics`: the admin token or a metrics token.
 public typealias MetricsContext = CallerContext<MetricsAccess>

@@ -91,8 +91,9 @@ public func deskRouter(_ services: RouteDependencies) -> Router<DeskRequestConte
     let tokenAdministration = useCases.tokenAdministration
     PortfolioController(portfolio: portfolio).addRoutes(to: members)
     let admins = authenticated.group(context: AdminContext.self)
-    AdminController(switches: switches, reconciliation: useCases.reconciliation, feed: services.feed)
-        .addRoutes(to: admins)
+    let admin = AdminController(switches: switches, reconciliation: useCases.reconciliation, feed: services.feed)
+    admin.addRoutes(to: admins)
+    admin.addOversightRoutes(to: authenticated.group(context: OversightContext.self))
     let strategies = useCases.strategies(answer: MemberStrategyController.answer)
     StrategyController(strategies: strategies).addRoutes(to: admins)
     TokenController(tokens: tokenAdministration).addRoutes(to: admins)

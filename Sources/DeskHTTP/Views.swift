@@ -20,8 +20,8 @@ extension OrderView {
             fills: fills?.map {
                 FillView(
                     fillId: $0.fillId, qty: ExactDecimal.plain($0.qty), price: ExactDecimal.plain($0.price),
-                    filledAt: $0.filledAt)
-            })
+                    filledAt: $0.filledAt, venue: $0.venue)
+            }, venue: order.venue)
     }
 }
 
@@ -35,27 +35,30 @@ extension PositionView {
             costBasis: ExactDecimal.plain(position.costBasis), realizedPnL: ExactDecimal.plain(position.realizedPnL),
             marketPrice: lastPrice.map(ExactDecimal.plain),
             marketValue: lastPrice.map { ExactDecimal.plain(position.marketValue(at: $0)) },
-            unrealizedPnL: lastPrice.map { ExactDecimal.plain(position.unrealizedPnL(at: $0)) })
+            unrealizedPnL: lastPrice.map { ExactDecimal.plain(position.unrealizedPnL(at: $0)) }, venue: record.venue)
     }
 }
 
 extension AccountView {
     /// Sums a member's positions at the last known prices (at cost where none is known).
-    public init(member: String, positions: [PositionRecord], openOrders: Int, lastPrice: (String) -> Decimal?) {
+    public init(
+        member: String, positions: [PositionRecord], openOrders: Int, lastPrice: (String) -> Decimal?,
+        venue: String? = nil
+    ) {
         self.init(
             member: member, valuation: AccountValuation(positions: positions, lastPrice: lastPrice),
-            openOrders: openOrders)
+            openOrders: openOrders, venue: venue)
     }
 
-    /// A member's account as valued.
-    public init(member: String, valuation: AccountValuation, openOrders: Int) {
+    /// A member's account (on `venue`; nil: every venue's) as valued.
+    public init(member: String, valuation: AccountValuation, openOrders: Int, venue: String? = nil) {
         self.init(
             member: member, cashUsed: ExactDecimal.plain(valuation.cashUsed),
             marketValue: ExactDecimal.plain(valuation.marketValue),
             realizedPnL: ExactDecimal.plain(valuation.realizedPnL),
             unrealizedPnL: ExactDecimal.plain(valuation.unrealizedPnL),
             totalPnL: ExactDecimal.plain(valuation.totalPnL), openOrders: openOrders,
-            positions: valuation.openPositions)
+            positions: valuation.openPositions, venue: venue)
     }
 }
 
@@ -76,6 +79,8 @@ extension OrderQuery {
             case .closed: .closed
             case .exactly(let status): .exactly(status)
             }
-        self.init(member: query.member, status: status, symbol: query.symbol, since: query.since, limit: query.limit)
+        self.init(
+            member: query.member, status: status, symbol: query.symbol, since: query.since, limit: query.limit,
+            venue: query.venue)
     }
 }

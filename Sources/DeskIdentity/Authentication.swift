@@ -120,6 +120,8 @@ public enum Access: Sendable {
     case member
     /// The admin API: admin tokens.
     case admin
+    /// Overseeing members (kill switches): admin and officer tokens.
+    case oversight
     /// Prometheus metrics: the admin token or a metrics token (they name every member's strategies).
     case metrics
 
@@ -127,7 +129,7 @@ public enum Access: Sendable {
     public func admit(_ caller: Caller?) throws(IdentityError) -> Caller {
         guard let caller else { throw IdentityError.missingToken }
         switch self {
-        case .member, .admin:
+        case .member, .admin, .oversight:
             if caller.isMetricsOnly {
                 throw IdentityError(
                     .forbidden,
@@ -137,6 +139,11 @@ public enum Access: Sendable {
             if self == .admin && !caller.isAdmin {
                 throw IdentityError(
                     .forbidden, "the admin API needs an admin token (desk tokens issue <member> --admin)")
+            }
+            if self == .oversight && !caller.oversees {
+                throw IdentityError(
+                    .forbidden,
+                    "this needs an admin or officer token (desk tokens issue <member> --officer)")
             }
         case .metrics:
             guard caller.isAdmin || caller.isMetricsOnly else {

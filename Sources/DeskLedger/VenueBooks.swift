@@ -82,3 +82,13 @@ extension Ledger {
         return adopted
     }
 }
+
+extension Ledger {
+    /// Every venue the ledger has an order or a position on, in name order.
+    public func venues() async throws -> [String] {
+        try await database.read { db in
+            try String.fetchAll(
+                db, sql: "SELECT venue FROM orders UNION SELECT venue FROM member_positions ORDER BY venue")
+        }
+    }
+}

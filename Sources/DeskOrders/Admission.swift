@@ -191,7 +191,9 @@ public struct Admission: Sendable {
         case .success(let valid): terms = valid
         case .failure(let error): return .refuse(.invalid(error))
         }
-        if let message = haltMessage(for: member) { return .refuse(.halted(message)) }
+        if let message = haltMessage(member: member, venue: venue, strategy: strategy) {
+            return .refuse(.halted(message))
+        }
         let limits = policy.limits(for: member)
         if let rate = limits.ordersPerSecond {
             let burst = Double(limits.orderBurst ?? max(1, Int(rate)))
@@ -234,7 +236,9 @@ public struct Admission: Sendable {
         guard var entry = open[orderId] else { return .none }
         entry.phase = .working
         open[orderId] = entry
-        if let message = haltMessage(for: entry.order.member) {
+        if let message = haltMessage(
+            member: entry.order.member, venue: venue(entry.order.venue), strategy: entry.order.strategy)
+        {
             return .stop(entry.order, reason: "not sent: \(message)")
         }
         return .send(entry.order)
@@ -364,11 +368,13 @@ public struct Admission: Sendable {
 
     // MARK: Helpers
 
-    private func haltMessage(for member: String) -> String? {
-        guard let halt = halts[Self.wholeDesk] ?? halts[member] else { return nil }
-        let whom = halt.scope == Self.wholeDesk ? "the whole desk" : member
+    /// Why an order of `member`'s `strategy` on `venue` may not go: the first kill
+    /// switch on among the scopes that cover it (desk, venue, member, strategy); nil when none is.
+    public func haltMessage(member: String, venue: String, strategy: String) -> String? {
+        let scopes = HaltRecord.scopes(member: member, venue: self.venue(venue), strategy: strategy)
+        guard let halt = scopes.lazy.compactMap({ halts[$0] }).first else { return nil }
         return
-            "kill switch: trading is halted for \(whom)\(halt.reason.map { " (\($0))" } ?? ""); an admin can resume it"
+            "kill switch: trading is halted for \(HaltRecord.describe(scope: halt.scope))\(halt.reason.map { " (\($0))" } ?? ""); an admin or officer can resume it"
     }
 
     private mutating func reserve(_ order: Order, remaining: Decimal, phase: Phase, price: Decimal? = nil) {

@@ -448,7 +448,13 @@ public actor OrderDesk: Service {
     /// Turns a kill switch on for `member`, or for the whole desk when nil: it
     /// refuses orders at once, and returns once it is durable. `by` is the admin.
     public func halt(member: String?, reason: String?, by admin: String, strategy: String = "") async throws {
-        let scope = member ?? Admission.wholeDesk
+        try await halt(scope: member ?? Admission.wholeDesk, reason: reason, by: admin, strategy: strategy)
+    }
+
+    /// Turns the kill switch of `scope` on (`HaltRecord.scope`: the desk, a venue,
+    /// a member or a strategy): it refuses the orders it covers at once, and
+    /// returns once it is durable. `by` is the admin or officer.
+    public func halt(scope: String, reason: String?, by admin: String, strategy: String = "") async throws {
         let now = clock.now()
         let halt = HaltRecord(scope: scope, reason: reason, haltedBy: admin, haltedAt: now)
         admission.halt(halt)
@@ -462,7 +468,11 @@ public actor OrderDesk: Service {
 
     /// Turns a kill switch off once the ledger has it off; false when it was not on.
     public func resume(member: String?, by admin: String, strategy: String = "") async throws -> Bool {
-        let scope = member ?? Admission.wholeDesk
+        try await resume(scope: member ?? Admission.wholeDesk, by: admin, strategy: strategy)
+    }
+
+    /// Turns the kill switch of `scope` off once the ledger has it off; false when it was not on.
+    public func resume(scope: String, by admin: String, strategy: String = "") async throws -> Bool {
         let expected = admission.halt(scope: scope)
         let now = clock.now()
         let wasOn = try await ledger.resume(scope: scope) { wasOn in
@@ -484,9 +494,10 @@ public actor OrderDesk: Service {
         admission.capitalStatement(member: member, venue: venue, lastPrice: prices.lastPrice)
     }
 
-    /// Whether a kill switch stops `member`'s orders (theirs or the whole desk's).
-    public func isHalted(member: String) -> Bool {
-        admission.halt(scope: Admission.wholeDesk) != nil || admission.halt(scope: member) != nil
+    /// Whether a kill switch stops `member`'s orders on `venue` (empty: the default
+    /// venue) from `strategy` (empty: their own): the desk's, the venue's, theirs or the strategy's.
+    public func isHalted(member: String, venue: String = "", strategy: String = "") -> Bool {
+        admission.haltMessage(member: member, venue: venue, strategy: strategy) != nil
     }
 
     /// Records an order request whose body could not be read (audit and metrics),

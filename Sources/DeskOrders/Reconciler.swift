@@ -5,10 +5,10 @@ import Foundation
 import Logging
 import ServiceLifecycle
 
-/// Checks the ledger against a venue's own account (Alpaca's): open orders
-/// (booking any fill, cancel or expiry the ledger missed), orders placed outside
-/// the desk, and each symbol's account position against the sum of the members'
-/// positions.
+/// Checks the ledger against a venue's own account (Alpaca's): that venue's open
+/// orders (booking any fill, cancel or expiry the ledger missed), orders placed
+/// outside the desk, and each symbol's account position against the sum of the
+/// members' positions in that venue's book.
 public struct Reconciler: Sendable {
     let ledger: Ledger
     /// The venue's name, for logs.
@@ -29,30 +29,32 @@ public struct Reconciler: Sendable {
 
     /// Catches up, then compares.
     public func run() async throws -> ReconciliationReport {
-        let open = try await ledger.openOrders().filter { $0.status != .pendingNew }
+        let open = try await ledger.openOrders(venue: venueName).filter { $0.status != .pendingNew }
         let (updates, unknown) = try await account.catchUp(openOrders: open.map(\.working))
         await orderDesk.apply(updates)
         let held = try await account.account()
         var deskPositions: [String: Decimal] = [:]
-        for position in try await ledger.positions(member: nil) {
+        let book = try await ledger.positions(member: nil, venue: venueName)
+        for position in book {
             deskPositions[position.symbol, default: 0] += position.qty
         }
-        let openNow = try await ledger.openOrders()
+        let openNow = try await ledger.openOrders(venue: venueName)
         var report = Reconciliation.compare(
             deskOrderIds: Set(openNow.map(\.orderId)), deskPositions: deskPositions, account: held,
             openOrdersChecked: open.count, eventsCaughtUp: updates.count, unknownToBroker: unknown, at: clock.now())
-        let members = Set(try await ledger.positions(member: nil).map(\.member)).union(openNow.map(\.member))
-            .union(orderDesk.policy.members.keys)
+        let members = Set(book.map(\.member)).union(openNow.map(\.member))
+            .union(orderDesk.policy.members.keys).union(orderDesk.policy.venueCapital.keys)
         report.venue = venueName
         report.capital = ReconciliationReport.CapitalSummary(
-            allocations: Self.allocations(of: members, policy: orderDesk.policy), brokerEquity: held.equity)
+            allocations: Self.allocations(of: members, venue: venueName, policy: orderDesk.policy),
+            brokerEquity: held.equity)
         return report
     }
 
-    /// The capital allocation of each of `members` that has one.
-    static func allocations(of members: Set<String>, policy: RiskPolicy) -> [String: Decimal] {
+    /// The capital allocation on `venue` of each of `members` that has one.
+    static func allocations(of members: Set<String>, venue: String, policy: RiskPolicy) -> [String: Decimal] {
         var allocations: [String: Decimal] = [:]
-        for member in members { allocations[member] = policy.limits(for: member).capital }
+        for member in members { allocations[member] = policy.capital(for: member, venue: venue) }
         return allocations
     }
 
@@ -62,6 +64,7 @@ public struct Reconciler: Sendable {
             logger.info(
                 "reconciled with the broker: ledger and account agree",
                 metadata: [
+                    "venue": "\(report.venue ?? "")",
                     "open_orders": "\(report.open_orders_checked)", "caught_up": "\(report.events_caught_up)",
                 ])
             return

@@ -20,7 +20,7 @@ public struct DeskUseCases: Sendable {
     public let switches: KillSwitches
     /// Issuing, listing and revoking tokens.
     public let tokenAdministration: TokenAdministration
-    /// The default venue's book against the ledger's.
+    /// Each venue's book against the ledger's (the venues that reconcile).
     public let reconciliation: VenueReconciliation
     /// Members' order events as they are booked.
     public let orderEvents: OrderEvents
@@ -36,12 +36,12 @@ public struct DeskUseCases: Sendable {
 
     /// The use cases over `ledger` and `orderDesk`, orders going to `venues`' default
     /// venue, positions valued at `prices`; `supervisor` and `deployer` when the desk
-    /// runs strategies, `reconciler` when the default venue has an account of its own;
+    /// runs strategies, `reconcilers` one per venue with an account of its own;
     /// strategies move between venues by `promotionRules` (none given: every venue at once)
     /// and the desk demotes them to `demotionVenue`; `pauseAfterMove` is a test's hook.
     public init(
         ledger: Ledger, orderDesk: OrderDesk, venues: Venues, prices: PriceBook, supervisor: Supervisor?,
-        deployer: StrategyDeployer?, reconciler: Reconciler?, promotionRules: PromotionRules? = nil,
+        deployer: StrategyDeployer?, reconcilers: [Reconciler], promotionRules: PromotionRules? = nil,
         demotionVenue: String = "paper", pauseAfterMove: Duration? = nil, logger: Logger = Logger(label: "desk")
     ) {
         self.ledger = ledger
@@ -53,8 +53,9 @@ public struct DeskUseCases: Sendable {
             ledger: ledger, lastPrice: { prices.lastPrice($0) }, defaultVenue: venues.defaultVenue.name,
             venueNames: venues.names)
         switches = KillSwitches(desk: orderDesk)
-        tokenAdministration = TokenAdministration(ledger: ledger)
-        reconciliation = VenueReconciliation(reconciler: reconciler)
+        tokenAdministration = TokenAdministration(
+            ledger: ledger, venueNames: venues.names, defaultVenue: venues.defaultVenue.name)
+        reconciliation = VenueReconciliation(reconcilers: reconcilers, venueNames: venues.names)
         orderEvents = OrderEvents(hub: orderDesk.events, ledger: ledger)
         tokens = TokenAuthenticator(ledger: ledger, defaultVenue: venues.defaultVenue.name)
         let defaultVenue = venues.defaultVenue.name

@@ -216,6 +216,9 @@ public struct Portfolio: Sendable {
         Portfolio(ledger: try Ledger(readingExisting: path), lastPrice: lastPrice)
     }
 
+    /// Every venue the ledger has an order or a position on, in name order.
+    public func venues() async throws -> [String] { try await ledger.venues() }
+
     /// The same reads, valued at other prices (those a running desk gave the CLI).
     public func valued(at lastPrice: @escaping @Sendable (String) -> Decimal?) -> Portfolio {
         Portfolio(ledger: ledger, lastPrice: lastPrice, defaultVenue: defaultVenue, venueNames: venueNames)

@@ -83,6 +83,16 @@ public enum PromotionOutcome: Sendable, Equatable {
 }
 
 extension BacktestEvidence {
+    /// `latest(in:member:strategy:)`, read on a thread of its own: a file read never
+    /// holds one of the few concurrency-pool threads while it waits.
+    public static func reading(in folder: String, member: String, strategy: String) async
+        -> Result<Self, PromotionProblem>
+    {
+        await withCheckedContinuation { continuation in
+            Thread { continuation.resume(returning: latest(in: folder, member: member, strategy: strategy)) }.start()
+        }
+    }
+
     /// The headline figures of `strategy` (of `member`) in the latest report under `folder`:
     /// the report in `folder` itself, else the newest in its subfolders.
     public static func latest(in folder: String, member: String, strategy: String) -> Result<Self, PromotionProblem> {
@@ -184,7 +194,7 @@ public struct Promotions: Sendable {
         return try await audited(.strategyPromote, member: member, strategy: strategy, by: caller.member) {
             var attached: String?
             if let backtest {
-                switch BacktestEvidence.latest(in: backtest, member: member, strategy: strategy) {
+                switch await BacktestEvidence.reading(in: backtest, member: member, strategy: strategy) {
                 case .success(let figures): attached = figures.stored
                 case .failure(let problem): throw problem
                 }

@@ -80,9 +80,9 @@ public struct Trading: Sendable {
         await desk.capitalStatement(member: member, venue: venue)
     }
 
-    /// Whether a kill switch stops the caller's new orders (the whole desk's or their member's).
+    /// Whether a kill switch stops the caller's new orders (the desk's, their venue's, their member's or their strategy's).
     public func isHalted(_ caller: Caller) async -> Bool {
-        await desk.isHalted(member: caller.member)
+        await desk.isHalted(member: caller.member, venue: caller.venue, strategy: caller.strategy)
     }
 
     // MARK: Canceling

@@ -13,6 +13,7 @@ struct Orders: AsyncParsableCommand {
     @Option(help: "At most this many.") var limit: Int = 50
     @Flag(help: "JSON instead of a table.") var json = false
     @OptionGroup var database: DatabaseOptions
+    @OptionGroup var venue: VenueOptions
 
     func validate() throws {
         guard (1...OrdersQuery.maximumLimit).contains(limit) else {
@@ -23,7 +24,7 @@ struct Orders: AsyncParsableCommand {
     func run() async throws {
         try await LedgerCommands.orders(
             OrdersQuery(member: member.value, status: status, symbol: symbol, limit: limit), json: json,
-            database: database)
+            database: database, venue: venue)
     }
 }
 
@@ -38,8 +39,10 @@ struct Positions: AsyncParsableCommand {
     @Flag(name: .customLong("by-strategy"), help: "One row per strategy instead of per member.") var byStrategy = false
     @Flag(help: "JSON instead of a table.") var json = false
     @OptionGroup var database: DatabaseOptions
+    @OptionGroup var venue: VenueOptions
 
     func run() async throws {
-        try await LedgerCommands.positions(member: member.value, byStrategy: byStrategy, json: json, database: database)
+        try await LedgerCommands.positions(
+            member: member.value, byStrategy: byStrategy, json: json, database: database, venue: venue)
     }
 }

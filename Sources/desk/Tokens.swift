@@ -15,9 +15,16 @@ struct Tokens: AsyncParsableCommand {
         @Option(help: "Bind the token to one strategy.") var strategy: String = ""
         @Flag(help: "An admin token: reads everyone's data and uses the admin API.") var admin = false
         @Flag(help: "A metrics token (for Prometheus): reads /metrics and nothing else.") var metrics = false
+        @Flag(help: "An officer's token: halts and resumes, approves promotions, reads every member's figures.")
+        var officer = false
+        @Option(help: "The venue the token trades on; without it, the desk's default_venue.") var venue: String?
+        @Option(help: "The desk's JSON config file, for its venues (env DESK_CONFIG).") var config: String?
         @OptionGroup var database: DatabaseOptions
 
         func validate() throws {
+            if [admin, metrics, officer].filter({ $0 }).count > 1 {
+                throw ValidationError("--admin, --officer and --metrics are kinds of token: give at most one")
+            }
             guard Identifier.isSafe(member) else { throw ValidationError("member \"\(member)\": \(Identifier.rule)") }
             if !strategy.isEmpty && !Identifier.isSafe(strategy) {
                 throw ValidationError("strategy \"\(strategy)\": \(Identifier.rule)")
@@ -29,8 +36,13 @@ struct Tokens: AsyncParsableCommand {
         }
 
         func run() async throws {
+            var venues = VenueOptions()
+            venues.venue = venue
+            venues.config = config
             try await LedgerCommands.issueToken(
-                member: member, strategy: strategy, admin: admin, metrics: metrics, database: database)
+                member: member, strategy: strategy,
+                kind: admin ? .admin : metrics ? .metrics : officer ? .officer : .member, venue: venues,
+                database: database)
         }
     }
 
@@ -45,8 +57,14 @@ struct Tokens: AsyncParsableCommand {
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "List tokens (never their secrets); reads the ledger file, never creates one.")
+        @Flag(help: "JSON instead of a table.") var json = false
+        @Option(help: "The desk's JSON config file, for its default venue (env DESK_CONFIG).") var config: String?
         @OptionGroup var database: DatabaseOptions
 
-        func run() async throws { try await LedgerCommands.listTokens(database: database) }
+        func run() async throws {
+            var venues = VenueOptions()
+            venues.config = config
+            try await LedgerCommands.listTokens(database: database, json: json, venue: venues)
+        }
     }
 }

@@ -130,7 +130,9 @@ struct DeskCLITests {
         #expect(positions.status == 0, "\(positions.output)")
         let row = try #require(positions.output.split(separator: "\n").first { $0.hasPrefix("alice") })
         let cells = row.split(separator: " ").map(String.init)
-        #expect(cells == ["alice", "AAPL", "4", "100.015", "100.04", "400.06", "400.16", "+0.05", "+0.10"], "\(row)")
+        #expect(
+            cells == ["alice", "paper", "AAPL", "4", "100.015", "100.04", "400.06", "400.16", "+0.05", "+0.10"],
+            "\(row)")
         let exact = try await runDesk(["positions", "--json", "--db", database])
         let object = try JSONSerialization.jsonObject(with: Data(exact.output.utf8)) as? [String: [[String: Any]]]
         let position = try #require(object?["positions"]?.first)

@@ -13,8 +13,8 @@ struct MessagesTests {
             (["backtest", "--help"], "(default: 0)", "(default 0)"),
             (["data", "fetch", "--help"], "-o, --output <file>", "(default 1Min)"),
             (["demo", "--help"], "as said above", "see below"),
-            (["halt", "--help"], "Admin only", "(default"),
-            (["resume", "--help"], "Admin only", "(default"),
+            (["halt", "--help"], "Admins and officers", "(default"),
+            (["resume", "--help"], "Admins and officers", "(default"),
             (["reconcile", "--help"], "Admin only", "(default"),
         ])
     func help(arguments: [String], says: String, never: String) async throws {

@@ -79,7 +79,7 @@ struct AdministrationTests {
         #expect(audit.sorted() == ["token_issue accepted", "token_revoke accepted"])
     }
 
-    @Test("kill switches: an admin turns them on and off; a member may not")
+    @Test("kill switches: an admin or an officer turns them on and off; a member may not")
     func killSwitches() async throws {
         let ledger = try Ledger.inMemory(groupCommit: false)
         var logger = Logger(label: "administration-test")
@@ -91,10 +91,14 @@ struct AdministrationTests {
         let admin = Caller(member: "root", isAdmin: true)
         try await switches.halt(.member("alice"), reason: "test", by: admin)
         #expect(try await switches.active(for: admin).map(\.scope) == ["alice"])
-        await #expect(throws: AdminRefusal.notAdmin) {
+        await #expect(throws: AdminRefusal.notOverseer) {
             try await switches.halt(.desk, reason: nil, by: Caller(member: "alice"))
         }
-        await #expect(throws: AdminRefusal.notAdmin) { try await switches.active(for: Caller(member: "alice")) }
+        await #expect(throws: AdminRefusal.notOverseer) { try await switches.active(for: Caller(member: "alice")) }
+        let officer = Caller(member: "olivia", role: .officer)
+        try await switches.halt(.venue("paper"), reason: "drill", by: officer)
+        #expect(try await switches.active(for: officer).map(\.scope) == ["alice", "venue:paper"])
+        #expect(try await switches.resume(.venue("paper"), by: officer))
         #expect(try await switches.resume(.member("alice"), by: admin))
         #expect(try await !switches.resume(.member("alice"), by: admin))
         #expect(try await switches.active(for: admin).isEmpty)

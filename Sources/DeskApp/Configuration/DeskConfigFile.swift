@@ -109,11 +109,19 @@ public struct DeskConfigFile: Sendable {
             }
             config.risk.defaults = defaults.applied(to: .standard)
         }
+        if file.risk?.defaults?.venueCapital != nil {
+            throw ConfigurationError(
+                "config file \(path): risk.defaults.capital must be one amount; capital per venue is given per member (risk.members.NAME.capital)"
+            )
+        }
         config.loss = try lossPolicy(
             venues: (file.venues ?? [:]).compactMapValues(\.loss),
             members: (file.risk?.members ?? [:]).compactMapValues(\.loss),
             venueNames: config.venues?.map(\.name) ?? [DeskConfiguration.paperVenue], path: path)
-        for (member, limits) in file.risk?.members ?? [:] { config.risk.members[member] = limits.override }
+        for (member, limits) in file.risk?.members ?? [:] {
+            config.risk.members[member] = limits.override
+            if let venueCapital = limits.venueCapital { config.risk.venueCapital[member] = venueCapital }
+        }
         if let session = file.session {
             switch SessionCalendar.parse(
                 close: session.close ?? "16:00", timeZone: session.timeZone ?? "America/New_York")
@@ -264,6 +272,7 @@ public struct DeskConfigFile: Sendable {
     }
 
     /// One set of limits: each is left as it is, set, or (in `defaults`) removed with null.
+    /// `capital` may be one amount (every venue) or an object of amounts by venue name.
     struct Limits: Decodable {
         /// What the entry sets.
         var override = RiskLimitsOverride()
@@ -271,10 +280,19 @@ public struct DeskConfigFile: Sendable {
         var removed: Set<RiskLimitField> = []
         /// A member's loss rules per venue (`loss`: venue → rules over the venue's).
         var loss: [String: LossRulesEntry]?
+        /// Capital by venue name, when `capital` is an object.
+        var venueCapital: [String: Decimal]?
 
         init(from decoder: any Decoder) throws {
             let container = try decoder.container(keyedBy: NamedKey.self)
+            let capital = NamedKey(RiskLimits.field(\.capital).name)
+            if container.contains(capital),
+                (try? container.nestedContainer(keyedBy: NamedKey.self, forKey: capital)) != nil
+            {
+                venueCapital = try container.decode([String: PositiveDecimal].self, forKey: capital).mapValues(\.value)
+            }
             for reader in LimitFieldReader.all where container.contains(NamedKey(reader.field.name)) {
+                if venueCapital != nil && reader.field.name == capital.stringValue { continue }
                 if try container.decodeNil(forKey: NamedKey(reader.field.name)) {
                     removed.insert(reader.field)
                 } else {

@@ -5,7 +5,8 @@ import Foundation
 import Hummingbird
 
 // `/v2`'s reads (the account, positions, order listings and one order): the
-// portfolio use case's answers in Alpaca's shapes, always the caller's own.
+// portfolio use case's answers in Alpaca's shapes, always the caller's own, on
+// the token's venue only (a member's paper key and live key are two accounts).
 extension AlpacaController {
     @Sendable func orders(_ request: Request, context: MemberContext) async throws -> Response {
         let query = try AlpacaOrdersQuery(QueryParameters(request))
@@ -17,7 +18,9 @@ extension AlpacaController {
             }
         var records = try await portfolio.orders(
             for: context.caller,
-            OrderQuery(member: context.caller.member, status: status, limit: OrderQuery.maximumLimit)
+            OrderQuery(
+                member: context.caller.member, status: status, limit: OrderQuery.maximumLimit,
+                venue: ReadScope.own(context.caller, defaultVenue: portfolio.defaultVenue))
         ).filter {
             query.includes(status: $0.status, side: $0.side, symbol: $0.symbol, createdAt: $0.createdAt)
         }

@@ -6,8 +6,8 @@ import DeskServices
 import Foundation
 import Hummingbird
 
-/// The admin API (an admin group: the caller is an admin): kill switches, test
-/// prices, reconciliation.
+/// The admin API (an admin group: the caller is an admin): test prices,
+/// reconciliation; and the kill switches (an oversight group: admins and officers).
 struct AdminController {
     let switches: KillSwitches
     /// The default venue's book against the ledger's.
@@ -16,41 +16,58 @@ struct AdminController {
     let feed: FeedHub
 
     func addRoutes(to router: some RouterMethods<AdminContext>) {
-        router.on(Routes.halt, use: halt)
-        router.on(Routes.resume, use: resume)
-        router.on(Routes.halts, use: halts)
         router.on(Routes.publishPrice, use: price)
         router.on(Routes.reconcile, use: reconcile)
     }
 
+    /// `POST /admin/reconcile[?venue=NAME]`: one venue's report; without a venue,
+    /// every venue that reconciles: its report alone when there is one (as before
+    /// venues), else `{"reports": [...]}`, each with its `venue`.
     @Sendable func reconcile(_ request: Request, context: AdminContext) async throws -> Response {
+        let query = QueryParameters(request)
+        let venue: String?
         do {
-            return DeskResponseEncoder.response(try await reconciliation.run(), status: .ok)
+            try query.check(allowed: ["venue"])
+            venue = try query.venue()
+        } catch { throw DeskHTTPError(error) }
+        do {
+            let reports = try await reconciliation.run(venue: venue)
+            if reports.count == 1 { return DeskResponseEncoder.response(reports[0], status: .ok) }
+            return DeskResponseEncoder.response(VenueReconciliationReports(reports: reports), status: .ok)
         } catch let refusal as ReconciliationRefusal {
             throw DeskHTTPError(refusal)
         }
     }
 
-    @Sendable func halt(_ request: Request, context: AdminContext) async throws -> HaltReply {
+    /// The kill switches, for admins and officers.
+    func addOversightRoutes(to router: some RouterMethods<OversightContext>) {
+        router.on(Routes.halt, use: halt)
+        router.on(Routes.resume, use: resume)
+        router.on(Routes.halts, use: halts)
+    }
+
+    @Sendable func halt(_ request: Request, context: OversightContext) async throws -> HaltReply {
         let body = try await request.decode(as: HaltRequest.self, context: context)
         let scope = try await DeskHTTPError.translating {
-            let scope = try HaltScope(member: body.member)
+            let scope = try HaltScope(
+                member: body.member, venue: body.venue, strategy: body.strategy, venues: switches.venueNames)
             try await switches.halt(scope, reason: body.reason, by: context.caller)
             return scope
         }
         return HaltReply(status: "halted", scope: scope.key)
     }
 
-    @Sendable func resume(_ request: Request, context: AdminContext) async throws -> HaltReply {
+    @Sendable func resume(_ request: Request, context: OversightContext) async throws -> HaltReply {
         let body = try await request.decode(as: ResumeRequest.self, context: context)
         let (scope, wasOn) = try await DeskHTTPError.translating {
-            let scope = try HaltScope(member: body.member)
+            let scope = try HaltScope(
+                member: body.member, venue: body.venue, strategy: body.strategy, venues: switches.venueNames)
             return (scope, try await switches.resume(scope, by: context.caller))
         }
         return HaltReply(status: wasOn ? "resumed" : "not_halted", scope: scope.key)
     }
 
-    @Sendable func halts(_ request: Request, context: AdminContext) async throws -> HaltList {
+    @Sendable func halts(_ request: Request, context: OversightContext) async throws -> HaltList {
         HaltList(
             halts: try await DeskHTTPError.translating { try await switches.active(for: context.caller) }.map(
                 HaltView.init))
@@ -95,6 +112,11 @@ extension DeskHTTPError {
                 "this desk runs the paper broker, whose book is the ledger itself; reconciliation is for --broker alpaca"
             )
         case .venueFailed(let error): self.init(.serviceUnavailable, "could not reconcile: \(error)")
+        case .unknownVenue(let venue, let known):
+            self.init(
+                .badRequest,
+                "venue \(OrderValidation.quoted(venue)) is not one of this desk's venues: \(known.joined(separator: ", "))"
+            )
         }
     }
 
@@ -116,6 +138,8 @@ extension DeskHTTPError {
         case .metricsTokenWithStrategy:
             self.init(.badRequest, "a metrics token only reads /metrics: it takes no strategy")
         case .tokenNotFound(let id): self.init(.notFound, "no token with id \(id)")
+        case .unknownVenue, .roleTokenWithVenue, .ambiguousHaltScope: self.init(.badRequest, refusal.message)
+        case .notOverseer: self.init(.forbidden, refusal.message)
         }
     }
 }

@@ -20,7 +20,8 @@ struct PortfolioController {
         do { query = try PositionsQuery(QueryParameters(request)) } catch { throw DeskHTTPError(error) }
         let byStrategy = query.grouping == .strategy
         let holdings = try await DeskHTTPError.translating {
-            try await portfolio.positions(for: context.caller, member: query.member, byStrategy: byStrategy)
+            try await portfolio.positions(
+                for: context.caller, member: query.member, byStrategy: byStrategy, venue: query.venue)
         }
         return PositionList(
             positions: holdings.map { PositionView($0.record, lastPrice: $0.lastPrice, byStrategy: byStrategy) })
@@ -30,7 +31,7 @@ struct PortfolioController {
         let query: AccountQuery
         do { query = try AccountQuery(QueryParameters(request)) } catch { throw DeskHTTPError(error) }
         let figures = try await DeskHTTPError.translating {
-            try await portfolio.account(for: context.caller, member: query.member)
+            try await portfolio.account(for: context.caller, member: query.member, venue: query.venue)
         }
         return AccountView(figures, lastPrice: portfolio.lastPrice)
     }
@@ -41,7 +42,8 @@ struct PortfolioController {
         let curve = try await DeskHTTPError.translating {
             try await portfolio.history(
                 for: context.caller, member: query.member, strategy: query.strategy,
-                since: query.since ?? Date().addingTimeInterval(-86_400), stepSeconds: query.step.seconds)
+                since: query.since ?? Date().addingTimeInterval(-86_400), stepSeconds: query.step.seconds,
+                venue: query.venue)
         }
         return PnLHistory(curve, step: query.step)
     }
@@ -72,7 +74,7 @@ extension AccountView {
     init(_ figures: AccountFigures, lastPrice: (String) -> Decimal?) {
         self.init(
             member: figures.member, positions: figures.positions, openOrders: figures.openOrders,
-            lastPrice: lastPrice)
+            lastPrice: lastPrice, venue: figures.venue)
     }
 }
 
@@ -80,7 +82,7 @@ extension PnLHistory {
     /// An equity curve as `GET /pnl` shows it (exact decimals as strings).
     init(_ curve: EquityCurve, step: PnLStep) {
         self.init(
-            member: curve.member, strategy: curve.strategy, step: step.rawValue,
+            member: curve.member, strategy: curve.strategy, venue: curve.venue, step: step.rawValue,
             points: curve.points.map {
                 PnLPoint(
                     at: $0.at, equity: ExactDecimal.plain($0.equity), realizedPnL: ExactDecimal.plain($0.realizedPnL),

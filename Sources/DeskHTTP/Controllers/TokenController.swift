@@ -30,7 +30,8 @@ struct TokenController {
             try TokenAdministration.check(
                 issue: .member, member: body.member, strategy: strategy, by: .caller(context.caller))
             return try await tokens.issue(
-                TokenKind(parsing: body.kind), member: body.member, strategy: strategy, by: .caller(context.caller))
+                TokenKind(parsing: body.kind), member: body.member, strategy: strategy, venue: body.venue ?? "",
+                by: .caller(context.caller))
         }
         return IssuedTokenReply(token: TokenView(issued.token), secret: issued.secret)
     }
@@ -55,10 +56,12 @@ struct TokenController {
 }
 
 extension TokenView {
-    /// A token as the admin API lists it.
-    init(_ token: TokenSummary) {
+    /// A token as the admin API (and `desk tokens list --json`) lists it.
+    public init(_ token: TokenSummary) {
         self.init(
             id: token.id, member: token.member, strategy: token.strategy, kind: token.kind.rawValue,
-            issuedBy: token.issuedBy, createdAt: token.createdAt, revokedAt: token.revokedAt)
+            issuedBy: token.issuedBy, createdAt: token.createdAt, revokedAt: token.revokedAt,
+            venue: token.kind == .member && !token.venue.isEmpty ? token.venue : nil,
+            role: token.kind.role?.rawValue)
     }
 }

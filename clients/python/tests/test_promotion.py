@@ -7,19 +7,16 @@ no reason), an officer's approval that moves exactly one strategy, and a desk
 killed between an approval and the strategy's restart."""
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
 import signal
-import sqlite3
 import subprocess
 import tempfile
 import textwrap
 import time
 import urllib.error
 import urllib.request
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterator, List, Optional
 
@@ -126,22 +123,9 @@ class PromotionDesk:
 
 def officer_token(server: DeskServer, member: str) -> str:
     """An officer's token: `desk tokens issue NAME --officer`."""
-    result = subprocess.run([str(server.binary), "tokens", "issue", member, "--officer", "--db", str(server.db)],
-                            capture_output=True, text=True, timeout=30, env=DeskServer._environment())
-    if result.returncode == 0:
-        return result.stdout.splitlines()[0].strip()
-    # Until `tokens issue --officer` exists (h1's slice): the ledger's own row for one.
-    secret = "desk_" + os.urandom(24).hex()
-    db = sqlite3.connect(str(server.db), timeout=10)
-    try:
-        db.execute("INSERT INTO tokens (token_hash, member, strategy, is_admin, created_at, issued_by, metrics_only, "
-                   "venue, officer) VALUES (?, ?, '', 0, ?, 'cli', 0, '', 1)",
-                   (hashlib.sha256(secret.encode()).hexdigest(), member,
-                    datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S.000")))
-        db.commit()
-    finally:
-        db.close()
-    return secret
+    lines = server.desk("tokens", "issue", member, "--officer").stdout.splitlines()
+    assert lines and lines[0].strip(), "desk tokens issue --officer printed no token"
+    return lines[0].strip()
 
 
 def post(server: DeskServer, token: str, path: str, body: dict) -> tuple:
@@ -226,6 +210,8 @@ def test_requests_refusals_and_the_approvals_queue(promotion_desk: PromotionDesk
     assert evidence["backtest"]["path"] == str(reports)
     figures = json.loads((reports / "report.json").read_text())["members"]["alice"]["strategies"]["alice_trend"]
     assert (evidence["backtest"]["fills"], evidence["backtest"]["total_pnl"]) == (1, figures["total_pnl"])
+    table = desk.ok(olivia, "approvals", "list")
+    assert re.search(rf"^{approval}\s+alice_trend\s+alice\s+paper\s+live\s+pending\s", table, re.M), table
     assert desk.approvals(bob) == [], "a member sees only their own requests"
     assert [a["id"] for a in desk.approvals(olivia)] == [approval]
 
