@@ -27,14 +27,6 @@ public struct HaltRequest: APIRequestBody, Equatable {
         venue = try container.decodeIfPresent(String.self, forKey: NamedKey("venue"))
         strategy = try container.decodeIfPresent(String.self, forKey: NamedKey("strategy"))
     }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: NamedKey.self)
-        try container.encodeIfPresent(member, forKey: NamedKey("member"))
-        try container.encodeIfPresent(reason, forKey: NamedKey("reason"))
-        try container.encodeIfPresent(venue, forKey: NamedKey("venue"))
-        try container.encodeIfPresent(strategy, forKey: NamedKey("strategy"))
-    }
 }
 
 /// `POST /admin/resume`: `{"member": "alice"?}`; no member resumes the whole desk.
@@ -58,13 +50,6 @@ public struct ResumeRequest: APIRequestBody, Equatable {
         let container = try decoder.container(keyedBy: NamedKey.self)
         venue = try container.decodeIfPresent(String.self, forKey: NamedKey("venue"))
         strategy = try container.decodeIfPresent(String.self, forKey: NamedKey("strategy"))
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: NamedKey.self)
-        try container.encodeIfPresent(member, forKey: NamedKey("member"))
-        try container.encodeIfPresent(venue, forKey: NamedKey("venue"))
-        try container.encodeIfPresent(strategy, forKey: NamedKey("strategy"))
     }
 }
 

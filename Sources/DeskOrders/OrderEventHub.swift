@@ -26,6 +26,8 @@ public struct OrderEventNotice: Sendable {
 public final class OrderEventHub: Sendable {
     private struct Listener {
         var member: String?
+        /// Nil: every venue's orders.
+        var venue: String?
         var continuation: AsyncStream<OrderEventNotice>.Continuation
     }
 
@@ -33,13 +35,14 @@ public final class OrderEventHub: Sendable {
 
     public init() {}
 
-    /// Events of `member`'s orders (every member's when nil), at most `capacity` waiting.
-    public func listen(member: String?, capacity: Int = 1024) -> OrderEventListener {
+    /// Events of `member`'s orders (every member's when nil) on `venue` (every
+    /// venue's when nil), at most `capacity` waiting.
+    public func listen(member: String?, venue: String? = nil, capacity: Int = 1024) -> OrderEventListener {
         let (stream, continuation) = AsyncStream.makeStream(
             of: OrderEventNotice.self, bufferingPolicy: .bufferingNewest(max(1, capacity)))
         let id = listeners.withLock { state in
             state.next += 1
-            state.all[state.next] = Listener(member: member, continuation: continuation)
+            state.all[state.next] = Listener(member: member, venue: venue, continuation: continuation)
             return state.next
         }
         continuation.onTermination = { [weak self] _ in
@@ -51,10 +54,13 @@ public final class OrderEventHub: Sendable {
     /// How many listen now.
     public var listenerCount: Int { listeners.withLock { $0.all.count } }
 
-    /// Hands `notice` to every listener of its member. Never waits.
+    /// Hands `notice` to every listener of its member and venue. Never waits.
     public func publish(_ notice: OrderEventNotice) {
         listeners.withLock { state in
-            for listener in state.all.values where listener.member == nil || listener.member == notice.order.member {
+            for listener in state.all.values
+            where (listener.member == nil || listener.member == notice.order.member)
+                && (listener.venue == nil || listener.venue == notice.order.venue)
+            {
                 listener.continuation.yield(notice)
             }
         }

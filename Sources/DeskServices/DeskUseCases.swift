@@ -56,7 +56,7 @@ public struct DeskUseCases: Sendable {
         tokenAdministration = TokenAdministration(
             ledger: ledger, venueNames: venues.names, defaultVenue: venues.defaultVenue.name)
         reconciliation = VenueReconciliation(reconcilers: reconcilers, venueNames: venues.names)
-        orderEvents = OrderEvents(hub: orderDesk.events, ledger: ledger)
+        orderEvents = OrderEvents(hub: orderDesk.events, ledger: ledger, defaultVenue: venues.defaultVenue.name)
         tokens = TokenAuthenticator(ledger: ledger, defaultVenue: venues.defaultVenue.name)
         let defaultVenue = venues.defaultVenue.name
         promotions = Promotions(

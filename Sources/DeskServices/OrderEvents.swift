@@ -15,7 +15,7 @@ public struct BookedOrderEvent: Sendable, Equatable {
     public var at: Date
     /// The member's client order id for the order; nil when they gave none.
     public var clientOrderId: String?
-    /// After a fill: the member's position in the order's symbol (0 when flat); nil for other events.
+    /// After a fill: the member's position in the order's symbol on its venue (0 when flat); nil for other events.
     public var positionQty: Decimal?
 
     /// `order` after `event`, with the member's figures beside it.
@@ -39,17 +39,23 @@ public struct BookedOrderEvent: Sendable, Equatable {
 public struct OrderEvents: Sendable {
     let hub: OrderEventHub
     let ledger: Ledger
+    /// The venue of a token issued without one.
+    let defaultVenue: String
 
     /// The events `hub` fans out, completed from `ledger`.
-    public init(hub: OrderEventHub, ledger: Ledger) {
+    public init(hub: OrderEventHub, ledger: Ledger, defaultVenue: String = "") {
         self.hub = hub
         self.ledger = ledger
+        self.defaultVenue = defaultVenue
     }
 
-    /// The events of the caller's member's orders from now on (an admin's too: their own),
-    /// at most `capacity` events waiting.
+    /// The events of the caller's member's orders on the caller's venue from now on
+    /// (an admin's too: their own), at most `capacity` events waiting.
     public func listen(for caller: Caller, capacity: Int = 1024) -> OrderEventsListener {
-        OrderEventsListener(listener: hub.listen(member: caller.member, capacity: capacity), ledger: ledger)
+        let venue = ReadScope.own(caller, defaultVenue: defaultVenue)
+        return OrderEventsListener(
+            listener: hub.listen(member: caller.member, venue: venue.isEmpty ? nil : venue, capacity: capacity),
+            ledger: ledger)
     }
 
     /// `notice` with the client order id of its order and, after a fill, the
@@ -61,7 +67,9 @@ public struct OrderEvents: Sendable {
         var positionQty: Decimal?
         if case .fill = notice.event {
             positionQty =
-                (try? await ledger.positions(member: order.member))?.first { $0.symbol == order.symbol }?.qty ?? 0
+                (try? await ledger.positions(member: order.member, venue: order.venue))?.first {
+                    $0.symbol == order.symbol
+                }?.qty ?? 0
         }
         return BookedOrderEvent(
             order: order, event: notice.event, fillId: notice.fillId, at: notice.at, clientOrderId: clientOrderId,

@@ -160,6 +160,17 @@ struct VenueBooksDeskTests {
                 ])
             let bobsAccount = try await deskRequest(desk.port, .GET, "/account?member=bob&venue=paper", token: olivia)
             #expect(bobsAccount.status == 200 && Self.object(bobsAccount.body)["venue"] as? String == "paper")
+            // The admin API issues officer tokens and member tokens on a venue; an unknown venue is refused.
+            for (body, status, kind, venue) in [
+                (#"{"member": "oscar", "kind": "officer"}"#, 200, "officer", nil),
+                (#"{"member": "carol", "venue": "live"}"#, 200, "member", "live"),
+                (#"{"member": "carol", "venue": "moon"}"#, 400, nil, nil),
+            ] as [(String, Int, String?, String?)] {
+                let issued = try await deskRequest(desk.port, .POST, "/admin/tokens", token: admin, json: body)
+                #expect(issued.status == status, "\(issued.body)")
+                let token = Self.object(issued.body)["token"] as? [String: Any]
+                #expect(token?["kind"] as? String == kind && token?["venue"] as? String == venue, "\(issued.body)")
+            }
             // An officer cannot issue tokens.
             let officerIssue = try await deskRequest(
                 desk.port, .POST, "/admin/tokens", token: olivia, json: #"{"member": "mallory"}"#)
@@ -176,9 +187,13 @@ struct VenueBooksDeskTests {
             let unknownVenueHalt = try await deskRequest(
                 desk.port, .POST, "/admin/halt", token: olivia, json: #"{"venue": "moon"}"#)
             #expect(unknownVenueHalt.status == 400 && unknownVenueHalt.body.contains("paper, live"))
-            let resume = try await deskRequest(
-                desk.port, .POST, "/admin/resume", token: olivia, json: #"{"venue": "live"}"#)
-            #expect(Self.object(resume.body)["status"] as? String == "resumed", "\(resume.body)")
+            // The CLI's resume, with the officer's token.
+            let resume = try await runDesk(
+                ["resume", "--venue", "live", "--server", "http://127.0.0.1:\(desk.port)", "--token", olivia])
+            #expect(resume.status == 0 && resume.output.contains("resumed: the venue live"), "\(resume.output)")
+            let again = try await runDesk(
+                ["resume", "--venue", "live", "--server", "http://127.0.0.1:\(desk.port)", "--token", olivia])
+            #expect(again.output.contains("not halted: the venue live"), "\(again.output)")
             #expect(try await Self.order(desk.port, token: aliceLive, type: "limit", limit: "98").status == 201)
 
             // Reconciliation: the live venue only (paper's book is the ledger), with its venue.

@@ -34,20 +34,30 @@ func withPaperDesk(
     policy: RiskPolicy = RiskPolicy(),
     _ body: @Sendable (OrderDesk, Ledger, PriceBook, TestClock) async throws -> Void
 ) async throws {
+    try await withOrderDesk(
+        policy: policy, venues: { prices, clock in [PaperVenue(prices: prices, clock: clock)] }, body)
+}
+
+/// An order desk over an in-memory ledger and the venues `venues` makes (the first
+/// is the default) on a test clock, filling from `prices`.
+func withOrderDesk(
+    policy: RiskPolicy = RiskPolicy(), venues: (PriceBook, TestClock) -> [PaperVenue],
+    _ body: @Sendable (OrderDesk, Ledger, PriceBook, TestClock) async throws -> Void
+) async throws {
     let clock = TestClock()
     let ledger = try Ledger.inMemory()
     let prices = PriceBook()
-    let broker = PaperVenue(prices: prices, clock: clock)
+    let brokers = venues(prices, clock)
     var logger = Logger(label: "order-desk-test")
     logger.logLevel = .critical
     let desk = OrderDesk(
-        ledger: ledger, venues: try Venues([broker], defaultName: "paper"), prices: prices, policy: policy,
+        ledger: ledger, venues: try Venues(brokers, defaultName: brokers[0].name), prices: prices, policy: policy,
         metrics: NoMetrics(), logger: logger, clock: clock, reportedStatus: { $0.outcome == .accepted ? 201 : 400 })
     try await withThrowingTaskGroup(of: Void.self) { group in
         group.addTask { try await desk.run() }
         await desk.ready()
         defer {
-            broker.finish()
+            for broker in brokers { broker.finish() }
             ledger.close()
         }
         try await body(desk, ledger, prices, clock)

@@ -6,32 +6,20 @@ import Foundation
 import Logging
 import Testing
 
-/// An order desk over two paper venues, `paper` (the default) and `live`, sharing one price book.
+/// An order desk over two paper venues, `paper` (the default) and `live` (whole shares only), sharing one price book.
 func withTwoVenueDesk(
     policy: RiskPolicy = RiskPolicy(),
     _ body: @Sendable (OrderDesk, Ledger, PriceBook, TestClock) async throws -> Void
 ) async throws {
-    let clock = TestClock()
-    let ledger = try Ledger.inMemory()
-    let prices = PriceBook()
-    let paper = PaperVenue(name: "paper", prices: prices, clock: clock)
-    let live = PaperVenue(
-        name: "live", prices: prices, orderRules: OrderRules(allowsFractionalQuantity: false), clock: clock)
-    var logger = Logger(label: "venue-routing-test")
-    logger.logLevel = .critical
-    let desk = OrderDesk(
-        ledger: ledger, venues: try Venues([paper, live], defaultName: "paper"), prices: prices, policy: policy,
-        metrics: NoMetrics(), logger: logger, clock: clock, reportedStatus: { $0.outcome == .accepted ? 201 : 400 })
-    try await withThrowingTaskGroup(of: Void.self) { group in
-        group.addTask { try await desk.run() }
-        await desk.ready()
-        defer {
-            paper.finish()
-            live.finish()
-            ledger.close()
-        }
-        try await body(desk, ledger, prices, clock)
-    }
+    try await withOrderDesk(
+        policy: policy,
+        venues: { prices, clock in
+            [
+                PaperVenue(name: "paper", prices: prices, clock: clock),
+                PaperVenue(
+                    name: "live", prices: prices, orderRules: OrderRules(allowsFractionalQuantity: false), clock: clock),
+            ]
+        }, body)
 }
 
 @Suite("Order desk: every order on its caller's venue")
@@ -151,5 +139,143 @@ struct VenueRoutingTests {
             #expect(await desk.capitalStatement(member: "alice", venue: "paper").cash == 94_000)
             #expect(await desk.capitalStatement(member: "alice", venue: "live").cash == 5_000)
         }
+    }
+}
+
+@Suite("Admission: kill switches of every scope")
+struct HaltScopeAdmissionTests {
+    static let at = Date(timeIntervalSince1970: 1_800_000_000)
+
+    @Test(
+        "an order is refused when any scope that covers it is halted, and only then",
+        arguments: [
+            ("*", "paper", "s1", "the whole desk"), ("venue:live", "live", "s1", "the venue live"),
+            ("venue:live", "paper", "s1", nil), ("alice", "paper", "", "alice"), ("bob", "paper", "s1", nil),
+            ("strategy:s1", "live", "s1", "the strategy s1"), ("strategy:s1", "paper", "s2", nil),
+            ("strategy:s1", "paper", "", nil), ("venue:paper", "", "", "the venue paper"),
+        ] as [(String, String, String, String?)])
+    func scopes(halted: String, venue: String, strategy: String, whom: String?) {
+        var machine = Admission(policy: RiskPolicy(), rules: OrderRules(), defaultVenue: "paper")
+        machine.halt(HaltRecord(scope: halted, reason: "drill", haltedBy: "olivia", haltedAt: Self.at))
+        let decision = machine.admit(
+            OrderTicket(symbol: "AAPL", qty: "1", side: "buy"), member: "alice", strategy: strategy, venue: venue,
+            orderId: "o-1", now: Self.at, lastPrice: 100)
+        if let whom {
+            #expect(
+                decision
+                    == .refuse(
+                        .halted(
+                            "kill switch: trading is halted for \(whom) (drill); an admin or officer can resume it")))
+        } else {
+            guard case .journal(let order) = decision else {
+                Issue.record("expected the order to be admitted: \(decision)")
+                return
+            }
+            #expect(order.venue == (venue.isEmpty ? "paper" : venue))
+        }
+    }
+
+    @Test("a venue halt after journaling stops the order there before it is sent")
+    func haltAfterJournal() {
+        var machine = Admission(policy: RiskPolicy(), rules: OrderRules(), defaultVenue: "paper")
+        guard
+            case .journal(let order) = machine.admit(
+                OrderTicket(symbol: "AAPL", qty: "1", side: "buy"), member: "alice", strategy: "", venue: "live",
+                orderId: "o-1", now: Self.at, lastPrice: 100)
+        else {
+            Issue.record("expected journal")
+            return
+        }
+        machine.halt(HaltRecord(scope: "venue:live", reason: nil, haltedBy: "olivia", haltedAt: Self.at))
+        guard case .stop(let stopped, let reason) = machine.journaled(order.id) else {
+            Issue.record("expected the order stopped")
+            return
+        }
+        #expect(stopped.id == "o-1" && reason.contains("the venue live"))
+    }
+}
+
+@Suite("Order events per venue")
+struct VenueOrderEventTests {
+    @Test("a listener of one venue hears that venue's orders only; one of every venue hears all")
+    func venueListeners() async {
+        let hub = OrderEventHub()
+        let live = hub.listen(member: "alice", venue: "live")
+        let every = hub.listen(member: "alice")
+        let at = Date(timeIntervalSince1970: 1_800_000_000)
+        for (id, venue) in [("p-1", "paper"), ("l-1", "live"), ("p-2", "paper")] {
+            let order = Order(
+                id: id, member: "alice", terms: OrderTerms(symbol: "AAPL", qty: 1, side: .buy), placedAt: at,
+                venue: venue)
+            hub.publish(
+                OrderEventNotice(
+                    order: OrderRecord(order, progress: OrderProgress(qty: 1)), event: .accepted, fillId: nil, at: at))
+        }
+        live.stop()
+        every.stop()
+        var heardLive: [String] = []
+        for await notice in live.events { heardLive.append(notice.order.orderId) }
+        var heardEvery: [String] = []
+        for await notice in every.events { heardEvery.append(notice.order.orderId) }
+        #expect(heardLive == ["l-1"])
+        #expect(heardEvery == ["p-1", "l-1", "p-2"])
+    }
+}
+
+@Suite("Recovery per venue")
+struct VenueRecoveryTests {
+    @Test("at start each venue takes back its own open orders only, and they fill and cancel there")
+    func restorePerVenue() async throws {
+        let clock = TestClock()
+        let ledger = try Ledger.inMemory()
+        var logger = Logger(label: "venue-recovery-test")
+        logger.logLevel = .critical
+        /// A desk over `ledger` with fresh `paper` and `live` venues (what a restarted desk has).
+        func desk(_ prices: PriceBook) throws -> (OrderDesk, [PaperVenue]) {
+            let venues = [
+                PaperVenue(name: "paper", prices: prices, clock: clock),
+                PaperVenue(name: "live", prices: prices, clock: clock),
+            ]
+            let desk = OrderDesk(
+                ledger: ledger, venues: try Venues(venues, defaultName: "paper"), prices: prices,
+                policy: RiskPolicy(), metrics: NoMetrics(), logger: logger, clock: clock, reportedStatus: { _ in nil })
+            return (desk, venues)
+        }
+        let ticket = OrderTicket(
+            symbol: "AAPL", qty: "1", side: "buy", orderType: "limit", timeInForce: "gtc", limitPrice: "90")
+        let before = PriceBook()
+        let (first, firstVenues) = try desk(before)
+        try await first.recover()
+        var ids: [String: String] = [:]
+        for venue in ["paper", "live", "live"] {
+            guard case .accepted(let order) = await first.place(ticket, member: "alice", strategy: "s1", venue: venue)
+            else {
+                Issue.record("expected a resting order on \(venue)")
+                return
+            }
+            ids[order.orderId] = venue
+        }
+        for venue in firstVenues { venue.finish() }
+        // A restart: new venues know nothing until recovery hands each its own orders back.
+        let after = PriceBook()
+        let (second, secondVenues) = try desk(after)
+        try await second.recover()
+        let liveIds = ids.filter { $0.value == "live" }.keys.sorted()
+        guard
+            case .canceled(let canceled) = await second.cancel(
+                orderId: liveIds[0], member: "alice", strategy: "s1", isAdmin: false)
+        else {
+            Issue.record("the live venue should have taken its order back")
+            return
+        }
+        #expect(canceled.venue == "live")
+        let live = secondVenues[1]
+        let paper = secondVenues[0]
+        let liveFills = live.trade(symbol: "AAPL", price: 80, size: nil, at: clock.now())
+        let paperFills = paper.trade(symbol: "AAPL", price: 80, size: nil, at: clock.now())
+        #expect(Set(liveFills.map(\.orderId)) == [liveIds[1]])
+        #expect(Set(paperFills.map(\.orderId)) == Set(ids.filter { $0.value == "paper" }.keys))
+        for venue in secondVenues { venue.finish() }
+        ledger.close()
     }
 }

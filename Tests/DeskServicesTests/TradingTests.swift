@@ -15,18 +15,19 @@ struct NoMetrics: OrderDeskMetrics {
 }
 
 /// Trading over a running order desk, an in-memory ledger and a paper broker
-/// that knows AAPL at 100 (and MSFT at 50).
+/// that knows AAPL at 100 (and MSFT at 50); with `live`, a second paper venue named `live` too.
 func withTrading(
-    orderRules: OrderRules = OrderRules(),
+    orderRules: OrderRules = OrderRules(), live: Bool = false,
     _ body: @Sendable (Trading, Ledger) async throws -> Void
 ) async throws {
     let ledger = try Ledger.inMemory()
     let prices = PriceBook()
     let broker = PaperVenue(prices: prices, orderRules: orderRules)
+    let brokers = [broker] + (live ? [PaperVenue(name: "live", prices: prices)] : [])
     var logger = Logger(label: "trading-test")
     logger.logLevel = .critical
     let desk = OrderDesk(
-        ledger: ledger, venues: try Venues([broker], defaultName: "paper"), prices: prices,
+        ledger: ledger, venues: try Venues(brokers, defaultName: "paper"), prices: prices,
         policy: RiskPolicy(defaults: RiskLimits()), metrics: NoMetrics(), logger: logger,
         reportedStatus: { _ in nil })
     prices.observe(PriceBook.Trade(symbol: "AAPL", price: 100, size: nil, at: Date()))
@@ -35,7 +36,7 @@ func withTrading(
         group.addTask { try await desk.run() }
         await desk.ready()
         defer {
-            broker.finish()
+            for broker in brokers { broker.finish() }
             ledger.close()
         }
         try await body(Trading(desk: desk, ledger: ledger, orderRules: broker.orderRules), ledger)

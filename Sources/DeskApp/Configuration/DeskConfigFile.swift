@@ -285,14 +285,15 @@ public struct DeskConfigFile: Sendable {
 
         init(from decoder: any Decoder) throws {
             let container = try decoder.container(keyedBy: NamedKey.self)
-            let capital = NamedKey(RiskLimits.field(\.capital).name)
-            if container.contains(capital),
-                (try? container.nestedContainer(keyedBy: NamedKey.self, forKey: capital)) != nil
-            {
-                venueCapital = try container.decode([String: PositiveDecimal].self, forKey: capital).mapValues(\.value)
-            }
             for reader in LimitFieldReader.all where container.contains(NamedKey(reader.field.name)) {
-                if venueCapital != nil && reader.field.name == capital.stringValue { continue }
+                let key = NamedKey(reader.field.name)
+                // `capital` may be an object: an amount per venue.
+                if reader.field == RiskLimits.field(\.capital),
+                    (try? container.nestedContainer(keyedBy: NamedKey.self, forKey: key)) != nil
+                {
+                    venueCapital = try container.decode([String: PositiveDecimal].self, forKey: key).mapValues(\.value)
+                    continue
+                }
                 if try container.decodeNil(forKey: NamedKey(reader.field.name)) {
                     removed.insert(reader.field)
                 } else {
