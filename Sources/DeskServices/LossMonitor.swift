@@ -17,8 +17,9 @@ import ServiceLifecycle
 /// price (the price book). It keeps each book's positions (restored from the ledger at start and
 /// read again after each fill), its equity at the start of the trading session (reset at each
 /// session close; kept in the ledger, so a restart does not forget the day's losses) and, in
-/// `LossWatch`, its peak equity (at start, the highest the P&L history recorded). The decisions are pure (`LossWatch`,
-/// `LossFigures`, `LossBreachPlan`); this actor only gathers the figures and performs the plans.
+/// `LossWatch`, its peak equity (at start, the highest the P&L history recorded). The decisions
+/// are pure (`LossWatch`, `LossFigures`, `LossBreachPlan`); this actor only gathers the figures
+/// and performs the plans.
 ///
 /// After a restart, nothing is known of breaches handled before: a book still over its limit
 /// breaks again at its first tick, and the plan is empty when its strategy is already stopped (or
@@ -52,7 +53,7 @@ public actor LossMonitor: Service {
 
     /// A monitor of `policy` over the desk's engines. `defaultVenue` is where a record without a venue
     /// is; `strategies` are the desk's strategies (none when it runs none); `tickCapacity` bounds the
-    /// trade prices waiting (the oldest are dropped: each check reads the latest prices). Without
+    /// trades waiting (the oldest are dropped: a later trade carries a later price). Without
     /// `demote`, a breach that should demote stops the strategy instead.
     public init(
         ledger: Ledger, orderDesk: OrderDesk, prices: PriceBook, policy: LossPolicy, defaultVenue: String,
