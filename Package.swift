@@ -271,6 +271,7 @@ let package = Package(
             dependencies: [
                 "DeskApp", "DeskAppTestSupport", "DeskTestSupport", "DeskHTTP", "DeskIdentity", "DeskLedger",
                 "DeskProto", "DeskRunner", "DeskBroker", "DeskCore", "DeskPromotion", "AlpacaBroker", "AlpacaDouble",
+                "DeskServices",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
             ]

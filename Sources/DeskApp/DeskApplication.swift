@@ -7,6 +7,7 @@ import DeskHTTP
 import DeskLedger
 import DeskMarketData
 import DeskOrders
+import DeskPromotion
 import DeskRunner
 import DeskServices
 import Foundation
@@ -46,6 +47,8 @@ public struct DeskApplication: Sendable {
     public let useCases: DeskUseCases
     /// The feed's last trade, quote and bar per symbol, for the `/v2` latest-data routes.
     public let latest = LatestTicks()
+    /// Watches the loss rules of the configuration (`loss`), when it has any.
+    public let lossMonitor: LossMonitor?
     private let listening = OneShot<Void>()
 
     /// Opens the ledger and builds every part; nothing runs until `run()`.
@@ -114,6 +117,22 @@ public struct DeskApplication: Sendable {
                 ledger: ledger, venues: venues, orderDesk: orderDesk, clock: configuration.clock),
             promotionRules: configuration.promotionRules, demotionVenue: DeskConfiguration.paperVenue,
             pauseAfterMove: configuration.pauseAfterMove, logger: logger)
+        lossMonitor =
+            configuration.loss.isEmpty
+            ? nil
+            : LossMonitor(
+                ledger: ledger, orderDesk: orderDesk, prices: prices, policy: configuration.loss,
+                defaultVenue: venues.defaultVenue.name, calendar: configuration.session,
+                strategies: supervisor.map { [ledger, venues] in
+                    SupervisedLossStrategies(supervisor: $0, ledger: ledger, defaultVenue: venues.defaultVenue.name)
+                },
+                demote: { [promotions = useCases.promotions, logger] member, strategy, reason in
+                    do { _ = try await promotions.demote(member: member, strategy: strategy, reason: reason) } catch {
+                        logger.error(
+                            "loss rules: could not demote a strategy",
+                            metadata: ["member": "\(member)", "strategy": "\(strategy)", "error": "\(error)"])
+                    }
+                }, clock: configuration.clock, logger: logger)
     }
 
     static func source(_ setting: FeedSetting, logger: Logger) throws -> (any TickSource)? {
@@ -240,6 +259,7 @@ public struct DeskApplication: Sendable {
                     interval: configuration.web.pnlInterval, retentionDays: configuration.web.pnlRetentionDays,
                     logger: logger)
             ]
+            + (lossMonitor.map { [$0] } ?? [])
             + apps + [feed] + (supervisor.map { [AfterListening(service: $0, signal: listening)] } ?? [])
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(

@@ -29,7 +29,10 @@ public enum StrategyReports {
         ]
         for strategy in reply.strategies {
             if let problem = strategy.problem { lines.append("\(strategy.name): config problem: \(problem)") }
-            if let failure = strategy.failure {
+            if let failure = strategy.failure, strategy.state == .stopped {
+                // Stopped by the desk with a reason (a loss rule), not a failure of the strategy.
+                lines.append("\(strategy.name): stopped: \(failure)")
+            } else if let failure = strategy.failure {
                 lines.append("\(strategy.name): FAILED: \(failure) (last exit: \(strategy.lastExit ?? "-"))")
                 for line in strategy.lastLogLines ?? [] { lines.append("    | \(line)") }
             }

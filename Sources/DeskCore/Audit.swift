@@ -26,6 +26,8 @@ public enum AuditAction: String, Sendable, CaseIterable {
     case approvalApprove = "approval_approve"
     /// An officer's (or the admin's) rejection of a promotion.
     case approvalReject = "approval_reject"
+    /// A strategy (or a member's book) broke a loss rule on a venue: what the desk did about it.
+    case lossBreach = "loss_breach"
 }
 
 /// What became of the action of an audit line (column `outcome`, stored as the raw value).

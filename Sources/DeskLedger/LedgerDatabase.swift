@@ -231,6 +231,7 @@ enum LedgerDatabase {
             }
         }
         VenueBooksTables.register(in: &migrator)
+        LossMarksTable.register(in: &migrator)
         return migrator
     }
 }

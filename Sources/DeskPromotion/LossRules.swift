@@ -133,6 +133,16 @@ public struct LossWatch: Sendable {
         breached.remove(scope)
     }
 
+    /// Raises `scope`'s peak to `equity` if it is higher (a peak the desk recorded before it restarted).
+    public mutating func notePeak(_ equity: Decimal, of scope: LossScope) {
+        peaks[scope] = max(peaks[scope] ?? 0, equity)
+    }
+
+    /// Watches `scope` again after a breach (its strategy was started again), keeping its peak.
+    public mutating func rearm(_ scope: LossScope) {
+        breached.remove(scope)
+    }
+
     /// The peak equity seen for `scope`.
     public func peak(_ scope: LossScope) -> Decimal? { peaks[scope] }
 
@@ -150,5 +160,263 @@ public struct LossWatch: Sendable {
             return LossBreach(rule: .maxPositionValue, limit: limit, value: figures.positionValue)
         }
         return nil
+    }
+}
+
+/// One venue's loss rules: those each strategy on it keeps, and those each member's whole book on it keeps.
+/// Both carry the venue's `on_breach`.
+public struct VenueLossRules: Sendable, Equatable {
+    /// The rules of each strategy on the venue.
+    public var strategy: LossLimits
+    /// The rules of each member's book on the venue (all their strategies and their own orders together).
+    public var member: LossLimits
+
+    public init(strategy: LossLimits, member: LossLimits) {
+        self.strategy = strategy
+        self.member = member
+    }
+
+    /// No rule, with the venue's default response: `stop` on the desk's paper venue, `demote` elsewhere.
+    public static func none(venue: String, paperVenue: String) -> VenueLossRules {
+        let response = defaultResponse(venue: venue, paperVenue: paperVenue)
+        return VenueLossRules(strategy: LossLimits(onBreach: response), member: LossLimits(onBreach: response))
+    }
+
+    /// What a breach does unless the config says: a strategy cannot be demoted from paper, so it is stopped there.
+    public static func defaultResponse(venue: String, paperVenue: String) -> BreachResponse {
+        venue == paperVenue ? .stop : .demote
+    }
+}
+
+/// Loss rules as one entry of the config file writes them (a venue's `loss`, or a member's override of it):
+/// each rule set to a limit, removed (`null`, only meaningful in an override), or not mentioned.
+public struct LossRulesEntry: Sendable, Equatable {
+    /// The strategy rules the entry mentions: a limit, or nil to remove the rule.
+    public var strategy: [LossRule: Decimal?]
+    /// The member-book rules the entry mentions.
+    public var member: [LossRule: Decimal?]
+    /// `on_breach`, when given.
+    public var onBreach: BreachResponse?
+
+    public init(
+        strategy: [LossRule: Decimal?] = [:], member: [LossRule: Decimal?] = [:], onBreach: BreachResponse? = nil
+    ) {
+        self.strategy = strategy
+        self.member = member
+        self.onBreach = onBreach
+    }
+
+    /// `base` with what this entry mentions set or removed.
+    public func applied(to base: VenueLossRules) -> VenueLossRules {
+        var rules = base
+        for (rule, limit) in strategy { rules.strategy[rule] = limit }
+        for (rule, limit) in member { rules.member[rule] = limit }
+        if let onBreach {
+            rules.strategy.onBreach = onBreach
+            rules.member.onBreach = onBreach
+        }
+        return rules
+    }
+}
+
+extension LossLimits {
+    /// The limit of `rule` (nil: not checked).
+    public subscript(rule: LossRule) -> Decimal? {
+        get {
+            switch rule {
+            case .maxDailyLoss: maxDailyLoss
+            case .maxDrawdown: maxDrawdown
+            case .maxPositionValue: maxPositionValue
+            }
+        }
+        set {
+            switch rule {
+            case .maxDailyLoss: maxDailyLoss = newValue
+            case .maxDrawdown: maxDrawdown = newValue
+            case .maxPositionValue: maxPositionValue = newValue
+            }
+        }
+    }
+}
+
+/// Every loss rule of the desk: each venue's, and the members' overrides of them (already applied).
+public struct LossPolicy: Sendable, Equatable {
+    /// Each venue's rules, by venue name (venues without rules are not listed).
+    public var venues: [String: VenueLossRules]
+    /// A member's rules on a venue where they differ from the venue's: member → venue → rules.
+    public var members: [String: [String: VenueLossRules]]
+    /// The desk's paper venue (where a breach cannot demote).
+    public var paperVenue: String
+
+    /// No rules at all (a desk without `loss` entries: nothing is watched).
+    public init(
+        venues: [String: VenueLossRules] = [:], members: [String: [String: VenueLossRules]] = [:],
+        paperVenue: String = "paper"
+    ) {
+        self.venues = venues
+        self.members = members
+        self.paperVenue = paperVenue
+    }
+
+    /// True when no venue and no member has a rule.
+    public var isEmpty: Bool {
+        venues.values.allSatisfy { $0.strategy.isEmpty && $0.member.isEmpty }
+            && members.values.allSatisfy { $0.values.allSatisfy { $0.strategy.isEmpty && $0.member.isEmpty } }
+    }
+
+    /// The rules `member` keeps on `venue`.
+    public func rules(member: String, venue: String) -> VenueLossRules {
+        members[member]?[venue] ?? venues[venue] ?? .none(venue: venue, paperVenue: paperVenue)
+    }
+
+    /// The limits that watch `scope`: its strategy's, or (strategy empty) the member's book's.
+    public func limits(_ scope: LossScope) -> LossLimits {
+        let rules = rules(member: scope.member, venue: scope.venue)
+        return scope.strategy.isEmpty ? rules.member : rules.strategy
+    }
+
+    /// The policy the config file's entries make: each venue's `loss`, and each member's overrides
+    /// (member → venue → entry) applied over their venue's. Every venue named must be in `venueNames`;
+    /// a venue's `on_breach` defaults to `stop` on `paperVenue` and `demote` elsewhere, and `demote` on
+    /// the paper venue is refused (there is nowhere to demote to).
+    public static func resolve(
+        venues entries: [String: LossRulesEntry], members: [String: [String: LossRulesEntry]],
+        venueNames: [String], paperVenue: String
+    ) -> Result<LossPolicy, LossPolicyProblem> {
+        let known = venueNames.sorted()
+        var policy = LossPolicy(paperVenue: paperVenue)
+        for (venue, entry) in entries.sorted(by: { $0.key < $1.key }) {
+            if let problem = check(entry, venue: venue, at: "venues.\(venue).loss", known: known, paper: paperVenue) {
+                return .failure(problem)
+            }
+            policy.venues[venue] = entry.applied(to: .none(venue: venue, paperVenue: paperVenue))
+        }
+        for (member, overrides) in members.sorted(by: { $0.key < $1.key }) {
+            for (venue, entry) in overrides.sorted(by: { $0.key < $1.key }) {
+                let path = "risk.members.\(member).loss.\(venue)"
+                if let problem = check(entry, venue: venue, at: path, known: known, paper: paperVenue) {
+                    return .failure(problem)
+                }
+                policy.members[member, default: [:]][venue] = entry.applied(
+                    to: policy.rules(member: member, venue: venue))
+            }
+        }
+        return .success(policy)
+    }
+
+    private static func check(
+        _ entry: LossRulesEntry, venue: String, at path: String, known: [String], paper: String
+    ) -> LossPolicyProblem? {
+        guard known.contains(venue) else {
+            return LossPolicyProblem(
+                "\(path): \"\(venue)\" is not a configured venue: use one of \(known.joined(separator: ", "))")
+        }
+        if venue == paper && entry.onBreach == .demote {
+            return LossPolicyProblem(
+                "\(path).on_breach: a strategy on the paper venue \"\(paper)\" cannot be demoted: use \"stop\"")
+        }
+        return nil
+    }
+}
+
+/// Why the config's loss rules cannot be used.
+public struct LossPolicyProblem: Error, Sendable, Equatable, CustomStringConvertible {
+    /// What was wrong and what is allowed.
+    public var message: String
+
+    public init(_ message: String) { self.message = message }
+
+    public var description: String { message }
+}
+
+extension LossFigures {
+    /// The figures of a book: `positions` by symbol, each valued at `price(symbol)` (at its own cost
+    /// when the desk has no price yet, so it adds no unrealized P&L), against `sessionStartEquity`.
+    public init(
+        positions: [String: Position], sessionStartEquity: Decimal, price: (String) -> Decimal?
+    ) {
+        var equity: Decimal = 0
+        var value: Decimal = 0
+        for (symbol, position) in positions {
+            equity += position.realizedPnL
+            guard position.qty != 0 else { continue }
+            let mark = price(symbol) ?? (position.costBasis / position.qty)
+            equity += position.unrealizedPnL(at: mark)
+            value += position.marketValue(at: mark).magnitude
+        }
+        self.init(equity: equity, sessionStartEquity: sessionStartEquity, positionValue: value)
+    }
+}
+
+/// A strategy the supervisor knows, as a breach sees it: whose, on which venue, and whether it runs.
+public struct WatchedStrategy: Sendable, Equatable {
+    public var name: String
+    public var member: String
+    public var venue: String
+    /// Running or about to (starting, backing off before a restart); false once stopped or failed.
+    public var isRunning: Bool
+
+    public init(name: String, member: String, venue: String, isRunning: Bool) {
+        self.name = name
+        self.member = member
+        self.venue = venue
+        self.isRunning = isRunning
+    }
+}
+
+/// An open order, as a breach sees it.
+public struct WatchedOrder: Sendable, Equatable {
+    public var orderId: String
+    public var member: String
+    public var strategy: String
+    public var venue: String
+
+    public init(orderId: String, member: String, strategy: String, venue: String) {
+        self.orderId = orderId
+        self.member = member
+        self.strategy = strategy
+        self.venue = venue
+    }
+}
+
+/// What the desk does about one breach: whose open orders to cancel, the strategies to stop or demote.
+/// A strategy's breach touches that strategy on the venue; a member book's breach, every strategy of
+/// the member on the venue and all the member's orders there. Nothing to do (the strategy already
+/// stopped or moved, no open order: a breach handled before a restart) is `isEmpty`: no action, no audit.
+public struct LossBreachPlan: Sendable, Equatable {
+    /// The strategies whose open orders on the venue are canceled, by name (empty: the member's own
+    /// orders, placed without a strategy); only those with an open order there.
+    public var cancel: [String]
+    /// The strategies to stop or demote (running ones on the breach's venue), by name.
+    public var strategies: [String]
+    /// Stop or demote.
+    public var response: BreachResponse
+
+    public init(cancel: [String], strategies: [String], response: BreachResponse) {
+        self.cancel = cancel
+        self.strategies = strategies
+        self.response = response
+    }
+
+    /// True when the breach leaves nothing to do.
+    public var isEmpty: Bool { cancel.isEmpty && strategies.isEmpty }
+
+    /// The plan for `action`, given the open orders and the strategies there are now.
+    public static func plan(_ action: LossAction, open: [WatchedOrder], strategies: [WatchedStrategy])
+        -> LossBreachPlan
+    {
+        let scope = action.scope
+        func touches(member: String, strategy: String, venue: String) -> Bool {
+            member == scope.member && venue == scope.venue && (scope.strategy.isEmpty || strategy == scope.strategy)
+        }
+        return LossBreachPlan(
+            cancel: Set(
+                open.filter { touches(member: $0.member, strategy: $0.strategy, venue: $0.venue) }.map(\.strategy)
+            )
+            .sorted(),
+            strategies: strategies.filter {
+                $0.isRunning && touches(member: $0.member, strategy: $0.name, venue: $0.venue)
+            }.map(\.name).sorted(),
+            response: action.response)
     }
 }

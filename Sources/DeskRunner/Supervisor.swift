@@ -143,7 +143,9 @@ public actor Supervisor: Service {
 
     /// Stops the named strategies (all when empty), all at once: each gets
     /// SIGTERM together, and SIGKILL after the grace period if it is still running.
-    public func stop(_ names: [String]) async -> [StrategyCommandResult] {
+    /// `reason`, when given, is why the desk stopped them (a loss rule): their status
+    /// shows it (`failure`) until they start again.
+    public func stop(_ names: [String], reason: String? = nil) async -> [StrategyCommandResult] {
         let targets = names.isEmpty ? managed.keys.sorted() : names
         var stopping: [String: any RunningStrategy] = [:]
         var done: [OneShot<Void>] = []
@@ -151,6 +153,8 @@ public actor Supervisor: Service {
             guard var entry = managed[name] else { continue }
             entry.generation += 1
             entry.record.desiredRunning = false
+            // Before the process ends: its lifecycle saves the record as it books the exit.
+            if let reason { entry.record.failure = reason }
             if let process = entry.process { stopping[name] = process }
             if let processDone = entry.processDone { done.append(processDone) }
             managed[name] = entry

@@ -1,6 +1,7 @@
 import DeskBroker
 import DeskCore
 import DeskHTTP
+import DeskPromotion
 import DeskRunner
 import Foundation
 
@@ -12,7 +13,7 @@ import Foundation
 ///     "defaults": {"max_order_qty": "1000", "max_order_notional": "250000", "max_position": "5000",
 ///                  "max_open_orders": 50, "orders_per_second": 10, "order_burst": 20,
 ///                  "allowed_symbols": ["AAPL", "MSFT"], "denied_symbols": ["GME"]},
-///     "members": {"alice": {"max_order_qty": "100"}}
+///     "members": {"alice": {"max_order_qty": "100", "loss": {"live": {"strategy": {"max_daily_loss": "250"}}}}}
 ///   },
 ///   "session": {"close": "16:00", "time_zone": "America/New_York"},
 ///   "strategies": {
@@ -26,7 +27,9 @@ import Foundation
 ///     "paper": {"broker": "paper"},
 ///     "live": {"broker": "alpaca", "base_url": "https://api.alpaca.markets",
 ///              "key_id_variable": "APCA_LIVE_KEY_ID", "secret_key_variable": "APCA_LIVE_SECRET_KEY",
-///              "requires_approval": true, "promotion": {"min_paper_days": 5, "min_fills": 20}}
+///              "requires_approval": true, "promotion": {"min_paper_days": 5, "min_fills": 20},
+///              "loss": {"strategy": {"max_daily_loss": "500", "max_drawdown": "1500"},
+///                       "member": {"max_position_value": "20000"}, "on_breach": "demote"}}
 ///   },
 ///   "default_venue": "paper"
 /// }
@@ -50,6 +53,8 @@ public struct DeskConfigFile: Sendable {
     public var venues: [VenueConfiguration]?
     /// Where orders go unless told otherwise (`default_venue`), when the file says.
     public var defaultVenue: String?
+    /// The loss rules: each venue's `loss`, with the members' overrides (`risk.members.NAME.loss`).
+    public var loss = LossPolicy()
 
     /// Reads and checks a config file.
     public static func load(path: String, kinds: VenueKinds = .standard) throws(ConfigurationError) -> DeskConfigFile {
@@ -96,12 +101,23 @@ public struct DeskConfigFile: Sendable {
             config.venues = venues
             config.defaultVenue = defaultVenue
         }
-        if let defaults = file.risk?.defaults { config.risk.defaults = defaults.applied(to: .standard) }
+        if let defaults = file.risk?.defaults {
+            if defaults.loss != nil {
+                throw ConfigurationError(
+                    "config file \(path): risk.defaults.loss: loss rules are set per venue (venues.NAME.loss), and per member in risk.members.NAME.loss.VENUE"
+                )
+            }
+            config.risk.defaults = defaults.applied(to: .standard)
+        }
         if file.risk?.defaults?.venueCapital != nil {
             throw ConfigurationError(
                 "config file \(path): risk.defaults.capital must be one amount; capital per venue is given per member (risk.members.NAME.capital)"
             )
         }
+        config.loss = try lossPolicy(
+            venues: (file.venues ?? [:]).compactMapValues(\.loss),
+            members: (file.risk?.members ?? [:]).compactMapValues(\.loss),
+            venueNames: config.venues?.map(\.name) ?? [DeskConfiguration.paperVenue], path: path)
         for (member, limits) in file.risk?.members ?? [:] {
             config.risk.members[member] = limits.override
             if let venueCapital = limits.venueCapital { config.risk.venueCapital[member] = venueCapital }
@@ -159,6 +175,8 @@ public struct DeskConfigFile: Sendable {
     struct VenueEntry: Decodable {
         var settings: any VenueSettings
         var requiresApproval: Bool
+        /// The venue's loss rules (`loss`), when given.
+        var loss: LossRulesEntry?
         var promotion: Promotion?
 
         /// `"promotion": {"min_paper_days": 5, "min_fills": 20}`.
@@ -185,6 +203,8 @@ public struct DeskConfigFile: Sendable {
             requiresApproval = try container.decodeIfPresent(Bool.self, forKey: NamedKey("requires_approval")) ?? false
             promotion = try container.decodeIfPresent(Promotion.self, forKey: NamedKey("promotion"))
             settings = try read(decoder)
+            // After the kind's keys, so messages list the kind's keys where they always were.
+            loss = try container.decodeIfPresent(LossRulesFileEntry.self, forKey: NamedKey("loss"))?.entry
         }
     }
 
@@ -258,6 +278,8 @@ public struct DeskConfigFile: Sendable {
         var override = RiskLimitsOverride()
         /// The limits it sets to null.
         var removed: Set<RiskLimitField> = []
+        /// A member's loss rules per venue (`loss`: venue → rules over the venue's).
+        var loss: [String: LossRulesEntry]?
         /// Capital by venue name, when `capital` is an object.
         var venueCapital: [String: Decimal]?
 
@@ -278,6 +300,8 @@ public struct DeskConfigFile: Sendable {
                     try reader.read(container, &override)
                 }
             }
+            loss = try container.decodeIfPresent([String: LossRulesFileEntry].self, forKey: NamedKey("loss"))?
+                .mapValues(\.entry)
         }
 
         /// `base` with these limits set and the nulls removed.

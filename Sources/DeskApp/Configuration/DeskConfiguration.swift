@@ -72,6 +72,9 @@ public struct DeskConfiguration: Sendable {
     public var web = WebSettings()
     /// The most a deployed strategy's archive may hold (the config file's `strategies.upload`).
     public var upload = ArchiveLimits()
+    /// The loss rules each venue's strategies and members' books keep (the config file's `loss` entries);
+    /// none by default.
+    public var loss: LossPolicy
     /// Where times and order ids come from: the wall clock, or a backtest's data.
     public var clock: any DeskClock = WallClock()
     /// Which price a new order on the `paper` venue first meets.
@@ -124,6 +127,7 @@ public struct DeskConfiguration: Sendable {
         self.session = session
         self.groupCommit = groupCommit
         self.maximumBodySize = maximumBodySize
+        loss = LossPolicy(paperVenue: Self.paperVenue)
     }
 }
 

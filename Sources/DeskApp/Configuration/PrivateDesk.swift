@@ -92,6 +92,7 @@ extension DeskConfiguration {
         session = loaded.session
         web = loaded.web
         upload = loaded.upload
+        loss = loaded.loss
         return loaded
     }
 }
