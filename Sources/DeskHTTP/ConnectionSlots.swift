@@ -11,9 +11,11 @@ import Synchronization
 /// One address holds at most `perAddress` unauthenticated connections and one
 /// member at most `perMember` connections; past either, that address's (or
 /// member's) own oldest idle one goes, never another's. A stranger with a request
-/// in progress is closed only when no stranger is idle, and only once its
-/// response was sent (a member's first request on a new connection completes);
-/// a new connection from an address whose every connection is busy is closed at once.
+/// in progress is closed only when no stranger that sent something is idle, and
+/// only once its response was sent (a member's first request on a new connection
+/// completes); a connection that has not sent a byte yet (perhaps a member's whose
+/// first request is on its way) goes only after all of those. A new connection
+/// from an address whose every connection is busy is closed at once.
 struct ConnectionSlots: Equatable {
     /// The limits of one listener.
     struct Limits: Equatable {
@@ -86,12 +88,17 @@ struct ConnectionSlots: Equatable {
             } else {
                 break
             }
-            if let victim = oldestIdle(strangers, sparing: id) {
+            // A stranger that asked something goes first: idle at once, else busy once answered. One that
+            // has not sent a byte yet may be a member whose first request is on its way: it goes last.
+            if let victim = oldestIdle(strangers, sparing: id, used: true) {
                 actions.append(close(victim, reason))
-            } else if let victim = strangers.filter({ $0.key != id }).min(by: { $0.value.order < $1.value.order })?.key
+            } else if let victim = strangers.filter({ $0.key != id && $0.value.busy })
+                .min(by: { $0.value.order < $1.value.order })?.key
             {
                 connections[victim]?.closing = reason
                 actions.append(.closeAfterResponse(id: victim, reason))
+            } else if let victim = oldestIdle(strangers, sparing: id) {
+                actions.append(close(victim, reason))
             } else {
                 break
             }
@@ -132,11 +139,12 @@ struct ConnectionSlots: Equatable {
         connections.filter { $0.value.member == nil && $0.value.closing == nil && include($0.value) }
     }
 
-    /// The oldest idle one of `candidates` that sent something, else the oldest idle one.
-    private func oldestIdle(_ candidates: [Int: Connection], sparing spared: Int) -> Int? {
+    /// The oldest idle one of `candidates` that sent something, else the oldest idle one; with `used`,
+    /// only one that sent something.
+    private func oldestIdle(_ candidates: [Int: Connection], sparing spared: Int, used onlyUsed: Bool = false) -> Int? {
         let idle = candidates.filter { $0.key != spared && !$0.value.busy }
         let used = idle.filter { $0.value.used }
-        return (used.isEmpty ? idle : used).min { $0.value.order < $1.value.order }?.key
+        return (used.isEmpty && !onlyUsed ? idle : used).min { $0.value.order < $1.value.order }?.key
     }
 
     /// Forgets `id` (the caller closes it) and says so.

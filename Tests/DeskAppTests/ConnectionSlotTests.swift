@@ -34,10 +34,18 @@ struct ConnectionSlotTableTests {
                 [.close(id: 1, .unauthenticatedShare)]
             ),
             (
-                "a stranger with a request in progress is spared",
+                "a stranger with a request in progress goes once answered, before connections that sent nothing yet (a member's first request may be on its way)",
                 [
                     .open(1, from: "a"), .busy(1), .open(2, from: "b"), .open(3, from: "c"), .open(4, from: "d"),
                     .open(5, from: "e"),
+                ],
+                [.closeAfterResponse(id: 1, .unauthenticatedShare)]
+            ),
+            (
+                "with nobody else to close, the oldest connection that sent nothing goes",
+                [
+                    .open(1, from: "a"), .busy(1), .open(2, from: "b"), .open(3, from: "c"), .open(4, from: "d"),
+                    .open(5, from: "e"), .open(6, from: "f"),
                 ],
                 [.close(id: 2, .unauthenticatedShare)]
             ),

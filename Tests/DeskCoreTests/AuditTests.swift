@@ -12,6 +12,7 @@ struct AuditTests {
             (.strategyDeployVersion, "strategy_deploy_version"), (.strategyRollback, "strategy_rollback"),
             (.strategyDelete, "strategy_delete"), (.strategyPromote, "strategy_promote"),
             (.approvalApprove, "approval_approve"), (.approvalReject, "approval_reject"),
+            (.lossBreach, "loss_breach"),
         ])
     func actions(action: AuditAction, stored: String) {
         #expect(action.rawValue == stored)
@@ -20,7 +21,7 @@ struct AuditTests {
 
     @Test("every audit action has its spelling in the table above")
     func everyAction() {
-        #expect(AuditAction.allCases.count == 13)
+        #expect(AuditAction.allCases.count == 14)
     }
 
     @Test(

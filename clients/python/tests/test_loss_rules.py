@@ -5,8 +5,8 @@ changes nothing; a restart does not fire the handled breach again and the strate
 With the default response off paper (`demote`), a strategy promoted to `live` that breaches there
 is moved back to paper within the tick, its open orders on `live` canceled.
 
-The venue `live` is a second venue of kind `paper` (no Alpaca stand-in needed: the rules and the
-monitor do not depend on the venue's kind).
+The venue `live` is a second venue of kind `paper`, and for the demotion also an `alpaca` venue
+against the Alpaca stand-in (the real `alpaca-double` binary): the cancels reach the stand-in.
 Runs the real binary ($DESK_BIN); fails (never skips) when it is missing."""
 from __future__ import annotations
 
@@ -16,12 +16,14 @@ import subprocess
 import tempfile
 import textwrap
 import time
+import urllib.request
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable, Iterator, Optional
 
 import pytest
 
 from conftest import REPO, DeskServer, desk_binary
+from test_alpaca import KEY_ID, SECRET, AlpacaDoubleProcess
 
 PYTHON_PATH = f"{REPO / '.venv' / 'strategy-site'}:{REPO / 'clients' / 'python'}"
 # Every wait has its own bound (nothing here waits on a default).
@@ -73,8 +75,9 @@ def wait_for(condition: Callable[[], bool], what: str, seconds: float = WAIT_SEC
 class LossDesk:
     """A desk with the loss rules above, supervising one strategy of alice's."""
 
-    def __init__(self, folder: Path, config: dict):
+    def __init__(self, folder: Path, config: dict, extra_env: Optional[dict] = None):
         self.folder = folder
+        self.extra_env = extra_env or {}
         self.strategies = folder / "strategies"
         self.config = folder / "desk.json"
         self.config.write_text(json.dumps(config))
@@ -83,13 +86,14 @@ class LossDesk:
         (strategy / "strategy.py").write_text(textwrap.dedent(LOSER))
         (strategy / "config.json").write_text(json.dumps({"user_id": "alice", "symbols": ["AAPL"]}))
         self.server: DeskServer = None  # type: ignore[assignment]
+        self.double: Optional[AlpacaDoubleProcess] = None
 
     def start(self) -> DeskServer:
         self.server = DeskServer(
             self.folder, trust_user_header=False,
             extra_args=["--feed", "none", "--config", str(self.config), "--strategies-dir", str(self.strategies),
                         "--python-path", PYTHON_PATH],
-            extra_env={"LOG_LEVEL": "info"})
+            extra_env={"LOG_LEVEL": "info", **self.extra_env})
         return self.server
 
     def strategies_cli(self, *args: str) -> str:
@@ -113,16 +117,37 @@ class LossDesk:
             "SELECT member, strategy, outcome, detail FROM audit_events WHERE action = 'loss_breach' ORDER BY id")
 
 
-def _desk(config: dict) -> Iterator[LossDesk]:
+def _desk(config: dict, live_kind: str = "paper") -> Iterator[LossDesk]:
     with tempfile.TemporaryDirectory(prefix="desk-loss-") as folder:
         # Sandboxed strategies run as their own unprivileged users: they must be able to read their folder.
         os.chmod(folder, 0o755)
-        desk = LossDesk(Path(folder), config)
+        double, extra_env = None, {}
+        if live_kind == "alpaca":
+            # `live` is the club's Alpaca account: the stand-in, filling at its own price of 100.
+            double = AlpacaDoubleProcess(Path(folder))
+            set_double_price(double, "AAPL", "100")
+            config = json.loads(json.dumps(config))
+            config["venues"]["live"].update(
+                broker="alpaca", base_url=double.url, key_id_variable="APCA_LIVE_KEY_ID",
+                secret_key_variable="APCA_LIVE_SECRET_KEY")
+            extra_env = {"APCA_LIVE_KEY_ID": KEY_ID, "APCA_LIVE_SECRET_KEY": SECRET}
+        desk = LossDesk(Path(folder), config, extra_env)
+        desk.double = double
         desk.start()
         try:
             yield desk
         finally:
             desk.server.stop()
+            if double:
+                double.stop()
+
+
+def set_double_price(double: AlpacaDoubleProcess, symbol: str, price: str) -> None:
+    request = urllib.request.Request(
+        double.url + "/_double/price", method="POST", data=json.dumps({"symbol": symbol, "price": price}).encode(),
+        headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=5) as reply:
+        assert reply.status == 200
 
 
 @pytest.fixture(scope="module")
@@ -130,9 +155,9 @@ def loss_desk() -> Iterator[LossDesk]:
     yield from _desk(STOP_CONFIG)
 
 
-@pytest.fixture(scope="module")
-def demote_desk() -> Iterator[LossDesk]:
-    yield from _desk(DEMOTE_CONFIG)
+@pytest.fixture(scope="module", params=["paper", "alpaca"])
+def demote_desk(request) -> Iterator[LossDesk]:
+    yield from _desk(DEMOTE_CONFIG, live_kind=request.param)
 
 
 def test_a_breach_cancels_the_open_orders_and_stops_the_strategy_within_its_tick(loss_desk):
@@ -216,6 +241,12 @@ def test_a_breach_on_live_demotes_the_strategy_to_paper_within_its_tick(demote_d
     # Its position stays in the live book.
     assert desk.server.ledger(
         "SELECT qty FROM strategy_positions WHERE strategy = 'alice_loser' AND venue = 'live'") == [("10",)]
+    if desk.double:
+        # On the club's Alpaca account: the three orders went there with the live keys, and both cancels too.
+        posts = [r for r in desk.double.requests() if r["method"] == "POST" and r["path"] == "/v2/orders"]
+        cancels = [r for r in desk.double.requests() if r["method"] == "DELETE" and r["path"].startswith("/v2/orders/")]
+        assert len(posts) == 3 and len(cancels) == 2, (posts, cancels)
+        assert all(r["headers"]["apca-api-key-id"] == KEY_ID for r in posts + cancels)
 
 
 @pytest.mark.parametrize("loss, message", [
