@@ -47,7 +47,8 @@ DEMOTE_CONFIG = {
     "default_venue": "paper",
 }
 
-# Buys 10 AAPL at the market on its first tick, then rests a sell far above and a buy far below.
+# Buys 10 AAPL at the market on its first tick, then rests two sells far above (one side only: Alpaca
+# refuses a buy and a sell of one symbol open together as a potential wash trade).
 LOSER = """
     from desk_client import market_data, place_order
     placed = False
@@ -56,20 +57,21 @@ LOSER = """
         if not placed:
             placed = True
             for args in (dict(qty=10, side="buy"),
-                         dict(qty=10, side="sell", order_type="limit", limit_price="1000", time_in_force="gtc"),
-                         dict(qty=1, side="buy", order_type="limit", limit_price="1", time_in_force="gtc")):
+                         dict(qty=5, side="sell", order_type="limit", limit_price="1000", time_in_force="gtc"),
+                         dict(qty=5, side="sell", order_type="limit", limit_price="2000", time_in_force="gtc")):
                 response = place_order("AAPL", **args)
                 print("ORDER", response.status, response.order_id, response.message, flush=True)
     """
 
 
-def wait_for(condition: Callable[[], bool], what: str, seconds: float = WAIT_SECONDS) -> None:
+def wait_for(condition: Callable[[], bool], what, seconds: float = WAIT_SECONDS) -> None:
+    """Waits for `condition`; `what` may be a function saying what was waited for and what is there."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if condition():
             return
         time.sleep(0.05)
-    pytest.fail(f"timed out after {seconds} s waiting for {what}", pytrace=False)
+    pytest.fail(f"timed out after {seconds} s waiting for {what() if callable(what) else what}", pytrace=False)
 
 
 class LossDesk:
@@ -222,7 +224,8 @@ def test_a_breach_on_live_demotes_the_strategy_to_paper_within_its_tick(demote_d
              "the strategy to run on live")
     desk.server.push_price("AAPL", "100")
     wait_for(lambda: len(desk.orders("live")) == 3 and len(desk.open_orders()) == 2,
-             "the strategy's orders on live: the market buy filled, two resting")
+             lambda: f"the strategy's orders on live: the market buy filled, two resting (the ledger has "
+                     f"{desk.server.ledger('SELECT venue, side, order_type, status, status_reason FROM orders')})")
 
     desk.server.push_price("AAPL", "60")
     time.sleep(QUIET_SECONDS)
