@@ -300,7 +300,7 @@ fi
 
 say "logs and stop"
 alice_log=$("$desk" strategies logs example_alice --tail 100000)  # from its start, however much it logged since
-if echo "$alice_log" | grep -q "starting example_alice for member alice (docker)"; then
+if echo "$alice_log" | grep -q "starting example_alice for member alice on venue paper (docker)"; then
   pass "desk strategies logs example_alice: $(echo "$alice_log" | wc -l) lines"
 else
   fail "desk strategies logs example_alice shows no start"
