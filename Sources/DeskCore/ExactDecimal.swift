@@ -160,10 +160,7 @@ public enum ExactDecimal {
     /// `value` with exactly `scale` fractional digits (`fixed(26.1, scale: 2)` is
     /// `"26.10"`), rounded as `rounding` says; never `"-0.00"`.
     public static func fixed(_ value: Decimal, scale: Int, rounding: Rounding = .halfAwayFromZero) -> String {
-        var input = value
-        var result = Decimal()
-        NSDecimalRound(&result, &input, scale, rounding == .halfEven ? .bankers : .plain)
-        var text = plain(result)
+        var text = plain(rounded(value, scale: scale, rounding: rounding))
         if scale > 0 {
             let point = text.firstIndex(of: ".")
             let have = point.map { text.distance(from: $0, to: text.endIndex) - 1 } ?? 0
@@ -173,11 +170,11 @@ public enum ExactDecimal {
         return text
     }
 
-    /// `value` rounded half-to-even to `scale` fractional digits.
-    public static func rounded(_ value: Decimal, scale: Int) -> Decimal {
+    /// `value` rounded to `scale` fractional digits, half-to-even unless `rounding` says otherwise.
+    public static func rounded(_ value: Decimal, scale: Int, rounding: Rounding = .halfEven) -> Decimal {
         var input = value
         var result = Decimal()
-        NSDecimalRound(&result, &input, scale, .bankers)
+        NSDecimalRound(&result, &input, scale, rounding == .halfEven ? .bankers : .plain)
         return result
     }
 }

@@ -90,7 +90,7 @@ public struct StrategyRecord: Sendable {
         let mean = daily.reduce(0, +) / count
         let variance = daily.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / (count - 1)
         guard variance > 0, let deviation = squareRoot(variance), let annual = squareRoot(252) else { return nil }
-        return rounded(mean / deviation * annual, places: 4)
+        return ExactDecimal.rounded(mean / deviation * annual, scale: 4, rounding: .halfAwayFromZero)
     }
 
     /// √`value` by Newton's method in decimal arithmetic (nil for a negative value).
@@ -103,11 +103,4 @@ public struct StrategyRecord: Sendable {
         return root
     }
 
-    /// `value` rounded half away from zero to `places` decimals.
-    static func rounded(_ value: Decimal, places: Int) -> Decimal {
-        var value = value
-        var result = Decimal()
-        NSDecimalRound(&result, &value, places, .plain)
-        return result
-    }
 }
