@@ -180,7 +180,8 @@ public struct PaperBook: Sendable {
         let terms = entry.order.terms
         let marketable: Bool
         switch (terms.type, terms.side) {
-        case (.market, _), (.stop, _):
+        // Trailing stops are priced as stops once triggered (issue 26 gives them their own trigger).
+        case (.market, _), (.stop, _), (.trailingStop, _):
             guard slippageBps != 0 else { return price }
             let move = price * slippageBps / 10_000
             return terms.side == .buy ? price + move : price - move

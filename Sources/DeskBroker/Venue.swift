@@ -71,6 +71,11 @@ public protocol Venue: Sendable {
     nonisolated(nonsending) func submit(_ order: Order, resubmission: Bool) async throws(BrokerError) -> [OrderUpdate]
     /// Asks to cancel a working order.
     nonisolated(nonsending) func cancel(orderId: String) async throws(BrokerError) -> [OrderUpdate]
+    /// Replaces the working order `orderId` by `order` (a new id; Alpaca's
+    /// `PATCH /v2/orders/{id}`): the old one ends `replaced`, the new one works
+    /// with what the old had not filled. Venues that cannot refuse with `invalidOrder`.
+    nonisolated(nonsending) func replace(orderId: String, with order: Order) async throws(BrokerError)
+        -> [OrderUpdate]
     /// Forgets an order the desk could not record after `submit` decided it
     /// (only venues that journal `withDecision` are asked).
     func forget(orderId: String)
@@ -88,6 +93,16 @@ public protocol Venue: Sendable {
     var reconciling: (any ReconcilingVenue)? { get }
     /// Ends `updates` (the desk is done with the venue).
     func finish()
+}
+
+extension Venue {
+    /// Venues that do not replace orders refuse.
+    public nonisolated(nonsending) func replace(orderId: String, with order: Order) async throws(BrokerError)
+        -> [OrderUpdate]
+    {
+        throw .refused(
+            reason: "venue \(name) cannot replace orders: cancel the order and place a new one", kind: .invalidOrder)
+    }
 }
 
 /// A venue with an account of its own (Alpaca), which the ledger can drift from.

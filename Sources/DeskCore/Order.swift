@@ -11,11 +11,23 @@ public struct OrderTerms: Sendable, Equatable {
     public var timeInForce: TimeInForce
     public var limitPrice: Decimal?
     public var stopPrice: Decimal?
+    /// A trailing stop's trail in dollars (`trail_price`); it or `trailPercent`, never both.
+    public var trailPrice: Decimal?
+    /// A trailing stop's trail in percent of the best price (`trail_percent`, e.g. 2.5).
+    public var trailPercent: Decimal?
+    /// The dollar amount a notional order asked for (`notional`). Admission turns
+    /// it into `qty` (the amount over the price it would fill at, rounded down to
+    /// ``OrderRules/quantityFractionDigits``), so every venue trades a quantity;
+    /// this keeps what the member asked.
+    public var notional: Decimal?
+    /// The order may fill outside the regular session (`extended_hours`).
+    public var extendedHours: Bool
 
     /// Terms as given; market day orders unless told otherwise.
     public init(
         symbol: String, qty: Decimal, side: Side, type: OrderType = .market, timeInForce: TimeInForce = .day,
-        limitPrice: Decimal? = nil, stopPrice: Decimal? = nil
+        limitPrice: Decimal? = nil, stopPrice: Decimal? = nil, trailPrice: Decimal? = nil,
+        trailPercent: Decimal? = nil, notional: Decimal? = nil, extendedHours: Bool = false
     ) {
         self.symbol = symbol
         self.qty = qty
@@ -24,6 +36,10 @@ public struct OrderTerms: Sendable, Equatable {
         self.timeInForce = timeInForce
         self.limitPrice = limitPrice
         self.stopPrice = stopPrice
+        self.trailPrice = trailPrice
+        self.trailPercent = trailPercent
+        self.notional = notional
+        self.extendedHours = extendedHours
     }
 
     /// `buy 10 AAPL limit day limit 145.5`: the terms in one line (audit log, logs).
@@ -32,6 +48,10 @@ public struct OrderTerms: Sendable, Equatable {
             "\(side.rawValue) \(ExactDecimal.plain(qty)) \(symbol) \(type.rawValue) \(timeInForce.rawValue)"
         if let limitPrice { text += " limit \(ExactDecimal.plain(limitPrice))" }
         if let stopPrice { text += " stop \(ExactDecimal.plain(stopPrice))" }
+        if let trailPrice { text += " trail \(ExactDecimal.plain(trailPrice))" }
+        if let trailPercent { text += " trail \(ExactDecimal.plain(trailPercent))%" }
+        if let notional { text += " notional \(ExactDecimal.plain(notional))" }
+        if extendedHours { text += " extended_hours" }
         return text
     }
 }
@@ -52,10 +72,22 @@ public struct Order: Sendable, Equatable {
     public var placedAt: Date
     /// The venue it goes to (the placing token's venue).
     public var venue: String
+    /// How it relates to other orders (`order_class`).
+    public var orderClass: OrderClass
+    /// For an exit of a bracket, oco or oto: the id of the order it belongs to
+    /// (the entry; for oco, the take-profit limit). Nil for the order itself.
+    public var parentId: String?
+    /// Its exits, each an order of its own (own id, member, strategy, venue and
+    /// `parentId` = this order's id), admitted and journaled with it: for a
+    /// bracket the take profit (a limit) then the stop loss (a stop or
+    /// stop-limit); for oto the one exit; for oco the stop loss (this order is
+    /// the take profit). Empty for a simple order.
+    public var legs: [Order]
 
     /// An order as admitted.
     public init(
-        id: String, member: String, strategy: String = "", terms: OrderTerms, placedAt: Date, venue: String = ""
+        id: String, member: String, strategy: String = "", terms: OrderTerms, placedAt: Date, venue: String = "",
+        orderClass: OrderClass = .simple, parentId: String? = nil, legs: [Order] = []
     ) {
         self.id = id
         self.member = member
@@ -63,6 +95,9 @@ public struct Order: Sendable, Equatable {
         self.terms = terms
         self.placedAt = placedAt
         self.venue = venue
+        self.orderClass = orderClass
+        self.parentId = parentId
+        self.legs = legs
     }
 }
 

@@ -12,6 +12,8 @@ public enum OrderEvent: Sendable, Equatable {
     case expired
     /// The broker refused the order.
     case rejected(reason: String)
+    /// Replaced by the order `by` (`PATCH /v2/orders/{id}`): final for this one.
+    case replaced(by: String)
 }
 
 /// Why an event cannot apply to an order in its present state.
@@ -61,7 +63,8 @@ public struct OrderProgress: Sendable, Equatable {
         if status.isFinal { throw fail("the order is already final") }
         switch event {
         case .accepted:
-            if status == .pendingNew { status = .new }
+            // A held exit is accepted when its entry has filled: it works from then on.
+            if status == .pendingNew || status == .held { status = .new }
         // Accepted after a fill (events out of order) changes nothing.
         case .fill(let fillQty, let price):
             if fillQty <= 0 { throw fail("fill quantity must be positive") }
@@ -79,9 +82,14 @@ public struct OrderProgress: Sendable, Equatable {
         case .expired:
             status = .expired
         case .rejected(let why):
-            if status != .pendingNew && status != .new { throw fail("a partly filled order cannot be rejected") }
+            if status != .pendingNew && status != .new && status != .held {
+                throw fail("a partly filled order cannot be rejected")
+            }
             status = .rejected
             statusReason = why
+        case .replaced(let newOrderId):
+            status = .replaced
+            statusReason = "replaced by \(newOrderId)"
         }
     }
 }

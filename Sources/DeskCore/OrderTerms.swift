@@ -10,11 +10,28 @@ public enum Side: String, Sendable, Codable, CaseIterable {
 public enum OrderType: String, Sendable, Codable, CaseIterable {
     case market, limit, stop
     case stopLimit = "stop_limit"
+    /// A stop that follows the price: `trail_price` or `trail_percent` from the
+    /// best price since it was placed (a sell's high-water mark, a buy's low).
+    case trailingStop = "trailing_stop"
 
     /// Limit and stop-limit orders carry a limit price.
     public var needsLimitPrice: Bool { self == .limit || self == .stopLimit }
     /// Stop and stop-limit orders carry a stop price.
     public var needsStopPrice: Bool { self == .stop || self == .stopLimit }
+}
+
+/// How an order relates to others, with Alpaca's names (`order_class`).
+public enum OrderClass: String, Sendable, Codable, CaseIterable {
+    /// One order on its own.
+    case simple
+    /// An entry and two exits (take profit and stop loss) that work once the
+    /// entry has filled completely; one exit's fill cancels the other.
+    case bracket
+    /// One cancels other: a take-profit limit and a stop loss, both working at
+    /// once; one's fill cancels the other.
+    case oco
+    /// One triggers other: an entry and one exit that works once the entry has filled.
+    case oto
 }
 
 /// How long an order stays working.
@@ -40,12 +57,16 @@ public enum OrderStatus: String, Sendable, Codable, CaseIterable {
     case canceled
     case expired
     case rejected
+    /// A bracket or oto exit waiting for its entry to fill (Alpaca's `held`).
+    case held
+    /// Replaced by another order (`PATCH /v2/orders/{id}`); the new order carries on.
+    case replaced
 
     /// No event can change the order any more.
     public var isFinal: Bool {
         switch self {
-        case .filled, .canceled, .expired, .rejected: true
-        case .pendingNew, .new, .partiallyFilled: false
+        case .filled, .canceled, .expired, .rejected, .replaced: true
+        case .pendingNew, .new, .partiallyFilled, .held: false
         }
     }
 

@@ -74,6 +74,11 @@ public enum OrderValidation {
             let symbol = try validateSymbol(ticket.symbol)
             let side = try enumeration(Side.self, ticket.side, field: "side", defaultValue: nil)
             let type = try enumeration(OrderType.self, ticket.orderType, field: "order_type", defaultValue: .market)
+            if type == .trailingStop {
+                // Until the ticket carries a trail (issue 26's order classes).
+                throw OrderValidationError(
+                    field: "trail_price", message: "a trailing_stop order needs trail_price or trail_percent")
+            }
             let timeInForce = try enumeration(
                 TimeInForce.self, ticket.timeInForce, field: "time_in_force", defaultValue: .day)
             let qty = try validateQuantity(ticket.qty, type: type, timeInForce: timeInForce, rules: rules)

@@ -12,6 +12,7 @@ import Foundation
 /// | limit | its limit (it fills at the limit or below) | the higher of its limit and the last price (it fills at the limit or above) |
 /// | stop | the higher of its stop and the last price (triggered, it fills at the market) | the lower of its stop and the last price (it fills at the stop or below, or at once at the market) |
 /// | stop_limit | its limit | the higher of its limit and where it triggers (the lower of its stop and the last price) |
+/// | trailing_stop | the last price | the last price |
 ///
 /// Without a last price, an order that can fill at any price above what it names
 /// (a market order, a buy stop, a sell limit) cannot be valued: admission refuses
@@ -35,6 +36,9 @@ public enum OrderValuation: Sendable, Equatable {
             self = .price(limit ?? 0, basis: "its limit")
         case (.market, _):
             self = Self.atMarket(lastPrice, order, "a market order fills at whatever the market is")
+        case (.trailingStop, _):
+            // Triggered, it fills at the market: valued like a market order at the last price.
+            self = Self.atMarket(lastPrice, order, "a trailing stop fills at the market once it triggers")
         case (.stop, .buy):
             let stop = stop ?? 0
             guard let lastPrice else {

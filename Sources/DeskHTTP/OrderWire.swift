@@ -238,10 +238,12 @@ enum OrderWire {
         switch order.status {
         case .filled, .partiallyFilled:
             "\(order.status.rawValue): \(ExactDecimal.plain(order.filledQty)) of \(ExactDecimal.plain(order.qty)) at an average \(order.filledAvgPrice.map(ExactDecimal.plain) ?? "-")"
-        case .canceled, .expired, .rejected:
+        case .canceled, .expired, .rejected, .replaced:
             "\(order.status.rawValue)\(order.statusReason.map { ": \($0)" } ?? "")"
         case .new, .pendingNew:
             "accepted; working at the broker"
+        case .held:
+            "held: works once its entry has filled"
         }
     }
 }

@@ -38,6 +38,10 @@ public struct Tick: Sendable, Equatable {
     public var bid: Decimal?
     /// Best ask, when known.
     public var ask: Decimal?
+    /// Shares offered at the bid, when known (`bid_size`).
+    public var bidSize: Decimal?
+    /// Shares offered at the ask, when known (`ask_size`).
+    public var askSize: Decimal?
     /// Shares traded (or quoted), when known.
     public var size: Decimal?
     /// What the tick reports, when known.
@@ -48,9 +52,11 @@ public struct Tick: Sendable, Equatable {
     /// A tick; the optional fields are left out of its JSON line when nil.
     public init(
         symbol: String, price: Decimal, at: Date, bid: Decimal? = nil, ask: Decimal? = nil, size: Decimal? = nil,
-        kind: TickKind? = nil, bar: BarFields? = nil
+        kind: TickKind? = nil, bar: BarFields? = nil, bidSize: Decimal? = nil, askSize: Decimal? = nil
     ) {
         self.bar = bar
+        self.bidSize = bidSize
+        self.askSize = askSize
         self.symbol = symbol
         self.price = price
         self.at = at
@@ -63,7 +69,7 @@ public struct Tick: Sendable, Equatable {
     /// The line strategies read: one JSON object and a trailing `"\n"`, e.g.
     /// `{"symbol":"AAPL","price":145.5,"ts":"2026-11-25T14:30:00.123Z","size":100,"type":"trade"}`.
     ///
-    /// Fields come in the order `symbol`, `price`, `ts`, `bid`, `ask`, `size`, `type`,
+    /// Fields come in the order `symbol`, `price`, `ts`, `bid`, `ask`, `bid_size`, `ask_size`, `size`, `type`,
     /// then a bar's `open`, `high`, `low`, `volume`; nil fields are left out. Numbers are JSON numbers written from their exact decimal text
     /// (``ExactDecimal/plain(_:)``), never through a binary float; `ts` is ISO-8601 UTC
     /// with milliseconds (truncated, not rounded).
@@ -87,6 +93,14 @@ public struct Tick: Sendable, Equatable {
         if let ask {
             out.append(contentsOf: #","ask":"#.utf8)
             JSONText.appendNumber(ask, to: &out)
+        }
+        if let bidSize {
+            out.append(contentsOf: #","bid_size":"#.utf8)
+            JSONText.appendNumber(bidSize, to: &out)
+        }
+        if let askSize {
+            out.append(contentsOf: #","ask_size":"#.utf8)
+            JSONText.appendNumber(askSize, to: &out)
         }
         if let size {
             out.append(contentsOf: #","size":"#.utf8)

@@ -28,6 +28,7 @@ struct PaperBookTests {
             case .canceled: "canceled"
             case .expired: "expired"
             case .rejected: "rejected"
+            case .replaced(let by): "replaced by \(by)"
             }
         }
     }

@@ -444,6 +444,7 @@ public struct AlpacaTradeUpdate: Encodable, Sendable, Equatable {
         case .canceled: payload.event = "canceled"
         case .expired: payload.event = "expired"
         case .rejected: payload.event = "rejected"
+        case .replaced: payload.event = "replaced"
         }
         data = payload
     }
