@@ -97,6 +97,7 @@ public struct DeskApplication: Sendable {
                 credentials: LedgerCredentials(ledger: ledger, defaultVenue: venues.defaultVenue.name),
                 store: LedgerStrategyStore(ledger: ledger), users: LedgerStrategyUsers(ledger: ledger), logger: logger)
             self.supervisor = supervisor
+            Self.routeOrderEvents(of: orderDesk, to: supervisor.orderEvents)
             deployer = StrategyDeployer(
                 strategiesDirectory: runtime.strategiesDirectory, python: runtime.python,
                 sandbox: supervisor.sandboxPlan
@@ -173,6 +174,19 @@ public struct DeskApplication: Sendable {
     }
 
     /// One reconciler per venue whose capabilities say `reconciles`, in configuration order.
+    /// Every booked event of a strategy's order, as its line (`OrderEventLine`), to
+    /// that strategy's feed when it asked for them: synchronously as the order desk
+    /// publishes it, so after the booking and before any later tick.
+    static func routeOrderEvents(of orderDesk: OrderDesk, to routes: StrategyEventRoutes) {
+        orderDesk.events.observe { notice in
+            guard !notice.order.strategy.isEmpty,
+                let line = OrderEventLine.line(
+                    order: notice.order, event: notice.event, position: notice.position, at: notice.at)
+            else { return }
+            routes.deliver(line, member: notice.order.member, strategy: notice.order.strategy)
+        }
+    }
+
     static func reconcilers(ledger: Ledger, venues: Venues, orderDesk: OrderDesk, clock: any DeskClock)
         -> [Reconciler]
     {

@@ -92,6 +92,13 @@ struct BacktestDriver: Service {
                 progress.show(done: index + 1)
             }
         }
+        if !ticks.isEmpty {
+            // What the last tick caused (and what that caused) still reaches the strategies that asked for it.
+            deadline.begin()
+            let delivery = await lockstep.deliverEvents()
+            if Task.isCancelled { return stopped(at: ticks.count - 1, waitingFor: delivery.unanswered, deadline) }
+            fillsAfterTick[fillsAfterTick.count - 1] = metrics.fillsBooked
+        }
         deadline.end()
         progress.finish()
         if let problem = await lockstep.failure() { return fail(problem.description) }

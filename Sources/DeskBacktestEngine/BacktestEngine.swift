@@ -108,7 +108,7 @@ public enum BacktestEngine {
                     "the strategy sandbox cannot be built here: \(problem) (a backtest needs it: it watches each strategy's reads of stdin)"
             )
         }
-        let lockstep = Lockstep(launcher: supervisor.launcher, logger: logger)
+        let lockstep = Lockstep(launcher: supervisor.launcher, orderEvents: supervisor.orderEvents, logger: logger)
         let driver = BacktestDriver(
             application: application, lockstep: lockstep, market: market, clock: clock, ticks: ticks, names: names,
             session: configuration.session, tickTimeout: settings.tickTimeout, endGrace: settings.endGrace,

@@ -304,8 +304,10 @@ public struct IssuedToken: Sendable, Equatable {
 
 /// What applying one update did.
 public enum LedgerUpdateOutcome: Sendable {
-    /// The order changed; here it is after the change.
-    case applied(OrderRecord)
+    /// The order changed; here it is after the change. For a fill, `position` is
+    /// the placing strategy's position in the order's symbol on its venue after it
+    /// (nil for other events).
+    case applied(OrderRecord, position: Decimal?)
     /// A fill already booked; nothing changed.
     case duplicate(OrderRecord)
     /// The state machine refused the event; nothing changed.
@@ -316,7 +318,7 @@ public enum LedgerUpdateOutcome: Sendable {
     /// The order after the update, when it exists.
     public var order: OrderRecord? {
         switch self {
-        case .applied(let order), .duplicate(let order), .refused(let order, _): order
+        case .applied(let order, _), .duplicate(let order), .refused(let order, _): order
         case .unknownOrder: nil
         }
     }

@@ -101,10 +101,11 @@ public final class Ledger: Service, Sendable {
 
     /// Records an order a broker decided in this process, in one transaction: the
     /// order in the state `updates` bring it to, its fills, the member's and the
-    /// strategy's positions, and its audit line. Returns the order as recorded.
+    /// strategy's positions, and its audit line. Returns the order as recorded,
+    /// with the strategy's position after each of its fills.
     /// Throws when `updates` do not apply to a new order (nothing is written).
     public nonisolated(nonsending) func record(_ order: Order, updates: [OrderUpdate], audit: AuditEvent) async throws
-        -> OrderRecord
+        -> RecordedOrder
     {
         var progress = OrderProgress(qty: order.terms.qty)
         var fills: [(qty: Decimal, price: Decimal, update: OrderUpdate, cumulative: Decimal)] = []
@@ -122,16 +123,19 @@ public final class Ledger: Service, Sendable {
         let recorded = record
         let booked = rows
         let positions = positionBook
-        try await writer.write { db in
+        let after = try await writer.write { db in
             try recorded.insert(db)
             try Self.readBack(recorded, db)
+            var after: [Decimal] = []
             for fill in booked {
                 try fill.insert(db)
-                try positions.book(order: recorded, qty: fill.qty, price: fill.price, at: fill.filledAt, db)
+                after.append(
+                    try positions.book(order: recorded, qty: fill.qty, price: fill.price, at: fill.filledAt, db))
             }
             try audit.insert(db)
+            return after
         }
-        return recorded
+        return RecordedOrder(order: recorded, positions: after)
     }
 
     /// Appends an audit line (durable when this returns).
@@ -165,11 +169,10 @@ public final class Ledger: Service, Sendable {
         order.progress = progress
         order.updatedAt = update.at
         try order.updateProgress(db)
-        if case .fill(let qty, let price) = update.event {
-            try fill(of: order, qty: qty, price: price, update: update).insert(db)
-            try positions.book(order: order, qty: qty, price: price, at: update.at, db)
-        }
-        return .applied(order)
+        guard case .fill(let qty, let price) = update.event else { return .applied(order, position: nil) }
+        try fill(of: order, qty: qty, price: price, update: update).insert(db)
+        let position = try positions.book(order: order, qty: qty, price: price, at: update.at, db)
+        return .applied(order, position: position)
     }
 
     /// The fill record of `update` (a fill of `qty` at `price`), `order` being after it.
@@ -179,6 +182,15 @@ public final class Ledger: Service, Sendable {
             fillId: update.fillId ?? FillID.make(orderId: order.orderId, cumulativeQty: order.filledQty),
             member: order.member, strategy: order.strategy, symbol: order.symbol, side: order.side, qty: qty,
             price: price, filledAt: update.at, venue: order.venue)
+    }
+
+    /// An order a broker in this process decided, as `record` wrote it.
+    public struct RecordedOrder: Sendable {
+        /// The order in the state its updates brought it to.
+        public var order: OrderRecord
+        /// For each fill among the updates, in order: the placing strategy's
+        /// position in the order's symbol on its venue after it.
+        public var positions: [Decimal]
     }
 
     /// One order, if it exists.

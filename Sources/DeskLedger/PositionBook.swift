@@ -22,15 +22,20 @@ final class PositionBook: Sendable {
 
     private let known = Mutex<[Key: Position]>([:])
 
-    /// Books a fill of `order` into the member's and the strategy's positions.
-    func book(order: OrderRecord, qty: Decimal, price: Decimal, at: Date, _ db: Database) throws {
+    /// Books a fill of `order` into the member's and the strategy's positions;
+    /// returns the strategy's position (quantity) in the symbol after it.
+    @discardableResult
+    func book(order: OrderRecord, qty: Decimal, price: Decimal, at: Date, _ db: Database) throws -> Decimal {
+        var after = Decimal(0)
         for strategy in [nil, order.strategy] {
             let key = Key(member: order.member, strategy: strategy, venue: order.venue, symbol: order.symbol)
             var position = try known.withLock { $0[key] } ?? Self.read(key, db)
             position.apply(side: order.side, qty: qty, price: price)
             try Self.write(key, position, at: at, db)
             known.withLock { $0[key] = position }
+            after = position.qty
         }
+        return after
     }
 
     /// Forgets what is in memory (a transaction that changed positions rolled back).

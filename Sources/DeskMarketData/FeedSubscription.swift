@@ -89,6 +89,14 @@ public final class FeedSubscription: AsyncSequence, Sendable {
         waiter?.resume(returning: line)
     }
 
+    /// Appends a line that did not come from the hub — one of the strategy's
+    /// order events — in order with the ticks: after every tick pushed before,
+    /// before every tick pushed after. Never waits; a full buffer drops its
+    /// oldest line as for ticks.
+    public func pushEvent(_ line: FeedLine) {
+        push(line)
+    }
+
     /// Takes the lines already buffered (at most `limit`) without waiting, so a
     /// consumer that just got one line can write a burst in one go.
     public func takeBuffered(limit: Int) -> [FeedLine] {

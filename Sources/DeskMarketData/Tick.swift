@@ -122,17 +122,26 @@ public struct Tick: Sendable, Equatable {
     }
 }
 
-/// A tick and its JSON line, encoded once by the hub and shared by every subscriber.
+/// One line of a strategy's stdin: a tick and its JSON line, encoded once by the
+/// hub and shared by every subscriber, or a line about one of the strategy's own
+/// orders (``OrderEventLine``), merged into its feed in order.
 public struct FeedLine: Sendable {
-    /// The tick.
-    public let tick: Tick
-    /// ``Tick/jsonLine`` as UTF-8, ending in `"\n"`: what is written to a strategy's stdin.
+    /// The tick; nil for a line about one of the strategy's orders.
+    public let tick: Tick?
+    /// What is written to a strategy's stdin, UTF-8 ending in `"\n"`: ``Tick/jsonLine``
+    /// for a tick.
     public let bytes: [UInt8]
 
     /// Encodes `tick` once.
     public init(tick: Tick) {
         self.tick = tick
         bytes = tick.jsonLineBytes()
+    }
+
+    /// A line about one of a strategy's orders (``OrderEventLine``), as written.
+    init(orderEvent bytes: [UInt8]) {
+        tick = nil
+        self.bytes = bytes
     }
 }
 

@@ -241,9 +241,9 @@ public actor OrderDesk: Service {
                     orderId: order.id, outcome: .brokerRejected, httpStatus: reportedStatus(refused),
                     detail: refused.refusalMessage)
             } ?? acceptedAudit(order)
-        let record: OrderRecord
+        let recorded: Ledger.RecordedOrder
         do {
-            record = try await ledger.record(order, updates: updates, audit: audit)
+            recorded = try await ledger.record(order, updates: updates, audit: audit)
         } catch {
             admission.journalFailed(order.id)
             venue.forget(orderId: order.id)
@@ -251,7 +251,13 @@ public actor OrderDesk: Service {
                 "order could not be recorded", metadata: ["member": "\(order.member)", "error": "\(error)"])
             return (.failed("the desk could not record the order: \(error)"), false)
         }
-        for update in updates { noteBooked(update, order: record) }
+        let record = recorded.order
+        var positions = recorded.positions.makeIterator()
+        for update in updates {
+            var position: Decimal?
+            if case .fill = update.event { position = positions.next() }
+            noteBooked(update, order: record, position: position)
+        }
         await apply(admission.recorded(order.id, progress: record.progress))
         if let refusal { return (.brokerRefused(record, reason: refusal.reason, kind: refusal.kind), true) }
         return (.accepted(record), true)
@@ -319,8 +325,8 @@ public actor OrderDesk: Service {
         var orders: [OrderRecord] = []
         for (update, outcome) in zip(due, outcomes) {
             switch outcome {
-            case .applied(let order):
-                noteBooked(update, order: order)
+            case .applied(let order, let position):
+                noteBooked(update, order: order, position: position)
                 orders.append(order)
             case .duplicate(let order):
                 logger.debug("duplicate fill ignored", metadata: ["order_id": "\(order.orderId)"])
@@ -336,9 +342,12 @@ public actor OrderDesk: Service {
         return orders
     }
 
-    /// Follows one booked update in the machine, counts and logs a fill, and tells the event hub.
-    private func noteBooked(_ update: OrderUpdate, order: OrderRecord) {
-        events.publish(OrderEventNotice(order: order, event: update.event, fillId: update.fillId, at: update.at))
+    /// Follows one booked update in the machine, counts and logs a fill, and tells the event hub
+    /// (with the placing strategy's `position` after a fill).
+    private func noteBooked(_ update: OrderUpdate, order: OrderRecord, position: Decimal?) {
+        events.publish(
+            OrderEventNotice(
+                order: order, event: update.event, fillId: update.fillId, at: update.at, position: position))
         guard case .fill(let qty, let price) = update.event else {
             admission.booked(
                 order.orderId, member: order.member, venue: order.venue, symbol: order.symbol, side: order.side,

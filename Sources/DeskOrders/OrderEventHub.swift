@@ -11,12 +11,16 @@ public struct OrderEventNotice: Sendable {
     /// The fill's id, for fills.
     public var fillId: String?
     public var at: Date
+    /// For a fill: the placing strategy's position in the order's symbol on its
+    /// venue after it, as the ledger booked it; nil for other events.
+    public var position: Decimal?
 
-    public init(order: OrderRecord, event: OrderEvent, fillId: String?, at: Date) {
+    public init(order: OrderRecord, event: OrderEvent, fillId: String?, at: Date, position: Decimal? = nil) {
         self.order = order
         self.event = event
         self.fillId = fillId
         self.at = at
+        self.position = position
     }
 }
 
@@ -32,8 +36,17 @@ public final class OrderEventHub: Sendable {
     }
 
     private let listeners = Mutex<(next: Int, all: [Int: Listener])>((0, [:]))
+    private let observers = Mutex<[@Sendable (OrderEventNotice) -> Void]>([])
 
     public init() {}
+
+    /// Calls `observer` synchronously with every event, in booking order, before
+    /// `publish` returns (strategies' event lines are merged into their feeds
+    /// this way: after the booking, before any later tick). It must be cheap,
+    /// never wait, and never publish.
+    public func observe(_ observer: @escaping @Sendable (OrderEventNotice) -> Void) {
+        observers.withLock { $0.append(observer) }
+    }
 
     /// Events of `member`'s orders (every member's when nil) on `venue` (every
     /// venue's when nil), at most `capacity` waiting.
@@ -56,6 +69,7 @@ public final class OrderEventHub: Sendable {
 
     /// Hands `notice` to every listener of its member and venue. Never waits.
     public func publish(_ notice: OrderEventNotice) {
+        for observer in observers.withLock({ $0 }) { observer(notice) }
         listeners.withLock { state in
             for listener in state.all.values
             where (listener.member == nil || listener.member == notice.order.member)

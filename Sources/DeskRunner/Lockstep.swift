@@ -2,6 +2,7 @@ import DeskCore
 import DeskMarketData
 import Foundation
 import Logging
+import Synchronization
 
 /// Why a backtest's strategies could not run on.
 public enum LockstepProblem: Error, Sendable, Equatable, CustomStringConvertible {
@@ -37,10 +38,18 @@ public enum LockstepProblem: Error, Sendable, Equatable, CustomStringConvertible
 ///
 /// `run()` watches the strategies' exits (run it beside the driver); `close`
 /// stops what still runs and ends `run()`.
+///
+/// A strategy whose config.json asks for its order events (`"events": ["fills"]`)
+/// gets the lines booked since its last turn at the start of its next turn,
+/// before that turn's tick: each line written on its own and waited for like a
+/// tick (its read of it counts as a request for input), so the fills a tick
+/// caused reach it before the next tick, the same way in every run.
 public actor Lockstep {
     private struct Entry {
         let run: StrategyRun
         let readiness: ReadinessCounter
+        /// Its order event lines waiting for its next turn; nil when it asked for none.
+        let events: PendingLines?
         let ended = OneShot<StrategyExit>()
         var delivered = 0
         var exited = false
@@ -49,6 +58,7 @@ public actor Lockstep {
     }
 
     private let launcher: StrategyLauncher
+    private let orderEvents: StrategyEventRoutes
     private let logger: Logger
     private var entries: [String: Entry] = [:]
     /// Names in the order ticks are given: name order, so every run is the same.
@@ -57,9 +67,11 @@ public actor Lockstep {
     private let started: AsyncStream<StrategyRun>
     private let startedQueue: AsyncStream<StrategyRun>.Continuation
 
-    /// Strategies started by `launcher` (the desk's: its tokens, uids, sandbox).
-    public init(launcher: StrategyLauncher, logger: Logger) {
+    /// Strategies started by `launcher` (the desk's: its tokens, uids, sandbox), their
+    /// order event lines delivered by the desk to `orderEvents`.
+    public init(launcher: StrategyLauncher, orderEvents: StrategyEventRoutes = StrategyEventRoutes(), logger: Logger) {
         self.launcher = launcher
+        self.orderEvents = orderEvents
         self.logger = logger
         launcher.configuration.makeLogsDirectory()
         (started, startedQueue) = AsyncStream.makeStream(of: StrategyRun.self)
@@ -106,7 +118,15 @@ public actor Lockstep {
                     strategy: definition.name, reason: error.message, lastLines: lastLines(definition.name))
             }
             guard let readiness = run.readiness else { continue }
-            entries[definition.name] = Entry(run: run, readiness: readiness)
+            var events: PendingLines?
+            if definition.config.events.contains(.fills) {
+                let pending = PendingLines()
+                _ = orderEvents.route(member: definition.config.member, strategy: definition.name) {
+                    pending.append($0)
+                }
+                events = pending
+            }
+            entries[definition.name] = Entry(run: run, readiness: readiness, events: events)
             order = entries.keys.sorted()
             startedQueue.yield(run)
             logger.info(
@@ -163,28 +183,83 @@ public actor Lockstep {
     /// Gives `line` to each strategy subscribed to its symbol, one after the
     /// other in name order, each only once the one before has finished with it
     /// (asks for input again, or ended): so the orders of one tick reach the desk
-    /// in the same order in every run. Call `settle` once first. A cancelled
-    /// caller stops waiting at once and learns whom it waited for.
+    /// in the same order in every run. Each strategy's turn starts with its order
+    /// event lines booked since its last turn (every strategy that has some takes
+    /// its turn, subscribed to the symbol or not). Call `settle` once first. A
+    /// cancelled caller stops waiting at once and learns whom it waited for.
     @discardableResult
     public func deliver(_ line: FeedLine) async -> Delivery {
+        await turns(line)
+    }
+
+    /// Gives each strategy the order event lines booked since its last turn (the
+    /// data is over, and the last tick's may be waiting), as `deliver` does before a tick.
+    @discardableResult
+    public func deliverEvents() async -> Delivery {
+        await turns(nil)
+    }
+
+    private func turns(_ line: FeedLine?) async -> Delivery {
         var given = 0
         for name in order {
             if Task.isCancelled { break }
             guard let entry = entries[name], !entry.exited else { continue }
-            if let symbols = entry.run.definition.config.symbols, !symbols.contains(line.tick.symbol) { continue }
-            guard await entry.run.process.write(line.bytes) else {
-                // A full pipe is waited on until cancelled; a closed one is a strategy that ended.
-                if Task.isCancelled { return Delivery(given: given, unanswered: name) }
-                continue
+            if let events = entry.events {
+                switch await giveEach(events, to: name) {
+                case .taken: break
+                case .ended: continue
+                case .unanswered: return Delivery(given: given, unanswered: name)
+                }
             }
-            let delivered = entry.delivered + 1
-            entries[name]?.delivered = delivered
-            given += 1
-            if await entry.readiness.wait(forReads: delivered + 1) == .closed && Task.isCancelled {
-                return Delivery(given: given, unanswered: name)
+            guard let line, let tick = line.tick else { continue }
+            if let symbols = entry.run.definition.config.symbols, !symbols.contains(tick.symbol) { continue }
+            switch await give(line, to: name) {
+            case .taken: given += 1
+            case .ended: continue
+            case .unanswered(let written): return Delivery(given: given + (written ? 1 : 0), unanswered: name)
             }
         }
         return Delivery(given: given, unanswered: nil)
+    }
+
+    /// What became of one line given to one strategy.
+    private enum Given: Equatable {
+        /// It finished with it (asks for input again).
+        case taken
+        /// It had ended (its stdin closed), or ended meanwhile.
+        case ended
+        /// The waiting task was cancelled before it finished with it (`written`:
+        /// after the line was written, while it worked on it).
+        case unanswered(written: Bool)
+    }
+
+    /// Gives `name` its waiting order event lines one by one, and those its
+    /// handling of them causes, until none waits.
+    private func giveEach(_ events: PendingLines, to name: String) async -> Given {
+        var pending = events.take()
+        while !pending.isEmpty {
+            for line in pending {
+                let given = await give(line, to: name)
+                if given != .taken { return given }
+            }
+            pending = events.take()
+        }
+        return .taken
+    }
+
+    /// Writes `line` to `name`'s stdin and waits until it asks for input again.
+    private func give(_ line: FeedLine, to name: String) async -> Given {
+        guard let entry = entries[name], !entry.exited else { return .ended }
+        guard await entry.run.process.write(line.bytes) else {
+            // A full pipe is waited on until cancelled; a closed one is a strategy that ended.
+            return Task.isCancelled ? .unanswered(written: false) : .ended
+        }
+        let delivered = entry.delivered + 1
+        entries[name]?.delivered = delivered
+        if await entry.readiness.wait(forReads: delivered + 1) == .closed && Task.isCancelled {
+            return .unanswered(written: true)
+        }
+        return .taken
     }
 
     /// The data is over: every strategy's stdin is closed, and those still
@@ -241,5 +316,21 @@ public actor Lockstep {
 
     private func lastLines(_ name: String) -> [String] {
         StrategyLog.tail(path: launcher.configuration.logPath(name), lines: 20)
+    }
+}
+
+/// A strategy's order event lines waiting for its next turn: appended by the
+/// desk as it books them (never waiting), taken by the lockstep.
+final class PendingLines: Sendable {
+    private let lines = Mutex<[FeedLine]>([])
+
+    func append(_ line: FeedLine) { lines.withLock { $0.append(line) } }
+
+    /// Every line waiting, oldest first; none wait afterwards.
+    func take() -> [FeedLine] {
+        lines.withLock { lines in
+            defer { lines = [] }
+            return lines
+        }
     }
 }

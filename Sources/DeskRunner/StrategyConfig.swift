@@ -75,8 +75,15 @@ public struct RestartSettings: Sendable, Equatable {
     }
 }
 
+/// What a strategy may ask to read on stdin besides market data (config.json's `events`).
+public enum StrategyEvent: String, Sendable, CaseIterable {
+    /// Its own orders' fills, cancels, expiries and rejections, as lines
+    /// (`OrderEventLine`) merged into its feed in order.
+    case fills
+}
+
 /// A strategy's `config.json`: the original's keys (`user_id`, `name`,
-/// `description`, `version`, `env`) plus `symbols`, `limits`, `restart`, `runtime`.
+/// `description`, `version`, `env`) plus `symbols`, `limits`, `restart`, `runtime`, `events`.
 public struct StrategyConfig: Sendable, Equatable {
     public var member: String
     public var name: String
@@ -89,12 +96,14 @@ public struct StrategyConfig: Sendable, Equatable {
     public var restart: RestartSettings
     /// `process` or `docker`; nil: the desk's default (`desk serve --runtime`).
     public var runtime: StrategyRuntime?
+    /// What it reads on stdin besides market data; empty (the default): market data only.
+    public var events: Set<StrategyEvent>
 
     /// The configuration of a strategy folder without a config.json: the folder names the member.
     public static func defaults(folder: String) -> StrategyConfig {
         StrategyConfig(
             member: folder, name: folder, description: "", version: "", environment: [:], symbols: nil,
-            limits: StrategyLimits(), restart: RestartSettings(), runtime: nil)
+            limits: StrategyLimits(), restart: RestartSettings(), runtime: nil, events: [])
     }
 
     /// Environment names the desk sets itself; config.json may not override them.
@@ -216,10 +225,12 @@ public struct ConfigProblem: Error, Equatable, Sendable, CustomStringConvertible
 extension StrategyConfig: Decodable {
     enum Keys: String, CodingKey {
         case member, userId = "user_id", name, description, version, env, symbols, limits, restart, runtime
+        case events
     }
 
     /// config.json's keys: `member` (or the seed's `user_id`), `name`, `description`,
-    /// `version`, `env`, `symbols`, `limits`, `restart`, `runtime`; each optional.
+    /// `version`, `env`, `symbols`, `limits`, `restart`, `runtime`, `events` (a list of
+    /// `StrategyEvent` names, e.g. `["fills"]`); each optional.
     public init(from decoder: any Decoder) throws {
         self = .defaults(folder: decoder.userInfo[Self.folderKey] as? String ?? "")
         let container = try decoder.container(keyedBy: Keys.self)
@@ -275,6 +286,22 @@ extension StrategyConfig: Decodable {
                     debugDescription: "must be one of \(runtimes.names.map { "\"\($0)\"" }.joined(separator: ", "))")
             }
             self.runtime = runtime
+        }
+        if container.contains(.events) {
+            let allowed = StrategyEvent.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", ")
+            guard let names = try? container.decode([String].self, forKey: .events) else {
+                throw DecodingError.dataCorruptedError(
+                    forKey: .events, in: container,
+                    debugDescription: "must be a list of event names, e.g. [\"fills\"]; allowed: \(allowed)")
+            }
+            for name in names {
+                guard let event = StrategyEvent(rawValue: name) else {
+                    throw DecodingError.dataCorruptedError(
+                        forKey: .events, in: container,
+                        debugDescription: "unknown event \(OrderValidation.quoted(name)); allowed: \(allowed)")
+                }
+                events.insert(event)
+            }
         }
     }
 }

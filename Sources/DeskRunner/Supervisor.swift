@@ -39,6 +39,8 @@ public actor Supervisor: Service {
     private let launches: AsyncStream<(String, Int)>
     private let launchQueue: AsyncStream<(String, Int)>.Continuation
     private var shuttingDown = false
+    /// Where the desk delivers its strategies' order event lines (for those that ask for them).
+    public nonisolated let orderEvents = StrategyEventRoutes()
 
     /// `users` remembers each strategy's uid (the ledger, in the desk).
     public init(
@@ -323,6 +325,10 @@ public actor Supervisor: Service {
                 await run.abandon(grace: configuration.stopGrace)
                 return
             }
+            // Its own order events, merged into its feed in order (config.json's "events").
+            let route =
+                config.events.contains(.fills)
+                ? orderEvents.route(member: config.member, strategy: name) { subscription.pushEvent($0) } : nil
             let processDone = OneShot<Void>()
             managed[name]?.process = process
             managed[name]?.processDone = processDone
@@ -337,6 +343,7 @@ public actor Supervisor: Service {
                 metadata: ["strategy": "\(name)", "member": "\(config.member)", "pid": "\(process.pid)"])
 
             let exit = await Self.pump(subscription, into: process)
+            if let route { orderEvents.remove(member: config.member, strategy: name, id: route) }
             let ranFor = ContinuousClock.now - started
             await run.finish(exit)
             managed[name]?.process = nil

@@ -111,7 +111,7 @@ struct MarketDataDeskTests {
                     double.publishTrade(symbol: "MSFT", price: Decimal(string: "420.37")!, size: 5)
                     var lines = strategy.makeAsyncIterator()
                     let line = await lines.next()
-                    #expect(line?.tick.symbol == "MSFT")
+                    #expect(line?.tick?.symbol == "MSFT")
                     let text = line.map { String(decoding: $0.bytes, as: UTF8.self) } ?? ""
                     #expect(text.contains(#""price":420.37,"#))
                     #expect(desk.prices.lastPrice("MSFT") == Decimal(string: "420.37"))

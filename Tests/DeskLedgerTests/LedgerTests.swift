@@ -208,9 +208,11 @@ struct LedgerTests {
                 Self.update("d1", .accepted), Self.fill("d1", 4, at: 100, cumulative: 4),
                 Self.fill("d1", 6, at: 101, cumulative: 10),
             ], audit: Self.audit("d1"))
-        #expect(recorded.status == .filled)
-        #expect(recorded.filledAvgPrice == Decimal(string: "100.6")!)
-        #expect(try await ledger.order(id: "d1") == recorded)
+        #expect(recorded.order.status == .filled)
+        #expect(recorded.order.filledAvgPrice == Decimal(string: "100.6")!)
+        #expect(try await ledger.order(id: "d1") == recorded.order)
+        // The strategy's position after each fill, as a strategy's fill line tells it.
+        #expect(recorded.positions == [4, 10])
         #expect(try await ledger.fills(orderId: "d1").map(\.fillId) == ["d1:4", "d1:10"])
         #expect(try await ledger.positions(member: "alice").first?.qty == 10)
         #expect(try await ledger.positions(member: "alice", byStrategy: true).first?.costBasis == 1006)
@@ -222,6 +224,18 @@ struct LedgerTests {
         }
         #expect(try await ledger.order(id: "d2") == nil)
         #expect(try ledger.count("audit_events") == 1)
+        // A later fill of another order in the same symbol: its update's outcome carries the position after it.
+        try await ledger.journal(Self.order("d3", qty: 5), audit: Self.audit("d3"))
+        let outcomes = try await ledger.apply([
+            Self.update("d3", .accepted), Self.fill("d3", 5, at: 102, cumulative: 5),
+        ])
+        #expect(outcomes.map(Self.position) == [nil, 15])
+    }
+
+    /// The position an update's outcome carries (a fill's), nil for any other.
+    static func position(_ outcome: LedgerUpdateOutcome) -> Decimal? {
+        guard case .applied(_, let position) = outcome else { return nil }
+        return position
     }
 
     @Test("positions kept in memory stay true when a batch rolls back")

@@ -64,6 +64,11 @@ func withOrderDesk(
     }
 }
 
+/// What an order event hub's observer saw, one line per notice.
+final class SeenNotices: Sendable {
+    let lines = Mutex<[String]>([])
+}
+
 func eventually(_ condition: @Sendable () async throws -> Bool) async throws -> Bool {
     for _ in 0..<400 {
         if try await condition() { return true }
@@ -97,6 +102,39 @@ struct OrderDeskTests {
             let audit = try await ledger.auditEvents()
             #expect(audit.map(\.outcome) == [.accepted])
             #expect(audit.first?.detail == "buy 10 AAPL market day")
+        }
+    }
+
+    @Test(
+        "every booked event reaches the hub's observers before the call that booked it returns; a fill with the strategy's position after it"
+    )
+    func observedEventsCarryThePosition() async throws {
+        try await withPaperDesk { desk, _, prices, clock in
+            let seen = SeenNotices()
+            desk.events.observe { notice in
+                let position = notice.position.map { " position \(ExactDecimal.plain($0))" } ?? ""
+                seen.lines.withLock { $0.append("\(notice.order.orderId) \(notice.event)\(position)") }
+            }
+            prices.observe(PriceBook.Trade(symbol: "AAPL", price: 100, size: nil, at: clock.now()))
+            _ = await desk.place(Self.ticket(), member: "alice", strategy: "s1")
+            #expect(
+                seen.lines.withLock { $0 } == ["order-1 accepted", "order-1 fill(qty: 10, price: 100) position 10"])
+            _ = await desk.place(
+                Self.ticket("5", type: "limit", limit: "90", tif: "gtc"), member: "alice", strategy: "s1")
+            _ = await desk.place(
+                Self.ticket("5", type: "limit", limit: "80", tif: "gtc"), member: "alice", strategy: "s1")
+            _ = await desk.cancel(orderId: "order-3", member: "alice", strategy: "s1", isAdmin: false)
+            // Another strategy's fill of the same member books into its own position.
+            _ = await desk.place(Self.ticket("1"), member: "alice", strategy: "s2")
+            prices.observe(PriceBook.Trade(symbol: "AAPL", price: 89, size: nil, at: clock.now()))
+            let booked = try await eventually { seen.lines.withLock { $0.count } == 8 }
+            #expect(booked)
+            #expect(
+                seen.lines.withLock { $0 } == [
+                    "order-1 accepted", "order-1 fill(qty: 10, price: 100) position 10", "order-2 accepted",
+                    "order-3 accepted", "order-3 canceled(reason: nil)", "order-4 accepted",
+                    "order-4 fill(qty: 1, price: 100) position 1", "order-2 fill(qty: 5, price: 89) position 15",
+                ])
         }
     }
 

@@ -32,6 +32,18 @@ struct ConfigAndLogTests {
     }
 
     @Test(
+        "events: what a strategy reads besides market data; none by default, fills with or without symbols",
+        arguments: [
+            ("{}", Set<StrategyEvent>()),
+            (#"{"events": []}"#, []),
+            (#"{"events": ["fills"]}"#, [.fills]),
+            (#"{"symbols": ["AAPL"], "events": ["fills", "fills"]}"#, [.fills]),
+        ] as [(String, Set<StrategyEvent>)])
+    func events(text: String, expected: Set<StrategyEvent>) throws {
+        #expect(try StrategyConfig.parse(text, folder: "f", path: "x").get().events == expected)
+    }
+
+    @Test(
         "bad config.json files name the file, line and key",
         arguments: [
             ("{\n  \"user_id\": \"alice\",\n  \"env\": {\"A\": 1}\n}", 3, "A", "must be a string"),
@@ -45,6 +57,8 @@ struct ConfigAndLogTests {
             ("{\n  \"limts\": {}\n}", 2, "limts", "allowed: member, user_id, name, description, version, env, symbols"),
             ("{\n  \"member\": \"a\",\n  \"user_id\": \"b\"\n}", 3, "user_id", "give one of them, not both"),
             ("{\n  \"member\": \"../root\"\n}", 2, "member", "member id"),
+            ("{\n  \"events\": [\"trades\"]\n}", 2, "events", #"unknown event "trades"; allowed: "fills""#),
+            ("{\n  \"events\": \"fills\"\n}", 2, "events", #"must be a list of event names, e.g. ["fills"]"#),
             ("{\n  \"restart\": {\"max_restarts\": 1.5}\n}", 2, "max_restarts", "a whole number"),
             ("{\n  \"restart\": {\"max_restarts\": 101}\n}", 2, "max_restarts", "a whole number from 0 to 100"),
             ("{\n  \"restart\": {\"max_restarts\": -1}\n}", 2, "max_restarts", "from 0 to 100"),

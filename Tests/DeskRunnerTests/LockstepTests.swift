@@ -17,7 +17,7 @@ struct LockstepTests {
     /// exit watch beside it; closes it afterwards and checks that `run()` returned.
     func withLockstep(
         _ folder: StrategyFolder, base: UInt32, credentials: RecordingCredentials = RecordingCredentials(),
-        _ body: @Sendable (Lockstep) async throws -> Void
+        orderEvents: StrategyEventRoutes = StrategyEventRoutes(), _ body: @Sendable (Lockstep) async throws -> Void
     ) async throws {
         let configuration = folder.configuration(sandbox: SandboxOptions(baseUID: base))
         let plan = SandboxPlan.probe(
@@ -27,7 +27,7 @@ struct LockstepTests {
         let launcher = StrategyLauncher(
             configuration: configuration, credentials: credentials, users: InMemoryStrategyUserStore(),
             backend: { _ in .success(backend) })
-        let lockstep = Lockstep(launcher: launcher, logger: testLogger())
+        let lockstep = Lockstep(launcher: launcher, orderEvents: orderEvents, logger: testLogger())
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await lockstep.run() }
             do {
@@ -126,6 +126,69 @@ struct LockstepTests {
             #expect(delivery == Lockstep.Delivery(given: 1, unanswered: "staller"))
         }
         #expect(folder.log("staller").contains("staller ended: killed by signal"), "\(folder.log("staller"))")
+    }
+
+    /// A line about `member`'s `strategy`'s order `id`: a fill of 5 AAPL at 101.5, position 5 after it.
+    static func fillLine(_ id: String, member: String, strategy: String) throws -> FeedLine {
+        let order = Order(
+            id: id, member: member, strategy: strategy,
+            terms: OrderTerms(symbol: "AAPL", qty: 5, side: .buy, type: .market),
+            placedAt: Date(timeIntervalSince1970: 1_800_000_000))
+        return try #require(
+            OrderEventLine.line(
+                order: OrderRecord(order, progress: OrderProgress(qty: 5)), event: .fill(qty: 5, price: 101.5),
+                position: 5, at: Date(timeIntervalSince1970: 1_800_000_001)))
+    }
+
+    @Test(
+        "a strategy that asks for its order events reads those booked since its turn before its next tick, each awaited; no other strategy sees them"
+    )
+    func orderEventsBeforeTheNextTick() async throws {
+        let folder = try StrategyFolder()
+        defer { folder.remove() }
+        let lines = "import sys\nfor line in sys.stdin:\n    print('LINE', line.strip(), flush=True)\n"
+        try folder.add("a_events", script: lines, config: #"{"user_id": "alice", "events": ["fills"]}"#)
+        try folder.add("b_plain", script: lines, config: #"{"user_id": "bob", "symbols": ["AAPL"]}"#)
+        try folder.add(
+            "c_msft", script: lines, config: #"{"user_id": "carol", "symbols": ["MSFT"], "events": ["fills"]}"#)
+        let routes = StrategyEventRoutes()
+        var made: [String: FeedLine] = [:]
+        for (id, member, strategy) in [
+            ("o-1", "alice", "a_events"), ("o-2", "alice", "a_events"), ("o-3", "bob", "b_plain"),
+            ("o-4", "bob", "a_events"), ("o-5", "carol", "c_msft"), ("o-6", "alice", "a_events"),
+        ] {
+            made[id] = try Self.fillLine(id, member: member, strategy: strategy)
+        }
+        let fills = made
+        try await withLockstep(folder, base: 63_680, orderEvents: routes) { lockstep in
+            #expect(await lockstep.start(["a_events", "b_plain", "c_msft"]) == nil)
+            #expect(await lockstep.settle() == nil)
+            #expect(await lockstep.deliver(Self.line("AAPL", 1)) == Lockstep.Delivery(given: 2, unanswered: nil))
+            // Booked while the strategies worked on tick 1: each strategy's own, and no one's for b_plain.
+            #expect(routes.deliver(fills["o-1"]!, member: "alice", strategy: "a_events"))
+            #expect(routes.deliver(fills["o-2"]!, member: "alice", strategy: "a_events"))
+            #expect(!routes.deliver(fills["o-3"]!, member: "bob", strategy: "b_plain"))
+            #expect(!routes.deliver(fills["o-4"]!, member: "bob", strategy: "a_events"))
+            // c_msft's own fill reaches it although the next tick is not its symbol's.
+            #expect(routes.deliver(fills["o-5"]!, member: "carol", strategy: "c_msft"))
+            #expect(await lockstep.deliver(Self.line("AAPL", 2)) == Lockstep.Delivery(given: 2, unanswered: nil))
+            #expect(routes.deliver(fills["o-6"]!, member: "alice", strategy: "a_events"))
+            #expect(await lockstep.deliverEvents() == Lockstep.Delivery(given: 0, unanswered: nil))
+            await lockstep.endOfData(grace: .seconds(5))
+            #expect(await lockstep.failure() == nil)
+        }
+        let got = { (name: String) in
+            folder.log(name).split(separator: "\n").filter { $0.contains("LINE ") }.map {
+                String($0[$0.range(of: "LINE ")!.upperBound...])
+            }
+        }
+        let fill = { (id: String) in
+            #"{"type":"fill","order_id":"\#(id)","symbol":"AAPL","side":"buy","qty":5,"price":101.5,"position":5,"ts":"2027-01-15T08:00:01.000Z"}"#
+        }
+        let tick = { (price: Int) in #"{"symbol":"AAPL","price":\#(price),"ts":"2027-01-15T08:00:00.000Z"}"# }
+        #expect(got("a_events") == [tick(1), fill("o-1"), fill("o-2"), tick(2), fill("o-6")])
+        #expect(got("b_plain") == [tick(1), tick(2)])
+        #expect(got("c_msft") == [fill("o-5")])
     }
 
     @Test("a strategy that cannot start is named before anything runs")

@@ -258,8 +258,9 @@ public final class AlpacaStreams: Sendable {
             var trades: Int64 = 0
             for await subscription in subscriptions {
                 for await line in subscription {
+                    guard let tick = line.tick else { continue }
                     let channels = conversation.withLock { $0.channels }
-                    for message in AlpacaStreamData.messages(for: line.tick, channels: channels, tradeId: &trades) {
+                    for message in AlpacaStreamData.messages(for: tick, channels: channels, tradeId: &trades) {
                         out.yield(message)
                     }
                 }
