@@ -3,7 +3,9 @@
 Drop-in compatible with the original client (``place_order``, ``set_user_id``,
 ``get_server_url``; environment ``DESK_SERVER_URL`` and ``USER_ID``), plus
 bearer tokens (``DESK_TOKEN``), unix-socket servers (``unix:///path``), the JSON
-read API (orders, positions, account) and a market data reader.
+read API (orders, positions, account; ``get_position`` for the strategy's own
+position), a market data reader and ``lines()``, which also yields the
+strategy's own order events (``"events": ["fills"]`` in config.json).
 """
 from .client import (
     cancel_order,
@@ -11,13 +13,14 @@ from .client import (
     get_account,
     get_order,
     get_orders,
+    get_position,
     get_positions,
     get_server_url,
     place_order,
     set_user_id,
 )
 from .errors import DeskConnectionError, DeskError, DeskRequestError, DeskTimeout
-from .market_data import market_data
+from .market_data import EVENT_TYPES, is_event, lines, market_data
 from .order_pb2 import OrderRequest, OrderResponse
 
 __version__ = "2.0.0"
@@ -30,8 +33,12 @@ __all__ = [
     "get_orders",
     "cancel_order",
     "get_positions",
+    "get_position",
     "get_account",
     "market_data",
+    "lines",
+    "is_event",
+    "EVENT_TYPES",
     "format_decimal",
     "DeskError",
     "DeskConnectionError",

@@ -281,13 +281,28 @@ def cancel_order(order_id: str, timeout: float = 10) -> Dict[str, Any]:
     return _read("DELETE", _order_path(order_id), timeout)
 
 
+def _own_strategy() -> Optional[str]:
+    """The strategy this process runs as (``STRATEGY_NAME``, which the desk sets), or None."""
+    return os.environ.get("STRATEGY_NAME") or None
+
+
 def get_orders(status: Optional[str] = None, symbol: Optional[str] = None,
-               timeout: float = 10) -> List[Dict[str, Any]]:
-    """Your orders (``GET /orders``), optionally only those with ``status``
-    (``"open"``, ``"closed"``, ``"all"`` or an order status such as ``"filled"``)
-    and/or for ``symbol``."""
+               timeout: float = 10, limit: Optional[int] = None) -> List[Dict[str, Any]]:
+    """Your orders (``GET /orders``), newest first, optionally only those with
+    ``status`` (``"open"``, ``"closed"``, ``"all"`` or an order status such as
+    ``"filled"``) and/or for ``symbol``; at most ``limit`` (the desk's default: 100).
+
+    Each is a dict: ``order_id``, ``symbol``, ``side``, ``qty``, ``filled_qty``,
+    ``filled_avg_price``, ``status``, ``order_type``, ``time_in_force``,
+    ``limit_price``, ``stop_price``, ``strategy``, ``venue``... (decimals as
+    strings). Run by the desk as a strategy (``STRATEGY_NAME`` set), these are
+    the strategy's own orders only; with a member's token, all the member's."""
     params = {name: value for name, value in (("status", status), ("symbol", symbol)) if value}
-    return _field(_read("GET", "/orders", timeout, params=params), "orders")
+    if limit is not None:
+        params["limit"] = str(limit)
+    orders = _field(_read("GET", "/orders", timeout, params=params), "orders")
+    strategy = _own_strategy()
+    return [order for order in orders if order.get("strategy") == strategy] if strategy else orders
 
 
 def get_positions(timeout: float = 10) -> List[Dict[str, Any]]:
@@ -295,6 +310,21 @@ def get_positions(timeout: float = 10) -> List[Dict[str, Any]]:
     ``avg_entry_price``, ``realized_pnl``, ``market_price``, ``market_value``,
     ``unrealized_pnl``."""
     return _field(_read("GET", "/positions", timeout), "positions")
+
+
+def get_position(symbol: str, timeout: float = 10) -> Decimal:
+    """Your position in ``symbol`` as an exact ``Decimal`` (negative: short; 0
+    when you hold none). Run by the desk as a strategy (``STRATEGY_NAME`` set),
+    the strategy's own position (``GET /positions?by=strategy``); with a member's
+    token, the member's netted position (``GET /positions``)."""
+    if not symbol:
+        raise ValueError("symbol must not be empty")
+    strategy = _own_strategy()
+    params = {"by": "strategy"} if strategy else None
+    rows = _field(_read("GET", "/positions", timeout, params=params), "positions")
+    held = [Decimal(str(row.get("qty", "0"))) for row in rows
+            if row.get("symbol") == symbol and (strategy is None or row.get("strategy") == strategy)]
+    return sum(held, Decimal(0))
 
 
 def get_account(timeout: float = 10) -> Dict[str, Any]:

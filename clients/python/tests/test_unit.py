@@ -111,3 +111,24 @@ def test_market_data_reports_to_stderr_without_logging_setup(capfd):
     assert result.returncode == 0
     assert result.stdout.strip() == "[{'symbol': 'A', 'price': 1}]"
     assert "line 1" in result.stderr and "not valid JSON" in result.stderr
+
+
+def test_lines_tells_market_data_from_order_events(caplog):
+    stream = [
+        '{"symbol": "AAPL", "price": 1}\n',
+        '{"symbol": "AAPL", "price": 1.5, "bid": 1.4, "ask": 1.6, "type": "quote"}\n',
+        '{"type": "fill", "order_id": "o1", "symbol": "AAPL", "side": "buy", "qty": 5, "price": 1.5, '
+        '"position": 5}\n',
+        '{"type": "canceled", "order_id": "o2", "symbol": "AAPL", "side": "sell", "reason": "by request"}\n',
+        '{"type": "rejected", "symbol": "AAPL", "side": "buy"}\n',
+    ]
+    with caplog.at_level(logging.WARNING, logger="desk_client"):
+        read = list(desk_client.lines(stream))
+    assert [(line["type"], desk_client.is_event(line)) for line in read] == [
+        ("trade", False), ("quote", False), ("fill", True), ("canceled", True)]
+    assert read[2]["position"] == 5 and read[3]["reason"] == "by request"
+    assert "order event line 5 has no order_id; skipped" in caplog.text
+    # The seed's reader gives ticks only, exactly as they came.
+    assert list(market_data(stream)) == [{"symbol": "AAPL", "price": 1},
+                                         {"symbol": "AAPL", "price": 1.5, "bid": 1.4, "ask": 1.6, "type": "quote"}]
+    assert desk_client.EVENT_TYPES == {"fill", "canceled", "expired", "rejected"}
