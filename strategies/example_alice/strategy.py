@@ -3,6 +3,12 @@
 market; after RUN_LENGTH down-ticks in a row, sell ORDER_QTY. The position per
 symbol stays within MAX_POSITION shares, long or short.
 
+Its position comes from its own fills: config.json sets "events": ["fills"], so
+the desk writes a line about each fill of its orders to its stdin, in order with
+the market data (before the next tick, in a backtest as live). An order's answer
+is not a fill: in a backtest, as at Alpaca, a market order answers "new, 0
+filled" and fills on a later tick. LOG_LEVEL=DEBUG logs every tick.
+
 Settings come from the environment (config.json's "env" sets them). The desk
 runs it with its own DESK_TOKEN (a bearer token for this member and strategy,
 issued at each start and revoked when it ends) and DESK_SERVER_URL; desk_client
@@ -14,9 +20,10 @@ from collections import defaultdict
 from decimal import Decimal, InvalidOperation
 from typing import Optional
 
-from desk_client import DeskError, market_data, place_order
+from desk_client import DeskError, is_event, lines, place_order
 
-logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO").upper(),
+                    format="%(asctime)s %(name)s %(levelname)s %(message)s")
 log = logging.getLogger("alice.momentum")
 
 RUN_LENGTH = int(os.environ.get("RUN_LENGTH", "3"))
@@ -25,7 +32,7 @@ MAX_POSITION = Decimal(os.environ.get("MAX_POSITION", "50"))
 
 last_price = {}                 # symbol -> previous price
 streak = defaultdict(int)       # symbol -> +n after n up-ticks, -n after n down-ticks
-position = defaultdict(Decimal)  # symbol -> shares we hold (negative: short)
+position = defaultdict(Decimal)  # symbol -> shares we hold (negative: short), from our fills
 
 
 def trade(symbol: str, side: str) -> None:
@@ -37,9 +44,18 @@ def trade(symbol: str, side: str) -> None:
     if response.status != "success":
         log.warning("%s %s refused: %s", side, symbol, response.message)
         return
-    filled = Decimal(response.filled_qty or "0")
-    position[symbol] += filled if side == "buy" else -filled
-    log.info("%s %s %s: %s, position now %s", side, ORDER_QTY, symbol, response.order_status, position[symbol])
+    log.info("%s %s %s: order %s %s", side, ORDER_QTY, symbol, response.order_id, response.order_status)
+
+
+def on_order_event(event: dict) -> None:
+    """A fill sets the position (the desk says what it is after the fill); a
+    canceled, expired or rejected order changes nothing but is logged."""
+    if event["type"] == "fill":
+        position[event["symbol"]] = Decimal(str(event["position"]))
+        log.info("filled %s %s %s at %s: position now %s", event["side"], event["qty"], event["symbol"],
+                 event["price"], position[event["symbol"]])
+    else:
+        log.warning("order %s %s: %s", event["order_id"], event["type"], event.get("reason", ""))
 
 
 def tick_price(tick: dict) -> Optional[Decimal]:
@@ -52,27 +68,37 @@ def tick_price(tick: dict) -> Optional[Decimal]:
     return price if price.is_finite() and price > 0 else None
 
 
-def main() -> None:
-    for tick in market_data():
-        symbol = tick["symbol"]
-        price = tick_price(tick)
-        if price is None:
-            log.warning("skipping a tick with an unusable price: %r", tick)
-            continue
-        previous, last_price[symbol] = last_price.get(symbol), price
-        if previous is None or price == previous:
-            continue
-        if price > previous:
-            streak[symbol] = max(streak[symbol], 0) + 1
-        else:
-            streak[symbol] = min(streak[symbol], 0) - 1
+def decide(tick: dict) -> None:
+    """Buys or sells on this tick's streak, within the position cap."""
+    symbol = tick["symbol"]
+    price = tick_price(tick)
+    if price is None:
+        log.warning("skipping a tick with an unusable price: %r", tick)
+        return
+    previous, last_price[symbol] = last_price.get(symbol), price
+    if previous is None or price == previous:
+        return
+    if price > previous:
+        streak[symbol] = max(streak[symbol], 0) + 1
+    else:
+        streak[symbol] = min(streak[symbol], 0) - 1
 
-        if streak[symbol] >= RUN_LENGTH and position[symbol] + ORDER_QTY <= MAX_POSITION:
-            trade(symbol, "buy")
-            streak[symbol] = 0
-        elif streak[symbol] <= -RUN_LENGTH and position[symbol] - ORDER_QTY >= -MAX_POSITION:
-            trade(symbol, "sell")
-            streak[symbol] = 0
+    if streak[symbol] >= RUN_LENGTH and position[symbol] + ORDER_QTY <= MAX_POSITION:
+        trade(symbol, "buy")
+        streak[symbol] = 0
+    elif streak[symbol] <= -RUN_LENGTH and position[symbol] - ORDER_QTY >= -MAX_POSITION:
+        trade(symbol, "sell")
+        streak[symbol] = 0
+
+
+def main() -> None:
+    for line in lines():
+        if is_event(line):
+            on_order_event(line)
+            continue
+        decide(line)
+        log.debug("tick %s %s: streak %s, position %s", line["symbol"], line["price"], streak[line["symbol"]],
+                  position[line["symbol"]])
     log.info("market data ended; positions %s", dict(position))
 
 

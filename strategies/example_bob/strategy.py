@@ -7,6 +7,11 @@ Orders are limit orders one cent through the price, immediate-or-cancel, so
 they never rest on the book. Prices are Decimals rounded to cents (a float such
 as 145.50 + 0.10 would be sent as "145.60000000000002" and refused).
 
+Its position comes from its own fills, never from an order's answer: with
+"events": ["fills"] in config.json the desk writes each fill of its orders to
+its stdin in order with the market data, so the cap holds the same in a
+backtest (where orders fill on a later tick), on paper and live.
+
 Settings come from the environment (config.json's "env" sets them). The desk
 runs it with its own DESK_TOKEN (a bearer token for this member and strategy,
 issued at each start and revoked when it ends) and DESK_SERVER_URL; desk_client
@@ -18,7 +23,7 @@ from collections import defaultdict, deque
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Optional
 
-from desk_client import DeskError, market_data, place_order
+from desk_client import DeskError, is_event, lines, place_order
 
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
 log = logging.getLogger("bob.mean_reversion")
@@ -30,7 +35,7 @@ MAX_POSITION = Decimal(os.environ.get("MAX_POSITION", "100"))
 CENT = Decimal("0.01")
 
 recent = defaultdict(lambda: deque(maxlen=WINDOW))  # symbol -> last WINDOW prices
-position = defaultdict(Decimal)                     # symbol -> shares we hold (negative: short)
+position = defaultdict(Decimal)                     # symbol -> shares we hold (negative: short), from fills
 
 
 def trade(symbol: str, side: str, price: Decimal) -> None:
@@ -44,10 +49,8 @@ def trade(symbol: str, side: str, price: Decimal) -> None:
     if response.status != "success":
         log.warning("%s %s refused: %s", side, symbol, response.message)
         return
-    filled = Decimal(response.filled_qty or "0")
-    position[symbol] += filled if side == "buy" else -filled
-    log.info("%s %s %s @ %s: %s, position now %s", side, ORDER_QTY, symbol, limit, response.order_status,
-             position[symbol])
+    log.info("%s %s %s @ %s: order %s %s", side, ORDER_QTY, symbol, limit, response.order_id,
+             response.order_status)
 
 
 def tick_price(tick: dict) -> Optional[Decimal]:
@@ -61,7 +64,15 @@ def tick_price(tick: dict) -> Optional[Decimal]:
 
 
 def main() -> None:
-    for tick in market_data():
+    for tick in lines():
+        if tick["type"] == "fill":
+            position[tick["symbol"]] = Decimal(str(tick["position"]))
+            log.info("filled %s %s %s at %s, position now %s", tick["side"], tick["qty"], tick["symbol"],
+                     tick["price"], tick["position"])
+            continue
+        if is_event(tick):  # canceled (an ioc order that did not fill), expired, rejected
+            log.info("order %s %s %s", tick["order_id"], tick["type"], tick.get("reason", ""))
+            continue
         symbol = tick["symbol"]
         price = tick_price(tick)
         if price is None:
