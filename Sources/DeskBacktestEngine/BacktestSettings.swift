@@ -32,6 +32,9 @@ public struct BacktestSettings: Sendable {
     /// No progress lines.
     public var quiet: Bool
 
+    /// The ledger's file name in the work folder (`desk orders --work FOLDER` reads it).
+    public static let ledgerName = "desk.db"
+
     /// Settings with `desk backtest`'s defaults.
     public init(
         strategies: [String], strategiesDirectory: URL, dataFiles: [URL], workDirectory: URL? = nil,

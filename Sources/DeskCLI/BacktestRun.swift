@@ -24,7 +24,7 @@ public enum BacktestRun {
                 """
                 report: \(outcome.reportPage.path)
                 equity: \(outcome.equityFile.path)
-                ledger: desk orders --db \(outcome.workDirectory.appendingPathComponent("desk.db").path)
+                ledger: desk orders --work \(outcome.workDirectory.path)
 
                 """.utf8))
     }

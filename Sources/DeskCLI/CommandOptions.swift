@@ -1,8 +1,37 @@
 import ArgumentParser
 import DeskApp
+import DeskBacktestEngine
 import DeskClient
 import DeskIdentity
 import Foundation
+
+/// Which ledger a report reads: `--db`'s (the club's desk), or `--work`'s, a
+/// backtest's work folder (`FOLDER/desk.db`, the ledger `desk backtest --work FOLDER` wrote).
+public struct LedgerChoice: ParsableArguments {
+    @OptionGroup public var database: DatabaseOptions
+    @Option(
+        name: .customLong("work"),
+        help:
+            "A backtest's work folder: read the ledger it wrote (FOLDER/\(BacktestSettings.ledgerName)) instead of --db's."
+    )
+    public var work: String?
+
+    public init() {}
+
+    public func validate() throws {
+        if work != nil && database.path != nil {
+            throw ValidationError("give --db (a desk's ledger) or --work (a backtest's work folder), not both")
+        }
+    }
+
+    /// The ledger file to read: the work folder's, else `--db`'s (see `DatabaseOptions`).
+    public var resolved: DatabaseOptions {
+        guard let work else { return database }
+        var chosen = database
+        chosen.path = (work as NSString).appendingPathComponent(BacktestSettings.ledgerName)
+        return chosen
+    }
+}
 
 /// How a command reaches a running desk: a member's token (its own strategies)
 /// or an admin's (everyone's).

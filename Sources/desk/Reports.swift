@@ -12,7 +12,7 @@ struct Orders: AsyncParsableCommand {
     @Option(help: "Only this symbol.") var symbol: String?
     @Option(help: "At most this many.") var limit: Int = 50
     @Flag(help: "JSON instead of a table.") var json = false
-    @OptionGroup var database: DatabaseOptions
+    @OptionGroup var ledger: LedgerChoice
     @OptionGroup var venue: VenueOptions
 
     func validate() throws {
@@ -24,7 +24,7 @@ struct Orders: AsyncParsableCommand {
     func run() async throws {
         try await LedgerCommands.orders(
             OrdersQuery(member: member.value, status: status, symbol: symbol, limit: limit), json: json,
-            database: database, venue: venue)
+            database: ledger.resolved, venue: venue)
     }
 }
 
@@ -38,11 +38,11 @@ struct Positions: AsyncParsableCommand {
     @OptionGroup var member: MemberOption
     @Flag(name: .customLong("by-strategy"), help: "One row per strategy instead of per member.") var byStrategy = false
     @Flag(help: "JSON instead of a table.") var json = false
-    @OptionGroup var database: DatabaseOptions
+    @OptionGroup var ledger: LedgerChoice
     @OptionGroup var venue: VenueOptions
 
     func run() async throws {
         try await LedgerCommands.positions(
-            member: member.value, byStrategy: byStrategy, json: json, database: database, venue: venue)
+            member: member.value, byStrategy: byStrategy, json: json, database: ledger.resolved, venue: venue)
     }
 }

@@ -19,7 +19,7 @@ from typing import Callable, Dict, List, Optional, Sequence
 
 import pytest
 
-from conftest import REPO, DeskServer
+from conftest import REPO, DeskServer, desk_binary
 from test_backtest import backtest, report, rows, write_ticks
 
 PYTHON_PATH = f"{REPO / '.venv' / 'strategy-site'}:{REPO / 'clients' / 'python'}"
@@ -236,3 +236,30 @@ def test_the_example_decides_the_same_in_a_backtest_and_on_a_live_paper_desk(tmp
             server.stop()
 
     assert live == in_backtest
+
+
+def test_desk_orders_reads_a_backtests_ledger(tmp_path: Path) -> None:
+    data = write_ticks(tmp_path / "ticks.jsonl", ["100", "101", "102"])
+    resting = {"symbol": "AAPL", "qty": "5", "side": "buy", "order_type": "limit", "limit_price": "50",
+               "time_in_force": "gtc"}
+    scripted(tmp_path / "strategies", "alice_trader", "alice", {1: [BUY, resting]})
+    result = backtest(tmp_path, [data])
+    report(result)
+    work = tmp_path / "work"
+    assert f"ledger: desk orders --work {work}" in result.stderr
+    desk = [str(desk_binary())]
+
+    def orders(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(desk + ["orders", "--status", "open", "--json", *args], capture_output=True, text=True,
+                              timeout=30, cwd=tmp_path)
+
+    for args in (["--work", str(work)], ["--db", str(work / "desk.db")]):
+        listed = orders(*args)
+        assert listed.returncode == 0, listed.stderr
+        rows_listed = json.loads(listed.stdout)["orders"]
+        assert [(row["side"], row["qty"], row["order_type"], row["limit_price"], row["status"], row["strategy"])
+                for row in rows_listed] == [("buy", "5", "limit", "50", "new", "alice_trader")]
+    both = orders("--work", str(work), "--db", str(work / "desk.db"))
+    assert both.returncode == 64 and "not both" in both.stderr
+    missing = orders("--work", str(tmp_path / "nowhere"))
+    assert missing.returncode != 0 and str(tmp_path / "nowhere" / "desk.db") in missing.stderr
