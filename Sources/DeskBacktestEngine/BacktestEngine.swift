@@ -60,7 +60,8 @@ public enum BacktestEngine {
         let names = try strategyNames(settings)
         let work = (settings.workDirectory ?? newWorkDirectory()).standardizedFileURL
         let desk = PrivateDesk(
-            workDirectory: work, ledgerName: BacktestSettings.ledgerName, strategiesDirectory: settings.strategiesDirectory,
+            workDirectory: work, ledgerName: BacktestSettings.ledgerName,
+            strategiesDirectory: settings.strategiesDirectory,
             feed: .none, configFile: settings.configFile, pythonPath: settings.pythonPath)
         let database = desk.databasePath
         if FileManager.default.fileExists(atPath: database) {
