@@ -13,17 +13,14 @@ import os
 import shutil
 import subprocess
 import tempfile
-import time
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Sequence
-
-import pytest
+from typing import List, Optional, Sequence
 
 from conftest import REPO, DeskServer, desk_binary
 from test_backtest import backtest, report, rows, write_ticks
+from test_loss_rules import wait_for
 
 PYTHON_PATH = f"{REPO / '.venv' / 'strategy-site'}:{REPO / 'clients' / 'python'}"
-WAIT_SECONDS = float(os.environ.get("DESK_TEST_WAIT", "30"))
 
 # Prints each raw line it reads ("RAW ..."), then acts on the tick's number in PLAN
 # (orders to place, or "cancel": the last order it placed). ASK: after each fill
@@ -83,15 +80,6 @@ def kinds(lines: List[dict]) -> List[str]:
     """Each line as `tick <price>` or `<type> <order_id>`."""
     return [f"{line['type']} {line['order_id']}" if "order_id" in line else f"tick {line['price']}"
             for line in lines]
-
-
-def wait_for(condition: Callable[[], bool], what: Callable[[], str], seconds: float = WAIT_SECONDS) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    pytest.fail(f"timed out after {seconds} s waiting: {what()}", pytrace=False)
 
 
 def test_backtest_fill_lines_come_before_the_next_tick_and_only_to_their_strategy(tmp_path: Path) -> None:
