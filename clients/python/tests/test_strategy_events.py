@@ -13,6 +13,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import List, Optional, Sequence
 
@@ -251,3 +252,16 @@ def test_desk_orders_reads_a_backtests_ledger(tmp_path: Path) -> None:
     assert both.returncode == 64 and "not both" in both.stderr
     missing = orders("--work", str(tmp_path / "nowhere"))
     assert missing.returncode != 0 and str(tmp_path / "nowhere" / "desk.db") in missing.stderr
+
+
+def test_backtest_a_day_order_expiring_at_the_close_is_told_before_the_next_sessions_tick(tmp_path: Path) -> None:
+    # 15:58 and 15:59 New York on Monday, then 09:31 on Tuesday: the day's close (16:00) passes between.
+    data = write_ticks(tmp_path / "ticks.jsonl", ["100", "101"],
+                       start=datetime(2026, 11, 16, 20, 58, tzinfo=timezone.utc))
+    more = write_ticks(tmp_path / "more.jsonl", ["102"], start=datetime(2026, 11, 17, 14, 31, tzinfo=timezone.utc))
+    day_limit = {"symbol": "AAPL", "qty": "5", "side": "buy", "order_type": "limit", "limit_price": "50"}
+    scripted(tmp_path / "strategies", "alice_trader", "alice", {1: [day_limit]})
+    report(backtest(tmp_path, [data, more]))
+    log = tmp_path / "work" / "logs" / "alice_trader.log"
+    ids = [line.split()[0] for line in log_lines(log, "ORDER")]
+    assert kinds(raw(log)) == ["tick 100", "tick 101", f"expired {ids[0]}", "tick 102"]
