@@ -159,32 +159,14 @@ enum ReplayField {
         return date
     }
 
-    /// A line's quote and price, checked together: `bid` not above `ask`, a size only
-    /// beside its price (`bid_size` with `bid`, `ask_size` with `ask`), and `price`
-    /// given, except on a quote line (`"type": "quote"`) with both `bid` and `ask`,
-    /// whose price is then their midpoint, exactly (as the desk's Alpaca feed gives it).
+    /// A line's quote and price, checked together (``Tick/price(given:kind:bid:ask:bidSize:askSize:)``).
     static func quoted(
         price: Decimal?, kind: TickKind, bid: Decimal?, ask: Decimal?, bidSize: Decimal?, askSize: Decimal?
     ) throws(ReplayLineProblem) -> Decimal {
-        let plain = ExactDecimal.plain
-        if let bid, let ask, bid > ask {
-            throw ReplayLineProblem(
-                message: "bid \(plain(bid)) is above ask \(plain(ask)): a quote's bid must not be above its ask")
+        switch Tick.price(given: price, kind: kind, bid: bid, ask: ask, bidSize: bidSize, askSize: askSize) {
+        case .success(let price): return price
+        case .failure(let problem): throw ReplayLineProblem(message: problem.message)
         }
-        if bidSize != nil && bid == nil {
-            throw ReplayLineProblem(message: "bid_size is given without bid: a size belongs beside its price")
-        }
-        if askSize != nil && ask == nil {
-            throw ReplayLineProblem(message: "ask_size is given without ask: a size belongs beside its price")
-        }
-        if let price { return price }
-        guard kind == .quote, let bid, let ask else {
-            throw ReplayLineProblem(
-                message:
-                    "missing \"price\" (a number such as 145.25); only a quote line (type quote) with both bid and ask may leave it out (its price is then the midpoint)"
-            )
-        }
-        return (bid + ask) / 2
     }
 
     /// `trade`, `quote` or `bar`.
