@@ -116,7 +116,8 @@ struct RiskAndAdminTests {
         }
     }
 
-    @Test("an admin quote reaches the price book: a quote alone is priced at its midpoint; market orders fill at the ask")
+    @Test(
+        "an admin quote reaches the price book: a quote alone is priced at its midpoint; market orders fill at the ask")
     func quotePush() async throws {
         try await DeskHarness.run { desk in
             let (status, reply) = try await desk.json(

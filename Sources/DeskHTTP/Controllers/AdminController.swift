@@ -90,7 +90,9 @@ struct AdminController {
             throw DeskHTTPError(.badRequest, "type \(OrderValidation.quoted(other)) is not one of \"trade\", \"quote\"")
         }
         let (bid, ask) = (try decimal(body.bid, "bid", "145.49"), try decimal(body.ask, "ask", "145.51"))
-        let (bidSize, askSize) = (try decimal(body.bidSize, "bid_size", "100"), try decimal(body.askSize, "ask_size", "100"))
+        let (bidSize, askSize) = (
+            try decimal(body.bidSize, "bid_size", "100"), try decimal(body.askSize, "ask_size", "100")
+        )
         let price: Decimal
         switch Tick.price(
             given: try decimal(body.price, "price", "145.50"), kind: kind, bid: bid, ask: ask, bidSize: bidSize,
@@ -101,7 +103,8 @@ struct AdminController {
         }
         feed.publish(
             Tick(
-                symbol: symbol, price: price, at: Date(), bid: bid, ask: ask, size: try decimal(body.size, "size", "100"),
+                symbol: symbol, price: price, at: Date(), bid: bid, ask: ask,
+                size: try decimal(body.size, "size", "100"),
                 kind: kind, bidSize: bidSize, askSize: askSize))
         return PriceReply(symbol: symbol, price: ExactDecimal.plain(price))
     }
