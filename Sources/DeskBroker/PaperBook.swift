@@ -168,12 +168,25 @@ public struct PaperBook: Sendable {
         return updates
     }
 
-    /// The session closed: every working day order expires.
+    /// The session closed: every working day order expires. With next-tick fills, a day
+    /// order placed on its symbol's last line of the session has met no line yet; Alpaca
+    /// would have worked it at once during the session, so it first meets that last line
+    /// (the session's last price of its symbol) at the close, and only what it could not
+    /// fill there expires. The strategy learns either way: a fill, or `expired`.
     public mutating func closeSession(now: Date) -> [OrderUpdate] {
+        var updates: [OrderUpdate] = []
+        for orderId in arrival {
+            guard var entry = resting[orderId], entry.order.terms.timeInForce == .day, entry.waiting,
+                let quote = quotes[entry.order.terms.symbol]
+            else { continue }
+            entry.waiting = false
+            updates += match(&entry, quote: quote, now: now)
+            resting[orderId] = entry.remaining > 0 ? entry : nil
+        }
         let expiring = arrival.filter { resting[$0]?.order.terms.timeInForce == .day }
         for orderId in expiring { resting[orderId] = nil }
         arrival.removeAll { resting[$0] == nil }
-        return expiring.map { OrderUpdate(orderId: $0, event: .expired, at: now) }
+        return updates + expiring.map { OrderUpdate(orderId: $0, event: .expired, at: now) }
     }
 
     private func fillPrice(_ entry: Resting, at price: Decimal) -> Decimal? {
