@@ -160,8 +160,7 @@ public struct DeskApplication: Sendable {
                 trustUserHeader: configuration.trustUserHeader,
                 maximumBodySize: configuration.maximumBodySize, latest: latest,
                 sessions: AlpacaSessions(
-                    closeHour: configuration.session.closeHour, closeMinute: configuration.session.closeMinute,
-                    timeZone: configuration.session.timeZone,
+                    calendar: configuration.session,
                     alwaysOpen: !venues.defaultVenue.capabilities.contains(.keepsMarketHours)),
                 webSessions: sessions, web: configuration.web, calendar: configuration.session,
                 logger: logger))

@@ -429,10 +429,33 @@ public struct PaperBook: Sendable {
         return updates
     }
 
-    /// The session closed: every working day order expires (and what its entries hold).
+    /// The session closed: every working day order expires (and what its entries
+    /// hold). With next-tick fills, a day order placed on its symbol's last line of
+    /// the session has met no line yet; Alpaca would have worked it at once during
+    /// the session, so it first meets that last line (the standing quote, else the
+    /// last trade) at the close, and only what it could not fill there expires. The
+    /// strategy learns either way: a fill, or `expired`.
     public mutating func closeSession(now: Date) -> [OrderUpdate] {
-        let expiring = arrival.filter { resting[$0]?.order.terms.timeInForce == .day }
         var updates: [OrderUpdate] = []
+        var used: [Side: Decimal] = [:]
+        var activated: [Resting] = []
+        for orderId in arrival {
+            guard var entry = resting[orderId], entry.order.terms.timeInForce == .day, entry.waiting,
+                let market = markets[entry.order.terms.symbol]
+            else { continue }
+            entry.waiting = false
+            if entry.triggered { updates += match(&entry, market.offer(entry.order.terms.side), used: &used, now: now) }
+            entry.fresh = false
+            resting[orderId] = entry
+            updates += afterFill(orderId, now: now, activated: &activated)
+            if entry.remaining <= 0 { resting[orderId] = nil }
+        }
+        arrival.removeAll { resting[$0] == nil }
+        for entry in activated {
+            resting[entry.order.id] = entry
+            arrival.append(entry.order.id)
+        }
+        let expiring = arrival.filter { resting[$0]?.order.terms.timeInForce == .day }
         for orderId in expiring {
             updates.append(OrderUpdate(orderId: orderId, event: .expired, at: now))
             updates += end(orderId, now: now)

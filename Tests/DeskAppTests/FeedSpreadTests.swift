@@ -9,7 +9,7 @@ struct FeedSpreadTests {
         "a spread of zero or more dollars is taken; one cent unless told; anything else is refused with what is allowed",
         arguments: [
             ([], "0.01"), (["--feed-spread", "0.05"], "0.05"), (["--feed-spread", "0"], "0"),
-            (["--feed-spread", "-0.01"], nil), (["--feed-spread", "a cent"], nil), (["--feed-spread", "1e-2"], nil),
+            (["--feed-spread=-0.01"], nil), (["--feed-spread", "a cent"], nil), (["--feed-spread", "1e-2"], nil),
         ] as [([String], String?)])
     func spread(arguments: [String], expected: String?) {
         switch serveConfiguration(["--feed", "synthetic"] + arguments) {
