@@ -204,9 +204,11 @@ public actor OrderDesk: Service {
     private func placeOrder(_ ticket: OrderTicket, member: String, strategy: String, venue: any Venue) async
         -> (Placement, Bool)
     {
+        let quote = prices.quote(ticket.symbol)
         let decision = admission.admit(
             ticket, member: member, strategy: strategy, venue: venue.name, orderId: clock.newOrderId(),
-            now: clock.now(), lastPrice: prices.lastPrice(ticket.symbol), newLegId: clock.newOrderId)
+            now: clock.now(), lastPrice: prices.marketPrice(ticket.symbol, side: Side(rawValue: ticket.side)),
+            bid: quote?.bid, ask: quote?.ask, newLegId: clock.newOrderId)
         switch decision {
         case .refuse(.invalid(let error)): return (.invalid(error), false)
         case .refuse(.halted(let message)): return (.halted(message), false)
@@ -495,7 +497,8 @@ public actor OrderDesk: Service {
         let started = ContinuousClock.now
         let decision = admission.replace(
             orderId, by: ticket, orderId: clock.newOrderId(), now: clock.now(),
-            lastPrice: prices.lastPrice(old.symbol))
+            lastPrice: prices.marketPrice(old.symbol, side: old.side), bid: prices.quote(old.symbol)?.bid,
+            ask: prices.quote(old.symbol)?.ask)
         let placement: Placement
         switch decision {
         case .refuse(.invalid(let error)): placement = .invalid(error)
