@@ -89,11 +89,11 @@ struct WebDesk: Sendable {
         history.points.map { ($0.at, $0.equity) }
     }
 
-    /// Equity now less equity at the start of today (in the desk's session time zone).
+    /// Equity now less equity at the last session close (the P&L day's start).
     func todayPnL(member: String, total: Decimal, caller: Caller, venue: String? = nil) async throws -> String {
         ExactDecimal.plain(
             try await portfolio.today(
-                for: caller, member: member, total: total, timeZone: calendar.timeZone, venue: venue))
+                for: caller, member: member, total: total, calendar: calendar, venue: venue))
     }
 
     func accountHTML(_ account: AccountView, today: String, drawdown: String) -> String {
