@@ -204,9 +204,11 @@ public actor OrderDesk: Service {
     private func placeOrder(_ ticket: OrderTicket, member: String, strategy: String, venue: any Venue) async
         -> (Placement, Bool)
     {
+        let quote = prices.quote(ticket.symbol)
         let decision = admission.admit(
             ticket, member: member, strategy: strategy, venue: venue.name, orderId: clock.newOrderId(),
-            now: clock.now(), lastPrice: prices.lastPrice(ticket.symbol), newLegId: clock.newOrderId)
+            now: clock.now(), lastPrice: prices.lastPrice(ticket.symbol), bid: quote?.bid, ask: quote?.ask,
+            newLegId: clock.newOrderId)
         switch decision {
         case .refuse(.invalid(let error)): return (.invalid(error), false)
         case .refuse(.halted(let message)): return (.halted(message), false)
