@@ -185,7 +185,7 @@ extension OrderValidation {
         case "true":
             if type != .limit || timeInForce != .day {
                 throw OrderValidationError(
-                    field: "extended_hours", message: "extended hours orders must be DAY limit orders")
+                    field: "extended_hours", message: "extended hours order must be DAY limit orders")
             }
             if orderClass != .simple {
                 throw OrderValidationError(
