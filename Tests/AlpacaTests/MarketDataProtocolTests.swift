@@ -8,7 +8,7 @@ import MessagePack
 import Testing
 
 /// An exact decimal from text (tests only).
-private func dec(_ text: String) -> Decimal { Decimal(string: text)! }
+func dec(_ text: String) -> Decimal { Decimal(string: text)! }
 
 private let moment = MessagePackTimestamp(seconds: 1_700_000_000, nanoseconds: 123_456_000)
 
