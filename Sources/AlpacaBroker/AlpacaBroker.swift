@@ -323,7 +323,7 @@ public final class AlpacaVenue: Venue, ReconcilingVenue, Service {
     public nonisolated(nonsending) func restore(_ openOrders: [WorkingOrder]) async throws(BrokerError) -> [OrderUpdate]
     {
         for order in openOrders { followRestored(order) }
-        return try await catchUp(only: Set(openOrders.map(\.order.id)))
+        return try await catchUp(only: Self.ids(openOrders))
     }
 
     // MARK: Service
@@ -412,7 +412,23 @@ public final class AlpacaVenue: Venue, ReconcilingVenue, Service {
     func isFollowing(_ orderId: String) -> Bool { state.withLock { $0.orders[orderId] != nil } }
 
     /// Follows an order the ledger says Alpaca is working on.
-    func followRestored(_ order: WorkingOrder) { track(order, inFlight: false, acknowledged: true) }
+    /// Follows an order the ledger says Alpaca is working on, and the exits it comes
+    /// with: an oco's stop works beside it; a bracket's or oto's exits wait (`held`)
+    /// while their entry is open.
+    func followRestored(_ order: WorkingOrder) {
+        track(order, inFlight: false, acknowledged: true)
+        for leg in order.order.legs where !isFollowing(leg.id) {
+            let status: OrderStatus = order.order.orderClass == .oco ? .new : .held
+            track(
+                WorkingOrder(order: leg, progress: OrderProgress(qty: leg.terms.qty, status: status)), inFlight: false,
+                acknowledged: true)
+        }
+    }
+
+    /// The ids of `orders` and of the exits they come with.
+    static func ids(_ orders: [WorkingOrder]) -> Set<String> {
+        Set(orders.flatMap { [$0.order.id] + $0.order.legs.map(\.id) })
+    }
 
     /// Stops following `order` and its exits (Alpaca never took them).
     private func untrack(_ order: Order) {

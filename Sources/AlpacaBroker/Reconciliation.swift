@@ -12,7 +12,7 @@ extension AlpacaVenue {
         for order in openOrders where !isFollowing(order.order.id) {
             followRestored(order)
         }
-        return try await followUp(only: Set(openOrders.map(\.order.id)), deliver: false)
+        return try await followUp(only: Self.ids(openOrders), deliver: false)
     }
 
     /// Alpaca's open orders and positions, in the desk's terms.

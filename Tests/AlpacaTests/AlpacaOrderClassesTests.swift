@@ -182,9 +182,13 @@ func events(_ immediate: [OrderUpdate], _ log: UpdateLog, _ orderId: String) asy
 
 @Suite("AlpacaVenue forwards order classes and replacements to the Alpaca double", .serialized, .timeLimit(.minutes(2)))
 struct AlpacaOrderClassesVenueTests {
-    static func bracket(_ id: String) -> Order {
+    /// A bracket buying 5 AAPL (at the market, or at `limit`), taking profit at 210, stopping at 195 (limit 194.5).
+    static func bracket(_ id: String, limit: Decimal? = nil) -> Order {
         classed(
-            id, .bracket, OrderTerms(symbol: "AAPL", qty: 5, side: .buy, timeInForce: .gtc),
+            id, .bracket,
+            OrderTerms(
+                symbol: "AAPL", qty: 5, side: .buy, type: limit == nil ? .market : .limit, timeInForce: .gtc,
+                limitPrice: limit),
             exits: [AlpacaOrderShapeTests.takeProfit, AlpacaOrderShapeTests.stopLimitLoss])
     }
 
@@ -338,6 +342,30 @@ struct AlpacaOrderClassesVenueTests {
                     updates.filter { $0.orderId == entry.legs[0].id }.map(\.event) == [
                         .accepted, .canceled(reason: "canceled at Alpaca"),
                     ])
+            }
+        }
+    }
+
+    @Test("after a restart: an open entry restored with its exits; they are found through it and followed")
+    func restoreEntryWithExits() async throws {
+        try await withTradingDouble { double, settings in
+            let entry = Self.bracket("bracket-open", limit: 200)
+            double.setPrice(symbol: "AAPL", price: 201)
+            try await withBroker(settings) { broker, _ in _ = try await broker.submit(entry, resubmission: false) }
+            #expect(await eventually { double.status(clientOrderId: entry.id) == "new" })
+            try await withBroker(settings) { broker, log in
+                let working = WorkingOrder(
+                    order: entry, progress: OrderProgress(qty: entry.terms.qty, status: .new))
+                let updates = try await broker.restore([working])
+                #expect(updates.isEmpty, "nothing happened while the desk was down: \(updates)")
+                #expect(await eventually { double.listenerCount == 1 })
+                // The entry fills now: the exits activate under the desk's ids.
+                double.setPrice(symbol: "AAPL", price: 199)
+                #expect(await eventually { await events([], log, entry.legs[0].id) == [.accepted] })
+                #expect(await eventually { await events([], log, entry.legs[1].id) == [.accepted] })
+                // Reconciliation names the working exits by the desk's ids.
+                let account = try await broker.account()
+                #expect(Set(account.openOrders.map(\.clientOrderId)) == Set(entry.legs.map(\.id)))
             }
         }
     }
