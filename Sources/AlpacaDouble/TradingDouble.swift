@@ -62,12 +62,14 @@ public final class TradingDouble: Sendable {
         var listeners: [Int: WebSocketOutboundWriter] = [:]
         var nextListener = 0
         var window: [Date] = []
+        /// The exchange calendar and corporate actions the double publishes (`CalendarDouble.swift`).
+        var market = PublishedMarket()
     }
 
     public let keyID: String
     public let secretKey: String
     public let requestsPerMinute: Int
-    private let state: Mutex<State>
+    let state: Mutex<State>
     private let work: AsyncStream<String>.Continuation
     private let workItems: AsyncStream<String>
     private let logger: Logger
@@ -275,6 +277,7 @@ public final class TradingDouble: Sendable {
             try await self.streamSession(inbound: inbound, outbound: outbound)
         }
         addControlRoutes(to: router)
+        addCalendarRoutes(to: router)
     }
 
     private func addControlRoutes(to router: Router<BasicWebSocketRequestContext>) {
@@ -303,7 +306,7 @@ public final class TradingDouble: Sendable {
     }
 
     /// Records the request, checks the keys and the rate limit, then answers.
-    private func guarded(
+    func guarded(
         _ request: Request, _ context: BasicWebSocketRequestContext, _ answer: (ReceivedBody) async throws -> Response
     ) async throws -> Response {
         let body = try await request.body.collect(upTo: 1 << 20)

@@ -90,16 +90,37 @@ public struct HaltList: Codable, Sendable, Equatable {
     public init(halts: [HaltView]) { self.halts = halts }
 }
 
-/// `POST /admin/prices`: `{"symbol": "AAPL", "price": "145.50", "size": "100"?}`, decimals as strings.
+/// `POST /admin/prices`: `{"symbol": "AAPL", "price": "145.50", "size": "100"?}`, decimals as strings;
+/// optionally a quote — `bid`, `ask`, `bid_size`, `ask_size` — and `type` (`trade`, the default, or
+/// `quote`: a quote alone, whose `price` may be left out when it has both `bid` and `ask`).
 public struct PriceRequest: APIRequestBody, Equatable {
     public var symbol: String
-    public var price: String
+    public var price: String?
     public var size: String?
+    public var bid: String?
+    public var ask: String?
+    public var bidSize: String?
+    public var askSize: String?
+    public var type: String?
 
-    public init(symbol: String, price: String, size: String? = nil) {
+    public init(
+        symbol: String, price: String?, size: String? = nil, bid: String? = nil, ask: String? = nil,
+        bidSize: String? = nil, askSize: String? = nil, type: String? = nil
+    ) {
         self.symbol = symbol
         self.price = price
         self.size = size
+        self.bid = bid
+        self.ask = ask
+        self.bidSize = bidSize
+        self.askSize = askSize
+        self.type = type
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case symbol, price, size, bid, ask, type
+        case bidSize = "bid_size"
+        case askSize = "ask_size"
     }
 
     public static let example = #"{"symbol": "AAPL", "price": "145.50"}"#

@@ -26,6 +26,24 @@ public struct OrderView: Codable, Sendable, Equatable {
     public var fills: [FillView]?
     /// The venue it went to (`paper`, `live`, …).
     public var venue: String?
+    /// `bracket`, `oco` or `oto`; absent for a simple order.
+    public var orderClass: String?
+    /// An exit's order (its entry; for oco the take profit).
+    public var parentId: String?
+    /// A trailing stop's trail in dollars.
+    public var trailPrice: String?
+    /// A trailing stop's trail in percent.
+    public var trailPercent: String?
+    /// The dollar amount a notional order asked for.
+    public var notional: String?
+    /// True for an order that may fill outside the regular session.
+    public var extendedHours: Bool?
+    /// Its exits (bracket, oco, oto), each an order of its own.
+    public var legs: [OrderView]?
+    /// The order it replaced.
+    public var replaces: String?
+    /// The order that replaced it.
+    public var replacedBy: String?
 
     public init(
         orderId: String, member: String, strategy: String, symbol: String, qty: String, side: String,
@@ -58,6 +76,9 @@ public struct OrderView: Codable, Sendable, Equatable {
         case timeInForce = "time_in_force", limitPrice = "limit_price", stopPrice = "stop_price", status
         case filledQty = "filled_qty", filledAvgPrice = "filled_avg_price", rejectReason = "reject_reason"
         case createdAt = "created_at", updatedAt = "updated_at", fills, venue
+        case orderClass = "order_class", parentId = "parent_id", trailPrice = "trail_price"
+        case trailPercent = "trail_percent", notional, extendedHours = "extended_hours", legs, replaces
+        case replacedBy = "replaced_by"
     }
 }
 

@@ -82,7 +82,7 @@ public struct DeskApplication: Sendable {
         let (prices, latest) = (self.prices, latest)
         feed.observe { tick in
             latest.note(tick)
-            prices.observe(PriceBook.Trade(symbol: tick.symbol, price: tick.price, size: tick.size, at: tick.at))
+            prices.observe(PriceBook.Line(tick))
         }
         if var runtime = configuration.runtime {
             let ledgerFolder = URL(fileURLWithPath: configuration.databasePath).standardizedFileURL
@@ -138,8 +138,8 @@ public struct DeskApplication: Sendable {
     static func source(_ setting: FeedSetting, logger: Logger) throws -> (any TickSource)? {
         switch setting {
         case .none: nil
-        case .synthetic(let symbols, let rate, let seed):
-            SyntheticSource(symbols: symbols, ticksPerSecond: rate, seed: seed)
+        case .synthetic(let symbols, let rate, let seed, let spread):
+            SyntheticSource(symbols: symbols, ticksPerSecond: rate, seed: seed, spread: spread)
         case .replay(let path, let speed): try ReplaySource(file: URL(fileURLWithPath: path), speed: speed)
         case .alpaca(let settings, let defaultSymbols):
             AlpacaDataSource(settings: settings, options: .init(defaultSymbols: defaultSymbols), logger: logger)
@@ -160,8 +160,7 @@ public struct DeskApplication: Sendable {
                 trustUserHeader: configuration.trustUserHeader,
                 maximumBodySize: configuration.maximumBodySize, latest: latest,
                 sessions: AlpacaSessions(
-                    closeHour: configuration.session.closeHour, closeMinute: configuration.session.closeMinute,
-                    timeZone: configuration.session.timeZone,
+                    calendar: configuration.session,
                     alwaysOpen: !venues.defaultVenue.capabilities.contains(.keepsMarketHours)),
                 webSessions: sessions, web: configuration.web, calendar: configuration.session,
                 logger: logger))
@@ -371,5 +370,18 @@ struct PromotionSettlementService: Service {
                 metadata: ["error": "\(error)"])
         }
         try? await gracefulShutdown()
+    }
+}
+
+extension PriceBook.Line {
+    /// A feed tick as the market sees it: a quote-only tick (`type` `quote`) is
+    /// no trade; a tick with a bid or an ask carries its quote.
+    public init(_ tick: Tick) {
+        let quoted = tick.bid != nil || tick.ask != nil
+        self.init(
+            symbol: tick.symbol, price: tick.price, size: tick.size, at: tick.at,
+            quote: quoted
+                ? PriceBook.Quote(bid: tick.bid, ask: tick.ask, bidSize: tick.bidSize, askSize: tick.askSize) : nil,
+            isTrade: tick.kind != .quote)
     }
 }

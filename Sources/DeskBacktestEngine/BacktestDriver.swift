@@ -81,7 +81,7 @@ struct BacktestDriver: Service {
                 nextClose = session.nextClose(after: nextClose)
             }
             clock.set(tick.at)
-            let fills = market.trade(symbol: tick.symbol, price: tick.price, size: tick.size, at: tick.at)
+            let fills = market.line(PriceBook.Line(tick))
             if !fills.isEmpty { await desk.apply(fills) }
             if Task.isCancelled { return stopped(at: index, waitingFor: nil, deadline) }
             let delivery = await lockstep.deliver(FeedLine(tick: tick))

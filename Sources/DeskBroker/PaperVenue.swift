@@ -60,7 +60,7 @@ public final class PaperVenue: Venue, Sendable {
         self.prices = prices
         book = Mutex(PaperBook(fills: settings.fills, slippageBps: settings.slippageBps))
         (updates, continuation) = AsyncStream.makeStream(of: OrderUpdate.self)
-        prices.onTrade { [weak self] trade in self?.fill(trade) }
+        prices.onLine { [weak self] line in self?.fill(line) }
     }
 
     public nonisolated(nonsending) func submit(_ order: Order, resubmission: Bool) async throws(BrokerError)
@@ -75,6 +75,14 @@ public final class PaperVenue: Venue, Sendable {
         return try book.withLock { $0.cancel(orderId: orderId, now: now) }.get()
     }
 
+    /// Replaces a working order by the rules of ``PaperBook/replace(orderId:with:now:)``.
+    public nonisolated(nonsending) func replace(orderId: String, with order: Order) async throws(BrokerError)
+        -> [OrderUpdate]
+    {
+        let now = clock.now()
+        return try book.withLock { $0.replace(orderId: orderId, with: order, now: now) }.get()
+    }
+
     public func forget(orderId: String) {
         book.withLock { $0.forget(orderId: orderId) }
     }
@@ -85,21 +93,19 @@ public final class PaperVenue: Venue, Sendable {
         return []
     }
 
-    /// A trade the price book was told: the fills it causes are sent on `updates`.
-    private func fill(_ trade: PriceBook.Trade) {
-        for update in book.withLock({
-            $0.price(symbol: trade.symbol, price: trade.price, size: trade.size, now: trade.at)
-        }) {
+    /// A line the price book was told: the fills it causes are sent on `updates`.
+    private func fill(_ line: PriceBook.Line) {
+        for update in book.withLock({ $0.line(line, now: line.at) }) {
             continuation.yield(update)
         }
     }
 
-    /// A trade price, recorded in the price book, returning the fills it causes
-    /// instead of sending them on `updates`: for a backtest, which books them
-    /// before anyone sees the next tick.
-    public func trade(symbol: String, price: Decimal, size: Decimal?, at: Date) -> [OrderUpdate] {
-        prices.record(PriceBook.Trade(symbol: symbol, price: price, size: size, at: at))
-        return book.withLock { $0.price(symbol: symbol, price: price, size: size, now: at) }
+    /// A line of market data (a trade, or a quote alone), recorded in the price
+    /// book, returning the fills it causes instead of sending them on `updates`:
+    /// for a backtest, which books them before anyone sees the next line.
+    public func line(_ line: PriceBook.Line) -> [OrderUpdate] {
+        prices.record(line)
+        return book.withLock { $0.line(line, now: line.at) }
     }
 
     /// Expires every working day order (called at the session close).

@@ -38,11 +38,20 @@ public protocol VenueSettings: Sendable, Decodable {
     func resolved(environment: [String: String]) throws(VenueConfigurationError) -> Self
     /// A venue named `name`, from resolved settings.
     func makeVenue(name: String, context: VenueContext) -> any Venue
+    /// The exchange's sessions the venue's broker publishes for `days`, by day; nil when it
+    /// publishes none. The desk's calendar takes them in place of its own rules.
+    func publishedSessions(_ days: ClosedRange<TradingDay>) async throws -> [TradingDay: SessionHours]?
 }
 
 extension VenueSettings {
     /// Settings that name nothing in the environment are resolved already.
     public func resolved(environment: [String: String]) throws(VenueConfigurationError) -> Self { self }
+
+    /// The exchange's sessions the venue's broker publishes for `days` (Alpaca's
+    /// `GET /v2/calendar`), by day; nil when it publishes none (the paper broker).
+    public func publishedSessions(_ days: ClosedRange<TradingDay>) async throws -> [TradingDay: SessionHours]? {
+        nil
+    }
 }
 
 /// The kinds of venue a desk knows, each with how its settings are read: the

@@ -17,7 +17,7 @@ public enum LedgerReports {
         let table = TextTable(
             headers: [
                 "CREATED", "ORDER", "MEMBER", "STRATEGY", "VENUE", "SIDE", "QTY", "SYMBOL", "TYPE", "STATUS", "FILLED",
-                "AVG",
+                "AVG", "CLASS", "PARENT", "LEGS",
             ],
             rows: orders.map { order in
                 [
@@ -25,7 +25,8 @@ public enum LedgerReports {
                     order.strategy.isEmpty ? "-" : order.strategy, order.venue.isEmpty ? "-" : order.venue,
                     order.side.rawValue, ReportFormat.quantity(order.qty), order.symbol, order.orderType.rawValue,
                     order.status.rawValue, ReportFormat.quantity(order.filledQty),
-                    order.filledAvgPrice.map(ReportFormat.price) ?? "-",
+                    order.filledAvgPrice.map(ReportFormat.price) ?? "-", order.orderClass.rawValue,
+                    order.parentId ?? "-", order.legs.isEmpty ? "-" : order.legs.map(\.orderId).joined(separator: ","),
                 ]
             })
         let count =

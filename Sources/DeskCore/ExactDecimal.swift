@@ -155,6 +155,8 @@ public enum ExactDecimal {
         case halfAwayFromZero
         /// 2.345 → 2.34, 2.355 → 2.36: banker's rounding.
         case halfEven
+        /// 2.349 → 2.34, -2.349 → -2.35: toward minus infinity (what a notional order buys).
+        case down
     }
 
     /// `value` with exactly `scale` fractional digits (`fixed(26.1, scale: 2)` is
@@ -174,7 +176,13 @@ public enum ExactDecimal {
     public static func rounded(_ value: Decimal, scale: Int, rounding: Rounding = .halfEven) -> Decimal {
         var input = value
         var result = Decimal()
-        NSDecimalRound(&result, &input, scale, rounding == .halfEven ? .bankers : .plain)
+        let mode: NSDecimalNumber.RoundingMode =
+            switch rounding {
+            case .halfEven: .bankers
+            case .halfAwayFromZero: .plain
+            case .down: .down
+            }
+        NSDecimalRound(&result, &input, scale, mode)
         return result
     }
 }

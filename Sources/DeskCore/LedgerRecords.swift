@@ -26,10 +26,38 @@ public struct OrderRecord: Sendable, Equatable {
     public var updatedAt: Date
     /// The venue the order went to.
     public var venue: String
+    /// How it relates to other orders (`order_class`).
+    public var orderClass: OrderClass
+    /// An exit's order (its entry; for oco the take profit); nil for the order itself.
+    public var parentId: String?
+    /// A trailing stop's trail in dollars.
+    public var trailPrice: Decimal?
+    /// A trailing stop's trail in percent.
+    public var trailPercent: Decimal?
+    /// The dollar amount a notional order asked for (`qty` is what it came to).
+    public var notional: Decimal?
+    /// May fill outside the regular session.
+    public var extendedHours: Bool
+    /// Its exits as they stand (bracket, oco, oto), in leg order; the ledger's
+    /// reads fill them in (each is also an order of its own).
+    public var legs: [OrderRecord]
+    /// The order this one replaced (`PATCH /v2/orders/{id}`), if any.
+    public var replaces: String?
 
-    /// `order` as the ledger stores it, with its progress so far.
+    /// `order` as the ledger stores it, with its progress so far; its legs as
+    /// journaled with it (``Order/legStatus``).
     public init(_ order: Order, progress: OrderProgress, updatedAt: Date? = nil) {
         venue = order.venue
+        orderClass = order.orderClass
+        parentId = order.parentId
+        trailPrice = order.terms.trailPrice
+        trailPercent = order.terms.trailPercent
+        notional = order.terms.notional
+        extendedHours = order.terms.extendedHours
+        replaces = nil
+        legs = order.legs.map {
+            OrderRecord($0, progress: OrderProgress(qty: $0.terms.qty, status: order.legStatus), updatedAt: updatedAt)
+        }
         orderId = order.id
         member = order.member
         strategy = order.strategy
@@ -55,8 +83,9 @@ public struct OrderRecord: Sendable, Equatable {
             id: orderId, member: member, strategy: strategy,
             terms: OrderTerms(
                 symbol: symbol, qty: qty, side: side, type: orderType, timeInForce: timeInForce,
-                limitPrice: limitPrice, stopPrice: stopPrice),
-            placedAt: createdAt, venue: venue)
+                limitPrice: limitPrice, stopPrice: stopPrice, trailPrice: trailPrice, trailPercent: trailPercent,
+                notional: notional, extendedHours: extendedHours),
+            placedAt: createdAt, venue: venue, orderClass: orderClass, parentId: parentId, legs: legs.map(\.order))
     }
 
     /// The order's state machine, as stored.
@@ -75,8 +104,24 @@ public struct OrderRecord: Sendable, Equatable {
         }
     }
 
+    /// The order that replaced this one, when it was replaced.
+    public var replacedBy: String? {
+        guard status == .replaced, let reason = statusReason, reason.hasPrefix(OrderProgress.replacedByPrefix) else {
+            return nil
+        }
+        return String(reason.dropFirst(OrderProgress.replacedByPrefix.count))
+    }
+
     /// The order with what has filled, as a broker takes it back after a restart.
     public var working: WorkingOrder { WorkingOrder(order: order, progress: progress) }
+}
+
+extension [OrderRecord] {
+    /// The orders without the legs whose order is among them (an order's legs go with it: canceling it cancels them, a nested listing shows them under it).
+    public var topLevel: [OrderRecord] {
+        let ids = Set(map(\.orderId))
+        return filter { record in record.parentId.map { !ids.contains($0) } ?? true }
+    }
 }
 
 /// One execution against an order (table `fills`). `fillId` is `FillID`'s: the

@@ -99,6 +99,11 @@ public struct Order: Sendable, Equatable {
         self.parentId = parentId
         self.legs = legs
     }
+
+    /// What its legs are journaled as: `new` for an oco's stop loss (it works at
+    /// once, beside its take profit), `held` for a bracket's or oto's exits (they
+    /// wait for the entry to fill).
+    public var legStatus: OrderStatus { orderClass == .oco ? .new : .held }
 }
 
 /// An order still working, as the ledger has it: what a broker takes back after

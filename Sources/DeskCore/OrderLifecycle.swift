@@ -28,6 +28,8 @@ public struct OrderTransitionError: Error, Equatable, Sendable, CustomStringConv
 /// The order state machine: status, filled quantity and the money that traded.
 /// Pure value type; the ledger persists it and the broker drives it.
 public struct OrderProgress: Sendable, Equatable {
+    /// A replaced order's status reason is this and the id of the order that replaced it.
+    public static let replacedByPrefix = "replaced by "
     public private(set) var status: OrderStatus
     public let qty: Decimal
     public private(set) var filledQty: Decimal
@@ -89,7 +91,7 @@ public struct OrderProgress: Sendable, Equatable {
             statusReason = why
         case .replaced(let newOrderId):
             status = .replaced
-            statusReason = "replaced by \(newOrderId)"
+            statusReason = Self.replacedByPrefix + newOrderId
         }
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 
-/// An order as a client sent it: every field is text, exactly as on the wire.
+/// An order as a client sent it: every field is text, exactly as on the wire
+/// (an empty field was not given).
 public struct OrderTicket: Sendable, Equatable {
     public var symbol: String
     public var qty: String
@@ -9,10 +10,28 @@ public struct OrderTicket: Sendable, Equatable {
     public var timeInForce: String
     public var limitPrice: String
     public var stopPrice: String
+    /// A trailing stop's trail in dollars (`trail_price`).
+    public var trailPrice: String
+    /// A trailing stop's trail in percent (`trail_percent`).
+    public var trailPercent: String
+    /// A dollar amount instead of `qty` (`notional`): market day orders only.
+    public var notional: String
+    /// `"true"` lets a DAY limit order fill outside the regular session (`extended_hours`).
+    public var extendedHours: String
+    /// `simple` (or empty), `bracket`, `oco` or `oto` (`order_class`).
+    public var orderClass: String
+    /// The take-profit exit's limit (`take_profit.limit_price`).
+    public var takeProfitLimitPrice: String
+    /// The stop-loss exit's stop (`stop_loss.stop_price`).
+    public var stopLossStopPrice: String
+    /// The stop-loss exit's limit, making it a stop-limit (`stop_loss.limit_price`).
+    public var stopLossLimitPrice: String
 
     public init(
         symbol: String, qty: String, side: String, orderType: String = "", timeInForce: String = "",
-        limitPrice: String = "", stopPrice: String = ""
+        limitPrice: String = "", stopPrice: String = "", trailPrice: String = "", trailPercent: String = "",
+        notional: String = "", extendedHours: String = "", orderClass: String = "", takeProfitLimitPrice: String = "",
+        stopLossStopPrice: String = "", stopLossLimitPrice: String = ""
     ) {
         self.symbol = symbol
         self.qty = qty
@@ -21,6 +40,14 @@ public struct OrderTicket: Sendable, Equatable {
         self.timeInForce = timeInForce
         self.limitPrice = limitPrice
         self.stopPrice = stopPrice
+        self.trailPrice = trailPrice
+        self.trailPercent = trailPercent
+        self.notional = notional
+        self.extendedHours = extendedHours
+        self.orderClass = orderClass
+        self.takeProfitLimitPrice = takeProfitLimitPrice
+        self.stopLossStopPrice = stopLossStopPrice
+        self.stopLossLimitPrice = stopLossLimitPrice
     }
 }
 
@@ -66,30 +93,53 @@ public struct OrderRules: Sendable, Equatable {
 /// Checks an order ticket field by field. Pure: the same ticket and rules always give the same answer.
 public enum OrderValidation {
     /// Validates `ticket` and returns the typed order, or the first problem found
-    /// in wire-field order.
+    /// in wire-field order (`validateOrder` with its exits).
     public static func validate(_ ticket: OrderTicket, rules: OrderRules = OrderRules()) -> Result<
         OrderTerms, OrderValidationError
+    > {
+        validateOrder(ticket, rules: rules).map(\.terms)
+    }
+
+    /// Validates `ticket` with its order class and exits (Alpaca's rules): the
+    /// typed order, or the first problem found in wire-field order. A notional
+    /// order's `qty` is 0 here (admission works it out from the price).
+    public static func validateOrder(_ ticket: OrderTicket, rules: OrderRules = OrderRules()) -> Result<
+        ValidOrder, OrderValidationError
     > {
         do throws(OrderValidationError) {
             let symbol = try validateSymbol(ticket.symbol)
             let side = try enumeration(Side.self, ticket.side, field: "side", defaultValue: nil)
             let type = try enumeration(OrderType.self, ticket.orderType, field: "order_type", defaultValue: .market)
-            if type == .trailingStop {
-                // Until the ticket carries a trail (issue 26's order classes).
-                throw OrderValidationError(
-                    field: "trail_price", message: "a trailing_stop order needs trail_price or trail_percent")
-            }
             let timeInForce = try enumeration(
                 TimeInForce.self, ticket.timeInForce, field: "time_in_force", defaultValue: .day)
-            let qty = try validateQuantity(ticket.qty, type: type, timeInForce: timeInForce, rules: rules)
+            let orderClass = try enumeration(
+                OrderClass.self, ticket.orderClass, field: "order_class", defaultValue: .simple)
+            let notional = try validateNotional(
+                ticket, type: type, timeInForce: timeInForce, orderClass: orderClass, rules: rules)
+            var qty: Decimal = 0
+            if notional == nil {
+                qty = try validateQuantity(ticket.qty, type: type, timeInForce: timeInForce, rules: rules)
+                if orderClass != .simple && ExactDecimal.significantFractionDigits(qty) > 0 {
+                    throw OrderValidationError(
+                        field: "qty",
+                        message: "qty \(quoted(ticket.qty)) is fractional; fractional orders must be simple orders")
+                }
+            }
+            var limitText = ticket.limitPrice
+            if orderClass == .oco && type == .limit && limitText.isEmpty { limitText = ticket.takeProfitLimitPrice }
             let limitPrice = try validatePrice(
-                ticket.limitPrice, field: "limit_price", needed: type.needsLimitPrice, type: type, rules: rules)
+                limitText, field: "limit_price", needed: type.needsLimitPrice, type: type, rules: rules)
             let stopPrice = try validatePrice(
                 ticket.stopPrice, field: "stop_price", needed: type.needsStopPrice, type: type, rules: rules)
-            return .success(
-                OrderTerms(
-                    symbol: symbol, qty: qty, side: side, type: type, timeInForce: timeInForce,
-                    limitPrice: limitPrice, stopPrice: stopPrice))
+            let trail = try validateTrail(ticket, type: type, timeInForce: timeInForce, rules: rules)
+            let extendedHours = try validateExtendedHours(
+                ticket.extendedHours, type: type, timeInForce: timeInForce, orderClass: orderClass)
+            let terms = OrderTerms(
+                symbol: symbol, qty: qty, side: side, type: type, timeInForce: timeInForce, limitPrice: limitPrice,
+                stopPrice: stopPrice, trailPrice: trail.price, trailPercent: trail.percent, notional: notional,
+                extendedHours: extendedHours)
+            let exits = try validateExits(ticket, terms: terms, orderClass: orderClass, rules: rules)
+            return .success(ValidOrder(terms: terms, orderClass: orderClass, exits: exits))
         } catch {
             return .failure(error)
         }

@@ -30,7 +30,7 @@ public struct RouteDependencies: Sendable {
     public var webSessions: WebSessions
     /// The web desk's settings.
     public var web: WebSettings
-    /// The trading session's calendar (P&L today starts at its midnight).
+    /// The exchange calendar (P&L today starts at its last session close).
     public var calendar: SessionCalendar
     public var logger: Logger
 
@@ -51,8 +51,7 @@ public struct RouteDependencies: Sendable {
         self.latest = latest
         self.sessions =
             sessions
-            ?? AlpacaSessions(
-                closeHour: 16, closeMinute: 0, timeZone: TimeZone(identifier: "America/New_York")!, alwaysOpen: true)
+            ?? AlpacaSessions(calendar: calendar, alwaysOpen: true)
         self.webSessions = webSessions
         self.web = web
         self.calendar = calendar

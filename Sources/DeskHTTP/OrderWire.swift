@@ -39,7 +39,8 @@ enum OrderWire {
         return options
     }()
 
-    static let fieldNames = "symbol, qty, side, order_type, time_in_force, limit_price, stop_price"
+    static let fieldNames =
+        "symbol, qty, side, order_type, time_in_force, limit_price, stop_price, trail_price, trail_percent, notional, extended_hours, order_class, take_profit, stop_loss, client_order_id"
 
     /// Decodes an order request body, or says exactly what is wrong with it.
     static func decode(_ body: ByteBuffer, format: Format) throws(DeskHTTPError) -> Orders_OrderRequest {
@@ -67,10 +68,12 @@ enum OrderWire {
                     "body is not a valid protobuf OrderRequest (\(error)); send application/x-protobuf bytes of orders.OrderRequest, or JSON with Content-Type: application/json"
                 )
             }
-            if !request.unknownFields.data.isEmpty {
+            if !request.unknownFields.data.isEmpty || !request.takeProfit.unknownFields.data.isEmpty
+                || !request.stopLoss.unknownFields.data.isEmpty
+            {
                 throw DeskHTTPError(
                     .badRequest,
-                    "OrderRequest carries unknown fields (field numbers other than 1-7); the desk refuses them rather than ignore part of an order. Known fields: \(fieldNames)"
+                    "OrderRequest carries unknown fields (field numbers other than 1-15, or in take_profit or stop_loss); the desk refuses them rather than ignore part of an order. Known fields: \(fieldNames)"
                 )
             }
             return request
@@ -96,7 +99,9 @@ enum OrderWire {
     /// The proto3 JSON names SwiftProtobuf also reads, to their field names.
     static let jsonAliases = [
         "orderType": "order_type", "timeInForce": "time_in_force", "limitPrice": "limit_price",
-        "stopPrice": "stop_price",
+        "stopPrice": "stop_price", "trailPrice": "trail_price", "trailPercent": "trail_percent",
+        "extendedHours": "extended_hours", "orderClass": "order_class", "takeProfit": "take_profit",
+        "stopLoss": "stop_loss", "clientOrderId": "client_order_id",
     ]
 
     /// OrderRequest's field names by number.
@@ -146,7 +151,16 @@ enum OrderWire {
     static func ticket(_ request: Orders_OrderRequest) -> OrderTicket {
         OrderTicket(
             symbol: request.symbol, qty: request.qty, side: request.side, orderType: request.orderType,
-            timeInForce: request.timeInForce, limitPrice: request.limitPrice, stopPrice: request.stopPrice)
+            timeInForce: request.timeInForce, limitPrice: request.limitPrice, stopPrice: request.stopPrice,
+            trailPrice: request.trailPrice, trailPercent: request.trailPercent, notional: request.notional,
+            extendedHours: request.extendedHours ? "true" : "", orderClass: request.orderClass,
+            takeProfitLimitPrice: request.takeProfit.limitPrice, stopLossStopPrice: request.stopLoss.stopPrice,
+            stopLossLimitPrice: request.stopLoss.limitPrice)
+    }
+
+    /// The client's id for the order, when it gave one.
+    static func clientOrderId(_ request: Orders_OrderRequest) -> String? {
+        request.clientOrderID.isEmpty ? nil : request.clientOrderID
     }
 
     /// An `OrderResponse` in `format`.
@@ -165,13 +179,44 @@ enum OrderWire {
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
     }
 
-    /// The response as JSON with every field present (proto3 JSON would drop empty strings).
+    /// The response as JSON with every seed field present (proto3 JSON would drop
+    /// empty strings); `order_class` and `legs` only for a bracket, oco or oto order.
     static func jsonBytes(_ reply: Orders_OrderResponse) -> [UInt8] {
         let fields = [
             "status": reply.status, "order_id": reply.orderID, "message": reply.message, "symbol": reply.symbol,
             "qty": reply.qty, "side": reply.side, "filled_qty": reply.filledQty, "order_status": reply.orderStatus,
         ]
-        return Array((try? APIJSON.encoder.encode(fields)) ?? Data())
+        guard !reply.orderClass.isEmpty else { return Array((try? APIJSON.encoder.encode(fields)) ?? Data()) }
+        let legs = reply.legs.map { leg in
+            [
+                "order_id": leg.orderID, "side": leg.side, "order_type": leg.orderType, "limit_price": leg.limitPrice,
+                "stop_price": leg.stopPrice, "order_status": leg.orderStatus,
+            ]
+        }
+        return Array(
+            (try? APIJSON.encoder.encode(JSONReplyWithLegs(fields: fields, orderClass: reply.orderClass, legs: legs)))
+                ?? Data())
+    }
+
+    /// A reply with its order class and legs, as one JSON object.
+    struct JSONReplyWithLegs: Encodable {
+        var fields: [String: String]
+        var orderClass: String
+        var legs: [[String: String]]
+
+        struct Key: CodingKey {
+            var stringValue: String
+            var intValue: Int? { nil }
+            init(stringValue: String) { self.stringValue = stringValue }
+            init?(intValue: Int) { nil }
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: Key.self)
+            for (key, value) in fields { try container.encode(value, forKey: Key(stringValue: key)) }
+            try container.encode(orderClass, forKey: Key(stringValue: "order_class"))
+            try container.encode(legs, forKey: Key(stringValue: "legs"))
+        }
     }
 
     /// The answer to an order request: 201 with the order, or the refusal's
@@ -203,6 +248,21 @@ enum OrderWire {
             reply.orderID = order.orderId
             reply.orderStatus = order.status.rawValue
             reply.filledQty = ExactDecimal.plain(order.filledQty)
+            // A notional order's quantity is what the desk worked out.
+            if order.notional != nil { reply.qty = ExactDecimal.plain(order.qty) }
+            if order.orderClass != .simple {
+                reply.orderClass = order.orderClass.rawValue
+                reply.legs = order.legs.map { leg in
+                    var wire = Orders_OrderLeg()
+                    wire.orderID = leg.orderId
+                    wire.side = leg.side.rawValue
+                    wire.orderType = leg.orderType.rawValue
+                    wire.limitPrice = leg.limitPrice.map(ExactDecimal.plain) ?? ""
+                    wire.stopPrice = leg.stopPrice.map(ExactDecimal.plain) ?? ""
+                    wire.orderStatus = leg.status.rawValue
+                    return wire
+                }
+            }
         }
         let location = order.map { Routes.order.path($0.orderId) }
         return (response(reply, status: status, format: format, location: location), order?.orderId)

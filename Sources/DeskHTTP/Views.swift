@@ -22,6 +22,15 @@ extension OrderView {
                     fillId: $0.fillId, qty: ExactDecimal.plain($0.qty), price: ExactDecimal.plain($0.price),
                     filledAt: $0.filledAt, venue: $0.venue)
             }, venue: order.venue)
+        orderClass = order.orderClass == .simple ? nil : order.orderClass.rawValue
+        parentId = order.parentId
+        trailPrice = order.trailPrice.map(ExactDecimal.plain)
+        trailPercent = order.trailPercent.map(ExactDecimal.plain)
+        notional = order.notional.map(ExactDecimal.plain)
+        extendedHours = order.extendedHours ? true : nil
+        legs = order.legs.isEmpty ? nil : order.legs.map { OrderView($0) }
+        replaces = order.replaces
+        replacedBy = order.replacedBy
     }
 }
 

@@ -78,13 +78,20 @@ public final class Ledger: Service, Sendable {
 
     // MARK: Orders
 
-    /// Journals an order before it goes to a broker (`pending_new`), with its
-    /// audit line; returns when both are durable.
-    public nonisolated(nonsending) func journal(_ order: Order, audit: AuditEvent) async throws {
-        let record = OrderRecord(order, progress: OrderProgress(qty: order.terms.qty))
+    /// Journals an order before it goes to a broker (`pending_new`), with its legs
+    /// (``Order/legStatus``) and its audit line, in one transaction; returns when
+    /// all are durable.
+    /// `replaces` is the order it replaces, if any.
+    public nonisolated(nonsending) func journal(_ order: Order, audit: AuditEvent, replaces: String? = nil)
+        async throws
+    {
+        var journaled = OrderRecord(order, progress: OrderProgress(qty: order.terms.qty))
+        journaled.replaces = replaces
+        let record = journaled
         try await writer.write { db in
-            try record.insert(db)
+            try record.insertWithLegs(db)
             try Self.readBack(record, db)
+            for leg in record.legs { try Self.readBack(leg, db) }
             try audit.insert(db)
         }
     }
@@ -100,38 +107,64 @@ public final class Ledger: Service, Sendable {
     }
 
     /// Records an order a broker decided in this process, in one transaction: the
-    /// order in the state `updates` bring it to, its fills, the member's and the
-    /// strategy's positions, and its audit line. Returns the order as recorded.
-    /// Throws when `updates` do not apply to a new order (nothing is written).
+    /// order and its legs in the state `updates` bring them to (an update names
+    /// the entry or one of its legs; any other id is the entry's), their fills, the
+    /// member's and the strategy's positions, and its audit line. Returns the order
+    /// as recorded, with its legs. Throws when `updates` do not apply to a new
+    /// order (nothing is written).
     public nonisolated(nonsending) func record(_ order: Order, updates: [OrderUpdate], audit: AuditEvent) async throws
         -> OrderRecord
     {
-        var progress = OrderProgress(qty: order.terms.qty)
-        var fills: [(qty: Decimal, price: Decimal, update: OrderUpdate, cumulative: Decimal)] = []
+        try await record(order, updates: updates, audit: audit, replacing: nil, alongside: []).order
+    }
+
+    /// `record(_:updates:audit:)` for an order that replaces `replacing` (when
+    /// given), with `alongside` (the replaced order's updates: its `replaced`)
+    /// applied in the same transaction; returns the order and their outcomes.
+    public nonisolated(nonsending) func record(
+        _ order: Order, updates: [OrderUpdate], audit: AuditEvent, replacing: String?, alongside: [OrderUpdate]
+    ) async throws -> (order: OrderRecord, alongside: [LedgerUpdateOutcome]) {
+        let ids = [order.id] + order.legs.map(\.id)
+        var progress = [order.id: OrderProgress(qty: order.terms.qty)]
+        for leg in order.legs { progress[leg.id] = OrderProgress(qty: leg.terms.qty, status: order.legStatus) }
+        var fills: [(id: String, qty: Decimal, price: Decimal, update: OrderUpdate, cumulative: Decimal)] = []
+        var updatedAt: [String: Date] = [:]
         for update in updates {
-            try progress.apply(update.event)
-            if case .fill(let qty, let price) = update.event { fills.append((qty, price, update, progress.filledQty)) }
+            let id = progress[update.orderId] == nil ? order.id : update.orderId
+            try progress[id]?.apply(update.event)
+            updatedAt[id] = update.at
+            if case .fill(let qty, let price) = update.event {
+                fills.append((id, qty, price, update, progress[id]?.filledQty ?? qty))
+            }
         }
         // The average fill price (a division) is worked out once, for the final state.
-        let record = OrderRecord(order, progress: progress, updatedAt: updates.last?.at)
+        var records: [String: OrderRecord] = [:]
+        var record = OrderRecord(order, progress: progress[order.id]!, updatedAt: updatedAt[order.id])
+        record.legs = order.legs.map { leg in
+            OrderRecord(leg, progress: progress[leg.id]!, updatedAt: updatedAt[leg.id] ?? order.placedAt)
+        }
+        record.replaces = replacing
+        for each in [record] + record.legs { records[each.orderId] = each }
         let rows = fills.map { fill in
             var update = fill.update
-            update.fillId = update.fillId ?? FillID.make(orderId: order.id, cumulativeQty: fill.cumulative)
-            return Self.fill(of: record, qty: fill.qty, price: fill.price, update: update)
+            update.fillId = update.fillId ?? FillID.make(orderId: fill.id, cumulativeQty: fill.cumulative)
+            return (Self.fill(of: records[fill.id]!, qty: fill.qty, price: fill.price, update: update), fill.id)
         }
         let recorded = record
         let booked = rows
+        let byId = records
         let positions = positionBook
-        try await writer.write { db in
-            try recorded.insert(db)
-            try Self.readBack(recorded, db)
-            for fill in booked {
+        let outcomes = try await writer.write { db in
+            try recorded.insertWithLegs(db)
+            for id in ids { try Self.readBack(byId[id]!, db) }
+            for (fill, id) in booked {
                 try fill.insert(db)
-                try positions.book(order: recorded, qty: fill.qty, price: fill.price, at: fill.filledAt, db)
+                try positions.book(order: byId[id]!, qty: fill.qty, price: fill.price, at: fill.filledAt, db)
             }
             try audit.insert(db)
+            return try alongside.map { try Self.apply($0, positions, db) }
         }
-        return recorded
+        return (recorded, outcomes)
     }
 
     /// Appends an audit line (durable when this returns).
@@ -183,12 +216,14 @@ public final class Ledger: Service, Sendable {
 
     /// One order, if it exists.
     public func order(id: String) async throws -> OrderRecord? {
-        try await database.read { db in try OrderRecord.find(db, id: id) }
+        try await database.read { db in
+            try OrderRecord.find(db, id: id).map { try OrderRecord.withLegs([$0], db)[0] }
+        }
     }
 
-    /// Orders matching `query`, newest first.
+    /// Orders matching `query`, newest first, each with its legs (which are listed as orders too).
     public func orders(_ query: OrderQuery) async throws -> [OrderRecord] {
-        try await database.read { db in try query.request().fetchAll(db) }
+        try await database.read { db in try OrderRecord.withLegs(query.request().fetchAll(db), db) }
     }
 
     /// How many orders match `query`'s filters, whatever its limit.
@@ -203,7 +238,7 @@ public final class Ledger: Service, Sendable {
             var request = OrderRecord.filter(
                 OrderStatus.allCases.filter(\.isOpen).map(\.rawValue).contains(Column("status")))
             if let venue { request = request.filter(Column("venue") == venue) }
-            return try request.order(Column("created_at"), Column("order_id")).fetchAll(db)
+            return try OrderRecord.withLegs(request.order(Column("created_at"), Column("order_id")).fetchAll(db), db)
         }
     }
 

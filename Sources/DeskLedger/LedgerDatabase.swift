@@ -232,6 +232,21 @@ enum LedgerDatabase {
         }
         VenueBooksTables.register(in: &migrator)
         LossMarksTable.register(in: &migrator)
+        migrator.registerMigration("v13-order-classes") { db in
+            // Issue 26: an order's class, its exits (legs: orders whose parent_id is the
+            // entry's, or the oco's take profit), trailing stops, notional and extended hours.
+            try db.alter(table: "orders") { t in
+                t.add(column: "order_class", .text).notNull().defaults(to: "simple")
+                t.add(column: "parent_id", .text)
+                t.add(column: "trail_price", .text)
+                t.add(column: "trail_percent", .text)
+                t.add(column: "notional", .text)
+                t.add(column: "extended_hours", .boolean).notNull().defaults(to: false)
+                // The order this one replaced (`PATCH /v2/orders/{id}`).
+                t.add(column: "replaces", .text)
+            }
+            try db.create(index: "orders_by_parent", on: "orders", columns: ["parent_id"])
+        }
         return migrator
     }
 }

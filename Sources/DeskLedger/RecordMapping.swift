@@ -38,7 +38,7 @@ func enumeration<Value: RawRepresentable>(_ row: Row, _ column: String) throws -
 extension OrderRecord {
     /// Every column of `orders`, in the order `insert` binds them.
     static let columns =
-        "order_id, member, strategy, symbol, qty, side, order_type, time_in_force, limit_price, stop_price, status, filled_qty, filled_notional, filled_avg_price, status_reason, created_at, updated_at, venue"
+        "order_id, member, strategy, symbol, qty, side, order_type, time_in_force, limit_price, stop_price, status, filled_qty, filled_notional, filled_avg_price, status_reason, created_at, updated_at, venue, order_class, parent_id, trail_price, trail_percent, notional, extended_hours, replaces"
 
     public init(row: Row) throws {
         let qty = try decimal(row, "qty")
@@ -47,26 +47,40 @@ extension OrderRecord {
             terms: OrderTerms(
                 symbol: row["symbol"], qty: qty, side: try enumeration(row, "side"),
                 type: try enumeration(row, "order_type"), timeInForce: try enumeration(row, "time_in_force"),
-                limitPrice: try optionalDecimal(row, "limit_price"), stopPrice: try optionalDecimal(row, "stop_price")),
-            placedAt: row["created_at"], venue: row["venue"])
+                limitPrice: try optionalDecimal(row, "limit_price"), stopPrice: try optionalDecimal(row, "stop_price"),
+                trailPrice: try optionalDecimal(row, "trail_price"),
+                trailPercent: try optionalDecimal(row, "trail_percent"), notional: try optionalDecimal(row, "notional"),
+                extendedHours: row["extended_hours"]),
+            placedAt: row["created_at"], venue: row["venue"], orderClass: try enumeration(row, "order_class"),
+            parentId: row["parent_id"])
         let progress = OrderProgress(
             qty: qty, status: try enumeration(row, "status"), filledQty: try decimal(row, "filled_qty"),
             filledNotional: try decimal(row, "filled_notional"), statusReason: row["status_reason"])
         self.init(order, progress: progress, updatedAt: row["updated_at"])
         filledAvgPrice = try optionalDecimal(row, "filled_avg_price")
+        replaces = row["replaces"]
     }
 
     /// Inserts the order with a cached statement.
     func insert(_ db: Database) throws {
         let statement = try db.cachedStatement(
-            sql: "INSERT INTO orders (\(Self.columns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+            sql:
+                "INSERT INTO orders (\(Self.columns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        )
         try statement.execute(arguments: [
             orderId, member, strategy, symbol, ExactDecimal.plain(qty), side.rawValue, orderType.rawValue,
             timeInForce.rawValue, limitPrice.map(ExactDecimal.plain), stopPrice.map(ExactDecimal.plain),
             status.rawValue, ExactDecimal.plain(filledQty), ExactDecimal.plain(filledNotional),
             filledAvgPrice.map(ExactDecimal.plain), statusReason, LedgerTime.text(createdAt),
-            LedgerTime.text(updatedAt), venue,
+            LedgerTime.text(updatedAt), venue, orderClass.rawValue, parentId, trailPrice.map(ExactDecimal.plain),
+            trailPercent.map(ExactDecimal.plain), notional.map(ExactDecimal.plain), extendedHours, replaces,
         ])
+    }
+
+    /// Inserts the order and its legs (in leg order) with a cached statement.
+    func insertWithLegs(_ db: Database) throws {
+        try insert(db)
+        for leg in legs { try leg.insert(db) }
     }
 
     /// Writes the order's progress (status, fills, reason, time) with a cached statement.
@@ -85,6 +99,26 @@ extension OrderRecord {
     static func find(_ db: Database, id: String) throws -> OrderRecord? {
         let statement = try db.cachedStatement(sql: "SELECT \(columns) FROM orders WHERE order_id = ?")
         return try OrderRecord.fetchOne(statement, arguments: [id])
+    }
+
+    /// `records` with their legs filled in (each order's exits, in leg order).
+    static func withLegs(_ records: [OrderRecord], _ db: Database) throws -> [OrderRecord] {
+        let parents = records.filter { $0.orderClass != .simple && $0.parentId == nil }.map(\.orderId)
+        if parents.isEmpty { return records }
+        var legs: [String: [OrderRecord]] = [:]
+        for start in stride(from: 0, to: parents.count, by: 500) {
+            let chunk = Array(parents[start..<min(start + 500, parents.count)])
+            let marks = Array(repeating: "?", count: chunk.count).joined(separator: ", ")
+            let rows = try OrderRecord.fetchAll(
+                db, sql: "SELECT \(columns) FROM orders WHERE parent_id IN (\(marks)) ORDER BY rowid",
+                arguments: StatementArguments(chunk))
+            for leg in rows { legs[leg.parentId ?? "", default: []].append(leg) }
+        }
+        return records.map { record in
+            var record = record
+            record.legs = legs[record.orderId] ?? []
+            return record
+        }
     }
 }
 

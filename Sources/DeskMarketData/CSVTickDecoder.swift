@@ -3,8 +3,10 @@ import Foundation
 
 /// CSV replay lines. The first non-blank line is the header; columns are found by
 /// name, in any order, case-insensitive: `timestamp` (or `ts`, `time`), `symbol`,
-/// `price`, and optionally `size`, `bid`, `ask`, `type` and a bar's `open`, `high`,
-/// `low`, `volume` (all four or none). Other columns are ignored.
+/// `price`, and optionally `size`, `bid`, `ask`, `bid_size`, `ask_size`, `type` and
+/// a bar's `open`, `high`, `low`, `volume` (all four or none). Other columns are
+/// ignored. A quote line with both `bid` and `ask` may leave `price` empty (it is
+/// their midpoint); a file of quotes alone may have no `price` column.
 /// Fields may be double-quoted (`"AAPL"`, `"a ""b"""`); blank lines are skipped; an
 /// empty optional field means "not given". Without a `type` column every tick is a
 /// trade.
@@ -14,10 +16,12 @@ struct CSVTickDecoder: ReplayLineDecoder {
         var count: Int
         var timestamp: Int
         var symbol: Int
-        var price: Int
+        var price: Int?
         var size: Int?
         var bid: Int?
         var ask: Int?
+        var bidSize: Int?
+        var askSize: Int?
         var type: Int?
         var bar: [Int?]
     }
@@ -25,7 +29,8 @@ struct CSVTickDecoder: ReplayLineDecoder {
     /// Accepted header names for each field.
     static let names: [(field: String, aliases: [String])] = [
         ("timestamp", ["timestamp", "ts", "time"]), ("symbol", ["symbol"]), ("price", ["price"]),
-        ("size", ["size"]), ("bid", ["bid"]), ("ask", ["ask"]), ("type", ["type"]), ("open", ["open"]),
+        ("size", ["size"]), ("bid", ["bid"]), ("ask", ["ask"]), ("bid_size", ["bid_size"]),
+        ("ask_size", ["ask_size"]), ("type", ["type"]), ("open", ["open"]),
         ("high", ["high"]), ("low", ["low"]), ("volume", ["volume"]),
     ]
 
@@ -53,14 +58,20 @@ struct CSVTickDecoder: ReplayLineDecoder {
             field, column throws(ReplayLineProblem) in try optional(column, field, positive: field != "volume")
         }
         let bar = try ReplayField.bar(barValues)
+        let kind = kindText.isEmpty ? .trade : try ReplayField.kind(kindText)
+        let (bid, ask) = (
+            try optional(columns.bid, "bid", positive: true), try optional(columns.ask, "ask", positive: true)
+        )
+        let bidSize = try optional(columns.bidSize, "bid_size", positive: false)
+        let askSize = try optional(columns.askSize, "ask_size", positive: false)
         return Tick(
             symbol: try ReplayField.symbol(fields[columns.symbol]),
-            price: try ReplayField.decimal(fields[columns.price], field: "price", positive: true),
-            at: try ReplayField.timestamp(fields[columns.timestamp], field: "timestamp"),
-            bid: try optional(columns.bid, "bid", positive: true),
-            ask: try optional(columns.ask, "ask", positive: true),
-            size: try optional(columns.size, "size", positive: false),
-            kind: kindText.isEmpty ? .trade : try ReplayField.kind(kindText), bar: bar)
+            price: try ReplayField.quoted(
+                price: try optional(columns.price, "price", positive: true), kind: kind, bid: bid, ask: ask,
+                bidSize: bidSize, askSize: askSize),
+            at: try ReplayField.timestamp(fields[columns.timestamp], field: "timestamp"), bid: bid, ask: ask,
+            size: try optional(columns.size, "size", positive: false), kind: kind, bar: bar, bidSize: bidSize,
+            askSize: askSize)
     }
 
     /// A file without a header line is a problem.
@@ -79,21 +90,21 @@ struct CSVTickDecoder: ReplayLineDecoder {
             }
             found[field] = index
         }
-        let missing = ["timestamp", "symbol", "price"].filter { found[$0] == nil }
-        guard missing.isEmpty, let timestamp = found["timestamp"], let symbol = found["symbol"],
-            let price = found["price"]
-        else {
+        let priced = found["price"] != nil || (found["bid"] != nil && found["ask"] != nil)
+        let missing = ["timestamp", "symbol", "price"].filter { found[$0] == nil && ($0 != "price" || !priced) }
+        guard missing.isEmpty, let timestamp = found["timestamp"], let symbol = found["symbol"] else {
             let looksLikeData = fields.first.map { UTCTimestamp.parse($0) != nil } ?? false
             let shown = fields.joined(separator: ",")
             throw ReplayLineProblem(
                 message: looksLikeData
-                    ? "the first line must be a header naming the columns (timestamp,symbol,price[,size,bid,ask,type]); found data: \(shown)"
-                    : "the header lacks \(missing.joined(separator: ", ")): it must name timestamp (or ts, time), symbol and price, and may name size, bid, ask, type; found: \(shown)"
+                    ? "the first line must be a header naming the columns (timestamp,symbol,price[,size,bid,ask,bid_size,ask_size,type]); found data: \(shown)"
+                    : "the header lacks \(missing.joined(separator: ", ")): it must name timestamp (or ts, time), symbol and price (or bid and ask, for quotes alone), and may name size, bid, ask, bid_size, ask_size, type; found: \(shown)"
             )
         }
         return Columns(
-            count: fields.count, timestamp: timestamp, symbol: symbol, price: price, size: found["size"],
-            bid: found["bid"], ask: found["ask"], type: found["type"],
+            count: fields.count, timestamp: timestamp, symbol: symbol, price: found["price"], size: found["size"],
+            bid: found["bid"], ask: found["ask"], bidSize: found["bid_size"], askSize: found["ask_size"],
+            type: found["type"],
             bar: ["open", "high", "low", "volume"].map { found[$0] })
     }
 

@@ -2,9 +2,10 @@ import Foundation
 
 /// JSON-lines replay lines: one object per line with `symbol` (string), `price`
 /// (number or string), `ts` or `timestamp` (ISO-8601 string, or epoch number or
-/// string) and optionally `size`, `bid`, `ask` (number, string or null), `type`
-/// (`trade`, `quote`, `bar`; default `trade`) and, for a bar, `open`, `high`, `low`
-/// and `volume` (all four or none). Other fields, nested or not, are ignored. Blank
+/// string) and optionally `size`, `bid`, `ask`, `bid_size`, `ask_size` (number,
+/// string or null), `type` (`trade`, `quote`, `bar`; default `trade`) and, for a
+/// bar, `open`, `high`, `low` and `volume` (all four or none). A quote line with
+/// both `bid` and `ask` may leave out `price`: it is their midpoint. Other fields, nested or not, are ignored. Blank
 /// lines are skipped.
 ///
 /// Numbers are read from their own text by ``JSONObjectScanner`` rather than through
@@ -31,9 +32,6 @@ struct JSONLineTickDecoder: ReplayLineDecoder {
         guard let symbol = try text("symbol", numberAllowed: false) else {
             throw ReplayLineProblem(message: "missing \"symbol\" (a string such as \"AAPL\")")
         }
-        guard let price = try text("price") else {
-            throw ReplayLineProblem(message: "missing \"price\" (a number such as 145.25)")
-        }
         let timestampKey = object["ts"] != nil ? "ts" : "timestamp"
         guard let timestamp = try text(timestampKey) else {
             throw ReplayLineProblem(
@@ -43,18 +41,25 @@ struct JSONLineTickDecoder: ReplayLineDecoder {
             guard let value = try text(key) else { return nil }
             return try ReplayField.decimal(value, field: key, positive: positive)
         }
-        let kind = try text("type", numberAllowed: false)
+        let kind =
+            try text("type", numberAllowed: false).map { text throws(ReplayLineProblem) in
+                try ReplayField.kind(text)
+            } ?? .trade
         let barValues = try ["open", "high", "low", "volume"].map { key throws(ReplayLineProblem) in
             try optional(key, positive: key != "volume")
         }
         let bar = try ReplayField.bar(barValues)
+        let price = try text("price").map { text throws(ReplayLineProblem) in
+            try ReplayField.decimal(text, field: "price", positive: true)
+        }
+        let (bid, ask) = (try optional("bid", positive: true), try optional("ask", positive: true))
+        let (bidSize, askSize) = (try optional("bid_size", positive: false), try optional("ask_size", positive: false))
         return Tick(
             symbol: try ReplayField.symbol(symbol),
-            price: try ReplayField.decimal(price, field: "price", positive: true),
-            at: try ReplayField.timestamp(timestamp, field: timestampKey),
-            bid: try optional("bid", positive: true), ask: try optional("ask", positive: true),
-            size: try optional("size", positive: false),
-            kind: try kind.map { text throws(ReplayLineProblem) in try ReplayField.kind(text) } ?? .trade, bar: bar)
+            price: try ReplayField.quoted(
+                price: price, kind: kind, bid: bid, ask: ask, bidSize: bidSize, askSize: askSize),
+            at: try ReplayField.timestamp(timestamp, field: timestampKey), bid: bid, ask: ask,
+            size: try optional("size", positive: false), kind: kind, bar: bar, bidSize: bidSize, askSize: askSize)
     }
 
     /// Any number of lines, none included, makes a good file.

@@ -159,6 +159,16 @@ enum ReplayField {
         return date
     }
 
+    /// A line's quote and price, checked together (``Tick/price(given:kind:bid:ask:bidSize:askSize:)``).
+    static func quoted(
+        price: Decimal?, kind: TickKind, bid: Decimal?, ask: Decimal?, bidSize: Decimal?, askSize: Decimal?
+    ) throws(ReplayLineProblem) -> Decimal {
+        switch Tick.price(given: price, kind: kind, bid: bid, ask: ask, bidSize: bidSize, askSize: askSize) {
+        case .success(let price): return price
+        case .failure(let problem): throw ReplayLineProblem(message: problem.message)
+        }
+    }
+
     /// `trade`, `quote` or `bar`.
     static func kind(_ text: String) throws(ReplayLineProblem) -> TickKind {
         guard let kind = TickKind(rawValue: text) else {

@@ -16,18 +16,25 @@ public struct SyntheticSource: TickSource {
     public let volatility: Decimal
     /// Stop after this many ticks; nil runs until cancelled.
     public let limit: Int?
+    /// Dollars between the bid and the ask of every tick (`--feed-spread`).
+    public let spread: Decimal
 
     /// The default ``volatility``, 0.001, written exactly (a `0.001` float literal
     /// would pass through `Double`).
     public static let defaultVolatility = Decimal(sign: .plus, exponent: -3, significand: 1)
+    /// The default ``spread``: one cent.
+    public static let defaultSpread = Decimal(sign: .plus, exponent: -2, significand: 1)
 
     /// A walk over `symbols` (start prices), `ticksPerSecond` over all symbols (0: as
     /// fast as possible), deterministic for `seed`. `volatility` is rounded to 8
-    /// decimal places, so a float literal's noise is dropped.
+    /// decimal places, so a float literal's noise is dropped; `spread` (dollars,
+    /// zero or more) is the distance from the bid to the ask.
     public init(
         symbols: [String: Decimal], ticksPerSecond: Double, seed: UInt64,
-        volatility: Decimal = SyntheticSource.defaultVolatility, limit: Int? = nil
+        volatility: Decimal = SyntheticSource.defaultVolatility, limit: Int? = nil,
+        spread: Decimal = SyntheticSource.defaultSpread
     ) {
+        self.spread = spread.magnitude
         startPrices = symbols
         self.ticksPerSecond = ticksPerSecond
         self.seed = seed
@@ -48,7 +55,7 @@ public struct SyntheticSource: TickSource {
     /// Returns when the limit is reached or the task is cancelled.
     public func run(_ emit: @Sendable (Tick) async -> Void) async throws {
         guard !startPrices.isEmpty else { return }
-        var walk = Walk(symbols: startPrices, seed: seed, volatility: volatility)
+        var walk = Walk(symbols: startPrices, seed: seed, volatility: volatility, spread: spread)
         let total = limit ?? Int.max
         var emitted = 0
         guard ticksPerSecond.isFinite, ticksPerSecond > 0 else {
@@ -89,14 +96,19 @@ public struct SyntheticSource: TickSource {
     /// Each step draws a uniform move with standard deviation `volatility × price`,
     /// computed in `Decimal` and rounded (half to even) to cents, or to 4 decimals
     /// below $1; the price never goes below $0.01. Sizes are 1 to 500 whole shares.
-    /// The trade prints at the bid or at the ask (chosen at random) of a one-cent
-    /// spread, so `bid ≤ price ≤ ask` and `ask − bid = 0.01`.
+    /// The trade prints at the bid or at the ask (chosen at random) of the spread
+    /// (one cent unless told otherwise), so `bid ≤ price ≤ ask` and `ask − bid =
+    /// spread` (at the bid when the bid would fall below a cent). The quoted sizes
+    /// `bid_size` and `ask_size` are 1 to 500 whole shares each, from a generator
+    /// of their own, so the prices and trade sizes are those of the walk without them.
     public struct Walk: Sendable {
         private var symbols: [String]
         private var prices: [Decimal]
         private var random: SplitMix64
+        private var quoteSizes: SplitMix64
         private var index = 0
         private let stepScale: Decimal
+        private let spread: Decimal
 
         /// Uniform draws are integers in ±`drawRange`, turned into a Decimal fraction.
         private static let drawRange: UInt64 = 1_000_000
@@ -105,7 +117,12 @@ public struct SyntheticSource: TickSource {
         private static let cent = Decimal(sign: .plus, exponent: -2, significand: 1)
 
         /// A walk from `symbols` (start prices; a price below a cent starts at a cent).
-        public init(symbols: [String: Decimal], seed: UInt64, volatility: Decimal) {
+        public init(
+            symbols: [String: Decimal], seed: UInt64, volatility: Decimal,
+            spread: Decimal = SyntheticSource.defaultSpread
+        ) {
+            self.spread = spread
+            quoteSizes = SplitMix64(seed: seed ^ 0x5155_4F54_4553_495A)
             let sorted = symbols.sorted { $0.key < $1.key }
             self.symbols = sorted.map(\.key)
             prices = sorted.map { Self.quantized($0.value) }
@@ -121,10 +138,12 @@ public struct SyntheticSource: TickSource {
             let price = Self.quantized(prices[slot] + prices[slot] * stepScale * Decimal(draw))
             prices[slot] = price
             let size = Decimal(Int(random.next() % 500) + 1)
-            let atTheBid = random.next() & 1 == 0 || price - Self.cent < Self.cent
+            let atTheBid = random.next() & 1 == 0 || price - spread < Self.cent
+            let bidSize = Decimal(Int(quoteSizes.next() % 500) + 1)
+            let askSize = Decimal(Int(quoteSizes.next() % 500) + 1)
             return Tick(
-                symbol: symbols[slot], price: price, at: date, bid: atTheBid ? price : price - Self.cent,
-                ask: atTheBid ? price + Self.cent : price, size: size, kind: .trade)
+                symbol: symbols[slot], price: price, at: date, bid: atTheBid ? price : price - spread,
+                ask: atTheBid ? price + spread : price, size: size, kind: .trade, bidSize: bidSize, askSize: askSize)
         }
 
         /// Rounded to cents (4 decimals below $1), never below a cent.

@@ -122,6 +122,46 @@ public struct Tick: Sendable, Equatable {
     }
 }
 
+/// Why a line's prices do not go together (a bid above its ask, a size without its
+/// price, no price where one is needed): a sentence saying what is allowed.
+public struct QuoteProblem: Error, Equatable, Sendable {
+    /// What was wrong and what is allowed.
+    public var message: String
+}
+
+extension Tick {
+    /// A line's price from its quote, checked: `bid` not above `ask`, a size only
+    /// beside its price (`bid_size` with `bid`, `ask_size` with `ask`), and `price`
+    /// given, except on a quote line (`"type": "quote"`) with both `bid` and `ask`,
+    /// whose price is then their midpoint, exactly (as the desk's Alpaca feed gives
+    /// it). Every reader of lines (replay files, `POST /admin/prices`) uses this rule.
+    public static func price(
+        given price: Decimal?, kind: TickKind, bid: Decimal?, ask: Decimal?, bidSize: Decimal?, askSize: Decimal?
+    ) -> Result<Decimal, QuoteProblem> {
+        let plain = ExactDecimal.plain
+        if let bid, let ask, bid > ask {
+            return .failure(
+                QuoteProblem(
+                    message: "bid \(plain(bid)) is above ask \(plain(ask)): a quote's bid must not be above its ask"))
+        }
+        if bidSize != nil && bid == nil {
+            return .failure(QuoteProblem(message: "bid_size is given without bid: a size belongs beside its price"))
+        }
+        if askSize != nil && ask == nil {
+            return .failure(QuoteProblem(message: "ask_size is given without ask: a size belongs beside its price"))
+        }
+        if let price { return .success(price) }
+        guard kind == .quote, let bid, let ask else {
+            return .failure(
+                QuoteProblem(
+                    message:
+                        "missing \"price\" (a number such as 145.25); only a quote line (type quote) with both bid and ask may leave it out (its price is then the midpoint)"
+                ))
+        }
+        return .success((bid + ask) / 2)
+    }
+}
+
 /// A tick and its JSON line, encoded once by the hub and shared by every subscriber.
 public struct FeedLine: Sendable {
     /// The tick.

@@ -79,6 +79,9 @@ public struct Admission: Sendable {
         /// What its remainder is valued at for buying power: the worst price it
         /// could fill at when it was admitted (`OrderValuation`).
         var price: Decimal?
+        /// Whether it counts in risk and capital: an exit (a leg) does not, so a
+        /// bracket counts once, as its entry.
+        var counted = true
     }
 
     struct Key: Hashable, Sendable {
@@ -169,7 +172,9 @@ public struct Admission: Sendable {
         openCounts = [:]
         openQty = [:]
         for working in open where working.progress.status.isOpen {
-            reserve(working.order, remaining: working.progress.remainingQty, phase: .working)
+            reserve(
+                working.order, remaining: working.progress.remainingQty, phase: .working,
+                counted: working.order.parentId == nil)
         }
         self.halts = Dictionary(halts.map { ($0.scope, $0) }, uniquingKeysWith: { $1 })
     }
@@ -179,18 +184,36 @@ public struct Admission: Sendable {
     /// Decides on an order request from `member` (and `strategy`) for `venue`
     /// (empty: the default venue), given the id it gets if admitted, the time, and
     /// the symbol's last price (what the order is valued at, with its own prices:
-    /// `OrderValuation`).
+    /// `OrderValuation`) and quote (`bid`, `ask`: what a notional order's quantity
+    /// is worked out at). A bracket's, oco's or oto's exits get their ids from
+    /// `newLegId` and count nowhere in risk and capital: the order counts once.
     public mutating func admit(
         _ ticket: OrderTicket, member: String, strategy: String, venue: String = "", orderId: String, now: Date,
-        lastPrice: Decimal?
+        lastPrice: Decimal?, bid: Decimal? = nil, ask: Decimal? = nil,
+        newLegId: () -> String = { UUID().uuidString.lowercased() }
     ) -> Decision {
         let venue = self.venue(venue)
         let book = Book(member: member, venue: venue)
-        let terms: OrderTerms
-        switch OrderValidation.validate(ticket, rules: venueRules[venue] ?? rules) {
-        case .success(let valid): terms = valid
+        var valid: ValidOrder
+        switch OrderValidation.validateOrder(ticket, rules: venueRules[venue] ?? rules) {
+        case .success(let order): valid = order
         case .failure(let error): return .refuse(.invalid(error))
         }
+        if let notional = valid.terms.notional {
+            switch Self.notionalQuantity(
+                notional, terms: valid.terms, fillPrice: (valid.terms.side == .buy ? ask : bid) ?? lastPrice,
+                rules: venueRules[venue] ?? rules)
+            {
+            case .success(let qty): valid.terms.qty = qty
+            case .failure(let error): return .refuse(.invalid(error))
+            }
+        }
+        if valid.orderClass != .oco, valid.terms.type == .market, let lastPrice,
+            let problem = valid.exits.problem(side: valid.exitSide, base: lastPrice, basis: "the last price")
+        {
+            return .refuse(.invalid(problem))
+        }
+        let terms = valid.terms
         if let message = haltMessage(member: member, venue: venue, strategy: strategy) {
             return .refuse(.halted(message))
         }
@@ -225,9 +248,93 @@ public struct Admission: Sendable {
                 return .refuse(.risk(RiskRejection(limit: "buying_power", message: refusal.message)))
             }
         }
-        let order = Order(id: orderId, member: member, strategy: strategy, terms: terms, placedAt: now, venue: venue)
+        let order = valid.order(
+            id: orderId, member: member, strategy: strategy, placedAt: now, venue: venue, newLegId: newLegId)
         reserve(order, remaining: terms.qty, phase: .writing, price: valuation.price)
+        for leg in order.legs { reserve(leg, remaining: leg.terms.qty, phase: .writing, counted: false) }
         return .journal(order)
+    }
+
+    /// Decides on replacing the working order `oldId` by `ticket` (the whole new
+    /// order, with the id `orderId`): the new order is admitted like any other
+    /// (validation, kill switch, rate, risk, capital) as if the old one's
+    /// reservation were released, and when it is, the old one's is released and
+    /// the new one's taken in the same step (no check-await-act). The old order
+    /// stays followed, counting nowhere, until its `replaced` is booked;
+    /// `replaceFailed` undoes the step when the venue does not replace it.
+    public mutating func replace(
+        _ oldId: String, by ticket: OrderTicket, orderId: String, now: Date, lastPrice: Decimal?,
+        bid: Decimal? = nil, ask: Decimal? = nil
+    ) -> Decision {
+        guard let old = open[oldId], old.counted, old.phase == .working else {
+            return .refuse(
+                .invalid(
+                    OrderValidationError(
+                        field: "order_id", message: "order \(oldId) is not working: only working orders can be replaced"
+                    )))
+        }
+        var trial = self
+        trial.uncount(oldId)
+        let decision = trial.admit(
+            ticket, member: old.order.member, strategy: old.order.strategy, venue: old.order.venue,
+            orderId: orderId, now: now, lastPrice: lastPrice, bid: bid, ask: ask)
+        if case .journal = decision { self = trial }
+        return decision
+    }
+
+    /// The venue did not replace `oldId` by `newId`: the new order's reservation
+    /// is released and the old one counts again with what it has left.
+    public mutating func replaceFailed(_ oldId: String, newId: String) {
+        release(newId)
+        guard var entry = open[oldId], !entry.counted else { return }
+        entry.counted = true
+        open[oldId] = entry
+        openCounts[book(of: entry.order), default: 0] += 1
+        adjustOpen(entry.order, by: entry.remaining)
+    }
+
+    /// Stops counting `orderId` in risk and capital (it is being replaced); it stays followed.
+    private mutating func uncount(_ orderId: String) {
+        guard var entry = open[orderId], entry.counted else { return }
+        entry.counted = false
+        open[orderId] = entry
+        adjustOpen(entry.order, by: -entry.remaining)
+        openCounts[book(of: entry.order), default: 1] -= 1
+    }
+
+    /// A notional order's quantity (the seam's rule): `notional` over the price it
+    /// would fill at (`fillPrice`: the ask for a buy, the bid for a sell, else the
+    /// last trade), rounded down to ``OrderRules/quantityFractionDigits``.
+    public static func notionalQuantity(_ notional: Decimal, terms: OrderTerms, fillPrice: Decimal?, rules: OrderRules)
+        -> Result<Decimal, OrderValidationError>
+    {
+        let amount = ExactDecimal.plain(notional)
+        guard let fillPrice, fillPrice > 0 else {
+            return .failure(
+                OrderValidationError(
+                    field: "notional",
+                    message:
+                        "no price is known for \(terms.symbol) yet, and a notional order's quantity is worked out from it; send qty instead"
+                ))
+        }
+        let qty = ExactDecimal.rounded(
+            notional / fillPrice, scale: OrderRules.quantityFractionDigits, rounding: .down)
+        if qty <= 0 {
+            return .failure(
+                OrderValidationError(
+                    field: "notional",
+                    message: "notional \(amount) buys no shares of \(terms.symbol) at \(ExactDecimal.plain(fillPrice))")
+            )
+        }
+        if qty > rules.maximumQuantity {
+            return .failure(
+                OrderValidationError(
+                    field: "notional",
+                    message:
+                        "notional \(amount) is \(ExactDecimal.plain(qty)) shares, more than the desk accepts (at most \(ExactDecimal.plain(rules.maximumQuantity)))"
+                ))
+        }
+        return .success(qty)
     }
 
     /// The order's journal entry is durable (a broker outside the process): send
@@ -236,6 +343,7 @@ public struct Admission: Sendable {
         guard var entry = open[orderId] else { return .none }
         entry.phase = .working
         open[orderId] = entry
+        for leg in entry.order.legs { open[leg.id]?.phase = .working }
         if let message = haltMessage(
             member: entry.order.member, venue: venue(entry.order.venue), strategy: entry.order.strategy)
         {
@@ -246,6 +354,7 @@ public struct Admission: Sendable {
 
     /// The order could not be written: nothing of it exists; its reservation is released.
     public mutating func journalFailed(_ orderId: String) {
+        for leg in open[orderId]?.order.legs ?? [] { release(leg.id) }
         release(orderId)
     }
 
@@ -357,7 +466,7 @@ public struct Admission: Sendable {
 
     /// What one book's open orders claim, oldest first.
     private func claims(_ book: Book) -> [CapitalRule.Claim] {
-        open.values.filter { $0.order.member == book.member && venue($0.order.venue) == book.venue }
+        open.values.filter { $0.counted && $0.order.member == book.member && venue($0.order.venue) == book.venue }
             .sorted { ($0.order.placedAt, $0.order.id) < ($1.order.placedAt, $1.order.id) }
             .map {
                 CapitalRule.Claim(
@@ -377,12 +486,15 @@ public struct Admission: Sendable {
             "kill switch: trading is halted for \(HaltRecord.describe(scope: halt.scope))\(halt.reason.map { " (\($0))" } ?? ""); an admin or officer can resume it"
     }
 
-    private mutating func reserve(_ order: Order, remaining: Decimal, phase: Phase, price: Decimal? = nil) {
+    private mutating func reserve(
+        _ order: Order, remaining: Decimal, phase: Phase, price: Decimal? = nil, counted: Bool = true
+    ) {
         guard open[order.id] == nil else { return }
         // Restored orders (no price known at start) are valued by their own prices where those bound them.
         open[order.id] = OpenOrder(
             order: order, remaining: remaining, phase: phase,
-            price: price ?? OrderValuation(order.terms, lastPrice: nil).price)
+            price: price ?? OrderValuation(order.terms, lastPrice: nil).price, counted: counted)
+        guard counted else { return }
         openCounts[book(of: order), default: 0] += 1
         adjustOpen(order, by: remaining)
     }
@@ -394,18 +506,18 @@ public struct Admission: Sendable {
             positions[key(of: order), default: 0] += order.terms.side == .buy ? filled : -filled
         }
         let remaining = progress.status.isOpen ? progress.remainingQty : 0
-        adjustOpen(order, by: remaining - entry.remaining)
+        if entry.counted { adjustOpen(order, by: remaining - entry.remaining) }
         entry.remaining = remaining
         if progress.status.isFinal && entry.held.isEmpty {
             open[orderId] = nil
-            openCounts[book(of: order), default: 1] -= 1
+            if entry.counted { openCounts[book(of: order), default: 1] -= 1 }
         } else {
             open[orderId] = entry
         }
     }
 
     private mutating func release(_ orderId: String) {
-        guard let entry = open.removeValue(forKey: orderId) else { return }
+        guard let entry = open.removeValue(forKey: orderId), entry.counted else { return }
         adjustOpen(entry.order, by: -entry.remaining)
         openCounts[book(of: entry.order), default: 1] -= 1
     }

@@ -107,7 +107,10 @@ public actor OrderDesk: Service {
         let open = try await ledger.openOrders()
         let positions = try await ledger.positions(member: nil)
         admission.restore(books: positions, open: open.map(\.working), halts: try await ledger.halts())
-        let working = open.filter { $0.status != .pendingNew }
+        // Venues take each order with its open legs; a leg whose order is final goes on its own.
+        let openIds = Set(open.map(\.orderId))
+        let orders = open.filter { record in record.parentId.map { !openIds.contains($0) } ?? true }
+        let working = orders.filter { $0.status != .pendingNew }
         for record in open where venue(of: record.order) == nil {
             logger.error(
                 "an open order is on a venue the desk no longer has; it is left as it is",
@@ -118,18 +121,24 @@ public actor OrderDesk: Service {
             let own = working.filter { self.venue(of: $0.order)?.name == venue.name }
             if own.isEmpty { continue }
             do {
-                await apply(try await venue.restore(own.map(\.working)))
+                await apply(
+                    try await venue.restore(
+                        own.map { record in
+                            var working = record.working
+                            working.order.legs = record.legs.filter(\.status.isOpen).map(\.order)
+                            return working
+                        }))
             } catch {
                 logger.error(
                     "broker could not take back open orders", metadata: ["venue": "\(venue.name)", "error": "\(error)"])
             }
         }
-        for record in open where record.status == .pendingNew && venue(of: record.order) != nil {
+        for record in orders where record.status == .pendingNew && venue(of: record.order) != nil {
             _ = await send(record, resubmission: true)
         }
         logger.info(
             "order desk recovered",
-            metadata: ["open_orders": "\(working.count)", "resubmitted": "\(open.count - working.count)"])
+            metadata: ["open_orders": "\(working.count)", "resubmitted": "\(orders.count - working.count)"])
     }
 
     /// Recovers from the ledger, then books the broker's later updates until
@@ -197,7 +206,7 @@ public actor OrderDesk: Service {
     {
         let decision = admission.admit(
             ticket, member: member, strategy: strategy, venue: venue.name, orderId: clock.newOrderId(),
-            now: clock.now(), lastPrice: prices.lastPrice(ticket.symbol))
+            now: clock.now(), lastPrice: prices.lastPrice(ticket.symbol), newLegId: clock.newOrderId)
         switch decision {
         case .refuse(.invalid(let error)): return (.invalid(error), false)
         case .refuse(.halted(let message)): return (.halted(message), false)
@@ -251,8 +260,9 @@ public actor OrderDesk: Service {
                 "order could not be recorded", metadata: ["member": "\(order.member)", "error": "\(error)"])
             return (.failed("the desk could not record the order: \(error)"), false)
         }
-        for update in updates { noteBooked(update, order: record) }
-        await apply(admission.recorded(order.id, progress: record.progress))
+        let orders = [record] + record.legs
+        for update in updates { noteBooked(update, order: orders.first { $0.orderId == update.orderId } ?? record) }
+        for each in orders { await apply(admission.recorded(each.orderId, progress: each.progress)) }
         if let refusal { return (.brokerRefused(record, reason: refusal.reason, kind: refusal.kind), true) }
         return (.accepted(record), true)
     }
@@ -399,7 +409,11 @@ public actor OrderDesk: Service {
         }
         do {
             let updates = try await venue.cancel(orderId: orderId)
-            return .canceled(await apply(updates).last ?? order)
+            let canceled = await apply(updates).last ?? order
+            if order.legs.contains(where: \.status.isOpen) {
+                return .canceled(await cancelLegs(of: order, at: venue) ?? canceled)
+            }
+            return .canceled(canceled)
         } catch {
             switch error {
             case .refused(let reason, _):
@@ -415,6 +429,165 @@ public actor OrderDesk: Service {
         }
     }
 
+    /// Cancels the legs of a canceled order that are still open (a venue that
+    /// cancels them with their order has reported so already, and refuses);
+    /// returns the order as it stands after, with its legs.
+    private func cancelLegs(of order: OrderRecord, at venue: any Venue) async -> OrderRecord? {
+        for leg in order.legs where leg.status.isOpen {
+            let current = (try? await ledger.order(id: leg.orderId)) ?? leg
+            guard current.status.isOpen else { continue }
+            do {
+                await apply(try await venue.cancel(orderId: leg.orderId))
+            } catch {
+                logger.warning(
+                    "a leg of a canceled order could not be canceled",
+                    metadata: ["order_id": "\(order.orderId)", "leg": "\(leg.orderId)", "error": "\(error)"])
+            }
+        }
+        return try? await ledger.order(id: order.orderId)
+    }
+
+    // MARK: Replacing
+
+    /// What became of a replace request.
+    public enum Replacement: Sendable {
+        /// The old order as it stands, and what became of its replacement: `accepted`
+        /// when it works in the old one's place (the old one is then `replaced`).
+        case placed(old: OrderRecord, Placement)
+        /// No such order among the caller's.
+        case notFound(String)
+        /// The order cannot be replaced (final, not working yet, or the venue would not).
+        case notReplaceable(OrderRecord, String)
+        /// The desk itself failed (storage or broker unreachable).
+        case failed(String)
+    }
+
+    /// Replaces the working order `orderId` (`member`'s, or anyone's for `isAdmin`)
+    /// by one with `changes` (Alpaca's `PATCH /v2/orders/{id}`): the new order is
+    /// admitted like any other, with the old one's reservation released in the
+    /// same step of the admission machine; its venue replaces the old one (which
+    /// ends `replaced`) and the ledger records the new order and the old one's
+    /// `replaced` together. When admission or the venue refuses, the old order
+    /// works on as it was.
+    public func replace(
+        orderId: String, with changes: ReplaceTicket, member: String, strategy: String, isAdmin: Bool
+    ) async -> Replacement {
+        let old: OrderRecord?
+        do { old = try await ledger.order(id: orderId) } catch { return .failed("\(error)") }
+        guard let old, isAdmin || old.member == member else {
+            return .notFound("no order \(orderId) among your orders")
+        }
+        if old.status.isFinal {
+            return .notReplaceable(old, "order \(orderId) is already \(old.status.rawValue) and cannot be replaced")
+        }
+        if old.status == .pendingNew || old.status == .held {
+            return .notReplaceable(
+                old, "unable to replace order in current state: order \(orderId) is \(old.status.rawValue)")
+        }
+        guard let venue = venue(of: old.order) else {
+            return .failed("order \(orderId) is on venue \"\(old.venue)\", which this desk no longer has")
+        }
+        let ticket: OrderTicket
+        switch changes.ticket(replacing: old.order, remaining: old.qty - old.filledQty) {
+        case .success(let whole): ticket = whole
+        case .failure(let error): return .placed(old: old, .invalid(error))
+        }
+        let started = ContinuousClock.now
+        let decision = admission.replace(
+            orderId, by: ticket, orderId: clock.newOrderId(), now: clock.now(),
+            lastPrice: prices.lastPrice(old.symbol))
+        let placement: Placement
+        switch decision {
+        case .refuse(.invalid(let error)): placement = .invalid(error)
+        case .refuse(.halted(let message)): placement = .halted(message)
+        case .refuse(.rateLimited(let message)): placement = .rateLimited(message)
+        case .refuse(.risk(let rejection)): placement = .riskRejected(rejection)
+        case .journal(let order):
+            let outcome = await replace(old, by: order, at: venue)
+            metrics.recordOrder(outcome: outcome.placement?.outcome ?? .failed, duration: .now - started)
+            return outcome
+        }
+        metrics.recordOrder(outcome: placement.outcome, duration: .now - started)
+        await audit(placement, member: old.member, strategy: strategy)
+        return .placed(old: old, placement)
+    }
+
+    /// Has `venue` replace `old` by the admitted `order` and records both.
+    private func replace(_ old: OrderRecord, by order: Order, at venue: any Venue) async -> Replacement {
+        let audit = AuditEvent(
+            at: order.placedAt, member: order.member, strategy: order.strategy, action: .order, orderId: order.id,
+            outcome: .accepted,
+            httpStatus: reportedStatus(.accepted(OrderRecord(order, progress: OrderProgress(qty: order.terms.qty)))),
+            detail: "replaces \(old.orderId): \(order.terms.summary)")
+        switch venue.journaling {
+        case .withDecision:
+            let updates: [OrderUpdate]
+            do {
+                updates = try await venue.replace(orderId: old.orderId, with: order)
+            } catch {
+                admission.replaceFailed(old.orderId, newId: order.id)
+                return refusedReplace(old, error)
+            }
+            let ids = Set([order.id] + order.legs.map(\.id))
+            let recorded: (order: OrderRecord, alongside: [LedgerUpdateOutcome])
+            do {
+                recorded = try await ledger.record(
+                    order, updates: updates.filter { ids.contains($0.orderId) }, audit: audit,
+                    replacing: old.orderId, alongside: updates.filter { !ids.contains($0.orderId) })
+            } catch {
+                admission.replaceFailed(old.orderId, newId: order.id)
+                venue.forget(orderId: order.id)
+                logger.error(
+                    "replacement could not be recorded", metadata: ["order_id": "\(old.orderId)", "error": "\(error)"])
+                return .failed("the desk could not record the replacement: \(error)")
+            }
+            for update in updates where ids.contains(update.orderId) { noteBooked(update, order: recorded.order) }
+            for (update, outcome) in zip(updates.filter { !ids.contains($0.orderId) }, recorded.alongside) {
+                if case .applied(let record) = outcome { noteBooked(update, order: record) }
+            }
+            await apply(admission.recorded(order.id, progress: recorded.order.progress))
+            let current = (try? await ledger.order(id: old.orderId)) ?? old
+            return .placed(old: current, .accepted(recorded.order))
+        case .beforeSubmission:
+            do {
+                try await ledger.journal(order, audit: audit, replaces: old.orderId)
+            } catch {
+                admission.replaceFailed(old.orderId, newId: order.id)
+                return .failed("the desk could not record the replacement: \(error)")
+            }
+            let journaled = OrderRecord(order, progress: OrderProgress(qty: order.terms.qty))
+            if case .stop(_, let reason) = admission.journaled(order.id) {
+                admission.replaceFailed(old.orderId, newId: order.id)
+                let rejected = OrderUpdate(orderId: order.id, event: .rejected(reason: reason), at: clock.now())
+                return .placed(old: old, .stopped(await apply([rejected]).last ?? journaled, reason))
+            }
+            do {
+                let updates = try await venue.replace(orderId: old.orderId, with: order)
+                let booked = await apply(updates)
+                let current = (try? await ledger.order(id: old.orderId)) ?? old
+                let new = booked.last { $0.orderId == order.id } ?? journaled
+                return .placed(old: current, .accepted(new))
+            } catch {
+                admission.replaceFailed(old.orderId, newId: order.id)
+                let reason: String
+                switch error {
+                case .refused(let why, _), .unavailable(let why): reason = why
+                }
+                let rejected = OrderUpdate(
+                    orderId: order.id, event: .rejected(reason: "not replaced: \(reason)"), at: clock.now())
+                await apply([rejected])
+                return refusedReplace(old, error)
+            }
+        }
+    }
+
+    private func refusedReplace(_ old: OrderRecord, _ error: BrokerError) -> Replacement {
+        switch error {
+        case .refused(let reason, _): .notReplaceable(old, reason)
+        case .unavailable(let reason): .failed("the broker could not be reached: \(reason)")
+        }
+    }
+
     /// Cancels every working order of `member`'s `strategy` on `venue` (a
     /// strategy leaving a venue, a loss rule's breach), each audited as the
     /// desk's cancel; returns the orders it canceled (an order that filled or
@@ -423,7 +596,7 @@ public actor OrderDesk: Service {
         let venue = admission.venue(venue)
         let open = try await ledger.orders(
             OrderQuery(member: member, status: .open, limit: OrderQuery.maximumLimit, venue: venue)
-        ).filter { $0.strategy == strategy }
+        ).filter { $0.strategy == strategy }.topLevel
         var canceled: [OrderRecord] = []
         for order in open.reversed() {
             if case .canceled(let record) = await cancel(
@@ -532,6 +705,14 @@ public actor OrderDesk: Service {
         } catch {
             logger.error("audit write failed", metadata: ["error": "\(error)"])
         }
+    }
+}
+
+extension OrderDesk.Replacement {
+    /// The new order's placement, when admission decided one.
+    public var placement: OrderDesk.Placement? {
+        if case .placed(_, let placement) = self { return placement }
+        return nil
     }
 }
 

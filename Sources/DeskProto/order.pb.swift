@@ -50,6 +50,97 @@ public nonisolated struct Orders_OrderRequest: Sendable {
   /// for stop and stop_limit
   public var stopPrice: String = String()
 
+  /// trailing_stop: the trail in dollars
+  public var trailPrice: String = String()
+
+  /// trailing_stop: the trail in percent
+  public var trailPercent: String = String()
+
+  /// dollars instead of qty (market day orders)
+  public var notional: String = String()
+
+  /// a DAY limit order that may fill outside the regular session
+  public var extendedHours: Bool = false
+
+  /// "simple" (or empty), "bracket", "oco", "oto"
+  public var orderClass: String = String()
+
+  /// bracket, oco, oto: the take-profit exit
+  public var takeProfit: Orders_TakeProfit {
+    get {_takeProfit ?? Orders_TakeProfit()}
+    set {_takeProfit = newValue}
+  }
+  /// Returns true if `takeProfit` has been explicitly set.
+  public var hasTakeProfit: Bool {self._takeProfit != nil}
+  /// Clears the value of `takeProfit`. Subsequent reads from it will return its default value.
+  public mutating func clearTakeProfit() {self._takeProfit = nil}
+
+  /// bracket, oco, oto: the stop-loss exit
+  public var stopLoss: Orders_StopLoss {
+    get {_stopLoss ?? Orders_StopLoss()}
+    set {_stopLoss = newValue}
+  }
+  /// Returns true if `stopLoss` has been explicitly set.
+  public var hasStopLoss: Bool {self._stopLoss != nil}
+  /// Clears the value of `stopLoss`. Subsequent reads from it will return its default value.
+  public mutating func clearStopLoss() {self._stopLoss = nil}
+
+  /// the client's own id for the order, unique per member
+  public var clientOrderID: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _takeProfit: Orders_TakeProfit? = nil
+  fileprivate var _stopLoss: Orders_StopLoss? = nil
+}
+
+public nonisolated struct Orders_TakeProfit: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var limitPrice: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Orders_StopLoss: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var stopPrice: String = String()
+
+  /// makes the stop loss a stop-limit
+  public var limitPrice: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// One exit of a bracket, oco or oto order (an order of its own).
+public nonisolated struct Orders_OrderLeg: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var orderID: String = String()
+
+  public var side: String = String()
+
+  public var orderType: String = String()
+
+  public var limitPrice: String = String()
+
+  public var stopPrice: String = String()
+
+  public var orderStatus: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -84,6 +175,12 @@ public nonisolated struct Orders_OrderResponse: Sendable {
   /// "new", "filled", "partially_filled", ...
   public var orderStatus: String = String()
 
+  /// "simple", "bracket", "oco", "oto"
+  public var orderClass: String = String()
+
+  /// its exits, for bracket, oco and oto orders
+  public var legs: [Orders_OrderLeg] = []
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -95,7 +192,7 @@ fileprivate nonisolated let _protobuf_package = "orders"
 
 nonisolated extension Orders_OrderRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".OrderRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}symbol\0\u{1}qty\0\u{1}side\0\u{3}order_type\0\u{3}time_in_force\0\u{3}limit_price\0\u{3}stop_price\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}symbol\0\u{1}qty\0\u{1}side\0\u{3}order_type\0\u{3}time_in_force\0\u{3}limit_price\0\u{3}stop_price\0\u{3}trail_price\0\u{3}trail_percent\0\u{1}notional\0\u{3}extended_hours\0\u{3}order_class\0\u{3}take_profit\0\u{3}stop_loss\0\u{3}client_order_id\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -110,12 +207,24 @@ nonisolated extension Orders_OrderRequest: SwiftProtobuf.Message, SwiftProtobuf.
       case 5: try { try decoder.decodeSingularStringField(value: &self.timeInForce) }()
       case 6: try { try decoder.decodeSingularStringField(value: &self.limitPrice) }()
       case 7: try { try decoder.decodeSingularStringField(value: &self.stopPrice) }()
+      case 8: try { try decoder.decodeSingularStringField(value: &self.trailPrice) }()
+      case 9: try { try decoder.decodeSingularStringField(value: &self.trailPercent) }()
+      case 10: try { try decoder.decodeSingularStringField(value: &self.notional) }()
+      case 11: try { try decoder.decodeSingularBoolField(value: &self.extendedHours) }()
+      case 12: try { try decoder.decodeSingularStringField(value: &self.orderClass) }()
+      case 13: try { try decoder.decodeSingularMessageField(value: &self._takeProfit) }()
+      case 14: try { try decoder.decodeSingularMessageField(value: &self._stopLoss) }()
+      case 15: try { try decoder.decodeSingularStringField(value: &self.clientOrderID) }()
       default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
     if !self.symbol.isEmpty {
       try visitor.visitSingularStringField(value: self.symbol, fieldNumber: 1)
     }
@@ -137,6 +246,30 @@ nonisolated extension Orders_OrderRequest: SwiftProtobuf.Message, SwiftProtobuf.
     if !self.stopPrice.isEmpty {
       try visitor.visitSingularStringField(value: self.stopPrice, fieldNumber: 7)
     }
+    if !self.trailPrice.isEmpty {
+      try visitor.visitSingularStringField(value: self.trailPrice, fieldNumber: 8)
+    }
+    if !self.trailPercent.isEmpty {
+      try visitor.visitSingularStringField(value: self.trailPercent, fieldNumber: 9)
+    }
+    if !self.notional.isEmpty {
+      try visitor.visitSingularStringField(value: self.notional, fieldNumber: 10)
+    }
+    if self.extendedHours != false {
+      try visitor.visitSingularBoolField(value: self.extendedHours, fieldNumber: 11)
+    }
+    if !self.orderClass.isEmpty {
+      try visitor.visitSingularStringField(value: self.orderClass, fieldNumber: 12)
+    }
+    try { if let v = self._takeProfit {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 13)
+    } }()
+    try { if let v = self._stopLoss {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 14)
+    } }()
+    if !self.clientOrderID.isEmpty {
+      try visitor.visitSingularStringField(value: self.clientOrderID, fieldNumber: 15)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -148,6 +281,134 @@ nonisolated extension Orders_OrderRequest: SwiftProtobuf.Message, SwiftProtobuf.
     if lhs.timeInForce != rhs.timeInForce {return false}
     if lhs.limitPrice != rhs.limitPrice {return false}
     if lhs.stopPrice != rhs.stopPrice {return false}
+    if lhs.trailPrice != rhs.trailPrice {return false}
+    if lhs.trailPercent != rhs.trailPercent {return false}
+    if lhs.notional != rhs.notional {return false}
+    if lhs.extendedHours != rhs.extendedHours {return false}
+    if lhs.orderClass != rhs.orderClass {return false}
+    if lhs._takeProfit != rhs._takeProfit {return false}
+    if lhs._stopLoss != rhs._stopLoss {return false}
+    if lhs.clientOrderID != rhs.clientOrderID {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Orders_TakeProfit: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".TakeProfit"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}limit_price\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.limitPrice) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.limitPrice.isEmpty {
+      try visitor.visitSingularStringField(value: self.limitPrice, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Orders_TakeProfit, rhs: Orders_TakeProfit) -> Bool {
+    if lhs.limitPrice != rhs.limitPrice {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Orders_StopLoss: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".StopLoss"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}stop_price\0\u{3}limit_price\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.stopPrice) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.limitPrice) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.stopPrice.isEmpty {
+      try visitor.visitSingularStringField(value: self.stopPrice, fieldNumber: 1)
+    }
+    if !self.limitPrice.isEmpty {
+      try visitor.visitSingularStringField(value: self.limitPrice, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Orders_StopLoss, rhs: Orders_StopLoss) -> Bool {
+    if lhs.stopPrice != rhs.stopPrice {return false}
+    if lhs.limitPrice != rhs.limitPrice {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Orders_OrderLeg: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".OrderLeg"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}order_id\0\u{1}side\0\u{3}order_type\0\u{3}limit_price\0\u{3}stop_price\0\u{3}order_status\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.orderID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.side) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.orderType) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.limitPrice) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.stopPrice) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.orderStatus) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.orderID.isEmpty {
+      try visitor.visitSingularStringField(value: self.orderID, fieldNumber: 1)
+    }
+    if !self.side.isEmpty {
+      try visitor.visitSingularStringField(value: self.side, fieldNumber: 2)
+    }
+    if !self.orderType.isEmpty {
+      try visitor.visitSingularStringField(value: self.orderType, fieldNumber: 3)
+    }
+    if !self.limitPrice.isEmpty {
+      try visitor.visitSingularStringField(value: self.limitPrice, fieldNumber: 4)
+    }
+    if !self.stopPrice.isEmpty {
+      try visitor.visitSingularStringField(value: self.stopPrice, fieldNumber: 5)
+    }
+    if !self.orderStatus.isEmpty {
+      try visitor.visitSingularStringField(value: self.orderStatus, fieldNumber: 6)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Orders_OrderLeg, rhs: Orders_OrderLeg) -> Bool {
+    if lhs.orderID != rhs.orderID {return false}
+    if lhs.side != rhs.side {return false}
+    if lhs.orderType != rhs.orderType {return false}
+    if lhs.limitPrice != rhs.limitPrice {return false}
+    if lhs.stopPrice != rhs.stopPrice {return false}
+    if lhs.orderStatus != rhs.orderStatus {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -155,7 +416,7 @@ nonisolated extension Orders_OrderRequest: SwiftProtobuf.Message, SwiftProtobuf.
 
 nonisolated extension Orders_OrderResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".OrderResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}status\0\u{3}order_id\0\u{1}message\0\u{1}symbol\0\u{1}qty\0\u{1}side\0\u{3}filled_qty\0\u{3}order_status\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}status\0\u{3}order_id\0\u{1}message\0\u{1}symbol\0\u{1}qty\0\u{1}side\0\u{3}filled_qty\0\u{3}order_status\0\u{3}order_class\0\u{1}legs\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -171,6 +432,8 @@ nonisolated extension Orders_OrderResponse: SwiftProtobuf.Message, SwiftProtobuf
       case 6: try { try decoder.decodeSingularStringField(value: &self.side) }()
       case 7: try { try decoder.decodeSingularStringField(value: &self.filledQty) }()
       case 8: try { try decoder.decodeSingularStringField(value: &self.orderStatus) }()
+      case 9: try { try decoder.decodeSingularStringField(value: &self.orderClass) }()
+      case 10: try { try decoder.decodeRepeatedMessageField(value: &self.legs) }()
       default: break
       }
     }
@@ -201,6 +464,12 @@ nonisolated extension Orders_OrderResponse: SwiftProtobuf.Message, SwiftProtobuf
     if !self.orderStatus.isEmpty {
       try visitor.visitSingularStringField(value: self.orderStatus, fieldNumber: 8)
     }
+    if !self.orderClass.isEmpty {
+      try visitor.visitSingularStringField(value: self.orderClass, fieldNumber: 9)
+    }
+    if !self.legs.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.legs, fieldNumber: 10)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -213,6 +482,8 @@ nonisolated extension Orders_OrderResponse: SwiftProtobuf.Message, SwiftProtobuf
     if lhs.side != rhs.side {return false}
     if lhs.filledQty != rhs.filledQty {return false}
     if lhs.orderStatus != rhs.orderStatus {return false}
+    if lhs.orderClass != rhs.orderClass {return false}
+    if lhs.legs != rhs.legs {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

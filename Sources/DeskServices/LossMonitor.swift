@@ -77,8 +77,8 @@ public actor LossMonitor: Service {
     /// Restores the books from the ledger, then follows fills and prices until shutdown.
     public func run() async throws {
         let (ticks, tickInput) = AsyncStream.makeStream(
-            of: PriceBook.Trade.self, bufferingPolicy: .bufferingNewest(max(1, tickCapacity)))
-        prices.onTrade { trade in tickInput.yield(trade) }
+            of: PriceBook.Line.self, bufferingPolicy: .bufferingNewest(max(1, tickCapacity)))
+        prices.onLine { trade in tickInput.yield(trade) }
         let orders = orderDesk.events.listen(member: nil)
         defer {
             orders.stop()
@@ -168,7 +168,7 @@ public actor LossMonitor: Service {
     }
 
     /// A trade: checks every book that holds its symbol, at its price (the others at their last).
-    private func traded(_ trade: PriceBook.Trade) async {
+    private func traded(_ trade: PriceBook.Line) async {
         await check(books.filter { $0.value[trade.symbol].map { $0.qty != 0 } ?? false }.map(\.key), at: trade)
     }
 
@@ -188,7 +188,7 @@ public actor LossMonitor: Service {
 
     /// Checks `scopes` against their limits (strategies before their member's book) and acts on breaches;
     /// `trade`'s symbol is valued at its price (a later one may be in the price book already).
-    private func check(_ scopes: [LossScope], at trade: PriceBook.Trade? = nil) async {
+    private func check(_ scopes: [LossScope], at trade: PriceBook.Line? = nil) async {
         let now = clock.now()
         if now >= sessionEnds {
             sessionStart = [:]

@@ -328,19 +328,18 @@ public struct Portfolio: Sendable {
             stepSeconds: stepSeconds)
     }
 
-    /// `member`'s P&L on one venue (the one asked for, else the caller's own) since
-    /// the start of today in `timeZone`: `total` (their P&L now) less their equity at midnight.
+    /// `member`'s P&L on one venue (the one asked for, else the caller's own) in
+    /// today's P&L day, which begins at the exchange calendar's last session close:
+    /// `total` (their P&L now) less their equity at that close.
     public func today(
-        for caller: Caller, member: String, total: Decimal, timeZone: TimeZone, now: Date = Date(),
+        for caller: Caller, member: String, total: Decimal, calendar: SessionCalendar, now: Date = Date(),
         venue: String? = nil
     ) async throws -> Decimal {
         let member = try ReadScope.member(requested: member, caller: caller)
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = timeZone
         let opening =
             try await ledger.equity(
                 member: member, venue: try oneVenue(requested: venue, caller: caller),
-                before: calendar.startOfDay(for: now))?.equity ?? 0
+                before: calendar.lastClose(atOrBefore: now))?.equity ?? 0
         return total - opening
     }
 

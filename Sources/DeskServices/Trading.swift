@@ -61,6 +61,41 @@ public struct Trading: Sendable {
         return .success(order)
     }
 
+    // MARK: Replacing
+
+    /// Replaces the caller's working order `orderId` by one with `changes`
+    /// (Alpaca's replace), under a new `clientOrderId` when given (unique per member,
+    /// as for `place`): the old order ends `replaced`, the new one is returned. A
+    /// refusal leaves the old order working as it was.
+    public func replace(
+        _ orderId: String, with changes: ReplaceTicket, clientOrderId: String? = nil, by caller: Caller
+    ) async throws -> Result<OrderRecord, ReplaceRefusal> {
+        if changes.isEmpty && clientOrderId == nil { return .failure(.unchanged) }
+        let member = caller.member
+        if let clientOrderId, try await !ledger.reserveClientOrderId(clientOrderId, member: member) {
+            return .failure(.refused(.clientOrderIdTaken(clientOrderId)))
+        }
+        let outcome = await desk.replace(
+            orderId: orderId, with: changes, member: member, strategy: caller.strategy, isAdmin: false)
+        let placed = outcome.placement?.order
+        if let clientOrderId {
+            if let placed {
+                try await ledger.bindClientOrderId(clientOrderId, member: member, orderId: placed.orderId)
+            } else {
+                try await ledger.releaseClientOrderId(clientOrderId, member: member)
+            }
+        }
+        switch outcome {
+        case .notFound(let message): return .failure(.notFound(message))
+        case .notReplaceable(let order, let message): return .failure(.notReplaceable(order, message))
+        case .failed(let message): return .failure(.refused(.failed(message)))
+        case .placed(_, let placement):
+            if let refusal = OrderRefusal(placement) { return .failure(.refused(refusal)) }
+            guard let order = placement.order else { return .failure(.refused(.failed("no order was recorded"))) }
+            return .success(order)
+        }
+    }
+
     /// Records an order request whose body a face could not read (audit line and
     /// metrics), with what the face answered (`reportedStatus`).
     public func refuseMalformed(by caller: Caller, reportedStatus: Int?, message: String) async {
@@ -115,7 +150,8 @@ public struct Trading: Sendable {
     /// admin's too: their own only), newest first; one result per order, whatever became of the others.
     public func cancelAll(by caller: Caller) async throws -> [CancelResult] {
         let open = try await ledger.orders(
-            OrderQuery(member: caller.member, status: .open, limit: OrderQuery.maximumLimit, venue: venue(of: caller)))
+            OrderQuery(member: caller.member, status: .open, limit: OrderQuery.maximumLimit, venue: venue(of: caller))
+        ).topLevel
         var results: [CancelResult] = []
         for order in open {
             results.append(
@@ -128,7 +164,9 @@ public struct Trading: Sendable {
     // MARK: Closing positions
 
     /// Places the market order (day) that closes `amount` of the caller's
-    /// position in `symbol`: selling a long, buying back a short.
+    /// position in `symbol`: selling a long, buying back a short. The exits still
+    /// open on it (bracket, oco and oto legs) are canceled first, so none fires on
+    /// a position that is gone.
     public func closePosition(_ symbol: String, amount: CloseAmount = .all, by caller: Caller) async throws
         -> Result<OrderRecord, OrderRefusal>
     {
@@ -166,6 +204,12 @@ public struct Trading: Sendable {
         else {
             return .failure(.nothingToClose(symbol: held.symbol))
         }
+        let exits = try await ledger.orders(
+            OrderQuery(
+                member: caller.member, status: .open, symbol: held.symbol, limit: OrderQuery.maximumLimit,
+                venue: venue(of: caller))
+        ).filter { $0.parentId != nil }
+        for exit in exits { _ = await cancel(exit.orderId, by: caller, ownOrdersOnly: true) }
         return try await place(ticket, by: caller)
     }
 

@@ -64,6 +64,27 @@ public enum OrderRefusal: Error, Sendable {
     }
 }
 
+/// Why the desk did not replace an order; the old order works on as it was.
+public enum ReplaceRefusal: Error, Sendable {
+    /// The replace changes nothing (Alpaca: 403 "order parameters are not changed").
+    case unchanged
+    /// No such order among the caller's.
+    case notFound(String)
+    /// The order is not working (final, not yet working) or its venue would not replace it.
+    case notReplaceable(OrderRecord, String)
+    /// The new order was refused (validation, limits, kill switch, client order id) or the desk failed.
+    case refused(OrderRefusal)
+
+    /// What the refusal says.
+    public var message: String {
+        switch self {
+        case .unchanged: "order parameters are not changed"
+        case .notFound(let message), .notReplaceable(_, let message): message
+        case .refused(let refusal): refusal.message
+        }
+    }
+}
+
 /// Why the desk did not cancel an order.
 public enum CancelRefusal: Error, Sendable {
     /// No such order among the caller's.

@@ -30,29 +30,52 @@ struct AlpacaRequestTests {
                 #"{"symbol":"AAPL","qty":1,"side":"buy","type":"stop_limit","time_in_force":"day","stop_price":10,"limit_price":11,"order_class":"simple"}"#
         ),
         BodyCase(
-            name: "bracket orders are refused",
+            name: "alpaca-py's bracket (take_profit and stop_loss objects)",
             body:
-                #"{"symbol":"AAPL","qty":5.0,"side":"buy","type":"market","time_in_force":"gtc","order_class":"bracket","take_profit":{"limit_price":301.0},"stop_loss":{"stop_price":299.0}}"#,
-            expect: (422, "bracket, oco, oto and mleg orders are refused")),
+                #"{"symbol":"AAPL","qty":5.0,"side":"buy","type":"market","time_in_force":"gtc","order_class":"bracket","take_profit":{"limit_price":301.0},"stop_loss":{"stop_price":299.0,"limit_price":298.5}}"#
+        ),
         BodyCase(
-            name: "oto legs alone are refused",
+            name: "an oto's one exit",
             body:
-                #"{"symbol":"AAPL","qty":1,"side":"buy","type":"market","time_in_force":"day","stop_loss":{"stop_price":1}}"#,
-            expect: (422, "stop_loss is not supported")),
+                #"{"symbol":"AAPL","qty":1,"side":"buy","type":"market","time_in_force":"day","order_class":"oto","stop_loss":{"stop_price":1}}"#
+        ),
         BodyCase(
-            name: "trailing stops are refused",
+            name: "a trailing stop",
             body:
-                #"{"symbol":"AAPL","qty":1,"side":"sell","type":"trailing_stop","time_in_force":"day","trail_percent":1}"#,
-            expect: (422, "trailing stop")),
+                #"{"symbol":"AAPL","qty":1,"side":"sell","type":"trailing_stop","time_in_force":"day","trail_percent":1}"#
+        ),
         BodyCase(
-            name: "extended hours are refused",
+            name: "extended hours",
             body:
-                #"{"symbol":"AAPL","qty":1,"side":"buy","type":"limit","limit_price":1,"time_in_force":"day","extended_hours":true}"#,
-            expect: (422, "extended_hours")),
+                #"{"symbol":"AAPL","qty":1,"side":"buy","type":"limit","limit_price":1,"time_in_force":"day","extended_hours":true}"#
+        ),
         BodyCase(
-            name: "notional orders are refused",
-            body: #"{"symbol":"AAPL","notional":500.0,"side":"buy","type":"market","time_in_force":"day"}"#,
-            expect: (422, "notional orders are not supported")),
+            name: "a notional order",
+            body: #"{"symbol":"AAPL","notional":500.0,"side":"buy","type":"market","time_in_force":"day"}"#),
+        BodyCase(
+            name: "neither qty nor notional",
+            body: #"{"symbol":"AAPL","side":"buy","type":"market","time_in_force":"day"}"#,
+            expect: (422, "qty or notional is required")),
+        BodyCase(
+            name: "an unknown field in take_profit is refused, naming its fields",
+            body:
+                #"{"symbol":"AAPL","qty":1,"side":"buy","type":"market","time_in_force":"day","order_class":"bracket","take_profit":{"price":1}}"#,
+            expect: (422, "unknown field \"price\" in take_profit")),
+        BodyCase(
+            name: "stop_loss must be an object",
+            body:
+                #"{"symbol":"AAPL","qty":1,"side":"buy","type":"market","time_in_force":"day","stop_loss":5}"#,
+            expect: (422, "stop_loss must be an object")),
+        BodyCase(
+            name: "extended_hours must be a bool",
+            body:
+                #"{"symbol":"AAPL","qty":1,"side":"buy","type":"limit","limit_price":1,"time_in_force":"day","extended_hours":1}"#,
+            expect: (422, "extended_hours must be true or false")),
+        BodyCase(
+            name: "options legs are refused",
+            body:
+                #"{"symbol":"AAPL","qty":1,"side":"buy","type":"market","time_in_force":"day","order_class":"mleg","legs":[]}"#,
+            expect: (422, "legs is not supported")),
         BodyCase(
             name: "opg and cls are refused",
             body: #"{"symbol":"AAPL","qty":1,"side":"buy","type":"market","time_in_force":"opg"}"#,
@@ -101,6 +124,54 @@ struct AlpacaRequestTests {
                     symbol: "AAPL", qty: "2", side: "sell", orderType: "limit", timeInForce: "gtc", limitPrice: "101.25"
                 ))
         #expect(parsed.clientOrderId == "mine-1")
+    }
+
+    @Test("a bracket, a trailing stop and a notional order become the desk's ticket fields")
+    func classTickets() throws {
+        let bracket = try AlpacaOrderRequest.parse(
+            Array(
+                #"{"symbol":"AAPL","qty":5.0,"side":"buy","type":"market","time_in_force":"gtc","order_class":"bracket","take_profit":{"limit_price":301.0},"stop_loss":{"stop_price":"299","limit_price":null}}"#
+                    .utf8)
+        ).get().ticket
+        #expect(bracket.orderClass == "bracket" && bracket.takeProfitLimitPrice == "301.0")
+        #expect(bracket.stopLossStopPrice == "299" && bracket.stopLossLimitPrice == "")
+        let trailing = try AlpacaOrderRequest.parse(
+            Array(
+                #"{"symbol":"AAPL","qty":1,"side":"sell","type":"trailing_stop","time_in_force":"day","trail_price":"1.5","extended_hours":false}"#
+                    .utf8)
+        ).get().ticket
+        #expect(trailing.trailPrice == "1.5" && trailing.trailPercent == "" && trailing.extendedHours == "")
+        let notional = try AlpacaOrderRequest.parse(
+            Array(#"{"symbol":"AAPL","notional":"500","side":"buy","type":"market","time_in_force":"day"}"#.utf8)
+        ).get().ticket
+        #expect(notional.notional == "500" && notional.qty == "")
+    }
+
+    @Test(
+        "replace bodies (PATCH /v2/orders/{id})",
+        arguments: [
+            (#"{"qty":3}"#, "qty=3 limit= stop= trail= tif= cid=-"),
+            (
+                #"{"limit_price":"101.5","time_in_force":"gtc","client_order_id":"r-1"}"#,
+                "qty= limit=101.5 stop= trail= tif=gtc cid=r-1"
+            ),
+            (#"{"trail":2.5,"stop_price":null}"#, "qty= limit= stop= trail=2.5 tif= cid=-"),
+            (#"{"side":"buy"}"#, "422: unknown replace field \"side\""),
+            (#"{"qty":true}"#, "422: qty must be a number"),
+            ("[]", "400: JSON object"),
+        ])
+    func replaceBody(body: String, expect: String) {
+        switch AlpacaReplaceRequest.parse(Array(body.utf8)) {
+        case .success(let parsed):
+            let changes = parsed.changes
+            #expect(
+                "qty=\(changes.qty) limit=\(changes.limitPrice) stop=\(changes.stopPrice) trail=\(changes.trail) tif=\(changes.timeInForce) cid=\(parsed.clientOrderId ?? "-")"
+                    == expect)
+        case .failure(let error):
+            #expect(expect.hasPrefix("\(error.httpStatus): "), "\(error.message)")
+            #expect(
+                error.message.contains(expect.split(separator: ":", maxSplits: 1)[1].dropFirst()), "\(error.message)")
+        }
     }
 
     static func query(_ items: [(String, String)]) -> QueryParameters { QueryParameters(items) }

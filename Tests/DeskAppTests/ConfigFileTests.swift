@@ -27,6 +27,19 @@ struct ConfigFileTests {
         #expect(config.session.timeZone.identifier == "Europe/London")
     }
 
+    @Test("session: the NYSE calendar unless told; close or time_zone alone close every day, as before")
+    func session() throws {
+        let cases: [(String, SessionCalendar.Schedule)] = [
+            (#"{}"#, .exchange), (#"{"session": {"calendar": "nyse"}}"#, .exchange),
+            (#"{"session": {"close": "15:30"}}"#, .daily(close: ClockTime(hour: 15, minute: 30))),
+            (#"{"session": {"calendar": "daily"}}"#, .daily(close: ClockTime(hour: 16, minute: 0))),
+        ]
+        for (text, schedule) in cases {
+            #expect(
+                try DeskConfigFile.parse(Array(text.utf8), path: "desk.json").session.schedule == schedule, "\(text)")
+        }
+    }
+
     @Test("every limit of the table is a key of the file: null in defaults removes it", arguments: RiskLimits.fields)
     func everyLimitRemovable(field: RiskLimitField) throws {
         let text = #"{"risk": {"defaults": {"\#(field.name)": null}}}"#
@@ -55,6 +68,11 @@ struct ConfigFileTests {
             ),
             (#"{"risk": {"defaults": {"denied_symbols": ["gme"]}}}"#, "\"risk.defaults.denied_symbols\": symbol"),
             (#"{"session": {"close": "25:00"}}"#, "desk.json: session: "),
+            (
+                #"{"session": {"calendar": "nyse", "close": "15:00"}}"#,
+                "desk.json: session: the nyse calendar has its own hours"
+            ),
+            (#"{"session": {"calendar": "lse"}}"#, #"desk.json: session: calendar "lse" is unknown: use "nyse""#),
             (#"{"risks": {}}"#, #"desk.json:1:2: unknown key "risks"; allowed here: risk, session"#),
         ])
     func problems(text: String, fragment: String) {

@@ -74,7 +74,7 @@ struct LossMonitorTests {
     }
 
     static func price(_ desk: DeskApplication, _ price: Decimal) {
-        desk.prices.observe(PriceBook.Trade(symbol: "AAPL", price: price, size: nil, at: Date()))
+        desk.prices.observe(PriceBook.Line(symbol: "AAPL", price: price, size: nil, at: Date()))
     }
 
     /// A market buy of 10 AAPL at 100 (filled) and two resting orders, for `strategy`; returns the resting ids.

@@ -261,6 +261,27 @@ struct PaperBookNextTickTests {
         #expect(Book.summary(later) == testCase.afterTicks)
     }
 
+    @Test(
+        "at the close, a day order placed on its symbol's last line meets that line; the rest expires, gtc waits",
+        arguments: [
+            ("a market day order fills at the session's last price", Book.order("m", .buy, 10), ["fill 10@100"]),
+            (
+                "a marketable day limit fills there too", Book.order("l", .sell, 5, type: .limit, limit: "99.50"),
+                ["fill 5@100"]
+            ),
+            (
+                "a day limit the last price does not reach expires",
+                Book.order("l", .buy, 5, type: .limit, limit: "99"), ["expired"]
+            ),
+            ("a gtc market order waits for the next line", Book.order("g", .buy, 5, tif: .gtc), []),
+        ] as [(String, Order, [String])])
+    func closeMeetsTheLastLine(name: String, order: Order, atClose: [String]) throws {
+        var book = PaperBook(fills: .nextTick)
+        _ = book.price(symbol: "AAPL", price: Book.price("100"), size: nil, now: Book.now)
+        #expect(Book.summary(try book.submit(order, now: Book.now).get()) == ["accepted"])
+        #expect(Book.summary(book.closeSession(now: Book.now)) == atClose, "\(name)")
+    }
+
     @Test("with next-tick fills a market order needs no price yet")
     func noPriceYet() throws {
         var book = PaperBook(fills: .nextTick)

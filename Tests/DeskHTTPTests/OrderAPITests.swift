@@ -59,6 +59,69 @@ struct OrderAPITests {
         }
     }
 
+    @Test("issue 26's fields: a protobuf bracket answers its class and legs; notional, trail and client_order_id")
+    func orderClasses() async throws {
+        try await DeskHarness.run { desk in
+            try await desk.setPrice("AAPL", "145.50")
+            let token = try await desk.token("alice", strategy: "momentum")
+            var bracket = DeskHarness.request()
+            bracket.orderType = "limit"
+            bracket.limitPrice = "140"
+            bracket.timeInForce = "gtc"
+            bracket.orderClass = "bracket"
+            bracket.takeProfit.limitPrice = "160"
+            bracket.stopLoss.stopPrice = "130"
+            bracket.stopLoss.limitPrice = "129.5"
+            bracket.clientOrderID = "entry-1"
+            let (status, reply) = try await desk.place(bracket, token: token)
+            #expect(status == .created && reply.status == "success", "\(reply.message)")
+            #expect(reply.orderClass == "bracket")
+            #expect(reply.legs.map(\.orderType) == ["limit", "stop_limit"])
+            #expect(reply.legs.map(\.side) == ["sell", "sell"])
+            #expect(reply.legs.map(\.orderStatus) == ["held", "held"])
+            #expect(reply.legs.map(\.stopPrice) == ["", "130"] && reply.legs.map(\.limitPrice) == ["160", "129.5"])
+            let order = try #require(try await desk.app.ledger.order(id: reply.orderID))
+            #expect(order.legs.map(\.orderId) == reply.legs.map(\.orderID))
+            #expect(try await desk.app.ledger.clientOrderIds(orderIds: [reply.orderID])[reply.orderID] == "entry-1")
+            // The same client order id again is refused.
+            let (again, refused) = try await desk.place(bracket, token: token)
+            #expect(again == .unprocessableContent && refused.message.contains("client_order_id must be unique"))
+            // A notional order answers the quantity the desk worked out.
+            var notional = DeskHarness.request()
+            notional.qty = ""
+            notional.notional = "291"
+            let (_, bought) = try await desk.place(notional, token: token)
+            #expect(bought.status == "success" && bought.qty == "2", "\(bought.message)")
+            // A field-named refusal.
+            var trailing = DeskHarness.request()
+            trailing.side = "sell"
+            trailing.orderType = "trailing_stop"
+            trailing.trailPrice = "1"
+            trailing.trailPercent = "2"
+            let (refusal, why) = try await desk.place(trailing, token: token)
+            #expect(refusal == .unprocessableContent && why.message.contains("trail_price or trail_percent, not both"))
+        }
+    }
+
+    @Test("JSON: take_profit and stop_loss objects in, order_class and legs out")
+    func jsonBracket() async throws {
+        try await DeskHarness.run { desk in
+            try await desk.setPrice("AAPL", "145.50")
+            let token = try await desk.token("bob")
+            let body =
+                #"{"symbol":"AAPL","qty":"1","side":"buy","order_class":"oto","stop_loss":{"stop_price":"140"}}"#
+            let response = try await desk.client.execute(
+                uri: "/order", method: .post, headers: desk.headers(token: token, contentType: "application/json"),
+                body: ByteBuffer(string: body))
+            #expect(response.status == .created)
+            let object = try #require(
+                try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any])
+            #expect(object["order_class"] as? String == "oto")
+            let legs = try #require(object["legs"] as? [[String: String]])
+            #expect(legs.map { $0["order_type"] } == ["stop"] && legs.map { $0["stop_price"] } == ["140"])
+        }
+    }
+
     @Test("identity: no token is 401, a bad token is 401, a mismatching X-User-ID is 403")
     func identity() async throws {
         try await DeskHarness.run { desk in
@@ -106,7 +169,7 @@ struct OrderAPITests {
         var random = SystemRandomNumberGenerator()
         let valid = try! DeskHarness.request().serializedBytes() as [UInt8]
         var unknownField = valid
-        unknownField += [0x4A, 0x03, 0x61, 0x62, 0x63]  // field 9, length-delimited "abc"
+        unknownField += [0xA2, 0x01, 0x03, 0x61, 0x62, 0x63]  // field 20 (none of 1-15), length-delimited "abc"
         return [
             BadBody(
                 name: "random bytes", body: (0..<64).map { _ in UInt8.random(in: 0...255, using: &random) },

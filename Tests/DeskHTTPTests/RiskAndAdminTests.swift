@@ -105,12 +105,32 @@ struct RiskAndAdminTests {
         try await DeskHarness.run { desk in
             let bodies = [
                 #"{"symbol":"aapl","price":"1"}"#, #"{"symbol":"AAPL","price":"-1"}"#, #"{"symbol":"AAPL","price":1}"#,
-                "nope",
+                "nope", #"{"symbol":"AAPL","bid":"1","ask":"2"}"#,
+                #"{"symbol":"AAPL","type":"quote","bid":"2","ask":"1"}"#,
+                #"{"symbol":"AAPL","price":"1","ask_size":"5"}"#, #"{"symbol":"AAPL","price":"1","type":"bar"}"#,
             ]
             for body in bodies {
                 let (status, _) = try await desk.json(.post, "/admin/prices", token: desk.admin, body: body)
-                #expect(status == .badRequest)
+                #expect(status == .badRequest, "\(body)")
             }
+        }
+    }
+
+    @Test(
+        "an admin quote reaches the price book: a quote alone is priced at its midpoint; market orders fill at the ask")
+    func quotePush() async throws {
+        try await DeskHarness.run { desk in
+            let (status, reply) = try await desk.json(
+                .post, "/admin/prices", token: desk.admin,
+                body: #"{"symbol":"AAPL","type":"quote","bid":"99.99","ask":"100.02","bid_size":"3","ask_size":"4"}"#)
+            #expect(status == .ok && reply["price"] as? String == "100.005")
+            #expect(desk.app.prices.quote("AAPL")?.askSize == 4)
+            #expect(desk.app.prices.marketPrice("AAPL", side: .buy) == Decimal(string: "100.02"))
+            let alice = try await desk.token("alice")
+            let (_, placed) = try await desk.place(DeskHarness.request(qty: "10"), token: alice)
+            #expect(placed.orderStatus == "partially_filled", "\(placed)")
+            let fills = try await desk.app.ledger.allFills()
+            #expect(fills.map(\.qty) == [4] && fills.map(\.price) == [Decimal(string: "100.02")!])
         }
     }
 }

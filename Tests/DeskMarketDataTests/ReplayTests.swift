@@ -94,6 +94,49 @@ struct ReplayTests {
     }
 
     @Test(
+        "quotes: bid_size and ask_size read from CSV and JSON lines; a quote line without a price is at the midpoint, exactly",
+        arguments: [
+            (
+                "q.jsonl",
+                #"{"symbol":"AAPL","ts":1795617000,"type":"quote","bid":"145.10","ask":145.13,"bid_size":300,"ask_size":"0"}"#
+                    + "\n",
+                Tick(
+                    symbol: "AAPL", price: dec("145.115"), at: t0, bid: dec("145.1"), ask: dec("145.13"), kind: .quote,
+                    bidSize: 300, askSize: 0)
+            ),
+            (
+                "t.jsonl",
+                #"{"symbol":"AAPL","ts":1795617000,"price":145.12,"size":5,"bid":145.1,"ask_size":null}"# + "\n",
+                Tick(symbol: "AAPL", price: dec("145.12"), at: t0, bid: dec("145.1"), size: 5, kind: .trade)
+            ),
+            (
+                "q.csv", "ts,symbol,price,bid,ask,bid_size,ask_size,type\n1795617000,AAPL,,0.0001,0.0002,10,20,quote\n",
+                Tick(
+                    symbol: "AAPL", price: dec("0.00015"), at: t0, bid: dec("0.0001"), ask: dec("0.0002"),
+                    kind: .quote, bidSize: 10, askSize: 20)
+            ),
+            (
+                "n.csv", "ts,symbol,bid,ask,ask_size,type\n1795617000,AAPL,10,10.01,7,quote\n",
+                Tick(
+                    symbol: "AAPL", price: dec("10.005"), at: t0, bid: 10, ask: dec("10.01"), kind: .quote,
+                    askSize: 7)
+            ),
+            (
+                "t.csv", "ts,symbol,price,bid,ask,bid_size,ask_size\n1795617000,AAPL,10,10,10,,\n",
+                Tick(symbol: "AAPL", price: 10, at: t0, bid: 10, ask: 10, kind: .trade)
+            ),
+        ])
+    func quotes(name: String, content: String, expected: Tick) throws {
+        let ticks = try Self.ticks(name, content)
+        #expect(ticks == [expected])
+        // The line strategies read carries the quote after the prices, and its type.
+        if let tick = ticks.first, tick.bidSize != nil {
+            #expect(tick.jsonLine.contains(#""bid_size":"#))
+            #expect(tick.jsonLine.contains(#""type":"quote""#))
+        }
+    }
+
+    @Test(
         "bad lines are reported as file:line with what was wrong",
         arguments: [
             ("a.csv", "symbol,price\nAAPL,1\n", 1, "lacks timestamp"),
@@ -125,6 +168,31 @@ struct ReplayTests {
                 "w.ndjson", "{\"symbol\":\"AAPL\",\"price\":1,\"ts\":\"2026-11-25T14:30:00Z\",\"size\":\"lots\"}", 1,
                 "size"
             ),
+            (
+                "x.jsonl", "{\"symbol\":\"AAPL\",\"ts\":1,\"type\":\"quote\",\"bid\":1}\n", 1,
+                "only a quote line (type quote) with both bid and ask may leave it out"
+            ),
+            ("y.jsonl", "{\"symbol\":\"AAPL\",\"ts\":1,\"bid\":1,\"ask\":2}\n", 1, #"missing "price""#),
+            (
+                "z.jsonl", "{\"symbol\":\"AAPL\",\"ts\":1,\"type\":\"quote\",\"bid\":2.5,\"ask\":2.4}\n", 1,
+                "bid 2.5 is above ask 2.4"
+            ),
+            (
+                "qa.jsonl", "{\"symbol\":\"AAPL\",\"price\":1,\"ts\":1,\"bid\":1,\"bid_size\":-1}\n", 1,
+                #"bid_size "-1" must be zero or more"#
+            ),
+            (
+                "qb.jsonl", "{\"symbol\":\"AAPL\",\"price\":1,\"ts\":1,\"ask_size\":5}\n", 1,
+                "ask_size is given without ask"
+            ),
+            (
+                "qc.jsonl", "{\"symbol\":\"AAPL\",\"price\":1,\"ts\":1,\"ask\":1,\"ask_size\":\"many\"}\n", 1,
+                #"ask_size "many" is not a decimal number"#
+            ),
+            ("qd.csv", "ts,symbol,bid,ask,type\n1,AAPL,1,2,\n", 2, #"missing "price""#),
+            ("qe.csv", "ts,symbol,price,bid,ask,bid_size,type\n1,AAPL,,1,2,x,quote\n", 2, "bid_size \"x\""),
+            ("qf.csv", "ts,symbol,bid\n1,AAPL,1\n", 1, "price (or bid and ask, for quotes alone)"),
+            ("qg.csv", "ts,symbol,price,bid,ask\n1,AAPL,1,0,2\n", 2, "bid \"0\" must be greater than zero"),
         ])
     func badLines(name: String, content: String, line: Int, fragment: String) throws {
         let error = try #require(try Self.error(name, content))

@@ -56,6 +56,26 @@ struct SyntheticTests {
         #expect(Set(ticks.filter { $0.symbol == "AAPL" }.map(\.price)).count > 100)
     }
 
+    @Test(
+        "the spread is configurable; quoted sizes are 1...500 whole shares and leave the walk's prices alone",
+        arguments: ["0", "0.01", "0.05", "1.25"])
+    func spread(text: String) {
+        let spread = dec(text)
+        var walk = SyntheticSource.Walk(symbols: Self.prices, seed: 42, volatility: dec("0.01"), spread: spread)
+        let ticks = (0..<3000).map { _ in walk.next(at: Self.at) }
+        #expect(ticks.map(\.price) == Self.walk(seed: 42, count: 3000).map(\.price))
+        for tick in ticks {
+            let (bid, ask) = (try! #require(tick.bid), try! #require(tick.ask))
+            #expect(ask - bid == spread && bid <= tick.price && tick.price <= ask, "\(tick.jsonLine)")
+            #expect(bid == tick.price || ask == tick.price)
+            for size in [try! #require(tick.bidSize), try! #require(tick.askSize)] {
+                #expect(size >= 1 && size <= 500 && Self.hasAtMost(0, decimalsIn: size))
+            }
+        }
+        #expect(Set(ticks.compactMap(\.askSize)).count > 100)
+        #expect(SyntheticSource(symbols: [:], ticksPerSecond: 1, seed: 1).spread == dec("0.01"))
+    }
+
     @Test("a price below a cent starts at a cent; zero volatility stands still")
     func edges() {
         var walk = SyntheticSource.Walk(symbols: ["DUST": dec("0.00001")], seed: 1, volatility: 0)

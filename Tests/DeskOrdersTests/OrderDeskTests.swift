@@ -83,7 +83,7 @@ struct OrderDeskTests {
     )
     func oneTransaction() async throws {
         try await withPaperDesk { desk, ledger, prices, clock in
-            prices.observe(PriceBook.Trade(symbol: "AAPL", price: 100, size: nil, at: clock.now()))
+            prices.observe(PriceBook.Line(symbol: "AAPL", price: 100, size: nil, at: clock.now()))
             guard case .accepted(let order) = await desk.place(Self.ticket(), member: "alice", strategy: "s1") else {
                 Issue.record("expected accepted")
                 return
@@ -104,7 +104,7 @@ struct OrderDeskTests {
     func restingFill() async throws {
         let policy = RiskPolicy(defaults: RiskLimits(maxPosition: 15))
         try await withPaperDesk(policy: policy) { desk, ledger, prices, clock in
-            prices.observe(PriceBook.Trade(symbol: "AAPL", price: 100, size: nil, at: clock.now()))
+            prices.observe(PriceBook.Line(symbol: "AAPL", price: 100, size: nil, at: clock.now()))
             let resting = await desk.place(
                 Self.ticket(type: "limit", limit: "90", tif: "gtc"), member: "alice", strategy: "")
             guard case .accepted(let order) = resting, order.status == .new else {
@@ -117,7 +117,7 @@ struct OrderDeskTests {
                 return
             }
             clock.advance(1)
-            prices.observe(PriceBook.Trade(symbol: "AAPL", price: 89, size: nil, at: clock.now()))
+            prices.observe(PriceBook.Line(symbol: "AAPL", price: 89, size: nil, at: clock.now()))
             let orderId = order.orderId
             let filled = try await eventually { try await ledger.order(id: orderId)?.status == .filled }
             #expect(filled)
@@ -157,7 +157,7 @@ struct OrderDeskTests {
     @Test("halts refuse at once, are durable with their audit lines, and resume")
     func halts() async throws {
         try await withPaperDesk { desk, ledger, prices, clock in
-            prices.observe(PriceBook.Trade(symbol: "AAPL", price: 100, size: nil, at: clock.now()))
+            prices.observe(PriceBook.Line(symbol: "AAPL", price: 100, size: nil, at: clock.now()))
             try await desk.halt(member: "alice", reason: "runaway", by: "root")
             #expect(try await ledger.halts().map(\.scope) == ["alice"])
             guard case .halted(let message) = await desk.place(Self.ticket(), member: "alice", strategy: "") else {
@@ -180,7 +180,7 @@ struct OrderDeskTests {
     func concurrentRisk() async throws {
         let policy = RiskPolicy(defaults: RiskLimits(maxPosition: 100))
         try await withPaperDesk(policy: policy) { desk, ledger, prices, clock in
-            prices.observe(PriceBook.Trade(symbol: "AAPL", price: 10, size: nil, at: clock.now()))
+            prices.observe(PriceBook.Line(symbol: "AAPL", price: 10, size: nil, at: clock.now()))
             let accepted = await withTaskGroup(of: Bool.self) { group in
                 for _ in 0..<40 {
                     group.addTask {

@@ -33,7 +33,7 @@ struct VenueRoutingTests {
     @Test("an order goes to the venue it is placed for (empty: the default), with that venue's books and rules")
     func routesByVenue() async throws {
         try await withTwoVenueDesk { desk, ledger, prices, clock in
-            prices.observe(PriceBook.Trade(symbol: "AAPL", price: 100, size: nil, at: clock.now()))
+            prices.observe(PriceBook.Line(symbol: "AAPL", price: 100, size: nil, at: clock.now()))
             let cases: [(venue: String, stored: String)] = [("", "paper"), ("paper", "paper"), ("live", "live")]
             for (venue, stored) in cases {
                 guard
@@ -88,7 +88,7 @@ struct VenueRoutingTests {
     @Test("cancelOpenOrders cancels one strategy's working orders on one venue only, at that venue, and returns them")
     func cancelOpenOrders() async throws {
         try await withTwoVenueDesk { desk, ledger, prices, clock in
-            prices.observe(PriceBook.Trade(symbol: "AAPL", price: 100, size: nil, at: clock.now()))
+            prices.observe(PriceBook.Line(symbol: "AAPL", price: 100, size: nil, at: clock.now()))
             var placed: [String: String] = [:]
             for (name, strategy, venue) in [
                 ("s1-live-a", "s1", "live"), ("s1-live-b", "s1", "live"), ("s1-paper", "s1", "paper"),
@@ -109,7 +109,7 @@ struct VenueRoutingTests {
             let open = try await ledger.openOrders()
             #expect(Set(open.map(\.orderId)) == [placed["s1-paper"], placed["s2-live"]])
             // The venue itself let go of them: a later trade through the limit fills only the orders left.
-            prices.observe(PriceBook.Trade(symbol: "AAPL", price: 80, size: nil, at: clock.now()))
+            prices.observe(PriceBook.Line(symbol: "AAPL", price: 80, size: nil, at: clock.now()))
             #expect(try await eventually { try await ledger.openOrders().isEmpty })
             #expect(try await ledger.positions(member: "alice", venue: "live").map(\.qty) == [1])
             #expect(try await desk.cancelOpenOrders(member: "alice", strategy: "s1", venue: "live").isEmpty)
@@ -120,7 +120,7 @@ struct VenueRoutingTests {
     func capitalPerVenue() async throws {
         let policy = RiskPolicy(venueCapital: ["alice": ["paper": 100_000, "live": 5_000]])
         try await withTwoVenueDesk(policy: policy) { desk, _, prices, clock in
-            prices.observe(PriceBook.Trade(symbol: "AAPL", price: 100, size: nil, at: clock.now()))
+            prices.observe(PriceBook.Line(symbol: "AAPL", price: 100, size: nil, at: clock.now()))
             guard
                 case .riskRejected(let rejection) = await desk.place(
                     Self.ticket("60"), member: "alice", strategy: "", venue: "live")
@@ -271,8 +271,8 @@ struct VenueRecoveryTests {
         #expect(canceled.venue == "live")
         let live = secondVenues[1]
         let paper = secondVenues[0]
-        let liveFills = live.trade(symbol: "AAPL", price: 80, size: nil, at: clock.now())
-        let paperFills = paper.trade(symbol: "AAPL", price: 80, size: nil, at: clock.now())
+        let liveFills = live.line(PriceBook.Line(symbol: "AAPL", price: 80, size: nil, at: clock.now()))
+        let paperFills = paper.line(PriceBook.Line(symbol: "AAPL", price: 80, size: nil, at: clock.now()))
         #expect(Set(liveFills.map(\.orderId)) == [liveIds[1]])
         #expect(Set(paperFills.map(\.orderId)) == Set(ids.filter { $0.value == "paper" }.keys))
         for venue in secondVenues { venue.finish() }

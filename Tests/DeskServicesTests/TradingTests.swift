@@ -30,8 +30,8 @@ func withTrading(
         ledger: ledger, venues: try Venues(brokers, defaultName: "paper"), prices: prices,
         policy: RiskPolicy(defaults: RiskLimits()), metrics: NoMetrics(), logger: logger,
         reportedStatus: { _ in nil })
-    prices.observe(PriceBook.Trade(symbol: "AAPL", price: 100, size: nil, at: Date()))
-    prices.observe(PriceBook.Trade(symbol: "MSFT", price: 50, size: nil, at: Date()))
+    prices.observe(PriceBook.Line(symbol: "AAPL", price: 100, size: nil, at: Date()))
+    prices.observe(PriceBook.Line(symbol: "MSFT", price: 50, size: nil, at: Date()))
     try await withThrowingTaskGroup(of: Void.self) { group in
         group.addTask { try await desk.run() }
         await desk.ready()

@@ -113,85 +113,38 @@ public struct AlpacaLatestMany<Value: Encodable & Sendable>: Encodable, Sendable
     }
 }
 
-/// The desk's trading sessions as Alpaca's clock and calendar show them: weekdays
-/// from 09:30 to the session close in the session's time zone (no holidays). The
-/// paper broker fills around the clock, so with it the clock always reads open.
+/// The desk's trading sessions as Alpaca's clock and calendar show them: the
+/// desk's exchange calendar (`SessionCalendar`: NYSE hours, holidays and early
+/// closes, or the Alpaca venue's own calendar). The paper broker fills around the
+/// clock, so with it the clock always reads open.
 public struct AlpacaSessions: Sendable, Equatable {
-    public var closeHour: Int
-    public var closeMinute: Int
-    public var timeZone: TimeZone
+    public var calendar: SessionCalendar
     /// The broker trades at any hour (the paper broker).
     public var alwaysOpen: Bool
 
-    public static let openHour = 9
-    public static let openMinute = 30
-
-    public init(closeHour: Int, closeMinute: Int, timeZone: TimeZone, alwaysOpen: Bool) {
-        self.closeHour = closeHour
-        self.closeMinute = closeMinute
-        self.timeZone = timeZone
+    public init(calendar: SessionCalendar = SessionCalendar(), alwaysOpen: Bool) {
+        self.calendar = calendar
         self.alwaysOpen = alwaysOpen
-    }
-
-    private var calendar: Calendar {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = timeZone
-        return calendar
-    }
-
-    /// The session (open, close) of the day of `date`, when it is a weekday.
-    func session(on date: Date) -> (open: Date, close: Date)? {
-        let calendar = self.calendar
-        guard !calendar.isDateInWeekend(date) else { return nil }
-        let day = calendar.startOfDay(for: date)
-        guard
-            let open = calendar.date(
-                bySettingHour: Self.openHour, minute: Self.openMinute, second: 0, of: day),
-            let close = calendar.date(bySettingHour: closeHour, minute: closeMinute, second: 0, of: day)
-        else { return nil }
-        return (open, close)
-    }
-
-    /// Sessions starting from the day of `date`, in order (at most `days` calendar days looked at).
-    func sessions(from date: Date, days: Int) -> [(open: Date, close: Date)] {
-        let calendar = self.calendar
-        return (0..<days).compactMap { offset in
-            calendar.date(byAdding: .day, value: offset, to: calendar.startOfDay(for: date)).flatMap(session(on:))
-        }
     }
 
     /// The clock at `now`.
     public func clock(at now: Date) -> AlpacaClockView {
-        let upcoming = sessions(from: now, days: 8)
-        let nextClose = upcoming.first { $0.close > now }?.close ?? now
-        let nextOpen = upcoming.first { $0.open > now }?.open ?? now
-        let inSession = upcoming.contains { $0.open <= now && now < $0.close }
-        return AlpacaClockView(
-            timestamp: now, isOpen: alwaysOpen || inSession, nextOpen: nextOpen, nextClose: nextClose)
+        AlpacaClockView(
+            timestamp: now, isOpen: alwaysOpen || calendar.isOpen(at: now),
+            nextOpen: calendar.nextOpen(after: now), nextClose: calendar.nextClose(after: now))
     }
 
     /// A calendar query's day: `2024-01-02` (noon of that day in the session's time zone) or an RFC 3339 time.
     public func day(_ text: String) -> Date? {
-        let parts = text.split(separator: "-").map { Int($0) }
-        if text.count == 10, parts.count == 3, let year = parts[0], let month = parts[1], let day = parts[2] {
-            return calendar.date(from: DateComponents(year: year, month: month, day: day, hour: 12))
-        }
+        if let day = TradingDay(text) { return calendar.date(day, at: ClockTime(hour: 12, minute: 0)) }
         return AlpacaTime.date(text)
     }
 
-    /// Trading days from `start` to `end` (dates, inclusive), at most 1000.
+    /// Trading days from `start` to `end` (dates, inclusive), at most 1000 days looked at.
     public func calendar(from start: Date, to end: Date) -> [AlpacaCalendarDay] {
-        let calendar = self.calendar
-        let days = (calendar.dateComponents([.day], from: start, to: end).day ?? 0) + 1
-        let hhmm = { (date: Date) -> String in
-            let parts = calendar.dateComponents([.hour, .minute], from: date)
-            return String(format: "%02d:%02d", parts.hour ?? 0, parts.minute ?? 0)
-        }
-        return sessions(from: start, days: min(max(days, 0), 1000)).map { session in
-            let parts = calendar.dateComponents([.year, .month, .day], from: session.open)
-            return AlpacaCalendarDay(
-                date: String(format: "%04d-%02d-%02d", parts.year ?? 0, parts.month ?? 0, parts.day ?? 0),
-                open: hhmm(session.open), close: hhmm(session.close))
+        calendar.sessions(from: calendar.day(of: start), through: calendar.day(of: end)).map {
+            AlpacaCalendarDay(
+                date: $0.day.description, open: $0.hours.open.description, close: $0.hours.close.description)
         }
     }
 }

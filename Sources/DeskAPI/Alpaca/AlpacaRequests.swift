@@ -57,34 +57,16 @@ public struct AlpacaOrderRequest: Sendable, Equatable {
 
     private static func read(_ fields: [String: StrictJSON.Node.Value]) throws(AlpacaError) -> AlpacaOrderRequest {
         func refuse(_ message: String) -> AlpacaError { AlpacaError(status: 422, message: message) }
-        if fields["order_class"] != nil, try text(fields, "order_class") != "simple" {
+        if fields["legs"] != nil {
             throw refuse(
-                "order_class \(OrderValidation.quoted(try text(fields, "order_class"))) is not supported by the desk: bracket, oco, oto and mleg orders are refused; send simple orders"
-            )
-        }
-        for key in ["take_profit", "stop_loss", "legs"] where fields[key] != nil {
-            throw refuse("\(key) is not supported by the desk: bracket, oco, oto and mleg orders are refused")
-        }
-        for key in ["trail_price", "trail_percent"] where fields[key] != nil {
-            throw refuse("\(key) is not supported by the desk: trailing stop orders are refused")
-        }
-        if fields["extended_hours"] != nil {
-            throw refuse("extended_hours orders are not supported by the desk: send regular-hours orders")
-        }
-        if fields["notional"] != nil {
-            throw refuse(
-                "notional orders are not supported by the desk: send qty (shares; fractional for market and limit day orders)"
-            )
+                "legs is not supported by the desk (it is for options mleg orders); send bracket, oco or oto orders")
         }
         if fields["position_intent"] != nil {
             throw refuse("position_intent is not supported by the desk (it is for options); send side alone")
         }
         let type = try fields["type"] == nil ? "" : text(fields, "type")
-        if type == "trailing_stop" {
-            throw refuse("type \"trailing_stop\" is not supported by the desk: use market, limit, stop or stop_limit")
-        }
         if type.isEmpty {
-            throw refuse("type is required: one of \"market\", \"limit\", \"stop\", \"stop_limit\"")
+            throw refuse("type is required: one of \"market\", \"limit\", \"stop\", \"stop_limit\", \"trailing_stop\"")
         }
         let timeInForce = try fields["time_in_force"] == nil ? "" : text(fields, "time_in_force")
         if ["opg", "cls", "gtd", "gtx"].contains(timeInForce) {
@@ -95,19 +77,66 @@ public struct AlpacaOrderRequest: Sendable, Equatable {
         if timeInForce.isEmpty {
             throw refuse("time_in_force is required: one of \"day\", \"gtc\", \"ioc\", \"fok\"")
         }
-        if fields["qty"] == nil { throw refuse("qty is required (the desk does not take notional orders)") }
+        if fields["qty"] == nil && fields["notional"] == nil { throw refuse("qty or notional is required") }
         let clientOrderId = try fields["client_order_id"] == nil ? nil : text(fields, "client_order_id")
         if let clientOrderId, clientOrderId.count > maximumClientOrderIdLength {
             throw refuse(
                 "client_order_id is \(clientOrderId.count) characters long; at most \(maximumClientOrderIdLength) are allowed"
             )
         }
+        let extendedHours: String
+        switch fields["extended_hours"] {
+        case nil: extendedHours = ""
+        case .bool(let value): extendedHours = value ? "true" : "false"
+        case .string(let text) where text == "true" || text == "false": extendedHours = text
+        default: throw refuse("extended_hours must be true or false")
+        }
+        let takeProfit = try object(fields, "take_profit", keys: ["limit_price"])
+        let stopLoss = try object(fields, "stop_loss", keys: ["stop_price", "limit_price"])
+        func optional(_ fields: [String: StrictJSON.Node.Value], _ key: String, in name: String = "")
+            throws(AlpacaError) -> String
+        {
+            fields[key] == nil ? "" : try number(fields, key, name: name.isEmpty ? key : "\(name).\(key)")
+        }
         let ticket = OrderTicket(
-            symbol: try fields["symbol"] == nil ? "" : text(fields, "symbol"), qty: try number(fields, "qty"),
+            symbol: try fields["symbol"] == nil ? "" : text(fields, "symbol"), qty: try optional(fields, "qty"),
             side: try fields["side"] == nil ? "" : text(fields, "side"), orderType: type, timeInForce: timeInForce,
-            limitPrice: try fields["limit_price"] == nil ? "" : number(fields, "limit_price"),
-            stopPrice: try fields["stop_price"] == nil ? "" : number(fields, "stop_price"))
+            limitPrice: try optional(fields, "limit_price"), stopPrice: try optional(fields, "stop_price"),
+            trailPrice: try optional(fields, "trail_price"), trailPercent: try optional(fields, "trail_percent"),
+            notional: try optional(fields, "notional"), extendedHours: extendedHours,
+            orderClass: try fields["order_class"] == nil ? "" : text(fields, "order_class"),
+            takeProfitLimitPrice: try optional(takeProfit, "limit_price", in: "take_profit"),
+            stopLossStopPrice: try optional(stopLoss, "stop_price", in: "stop_loss"),
+            stopLossLimitPrice: try optional(stopLoss, "limit_price", in: "stop_loss"))
         return AlpacaOrderRequest(ticket: ticket, clientOrderId: clientOrderId)
+    }
+
+    /// An object field (`take_profit`, `stop_loss`) with only `keys`, its `null`
+    /// and `""` members left out; empty when absent.
+    static func object(_ fields: [String: StrictJSON.Node.Value], _ key: String, keys: [String])
+        throws(AlpacaError) -> [String: StrictJSON.Node.Value]
+    {
+        guard let value = fields[key] else { return [:] }
+        guard case .object(let members) = value else {
+            throw AlpacaError(
+                status: 422, message: "\(key) must be an object such as {\"\(keys[0])\": \"145.50\"}")
+        }
+        var inner: [String: StrictJSON.Node.Value] = [:]
+        for member in members {
+            guard keys.contains(member.key) else {
+                throw AlpacaError(
+                    status: 422,
+                    message:
+                        "unknown field \(OrderValidation.quoted(member.key)) in \(key); its fields are: \(keys.joined(separator: ", "))"
+                )
+            }
+            switch member.node.value {
+            case .null: continue
+            case .string(let text) where text.isEmpty: continue
+            default: inner[member.key] = member.node.value
+            }
+        }
+        return inner
     }
 
     /// A string field.
@@ -118,30 +147,86 @@ public struct AlpacaOrderRequest: Sendable, Equatable {
         return value
     }
 
-    /// A decimal field: a JSON number (alpaca-py sends `1.0`) or a string (`"1.5"`), as its text.
-    static func number(_ fields: [String: StrictJSON.Node.Value], _ key: String) throws(AlpacaError) -> String {
+    /// A decimal field: a JSON number (alpaca-py sends `1.0`) or a string (`"1.5"`), as its text;
+    /// `name` is how a refusal calls it (the key by default).
+    static func number(_ fields: [String: StrictJSON.Node.Value], _ key: String, name: String = "")
+        throws(AlpacaError) -> String
+    {
         switch fields[key] {
         case .number(let text), .string(let text): return text
-        default: throw AlpacaError(status: 422, message: "\(key) must be a number or a decimal string such as \"10\"")
+        default:
+            throw AlpacaError(
+                status: 422, message: "\(name.isEmpty ? key : name) must be a number or a decimal string such as \"10\""
+            )
         }
     }
 }
 
-/// The one field of `PATCH /v2/orders/{id}` the desk could take is none: replacing
-/// is refused (cancel and place a new order instead).
-public enum AlpacaReplaceRefusal {
-    /// The error every replace gets.
-    public static let error = AlpacaError(
-        status: 422,
-        message:
-            "replacing orders is not supported by the desk: cancel the order (DELETE /v2/orders/{id}) and submit a new one"
-    )
+/// A `PATCH /v2/orders/{id}` body (shared/ALPACA.md §3.6): `qty`, `limit_price`,
+/// `stop_price`, `trail` (a trailing stop's new trail, in its mode), `time_in_force`
+/// and `client_order_id`, all optional; `null` and `""` as absent.
+public struct AlpacaReplaceRequest: Sendable, Equatable {
+    /// What to change.
+    public var changes: ReplaceTicket
+    /// The new order's client order id, if given.
+    public var clientOrderId: String?
+
+    /// Every key Alpaca's replace body has; others are refused.
+    public static let keys = ["qty", "limit_price", "stop_price", "trail", "time_in_force", "client_order_id"]
+
+    /// Reads a replace body; the refusal is Alpaca's error for it.
+    public static func parse(_ bytes: [UInt8]) -> Result<AlpacaReplaceRequest, AlpacaError> {
+        let document: StrictJSON.Document
+        do { document = try StrictJSON.parse(bytes) } catch {
+            return .failure(AlpacaError(status: 400, message: "the body is not a JSON object: \(error)"))
+        }
+        guard case .object(let members) = document.root.value else {
+            return .failure(AlpacaError(status: 400, message: "the body must be a JSON object"))
+        }
+        var fields: [String: StrictJSON.Node.Value] = [:]
+        for member in members {
+            guard keys.contains(member.key) else {
+                return .failure(
+                    AlpacaError(
+                        status: 422,
+                        message:
+                            "unknown replace field \(OrderValidation.quoted(member.key)); the fields are: \(keys.joined(separator: ", "))"
+                    ))
+            }
+            switch member.node.value {
+            case .null: continue
+            case .string(let text) where text.isEmpty: continue
+            default: fields[member.key] = member.node.value
+            }
+        }
+        do throws(AlpacaError) {
+            func value(_ key: String) throws(AlpacaError) -> String {
+                fields[key] == nil ? "" : try AlpacaOrderRequest.number(fields, key)
+            }
+            let clientOrderId =
+                try fields["client_order_id"] == nil ? nil : AlpacaOrderRequest.text(fields, "client_order_id")
+            if let clientOrderId, clientOrderId.count > AlpacaOrderRequest.maximumClientOrderIdLength {
+                throw AlpacaError(
+                    status: 422,
+                    message:
+                        "client_order_id is \(clientOrderId.count) characters long; at most \(AlpacaOrderRequest.maximumClientOrderIdLength) are allowed"
+                )
+            }
+            let changes = ReplaceTicket(
+                qty: try value("qty"), limitPrice: try value("limit_price"), stopPrice: try value("stop_price"),
+                trail: try value("trail"),
+                timeInForce: try fields["time_in_force"] == nil ? "" : AlpacaOrderRequest.text(fields, "time_in_force"))
+            return .success(AlpacaReplaceRequest(changes: changes, clientOrderId: clientOrderId))
+        } catch {
+            return .failure(error)
+        }
+    }
 }
 
 /// `GET /v2/orders`' query (§3.4): `status` open (default), closed or all; `limit`
 /// 1–500 (default 50); `after`/`until` (exclusive, on submission time); `direction`
-/// asc or desc (default); `nested` (no multi-leg orders here, so it changes
-/// nothing); `side`; `symbols` (comma-separated). Booleans in Python's and Go's spellings.
+/// asc or desc (default); `nested` (a bracket's, oco's or oto's legs under their
+/// order's `legs` instead of listed on their own); `side`; `symbols` (comma-separated). Booleans in Python's and Go's spellings.
 public struct AlpacaOrdersQuery: Sendable, Equatable {
     public enum Status: String, Sendable { case open, closed, all }
 

@@ -14,7 +14,7 @@ public enum AlpacaRoutes {
     public static let order = Route(.get, "/v2/orders/{id}")
     /// `DELETE /v2/orders/{id}`: 204.
     public static let cancelOrder = Route(.delete, "/v2/orders/{id}")
-    /// `PATCH /v2/orders/{id}`: refused (`AlpacaReplaceRefusal`).
+    /// `PATCH /v2/orders/{id}`: replaces a working order (`AlpacaReplaceRequest`); answers the new order.
     public static let replaceOrder = Route(.patch, "/v2/orders/{id}")
     /// `GET /v2/positions`: `[AlpacaPositionView]`.
     public static let positions = Route(.get, "/v2/positions")

@@ -15,7 +15,7 @@ import Foundation
 ///                  "allowed_symbols": ["AAPL", "MSFT"], "denied_symbols": ["GME"]},
 ///     "members": {"alice": {"max_order_qty": "100", "loss": {"live": {"strategy": {"max_daily_loss": "250"}}}}}
 ///   },
-///   "session": {"close": "16:00", "time_zone": "America/New_York"},
+///   "session": {"calendar": "nyse"},
 ///   "strategies": {
 ///     "defaults": {"max_strategies": 5, "memory": "1g", "cpu_seconds": 86400, "cpus": 1, "disk": "256m"},
 ///     "members": {"alice": {"max_strategies": 10}},
@@ -123,12 +123,7 @@ public struct DeskConfigFile: Sendable {
             if let venueCapital = limits.venueCapital { config.risk.venueCapital[member] = venueCapital }
         }
         if let session = file.session {
-            switch SessionCalendar.parse(
-                close: session.close ?? "16:00", timeZone: session.timeZone ?? "America/New_York")
-            {
-            case .success(let calendar): config.session = calendar
-            case .failure(let error): throw ConfigurationError("config file \(path): session: \(error)")
-            }
+            config.session = try session.calendar(path: path)
         }
         if let strategies = file.strategies {
             config.caps.defaults = strategies.defaults?.caps ?? MemberCaps()
@@ -262,12 +257,38 @@ public struct DeskConfigFile: Sendable {
         var members: [String: Limits]?
     }
 
+    /// `session`: `{"calendar": "nyse"}` (the default: the exchange's hours, holidays and early
+    /// closes) or `{"calendar": "daily", "close": "HH:MM", "time_zone": "…"}` (every day closes
+    /// then); `close` or `time_zone` alone mean `daily`, as before the desk knew the exchange.
     struct Session: Decodable {
+        var calendar: String?
         var close: String?
         var timeZone: String?
 
         enum CodingKeys: String, CodingKey {
-            case close, timeZone = "time_zone"
+            case calendar, close, timeZone = "time_zone"
+        }
+
+        /// The calendar the entry asks for.
+        func calendar(path: String) throws(ConfigurationError) -> SessionCalendar {
+            switch calendar ?? (close == nil && timeZone == nil ? "nyse" : "daily") {
+            case "nyse":
+                guard close == nil && timeZone == nil else {
+                    throw ConfigurationError(
+                        "config file \(path): session: the nyse calendar has its own hours (09:30 to 16:00 America/New_York, 13:00 on early closes); close and time_zone go with \"calendar\": \"daily\""
+                    )
+                }
+                return SessionCalendar()
+            case "daily":
+                switch SessionCalendar.parse(close: close ?? "16:00", timeZone: timeZone ?? "America/New_York") {
+                case .success(let calendar): return calendar
+                case .failure(let error): throw ConfigurationError("config file \(path): session: \(error)")
+                }
+            case let other:
+                throw ConfigurationError(
+                    "config file \(path): session: calendar \"\(other)\" is unknown: use \"nyse\" (the exchange's sessions, holidays and early closes) or \"daily\" (every day closes at session.close)"
+                )
+            }
         }
     }
 

@@ -12,8 +12,10 @@ import Foundation
 public enum FeedSetting: Sendable {
     /// No feed: prices only from `POST /admin/prices`.
     case none
-    /// A seeded random walk.
-    case synthetic(symbols: [String: Decimal], ticksPerSecond: Double, seed: UInt64)
+    /// A seeded random walk whose quotes are `spread` dollars wide.
+    case synthetic(
+        symbols: [String: Decimal], ticksPerSecond: Double, seed: UInt64,
+        spread: Decimal = SyntheticSource.defaultSpread)
     /// A recorded file.
     case replay(path: String, speed: ReplaySpeed)
     /// Alpaca's data stream, subscribed to what strategies want; `defaultSymbols`

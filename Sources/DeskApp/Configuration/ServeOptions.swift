@@ -169,6 +169,10 @@ public struct MarketOptions: ParsableArguments {
     public var feedRate: Double?
     @Option(name: .customLong("feed-seed"), help: "Synthetic feed seed (default 1).") public var feedSeed: UInt64?
     @Option(
+        name: .customLong("feed-spread"),
+        help: "Synthetic dollars between bid and ask, e.g. 0.05 (default 0.01; 0: bid = ask = price).")
+    public var feedSpread: String?
+    @Option(
         help:
             "Synthetic symbols and start prices, e.g. AAPL=190,MSFT=420; for --feed alpaca the symbols streamed to strategies that want every symbol (env DESK_SYMBOLS)."
     ) public var symbols: String?
@@ -199,7 +203,16 @@ public struct MarketOptions: ParsableArguments {
                     prices[String(parts[0])] = price
                 }
             }
-            return .synthetic(symbols: prices, ticksPerSecond: feedRate ?? 20, seed: feedSeed ?? 1)
+            var spread = SyntheticSource.defaultSpread
+            if let feedSpread {
+                guard case .success(let value) = ExactDecimal.parse(feedSpread), value >= 0 else {
+                    throw ConfigurationError(
+                        "--feed-spread \"\(feedSpread)\" must be dollars between the bid and the ask, zero or more, like 0.05"
+                    )
+                }
+                spread = value
+            }
+            return .synthetic(symbols: prices, ticksPerSecond: feedRate ?? 20, seed: feedSeed ?? 1, spread: spread)
         case .replay:
             guard let replayFile else {
                 throw ConfigurationError("--feed replay needs --replay-file FILE (.csv or .jsonl)")

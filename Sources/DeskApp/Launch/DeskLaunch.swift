@@ -65,9 +65,11 @@ public struct DeskLaunch: Sendable {
         } catch {
             throw DeskStartupError("cannot make the strategy logs private: \(error)")
         }
+        // An Alpaca venue's calendar replaces the NYSE rules where it has days.
+        let calendared = await VenueCalendar.adopt(configuration, logger: logger)
         let application: DeskApplication
         do {
-            application = try DeskApplication(configuration: configuration, logger: logger)
+            application = try DeskApplication(configuration: calendared, logger: logger)
         } catch let error as LedgerError {
             throw DeskStartupError(error.description)
         }

@@ -102,8 +102,21 @@ struct AlpacaController {
     }
 
     @Sendable func replace(_ request: Request, context: MemberContext) async throws -> Response {
-        _ = try await ownOrder(try context.parameters.require("id"), context: context)
-        throw AlpacaReplaceRefusal.error
+        try AlpacaQuery.check(QueryParameters(request), allowed: [])
+        let order = try await ownOrder(try context.parameters.require("id"), context: context)
+        guard let body = try await context.bodySizeLimit.collect(request) else {
+            throw AlpacaError(status: 413, message: context.bodySizeLimit.refusal)
+        }
+        let parsed = try AlpacaReplaceRequest.parse(Array(buffer: body)).get()
+        let replaced = try await trading.replace(
+            order.orderId, with: parsed.changes, clientOrderId: parsed.clientOrderId, by: context.caller)
+        switch replaced {
+        case .success(let new):
+            context.requestLog.orderId = new.orderId
+            return AlpacaJSON.response(AlpacaOrderView(new, clientOrderId: parsed.clientOrderId))
+        case .failure(let refusal):
+            throw AlpacaError(refusal)
+        }
     }
 
     // MARK: Positions

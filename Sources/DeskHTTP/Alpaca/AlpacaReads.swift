@@ -25,6 +25,15 @@ extension AlpacaController {
             query.includes(status: $0.status, side: $0.side, symbol: $0.symbol, createdAt: $0.createdAt)
         }
         if query.ascending { records.reverse() }
+        // Nested: legs under their order only; flat: every order on its own.
+        records =
+            query.nested
+            ? records.topLevel
+            : records.map { record in
+                var record = record
+                record.legs = []
+                return record
+            }
         return AlpacaJSON.response(try await views(Array(records.prefix(query.limit))))
     }
 

@@ -84,6 +84,15 @@ extension AlpacaOrderView {
             stopPrice: record.stopPrice, status: record.status, filledQty: record.filledQty,
             filledAvgPrice: record.filledAvgPrice, rejectReason: record.statusReason, createdAt: record.createdAt,
             updatedAt: record.updatedAt)
+        order_class = record.orderClass.rawValue
+        notional = record.notional.map(ExactDecimal.plain)
+        trail_price = record.trailPrice.map(ExactDecimal.plain)
+        trail_percent = record.trailPercent.map(ExactDecimal.plain)
+        extended_hours = record.extendedHours
+        replaces = record.replaces
+        replaced_by = record.replacedBy
+        replaced_at = record.status == .replaced ? updated_at : nil
+        legs = record.legs.isEmpty ? nil : record.legs.map { AlpacaOrderView($0, clientOrderId: nil) }
     }
 }
 
@@ -93,6 +102,16 @@ extension AlpacaError {
         switch refusal {
         case .noPosition: self = AlpacaController.positionNotFound
         default: self.init(status: Int(OrderWire.status(refusal).code), message: refusal.message)
+        }
+    }
+
+    /// What `/v2` answers each refused replace with (shared/ALPACA.md §3.6).
+    init(_ refusal: ReplaceRefusal) {
+        switch refusal {
+        case .unchanged: self.init(status: 403, message: refusal.message)
+        case .notFound: self = AlpacaController.orderNotFound
+        case .notReplaceable(_, let message): self.init(status: 422, message: "unable to replace order: \(message)")
+        case .refused(let refusal): self.init(refusal)
         }
     }
 

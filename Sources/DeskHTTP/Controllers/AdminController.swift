@@ -79,11 +79,33 @@ struct AdminController {
         do { symbol = try OrderValidation.validateSymbol(body.symbol) } catch {
             throw DeskHTTPError(.badRequest, error.message)
         }
-        let price = try Self.positiveDecimal(body.price, field: "price", example: "145.50")
-        let size = try body.size.map { raw throws(DeskHTTPError) in
-            try Self.positiveDecimal(raw, field: "size", example: "100")
+        func decimal(_ raw: String?, _ field: String, _ example: String) throws(DeskHTTPError) -> Decimal? {
+            try raw.map { raw throws(DeskHTTPError) in try Self.positiveDecimal(raw, field: field, example: example) }
         }
-        feed.publish(Tick(symbol: symbol, price: price, at: Date(), size: size, kind: .trade))
+        let kind: TickKind
+        switch body.type {
+        case nil, "trade": kind = .trade
+        case "quote": kind = .quote
+        case let other?:
+            throw DeskHTTPError(.badRequest, "type \(OrderValidation.quoted(other)) is not one of \"trade\", \"quote\"")
+        }
+        let (bid, ask) = (try decimal(body.bid, "bid", "145.49"), try decimal(body.ask, "ask", "145.51"))
+        let (bidSize, askSize) = (
+            try decimal(body.bidSize, "bid_size", "100"), try decimal(body.askSize, "ask_size", "100")
+        )
+        let price: Decimal
+        switch Tick.price(
+            given: try decimal(body.price, "price", "145.50"), kind: kind, bid: bid, ask: ask, bidSize: bidSize,
+            askSize: askSize)
+        {
+        case .success(let value): price = value
+        case .failure(let problem): throw DeskHTTPError(.badRequest, problem.message)
+        }
+        feed.publish(
+            Tick(
+                symbol: symbol, price: price, at: Date(), bid: bid, ask: ask,
+                size: try decimal(body.size, "size", "100"),
+                kind: kind, bidSize: bidSize, askSize: askSize))
         return PriceReply(symbol: symbol, price: ExactDecimal.plain(price))
     }
 

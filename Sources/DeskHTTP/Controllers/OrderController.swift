@@ -44,7 +44,8 @@ struct OrderController {
                 by: context.caller, reportedStatus: Int(error.status.code), message: error.message)
             throw error
         }
-        let placed = try await trading.place(OrderWire.ticket(decoded), by: context.caller)
+        let placed = try await trading.place(
+            OrderWire.ticket(decoded), clientOrderId: OrderWire.clientOrderId(decoded), by: context.caller)
         let (response, orderId) = OrderWire.response(to: decoded, placed: placed, format: format)
         context.requestLog.orderId = orderId
         return response

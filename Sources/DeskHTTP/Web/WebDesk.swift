@@ -89,11 +89,11 @@ struct WebDesk: Sendable {
         history.points.map { ($0.at, $0.equity) }
     }
 
-    /// Equity now less equity at the start of today (in the desk's session time zone).
+    /// Equity now less equity at the last session close (the P&L day's start).
     func todayPnL(member: String, total: Decimal, caller: Caller, venue: String? = nil) async throws -> String {
         ExactDecimal.plain(
             try await portfolio.today(
-                for: caller, member: member, total: total, timeZone: calendar.timeZone, venue: venue))
+                for: caller, member: member, total: total, calendar: calendar, venue: venue))
     }
 
     func accountHTML(_ account: AccountView, today: String, drawdown: String) -> String {
@@ -124,6 +124,18 @@ struct WebDesk: Sendable {
             empty: "No positions.", label: "Positions")
     }
 
+    /// Under an order's type: its class and legs (`bracket: 2 legs …1a2b3c4d, …5e6f7a8b`),
+    /// or for a leg its class and order (`bracket exit of …1a2b3c4d`); nothing for a simple order.
+    static func classNote(_ order: OrderRecord) -> String {
+        guard order.orderClass != .simple else { return "" }
+        func short(_ id: String) -> String { "…" + HTML.escape(String(id.suffix(8))) }
+        if let parent = order.parentId {
+            return "<br><small>\(order.orderClass.rawValue) exit of \(short(parent))</small>"
+        }
+        let legs = order.legs.map { short($0.orderId) }.joined(separator: ", ")
+        return "<br><small>\(order.orderClass.rawValue): \(order.legs.count) leg(s) \(legs)</small>"
+    }
+
     func ordersHTML(open: [OrderRecord], recent: [OrderRecord]) -> String {
         let openIds = Set(open.map(\.orderId))
         let orders = open + recent.filter { !openIds.contains($0.orderId) }
@@ -137,7 +149,7 @@ struct WebDesk: Sendable {
                 HTML.time(order.createdAt),
                 "<code title=\"\(HTML.escape(order.orderId))\">…\(HTML.escape(String(order.orderId.suffix(8))))</code>",
                 HTML.escape(view.symbol), HTML.escape(view.side), HTML.escape(view.qty),
-                HTML.escape(view.orderType), HTML.money(view.limitPrice),
+                HTML.escape(view.orderType) + Self.classNote(order), HTML.money(view.limitPrice),
                 "<span class=\"status\">\(HTML.escape(view.status))</span>", HTML.escape(view.filledQty),
                 HTML.money(view.filledAvgPrice), HTML.escape(view.strategy.isEmpty ? "-" : view.strategy),
                 HTML.escape(venues.shown(order.venue)), cancel,

@@ -161,35 +161,57 @@ def _json_body(reply: Any) -> Any:
 
 def place_order(
     symbol: str,
-    qty: Number,
-    side: str,
+    qty: Optional[Number] = None,
+    side: str = "",
     order_type: str = "market",
     time_in_force: str = "day",
     limit_price: Optional[Number] = None,
     stop_price: Optional[Number] = None,
     timeout: float = 10,
+    *,
+    notional: Optional[Number] = None,
+    trail_price: Optional[Number] = None,
+    trail_percent: Optional[Number] = None,
+    order_class: Optional[str] = None,
+    take_profit: Optional[Dict[str, Number]] = None,
+    stop_loss: Optional[Dict[str, Number]] = None,
+    extended_hours: Optional[bool] = None,
+    client_order_id: Optional[str] = None,
 ) -> order_pb2.OrderResponse:
     """Sends an order to the desk and returns its ``OrderResponse``.
 
     Args:
         symbol: e.g. ``"AAPL"``.
-        qty: shares, as str, int, float or Decimal (sent exactly, see ``format_decimal``).
+        qty: shares, as str, int, float or Decimal (sent exactly, see ``format_decimal``);
+            leave it out for a ``notional`` order.
         side: ``"buy"`` or ``"sell"``.
-        order_type: ``"market"``, ``"limit"``, ``"stop"`` or ``"stop_limit"``.
+        order_type: ``"market"``, ``"limit"``, ``"stop"``, ``"stop_limit"`` or ``"trailing_stop"``.
         time_in_force: ``"day"``, ``"gtc"``, ``"ioc"`` or ``"fok"``.
         limit_price: for limit and stop_limit orders.
         stop_price: for stop and stop_limit orders.
         timeout: seconds to wait for the desk.
+        notional: dollars instead of ``qty`` (market day orders); the desk works
+            out the quantity at the price it would fill at.
+        trail_price: a trailing stop's trail in dollars.
+        trail_percent: a trailing stop's trail in percent (one of the two).
+        order_class: ``"simple"`` (default), ``"bracket"``, ``"oco"`` or ``"oto"``.
+        take_profit: ``{"limit_price": "..."}``: the take-profit exit.
+        stop_loss: ``{"stop_price": "...", "limit_price": "..."}``: the stop-loss
+            exit (``limit_price`` optional: a stop-limit).
+        extended_hours: a DAY limit order that may fill outside the regular session.
+        client_order_id: your own id for the order, unique among your orders.
 
     Returns:
         The protobuf ``OrderResponse``: ``status`` is ``"success"`` (with
-        ``order_id``, ``order_status``, ``filled_qty``) or ``"error"`` with the
+        ``order_id``, ``order_status``, ``filled_qty``, and for a bracket, oco or
+        oto order its ``order_class`` and ``legs``) or ``"error"`` with the
         desk's ``message``. A refusal never raises.
 
     Raises:
         DeskConnectionError: the desk cannot be reached.
         DeskTimeout: the desk did not answer within ``timeout``.
-        TypeError, ValueError: a quantity or price of an unusable type or value.
+        TypeError, ValueError: a quantity or price of an unusable type or value,
+            or a ``take_profit``/``stop_loss`` with keys other than its own.
     """
     request = order_pb2.OrderRequest(
         symbol=symbol or "",
@@ -199,7 +221,21 @@ def place_order(
         time_in_force=time_in_force or "",
         limit_price=format_decimal(limit_price, "limit_price"),
         stop_price=format_decimal(stop_price, "stop_price"),
+        trail_price=format_decimal(trail_price, "trail_price"),
+        trail_percent=format_decimal(trail_percent, "trail_percent"),
+        notional=format_decimal(notional, "notional"),
+        extended_hours=bool(extended_hours),
+        order_class=order_class or "",
+        client_order_id=client_order_id or "",
     )
+    if extended_hours is not None and not isinstance(extended_hours, bool):
+        raise TypeError(f"extended_hours must be True or False, not {extended_hours!r}")
+    if take_profit is not None:
+        fields = _exit_fields(take_profit, "take_profit", ("limit_price",))
+        request.take_profit.CopyFrom(order_pb2.TakeProfit(**fields))
+    if stop_loss is not None:
+        fields = _exit_fields(stop_loss, "stop_loss", ("stop_price", "limit_price"))
+        request.stop_loss.CopyFrom(order_pb2.StopLoss(**fields))
     headers = {**_identity_headers(), "Content-Type": PROTOBUF, "Accept": PROTOBUF}
     reply = _send("POST", "/order", timeout, headers, data=request.SerializeToString())
     response = _order_response(reply, request)
@@ -210,6 +246,16 @@ def place_order(
         logger.warning("order %s %s %s refused (HTTP %s): %s", request.side, request.qty, request.symbol,
                        reply.status_code, response.message)
     return response
+
+
+def _exit_fields(given: Any, name: str, keys: tuple) -> Dict[str, str]:
+    """A ``take_profit``/``stop_loss`` dict as the wire's decimal strings."""
+    if not isinstance(given, dict):
+        raise TypeError(f"{name} must be a dict such as {{{keys[0]!r}: '145.50'}}, not {type(given).__name__}")
+    unknown = sorted(set(given) - set(keys))
+    if unknown:
+        raise ValueError(f"{name} has unknown keys {unknown}; its keys are {list(keys)}")
+    return {key: format_decimal(value, f"{name}.{key}") for key, value in given.items()}
 
 
 def _order_response(reply: Any, request: order_pb2.OrderRequest) -> order_pb2.OrderResponse:
@@ -229,7 +275,7 @@ def _order_response(reply: Any, request: order_pb2.OrderRequest) -> order_pb2.Or
     if isinstance(body, dict) and body.get("status"):
         # The same fields in JSON (what the desk sends to JSON clients).
         fields = {field.name: str(body[field.name]) for field in order_pb2.OrderResponse.DESCRIPTOR.fields
-                  if body.get(field.name) is not None}
+                  if isinstance(body.get(field.name), (str, int, float))}
         if fields.get("status") == "success" and reply.status_code < 400:
             return order_pb2.OrderResponse(**fields)
         message = fields.get("message") or _excerpt(reply)

@@ -13,7 +13,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x0border.proto\x12\x06orders\"\x8d\x01\n\x0cOrderRequest\x12\x0e\n\x06symbol\x18\x01 \x01(\t\x12\x0b\n\x03qty\x18\x02 \x01(\t\x12\x0c\n\x04side\x18\x03 \x01(\t\x12\x12\n\norder_type\x18\x04 \x01(\t\x12\x15\n\rtime_in_force\x18\x05 \x01(\t\x12\x13\n\x0blimit_price\x18\x06 \x01(\t\x12\x12\n\nstop_price\x18\x07 \x01(\t\"\x97\x01\n\rOrderResponse\x12\x0e\n\x06status\x18\x01 \x01(\t\x12\x10\n\x08order_id\x18\x02 \x01(\t\x12\x0f\n\x07message\x18\x03 \x01(\t\x12\x0e\n\x06symbol\x18\x04 \x01(\t\x12\x0b\n\x03qty\x18\x05 \x01(\t\x12\x0c\n\x04side\x18\x06 \x01(\t\x12\x12\n\nfilled_qty\x18\x07 \x01(\t\x12\x14\n\x0corder_status\x18\x08 \x01(\tb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x0border.proto\x12\x06orders\"\xdf\x02\n\x0cOrderRequest\x12\x0e\n\x06symbol\x18\x01 \x01(\t\x12\x0b\n\x03qty\x18\x02 \x01(\t\x12\x0c\n\x04side\x18\x03 \x01(\t\x12\x12\n\norder_type\x18\x04 \x01(\t\x12\x15\n\rtime_in_force\x18\x05 \x01(\t\x12\x13\n\x0blimit_price\x18\x06 \x01(\t\x12\x12\n\nstop_price\x18\x07 \x01(\t\x12\x13\n\x0btrail_price\x18\x08 \x01(\t\x12\x15\n\rtrail_percent\x18\t \x01(\t\x12\x10\n\x08notional\x18\n \x01(\t\x12\x16\n\x0e\x65xtended_hours\x18\x0b \x01(\x08\x12\x13\n\x0border_class\x18\x0c \x01(\t\x12\'\n\x0btake_profit\x18\r \x01(\x0b\x32\x12.orders.TakeProfit\x12#\n\tstop_loss\x18\x0e \x01(\x0b\x32\x10.orders.StopLoss\x12\x17\n\x0f\x63lient_order_id\x18\x0f \x01(\t\"!\n\nTakeProfit\x12\x13\n\x0blimit_price\x18\x01 \x01(\t\"3\n\x08StopLoss\x12\x12\n\nstop_price\x18\x01 \x01(\t\x12\x13\n\x0blimit_price\x18\x02 \x01(\t\"}\n\x08OrderLeg\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x0c\n\x04side\x18\x02 \x01(\t\x12\x12\n\norder_type\x18\x03 \x01(\t\x12\x13\n\x0blimit_price\x18\x04 \x01(\t\x12\x12\n\nstop_price\x18\x05 \x01(\t\x12\x14\n\x0corder_status\x18\x06 \x01(\t\"\xcc\x01\n\rOrderResponse\x12\x0e\n\x06status\x18\x01 \x01(\t\x12\x10\n\x08order_id\x18\x02 \x01(\t\x12\x0f\n\x07message\x18\x03 \x01(\t\x12\x0e\n\x06symbol\x18\x04 \x01(\t\x12\x0b\n\x03qty\x18\x05 \x01(\t\x12\x0c\n\x04side\x18\x06 \x01(\t\x12\x12\n\nfilled_qty\x18\x07 \x01(\t\x12\x14\n\x0corder_status\x18\x08 \x01(\t\x12\x13\n\x0border_class\x18\t \x01(\t\x12\x1e\n\x04legs\x18\n \x03(\x0b\x32\x10.orders.OrderLegb\x06proto3')
 
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, globals())
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'order_pb2', globals())
@@ -21,7 +21,13 @@ if _descriptor._USE_C_DESCRIPTORS == False:
 
   DESCRIPTOR._options = None
   _ORDERREQUEST._serialized_start=24
-  _ORDERREQUEST._serialized_end=165
-  _ORDERRESPONSE._serialized_start=168
-  _ORDERRESPONSE._serialized_end=319
+  _ORDERREQUEST._serialized_end=375
+  _TAKEPROFIT._serialized_start=377
+  _TAKEPROFIT._serialized_end=410
+  _STOPLOSS._serialized_start=412
+  _STOPLOSS._serialized_end=463
+  _ORDERLEG._serialized_start=465
+  _ORDERLEG._serialized_end=590
+  _ORDERRESPONSE._serialized_start=593
+  _ORDERRESPONSE._serialized_end=797
 # @@protoc_insertion_point(module_scope)

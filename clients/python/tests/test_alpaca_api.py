@@ -154,25 +154,28 @@ def test_limit_orders_list_filter_and_cancel(desk: AlpacaDesk):
     assert alice.get_orders() == []
 
 
-def test_unsupported_orders_are_refused_with_alpacas_422(desk: AlpacaDesk):
+def test_order_class_rules_are_refused_with_alpacas_422_naming_the_field(desk: AlpacaDesk):
     alice = desk.client("alice")
+    # A buy bracket's stop loss above its take profit.
     bracket = MarketOrderRequest(symbol="AAPL", qty=1, side=OrderSide.BUY, time_in_force=TimeInForce.DAY,
-                                 order_class=OrderClass.BRACKET, take_profit=TakeProfitRequest(limit_price=300),
-                                 stop_loss=StopLossRequest(stop_price=100))
+                                 order_class=OrderClass.BRACKET, take_profit=TakeProfitRequest(limit_price=100),
+                                 stop_loss=StopLossRequest(stop_price=300))
     error = api_error(lambda: alice.submit_order(bracket))
-    assert error.status_code == 422 and error.code == 42210000 and "bracket" in error.message
-    trailing = TrailingStopOrderRequest(symbol="AAPL", qty=1, side=OrderSide.SELL, time_in_force=TimeInForce.DAY,
+    assert error.status_code == 422 and error.code == 42210000 and "stop_loss.stop_price" in error.message
+    trailing = TrailingStopOrderRequest(symbol="AAPL", qty=1, side=OrderSide.SELL, time_in_force=TimeInForce.IOC,
                                         trail_percent=1)
     error = api_error(lambda: alice.submit_order(trailing))
-    assert error.status_code == 422 and "trailing" in error.message
-    extended = LimitOrderRequest(symbol="AAPL", qty=1, side=OrderSide.BUY, limit_price=100,
-                                 time_in_force=TimeInForce.DAY, extended_hours=True)
-    assert "extended_hours" in api_error(lambda: alice.submit_order(extended)).message
-    notional = MarketOrderRequest(symbol="AAPL", notional=500, side=OrderSide.BUY, time_in_force=TimeInForce.DAY)
-    assert "notional" in api_error(lambda: alice.submit_order(notional)).message
-    order = alice.get_orders(GetOrdersRequest(status=QueryOrderStatus.ALL))[0]
-    error = api_error(lambda: alice.replace_order_by_id(order.id, ReplaceOrderRequest(qty=3)))
-    assert error.status_code == 422 and "replacing orders is not supported" in error.message
+    assert error.status_code == 422 and "trailing_stop orders must be DAY or GTC" in error.message
+    extended = MarketOrderRequest(symbol="AAPL", qty=1, side=OrderSide.BUY, time_in_force=TimeInForce.DAY,
+                                  extended_hours=True)
+    assert "extended hours order must be DAY limit orders" in api_error(lambda: alice.submit_order(extended)).message
+    notional = MarketOrderRequest(symbol="AAPL", notional=500, side=OrderSide.BUY, time_in_force=TimeInForce.GTC)
+    assert "notional orders must be DAY orders" in api_error(lambda: alice.submit_order(notional)).message
+    resting = alice.submit_order(LimitOrderRequest(symbol="MSFT", qty=1, side=OrderSide.BUY, limit_price=100,
+                                                   time_in_force=TimeInForce.DAY))
+    alice.cancel_order_by_id(resting.id)
+    error = api_error(lambda: alice.replace_order_by_id(resting.id, ReplaceOrderRequest(qty=3)))
+    assert error.status_code == 422 and "unable to replace order" in error.message
 
 
 def test_risk_limits_capital_and_kill_switch_refuse_with_the_desks_message(desk: AlpacaDesk):
@@ -218,7 +221,8 @@ def test_clock_calendar_and_assets(desk: AlpacaDesk):
     clock = client.get_clock()
     assert clock.is_open and clock.next_close > clock.timestamp
     days = client.get_calendar(GetCalendarRequest(start=date(2024, 1, 1), end=date(2024, 1, 7)))
-    assert [d.date for d in days] == [date(2024, 1, d) for d in (1, 2, 3, 4, 5)]
+    # The exchange calendar: New Year's Day is a holiday.
+    assert [d.date for d in days] == [date(2024, 1, d) for d in (2, 3, 4, 5)]
     assert days[0].open.hour == 9 and days[0].open.minute == 30
     asset = client.get_asset("AAPL")
     assert asset.symbol == "AAPL" and asset.tradable and isinstance(asset.id, UUID)

@@ -159,6 +159,36 @@ def test_day_orders_expire_at_the_data_close_and_gtc_limits_rest(tmp_path: Path)
     assert figures["members"]["bob"]["fills"] == 2
 
 
+def test_thanksgiving_week_follows_the_exchange_calendar(tmp_path: Path) -> None:
+    # Wednesday 2026-11-25 15:50–16:10 New York, then Friday 2026-11-27 (Thanksgiving is closed; Friday
+    # closes at 13:00 = 18:00 UTC) from 09:31 to 14:00 New York, a tick every 10 minutes, falling slowly.
+    wednesday = datetime(2026, 11, 25, 20, 50, tzinfo=timezone.utc)
+    friday = datetime(2026, 11, 27, 14, 31, tzinfo=timezone.utc)
+    lines = [(wednesday + timedelta(minutes=10 * i), f"{100 - i * 0.25:.2f}") for i in range(3)]
+    lines += [(friday + timedelta(minutes=10 * i), f"{99 - i * 0.25:.2f}") for i in range(28)]
+    data = tmp_path / "ticks.jsonl"
+    data.write_text("".join(json.dumps({"ts": at.strftime("%Y-%m-%dT%H:%M:%SZ"), "symbol": "AAPL", "price": price})
+                            + "\n" for at, price in lines))
+    # Tick 2 (Wednesday 16:00): a day limit below the market expires at Wednesday's close.
+    # Tick 4 (Friday 09:31): a day limit at 93.75, which the price reaches only after 13:00 (tick 25, 13:01),
+    # expires at 13:00 — not at 16:00, and unfilled.
+    # Tick 24 (Friday 12:51, 94.00, the session's last line): a day market order meets that line at the close
+    # and fills there (Alpaca would have filled it at once), instead of expiring or filling after the close.
+    wednesday_limit = {"symbol": "AAPL", "qty": "1", "side": "buy", "order_type": "limit", "limit_price": "90",
+                       "time_in_force": "day"}
+    friday_limit = {"symbol": "AAPL", "qty": "2", "side": "buy", "order_type": "limit", "limit_price": "93.75",
+                    "time_in_force": "day"}
+    last_line = {"symbol": "AAPL", "qty": "3", "side": "buy", "time_in_force": "day"}
+    strategy(tmp_path / "strategies", "scripted", "bob", {2: [wednesday_limit], 4: [friday_limit], 24: [last_line]})
+    figures = report(backtest(tmp_path, [data]))
+    orders = rows(tmp_path / "work" / "desk.db",
+                  "SELECT qty, status, updated_at, filled_avg_price FROM orders ORDER BY created_at")
+    assert orders[0] == ("1", "expired", "2026-11-25 21:00:00.000", None)
+    assert orders[1] == ("2", "expired", "2026-11-27 18:00:00.000", None)
+    assert orders[2] == ("3", "filled", "2026-11-27 18:00:00.000", "94")
+    assert figures["members"]["bob"]["fills"] == 1
+
+
 def test_a_crashed_strategy_fails_the_run_with_its_last_log_lines(tmp_path: Path) -> None:
     data = write_ticks(tmp_path / "ticks.jsonl", ["100"] * 10)
     strategy(tmp_path / "strategies", "crashing", "carol", crash_at=3)

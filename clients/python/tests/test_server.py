@@ -42,6 +42,35 @@ def test_seed_style_order_with_user_id_in_trust_mode(dev_desk, client_env):
     assert dev_desk.ledger_order(response.order_id) == ("trader1", "", "AAPL", "10", "buy", "filled")
 
 
+def test_order_classes_trailing_stops_notional_and_client_order_ids_by_keyword(dev_desk, client_env):
+    dev_desk.push_price("AAPL", "145.50")
+    client_env(dev_desk.url, user="trader3")
+    bracket = place_order("AAPL", 2, "buy", order_type="limit", limit_price="140", time_in_force="gtc",
+                          order_class="bracket", take_profit={"limit_price": "160"},
+                          stop_loss={"stop_price": "130", "limit_price": "129.50"}, client_order_id="entry-1")
+    assert_success(bracket)
+    assert bracket.order_class == "bracket" and bracket.order_status == "new"
+    assert [(leg.side, leg.order_type, leg.limit_price, leg.stop_price, leg.order_status) for leg in bracket.legs] == [
+        ("sell", "limit", "160", "", "held"), ("sell", "stop_limit", "129.5", "130", "held")]
+    listed = get_order(bracket.order_id)
+    assert listed["order_class"] == "bracket"
+    assert [leg["order_id"] for leg in listed["legs"]] == [leg.order_id for leg in bracket.legs]
+    assert get_order(bracket.legs[0].order_id)["parent_id"] == bracket.order_id
+    again = place_order("AAPL", 2, "buy", client_order_id="entry-1")
+    assert again.status == "error" and "client_order_id must be unique" in again.message
+    notional = place_order("AAPL", side="buy", notional="291")
+    assert_success(notional)
+    assert notional.qty == "2" and notional.order_status == "filled"
+    assert get_order(notional.order_id)["notional"] == "291"
+    trailing = place_order("AAPL", 1, "sell", order_type="trailing_stop", trail_percent=Decimal("2.5"))
+    assert_success(trailing)
+    assert get_order(trailing.order_id)["trail_percent"] == "2.5"
+    refused = place_order("AAPL", 1, "sell", order_type="trailing_stop", trail_price="1", trail_percent="2")
+    assert refused.status == "error" and "trail_price or trail_percent, not both" in refused.message
+    refused = place_order("AAPL", 1, "buy", extended_hours=True)
+    assert refused.status == "error" and "extended hours order must be DAY limit orders" in refused.message
+
+
 def test_trust_mode_without_user_id_is_default_user(dev_desk, client_env):
     dev_desk.push_price("AAPL", "145.50")
     client_env(dev_desk.url)

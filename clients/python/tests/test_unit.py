@@ -18,14 +18,25 @@ def test_the_seed_api_is_exported_from_the_package_root():
                  "DeskRequestError"):
         assert hasattr(desk_client, name), name
     parameters = inspect.signature(desk_client.place_order).parameters
+    # The seed's positional parameters, in the seed's order; qty and side may be left out (a notional
+    # order needs no qty), and issue 26's fields are keyword-only, named as Alpaca names them.
     assert [(p.name, p.default) for p in parameters.values()] == [
-        ("symbol", inspect.Parameter.empty), ("qty", inspect.Parameter.empty), ("side", inspect.Parameter.empty),
+        ("symbol", inspect.Parameter.empty), ("qty", None), ("side", ""),
         ("order_type", "market"), ("time_in_force", "day"), ("limit_price", None), ("stop_price", None),
-        ("timeout", 10)]
+        ("timeout", 10), ("notional", None), ("trail_price", None), ("trail_percent", None), ("order_class", None),
+        ("take_profit", None), ("stop_loss", None), ("extended_hours", None), ("client_order_id", None)]
+    assert [p.name for p in parameters.values() if p.kind == inspect.Parameter.KEYWORD_ONLY] == [
+        "notional", "trail_price", "trail_percent", "order_class", "take_profit", "stop_loss", "extended_hours",
+        "client_order_id"]
     for error in (desk_client.DeskConnectionError, desk_client.DeskTimeout, desk_client.DeskRequestError):
         assert issubclass(error, desk_client.DeskError)
-    assert {field.name for field in OrderResponse.DESCRIPTOR.fields} == {
-        "status", "order_id", "message", "symbol", "qty", "side", "filled_qty", "order_status"}
+    assert {field.name: field.number for field in OrderResponse.DESCRIPTOR.fields} == {
+        "status": 1, "order_id": 2, "message": 3, "symbol": 4, "qty": 5, "side": 6, "filled_qty": 7,
+        "order_status": 8, "order_class": 9, "legs": 10}
+    assert {field.name: field.number for field in desk_client.OrderRequest.DESCRIPTOR.fields} == {
+        "symbol": 1, "qty": 2, "side": 3, "order_type": 4, "time_in_force": 5, "limit_price": 6, "stop_price": 7,
+        "trail_price": 8, "trail_percent": 9, "notional": 10, "extended_hours": 11, "order_class": 12,
+        "take_profit": 13, "stop_loss": 14, "client_order_id": 15}
 
 
 @pytest.mark.parametrize("value, text", [
@@ -36,6 +47,16 @@ def test_the_seed_api_is_exported_from_the_package_root():
 ])
 def test_format_decimal_keeps_what_python_shows(value, text):
     assert format_decimal(value, "qty") == text
+
+
+def test_take_profit_and_stop_loss_take_their_own_keys_only():
+    from desk_client.client import _exit_fields
+    assert _exit_fields({"stop_price": 140, "limit_price": "139.5"}, "stop_loss", ("stop_price", "limit_price")) == {
+        "stop_price": "140", "limit_price": "139.5"}
+    with pytest.raises(ValueError, match="stop_loss has unknown keys \\['price'\\]"):
+        _exit_fields({"price": 1}, "stop_loss", ("stop_price", "limit_price"))
+    with pytest.raises(TypeError, match="take_profit must be a dict"):
+        _exit_fields("160", "take_profit", ("limit_price",))
 
 
 @pytest.mark.parametrize("value, error", [
