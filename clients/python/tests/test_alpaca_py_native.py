@@ -162,3 +162,7 @@ def test_reconcile_is_clean_afterwards(native: NativeDesk):
     assert report["outside_orders"] == [], report
     assert report["unknown_to_broker"] == [], report
     assert report["position_differences"] == [], report
+    log = native.server.log_text(100_000)
+    # Every event the stand-in sent was for an order the desk knows (the exits under their desk ids).
+    assert "did not place" not in log
+    assert SECRET not in log
