@@ -68,6 +68,8 @@ struct TradingBook {
     var orders: [Order] = []
     var positions: [String: (qty: Decimal, cost: Decimal)] = [:]
     var prices: [String: Decimal] = [:]
+    /// The best bid and ask a test published, per symbol: orders fill at them when there is one.
+    var quotes: [String: (bid: Decimal, ask: Decimal)] = [:]
     var buyingPower: Decimal
 
     init(buyingPower: Decimal) { self.buyingPower = buyingPower }
@@ -146,8 +148,9 @@ struct TradingBook {
     }
 
     /// What of the order can trade at the current price now: nil when it cannot.
-    /// A stop (and a trailing stop) triggers when the price reaches it and is then
-    /// a market order; a stop-limit then a limit order.
+    /// A stop (and a trailing stop) triggers when the last trade reaches it and is
+    /// then a market order; a stop-limit then a limit order. With a quote a buy
+    /// trades at the ask and a sell at the bid.
     mutating func executablePrice(id: String) -> Decimal? {
         guard let index = orders.firstIndex(where: { $0.id == id }), orders[index].isOpen,
             orders[index].status != "held", orders[index].status != "accepted",
@@ -160,12 +163,15 @@ struct TradingBook {
             order.triggered = true
             orders[index] = order
         }
+        // A buy takes the ask, a sell the bid, when quoted; the last trade otherwise.
+        let quote = quotes[order.symbol]
+        let market = (buy ? quote?.ask : quote?.bid) ?? price
         switch order.type {
         case "limit", "stop_limit":
             guard let limit = order.limitPrice else { return nil }
-            return buy ? (price <= limit ? price : nil) : (price >= limit ? price : nil)
+            return buy ? (market <= limit ? market : nil) : (market >= limit ? market : nil)
         default:
-            return price
+            return market
         }
     }
 

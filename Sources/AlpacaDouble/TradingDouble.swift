@@ -96,6 +96,16 @@ public final class TradingDouble: Sendable {
         for id in open { work.yield(id) }
     }
 
+    /// The symbol's best bid and ask: from now on a buy fills at the ask and a sell at the
+    /// bid (a limit when they reach it), as Alpaca's paper trading fills at the NBBO.
+    public func setQuote(symbol: String, bid: Decimal, ask: Decimal) {
+        let open = state.withLock { state in
+            state.book.quotes[symbol] = (bid, ask)
+            return state.book.orders.filter { $0.isOpen && $0.symbol == symbol }.map(\.id)
+        }
+        for id in open { work.yield(id) }
+    }
+
     public func inject(_ faults: TradingFaults) { state.withLock { $0.faults = faults } }
 
     /// Closes every trade_updates connection (events meanwhile are lost, as on Alpaca).

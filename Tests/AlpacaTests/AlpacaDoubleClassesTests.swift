@@ -229,4 +229,34 @@ struct AlpacaDoubleClassesTests {
             #expect(missing.status == 404)
         }
     }
+
+    /// Places `body` at the double; the new order's id.
+    static func place(_ settings: AlpacaSettings, _ body: String) async throws -> String {
+        try #require(field(try await doubleCall(settings, .POST, "/v2/orders", body).json, "id"))
+    }
+
+    /// The price the order filled at, once it has filled; nil if it does not fill.
+    static func filledPrice(_ settings: AlpacaSettings, _ id: String) async -> String? {
+        guard await eventually({ await doubleStatus(settings, id) == "filled" }) else { return nil }
+        return (try? await doubleOrder(settings, id))?["filled_avg_price"] as? String
+    }
+
+    @Test("with a quote, a market buy fills at the ask, a sell at the bid, a buy limit when the ask reaches it")
+    func quotedFills() async throws {
+        try await withTradingDouble { double, settings in
+            double.setPrice(symbol: "AAPL", price: 100)
+            double.setQuote(symbol: "AAPL", bid: dec("99.9"), ask: dec("100.1"))
+            let market = #"{"symbol":"AAPL","qty":1,"type":"market","time_in_force":"day","side":"#
+            let buy = try await Self.place(settings, market + #""buy"}"#)
+            #expect(await Self.filledPrice(settings, buy) == "100.1")
+            let sell = try await Self.place(settings, market + #""sell"}"#)
+            #expect(await Self.filledPrice(settings, sell) == "99.9")
+            let limit = try await Self.place(
+                settings,
+                #"{"symbol":"AAPL","qty":1,"side":"buy","type":"limit","limit_price":100.05,"time_in_force":"day"}"#)
+            #expect(await eventually { await doubleStatus(settings, limit) == "new" })
+            double.setQuote(symbol: "AAPL", bid: dec("99.95"), ask: dec("100.02"))
+            #expect(await Self.filledPrice(settings, limit) == "100.02")
+        }
+    }
 }

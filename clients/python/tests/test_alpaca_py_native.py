@@ -156,6 +156,21 @@ def test_a_replace_is_a_patch_and_the_new_order_is_the_desks(native: NativeDesk)
     wait(lambda: native.ledger_status(new.id) == "canceled", "the new order canceled")
 
 
+def test_a_market_order_fills_at_the_stand_ins_quote(native: NativeDesk):
+    native.price("MSFT", "404")
+    request = urllib.request.Request(
+        native.double.url + "/_double/data/quote", method="POST",
+        data=json.dumps({"symbol": "MSFT", "bid": "403.9", "ask": "404.1", "bid_size": 3, "ask_size": 5}).encode(),
+        headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=5) as reply:
+        assert reply.status == 200
+    order = native.client.submit_order(MarketOrderRequest(
+        symbol="MSFT", qty=1, side=OrderSide.BUY, time_in_force=TimeInForce.DAY))
+    wait(lambda: native.ledger_status(order.id) == "filled", "the market order's fill")
+    fills = native.server.ledger("SELECT price FROM fills WHERE order_id = ?", str(order.id))
+    assert [Decimal(str(price)) for (price,) in fills] == [Decimal("404.1")]
+
+
 def test_reconcile_is_clean_afterwards(native: NativeDesk):
     time.sleep(0.3)  # the last stream events land
     report = json.loads(native.server.desk("reconcile", "--json", "--server", native.server.url).stdout)
