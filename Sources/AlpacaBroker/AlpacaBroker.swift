@@ -37,6 +37,10 @@ public final class AlpacaVenue: Venue, ReconcilingVenue, Service {
     struct Tracked {
         var member: String
         var placedAt: Date
+        /// For an exit: the desk's id of its order (the entry; an oco's take profit).
+        var parentId: String?
+        /// Its type: an exit is matched to Alpaca's leg by it (limit: take profit; stop: stop loss).
+        var type: OrderType
         var alpacaId: String?
         var followed: FollowedOrder
         /// A submit is under way: stream events wait for its answer, so that the
@@ -52,7 +56,15 @@ public final class AlpacaVenue: Venue, ReconcilingVenue, Service {
         var finished = RecentIds(capacity: 20_000)
         var streamListening = false
         var lastFullPoll = ContinuousClock.now
+        /// Alpaca's id → the desk's, for orders whose `client_order_id` is Alpaca's own (exits).
+        var deskIds: [String: String] = [:]
+        /// Events of orders not (yet) known while a submit is under way: an exit's
+        /// event may come before the answer that names it. By Alpaca's id, oldest dropped.
+        var strays: [(alpacaId: String, order: AlpacaOrder, fill: (qty: Decimal, price: Decimal)?)] = []
     }
+
+    /// Most events of unknown orders kept while a submit is under way.
+    static let strayCapacity = 1000
 
     /// The venue's name in the configuration (`alpaca` for `--broker alpaca`).
     public let name: String
@@ -107,6 +119,10 @@ public final class AlpacaVenue: Venue, ReconcilingVenue, Service {
     {
         let working = WorkingOrder(order: order, progress: OrderProgress(qty: order.terms.qty))
         track(working, inFlight: true)
+        // Its exits: held until the entry fills (an oco's stop works at once, accepted when Alpaca says so).
+        for leg in order.legs {
+            track(WorkingOrder(order: leg, progress: OrderProgress(qty: leg.terms.qty, status: .held)), inFlight: true)
+        }
         var lookFirst = resubmission
         var lastProblem = "no attempt made"
         for attempt in 1...max(1, options.submitAttempts) {
@@ -115,7 +131,7 @@ public final class AlpacaVenue: Venue, ReconcilingVenue, Service {
             do {
                 outcome = try await self.attempt(order, lookFirst: lookFirst)
             } catch {
-                untrack(order.id)
+                untrack(order)
                 throw error
             }
             switch outcome {
@@ -123,9 +139,9 @@ public final class AlpacaVenue: Venue, ReconcilingVenue, Service {
                 if adopted {
                     logger.info("order already at Alpaca; adopted", metadata: ["order_id": "\(order.id)"])
                 }
-                return finishSubmit(order.id, placed)
+                return finishSubmit(order, placed)
             case .keysRefused(let status):
-                untrack(order.id)
+                untrack(order)
                 throw .unavailable(
                     "Alpaca refused the desk's API keys (\(status)); check APCA_API_KEY_ID and APCA_API_SECRET_KEY")
             case .unknown(let problem):
@@ -138,7 +154,9 @@ public final class AlpacaVenue: Venue, ReconcilingVenue, Service {
             }
         }
         // Unknown: kept pending; the next poll or start finds it if Alpaca has it.
-        state.withLock { $0.orders[order.id]?.inFlight = false }
+        state.withLock { state in
+            for id in [order.id] + order.legs.map(\.id) { state.orders[id]?.inFlight = false }
+        }
         throw .unavailable(lastProblem)
     }
 
@@ -157,7 +175,8 @@ public final class AlpacaVenue: Venue, ReconcilingVenue, Service {
     private func attempt(_ order: Order, lookFirst: Bool) async throws(BrokerError) -> SubmitOutcome {
         do throws(BrokerError) {
             if lookFirst, let existing = try await lookUp(clientOrderId: order.id, member: order.member) {
-                return .placed(existing, adopted: true)
+                return .placed(
+                    try await withLegs(existing, expected: order.legs.count, member: order.member), adopted: true)
             }
             let body = (try? JSONEncoder().encode(AlpacaOrderBody(order))) ?? Data()
             let reply = try await rest.send(.POST, "/v2/orders", body: Array(body), member: order.member)
@@ -208,10 +227,103 @@ public final class AlpacaVenue: Venue, ReconcilingVenue, Service {
         }
     }
 
+    /// `PATCH /v2/orders/{id}`: Alpaca replaces the order by a new one, named by
+    /// `order.id` as its `client_order_id`; the old one ends `replaced` by it.
+    public nonisolated(nonsending) func replace(orderId: String, with order: Order) async throws(BrokerError)
+        -> [OrderUpdate]
+    {
+        let known = state.withLock { $0.orders[orderId] }
+        let member = known?.member ?? order.member
+        var alpacaId = known?.alpacaId
+        if alpacaId == nil { alpacaId = try await lookUp(clientOrderId: orderId, member: member)?.id }
+        guard let alpacaId else { throw .refused(reason: "Alpaca has no order \(orderId)", kind: .unknownOrder) }
+        // Both wait for the answer: the new order's events, and the old one's `replaced`.
+        track(WorkingOrder(order: order, progress: OrderProgress(qty: order.terms.qty)), inFlight: true)
+        state.withLock { $0.orders[orderId]?.inFlight = true }
+        let body = (try? JSONEncoder().encode(AlpacaReplaceBody(order))) ?? Data()
+        let reply: AlpacaReply
+        do {
+            reply = try await rest.send(.PATCH, "/v2/orders/\(alpacaId)", body: Array(body), member: member)
+        } catch {
+            abandonReplace(orderId, order)
+            throw error
+        }
+        switch reply.status {
+        case 200, 201:
+            if let placed = try? JSONDecoder().decode(AlpacaOrder.self, from: Data(reply.body)) {
+                return finishReplace(orderId, by: order, placed)
+            }
+            abandonReplace(orderId, order)
+            throw .unavailable("Alpaca's answer to the replace could not be read")
+        case 404:
+            abandonReplace(orderId, order)
+            throw .refused(reason: "Alpaca has no order \(orderId)", kind: .unknownOrder)
+        case 400..<500:
+            abandonReplace(orderId, order)
+            throw .refused(
+                reason: "Alpaca refused the replace: \(reply.errorMessage)",
+                kind: reply.status == 422 ? .notCancelable : .invalidOrder)
+        default:
+            abandonReplace(orderId, order)
+            throw .unavailable("Alpaca answered \(reply.status) to a replace: \(reply.errorMessage)")
+        }
+    }
+
+    /// The replace's answer: the old order's events held meanwhile (its fills) and
+    /// its end, `replaced` by the new one; then the new order's answer and events.
+    private func finishReplace(_ oldId: String, by new: Order, _ placed: AlpacaOrder) -> [OrderUpdate] {
+        state.withLock { state in
+            var updates: [OrderUpdate] = []
+            if var old = state.orders[oldId] {
+                let now = Date()
+                var snapshots = old.held.map(\.0)
+                snapshots.append(
+                    OrderSnapshot(status: "replaced", filledQty: old.followed.filledQty, filledAvgPrice: nil))
+                for var snapshot in snapshots.sorted(by: { $0.filledQty < $1.filledQty }) {
+                    if snapshot.status == "replaced" { snapshot.replacedBy = new.id }
+                    let (events, followed) = OrderFollower.advance(old.followed, to: snapshot, orderId: oldId, at: now)
+                    old.followed = followed
+                    updates += events
+                }
+                state.orders[oldId] = nil
+                state.finished.insert(oldId)
+            }
+            return updates + Self.settle(&state, new.id, placed)
+        }
+    }
+
+    /// A replace that did not happen (as far as the desk knows): the new order is
+    /// forgotten, the old one's held events are booked.
+    private func abandonReplace(_ oldId: String, _ new: Order) {
+        untrack(new)
+        state.withLock { state in
+            guard var old = state.orders[oldId] else { return }
+            let held = old.held
+            old.held = []
+            old.inFlight = false
+            let now = Date()
+            for (snapshot, fill) in held.sorted(by: { $0.0.filledQty < $1.0.filledQty }) {
+                let (events, followed) = OrderFollower.advance(
+                    old.followed, to: snapshot, orderId: oldId, at: now, eventFill: fill)
+                old.followed = followed
+                for event in events { continuation.yield(event) }
+            }
+            if old.followed.finished {
+                state.orders[oldId] = nil
+                state.finished.insert(oldId)
+            } else {
+                state.orders[oldId] = old
+            }
+        }
+    }
+
+    /// The desk's id of the order Alpaca calls `alpacaId`, when it differs from its client order id (an exit).
+    func deskId(alpacaId: String) -> String? { state.withLock { $0.deskIds[alpacaId] } }
+
     public nonisolated(nonsending) func restore(_ openOrders: [WorkingOrder]) async throws(BrokerError) -> [OrderUpdate]
     {
         for order in openOrders { followRestored(order) }
-        return try await catchUp(only: Set(openOrders.map(\.order.id)))
+        return try await catchUp(only: Self.ids(openOrders))
     }
 
     // MARK: Service
@@ -288,10 +400,11 @@ public final class AlpacaVenue: Venue, ReconcilingVenue, Service {
                 return
             }
             state.orders[order.id] = Tracked(
-                member: order.member, placedAt: order.placedAt, alpacaId: nil,
+                member: order.member, placedAt: order.placedAt, parentId: order.parentId, type: order.terms.type,
+                alpacaId: nil,
                 followed: FollowedOrder(
                     filledQty: filled.filledQty, filledNotional: filled.filledNotional,
-                    acknowledged: acknowledged || filled.filledQty > 0),
+                    acknowledged: (acknowledged && filled.status != .held) || filled.filledQty > 0),
                 inFlight: inFlight)
         }
     }
@@ -299,42 +412,94 @@ public final class AlpacaVenue: Venue, ReconcilingVenue, Service {
     func isFollowing(_ orderId: String) -> Bool { state.withLock { $0.orders[orderId] != nil } }
 
     /// Follows an order the ledger says Alpaca is working on.
-    func followRestored(_ order: WorkingOrder) { track(order, inFlight: false, acknowledged: true) }
+    /// Follows an order the ledger says Alpaca is working on, and the exits it comes
+    /// with: an oco's stop works beside it; a bracket's or oto's exits wait (`held`)
+    /// while their entry is open.
+    func followRestored(_ order: WorkingOrder) {
+        track(order, inFlight: false, acknowledged: true)
+        for leg in order.order.legs where !isFollowing(leg.id) {
+            let status: OrderStatus = order.order.orderClass == .oco ? .new : .held
+            track(
+                WorkingOrder(order: leg, progress: OrderProgress(qty: leg.terms.qty, status: status)), inFlight: false,
+                acknowledged: true)
+        }
+    }
 
-    private func untrack(_ orderId: String) { _ = state.withLock { $0.orders.removeValue(forKey: orderId) } }
+    /// The ids of `orders` and of the exits they come with.
+    static func ids(_ orders: [WorkingOrder]) -> Set<String> {
+        Set(orders.flatMap { [$0.order.id] + $0.order.legs.map(\.id) })
+    }
 
-    /// The submit's answer, then any stream events that arrived meanwhile, as the submit's result.
-    private func finishSubmit(_ orderId: String, _ placed: AlpacaOrder) -> [OrderUpdate] {
+    /// Stops following `order` and its exits (Alpaca never took them).
+    private func untrack(_ order: Order) {
         state.withLock { state in
-            guard var tracked = state.orders[orderId] else { return [] }
-            tracked.alpacaId = placed.id
-            var snapshots = [(placed.snapshot, nil as (qty: Decimal, price: Decimal)?)] + tracked.held
-            snapshots.sort { $0.0.filledQty < $1.0.filledQty }
-            tracked.held = []
-            tracked.inFlight = false
-            var updates: [OrderUpdate] = []
-            let now = Date()
-            for (snapshot, fill) in snapshots {
-                let (events, followed) = OrderFollower.advance(
-                    tracked.followed, to: snapshot, orderId: orderId, at: now, eventFill: fill)
-                tracked.followed = followed
-                updates += events
-            }
-            if tracked.followed.finished {
-                state.orders[orderId] = nil
-                state.finished.insert(orderId)
-            } else {
-                state.orders[orderId] = tracked
-            }
+            for id in [order.id] + order.legs.map(\.id) { state.orders[id] = nil }
+        }
+    }
+
+    /// The submit's answer, then any stream events that arrived meanwhile, as the
+    /// submit's result; its exits matched to Alpaca's legs, and followed likewise.
+    private func finishSubmit(_ order: Order, _ placed: AlpacaOrder) -> [OrderUpdate] {
+        let legs = AlpacaLegs.match(order.legs.map { ($0.id, $0.terms.type) }, placed.legs ?? [])
+        return state.withLock { state in
+            var updates = Self.settle(&state, order.id, placed)
+            for (legId, alpacaLeg) in legs { updates += Self.settle(&state, legId, alpacaLeg) }
+            // Exits Alpaca did not name: followed by the next poll, through their entry.
+            for leg in order.legs { state.orders[leg.id]?.inFlight = false }
             return updates
         }
     }
 
+    /// One order's answer (or snapshot) and what was held for it, booked in the
+    /// order of their fills; the order is now known by `placed.id`.
+    private static func settle(_ state: inout State, _ orderId: String, _ placed: AlpacaOrder) -> [OrderUpdate] {
+        guard var tracked = state.orders[orderId] else { return [] }
+        tracked.alpacaId = placed.id
+        state.deskIds[placed.id] = orderId
+        let strays = state.strays.filter { $0.alpacaId == placed.id }
+        state.strays.removeAll { $0.alpacaId == placed.id }
+        var snapshots = [(placed.snapshot(replacedBy: nil), nil as (qty: Decimal, price: Decimal)?)] + tracked.held
+        snapshots += strays.map { (resolved($0.order, state), $0.fill) }
+        snapshots.sort { $0.0.filledQty < $1.0.filledQty }
+        tracked.held = []
+        tracked.inFlight = false
+        var updates: [OrderUpdate] = []
+        let now = Date()
+        for (snapshot, fill) in snapshots {
+            let (events, followed) = OrderFollower.advance(
+                tracked.followed, to: snapshot, orderId: orderId, at: now, eventFill: fill)
+            tracked.followed = followed
+            updates += events
+        }
+        if tracked.followed.finished {
+            state.orders[orderId] = nil
+            state.finished.insert(orderId)
+        } else {
+            state.orders[orderId] = tracked
+        }
+        return updates
+    }
+
+    /// `order`'s snapshot, naming the order that replaced it by the desk's id when the desk knows it.
+    private static func resolved(_ order: AlpacaOrder, _ state: State) -> OrderSnapshot {
+        order.snapshot(replacedBy: order.replaced_by.flatMap { state.deskIds[$0] })
+    }
+
     /// A trade_updates event.
     private func receive(_ payload: TradeUpdateMessage.Payload) {
-        let orderId = payload.order.client_order_id
         let fill = payload.qty.flatMap { qty in payload.price.map { (qty: qty.value, price: $0.value) } }
-        let known = advance(orderId, alpacaId: payload.order.id, to: payload.order.snapshot, fill: fill, deliver: true)
+        let orderId = state.withLock { state -> String? in
+            if let deskId = state.deskIds[payload.order.id] { return deskId }
+            let clientOrderId = payload.order.client_order_id
+            if state.orders[clientOrderId] != nil || state.finished.contains(clientOrderId) { return clientOrderId }
+            // Perhaps an exit of an order whose answer is on its way: kept for it.
+            guard state.orders.values.contains(where: \.inFlight) else { return clientOrderId }
+            state.strays.append((payload.order.id, payload.order, fill))
+            if state.strays.count > Self.strayCapacity { state.strays.removeFirst() }
+            return nil
+        }
+        guard let orderId else { return }
+        let known = advance(orderId, alpacaId: payload.order.id, to: payload.order, fill: fill, deliver: true)
         if known == nil {
             logger.warning(
                 "Alpaca reports an order the desk did not place",
@@ -348,7 +513,7 @@ public final class AlpacaVenue: Venue, ReconcilingVenue, Service {
     /// `deliver`, and returns them. Nil when the desk does not know the order.
     @discardableResult
     private func advance(
-        _ orderId: String, alpacaId: String, to snapshot: OrderSnapshot, fill: (qty: Decimal, price: Decimal)?,
+        _ orderId: String, alpacaId: String, to order: AlpacaOrder, fill: (qty: Decimal, price: Decimal)?,
         deliver: Bool
     ) -> [OrderUpdate]? {
         let now = Date()
@@ -356,7 +521,9 @@ public final class AlpacaVenue: Venue, ReconcilingVenue, Service {
             guard var tracked = state.orders[orderId] else {
                 return state.finished.contains(orderId) ? [] : nil
             }
+            let snapshot = Self.resolved(order, state)
             tracked.alpacaId = alpacaId
+            state.deskIds[alpacaId] = orderId
             if tracked.inFlight {
                 tracked.held.append((snapshot, fill))
                 state.orders[orderId] = tracked
@@ -388,32 +555,54 @@ public final class AlpacaVenue: Venue, ReconcilingVenue, Service {
     func followUp(only: Set<String>?, deliver: Bool) async throws(BrokerError) -> (
         updates: [OrderUpdate], unknown: [String]
     ) {
-        let wanted = state.withLock { state -> [(String, Date, String)] in
+        struct Wanted {
+            var orderId: String
+            var placedAt: Date
+            var tracked: Tracked
+        }
+        let wanted = state.withLock { state -> [Wanted] in
             state.orders.filter { id, tracked in
                 !tracked.followed.finished && !tracked.inFlight && (only?.contains(id) ?? true)
-            }.map { ($0.key, $0.value.placedAt, $0.value.member) }
+            }.map { Wanted(orderId: $0.key, placedAt: $0.value.placedAt, tracked: $0.value) }
         }
         if only == nil { state.withLock { $0.lastFullPoll = .now } }
-        guard let earliest = wanted.map(\.1).min() else { return ([], []) }
+        guard let earliest = wanted.map(\.placedAt).min() else { return ([], []) }
         var found: [String: AlpacaOrder] = [:]
+        var foundById: [String: AlpacaOrder] = [:]
         let after = earliest.addingTimeInterval(-60).formatted(.iso8601)
         let reply = try await rest.send(
             .GET, "/v2/orders",
             query: [("status", "all"), ("after", after), ("limit", "500"), ("direction", "asc")],
             member: Self.deskMember)
         if reply.status == 200, let orders = try? JSONDecoder().decode([AlpacaOrder].self, from: Data(reply.body)) {
-            for order in orders { found[order.client_order_id] = order }
+            for order in orders {
+                found[order.client_order_id] = order
+                foundById[order.id] = order
+            }
+            // Orders the desk placed, by Alpaca's id: a replaced order names its successor so.
+            state.withLock { state in
+                for order in orders where state.orders[order.client_order_id] != nil {
+                    state.deskIds[order.id] = order.client_order_id
+                }
+            }
         }
         var updates: [OrderUpdate] = []
         var unknown: [String] = []
-        for (orderId, _, member) in wanted {
-            var order = found[orderId]
-            if order == nil {
-                do {
-                    order = try await lookUp(clientOrderId: orderId, member: member)
-                } catch {
-                    continue
+        for item in wanted {
+            let orderId = item.orderId
+            var order = item.tracked.alpacaId.flatMap { foundById[$0] } ?? found[orderId]
+            do {
+                if order == nil, let alpacaId = item.tracked.alpacaId {
+                    order = try await lookUp(alpacaId: alpacaId, member: item.tracked.member)
                 }
+                if order == nil, let parentId = item.tracked.parentId {
+                    // An exit has Alpaca's own client order id: found through its entry's legs.
+                    let legs = try await exits(of: parentId, member: item.tracked.member)
+                    order = AlpacaLegs.match([(orderId, item.tracked.type)], legs).first?.alpaca
+                }
+                if order == nil { order = try await lookUp(clientOrderId: orderId, member: item.tracked.member) }
+            } catch {
+                continue
             }
             guard let order else {
                 logger.error(
@@ -422,15 +611,32 @@ public final class AlpacaVenue: Venue, ReconcilingVenue, Service {
                 unknown.append(orderId)
                 continue
             }
-            updates += advance(orderId, alpacaId: order.id, to: order.snapshot, fill: nil, deliver: deliver) ?? []
+            updates += advance(orderId, alpacaId: order.id, to: order, fill: nil, deliver: deliver) ?? []
         }
         return (updates, unknown)
     }
 
-    /// `GET /v2/orders:by_client_order_id`: the order, or nil when Alpaca has none.
-    func lookUp(clientOrderId: String, member: String) async throws(BrokerError) -> AlpacaOrder? {
+    /// The exits Alpaca made for the desk's order `parentId` (its `legs`); empty when it has none.
+    func exits(of parentId: String, member: String) async throws(BrokerError) -> [AlpacaOrder] {
+        guard let parent = try await lookUp(clientOrderId: parentId, member: member) else { return [] }
+        return try await withLegs(parent, expected: 1, member: member).legs ?? []
+    }
+
+    /// `order` with its `legs`: asked for again, nested, when the desk expects exits and the answer has none.
+    func withLegs(_ order: AlpacaOrder, expected: Int, member: String) async throws(BrokerError) -> AlpacaOrder {
+        guard expected > 0, (order.legs ?? []).isEmpty else { return order }
+        return try await lookUp(alpacaId: order.id, member: member, nested: true) ?? order
+    }
+
+    /// `GET /v2/orders/{id}` by Alpaca's id (`nested`: with its legs), nil when Alpaca has none.
+    func lookUp(alpacaId: String, member: String, nested: Bool = false) async throws(BrokerError) -> AlpacaOrder? {
         let reply = try await rest.send(
-            .GET, "/v2/orders:by_client_order_id", query: [("client_order_id", clientOrderId)], member: member)
+            .GET, "/v2/orders/\(alpacaId)", query: nested ? [("nested", "true")] : [], member: member)
+        return try Self.order(from: reply)
+    }
+
+    /// A single order's answer: the order, nil for 404.
+    static func order(from reply: AlpacaReply) throws(BrokerError) -> AlpacaOrder? {
         switch reply.status {
         case 200:
             guard let order = try? JSONDecoder().decode(AlpacaOrder.self, from: Data(reply.body)) else {
@@ -441,5 +647,12 @@ public final class AlpacaVenue: Venue, ReconcilingVenue, Service {
         default:
             throw BrokerError.unavailable("Alpaca answered \(reply.status) to an order lookup: \(reply.errorMessage)")
         }
+    }
+
+    /// `GET /v2/orders:by_client_order_id`: the order, or nil when Alpaca has none.
+    func lookUp(clientOrderId: String, member: String) async throws(BrokerError) -> AlpacaOrder? {
+        let reply = try await rest.send(
+            .GET, "/v2/orders:by_client_order_id", query: [("client_order_id", clientOrderId)], member: member)
+        return try Self.order(from: reply)
     }
 }

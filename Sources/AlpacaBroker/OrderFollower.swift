@@ -8,11 +8,14 @@ public struct OrderSnapshot: Sendable, Equatable {
     public var status: String
     public var filledQty: Decimal
     public var filledAvgPrice: Decimal?
+    /// For a `replaced` order: the desk's id of the order that replaced it, when it is the desk's.
+    public var replacedBy: String?
 
-    public init(status: String, filledQty: Decimal, filledAvgPrice: Decimal?) {
+    public init(status: String, filledQty: Decimal, filledAvgPrice: Decimal?, replacedBy: String? = nil) {
         self.status = status
         self.filledQty = filledQty
         self.filledAvgPrice = filledAvgPrice
+        self.replacedBy = replacedBy
     }
 }
 
@@ -64,7 +67,8 @@ public enum OrderFollower {
         if state.finished { return ([], state) }
         let event = { (event: OrderEvent) in OrderUpdate(orderId: orderId, event: event, at: at) }
         let known = finalStatuses.contains(snapshot.status) || workingStatuses.contains(snapshot.status)
-        if !state.acknowledged && snapshot.status != "rejected" && known {
+        // A held exit is not working yet: it is accepted when it activates (held → new).
+        if !state.acknowledged && snapshot.status != "rejected" && snapshot.status != "held" && known {
             events.append(event(.accepted))
             state.acknowledged = true
         }
@@ -82,7 +86,11 @@ public enum OrderFollower {
             events.append(event(.canceled(reason: "canceled at Alpaca")))
             state.finished = true
         case "replaced":
-            events.append(event(.canceled(reason: "replaced at Alpaca, outside the desk")))
+            if let newOrderId = snapshot.replacedBy {
+                events.append(event(.replaced(by: newOrderId)))
+            } else {
+                events.append(event(.canceled(reason: "replaced at Alpaca, outside the desk")))
+            }
             state.finished = true
         case "expired":
             events.append(event(.expired))

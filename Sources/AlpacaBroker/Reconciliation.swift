@@ -12,13 +12,19 @@ extension AlpacaVenue {
         for order in openOrders where !isFollowing(order.order.id) {
             followRestored(order)
         }
-        return try await followUp(only: Set(openOrders.map(\.order.id)), deliver: false)
+        return try await followUp(only: Self.ids(openOrders), deliver: false)
     }
 
     /// Alpaca's open orders and positions, in the desk's terms.
     public func account() async throws(BrokerError) -> BrokerAccount {
         let (orders, positions) = try await alpacaAccount()
-        var account = Self.account(openOrders: orders, positions: positions)
+        // Exits carry Alpaca's own client order ids: named by the desk's.
+        let named = orders.map { order in
+            var order = order
+            if let deskId = deskId(alpacaId: order.id) { order.client_order_id = deskId }
+            return order
+        }
+        var account = Self.account(openOrders: named, positions: positions)
         account.equity = try await equity()
         return account
     }

@@ -58,7 +58,8 @@ public enum AlpacaDataProtocol {
         return .tick(Tick(symbol: symbol, price: price, at: date, size: decimal(element["s"]), kind: .trade))
     }
 
-    /// A quote's price is the midpoint of bid and ask; one side alone (the other 0) is taken as it is.
+    /// A quote's price is the midpoint of bid and ask (exact); one side alone (the other 0) is taken as it is.
+    /// Its sizes (`bs`, `as`, shares) go with the side that has a price.
     private static func quote(_ element: MessagePackValue) -> AlpacaDataMessage {
         guard let symbol = element["S"]?.stringValue, let date = timestamp(element["t"]) else {
             return .unreadable(problem: "a quote without S or a timestamp t")
@@ -71,7 +72,10 @@ public enum AlpacaDataProtocol {
         case (let one?, nil), (nil, let one?): price = one
         case (nil, nil): return .unreadable(problem: "a quote with neither a bid nor an ask price")
         }
-        return .tick(Tick(symbol: symbol, price: price, at: date, bid: bid, ask: ask, kind: .quote))
+        return .tick(
+            Tick(
+                symbol: symbol, price: price, at: date, bid: bid, ask: ask, kind: .quote,
+                bidSize: bid == nil ? nil : decimal(element["bs"]), askSize: ask == nil ? nil : decimal(element["as"])))
     }
 
     private static func bar(_ element: MessagePackValue) -> AlpacaDataMessage {

@@ -10,7 +10,7 @@ import NIOCore
 /// | request | body | effect |
 /// | --- | --- | --- |
 /// | `POST /_double/data/trade` | `{"symbol":"AAPL","price":"190.10","size":100}` | publishes a trade, sets the price |
-/// | `POST /_double/data/quote` | `{"symbol":"AAPL","bid":"190.09","ask":"190.11"}` | publishes a quote |
+/// | `POST /_double/data/quote` | `{"symbol":"AAPL","bid":"190.09","ask":"190.11","bid_size":3,"ask_size":5}` | publishes a quote (sizes default to 1) |
 /// | `POST /_double/data/drop` | — | closes every data connection |
 /// | `POST /_double/data/auth` | `{"refuse":true}` | refuses (or accepts again) every `auth` |
 /// | `POST /_double/data/connection-limit` | `{"reached":true}` | answers `auth` with 406 and closes |
@@ -29,6 +29,8 @@ struct MarketDataControl {
         var symbol: String
         var bid: String
         var ask: String
+        var bid_size: Int64?
+        var ask_size: Int64?
     }
 
     struct AuthCommand: Decodable {
@@ -57,7 +59,8 @@ struct MarketDataControl {
             let command = try await request.decode(as: QuoteCommand.self, context: context)
             let sent = double.publishQuote(
                 symbol: command.symbol, bid: try Self.decimal(command.bid, field: "bid"),
-                ask: try Self.decimal(command.ask, field: "ask"))
+                ask: try Self.decimal(command.ask, field: "ask"), bidSize: command.bid_size ?? 1,
+                askSize: command.ask_size ?? 1)
             return Self.json(["sent_to": sent])
         }
         router.post("_double/data/drop") { _, _ in

@@ -108,6 +108,7 @@ public final class MarketDataDouble: Sendable {
         var connectionLimitReached = false
         var nextTradeID: Int64 = 1
         var tradeObservers: [@Sendable (String, Decimal) -> Void] = []
+        var quoteObservers: [@Sendable (String, Decimal, Decimal) -> Void] = []
 
         /// Queues `message` for the authenticated connections whose `channel` covers
         /// `symbol`; returns how many there are.
@@ -157,6 +158,12 @@ public final class MarketDataDouble: Sendable {
         state.withLock { $0.tradeObservers.append(observer) }
     }
 
+    /// Calls `observer` with every quote a test publishes (``publishQuote(symbol:bid:ask:bidSize:askSize:at:)``,
+    /// `POST /_double/data/quote`; not the walk's), after the clients were sent it: symbol, bid, ask.
+    public func onQuote(_ observer: @escaping @Sendable (String, Decimal, Decimal) -> Void) {
+        state.withLock { $0.quoteObservers.append(observer) }
+    }
+
     /// Publishes a trade to every client subscribed to the symbol's trades and makes
     /// `price` the symbol's current price (the walk goes on from there). Returns how
     /// many connections it was sent to.
@@ -174,15 +181,20 @@ public final class MarketDataDouble: Sendable {
         return sent
     }
 
-    /// Publishes a quote to every client subscribed to the symbol's quotes. Returns
-    /// how many connections it was sent to.
+    /// Publishes a quote to every client subscribed to the symbol's quotes, and tells
+    /// the quote observers (the trading double fills at it). Returns how many
+    /// connections it was sent to.
     @discardableResult
     public func publishQuote(
         symbol: String, bid: Decimal, ask: Decimal, bidSize: Int64 = 1, askSize: Int64 = 1, at date: Date = Date()
     ) -> Int {
         let quote = MarketDataMessage.quote(
             symbol: symbol, bid: bid, bidSize: bidSize, ask: ask, askSize: askSize, at: date)
-        return state.withLock { $0.send([quote], toSubscribersOf: \.quotes, symbol) }
+        let (sent, observers) = state.withLock {
+            ($0.send([quote], toSubscribersOf: \.quotes, symbol), $0.quoteObservers)
+        }
+        for observer in observers { observer(symbol, bid, ask) }
+        return sent
     }
 
     /// One step of every subscribed symbol's walk: a trade to its trade subscribers

@@ -2,7 +2,9 @@ import DeskCore
 import Foundation
 
 /// The double's account: orders, positions and the rules Alpaca applies to a new
-/// order. Pure state; `TradingDouble` serves it over HTTP and the stream.
+/// order. Pure state; `TradingDouble` serves it over HTTP and the stream. Order
+/// classes (bracket, oco, oto), trailing stops and replacement are in
+/// `TradingBookClasses.swift`.
 struct TradingBook {
     struct Order {
         var id: String
@@ -19,8 +21,23 @@ struct TradingBook {
         var filledNotional: Decimal = 0
         var createdAt: Date
         var updatedAt: Date
+        /// `simple`, `bracket`, `oco` or `oto` (Alpaca's `order_class`).
+        var orderClass = "simple"
+        /// An exit's order (the entry; for oco the take-profit limit).
+        var parentId: String?
+        /// The exits' ids: take profit first, then stop loss.
+        var legIds: [String] = []
+        var trailPrice: Decimal?
+        var trailPercent: Decimal?
+        /// A trailing stop's best price since it was placed (high for a sell, low for a buy).
+        var hwm: Decimal?
+        var extendedHours = false
+        /// A stop or stop-limit whose stop was reached: from then on a market or limit order.
+        var triggered = false
+        var replacedBy: String?
+        var replaces: String?
 
-        var isOpen: Bool { ["new", "accepted", "partially_filled", "pending_new"].contains(status) }
+        var isOpen: Bool { ["new", "accepted", "partially_filled", "pending_new", "held"].contains(status) }
         var remaining: Decimal { qty - filledQty }
         var filledAvgPrice: Decimal? {
             filledQty > 0 ? ExactDecimal.rounded(filledNotional / filledQty, scale: 7) : nil
@@ -43,11 +60,16 @@ struct TradingBook {
         var status: Int
         var code: Int
         var message: String
+
+        /// A 422 with Alpaca's validation code.
+        static func invalid(_ message: String) -> Refusal { Refusal(status: 422, code: 42_210_000, message: message) }
     }
 
     var orders: [Order] = []
     var positions: [String: (qty: Decimal, cost: Decimal)] = [:]
     var prices: [String: Decimal] = [:]
+    /// The best bid and ask a test published, per symbol: orders fill at them when there is one.
+    var quotes: [String: (bid: Decimal, ask: Decimal)] = [:]
     var buyingPower: Decimal
 
     init(buyingPower: Decimal) { self.buyingPower = buyingPower }
@@ -55,24 +77,30 @@ struct TradingBook {
     func order(id: String) -> Order? { orders.first { $0.id == id } }
     func order(clientOrderId: String) -> Order? { orders.first { $0.clientOrderId == clientOrderId } }
 
-    /// Checks a new order as Alpaca would and books it as `accepted`.
+    /// Checks a new order as Alpaca would and books it as `accepted` (with its
+    /// exits, `held` until the entry fills; an oco's stop loss works at once).
     mutating func place(_ request: PlacedOrderRequest, at now: Date) -> Result<Order, Refusal> {
         if let clientOrderId = request.clientOrderId, order(clientOrderId: clientOrderId) != nil {
             return .failure(Refusal(status: 422, code: 40_010_001, message: "client_order_id must be unique"))
         }
-        for (name, price) in [("limit_price", request.limitPrice), ("stop_price", request.stopPrice)] {
+        let prices: [(String, Decimal?)] = [
+            ("limit_price", request.limitPrice), ("stop_price", request.stopPrice),
+            ("take_profit.limit_price", request.takeProfitLimit), ("stop_loss.stop_price", request.stopLossStop),
+            ("stop_loss.limit_price", request.stopLossLimit),
+        ]
+        for (name, price) in prices {
             if let price, ExactDecimal.significantFractionDigits(price) > (price >= 1 ? 2 : 4) {
                 return .failure(
-                    Refusal(
-                        status: 422, code: 42_210_000,
-                        message:
-                            "invalid \(name) \(ExactDecimal.plain(price)). sub-penny increment does not fulfill minimum pricing criteria"
+                    .invalid(
+                        "invalid \(name) \(ExactDecimal.plain(price)). sub-penny increment does not fulfill minimum pricing criteria"
                     ))
             }
         }
         if request.type == "market" && (request.limitPrice != nil || request.stopPrice != nil) {
-            return .failure(
-                Refusal(status: 422, code: 42_210_000, message: "market orders require no stop or limit price"))
+            return .failure(.invalid("market orders require no stop or limit price"))
+        }
+        if let refusal = Self.classRefusal(request, marketPrice: self.prices[request.symbol]) {
+            return .failure(refusal)
         }
         let opposite = request.side == "buy" ? "sell" : "buy"
         if orders.contains(where: { $0.isOpen && $0.symbol == request.symbol && $0.side == opposite }) {
@@ -80,50 +108,79 @@ struct TradingBook {
                 Refusal(status: 403, code: 40_310_000, message: "potential wash trade detected. use complex orders"))
         }
         if request.side == "buy" {
-            let price = request.limitPrice ?? prices[request.symbol] ?? 0
+            let price = request.limitPrice ?? self.prices[request.symbol] ?? 0
             let committed = orders.filter { $0.isOpen && $0.side == "buy" }.reduce(Decimal(0)) {
-                $0 + $1.remaining * ($1.limitPrice ?? prices[$1.symbol] ?? 0)
+                $0 + $1.remaining * ($1.limitPrice ?? self.prices[$1.symbol] ?? 0)
             }
             if request.qty * price + committed > buyingPower {
                 return .failure(Refusal(status: 403, code: 40_310_000, message: "insufficient buying power"))
             }
         }
-        let placed = Order(
-            id: UUID().uuidString.lowercased(), clientOrderId: request.clientOrderId ?? UUID().uuidString.lowercased(),
+        var placed = Order(
+            id: Self.newId(), clientOrderId: request.clientOrderId ?? Self.newId(),
             symbol: request.symbol, qty: request.qty, side: request.side, type: request.type,
-            timeInForce: request.timeInForce, limitPrice: request.limitPrice, stopPrice: request.stopPrice,
-            status: "accepted", createdAt: now, updatedAt: now)
+            timeInForce: request.timeInForce, limitPrice: request.limitPrice ?? request.ocoLimit,
+            stopPrice: request.stopPrice, status: "accepted", createdAt: now, updatedAt: now,
+            orderClass: request.orderClass, trailPrice: request.trailPrice, trailPercent: request.trailPercent,
+            extendedHours: request.extendedHours)
+        if placed.type == "trailing_stop" { placed.setHighWaterMark(self.prices[placed.symbol]) }
+        let legs = Self.legs(of: placed, request)
+        placed.legIds = legs.map(\.id)
         orders.append(placed)
+        orders += legs
         return .success(placed)
     }
 
-    /// The order becomes `new` (routed).
-    mutating func route(id: String, at now: Date) -> Event? {
+    static func newId() -> String { UUID().uuidString.lowercased() }
+
+    /// The order becomes `new` (routed); so do an oco's exits, which work from the start.
+    mutating func route(id: String, at now: Date) -> [Event] {
         guard let index = orders.firstIndex(where: { $0.id == id }), orders[index].status == "accepted" else {
-            return nil
+            return []
         }
         orders[index].status = "new"
         orders[index].updatedAt = now
-        return Event(event: "new", order: orders[index], at: now)
+        var events = [Event(event: "new", order: orders[index], at: now)]
+        if orders[index].orderClass == "oco" {
+            for legId in orders[index].legIds { events += activate(id: legId, at: now) }
+        }
+        return events
     }
 
     /// What of the order can trade at the current price now: nil when it cannot.
-    func executablePrice(id: String) -> Decimal? {
-        guard let order = order(id: id), order.isOpen, let price = prices[order.symbol] else { return nil }
+    /// A stop (and a trailing stop) triggers when the last trade reaches it and is
+    /// then a market order; a stop-limit then a limit order. With a quote a buy
+    /// trades at the ask and a sell at the bid.
+    mutating func executablePrice(id: String) -> Decimal? {
+        guard let index = orders.firstIndex(where: { $0.id == id }), orders[index].isOpen,
+            orders[index].status != "held", orders[index].status != "accepted",
+            let price = prices[orders[index].symbol]
+        else { return nil }
+        var order = orders[index]
+        let buy = order.side == "buy"
+        if ["stop", "stop_limit", "trailing_stop"].contains(order.type) && !order.triggered {
+            guard let stop = order.stopPrice, buy ? price >= stop : price <= stop else { return nil }
+            order.triggered = true
+            orders[index] = order
+        }
+        // A buy takes the ask, a sell the bid, when quoted; the last trade otherwise.
+        let quote = quotes[order.symbol]
+        let market = (buy ? quote?.ask : quote?.bid) ?? price
         switch order.type {
-        case "limit":
+        case "limit", "stop_limit":
             guard let limit = order.limitPrice else { return nil }
-            return order.side == "buy" ? (price <= limit ? price : nil) : (price >= limit ? price : nil)
+            return buy ? (market <= limit ? market : nil) : (market >= limit ? market : nil)
         default:
-            return price
+            return market
         }
     }
 
-    /// Fills `qty` of the order at `price`, moving the account's position.
-    mutating func fill(id: String, qty: Decimal, price: Decimal, at now: Date) -> Event? {
-        guard let index = orders.firstIndex(where: { $0.id == id }), orders[index].isOpen else { return nil }
+    /// Fills `qty` of the order at `price`, moving the account's position; a
+    /// filled entry activates its exits, an exit's fill cancels (or shrinks) the other.
+    mutating func fill(id: String, qty: Decimal, price: Decimal, at now: Date) -> [Event] {
+        guard let index = orders.firstIndex(where: { $0.id == id }), orders[index].isOpen else { return [] }
         let quantity = min(qty, orders[index].remaining)
-        guard quantity > 0 else { return nil }
+        guard quantity > 0 else { return [] }
         orders[index].filledQty += quantity
         orders[index].filledNotional += quantity * price
         orders[index].status = orders[index].remaining == 0 ? "filled" : "partially_filled"
@@ -133,23 +190,37 @@ struct TradingBook {
         position.qty += signed
         position.cost += signed * price
         positions[orders[index].symbol] = position.qty == 0 ? nil : position
-        return Event(
-            event: orders[index].status == "filled" ? "fill" : "partial_fill", order: orders[index],
-            executionId: UUID().uuidString.lowercased(), price: price, qty: quantity, positionQty: position.qty, at: now
-        )
+        var events = [
+            Event(
+                event: orders[index].status == "filled" ? "fill" : "partial_fill", order: orders[index],
+                executionId: Self.newId(), price: price, qty: quantity, positionQty: position.qty, at: now)
+        ]
+        events += afterFill(of: orders[index], at: now)
+        return events
     }
 
-    /// Cancels an open order; the refusal Alpaca gives otherwise.
-    mutating func cancel(id: String, at now: Date) -> Result<Event, Refusal> {
+    /// Cancels an open order and the rest of its group; the refusal Alpaca gives otherwise.
+    mutating func cancel(id: String, at now: Date) -> Result<[Event], Refusal> {
         guard let index = orders.firstIndex(where: { $0.id == id }) else {
             return .failure(Refusal(status: 404, code: 40_410_000, message: "order not found"))
         }
         guard orders[index].isOpen else {
-            return .failure(Refusal(status: 422, code: 42_210_000, message: "order is not cancelable"))
+            return .failure(.invalid("order is not cancelable"))
         }
-        orders[index].status = "canceled"
+        var events = [end(index, as: "canceled", at: now)]
+        for other in group(of: orders[index]) where other != id {
+            if let otherIndex = orders.firstIndex(where: { $0.id == other }), orders[otherIndex].isOpen {
+                events.append(end(otherIndex, as: "canceled", at: now))
+            }
+        }
+        return .success(events)
+    }
+
+    /// Ends the order at `index` with `status` (`canceled`, `replaced`).
+    mutating func end(_ index: Int, as status: String, at now: Date) -> Event {
+        orders[index].status = status
         orders[index].updatedAt = now
-        return .success(Event(event: "canceled", order: orders[index], at: now))
+        return Event(event: status, order: orders[index], at: now)
     }
 }
 
@@ -163,53 +234,91 @@ struct PlacedOrderRequest: Equatable {
     var limitPrice: Decimal?
     var stopPrice: Decimal?
     var clientOrderId: String?
+    var orderClass = "simple"
+    var takeProfitLimit: Decimal?
+    var stopLossStop: Decimal?
+    var stopLossLimit: Decimal?
+    var trailPrice: Decimal?
+    var trailPercent: Decimal?
+    var extendedHours = false
+
+    /// An oco's limit: its `limit_price`, else its take profit's.
+    var ocoLimit: Decimal? { orderClass == "oco" ? takeProfitLimit : nil }
 
     static func parse(_ body: [UInt8]) -> Result<PlacedOrderRequest, TradingBook.Refusal> {
         guard let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any] else {
             return .failure(.init(status: 400, code: 40_010_000, message: "request body format is invalid"))
         }
-        func text(_ key: String) -> String? {
-            switch object[key] {
-            case let string as String: string.isEmpty ? nil : string
-            case let number as NSNumber: number.stringValue
-            default: nil
+        let fields = RequestFields(object)
+        do {
+            guard let symbol = fields.text("symbol") else { throw TradingBook.Refusal.invalid("symbol is required") }
+            guard let qty = try fields.decimal("qty"), qty > 0 else {
+                throw TradingBook.Refusal(status: 422, code: 40_010_000, message: "qty or notional is required")
             }
-        }
-        func decimal(_ key: String) -> Result<Decimal?, TradingBook.Refusal> {
-            guard let value = text(key) else { return .success(nil) }
-            guard case .success(let parsed) = ExactDecimal.parse(value) else {
-                return .failure(.init(status: 422, code: 42_210_000, message: "invalid \(key) \(value)"))
+            guard let side = fields.text("side"), ["buy", "sell"].contains(side) else {
+                throw TradingBook.Refusal.invalid("invalid side")
             }
-            return .success(parsed)
+            guard let type = fields.text("type"),
+                ["market", "limit", "stop", "stop_limit", "trailing_stop"].contains(type)
+            else { throw TradingBook.Refusal.invalid("invalid order type") }
+            guard let timeInForce = fields.text("time_in_force") else {
+                throw TradingBook.Refusal.invalid("time_in_force is required")
+            }
+            let orderClass = fields.text("order_class") ?? "simple"
+            guard ["simple", "bracket", "oco", "oto"].contains(orderClass) else {
+                throw TradingBook.Refusal.invalid("invalid order_class \(orderClass)")
+            }
+            let takeProfit = fields.object("take_profit")
+            let stopLoss = fields.object("stop_loss")
+            return .success(
+                PlacedOrderRequest(
+                    symbol: symbol, qty: qty, side: side, type: type, timeInForce: timeInForce,
+                    limitPrice: try fields.decimal("limit_price"), stopPrice: try fields.decimal("stop_price"),
+                    clientOrderId: fields.text("client_order_id"), orderClass: orderClass,
+                    takeProfitLimit: try takeProfit?.decimal("limit_price", named: "take_profit.limit_price"),
+                    stopLossStop: try stopLoss?.decimal("stop_price", named: "stop_loss.stop_price"),
+                    stopLossLimit: try stopLoss?.decimal("limit_price", named: "stop_loss.limit_price"),
+                    trailPrice: try fields.decimal("trail_price"), trailPercent: try fields.decimal("trail_percent"),
+                    extendedHours: fields.bool("extended_hours")))
+        } catch let refusal as TradingBook.Refusal {
+            return .failure(refusal)
+        } catch {
+            return .failure(.invalid("\(error)"))
         }
-        guard let symbol = text("symbol") else {
-            return .failure(.init(status: 422, code: 42_210_000, message: "symbol is required"))
+    }
+}
+
+/// A JSON object's fields as Alpaca reads them: numbers or strings, `null` and `""` absent.
+struct RequestFields {
+    let object: [String: Any]
+
+    init(_ object: [String: Any]) { self.object = object }
+
+    func text(_ key: String) -> String? {
+        switch object[key] {
+        case let string as String: string.isEmpty ? nil : string
+        case let number as NSNumber: number.stringValue
+        default: nil
         }
-        guard case .success(let qty?) = decimal("qty"), qty > 0 else {
-            return .failure(.init(status: 422, code: 40_010_000, message: "qty or notional is required"))
+    }
+
+    func decimal(_ key: String, named name: String? = nil) throws(TradingBook.Refusal) -> Decimal? {
+        guard let value = text(key) else { return nil }
+        guard case .success(let parsed) = ExactDecimal.parse(value) else {
+            throw .invalid("invalid \(name ?? key) \(value)")
         }
-        guard let side = text("side"), ["buy", "sell"].contains(side) else {
-            return .failure(.init(status: 422, code: 42_210_000, message: "invalid side"))
+        return parsed
+    }
+
+    func bool(_ key: String) -> Bool {
+        switch object[key] {
+        case let flag as Bool: flag
+        case let text as String: text.lowercased() == "true"
+        default: false
         }
-        guard let type = text("type"), ["market", "limit", "stop", "stop_limit"].contains(type) else {
-            return .failure(.init(status: 422, code: 42_210_000, message: "invalid order type"))
-        }
-        guard let timeInForce = text("time_in_force") else {
-            return .failure(.init(status: 422, code: 42_210_000, message: "time_in_force is required"))
-        }
-        let limit: Decimal?
-        switch decimal("limit_price") {
-        case .success(let value): limit = value
-        case .failure(let refusal): return .failure(refusal)
-        }
-        let stop: Decimal?
-        switch decimal("stop_price") {
-        case .success(let value): stop = value
-        case .failure(let refusal): return .failure(refusal)
-        }
-        return .success(
-            PlacedOrderRequest(
-                symbol: symbol, qty: qty, side: side, type: type, timeInForce: timeInForce, limitPrice: limit,
-                stopPrice: stop, clientOrderId: text("client_order_id")))
+    }
+
+    func object(_ key: String) -> RequestFields? {
+        (object[key] as? [String: Any]).map(RequestFields.init)
     }
 }

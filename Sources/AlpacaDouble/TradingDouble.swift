@@ -90,7 +90,17 @@ public final class TradingDouble: Sendable {
 
     public func setPrice(symbol: String, price: Decimal) {
         let open = state.withLock { state in
-            state.book.prices[symbol] = price
+            state.book.observe(symbol: symbol, price: price)
+            return state.book.orders.filter { $0.isOpen && $0.symbol == symbol }.map(\.id)
+        }
+        for id in open { work.yield(id) }
+    }
+
+    /// The symbol's best bid and ask: from now on a buy fills at the ask and a sell at the
+    /// bid (a limit when they reach it), as Alpaca's paper trading fills at the NBBO.
+    public func setQuote(symbol: String, bid: Decimal, ask: Decimal) {
+        let open = state.withLock { state in
+            state.book.quotes[symbol] = (bid, ask)
             return state.book.orders.filter { $0.isOpen && $0.symbol == symbol }.map(\.id)
         }
         for id in open { work.yield(id) }
@@ -153,14 +163,12 @@ public final class TradingDouble: Sendable {
 
     private func execute(_ id: String) async {
         try? await Task.sleep(for: .milliseconds(5))
-        var events: [TradingBook.Event] = []
         let parts = state.withLock { max(1, $0.faults.partial_fills ?? 1) }
-        let routed = state.withLock { $0.book.route(id: id, at: Date()) }
-        if let routed { events.append(routed) }
+        var events = state.withLock { $0.book.route(id: id, at: Date()) }
         for part in 0..<parts {
-            let event = state.withLock { state -> TradingBook.Event? in
-                guard let order = state.book.order(id: id), let price = state.book.executablePrice(id: id) else {
-                    return nil
+            let filled = state.withLock { state -> [TradingBook.Event] in
+                guard let price = state.book.executablePrice(id: id), let order = state.book.order(id: id) else {
+                    return []
                 }
                 let remainingParts = Decimal(parts - part)
                 var qty = order.remaining
@@ -170,17 +178,19 @@ public final class TradingDouble: Sendable {
                 }
                 return state.book.fill(id: id, qty: qty, price: price, at: Date())
             }
-            guard let event else { break }
-            events.append(event)
+            if filled.isEmpty { break }
+            events += filled
         }
         // Immediate-or-cancel and fill-or-kill orders do not rest.
-        let canceled = state.withLock { state -> TradingBook.Event? in
+        let canceled = state.withLock { state -> [TradingBook.Event] in
             guard let order = state.book.order(id: id), order.isOpen, ["ioc", "fok"].contains(order.timeInForce)
-            else { return nil }
-            return try? state.book.cancel(id: id, at: Date()).get()
+            else { return [] }
+            return (try? state.book.cancel(id: id, at: Date()).get()) ?? []
         }
-        if let canceled { events.append(canceled) }
+        events += canceled
         await broadcast(events)
+        // Exits that started working may trade at once.
+        for event in events where event.event == "new" && event.order.id != id { work.yield(event.order.id) }
     }
 
     private func broadcast(_ events: [TradingBook.Event]) async {
@@ -204,27 +214,37 @@ public final class TradingDouble: Sendable {
         router.get("v2/orders:by_client_order_id") { request, context in
             try await self.guarded(request, context) { request in
                 let clientOrderId = request.uri.queryParameters.get("client_order_id") ?? ""
-                guard let order = self.state.withLock({ $0.book.order(clientOrderId: clientOrderId) }) else {
+                let nested = Self.flag(request.uri.queryParameters.get("nested"))
+                guard
+                    let order = self.state.withLock({ state in
+                        state.book.order(clientOrderId: clientOrderId).map { state.book.json($0, nested: nested) }
+                    })
+                else {
                     return Self.error(404, 40_410_000, "order not found")
                 }
-                return Self.reply(200, Self.orderJSON(order))
+                return Self.reply(200, order)
             }
         }
         router.get("v2/orders/:id") { request, context in
             let id = context.parameters.get("id") ?? ""
-            return try await self.guarded(request, context) { _ in
-                guard let order = self.state.withLock({ $0.book.order(id: id) }) else {
+            return try await self.guarded(request, context) { received in
+                let nested = Self.flag(received.uri.queryParameters.get("nested"))
+                guard let order = self.state.withLock({ $0.book.order(id: id).map { $0 } }) else {
                     return Self.error(404, 40_410_000, "order not found")
                 }
-                return Self.reply(200, Self.orderJSON(order))
+                return Self.reply(200, self.state.withLock { $0.book.json(order, nested: nested) })
             }
+        }
+        router.patch("v2/orders/:id") { request, context in
+            let id = context.parameters.get("id") ?? ""
+            return try await self.guarded(request, context) { try await self.replace(id: id, $0) }
         }
         router.delete("v2/orders/:id") { request, context in
             let id = context.parameters.get("id") ?? ""
             return try await self.guarded(request, context) { _ in
                 switch self.state.withLock({ $0.book.cancel(id: id, at: Date()) }) {
-                case .success(let event):
-                    await self.broadcast([event])
+                case .success(let events):
+                    await self.broadcast(events)
                     return Response(status: .noContent)
                 case .failure(let refusal):
                     return Self.error(refusal.status, refusal.code, refusal.message)
@@ -362,9 +382,29 @@ public final class TradingDouble: Sendable {
         case .failure(let refusal):
             return Self.error(refusal.status, refusal.code, refusal.message)
         case .success(let order):
+            // Alpaca answers a new order with its exits (`legs`).
+            let json = state.withLock { $0.book.json(order, nested: true) }
             work.yield(order.id)
             if case .delay(let milliseconds) = plan { try await Task.sleep(for: .milliseconds(milliseconds)) }
-            return Self.reply(200, Self.orderJSON(order))
+            return Self.reply(200, json)
+        }
+    }
+
+    /// `PATCH /v2/orders/{id}`: the new order (200), the old one's `replaced` event on the stream.
+    private func replace(id: String, _ received: ReceivedBody) async throws -> Response {
+        let change: ReplaceRequest
+        switch ReplaceRequest.parse(received.bytes) {
+        case .success(let parsed): change = parsed
+        case .failure(let refusal): return Self.error(refusal.status, refusal.code, refusal.message)
+        }
+        switch state.withLock({ $0.book.replace(id: id, with: change, at: Date()) }) {
+        case .failure(let refusal):
+            return Self.error(refusal.status, refusal.code, refusal.message)
+        case .success(let (new, replaced)):
+            let json = state.withLock { $0.book.json(new, nested: true) }
+            await broadcast([replaced])
+            work.yield(new.id)
+            return Self.reply(200, json)
         }
     }
 
@@ -374,15 +414,22 @@ public final class TradingDouble: Sendable {
         let limit = min(500, parameters.get("limit").flatMap(Int.init) ?? 50)
         let after = parameters.get("after").flatMap(Self.parseDate)
         let ascending = parameters.get("direction") == "asc"
-        let orders = state.withLock { $0.book.orders }.filter { order in
-            switch status {
-            case "open": order.isOpen
-            case "closed": !order.isOpen
-            default: true
+        // Nested: an order's exits under its `legs`, not listed on their own.
+        let nested = Self.flag(parameters.get("nested"))
+        let listed = state.withLock { state in
+            let orders = state.book.orders.filter { order in
+                switch status {
+                case "open": order.isOpen
+                case "closed": !order.isOpen
+                default: true
+                }
+            }.filter { order in
+                (after.map { order.createdAt > $0 } ?? true) && !(nested && order.parentId != nil)
             }
-        }.filter { order in after.map { order.createdAt > $0 } ?? true }
-        let sorted = ascending ? orders : orders.reversed()
-        return Self.reply(200, sorted.prefix(limit).map(Self.orderJSON))
+            let sorted = ascending ? orders : orders.reversed()
+            return sorted.prefix(limit).map { state.book.json($0, nested: nested) }
+        }
+        return Self.reply(200, listed)
     }
 
     private func streamSession(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async throws {
@@ -436,23 +483,31 @@ public final class TradingDouble: Sendable {
 
     // MARK: JSON
 
-    static func orderJSON(_ order: TradingBook.Order) -> [String: Any] {
+    /// Alpaca's Order object; `legs` its exits when listed nested (nil: `"legs": null`).
+    static func orderJSON(_ order: TradingBook.Order, legs: [TradingBook.Order]? = nil) -> [String: Any] {
         let null = NSNull()
+        func decimal(_ value: Decimal?) -> Any { value.map(ExactDecimal.plain) ?? null }
         return [
             "id": order.id, "client_order_id": order.clientOrderId, "created_at": timestamp(order.createdAt),
             "updated_at": timestamp(order.updatedAt), "submitted_at": timestamp(order.createdAt),
             "filled_at": order.status == "filled" ? timestamp(order.updatedAt) : null, "expired_at": null,
             "canceled_at": order.status == "canceled" ? timestamp(order.updatedAt) : null, "failed_at": null,
-            "replaced_at": null, "replaced_by": null, "replaces": null,
+            "replaced_at": order.status == "replaced" ? timestamp(order.updatedAt) : null,
+            "replaced_by": order.replacedBy ?? null, "replaces": order.replaces ?? null,
             "asset_id": "b0b6dd9d-8b9b-48a9-ba46-b9d54906e415", "symbol": order.symbol, "asset_class": "us_equity",
             "notional": null, "qty": ExactDecimal.plain(order.qty), "filled_qty": ExactDecimal.plain(order.filledQty),
-            "filled_avg_price": order.filledAvgPrice.map(ExactDecimal.plain) ?? null, "order_class": "",
+            "filled_avg_price": decimal(order.filledAvgPrice),
+            "order_class": order.orderClass == "simple" ? "" : order.orderClass,
             "order_type": order.type, "type": order.type, "side": order.side, "time_in_force": order.timeInForce,
-            "limit_price": order.limitPrice.map(ExactDecimal.plain) ?? null,
-            "stop_price": order.stopPrice.map(ExactDecimal.plain) ?? null, "status": order.status,
-            "extended_hours": false, "legs": null, "trail_percent": null, "trail_price": null, "hwm": null,
+            "limit_price": decimal(order.limitPrice), "stop_price": decimal(order.stopPrice), "status": order.status,
+            "extended_hours": order.extendedHours, "legs": legs.map { $0.map { orderJSON($0) } } ?? null,
+            "trail_percent": decimal(order.trailPercent), "trail_price": decimal(order.trailPrice),
+            "hwm": decimal(order.hwm),
         ]
     }
+
+    /// `?nested=True`, `true`, `1`: query booleans as alpaca-py and Go send them.
+    static func flag(_ text: String?) -> Bool { ["true", "1"].contains(text?.lowercased() ?? "") }
 
     static func streamMessage(_ event: TradingBook.Event) -> [String: Any] {
         var data: [String: Any] = [

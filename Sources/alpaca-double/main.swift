@@ -54,6 +54,8 @@ struct AlpacaDoubleCommand: AsyncParsableCommand {
         let history = HistoryDouble(keyID: key, secretKey: secret, requestsPerMinute: requestsPerMinute)
         // Orders fill at the prices the data stream publishes.
         marketData.onTrade { symbol, price in trading.setPrice(symbol: symbol, price: price) }
+        // Market orders fill at the quotes tests publish (a buy at the ask, a sell at the bid).
+        marketData.onQuote { symbol, bid, ask in trading.setQuote(symbol: symbol, bid: bid, ask: ask) }
         let app = AlpacaDouble.application(
             port: port, logger: logger,
             register: { router in

@@ -1,6 +1,7 @@
 import AlpacaBroker
 import AlpacaData
 import AlpacaDouble
+import AlpacaProtocol
 import DeskApp
 import DeskAppTestSupport
 import DeskHTTP
@@ -120,5 +121,45 @@ struct MarketDataDeskTests {
                 }
             }
         }
+    }
+
+    @Test("quotes from the Alpaca feed reach a strategy as quote lines: bid, ask, their sizes, the exact midpoint")
+    func quotesFromTheFeed() async throws {
+        try await withMarketDataDouble { double, stream in
+            try await withRunningDesk {
+                $0.feed = .alpaca(stream, defaultSymbols: ["SPY"])
+            } _: { desk in
+                await withTaskGroup(of: Void.self) { group in
+                    group.addTask { try? await desk.feed.run() }
+                    defer { group.cancelAll() }
+                    let strategy = desk.feed.subscribe(id: "alice_quotes", symbols: ["MSFT"])
+                    #expect(await eventually { double.connections.first?.quotes == ["MSFT"] })
+                    double.publishQuote(
+                        symbol: "MSFT", bid: Decimal(string: "420.09")!, ask: Decimal(string: "420.12")!, bidSize: 3,
+                        askSize: 5)
+                    var lines = strategy.makeAsyncIterator()
+                    let line = await lines.next()
+                    #expect(line?.tick.kind == .quote)
+                    #expect(line?.tick.price == Decimal(string: "420.105"))
+                    let text = line.map { String(decoding: $0.bytes, as: UTF8.self) } ?? ""
+                    #expect(text.hasPrefix(#"{"symbol":"MSFT","price":420.105,"#), "\(text)")
+                    #expect(text.contains(#""bid":420.09,"ask":420.12,"bid_size":3,"ask_size":5,"#), "\(text)")
+                    #expect(text.contains(#""type":"quote""#), "\(text)")
+                    strategy.cancel()
+                }
+            }
+        }
+    }
+
+    @Test("the desk's /v2 data stream passes a quote's sizes on (bs, as)")
+    func quoteSizesOnTheDesksStream() {
+        var ids: Int64 = 0
+        let tick = Tick(
+            symbol: "MSFT", price: Decimal(string: "420.105")!, at: Date(timeIntervalSince1970: 1_800_000_000),
+            bid: Decimal(string: "420.09")!, ask: Decimal(string: "420.12")!, kind: .quote, bidSize: 3, askSize: 5)
+        let messages = AlpacaStreamData.messages(for: tick, channels: StreamChannels(quotes: ["MSFT"]), tradeId: &ids)
+        let quote = messages.first?.arrayValue?.first
+        #expect(quote?["T"]?.stringValue == "q")
+        #expect(quote?["bs"]?.int64Value == 3 && quote?["as"]?.int64Value == 5)
     }
 }

@@ -8,7 +8,7 @@ import MessagePack
 import Testing
 
 /// An exact decimal from text (tests only).
-private func dec(_ text: String) -> Decimal { Decimal(string: text)! }
+func dec(_ text: String) -> Decimal { Decimal(string: text)! }
 
 private let moment = MessagePackTimestamp(seconds: 1_700_000_000, nanoseconds: 123_456_000)
 
@@ -37,11 +37,14 @@ struct MarketDataProtocolTests {
                 .tick(
                     Tick(
                         symbol: "MSFT", price: dec("420.105"), at: moment.date, bid: dec("420.09"),
-                        ask: dec("420.12"), kind: .quote))
+                        ask: dec("420.12"), kind: .quote, bidSize: 1, askSize: 3))
             ),
             (
-                .map(["T": "q", "S": "MSFT", "bp": 0.0, "ap": 420.12, "t": .timestamp(moment)]),
-                .tick(Tick(symbol: "MSFT", price: dec("420.12"), at: moment.date, ask: dec("420.12"), kind: .quote))
+                .map(["T": "q", "S": "MSFT", "bp": 0.0, "bs": 0, "ap": 420.12, "as": 2, "t": .timestamp(moment)]),
+                .tick(
+                    Tick(
+                        symbol: "MSFT", price: dec("420.12"), at: moment.date, ask: dec("420.12"), kind: .quote,
+                        askSize: 2))
             ),
             (
                 .map([

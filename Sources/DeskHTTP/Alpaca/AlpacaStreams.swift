@@ -356,7 +356,11 @@ public enum AlpacaStreamData {
         }
         if let bid = tick.bid, let ask = tick.ask, StreamChannels.covers(channels.quotes, symbol) {
             messages.append(
-                [MarketDataMessage.quote(symbol: symbol, bid: bid, bidSize: 0, ask: ask, askSize: 0, at: tick.at)])
+                [
+                    MarketDataMessage.quote(
+                        symbol: symbol, bid: bid, bidSize: whole(tick.bidSize), ask: ask, askSize: whole(tick.askSize),
+                        at: tick.at)
+                ])
         }
         return messages
     }
