@@ -139,8 +139,8 @@ struct MarketDataDeskTests {
                         askSize: 5)
                     var lines = strategy.makeAsyncIterator()
                     let line = await lines.next()
-                    #expect(line?.tick.kind == .quote)
-                    #expect(line?.tick.price == Decimal(string: "420.105"))
+                    #expect(line?.tick?.kind == .quote)
+                    #expect(line?.tick?.price == Decimal(string: "420.105"))
                     let text = line.map { String(decoding: $0.bytes, as: UTF8.self) } ?? ""
                     #expect(text.hasPrefix(#"{"symbol":"MSFT","price":420.105,"#), "\(text)")
                     #expect(text.contains(#""bid":420.09,"ask":420.12,"bid_size":3,"ask_size":5,"#), "\(text)")

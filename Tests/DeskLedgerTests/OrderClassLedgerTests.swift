@@ -85,7 +85,8 @@ struct OrderClassLedgerTests {
                 .fill(orderId: "e", qty: 10, price: 100, cumulativeQty: 10, at: Self.now),
                 OrderUpdate(orderId: "e-leg1", event: .accepted, at: Self.now),
                 OrderUpdate(orderId: "e-leg2", event: .accepted, at: Self.now),
-            ], audit: Self.audit("e"))
+            ], audit: Self.audit("e")
+        ).order
         #expect(recorded.status == .filled && recorded.legs.map(\.status) == [.new, .new])
         #expect(try await ledger.order(id: "e") == recorded)
         #expect(try await ledger.positions(member: "alice").first?.qty == 10)
