@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+import threading
 import time
 import urllib.request
 from decimal import Decimal
@@ -24,6 +25,7 @@ from alpaca.trading.requests import (
     TakeProfitRequest,
     TrailingStopOrderRequest,
 )
+from alpaca.trading.stream import TradingStream
 
 from conftest import DeskServer
 
@@ -149,3 +151,56 @@ def test_a_notional_order_buys_the_amount_over_the_price(desk: PaperDesk):
     filled = alpaca.get_order_by_id(order.id)
     assert filled.qty == "1.25" and filled.filled_qty == "1.25" and Decimal(filled.filled_avg_price) == 400
     assert alpaca.get_open_position("MSFT").qty == "1.25"
+
+
+def test_trade_updates_carry_the_legs_events_and_replaced(desk: PaperDesk):
+    alpaca = desk.client
+    events = []
+    stream = TradingStream("alice", desk.server.issue_token("alice"), paper=True,
+                           url_override=desk.server.url.replace("http://", "ws://") + "/stream")
+
+    async def on_update(update):
+        events.append(update)
+
+    stream.subscribe_trade_updates(on_update)
+    thread = threading.Thread(target=stream.run, daemon=True)
+    thread.start()
+    try:
+        desk.price("MSFT", "420")
+        desk.price("AAPL", "100")
+        # Until the stream listens: a probe order's events arrive.
+        probes = set()
+
+        def probe_seen() -> bool:
+            probe = alpaca.submit_order(LimitOrderRequest(
+                symbol="MSFT", qty=1, side=OrderSide.BUY, time_in_force=TimeInForce.GTC, limit_price=1))
+            probes.add(str(probe.id))
+            alpaca.cancel_order_by_id(probe.id)
+            time.sleep(0.1)
+            return any(str(e.order.id) in probes for e in events)
+
+        until("the stream to listen", probe_seen, seconds=30)
+        resting = alpaca.submit_order(LimitOrderRequest(
+            symbol="MSFT", qty=1, side=OrderSide.BUY, time_in_force=TimeInForce.GTC, limit_price=400))
+        new = alpaca.replace_order_by_id(resting.id, ReplaceOrderRequest(limit_price=401))
+        entry = alpaca.submit_order(MarketOrderRequest(
+            symbol="AAPL", qty=2, side=OrderSide.BUY, time_in_force=TimeInForce.GTC, order_class=OrderClass.BRACKET,
+            take_profit=TakeProfitRequest(limit_price=110), stop_loss=StopLossRequest(stop_price=95)))
+        take_profit, stop_loss = (str(leg.id) for leg in entry.legs)
+        until("the legs to work", lambda: all(
+            any(str(e.order.id) == leg and e.event == "new" for e in events) for leg in (take_profit, stop_loss)))
+        desk.quote("AAPL", "110.5", "110.6")
+
+        def seen(order_id: str, event: str) -> bool:
+            return any(str(e.order.id) == order_id and e.event == event for e in events)
+
+        until("the take profit's fill and the stop loss's cancel",
+              lambda: seen(take_profit, "fill") and seen(stop_loss, "canceled"))
+        until("the replaced event", lambda: seen(str(resting.id), "replaced"))
+    finally:
+        stream.stop()
+        thread.join(timeout=10)
+    replaced = next(e for e in events if e.event == "replaced")
+    assert replaced.order.status == OrderStatus.REPLACED and str(replaced.order.replaced_by) == str(new.id)
+    fill = next(e for e in events if e.event == "fill" and str(e.order.id) == take_profit)
+    assert fill.order.order_class == OrderClass.BRACKET and fill.price == 110 and fill.position_qty == 0
