@@ -111,7 +111,7 @@ def test_a_trailing_stop_follows_the_high_and_sells_when_the_price_falls_by_its_
     assert trailing.status in (OrderStatus.NEW, OrderStatus.ACCEPTED, OrderStatus.PENDING_NEW)
     desk.price("AAPL", "120")  # the high: the stop is 108
     desk.price("AAPL", "109")  # above the stop: nothing happens
-    time.sleep(0.2)
+    until("the high-water mark", lambda: alpaca.get_order_by_id(trailing.id).hwm == "120")
     assert alpaca.get_order_by_id(trailing.id).status == OrderStatus.NEW
     desk.price("AAPL", "107")  # through it: a market sell
     until("the trailing stop's fill", lambda: alpaca.get_order_by_id(trailing.id).status == OrderStatus.FILLED)
