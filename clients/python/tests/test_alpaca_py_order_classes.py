@@ -92,9 +92,16 @@ def test_a_bracket_fills_its_entry_then_its_take_profit_cancels_its_stop_loss(de
     assert [order.id for order in nested] == [entry.id]
     flat = {order.id for order in alpaca.get_orders(GetOrdersRequest(status=QueryOrderStatus.ALL))}
     assert flat == {entry.id, take_profit, stop_loss}
+    take_profit, stop_loss = str(take_profit), str(stop_loss)
+    # The stop loss moves up (its exit replaced): the new one belongs to the same bracket.
+    moved = alpaca.replace_order_by_id(stop_loss, ReplaceOrderRequest(stop_price=96))
+    assert str(moved.replaces) == str(stop_loss) and moved.stop_price == "96" and moved.order_class == OrderClass.BRACKET
+    assert alpaca.get_order_by_id(stop_loss).status == OrderStatus.REPLACED
+    stop_loss = str(moved.id)
     # The bid reaches the take profit: it fills at its limit, the stop loss is canceled.
     desk.quote("AAPL", "110.5", "110.6")
     until("the take profit's fill", lambda: alpaca.get_order_by_id(take_profit).status == OrderStatus.FILLED)
+    # One leg's fill cancels the other, the replaced stop loss's successor.
     assert Decimal(alpaca.get_order_by_id(take_profit).filled_avg_price) == 110
     until("the stop loss's cancel", lambda: alpaca.get_order_by_id(stop_loss).status == OrderStatus.CANCELED)
     assert alpaca.get_all_positions() == []
