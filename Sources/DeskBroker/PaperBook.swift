@@ -113,6 +113,13 @@ public struct PaperBook: Sendable {
     /// Orders still working, oldest first (held exits are not working yet).
     public var workingOrderIds: [String] { arrival.filter { resting[$0] != nil } }
 
+    /// A working trailing stop's mark: the best trade since it met its first line
+    /// (sell: the highest, buy: the lowest); nil for other orders or before one.
+    public func trailingMark(of orderId: String) -> Decimal? {
+        guard let entry = resting[orderId], entry.order.terms.type == .trailingStop else { return nil }
+        return entry.mark
+    }
+
     /// Exits held until `entryId` fills completely.
     public func heldOrderIds(entry entryId: String) -> [String] { held[entryId]?.map(\.id) ?? [] }
 

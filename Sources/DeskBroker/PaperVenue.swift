@@ -83,6 +83,11 @@ public final class PaperVenue: Venue, Sendable {
         return try book.withLock { $0.replace(orderId: orderId, with: order, now: now) }.get()
     }
 
+    /// A working trailing stop's mark (`PaperBook.trailingMark`).
+    public func highWaterMark(orderId: String) -> Decimal? {
+        book.withLock { $0.trailingMark(of: orderId) }
+    }
+
     public func forget(orderId: String) {
         book.withLock { $0.forget(orderId: orderId) }
     }

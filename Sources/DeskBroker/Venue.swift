@@ -76,6 +76,9 @@ public protocol Venue: Sendable {
     /// with what the old had not filled. Venues that cannot refuse with `invalidOrder`.
     nonisolated(nonsending) func replace(orderId: String, with order: Order) async throws(BrokerError)
         -> [OrderUpdate]
+    /// A working trailing stop's high-water mark (a buy's low), when the venue
+    /// follows it (default: nil).
+    func highWaterMark(orderId: String) -> Decimal?
     /// Forgets an order the desk could not record after `submit` decided it
     /// (only venues that journal `withDecision` are asked).
     func forget(orderId: String)
@@ -96,6 +99,10 @@ public protocol Venue: Sendable {
 }
 
 extension Venue {
+    /// A working trailing stop's high-water mark (a buy's low) as the venue follows
+    /// it (`hwm` on `/v2`); nil when the venue does not know it.
+    public func highWaterMark(orderId: String) -> Decimal? { nil }
+
     /// Venues that do not replace orders refuse.
     public nonisolated(nonsending) func replace(orderId: String, with order: Order) async throws(BrokerError)
         -> [OrderUpdate]

@@ -316,15 +316,26 @@ public struct ReplaceTicket: Sendable, Equatable {
     /// The whole ticket of the order that replaces `old`, which has `remaining`
     /// not yet filled: the old order's terms with these changes, its quantity
     /// what the old one had not filled unless `qty` says otherwise (a notional
-    /// order's replacement trades its quantity). Only simple orders are replaced
-    /// (a bracket's or oco's are canceled and placed again). Pure.
+    /// order's replacement trades its quantity). Simple orders are replaced, and
+    /// the exits (legs) of a bracket, oco or oto in their prices only (Alpaca's
+    /// rule); an entry with legs or an oco's take profit is canceled and placed
+    /// again. Pure.
     public func ticket(replacing old: Order, remaining: Decimal) -> Result<OrderTicket, OrderValidationError> {
-        guard old.orderClass == .simple else {
+        if old.parentId != nil {
+            if !qty.isEmpty || !trail.isEmpty || !timeInForce.isEmpty {
+                return .failure(
+                    OrderValidationError(
+                        field: qty.isEmpty ? (trail.isEmpty ? "time_in_force" : "trail") : "qty",
+                        message:
+                            "a \(old.orderClass.rawValue) order's exit is replaced in its limit_price or stop_price only"
+                    ))
+            }
+        } else if old.orderClass != .simple {
             return .failure(
                 OrderValidationError(
                     field: "order_class",
                     message:
-                        "only simple orders can be replaced; cancel this \(old.orderClass.rawValue) order and place a new one"
+                        "an order with exits is not replaced (its exits are, in their prices); cancel this \(old.orderClass.rawValue) order and place a new one"
                 ))
         }
         let terms = old.terms

@@ -266,7 +266,7 @@ public struct Admission: Sendable {
         _ oldId: String, by ticket: OrderTicket, orderId: String, now: Date, lastPrice: Decimal?,
         bid: Decimal? = nil, ask: Decimal? = nil
     ) -> Decision {
-        guard let old = open[oldId], old.counted, old.phase == .working else {
+        guard let old = open[oldId], old.counted || old.order.parentId != nil, old.phase == .working else {
             return .refuse(
                 .invalid(
                     OrderValidationError(
@@ -275,9 +275,17 @@ public struct Admission: Sendable {
         }
         var trial = self
         trial.uncount(oldId)
-        let decision = trial.admit(
+        var decision = trial.admit(
             ticket, member: old.order.member, strategy: old.order.strategy, venue: old.order.venue,
             orderId: orderId, now: now, lastPrice: lastPrice, bid: bid, ask: ask)
+        if case .journal(var order) = decision, let parentId = old.order.parentId {
+            // An exit replaced: the new one is an exit of the same order, counting nowhere.
+            trial.uncount(order.id)
+            order.orderClass = old.order.orderClass
+            order.parentId = parentId
+            trial.open[order.id]?.order = order
+            decision = .journal(order)
+        }
         if case .journal = decision { self = trial }
         return decision
     }
@@ -286,7 +294,7 @@ public struct Admission: Sendable {
     /// is released and the old one counts again with what it has left.
     public mutating func replaceFailed(_ oldId: String, newId: String) {
         release(newId)
-        guard var entry = open[oldId], !entry.counted else { return }
+        guard var entry = open[oldId], !entry.counted, entry.order.parentId == nil else { return }
         entry.counted = true
         open[oldId] = entry
         openCounts[book(of: entry.order), default: 0] += 1

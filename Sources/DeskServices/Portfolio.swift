@@ -101,10 +101,21 @@ public struct OpenPosition: Sendable, Equatable {
     }
 
     /// What is still to fill of `open` orders in `position`'s symbol on its closing side (pure).
+    /// The exits of one bracket or oco (one cancels the other) hold their shares once.
     public static func held(by open: [OrderRecord], of position: PositionRecord) -> Decimal {
         let closingSide: Side = position.qty > 0 ? .sell : .buy
-        return open.filter { $0.symbol == position.symbol && $0.side == closingSide }
-            .reduce(Decimal(0)) { $0 + $1.qty - $1.filledQty }
+        var held: Decimal = 0
+        var groups: [String: Decimal] = [:]
+        for order in open where order.symbol == position.symbol && order.side == closingSide {
+            let remaining = order.qty - order.filledQty
+            if order.orderClass == .simple {
+                held += remaining
+            } else {
+                let group = order.parentId ?? order.orderId
+                groups[group] = max(groups[group] ?? 0, remaining)
+            }
+        }
+        return groups.values.reduce(held, +)
     }
 }
 

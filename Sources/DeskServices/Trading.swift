@@ -61,6 +61,14 @@ public struct Trading: Sendable {
         return .success(order)
     }
 
+    /// A working trailing stop's high-water mark (a buy's low) as its venue follows
+    /// it; nil for other orders, final ones, or a venue that does not say.
+    public func highWaterMark(of order: OrderRecord) -> Decimal? {
+        guard order.orderType == .trailingStop, order.status.isOpen else { return nil }
+        let venue = order.venue.isEmpty ? desk.venues.defaultVenue : desk.venues[order.venue]
+        return venue?.highWaterMark(orderId: order.orderId)
+    }
+
     // MARK: Replacing
 
     /// Replaces the caller's working order `orderId` by one with `changes`

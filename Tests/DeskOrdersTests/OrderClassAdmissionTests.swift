@@ -197,11 +197,42 @@ struct OrderClassAdmissionTests {
             terms: OrderTerms(symbol: "AAPL", qty: 10, side: .sell, type: .trailingStop, trailPercent: 2),
             placedAt: Self.start)
         #expect(try ReplaceTicket(trail: "3").ticket(replacing: trailing, remaining: 10).get().trailPercent == "3")
+        var leg = old
+        leg.orderClass = .bracket
+        leg.parentId = "e"
+        #expect(try ReplaceTicket(stopPrice: "85").ticket(replacing: leg, remaining: 6).get().stopPrice == "85")
+        #expect(throws: OrderValidationError.self) {
+            try ReplaceTicket(qty: "1").ticket(replacing: leg, remaining: 6).get()
+        }
         var bracket = old
         bracket.orderClass = .bracket
         #expect(throws: OrderValidationError.self) {
             try ReplaceTicket(qty: "1").ticket(replacing: bracket, remaining: 10).get()
         }
+    }
+
+    @Test(
+        "replacing a bracket's exit: the new exit belongs to the same entry and counts nowhere; a failure leaves it so")
+    func replaceExit() {
+        var machine = Self.machine()
+        _ = Self.admit(&machine, Self.bracket())
+        _ = machine.recorded("e", progress: OrderProgress(qty: 10, status: .new))
+        _ = machine.recorded("e-leg2", progress: OrderProgress(qty: 10, status: .new))
+        let stop = OrderTicket(symbol: "AAPL", qty: "10", side: "sell", orderType: "stop", stopPrice: "91")
+        guard
+            case .journal(let new) = machine.replace(
+                "e-leg2", by: stop, orderId: "sl2", now: Self.start, lastPrice: 100)
+        else {
+            Issue.record("the exit was not replaced")
+            return
+        }
+        #expect(new.parentId == "e" && new.orderClass == .bracket && new.terms.stopPrice == 91)
+        var exposure = machine.exposure(member: "alice", symbol: "AAPL", lastPrice: 100)
+        #expect(exposure.openBuyQty == 10 && exposure.openSellQty == 0 && exposure.openOrders == 1)
+        machine.replaceFailed("e-leg2", newId: "sl2")
+        exposure = machine.exposure(member: "alice", symbol: "AAPL", lastPrice: 100)
+        #expect(exposure.openSellQty == 0 && exposure.openOrders == 1)
+        #expect(!machine.openOrderIds.contains("sl2") && machine.openOrderIds.contains("e-leg2"))
     }
 
     static func label(_ decision: Admission.Decision) -> String {

@@ -103,11 +103,15 @@ struct PortfolioTests {
         #expect(own.map(\.holding.record.symbol) == ["AAPL"] && own.first?.heldForOrders == 0)
     }
 
-    static func open(_ symbol: String, _ side: Side, qty: Decimal, filled: Decimal = 0) -> OrderRecord {
+    static func open(
+        _ symbol: String, _ side: Side, qty: Decimal, filled: Decimal = 0, id: String = "o",
+        orderClass: OrderClass = .simple, parent: String? = nil
+    ) -> OrderRecord {
         var record = OrderRecord(
             Order(
-                id: "o", member: "alice", terms: OrderTerms(symbol: symbol, qty: qty, side: side),
-                placedAt: Date(timeIntervalSince1970: 0)), progress: OrderProgress(qty: qty))
+                id: id, member: "alice", terms: OrderTerms(symbol: symbol, qty: qty, side: side),
+                placedAt: Date(timeIntervalSince1970: 0), orderClass: orderClass, parentId: parent),
+            progress: OrderProgress(qty: qty))
         record.filledQty = filled
         return record
     }
@@ -120,6 +124,22 @@ struct PortfolioTests {
             (10, [open("AAPL", .sell, qty: 4, filled: 1), open("AAPL", .sell, qty: 2)], 5),
             (10, [open("AAPL", .buy, qty: 4), open("MSFT", .sell, qty: 3)], 0),
             (-6, [open("AAPL", .buy, qty: 4), open("AAPL", .sell, qty: 3)], 4),
+            // A bracket's two exits (one cancels the other) hold the shares once; an oco's too.
+            (
+                10,
+                [
+                    open("AAPL", .sell, qty: 10, id: "tp", orderClass: .bracket, parent: "e"),
+                    open("AAPL", .sell, qty: 10, id: "sl", orderClass: .bracket, parent: "e"),
+                    open("AAPL", .sell, qty: 2),
+                ], 12
+            ),
+            (
+                10,
+                [
+                    open("AAPL", .sell, qty: 8, id: "p", orderClass: .oco),
+                    open("AAPL", .sell, qty: 8, id: "s", orderClass: .oco, parent: "p"),
+                ], 8
+            ),
         ] as [(Decimal, [OrderRecord], Decimal)])
     func heldForOrders(qty: Decimal, open: [OrderRecord], held: Decimal) {
         let position = PositionRecord(

@@ -77,7 +77,7 @@ struct AlpacaController {
         switch placed {
         case .success(let order):
             context.requestLog.orderId = order.orderId
-            return AlpacaOrderView(order, clientOrderId: clientOrderId)
+            return orderView(order, clientOrderId: clientOrderId)
         case .failure(let refusal):
             context.requestLog.orderId = refusal.order?.orderId
             throw AlpacaError(refusal)
@@ -113,7 +113,7 @@ struct AlpacaController {
         switch replaced {
         case .success(let new):
             context.requestLog.orderId = new.orderId
-            return AlpacaJSON.response(AlpacaOrderView(new, clientOrderId: parsed.clientOrderId))
+            return AlpacaJSON.response(orderView(new, clientOrderId: parsed.clientOrderId))
         case .failure(let refusal):
             throw AlpacaError(refusal)
         }

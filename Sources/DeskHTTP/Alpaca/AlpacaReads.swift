@@ -40,7 +40,14 @@ extension AlpacaController {
     /// Alpaca views of `records`, with their client order ids.
     func views(_ records: [OrderRecord]) async throws -> [AlpacaOrderView] {
         let clientIds = try await portfolio.clientOrderIds(of: records)
-        return records.map { AlpacaOrderView($0, clientOrderId: clientIds[$0.orderId]) }
+        return records.map { orderView($0, clientOrderId: clientIds[$0.orderId]) }
+    }
+
+    /// An order in Alpaca's shape, with a working trailing stop's `hwm` from its venue.
+    func orderView(_ record: OrderRecord, clientOrderId: String?) -> AlpacaOrderView {
+        var view = AlpacaOrderView(record, clientOrderId: clientOrderId)
+        view.hwm = trading.highWaterMark(of: record).map(ExactDecimal.plain)
+        return view
     }
 
     /// The caller's order `id` (an admin's too: their own only), or Alpaca's 404.

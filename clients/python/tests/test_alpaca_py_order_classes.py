@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+import threading
 import time
 import urllib.request
 from decimal import Decimal
@@ -24,6 +25,7 @@ from alpaca.trading.requests import (
     TakeProfitRequest,
     TrailingStopOrderRequest,
 )
+from alpaca.trading.stream import TradingStream
 
 from conftest import DeskServer
 
@@ -90,9 +92,16 @@ def test_a_bracket_fills_its_entry_then_its_take_profit_cancels_its_stop_loss(de
     assert [order.id for order in nested] == [entry.id]
     flat = {order.id for order in alpaca.get_orders(GetOrdersRequest(status=QueryOrderStatus.ALL))}
     assert flat == {entry.id, take_profit, stop_loss}
+    take_profit, stop_loss = str(take_profit), str(stop_loss)
+    # The stop loss moves up (its exit replaced): the new one belongs to the same bracket.
+    moved = alpaca.replace_order_by_id(stop_loss, ReplaceOrderRequest(stop_price=96))
+    assert str(moved.replaces) == str(stop_loss) and moved.stop_price == "96" and moved.order_class == OrderClass.BRACKET
+    assert alpaca.get_order_by_id(stop_loss).status == OrderStatus.REPLACED
+    stop_loss = str(moved.id)
     # The bid reaches the take profit: it fills at its limit, the stop loss is canceled.
     desk.quote("AAPL", "110.5", "110.6")
     until("the take profit's fill", lambda: alpaca.get_order_by_id(take_profit).status == OrderStatus.FILLED)
+    # One leg's fill cancels the other, the replaced stop loss's successor.
     assert Decimal(alpaca.get_order_by_id(take_profit).filled_avg_price) == 110
     until("the stop loss's cancel", lambda: alpaca.get_order_by_id(stop_loss).status == OrderStatus.CANCELED)
     assert alpaca.get_all_positions() == []
@@ -109,7 +118,7 @@ def test_a_trailing_stop_follows_the_high_and_sells_when_the_price_falls_by_its_
     assert trailing.status in (OrderStatus.NEW, OrderStatus.ACCEPTED, OrderStatus.PENDING_NEW)
     desk.price("AAPL", "120")  # the high: the stop is 108
     desk.price("AAPL", "109")  # above the stop: nothing happens
-    time.sleep(0.2)
+    until("the high-water mark", lambda: alpaca.get_order_by_id(trailing.id).hwm == "120")
     assert alpaca.get_order_by_id(trailing.id).status == OrderStatus.NEW
     desk.price("AAPL", "107")  # through it: a market sell
     until("the trailing stop's fill", lambda: alpaca.get_order_by_id(trailing.id).status == OrderStatus.FILLED)
@@ -149,3 +158,56 @@ def test_a_notional_order_buys_the_amount_over_the_price(desk: PaperDesk):
     filled = alpaca.get_order_by_id(order.id)
     assert filled.qty == "1.25" and filled.filled_qty == "1.25" and Decimal(filled.filled_avg_price) == 400
     assert alpaca.get_open_position("MSFT").qty == "1.25"
+
+
+def test_trade_updates_carry_the_legs_events_and_replaced(desk: PaperDesk):
+    alpaca = desk.client
+    events = []
+    stream = TradingStream("alice", desk.server.issue_token("alice"), paper=True,
+                           url_override=desk.server.url.replace("http://", "ws://") + "/stream")
+
+    async def on_update(update):
+        events.append(update)
+
+    stream.subscribe_trade_updates(on_update)
+    thread = threading.Thread(target=stream.run, daemon=True)
+    thread.start()
+    try:
+        desk.price("MSFT", "420")
+        desk.price("AAPL", "100")
+        # Until the stream listens: a probe order's events arrive.
+        probes = set()
+
+        def probe_seen() -> bool:
+            probe = alpaca.submit_order(LimitOrderRequest(
+                symbol="MSFT", qty=1, side=OrderSide.BUY, time_in_force=TimeInForce.GTC, limit_price=1))
+            probes.add(str(probe.id))
+            alpaca.cancel_order_by_id(probe.id)
+            time.sleep(0.1)
+            return any(str(e.order.id) in probes for e in events)
+
+        until("the stream to listen", probe_seen, seconds=30)
+        resting = alpaca.submit_order(LimitOrderRequest(
+            symbol="MSFT", qty=1, side=OrderSide.BUY, time_in_force=TimeInForce.GTC, limit_price=400))
+        new = alpaca.replace_order_by_id(resting.id, ReplaceOrderRequest(limit_price=401))
+        entry = alpaca.submit_order(MarketOrderRequest(
+            symbol="AAPL", qty=2, side=OrderSide.BUY, time_in_force=TimeInForce.GTC, order_class=OrderClass.BRACKET,
+            take_profit=TakeProfitRequest(limit_price=110), stop_loss=StopLossRequest(stop_price=95)))
+        take_profit, stop_loss = (str(leg.id) for leg in entry.legs)
+        until("the legs to work", lambda: all(
+            any(str(e.order.id) == leg and e.event == "new" for e in events) for leg in (take_profit, stop_loss)))
+        desk.quote("AAPL", "110.5", "110.6")
+
+        def seen(order_id: str, event: str) -> bool:
+            return any(str(e.order.id) == order_id and e.event == event for e in events)
+
+        until("the take profit's fill and the stop loss's cancel",
+              lambda: seen(take_profit, "fill") and seen(stop_loss, "canceled"))
+        until("the replaced event", lambda: seen(str(resting.id), "replaced"))
+    finally:
+        stream.stop()
+        thread.join(timeout=10)
+    replaced = next(e for e in events if e.event == "replaced")
+    assert replaced.order.status == OrderStatus.REPLACED and str(replaced.order.replaced_by) == str(new.id)
+    fill = next(e for e in events if e.event == "fill" and str(e.order.id) == take_profit)
+    assert fill.order.order_class == OrderClass.BRACKET and fill.price == 110 and fill.position_qty == 0
