@@ -49,6 +49,11 @@ public struct DeskApplication: Sendable {
     public let latest = LatestTicks()
     /// Watches the loss rules of the configuration (`loss`), when it has any.
     public let lossMonitor: LossMonitor?
+    /// Applies splits and dividends to the venues' books.
+    public var corporateActions: CorporateActions {
+        CorporateActions(
+            orderDesk: orderDesk, prices: prices, lossMonitor: lossMonitor, clock: configuration.clock, logger: logger)
+    }
     private let listening = OneShot<Void>()
 
     /// Opens the ledger and builds every part; nothing runs until `run()`.
@@ -240,6 +245,14 @@ public struct DeskApplication: Sendable {
         let closing = venues.all.filter { !$0.capabilities.contains(.expiresDayOrders) }
         if !closing.isEmpty && configuration.closesSessions {
             venueServices.append(SessionCloser(venues: closing, calendar: configuration.session, logger: logger))
+        }
+        // Splits and dividends of --corporate-actions, on the paper venues (a backtest's driver applies its own).
+        let paperVenues = venues.all.filter { $0.kind == .paper }.map(\.name)
+        if !configuration.corporateActions.isEmpty && configuration.closesSessions {
+            venueServices.append(
+                CorporateActionsService(
+                    actions: configuration.corporateActions, venues: paperVenues, corporateActions: corporateActions,
+                    orderDesk: orderDesk, calendar: configuration.session, clock: configuration.clock, logger: logger))
         }
         // Recovery reconciles every venue with an account of its own, each with its own report.
         for reconciler in Self.reconcilers(

@@ -232,6 +232,7 @@ enum LedgerDatabase {
         }
         VenueBooksTables.register(in: &migrator)
         LossMarksTable.register(in: &migrator)
+        CorporateActionsTable.register(in: &migrator)
         return migrator
     }
 }

@@ -98,6 +98,9 @@ public actor LossMonitor: Service {
         }
     }
 
+    /// Reads every book from the ledger again (a corporate action changed positions outside fills).
+    public func reload() async { await restore() }
+
     /// Returns once the monitor has read the books and follows fills and prices.
     public nonisolated func ready() async { await started.wait() }
 

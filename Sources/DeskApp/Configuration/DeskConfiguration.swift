@@ -45,6 +45,8 @@ public struct DeskConfiguration: Sendable {
     public var risk: RiskPolicy
     /// When day orders expire.
     public var session: SessionCalendar
+    /// Splits and dividends the paper venues apply on their ex-dates (`--corporate-actions`).
+    public var corporateActions: [CorporateAction] = []
     /// Batch concurrent order writes into one transaction (off only to measure it).
     public var groupCommit: Bool
     /// Largest request body accepted, in bytes.

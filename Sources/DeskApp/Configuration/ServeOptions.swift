@@ -366,6 +366,12 @@ public struct ServeOptions: ParsableArguments {
     @Flag(name: .customLong("no-group-commit"), help: "One transaction per order (for benchmarks).")
     public var noGroupCommit = false
     @Option(help: "Where orders go (env DESK_BROKER; default paper).") public var broker: BrokerKind?
+    @Option(
+        name: .customLong("corporate-actions"),
+        help:
+            "JSON lines of splits and dividends the paper venues apply on their ex-dates, e.g. {\"type\":\"split\",\"symbol\":\"AAPL\",\"ex_date\":\"2026-03-02\",\"ratio\":\"4\"}."
+    )
+    public var corporateActions: String?
     @OptionGroup public var market: MarketOptions
     @OptionGroup public var strategies: StrategyOptions
 
@@ -403,6 +409,11 @@ public struct ServeOptions: ParsableArguments {
             loaded = try configuration.adopt(configFile: file)
         }
         try resolveVenues(&configuration, file: loaded, environment)
+        if let path = corporateActions {
+            do { configuration.corporateActions = try CorporateActionFile.load(path: path) } catch {
+                throw ConfigurationError("--corporate-actions \(error)")
+            }
+        }
         configuration.feed = try market.resolve(environment)
         if strategies.strategiesDir ?? environment[.strategiesDirectory] != nil && configuration.unixSocketPath == nil {
             // Sandboxed strategies reach the desk through this socket.
