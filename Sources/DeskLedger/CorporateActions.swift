@@ -27,6 +27,8 @@ enum CorporateActionsTable {
 /// What a corporate action did to one book.
 public struct CorporateActionChange: Sendable, Equatable {
     public var member: String
+    /// The member's netted book (else one strategy's book; a member's own orders have one without a name).
+    public var memberBook: Bool
     /// Empty for the member's netted book.
     public var strategy: String
     public var effect: CorporateActionEffect
@@ -34,7 +36,7 @@ public struct CorporateActionChange: Sendable, Equatable {
 
 extension Ledger {
     /// Applies `action` to every book (each member's netted book and each strategy's) holding
-    /// its symbol on `venue`, with an audit line per book, in one transaction; `price` is the
+    /// its symbol on `venue`, with an audit line per member and per named strategy, in one transaction; `price` is the
     /// cash-in-lieu price per new share. Returns nil when the venue's books had it already.
     public nonisolated(nonsending) func applyCorporateAction(
         _ action: CorporateAction, venue: String, price: Decimal?, at: Date
@@ -55,7 +57,10 @@ extension Ledger {
                         symbol: action.symbol, effect.after, at: at, db)
                     changes.append(
                         CorporateActionChange(
-                            member: record.member, strategy: byStrategy ? record.strategy : "", effect: effect))
+                            member: record.member, memberBook: !byStrategy, strategy: byStrategy ? record.strategy : "",
+                            effect: effect))
+                    // A member's own orders are in a strategy book without a name: its member line says it.
+                    if byStrategy && record.strategy.isEmpty { continue }
                     try AuditEvent(
                         at: at, member: record.member, strategy: byStrategy ? record.strategy : "",
                         action: .corporateAction, outcome: .accepted,

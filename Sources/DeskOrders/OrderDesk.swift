@@ -463,7 +463,7 @@ public actor OrderDesk: Service {
         }
         guard let changes = try await ledger.applyCorporateAction(action, venue: venue, price: price, at: clock.now())
         else { return nil }
-        for change in changes where change.strategy.isEmpty {
+        for change in changes where change.memberBook {
             admission.corporateAction(
                 member: change.member, venue: venue, symbol: action.symbol, before: change.effect.before,
                 after: change.effect.after)

@@ -27,11 +27,16 @@ public struct Reconciler: Sendable {
         self.clock = clock
     }
 
-    /// Catches up, then compares.
+    /// Catches up (order events, then the venue's corporate actions), then compares.
     public func run() async throws -> ReconciliationReport {
         let open = try await ledger.openOrders(venue: venueName).filter { $0.status != .pendingNew }
         let (updates, unknown) = try await account.catchUp(openOrders: open.map(\.working))
         await orderDesk.apply(updates)
+        // The splits and dividends the venue applied to its account (the last 30 days) go into its books once.
+        let today = SessionCalendar().day(of: clock.now())
+        for action in try await account.corporateActions(today.adding(days: -30)...today) {
+            _ = try await orderDesk.applyCorporateAction(action, venue: venueName, price: nil, cancelOrders: false)
+        }
         let held = try await account.account()
         var deskPositions: [String: Decimal] = [:]
         let book = try await ledger.positions(member: nil, venue: venueName)

@@ -103,6 +103,54 @@ def test_the_paper_venue_applies_a_split_and_a_dividend_once(tmp_path: Path) -> 
                 assert server.ledger("SELECT type FROM corporate_actions ORDER BY ex_date") == [
                     ("split",), ("dividend",)]
                 assert server.ledger("SELECT status FROM orders WHERE order_type = 'limit'") == [("canceled",)]
-                assert len(server.ledger("SELECT 1 FROM audit_events WHERE action = 'corporate_action'")) == 4
+                assert len(server.ledger("SELECT 1 FROM audit_events WHERE action = 'corporate_action'")) == 2
             finally:
                 server.stop()
+
+
+def test_a_split_and_a_dividend_on_the_alpaca_stand_in_leave_reconcile_clean() -> None:
+    from test_alpaca import KEY_ID, SECRET, AlpacaDoubleProcess, get_json
+    today = datetime.now(timezone.utc).date()
+    with tempfile.TemporaryDirectory(prefix="desk-alpaca-actions-") as folder:
+        os.chmod(folder, 0o755)
+        double = AlpacaDoubleProcess(Path(folder))
+        server = None
+        try:
+            server = DeskServer(
+                Path(folder), trust_user_header=False, extra_args=["--broker", "alpaca", "--feed", "none"],
+                extra_env={"APCA_API_KEY_ID": KEY_ID, "APCA_API_SECRET_KEY": SECRET, "APCA_API_BASE_URL": double.url})
+            server.push_price("AAPL", "190")
+            for member, qty in (("alice", "10"), ("bob", "3")):
+                reply = post_json(server.url + "/order", {"symbol": "AAPL", "qty": qty, "side": "buy"},
+                                  server.issue_token(member))
+                assert reply["status"] == "success", reply
+            wait_for(lambda: len(server.ledger("SELECT 1 FROM orders WHERE status = 'filled'")) == 2,
+                     what="both buys filled at the stand-in")
+            before = {m: Decimal(get_json(server, f"/account?user={m}")["total_pnl"]) for m in ("alice", "bob")}
+
+            for line in ({"type": "split", "symbol": "AAPL", "ex_date": today.isoformat(), "ratio": "4"},
+                         {"type": "dividend", "symbol": "AAPL", "ex_date": today.isoformat(),
+                          "payable_date": (today + timedelta(days=7)).isoformat(), "amount": "0.25"}):
+                urllib.request.urlopen(urllib.request.Request(
+                    double.url + "/_double/corporate-actions", method="POST", data=json.dumps(line).encode(),
+                    headers={"Content-Type": "application/json"}), timeout=5).close()
+
+            report = json.loads(server.desk("reconcile", "--json", "--server", server.url).stdout)
+            assert report["position_differences"] == [], report
+            assert report["outside_orders"] == [] and report["unknown_to_broker"] == []
+            assert server.ledger("SELECT member, qty, cost_basis FROM member_positions ORDER BY member") == [
+                ("alice", "40", "1900"), ("bob", "12", "570")]
+            # The split alone leaves each member's P&L where it was at the split's price (190 / 4);
+            # the dividend then adds 0.25 a share on the split quantity.
+            server.push_price("AAPL", "47.5")
+            after = {m: Decimal(get_json(server, f"/account?user={m}")["total_pnl"]) for m in ("alice", "bob")}
+            assert after == {"alice": before["alice"] + Decimal("10"), "bob": before["bob"] + Decimal("3")}
+            # Applied once: a second reconcile (and the restart's) changes nothing.
+            report = json.loads(server.desk("reconcile", "--json", "--server", server.url).stdout)
+            assert report["position_differences"] == [], report
+            assert len(server.ledger("SELECT 1 FROM corporate_actions")) == 2
+            assert len(server.ledger("SELECT 1 FROM audit_events WHERE action = 'corporate_action'")) == 4
+        finally:
+            if server:
+                server.stop()
+            double.stop()
