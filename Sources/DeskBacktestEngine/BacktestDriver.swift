@@ -85,6 +85,8 @@ struct BacktestDriver: Service {
                 let expired = market.expireDayOrders(at: nextClose)
                 if !expired.isEmpty { await desk.apply(expired) }
                 nextClose = session.nextClose(after: nextClose)
+                // Fills at the close (day orders meeting the session's last line) come before this tick.
+                if index > 0 { fillsAfterTick[index - 1] = metrics.fillsBooked }
             }
             while let action = pendingActions.first, action.takesEffect(in: session) <= tick.at {
                 pendingActions.removeFirst()
