@@ -51,8 +51,7 @@ public struct DeskApplication: Sendable {
     public let lossMonitor: LossMonitor?
     /// Applies splits and dividends to the venues' books.
     public var corporateActions: CorporateActions {
-        CorporateActions(
-            orderDesk: orderDesk, prices: prices, lossMonitor: lossMonitor, clock: configuration.clock, logger: logger)
+        CorporateActions(orderDesk: orderDesk, prices: prices, clock: configuration.clock, logger: logger)
     }
     private let listening = OneShot<Void>()
 

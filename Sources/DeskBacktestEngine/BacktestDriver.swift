@@ -71,6 +71,7 @@ struct BacktestDriver: Service {
         let metrics = application.metrics
         var nextClose = session.nextClose(after: ticks[0].at)
         var pendingActions = actions[...]
+        var nextAction = pendingActions.first?.takesEffect(in: session)
         let corporateActions = application.corporateActions
         let progress = Progress(total: ticks.count, quiet: quiet, note: note)
         deadline.begin()
@@ -88,9 +89,8 @@ struct BacktestDriver: Service {
                 // Fills at the close (day orders meeting the session's last line) come before this tick.
                 if index > 0 { fillsAfterTick[index - 1] = metrics.fillsBooked }
             }
-            while let action = pendingActions.first, action.takesEffect(in: session) <= tick.at {
-                pendingActions.removeFirst()
-                let at = action.takesEffect(in: session)
+            while let at = nextAction, at <= tick.at, let action = pendingActions.popFirst() {
+                nextAction = pendingActions.first?.takesEffect(in: session)
                 clock.set(at)
                 do {
                     try await corporateActions.apply(action, venues: [market.name], cancelOrders: true)

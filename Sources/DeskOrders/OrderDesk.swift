@@ -39,6 +39,8 @@ public actor OrderDesk: Service {
     /// The desk's risk configuration (capital allocations included).
     public let policy: RiskPolicy
     private var admission: Admission
+    /// Told when positions changed outside fills (a corporate action), after the ledger has them.
+    private var bookWatchers: [@Sendable () async -> Void] = []
     /// Every change the ledger booked for an order, as it happens (the `/v2` `trade_updates` stream).
     public nonisolated let events = OrderEventHub()
     private let recovered = OneShot<Void>()
@@ -443,6 +445,12 @@ public actor OrderDesk: Service {
         return canceled
     }
 
+    /// Calls `watcher` whenever positions change outside fills (a corporate action), once the
+    /// ledger has the new ones and before the action's caller goes on (the loss monitor reads its books again).
+    public func watchBooks(_ watcher: @escaping @Sendable () async -> Void) {
+        bookWatchers.append(watcher)
+    }
+
     /// A corporate action on `venue`: when it is a split and `cancelOrders` (the paper
     /// venue; Alpaca cancels its own and reports it), the venue's working orders in the
     /// symbol are canceled first, as Alpaca does, each audited as the desk's cancel; then
@@ -468,6 +476,7 @@ public actor OrderDesk: Service {
                 member: change.member, venue: venue, symbol: action.symbol, before: change.effect.before,
                 after: change.effect.after)
         }
+        for watcher in bookWatchers { await watcher() }
         logger.notice(
             "corporate action applied",
             metadata: [

@@ -7,8 +7,8 @@ import Logging
 
 /// Applies splits and dividends to the desk's books on a venue: the order desk
 /// cancels the symbol's working orders (a split, on a venue that does not do it
-/// itself) and books every holder's new position once; the loss rules read the
-/// books again; and a split moves the symbol's last price by its ratio, so that
+/// itself) and books every holder's new position once (the loss monitor, which
+/// watches the order desk's books, reads them again); and a split moves the symbol's last price by its ratio, so that
 /// no one's P&L moves with it (qty × ratio at price ÷ ratio, cost unchanged).
 ///
 /// Dividends are booked on the ex-date, for the quantity held when it begins:
@@ -18,17 +18,13 @@ import Logging
 public struct CorporateActions: Sendable {
     let orderDesk: OrderDesk
     let prices: PriceBook
-    let lossMonitor: LossMonitor?
     let clock: any DeskClock
     let logger: Logger
 
-    /// Applies over the desk's order desk and prices; `lossMonitor` is told when books change.
-    public init(
-        orderDesk: OrderDesk, prices: PriceBook, lossMonitor: LossMonitor?, clock: any DeskClock, logger: Logger
-    ) {
+    /// Applies over the desk's order desk and prices.
+    public init(orderDesk: OrderDesk, prices: PriceBook, clock: any DeskClock, logger: Logger) {
         self.orderDesk = orderDesk
         self.prices = prices
-        self.lossMonitor = lossMonitor
         self.clock = clock
         self.logger = logger
     }
@@ -50,7 +46,6 @@ public struct CorporateActions: Sendable {
             }
         }
         guard !applied.isEmpty else { return [:] }
-        await lossMonitor?.reload()
         if let adjusted {
             prices.observe(PriceBook.Trade(symbol: action.symbol, price: adjusted, size: nil, at: clock.now()))
         }

@@ -84,6 +84,8 @@ public actor LossMonitor: Service {
             orders.stop()
             tickInput.finish()
         }
+        // A corporate action changes positions outside fills: every book is read again.
+        await orderDesk.watchBooks { [weak self] in await self?.restore() }
         await restore()
         started.fire()
         await cancelWhenGracefulShutdown {
@@ -97,9 +99,6 @@ public actor LossMonitor: Service {
             }
         }
     }
-
-    /// Reads every book from the ledger again (a corporate action changed positions outside fills).
-    public func reload() async { await restore() }
 
     /// Returns once the monitor has read the books and follows fills and prices.
     public nonisolated func ready() async { await started.wait() }
