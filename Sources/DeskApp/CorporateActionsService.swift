@@ -50,3 +50,30 @@ struct CorporateActionsService: Service {
     }
 
 }
+
+/// Asks a venue with an account of its own (Alpaca) for the corporate actions it applied,
+/// every `interval` once the order desk is ready, and books the new ones (`Reconciler.applyCorporateActions`).
+struct VenueCorporateActionsPoll: Service {
+    let reconciler: Reconciler
+    let orderDesk: OrderDesk
+    let interval: Duration
+    let logger: Logger
+
+    func run() async throws {
+        await orderDesk.ready()
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            do {
+                try await reconciler.applyCorporateActions()
+            } catch {
+                logger.warning(
+                    "could not read the venue's corporate actions; asking again later",
+                    metadata: ["venue": "\(reconciler.venueName)", "error": "\(error)"])
+            }
+            do {
+                try await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
+            } catch {
+                return
+            }
+        }
+    }
+}

@@ -258,6 +258,12 @@ public struct DeskApplication: Sendable {
             ledger: ledger, venues: venues, orderDesk: orderDesk, clock: configuration.clock)
         {
             venueServices.append(StartupReconciliation(reconciler: reconciler, orderDesk: orderDesk, logger: logger))
+            if configuration.closesSessions {
+                venueServices.append(
+                    VenueCorporateActionsPoll(
+                        reconciler: reconciler, orderDesk: orderDesk, interval: configuration.corporateActionsInterval,
+                        logger: logger))
+            }
         }
         // A desk stopped in the middle of a promotion: the moved strategy's orders on its old venue are canceled.
         venueServices.append(

@@ -399,6 +399,14 @@ public struct ServeOptions: ParsableArguments {
             }
             configuration.pauseAfterMove = .milliseconds(Int64(seconds * 1000))
         }
+        if let raw = environment.values[DeskConfiguration.corporateActionsIntervalVariable], !raw.isEmpty {
+            guard let seconds = Double(raw), seconds > 0, seconds <= 86_400 else {
+                throw ConfigurationError(
+                    "\(DeskConfiguration.corporateActionsIntervalVariable)=\(raw) must be a number of seconds, more than 0 and at most 86400"
+                )
+            }
+            configuration.corporateActionsInterval = .milliseconds(Int64(seconds * 1000))
+        }
         configuration.connections = try listeners.connections(environment)
         if let bytes = try environment.resolve(listeners.maxBodySize, Settings.maxBodySize) {
             configuration.maximumBodySize = bytes

@@ -12,6 +12,8 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
+
 from conftest import DeskServer
 from test_backtest import backtest, report, rows, strategy
 from test_runtime import wait_for
@@ -108,9 +110,13 @@ def test_the_paper_venue_applies_a_split_and_a_dividend_once(tmp_path: Path) -> 
                 server.stop()
 
 
-def test_a_split_and_a_dividend_on_the_alpaca_stand_in_leave_reconcile_clean() -> None:
+@pytest.mark.parametrize("found_by", ["reconcile", "poll"])
+def test_a_split_and_a_dividend_on_the_alpaca_stand_in_leave_reconcile_clean(found_by: str) -> None:
+    # reconcile: `desk reconcile` finds the actions (the desk's own poll waits an hour);
+    # poll: the desk's poll of Alpaca's announcements (every 0.2 s here) books them before anyone reconciles.
     from test_alpaca import KEY_ID, SECRET, AlpacaDoubleProcess, get_json
     today = datetime.now(timezone.utc).date()
+    interval = "0.2" if found_by == "poll" else "3600"
     with tempfile.TemporaryDirectory(prefix="desk-alpaca-actions-") as folder:
         os.chmod(folder, 0o755)
         double = AlpacaDoubleProcess(Path(folder))
@@ -118,7 +124,8 @@ def test_a_split_and_a_dividend_on_the_alpaca_stand_in_leave_reconcile_clean() -
         try:
             server = DeskServer(
                 Path(folder), trust_user_header=False, extra_args=["--broker", "alpaca", "--feed", "none"],
-                extra_env={"APCA_API_KEY_ID": KEY_ID, "APCA_API_SECRET_KEY": SECRET, "APCA_API_BASE_URL": double.url})
+                extra_env={"APCA_API_KEY_ID": KEY_ID, "APCA_API_SECRET_KEY": SECRET, "APCA_API_BASE_URL": double.url,
+                           "DESK_CORPORATE_ACTIONS_INTERVAL": interval})
             server.push_price("AAPL", "190")
             for member, qty in (("alice", "10"), ("bob", "3")):
                 reply = post_json(server.url + "/order", {"symbol": "AAPL", "qty": qty, "side": "buy"},
@@ -134,6 +141,11 @@ def test_a_split_and_a_dividend_on_the_alpaca_stand_in_leave_reconcile_clean() -
                 urllib.request.urlopen(urllib.request.Request(
                     double.url + "/_double/corporate-actions", method="POST", data=json.dumps(line).encode(),
                     headers={"Content-Type": "application/json"}), timeout=5).close()
+            booked = "SELECT 1 FROM corporate_actions"
+            if found_by == "poll":
+                wait_for(lambda: len(server.ledger(booked)) == 2, what="the poll to book the split and the dividend")
+            else:
+                assert server.ledger(booked) == [], "nothing is booked before the desk asks"
 
             report = json.loads(server.desk("reconcile", "--json", "--server", server.url).stdout)
             assert report["position_differences"] == [], report
