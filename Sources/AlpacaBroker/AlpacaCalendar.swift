@@ -6,7 +6,7 @@ import Foundation
 /// Alpaca's exchange calendar (`GET /v2/calendar?start=&end=`): one entry per
 /// trading day, `{"date": "2026-11-27", "open": "09:30", "close": "13:00"}` in
 /// New York time.
-enum AlpacaCalendar {
+public enum AlpacaCalendar {
     struct Day: Decodable {
         var date: String
         var open: String
@@ -14,7 +14,7 @@ enum AlpacaCalendar {
     }
 
     /// The days of a calendar reply, by day; an entry that is not a day is an error naming it.
-    static func sessions(from body: [UInt8]) throws(BrokerError) -> [TradingDay: SessionHours] {
+    public static func sessions(from body: [UInt8]) throws(BrokerError) -> [TradingDay: SessionHours] {
         let days: [Day]
         do { days = try JSONDecoder().decode([Day].self, from: Data(body)) } catch {
             throw .unavailable("Alpaca's calendar is not a list of {date, open, close}: \(error)")

@@ -4,10 +4,12 @@ import Hummingbird
 import HummingbirdWebSocket
 
 /// What the double publishes about the market beside its orders: the exchange
-/// calendar (the NYSE rules, less the days a test closes).
+/// calendar (the NYSE rules, less the days a test closes) and corporate actions.
 struct PublishedMarket: Sendable {
     /// Days a test closed on top of the rules (`POST /_double/calendar`).
     var closedDays: Set<TradingDay> = []
+    /// The corporate actions the account has had, under their announcement ids (`CorporateActionsDouble.swift`).
+    var announcements: [(id: String, action: CorporateAction)] = []
 }
 
 extension TradingDouble {

@@ -193,7 +193,7 @@ public final class TradingDouble: Sendable {
         for event in events where event.event == "new" && event.order.id != id { work.yield(event.order.id) }
     }
 
-    private func broadcast(_ events: [TradingBook.Event]) async {
+    func broadcast(_ events: [TradingBook.Event]) async {
         let (writers, faults) = state.withLock { (Array($0.listeners.values), $0.faults) }
         if faults.drop_events == true || events.isEmpty { return }
         var sequence = faults.reorder_events == true ? Array(events.reversed()) : events
@@ -288,6 +288,7 @@ public final class TradingDouble: Sendable {
         }
         addControlRoutes(to: router)
         addCalendarRoutes(to: router)
+        addCorporateActionRoutes(to: router)
     }
 
     private func addControlRoutes(to router: Router<BasicWebSocketRequestContext>) {

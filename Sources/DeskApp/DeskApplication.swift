@@ -49,6 +49,10 @@ public struct DeskApplication: Sendable {
     public let latest = LatestTicks()
     /// Watches the loss rules of the configuration (`loss`), when it has any.
     public let lossMonitor: LossMonitor?
+    /// Applies splits and dividends to the venues' books.
+    public var corporateActions: CorporateActions {
+        CorporateActions(orderDesk: orderDesk, prices: prices, clock: configuration.clock, logger: logger)
+    }
     private let listening = OneShot<Void>()
 
     /// Opens the ledger and builds every part; nothing runs until `run()`.
@@ -255,11 +259,25 @@ public struct DeskApplication: Sendable {
         if !closing.isEmpty && configuration.closesSessions {
             venueServices.append(SessionCloser(venues: closing, calendar: configuration.session, logger: logger))
         }
+        // Splits and dividends of --corporate-actions, on the paper venues (a backtest's driver applies its own).
+        let paperVenues = venues.all.filter { $0.kind == .paper }.map(\.name)
+        if !configuration.corporateActions.isEmpty && configuration.closesSessions {
+            venueServices.append(
+                CorporateActionsService(
+                    actions: configuration.corporateActions, venues: paperVenues, corporateActions: corporateActions,
+                    orderDesk: orderDesk, calendar: configuration.session, clock: configuration.clock, logger: logger))
+        }
         // Recovery reconciles every venue with an account of its own, each with its own report.
         for reconciler in Self.reconcilers(
             ledger: ledger, venues: venues, orderDesk: orderDesk, clock: configuration.clock)
         {
             venueServices.append(StartupReconciliation(reconciler: reconciler, orderDesk: orderDesk, logger: logger))
+            if configuration.closesSessions {
+                venueServices.append(
+                    VenueCorporateActionsPoll(
+                        reconciler: reconciler, orderDesk: orderDesk, interval: configuration.corporateActionsInterval,
+                        logger: logger))
+            }
         }
         // A desk stopped in the middle of a promotion: the moved strategy's orders on its old venue are canceled.
         venueServices.append(

@@ -109,6 +109,26 @@ public struct PerformanceTracker: Sendable {
         }
     }
 
+    /// A split or dividend, applied as the ledger applies it: each holder's position changes
+    /// (`CorporateAction.effect`), and a split moves the symbol's mark by its ratio, so a
+    /// split changes no one's equity; a dividend adds its cash to realized P&L.
+    public mutating func corporateAction(_ action: CorporateAction, at: Date) {
+        advance(to: at)
+        let last = prices[action.symbol]
+        let mark = last.map(action.adjustedPrice)
+        let cashInLieuPrice: Decimal? = if case .split = action.kind { mark } else { nil }
+        for account in holders[action.symbol] ?? [] {
+            let position = books[account]!.positions[action.symbol] ?? Position()
+            let effect = action.effect(on: position, price: cashInLieuPrice)
+            books[account]!.positions[action.symbol] = effect.after
+            books[account]!.unrealized +=
+                effect.after.unrealizedPnL(at: mark ?? 0) - position.unrealizedPnL(at: last ?? 0)
+            if effect.after.qty == 0 { holders[action.symbol]?.remove(account) }
+            books[account]!.noteEquity(capital: capital, at: at)
+        }
+        if let mark { prices[action.symbol] = mark }
+    }
+
     /// A trade price: marks every position in `symbol`.
     public mutating func tick(symbol: String, price: Decimal, at: Date) {
         advance(to: at)

@@ -26,12 +26,16 @@ struct BacktestDriver: Service {
     let ticks: [Tick]
     let names: [String]
     let session: SessionCalendar
+    /// Splits and dividends, in ex-date order: each is applied before the first tick of its ex-date.
+    let actions: [CorporateAction]
     let tickTimeout: Duration
     let endGrace: Duration
     let quiet: Bool
     let note: @Sendable (String) -> Void
     /// The fills booked by the end of each tick, or why the run failed.
     let outcome = OneShot<Result<[Int], BacktestFailure>>()
+    /// The corporate actions applied, and where in the run.
+    let appliedActions = AppliedActions()
 
     func run() async throws {
         let deadline = TickDeadline(timeout: tickTimeout)
@@ -66,6 +70,9 @@ struct BacktestDriver: Service {
         let desk = application.orderDesk
         let metrics = application.metrics
         var nextClose = session.nextClose(after: ticks[0].at)
+        var pendingActions = actions[...]
+        var nextAction = pendingActions.first?.takesEffect(in: session)
+        let corporateActions = application.corporateActions
         let progress = Progress(total: ticks.count, quiet: quiet, note: note)
         deadline.begin()
         if let waiting = await lockstep.settle() {
@@ -79,6 +86,19 @@ struct BacktestDriver: Service {
                 let expired = market.expireDayOrders(at: nextClose)
                 if !expired.isEmpty { await desk.apply(expired) }
                 nextClose = session.nextClose(after: nextClose)
+                // Fills at the close (day orders meeting the session's last line) come before this tick.
+                if index > 0 { fillsAfterTick[index - 1] = metrics.fillsBooked }
+            }
+            while let at = nextAction, at <= tick.at, let action = pendingActions.popFirst() {
+                nextAction = pendingActions.first?.takesEffect(in: session)
+                clock.set(at)
+                do {
+                    try await corporateActions.apply(action, venues: [market.name], cancelOrders: true)
+                } catch {
+                    return fail("the \(action.summary) could not be applied: \(error)")
+                }
+                appliedActions.note(
+                    .init(tick: index, fillsBefore: metrics.fillsBooked, action: action, at: max(at, clock.now())))
             }
             clock.set(tick.at)
             let fills = market.line(PriceBook.Line(tick))
@@ -141,6 +161,22 @@ struct BacktestDriver: Service {
             return fail("\(tick ?? "the start") took longer than \(limit); the run was stopped")
         }
     }
+}
+
+/// The corporate actions a run applied, in order.
+final class AppliedActions: Sendable {
+    /// One action: applied before tick `tick` (0-based), after `fillsBefore` fills had been booked.
+    struct Point: Sendable {
+        var tick: Int
+        var fillsBefore: Int
+        var action: CorporateAction
+        var at: Date
+    }
+    private let state = Mutex<[Point]>([])
+
+    func note(_ point: Point) { state.withLock { $0.append(point) } }
+
+    var points: [Point] { state.withLock { $0 } }
 }
 
 /// The deadline of the tick in progress, and a watch that notices when one passes.

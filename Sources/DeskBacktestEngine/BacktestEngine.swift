@@ -58,6 +58,12 @@ public enum BacktestEngine {
                 message: "the data has no ticks: \(settings.dataFiles.map(\.path).joined(separator: ", ")) hold none")
         }
         let names = try strategyNames(settings)
+        var actions: [CorporateAction] = []
+        if let file = settings.corporateActionsFile {
+            do { actions = try CorporateActionFile.load(path: file.path) } catch {
+                throw BacktestFailure(message: "--corporate-actions \(error)")
+            }
+        }
         let work = (settings.workDirectory ?? newWorkDirectory()).standardizedFileURL
         let desk = PrivateDesk(
             workDirectory: work, ledgerName: BacktestSettings.ledgerName,
@@ -112,8 +118,8 @@ public enum BacktestEngine {
         let lockstep = Lockstep(launcher: supervisor.launcher, orderEvents: supervisor.orderEvents, logger: logger)
         let driver = BacktestDriver(
             application: application, lockstep: lockstep, market: market, clock: clock, ticks: ticks, names: names,
-            session: configuration.session, tickTimeout: settings.tickTimeout, endGrace: settings.endGrace,
-            quiet: settings.quiet, note: note)
+            session: configuration.session, actions: actions, tickTimeout: settings.tickTimeout,
+            endGrace: settings.endGrace, quiet: settings.quiet, note: note)
         let started = ContinuousClock.now
         do {
             try await launch.run(
@@ -139,7 +145,7 @@ public enum BacktestEngine {
         let tracker: PerformanceTracker
         do {
             tracker = try await track(
-                ticks: ticks, fillsAfterTick: fillsAfterTick, ledger: ledger,
+                ticks: ticks, fillsAfterTick: fillsAfterTick, actions: driver.appliedActions.points, ledger: ledger,
                 strategies: await lockstep.strategies(), settings: settings)
         } catch {
             throw BacktestFailure(message: "cannot read the backtest's ledger: \(error)")
@@ -210,8 +216,8 @@ public enum BacktestEngine {
     /// was the last (the broker's on its price, then the strategies' on it), in
     /// the ledger's order; then every order.
     static func track(
-        ticks: [Tick], fillsAfterTick: [Int], ledger: Ledger, strategies: [(strategy: String, member: String)],
-        settings: BacktestSettings
+        ticks: [Tick], fillsAfterTick: [Int], actions: [AppliedActions.Point] = [], ledger: Ledger,
+        strategies: [(strategy: String, member: String)], settings: BacktestSettings
     ) async throws -> PerformanceTracker {
         var tracker = PerformanceTracker(capital: settings.capital)
         for (strategy, member) in strategies { tracker.open(member: member, strategy: strategy) }
@@ -224,7 +230,18 @@ public enum BacktestEngine {
             }
         }
         var next = 0
+        var pendingActions = actions[...]
         for (index, tick) in ticks.enumerated() {
+            // Actions applied before this tick, after the fills booked before them (at a session close).
+            while let point = pendingActions.first, point.tick == index {
+                pendingActions.removeFirst()
+                let upTo = min(point.fillsBefore, fills.count)
+                if upTo > next {
+                    book(fills[next..<upTo])
+                    next = upTo
+                }
+                tracker.corporateAction(point.action, at: point.at)
+            }
             tracker.tick(symbol: tick.symbol, price: tick.price, at: tick.at)
             let upTo = index < fillsAfterTick.count ? min(fillsAfterTick[index], fills.count) : fills.count
             if upTo > next {

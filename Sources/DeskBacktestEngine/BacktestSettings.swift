@@ -31,6 +31,8 @@ public struct BacktestSettings: Sendable {
     public var tickTimeout: Duration
     /// No progress lines.
     public var quiet: Bool
+    /// A `--corporate-actions` file: splits and dividends applied on their ex-dates.
+    public var corporateActionsFile: URL?
 
     /// The ledger's file name in the work folder (`desk orders --work FOLDER` reads it).
     public static let ledgerName = "desk.db"
@@ -41,8 +43,9 @@ public struct BacktestSettings: Sendable {
         configFile: String? = nil, fillAt: PaperBook.FillModel = .nextTick, commissionPerShare: Decimal = 0,
         slippageBps: Decimal = 0, capital: Decimal = 100_000, reportDirectory: URL? = nil,
         pythonPath: String? = nil, endGrace: Duration = .seconds(5), tickTimeout: Duration = .seconds(30),
-        quiet: Bool = false
+        quiet: Bool = false, corporateActionsFile: URL? = nil
     ) {
+        self.corporateActionsFile = corporateActionsFile
         self.strategies = strategies
         self.strategiesDirectory = strategiesDirectory
         self.dataFiles = dataFiles

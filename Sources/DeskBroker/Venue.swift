@@ -119,4 +119,14 @@ public protocol ReconcilingVenue: Sendable {
     func catchUp(openOrders: [WorkingOrder]) async throws(BrokerError) -> (updates: [OrderUpdate], unknown: [String])
     /// The account as the venue has it: open orders and positions.
     func account() async throws(BrokerError) -> BrokerAccount
+    /// The splits and dividends the venue applied to its account with ex-dates in `days`
+    /// (Alpaca's corporate-action announcements); the desk applies them to its books once.
+    func corporateActions(_ days: ClosedRange<TradingDay>) async throws(BrokerError) -> [CorporateAction]
+}
+
+extension ReconcilingVenue {
+    /// A venue that reports no corporate actions.
+    public func corporateActions(_ days: ClosedRange<TradingDay>) async throws(BrokerError) -> [CorporateAction] {
+        []
+    }
 }

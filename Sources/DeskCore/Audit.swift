@@ -28,6 +28,8 @@ public enum AuditAction: String, Sendable, CaseIterable {
     case approvalReject = "approval_reject"
     /// A strategy (or a member's book) broke a loss rule on a venue: what the desk did about it.
     case lossBreach = "loss_breach"
+    /// A split or dividend applied to a book's position on a venue.
+    case corporateAction = "corporate_action"
 }
 
 /// What became of the action of an audit line (column `outcome`, stored as the raw value).

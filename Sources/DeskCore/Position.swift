@@ -55,4 +55,43 @@ public struct Position: Sendable, Equatable {
         }
         if qty == 0 { costBasis = 0 }
     }
+
+    /// A split of `ratio` new shares per old: the quantity is multiplied and the cost
+    /// basis stays. When the holding was whole shares and the new quantity is not, the
+    /// fraction is paid as cash in lieu at `price` per new share (no price: at its cost,
+    /// realizing nothing) and its share of the cost is realized against that cash.
+    /// Returns the cash in lieu (signed like the holding).
+    mutating func applySplit(ratio: Decimal, cashInLieuPrice price: Decimal?) -> Decimal {
+        guard qty != 0 else { return 0 }
+        let wasWhole = Self.wholePart(qty) == qty
+        qty *= ratio
+        guard wasWhole else { return 0 }
+        let whole = Self.wholePart(qty)
+        let fraction = qty - whole
+        if fraction == 0 { return 0 }
+        let removedCost =
+            whole == 0 ? costBasis : ExactDecimal.rounded(costBasis * fraction / qty, scale: Self.costScale)
+        let cash = price.map { fraction * $0 } ?? removedCost
+        realizedPnL += cash - removedCost
+        costBasis -= removedCost
+        qty = whole
+        if qty == 0 { costBasis = 0 }
+        return cash
+    }
+
+    /// A cash dividend of `amount` per share held: quantity × amount, into realized P&L
+    /// (a short pays it). Returns the cash.
+    mutating func applyDividend(amount: Decimal) -> Decimal {
+        let cash = qty * amount
+        realizedPnL += cash
+        return cash
+    }
+
+    /// The whole shares of `value`, toward zero.
+    static func wholePart(_ value: Decimal) -> Decimal {
+        var magnitude = value.magnitude
+        var whole = Decimal()
+        NSDecimalRound(&whole, &magnitude, 0, .down)
+        return value < 0 ? -whole : whole
+    }
 }

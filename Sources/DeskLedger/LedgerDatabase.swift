@@ -247,6 +247,7 @@ enum LedgerDatabase {
             }
             try db.create(index: "orders_by_parent", on: "orders", columns: ["parent_id"])
         }
+        CorporateActionsTable.register(in: &migrator)
         return migrator
     }
 }

@@ -38,6 +38,16 @@ final class PositionBook: Sendable {
         return after
     }
 
+    /// Sets one book's position (a corporate action): the member's netted book when `strategy` is nil.
+    func set(
+        member: String, strategy: String?, venue: String, symbol: String, _ position: Position, at: Date,
+        _ db: Database
+    ) throws {
+        let key = Key(member: member, strategy: strategy, venue: venue, symbol: symbol)
+        try Self.write(key, position, at: at, db)
+        known.withLock { $0[key] = position }
+    }
+
     /// Forgets what is in memory (a transaction that changed positions rolled back).
     func forget() { known.withLock { $0.removeAll() } }
 

@@ -415,6 +415,15 @@ public struct Admission: Sendable {
         follow(orderId, progress: progress, filled: filled)
     }
 
+    /// A corporate action changed `member`'s holding in `symbol` on `venue` from `before` to `after`.
+    public mutating func corporateAction(
+        member: String, venue: String, symbol: String, before: Position, after: Position
+    ) {
+        let key = Key(member: member, venue: self.venue(venue), symbol: symbol)
+        positions[key, default: 0] += after.qty - before.qty
+        holdings[key] = after
+    }
+
     // MARK: Kill switches
 
     /// Turns a kill switch on, at once (before it is durable: the safe side).

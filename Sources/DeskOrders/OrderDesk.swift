@@ -39,6 +39,8 @@ public actor OrderDesk: Service {
     /// The desk's risk configuration (capital allocations included).
     public let policy: RiskPolicy
     private var admission: Admission
+    /// Told when positions changed outside fills (a corporate action), after the ledger has them.
+    private var bookWatchers: [@Sendable () async -> Void] = []
     /// Every change the ledger booked for an order, as it happens (the `/v2` `trade_updates` stream).
     public nonisolated let events = OrderEventHub()
     private let recovered = OneShot<Void>()
@@ -634,6 +636,46 @@ public actor OrderDesk: Service {
                 ])
         }
         return canceled
+    }
+
+    /// Calls `watcher` whenever positions change outside fills (a corporate action), once the
+    /// ledger has the new ones and before the action's caller goes on (the loss monitor reads its books again).
+    public func watchBooks(_ watcher: @escaping @Sendable () async -> Void) {
+        bookWatchers.append(watcher)
+    }
+
+    /// A corporate action on `venue`: when it is a split and `cancelOrders` (the paper
+    /// venue; Alpaca cancels its own and reports it), the venue's working orders in the
+    /// symbol are canceled first, as Alpaca does, each audited as the desk's cancel; then
+    /// every book holding the symbol there changes once (`Ledger.applyCorporateAction`,
+    /// `price` being the cash-in-lieu price per new share), and admission holds the new
+    /// quantities. Returns the books changed, nil when the venue had the action already.
+    public func applyCorporateAction(_ action: CorporateAction, venue: String, price: Decimal?, cancelOrders: Bool)
+        async throws -> [CorporateActionChange]?
+    {
+        let venue = admission.venue(venue)
+        if case .split = action.kind, cancelOrders {
+            let open = try await ledger.orders(
+                OrderQuery(
+                    member: nil, status: .open, symbol: action.symbol, limit: OrderQuery.maximumLimit, venue: venue))
+            for order in open.reversed() {
+                _ = await cancel(orderId: order.orderId, member: order.member, strategy: order.strategy, isAdmin: true)
+            }
+        }
+        guard let changes = try await ledger.applyCorporateAction(action, venue: venue, price: price, at: clock.now())
+        else { return nil }
+        for change in changes where change.memberBook {
+            admission.corporateAction(
+                member: change.member, venue: venue, symbol: action.symbol, before: change.effect.before,
+                after: change.effect.after)
+        }
+        for watcher in bookWatchers { await watcher() }
+        logger.notice(
+            "corporate action applied",
+            metadata: [
+                "action": "\(action.summary)", "venue": "\(venue)", "books": "\(changes.count)",
+            ])
+        return changes
     }
 
     // MARK: Kill switch

@@ -27,11 +27,12 @@ public struct Reconciler: Sendable {
         self.clock = clock
     }
 
-    /// Catches up, then compares.
+    /// Catches up (order events, then the venue's corporate actions), then compares.
     public func run() async throws -> ReconciliationReport {
         let open = try await ledger.openOrders(venue: venueName).filter { $0.status != .pendingNew }
         let (updates, unknown) = try await account.catchUp(openOrders: open.map(\.working))
         await orderDesk.apply(updates)
+        try await applyCorporateActions()
         let held = try await account.account()
         var deskPositions: [String: Decimal] = [:]
         let book = try await ledger.positions(member: nil, venue: venueName)
@@ -49,6 +50,22 @@ public struct Reconciler: Sendable {
             allocations: Self.allocations(of: members, venue: venueName, policy: orderDesk.policy),
             brokerEquity: held.equity)
         return report
+    }
+
+    /// The splits and dividends the venue applied to its account (ex-dates in the last 30 days)
+    /// go into its books, each once; the venue cancels its own orders. Returns how many were new.
+    @discardableResult
+    public func applyCorporateActions() async throws -> Int {
+        let today = SessionCalendar().day(of: clock.now())
+        var applied = 0
+        for action in try await account.corporateActions(today.adding(days: -30)...today) {
+            if try await orderDesk.applyCorporateAction(action, venue: venueName, price: nil, cancelOrders: false)
+                != nil
+            {
+                applied += 1
+            }
+        }
+        return applied
     }
 
     /// The capital allocation on `venue` of each of `members` that has one.

@@ -84,6 +84,8 @@ public actor LossMonitor: Service {
             orders.stop()
             tickInput.finish()
         }
+        // A corporate action changes positions outside fills: every book is read again.
+        await orderDesk.watchBooks { [weak self] in await self?.restore() }
         await restore()
         started.fire()
         await cancelWhenGracefulShutdown {

@@ -47,6 +47,12 @@ struct Backtest: AsyncParsableCommand {
             "Seconds one tick may take, every strategy's turn included; a strategy still busy with it then (one that stopped reading its input) fails the run (default 30)."
     )
     var tickTimeout: Double = 30
+    @Option(
+        name: .customLong("corporate-actions"),
+        help:
+            "JSON lines of splits and dividends applied on their ex-dates, e.g. {\"type\":\"split\",\"symbol\":\"AAPL\",\"ex_date\":\"2026-03-02\",\"ratio\":\"4\"}."
+    )
+    var corporateActions: String?
     @Flag(help: "Print the report as one JSON object on stdout.") var json = false
     @Flag(help: "No progress on stderr.") var quiet = false
 
@@ -76,7 +82,8 @@ struct Backtest: AsyncParsableCommand {
             commissionPerShare: Self.decimal(commission), slippageBps: Self.decimal(slippageBps),
             capital: Self.decimal(capital), reportDirectory: report.map { URL(fileURLWithPath: $0) },
             pythonPath: pythonPath, endGrace: .milliseconds(Int64(endGrace * 1000)),
-            tickTimeout: .milliseconds(Int64(tickTimeout * 1000)), quiet: quiet)
+            tickTimeout: .milliseconds(Int64(tickTimeout * 1000)), quiet: quiet,
+            corporateActionsFile: corporateActions.map { URL(fileURLWithPath: $0).standardizedFileURL })
         try await BacktestRun.command(settings, json: json)
     }
 }

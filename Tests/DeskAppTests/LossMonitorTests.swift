@@ -220,3 +220,23 @@ extension LossMonitorTests {
         }
     }
 }
+
+extension LossMonitorTests {
+    @Test("a split is no loss: the monitor reads the books again before the price moves by the ratio")
+    func splitIsNoLoss() async throws {
+        let policy = try Self.live(LossRulesEntry(strategy: [.maxDailyLoss: 500], onBreach: .stop))
+        let (strategies, demotions) = (PretendStrategies(Self.strategies), Demotions())
+        try await Self.withMonitor(policy, strategies: strategies, demotions: demotions) { desk in
+            _ = try await Self.openBook(desk, strategy: "trend")
+            let split = CorporateAction(
+                symbol: "AAPL", exDate: TradingDay("2026-03-02")!, kind: .split(ratio: 4))
+            let applied = try await desk.corporateActions.apply(split, venues: ["live"], cancelOrders: true)
+            #expect(applied["live"]?.map(\.effect.after.qty) == [40, 40])
+            #expect(desk.prices.lastPrice("AAPL") == 25)
+            Self.price(desk, 24)  // 40 at 24: a loss of 40 (10 at 25 would read as a loss of 760)
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(strategies.stopped.withLock { $0.isEmpty })
+            #expect(try await Self.open(desk).isEmpty, "the split canceled the resting orders")
+        }
+    }
+}

@@ -12,7 +12,7 @@ struct AuditTests {
             (.strategyDeployVersion, "strategy_deploy_version"), (.strategyRollback, "strategy_rollback"),
             (.strategyDelete, "strategy_delete"), (.strategyPromote, "strategy_promote"),
             (.approvalApprove, "approval_approve"), (.approvalReject, "approval_reject"),
-            (.lossBreach, "loss_breach"),
+            (.lossBreach, "loss_breach"), (.corporateAction, "corporate_action"),
         ])
     func actions(action: AuditAction, stored: String) {
         #expect(action.rawValue == stored)
@@ -21,7 +21,7 @@ struct AuditTests {
 
     @Test("every audit action has its spelling in the table above")
     func everyAction() {
-        #expect(AuditAction.allCases.count == 14)
+        #expect(AuditAction.allCases.count == 15)
     }
 
     @Test(

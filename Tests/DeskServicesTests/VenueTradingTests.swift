@@ -57,4 +57,26 @@ struct VenueTradingTests {
             }
         }
     }
+
+    @Test("P&L today counts from the exchange calendar's last close (an early close, across a weekend)")
+    func todayFromTheLastClose() async throws {
+        try await withTrading(live: false) { _, ledger in
+            let at = { (text: String) in ISO8601DateFormatter().date(from: text)! }
+            // Friday 2026-11-27 closes at 13:00 New York (18:00 UTC); the paper venue trades on after it.
+            try await ledger.recordEquity([
+                EquitySample(
+                    member: "alice", strategy: "", at: at("2026-11-27T17:59:00Z"), realizedPnL: 150, unrealizedPnL: 0,
+                    venue: "paper"),
+                EquitySample(
+                    member: "alice", strategy: "", at: at("2026-11-28T15:00:00Z"), realizedPnL: 160, unrealizedPnL: 0,
+                    venue: "paper"),
+            ])
+            let portfolio = Portfolio(
+                ledger: ledger, lastPrice: { _ in nil }, defaultVenue: "paper", venueNames: ["paper"])
+            let today = try await portfolio.today(
+                for: Self.alicePaper, member: "alice", total: 200, calendar: SessionCalendar(),
+                now: at("2026-11-30T15:00:00Z"))
+            #expect(today == 50, "since Friday's 13:00 close, not since Monday's midnight (40)")
+        }
+    }
 }

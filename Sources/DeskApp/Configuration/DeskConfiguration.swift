@@ -47,6 +47,8 @@ public struct DeskConfiguration: Sendable {
     public var risk: RiskPolicy
     /// When day orders expire.
     public var session: SessionCalendar
+    /// Splits and dividends the paper venues apply on their ex-dates (`--corporate-actions`).
+    public var corporateActions: [CorporateAction] = []
     /// Batch concurrent order writes into one transaction (off only to measure it).
     public var groupCommit: Bool
     /// Largest request body accepted, in bytes.
@@ -98,6 +100,13 @@ public struct DeskConfiguration: Sendable {
 
     /// The variable that sets `pauseAfterMove` (a test's hook, not a setting: `desk serve --help` does not list it).
     public static let pauseAfterMoveVariable = "DESK_TEST_PAUSE_AFTER_MOVE"
+
+    /// How often the desk asks each venue with an account of its own (Alpaca) for the corporate
+    /// actions it applied (`DESK_CORPORATE_ACTIONS_INTERVAL`, seconds; reconciliation asks too).
+    public var corporateActionsInterval: Duration = .seconds(900)
+
+    /// The variable that sets `corporateActionsInterval`.
+    public static let corporateActionsIntervalVariable = "DESK_CORPORATE_ACTIONS_INTERVAL"
 
     /// The promotion rules of the configured venues: what each asks of a strategy moving onto it.
     public var promotionRules: PromotionRules {

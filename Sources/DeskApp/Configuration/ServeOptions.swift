@@ -379,6 +379,12 @@ public struct ServeOptions: ParsableArguments {
     @Flag(name: .customLong("no-group-commit"), help: "One transaction per order (for benchmarks).")
     public var noGroupCommit = false
     @Option(help: "Where orders go (env DESK_BROKER; default paper).") public var broker: BrokerKind?
+    @Option(
+        name: .customLong("corporate-actions"),
+        help:
+            "JSON lines of splits and dividends the paper venues apply on their ex-dates, e.g. {\"type\":\"split\",\"symbol\":\"AAPL\",\"ex_date\":\"2026-03-02\",\"ratio\":\"4\"}."
+    )
+    public var corporateActions: String?
     @OptionGroup public var market: MarketOptions
     @OptionGroup public var strategies: StrategyOptions
 
@@ -406,6 +412,14 @@ public struct ServeOptions: ParsableArguments {
             }
             configuration.pauseAfterMove = .milliseconds(Int64(seconds * 1000))
         }
+        if let raw = environment.values[DeskConfiguration.corporateActionsIntervalVariable], !raw.isEmpty {
+            guard let seconds = Double(raw), seconds > 0, seconds <= 86_400 else {
+                throw ConfigurationError(
+                    "\(DeskConfiguration.corporateActionsIntervalVariable)=\(raw) must be a number of seconds, more than 0 and at most 86400"
+                )
+            }
+            configuration.corporateActionsInterval = .milliseconds(Int64(seconds * 1000))
+        }
         configuration.connections = try listeners.connections(environment)
         if let bytes = try environment.resolve(listeners.maxBodySize, Settings.maxBodySize) {
             configuration.maximumBodySize = bytes
@@ -416,6 +430,11 @@ public struct ServeOptions: ParsableArguments {
             loaded = try configuration.adopt(configFile: file)
         }
         try resolveVenues(&configuration, file: loaded, environment)
+        if let path = corporateActions {
+            do { configuration.corporateActions = try CorporateActionFile.load(path: path) } catch {
+                throw ConfigurationError("--corporate-actions \(error)")
+            }
+        }
         configuration.feed = try market.resolve(environment)
         if strategies.strategiesDir ?? environment[.strategiesDirectory] != nil && configuration.unixSocketPath == nil {
             // Sandboxed strategies reach the desk through this socket.
