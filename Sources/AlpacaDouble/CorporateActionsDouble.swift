@@ -54,7 +54,7 @@ extension TradingDouble {
             guard case .split = action.kind else { return [] }
             if let price { state.book.prices[symbol] = action.adjustedPrice(price) }
             let open = state.book.orders.filter { $0.isOpen && $0.symbol == symbol }.map(\.id)
-            return open.compactMap { try? state.book.cancel(id: $0, at: Date()).get() }
+            return open.flatMap { (try? state.book.cancel(id: $0, at: Date()).get()) ?? [] }
         }
         await broadcast(canceled)
     }
