@@ -565,7 +565,9 @@ public actor OrderDesk: Service {
                     position: position)
             }
             for (update, outcome) in zip(updates.filter { !ids.contains($0.orderId) }, recorded.alongside) {
-                if case .applied(let record, let position) = outcome { noteBooked(update, order: record, position: position) }
+                if case .applied(let record, let position) = outcome {
+                    noteBooked(update, order: record, position: position)
+                }
             }
             await apply(admission.recorded(order.id, progress: placed.progress))
             let current = (try? await ledger.order(id: old.orderId)) ?? old
