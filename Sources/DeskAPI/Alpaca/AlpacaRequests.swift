@@ -24,35 +24,44 @@ public struct AlpacaOrderRequest: Sendable, Equatable {
     /// Reads an order body; the refusal is Alpaca's error for it (400 for what is not
     /// JSON, 422 for a field the desk cannot take).
     public static func parse(_ bytes: [UInt8]) -> Result<AlpacaOrderRequest, AlpacaError> {
-        let document: StrictJSON.Document
-        do { document = try StrictJSON.parse(bytes) } catch {
-            return .failure(AlpacaError(status: 400, message: "the body is not a JSON object: \(error)"))
-        }
-        guard case .object(let members) = document.root.value else {
-            return .failure(AlpacaError(status: 400, message: "the body must be a JSON object"))
-        }
-        var fields: [String: StrictJSON.Node.Value] = [:]
-        for member in members {
-            guard keys.contains(member.key) else {
-                return .failure(
-                    AlpacaError(
-                        status: 422,
-                        message:
-                            "unknown order field \(OrderValidation.quoted(member.key)); the fields are: \(keys.joined(separator: ", "))"
-                    ))
-            }
-            switch member.node.value {
-            case .null: continue
-            case .string(let text) where text.isEmpty: continue
-            case .bool(false) where member.key == "extended_hours": continue
-            default: fields[member.key] = member.node.value
-            }
-        }
         do throws(AlpacaError) {
+            var fields = try fieldsOf(bytes, keys: keys, kind: "order")
+            // `extended_hours: false` is Alpaca's default: it counts as absent.
+            if case .bool(false)? = fields["extended_hours"] { fields["extended_hours"] = nil }
             return .success(try read(fields))
         } catch {
             return .failure(error)
         }
+    }
+
+    /// The fields of a JSON object body, each one of `keys` (another is refused
+    /// naming them, as an `kind` field); `null` and `""` count as absent.
+    static func fieldsOf(_ bytes: [UInt8], keys: [String], kind: String) throws(AlpacaError)
+        -> [String: StrictJSON.Node.Value]
+    {
+        let document: StrictJSON.Document
+        do { document = try StrictJSON.parse(bytes) } catch {
+            throw AlpacaError(status: 400, message: "the body is not a JSON object: \(error)")
+        }
+        guard case .object(let members) = document.root.value else {
+            throw AlpacaError(status: 400, message: "the body must be a JSON object")
+        }
+        var fields: [String: StrictJSON.Node.Value] = [:]
+        for member in members {
+            guard keys.contains(member.key) else {
+                throw AlpacaError(
+                    status: 422,
+                    message:
+                        "unknown \(kind) field \(OrderValidation.quoted(member.key)); the fields are: \(keys.joined(separator: ", "))"
+                )
+            }
+            switch member.node.value {
+            case .null: continue
+            case .string(let text) where text.isEmpty: continue
+            default: fields[member.key] = member.node.value
+            }
+        }
+        return fields
     }
 
     private static func read(_ fields: [String: StrictJSON.Node.Value]) throws(AlpacaError) -> AlpacaOrderRequest {
@@ -176,30 +185,8 @@ public struct AlpacaReplaceRequest: Sendable, Equatable {
 
     /// Reads a replace body; the refusal is Alpaca's error for it.
     public static func parse(_ bytes: [UInt8]) -> Result<AlpacaReplaceRequest, AlpacaError> {
-        let document: StrictJSON.Document
-        do { document = try StrictJSON.parse(bytes) } catch {
-            return .failure(AlpacaError(status: 400, message: "the body is not a JSON object: \(error)"))
-        }
-        guard case .object(let members) = document.root.value else {
-            return .failure(AlpacaError(status: 400, message: "the body must be a JSON object"))
-        }
-        var fields: [String: StrictJSON.Node.Value] = [:]
-        for member in members {
-            guard keys.contains(member.key) else {
-                return .failure(
-                    AlpacaError(
-                        status: 422,
-                        message:
-                            "unknown replace field \(OrderValidation.quoted(member.key)); the fields are: \(keys.joined(separator: ", "))"
-                    ))
-            }
-            switch member.node.value {
-            case .null: continue
-            case .string(let text) where text.isEmpty: continue
-            default: fields[member.key] = member.node.value
-            }
-        }
         do throws(AlpacaError) {
+            let fields = try AlpacaOrderRequest.fieldsOf(bytes, keys: keys, kind: "replace")
             func value(_ key: String) throws(AlpacaError) -> String {
                 fields[key] == nil ? "" : try AlpacaOrderRequest.number(fields, key)
             }
