@@ -70,7 +70,11 @@ public final class AlpacaVenue: Venue, ReconcilingVenue, Service {
     public let name: String
     public let kind = VenueKind.alpaca
     /// Alpaca has an account of its own, expires day orders at its own session close and keeps market hours.
-    public let capabilities: VenueCapabilities = [.reconciles, .expiresDayOrders, .keepsMarketHours]
+    /// Alpaca cancels a bracket's, oto's or oco's other orders with the one canceled (their
+    /// `canceled` events follow on the stream), and refuses a cancel of them meanwhile.
+    public let capabilities: VenueCapabilities = [
+        .reconciles, .expiresDayOrders, .keepsMarketHours, .cancelsExitsWithOrder,
+    ]
     public let orderRules = OrderRules(allowsFractionalQuantity: true)
     /// Alpaca's state is outside the process: an order is durable before it is sent.
     public let journaling = VenueJournaling.beforeSubmission

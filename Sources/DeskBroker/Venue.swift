@@ -33,6 +33,10 @@ public struct VenueCapabilities: OptionSet, Sendable, Hashable {
     /// It trades only in the exchange's sessions (its clock opens and closes);
     /// without it the venue fills at any hour (the paper broker).
     public static let keepsMarketHours = VenueCapabilities(rawValue: 1 << 2)
+    /// Canceling an order cancels its open exits (a bracket's, an oto's, an oco's
+    /// other order) at the venue itself, reported as their own events; otherwise
+    /// the desk cancels each open exit after its order.
+    public static let cancelsExitsWithOrder = VenueCapabilities(rawValue: 1 << 3)
 }
 
 /// When a new order has to be durable, which decides how many commits an order costs.

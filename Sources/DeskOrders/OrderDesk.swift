@@ -319,7 +319,10 @@ public actor OrderDesk: Service {
                 return .failed("the broker could not be reached: \(reason); order \(record.orderId) is kept pending")
             }
         }
-        return .accepted(await apply(updates).last ?? record)
+        let applied = await apply(updates)
+        // The answer may carry the exits' events too (Alpaca's legs): answer with the order itself, and its legs.
+        if record.legs.isEmpty { return .accepted(applied.last { $0.orderId == record.orderId } ?? record) }
+        return .accepted((try? await ledger.order(id: record.orderId)) ?? record)
     }
 
     /// Books broker updates in the ledger (those of orders still being written
@@ -423,7 +426,7 @@ public actor OrderDesk: Service {
         do {
             let updates = try await venue.cancel(orderId: orderId)
             let canceled = await apply(updates).last ?? order
-            if order.legs.contains(where: \.status.isOpen) {
+            if order.legs.contains(where: \.status.isOpen) && !venue.capabilities.contains(.cancelsExitsWithOrder) {
                 return .canceled(await cancelLegs(of: order, at: venue) ?? canceled)
             }
             return .canceled(canceled)
@@ -442,8 +445,9 @@ public actor OrderDesk: Service {
         }
     }
 
-    /// Cancels the legs of a canceled order that are still open (a venue that
-    /// cancels them with their order has reported so already, and refuses);
+    /// Cancels the legs of a canceled order that are still open (a venue whose
+    /// answer to the order's cancel canceled them too has reported so already; one
+    /// with `cancelsExitsWithOrder` is not asked);
     /// returns the order as it stands after, with its legs.
     private func cancelLegs(of order: OrderRecord, at venue: any Venue) async -> OrderRecord? {
         for leg in order.legs where leg.status.isOpen {

@@ -61,7 +61,8 @@ struct AlpacaOrderClassesDeskTests {
                     Issue.record("the bracket was not accepted: \(placement)")
                     return
                 }
-                // The ledger journaled the exits with the entry (take profit, then stop loss).
+                // The answer is the entry, with its exits (take profit, then stop loss), journaled with it.
+                #expect(record.parentId == nil && record.legs.count == 2)
                 let legs = try #require(try await desk.ledger.order(id: record.orderId)).legs.map(\.orderId)
                 try #require(legs.count == 2)
                 let posts = double.receivedRequests.filter { $0.method == "POST" && $0.path == "/v2/orders" }
@@ -74,6 +75,46 @@ struct AlpacaOrderClassesDeskTests {
                 let stop = try await desk.ledger.order(id: legs[1])
                 #expect(stop?.filledQty == 5 && stop?.progress.averageFillPrice == dec("194.5"))
                 #expect(double.receivedRequests.filter { $0.method == "POST" && $0.path == "/v2/orders" }.count == 1)
+            }
+        }
+    }
+
+    @Test(
+        "canceling a bracket's entry: one DELETE (Alpaca cancels the exits itself); the exits end canceled in the ledger"
+    )
+    func cancelEntryThroughTheDesk() async throws {
+        try await withTradingDouble { double, settings in
+            double.setPrice(symbol: "AAPL", price: 200)
+            let configuration = try Self.configuration(settings)
+            try await withRunningDesk {
+                $0.venues = configuration.venues
+                $0.defaultVenue = configuration.defaultVenue
+            } _: { desk in
+                desk.prices.observe(PriceBook.Line(symbol: "AAPL", price: 200, size: nil, at: Date()))
+                #expect(await eventually { double.listenerCount == 1 })
+                let placement = await desk.orderDesk.place(
+                    OrderTicket(
+                        symbol: "AAPL", qty: "5", side: "buy", orderType: "limit", timeInForce: "gtc",
+                        limitPrice: "190", orderClass: "bracket", takeProfitLimitPrice: "210",
+                        stopLossStopPrice: "185"),
+                    member: "alice", strategy: "")
+                guard case .accepted(let record) = placement else {
+                    Issue.record("the bracket was not accepted: \(placement)")
+                    return
+                }
+                let legs = try #require(try await desk.ledger.order(id: record.orderId)).legs.map(\.orderId)
+                try #require(legs.count == 2)
+                #expect(await eventually { await Self.statuses(desk, [record.orderId]) == ["new"] })
+                let canceled = await desk.orderDesk.cancel(
+                    orderId: record.orderId, member: "alice", strategy: "", isAdmin: false)
+                guard case .canceled = canceled else {
+                    Issue.record("the entry was not canceled: \(canceled)")
+                    return
+                }
+                #expect(await eventually { await Self.statuses(desk, legs) == ["canceled", "canceled"] })
+                // The desk asked Alpaca once, for the entry: no DELETE of an exit Alpaca cancels itself.
+                let deletes = double.receivedRequests.filter { $0.method == "DELETE" }
+                #expect(deletes.count == 1, "\(deletes.map(\.path))")
             }
         }
     }
