@@ -27,7 +27,7 @@ public struct DeskApplication: Sendable {
     /// Where orders go: every configured venue, each built by its kind's factory, and the default one.
     public let venues: Venues
     /// The embedded paper venue (every desk has it): a backtest steps its market on the
-    /// data's clock (`trade` at each tick's price, `expireDayOrders` at each close).
+    /// data's clock (`line` at each tick, `expireDayOrders` at each close).
     public let paperVenue: PaperVenue
     /// The last prices the feed (or an admin) reported, shared by every venue.
     public let prices = PriceBook()

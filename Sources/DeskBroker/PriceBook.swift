@@ -61,9 +61,6 @@ public final class PriceBook: Sendable {
         }
     }
 
-    /// The name a line had before the feed carried quotes; a trade is a `Line`.
-    public typealias Trade = Line
-
     private struct State {
         var prices: [String: Decimal] = [:]
         var quotes: [String: Quote] = [:]

@@ -47,7 +47,7 @@ public struct CorporateActions: Sendable {
         }
         guard !applied.isEmpty else { return [:] }
         if let adjusted {
-            prices.observe(PriceBook.Trade(symbol: action.symbol, price: adjusted, size: nil, at: clock.now()))
+            prices.observe(PriceBook.Line(symbol: action.symbol, price: adjusted, size: nil, at: clock.now()))
         }
         return applied
     }

@@ -26,7 +26,7 @@ struct OrderClassDeskTests {
     func replace() async throws {
         try await withPaperDesk(policy: RiskPolicy(defaults: RiskLimits(maxPosition: 15))) {
             desk, ledger, prices, clock in
-            prices.observe(PriceBook.Trade(symbol: "AAPL", price: 100, size: nil, at: clock.now()))
+            prices.observe(PriceBook.Line(symbol: "AAPL", price: 100, size: nil, at: clock.now()))
             guard case .accepted(let old) = await desk.place(Self.limit("10", "90"), member: "alice", strategy: "")
             else {
                 Issue.record("expected a resting order")
@@ -83,7 +83,7 @@ struct OrderClassDeskTests {
     @Test("canceling a bracket's entry cancels its held legs")
     func cancelEntry() async throws {
         try await withPaperDesk { desk, ledger, prices, clock in
-            prices.observe(PriceBook.Trade(symbol: "AAPL", price: 100, size: nil, at: clock.now()))
+            prices.observe(PriceBook.Line(symbol: "AAPL", price: 100, size: nil, at: clock.now()))
             guard case .accepted(let entry) = await desk.place(Self.bracket(), member: "alice", strategy: "") else {
                 Issue.record("expected a resting bracket")
                 return
@@ -116,7 +116,7 @@ struct OrderClassDeskTests {
             return (desk, venue)
         }
         let before = PriceBook()
-        before.observe(PriceBook.Trade(symbol: "AAPL", price: 100, size: nil, at: clock.now()))
+        before.observe(PriceBook.Line(symbol: "AAPL", price: 100, size: nil, at: clock.now()))
         let (first, firstVenue) = try desk(before)
         try await first.recover()
         guard case .accepted(let entry) = await first.place(Self.bracket(), member: "alice", strategy: "") else {
@@ -131,7 +131,7 @@ struct OrderClassDeskTests {
             await second.ready()
             // The entry fills on the restarted venue; its legs activate there.
             clock.advance(1)
-            after.observe(PriceBook.Trade(symbol: "AAPL", price: 89, size: nil, at: clock.now()))
+            after.observe(PriceBook.Line(symbol: "AAPL", price: 89, size: nil, at: clock.now()))
             let activated = try await eventually {
                 let order = try? await ledger.order(id: entry.orderId)
                 return order?.status == .filled && order?.legs.map(\.status) == [.new, .new]

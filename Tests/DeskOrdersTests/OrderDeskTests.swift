@@ -115,7 +115,7 @@ struct OrderDeskTests {
                 let position = notice.position.map { " position \(ExactDecimal.plain($0))" } ?? ""
                 seen.lines.withLock { $0.append("\(notice.order.orderId) \(notice.event)\(position)") }
             }
-            prices.observe(PriceBook.Trade(symbol: "AAPL", price: 100, size: nil, at: clock.now()))
+            prices.observe(PriceBook.Line(symbol: "AAPL", price: 100, size: nil, at: clock.now()))
             _ = await desk.place(Self.ticket(), member: "alice", strategy: "s1")
             #expect(
                 seen.lines.withLock { $0 } == ["order-1 accepted", "order-1 fill(qty: 10, price: 100) position 10"])
@@ -126,7 +126,7 @@ struct OrderDeskTests {
             _ = await desk.cancel(orderId: "order-3", member: "alice", strategy: "s1", isAdmin: false)
             // Another strategy's fill of the same member books into its own position.
             _ = await desk.place(Self.ticket("1"), member: "alice", strategy: "s2")
-            prices.observe(PriceBook.Trade(symbol: "AAPL", price: 89, size: nil, at: clock.now()))
+            prices.observe(PriceBook.Line(symbol: "AAPL", price: 89, size: nil, at: clock.now()))
             let booked = try await eventually { seen.lines.withLock { $0.count } == 8 }
             #expect(booked)
             #expect(
