@@ -32,9 +32,11 @@ public func deskExecutable() -> URL {
 
 /// Polls `condition` until it holds or `seconds` pass; true once it holds. For
 /// what another process or task does in its own time (a strategy started, a
-/// subscription changed), never for how long something takes.
+/// subscription changed), never for how long something takes. The default is
+/// generous: the whole suite starts at once on two cores, and a condition that
+/// holds in 0.4 s alone took over 20 s there; only a failing check waits it out.
 public func eventually(
-    within seconds: Double = 20, every interval: Duration = .milliseconds(25), _ condition: () async -> Bool
+    within seconds: Double = 60, every interval: Duration = .milliseconds(25), _ condition: () async -> Bool
 ) async -> Bool {
     let deadline = ContinuousClock.now + .seconds(seconds)
     while ContinuousClock.now < deadline {
