@@ -74,7 +74,7 @@ let package = Package(
         .target(
             name: "DeskRunner",
             dependencies: [
-                "DeskCore", "DeskMarketData", "SandboxSpec",
+                "CDeskSandbox", "DeskCore", "DeskMarketData", "SandboxSpec",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -194,7 +194,7 @@ let package = Package(
         .executableTarget(
             name: "desk",
             dependencies: [
-                "DeskCLI", "DeskApp", "DeskAPI", "DeskCore", "DeskBroker", "DeskBacktestEngine",
+                "DeskCLI", "DeskApp", "DeskAPI", "DeskCore", "DeskBroker", "DeskBacktestEngine", "DeskRunner",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

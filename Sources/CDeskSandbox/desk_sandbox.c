@@ -258,6 +258,14 @@ int desk_pending_bytes(int fd) {
     return ioctl(fd, FIONREAD, &count) == 0 ? count : -1;
 }
 
+int desk_packet_pipe(int fd, int bytes) {
+    int flags = fcntl(fd, F_GETFL);
+    if (flags < 0 || fcntl(fd, F_SETFL, flags | O_DIRECT) != 0) return -1;
+    // A smaller pipe than asked for (pipe-max-size) still works: fewer packets ahead.
+    (void)fcntl(fd, F_SETPIPE_SZ, bytes);
+    return 0;
+}
+
 int desk_socket_pair(int fds[2]) { return socketpair(AF_UNIX, SOCK_DGRAM, 0, fds); }
 
 static int listen_on(int family, int port) {

@@ -63,15 +63,19 @@ public struct BacktestReport: Codable, Sendable, Equatable {
         public var ticksPerSecond: String
         /// The report after it: the ledger read back, the figures, report.html and equity.csv.
         public var reportSeconds: String?
+        /// How ticks reached the strategies: `stream` or `strict` (`--lockstep`),
+        /// and why a stream run went back to strict.
+        public var lockstep: String?
 
-        public init(elapsedSeconds: Double, ticks: Int) {
+        public init(elapsedSeconds: Double, ticks: Int, lockstep: String? = nil) {
+            self.lockstep = lockstep
             self.elapsedSeconds = String(format: "%.3f", elapsedSeconds)
             self.ticksPerSecond = String(format: "%.0f", elapsedSeconds > 0 ? Double(ticks) / elapsedSeconds : 0)
         }
 
         enum CodingKeys: String, CodingKey {
             case elapsedSeconds = "elapsed_seconds", ticksPerSecond = "ticks_per_second"
-            case reportSeconds = "report_seconds"
+            case reportSeconds = "report_seconds", lockstep
         }
     }
 

@@ -152,7 +152,7 @@ public enum BacktestEngine {
         }
         var report = BacktestReport(
             tracker: tracker, fillAt: settings.fillAt.rawValue, commissionPerShare: settings.commissionPerShare,
-            slippageBps: settings.slippageBps, timing: .init(elapsedSeconds: elapsed.seconds, ticks: ticks.count))
+            slippageBps: settings.slippageBps, timing: .init(elapsedSeconds: elapsed.seconds, ticks: ticks.count, lockstep: settings.lockstep.rawValue))
         let reportFolder = (settings.reportDirectory ?? work).standardizedFileURL
         let page = reportFolder.appendingPathComponent("report.html")
         let equity = reportFolder.appendingPathComponent("equity.csv")

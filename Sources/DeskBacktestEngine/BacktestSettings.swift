@@ -1,5 +1,6 @@
 import DeskBacktest
 import DeskBroker
+import DeskRunner
 import Foundation
 
 /// What a backtest runs, over what, and how fills are made: typed, as a command
@@ -33,6 +34,8 @@ public struct BacktestSettings: Sendable {
     public var quiet: Bool
     /// A `--corporate-actions` file: splits and dividends applied on their ex-dates.
     public var corporateActionsFile: URL?
+    /// How ticks reach the strategies (`--lockstep`).
+    public var lockstep: LockstepMode
 
     /// The ledger's file name in the work folder (`desk orders --work FOLDER` reads it).
     public static let ledgerName = "desk.db"
@@ -43,9 +46,10 @@ public struct BacktestSettings: Sendable {
         configFile: String? = nil, fillAt: PaperBook.FillModel = .nextTick, commissionPerShare: Decimal = 0,
         slippageBps: Decimal = 0, capital: Decimal = 100_000, reportDirectory: URL? = nil,
         pythonPath: String? = nil, endGrace: Duration = .seconds(5), tickTimeout: Duration = .seconds(30),
-        quiet: Bool = false, corporateActionsFile: URL? = nil
+        quiet: Bool = false, corporateActionsFile: URL? = nil, lockstep: LockstepMode = .stream
     ) {
         self.corporateActionsFile = corporateActionsFile
+        self.lockstep = lockstep
         self.strategies = strategies
         self.strategiesDirectory = strategiesDirectory
         self.dataFiles = dataFiles

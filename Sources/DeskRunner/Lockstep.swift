@@ -4,6 +4,20 @@ import Foundation
 import Logging
 import Synchronization
 
+/// How a backtest hands its ticks to the strategies. Both give every strategy
+/// the same lines and the desk the same requests at the same logical times, so
+/// the ledger and the report are the same.
+public enum LockstepMode: String, Sendable, Equatable, CaseIterable {
+    /// Ticks are written ahead; each request is taken at the tick the strategy
+    /// had read when it asked (the kernel's count of what it read), so the desk
+    /// waits only for a strategy with a request in flight or one that lags.
+    /// A strategy whose reads are not line by line goes back to `strict`.
+    case stream
+    /// One tick at a time: each strategy is given it and waited for until it
+    /// asks for the next.
+    case strict
+}
+
 /// Why a backtest's strategies could not run on.
 public enum LockstepProblem: Error, Sendable, Equatable, CustomStringConvertible {
     /// The strategy could not be started at all (no such folder, a bad config.json,
@@ -110,7 +124,7 @@ public actor Lockstep {
             members.append((definition.name, definition.config.member))
             let run: StrategyRun
             do {
-                run = try await launcher.launch(definition, watchReads: true)
+                run = try await launcher.launch(definition, watch: .everyRead)
             } catch {
                 logger.error(
                     "strategy failed", metadata: ["strategy": "\(definition.name)", "reason": "\(error.message)"])

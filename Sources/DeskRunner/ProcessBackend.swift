@@ -1,3 +1,4 @@
+import CDeskSandbox
 import DeskCore
 import Foundation
 import SandboxSpec
@@ -27,13 +28,18 @@ public struct LaunchSpec: Sendable {
     /// A readiness FIFO (`ReadinessCounter`): each read of stdin the strategy
     /// starts is reported there (backtests); nil: not watched.
     public var readiness: String?
+    /// With `readiness`: its stdin is fed in packets (`ReadWatch.packets`) and
+    /// only reads shorter than this many bytes (and vectored reads) are reported,
+    /// the strategy held there; nil: every read is reported (`ReadWatch.everyRead`).
+    public var packetThreshold: Int?
 
     public init(
         name: String, member: String, program: [String], workingDirectory: URL, environment: [String: String],
         limits: StrategyLimits, log: StrategyLog, user: StrategyUser? = nil, home: URL, hiddenPaths: [String] = [],
-        readiness: String? = nil
+        readiness: String? = nil, packetThreshold: Int? = nil
     ) {
         self.readiness = readiness
+        self.packetThreshold = packetThreshold
         self.name = name
         self.member = member
         self.program = program
@@ -61,10 +67,29 @@ public protocol RunningStrategy: Sendable {
     func exitStatus() async -> StrategyExit
     /// The container it runs in, if any.
     var container: String? { get }
+    /// Writes one line as one packet of its stdin without waiting (a stdin fed
+    /// in packets: `LaunchSpec.packetThreshold`); each read the strategy makes
+    /// returns at most one packet.
+    func writePacket(_ bytes: [UInt8]) -> PacketWrite
+    /// The bytes written to its stdin that it has not read yet: the kernel's
+    /// count, which the strategy cannot change; nil once its stdin is closed, or
+    /// where the desk cannot see it (a container).
+    func unreadInput() -> Int?
+}
+
+/// What became of one packet written to a strategy's stdin.
+public enum PacketWrite: Sendable, Equatable {
+    case written
+    /// Its stdin is full: write it again once the strategy has read.
+    case full
+    /// Its stdin is closed, or the strategy ended.
+    case closed
 }
 
 extension RunningStrategy {
     public var container: String? { nil }
+    public func writePacket(_ bytes: [UInt8]) -> PacketWrite { .closed }
+    public func unreadInput() -> Int? { nil }
 }
 
 /// Starts strategies: `ProcessBackend` (the default) or `DockerBackend`.
@@ -176,7 +201,8 @@ final class ChildProcess: RunningStrategy {
     /// Starts `command` (a path and its arguments) with exactly `environment`.
     /// Foundation's `Process` makes it the leader of a new process group.
     static func spawn(
-        _ command: [String], environment: [String: String], workingDirectory: URL?, log: StrategyLog
+        _ command: [String], environment: [String: String], workingDirectory: URL?, log: StrategyLog,
+        packets: Bool = false
     ) throws -> ChildProcess {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: command[0])
@@ -195,6 +221,12 @@ final class ChildProcess: RunningStrategy {
                 ? .signaled(finished.terminationStatus) : .exited(finished.terminationStatus)
             exit.fire(status)
         }
+        // Packets (O_DIRECT, Linux 3.4): each write is one packet and each read returns at most one,
+        // so the bytes the strategy has read end on a line. A packet takes a page of the pipe: the
+        // largest pipe an unprivileged writer may make holds 256 of them.
+        if packets && desk_packet_pipe(input.fileHandleForWriting.fileDescriptor, ChildProcess.packetPipeBytes) != 0 {
+            throw SandboxUnavailable(reason: "stdin cannot be made a pipe of packets (O_DIRECT, Linux 3.4)")
+        }
         try process.run()
         // The output is read from a descriptor of our own, closed once the child's side ends: a
         // FileHandle's readability handler kept its descriptor open after end of file (one leaked per start).
@@ -203,6 +235,7 @@ final class ChildProcess: RunningStrategy {
         if outputCopy >= 0 { copyOutput(outputCopy, into: log) }
         let fd = input.fileHandleForWriting.fileDescriptor
         _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+
         return ChildProcess(pid: process.processIdentifier, input: input, exit: exit)
     }
 
@@ -248,6 +281,33 @@ final class ChildProcess: RunningStrategy {
             }
         }
         return true
+    }
+
+    /// The pipe size asked for a stdin fed in packets (`/proc/sys/fs/pipe-max-size`'s default).
+    static let packetPipeBytes: Int32 = 1 << 20
+
+    func writePacket(_ bytes: [UInt8]) -> PacketWrite {
+        inputOpen.withLock { open in
+            guard open, exit.value == nil else { return .closed }
+            while true {
+                let written = bytes.withUnsafeBytes {
+                    Glibc.write(input.fileHandleForWriting.fileDescriptor, $0.baseAddress!, $0.count)
+                }
+                if written == bytes.count { return .written }
+                if written < 0 && errno == EINTR { continue }
+                // A write of at most PIPE_BUF bytes is all or nothing: short only for longer lines.
+                if written < 0 && errno == EAGAIN { return .full }
+                return .closed
+            }
+        }
+    }
+
+    func unreadInput() -> Int? {
+        inputOpen.withLock { open in
+            guard open else { return nil }
+            let unread = desk_pending_bytes(input.fileHandleForWriting.fileDescriptor)
+            return unread >= 0 ? Int(unread) : nil
+        }
     }
 
     func closeInput() {

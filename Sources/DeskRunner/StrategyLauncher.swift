@@ -57,10 +57,10 @@ public struct StrategyLauncher: Sendable {
         }
     }
 
-    /// Starts the strategy `definition` describes. With `watchReads` its launcher
-    /// reports each read of stdin to a `ReadinessCounter` (a backtest's lockstep).
-    /// On failure nothing is left: the token is revoked, the counter closed.
-    public func launch(_ definition: StrategyDefinition, watchReads: Bool) async throws(LaunchProblem) -> StrategyRun {
+    /// Starts the strategy `definition` describes, its reads of stdin watched as
+    /// `watch` says (a backtest's lockstep watches them). On failure nothing is
+    /// left: the token is revoked, the counter closed.
+    public func launch(_ definition: StrategyDefinition, watch: ReadWatch) async throws(LaunchProblem) -> StrategyRun {
         let name = definition.name
         let config = definition.config
         let log = StrategyLog(
@@ -75,7 +75,7 @@ public struct StrategyLauncher: Sendable {
         }
         var readiness: ReadinessCounter?
         do {
-            if watchReads {
+            if watch != .none {
                 try FileManager.default.createDirectory(
                     at: configuration.sandboxDirectory, withIntermediateDirectories: true,
                     attributes: [.posixPermissions: 0o700])
@@ -95,7 +95,7 @@ public struct StrategyLauncher: Sendable {
                 hiddenPaths: [
                     configuration.strategiesDirectory, configuration.logsDirectory, configuration.sandboxDirectory,
                 ].map(\.path),
-                readiness: readiness?.path)
+                readiness: readiness?.path, packetThreshold: watch.packetThreshold)
             let backend = try backend(config).get()
             log.note("starting \(name) for member \(config.member) on venue \(venue) (\(backend.name))")
             let process = try await backend.launch(spec)
@@ -138,6 +138,25 @@ public struct StrategyLauncher: Sendable {
             environment.merge(Supervisor.alpacaEnvironment(url: url, member: config.member, token: token)) { $1 }
         }
         return environment
+    }
+}
+
+/// How a strategy's reads of stdin are watched.
+public enum ReadWatch: Sendable, Equatable {
+    /// Not at all (a live strategy).
+    case none
+    /// Each read it starts is counted by its `ReadinessCounter` (strict lockstep).
+    case everyRead
+    /// Its stdin is fed in packets written ahead (one line each, `writePacket`)
+    /// and what it has read is the kernel's count (`unreadInput`). Only a read
+    /// shorter than `threshold` bytes, or a vectored one — which would cut a
+    /// packet — is reported to its `ReadinessCounter`, and the strategy is held
+    /// there: a count above zero means the run must go back to strict lockstep.
+    case packets(threshold: Int)
+
+    var packetThreshold: Int? {
+        if case .packets(let threshold) = self { return threshold }
+        return nil
     }
 }
 

@@ -312,7 +312,7 @@ public actor Supervisor: Service {
             let config = definition.config
             let run: StrategyRun
             do {
-                run = try await launcher.launch(definition, watchReads: false)
+                run = try await launcher.launch(definition, watch: .none)
             } catch {
                 await markFailed(name, reason: error.message)
                 return

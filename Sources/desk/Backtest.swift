@@ -3,9 +3,11 @@ import DeskBacktestEngine
 import DeskBroker
 import DeskCLI
 import DeskCore
+import DeskRunner
 import Foundation
 
 extension PaperBook.FillModel: ExpressibleByArgument {}
+extension LockstepMode: ExpressibleByArgument {}
 
 /// `desk backtest`: the same strategy folders over recorded ticks, deterministically.
 struct Backtest: AsyncParsableCommand {
@@ -53,6 +55,11 @@ struct Backtest: AsyncParsableCommand {
             "JSON lines of splits and dividends applied on their ex-dates, e.g. {\"type\":\"split\",\"symbol\":\"AAPL\",\"ex_date\":\"2026-03-02\",\"ratio\":\"4\"}."
     )
     var corporateActions: String?
+    @Option(
+        help:
+            "How ticks reach the strategies: stream (written ahead; each order taken at the tick its strategy had read) or strict (one tick at a time, waiting for each strategy). Same results; stream is faster."
+    )
+    var lockstep: LockstepMode = .stream
     @Flag(help: "Print the report as one JSON object on stdout.") var json = false
     @Flag(help: "No progress on stderr.") var quiet = false
 
@@ -83,7 +90,8 @@ struct Backtest: AsyncParsableCommand {
             capital: Self.decimal(capital), reportDirectory: report.map { URL(fileURLWithPath: $0) },
             pythonPath: pythonPath, endGrace: .milliseconds(Int64(endGrace * 1000)),
             tickTimeout: .milliseconds(Int64(tickTimeout * 1000)), quiet: quiet,
-            corporateActionsFile: corporateActions.map { URL(fileURLWithPath: $0).standardizedFileURL })
+            corporateActionsFile: corporateActions.map { URL(fileURLWithPath: $0).standardizedFileURL },
+            lockstep: lockstep)
         try await BacktestRun.command(settings, json: json)
     }
 }

@@ -64,6 +64,9 @@ int desk_send_descriptor(int socket, int fd);
 int desk_receive_descriptor(int socket);
 /// Bytes written to a pipe (either end) and not yet read (FIONREAD); -1 on error.
 int desk_pending_bytes(int fd);
+/// Makes the pipe end `fd` write packets (O_DIRECT: each write one packet, each
+/// read at most one) and asks for a pipe of `bytes`; 0, or -1 when packets failed.
+int desk_packet_pipe(int fd, int bytes);
 /// A connected pair of unix datagram sockets, not closed on exec.
 int desk_socket_pair(int fds[2]);
 
