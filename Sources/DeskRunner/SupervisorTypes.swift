@@ -30,7 +30,7 @@ public actor InMemoryStrategyUserStore: StrategyUserStore {
     private var uids: [String: UInt32] = [:]
     private let claims: UIDClaims
     /// Names this store's claims: no other store or desk on the machine gets its uids.
-    private let owner = "memory \(UUID().uuidString)"
+    private let owner = UIDClaims.memoryOwner(UUID().uuidString)
     public init(claims: UIDClaims = .machine) { self.claims = claims }
     public func uid(for strategy: String, in range: ClosedRange<UInt32>) throws -> UInt32 {
         if let known = uids[strategy] { return known }
