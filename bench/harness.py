@@ -567,17 +567,28 @@ def scenario_backtest(bin_dir: Path, quick: bool) -> dict:
         floor_rate = json.loads(floor.stdout)["ticks_per_second"]
 
         def run(names: list, work: str) -> dict:
-            result = subprocess.run([str(bin_dir / "desk"), "backtest", *names, "--data", str(data), "--strategies",
-                                     str(strategies), "--work", str(folder / work), "--json", "--quiet"],
-                                    capture_output=True, text=True, timeout=1200, cwd=folder)
+            whole = timed([str(bin_dir / "desk"), "backtest", *names, "--data", str(data), "--strategies",
+                           str(strategies), "--work", str(folder / work), "--json", "--quiet"],
+                          timeout=1200, cwd=folder, by_process=True)
+            result = whole["result"]
             if result.returncode != 0:
                 raise RuntimeError(f"desk backtest {names} failed: {result.stderr}")
             report = json.loads(result.stdout)
             seconds = float(report["timing"]["elapsed_seconds"])
             orders = sum(member["orders"] for member in report["members"].values())
-            return {"ticks": report["ticks"], "seconds": round(seconds, 3),
-                    "ticks_per_second": round(report["ticks"] / seconds), "orders": orders,
-                    "orders_per_second": round(orders / seconds)}
+            count = report["ticks"]
+            return {"ticks": count, "seconds": round(seconds, 3),
+                    "ticks_per_second": round(count / seconds), "orders": orders,
+                    "orders_per_second": round(orders / seconds),
+                    # Where the time goes: the whole process (start-up and report included), the CPU of the
+                    # desk and everything below it, and context switches per tick (exact total; by process
+                    # sampled from /proc: desk, desk-sandbox = launcher and sandbox init, python3 = strategy).
+                    "whole_process_seconds": round(whole["wall"], 3),
+                    "cpu_us_per_tick": round(whole["cpu"] / count * 1e6, 1),
+                    "switches_per_tick": round(whole["switches"] / count, 2),
+                    "switches_per_tick_by_process": {
+                        name: {kind: round(n / count, 2) for kind, n in figures.items()}
+                        for name, figures in sorted(whole["switches_by_process"].items())}}
 
         never = run(["never_orders"], "never")
         examples = run(["example_alice", "example_bob"], "examples")
@@ -672,16 +683,79 @@ def check_fills(engine: str, variant: str, fills: list, expected: list) -> None:
     raise RuntimeError(f"{engine} ({variant}) does not fill as the reference: {where}")
 
 
-def timed(args: list, **kwargs) -> tuple:
-    """Runs a whole process (spawn to exit): its result, wall seconds and the CPU seconds of it and every
-    descendant it waited for (getrusage of the children)."""
+class SwitchSampler:
+    """Context switches of every thread of a process tree while it runs, by process name (`desk`,
+    `desk-sandbox` for a strategy's launcher and its sandbox's init, `python3` for the strategy): each thread's
+    last figures from /proc, sampled every `interval` seconds (a thread's last moments before it ends are
+    missed, so these are a little under the truth; the children's `getrusage` gives the exact total)."""
+
+    def __init__(self, pid: int, interval: float = 0.05):
+        self.pid = pid
+        self.interval = interval
+        self.seen: dict = {}  # (pid, tid) -> (process name, voluntary, involuntary)
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def sample(self) -> None:
+        for member in process_tree(self.pid) if Path(f"/proc/{self.pid}").exists() else []:
+            try:
+                name = Path(f"/proc/{member}/comm").read_text().strip()
+                tasks = list(Path(f"/proc/{member}/task").iterdir())
+            except (FileNotFoundError, ProcessLookupError):
+                continue
+            for task in tasks:
+                try:
+                    status = (task / "status").read_text()
+                except (FileNotFoundError, ProcessLookupError):
+                    continue
+                figures = dict(line.split(":", 1) for line in status.splitlines() if "ctxt_switches" in line)
+                self.seen[(member, task.name)] = (name, int(figures["voluntary_ctxt_switches"]),
+                                                  int(figures["nonvoluntary_ctxt_switches"]))
+
+    def run(self) -> None:
+        while not self.stop.wait(self.interval):
+            try:
+                self.sample()
+            except (FileNotFoundError, ProcessLookupError):
+                continue
+
+    def finish(self) -> dict:
+        """{process name: {"voluntary": n, "involuntary": n}} summed over its threads."""
+        self.stop.set()
+        self.thread.join()
+        totals: dict = {}
+        for name, voluntary, involuntary in self.seen.values():
+            entry = totals.setdefault(name, {"voluntary": 0, "involuntary": 0})
+            entry["voluntary"] += voluntary
+            entry["involuntary"] += involuntary
+        return totals
+
+
+def timed(args: list, timeout: float, cwd: Path, env: dict | None = None, by_process: bool = False) -> dict:
+    """Runs a whole process (spawn to exit): its `result` (a CompletedProcess), `wall` seconds, and for it and
+    every descendant it waited for (the children's getrusage) `cpu` seconds and context `switches`; with
+    `by_process`, also `switches_by_process` (``SwitchSampler``)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.monotonic()
-    result = subprocess.run(args, capture_output=True, text=True, **kwargs)
+    process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=cwd, env=env)
+    sampler = SwitchSampler(process.pid) if by_process else None
+    try:
+        stdout, stderr = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.communicate()
+        raise RuntimeError(f"{' '.join(map(str, args[:3]))} … did not end within {timeout} s")
+    finally:
+        by_name = sampler.finish() if sampler else None
     wall = time.monotonic() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return result, wall, cpu
+    figures = {"result": subprocess.CompletedProcess(args, process.returncode, stdout, stderr), "wall": wall,
+               "cpu": (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime),
+               "switches": (after.ru_nvcsw - before.ru_nvcsw) + (after.ru_nivcsw - before.ru_nivcsw)}
+    if by_name is not None:
+        figures["switches_by_process"] = by_name
+    return figures
 
 
 def peer_strategies(folder: Path) -> Path:
@@ -701,16 +775,17 @@ def desk_peer_run(bin_dir: Path, mode: str, variant: str, data: Path, strategies
                   timeout: float = 3600) -> dict:
     """One whole `desk backtest --lockstep MODE` of the peer strategy `variant`: its fills (from the ledger,
     which is removed after), wall and CPU seconds, the run's own seconds and the lockstep it reports."""
-    result, wall, cpu = timed(
+    run = timed(
         [str(bin_dir / "desk"), "backtest", f"peer_{variant}", "--data", str(data), "--strategies", str(strategies),
          "--work", str(work), "--config", str(ROOT / "bench" / "desk-bench.json"), "--lockstep", mode, "--json",
          "--quiet"], timeout=timeout, cwd=work.parent)
+    result = run["result"]
     if result.returncode != 0:
         raise RuntimeError(f"desk backtest --lockstep {mode} ({variant}) failed: {result.stderr[-2000:]}")
     report = json.loads(result.stdout)
     fills = desk_fills(work / "desk.db")
     shutil.rmtree(work)
-    return {"fills": fills, "wall": wall, "cpu": cpu, "run_seconds": float(report["timing"]["elapsed_seconds"]),
+    return {**run, "fills": fills, "run_seconds": float(report["timing"]["elapsed_seconds"]),
             "lockstep": report["timing"].get("lockstep", mode)}
 
 
@@ -718,13 +793,13 @@ def peer_engine_run(python: str, engine: str, variant: str, csv: Path, out: Path
     """One whole run of a peer engine's script (bench/peers/*_rule.py) in the peers' venv: its fills, wall
     and CPU seconds."""
     env = {"PATH": "/usr/bin:/bin", "TQDM_DISABLE": "1", "PYTHONDONTWRITEBYTECODE": "1"}
-    result, wall, cpu = timed([python, str(PEERS / PEER_ENGINES[engine]), str(csv), str(out), variant],
-                              timeout=timeout, cwd=out.parent, env=env)
-    if result.returncode != 0:
-        raise RuntimeError(f"{engine} ({variant}) failed: {result.stderr[-2000:]}")
+    run = timed([python, str(PEERS / PEER_ENGINES[engine]), str(csv), str(out), variant], timeout=timeout,
+                cwd=out.parent, env=env)
+    if run["result"].returncode != 0:
+        raise RuntimeError(f"{engine} ({variant}) failed: {run['result'].stderr[-2000:]}")
     fills = read_fills(out)
     out.unlink()
-    return {"fills": fills, "wall": wall, "cpu": cpu}
+    return {**run, "fills": fills}
 
 
 def scenario_backtest_peers(bin_dir: Path, quick: bool, ticks: int | None = None, rounds: int | None = None) -> dict:
@@ -764,7 +839,8 @@ def scenario_backtest_peers(bin_dir: Path, quick: bool, ticks: int | None = None
             check_fills(f"{engine} round {round_index + 1}", variant, figures["fills"], expected[variant])
             return {"round": round_index, "engine": engine, "variant": variant,
                     "wall_seconds": round(figures["wall"], 3), "cpu_seconds": round(figures["cpu"], 3),
-                    "fills": len(figures["fills"]), **extra}
+                    "switches_per_tick": round(figures["switches"] / ticks, 2), "fills": len(figures["fills"]),
+                    **extra}
 
         plan = [(engine, variant) for variant in PEER_VARIANTS
                 for engine in ("desk", "desk_strict", *PEER_ENGINES)]
@@ -790,7 +866,9 @@ def scenario_backtest_peers(bin_dir: Path, quick: bool, ticks: int | None = None
             mine = [r for r in runs if (r["engine"], r["variant"]) == (engine, variant)]
             seconds = statistics.median(r["wall_seconds"] for r in mine)
             figures = {"wall_seconds": round(seconds, 3), "ticks_per_second": round(ticks / seconds),
-                       "cpu_seconds": round(statistics.median(r["cpu_seconds"] for r in mine), 3)}
+                       "cpu_seconds": round(statistics.median(r["cpu_seconds"] for r in mine), 3),
+                       "cpu_us_per_tick": round(statistics.median(r["cpu_seconds"] for r in mine) / ticks * 1e6, 1),
+                       "switches_per_tick": statistics.median(r["switches_per_tick"] for r in mine)}
             if engine.startswith("desk"):
                 figures["run_seconds"] = round(statistics.median(r["run_seconds"] for r in mine), 3)
                 figures["lockstep"] = sorted({r["lockstep"] for r in mine})
@@ -881,6 +959,13 @@ def table(results: dict) -> str:
         lines.append(f"backtest ({backtest['ticks']} ticks, lockstep): floor {backtest['floor_ticks_per_second']} ticks/s | "
                      f"never orders {never['ticks_per_second']} ticks/s (ratio {backtest['ratio']}) | examples "
                      f"{examples['ticks_per_second']} ticks/s, {examples['orders_per_second']} orders/s")
+        for name, figures in (("never orders", never), ("examples", examples)):
+            if "cpu_us_per_tick" in figures:  # results from before these figures have none
+                split = ", ".join(f"{process} {kinds['voluntary']}+{kinds['involuntary']}"
+                                  for process, kinds in figures["switches_per_tick_by_process"].items())
+                lines.append(f"  {name}: whole process {figures['whole_process_seconds']} s, "
+                             f"{figures['cpu_us_per_tick']} us CPU/tick, {figures['switches_per_tick']} switches/tick "
+                             f"(voluntary+involuntary: {split})")
     long = results.get("backtest_long")
     if long:
         lines.append(f"backtest long ({long['ticks']} ticks, examples): run {long['run_seconds']} s "

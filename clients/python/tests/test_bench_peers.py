@@ -172,3 +172,21 @@ def test_desk_fills_as_the_reference(tmp_path: Path, mode: str) -> None:
         assert run["fills"] == reference_fills(walk, MeanReversion.variant(variant))
         assert run["lockstep"].startswith("stream" if mode == "stream" else "strict")
         assert not (tmp_path / f"work-{variant}").exists()
+
+
+def test_timed_counts_the_whole_process_tree(tmp_path: Path) -> None:
+    # A child that sleeps 40 times in a grandchild: every sleep is a voluntary context switch, counted in the
+    # children's getrusage total and, sampled from /proc while it runs, under the grandchild's name.
+    script = "import subprocess, sys; subprocess.run([sys.executable, '-c', " \
+             "'import time\\nfor _ in range(40): time.sleep(0.01)'])"
+    figures = harness.timed([sys.executable, "-c", script], timeout=TIMEOUT, cwd=tmp_path, by_process=True)
+    assert figures["result"].returncode == 0
+    assert figures["wall"] >= 0.4
+    assert figures["cpu"] > 0
+    assert figures["switches"] >= 40
+    assert sum(kinds["voluntary"] for kinds in figures["switches_by_process"].values()) >= 20
+
+
+def test_timed_stops_a_process_at_its_timeout(tmp_path: Path) -> None:
+    with pytest.raises(RuntimeError, match="did not end within 0.5 s"):
+        harness.timed([sys.executable, "-c", "import time; time.sleep(30)"], timeout=0.5, cwd=tmp_path)
