@@ -644,6 +644,9 @@ def scenario_backtest_long(bin_dir: Path, quick: bool) -> dict:
 PEER_ENGINES = {"nautilus_trader": "nautilus_rule.py", "backtrader": "backtrader_rule.py",
                 "backtesting": "backtesting_rule.py"}
 PEER_VARIANTS = ("never", "orders")
+# The desk's runs: engine -> (--lockstep, strategy folder prefix). `desk_events` is the same rule with its
+# position from fill lines ("events": ["fills"]), the desk's path for strategies that ask for their events.
+DESK_RUNS = {"desk": ("stream", "peer"), "desk_strict": ("strict", "peer"), "desk_events": ("stream", "peer_events")}
 
 
 def peers_python() -> str:
@@ -759,29 +762,34 @@ def timed(args: list, timeout: float, cwd: Path, env: dict | None = None, by_pro
 
 
 def peer_strategies(folder: Path) -> Path:
-    """`folder`/strategies with the desk's two strategy folders of the peer scenario, `peer_orders` and
-    `peer_never`: bench/peers/desk_strategy.py as strategy.py, rule.py beside it, the variant in config.json."""
+    """`folder`/strategies with the desk's strategy folders of the peer scenario: `peer_orders` and
+    `peer_never` (bench/peers/desk_strategy.py as strategy.py, rule.py beside it, the variant in config.json)
+    and `peer_events_orders` / `peer_events_never` (the same with `"events": ["fills"]`, position from fills)."""
     strategies = folder / "strategies"
     for variant in PEER_VARIANTS:
-        strategy = strategies / f"peer_{variant}"
-        strategy.mkdir(parents=True)
-        (strategy / "strategy.py").write_text((PEERS / "desk_strategy.py").read_text())
-        (strategy / "rule.py").write_text((PEERS / "rule.py").read_text())
-        (strategy / "config.json").write_text(json.dumps({"user_id": "peer", "env": {"PEER_VARIANT": variant}}))
+        for prefix, extra in (("peer", {}), ("peer_events", {"events": ["fills"]})):
+            strategy = strategies / f"{prefix}_{variant}"
+            strategy.mkdir(parents=True)
+            (strategy / "strategy.py").write_text((PEERS / "desk_strategy.py").read_text())
+            (strategy / "rule.py").write_text((PEERS / "rule.py").read_text())
+            env = {"PEER_VARIANT": variant, **({"PEER_POSITION": "fills"} if extra else {})}
+            (strategy / "config.json").write_text(json.dumps({"user_id": "peer", "env": env, **extra}))
     return strategies
 
 
-def desk_peer_run(bin_dir: Path, mode: str, variant: str, data: Path, strategies: Path, work: Path,
+def desk_peer_run(bin_dir: Path, engine: str, variant: str, data: Path, strategies: Path, work: Path,
                   timeout: float = 3600) -> dict:
-    """One whole `desk backtest --lockstep MODE` of the peer strategy `variant`: its fills (from the ledger,
-    which is removed after), wall and CPU seconds, the run's own seconds and the lockstep it reports."""
+    """One whole `desk backtest` of a desk run of the peer scenario (`DESK_RUNS`: its `--lockstep` and
+    strategy folder) for `variant`: its fills (from the ledger, which is removed after), wall and CPU seconds,
+    context switches, the run's own seconds and the lockstep it reports."""
+    mode, prefix = DESK_RUNS[engine]
     run = timed(
-        [str(bin_dir / "desk"), "backtest", f"peer_{variant}", "--data", str(data), "--strategies", str(strategies),
-         "--work", str(work), "--config", str(ROOT / "bench" / "desk-bench.json"), "--lockstep", mode, "--json",
-         "--quiet"], timeout=timeout, cwd=work.parent)
+        [str(bin_dir / "desk"), "backtest", f"{prefix}_{variant}", "--data", str(data), "--strategies",
+         str(strategies), "--work", str(work), "--config", str(ROOT / "bench" / "desk-bench.json"), "--lockstep",
+         mode, "--json", "--quiet"], timeout=timeout, cwd=work.parent)
     result = run["result"]
     if result.returncode != 0:
-        raise RuntimeError(f"desk backtest --lockstep {mode} ({variant}) failed: {result.stderr[-2000:]}")
+        raise RuntimeError(f"desk backtest {prefix}_{variant} --lockstep {mode} failed: {result.stderr[-2000:]}")
     report = json.loads(result.stdout)
     fills = desk_fills(work / "desk.db")
     shutil.rmtree(work)
@@ -829,9 +837,8 @@ def scenario_backtest_peers(bin_dir: Path, quick: bool, ticks: int | None = None
 
         def run(engine: str, variant: str, round_index: int) -> dict:
             name = f"{engine}-{variant}-{round_index}"
-            if engine.startswith("desk"):
-                mode = "strict" if engine == "desk_strict" else "stream"
-                figures = desk_peer_run(bin_dir, mode, variant, jsonl, strategies, folder / name)
+            if engine in DESK_RUNS:
+                figures = desk_peer_run(bin_dir, engine, variant, jsonl, strategies, folder / name)
                 extra = {"run_seconds": figures["run_seconds"], "lockstep": figures["lockstep"]}
             else:
                 figures = peer_engine_run(python, engine, variant, csv, folder / f"{name}.csv")
@@ -842,8 +849,7 @@ def scenario_backtest_peers(bin_dir: Path, quick: bool, ticks: int | None = None
                     "switches_per_tick": round(figures["switches"] / ticks, 2), "fills": len(figures["fills"]),
                     **extra}
 
-        plan = [(engine, variant) for variant in PEER_VARIANTS
-                for engine in ("desk", "desk_strict", *PEER_ENGINES)]
+        plan = [(engine, variant) for variant in PEER_VARIANTS for engine in (*DESK_RUNS, *PEER_ENGINES)]
         for round_index in range(rounds):
             order = list(plan)
             random.Random(round_index).shuffle(order)
@@ -862,14 +868,14 @@ def scenario_backtest_peers(bin_dir: Path, quick: bool, ticks: int | None = None
     engines: dict = {}
     for variant in PEER_VARIANTS:
         engines[variant] = {}
-        for engine in ("desk", "desk_strict", *PEER_ENGINES):
+        for engine in (*DESK_RUNS, *PEER_ENGINES):
             mine = [r for r in runs if (r["engine"], r["variant"]) == (engine, variant)]
             seconds = statistics.median(r["wall_seconds"] for r in mine)
             figures = {"wall_seconds": round(seconds, 3), "ticks_per_second": round(ticks / seconds),
                        "cpu_seconds": round(statistics.median(r["cpu_seconds"] for r in mine), 3),
                        "cpu_us_per_tick": round(statistics.median(r["cpu_seconds"] for r in mine) / ticks * 1e6, 1),
                        "switches_per_tick": statistics.median(r["switches_per_tick"] for r in mine)}
-            if engine.startswith("desk"):
+            if engine in DESK_RUNS:
                 figures["run_seconds"] = round(statistics.median(r["run_seconds"] for r in mine), 3)
                 figures["lockstep"] = sorted({r["lockstep"] for r in mine})
             engines[variant][engine] = figures
@@ -980,6 +986,8 @@ def table(results: dict) -> str:
             cells = [f"desk {figures['desk']['wall_seconds']} s {figures['desk']['ticks_per_second']}/s",
                      f"strict {figures['desk_strict']['wall_seconds']} s "
                      f"(stream gain {peers['stream_gain'][variant]['median']}x)"]
+            if "desk_events" in figures:
+                cells.append(f"events {figures['desk_events']['wall_seconds']} s")
             cells += [f"{peer} {figures[peer]['wall_seconds']} s {figures[peer]['ticks_per_second']}/s "
                       f"({peers['ratios'][variant][peer]['median']}x)" for peer in PEER_ENGINES]
             lines.append(f"  {variant:<6} ({peers['fills'][variant]} fills) " + " | ".join(cells))

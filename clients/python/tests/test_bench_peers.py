@@ -157,20 +157,22 @@ def test_bad_peer_options_are_refused(tmp_path: Path, flag: str, value: str, mes
     assert message in result.stderr
 
 
-@pytest.mark.parametrize("mode", ["stream", "strict"])
-def test_desk_fills_as_the_reference(tmp_path: Path, mode: str) -> None:
+@pytest.mark.parametrize("engine,lockstep", [("desk", "stream"), ("desk_strict", "strict"),
+                                            ("desk_events", "stream")])
+def test_desk_fills_as_the_reference(tmp_path: Path, engine: str, lockstep: str) -> None:
     """The desk's side of the harness's fill equality: the peer strategy folder (a plain line reader placing
-    market orders through desk_client) in a real `desk backtest`, its fills read back from the ledger."""
+    market orders through desk_client; for desk_events, the same rule with its position from fill lines) in a
+    real `desk backtest`, its fills read back from the ledger. The plain reader must not fall back to strict."""
     tmp_path.chmod(0o755)
     jsonl, _ = peer_ticks(tmp_path, 600)
     strategies = harness.peer_strategies(tmp_path)
     walk = peer_prices(600)
     assert len(reference_fills(walk, MeanReversion.variant("orders"))) >= 10
     for variant in ("orders", "never"):
-        run = harness.desk_peer_run(desk_binary().parent, mode, variant, jsonl, strategies,
+        run = harness.desk_peer_run(desk_binary().parent, engine, variant, jsonl, strategies,
                                     tmp_path / f"work-{variant}", timeout=TIMEOUT)
         assert run["fills"] == reference_fills(walk, MeanReversion.variant(variant))
-        assert run["lockstep"].startswith("stream" if mode == "stream" else "strict")
+        assert run["lockstep"] == lockstep if engine != "desk_events" else run["lockstep"].startswith("stream")
         assert not (tmp_path / f"work-{variant}").exists()
 
 
