@@ -192,3 +192,40 @@ def test_timed_counts_the_whole_process_tree(tmp_path: Path) -> None:
 def test_timed_stops_a_process_at_its_timeout(tmp_path: Path) -> None:
     with pytest.raises(RuntimeError, match="did not end within 0.5 s"):
         harness.timed([sys.executable, "-c", "import time; time.sleep(30)"], timeout=0.5, cwd=tmp_path)
+
+
+def fake_pyenv(tmp_path: Path, versions: list) -> dict:
+    """A PATH whose `pyenv root` names a folder holding only `versions` (each with a bin/python3 that says
+    it is that version), and a HOME without ~/.pyenv."""
+    root = tmp_path / "pyenv-root"
+    for version in versions:
+        python = root / "versions" / version / "bin" / "python3"
+        python.parent.mkdir(parents=True)
+        major, minor = version.split(".")[:2]
+        python.write_text(f"#!/bin/sh\nexec {sys.executable} -c 'import sys; sys.exit(0 if ({major}, {minor}) == "
+                          f"(3, 12) else 1)'\n")
+        python.chmod(0o755)
+    tools = tmp_path / "bin"
+    tools.mkdir()
+    (tools / "pyenv").write_text(f"#!/bin/sh\necho {root}\n")
+    (tools / "pyenv").chmod(0o755)
+    return {"PATH": f"{tools}:/usr/bin:/bin", "HOME": str(tmp_path / "home")}
+
+
+@pytest.mark.parametrize("versions,python,message", [
+    (None, None, "pyenv is missing: the peer engines need Python 3.12"),
+    (["3.11.7", "3.13.0"], None, "no Python 3.12 in {root}/versions (found: 3.11.7 3.13.0 )"),
+    (["3.11.7"], "3.11.7", "{root}/versions/3.11.7/bin/python3 is not Python 3.12"),
+])
+def test_make_venv_says_what_is_missing(tmp_path: Path, versions, python, message: str) -> None:
+    if versions is None:
+        env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path / "home")}
+    else:
+        env = fake_pyenv(tmp_path, versions)
+    if python:
+        env["PEERS_PYTHON"] = str(tmp_path / "pyenv-root" / "versions" / python / "bin" / "python3")
+    result = subprocess.run([str(REPO / "bench" / "peers" / "make-venv.sh")], env=env, capture_output=True,
+                            text=True, timeout=TIMEOUT)
+    assert result.returncode == 1
+    assert message.format(root=tmp_path / "pyenv-root") in result.stderr
+    assert result.stdout == ""
