@@ -186,7 +186,7 @@ def test_timed_counts_the_whole_process_tree(tmp_path: Path) -> None:
     assert figures["wall"] >= 0.4
     assert figures["cpu"] > 0
     assert figures["switches"] >= 40
-    assert sum(kinds["voluntary"] for kinds in figures["switches_by_process"].values()) >= 20
+    assert sum(kinds["voluntary"] for kinds in figures["switches_by_process"].values()) >= 10  # sampled: fewer
 
 
 def test_timed_stops_a_process_at_its_timeout(tmp_path: Path) -> None:
