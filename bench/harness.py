@@ -14,9 +14,13 @@ import datetime
 import json
 import os
 import platform
+import random
+import resource
+import shutil
 import signal
 import socket
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -28,6 +32,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "clients" / "python"))
 from desk_client import order_pb2  # noqa: E402  (generated from proto/order.proto)
+
+PEERS = ROOT / "bench" / "peers"
+sys.path.insert(0, str(PEERS))
+from reference import reference_fills  # noqa: E402  (the peer scenario's exact fills)
+from rule import MeanReversion, read_fills  # noqa: E402
+from ticks import backtest_ticks, peer_index, peer_prices, peer_ticks  # noqa: E402  (THE tick generator)
 
 
 def free_port() -> int:
@@ -532,20 +542,6 @@ def scenario_fanout(bin_dir: Path, quick: bool) -> dict:
     return result
 
 
-def backtest_ticks(path: Path, count: int) -> None:
-    """`count` ticks of a seeded walk, AAPL and MSFT in turn, a second apart."""
-    import random
-    walk = random.Random(13)
-    prices = {"AAPL": 19000, "MSFT": 42000}
-    start = 1_763_303_460  # 2025-11-16 14:31 UTC
-    with path.open("w") as out:
-        for index in range(count):
-            symbol = "AAPL" if index % 2 == 0 else "MSFT"
-            prices[symbol] = max(100, prices[symbol] + walk.choice((-3, -1, 0, 1, 3)))
-            out.write(json.dumps({"ts": start + index, "symbol": symbol,
-                                  "price": f"{prices[symbol] // 100}.{prices[symbol] % 100:02d}"}) + "\n")
-
-
 def scenario_backtest(bin_dir: Path, quick: bool) -> dict:
     """`desk backtest` over 100,000 ticks in lockstep: a strategy that never orders, then the example
     strategies; baseline: the lockstep floor (bin/lockstep-floor: the same reader fed one line at a time,
@@ -571,17 +567,28 @@ def scenario_backtest(bin_dir: Path, quick: bool) -> dict:
         floor_rate = json.loads(floor.stdout)["ticks_per_second"]
 
         def run(names: list, work: str) -> dict:
-            result = subprocess.run([str(bin_dir / "desk"), "backtest", *names, "--data", str(data), "--strategies",
-                                     str(strategies), "--work", str(folder / work), "--json", "--quiet"],
-                                    capture_output=True, text=True, timeout=1200, cwd=folder)
+            whole = timed([str(bin_dir / "desk"), "backtest", *names, "--data", str(data), "--strategies",
+                           str(strategies), "--work", str(folder / work), "--json", "--quiet"],
+                          timeout=1200, cwd=folder, by_process=True)
+            result = whole["result"]
             if result.returncode != 0:
                 raise RuntimeError(f"desk backtest {names} failed: {result.stderr}")
             report = json.loads(result.stdout)
             seconds = float(report["timing"]["elapsed_seconds"])
             orders = sum(member["orders"] for member in report["members"].values())
-            return {"ticks": report["ticks"], "seconds": round(seconds, 3),
-                    "ticks_per_second": round(report["ticks"] / seconds), "orders": orders,
-                    "orders_per_second": round(orders / seconds)}
+            count = report["ticks"]
+            return {"ticks": count, "seconds": round(seconds, 3),
+                    "ticks_per_second": round(count / seconds), "orders": orders,
+                    "orders_per_second": round(orders / seconds),
+                    # Where the time goes: the whole process (start-up and report included), the CPU of the
+                    # desk and everything below it, and context switches per tick (exact total; by process
+                    # sampled from /proc: desk, desk-sandbox = launcher and sandbox init, python3 = strategy).
+                    "whole_process_seconds": round(whole["wall"], 3),
+                    "cpu_us_per_tick": round(whole["cpu"] / count * 1e6, 1),
+                    "switches_per_tick": round(whole["switches"] / count, 2),
+                    "switches_per_tick_by_process": {
+                        name: {kind: round(n / count, 2) for kind, n in figures.items()}
+                        for name, figures in sorted(whole["switches_by_process"].items())}}
 
         never = run(["never_orders"], "never")
         examples = run(["example_alice", "example_bob"], "examples")
@@ -634,6 +641,264 @@ def scenario_backtest_long(bin_dir: Path, quick: bool) -> dict:
     }
 
 
+PEER_ENGINES = {"nautilus_trader": "nautilus_rule.py", "backtrader": "backtrader_rule.py",
+                "backtesting": "backtesting_rule.py"}
+PEER_VARIANTS = ("never", "orders")
+# The desk's runs: engine -> (--lockstep, strategy folder prefix). `desk_events` is the same rule with its
+# position from fill lines ("events": ["fills"]), the desk's path for strategies that ask for their events.
+DESK_RUNS = {"desk": ("stream", "peer"), "desk_strict": ("strict", "peer"), "desk_events": ("stream", "peer_events")}
+
+
+def peers_python() -> str:
+    """The peer engines' python: bench/peers/make-venv.sh makes bench/.peers-venv (pyenv 3.12) once."""
+    made = subprocess.run([str(PEERS / "make-venv.sh")], capture_output=True, text=True)
+    if made.returncode != 0:
+        raise RuntimeError(f"bench/peers/make-venv.sh failed: {made.stderr.strip()}")
+    return made.stdout.strip().splitlines()[-1]
+
+
+def desk_fills(db: Path) -> list:
+    """(tick index, side, qty, price in cents) of every fill in a peer-scenario backtest's ledger, in order."""
+    from decimal import Decimal
+    ledger = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        rows = ledger.execute("SELECT filled_at, side, qty, price FROM fills ORDER BY id").fetchall()
+    finally:
+        ledger.close()
+    fills = []
+    for filled_at, side, qty, price in rows:
+        moment = datetime.datetime.fromisoformat(filled_at)
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=datetime.timezone.utc)
+        ts_ms = round(moment.timestamp() * 1000)
+        fills.append((peer_index(ts_ms), side, int(Decimal(qty)), int(Decimal(price) * 100)))
+    return fills
+
+
+def check_fills(engine: str, variant: str, fills: list, expected: list) -> None:
+    """Raises unless `fills` are the reference's, fill by fill (tick index, side, qty, price in cents), naming
+    the engine and the first fill where they part."""
+    if fills == expected:
+        return
+    where = next((f"fill {index}: {got} where the reference has {want}"
+                  for index, (got, want) in enumerate(zip(fills, expected)) if got != want),
+                 f"{len(fills)} fills where the reference has {len(expected)}")
+    raise RuntimeError(f"{engine} ({variant}) does not fill as the reference: {where}")
+
+
+class SwitchSampler:
+    """Context switches of every thread of a process tree while it runs, by process name (`desk`,
+    `desk-sandbox` for a strategy's launcher and its sandbox's init, `python3` for the strategy): each thread's
+    last figures from /proc, sampled every `interval` seconds (a thread's last moments before it ends are
+    missed, so these are a little under the truth; the children's `getrusage` gives the exact total)."""
+
+    def __init__(self, pid: int, interval: float = 0.05):
+        self.pid = pid
+        self.interval = interval
+        self.seen: dict = {}  # (pid, tid) -> (process name, voluntary, involuntary)
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def sample(self) -> None:
+        for member in process_tree(self.pid) if Path(f"/proc/{self.pid}").exists() else []:
+            try:
+                name = Path(f"/proc/{member}/comm").read_text().strip()
+                tasks = list(Path(f"/proc/{member}/task").iterdir())
+            except (FileNotFoundError, ProcessLookupError):
+                continue
+            for task in tasks:
+                try:
+                    status = (task / "status").read_text()
+                except (FileNotFoundError, ProcessLookupError):
+                    continue
+                figures = dict(line.split(":", 1) for line in status.splitlines() if "ctxt_switches" in line)
+                self.seen[(member, task.name)] = (name, int(figures["voluntary_ctxt_switches"]),
+                                                  int(figures["nonvoluntary_ctxt_switches"]))
+
+    def run(self) -> None:
+        while not self.stop.wait(self.interval):
+            try:
+                self.sample()
+            except (FileNotFoundError, ProcessLookupError):
+                continue
+
+    def finish(self) -> dict:
+        """{process name: {"voluntary": n, "involuntary": n}} summed over its threads."""
+        self.stop.set()
+        self.thread.join()
+        totals: dict = {}
+        for name, voluntary, involuntary in self.seen.values():
+            entry = totals.setdefault(name, {"voluntary": 0, "involuntary": 0})
+            entry["voluntary"] += voluntary
+            entry["involuntary"] += involuntary
+        return totals
+
+
+def timed(args: list, timeout: float, cwd: Path, env: dict | None = None, by_process: bool = False) -> dict:
+    """Runs a whole process (spawn to exit): its `result` (a CompletedProcess), `wall` seconds, and for it and
+    every descendant it waited for (the children's getrusage) `cpu` seconds and context `switches`; with
+    `by_process`, also `switches_by_process` (``SwitchSampler``)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.monotonic()
+    process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=cwd, env=env)
+    sampler = SwitchSampler(process.pid) if by_process else None
+    try:
+        stdout, stderr = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.communicate()
+        raise RuntimeError(f"{' '.join(map(str, args[:3]))} … did not end within {timeout} s")
+    finally:
+        by_name = sampler.finish() if sampler else None
+    wall = time.monotonic() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    figures = {"result": subprocess.CompletedProcess(args, process.returncode, stdout, stderr), "wall": wall,
+               "cpu": (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime),
+               "switches": (after.ru_nvcsw - before.ru_nvcsw) + (after.ru_nivcsw - before.ru_nivcsw)}
+    if by_name is not None:
+        figures["switches_by_process"] = by_name
+    return figures
+
+
+def peer_strategies(folder: Path) -> Path:
+    """`folder`/strategies with the desk's strategy folders of the peer scenario: `peer_orders` and
+    `peer_never` (bench/peers/desk_strategy.py as strategy.py, rule.py beside it, the variant in config.json)
+    and `peer_events_orders` / `peer_events_never` (the same with `"events": ["fills"]`, position from fills)."""
+    strategies = folder / "strategies"
+    for variant in PEER_VARIANTS:
+        for prefix, extra in (("peer", {}), ("peer_events", {"events": ["fills"]})):
+            strategy = strategies / f"{prefix}_{variant}"
+            strategy.mkdir(parents=True)
+            (strategy / "strategy.py").write_text((PEERS / "desk_strategy.py").read_text())
+            (strategy / "rule.py").write_text((PEERS / "rule.py").read_text())
+            env = {"PEER_VARIANT": variant, **({"PEER_POSITION": "fills"} if extra else {})}
+            (strategy / "config.json").write_text(json.dumps({"user_id": "peer", "env": env, **extra}))
+    return strategies
+
+
+def desk_peer_run(bin_dir: Path, engine: str, variant: str, data: Path, strategies: Path, work: Path,
+                  timeout: float = 3600) -> dict:
+    """One whole `desk backtest` of a desk run of the peer scenario (`DESK_RUNS`: its `--lockstep` and
+    strategy folder) for `variant`: its fills (from the ledger, which is removed after), wall and CPU seconds,
+    context switches, the run's own seconds and the lockstep it reports."""
+    mode, prefix = DESK_RUNS[engine]
+    run = timed(
+        [str(bin_dir / "desk"), "backtest", f"{prefix}_{variant}", "--data", str(data), "--strategies",
+         str(strategies), "--work", str(work), "--config", str(ROOT / "bench" / "desk-bench.json"), "--lockstep",
+         mode, "--json", "--quiet"], timeout=timeout, cwd=work.parent)
+    result = run["result"]
+    if result.returncode != 0:
+        raise RuntimeError(f"desk backtest {prefix}_{variant} --lockstep {mode} failed: {result.stderr[-2000:]}")
+    report = json.loads(result.stdout)
+    fills = desk_fills(work / "desk.db")
+    shutil.rmtree(work)
+    return {**run, "fills": fills, "run_seconds": float(report["timing"]["elapsed_seconds"]),
+            "lockstep": report["timing"].get("lockstep", mode)}
+
+
+def peer_engine_run(python: str, engine: str, variant: str, csv: Path, out: Path, timeout: float = 3600) -> dict:
+    """One whole run of a peer engine's script (bench/peers/*_rule.py) in the peers' venv: its fills, wall
+    and CPU seconds."""
+    env = {"PATH": "/usr/bin:/bin", "TQDM_DISABLE": "1", "PYTHONDONTWRITEBYTECODE": "1"}
+    run = timed([python, str(PEERS / PEER_ENGINES[engine]), str(csv), str(out), variant], timeout=timeout,
+                cwd=out.parent, env=env)
+    if run["result"].returncode != 0:
+        raise RuntimeError(f"{engine} ({variant}) failed: {run['result'].stderr[-2000:]}")
+    fills = read_fills(out)
+    out.unlink()
+    return {**run, "fills": fills}
+
+
+def scenario_backtest_peers(bin_dir: Path, quick: bool, ticks: int | None = None, rounds: int | None = None) -> dict:
+    """`desk backtest` against NautilusTrader, backtrader and backtesting.py: the same ticks (one symbol,
+    bench/peers/ticks.py) and the same rule (bench/peers/rule.py: an SMA mean reversion, market orders
+    filling at the next tick's price), with orders and never ordering, each engine a whole process (spawn to
+    exit: imports, data loading, the run, its report). Rounds of every engine x variant in a seeded shuffle,
+    the desk under `--lockstep stream` and `--lockstep strict`; ratios are peer time over desk time within a
+    round, and their median over rounds. Every run's fills must equal the exact reference before any figure
+    is reported. Not part of `--quick`."""
+    ticks = ticks or (2_000 if quick else 200_000)
+    rounds = rounds or (1 if quick else 3)
+    python = peers_python()
+    versions = json.loads(subprocess.run(
+        [python, "-c", "import importlib.metadata as m, json, platform; print(json.dumps({**{p: m.version(p) for p in "
+                       "('nautilus_trader', 'backtrader', 'backtesting', 'pandas', 'numpy')}, "
+                       "'python': platform.python_version()}))"],
+        capture_output=True, text=True, check=True).stdout)
+    runs = []
+    with tempfile.TemporaryDirectory(prefix="desk-bench-peers-") as folder:
+        folder = Path(folder)
+        os.chmod(folder, 0o755)
+        jsonl, csv = peer_ticks(folder, ticks)
+        strategies = peer_strategies(folder)
+        prices = peer_prices(ticks)
+        expected = {variant: reference_fills(prices, MeanReversion.variant(variant)) for variant in PEER_VARIANTS}
+
+        def run(engine: str, variant: str, round_index: int) -> dict:
+            name = f"{engine}-{variant}-{round_index}"
+            if engine in DESK_RUNS:
+                figures = desk_peer_run(bin_dir, engine, variant, jsonl, strategies, folder / name)
+                extra = {"run_seconds": figures["run_seconds"], "lockstep": figures["lockstep"]}
+            else:
+                figures = peer_engine_run(python, engine, variant, csv, folder / f"{name}.csv")
+                extra = {}
+            check_fills(f"{engine} round {round_index + 1}", variant, figures["fills"], expected[variant])
+            return {"round": round_index, "engine": engine, "variant": variant,
+                    "wall_seconds": round(figures["wall"], 3), "cpu_seconds": round(figures["cpu"], 3),
+                    "switches_per_tick": round(figures["switches"] / ticks, 2), "fills": len(figures["fills"]),
+                    **extra}
+
+        plan = [(engine, variant) for variant in PEER_VARIANTS for engine in (*DESK_RUNS, *PEER_ENGINES)]
+        for round_index in range(rounds):
+            order = list(plan)
+            random.Random(round_index).shuffle(order)
+            for engine, variant in order:
+                print(f"   round {round_index + 1}/{rounds}: {engine} {variant}", flush=True)
+                runs.append(run(engine, variant, round_index))
+
+    def wall(engine: str, variant: str, round_index: int) -> float:
+        return next(r["wall_seconds"] for r in runs
+                    if (r["engine"], r["variant"], r["round"]) == (engine, variant, round_index))
+
+    def per_round(numerator: str, denominator: str, variant: str) -> dict:
+        ratios = [round(wall(numerator, variant, i) / wall(denominator, variant, i), 3) for i in range(rounds)]
+        return {"per_round": ratios, "median": round(statistics.median(ratios), 3)}
+
+    engines: dict = {}
+    for variant in PEER_VARIANTS:
+        engines[variant] = {}
+        for engine in (*DESK_RUNS, *PEER_ENGINES):
+            mine = [r for r in runs if (r["engine"], r["variant"]) == (engine, variant)]
+            seconds = statistics.median(r["wall_seconds"] for r in mine)
+            figures = {"wall_seconds": round(seconds, 3), "ticks_per_second": round(ticks / seconds),
+                       "cpu_seconds": round(statistics.median(r["cpu_seconds"] for r in mine), 3),
+                       "cpu_us_per_tick": round(statistics.median(r["cpu_seconds"] for r in mine) / ticks * 1e6, 1),
+                       "switches_per_tick": statistics.median(r["switches_per_tick"] for r in mine)}
+            if engine in DESK_RUNS:
+                figures["run_seconds"] = round(statistics.median(r["run_seconds"] for r in mine), 3)
+                figures["lockstep"] = sorted({r["lockstep"] for r in mine})
+            engines[variant][engine] = figures
+    ratios = {variant: {peer: per_round(peer, "desk", variant) for peer in PEER_ENGINES} for variant in PEER_VARIANTS}
+    ratios_strict = {variant: {peer: per_round(peer, "desk_strict", variant) for peer in PEER_ENGINES}
+                     for variant in PEER_VARIANTS}
+    stream_gain = {variant: per_round("desk_strict", "desk", variant) for variant in PEER_VARIANTS}
+    debug = "debug" in bin_dir.resolve().parts
+    return {
+        "ticks": ticks, "rounds": rounds, "fills": {variant: len(expected[variant]) for variant in PEER_VARIANTS},
+        "bin": str(bin_dir), "debug_build": debug, "versions": versions,
+        "timed": "whole process, spawn to exit; median over rounds; ratio = peer seconds / desk seconds in the "
+                 "same round (above 1: the desk is faster)",
+        "engines": engines, "ratios": ratios, "ratios_strict": ratios_strict, "stream_gain": stream_gain,
+        "runs": runs,
+        "targets": {
+            "desk_ge_1_0_each_peer_never": all(r["median"] >= 1.0 for r in ratios["never"].values()),
+            "desk_ge_1_0_each_peer_orders": all(r["median"] >= 1.0 for r in ratios["orders"].values()),
+            "never_orders_ge_100000_ticks_per_second": engines["never"]["desk"]["ticks_per_second"] >= 100_000,
+        },
+    }
+
+
 SCENARIOS = {
     "order_path": scenario_order_path,
     "crash": scenario_crash,
@@ -642,7 +907,16 @@ SCENARIOS = {
     "memory": scenario_memory,
     "backtest": scenario_backtest,
     "backtest_long": scenario_backtest_long,
+    "backtest_peers": scenario_backtest_peers,
 }
+# Left out of `--quick` (CI): it installs the peer engines and times whole processes (`--only` still runs it).
+NOT_QUICK = {"backtest_peers"}
+
+
+def scenario_names(only: list | None, quick: bool) -> list:
+    """The scenarios a run does: those named with `--only`, in that order, else every one (less `NOT_QUICK`
+    with `--quick`)."""
+    return list(only) if only else [name for name in SCENARIOS if not (quick and name in NOT_QUICK)]
 
 
 def table(results: dict) -> str:
@@ -691,19 +965,54 @@ def table(results: dict) -> str:
         lines.append(f"backtest ({backtest['ticks']} ticks, lockstep): floor {backtest['floor_ticks_per_second']} ticks/s | "
                      f"never orders {never['ticks_per_second']} ticks/s (ratio {backtest['ratio']}) | examples "
                      f"{examples['ticks_per_second']} ticks/s, {examples['orders_per_second']} orders/s")
+        for name, figures in (("never orders", never), ("examples", examples)):
+            if "cpu_us_per_tick" in figures:  # results from before these figures have none
+                split = ", ".join(f"{process} {kinds['voluntary']}+{kinds['involuntary']}"
+                                  for process, kinds in figures["switches_per_tick_by_process"].items())
+                lines.append(f"  {name}: whole process {figures['whole_process_seconds']} s, "
+                             f"{figures['cpu_us_per_tick']} us CPU/tick, {figures['switches_per_tick']} switches/tick "
+                             f"(voluntary+involuntary: {split})")
     long = results.get("backtest_long")
     if long:
         lines.append(f"backtest long ({long['ticks']} ticks, examples): run {long['run_seconds']} s "
                      f"({long['ticks_per_second']} ticks/s, {long['fills']} fills), report {long['report_seconds']} s")
+    peers = results.get("backtest_peers")
+    if peers:
+        note = " (DEBUG desk: not the benchmark's figures)" if peers.get("debug_build") else ""
+        lines.append(f"backtest vs peers ({peers['ticks']} ticks, {peers['rounds']} rounds, whole process, median "
+                     f"s and ticks/s; ratio = peer time / desk time, same round){note}")
+        for variant in PEER_VARIANTS:
+            figures = peers["engines"][variant]
+            cells = [f"desk {figures['desk']['wall_seconds']} s {figures['desk']['ticks_per_second']}/s",
+                     f"strict {figures['desk_strict']['wall_seconds']} s "
+                     f"(stream gain {peers['stream_gain'][variant]['median']}x)"]
+            if "desk_events" in figures:
+                cells.append(f"events {figures['desk_events']['wall_seconds']} s")
+            cells += [f"{peer} {figures[peer]['wall_seconds']} s {figures[peer]['ticks_per_second']}/s "
+                      f"({peers['ratios'][variant][peer]['median']}x)" for peer in PEER_ENGINES]
+            lines.append(f"  {variant:<6} ({peers['fills'][variant]} fills) " + " | ".join(cells))
     return "\n".join(lines)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--bin", type=Path, required=True, help="folder with release desk and desk-baseline")
-    parser.add_argument("--quick", action="store_true", help="each scenario briefly (CI: checks the harness runs)")
+    parser.add_argument("--bin", type=Path, required=True,
+                        help="folder with release desk and desk-baseline (a .build/debug folder works for developing "
+                             "the harness: its figures are not the benchmark's and go to bench/results/debug.json)")
+    parser.add_argument("--quick", action="store_true",
+                        help="each scenario briefly (CI: checks the harness runs); backtest_peers only with --only")
     parser.add_argument("--only", action="append", choices=sorted(SCENARIOS), help="run only these scenarios")
+    parser.add_argument("--peer-ticks", type=int, metavar="N",
+                        help="backtest_peers: ticks per run (default 200000, 2000 with --quick)")
+    parser.add_argument("--peer-rounds", type=int, metavar="N",
+                        help="backtest_peers: rounds (default 3, 1 with --quick)")
     args = parser.parse_args()
+    args.bin = args.bin.resolve()  # the scenarios run binaries from their own folders
+    for flag, value in (("--peer-ticks", args.peer_ticks), ("--peer-rounds", args.peer_rounds)):
+        if value is not None and value < 1:
+            parser.error(f"{flag} must be a whole number of at least 1, not {value}")
+    if args.peer_ticks is not None and args.peer_ticks > 200_000:
+        parser.error(f"--peer-ticks must be at most 200000 (the walk stays inside one session), not {args.peer_ticks}")
     results: dict = {
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
@@ -712,14 +1021,16 @@ def main() -> int:
         "quick": args.quick,
     }
     started = time.monotonic()
-    out = ROOT / "bench" / "results" / ("quick.json" if args.quick else "latest.json")
+    debug = "debug" in args.bin.parts
+    out = ROOT / "bench" / "results" / ("debug.json" if debug else "quick.json" if args.quick else "latest.json")
     if args.only and out.exists():
         # Some scenarios again: keep the others' figures from the last run.
         results = {**json.loads(out.read_text()), **results}
-    for name in args.only or SCENARIOS:
+    options = {"backtest_peers": {"ticks": args.peer_ticks, "rounds": args.peer_rounds}}
+    for name in scenario_names(args.only, args.quick):
         print(f"== {name}", flush=True)
         scenario_started = time.monotonic()
-        results[name] = SCENARIOS[name](args.bin, args.quick)
+        results[name] = SCENARIOS[name](args.bin, args.quick, **options.get(name, {}))
         results[name]["wall_seconds"] = round(time.monotonic() - scenario_started, 1)
         # Written after every scenario, so a failing one does not lose the others' figures.
         results["wall_seconds"] = round(time.monotonic() - started, 1)
