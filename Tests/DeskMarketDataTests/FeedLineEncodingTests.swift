@@ -65,7 +65,8 @@ struct FeedLineEncodingTests {
         return ticks
     }
 
-    @Test("byte for byte what the old encoder wrote: every line of data/sample, and quotes, sizes, bars and odd numbers")
+    @Test(
+        "byte for byte what the old encoder wrote: every line of data/sample, and quotes, sizes, bars and odd numbers")
     func sameBytes() throws {
         let samples = try FileManager.default.contentsOfDirectory(
             at: Self.root.appendingPathComponent("data/sample"), includingPropertiesForKeys: nil
