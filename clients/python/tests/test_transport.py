@@ -252,6 +252,28 @@ def test_a_forked_child_gets_its_own_session(fake_desk):
     assert place_order("AAPL", "1", "buy").status == "success"
 
 
+def test_an_order_is_sent_in_one_write(fake_desk, monkeypatch):
+    # The head and the body together: one wake-up of the desk per order, and nothing for Nagle to hold back.
+    from desk_client import _transport
+    writes = []
+    original = _transport.http.client.HTTPConnection.send
+    monkeypatch.setattr(_transport.http.client.HTTPConnection, "send",
+                        lambda self, data: (writes.append(bytes(data)), original(self, data))[1])
+    fake_desk.replies[("POST", "/order")] = (201, "application/x-protobuf", order_reply(status="success"))
+    fake_desk.replies[("GET", "/orders")] = (200, "application/json", b'{"orders": []}')
+    assert place_order("AAPL", 10, "buy", order_type="limit", limit_price="145.5").status == "success"
+    assert place_order("AAPL", 10, "sell").status == "success"
+    get_orders()
+    assert len(writes) == 3, writes
+    for write, sent in zip(writes, fake_desk.requests):
+        head, body = write.split(b"\r\n\r\n", 1)
+        assert head.startswith(f"{sent['method']} {sent['path']} HTTP/1.1".encode())
+        assert body == sent["body"]
+    request = OrderRequest()
+    request.ParseFromString(fake_desk.requests[0]["body"])
+    assert (request.symbol, request.qty, request.side, request.limit_price) == ("AAPL", "10", "buy", "145.5")
+
+
 def test_a_local_desk_is_spoken_to_without_importing_requests(fake_desk):
     # A fresh interpreter (this one has requests already): import, place an order over
     # the unix socket, and a loopback TCP session; only a non-local URL imports requests.
