@@ -226,22 +226,6 @@ def test_two_runs_give_the_same_report_and_ledger(tmp_path: Path) -> None:
         assert first, f"{table} is empty"
 
 
-def test_the_driver_is_named_without_its_ticks(tmp_path: Path) -> None:
-    # The service group names each service by its text; the driver's once reflected every tick of the run.
-    data = write_ticks(tmp_path / "ticks.jsonl", [str(100 + index % 7) for index in range(300)])
-    strategy(tmp_path / "strategies", "scripted", "alice")
-    command = [str(desk_binary()), "backtest", "--strategies", str(tmp_path / "strategies"), "--work",
-               str(tmp_path / "work"), "--json", "--quiet", "--data", str(data)]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=TIMEOUT, cwd=tmp_path,
-                            env={**os.environ, "LOG_LEVEL": "debug"})
-    assert report(result)["ticks"] == 300
-    named = [line for line in result.stderr.splitlines() if "sl-service=BacktestDriver" in line]
-    assert named, result.stderr[-2000:]
-    for line in named:
-        assert "sl-service=BacktestDriver(300 ticks, strategies: scripted)" in line
-        assert "Tick(" not in line and len(line) < 400, line[:400]
-
-
 def test_several_files_are_merged_by_time(tmp_path: Path) -> None:
     one = write_ticks(tmp_path / "aapl.jsonl", ["100", "101", "102"], symbol="AAPL")
     two = write_ticks(tmp_path / "msft.jsonl", ["400", "401", "402"], symbol="MSFT",
