@@ -461,9 +461,11 @@ func runIsolated(_ spec: SandboxSpec) -> Never {
     var deskEnded = desk == -2
     if spec.readiness != nil {
         close(channel[1])
-        deskEnded = deskEnded || relayReads(
+        if !deskEnded {
+            deskEnded = relayReads(
                 channel: channel[0], out: readinessOut, report: pipeEnds[0], desk: desk,
                 holdReads: spec.packetThreshold != nil)
+        }
         close(0)
     }
     if !deskEnded && desk >= 0 { deskEnded = awaitReport(pipeEnds[0], desk: desk) }

@@ -19,7 +19,8 @@ struct SandboxSpecTests {
 
     @Test(
         "how reads of stdin are watched survives the frame: not, every read, or a stdin of packets",
-        arguments: [(nil, nil), ("/srv/desk/sandbox/a.ready", nil), ("/srv/desk/sandbox/a.ready", 512)] as [(String?, Int?)])
+        arguments: [(nil, nil), ("/srv/desk/sandbox/a.ready", nil), ("/srv/desk/sandbox/a.ready", 512)]
+            as [(String?, Int?)])
     func readWatch(readiness: String?, packetThreshold: Int?) throws {
         let spec = SandboxSpec(
             program: ["/usr/bin/python3"], environment: [], isolate: true, readiness: readiness,
