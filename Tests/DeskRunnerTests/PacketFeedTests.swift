@@ -105,10 +105,12 @@ struct PacketFeedTests {
         }
     }
 
-    @Test("lookahead is refused (tee, io_uring, reopening stdin); reads through a duplicate of stdin are counted")
+    @Test(
+        "lookahead is refused (tee, io_uring, i386 calls, reopening stdin); reads through a duplicate of stdin are counted"
+    )
     func attacker() async throws {
         let script = """
-            import ctypes, os, sys, time
+            import ctypes, errno, mmap, os, platform, sys, time
             home = os.environ["HOME"]
             progress = open(os.path.join(home, "progress"), "a", buffering=1)
             def note(text):
@@ -127,6 +129,18 @@ struct PacketFeedTests {
             params = ctypes.create_string_buffer(120)
             ring = libc.syscall(425, 8, params)  # io_uring_setup
             note(f"io_uring {ring} {ctypes.get_errno()}")
+            if platform.machine() == "x86_64":
+                # tee again, as an i386 call (int 0x80): another ABI, other numbers.
+                code = bytes([0x53, 0x89, 0xFB, 0x89, 0xC8, 0x89, 0xF1, 0x89, 0xC6, 0xB8, 0x3B, 0x01, 0, 0, 0xCD, 0x80,
+                              0x5B, 0xC3])
+                page = mmap.mmap(-1, 4096, prot=mmap.PROT_READ | mmap.PROT_WRITE | mmap.PROT_EXEC)
+                page.write(code)
+                call = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_int)
+                tee32 = call(ctypes.addressof(ctypes.c_char.from_buffer(page)))
+                copied = tee32(0, w, 65536, 2)
+                note(f"i386 tee {copied} {os.read(r, 65536) if copied > 0 else b''!r}")
+            else:
+                note(f"i386 tee -{errno.ENOSYS} b''")
             alias = os.dup(0)
             note(f"dup {os.read(alias, 7)!r}")
             try:
@@ -154,6 +168,7 @@ struct PacketFeedTests {
             // tee and io_uring refused with EPERM: nothing copied.
             #expect(seen.contains("tee -1 \(EPERM) b''\n"), "\(seen)")
             #expect(seen.contains("io_uring -1 \(EPERM)\n"), "\(seen)")
+            #expect(seen.contains("i386 tee -\(ENOSYS) b''\n"), "\(seen)")
             // A short read through a duplicate of stdin takes its 7 bytes and loses the rest of that line:
             // the strategy's own loss. Stdin cannot be opened again (/proc/self/fd/0: the desk's pipe), and
             // the next reads, of stdin and of the duplicate, get exactly the next lines.
