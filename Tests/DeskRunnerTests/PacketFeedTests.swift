@@ -105,42 +105,56 @@ struct PacketFeedTests {
         }
     }
 
+    /// The start of a hostile strategy: it notes `READY`, waits for `$HOME/go`, then tries to copy its stdin
+    /// without consuming it — tee, io_uring, tee as an i386 call — and notes what each gave (`note`).
+    static let lookahead = """
+        import ctypes, errno, mmap, os, platform, sys, time
+        home = os.environ["HOME"]
+        progress = open(os.path.join(home, "progress"), "a", buffering=1)
+        def note(text):
+            progress.write(text + "\\n")
+        def wait(name):
+            while not os.path.exists(os.path.join(home, name)):
+                time.sleep(0.005)
+        note("READY")
+        wait("go")
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.syscall.restype = ctypes.c_long
+        r, w = os.pipe()
+        os.set_blocking(r, False)
+        copied = libc.tee(0, w, 65536, 2)  # SPLICE_F_NONBLOCK
+        note(f"tee {copied} {ctypes.get_errno()} {os.read(r, 65536) if copied > 0 else b''!r}")
+        params = ctypes.create_string_buffer(120)
+        ring = libc.syscall(425, 8, params)  # io_uring_setup
+        note(f"io_uring {ring} {ctypes.get_errno()}")
+        if platform.machine() == "x86_64":
+            # tee again, as an i386 call (int 0x80): another ABI, other numbers.
+            code = bytes([0x53, 0x89, 0xFB, 0x89, 0xC8, 0x89, 0xF1, 0x89, 0xC6, 0xB8, 0x3B, 0x01, 0, 0, 0xCD, 0x80,
+                          0x5B, 0xC3])
+            page = mmap.mmap(-1, 4096, prot=mmap.PROT_READ | mmap.PROT_WRITE | mmap.PROT_EXEC)
+            page.write(code)
+            call = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_int)
+            tee32 = call(ctypes.addressof(ctypes.c_char.from_buffer(page)))
+            copied = tee32(0, w, 65536, 2)
+            note(f"i386 tee {copied} {os.read(r, 65536) if copied > 0 else b''!r}")
+        else:
+            note(f"i386 tee -{errno.ENOSYS} b''")
+
+        """
+
+    /// Expects `seen` (a `lookahead` strategy's progress) to show each attempt refused, nothing copied.
+    static func expectRefused(_ seen: String) {
+        #expect(seen.contains("tee -1 \(EPERM) b''\n"), "\(seen)")
+        #expect(seen.contains("io_uring -1 \(EPERM)\n"), "\(seen)")
+        #expect(seen.contains("i386 tee -\(ENOSYS) b''\n"), "\(seen)")
+    }
+
     @Test(
         "lookahead is refused (tee, io_uring, i386 calls, reopening stdin); reads through a duplicate of stdin are counted"
     )
     func attacker() async throws {
-        let script = """
-            import ctypes, errno, mmap, os, platform, sys, time
-            home = os.environ["HOME"]
-            progress = open(os.path.join(home, "progress"), "a", buffering=1)
-            def note(text):
-                progress.write(text + "\\n")
-            def wait(name):
-                while not os.path.exists(os.path.join(home, name)):
-                    time.sleep(0.005)
-            note("READY")
-            wait("go")
-            libc = ctypes.CDLL(None, use_errno=True)
-            libc.syscall.restype = ctypes.c_long
-            r, w = os.pipe()
-            os.set_blocking(r, False)
-            copied = libc.tee(0, w, 65536, 2)  # SPLICE_F_NONBLOCK
-            note(f"tee {copied} {ctypes.get_errno()} {os.read(r, 65536) if copied > 0 else b''!r}")
-            params = ctypes.create_string_buffer(120)
-            ring = libc.syscall(425, 8, params)  # io_uring_setup
-            note(f"io_uring {ring} {ctypes.get_errno()}")
-            if platform.machine() == "x86_64":
-                # tee again, as an i386 call (int 0x80): another ABI, other numbers.
-                code = bytes([0x53, 0x89, 0xFB, 0x89, 0xC8, 0x89, 0xF1, 0x89, 0xC6, 0xB8, 0x3B, 0x01, 0, 0, 0xCD, 0x80,
-                              0x5B, 0xC3])
-                page = mmap.mmap(-1, 4096, prot=mmap.PROT_READ | mmap.PROT_WRITE | mmap.PROT_EXEC)
-                page.write(code)
-                call = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_int)
-                tee32 = call(ctypes.addressof(ctypes.c_char.from_buffer(page)))
-                copied = tee32(0, w, 65536, 2)
-                note(f"i386 tee {copied} {os.read(r, 65536) if copied > 0 else b''!r}")
-            else:
-                note(f"i386 tee -{errno.ENOSYS} b''")
+        let script =
+            Self.lookahead + """
             alias = os.dup(0)
             note(f"dup {os.read(alias, 7)!r}")
             try:
@@ -165,10 +179,7 @@ struct PacketFeedTests {
             try #require(done, "progress: \(progress())")
             let seen = progress()
             let text = { (line: [UInt8]) in String(decoding: line.dropLast(), as: UTF8.self) }
-            // tee and io_uring refused with EPERM: nothing copied.
-            #expect(seen.contains("tee -1 \(EPERM) b''\n"), "\(seen)")
-            #expect(seen.contains("io_uring -1 \(EPERM)\n"), "\(seen)")
-            #expect(seen.contains("i386 tee -\(ENOSYS) b''\n"), "\(seen)")
+            Self.expectRefused(seen)
             // A short read through a duplicate of stdin takes its 7 bytes and loses the rest of that line:
             // the strategy's own loss. Stdin cannot be opened again (/proc/self/fd/0: the desk's pipe), and
             // the next reads, of stdin and of the duplicate, get exactly the next lines.
@@ -183,6 +194,22 @@ struct PacketFeedTests {
             tell("end")
             strategy.closeInput()
             #expect(await strategy.exitStatus() == .exited(0))
+        }
+    }
+
+    @Test("in strict lockstep too, tee, io_uring and i386 calls are refused")
+    func refusedInStrict() async throws {
+        let script = Self.lookahead + "note(\"DONE\")\nwait(\"end\")\n"
+        try await ReadinessTests.withStrategy(script, base: 63_930) { strategy, _, progress, tell in
+            #expect(await strategy.write(Self.tick(1) + Self.tick(2)))
+            let ready = await eventually(within: 30) { progress().contains("READY\n") }
+            try #require(ready, "progress: \(progress())")
+            tell("go")
+            let done = await eventually(within: 30) { progress().contains("DONE\n") }
+            try #require(done, "progress: \(progress())")
+            Self.expectRefused(progress())
+            #expect(!progress().contains("101"), "it copied nothing of its stdin")
+            tell("end")
         }
     }
 }
