@@ -153,8 +153,8 @@ struct PacketFeedTests {
         "lookahead is refused (tee, io_uring, i386 calls, reopening stdin); reads through a duplicate of stdin are counted"
     )
     func attacker() async throws {
-        let script =
-            Self.lookahead + """
+        let script = """
+            \(Self.lookahead)
             alias = os.dup(0)
             note(f"dup {os.read(alias, 7)!r}")
             try:
