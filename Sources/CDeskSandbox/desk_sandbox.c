@@ -189,6 +189,15 @@ int desk_watch_stdin_reads(unsigned threshold) {
     DESK_PUT(BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, __X32_SYSCALL_BIT, 0, 1));
     DESK_PUT(BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (ENOSYS & SECCOMP_RET_DATA)));
 #endif
+    if (threshold != 0) {
+        // FIONREAD (on stdin or any alias of it) would tell the bytes written ahead: the lengths of
+        // lines not read yet. Reported like a short read: the run goes back to strict, where nothing waits.
+        DESK_PUT(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_ioctl, 0, 4));
+        DESK_PUT(BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[1]) + DESK_LOW_WORD));
+        DESK_PUT(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, FIONREAD, 0, 1));
+        DESK_PUT(BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF));
+        DESK_PUT(BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW));
+    }
     // Refused: tee copies a pipe's bytes without consuming them (a look past what was read), and
     // io_uring's reads and tees never pass through this filter.
     static const unsigned refused[] = {__NR_tee, __NR_io_uring_setup, __NR_io_uring_enter, __NR_io_uring_register};

@@ -77,9 +77,12 @@ struct PacketFeedTests {
     }
 
     @Test(
-        "a read shorter than a line, or a vectored one, is reported and held before it takes a byte",
+        "a read shorter than a line, a vectored one, or asking how much is waiting, is reported and held before it takes a byte",
         arguments: [
             "os.read(0, 7)", "os.read(0, 511)", "sys.stdin.buffer.raw.read(100)", "os.readv(0, [bytearray(65536)])",
+            // FIONREAD would tell the lengths of the lines written ahead, through stdin or an alias of it.
+            "__import__('fcntl').ioctl(0, __import__('termios').FIONREAD, bytearray(4))",
+            "__import__('fcntl').ioctl(os.dup(0), __import__('termios').FIONREAD, bytearray(4))",
         ])
     func shortReadsHeld(read: String) async throws {
         let script = """
