@@ -111,7 +111,8 @@ struct BacktestDriver: Service {
             let fills = market.line(PriceBook.Line(tick))
             if !fills.isEmpty { await desk.apply(fills) }
             if Task.isCancelled { return stopped(at: index, waitingFor: nil, deadline) }
-            let delivery = await lockstep.deliver(lines.isEmpty ? FeedLine(tick: tick) : lines[index], tick: index, moved: moved)
+            let delivery = await lockstep.deliver(
+                lines.isEmpty ? FeedLine(tick: tick) : lines[index], tick: index, moved: moved)
             if let strategy = delivery.fallback { return fallBack(strategy) }
             if Task.isCancelled { return stopped(at: index, waitingFor: delivery.unanswered, deadline) }
             fillsAfterTick.append(metrics.fillsBooked)

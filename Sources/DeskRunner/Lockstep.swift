@@ -141,7 +141,8 @@ public actor Lockstep {
                 gate == nil || definition.config.events.contains(.fills)
                 ? nil : StreamPlan(lines: lines, symbols: definition.config.symbols)
             do {
-                run = try await launcher.launch(definition, watch: plan.map { ReadWatch.packets(threshold: $0.threshold) } ?? .everyRead)
+                run = try await launcher.launch(
+                    definition, watch: plan.map { ReadWatch.packets(threshold: $0.threshold) } ?? .everyRead)
             } catch {
                 logger.error(
                     "strategy failed", metadata: ["strategy": "\(definition.name)", "reason": "\(error.message)"])
@@ -273,8 +274,7 @@ public actor Lockstep {
         await turns(nil)
     }
 
-    private func turns(_ line: FeedLine?, tick: Int = 0, moved: @escaping @Sendable () -> Void = {}) async -> Delivery
-    {
+    private func turns(_ line: FeedLine?, tick: Int = 0, moved: @escaping @Sendable () -> Void = {}) async -> Delivery {
         var given = 0
         for (index, name) in order.enumerated() {
             if Task.isCancelled { break }
