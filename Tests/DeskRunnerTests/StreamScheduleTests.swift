@@ -90,7 +90,7 @@ struct StreamScheduleTests {
 
     /// One run of the scheduler against the fakes under a random schedule; the desk's actions
     /// (threaded requests left out) and how many of them there were.
-    static func stream(_ scripts: [Script], ticks: Int, pipe: Int, _ random: inout Seeded) -> (
+    static func stream(_ scripts: [Script], ticks: Int, pipe: Int, ahead: Int, _ random: inout Seeded) -> (
         log: [String], threaded: Int, late: Int
     ) {
         let names = scripts.map(\.name)
@@ -98,7 +98,7 @@ struct StreamScheduleTests {
             feeds: Dictionary(
                 uniqueKeysWithValues: scripts.enumerated().map { index, script in
                     (script.name, StreamSchedule.Feed(index: index, ticks: script.ticks, lengths: script.lengths))
-                }))
+                }), ticksAhead: ahead, linesAhead: pipe)
         var fakes = Dictionary(uniqueKeysWithValues: scripts.map { ($0.name, Fake(script: $0)) })
         for name in names { fakes[name]!.toSend = fakes[name]!.script.settleRequests }
         enum Plan { case settle(String), phase(Int), turn(String, Int, Int) }
@@ -138,11 +138,7 @@ struct StreamScheduleTests {
         func driver() {
             for name in names {
                 schedule.observe(name, unread: unread(name))
-                while let _ = schedule.nextLineToWrite(name),
-                    schedule.feeds[name]!.written - fakes[name]!.consumed < pipe
-                {
-                    schedule.wrote(name)
-                }
+                while schedule.nextLineToWrite(name) != nil { schedule.wrote(name) }
                 if schedule.shouldCloseInput(name) { schedule.closedInput(name) }
             }
             guard next < plan.count else { return }
@@ -240,7 +236,10 @@ struct StreamScheduleTests {
         let ticks = Int.random(in: 1...12, using: &random)
         let scripts = Self.scripts(ticks: ticks, strategies: Int.random(in: 1...4, using: &random), &random)
         let expected = Self.strict(scripts, ticks: ticks)
-        let run = Self.stream(scripts, ticks: ticks, pipe: Int.random(in: 1...5, using: &random), &random)
+        let run = Self.stream(
+            scripts, ticks: ticks, pipe: Int.random(in: 1...5, using: &random),
+            ahead: Int.random(in: 0...4, using: &random),
+            &random)
         #expect(run.log == expected, "seed \(seed)")
         // Every request of another thread ran, once.
         #expect(run.threaded == scripts.filter { $0.threadedAt != nil }.count, "seed \(seed)")
