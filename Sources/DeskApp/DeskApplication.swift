@@ -170,7 +170,7 @@ public struct DeskApplication: Sendable {
                     calendar: configuration.session,
                     alwaysOpen: !venues.defaultVenue.capabilities.contains(.keepsMarketHours)),
                 webSessions: sessions, web: configuration.web, calendar: configuration.session,
-                logger: logger))
+                logger: logger, requestGate: configuration.requestGate))
     }
 
     /// The reconciler of the default venue, when it has an account of its own (Alpaca).
