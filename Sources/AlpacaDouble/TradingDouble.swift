@@ -128,6 +128,9 @@ public final class TradingDouble: Sendable {
     /// Every order the account has, as Alpaca would show it.
     public var orderCount: Int { state.withLock { $0.book.orders.count } }
 
+    /// The status of every order the account has, legs included, in the order they were made.
+    public var orderStatuses: [String] { state.withLock { $0.book.orders.map(\.status) } }
+
     /// Places an order directly at the "broker", bypassing the desk (reconciliation finds it).
     public func placeOutsideTheDesk(symbol: String, qty: Decimal, side: String, limitPrice: Decimal) -> String? {
         state.withLock { state in

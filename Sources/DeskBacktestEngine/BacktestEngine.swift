@@ -19,7 +19,7 @@ public enum BacktestEngine {
         var all: [Tick] = []
         for file in files {
             do {
-                all += try ReplaySource(file: file, speed: .asFastAsPossible).readTicks()
+                all += try ReplaySource.ticks(in: file)
             } catch {
                 throw BacktestFailure(message: error.description)
             }
@@ -176,7 +176,7 @@ public enum BacktestEngine {
             throw failure
         case nil: throw BacktestFailure(message: "the backtest's desk stopped before its run began")
         }
-        let ledger = try? Ledger(path: database)
+        let ledger = try? Ledger(readingExisting: database)
         guard let ledger else { throw BacktestFailure(message: "cannot read the backtest's ledger \(database)") }
         defer { ledger.close() }
         let tracker: PerformanceTracker

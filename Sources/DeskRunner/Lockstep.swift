@@ -270,7 +270,7 @@ public actor Lockstep {
 
     /// In stream mode: tick `tick`'s desk phase begins (before any strategy's turn at it).
     public nonisolated func beginDeskPhase(_ tick: Int) {
-        gate?.update { $0.beginDeskPhase(tick) }
+        gate?.beginDeskPhase(tick)
     }
 
     /// Gives each strategy the order event lines booked since its last turn (the

@@ -1,3 +1,4 @@
+import DeskCore
 import Foundation
 import Synchronization
 
@@ -30,7 +31,14 @@ public final class StreamGate: Sendable {
         var rung = false
         var bell: CheckedContinuation<Void, Never>?
         var answered = 0
+        /// When the last desk phase began, and the driver's seconds per tick (a moving average).
+        var lastDeskPhase: ContinuousClock.Instant?
+        var pace = 0.0
     }
+
+    /// About the longest a request held for its turn should wait in wall time: far
+    /// below a client's timeout (desk_client's is 10 s).
+    static let heldWait = 1.0
     private let state = Mutex(State())
 
     /// An empty gate: it holds nothing until `arm` gives it strategies.
@@ -102,6 +110,21 @@ public final class StreamGate: Sendable {
 
     /// Requests answered so far (the deadline restarts when it moves).
     var answered: Int { state.withLock { $0.answered } }
+
+    /// Tick `tick`'s desk phase begins: lines are written as far ahead as the
+    /// driver's pace allows a held request to wait about `heldWait`.
+    func beginDeskPhase(_ tick: Int) {
+        let now = ContinuousClock.now
+        state.withLock { state in
+            if let last = state.lastDeskPhase {
+                let seconds = (now - last).seconds
+                state.pace = state.pace == 0 ? seconds : state.pace * 0.9 + seconds * 0.1
+            }
+            state.lastDeskPhase = now
+            state.schedule.ticksAhead = StreamSchedule.reach(pace: state.pace, wait: Self.heldWait)
+            state.schedule.beginDeskPhase(tick)
+        }
+    }
 
     /// Requests that arrived after their turn had passed.
     public var lateRequests: Int { state.withLock { $0.schedule.lateRequests } }

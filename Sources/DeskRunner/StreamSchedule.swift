@@ -118,14 +118,26 @@ public struct StreamSchedule: Sendable {
 
     /// How far ahead of the driver's tick lines are written: a request of a strategy
     /// that read ahead waits (in wall time) until the driver gets there, which the
-    /// slowest strategy paces; its client's timeout must not run out meanwhile.
-    public let ticksAhead: Int
+    /// slowest strategy paces; its client's timeout must not run out meanwhile
+    /// (`StreamGate` narrows it to the driver's pace: `reach(pace:)`).
+    public var ticksAhead: Int
     /// How many lines a strategy's stdin holds unread (a packet takes a page of its 1 MiB pipe).
     public let linesAhead: Int
 
+    /// The most ticks ahead of the driver lines are written.
+    public static let mostTicksAhead = 128
+
+    /// How many ticks ahead of the driver to write when it takes `pace` seconds a
+    /// tick, so that a request held until the driver gets there waits about
+    /// `wait` seconds at most: from 1 to `mostTicksAhead`.
+    public static func reach(pace: Double, wait: Double) -> Int {
+        guard pace > 0 else { return mostTicksAhead }
+        return Int(min(Double(mostTicksAhead), max(1, (wait / pace).rounded(.down))))
+    }
+
     /// The schedule of these strategies' feeds, lines written up to `ticksAhead`
     /// ticks past the driver's and `linesAhead` lines past what each has read.
-    public init(feeds: [String: Feed], ticksAhead: Int = 128, linesAhead: Int = 256) {
+    public init(feeds: [String: Feed], ticksAhead: Int = mostTicksAhead, linesAhead: Int = 256) {
         self.feeds = feeds
         self.ticksAhead = ticksAhead
         self.linesAhead = linesAhead

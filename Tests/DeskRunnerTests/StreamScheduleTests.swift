@@ -247,6 +247,20 @@ struct StreamScheduleTests {
         #expect(run.threaded == scripts.filter { $0.threadedAt != nil }.count, "seed \(seed)")
     }
 
+    @Test(
+        "lines are written as far ahead as keeps a held request's wait near its aim, at the driver's pace",
+        arguments: [
+            (0.0, 128),  // no pace yet
+            (0.000_01, 128),  // 10 µs a tick: the most
+            (0.01, 100),  // 10 ms: 100 ticks, a second
+            (0.1, 10),
+            (0.7, 1),
+            (5.0, 1),  // slower than the aim: still the next tick
+        ])
+    func reach(pace: Double, ticks: Int) {
+        #expect(StreamSchedule.reach(pace: pace, wait: 1) == ticks)
+    }
+
     @Test("a request's turn is the line its strategy had read; none read: the settle phase")
     func stamps() {
         var schedule = StreamSchedule(feeds: ["a": .init(index: 0, ticks: [0, 2, 5], lengths: [10, 10, 10])])
