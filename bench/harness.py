@@ -971,11 +971,12 @@ def table(results: dict) -> str:
     backtest = results.get("backtest")
     if backtest:
         never, examples = backtest["never_orders"], backtest["examples"]
-        floors = backtest["floors"]
-        lines.append(f"backtest floors ({backtest['ticks']} ticks, the hand-off alone): strict "
-                     f"{floors['strict']['ticks_per_second']} ticks/s, {floors['strict']['cpu_us_per_tick']} CPU us/tick | "
-                     f"packet {floors['packet']['ticks_per_second']} ticks/s, {floors['packet']['cpu_us_per_tick']} "
-                     f"CPU us/tick")
+        floors = backtest.get("floors")
+        if floors:  # results from before the packet floor have none
+            lines.append(f"backtest floors ({backtest['ticks']} ticks, the hand-off alone): strict "
+                         f"{floors['strict']['ticks_per_second']} ticks/s, {floors['strict']['cpu_us_per_tick']} "
+                         f"CPU us/tick | packet {floors['packet']['ticks_per_second']} ticks/s, "
+                         f"{floors['packet']['cpu_us_per_tick']} CPU us/tick")
         lines.append(f"backtest ({backtest['ticks']} ticks, lockstep): floor {backtest['floor_ticks_per_second']} ticks/s | "
                      f"never orders {never['ticks_per_second']} ticks/s (ratio {backtest['ratio']}) | examples "
                      f"{examples['ticks_per_second']} ticks/s, {examples['orders_per_second']} orders/s")

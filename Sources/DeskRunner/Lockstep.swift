@@ -480,9 +480,6 @@ struct StreamPlan: Equatable {
     let ticks: [Int]
     let threshold: Int
 
-    /// The largest line one packet holds.
-    static let packetBytes = 4096
-
     init?(lines all: [FeedLine], symbols: Set<String>?) {
         var lines: [[UInt8]] = []
         var ticks: [Int] = []
@@ -491,10 +488,11 @@ struct StreamPlan: Equatable {
             lines.append(line.bytes)
             ticks.append(index)
         }
-        let longest = lines.map(\.count).max() ?? 1
-        guard longest <= Self.packetBytes else { return nil }
+        guard let threshold = ReadWatch.packetThreshold(longestLine: lines.map(\.count).max() ?? 1) else {
+            return nil
+        }
         self.lines = lines
         self.ticks = ticks
-        threshold = min(Self.packetBytes, (longest + 511) / 512 * 512)
+        self.threshold = threshold
     }
 }

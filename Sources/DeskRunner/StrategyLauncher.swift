@@ -1,5 +1,6 @@
 import DeskCore
 import Foundation
+import SandboxSpec
 
 /// Why a strategy could not be started, in the words the member reads.
 public struct LaunchProblem: Error, Sendable, Equatable, CustomStringConvertible {
@@ -157,6 +158,14 @@ public enum ReadWatch: Sendable, Equatable {
     var packetThreshold: Int? {
         if case .packets(let threshold) = self { return threshold }
         return nil
+    }
+
+    /// The packet threshold of a strategy whose longest line is `longestLine`
+    /// bytes: the smallest read that takes every line whole, rounded up to 512
+    /// bytes; nil when a line is longer than one packet holds (PIPE_BUF).
+    public static func packetThreshold(longestLine: Int) -> Int? {
+        guard longestLine <= SandboxSpec.largestPacket else { return nil }
+        return min(SandboxSpec.largestPacket, (max(1, longestLine) + 511) / 512 * 512)
     }
 }
 

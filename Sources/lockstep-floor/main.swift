@@ -53,10 +53,11 @@ let lines = try ReplaySource(file: URL(fileURLWithPath: arguments[1]), speed: .a
     .map { FeedLine(tick: $0).bytes }
 // A packet run's threshold is a backtest's: the longest line, rounded up to 512 bytes.
 let longest = lines.map(\.count).max() ?? 1
-if mode == .packet && longest > SandboxSpec.largestPacket {
+let packetThreshold = ReadWatch.packetThreshold(longestLine: longest)
+if mode == .packet && packetThreshold == nil {
     fail("a line of \(longest) bytes is longer than one packet (\(SandboxSpec.largestPacket) bytes): use --mode strict")
 }
-let threshold = min(SandboxSpec.largestPacket, (longest + 511) / 512 * 512)
+let threshold = packetThreshold ?? SandboxSpec.largestPacket
 try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
 let strategies = work.appendingPathComponent("strategies/floor")
 try FileManager.default.createDirectory(at: strategies, withIntermediateDirectories: true)
