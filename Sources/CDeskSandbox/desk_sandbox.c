@@ -160,37 +160,85 @@ unsigned long desk_mount_flags(const char *path) {
 #define DESK_AUDIT_ARCH AUDIT_ARCH_AARCH64
 #endif
 
-int desk_watch_stdin_reads(void) {
-#ifdef DESK_AUDIT_ARCH
-    struct sock_filter filter[] = {
-        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, DESK_AUDIT_ARCH, 1, 0),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-#ifdef __NR_read
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_read, 5, 0),
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define DESK_LOW_WORD 0
+#define DESK_HIGH_WORD 4
 #else
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0xFFFFFFFF, 5, 0),
+#define DESK_LOW_WORD 4
+#define DESK_HIGH_WORD 0
 #endif
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_readv, 4, 0),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_pread64, 3, 0),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_preadv, 2, 0),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_preadv2, 1, 0),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0])),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 1),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-    };
-    struct sock_fprog program = {.len = sizeof filter / sizeof filter[0], .filter = filter};
+
+#ifndef __NR_io_uring_setup
+#define __NR_io_uring_setup 425
+#define __NR_io_uring_enter 426
+#define __NR_io_uring_register 427
+#endif
+
+int desk_watch_stdin_reads(unsigned threshold) {
+#ifdef DESK_AUDIT_ARCH
+    struct sock_filter filter[64];
+    unsigned count = 0;
+#define DESK_PUT(statement) (filter[count++] = (struct sock_filter)statement)
+    DESK_PUT(BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)));
+    // Another ABI's calls (i386 through int 0x80) would pass every rule below under other numbers.
+    DESK_PUT(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, DESK_AUDIT_ARCH, 1, 0));
+    DESK_PUT(BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (ENOSYS & SECCOMP_RET_DATA)));
+    DESK_PUT(BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)));
+#ifdef __X32_SYSCALL_BIT
+    // x32 calls: the same ABI check by number.
+    DESK_PUT(BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, __X32_SYSCALL_BIT, 0, 1));
+    DESK_PUT(BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (ENOSYS & SECCOMP_RET_DATA)));
+#endif
+    // Refused: tee copies a pipe's bytes without consuming them (a look past what was read), and
+    // io_uring's reads and tees never pass through this filter.
+    static const unsigned refused[] = {__NR_tee, __NR_io_uring_setup, __NR_io_uring_enter, __NR_io_uring_register};
+    static const unsigned sized[] = {
+#ifdef __NR_read
+        __NR_read,
+#endif
+        __NR_pread64};
+    static const unsigned vectored[] = {__NR_readv, __NR_preadv, __NR_preadv2};
+    const unsigned refusedCount = sizeof refused / sizeof refused[0];
+    const unsigned sizedCount = sizeof sized / sizeof sized[0];
+    const unsigned vectoredCount = sizeof vectored / sizeof vectored[0];
+    // The comparisons jump into this tail (T0 = `tail`); a call that matches none falls into T0:
+    //   T0 ALLOW · T1 REFUSE · T2–T8 SIZED: fd 0 and a count below `threshold` → NOTIFY (a count of
+    //   2^32 or more is never short) · T9–T11 VECTORED (with no threshold, every read): fd 0 → NOTIFY ·
+    //   T12 ALLOW.
+    unsigned tail = count + refusedCount + sizedCount + vectoredCount;
+    unsigned sizedTarget = threshold == 0 ? tail + 9 : tail + 2;
+    for (unsigned i = 0; i < refusedCount; i++, count++)
+        filter[count] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, refused[i], tail + 1 - count - 1, 0);
+    for (unsigned i = 0; i < sizedCount; i++, count++)
+        filter[count] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, sized[i], sizedTarget - count - 1, 0);
+    for (unsigned i = 0; i < vectoredCount; i++, count++)
+        filter[count] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, vectored[i], tail + 9 - count - 1, 0);
+    DESK_PUT(BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW));                                  // T0
+    DESK_PUT(BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (EPERM & SECCOMP_RET_DATA)));     // T1
+    DESK_PUT(BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0]) + DESK_LOW_WORD));
+    DESK_PUT(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 8));                                   // T3
+    DESK_PUT(BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[2]) + DESK_HIGH_WORD));
+    DESK_PUT(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 6));                                   // T5
+    DESK_PUT(BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[2]) + DESK_LOW_WORD));
+    DESK_PUT(BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, threshold, 4, 0));                           // T7
+    DESK_PUT(BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF));                              // T8
+    DESK_PUT(BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0]) + DESK_LOW_WORD));
+    DESK_PUT(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 1));                                   // T10
+    DESK_PUT(BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF));                              // T11
+    DESK_PUT(BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW));                                  // T12
+#undef DESK_PUT
+    struct sock_fprog program = {.len = (unsigned short)count, .filter = filter};
     return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &program);
 #else
+    (void)threshold;
     errno = ENOSYS;
     return -1;
 #endif
 }
 
-int desk_continue_stdin_read(int listener, int report) {
+/// One notification from `listener`: a byte to `report` (unless -1), then, when `answer`, the
+/// reported read goes on; else it is held (never answered: the reader waits until it is stopped).
+static int take_stdin_read(int listener, int report, int answer) {
     static struct seccomp_notif_sizes sizes;
     if (sizes.seccomp_notif == 0 && syscall(SYS_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &sizes) != 0) return -1;
     struct seccomp_notif *request = calloc(1, sizes.seccomp_notif);
@@ -203,12 +251,16 @@ int desk_continue_stdin_read(int listener, int report) {
                 while (write(report, &byte, 1) < 0 && errno == EINTR) {
                 }
             }
-            response->id = request->id;
-            response->flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
-            response->error = 0;
-            response->val = 0;
-            if (ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, response) == 0) result = 1;
-            else result = errno == ENOENT ? 0 : -1;
+            if (!answer) {
+                result = 1;
+            } else {
+                response->id = request->id;
+                response->flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+                response->error = 0;
+                response->val = 0;
+                if (ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, response) == 0) result = 1;
+                else result = errno == ENOENT ? 0 : -1;
+            }
         } else {
             result = errno == ENOENT ? 0 : -1;
         }
@@ -217,6 +269,10 @@ int desk_continue_stdin_read(int listener, int report) {
     free(response);
     return result;
 }
+
+int desk_continue_stdin_read(int listener, int report) { return take_stdin_read(listener, report, 1); }
+
+int desk_hold_stdin_read(int listener, int report) { return take_stdin_read(listener, report, 0); }
 
 int desk_send_descriptor(int socket, int fd) {
     char byte = 0;

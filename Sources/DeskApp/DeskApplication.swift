@@ -168,7 +168,7 @@ public struct DeskApplication: Sendable {
                     calendar: configuration.session,
                     alwaysOpen: !venues.defaultVenue.capabilities.contains(.keepsMarketHours)),
                 webSessions: sessions, web: configuration.web, calendar: configuration.session,
-                logger: logger))
+                logger: logger, requestGate: configuration.requestGate))
     }
 
     /// The reconciler of the default venue, when it has an account of its own (Alpaca).
@@ -222,7 +222,8 @@ public struct DeskApplication: Sendable {
         let connections = configuration.connections
         let logger = self.logger
         let streams = AlpacaStreams(
-            tokens: useCases.tokens, orderEvents: useCases.orderEvents, feed: feed, logger: logger)
+            tokens: useCases.tokens, orderEvents: useCases.orderEvents, feed: feed, logger: logger,
+            refusesStrategies: configuration.requestGate != nil)
         var tcp = Application(
             responder: responder, server: .desk(connections, streams: streams),
             configuration: ApplicationConfiguration(

@@ -66,6 +66,10 @@ public struct BacktestReport: Codable, Sendable, Equatable {
         /// How ticks reached the strategies: `stream` or `strict` (`--lockstep`),
         /// and why a stream run went back to strict.
         public var lockstep: String?
+        /// Stream mode: requests that reached the desk after the turn of the line
+        /// their strategy had read had passed (a strategy asking from another
+        /// thread or on a timer): taken at once, not the same in every run.
+        public var lateRequests: Int?
 
         public init(elapsedSeconds: Double, ticks: Int, lockstep: String? = nil) {
             self.lockstep = lockstep
@@ -76,6 +80,7 @@ public struct BacktestReport: Codable, Sendable, Equatable {
         enum CodingKeys: String, CodingKey {
             case elapsedSeconds = "elapsed_seconds", ticksPerSecond = "ticks_per_second"
             case reportSeconds = "report_seconds", lockstep
+            case lateRequests = "late_requests"
         }
     }
 

@@ -28,6 +28,8 @@ struct BacktestDriver: Service {
     let session: SessionCalendar
     /// Splits and dividends, in ex-date order: each is applied before the first tick of its ex-date.
     let actions: [CorporateAction]
+    /// Stream mode: the strategies that read line by line are fed ahead (`Lockstep` with a gate).
+    let streaming: Bool
     let tickTimeout: Duration
     let endGrace: Duration
     let quiet: Bool
@@ -63,7 +65,9 @@ struct BacktestDriver: Service {
     private func drive(_ deadline: TickDeadline) async -> Result<[Int], BacktestFailure> {
         await application.waitUntilListening()
         await application.orderDesk.ready()
-        if let problem = await lockstep.start(names) { return fail(problem.description) }
+        // In stream mode the strategies fed in packets are given every line of their symbols ahead.
+        let lines = streaming ? ticks.map { FeedLine(tick: $0) } : []
+        if let problem = await lockstep.start(names, lines: lines) { return fail(problem.description) }
         if let problem = await lockstep.failure() { return fail(problem.description) }
         var fillsAfterTick: [Int] = []
         fillsAfterTick.reserveCapacity(ticks.count)
@@ -75,11 +79,14 @@ struct BacktestDriver: Service {
         let corporateActions = application.corporateActions
         let progress = Progress(total: ticks.count, quiet: quiet, note: note)
         deadline.begin()
-        if let waiting = await lockstep.settle() {
-            return stopped(at: nil, waitingFor: waiting, deadline)
-        }
+        // A strategy that read on, or had a request answered, restarts the deadline.
+        let moved: @Sendable () -> Void = { deadline.begin() }
+        let settled = await lockstep.settle(moved: moved)
+        if let strategy = settled.fallback { return fallBack(strategy) }
+        if let waiting = settled.unanswered { return stopped(at: nil, waitingFor: waiting, deadline) }
         for (index, tick) in ticks.enumerated() {
             deadline.begin()
+            lockstep.beginDeskPhase(index)
             // A tick stamped at the close (a bar ending at 16:00) is still the session's.
             while tick.at > nextClose {
                 clock.set(nextClose)
@@ -104,7 +111,8 @@ struct BacktestDriver: Service {
             let fills = market.line(PriceBook.Line(tick))
             if !fills.isEmpty { await desk.apply(fills) }
             if Task.isCancelled { return stopped(at: index, waitingFor: nil, deadline) }
-            let delivery = await lockstep.deliver(FeedLine(tick: tick))
+            let delivery = await lockstep.deliver(lines.isEmpty ? FeedLine(tick: tick) : lines[index], tick: index, moved: moved)
+            if let strategy = delivery.fallback { return fallBack(strategy) }
             if Task.isCancelled { return stopped(at: index, waitingFor: delivery.unanswered, deadline) }
             fillsAfterTick.append(metrics.fillsBooked)
             if index & 1023 == 1023 {
@@ -129,6 +137,13 @@ struct BacktestDriver: Service {
 
     private func fail(_ message: String) -> Result<[Int], BacktestFailure> {
         .failure(BacktestFailure(message: message))
+    }
+
+    /// Strategy `strategy`, fed in packets, reads stdin in pieces smaller than a line: the run stops, to be run again in strict.
+    private func fallBack(_ strategy: String) -> Result<[Int], BacktestFailure> {
+        .failure(
+            BacktestFailure(
+                message: "strategy \(strategy) reads stdin in pieces smaller than a line", fallback: strategy))
     }
 
     /// The run was stopped at tick `index` (nil: before the first), waiting for

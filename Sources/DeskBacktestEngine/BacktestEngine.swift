@@ -47,10 +47,40 @@ public enum BacktestEngine {
         return candidate
     }
 
-    /// Runs the backtest; `note` gets the lines meant for people (stderr).
+    /// Runs the backtest; `note` gets the lines meant for people (stderr). A
+    /// stream run in which a strategy reads stdin in pieces smaller than a line is
+    /// done again in strict lockstep, in a clean work folder.
     public static func run(
         _ settings: BacktestSettings, environment: DeskEnvironment = DeskEnvironment(),
         note: @escaping @Sendable (String) -> Void
+    ) async throws(BacktestFailure) -> BacktestOutcome {
+        do {
+            return try await runOnce(settings, environment: environment, note: note)
+        } catch let failure {
+            guard let strategy = failure.fallback, let work = failure.workDirectory else { throw failure }
+            let why = "strategy \(strategy) reads stdin in pieces smaller than a line"
+            note("\(why): the backtest runs again in strict lockstep (--lockstep strict)")
+            do {
+                try FileManager.default.removeItem(at: work)
+            } catch {
+                throw BacktestFailure(message: "cannot clear the work folder \(work.path) to run again: \(error)")
+            }
+            var strict = settings
+            strict.lockstep = .strict
+            strict.workDirectory = work
+            var outcome = try await runOnce(strict, environment: environment, note: note)
+            outcome.report.timing?.lockstep = "strict (fallback: \(why))"
+            do {
+                try writeReport(outcome.report, in: outcome.reportPage.deletingLastPathComponent())
+            } catch {
+                throw BacktestFailure(message: "cannot write the report: \(error.localizedDescription)")
+            }
+            return outcome
+        }
+    }
+
+    private static func runOnce(
+        _ settings: BacktestSettings, environment: DeskEnvironment, note: @escaping @Sendable (String) -> Void
     ) async throws(BacktestFailure) -> BacktestOutcome {
         let ticks = try load(settings.dataFiles)
         guard let first = ticks.first else {
@@ -95,6 +125,9 @@ public enum BacktestEngine {
         configuration.paperFills = settings.fillAt
         configuration.slippageBps = settings.slippageBps
         configuration.closesSessions = false
+        // Stream mode: the strategies' requests pass the gate, each taken at the turn of the line it had read.
+        let gate = settings.lockstep == .stream ? StreamGate() : nil
+        configuration.requestGate = gate
         let logger = DeskServerMain.logger(environment, default: .error)
         let launch: DeskLaunch
         do {
@@ -115,10 +148,11 @@ public enum BacktestEngine {
                     "the strategy sandbox cannot be built here: \(problem) (a backtest needs it: it watches each strategy's reads of stdin)"
             )
         }
-        let lockstep = Lockstep(launcher: supervisor.launcher, orderEvents: supervisor.orderEvents, logger: logger)
+        let lockstep = Lockstep(
+            launcher: supervisor.launcher, orderEvents: supervisor.orderEvents, gate: gate, logger: logger)
         let driver = BacktestDriver(
             application: application, lockstep: lockstep, market: market, clock: clock, ticks: ticks, names: names,
-            session: configuration.session, actions: actions, tickTimeout: settings.tickTimeout,
+            session: configuration.session, actions: actions, streaming: gate != nil, tickTimeout: settings.tickTimeout,
             endGrace: settings.endGrace, quiet: settings.quiet, note: note)
         let started = ContinuousClock.now
         do {
@@ -136,7 +170,9 @@ public enum BacktestEngine {
         let fillsAfterTick: [Int]
         switch driver.outcome.value {
         case .success(let fills)?: fillsAfterTick = fills
-        case .failure(let failure)?: throw failure
+        case .failure(var failure)?:
+            if failure.fallback != nil { failure.workDirectory = work }
+            throw failure
         case nil: throw BacktestFailure(message: "the backtest's desk stopped before its run began")
         }
         let ledger = try? Ledger(path: database)
@@ -152,7 +188,9 @@ public enum BacktestEngine {
         }
         var report = BacktestReport(
             tracker: tracker, fillAt: settings.fillAt.rawValue, commissionPerShare: settings.commissionPerShare,
-            slippageBps: settings.slippageBps, timing: .init(elapsedSeconds: elapsed.seconds, ticks: ticks.count, lockstep: settings.lockstep.rawValue))
+            slippageBps: settings.slippageBps,
+            timing: .init(elapsedSeconds: elapsed.seconds, ticks: ticks.count, lockstep: settings.lockstep.rawValue))
+        report.timing?.lateRequests = gate?.lateRequests
         let reportFolder = (settings.reportDirectory ?? work).standardizedFileURL
         let page = reportFolder.appendingPathComponent("report.html")
         let equity = reportFolder.appendingPathComponent("equity.csv")
@@ -165,14 +203,18 @@ public enum BacktestEngine {
             try Data(ReportPage.render(report, equity: curves).utf8).write(to: page, options: .atomic)
             try Data(equityCSV(curves).utf8).write(to: equity, options: .atomic)
             // What a promotion request attaches as its evidence (`desk strategies promote --backtest DIR`).
-            try Data(report.json().utf8).write(
-                to: reportFolder.appendingPathComponent(BacktestReport.fileName), options: .atomic)
+            try writeReport(report, in: reportFolder)
         } catch {
             throw BacktestFailure(
                 message: "cannot write the report in \(reportFolder.path): \(error.localizedDescription)")
         }
         report.timing?.reportSeconds = String(format: "%.3f", (ContinuousClock.now - ended).seconds)
         return BacktestOutcome(report: report, workDirectory: work, reportPage: page, equityFile: equity)
+    }
+
+    /// Writes report.json in `folder`.
+    static func writeReport(_ report: BacktestReport, in folder: URL) throws {
+        try Data(report.json().utf8).write(to: folder.appendingPathComponent(BacktestReport.fileName), options: .atomic)
     }
 
     /// The strategies to run: those named, else every folder in the strategies folder.

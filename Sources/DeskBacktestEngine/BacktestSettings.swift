@@ -70,7 +70,15 @@ public struct BacktestSettings: Sendable {
 /// Why a backtest could not run or complete.
 public struct BacktestFailure: Error, Sendable, CustomStringConvertible {
     public var message: String
-    public init(message: String) { self.message = message }
+    /// In stream mode: the strategy that reads stdin in pieces smaller than a
+    /// line, so the run must be done again in strict lockstep.
+    public var fallback: String?
+    /// The work folder of the run that must be done again.
+    var workDirectory: URL?
+    public init(message: String, fallback: String? = nil) {
+        self.message = message
+        self.fallback = fallback
+    }
     public var description: String { message }
 }
 

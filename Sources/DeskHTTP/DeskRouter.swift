@@ -3,6 +3,7 @@ import DeskBroker
 import DeskCore
 import DeskIdentity
 import DeskMarketData
+import DeskRunner
 import DeskServices
 import Foundation
 import Hummingbird
@@ -33,14 +34,17 @@ public struct RouteDependencies: Sendable {
     /// The exchange calendar (P&L today starts at its last session close).
     public var calendar: SessionCalendar
     public var logger: Logger
+    /// A backtest in stream mode: the gate strategies' requests pass (`StreamGate`); nil on a live desk.
+    public var requestGate: StreamGate?
 
     public init(
         useCases: DeskUseCases, venues: Venues, prices: PriceBook, feed: FeedHub, metrics: DeskMetrics,
         trustUserHeader: Bool, maximumBodySize: Int, latest: LatestTicks = LatestTicks(),
         sessions: AlpacaSessions? = nil,
         webSessions: WebSessions = WebSessions(), web: WebSettings = WebSettings(),
-        calendar: SessionCalendar = SessionCalendar(), logger: Logger
+        calendar: SessionCalendar = SessionCalendar(), logger: Logger, requestGate: StreamGate? = nil
     ) {
+        self.requestGate = requestGate
         self.useCases = useCases
         self.venues = venues
         self.prices = prices
@@ -72,7 +76,8 @@ public func deskRouter(_ services: RouteDependencies) -> Router<DeskRequestConte
     let useCases = services.useCases
     let tokens = useCases.tokens
     let authenticators = Authenticators(
-        tokens: tokens, sessions: services.webSessions, trustUserHeader: services.trustUserHeader)
+        tokens: tokens, sessions: services.webSessions, trustUserHeader: services.trustUserHeader,
+        gate: services.requestGate)
     let operations = OperationsController(
         metrics: services.metrics, brokerName: services.venues.defaultVenue.kind.rawValue, feed: services.feed)
     operations.addPublicRoutes(to: router)

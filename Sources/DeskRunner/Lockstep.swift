@@ -65,6 +65,8 @@ public actor Lockstep {
         /// Its order event lines waiting for its next turn; nil when it asked for none.
         let events: PendingLines?
         let ended = OneShot<StrategyExit>()
+        /// Fed in packets written ahead (stream mode); else given each line in its turn.
+        var packets = false
         var delivered = 0
         var exited = false
         var stopping = false
@@ -78,14 +80,23 @@ public actor Lockstep {
     /// Names in the order ticks are given: name order, so every run is the same.
     private var order: [String] = []
     private var members: [(strategy: String, member: String)] = []
+    /// The lines of each strategy fed in packets.
+    private var plans: [String: StreamPlan] = [:]
     private let started: AsyncStream<StrategyRun>
     private let startedQueue: AsyncStream<StrategyRun>.Continuation
+    /// Stream mode's request gate; nil in strict mode.
+    private let gate: StreamGate?
 
     /// Strategies started by `launcher` (the desk's: its tokens, uids, sandbox), their
-    /// order event lines delivered by the desk to `orderEvents`.
-    public init(launcher: StrategyLauncher, orderEvents: StrategyEventRoutes = StrategyEventRoutes(), logger: Logger) {
+    /// order event lines delivered by the desk to `orderEvents`; in stream mode
+    /// with `gate`, the gate the desk's faces pass strategies' requests through.
+    public init(
+        launcher: StrategyLauncher, orderEvents: StrategyEventRoutes = StrategyEventRoutes(), gate: StreamGate? = nil,
+        logger: Logger
+    ) {
         self.launcher = launcher
         self.orderEvents = orderEvents
+        self.gate = gate
         self.logger = logger
         launcher.configuration.makeLogsDirectory()
         (started, startedQueue) = AsyncStream.makeStream(of: StrategyRun.self)
@@ -108,7 +119,10 @@ public actor Lockstep {
 
     /// Starts the named strategies, one after the other; returns once each runs,
     /// or the first problem (the ones started before it keep running until `close`).
-    public func start(_ names: [String]) async -> LockstepProblem? {
+    /// In stream mode (a `gate`), `lines` are the run's tick lines: a strategy that
+    /// asks for no order events is fed the lines of its symbols in packets, written
+    /// ahead (`StreamPlan`); the others are given each line in its turn.
+    public func start(_ names: [String], lines: [FeedLine] = []) async -> LockstepProblem? {
         var definitions: [StrategyDefinition] = []
         for name in names {
             switch launcher.definition(name) {
@@ -123,8 +137,11 @@ public actor Lockstep {
         for definition in definitions {
             members.append((definition.name, definition.config.member))
             let run: StrategyRun
+            let plan =
+                gate == nil || definition.config.events.contains(.fills)
+                ? nil : StreamPlan(lines: lines, symbols: definition.config.symbols)
             do {
-                run = try await launcher.launch(definition, watch: .everyRead)
+                run = try await launcher.launch(definition, watch: plan.map { ReadWatch.packets(threshold: $0.threshold) } ?? .everyRead)
             } catch {
                 logger.error(
                     "strategy failed", metadata: ["strategy": "\(definition.name)", "reason": "\(error.message)"])
@@ -141,6 +158,8 @@ public actor Lockstep {
                 events = pending
             }
             entries[definition.name] = Entry(run: run, readiness: readiness, events: events)
+            entries[definition.name]?.packets = plan != nil
+            if let plan { plans[definition.name] = plan }
             order = entries.keys.sorted()
             startedQueue.yield(run)
             logger.info(
@@ -149,6 +168,11 @@ public actor Lockstep {
                     "strategy": "\(definition.name)", "member": "\(run.member)", "pid": "\(run.process.pid)",
                 ])
         }
+        gate?.arm(
+            order.enumerated().compactMap { index, name in
+                guard let plan = plans[name], let entry = entries[name] else { return nil }
+                return (name, index, entry.run.process, plan.lines, plan.ticks)
+            })
         return nil
     }
 
@@ -171,12 +195,36 @@ public actor Lockstep {
     /// it is blocked reading stdin for the next — or has ended. When the waiting
     /// task is cancelled (a deadline, a signal), returns the strategy it was
     /// waiting for; nil once every one has settled.
-    public func settle() async -> String? {
+    public func settle(moved: @escaping @Sendable () -> Void = {}) async -> Settled {
         for name in order {
             guard let entry = entries[name], !entry.exited else { continue }
-            if await entry.readiness.wait(forReads: entry.delivered + 1) == .closed && Task.isCancelled { return name }
+            if entry.packets, let gate {
+                gate.update { $0.beginSettle(name) }
+                switch await packetTurn(name, gate, moved) {
+                case .taken, .ended: continue
+                case .unanswered: return Settled(unanswered: name)
+                case .fallback(let strategy): return Settled(fallback: strategy)
+                }
+            }
+            if await entry.readiness.wait(forReads: entry.delivered + 1) == .closed && Task.isCancelled {
+                return Settled(unanswered: name)
+            }
         }
-        return nil
+        return Settled()
+    }
+
+    /// What became of the settle phase.
+    public struct Settled: Sendable, Equatable {
+        /// The strategy that had not asked for its first line when the waiting task was cancelled.
+        public var unanswered: String?
+        /// A strategy fed in packets that reads stdin in pieces smaller than a line: run again in strict.
+        public var fallback: String?
+
+        /// A settle phase as it went.
+        public init(unanswered: String? = nil, fallback: String? = nil) {
+            self.unanswered = unanswered
+            self.fallback = fallback
+        }
     }
 
     /// What became of a tick.
@@ -186,11 +234,14 @@ public actor Lockstep {
         /// The strategy that had not finished with it when the waiting task was
         /// cancelled (a deadline, a signal); nil when every one did.
         public var unanswered: String?
+        /// A strategy fed in packets that reads stdin in pieces smaller than a line: run again in strict.
+        public var fallback: String?
 
         /// A delivery as it went.
-        public init(given: Int, unanswered: String?) {
+        public init(given: Int, unanswered: String?, fallback: String? = nil) {
             self.given = given
             self.unanswered = unanswered
+            self.fallback = fallback
         }
     }
 
@@ -201,9 +252,18 @@ public actor Lockstep {
     /// event lines booked since its last turn (every strategy that has some takes
     /// its turn, subscribed to the symbol or not). Call `settle` once first. A
     /// cancelled caller stops waiting at once and learns whom it waited for.
+    /// In stream mode, `tick` is the line's index in the run (a strategy fed in
+    /// packets read it, maybe long ago: its turn takes its requests stamped at it
+    /// and waits until it is done with it), and `moved` is told whenever the
+    /// strategy waited for reads on or a request of it is answered.
     @discardableResult
-    public func deliver(_ line: FeedLine) async -> Delivery {
-        await turns(line)
+    public func deliver(_ line: FeedLine, tick: Int = 0, moved: @escaping @Sendable () -> Void = {}) async -> Delivery {
+        await turns(line, tick: tick, moved: moved)
+    }
+
+    /// In stream mode: tick `tick`'s desk phase begins (before any strategy's turn at it).
+    public nonisolated func beginDeskPhase(_ tick: Int) {
+        gate?.update { $0.beginDeskPhase(tick) }
     }
 
     /// Gives each strategy the order event lines booked since its last turn (the
@@ -213,11 +273,24 @@ public actor Lockstep {
         await turns(nil)
     }
 
-    private func turns(_ line: FeedLine?) async -> Delivery {
+    private func turns(_ line: FeedLine?, tick: Int = 0, moved: @escaping @Sendable () -> Void = {}) async -> Delivery
+    {
         var given = 0
-        for name in order {
+        for (index, name) in order.enumerated() {
             if Task.isCancelled { break }
-            guard let entry = entries[name], !entry.exited else { continue }
+            let fed = line != nil && (gate?.update { $0.beginTurn(name, index: index, tick: tick) } ?? false)
+            guard let entry = entries[name], !entry.exited || fed else { continue }
+            if fed, let gate {
+                switch await packetTurn(name, gate, moved) {
+                case .taken:
+                    given += 1
+                    continue
+                case .ended: continue
+                case .unanswered: return Delivery(given: given + 1, unanswered: name)
+                case .fallback(let strategy): return Delivery(given: given, unanswered: nil, fallback: strategy)
+                }
+            }
+            guard !entry.packets else { continue }
             if let events = entry.events {
                 switch await giveEach(events, to: name) {
                 case .taken: break
@@ -245,6 +318,47 @@ public actor Lockstep {
         /// The waiting task was cancelled before it finished with it (`written`:
         /// after the line was written, while it worked on it).
         case unanswered(written: Bool)
+    }
+
+    /// The turn of `name`, fed in packets: its requests stamped at the turn's line
+    /// run one at a time in the order they came, until it is done with the line
+    /// (`StreamSchedule`). A strategy that reads stdin in pieces smaller than a
+    /// line (`ReadWatch.packets`) ends it: the run goes back to strict.
+    private func packetTurn(_ name: String, _ gate: StreamGate, _ moved: @Sendable () -> Void) async -> PacketTurn {
+        let fed = order.compactMap { entries[$0]?.packets == true ? entries[$0] : nil }
+        var answered = gate.answered
+        var idle = 0
+        while true {
+            if Task.isCancelled { return .unanswered }
+            if let reader = fed.first(where: { $0.readiness.count > 0 }) { return .fallback(reader.run.name) }
+            let (step, advanced) = gate.advance(name)
+            let nowAnswered = gate.answered
+            if advanced || nowAnswered != answered {
+                moved()
+                answered = nowAnswered
+                idle = 0
+            }
+            switch step {
+            case .done: return .taken
+            case .release: idle = 0
+            case .wait:
+                // Reading has no wake-up: look again soon (a request arriving wakes the wait at once).
+                idle += 1
+                if idle < 20 {
+                    sched_yield()
+                } else {
+                    await gate.pause(.microseconds(min(1000, 50 << min(5, (idle - 20) / 8))))
+                }
+            }
+        }
+    }
+
+    /// What became of a turn of a strategy fed in packets.
+    private enum PacketTurn: Equatable {
+        case taken
+        case ended
+        case unanswered
+        case fallback(String)
     }
 
     /// Gives `name` its waiting order event lines one by one, and those its
@@ -316,8 +430,9 @@ public actor Lockstep {
     /// A strategy ended: ending is the end of its run. Exit 0, or an end the
     /// lockstep asked for, is a finished run; anything else failed it.
     private func ended(_ run: StrategyRun, _ exit: StrategyExit) async {
-        await run.finish(exit)
         let name = run.name
+        gate?.ended(name)
+        await run.finish(exit)
         entries[name]?.exited = true
         logger.info("strategy ended", metadata: ["strategy": "\(name)", "exit": "\(exit)"])
         if exit != .exited(0), entries[name]?.stopping == false {
@@ -346,5 +461,34 @@ final class PendingLines: Sendable {
             defer { lines = [] }
             return lines
         }
+    }
+}
+
+/// The lines a strategy fed in packets is given in a stream run: the tick lines
+/// of its symbols, and the smallest read of stdin that takes each whole (the
+/// longest rounded up to 512 bytes); nil when a line is longer than one packet
+/// holds (PIPE_BUF): that strategy is given each line in its turn.
+struct StreamPlan: Equatable {
+    let lines: [[UInt8]]
+    /// Each line's tick (its index in the run).
+    let ticks: [Int]
+    let threshold: Int
+
+    /// The largest line one packet holds.
+    static let packetBytes = 4096
+
+    init?(lines all: [FeedLine], symbols: Set<String>?) {
+        var lines: [[UInt8]] = []
+        var ticks: [Int] = []
+        for (index, line) in all.enumerated() {
+            if let symbols, let tick = line.tick, !symbols.contains(tick.symbol) { continue }
+            lines.append(line.bytes)
+            ticks.append(index)
+        }
+        let longest = lines.map(\.count).max() ?? 1
+        guard longest <= Self.packetBytes else { return nil }
+        self.lines = lines
+        self.ticks = ticks
+        threshold = min(Self.packetBytes, (longest + 511) / 512 * 512)
     }
 }

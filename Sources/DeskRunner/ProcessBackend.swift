@@ -140,6 +140,21 @@ public struct ProcessBackend: StrategyBackend {
             await child.stop(grace: .zero)
             throw SandboxUnavailable(reason: "the sandbox launcher ended before it read its spec")
         }
+        if spec.packetThreshold != nil {
+            // Packets only after the whole spec is in the pipe (the launcher's exact reads of it then
+            // never touch a packet), and the spec read before this returns: `unreadInput` is the
+            // strategy's input alone from the first line on.
+            do {
+                try child.feedInPackets()
+            } catch {
+                await child.stop(grace: .zero)
+                throw error
+            }
+            guard await child.waitUntilInputRead() else {
+                await child.stop(grace: .zero)
+                throw SandboxUnavailable(reason: "the sandbox launcher ended before it read its spec")
+            }
+        }
         return child
     }
 
@@ -201,8 +216,7 @@ final class ChildProcess: RunningStrategy {
     /// Starts `command` (a path and its arguments) with exactly `environment`.
     /// Foundation's `Process` makes it the leader of a new process group.
     static func spawn(
-        _ command: [String], environment: [String: String], workingDirectory: URL?, log: StrategyLog,
-        packets: Bool = false
+        _ command: [String], environment: [String: String], workingDirectory: URL?, log: StrategyLog
     ) throws -> ChildProcess {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: command[0])
@@ -221,12 +235,6 @@ final class ChildProcess: RunningStrategy {
                 ? .signaled(finished.terminationStatus) : .exited(finished.terminationStatus)
             exit.fire(status)
         }
-        // Packets (O_DIRECT, Linux 3.4): each write is one packet and each read returns at most one,
-        // so the bytes the strategy has read end on a line. A packet takes a page of the pipe: the
-        // largest pipe an unprivileged writer may make holds 256 of them.
-        if packets && desk_packet_pipe(input.fileHandleForWriting.fileDescriptor, ChildProcess.packetPipeBytes) != 0 {
-            throw SandboxUnavailable(reason: "stdin cannot be made a pipe of packets (O_DIRECT, Linux 3.4)")
-        }
         try process.run()
         // The output is read from a descriptor of our own, closed once the child's side ends: a
         // FileHandle's readability handler kept its descriptor open after end of file (one leaked per start).
@@ -235,7 +243,6 @@ final class ChildProcess: RunningStrategy {
         if outputCopy >= 0 { copyOutput(outputCopy, into: log) }
         let fd = input.fileHandleForWriting.fileDescriptor
         _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
-
         return ChildProcess(pid: process.processIdentifier, input: input, exit: exit)
     }
 
@@ -285,6 +292,28 @@ final class ChildProcess: RunningStrategy {
 
     /// The pipe size asked for a stdin fed in packets (`/proc/sys/fs/pipe-max-size`'s default).
     static let packetPipeBytes: Int32 = 1 << 20
+
+    /// From now on each write to its stdin is one packet (O_DIRECT, Linux 3.4) and each read
+    /// returns at most one, so the bytes the strategy has read end on a line. What is in the pipe
+    /// already stays as it was: a read of it never runs into a packet beyond the count it asks.
+    /// A packet takes a page of the pipe: the largest pipe an unprivileged writer may make holds
+    /// 256 of them.
+    func feedInPackets() throws {
+        let made = inputOpen.withLock { open in
+            open && desk_packet_pipe(input.fileHandleForWriting.fileDescriptor, ChildProcess.packetPipeBytes) == 0
+        }
+        if !made { throw SandboxUnavailable(reason: "stdin cannot be made a pipe of packets (O_DIRECT, Linux 3.4)") }
+    }
+
+    /// Returns true once everything written to its stdin has been read, false if it ended (or
+    /// its stdin closed) first. Polls without holding a thread.
+    func waitUntilInputRead(every interval: Duration = .milliseconds(1)) async -> Bool {
+        while exit.value == nil, let unread = unreadInput() {
+            if unread == 0 { return true }
+            do { try await Task.sleep(for: interval) } catch { return false }
+        }
+        return false
+    }
 
     func writePacket(_ bytes: [UInt8]) -> PacketWrite {
         inputOpen.withLock { open in

@@ -224,7 +224,7 @@ public struct SandboxPlan: Sendable, Equatable {
             user: launch.user, isolate: true, isolateNetwork: options.isolateNetwork, limits: limits,
             hidden: options.protectedPaths + launch.hiddenPaths, exposed: exposed,
             privateFolders: SandboxOptions.privateFolders + [launch.home.path], privateFolderBytes: disk,
-            readiness: launch.readiness, forward: forward)
+            readiness: launch.readiness, packetThreshold: launch.packetThreshold, forward: forward)
     }
 }
 

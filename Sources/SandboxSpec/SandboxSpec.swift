@@ -96,6 +96,12 @@ public struct SandboxSpec: Sendable, Equatable {
     /// strategy starts a read of its stdin: how a backtest knows it has finished
     /// with a tick and waits for the next. nil: reads are not watched.
     public var readiness: String?
+    /// With `readiness`: the strategy's stdin is a pipe of packets (one line
+    /// each, written ahead by the desk) and only a read of it shorter than this
+    /// many bytes, or a vectored one — either would cut a packet — is reported,
+    /// the strategy held there (never let run). nil: every read is reported and
+    /// then runs (strict lockstep). 1 … `largestPacket`.
+    public var packetThreshold: Int?
     /// The loopback forwarder to start (needs `isolate` and `isolateNetwork`); nil: none.
     public var forward: Forward?
 
@@ -103,9 +109,10 @@ public struct SandboxSpec: Sendable, Equatable {
         program: [String], environment: [String], workingDirectory: String? = nil, user: User? = nil,
         isolate: Bool = false, isolateNetwork: Bool = false, limits: [Limit] = [], hidden: [String] = [],
         exposed: [Exposure] = [], privateFolders: [String] = [], privateFolderBytes: UInt64 = 64 << 20,
-        readiness: String? = nil, forward: Forward? = nil
+        readiness: String? = nil, packetThreshold: Int? = nil, forward: Forward? = nil
     ) {
         self.readiness = readiness
+        self.packetThreshold = packetThreshold
         self.forward = forward
         self.program = program
         self.environment = environment
@@ -131,6 +138,8 @@ public struct SandboxSpec: Sendable, Equatable {
     static let magic: [UInt8] = Array("desk-sandbox/1".utf8) + [0]
     /// Largest spec accepted, bytes (environments are small; this bounds a bad frame).
     public static let maximumSize = 1 << 20
+    /// The longest packet a pipe writes whole (PIPE_BUF), bytes: the largest packet threshold.
+    public static let largestPacket = 4096
 
     /// The frame written to the launcher's stdin: a 4-byte big-endian length, then
     /// the magic and `key NUL value NUL` pairs (keys repeat for lists).
@@ -152,6 +161,7 @@ public struct SandboxSpec: Sendable, Equatable {
         for folder in privateFolders { pairs.append(("private", folder)) }
         pairs.append(("private-bytes", String(privateFolderBytes)))
         if let readiness { pairs.append(("readiness", readiness)) }
+        if let packetThreshold { pairs.append(("packets", String(packetThreshold))) }
         if let forward { pairs.append(("forward", "\(forward.port):\(forward.socket)")) }
         var payload = Self.magic
         for (key, value) in pairs {
@@ -222,6 +232,11 @@ public struct SandboxSpec: Sendable, Equatable {
             case "private": spec.privateFolders.append(try absolute(value, key))
             case "private-bytes": spec.privateFolderBytes = try number(value, key)
             case "readiness": spec.readiness = try absolute(value, key)
+            case "packets":
+                guard let threshold = Int(value), (1...largestPacket).contains(threshold) else {
+                    throw Problem("spec packets \"\(value)\" is not a read size of 1 … \(largestPacket) bytes")
+                }
+                spec.packetThreshold = threshold
             case "forward":
                 let parts = value.split(separator: ":", maxSplits: 1).map(String.init)
                 guard parts.count == 2, let port = UInt16(parts[0]), port > 0 else {
@@ -235,6 +250,9 @@ public struct SandboxSpec: Sendable, Equatable {
         case (let uid?, let gid?): spec.user = User(uid: uid, gid: gid, groups: groups)
         case (nil, nil): break
         default: throw Problem("the spec names a uid without a gid or a gid without a uid")
+        }
+        if spec.packetThreshold != nil && spec.readiness == nil {
+            throw Problem("the spec feeds stdin in packets without a readiness FIFO to report short reads to")
         }
         guard let first = spec.program.first, first.hasPrefix("/") else {
             throw Problem("the spec's program must start with an absolute path")

@@ -2,7 +2,10 @@
 //
 // The supervisor starts this program with an empty environment and writes a
 // `SandboxSpec` frame at the start of its stdin; the rest of stdin belongs to the
-// strategy. Order matters, and is the point of the program: signals are reset
+// strategy. The frame is read with reads of exactly its length, so no byte after
+// it is ever taken (a stdin of packets: the desk makes the pipe write packets only
+// once the whole frame is in it, and a read never goes past the count it asks).
+// Order matters, and is the point of the program: signals are reset
 // first, the namespaces and mounts are made while still privileged, and the
 // strategy's environment is used only by the strategy's own execve, after its
 // user, limits and no-new-privileges are in place. No variable of config.json
@@ -113,8 +116,9 @@ func endLike(_ status: Int32) -> Never {
 /// the child's copy of a socket it inherited closes, so that copy must live as
 /// long as the process does. (Isolated, the launcher outside keeps it.)
 ///
-/// With `readinessChannel`, a seccomp filter reports each read of stdin to a
-/// listener, which is sent to the launcher over that channel before the exec.
+/// With `readinessChannel`, a seccomp filter reports reads of stdin to a
+/// listener (each read; with `spec.packetThreshold`, only the short and vectored
+/// ones), which is sent to the launcher over that channel before the exec.
 func runStrategy(_ spec: SandboxSpec, closeInherited: Bool, readinessChannel: Int32? = nil) -> Never {
     resetSignals()
     for limit in spec.limits where !setLimit(resourceNumber(limit.resource), limit.value) {
@@ -122,7 +126,7 @@ func runStrategy(_ spec: SandboxSpec, closeInherited: Bool, readinessChannel: In
     }
     becomeUser(spec)
     if let channel = readinessChannel {
-        let listener = desk_watch_stdin_reads()
+        let listener = desk_watch_stdin_reads(UInt32(spec.packetThreshold ?? 0))
         if listener < 0 { fail("watching reads of stdin (seccomp)") }
         if desk_send_descriptor(channel, listener) != 0 { fail("handing the read watch to the launcher") }
         close(listener)
@@ -341,12 +345,15 @@ func runInit(_ spec: SandboxSpec, report: Int32, readinessChannel: Int32?) -> Ne
 /// on stdin — it asks for input the desk has not written yet — writes one byte to
 /// the `readiness` FIFO; then lets the read go on. (A read that finds the rest of
 /// a line waiting is part of the tick before.) Decided before the read runs, so
-/// it cannot race with it. Returns when `report` (the init's report pipe)
-/// becomes readable or closes.
+/// it cannot race with it. With `holdReads` (a stdin of packets: only reads that
+/// would cut a packet are reported) each reported read writes one byte and is
+/// never let run: no byte is lost, and the strategy waits there until the desk
+/// stops it. Returns when `report` (the init's report pipe) becomes readable or
+/// closes.
 /// `out` is the FIFO, opened before the namespaces were made (the init's
 /// mounts, which hide the desk's folders, are in the launcher's namespace too).
 /// Returns true when the desk (`desk`, its pidfd) ended first.
-func relayReads(channel: Int32, out: Int32, report: Int32, desk: Int32) -> Bool {
+func relayReads(channel: Int32, out: Int32, report: Int32, desk: Int32, holdReads: Bool) -> Bool {
     var listener: Int32 = -1
     defer {
         if listener >= 0 { close(listener) }
@@ -370,8 +377,10 @@ func relayReads(channel: Int32, out: Int32, report: Int32, desk: Int32) -> Bool 
                 close(channel)
                 if listener < 0 { break }
             } else {
-                let waiting = desk_pending_bytes(0)
-                let result = desk_continue_stdin_read(listener, waiting == 0 ? out : -1)
+                let result =
+                    holdReads
+                    ? desk_hold_stdin_read(listener, out)
+                    : desk_continue_stdin_read(listener, desk_pending_bytes(0) == 0 ? out : -1)
                 if result < 0 && errno != EINTR { break }
                 continue
             }
@@ -452,7 +461,11 @@ func runIsolated(_ spec: SandboxSpec) -> Never {
     var deskEnded = desk == -2
     if spec.readiness != nil {
         close(channel[1])
-        deskEnded = deskEnded || relayReads(channel: channel[0], out: readinessOut, report: pipeEnds[0], desk: desk)
+        if !deskEnded {
+            deskEnded = relayReads(
+                channel: channel[0], out: readinessOut, report: pipeEnds[0], desk: desk,
+                holdReads: spec.packetThreshold != nil)
+        }
         close(0)
     }
     if !deskEnded && desk >= 0 { deskEnded = awaitReport(pipeEnds[0], desk: desk) }

@@ -57,7 +57,7 @@ struct LockstepTests {
             #expect(await lockstep.start(["b_all", "a_apple"]) == nil)
             #expect(await lockstep.strategies().map(\.strategy) == ["a_apple", "b_all"])
             #expect(await lockstep.strategies().map(\.member) == ["alice", "bob"])
-            #expect(await lockstep.settle() == nil)
+            #expect(await lockstep.settle() == Lockstep.Settled())
             #expect(await lockstep.deliver(Self.line("AAPL", 1)) == Lockstep.Delivery(given: 2, unanswered: nil))
             #expect(await lockstep.deliver(Self.line("MSFT", 2)) == Lockstep.Delivery(given: 1, unanswered: nil))
             #expect(await lockstep.deliver(Self.line("AAPL", 3)) == Lockstep.Delivery(given: 2, unanswered: nil))
@@ -88,7 +88,7 @@ struct LockstepTests {
         try folder.add("steady", script: echoStrategy)
         try await withLockstep(folder, base: 63_650) { lockstep in
             #expect(await lockstep.start(["crashing", "steady"]) == nil)
-            #expect(await lockstep.settle() == nil)
+            #expect(await lockstep.settle() == Lockstep.Settled())
             for price in 1...4 { await lockstep.deliver(Self.line("AAPL", price)) }
             let failure = try #require(await lockstep.failure())
             guard case .failed(let strategy, let reason, let lastLines) = failure else {
@@ -110,7 +110,7 @@ struct LockstepTests {
         try folder.add("staller", script: "import sys, time\nsys.stdin.readline()\ntime.sleep(3600)\n")
         try await withLockstep(folder, base: 63_660) { lockstep in
             #expect(await lockstep.start(["staller"]) == nil)
-            #expect(await lockstep.settle() == nil)
+            #expect(await lockstep.settle() == Lockstep.Settled())
             let delivery = await withTaskGroup(of: Lockstep.Delivery?.self) { group in
                 group.addTask { await lockstep.deliver(Self.line("AAPL", 1)) }
                 group.addTask {
@@ -162,7 +162,7 @@ struct LockstepTests {
         let fills = made
         try await withLockstep(folder, base: 63_680, orderEvents: routes) { lockstep in
             #expect(await lockstep.start(["a_events", "b_plain", "c_msft"]) == nil)
-            #expect(await lockstep.settle() == nil)
+            #expect(await lockstep.settle() == Lockstep.Settled())
             #expect(await lockstep.deliver(Self.line("AAPL", 1)) == Lockstep.Delivery(given: 2, unanswered: nil))
             // Booked while the strategies worked on tick 1: each strategy's own, and no one's for b_plain.
             #expect(routes.deliver(fills["o-1"]!, member: "alice", strategy: "a_events"))

@@ -18,6 +18,20 @@ struct SandboxSpecTests {
     }
 
     @Test(
+        "how reads of stdin are watched survives the frame: not, every read, or a stdin of packets",
+        arguments: [(nil, nil), ("/srv/desk/sandbox/a.ready", nil), ("/srv/desk/sandbox/a.ready", 512)]
+            as [(String?, Int?)])
+    func readWatch(readiness: String?, packetThreshold: Int?) throws {
+        let spec = SandboxSpec(
+            program: ["/usr/bin/python3"], environment: [], isolate: true, readiness: readiness,
+            packetThreshold: packetThreshold)
+        let decoded = try SandboxSpec.decode(payload: Array(spec.encoded().dropFirst(4)))
+        #expect(decoded.readiness == readiness)
+        #expect(decoded.packetThreshold == packetThreshold)
+        #expect(decoded == spec)
+    }
+
+    @Test(
         "bad frames are refused with what is wrong",
         arguments: [
             (Array("nonsense".utf8), "not a desk-sandbox/1 spec"),
@@ -28,6 +42,10 @@ struct SandboxSpecTests {
             (Array("desk-sandbox/1\0arg\0/bin/x\0hide\0/a/../etc\0".utf8), "without .."),
             (Array("desk-sandbox/1\0arg\0/bin/x\0env\0NOEQUALS\0".utf8), "NAME=value"),
             (Array("desk-sandbox/1\0arg\0/bin/x\0colour\0red\0".utf8), "unknown spec key"),
+            (Array("desk-sandbox/1\0arg\0/bin/x\0readiness\0/r\0packets\0x\0".utf8), "1 … 4096 bytes"),
+            (Array("desk-sandbox/1\0arg\0/bin/x\0readiness\0/r\0packets\00\0".utf8), "1 … 4096 bytes"),
+            (Array("desk-sandbox/1\0arg\0/bin/x\0readiness\0/r\0packets\04097\0".utf8), "1 … 4096 bytes"),
+            (Array("desk-sandbox/1\0arg\0/bin/x\0packets\0512\0".utf8), "without a readiness FIFO"),
         ])
     func badFrames(payload: [UInt8], message: String) {
         #expect {

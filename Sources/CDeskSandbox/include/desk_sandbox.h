@@ -49,15 +49,25 @@ int desk_is_character_device(int fd);
 unsigned long desk_mount_flags(const char *path);
 
 /// Installs a seccomp filter on the calling thread (and what it execs) that
-/// reports every read of standard input (read, readv, pread64, preadv, preadv2
-/// on descriptor 0) to a listener before letting it run; returns the
-/// listener's descriptor, or -1. Needs no-new-privileges (or CAP_SYS_ADMIN).
-int desk_watch_stdin_reads(void);
+/// reports reads of standard input to a listener (returned, or -1) and refuses
+/// (EPERM) `tee` and io_uring (io_uring_setup, _enter, _register), which would
+/// copy stdin without consuming it or read it past the filter; calls of another
+/// ABI (i386, x32) fail with ENOSYS. `threshold` 0: every read of descriptor 0
+/// (read, readv, pread64, preadv, preadv2) is reported (strict lockstep); else
+/// only a read or pread64 of fewer than `threshold` bytes and every vectored read
+/// of it (a stdin of packets, where such a read would cut one). Needs
+/// no-new-privileges (or CAP_SYS_ADMIN).
+int desk_watch_stdin_reads(unsigned threshold);
 /// Takes one notification from `listener`, writes one byte to `report` (unless
 /// it is -1) and lets the reported read go on — in that order, so the byte is
 /// out before the read can return. Returns 1 when a read was reported, 0 when
 /// the reader was gone already, -1 on error.
 int desk_continue_stdin_read(int listener, int report);
+/// Takes one notification from `listener` and writes one byte to `report`, and
+/// never answers it: the read does not run (no byte is consumed) and the reader
+/// waits there until it is stopped. 1 when a read was reported, 0 when the
+/// reader was gone already, -1 on error.
+int desk_hold_stdin_read(int listener, int report);
 /// Sends descriptor `fd` over the unix socket `socket` (SCM_RIGHTS).
 int desk_send_descriptor(int socket, int fd);
 /// Receives a descriptor sent with `desk_send_descriptor`; -1 on error.

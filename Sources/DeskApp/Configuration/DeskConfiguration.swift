@@ -94,6 +94,10 @@ public struct DeskConfiguration: Sendable {
     /// The desk expires day orders at each session close by the wall clock; false
     /// when whoever drives the clock does it (a backtest, at the data's close).
     public var closesSessions = true
+    /// A backtest in stream mode: the gate every request of a strategy's token
+    /// passes, so it is taken at the turn of the line its strategy had read. Nil
+    /// on a live desk (no gate at all).
+    public var requestGate: StreamGate?
     /// Tests only (`DESK_TEST_PAUSE_AFTER_MOVE`, seconds): a promotion waits this long between
     /// the ledger's move and the rest of it (cancels, restart), so a test can kill the desk in between.
     public var pauseAfterMove: Duration?

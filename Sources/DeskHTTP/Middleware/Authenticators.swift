@@ -1,4 +1,5 @@
 import DeskIdentity
+import DeskRunner
 import HTTPTypes
 import Hummingbird
 import HummingbirdAuth
@@ -141,15 +142,19 @@ struct Authenticators: Sendable {
     let tokens: TokenAuthenticator
     let sessions: WebSessions
     let trustUserHeader: Bool
+    /// A backtest in stream mode: strategies' requests pass it after authentication.
+    var gate: StreamGate? = nil
 
     /// `group` with the authenticators in front of its routes (whose answers are
-    /// private: never stored by a browser or a proxy).
+    /// private: never stored by a browser or a proxy), and in a stream backtest the
+    /// gate that holds a strategy's request until its turn.
     func guarding(_ group: RouterGroup<DeskRequestContext>) -> RouterGroup<DeskRequestContext> {
         group.add(middleware: PrivateAnswers())
         group.add(middleware: BearerTokenAuthenticator(tokens: tokens))
         group.add(middleware: AlpacaKeyAuthenticator(tokens: tokens))
         group.add(middleware: SessionAuthenticator(tokens: tokens, sessions: sessions))
         if trustUserHeader { group.add(middleware: MemberHeaderAuthenticator()) }
+        if let gate { group.add(middleware: StreamGateMiddleware(gate: gate)) }
         return group
     }
 }
@@ -166,5 +171,24 @@ struct PrivateAnswers: RouterMiddleware {
         var response = try await next(request, context)
         if response.headers[.cacheControl] == nil { response.headers[.cacheControl] = "no-store" }
         return response
+    }
+}
+
+/// A backtest in stream mode: a request of a strategy's token (`Caller.strategy`,
+/// from the token, never from what the client sends) waits at the gate until the
+/// driver reaches the turn of the line its strategy had read, and the gate learns
+/// when its answer is done.
+struct StreamGateMiddleware: RouterMiddleware {
+    typealias Context = DeskRequestContext
+    let gate: StreamGate
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
+        guard let strategy = context.identity?.strategy, let ticket = await gate.enter(strategy: strategy) else {
+            return try await next(request, context)
+        }
+        defer { gate.leave(ticket) }
+        return try await next(request, context)
     }
 }
