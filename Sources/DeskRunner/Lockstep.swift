@@ -82,6 +82,8 @@ public actor Lockstep {
     private var members: [(strategy: String, member: String)] = []
     /// The lines of each strategy fed in packets.
     private var plans: [String: StreamPlan] = [:]
+    /// The read counters of the strategies fed in packets: one that counts a read means it must go back to strict.
+    private var packetReads: [(name: String, readiness: ReadinessCounter)] = []
     private let started: AsyncStream<StrategyRun>
     private let startedQueue: AsyncStream<StrategyRun>.Continuation
     /// Stream mode's request gate; nil in strict mode.
@@ -141,7 +143,8 @@ public actor Lockstep {
                 gate == nil || definition.config.events.contains(.fills)
                 ? nil : StreamPlan(lines: lines, symbols: definition.config.symbols)
             do {
-                run = try await launcher.launch(definition, watch: plan.map { ReadWatch.packets(threshold: $0.threshold) } ?? .everyRead)
+                run = try await launcher.launch(
+                    definition, watch: plan.map { ReadWatch.packets(threshold: $0.threshold) } ?? .everyRead)
             } catch {
                 logger.error(
                     "strategy failed", metadata: ["strategy": "\(definition.name)", "reason": "\(error.message)"])
@@ -167,6 +170,10 @@ public actor Lockstep {
                 metadata: [
                     "strategy": "\(definition.name)", "member": "\(run.member)", "pid": "\(run.process.pid)",
                 ])
+        }
+        packetReads = order.compactMap { name in
+            guard let entry = entries[name], entry.packets else { return nil }
+            return (name, entry.readiness)
         }
         gate?.arm(
             order.enumerated().compactMap { index, name in
@@ -273,8 +280,7 @@ public actor Lockstep {
         await turns(nil)
     }
 
-    private func turns(_ line: FeedLine?, tick: Int = 0, moved: @escaping @Sendable () -> Void = {}) async -> Delivery
-    {
+    private func turns(_ line: FeedLine?, tick: Int = 0, moved: @escaping @Sendable () -> Void = {}) async -> Delivery {
         var given = 0
         for (index, name) in order.enumerated() {
             if Task.isCancelled { break }
@@ -325,12 +331,11 @@ public actor Lockstep {
     /// (`StreamSchedule`). A strategy that reads stdin in pieces smaller than a
     /// line (`ReadWatch.packets`) ends it: the run goes back to strict.
     private func packetTurn(_ name: String, _ gate: StreamGate, _ moved: @Sendable () -> Void) async -> PacketTurn {
-        let fed = order.compactMap { entries[$0]?.packets == true ? entries[$0] : nil }
         var answered = gate.answered
         var idle = 0
         while true {
             if Task.isCancelled { return .unanswered }
-            if let reader = fed.first(where: { $0.readiness.count > 0 }) { return .fallback(reader.run.name) }
+            if let reader = packetReads.first(where: { $0.readiness.count > 0 }) { return .fallback(reader.name) }
             let (step, advanced) = gate.advance(name)
             let nowAnswered = gate.answered
             if advanced || nowAnswered != answered {

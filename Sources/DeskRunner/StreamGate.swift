@@ -45,7 +45,8 @@ public final class StreamGate: Sendable {
                     uniqueKeysWithValues: strategies.map {
                         ($0.name, StreamSchedule.Feed(index: $0.index, ticks: $0.ticks, lengths: $0.lines.map(\.count)))
                     }))
-            state.fed = Dictionary(uniqueKeysWithValues: strategies.map { ($0.name, Fed(process: $0.process, lines: $0.lines)) })
+            state.fed = Dictionary(
+                uniqueKeysWithValues: strategies.map { ($0.name, Fed(process: $0.process, lines: $0.lines)) })
         }
     }
 

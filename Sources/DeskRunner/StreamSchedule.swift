@@ -116,16 +116,32 @@ public struct StreamSchedule: Sendable {
     /// Requests that arrived after their turn had passed (taken at once).
     public private(set) var lateRequests = 0
 
-    /// The schedule of these strategies' feeds.
-    public init(feeds: [String: Feed]) { self.feeds = feeds }
+    /// How far ahead of the driver's tick lines are written: a request of a strategy
+    /// that read ahead waits (in wall time) until the driver gets there, which the
+    /// slowest strategy paces; its client's timeout must not run out meanwhile.
+    public let ticksAhead: Int
+    /// How many lines a strategy's stdin holds unread (a packet takes a page of its 1 MiB pipe).
+    public let linesAhead: Int
+
+    /// The schedule of these strategies' feeds, lines written up to `ticksAhead`
+    /// ticks past the driver's and `linesAhead` lines past what each has read.
+    public init(feeds: [String: Feed], ticksAhead: Int = 128, linesAhead: Int = 256) {
+        self.feeds = feeds
+        self.ticksAhead = ticksAhead
+        self.linesAhead = linesAhead
+    }
 
     // MARK: feeding
 
-    /// The next line of `name` to write (its index), when one is left and its stdin is open.
+    /// The next line of `name` to write (its index), when one is left, its stdin
+    /// is open and has room, and it is not too far ahead of the driver. The line
+    /// after one within reach is always in reach: a strategy is done with a line
+    /// once it has read the next.
     public func nextLineToWrite(_ name: String) -> Int? {
-        guard let feed = feeds[name], !feed.inputClosed, !feed.ended, feed.written < feed.ticks.count else {
-            return nil
-        }
+        guard let feed = feeds[name], !feed.inputClosed, !feed.ended, feed.written < feed.ticks.count,
+            feed.written - feed.consumed < linesAhead,
+            feed.written == 0 || feed.ticks[feed.written - 1] <= current.tick + ticksAhead
+        else { return nil }
         return feed.written
     }
 

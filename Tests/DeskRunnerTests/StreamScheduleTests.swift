@@ -1,5 +1,7 @@
-import DeskRunner
+import Foundation
 import Testing
+
+@testable import DeskRunner
 
 /// The stream lockstep's decisions against strict lockstep: fake strategies
 /// (read a line, send requests one at a time and wait for each answer, end early,
@@ -88,7 +90,7 @@ struct StreamScheduleTests {
 
     /// One run of the scheduler against the fakes under a random schedule; the desk's actions
     /// (threaded requests left out) and how many of them there were.
-    static func stream(_ scripts: [Script], ticks: Int, pipe: Int, _ random: inout Seeded) -> (
+    static func stream(_ scripts: [Script], ticks: Int, pipe: Int, ahead: Int, _ random: inout Seeded) -> (
         log: [String], threaded: Int, late: Int
     ) {
         let names = scripts.map(\.name)
@@ -96,7 +98,7 @@ struct StreamScheduleTests {
             feeds: Dictionary(
                 uniqueKeysWithValues: scripts.enumerated().map { index, script in
                     (script.name, StreamSchedule.Feed(index: index, ticks: script.ticks, lengths: script.lengths))
-                }))
+                }), ticksAhead: ahead, linesAhead: pipe)
         var fakes = Dictionary(uniqueKeysWithValues: scripts.map { ($0.name, Fake(script: $0)) })
         for name in names { fakes[name]!.toSend = fakes[name]!.script.settleRequests }
         enum Plan { case settle(String), phase(Int), turn(String, Int, Int) }
@@ -136,11 +138,7 @@ struct StreamScheduleTests {
         func driver() {
             for name in names {
                 schedule.observe(name, unread: unread(name))
-                while let _ = schedule.nextLineToWrite(name),
-                    schedule.feeds[name]!.written - fakes[name]!.consumed < pipe
-                {
-                    schedule.wrote(name)
-                }
+                while schedule.nextLineToWrite(name) != nil { schedule.wrote(name) }
                 if schedule.shouldCloseInput(name) { schedule.closedInput(name) }
             }
             guard next < plan.count else { return }
@@ -238,7 +236,10 @@ struct StreamScheduleTests {
         let ticks = Int.random(in: 1...12, using: &random)
         let scripts = Self.scripts(ticks: ticks, strategies: Int.random(in: 1...4, using: &random), &random)
         let expected = Self.strict(scripts, ticks: ticks)
-        let run = Self.stream(scripts, ticks: ticks, pipe: Int.random(in: 1...5, using: &random), &random)
+        let run = Self.stream(
+            scripts, ticks: ticks, pipe: Int.random(in: 1...5, using: &random),
+            ahead: Int.random(in: 0...4, using: &random),
+            &random)
         #expect(run.log == expected, "seed \(seed)")
         // Every request of another thread ran, once.
         #expect(run.threaded == scripts.filter { $0.threadedAt != nil }.count, "seed \(seed)")
@@ -327,4 +328,115 @@ struct StreamScheduleTests {
         let answer22 = schedule.arrive(id: 2, strategy: "b")
         #expect(answer22 == nil)
     }
+}
+
+/// A strategy's stdin as the kernel shows it: packets written, bytes read.
+final class FakeStdin: RunningStrategy, @unchecked Sendable {
+    let pid: Int32 = 0
+    private let lock = NSLock()
+    private var written: [Int] = []
+    private var read = 0
+    private var open = true
+    /// Packets the pipe holds.
+    let capacity: Int
+
+    init(capacity: Int) { self.capacity = capacity }
+
+    func write(_ bytes: [UInt8]) async -> Bool { false }
+    func closeInput() { lock.withLock { open = false } }
+    func stop(grace: Duration) async {}
+    func exitStatus() async -> StrategyExit { .exited(0) }
+    func writePacket(_ bytes: [UInt8]) -> PacketWrite {
+        lock.withLock {
+            guard open else { return .closed }
+            guard written.count - readPackets < capacity else { return .full }
+            written.append(bytes.count)
+            return .written
+        }
+    }
+    func unreadInput() -> Int? { lock.withLock { open ? written.reduce(0, +) - read : nil } }
+    private var readPackets: Int {
+        var total = 0
+        return written.prefix { length in
+            total += length
+            return total <= read
+        }.count
+    }
+    /// The strategy reads its next packet.
+    func readLine() {
+        lock.withLock {
+            guard readPackets < written.count else { return }
+            read += written[readPackets]
+        }
+    }
+    var isOpen: Bool { lock.withLock { open } }
+    var packetsWritten: Int { lock.withLock { written.count } }
+}
+
+@Suite("StreamGate: requests held until their turn, stdins written ahead")
+struct StreamGateTests {
+    @Test("a request waits for its line's turn, runs when released, and the turn ends once answered and read on")
+    func holdsUntilTurn() async {
+        let gate = StreamGate()
+        let stdin = FakeStdin(capacity: 2)
+        gate.arm([("a", 0, stdin, [[1, 2, 3], [4, 5], [6]], [0, 1, 2])])
+        gate.update { $0.beginSettle("a") }
+        // Written ahead as far as the pipe takes: two packets of three.
+        #expect(gate.advance("a").step == .wait)
+        #expect(stdin.packetsWritten == 2)
+        stdin.readLine()
+        #expect(gate.advance("a").step == .done)
+        #expect(stdin.packetsWritten == 3)
+        // It read line 0 (tick 0); its request, arriving while the desk is before tick 0, waits.
+        let entered = Flag()
+        async let request: Void = {
+            let ticket = await gate.enter(strategy: "a")
+            entered.set()
+            // The answer is being made; the turn cannot end before it is given back.
+            try? await Task.sleep(for: .milliseconds(20))
+            if let ticket { gate.leave(ticket) }
+        }()
+        gate.update { $0.beginDeskPhase(0) }
+        try? await Task.sleep(for: .milliseconds(50))
+        #expect(entered.isSet == false)
+        #expect(gate.update { $0.beginTurn("a", index: 0, tick: 0) })
+        var steps: [StreamSchedule.Step] = []
+        while steps.last != .done {
+            let step = gate.advance("a").step
+            if step != steps.last { steps.append(step) }
+            if step == .wait {
+                if gate.answered == 1 { stdin.readLine() }
+                await gate.pause(.milliseconds(1))
+            }
+        }
+        await request
+        #expect(steps.first.map { if case .release = $0 { true } else { false } } == true)
+        #expect(gate.answered == 1)
+        #expect(entered.isSet)
+        // A caller that is no strategy fed in packets passes at once.
+        #expect(await gate.enter(strategy: "") == nil)
+        #expect(await gate.enter(strategy: "b") == nil)
+    }
+
+    @Test("a strategy's stdin is closed once it has read every line")
+    func closesAtEnd() {
+        let gate = StreamGate()
+        let stdin = FakeStdin(capacity: 8)
+        gate.arm([("a", 0, stdin, [[1], [2]], [0, 3])])
+        gate.update { $0.beginSettle("a") }
+        _ = gate.advance("a")
+        #expect(stdin.isOpen)
+        stdin.readLine()
+        stdin.readLine()
+        _ = gate.advance("a")
+        #expect(stdin.isOpen == false)
+    }
+}
+
+/// A flag one task sets and another reads.
+final class Flag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+    func set() { lock.withLock { value = true } }
+    var isSet: Bool { lock.withLock { value } }
 }
