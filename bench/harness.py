@@ -549,7 +549,8 @@ def backtest_ticks(path: Path, count: int) -> None:
 def scenario_backtest(bin_dir: Path, quick: bool) -> dict:
     """`desk backtest` over 100,000 ticks in lockstep: a strategy that never orders, then the example
     strategies; baseline: the lockstep floor (bin/lockstep-floor: the same reader fed one line at a time,
-    waiting for the same readiness reports, no desk)."""
+    waiting for the same readiness reports, no desk), and the packet floor (the same reader's stdin a pipe of
+    packets written ahead, as --lockstep stream feeds it): ticks/s and CPU µs per tick (getrusage) of each."""
     ticks = 5_000 if quick else 100_000
     with tempfile.TemporaryDirectory(prefix="desk-bench-backtest-") as folder:
         folder = Path(folder)
@@ -564,11 +565,18 @@ def scenario_backtest(bin_dir: Path, quick: bool) -> dict:
         for example in ("example_alice", "example_bob"):
             subprocess.run(["cp", "-r", str(ROOT / "strategies" / example), str(strategies / example)], check=True)
 
-        floor = subprocess.run([str(bin_dir / "lockstep-floor"), str(quiet / "strategy.py"), str(data),
-                                str(folder / "floor")], capture_output=True, text=True, timeout=600)
-        if floor.returncode != 0:
-            raise RuntimeError(f"lockstep-floor failed: {floor.stderr}")
-        floor_rate = json.loads(floor.stdout)["ticks_per_second"]
+        # The hand-off alone, both ways: strict (a line per read reported) and packet (written ahead).
+        floors = {}
+        for mode in ("strict", "packet"):
+            floor = subprocess.run([str(bin_dir / "lockstep-floor"), "--mode", mode, str(quiet / "strategy.py"),
+                                    str(data), str(folder / f"floor-{mode}")], capture_output=True, text=True,
+                                   timeout=600)
+            if floor.returncode != 0:
+                raise RuntimeError(f"lockstep-floor --mode {mode} failed: {floor.stderr}")
+            figures = json.loads(floor.stdout)
+            floors[mode] = {"ticks_per_second": round(figures["ticks_per_second"]),
+                            "cpu_us_per_tick": round(figures["cpu_us_per_tick"], 1)}
+        floor_rate = floors["strict"]["ticks_per_second"]
 
         def run(names: list, work: str) -> dict:
             result = subprocess.run([str(bin_dir / "desk"), "backtest", *names, "--data", str(data), "--strategies",
@@ -589,6 +597,7 @@ def scenario_backtest(bin_dir: Path, quick: bool) -> dict:
     return {
         "ticks": ticks,
         "floor_ticks_per_second": round(floor_rate),
+        "floors": floors,
         "never_orders": never,
         "examples": examples,
         "ratio": ratio,
@@ -688,6 +697,11 @@ def table(results: dict) -> str:
     backtest = results.get("backtest")
     if backtest:
         never, examples = backtest["never_orders"], backtest["examples"]
+        floors = backtest["floors"]
+        lines.append(f"backtest floors ({backtest['ticks']} ticks, the hand-off alone): strict "
+                     f"{floors['strict']['ticks_per_second']} ticks/s, {floors['strict']['cpu_us_per_tick']} CPU us/tick | "
+                     f"packet {floors['packet']['ticks_per_second']} ticks/s, {floors['packet']['cpu_us_per_tick']} "
+                     f"CPU us/tick")
         lines.append(f"backtest ({backtest['ticks']} ticks, lockstep): floor {backtest['floor_ticks_per_second']} ticks/s | "
                      f"never orders {never['ticks_per_second']} ticks/s (ratio {backtest['ratio']}) | examples "
                      f"{examples['ticks_per_second']} ticks/s, {examples['orders_per_second']} orders/s")

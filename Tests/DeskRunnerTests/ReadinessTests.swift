@@ -12,12 +12,14 @@ struct ReadinessTests {
         try #require(getuid() == 0, "the sandbox switches uids and needs root (CI runs as root)")
     }
 
-    /// Launches `script` in the full sandbox with its reads reported; `body` drives it
-    /// and reads its progress file (`$HOME/progress`, through `/proc/<init>/root`: written by the strategy itself, so
-    /// there before its next read — unlike its log, which the desk copies from a pipe).
-    func withStrategy(
-        _ script: String, base: UInt32,
-        _ body: (any RunningStrategy, ReadinessCounter, () -> String) async throws -> Void
+    /// Launches `script` in the full sandbox with its reads reported (every read; with
+    /// `packetThreshold`, its stdin a pipe of packets and only the short and vectored reads);
+    /// `body` drives it and reads its progress file (`$HOME/progress`, through `/proc/<init>/root`: written by the
+    /// strategy itself, so there before its next read — unlike its log, which the desk copies from a pipe); its
+    /// last argument makes an empty file `$HOME/<name>` (a go-ahead the strategy can wait for).
+    static func withStrategy(
+        _ script: String, base: UInt32, packetThreshold: Int? = nil,
+        _ body: (any RunningStrategy, ReadinessCounter, () -> String, (String) -> Void) async throws -> Void
     ) async throws {
         let folder = try StrategyFolder()
         defer { folder.remove() }
@@ -39,22 +41,29 @@ struct ReadinessTests {
             program: ["/usr/bin/python3", "-s", "-u", stage.app.appendingPathComponent("strategy.py").path],
             workingDirectory: stage.app, environment: ["PATH": "/usr/bin:/bin", "HOME": stage.home.path],
             limits: StrategyLimits(), log: log,
-            user: user, home: stage.home, hiddenPaths: [folder.strategies.path], readiness: counter.path)
+            user: user, home: stage.home, hiddenPaths: [folder.strategies.path], readiness: counter.path,
+            packetThreshold: packetThreshold)
         let strategy = try await ProcessBackend(plan: plan).launch(launch)
         // HOME is the strategy's own tmpfs, seen from here through its sandbox's init (the launcher's child).
         let home = stage.home.path
         let launcher = strategy.pid
-        @Sendable func progress() -> String {
+        @Sendable func inHome(_ name: String) -> String? {
             let children = try? String(contentsOfFile: "/proc/\(launcher)/task/\(launcher)/children", encoding: .utf8)
-            guard let sandboxInit = children?.split(separator: " ").first else { return "" }
-            return (try? String(contentsOfFile: "/proc/\(sandboxInit)/root\(home)/progress", encoding: .utf8)) ?? ""
+            guard let sandboxInit = children?.split(separator: " ").first else { return nil }
+            return "/proc/\(sandboxInit)/root\(home)/\(name)"
+        }
+        @Sendable func progress() -> String {
+            inHome("progress").flatMap { try? String(contentsOfFile: $0, encoding: .utf8) } ?? ""
+        }
+        @Sendable func tell(_ name: String) {
+            if let path = inHome(name) { _ = FileManager.default.createFile(atPath: path, contents: nil) }
         }
         let logPath = folder.logs.appendingPathComponent("driven.log").path
         try await withThrowingTaskGroup(of: Void.self) { group in
             // What a runner does: it sees the strategy end and tells the counter.
             group.addTask { counter.ended(await strategy.exitStatus()) }
             do {
-                try await body(strategy, counter, progress)
+                try await body(strategy, counter, progress, tell)
             } catch {
                 Issue.record("its log: \((try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "")")
                 strategy.closeInput()
@@ -96,7 +105,7 @@ struct ReadinessTests {
                 progress.write(f"DONE {price}\\n")
             \(loop)
             """
-        try await withStrategy(script, base: 63_600) { strategy, counter, progress in
+        try await Self.withStrategy(script, base: 63_600) { strategy, counter, progress, _ in
             var reads = try Self.asked(await counter.wait(forReads: 1), progress)
             for n in 1...10 {
                 #expect(await strategy.write(Self.tick(n)))
@@ -111,8 +120,8 @@ struct ReadinessTests {
 
     @Test("a strategy that ends instead of asking for a tick is noticed, not waited for")
     func endsInstead() async throws {
-        try await withStrategy("import sys\nsys.stdin.readline()\nsys.exit(4)\n", base: 63_620) {
-            strategy, counter, progress in
+        try await Self.withStrategy("import sys\nsys.stdin.readline()\nsys.exit(4)\n", base: 63_620) {
+            strategy, counter, progress, _ in
             let first = try Self.asked(await counter.wait(forReads: 1), progress)
             #expect(await strategy.write(Self.tick(1)))
             #expect(await counter.wait(forReads: first + 1) == .ended(.exited(4)))
@@ -133,7 +142,7 @@ struct ReadinessTests {
                     line, buffer = buffer.split(b"\\n", 1)
                     progress.write("LINE " + line.decode() + "\\n")
             """
-        try await withStrategy(script, base: 63_610) { strategy, counter, progress in
+        try await Self.withStrategy(script, base: 63_610) { strategy, counter, progress, _ in
             var reads = try Self.asked(await counter.wait(forReads: 1), progress)
             for n in 1...5 {
                 #expect(await strategy.write(Self.tick(n)))
