@@ -66,7 +66,8 @@ BOTH_MODES = "both"
 
 
 def backtest(tmp: Path, data: Sequence[Path], *args: str, work: str = "work",
-             strategies: Optional[Path] = None, lockstep: Optional[str] = None) -> subprocess.CompletedProcess:
+             strategies: Optional[Path] = None, lockstep: Optional[str] = None,
+             timeout: float = TIMEOUT) -> subprocess.CompletedProcess:
     """`desk backtest --json` over `data` into the work folder `tmp/work`. `lockstep`: None
     runs the default mode; "stream" or "strict" passes `--lockstep`; BOTH_MODES runs
     stream into `tmp/work` and strict into `tmp/work-strict`, asserts they left the same
@@ -74,7 +75,7 @@ def backtest(tmp: Path, data: Sequence[Path], *args: str, work: str = "work",
     stream run, so the caller's own assertions hold for both modes."""
     if lockstep == BOTH_MODES:
         runs = {mode: backtest(tmp, data, *args, work=work if mode == "stream" else f"{work}-strict",
-                               strategies=strategies, lockstep=mode) for mode in MODES}
+                               strategies=strategies, lockstep=mode, timeout=timeout) for mode in MODES}
         assert_same(outcome(runs["stream"], tmp / work), outcome(runs["strict"], tmp / f"{work}-strict"))
         return runs["stream"]
     command = [str(desk_binary()), "backtest", "--strategies", str(strategies or tmp / "strategies"),
@@ -83,7 +84,7 @@ def backtest(tmp: Path, data: Sequence[Path], *args: str, work: str = "work",
         command += ["--lockstep", lockstep]
     for file in data:
         command += ["--data", str(file)]
-    return subprocess.run(command + list(args), capture_output=True, text=True, timeout=TIMEOUT, cwd=tmp)
+    return subprocess.run(command + list(args), capture_output=True, text=True, timeout=timeout, cwd=tmp)
 
 
 def report(result: subprocess.CompletedProcess) -> dict:

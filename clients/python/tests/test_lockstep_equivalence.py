@@ -32,15 +32,17 @@ from test_backtest import BOTH_MODES, backtest, report, rows
 sys.path.insert(0, str(REPO / "bench"))
 from harness import backtest_ticks  # noqa: E402  (the benchmark's seeded walk)
 
-# Reads its input the way READER says, echoes each line it read ("READ ...") and places
-# the orders PLAN lists for a tick's ts (a JSON object: ts → orders), printing each answer.
+# Reads its input the way READER says (FIRST_READ_AFTER seconds after it starts), echoes
+# each line it read ("READ ...") and places the orders PLAN lists for a tick's ts (a JSON
+# object: ts → orders), printing each answer.
 # Event lines (config.json "events") are echoed and not counted as ticks.
 STRATEGY = r'''
-import json, os, sys
+import json, os, sys, time
 from desk_client import is_event, place_order
 
 reader = os.environ.get("READER", "for line in sys.stdin")
 plan = json.loads(os.environ.get("PLAN", "{}"))
+time.sleep(float(os.environ.get("FIRST_READ_AFTER", "0")))
 
 def read_lines():
     if reader == "for line in sys.stdin":
@@ -61,6 +63,15 @@ def read_lines():
     elif reader == "sys.stdin.buffer":
         for line in sys.stdin.buffer:
             yield line.decode()
+    elif reader == "os.readv(0, [bytearray(65536)])":
+        buffer, rest = bytearray(65536), b""
+        while True:
+            size = os.readv(0, [buffer])
+            if not size:
+                return
+            *done, rest = (rest + bytes(buffer[:size])).split(b"\n")
+            for line in done:
+                yield line.decode() + "\n"
     elif reader.startswith("os.read(0, "):
         size, rest = int(reader[len("os.read(0, "):-1]), b""
         while True:
