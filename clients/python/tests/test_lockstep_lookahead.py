@@ -40,6 +40,15 @@ print("LOOKAHEAD", json.dumps({"decided_on": seen[9]["ts"], "read_before": befor
 ended.wait()
 '''
 
+# Takes 5 ms over each of its first 200 ticks: the desk's turns go at its pace while the
+# reader above reads ahead.
+SLOW = r'''
+import sys, time
+for number, line in enumerate(sys.stdin, start=1):
+    if number <= 200:
+        time.sleep(0.005)
+'''
+
 # Tries to copy its stdin without consuming it (tee) and to set up io_uring, and says what each returned.
 PEEKING = r'''
 import ctypes, errno, os, platform, sys
@@ -67,11 +76,13 @@ def ledger_time(at: datetime) -> str:
     return at.strftime("%Y-%m-%d %H:%M:%S.000")
 
 
-def setup(tmp: Path, name: str, script: str, ticks: int = TICKS) -> Path:
-    home = tmp / "strategies" / name
-    home.mkdir(parents=True)
-    (home / "strategy.py").write_text(script)
-    (home / "config.json").write_text(json.dumps({"user_id": "mallory"}))
+def setup(tmp: Path, strategies: dict, ticks: int = TICKS) -> Path:
+    """The strategy folders (name → script, all mallory's) and the ticks file."""
+    for name, script in strategies.items():
+        home = tmp / "strategies" / name
+        home.mkdir(parents=True)
+        (home / "strategy.py").write_text(script)
+        (home / "config.json").write_text(json.dumps({"user_id": "mallory"}))
     data = tmp / "ticks.jsonl"
     data.write_text("".join(json.dumps({"ts": ts(tick).strftime("%Y-%m-%dT%H:%M:%SZ"), "symbol": "AAPL",
                                         "price": "100" if tick <= JUMP else "150"}) + "\n"
@@ -86,7 +97,7 @@ def log_line(tmp: Path, name: str, prefix: str) -> list:
 
 def test_an_order_is_taken_at_the_tick_its_strategy_had_read_not_the_one_it_reacts_to(tmp_path: Path,
                                                                                        lockstep: str) -> None:
-    data = setup(tmp_path, "reader_ahead", READ_AHEAD)
+    data = setup(tmp_path, {"reader_ahead": READ_AHEAD, "slow": SLOW})
     report(backtest(tmp_path, [data], lockstep=lockstep))
     said = json.loads(log_line(tmp_path, "reader_ahead", "LOOKAHEAD")[0])
     assert said["status"] == "success" and said["decided_on"] == "2026-11-16T14:31:09.000Z", said
@@ -102,6 +113,6 @@ def test_an_order_is_taken_at_the_tick_its_strategy_had_read_not_the_one_it_reac
 
 
 def test_looking_at_stdin_without_reading_it_is_refused(tmp_path: Path, lockstep: str) -> None:
-    data = setup(tmp_path, "peeker", PEEKING, ticks=3)
+    data = setup(tmp_path, {"peeker": PEEKING}, ticks=3)
     report(backtest(tmp_path, [data], lockstep=lockstep))
     assert log_line(tmp_path, "peeker", "SYSCALL") == ["tee -1 EPERM", "io_uring_setup -1 EPERM"] * 3
