@@ -222,8 +222,7 @@ public struct DeskApplication: Sendable {
         let connections = configuration.connections
         let logger = self.logger
         let streams = AlpacaStreams(
-            tokens: useCases.tokens, orderEvents: useCases.orderEvents, feed: feed, logger: logger,
-            refusesStrategies: configuration.requestGate != nil)
+            tokens: useCases.tokens, orderEvents: useCases.orderEvents, feed: feed, logger: logger)
         var tcp = Application(
             responder: responder, server: .desk(connections, streams: streams),
             configuration: ApplicationConfiguration(

@@ -208,7 +208,7 @@ public actor Lockstep {
             if entry.packets, let gate {
                 gate.update { $0.beginSettle(name) }
                 switch await packetTurn(name, gate, moved) {
-                case .taken, .ended: continue
+                case .taken: continue
                 case .unanswered: return Settled(unanswered: name)
                 case .fallback(let strategy): return Settled(fallback: strategy)
                 }
@@ -291,7 +291,6 @@ public actor Lockstep {
                 case .taken:
                     given += 1
                     continue
-                case .ended: continue
                 case .unanswered: return Delivery(given: given + 1, unanswered: name)
                 case .fallback(let strategy): return Delivery(given: given, unanswered: nil, fallback: strategy)
                 }
@@ -360,9 +359,11 @@ public actor Lockstep {
 
     /// What became of a turn of a strategy fed in packets.
     private enum PacketTurn: Equatable {
+        /// It is done with the line, or ended.
         case taken
-        case ended
+        /// The waiting task was cancelled first (a deadline, a signal).
         case unanswered
+        /// This strategy reads stdin in pieces smaller than a line.
         case fallback(String)
     }
 

@@ -26,9 +26,6 @@ public final class AlpacaStreams: Sendable {
     let orderEvents: OrderEvents
     let feed: FeedHub
     let logger: Logger
-    /// A backtest in stream mode: a strategy's token opens no stream (what it
-    /// would send is not tied to the line the strategy had read).
-    let refusesStrategies: Bool
     private let connections = Atomic<Int>(0)
 
     /// Largest client message read.
@@ -36,12 +33,7 @@ public final class AlpacaStreams: Sendable {
 
     /// Streams whose callers `tokens` names, with the order events of `orderEvents`
     /// and the ticks of `feed`.
-    /// In a stream backtest (`refusesStrategies`), strategies' tokens are refused.
-    public init(
-        tokens: TokenAuthenticator, orderEvents: OrderEvents, feed: FeedHub, logger: Logger,
-        refusesStrategies: Bool = false
-    ) {
-        self.refusesStrategies = refusesStrategies
+    public init(tokens: TokenAuthenticator, orderEvents: OrderEvents, feed: FeedHub, logger: Logger) {
         self.tokens = tokens
         self.orderEvents = orderEvents
         self.feed = feed
@@ -160,18 +152,12 @@ public final class AlpacaStreams: Sendable {
     /// The member behind a key pair, when it is a member's (not a metrics) token.
     func member(keyId: String, secret: String) async -> Caller? {
         guard let caller = try? await tokens.caller(keyId: keyId, secret: secret) else { return nil }
-        return admitted(caller)
+        return try? Access.member.admit(caller)
     }
 
     /// The member behind a bare token.
     func member(token: String) async -> Caller? {
         guard let caller = try? await tokens.caller(token: token) else { return nil }
-        return admitted(caller)
-    }
-
-    /// `caller` when it may open a stream.
-    private func admitted(_ caller: Caller) -> Caller? {
-        if refusesStrategies && !caller.strategy.isEmpty { return nil }
         return try? Access.member.admit(caller)
     }
 
