@@ -114,8 +114,6 @@ def test_a_strategy_not_reading_whole_lines_falls_back_to_strict_with_the_same_r
     assert_fell_back_to_the_strict_result(tmp_path, *both(tmp_path))
 
 
-@pytest.mark.xfail(strict=True, reason="h2's StreamGate never resumes a request it holds when the stream attempt "
-                   "stops for the fallback: the desk's HTTP server waits for it and the run never ends")
 def test_a_request_held_when_the_run_falls_back_is_answered_in_the_strict_run(tmp_path: Path) -> None:
     # odd_reader (first in name order) starts reading a second late: plain_reader's order on the first tick
     # is held for its turn, after odd_reader's, when odd_reader's short read stops the stream attempt.
