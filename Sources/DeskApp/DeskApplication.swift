@@ -59,7 +59,9 @@ public struct DeskApplication: Sendable {
     public init(configuration: DeskConfiguration, logger: Logger) throws {
         self.configuration = configuration
         self.logger = logger
-        ledger = try Ledger(path: configuration.databasePath, groupCommit: configuration.groupCommit)
+        ledger = try Ledger(
+            path: configuration.databasePath, groupCommit: configuration.groupCommit,
+            durability: configuration.ledgerDurability)
         // The paper venue is built here, typed (a backtest drives it); every other venue by its kind's factory.
         let context = VenueContext(prices: prices, clock: configuration.clock, logger: logger)
         paperVenue = PaperVenue(

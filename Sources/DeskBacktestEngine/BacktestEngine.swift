@@ -116,6 +116,7 @@ public enum BacktestEngine {
         var configuration: DeskConfiguration
         do {
             configuration = try DeskConfiguration.privateDesk(desk, environment: environment)
+            configuration.ledgerDurability = try environment.backtestLedgerDurability()
         } catch {
             throw BacktestFailure(message: error.message)
         }

@@ -107,46 +107,69 @@ public enum ExactDecimal {
         return String(decoding: bytes, as: UTF8.self)
     }
 
+    /// ``plain(_:)`` appended to `out` as UTF-8, with no intermediate `String` (how
+    /// a feed line writes its numbers: once per field of every tick).
+    public static func appendPlain(_ value: Decimal, to out: inout [UInt8]) {
+        if !appendPlainFromMantissa(value, to: &out) { out.append(contentsOf: plainFromDescription(value).utf8) }
+    }
+
     /// `plain` for a value whose mantissa fits in 64 bits (every price and
     /// quantity the desk sees), written from the mantissa and exponent directly:
     /// `Decimal.description` was the largest single cost of writing an order.
     /// Nil for anything else (NaN, wider mantissas), which takes the general path.
     static func plainFromMantissa(_ value: Decimal) -> String? {
-        guard let (negative, mantissa: wide, exponent: power) = DecimalParts.read(value) else { return nil }
+        var out: [UInt8] = []
+        out.reserveCapacity(24)
+        guard appendPlainFromMantissa(value, to: &out) else { return nil }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Appends `plain` text of a value whose mantissa fits in 64 bits; false (and
+    /// nothing appended) for anything else.
+    static func appendPlainFromMantissa(_ value: Decimal, to out: inout [UInt8]) -> Bool {
+        guard let (negative, mantissa: wide, exponent: power) = DecimalParts.read(value) else { return false }
         var mantissa = wide
-        if mantissa == 0 { return "0" }
+        if mantissa == 0 {
+            out.append(UInt8(ascii: "0"))
+            return true
+        }
         var exponent = power
         // Trailing zeros of the mantissa move into the exponent (1450 × 10⁻¹ is 145).
         while exponent < 0 && mantissa % 10 == 0 {
             mantissa /= 10
             exponent += 1
         }
-        var digits: [UInt8] = []
-        digits.reserveCapacity(20)
-        while mantissa > 0 {
-            digits.append(UInt8(ascii: "0") + UInt8(truncatingIfNeeded: mantissa % 10))
-            mantissa /= 10
+        // The digits, least significant first (a UInt64 has at most 20).
+        var reversed: (UInt64, UInt64, UInt64) = (0, 0, 0)
+        let count = withUnsafeMutableBytes(of: &reversed) { digits -> Int in
+            var count = 0
+            while mantissa > 0 {
+                digits[count] = UInt8(ascii: "0") + UInt8(truncatingIfNeeded: mantissa % 10)
+                mantissa /= 10
+                count += 1
+            }
+            return count
         }
-        digits.reverse()
-        var out: [UInt8] = []
-        out.reserveCapacity(digits.count + max(0, exponent) + 3)
-        if negative { out.append(UInt8(ascii: "-")) }
-        if exponent >= 0 {
-            out += digits
-            out += repeatElement(UInt8(ascii: "0"), count: exponent)
-        } else {
-            let fraction = -exponent
-            if fraction >= digits.count {
-                out += [UInt8(ascii: "0"), UInt8(ascii: ".")]
-                out += repeatElement(UInt8(ascii: "0"), count: fraction - digits.count)
-                out += digits
-            } else {
-                out += digits[..<(digits.count - fraction)]
+        withUnsafeBytes(of: reversed) { digits in
+            func append(_ range: Range<Int>) {
+                for index in range { out.append(digits[count - 1 - index]) }
+            }
+            if negative { out.append(UInt8(ascii: "-")) }
+            if exponent >= 0 {
+                append(0..<count)
+                out.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: exponent))
+            } else if -exponent >= count {
+                out.append(UInt8(ascii: "0"))
                 out.append(UInt8(ascii: "."))
-                out += digits[(digits.count - fraction)...]
+                out.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: -exponent - count))
+                append(0..<count)
+            } else {
+                append(0..<(count + exponent))
+                out.append(UInt8(ascii: "."))
+                append((count + exponent)..<count)
             }
         }
-        return String(decoding: out, as: UTF8.self)
+        return true
     }
 
     /// How `fixed` rounds the digits it drops.

@@ -4,7 +4,8 @@ import GRDB
 import ServiceLifecycle
 
 /// The desk's durable record: orders and their lifecycle, fills, positions,
-/// tokens, halts and the audit log, in one SQLite file (WAL, `synchronous=FULL`).
+/// tokens, halts and the audit log, in one SQLite file (WAL, `synchronous=FULL`;
+/// a backtest's: `synchronous=OFF` and made whole when it closes, see `LedgerDurability`).
 ///
 /// Order-path writes (orders, fills, positions, audit lines, halts) go through
 /// the ledger's one writer (`LedgerWriter`), which commits concurrent writes
@@ -16,6 +17,8 @@ public final class Ledger: Service, Sendable {
     public let path: String
     /// Ledger files that other users could read and that opening narrowed to 0600.
     public let narrowedFiles: [FileModeChange]
+    /// How each commit reaches the disk (`.full` unless a backtest opened it).
+    public let durability: LedgerDurability
     let database: any DatabaseWriter
     let writer: LedgerWriter
     let positionBook = PositionBook()
@@ -23,10 +26,14 @@ public final class Ledger: Service, Sendable {
 
     /// Opens the ledger at `path`, creating and migrating it as needed. Its files
     /// are private to the desk's user (see `securePrivateFiles(path:)`).
-    /// - Parameter groupCommit: batch concurrent order writes into one transaction (on in production).
-    public convenience init(path: String, groupCommit: Bool = true) throws {
+    /// - Parameters:
+    ///   - groupCommit: batch concurrent order writes into one transaction (on in production).
+    ///   - durability: `.full` (every commit on disk when it returns) unless this is a backtest's ledger.
+    public convenience init(path: String, groupCommit: Bool = true, durability: LedgerDurability = .full) throws {
         let narrowed = try Self.securePrivateFiles(path: path)
-        try self.init(path: path, narrowed: narrowed, database: LedgerDatabase.open(path: path), batching: groupCommit)
+        try self.init(
+            path: path, narrowed: narrowed, database: LedgerDatabase.open(path: path, durability: durability),
+            batching: groupCommit, durability: durability)
     }
 
     /// Opens an existing ledger for reading only (`desk orders`, `desk positions`,
@@ -50,16 +57,21 @@ public final class Ledger: Service, Sendable {
         try Ledger(path: ":memory:", narrowed: [], database: LedgerDatabase.inMemory(), batching: groupCommit)
     }
 
-    private init(path: String, narrowed: [FileModeChange], database: any DatabaseWriter, batching: Bool) {
+    private init(
+        path: String, narrowed: [FileModeChange], database: any DatabaseWriter, batching: Bool,
+        durability: LedgerDurability = .full
+    ) {
         self.path = path
         narrowedFiles = narrowed
+        self.durability = durability
         self.database = database
         let positionBook = self.positionBook
         writer = LedgerWriter(database: database, batching: batching, rolledBack: { positionBook.forget() })
     }
 
     /// Runs until graceful shutdown (or cancellation, or `close()`), then lets the
-    /// writer commit what is queued and stop.
+    /// writer commit what is queued and stop. A `.backtest` ledger is then made whole
+    /// on disk (`makeWhole()`).
     public func run() async throws {
         let writer = self.writer
         await withGracefulShutdownHandler {
@@ -71,6 +83,32 @@ public final class Ledger: Service, Sendable {
         } onGracefulShutdown: {
             writer.close()
         }
+        if durability == .backtest { try await makeWhole() }
+    }
+
+    /// Moves everything committed into the database file and onto the disk, what a
+    /// `.backtest` ledger runs as it closes: one fsync of the file (pages that automatic
+    /// checkpoints copied without one), then a checkpoint that empties the write-ahead
+    /// log (`wal_checkpoint(TRUNCATE)`, run with `synchronous = FULL` so SQLite syncs
+    /// what it copies before it truncates the log). After it the file alone holds the
+    /// ledger: no `-wal` content, and `desk orders --work` opens it read-only.
+    public func makeWhole() async throws {
+        guard path != ":memory:" else { return }
+        let path = self.path
+        let durability = self.durability
+        try await database.barrierWriteWithoutTransaction { db in
+            try Self.synchronize(path: path)
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+            defer { try? db.execute(sql: "PRAGMA synchronous = \(durability.synchronous)") }
+            _ = try db.checkpoint(.truncate)
+        }
+    }
+
+    /// fsync of the file at `path`.
+    static func synchronize(path: String) throws {
+        let handle = try FileHandle(forUpdating: URL(fileURLWithPath: path))
+        defer { try? handle.close() }
+        try handle.synchronize()
     }
 
     /// Stops taking order writes (queued ones still commit). For tests that run `run()` themselves.

@@ -1,15 +1,37 @@
 import Foundation
 import GRDB
 
-/// Opens the desk's SQLite file (WAL, full fsync on commit) and keeps its schema
-/// current. One `DatabasePool` per file per process.
+/// How hard a ledger holds on to each commit.
+public enum LedgerDurability: String, Sendable, CaseIterable {
+    /// Every commit is on disk when it returns (`synchronous = FULL`): a live desk's
+    /// acknowledged order survives power loss, not only kill -9.
+    case full
+    /// A backtest's throwaway ledger: no fsync per commit (`synchronous = OFF`, still
+    /// WAL, so kill -9 of the desk loses nothing); when it closes, one checkpoint and one
+    /// fsync make the kept file whole. Only a crash of the machine mid-run can damage it,
+    /// and that run had failed anyway.
+    case backtest
+
+    /// The `PRAGMA synchronous` level each commit runs with.
+    var synchronous: String {
+        switch self {
+        case .full: "FULL"
+        case .backtest: "OFF"
+        }
+    }
+}
+
+/// Opens the desk's SQLite file (WAL, full fsync on commit unless it is a
+/// backtest's) and keeps its schema current. One `DatabasePool` per file per process.
 enum LedgerDatabase {
     /// Opens (creating if needed) the database at `path`, checks it (`PRAGMA
     /// quick_check`: every page of the file is read once, so a damaged ledger is
     /// refused before anything is written to it) and migrates it; with
     /// `readOnly`, opens an existing one for reading (migrating it first only when
-    /// an older desk wrote it).
-    static func open(path: String, readOnly: Bool = false) throws -> DatabasePool {
+    /// an older desk wrote it). `durability` sets how each commit reaches the disk.
+    static func open(path: String, readOnly: Bool = false, durability: LedgerDurability = .full) throws
+        -> DatabasePool
+    {
         var configuration = Configuration()
         configuration.label = "desk-ledger"
         // Another process (the desk CLI) may hold the write lock for a moment.
@@ -23,15 +45,18 @@ enum LedgerDatabase {
             return try DatabasePool(path: path, configuration: configuration)
         }
         configuration.journalMode = .wal
-        configuration.prepareDatabase { db in
-            // FULL: a commit is on disk when it returns (power loss, not only kill -9).
-            try db.execute(sql: "PRAGMA synchronous = FULL")
-        }
         let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let pool: DatabasePool
         do {
             pool = try DatabasePool(path: path, configuration: configuration)
+            // FULL: a commit is on disk when it returns (power loss, not only kill -9);
+            // OFF (a backtest): on disk when the ledger closes (`Ledger.makeWhole`). Set on the
+            // pool's one writer once it is open: GRDB's WAL set-up sets NORMAL after
+            // `prepareDatabase` (a FULL set there never reached a commit).
+            try pool.writeWithoutTransaction { db in
+                try db.execute(sql: "PRAGMA synchronous = \(durability.synchronous)")
+            }
             let problems = try pool.read { db in try String.fetchAll(db, sql: "PRAGMA quick_check(\(reportedProblems))")
             }
             if problems != ["ok"] { throw LedgerError.damaged(path: path, problems: problems) }

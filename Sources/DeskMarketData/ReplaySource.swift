@@ -58,11 +58,7 @@ public struct ReplaySource: TickSource {
     /// - Throws: ``ReplayFileError`` naming the first bad line, an unreadable file,
     ///   an unknown extension or a speed factor that is not positive.
     public init(file: URL, speed: ReplaySpeed, format: ReplayFormat? = nil) throws(ReplayFileError) {
-        guard let format = format ?? ReplayFormat(fileExtension: file.pathExtension) else {
-            throw ReplayFileError(
-                file: file.path, line: nil,
-                message: "unknown replay file type \"\(file.pathExtension)\": use .csv, .jsonl or .ndjson")
-        }
+        let format = try Self.format(of: file, given: format)
         if case .scaled(let factor) = speed, !(factor.isFinite && factor > 0) {
             throw ReplayFileError(
                 file: file.path, line: nil, message: "replay speed factor \(factor) must be a positive number")
@@ -88,11 +84,32 @@ public struct ReplaySource: TickSource {
 
     /// Every tick of the file, read into memory: for tests and small files.
     public func readTicks() throws(ReplayFileError) -> [Tick] {
-        var reader = try ReplayReader(file: file, format: format)
+        try Self.readAll(ReplayReader(file: file, format: format), capacity: tickCount)
+    }
+
+    /// Every tick of `file` (format from its extension unless `format` is given),
+    /// read and checked in one pass, with the errors `init` gives: what `init` and
+    /// ``readTicks()`` read in two passes (a backtest's data is loaded whole).
+    public static func ticks(in file: URL, format: ReplayFormat? = nil) throws(ReplayFileError) -> [Tick] {
+        try readAll(ReplayReader(file: file, format: Self.format(of: file, given: format)), capacity: 0)
+    }
+
+    private static func readAll(_ reader: ReplayReader, capacity: Int) throws(ReplayFileError) -> [Tick] {
+        var reader = reader
         var ticks: [Tick] = []
-        ticks.reserveCapacity(tickCount)
+        ticks.reserveCapacity(capacity)
         while let (tick, _) = try reader.next() { ticks.append(tick) }
         return ticks
+    }
+
+    /// `given`, else the format `file`'s extension names.
+    private static func format(of file: URL, given: ReplayFormat?) throws(ReplayFileError) -> ReplayFormat {
+        guard let format = given ?? ReplayFormat(fileExtension: file.pathExtension) else {
+            throw ReplayFileError(
+                file: file.path, line: nil,
+                message: "unknown replay file type \"\(file.pathExtension)\": use .csv, .jsonl or .ndjson")
+        }
+        return format
     }
 
     /// Emits the file's ticks in order, pacing them by ``speed`` from the moment it

@@ -112,10 +112,14 @@ public struct Tick: Sendable, Equatable {
             out.append(UInt8(ascii: "\""))
         }
         if let bar {
-            for (name, value) in [("open", bar.open), ("high", bar.high), ("low", bar.low), ("volume", bar.volume)] {
-                out.append(contentsOf: ",\"\(name)\":".utf8)
-                JSONText.appendNumber(value, to: &out)
-            }
+            out.append(contentsOf: #","open":"#.utf8)
+            JSONText.appendNumber(bar.open, to: &out)
+            out.append(contentsOf: #","high":"#.utf8)
+            JSONText.appendNumber(bar.high, to: &out)
+            out.append(contentsOf: #","low":"#.utf8)
+            JSONText.appendNumber(bar.low, to: &out)
+            out.append(contentsOf: #","volume":"#.utf8)
+            JSONText.appendNumber(bar.volume, to: &out)
         }
         out.append(contentsOf: "}\n".utf8)
         return out
@@ -213,7 +217,7 @@ enum JSONText {
         if value.isNaN {
             out.append(contentsOf: "null".utf8)
         } else {
-            out.append(contentsOf: ExactDecimal.plain(value).utf8)
+            ExactDecimal.appendPlain(value, to: &out)
         }
     }
 

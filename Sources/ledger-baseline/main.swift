@@ -5,7 +5,9 @@
 // wait for their commit like an HTTP connection waits for its reply. No HTTP,
 // no identity, no admission, no broker.
 //
-//   ledger-baseline --db PATH [--concurrency N] [--seconds S] [--no-group-commit]
+//   ledger-baseline --db PATH [--concurrency N] [--seconds S] [--no-group-commit] [--durability full|backtest]
+//
+// `--durability backtest` measures a backtest's ledger (synchronous=OFF, no fsync per commit).
 //
 // Prints one JSON line: orders, seconds, rps, p50/p99/p999 (ms), cpu_seconds.
 import DeskCore
@@ -27,7 +29,15 @@ guard let path = option("--db") else {
 }
 let concurrency = option("--concurrency").flatMap(Int.init) ?? 16
 let seconds = option("--seconds").flatMap(Double.init) ?? 10
-let ledger = try Ledger(path: path, groupCommit: !arguments.contains("--no-group-commit"))
+let durabilityName = option("--durability") ?? LedgerDurability.full.rawValue
+guard let durability = LedgerDurability(rawValue: durabilityName) else {
+    FileHandle.standardError.write(
+        Data(
+            "--durability \(durabilityName) is not a ledger durability: use \(LedgerDurability.allCases.map(\.rawValue).joined(separator: " or "))\n"
+                .utf8))
+    exit(64)
+}
+let ledger = try Ledger(path: path, groupCommit: !arguments.contains("--no-group-commit"), durability: durability)
 
 func cpuSeconds() -> Double {
     var usage = rusage()

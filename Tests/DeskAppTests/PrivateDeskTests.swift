@@ -1,5 +1,6 @@
 import DeskApp
 import DeskAppTestSupport
+import DeskLedger
 import DeskRunner
 import DeskTestSupport
 import Foundation
@@ -95,5 +96,37 @@ struct PrivateDeskTests {
         } throws: { error in
             "\(error)".contains("/nonexistent/desk.json")
         }
+    }
+
+    @Test(
+        "a backtest's ledger durability: backtest unless DESK_BACKTEST_LEDGER_DURABILITY says full; anything else is refused",
+        arguments: [
+            ([:], LedgerDurability.backtest, nil),
+            (["DESK_BACKTEST_LEDGER_DURABILITY": ""], .backtest, nil),
+            (["DESK_BACKTEST_LEDGER_DURABILITY": "full"], .full, nil),
+            (["DESK_BACKTEST_LEDGER_DURABILITY": "backtest"], .backtest, nil),
+            (
+                ["DESK_BACKTEST_LEDGER_DURABILITY": "none"], nil,
+                "DESK_BACKTEST_LEDGER_DURABILITY=none is not a ledger durability: use full or backtest"
+            ),
+        ] as [([String: String], LedgerDurability?, String?)])
+    func backtestLedgerDurability(environment: [String: String], durability: LedgerDurability?, refusal: String?)
+        throws
+    {
+        let environment = DeskEnvironment(environment)
+        if let refusal {
+            #expect(throws: ConfigurationError(refusal)) { try environment.backtestLedgerDurability() }
+        } else {
+            #expect(try environment.backtestLedgerDurability() == durability)
+        }
+    }
+
+    @Test("desk serve's ledger commits with a full fsync whatever DESK_BACKTEST_LEDGER_DURABILITY says")
+    func serveIsAlwaysFull() throws {
+        let served = try serveConfiguration(
+            ["--port", "0", "--feed", "none"], ["DESK_BACKTEST_LEDGER_DURABILITY": "backtest"]
+        ).get()
+        #expect(served.ledgerDurability == .full)
+        #expect(!DeskVariable.serveList.contains("DESK_BACKTEST_LEDGER_DURABILITY"))
     }
 }

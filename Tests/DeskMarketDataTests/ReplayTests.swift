@@ -227,6 +227,42 @@ struct ReplayTests {
         #expect("\(inverted.map { "\($0)" } ?? "")".contains("low must not be above"))
     }
 
+    @Test(
+        """
+        one pass (ReplaySource.ticks(in:)) reads the ticks and refuses the files that checking then reading does, \
+        with the same errors
+        """,
+        arguments: [
+            ("good.csv", "timestamp,symbol,price,size\n1,AAPL,1.50,100\n\n2,MSFT,400,\n"),
+            (
+                "good.jsonl",
+                #"{"symbol":"AAPL","price":"1.5","ts":1,"type":"bar","open":1,"high":2,"low":1,"volume":9}"# + "\n"
+            ),
+            ("quote.ndjson", #"{"symbol":"AAPL","ts":1,"type":"quote","bid":1,"ask":2,"bid_size":3}"# + "\n"),
+            ("empty.jsonl", ""),
+            ("bad.csv", "timestamp,symbol,price\n2,AAPL,1\n1,AAPL,1\n"),
+            ("bad.jsonl", "{\"symbol\":\"AAPL\",\"price\":1,\"ts\":1}\nnot json\n"),
+            ("empty.csv", ""),
+            ("ticks.txt", "timestamp,symbol,price\n"),
+        ])
+    func onePass(name: String, content: String) throws {
+        let folder = try ScratchFolder()
+        defer { folder.remove() }
+        let file = try folder.write(name, content)
+        let twoPasses = Result { () throws(ReplayFileError) -> [Tick] in
+            try ReplaySource(file: file, speed: .asFastAsPossible).readTicks()
+        }
+        let onePass = Result { () throws(ReplayFileError) -> [Tick] in try ReplaySource.ticks(in: file) }
+        #expect(onePass == twoPasses)
+        let missing = folder.url.appendingPathComponent("missing.csv")
+        let checked = Result { () throws(ReplayFileError) -> Int in
+            try ReplaySource(file: missing, speed: .recorded).tickCount
+        }
+        let read = Result { () throws(ReplayFileError) -> Int in try ReplaySource.ticks(in: missing).count }
+        #expect(read == checked)
+        #expect(throws: ReplayFileError.self) { try read.get() }
+    }
+
     @Test("whole-file problems: unknown extension, missing file, empty CSV, bad speed")
     func wholeFileProblems() throws {
         let folder = try ScratchFolder()

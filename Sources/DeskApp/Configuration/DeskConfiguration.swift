@@ -3,6 +3,7 @@ import AlpacaData
 import DeskBroker
 import DeskCore
 import DeskHTTP
+import DeskLedger
 import DeskMarketData
 import DeskPromotion
 import DeskRunner
@@ -51,6 +52,9 @@ public struct DeskConfiguration: Sendable {
     public var corporateActions: [CorporateAction] = []
     /// Batch concurrent order writes into one transaction (off only to measure it).
     public var groupCommit: Bool
+    /// How each ledger commit reaches the disk: `.full` (no flag or variable of `desk serve`
+    /// changes it); `desk backtest` sets `.backtest` (see `DeskEnvironment.backtestLedgerDurability()`).
+    public var ledgerDurability: LedgerDurability = .full
     /// Largest request body accepted, in bytes.
     public var maximumBodySize: Int
     /// The market data feed.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import DeskCore
+import DeskLedger
 import Foundation
 
 /// Every environment variable the desk reads, in one table: the flag each one
@@ -43,6 +44,8 @@ public enum DeskVariable: String, CaseIterable, Sendable {
     case alpacaDataURL = "APCA_API_DATA_URL"
     case alpacaDataStreamURL = "APCA_API_DATA_STREAM_URL"
     case alpacaDataFeed = "APCA_DATA_FEED"
+    /// `desk backtest` only: `full` brings back a live desk's fsync per commit (to compare).
+    case backtestLedgerDurability = "DESK_BACKTEST_LEDGER_DURABILITY"
 
     /// The flag this variable stands in for, if there is one.
     public var flag: String? {
@@ -76,13 +79,13 @@ public enum DeskVariable: String, CaseIterable, Sendable {
         case .serverURL: "--server"
         case .adminToken, .token: "--token"
         case .docker, .logLevel, .alpacaKeyID, .alpacaSecretKey, .alpacaBaseURL, .alpacaDataURL,
-            .alpacaDataStreamURL, .alpacaDataFeed:
+            .alpacaDataStreamURL, .alpacaDataFeed, .backtestLedgerDurability:
             nil
         }
     }
 
     /// Read by `desk serve` (the others by the commands that talk to a desk).
-    public var isServeSetting: Bool { ![.serverURL, .adminToken, .token].contains(self) }
+    public var isServeSetting: Bool { ![.serverURL, .adminToken, .token, .backtestLedgerDurability].contains(self) }
 
     /// `PORT`, `DESK_HOST`, …: the variables `desk serve` reads, for its help.
     public static var serveList: String { allCases.filter(\.isServeSetting).map(\.rawValue).joined(separator: ", ") }
@@ -120,6 +123,21 @@ public struct DeskEnvironment: Sendable {
         do { return try setting.parse(raw, "\(setting.variable.rawValue)=\(raw)") } catch {
             throw ConfigurationError(error.message)
         }
+    }
+}
+
+extension DeskEnvironment {
+    /// The durability of a backtest's ledger: `.backtest` (no fsync per commit, made
+    /// whole when it closes) unless `DESK_BACKTEST_LEDGER_DURABILITY` says `full` (a
+    /// live desk's fsync per commit, to compare).
+    public func backtestLedgerDurability() throws(ConfigurationError) -> LedgerDurability {
+        guard let raw = self[.backtestLedgerDurability] else { return .backtest }
+        guard let durability = LedgerDurability(rawValue: raw) else {
+            throw ConfigurationError(
+                "\(DeskVariable.backtestLedgerDurability.rawValue)=\(raw) is not a ledger durability: use \(LedgerDurability.allCases.map(\.rawValue).joined(separator: " or "))"
+            )
+        }
+        return durability
     }
 }
 

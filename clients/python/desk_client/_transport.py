@@ -5,7 +5,9 @@ A desk on this machine (a unix socket or a loopback address: where strategies
 run) is spoken to with the standard library's ``http.client`` over a few kept-alive
 connections: a call costs a fraction of what ``requests`` adds to each one, and
 nothing there needs proxies or .netrc. Any other URL goes through a
-``requests.Session`` (proxies, .netrc and TLS settings from the environment).
+``requests.Session`` (proxies, .netrc and TLS settings from the environment);
+``requests`` is imported only then, so a strategy of a local desk (and every
+backtest) starts without it.
 """
 from __future__ import annotations
 
@@ -14,12 +16,10 @@ import json as _json
 import os
 import select
 import socket
+import sys
 import threading
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 from urllib.parse import unquote, urlencode, urlparse, urlsplit
-
-import requests
-from requests.adapters import HTTPAdapter
 
 UNIX_SCHEME = "unix://"
 # Requests over a unix socket are written against this placeholder origin; only
@@ -27,6 +27,14 @@ UNIX_SCHEME = "unix://"
 UNIX_BASE = "http://desk.unix"
 # Connections kept alive per pool: enough for a strategy with a few threads.
 POOL_SIZE = 8
+
+
+def timeout_errors() -> Tuple[type, ...]:
+    """What a request that timed out raises: ``TimeoutError`` (``http.client`` and
+    sockets), and ``requests.Timeout`` once ``requests`` is in use (it is not an
+    ``OSError`` timeout)."""
+    requests = sys.modules.get("requests")
+    return (TimeoutError,) if requests is None else (TimeoutError, requests.Timeout)
 
 
 class Reply:
@@ -48,7 +56,22 @@ class Reply:
         return _json.loads(self.content)
 
 
-class _UnixConnection(http.client.HTTPConnection):
+class _OneWriteConnection(http.client.HTTPConnection):
+    """``http.client`` that sends a request with a bytes body in one write: the
+    standard library writes the head and the body separately, which wakes the desk
+    twice per order (and over TCP lets Nagle's algorithm hold the body back)."""
+
+    def _send_output(self, message_body: Any = None, encode_chunked: bool = False) -> None:
+        if not isinstance(message_body, bytes) or encode_chunked:
+            return super()._send_output(message_body, encode_chunked=encode_chunked)
+        # As the standard library builds the head (request line, headers, blank line), then the body.
+        self._buffer.extend((b"", b""))
+        head = b"\r\n".join(self._buffer)
+        del self._buffer[:]
+        self.send(head + message_body)
+
+
+class _UnixConnection(_OneWriteConnection):
     """``http.client`` over a unix domain socket."""
 
     def __init__(self, socket_path: str, timeout: float):
@@ -86,7 +109,7 @@ class LocalSession:
             if connection is None:
                 if self.socket_path is not None:
                     return _UnixConnection(self.socket_path, timeout)
-                return http.client.HTTPConnection(self.host, self.port, timeout=timeout)
+                return _OneWriteConnection(self.host, self.port, timeout=timeout)
             sock = connection.sock
             # Readable while idle means the desk closed it (or sent what nobody asked for).
             if sock is not None and not select.select([sock], [], [], 0)[0]:
@@ -162,6 +185,9 @@ class Transport:
                     self._session = LocalSession(self.socket_path, address.hostname or "localhost",
                                                  address.port or 80)
                 else:
+                    import requests
+                    from requests.adapters import HTTPAdapter
+
                     session = requests.Session()
                     adapter = HTTPAdapter(pool_connections=4, pool_maxsize=POOL_SIZE)
                     session.mount("http://", adapter)

@@ -17,10 +17,8 @@ from decimal import Decimal
 from typing import Any, Dict, List, Optional, Union
 from urllib.parse import quote
 
-import requests
-
 from . import order_pb2
-from ._transport import Transport
+from ._transport import Transport, timeout_errors
 from .errors import DeskConnectionError, DeskError, DeskRequestError, DeskTimeout
 
 logger = logging.getLogger("desk_client")
@@ -140,10 +138,11 @@ def _send(method: str, path: str, timeout: float, headers: Dict[str, str], **kwa
     try:
         return transport.session().request(method, transport.url(path), timeout=timeout, headers=headers,
                                             **kwargs)
-    except (requests.Timeout, TimeoutError) as error:
+    except timeout_errors() as error:
         raise DeskTimeout(f"the desk at {server} did not answer {method} {path} within {timeout} s",
                           url=server) from error
-    except (requests.RequestException, OSError, http.client.HTTPException) as error:
+    # requests.RequestException is an OSError.
+    except (OSError, http.client.HTTPException) as error:
         raise DeskConnectionError(f"cannot reach the desk at {server}: {error}", url=server) from error
 
 

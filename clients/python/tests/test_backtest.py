@@ -246,6 +246,38 @@ def test_two_runs_give_the_same_report_and_ledger(tmp_path: Path) -> None:
         assert first, f"{table} is empty"
 
 
+def test_the_ledger_durability_variable_is_read_and_checked(tmp_path: Path) -> None:
+    # A backtest's ledger skips the fsync per commit; DESK_BACKTEST_LEDGER_DURABILITY=full brings it back,
+    # with the same results, and anything else is refused before the run starts.
+    data = write_ticks(tmp_path / "ticks.jsonl", ["100", "101", "99", "102", "98", "103"])
+    strategy(tmp_path / "strategies", "scripted", "alice", {1: [BUY], 3: [SELL], 4: [BUY]})
+    figures = []
+    for work, value in (("backtest", None), ("full", "full")):
+        environment = {key: item for key, item in os.environ.items() if key != "DESK_BACKTEST_LEDGER_DURABILITY"}
+        if value:
+            environment["DESK_BACKTEST_LEDGER_DURABILITY"] = value
+        command = [str(desk_binary()), "backtest", "--strategies", str(tmp_path / "strategies"), "--work",
+                   str(tmp_path / work), "--json", "--quiet", "--data", str(data)]
+        result = subprocess.run(command, capture_output=True, text=True, timeout=TIMEOUT, cwd=tmp_path,
+                                env=environment)
+        report_figures = report(result)
+        report_figures.pop("timing")
+        figures.append(report_figures)
+        # The kept ledger is whole: no write-ahead log content, and it opens read-only.
+        wal = tmp_path / work / "desk.db-wal"
+        assert not wal.exists() or wal.stat().st_size == 0
+        assert len(rows(tmp_path / work / "desk.db", "SELECT * FROM fills")) == 3
+    assert figures[0] == figures[1]
+    refused = subprocess.run(
+        [str(desk_binary()), "backtest", "--strategies", str(tmp_path / "strategies"), "--work",
+         str(tmp_path / "refused"), "--json", "--quiet", "--data", str(data)],
+        capture_output=True, text=True, timeout=TIMEOUT, cwd=tmp_path,
+        env={**os.environ, "DESK_BACKTEST_LEDGER_DURABILITY": "none"})
+    assert refused.returncode != 0
+    assert "DESK_BACKTEST_LEDGER_DURABILITY=none is not a ledger durability: use full or backtest" in refused.stderr
+    assert not (tmp_path / "refused" / "desk.db").exists()
+
+
 def test_several_files_are_merged_by_time(tmp_path: Path) -> None:
     one = write_ticks(tmp_path / "aapl.jsonl", ["100", "101", "102"], symbol="AAPL")
     two = write_ticks(tmp_path / "msft.jsonl", ["400", "401", "402"], symbol="MSFT",

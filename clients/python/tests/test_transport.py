@@ -7,6 +7,8 @@ import json
 import os
 import socket
 import socketserver
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -248,6 +250,49 @@ def test_a_forked_child_gets_its_own_session(fake_desk):
     assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, child_code
     assert client_module._get_transport().session() is parent_session
     assert place_order("AAPL", "1", "buy").status == "success"
+
+
+def test_an_order_is_sent_in_one_write(fake_desk, monkeypatch):
+    # The head and the body together: one wake-up of the desk per order, and nothing for Nagle to hold back.
+    from desk_client import _transport
+    writes = []
+    original = _transport.http.client.HTTPConnection.send
+    monkeypatch.setattr(_transport.http.client.HTTPConnection, "send",
+                        lambda self, data: (writes.append(bytes(data)), original(self, data))[1])
+    fake_desk.replies[("POST", "/order")] = (201, "application/x-protobuf", order_reply(status="success"))
+    fake_desk.replies[("GET", "/orders")] = (200, "application/json", b'{"orders": []}')
+    assert place_order("AAPL", 10, "buy", order_type="limit", limit_price="145.5").status == "success"
+    assert place_order("AAPL", 10, "sell").status == "success"
+    get_orders()
+    assert len(writes) == 3, writes
+    for write, sent in zip(writes, fake_desk.requests):
+        head, body = write.split(b"\r\n\r\n", 1)
+        assert head.startswith(f"{sent['method']} {sent['path']} HTTP/1.1".encode())
+        assert body == sent["body"]
+    request = OrderRequest()
+    request.ParseFromString(fake_desk.requests[0]["body"])
+    assert (request.symbol, request.qty, request.side, request.limit_price) == ("AAPL", "10", "buy", "145.5")
+
+
+def test_a_local_desk_is_spoken_to_without_importing_requests(fake_desk):
+    # A fresh interpreter (this one has requests already): import, place an order over
+    # the unix socket, and a loopback TCP session; only a non-local URL imports requests.
+    fake_desk.replies[("POST", "/order")] = (201, "application/x-protobuf", order_reply(status="success"))
+    script = (
+        "import sys, desk_client\n"
+        "from desk_client._transport import Transport\n"
+        "print('requests' in sys.modules)\n"
+        "print(desk_client.place_order('AAPL', '1', 'buy').status)\n"
+        "Transport('http://127.0.0.1:1').session()\n"
+        "print('requests' in sys.modules)\n"
+        "print(type(Transport('https://127.0.0.1:1').session()).__module__)\n"
+        "print('requests' in sys.modules)\n")
+    package = str(Path(desk_client.__file__).resolve().parent.parent)
+    environment = {**os.environ, "PYTHONPATH": os.pathsep.join([package, os.environ.get("PYTHONPATH", "")])}
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60,
+                            env=environment)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["False", "success", "False", "requests.sessions", "True"]
 
 
 def closed_port_url() -> str:
