@@ -67,12 +67,13 @@ BOTH_MODES = "both"
 
 def backtest(tmp: Path, data: Sequence[Path], *args: str, work: str = "work",
              strategies: Optional[Path] = None, lockstep: Optional[str] = None,
-             timeout: float = TIMEOUT) -> subprocess.CompletedProcess:
+             timeout: float = TIMEOUT, environment: Optional[Dict[str, str]] = None) -> subprocess.CompletedProcess:
     """`desk backtest --json` over `data` into the work folder `tmp/work`. `lockstep`: None
     runs the default mode; "stream" or "strict" passes `--lockstep`; BOTH_MODES runs
     stream into `tmp/work` and strict into `tmp/work-strict`, asserts they left the same
     (equivalence.assert_same: exit code, output, report, ledger, logs) and returns the
-    stream run, so the caller's own assertions hold for both modes."""
+    stream run, so the caller's own assertions hold for both modes. `environment`: variables
+    added to this process's for the run."""
     if lockstep == BOTH_MODES:
         runs = {mode: backtest(tmp, data, *args, work=work if mode == "stream" else f"{work}-strict",
                                strategies=strategies, lockstep=mode, timeout=timeout) for mode in MODES}
@@ -84,7 +85,8 @@ def backtest(tmp: Path, data: Sequence[Path], *args: str, work: str = "work",
         command += ["--lockstep", lockstep]
     for file in data:
         command += ["--data", str(file)]
-    return subprocess.run(command + list(args), capture_output=True, text=True, timeout=timeout, cwd=tmp)
+    return subprocess.run(command + list(args), capture_output=True, text=True, timeout=timeout, cwd=tmp,
+                          env={**os.environ, **environment} if environment else None)
 
 
 def report(result: subprocess.CompletedProcess) -> dict:

@@ -26,7 +26,7 @@ from typing import Dict, List, Optional, Sequence
 import pytest
 
 from conftest import REPO
-from equivalence import Outcome, differences, ledger_tables, outcome
+from equivalence import Outcome, assert_same, differences, ledger_tables, outcome
 from test_backtest import BOTH_MODES, backtest, report, rows
 
 sys.path.insert(0, str(REPO / "bench"))
@@ -278,3 +278,14 @@ def test_four_strategies_with_interleaved_orders(tmp_path: Path, reader: str, fi
     assert rows(db, "SELECT status FROM orders WHERE strategy = 'd_reader' AND order_type = 'limit'"
                     " AND time_in_force = 'gtc'") == [("canceled",)], "the split cancels d's resting AAPL limit"
     assert figures["members"]["dave"]["fills"] >= 4
+
+
+def test_the_ledger_does_not_depend_on_fsync(tmp_path: Path) -> None:
+    """A backtest's ledger commits without fsync; with DESK_BACKTEST_LEDGER_DURABILITY=full (every
+    commit synced, as a live desk's) the strict run leaves the same as the default stream run."""
+    data, config, actions = interleaving(tmp_path, READERS[0])
+    arguments = ("--config", str(config), "--corporate-actions", str(actions))
+    stream = backtest(tmp_path, [data], *arguments, work="stream", lockstep="stream")
+    strict = backtest(tmp_path, [data], *arguments, work="strict", lockstep="strict",
+                      environment={"DESK_BACKTEST_LEDGER_DURABILITY": "full"})
+    assert_same(outcome(stream, tmp_path / "stream"), outcome(strict, tmp_path / "strict"))
