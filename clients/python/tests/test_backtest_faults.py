@@ -147,3 +147,25 @@ def test_no_strategy_outlives_a_killed_backtest(tmp_path: Path, lockstep: str) -
     process.communicate()
     left = gone(uid, timeout=10)
     assert left is None, f"strategy processes outlived the backtest: {left}"
+
+
+def test_a_signal_ends_a_stream_run_while_an_order_waits_for_its_turn(tmp_path: Path) -> None:
+    # The staller (first in name order) stops on tick 1; the other strategy, fed ahead, reads tick 1 and
+    # orders: the order waits for its turn, after the staller's, when SIGTERM comes.
+    from test_lockstep_equivalence import strategy
+
+    data = setup(tmp_path, stop_after=1)
+    strategy(tmp_path / "strategies", "zed_orderer", "zoe",
+             {"2026-11-16T14:31:00.000Z": [{"symbol": "AAPL", "qty": "1", "side": "buy"}]})
+    process = start(tmp_path, data, "stream")
+    uid = strategy_uid(tmp_path)
+    wait_stalled(tmp_path, uid)
+    log = tmp_path / "work" / "logs" / "zed_orderer.log"
+    deadline = time.monotonic() + 30
+    while not (log.exists() and "READ " in log.read_text()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.5)  # its order reaches the desk
+    assert "ORDER" not in log.read_text(), "the order was answered before its turn"
+    process.send_signal(signal.SIGTERM)
+    status, out, err = finish(process, timeout=30)
+    assert status != 0 and "interrupted" in err, err
