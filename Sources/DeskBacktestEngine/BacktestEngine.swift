@@ -61,7 +61,7 @@ public enum BacktestEngine {
             let why = "strategy \(strategy) reads stdin in pieces smaller than a line"
             note("\(why): the backtest runs again in strict lockstep (--lockstep strict)")
             do {
-                try FileManager.default.removeItem(at: work)
+                try removeFolder(work)
             } catch {
                 throw BacktestFailure(message: "cannot clear the work folder \(work.path) to run again: \(error)")
             }
@@ -216,6 +216,20 @@ public enum BacktestEngine {
     /// Writes report.json in `folder`.
     static func writeReport(_ report: BacktestReport, in folder: URL) throws {
         try Data(report.json().utf8).write(to: folder.appendingPathComponent(BacktestReport.fileName), options: .atomic)
+    }
+
+    /// Removes `folder`. A file that vanishes meanwhile (the first attempt's ledger
+    /// deleting its -wal and -shm files as it closes) is no error: it tries again.
+    static func removeFolder(_ folder: URL, attempts: Int = 10) throws {
+        for attempt in 1...attempts {
+            do {
+                try FileManager.default.removeItem(at: folder)
+                return
+            } catch {
+                guard FileManager.default.fileExists(atPath: folder.path) else { return }
+                if attempt == attempts { throw error }
+            }
+        }
     }
 
     /// The strategies to run: those named, else every folder in the strategies folder.

@@ -418,6 +418,7 @@ public actor Lockstep {
     /// Stops every strategy that still runs (SIGTERM, SIGKILL after `grace`) and
     /// ends `run()` once every one has ended.
     public func close(grace: Duration) async {
+        gate?.close()
         startedQueue.finish()
         await stopRunning(grace: grace)
     }

@@ -34,6 +34,8 @@ public final class StreamGate: Sendable {
         /// When the last desk phase began, and the driver's seconds per tick (a moving average).
         var lastDeskPhase: ContinuousClock.Instant?
         var pace = 0.0
+        /// The run stopped: nothing is held any more.
+        var closed = false
     }
 
     /// About the longest a request held for its turn should wait in wall time: far
@@ -69,7 +71,7 @@ public final class StreamGate: Sendable {
     public func enter(strategy: String) async -> Ticket? {
         guard !strategy.isEmpty else { return nil }
         let arrival = state.withLock { state -> (id: Int, arrival: StreamSchedule.Arrival)? in
-            guard let fed = state.fed[strategy] else { return nil }
+            guard !state.closed, let fed = state.fed[strategy] else { return nil }
             state.schedule.observe(strategy, unread: fed.process.unreadInput())
             let id = state.nextID
             state.nextID += 1
@@ -81,7 +83,7 @@ public final class StreamGate: Sendable {
         if case .hold = arrival {
             await withCheckedContinuation { continuation in
                 let now = state.withLock { state -> Bool in
-                    if state.released.remove(id) != nil { return true }
+                    if state.released.remove(id) != nil || state.closed { return true }
                     state.held[id] = continuation
                     return false
                 }
@@ -89,6 +91,19 @@ public final class StreamGate: Sendable {
             }
         }
         return Ticket(strategy: strategy)
+    }
+
+    /// The run stopped (it ended, failed, fell back or was interrupted): every held
+    /// request runs now and later ones pass at once, so the desk's HTTP server can
+    /// answer them and stop (a held request would keep it waiting for ever).
+    func close() {
+        let held = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+            state.closed = true
+            defer { state.held = [:] }
+            return Array(state.held.values)
+        }
+        for continuation in held { continuation.resume() }
+        ring()
     }
 
     /// The request of `ticket` was answered.

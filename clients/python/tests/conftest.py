@@ -23,6 +23,8 @@ from typing import Callable, Iterator, List, Optional, Sequence
 
 import pytest
 
+from equivalence import MODES
+
 REPO = Path(__file__).resolve().parents[3]
 DESK_BIN = Path(os.environ.get("DESK_BIN") or REPO / ".build" / "debug" / "desk")
 READY_SECONDS = 30
@@ -177,6 +179,15 @@ def _serve(trust_user_header: bool) -> Iterator[DeskServer]:
             if server.process.returncode not in (0, -signal.SIGTERM, -signal.SIGKILL):
                 warnings.warn(f"desk serve ended with status {server.process.returncode}; the end of its log:\n"
                               f"{server.log_text(40)}")
+
+
+@pytest.fixture(params=MODES)
+def lockstep(request) -> str:
+    """`desk backtest --lockstep MODE`: a test that takes it runs once per mode, `stream`
+    (the fast path) and `strict` (the old one), with the same expectations. (A test whose
+    run can be repeated compares the two runs byte for byte instead: test_backtest's
+    `backtest(..., lockstep=BOTH_MODES)`.)"""
+    return request.param
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,9 @@
 """`desk backtest` with real strategy processes in the real sandbox: the fill
 models, commission and slippage, day expiry at the data's session close, a limit
 order resting across many ticks, P&L and drawdown of a hand-computed run, a
-crash, a malformed data file, determinism, and the report page in a real browser."""
+crash, a malformed data file, determinism, and the report page in a real browser.
+Where the lockstep matters, each run is made in both `--lockstep` modes and the two
+are compared byte for byte (`backtest(..., lockstep=BOTH_MODES)`)."""
 from __future__ import annotations
 
 import json
@@ -15,6 +17,7 @@ from typing import Dict, List, Optional, Sequence
 import pytest
 
 from conftest import REPO, chromedriver, desk_binary, headless_chromium  # noqa: F401  (chromedriver: a fixture)
+from equivalence import MODES, assert_same, outcome
 
 TIMEOUT = float(os.environ.get("DESK_TEST_BACKTEST_TIMEOUT", "120"))
 
@@ -58,13 +61,32 @@ def strategy(folder: Path, name: str, member: str, plan: Optional[Dict[int, List
     (home / "config.json").write_text(json.dumps(config))
 
 
+# `backtest(..., lockstep=BOTH_MODES)`: the run in each --lockstep mode, compared (see backtest).
+BOTH_MODES = "both"
+
+
 def backtest(tmp: Path, data: Sequence[Path], *args: str, work: str = "work",
-             strategies: Optional[Path] = None) -> subprocess.CompletedProcess:
+             strategies: Optional[Path] = None, lockstep: Optional[str] = None,
+             timeout: float = TIMEOUT, environment: Optional[Dict[str, str]] = None) -> subprocess.CompletedProcess:
+    """`desk backtest --json` over `data` into the work folder `tmp/work`. `lockstep`: None
+    runs the default mode; "stream" or "strict" passes `--lockstep`; BOTH_MODES runs
+    stream into `tmp/work` and strict into `tmp/work-strict`, asserts they left the same
+    (equivalence.assert_same: exit code, output, report, ledger, logs) and returns the
+    stream run, so the caller's own assertions hold for both modes. `environment`: variables
+    added to this process's for the run."""
+    if lockstep == BOTH_MODES:
+        runs = {mode: backtest(tmp, data, *args, work=work if mode == "stream" else f"{work}-strict",
+                               strategies=strategies, lockstep=mode, timeout=timeout) for mode in MODES}
+        assert_same(outcome(runs["stream"], tmp / work), outcome(runs["strict"], tmp / f"{work}-strict"))
+        return runs["stream"]
     command = [str(desk_binary()), "backtest", "--strategies", str(strategies or tmp / "strategies"),
                "--work", str(tmp / work), "--json", "--quiet", "--end-grace", "5"]
+    if lockstep is not None:
+        command += ["--lockstep", lockstep]
     for file in data:
         command += ["--data", str(file)]
-    return subprocess.run(command + list(args), capture_output=True, text=True, timeout=TIMEOUT, cwd=tmp)
+    return subprocess.run(command + list(args), capture_output=True, text=True, timeout=timeout, cwd=tmp,
+                          env={**os.environ, **environment} if environment else None)
 
 
 def report(result: subprocess.CompletedProcess) -> dict:
@@ -88,7 +110,7 @@ SELL = {"symbol": "AAPL", "qty": "10", "side": "sell"}
 def test_fill_models(tmp_path: Path, fill_at: str, buy_price: str, sell_price: str, realized: str) -> None:
     data = write_ticks(tmp_path / "ticks.jsonl", ["100", "101", "105", "102"])
     strategy(tmp_path / "strategies", "scripted", "alice", {1: [BUY], 3: [SELL]})
-    figures = report(backtest(tmp_path, [data], "--fill-at", fill_at))
+    figures = report(backtest(tmp_path, [data], "--fill-at", fill_at, lockstep=BOTH_MODES))
     assert figures["fill_at"] == fill_at
     alice = figures["members"]["alice"]
     assert (alice["orders"], alice["fills"], alice["rejected"]) == (2, 2, 0)
@@ -101,7 +123,7 @@ def test_fill_models(tmp_path: Path, fill_at: str, buy_price: str, sell_price: s
 def test_commission_and_slippage_are_in_the_pnl(tmp_path: Path) -> None:
     data = write_ticks(tmp_path / "ticks.jsonl", ["100", "101", "105", "102"])
     strategy(tmp_path / "strategies", "scripted", "alice", {1: [BUY], 3: [SELL]})
-    figures = report(backtest(tmp_path, [data], "--commission", "0.01", "--slippage-bps", "10"))
+    figures = report(backtest(tmp_path, [data], "--commission", "0.01", "--slippage-bps", "10", lockstep=BOTH_MODES))
     alice = figures["members"]["alice"]
     # Buy at 101 + 10 bps = 101.101, sell at 102 − 10 bps = 101.898: (101.898 − 101.101) × 10 = 7.97,
     # less 20 shares × 0.01 commission.
@@ -116,7 +138,7 @@ def test_pnl_and_drawdown_of_a_hand_computed_run(tmp_path: Path) -> None:
     # Equity: 100000, 100000, 99980, 100030 (the peak), 99990, 99990: drawdown 40, P&L −10.
     data = write_ticks(tmp_path / "ticks.jsonl", ["100", "101", "99", "104", "100", "98"])
     strategy(tmp_path / "strategies", "scripted", "alice", {1: [BUY], 4: [SELL]})
-    figures = report(backtest(tmp_path, [data], "--capital", "100000"))
+    figures = report(backtest(tmp_path, [data], "--capital", "100000", lockstep=BOTH_MODES))
     alice = figures["members"]["alice"]
     assert alice["realized_pnl"] == "-10"
     assert alice["unrealized_pnl"] == "0"
@@ -148,7 +170,7 @@ def test_day_orders_expire_at_the_data_close_and_gtc_limits_rest(tmp_path: Path)
     # A day market order on the 20:59 tick meets the 21:00 tick: stamped at the close, still the session's.
     last_minute = {"symbol": "AAPL", "qty": "1", "side": "buy", "time_in_force": "day"}
     strategy(tmp_path / "strategies", "scripted", "bob", {1: [day, gtc], 10: [last_minute]})
-    figures = report(backtest(tmp_path, [data]))
+    figures = report(backtest(tmp_path, [data], lockstep=BOTH_MODES))
     orders = rows(tmp_path / "work" / "desk.db",
                   "SELECT order_type, time_in_force, status, updated_at, filled_avg_price FROM orders"
                   " ORDER BY created_at, time_in_force")
@@ -180,7 +202,7 @@ def test_thanksgiving_week_follows_the_exchange_calendar(tmp_path: Path) -> None
                     "time_in_force": "day"}
     last_line = {"symbol": "AAPL", "qty": "3", "side": "buy", "time_in_force": "day"}
     strategy(tmp_path / "strategies", "scripted", "bob", {2: [wednesday_limit], 4: [friday_limit], 24: [last_line]})
-    figures = report(backtest(tmp_path, [data]))
+    figures = report(backtest(tmp_path, [data], lockstep=BOTH_MODES))
     orders = rows(tmp_path / "work" / "desk.db",
                   "SELECT qty, status, updated_at, filled_avg_price FROM orders ORDER BY created_at")
     assert orders[0] == ("1", "expired", "2026-11-25 21:00:00.000", None)
@@ -192,7 +214,7 @@ def test_thanksgiving_week_follows_the_exchange_calendar(tmp_path: Path) -> None
 def test_a_crashed_strategy_fails_the_run_with_its_last_log_lines(tmp_path: Path) -> None:
     data = write_ticks(tmp_path / "ticks.jsonl", ["100"] * 10)
     strategy(tmp_path / "strategies", "crashing", "carol", crash_at=3)
-    result = backtest(tmp_path, [data])
+    result = backtest(tmp_path, [data], lockstep=BOTH_MODES)
     assert result.returncode != 0
     assert "strategy crashing failed" in result.stderr
     assert "boom on tick 3" in result.stderr
@@ -264,7 +286,7 @@ def test_several_files_are_merged_by_time(tmp_path: Path) -> None:
                       start=START + timedelta(seconds=30))
     strategy(tmp_path / "strategies", "scripted", "alice",
              {2: [{"symbol": "MSFT", "qty": "1", "side": "buy"}]})
-    figures = report(backtest(tmp_path, [one, two]))
+    figures = report(backtest(tmp_path, [one, two], lockstep=BOTH_MODES))
     assert figures["ticks"] == 6
     # Tick 2 is MSFT at 400 (14:31:30); the buy fills at MSFT's next tick, 401.
     assert rows(tmp_path / "work" / "desk.db", "SELECT symbol, price FROM fills") == [("MSFT", "401")]

@@ -1,7 +1,7 @@
 """`desk backtest` against a strategy that stops reading its input, in the real
 sandbox: a per-tick deadline fails the run naming the strategy and the tick;
 SIGTERM and SIGINT end the run; after `kill -9` of the backtest no strategy
-process is left behind."""
+process is left behind. Each in both `--lockstep` modes, with the same messages."""
 from __future__ import annotations
 
 import json
@@ -41,9 +41,9 @@ def setup(tmp: Path, stop_after: int, ticks: int = 20) -> Path:
     return data
 
 
-def start(tmp: Path, data: Path, *args: str) -> subprocess.Popen:
+def start(tmp: Path, data: Path, lockstep: str, *args: str) -> subprocess.Popen:
     command = [str(desk_binary()), "backtest", "--strategies", str(tmp / "strategies"), "--data", str(data),
-               "--work", str(tmp / "work"), "--json", "--quiet", "--end-grace", "2", *args]
+               "--work", str(tmp / "work"), "--json", "--quiet", "--end-grace", "2", "--lockstep", lockstep, *args]
     return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp)
 
 
@@ -111,9 +111,9 @@ def finish(process: subprocess.Popen, timeout: float) -> tuple:
     return process.returncode, out, err
 
 
-def test_a_strategy_that_stops_reading_fails_the_run_at_the_tick_deadline(tmp_path: Path) -> None:
+def test_a_strategy_that_stops_reading_fails_the_run_at_the_tick_deadline(tmp_path: Path, lockstep: str) -> None:
     data = setup(tmp_path, stop_after=3)
-    process = start(tmp_path, data, "--tick-timeout", "1")
+    process = start(tmp_path, data, lockstep, "--tick-timeout", "1")
     uid = strategy_uid(tmp_path)
     status, out, err = finish(process, timeout=60)
     assert status == 1, err
@@ -126,9 +126,9 @@ def test_a_strategy_that_stops_reading_fails_the_run_at_the_tick_deadline(tmp_pa
 
 
 @pytest.mark.parametrize("number", [signal.SIGTERM, signal.SIGINT])
-def test_a_signal_ends_the_run_and_its_strategies(tmp_path: Path, number: int) -> None:
+def test_a_signal_ends_the_run_and_its_strategies(tmp_path: Path, number: int, lockstep: str) -> None:
     data = setup(tmp_path, stop_after=2)
-    process = start(tmp_path, data)  # the default tick deadline is far longer than the test
+    process = start(tmp_path, data, lockstep)  # the default tick deadline is far longer than the test
     uid = strategy_uid(tmp_path)
     wait_stalled(tmp_path, uid)
     process.send_signal(number)
@@ -138,12 +138,34 @@ def test_a_signal_ends_the_run_and_its_strategies(tmp_path: Path, number: int) -
     assert gone(uid, timeout=10) is None, "the strategy is still running"
 
 
-def test_no_strategy_outlives_a_killed_backtest(tmp_path: Path) -> None:
+def test_no_strategy_outlives_a_killed_backtest(tmp_path: Path, lockstep: str) -> None:
     data = setup(tmp_path, stop_after=2)
-    process = start(tmp_path, data)  # the default tick deadline is far longer than the test
+    process = start(tmp_path, data, lockstep)  # the default tick deadline is far longer than the test
     uid = strategy_uid(tmp_path)
     wait_stalled(tmp_path, uid)
     process.kill()  # SIGKILL: nothing of the desk runs any more
     process.communicate()
     left = gone(uid, timeout=10)
     assert left is None, f"strategy processes outlived the backtest: {left}"
+
+
+def test_a_signal_ends_a_stream_run_while_an_order_waits_for_its_turn(tmp_path: Path) -> None:
+    # The staller (first in name order) stops on tick 1; the other strategy, fed ahead, reads tick 1 and
+    # orders: the order waits for its turn, after the staller's, when SIGTERM comes.
+    from test_lockstep_equivalence import strategy
+
+    data = setup(tmp_path, stop_after=1)
+    strategy(tmp_path / "strategies", "zed_orderer", "zoe",
+             {"2026-11-16T14:31:00.000Z": [{"symbol": "AAPL", "qty": "1", "side": "buy"}]})
+    process = start(tmp_path, data, "stream")
+    uid = strategy_uid(tmp_path)
+    wait_stalled(tmp_path, uid)
+    log = tmp_path / "work" / "logs" / "zed_orderer.log"
+    deadline = time.monotonic() + 30
+    while not (log.exists() and "READ " in log.read_text()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.5)  # its order reaches the desk
+    assert "ORDER" not in log.read_text(), "the order was answered before its turn"
+    process.send_signal(signal.SIGTERM)
+    status, out, err = finish(process, timeout=30)
+    assert status != 0 and "interrupted" in err, err

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from conftest import DeskServer
-from test_backtest import backtest, report, rows, strategy
+from test_backtest import BOTH_MODES, backtest, report, rows, strategy
 from test_runtime import wait_for
 
 
@@ -37,7 +37,7 @@ def test_a_backtest_across_a_split(tmp_path: Path) -> None:
     resting = {"symbol": "AAPL", "qty": "10", "side": "sell", "order_type": "limit", "limit_price": "150",
                "time_in_force": "gtc"}
     strategy(tmp_path / "strategies", "scripted", "alice", {1: [buy, resting]})
-    figures = report(backtest(tmp_path, [data], "--corporate-actions", str(actions)))
+    figures = report(backtest(tmp_path, [data], "--corporate-actions", str(actions), lockstep=BOTH_MODES))
     alice = figures["members"]["alice"]
     # 10 bought at 100 became 40 at a cost of 1000; at 25.5 that is +20, exactly as 10 at 102 would be.
     assert alice["positions"] == {"AAPL": "40"}

@@ -25,7 +25,7 @@ import pytest
 
 from conftest import DeskServer
 from fill_reference import Sim, SimOrder
-from test_backtest import backtest, report, rows, strategy
+from test_backtest import BOTH_MODES, backtest, report, rows, strategy
 
 START = datetime(2026, 11, 16, 14, 31, tzinfo=timezone.utc)  # a Monday, 09:31 New York
 CENT = Decimal("0.01")
@@ -171,7 +171,7 @@ def test_a_backtest_equals_the_reference_simulation(tmp_path: Path) -> None:
     data = tmp_path / "quotes.jsonl"
     data.write_text("".join(json.dumps(line) + "\n" for line in lines))
     strategy(tmp_path / "strategies", "scripted", "alice", orders)
-    figures = report(backtest(tmp_path, [data], "--fill-at", "next-tick", "--capital", "1000000"))
+    figures = report(backtest(tmp_path, [data], "--fill-at", "next-tick", "--capital", "1000000", lockstep=BOTH_MODES))
     expected = simulate(lines, orders, next_tick=True)
     got = ledger_fills(tmp_path / "work" / "desk.db", orders)
     assert got == expected
@@ -179,7 +179,7 @@ def test_a_backtest_equals_the_reference_simulation(tmp_path: Path) -> None:
     # Same-tick fills in a backtest: the simulation's other mode.
     strategy(tmp_path / "same", "scripted", "alice", orders)
     report(backtest(tmp_path, [data], "--fill-at", "same-tick", "--capital", "1000000", work="same-work",
-                    strategies=tmp_path / "same"))
+                    strategies=tmp_path / "same", lockstep=BOTH_MODES))
     assert ledger_fills(tmp_path / "same-work" / "desk.db", orders) == simulate(lines, orders, next_tick=False)
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import List, Optional, Sequence
 
 from conftest import REPO, DeskServer, desk_binary
-from test_backtest import backtest, report, rows, write_ticks
+from test_backtest import BOTH_MODES, backtest, report, rows, write_ticks
 from test_loss_rules import wait_for
 
 PYTHON_PATH = f"{REPO / '.venv' / 'strategy-site'}:{REPO / 'clients' / 'python'}"
@@ -91,7 +91,7 @@ def test_backtest_fill_lines_come_before_the_next_tick_and_only_to_their_strateg
                              "limit_price": "50", "time_in_force": "gtc"}], 3: ["cancel"]}, ASK="1")
     scripted(strategies, "alice_spy", "alice", LIST_ORDERS="1")  # same member, another strategy
     scripted(strategies, "bob_plain", "bob", {1: [BUY]}, events=False)
-    report(backtest(tmp_path, [data]))
+    report(backtest(tmp_path, [data], lockstep=BOTH_MODES))
     logs = tmp_path / "work" / "logs"
     ids = [line.split()[0] for line in log_lines(logs / "alice_trader.log", "ORDER")]
     assert len(ids) == 2
@@ -202,7 +202,7 @@ def decisions(db: Path) -> List[tuple]:
 def test_the_example_decides_the_same_in_a_backtest_and_on_a_live_paper_desk(tmp_path: Path) -> None:
     example_alice(tmp_path / "strategies")
     data = write_ticks(tmp_path / "ticks.jsonl", PRICES)
-    report(backtest(tmp_path, [data]))
+    report(backtest(tmp_path, [data], lockstep=BOTH_MODES))
     in_backtest = decisions(tmp_path / "work" / "desk.db")
     # Up from 100 to 105: two buys reach the cap of 10; down to 98: four sells reach −10; up again: two buys.
     # (Counting from the orders' answers, "new, 0 filled" in a backtest, it bought at every up-tick.)
@@ -261,7 +261,7 @@ def test_backtest_a_day_order_expiring_at_the_close_is_told_before_the_next_sess
     more = write_ticks(tmp_path / "more.jsonl", ["102"], start=datetime(2026, 11, 17, 14, 31, tzinfo=timezone.utc))
     day_limit = {"symbol": "AAPL", "qty": "5", "side": "buy", "order_type": "limit", "limit_price": "50"}
     scripted(tmp_path / "strategies", "alice_trader", "alice", {1: [day_limit]})
-    report(backtest(tmp_path, [data, more]))
+    report(backtest(tmp_path, [data, more], lockstep=BOTH_MODES))
     log = tmp_path / "work" / "logs" / "alice_trader.log"
     ids = [line.split()[0] for line in log_lines(log, "ORDER")]
     assert kinds(raw(log)) == ["tick 100", "tick 101", f"expired {ids[0]}", "tick 102"]
