@@ -284,14 +284,17 @@ public struct DeskApplication: Sendable {
         // A desk stopped in the middle of a promotion: the moved strategy's orders on its old venue are canceled.
         venueServices.append(
             PromotionSettlementService(promotions: useCases.promotions, orderDesk: orderDesk, logger: logger))
-        let services: [any Service] =
-            [ledger] + venueServices + [orderDesk]
-            + [
+        // P&L history is sampled on the wall clock: a backtest's is its report (the driver's clock is the data's).
+        let recorders: [any Service] =
+            configuration.closesSessions
+            ? [
                 PnLRecorder(
                     portfolio: useCases.portfolio,
                     interval: configuration.web.pnlInterval, retentionDays: configuration.web.pnlRetentionDays,
                     logger: logger)
-            ]
+            ] : []
+        let services: [any Service] =
+            [ledger] + venueServices + [orderDesk] + recorders
             + (lossMonitor.map { [$0] } ?? [])
             + apps + [feed] + (supervisor.map { [AfterListening(service: $0, signal: listening)] } ?? [])
         let group = ServiceGroup(

@@ -7,7 +7,7 @@ What is compared (everything a run leaves, apart from how long it took):
 - report.json (minus `timing`), equity.csv and report.html, byte for byte;
 - every table of the ledger, listed from sqlite_master (a table added later is
   compared without anyone touching this file), rows in primary-key order; only the
-  columns in RUN_IDENTITY and the tables in WALL_CLOCK_TABLES are left out;
+  columns in RUN_IDENTITY are left out;
 - each strategy's log (logs/NAME.log: what it printed, so the lines it was given when
   it prints them), with the wall-clock stamps of the desk's lines and of Python's
   `logging` masked.
@@ -31,11 +31,6 @@ RUN_IDENTITY: Dict[str, Tuple[str, ...]] = {
     "strategy_users": ("uid", "allocated_at"),
     "strategies": ("pid", "started_at", "updated_at"),
 }
-
-# Tables sampled on the wall clock while a run goes on, so their rows depend on how long it
-# took: the web desk's P&L history (PnLRecorder also runs in a backtest's desk, every
-# `pnl_interval_seconds` of real time).
-WALL_CLOCK_TABLES = ("pnl_history",)
 
 _TIMING = re.compile(r',"timing":\{[^{}]*\}|"timing":\{[^{}]*\},?')
 _DESK_STAMP = re.compile(r"\[desk \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\]")
@@ -62,12 +57,12 @@ def masked(text: str, work: Path) -> str:
 
 def ledger_tables(db: Path) -> Dict[str, list]:
     """Every table's rows in primary-key order (all columns' order where it has none),
-    the RUN_IDENTITY columns and WALL_CLOCK_TABLES left out; each table's first entry
+    the RUN_IDENTITY columns left out; each table's first entry
     is its column names."""
     tables: Dict[str, list] = {}
     with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as connection:
         names = [row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'"
-                                                      " ORDER BY name") if row[0] not in WALL_CLOCK_TABLES]
+                                                      " ORDER BY name")]
         for name in names:
             info = connection.execute(f'PRAGMA table_info("{name}")').fetchall()  # cid, name, type, notnull, _, pk
             columns = [row[1] for row in info if row[1] not in RUN_IDENTITY.get(name, ())]

@@ -109,12 +109,21 @@ def test_example_strategies_trade_through_alpaca(alpaca_desk):
         if "limit_price" in body:
             assert isinstance(body["limit_price"], str)
 
-    # Fills came back over the stream: positions and P&L follow them exactly.
+    # Fills came back over the stream: positions and P&L follow them exactly (the fill of an order placed
+    # just before the stop may still be on its way when the ledger is first read).
     for member in ("alice", "bob"):
-        fills = server.ledger("SELECT side, qty, price FROM fills WHERE member = ?", member)
-        net = sum(Decimal(qty) if side == "buy" else -Decimal(qty) for side, qty, _ in fills)
-        positions = get_json(server, f"/positions?user={member}")["positions"]
-        booked = sum(Decimal(p["qty"]) for p in positions)
+        def books() -> tuple:
+            fills = server.ledger("SELECT side, qty, price FROM fills WHERE member = ?", member)
+            net = sum(Decimal(qty) if side == "buy" else -Decimal(qty) for side, qty, _ in fills)
+            positions = get_json(server, f"/positions?user={member}")["positions"]
+            return sum(Decimal(p["qty"]) for p in positions), net, positions, fills
+
+        def agree() -> bool:
+            booked, net, _, _ = books()
+            return booked == net
+
+        wait_for(agree, what=f"{member}'s positions to follow its fills")
+        booked, net, positions, fills = books()
         assert booked == net, f"{member}: positions {positions} vs fills {fills}"
         account = get_json(server, f"/account?user={member}")
         assert account["member"] == member and "realized_pnl" in account

@@ -157,6 +157,8 @@ def test_pnl_and_drawdown_of_a_hand_computed_run(tmp_path: Path) -> None:
     times = rows(tmp_path / "work" / "desk.db", "SELECT created_at, updated_at FROM orders ORDER BY created_at")
     assert times == [("2026-11-16 14:31:00.000", "2026-11-16 14:32:00.000"),
                      ("2026-11-16 14:34:00.000", "2026-11-16 14:35:00.000")]
+    # The web desk's P&L history is sampled on the wall clock: a backtest keeps none (its report is its history).
+    assert rows(tmp_path / "work" / "desk.db", "SELECT count(*) FROM pnl_history") == [(0,)]
 
 
 def test_day_orders_expire_at_the_data_close_and_gtc_limits_rest(tmp_path: Path) -> None:
