@@ -226,6 +226,12 @@ def scenario_order_path(bin_dir: Path, quick: bool) -> dict:
                 row["storage"] = ledger_baseline(bin_dir, connections, seconds, tmp)
                 for name, (desk, token) in desks.items():
                     row[name] = desk_wrk(desk, connections, seconds, token, tmp)
+                    # A desk that answers nothing has crashed or stalled: that is a failure, not a figure.
+                    if row[name]["requests"] == 0 or desk.process.poll() is not None:
+                        log = desk.folder / "serve.log"
+                        tail = log.read_text(errors="replace")[-3000:] if log.exists() else ""
+                        raise RuntimeError(f"{name} answered no order at {connections} connections (exit "
+                                           f"{desk.process.poll()}); its log ends:\n{tail}")
                 row["ratio"] = round(row["desk"]["rps"] / row["baseline"]["rps"], 3)
                 row["ratio_to_storage"] = round(row["desk"]["rps"] / max(row["storage"]["rps"], 0.001), 3)
                 row["group_commit_speedup"] = round(row["desk"]["rps"] / max(row["desk_no_group_commit"]["rps"], 0.001), 2)

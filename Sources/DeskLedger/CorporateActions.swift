@@ -38,7 +38,7 @@ extension Ledger {
     /// Applies `action` to every book (each member's netted book and each strategy's) holding
     /// its symbol on `venue`, with an audit line per member and per named strategy, in one transaction; `price` is the
     /// cash-in-lieu price per new share. Returns nil when the venue's books had it already.
-    public nonisolated(nonsending) func applyCorporateAction(
+    public func applyCorporateAction(
         _ action: CorporateAction, venue: String, price: Decimal?, at: Date
     ) async throws -> [CorporateActionChange]? {
         let positions = positionBook

@@ -120,7 +120,7 @@ public final class Ledger: Service, Sendable {
     /// (``Order/legStatus``) and its audit line, in one transaction; returns when
     /// all are durable.
     /// `replaces` is the order it replaces, if any.
-    public nonisolated(nonsending) func journal(_ order: Order, audit: AuditEvent, replaces: String? = nil)
+    public func journal(_ order: Order, audit: AuditEvent, replaces: String? = nil)
         async throws
     {
         var journaled = OrderRecord(order, progress: OrderProgress(qty: order.terms.qty))
@@ -151,7 +151,7 @@ public final class Ledger: Service, Sendable {
     /// as recorded, with its legs,
     /// and the strategy's position after each of its fills. Throws when `updates` do not apply to a new
     /// order (nothing is written).
-    public nonisolated(nonsending) func record(_ order: Order, updates: [OrderUpdate], audit: AuditEvent) async throws
+    public func record(_ order: Order, updates: [OrderUpdate], audit: AuditEvent) async throws
         -> RecordedOrder
     {
         try await record(order, updates: updates, audit: audit, replacing: nil, alongside: []).recorded
@@ -160,7 +160,7 @@ public final class Ledger: Service, Sendable {
     /// `record(_:updates:audit:)` for an order that replaces `replacing` (when
     /// given), with `alongside` (the replaced order's updates: its `replaced`)
     /// applied in the same transaction; returns the order and their outcomes.
-    public nonisolated(nonsending) func record(
+    public func record(
         _ order: Order, updates: [OrderUpdate], audit: AuditEvent, replacing: String?, alongside: [OrderUpdate]
     ) async throws -> (recorded: RecordedOrder, alongside: [LedgerUpdateOutcome]) {
         let ids = [order.id] + order.legs.map(\.id)
@@ -209,14 +209,14 @@ public final class Ledger: Service, Sendable {
     }
 
     /// Appends an audit line (durable when this returns).
-    public nonisolated(nonsending) func record(_ audit: AuditEvent) async throws {
+    public func record(_ audit: AuditEvent) async throws {
         try await writer.write { db in try audit.insert(db) }
     }
 
     /// Applies order updates in order, in one transaction: status changes, fills
     /// (each fill id once), and the member's and strategy's positions. Returns
     /// the outcome of each update.
-    public nonisolated(nonsending) func apply(_ updates: [OrderUpdate]) async throws -> [LedgerUpdateOutcome] {
+    public func apply(_ updates: [OrderUpdate]) async throws -> [LedgerUpdateOutcome] {
         let positions = positionBook
         return try await writer.write { db in try updates.map { try Self.apply($0, positions, db) } }
     }

@@ -51,7 +51,7 @@ final class LedgerWriter: Sendable {
     }
 
     /// Runs `work` in the next batch and returns its result once it is durable.
-    nonisolated(nonsending) func write<T: Sendable>(_ work: @escaping @Sendable (Database) throws -> T) async throws
+    func write<T: Sendable>(_ work: @escaping @Sendable (Database) throws -> T) async throws
         -> T
     {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in

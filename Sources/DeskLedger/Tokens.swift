@@ -140,7 +140,7 @@ extension Ledger {
 extension Ledger {
     /// Turns a kill switch on (`halt.scope`: a member id, or `HaltRecord.wholeDesk`)
     /// with its audit line, through the order path's writer; durable when it returns.
-    public nonisolated(nonsending) func halt(_ halt: HaltRecord, audit: AuditEvent) async throws {
+    public func halt(_ halt: HaltRecord, audit: AuditEvent) async throws {
         try await writer.write { db in
             try halt.save(db)
             try audit.insert(db)
@@ -148,7 +148,7 @@ extension Ledger {
     }
 
     /// Turns a kill switch off, with its audit line; false when it was not on.
-    public nonisolated(nonsending) func resume(scope: String, audit: @escaping @Sendable (_ wasOn: Bool) -> AuditEvent)
+    public func resume(scope: String, audit: @escaping @Sendable (_ wasOn: Bool) -> AuditEvent)
         async throws -> Bool
     {
         try await writer.write { db in
