@@ -11,6 +11,7 @@ import urllib.request
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -115,7 +116,9 @@ def test_a_split_and_a_dividend_on_the_alpaca_stand_in_leave_reconcile_clean(fou
     # reconcile: `desk reconcile` finds the actions (the desk's own poll waits an hour);
     # poll: the desk's poll of Alpaca's announcements (every 0.2 s here) books them before anyone reconciles.
     from test_alpaca import KEY_ID, SECRET, AlpacaDoubleProcess, get_json
-    today = datetime.now(timezone.utc).date()
+    # The exchange's day (New York): from 00:00 UTC until midnight in New York the UTC date is a day ahead,
+    # and a split dated that day is not yet in effect at the desk (the stand-in applied it at once).
+    today = datetime.now(ZoneInfo("America/New_York")).date()
     interval = "0.2" if found_by == "poll" else "3600"
     with tempfile.TemporaryDirectory(prefix="desk-alpaca-actions-") as folder:
         os.chmod(folder, 0o755)
