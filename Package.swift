@@ -85,6 +85,7 @@ let package = Package(
         .target(name: "DeskBacktest", dependencies: ["DeskCore"]),
         // A strategy's way between venues: promotion requests, officers' approvals, the loss rules that bring it back (pure).
         .target(name: "DeskPromotion", dependencies: ["DeskCore"]),
+        .target(name: "DeskResearch", dependencies: ["DeskCore", "DeskBacktest"]),
         // The backtest engine: a desk of its own on the data's clock, its strategies in lockstep.
         .target(
             name: "DeskBacktestEngine",
@@ -185,7 +186,7 @@ let package = Package(
             dependencies: [
                 "DeskCore", "DeskAPI", "DeskApp", "DeskHTTP", "DeskClient", "DeskIdentity", "DeskServices",
                 "DeskRunner",
-                "DeskBroker", "DeskBacktest", "DeskBacktestEngine", "DeskMarketData",
+                "DeskBroker", "DeskBacktest", "DeskBacktestEngine", "DeskMarketData", "DeskResearch",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -195,6 +196,7 @@ let package = Package(
             name: "desk",
             dependencies: [
                 "DeskCLI", "DeskApp", "DeskAPI", "DeskCore", "DeskBroker", "DeskBacktestEngine", "DeskRunner",
+                "DeskResearch",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -246,6 +248,8 @@ let package = Package(
         .testTarget(name: "SandboxSpecTests", dependencies: ["SandboxSpec"]),
         .testTarget(name: "DeskBacktestTests", dependencies: ["DeskBacktest", "DeskCore"]),
         .testTarget(name: "DeskPromotionTests", dependencies: ["DeskPromotion", "DeskCore"]),
+        .testTarget(
+            name: "DeskResearchTests", dependencies: ["DeskResearch", "DeskBacktest", "DeskCore", "DeskTestSupport"]),
         .testTarget(
             name: "AlpacaTests",
             dependencies: [

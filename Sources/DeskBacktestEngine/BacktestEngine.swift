@@ -30,6 +30,16 @@ public enum BacktestEngine {
         return indexed.map(\.element)
     }
 
+    /// The ticks of the exchange days `first`…`last` (New York dates, both included; nil: open).
+    public static func window(_ ticks: [Tick], first: TradingDay?, last: TradingDay?) -> [Tick] {
+        guard first != nil || last != nil else { return ticks }
+        let calendar = SessionCalendar()
+        return ticks.filter { tick in
+            let day = calendar.day(of: tick.at)
+            return (first.map { day >= $0 } ?? true) && (last.map { day <= $0 } ?? true)
+        }
+    }
+
     /// A new work folder under `./backtests/`, named by the wall clock.
     static func newWorkDirectory() -> URL {
         let base = URL(fileURLWithPath: "backtests").standardizedFileURL
@@ -82,10 +92,15 @@ public enum BacktestEngine {
     private static func runOnce(
         _ settings: BacktestSettings, environment: DeskEnvironment, note: @escaping @Sendable (String) -> Void
     ) async throws(BacktestFailure) -> BacktestOutcome {
-        let ticks = try load(settings.dataFiles)
+        let ticks = window(try load(settings.dataFiles), first: settings.firstDay, last: settings.lastDay)
         guard let first = ticks.first else {
-            throw BacktestFailure(
-                message: "the data has no ticks: \(settings.dataFiles.map(\.path).joined(separator: ", ")) hold none")
+            let files = settings.dataFiles.map(\.path).joined(separator: ", ")
+            if settings.firstDay != nil || settings.lastDay != nil {
+                let from = settings.firstDay.map { "\($0)" } ?? "the start"
+                let to = settings.lastDay.map { "\($0)" } ?? "the end"
+                throw BacktestFailure(message: "the data has no ticks from \(from) to \(to) (New York dates): \(files)")
+            }
+            throw BacktestFailure(message: "the data has no ticks: \(files) hold none")
         }
         let names = try strategyNames(settings)
         var actions: [CorporateAction] = []

@@ -1,5 +1,6 @@
 import DeskBacktest
 import DeskBroker
+import DeskCore
 import DeskRunner
 import Foundation
 
@@ -36,6 +37,10 @@ public struct BacktestSettings: Sendable {
     public var corporateActionsFile: URL?
     /// How ticks reach the strategies (`--lockstep`).
     public var lockstep: LockstepMode
+    /// `--from` and `--to`: only the ticks of these exchange days (New York dates, both
+    /// ends included); nil: from the data's first day, to its last.
+    public var firstDay: TradingDay?
+    public var lastDay: TradingDay?
 
     /// The ledger's file name in the work folder (`desk orders --work FOLDER` reads it).
     public static let ledgerName = "desk.db"
@@ -46,8 +51,11 @@ public struct BacktestSettings: Sendable {
         configFile: String? = nil, fillAt: PaperBook.FillModel = .nextTick, commissionPerShare: Decimal = 0,
         slippageBps: Decimal = 0, capital: Decimal = 100_000, reportDirectory: URL? = nil,
         pythonPath: String? = nil, endGrace: Duration = .seconds(5), tickTimeout: Duration = .seconds(30),
-        quiet: Bool = false, corporateActionsFile: URL? = nil, lockstep: LockstepMode = .stream
+        quiet: Bool = false, corporateActionsFile: URL? = nil, lockstep: LockstepMode = .stream,
+        firstDay: TradingDay? = nil, lastDay: TradingDay? = nil
     ) {
+        self.firstDay = firstDay
+        self.lastDay = lastDay
         self.corporateActionsFile = corporateActionsFile
         self.lockstep = lockstep
         self.strategies = strategies

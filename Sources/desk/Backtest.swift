@@ -3,11 +3,13 @@ import DeskBacktestEngine
 import DeskBroker
 import DeskCLI
 import DeskCore
+import DeskResearch
 import DeskRunner
 import Foundation
 
 extension PaperBook.FillModel: ExpressibleByArgument {}
 extension LockstepMode: ExpressibleByArgument {}
+extension RankBy: ExpressibleByArgument {}
 
 /// `desk backtest`: the same strategy folders over recorded ticks, deterministically.
 struct Backtest: AsyncParsableCommand {
@@ -60,6 +62,29 @@ struct Backtest: AsyncParsableCommand {
             "How ticks reach the strategies: stream (written ahead; each order taken at the tick its strategy had read) or strict (one tick at a time, waiting for each strategy). Same results; stream is faster."
     )
     var lockstep: LockstepMode = .stream
+    @Option(help: "Only the ticks from this exchange day on (a New York date, YYYY-MM-DD).") var from: String?
+    @Option(help: "Only the ticks up to this exchange day, included (a New York date, YYYY-MM-DD).") var to: String?
+    @Option(
+        help:
+            "A parameter sweep: SWEEP.json with {\"grid\": {\"NAME\": [\"1\", \"2\"], …}} or {\"random\": {\"samples\": N, \"seed\": S, \"space\": {…}}}; one run per combination, each value merged into the strategies' config.json env; writes sweep.json and sweep.html in --work."
+    )
+    var sweep: String?
+    @Option(
+        name: .customLong("walk-forward"),
+        help:
+            "train=60d,test=20d[,step=20d][,anchored]: choose the best parameters of --sweep on each training window, run them on the test window after, and report out-of-sample beside in-sample."
+    )
+    var walkForward: String?
+    @Option(name: .customLong("rank-by"), help: "The figure that ranks a sweep's runs.")
+    var rankBy: RankBy = .totalPnL
+    @Option(help: "Runs at once on this machine (default: its cores).") var jobs: Int?
+    @Option(help: "sweep.html's heatmap: two parameter names A,B (default: the first two).") var heatmap: String?
+    @Option(help: "Run a sweep's or walk-forward's runs as tasks on this Ray cluster (ray://HOST:PORT).")
+    var cluster: String?
+    @Option(help: "Submit the backtest to this desk's backtest queue (its URL) instead of running it here.")
+    var server: String?
+    @Option(help: "Your member token for --server (env DESK_TOKEN; else the one `desk login` saved).")
+    var token: String?
     @Flag(help: "Print the report as one JSON object on stdout.") var json = false
     @Flag(help: "No progress on stderr.") var quiet = false
 
@@ -76,6 +101,38 @@ struct Backtest: AsyncParsableCommand {
         guard tickTimeout > 0 && tickTimeout <= 86_400 else {
             throw ValidationError("--tick-timeout must be more than 0 and at most 86400 seconds, such as 30 or 0.5")
         }
+        for (name, text) in [("--from", from), ("--to", to)] {
+            if let text, TradingDay(text) == nil {
+                throw ValidationError(
+                    "\(name) \(text) is not a date: give a New York date as YYYY-MM-DD, such as 2026-11-16")
+            }
+        }
+        if let first = from.flatMap(TradingDay.init), let last = to.flatMap(TradingDay.init), first > last {
+            throw ValidationError("--from \(first) is after --to \(last)")
+        }
+        if let jobs, !(1...256).contains(jobs) { throw ValidationError("--jobs must be 1 to 256") }
+        if walkForward != nil && sweep == nil {
+            throw ValidationError("--walk-forward chooses among the runs of a --sweep: give --sweep SWEEP.json too")
+        }
+        if cluster != nil && sweep == nil {
+            throw ValidationError("--cluster runs the runs of a --sweep or --walk-forward: give --sweep SWEEP.json too")
+        }
+        if server != nil && cluster != nil {
+            throw ValidationError("--server submits to a desk, which chooses where its runs go: leave out --cluster")
+        }
+    }
+
+    /// The flags every run of a sweep or walk-forward gets unchanged (paths made absolute).
+    var runOptions: [String] {
+        func absolute(_ path: String) -> String { URL(fileURLWithPath: path).standardizedFileURL.path }
+        var options = [
+            "--fill-at", fillAt.rawValue, "--commission", commission, "--slippage-bps", slippageBps, "--capital",
+            capital, "--end-grace", "\(endGrace)", "--tick-timeout", "\(tickTimeout)", "--lockstep", lockstep.rawValue,
+        ]
+        if let config { options += ["--config", absolute(config)] }
+        if let pythonPath { options += ["--python-path", pythonPath] }
+        if let corporateActions { options += ["--corporate-actions", absolute(corporateActions)] }
+        return options
     }
 
     /// A figure `validate()` has checked.
@@ -91,7 +148,20 @@ struct Backtest: AsyncParsableCommand {
             pythonPath: pythonPath, endGrace: .milliseconds(Int64(endGrace * 1000)),
             tickTimeout: .milliseconds(Int64(tickTimeout * 1000)), quiet: quiet,
             corporateActionsFile: corporateActions.map { URL(fileURLWithPath: $0).standardizedFileURL },
-            lockstep: lockstep)
-        try await BacktestRun.command(settings, json: json)
+            lockstep: lockstep, firstDay: from.flatMap(TradingDay.init), lastDay: to.flatMap(TradingDay.init))
+        let research = ResearchRequest(
+            sweepFile: sweep.map { URL(fileURLWithPath: $0).standardizedFileURL }, walkForward: walkForward,
+            rankBy: rankBy, jobs: jobs ?? LocalExecutor.cores,
+            heatmap: heatmap.map { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } },
+            cluster: cluster, server: server, token: token, options: runOptions, json: json)
+        if server != nil {
+            try await RemoteBacktest.command(settings, research)
+        } else if walkForward != nil {
+            try await WalkForwardRun.command(settings, research)
+        } else if sweep != nil {
+            try await SweepRun.command(settings, research)
+        } else {
+            try await BacktestRun.command(settings, json: json)
+        }
     }
 }
