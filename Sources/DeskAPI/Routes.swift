@@ -152,6 +152,19 @@ public enum Routes {
     /// `POST /approvals/{id}/reject`: `RejectRequest` (a reason is required) → `ApprovalReply`.
     public static let rejectApproval = Route(.post, "/approvals/{id}/reject")
 
+    /// `POST /backtests`: `BacktestSubmission` → 202 `BacktestView` (queued).
+    public static let submitBacktest = Route(.post, "/backtests")
+    /// `GET /backtests`: `BacktestList` (the caller's; an officer's or the admin's: everyone's).
+    public static let backtests = Route(.get, "/backtests")
+    /// `GET /backtests/{id}`: `BacktestView`.
+    public static let backtest = Route(.get, "/backtests/{id}")
+    /// `POST /backtests/{id}/cancel`: `BacktestView` afterwards.
+    public static let cancelBacktest = Route(.post, "/backtests/{id}/cancel")
+    /// `GET /backtests/{id}/files/{name}`: report.html, report.json, equity.csv, sweep.json, sweep.html, walkforward.json, walkforward.html.
+    public static let backtestFile = Route(.get, "/backtests/{id}/files/{name}")
+    /// `GET /backtests/{id}/runs/{run}/{name}`: a sweep's run's report.html, report.json, equity.csv.
+    public static let backtestRunFile = Route(.get, "/backtests/{id}/runs/{run}/{name}")
+
     /// `GET /pnl?member=&strategy=&since=&step=`: `PnLHistory`, the equity curve.
     public static let pnl = Route(.get, "/pnl")
 
@@ -176,5 +189,6 @@ public enum Routes {
         rollbackStrategy, startMemberStrategies, stopMemberStrategies, restartMemberStrategies, memberStrategyLogs,
         webPage, webAsset, signIn, session, signOut, events,
         promoteStrategy, approvals, approveApproval, rejectApproval,
+        submitBacktest, backtests, backtest, cancelBacktest, backtestFile, backtestRunFile,
     ]
 }

@@ -3,6 +3,7 @@ import DeskCore
 import DeskHTTP
 import DeskPromotion
 import DeskRunner
+import DeskServices
 import Foundation
 
 /// The desk's JSON config file (`desk serve --config FILE`, `DESK_CONFIG`):
@@ -31,7 +32,8 @@ import Foundation
 ///              "loss": {"strategy": {"max_daily_loss": "500", "max_drawdown": "1500"},
 ///                       "member": {"max_position_value": "20000"}, "on_breach": "demote"}}
 ///   },
-///   "default_venue": "paper"
+///   "default_venue": "paper",
+///   "research": {"concurrency": 1, "member_concurrency": 1, "member_cpu_seconds_per_day": 7200}
 /// }
 /// ```
 /// Each venue's `broker` is a kind registered in `VenueKinds` (`paper`, `alpaca`),
@@ -55,6 +57,8 @@ public struct DeskConfigFile: Sendable {
     public var defaultVenue: String?
     /// The loss rules: each venue's `loss`, with the members' overrides (`risk.members.NAME.loss`).
     public var loss = LossPolicy()
+    /// Backtests as a service, the recorded feed, a Ray cluster (`research`).
+    public var research = ResearchSettings()
 
     /// Reads and checks a config file.
     public static func load(path: String, kinds: VenueKinds = .standard) throws(ConfigurationError) -> DeskConfigFile {
@@ -148,6 +152,30 @@ public struct DeskConfigFile: Sendable {
             if let count = web.sessionsPerMember { config.web.sessionsPerMember = count.value }
             if let count = web.maximumSessions { config.web.maximumSessions = count.value }
         }
+        if let research = file.research {
+            if let value = research.concurrency { config.research.concurrency = value.value }
+            if let value = research.memberConcurrency { config.research.memberConcurrency = value.value }
+            if let value = research.memberQueued { config.research.memberQueued = value.value }
+            if let value = research.memberCPUSecondsPerDay { config.research.memberCPUSecondsPerDay = value.value }
+            if let value = research.jobs { config.research.jobs = value.value }
+            if let value = research.feedRetentionDays {
+                guard value >= 0 else {
+                    throw ConfigurationError(
+                        "config file \(path): research.feed_retention_days must be 0 (no recording) or more days")
+                }
+                config.research.feedRetentionDays = value
+            }
+            config.research.dataFolder = research.dataFolder
+            if let address = research.rayAddress {
+                guard address.hasPrefix("ray://") else {
+                    throw ConfigurationError(
+                        "config file \(path): research.ray_address \"\(address)\" must be a Ray client address, ray://HOST:PORT"
+                    )
+                }
+                config.research.rayAddress = address
+            }
+            config.research.rayPython = research.rayPython
+        }
         return config
     }
 
@@ -159,9 +187,30 @@ public struct DeskConfigFile: Sendable {
         var web: Web?
         var venues: [String: VenueEntry]?
         var defaultVenue: String?
+        var research: Research?
 
         enum CodingKeys: String, CodingKey {
-            case risk, session, strategies, web, venues, defaultVenue = "default_venue"
+            case risk, session, strategies, web, venues, research, defaultVenue = "default_venue"
+        }
+    }
+
+    /// `research`: see `ResearchSettings`.
+    struct Research: Decodable {
+        var concurrency: PositiveWholeNumber?
+        var memberConcurrency: PositiveWholeNumber?
+        var memberQueued: PositiveWholeNumber?
+        var memberCPUSecondsPerDay: PositiveWholeNumber?
+        var jobs: PositiveWholeNumber?
+        var dataFolder: String?
+        var feedRetentionDays: Int?
+        var rayAddress: String?
+        var rayPython: String?
+
+        enum CodingKeys: String, CodingKey {
+            case concurrency, jobs
+            case memberConcurrency = "member_concurrency", memberQueued = "member_queued"
+            case memberCPUSecondsPerDay = "member_cpu_seconds_per_day", dataFolder = "data_folder"
+            case feedRetentionDays = "feed_retention_days", rayAddress = "ray_address", rayPython = "ray_python"
         }
     }
 

@@ -7,6 +7,7 @@ import DeskLedger
 import DeskMarketData
 import DeskPromotion
 import DeskRunner
+import DeskServices
 import Foundation
 
 /// Where market data comes from.
@@ -80,6 +81,8 @@ public struct DeskConfiguration: Sendable {
     public var web = WebSettings()
     /// The most a deployed strategy's archive may hold (the config file's `strategies.upload`).
     public var upload = ArchiveLimits()
+    /// Backtests members submit, the recorded feed, a Ray cluster (the config file's `research`).
+    public var research = ResearchSettings()
     /// The loss rules each venue's strategies and members' books keep (the config file's `loss` entries);
     /// none by default.
     public var loss: LossPolicy

@@ -93,6 +93,7 @@ extension DeskConfiguration {
         web = loaded.web
         upload = loaded.upload
         loss = loaded.loss
+        research = loaded.research
         return loaded
     }
 }
