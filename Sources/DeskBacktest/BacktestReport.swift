@@ -138,7 +138,7 @@ public struct BacktestReport: Codable, Sendable, Equatable {
     }
 
     /// Day-over-day returns of closing equity, the first against the capital.
-    static func dailyReturns(_ equity: [Decimal], capital: Decimal) -> [Double] {
+    public static func dailyReturns(_ equity: [Decimal], capital: Decimal) -> [Double] {
         var previous = NSDecimalNumber(decimal: capital).doubleValue
         var returns: [Double] = []
         for value in equity {
@@ -150,7 +150,7 @@ public struct BacktestReport: Codable, Sendable, Equatable {
     }
 
     /// Mean over sample standard deviation, × √252; nil with fewer than two returns or none varying.
-    static func sharpe(_ returns: [Double]) -> Double? {
+    public static func sharpe(_ returns: [Double]) -> Double? {
         guard returns.count >= 2 else { return nil }
         let mean = returns.reduce(0, +) / Double(returns.count)
         let variance = returns.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(returns.count - 1)
@@ -159,7 +159,7 @@ public struct BacktestReport: Codable, Sendable, Equatable {
     }
 
     /// Mean over downside deviation (losses only, against zero), × √252; nil without a losing day.
-    static func sortino(_ returns: [Double]) -> Double? {
+    public static func sortino(_ returns: [Double]) -> Double? {
         guard returns.count >= 2 else { return nil }
         let mean = returns.reduce(0, +) / Double(returns.count)
         let downside = returns.reduce(0) { $0 + min($1, 0) * min($1, 0) } / Double(returns.count)
@@ -177,7 +177,7 @@ public struct BacktestReport: Codable, Sendable, Equatable {
     }
 
     /// Four decimals, the same text on every machine.
-    static func ratio(_ value: Double?) -> String? {
+    public static func ratio(_ value: Double?) -> String? {
         guard let value, value.isFinite else { return nil }
         let text = String(format: "%.4f", value)
         return text == "-0.0000" ? "0.0000" : text
