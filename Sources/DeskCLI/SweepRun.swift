@@ -79,18 +79,18 @@ public enum SweepRun {
         return [.totalPnL, .maxDrawdown].contains(figure) ? BacktestReport.money(text) : text
     }
 
-    /// The ranked table: rank, run, each parameter, the figures.
+    /// The ranked table: rank, run, each parameter, the figures (a failed run: `failed`, its reason on stderr).
     public static func table(_ report: SweepReport) -> String {
         let headers =
             ["RANK", "RUN"] + report.parameters + ["TOTAL P&L", "SHARPE", "SORTINO", "CALMAR", "MAX DD", "FILLS"]
         let rows = report.runs.map { run -> [String] in
             let figures =
-                run.failure.map { ["failed: \($0)", "", "", "", "", ""] }
-                ?? [
+                run.failure == nil
+                ? [
                     run.totalPnL.map { BacktestReport.money($0, signed: true) } ?? "-", run.sharpe ?? "-",
                     run.sortino ?? "-", run.calmar ?? "-", run.maxDrawdown.map { BacktestReport.money($0) } ?? "-",
                     run.fills.map(String.init) ?? "-",
-                ]
+                ] : ["failed", "-", "-", "-", "-", "-"]
             return ["\(run.rank)", run.id] + report.parameters.map { run.params[$0] ?? "" } + figures
         }
         let title =
