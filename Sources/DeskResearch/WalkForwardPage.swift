@@ -25,7 +25,7 @@ public enum WalkForwardPage {
             .scroll{overflow-x:auto}
             </style></head><body>
             <h1>Walk-forward</h1>
-            <p>\(escape(report.walkForward)) (\(report.spec.trainDays)-day training windows\(report.spec.anchored ? " from the data's first day (anchored)" : ""), \(report.spec.testDays)-day test windows, moving \(report.spec.stepDays) days) over \(escape(report.data.description)) (New York dates);
+            <p>\(escape(report.walkForward)) (\(report.spec.trainDays)-day training windows\(report.spec.anchored ? " from the data's first day (anchored)" : ""), \(report.spec.testDays)-day test windows, moving \(report.spec.stepDays) day\(report.spec.stepDays == 1 ? "" : "s")) over \(escape(report.data.description)) (New York dates);
             \(report.combinations) runs per training window, the best by \(escape(report.rankBy.rawValue)) tried on the test window after it.
             Capital \(BacktestReport.money(report.capital)) per member.</p>
 
