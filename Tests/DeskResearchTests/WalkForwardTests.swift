@@ -1,5 +1,6 @@
 import DeskBacktest
 import DeskCore
+import DeskTestSupport
 import Foundation
 import Testing
 
@@ -273,5 +274,103 @@ import Testing
         #expect(curves["alice"]?.map { ExactDecimal.plain($0.equity) } == ["100000", "99999.25"])
         #expect(curves["bob"]?.count == 1)
         #expect(throws: ResearchFailure.self) { try EquityChain.parse(csv: "timestamp,member,equity\nnope,alice,1\n") }
+    }
+}
+
+/// A stand-in executor: each run "makes" X × (the day of month − 15) on its one day
+/// (an equity.csv and a report like a real run's); X=bad fails, and so does every
+/// run training on 2026-11-17 (so window 2 has nothing to choose).
+struct ArithmeticExecutor: BacktestExecutor {
+    func run(_ jobs: [BacktestJob], finished: @escaping @Sendable (BacktestJobResult) -> Void) async throws
+        -> [BacktestJobResult]
+    {
+        try jobs.map { job in
+            let result = try outcome(job)
+            finished(result)
+            return result
+        }
+    }
+
+    func outcome(_ job: BacktestJob) throws -> BacktestJobResult {
+        let work = URL(fileURLWithPath: job.work)
+        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+        guard let x = Int(job.params["X"] ?? ""), job.from != "2026-11-17" || job.id.hasSuffix("test") else {
+            return BacktestJobResult(
+                id: job.id, params: job.params, report: nil, failure: "X is bad", logTail: ["boom"], seconds: 0)
+        }
+        let day = try #require(job.from)
+        let pnl = x * (Int(day.suffix(2))! - 15)
+        let csv =
+            "timestamp,member,equity\n\(day)T15:00:00.000Z,alice,100000\n\(day)T20:00:00.000Z,alice,\(100_000 + pnl)\n"
+        try Data(csv.utf8).write(to: work.appendingPathComponent("equity.csv"))
+        let json = """
+            {"capital":"100000","commission_per_share":"0","end":"\(day)T20:00:00.000Z","fill_at":"next-tick",\
+            "members":{"alice":{"orders":1,"fills":2,"rejected":0,"realized_pnl":"\(pnl)","unrealized_pnl":"0",\
+            "total_pnl":"\(pnl)","commission":"0","max_drawdown":"0","return":"0.0000","round_trips":1,\
+            "traded_notional":"0","positions":{}}},"slippage_bps":"0","start":"\(day)T15:00:00.000Z","ticks":2}
+            """
+        let report = try JSONDecoder().decode(BacktestReport.self, from: Data(json.utf8))
+        return BacktestJobResult(id: job.id, params: job.params, report: report, failure: nil, logTail: [], seconds: 0)
+    }
+}
+
+@Suite struct WalkForwardRunTests {
+    func settings(_ folder: TemporaryDirectory, work: String) throws -> WalkForwardSettings {
+        let strategies = folder.url.appendingPathComponent("strategies")
+        let alpha = strategies.appendingPathComponent("alpha")
+        try FileManager.default.createDirectory(at: alpha, withIntermediateDirectories: true)
+        try Data(#"{"user_id":"alice","env":{"X":"0"}}"#.utf8).write(to: alpha.appendingPathComponent("config.json"))
+        let sweep = SweepRunSettings(
+            spec: SweepSpec(method: .grid, parameters: [.init(name: "X", values: ["1", "2", "bad"])]),
+            strategiesDirectory: strategies, strategies: ["alpha"], dataFiles: [folder.url.appendingPathComponent("d")],
+            options: [], work: folder.url.appendingPathComponent(work))
+        return WalkForwardSettings(
+            sweep: sweep, walkForward: "train=1d,test=1d", spec: WalkForwardSpec(trainDays: 1, testDays: 1),
+            days: WalkForwardPlanTests.days("2026-11-16", "2026-11-18"), capital: 100_000)
+    }
+
+    @Test("the best training run's parameters run on the test day; a window with nothing to choose is a failure")
+    func run() async throws {
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        let outcome = try await WalkForward.run(
+            settings: try settings(folder, work: "w"), executor: ArithmeticExecutor())
+        let report = outcome.report
+        #expect(report.windows.map(\.params) == [["X": "2"], nil])
+        #expect(report.windows[0].inSample?["alice"]?.totalPnL == "2")
+        #expect(report.windows[0].outOfSample?["alice"]?.totalPnL == "4")
+        #expect(report.windows[0].trainRun == "windows/01/train/runs/0002")
+        #expect(report.windows[0].testRun == "windows/01/test")
+        #expect(report.windows[1].testRun == nil && report.windows[1].outOfSample == nil)
+        #expect(
+            report.failures.map(\.run) == [
+                "windows/01/train/runs/0003", "windows/02/train", "windows/02/train/runs/0001",
+                "windows/02/train/runs/0002", "windows/02/train/runs/0003",
+            ])
+        #expect(report.failures[1].failure == "every training run failed")
+        #expect(report.members["alice"]?.outOfSample.totalPnL == "4")
+        #expect(report.members["alice"]?.inSample.totalPnL == "2")
+        #expect(report.members["alice"]?.walkForwardEfficiency == "2.0000")
+        // Two windows of three training runs, one test run: the window without a choice has none.
+        let progress = try String(contentsOf: folder.url.appendingPathComponent("w/progress.json"), encoding: .utf8)
+        #expect(progress == #"{"runs_done": 7, "runs_total": 7}"# + "\n")
+        // The test run's strategy folder has the chosen value merged into its env.
+        let config = try Data(
+            contentsOf: folder.url.appendingPathComponent("w/windows/01/test/strategies/alpha/config.json"))
+        #expect(String(decoding: config, as: UTF8.self).contains(#""X" : "2""#))
+        let sweep = try String(
+            contentsOf: folder.url.appendingPathComponent("w/windows/01/train/sweep.json"), encoding: .utf8)
+        #expect(sweep.contains(#""from":"2026-11-16""#))
+        let page = try String(contentsOf: outcome.page, encoding: .utf8)
+        #expect(page.contains("<th>In-sample</th><th>Out-of-sample</th>"))
+        // The same inputs: the same file, timing aside; a used work folder is refused.
+        let again = try await WalkForward.run(
+            settings: try settings(folder, work: "w2"), executor: ArithmeticExecutor())
+        var (left, right) = (report, again.report)
+        (left.timing, right.timing) = (nil, nil)
+        #expect(left.json() == right.json())
+        await #expect(throws: ResearchFailure.self) {
+            try await WalkForward.run(settings: try settings(folder, work: "w"), executor: ArithmeticExecutor())
+        }
     }
 }
