@@ -59,7 +59,7 @@ public enum ReportPage {
     }
 
     /// An SVG line (or filled area below zero) of `points`, with its range labelled.
-    static func chart(_ points: [(Date, Decimal)], id: String, fill: Bool) -> String {
+    public static func chart(_ points: [(Date, Decimal)], id: String, fill: Bool) -> String {
         let (width, height, margin) = (800.0, 220.0, 40.0)
         guard let first = points.first, let last = points.last else {
             return
@@ -95,13 +95,14 @@ public enum ReportPage {
     }
 
     /// At most `maximumPoints`, evenly chosen, first and last kept.
-    static func thin(_ series: [(at: Date, equity: Decimal)]) -> [(at: Date, equity: Decimal)] {
+    public static func thin(_ series: [(at: Date, equity: Decimal)]) -> [(at: Date, equity: Decimal)] {
         guard series.count > maximumPoints else { return series }
         let step = Double(series.count - 1) / Double(maximumPoints - 1)
         return (0..<maximumPoints).map { series[Int((Double($0) * step).rounded())] }
     }
 
-    static func escape(_ text: String) -> String {
+    /// `text` safe inside HTML text and attribute values.
+    public static func escape(_ text: String) -> String {
         text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
             .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
     }
