@@ -40,6 +40,9 @@ public struct BacktestReport: Codable, Sendable, Equatable {
         /// Annualized (√252) from daily returns of closing equity; nil with fewer than two days or no variation.
         public var sharpe: String?
         public var sortino: String?
+        /// Annualized return (mean daily return × 252) over the largest drawdown as a
+        /// fraction of capital; nil with fewer than two days or no drawdown.
+        public var calmar: String?
         /// Share of the run's time with a position open.
         public var exposure: String?
         public var tradedNotional: String
@@ -49,7 +52,7 @@ public struct BacktestReport: Codable, Sendable, Equatable {
         public var strategies: [String: Figures]?
 
         enum CodingKeys: String, CodingKey {
-            case orders, fills, rejected, commission, positions, strategies, sharpe, sortino, exposure
+            case orders, fills, rejected, commission, positions, strategies, sharpe, sortino, calmar, exposure
             case realizedPnL = "realized_pnl", unrealizedPnL = "unrealized_pnl", totalPnL = "total_pnl"
             case maxDrawdown = "max_drawdown", returnOnCapital = "return", winRate = "win_rate"
             case roundTrips = "round_trips", tradedNotional = "traded_notional"
@@ -127,6 +130,7 @@ public struct BacktestReport: Codable, Sendable, Equatable {
                 ?? "0.0000",
             winRate: book.roundTrips == 0 ? nil : ratio(Double(book.winningRoundTrips) / Double(book.roundTrips)),
             roundTrips: book.roundTrips, sharpe: ratio(sharpe(returns)), sortino: ratio(sortino(returns)),
+            calmar: ratio(calmar(returns, maxDrawdown: book.maxDrawdown, capital: capital)),
             exposure: span.flatMap { $0 > 0 ? ratio(min(1, book.exposedSeconds / $0)) : nil },
             tradedNotional: ExactDecimal.plain(book.tradedNotional),
             positions: book.positions.filter { $0.value.qty != 0 }.mapValues { ExactDecimal.plain($0.qty) },
@@ -161,6 +165,15 @@ public struct BacktestReport: Codable, Sendable, Equatable {
         let downside = returns.reduce(0) { $0 + min($1, 0) * min($1, 0) } / Double(returns.count)
         guard downside > 0 else { return nil }
         return mean / downside.squareRoot() * 252.0.squareRoot()
+    }
+
+    /// Mean daily return × 252 over the largest drawdown as a fraction of capital; nil with
+    /// fewer than two returns or no drawdown.
+    static func calmar(_ returns: [Double], maxDrawdown: Decimal, capital: Decimal) -> Double? {
+        guard returns.count >= 2, maxDrawdown > 0, capital > 0 else { return nil }
+        let mean = returns.reduce(0, +) / Double(returns.count)
+        let drawdown = NSDecimalNumber(decimal: maxDrawdown / capital).doubleValue
+        return mean * 252 / drawdown
     }
 
     /// Four decimals, the same text on every machine.

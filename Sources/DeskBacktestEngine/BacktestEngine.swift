@@ -41,7 +41,7 @@ public enum BacktestEngine {
     }
 
     /// A new work folder under `./backtests/`, named by the wall clock.
-    static func newWorkDirectory() -> URL {
+    public static func newWorkDirectory() -> URL {
         let base = URL(fileURLWithPath: "backtests").standardizedFileURL
         let stamp = Date().formatted(
             .iso8601.year().month().day().dateTimeSeparator(.standard).time(includingFractionalSeconds: false)

@@ -64,6 +64,8 @@ struct PerformanceTests {
         // Daily closes 99,959.80 and 100,009.75 against 100,000 of capital.
         #expect(alice.sharpe == "1.2162")
         #expect(alice.sortino == "2.7281")
+        // Mean daily return × 252 over the drawdown of 100 as a fraction of 100,000.
+        #expect(alice.calmar == "12.3103")
         #expect(
             alice.strategies?["trend"]
                 == {
@@ -73,9 +75,24 @@ struct PerformanceTests {
         #expect(bob.orders == 1 && bob.rejected == 1 && bob.fills == 0)
         #expect(bob.totalPnL == "0" && bob.maxDrawdown == "0" && bob.exposure == "0.0000")
         #expect(bob.sharpe == nil, "no variation")
+        #expect(bob.calmar == nil, "no drawdown")
         #expect(report.ticks == 6)
         #expect(report.start == "2026-11-02T14:30:00.000Z")
         #expect(report.end == "2026-11-03T20:00:00.000Z")
+    }
+
+    @Test("calmar, like sharpe, needs two days: one day with a drawdown has none")
+    func calmarNeedsTwoDays() throws {
+        var tracker = PerformanceTracker(capital: 100_000)
+        tracker.tick(symbol: "AAPL", price: 100, at: Self.at(14, 30))
+        tracker.fill(
+            member: "alice", strategy: "s", symbol: "AAPL", side: .buy, qty: 10, price: 100, at: Self.at(14, 31))
+        tracker.tick(symbol: "AAPL", price: 90, at: Self.at(15, 0))
+        tracker.finish()
+        let report = BacktestReport(tracker: tracker, fillAt: "next-tick", commissionPerShare: 0, slippageBps: 0)
+        let alice = try #require(report.members["alice"])
+        #expect(alice.maxDrawdown == "100")
+        #expect(alice.calmar == nil)
     }
 
     @Test("exposure is the share of time with a position open")
