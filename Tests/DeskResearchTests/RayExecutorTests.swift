@@ -45,19 +45,24 @@ extension RayAddress {
 @Suite struct RayExecutorTests {
     static let address = try! RayAddress("ray://127.0.0.1:6391")
 
-    /// A stand-in for the Python: runs `body` (Python) with the jobs read from stdin as `jobs`.
-    func standIn(in folder: TemporaryDirectory, body: String) throws -> String {
-        let script = folder.url.appendingPathComponent("python")
+    /// The real python3 running a stand-in `desk_client.ray_backtests` (found through PYTHONPATH; a
+    /// script of the test's own would risk "text file busy" when another test forks while it is written):
+    /// runs `body` with the jobs read from stdin as `jobs` and the test's folder as `here`.
+    func standIn(in folder: TemporaryDirectory, body: String) throws -> RayExecutor {
+        let package = folder.url.appendingPathComponent("site/desk_client")
+        try FileManager.default.createDirectory(at: package, withIntermediateDirectories: true)
+        try Data().write(to: package.appendingPathComponent("__init__.py"))
         let text = """
-            #!/usr/bin/env python3
             import json, os, sys, time
-            assert sys.argv[1:] == ["-m", "desk_client.ray_backtests", "--address", "ray://127.0.0.1:6391"], sys.argv
+            assert sys.argv[1:] == ["--address", "ray://127.0.0.1:6391"], sys.argv
+            here = \(String(reflecting: folder.url.path))
             jobs = json.load(sys.stdin)["jobs"]
             \(body)
             """
-        try Data(text.utf8).write(to: script)
-        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: script.path)
-        return script.path
+        try Data(text.utf8).write(to: package.appendingPathComponent("ray_backtests.py"))
+        var environment = ProcessInfo.processInfo.environment
+        environment["PYTHONPATH"] = folder.path("site")
+        return RayExecutor(address: Self.address, python: "python3", environment: environment)
     }
 
     func job(_ id: String, _ folder: TemporaryDirectory) -> BacktestJob {
@@ -70,7 +75,7 @@ extension RayAddress {
     func lines() async throws {
         let folder = try TemporaryDirectory()
         defer { folder.remove() }
-        let python = try standIn(
+        let executor = try standIn(
             in: folder,
             body: """
                 for job in reversed(jobs):
@@ -88,9 +93,7 @@ extension RayAddress {
                     print(json.dumps(line), flush=True)
                 """)
         let seen = Counter()
-        let results = try await RayExecutor(address: Self.address, python: python).run(
-            (1...3).map { job("\($0)", folder) }
-        ) { _ in seen.add() }
+        let results = try await executor.run((1...3).map { job("\($0)", folder) }) { _ in seen.add() }
         #expect(seen.value == 3)
         #expect(results.map(\.id) == ["1", "2", "3"])
         #expect(results[0].report?.ticks == 3 && results[0].failure == nil)
@@ -104,7 +107,7 @@ extension RayAddress {
     func driverError() async throws {
         let folder = try TemporaryDirectory()
         defer { folder.remove() }
-        let python = try standIn(
+        let executor = try standIn(
             in: folder,
             body: """
                 print("some Ray noise", file=sys.stderr)
@@ -112,7 +115,7 @@ extension RayAddress {
                 sys.exit(2)
                 """)
         await #expect {
-            try await RayExecutor(address: Self.address, python: python).run([job("1", folder)]) { _ in }
+            try await executor.run([job("1", folder)]) { _ in }
         } throws: { error in
             (error as? ResearchFailure)?.message == "the Ray cluster ray://127.0.0.1:6391 is unreachable (refused)"
         }
@@ -122,9 +125,9 @@ extension RayAddress {
     func missing() async throws {
         let folder = try TemporaryDirectory()
         defer { folder.remove() }
-        let python = try standIn(in: folder, body: "pass")
+        let executor = try standIn(in: folder, body: "pass")
         await #expect {
-            try await RayExecutor(address: Self.address, python: python).run([job("1", folder)]) { _ in }
+            try await executor.run([job("1", folder)]) { _ in }
         } throws: { error in
             (error as? ResearchFailure)?.message.contains("left 1 run(s) unreported") == true
         }
@@ -146,11 +149,10 @@ extension RayAddress {
     func cancel() async throws {
         let folder = try TemporaryDirectory()
         defer { folder.remove() }
-        let python = try standIn(
+        let executor = try standIn(
             in: folder,
             body: """
                 import signal
-                here = os.path.dirname(sys.argv[0])
                 def cancelled(signum, frame):
                     open(os.path.join(here, "cancelled"), "w").close()
                     sys.exit(143)
@@ -159,7 +161,7 @@ extension RayAddress {
                 time.sleep(600)
                 """)
         let task = Task {
-            try await RayExecutor(address: Self.address, python: python).run([job("1", folder)]) { _ in }
+            try await executor.run([job("1", folder)]) { _ in }
         }
         // Cancel once the driver runs (its SIGTERM handler is installed before it says ready).
         while !FileManager.default.fileExists(atPath: folder.path("ready")) {

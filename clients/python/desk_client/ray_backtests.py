@@ -256,15 +256,30 @@ def connect(address: str, timeout: float):
     if not address.startswith("ray://"):
         raise DriverError(f"--address {address} is not a Ray client address: give ray://HOST:PORT")
     host, _, port = address[len("ray://"):].rpartition(":")
-    try:
-        socket.create_connection((host, int(port)), timeout=timeout).close()
-    except (OSError, ValueError) as error:
-        raise DriverError(f"the Ray cluster {address} is unreachable ({error}): is its head running with "
-                          f"--ray-client-server-port={port}, and is the port open to this machine?") from None
-    try:
-        ray.init(address, logging_level="ERROR", log_to_driver=False)
-    except Exception as error:  # Ray's own connection errors are of several types
-        raise DriverError(f"cannot connect to the Ray cluster {address}: {error}") from None
+    deadline = time.monotonic() + timeout
+    while True:  # until the timeout: a head that is just starting opens its port late
+        try:
+            socket.create_connection((host, int(port)), timeout=max(0.1, deadline - time.monotonic())).close()
+            break
+        except (OSError, ValueError) as error:
+            if isinstance(error, ValueError) or time.monotonic() >= deadline:
+                raise DriverError(f"the Ray cluster {address} is unreachable ({error}): is its head running with "
+                                  f"--ray-client-server-port={port}, and is the port open to this machine?") from None
+            time.sleep(0.25)
+    attempt = 1
+    while True:
+        try:
+            ray.init(address, logging_level="ERROR", log_to_driver=False)
+            break
+        except Exception as error:  # Ray's own connection errors are of several types
+            # The head starts a server per client; one that failed to start (a busy machine, a port
+            # still held) is worth another try on the next port while the timeout lasts.
+            if attempt >= 3:
+                raise DriverError(f"cannot connect to the Ray cluster {address} ({attempt} attempt(s)): "
+                                  f"{str(error).strip()}") from None
+            attempt += 1
+            ray.shutdown()
+            time.sleep(1)
     ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
     return ray
 
