@@ -20,7 +20,8 @@ prints one JSON line per finished job, as they finish::
 
 ``failure`` is set only when the task could not run ``desk backtest`` (no binary on the
 node, the node died); otherwise the caller reads the work folder as it reads a local run's.
-SIGTERM or SIGINT cancels the tasks still running and exits 143. A problem of the driver
+SIGTERM or SIGINT cancels the tasks still running and exits 143; so does the end of
+the process that started the driver (its output has nowhere to go). A problem of the driver
 itself (Ray not installed, the cluster unreachable, bad input) is one line
 ``desk-ray: ...`` on stderr and exit status 2.
 
@@ -316,9 +317,13 @@ def main(argv: Optional[List[str]] = None) -> int:
                                                                  for entry in entries}
             contents = {digest: shipment.refs[digest] for digest in needed}
             running[task.remote(job["arguments"], files, folders, contents)] = job
+        parent = os.getppid()
         while running:
-            # A bounded wait, so a signal is handled while tasks run.
+            # A bounded wait, so a signal is handled while tasks run, and a caller that died (its
+            # runs' results have nowhere to go) is noticed.
             done, _ = ray.wait(list(running), num_returns=1, timeout=0.5)
+            if os.getppid() != parent:
+                raise Cancelled()
             for ref in done:
                 job = running.pop(ref)
                 try:
@@ -326,7 +331,10 @@ def main(argv: Optional[List[str]] = None) -> int:
                 except Exception as error:  # the task or its node failed
                     answer = {"error": f"the Ray task failed: {str(error).strip().splitlines()[-1]}",
                               "node": None}
-                print(json.dumps(deliver(job, answer)), flush=True)
+                try:
+                    print(json.dumps(deliver(job, answer)), flush=True)
+                except BrokenPipeError:  # the caller is gone
+                    raise Cancelled() from None
         return 0
     except Cancelled:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)

@@ -297,11 +297,24 @@ def desk_processes_on_nodes() -> List[int]:
     return found
 
 
-def test_sigterm_cancels_the_tasks_and_ends_their_runs(cluster: RayCluster, tmp_path: Path) -> None:
-    slow = tmp_path / "slow" / "sleeper"
+def sleeper(tmp: Path) -> Path:
+    """A strategy folder whose run over the sample lasts about an hour (3510 ticks, 1 s each)."""
+    slow = tmp / "slow" / "sleeper"
     slow.mkdir(parents=True)
     (slow / "strategy.py").write_text("import sys, time\nfor line in sys.stdin:\n    time.sleep(1)\n")
     (slow / "config.json").write_text(json.dumps({"user_id": "carol", "env": {}}))
+    return slow
+
+
+def wait_until_the_nodes_run_no_desk() -> None:
+    deadline = time.monotonic() + TIMEOUT
+    while desk_processes_on_nodes() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert desk_processes_on_nodes() == [], "the cancelled tasks left their desk backtest running"
+
+
+def test_sigterm_cancels_the_tasks_and_ends_their_runs(cluster: RayCluster, tmp_path: Path) -> None:
+    slow = sleeper(tmp_path)
     jobs = []
     for number in (1, 2):
         work = tmp_path / "ray" / f"{number:04d}"
@@ -331,11 +344,42 @@ def test_sigterm_cancels_the_tasks_and_ends_their_runs(cluster: RayCluster, tmp_
             process.wait()
     assert process.returncode == 143, stderr
     assert stdout == ""  # no run finished
-    # Uncancelled, each run would last 3510 ticks × 1 s, about an hour: the tasks ended them.
+    wait_until_the_nodes_run_no_desk()  # uncancelled, each would run for an hour
+
+
+def test_when_desk_dies_the_driver_cancels_the_runs(cluster: RayCluster, tmp_path: Path) -> None:
+    slow = sleeper(tmp_path)
+    spec = tmp_path / "grid.json"
+    spec.write_text(json.dumps({"grid": {"X": ["1", "2"]}}))
+    desk = subprocess.Popen([str(desk_binary()), "backtest", "sleeper", "--strategies", str(slow.parent), "--data",
+                             str(SAMPLE), "--sweep", str(spec), "--work", str(tmp_path / "sweep"), "--quiet",
+                             "--cluster", cluster.address], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            env={**os.environ, "DESK_RAY_PYTHON": sys.executable})
+    try:
+        deadline = time.monotonic() + TIMEOUT
+        while len(desk_processes_on_nodes()) < 2 and time.monotonic() < deadline and desk.poll() is None:
+            time.sleep(0.2)
+        assert len(desk_processes_on_nodes()) == 2, f"the two runs never started on the nodes ({desk.poll()})"
+    finally:
+        desk.kill()  # no chance to cancel anything itself
+        desk.wait()
+    wait_until_the_nodes_run_no_desk()
     deadline = time.monotonic() + TIMEOUT
-    while desk_processes_on_nodes() and time.monotonic() < deadline:
+    while drivers() and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert desk_processes_on_nodes() == [], "the cancelled tasks left their desk backtest running"
+    assert drivers() == [], "the driver outlived desk"
+
+
+def drivers() -> List[int]:
+    """This machine's Ray drivers of desk backtest."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and b"desk_client.ray_backtests" in (entry / "cmdline").read_bytes():
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return found
 
 
 def test_a_sweep_on_the_cluster_equals_the_same_sweep_here(cluster: RayCluster, tmp_path: Path) -> None:
