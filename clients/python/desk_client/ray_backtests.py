@@ -64,10 +64,10 @@ class Cancelled(BaseException):
 # that need not have desk_client installed.
 
 
-def run_on_node(arguments: List[str], files: Dict[str, Tuple[str, int]], folders: Dict[str, List[Tuple[str, str, int]]],
+def run_on_node(arguments: List[str], files: Dict[str, Tuple[str, int]], folders: Dict[str, List[tuple]],
                 contents: Dict[str, Any]) -> Dict[str, Any]:
     """Runs `desk backtest` with `arguments` on this node. `files`: path → (digest, mode);
-    `folders`: path → [(relative path, digest, mode)]; `contents`: digest → ObjectRef
+    `folders`: path → [(relative path, digest, mode, None) or (relative path, None, 0, link target)]; `contents`: digest → ObjectRef
     (nested in a dict, so Ray hands the refs over unresolved and this task fetches them)."""
     import shutil
     import subprocess
@@ -84,7 +84,7 @@ def run_on_node(arguments: List[str], files: Dict[str, Tuple[str, int]], folders
                                        f"an executable file; install desk there and start the node with "
                                        f"DESK_RAY_DESK_BIN=/path/to/desk (or put desk on its PATH)"}
     digests = sorted({digest for digest, _ in files.values()}
-                     | {digest for entries in folders.values() for _, digest, _ in entries})
+                     | {entry[1] for entries in folders.values() for entry in entries if entry[1]})
     blobs = dict(zip(digests, ray.get([contents[digest] for digest in digests])))
     home = tempfile.mkdtemp(prefix="desk-ray-")
     try:
@@ -102,8 +102,12 @@ def run_on_node(arguments: List[str], files: Dict[str, Tuple[str, int]], folders
         for index, (path, entries) in enumerate(sorted(folders.items())):
             local[path] = os.path.join(home, "folders", str(index))
             os.makedirs(local[path])
-            for relative, digest, mode in entries:
-                write(os.path.join(local[path], relative), digest, mode)
+            for relative, digest, mode, link in entries:
+                if link is None:
+                    write(os.path.join(local[path], relative), digest, mode)
+                else:  # as the local copy keeps it: the sandbox decides what it may reach
+                    os.makedirs(os.path.dirname(os.path.join(local[path], relative)), exist_ok=True)
+                    os.symlink(link, os.path.join(local[path], relative))
         work = os.path.join(home, "work")
         rewritten = list(arguments)
         for index in range(len(rewritten) - 1):
@@ -183,16 +187,21 @@ class Shipment:
             self._known[key] = (digest, facts.st_mode)
         return self._known[key]
 
-    def folder(self, path: str) -> List[Tuple[str, str, int]]:
+    def folder(self, path: str) -> List[tuple]:
+        """Its regular files, and its symbolic links as links: never what a link points to (a
+        member's link to a file of this machine must not carry that file to the node)."""
         if not os.path.isdir(path):
             raise DriverError(f"the strategies folder {path} is not there")
-        entries = []
-        for root, _, names in os.walk(path):
-            for name in sorted(names):
+        entries: List[tuple] = []
+        for root, folders, names in os.walk(path):  # does not descend into linked folders
+            for name in sorted(folders + names):
                 full = os.path.join(root, name)
-                if os.path.isfile(full):
+                relative = os.path.relpath(full, path)
+                if os.path.islink(full):
+                    entries.append((relative, None, 0, os.readlink(full)))
+                elif os.path.isfile(full):
                     digest, mode = self.file(full)
-                    entries.append((os.path.relpath(full, path), digest, mode))
+                    entries.append((relative, digest, mode, None))
         return entries
 
 
@@ -314,7 +323,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         for job in jobs:
             files, folders = plan(job["arguments"], shipment)
             needed = {digest for digest, _ in files.values()} | {entry[1] for entries in folders.values()
-                                                                 for entry in entries}
+                                                                 for entry in entries if entry[1]}
             contents = {digest: shipment.refs[digest] for digest in needed}
             running[task.remote(job["arguments"], files, folders, contents)] = job
         parent = os.getppid()

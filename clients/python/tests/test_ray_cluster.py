@@ -411,3 +411,20 @@ def test_a_sweep_on_the_cluster_equals_the_same_sweep_here(cluster: RayCluster, 
                 remote_file.read_bytes() == local_file.read_bytes())
     nodes = {json.loads(path.read_text())["id"] for path in (tmp_path / "there").glob("runs/*/ray-node.json")}
     assert len(nodes) == 2, "the runs ran on both nodes"
+
+
+def test_a_link_in_a_strategy_folder_is_shipped_as_a_link_never_as_what_it_points_to(tmp_path: Path) -> None:
+    from desk_client.ray_backtests import Shipment
+
+    secret = tmp_path / "desk-machine-secret.txt"
+    secret.write_text("the desk machine's own file")
+    folder = tmp_path / "strategies"
+    (folder / "mallory").mkdir(parents=True)
+    (folder / "mallory" / "strategy.py").write_text("print(open('peek').read())\n")
+    (folder / "mallory" / "peek").symlink_to(secret)
+    (folder / "mallory" / "etc").symlink_to("/etc")
+    put: List[bytes] = []
+    entries = Shipment(lambda content: put.append(content) or len(put)).folder(str(folder))
+    assert put == [b"print(open('peek').read())\n"]
+    assert sorted((entry[0], entry[3]) for entry in entries) == [
+        ("mallory/etc", "/etc"), ("mallory/peek", str(secret)), ("mallory/strategy.py", None)]
