@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Creates .venv (once) with the Python client installed in development mode and
-# its test tools, and .venv/strategy-site: the client's dependencies for the
+# its test tools (and Ray, for the --cluster tests; only in the venv, never in the strategies' sites), and .venv/strategy-site: the client's dependencies for the
 # strategies the desk runs (with /usr/bin/python3, as unprivileged users, through
 # PYTHONPATH). Prints the venv's python path. Safe to run repeatedly.
 set -euo pipefail
@@ -14,7 +14,7 @@ stamp="$venv/.desk-installed"
 # Again when the client's dependencies or this script changed, or a site is missing.
 if [ ! -f "$stamp" ] || [ "$root/clients/python/pyproject.toml" -nt "$stamp" ] || [ "$0" -nt "$stamp" ] \
   || [ ! -d "$venv/strategy-site" ] || [ ! -d "$venv/alpaca-site" ]; then
-  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -e "$root/clients/python[test]" >&2
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -e "$root/clients/python[test,ray]" >&2
   rm -rf "$venv/strategy-site"
   "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --target "$venv/strategy-site" \
     -r "$root/clients/python/requirements.txt" >&2

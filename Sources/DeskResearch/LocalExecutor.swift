@@ -81,19 +81,28 @@ public struct LocalExecutor: BacktestExecutor {
             child.terminate()
         }
         let seconds = (ContinuousClock.now - started).seconds
-        let stderrText = (try? String(contentsOf: err, encoding: .utf8)) ?? ""
+        return Self.result(of: job, status: ended.status, seconds: seconds, cpuSeconds: ended.cpuSeconds)
+    }
+
+    /// A finished job's result, read from what it left in its work folder (`backtest.out`,
+    /// `backtest.err`): the same wherever it ran.
+    public static func result(of job: BacktestJob, status: Int32, seconds: Double, cpuSeconds: Double?)
+        -> BacktestJobResult
+    {
+        let work = URL(fileURLWithPath: job.work)
+        let stderrText = (try? String(contentsOf: work.appendingPathComponent("backtest.err"), encoding: .utf8)) ?? ""
         let tail = Self.tail(stderrText, lines: 20)
-        if ended.status == 0, let data = try? Data(contentsOf: out),
+        if status == 0, let data = try? Data(contentsOf: work.appendingPathComponent("backtest.out")),
             let report = try? JSONDecoder().decode(BacktestReport.self, from: data)
         {
             return BacktestJobResult(
                 id: job.id, params: job.params, report: report, failure: nil, logTail: [], seconds: seconds,
-                cpuSeconds: ended.cpuSeconds)
+                cpuSeconds: cpuSeconds)
         }
-        let failure = Self.failureMessage(stderrText, status: ended.status)
+        let failure = Self.failureMessage(stderrText, status: status)
         return BacktestJobResult(
             id: job.id, params: job.params, report: nil, failure: failure, logTail: tail, seconds: seconds,
-            cpuSeconds: ended.cpuSeconds)
+            cpuSeconds: cpuSeconds)
     }
 
     /// The command's error line (`Error: …`), else how it ended.
@@ -137,11 +146,32 @@ public final class ResearchChild: @unchecked Sendable {
     public static func spawn(
         program: String, arguments: [String], environment: [String: String]?, stdout: String, stderr: String
     ) throws -> ResearchChild {
+        try spawn(
+            program: program, arguments: arguments, environment: environment, stdin: "/dev/null",
+            stdout: .file(stdout), stderr: stderr)
+    }
+
+    /// Where a child's standard output goes.
+    public enum Output: Sendable {
+        /// This file, created or truncated.
+        case file(String)
+        /// This open descriptor of the parent (a pipe's write end), which the parent closes after the spawn.
+        case descriptor(Int32)
+    }
+
+    /// A child reading the file `stdin`, writing its output to `stdout`, its errors to the file `stderr`.
+    public static func spawn(
+        program: String, arguments: [String], environment: [String: String]?, stdin: String, stdout: Output,
+        stderr: String
+    ) throws -> ResearchChild {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, stdout, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        posix_spawn_file_actions_addopen(&actions, 0, stdin, O_RDONLY, 0)
+        switch stdout {
+        case .file(let path): posix_spawn_file_actions_addopen(&actions, 1, path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        case .descriptor(let descriptor): posix_spawn_file_actions_adddup2(&actions, descriptor, 1)
+        }
         posix_spawn_file_actions_addopen(&actions, 2, stderr, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
