@@ -23,7 +23,7 @@ from urllib.parse import quote, urlencode, urlsplit
 
 from ._transport import Transport, timeout_errors
 from .errors import DeskError
-from .login import Login, load_login, login_path, save_login
+from .login import load_login, login_path
 
 #: Folders a deploy leaves out (caches and version control), as ``desk strategies deploy`` does.
 SKIPPED = {"__pycache__", ".git", ".venv", ".mypy_cache", ".pytest_cache"}
@@ -122,10 +122,11 @@ def connect(args: argparse.Namespace) -> Desk:
         login = load_login()
     except DeskError as error:
         raise Failure(str(error)) from error
-    server = args.server or os.environ.get("DESK_SERVER_URL") or (login.server if login else None)
+    server = args.server or os.environ.get("DESK_SERVER_URL") or (login["server"] if login else None)
     if not server:
         raise Failure("no desk: pass --server URL, set DESK_SERVER_URL, or run `python -m desk_client login` first")
-    saved = login.token if login and login.server.rstrip("/") == server.rstrip("/") else None
+    # The saved token goes only to the server it was saved for.
+    saved = login["token"] if login and login["server"].rstrip("/") == server.rstrip("/") else None
     token = args.token or os.environ.get("DESK_TOKEN") or saved
     if not token:
         raise Failure(f"no token: pass --token, set DESK_TOKEN, or run `python -m desk_client login --server {server}`")
@@ -144,9 +145,28 @@ def login(args: argparse.Namespace) -> None:
         session = desk.request("GET", "/session")
     except Failure as error:
         raise Failure(str(error).replace("the desk refused GET /session", "the desk refused the token")) from None
-    path = save_login(Login(server=args.server, token=token, member=session["member"]))
+    path = save_login({"member": session["member"], "server": args.server, "token": token})
     admin = " (admin)" if session.get("admin") else ""
     print(f"logged in to {args.server} as {session['member']}{admin}; saved in {path}")
+
+
+def save_login(login: Dict[str, str]) -> Path:
+    """Writes the login file as `desk login` does: mode 0600 from its first byte, in a
+    folder of mode 0700, whole (a temporary file renamed into place) or not at all."""
+    path = Path(login_path())
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    temporary = path.parent / f".login-{os.getpid()}.json"
+    try:
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+            file.write(json.dumps(login, indent=2, sort_keys=True))
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    except OSError as error:
+        temporary.unlink(missing_ok=True)
+        raise Failure(f"cannot write {path}: {error}") from error
+    return path
 
 
 def _typed_token() -> Optional[str]:
