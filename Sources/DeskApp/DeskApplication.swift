@@ -284,6 +284,17 @@ public struct DeskApplication: Sendable {
         // A desk stopped in the middle of a promotion: the moved strategy's orders on its old venue are canceled.
         venueServices.append(
             PromotionSettlementService(promotions: useCases.promotions, orderDesk: orderDesk, logger: logger))
+        // The feed is recorded for members' backtests (a backtest's desk replays a recording: it records none).
+        let feedRecorders: [any Service] =
+            configuration.research.feedRetentionDays > 0
+            ? [
+                FeedRecorder(
+                    hub: feed,
+                    folder: configuration.research.dataFolder(databasePath: configuration.databasePath)
+                        .appendingPathComponent(FeedRecorder.folderName),
+                    retentionDays: configuration.research.feedRetentionDays, clock: configuration.clock,
+                    logger: logger, onDropped: { [metrics] in metrics.recordFeedLinesDropped($0) })
+            ] : []
         // P&L history is sampled on the wall clock: a backtest's is its report (the driver's clock is the data's).
         let recorders: [any Service] =
             configuration.closesSessions
@@ -292,7 +303,7 @@ public struct DeskApplication: Sendable {
                     portfolio: useCases.portfolio,
                     interval: configuration.web.pnlInterval, retentionDays: configuration.web.pnlRetentionDays,
                     logger: logger)
-            ] : []
+            ] + feedRecorders : []
         let services: [any Service] =
             [ledger] + venueServices + [orderDesk] + recorders
             + (lossMonitor.map { [$0] } ?? [])
