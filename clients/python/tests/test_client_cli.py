@@ -3,7 +3,6 @@ against a real desk (tokens, the sandbox, a synthetic feed). Each command runs
 in a child process whose PYTHONPATH holds only clients/python."""
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import shutil
@@ -15,7 +14,7 @@ from typing import Iterator, Optional
 
 import pytest
 
-from conftest import REPO
+from conftest import REPO, desk_binary
 from selfservice import WAIT_SECONDS, SelfServiceDesk, serve, strategy_folder, wait_for
 
 PACKAGE = REPO / "clients" / "python"
@@ -124,10 +123,26 @@ def test_another_members_strategy_and_bad_input_fail_with_a_message(desk, laptop
     assert leaky.returncode == 1 and "can be read by other users" in leaky.stderr, leaky.stderr
 
 
-def test_backtest_from_the_command_line_downloads_the_report(desk, laptop):
-    if importlib.util.find_spec("desk_client.backtests", [str(PACKAGE / "desk_client")]) is None and \
-            not (PACKAGE / "desk_client" / "backtests.py").exists():
+def require_the_backtests_service(desk) -> None:
+    """These tests need the desk's POST /backtests (the service) and its Python client."""
+    if not (PACKAGE / "desk_client" / "backtests.py").exists():
         pytest.skip("desk_client.backtests (the backtests service's client) is not in this tree yet")
+    code, reply = desk.json("alice", "GET", "/backtests")
+    if code == 404:
+        pytest.skip(f"this desk has no /backtests route yet: {reply}")
+
+
+def local_figures(laptop: Path, folder: Path, data: Path) -> dict:
+    """The same backtest run here, by `desk backtest --json`: what the desk's run must equal."""
+    run = subprocess.run([str(desk_binary()), "backtest", folder.name, "--strategies", str(folder.parent),
+                          "--data", str(data), "--work", str(laptop / "local"), "--json", "--quiet"],
+                         capture_output=True, text=True, timeout=4 * WAIT_SECONDS, cwd=laptop)
+    assert run.returncode == 0, run.stdout + run.stderr
+    return json.loads(run.stdout)["members"]
+
+
+def test_backtest_from_the_command_line_downloads_the_report(desk, laptop):
+    require_the_backtests_service(desk)
     folder = laptop / "example_alice"
     shutil.copytree(REPO / "strategies" / "example_alice", folder)
     out = laptop / "pages"
@@ -140,7 +155,32 @@ def test_backtest_from_the_command_line_downloads_the_report(desk, laptop):
     assert "<html" in (out / "report.html").read_text().lower()
     figures = report["members"]["alice"]
     assert figures["total_pnl"] in run.stdout and "total_pnl" in run.stdout, run.stdout
+    local = local_figures(laptop, folder, REPO / "data" / "sample" / "three_days.jsonl")
+    assert figures["total_pnl"] == local["alice"]["total_pnl"] and figures["fills"] == local["alice"]["fills"]
 
     missing = client(laptop, "backtest", str(folder), "--data", str(laptop / "nope.jsonl"),
                      env={"DESK_SERVER_URL": desk.url, "DESK_TOKEN": desk.tokens["alice"]})
     assert missing.returncode == 1 and "nope.jsonl is not a file" in missing.stderr, missing.stderr
+
+
+def test_desk_backtest_server_submits_to_the_desk_and_prints_what_a_local_run_prints(desk, laptop):
+    require_the_backtests_service(desk)
+    strategies = laptop / "strategies"
+    shutil.copytree(REPO / "strategies" / "example_alice", strategies / "example_alice")
+    data = REPO / "data" / "sample" / "three_days.jsonl"
+    pages = laptop / "remote"
+    remote = desk.cli("backtest", "example_alice", "--strategies", str(strategies), "--data", str(data),
+                      "--server", desk.url, "--report", str(pages), "--json", token=desk.tokens["alice"])
+    assert remote.returncode == 0, remote.stdout + remote.stderr
+    assert "completed" in remote.stderr, remote.stderr
+    assert (pages / "report.html").is_file()
+    printed = json.loads(remote.stdout)
+    assert printed == json.loads((pages / "report.json").read_text())
+    local = local_figures(laptop, strategies / "example_alice", data)
+    for figure in ("total_pnl", "fills", "orders", "max_drawdown"):
+        assert printed["members"]["alice"][figure] == local["alice"][figure], figure
+
+    # A wrong token: refused, said so, exit 1.
+    refused = desk.cli("backtest", "example_alice", "--strategies", str(strategies), "--data", str(data),
+                       "--server", desk.url, token="desk_wrong")
+    assert refused.returncode == 1 and "refused" in refused.stderr, refused.stderr
