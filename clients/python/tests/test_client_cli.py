@@ -15,7 +15,7 @@ from typing import Iterator, Optional
 import pytest
 
 from conftest import REPO, desk_binary
-from selfservice import WAIT_SECONDS, SelfServiceDesk, serve, strategy_folder, wait_for
+from selfservice import PYTHON_PATH, WAIT_SECONDS, SelfServiceDesk, serve, strategy_folder, wait_for
 
 PACKAGE = REPO / "clients" / "python"
 
@@ -135,7 +135,8 @@ def require_the_backtests_service(desk) -> None:
 def local_figures(laptop: Path, folder: Path, data: Path) -> dict:
     """The same backtest run here, by `desk backtest --json`: what the desk's run must equal."""
     run = subprocess.run([str(desk_binary()), "backtest", folder.name, "--strategies", str(folder.parent),
-                          "--data", str(data), "--work", str(laptop / "local"), "--json", "--quiet"],
+                          "--data", str(data), "--work", str(laptop / "local"), "--json", "--quiet",
+                          "--python-path", PYTHON_PATH],
                          capture_output=True, text=True, timeout=4 * WAIT_SECONDS, cwd=laptop)
     assert run.returncode == 0, run.stdout + run.stderr
     return json.loads(run.stdout)["members"]
