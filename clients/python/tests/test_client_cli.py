@@ -9,8 +9,10 @@ import shutil
 import stat
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import Iterator, Optional
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -158,6 +160,14 @@ def test_backtest_from_the_command_line_downloads_the_report(desk, laptop):
     assert figures["total_pnl"] in run.stdout and "total_pnl" in run.stdout, run.stdout
     local = local_figures(laptop, folder, REPO / "data" / "sample" / "three_days.jsonl")
     assert figures["total_pnl"] == local["alice"]["total_pnl"] and figures["fills"] == local["alice"]["fills"]
+
+    # The desk's recorded feed (research/feed/ beside its ledger, recorded since it started) as the data.
+    today = datetime.now(ZoneInfo("America/New_York")).strftime("%Y-%m-%d")
+    wait_for(lambda: (desk.folder / "research" / "feed" / f"{today}.jsonl").is_file(), "today's recorded feed")
+    recorded = client(laptop, "backtest", str(folder), "--recorded", f"{today}:{today}", "--out", str(laptop / "rec"),
+                      env={"DESK_SERVER_URL": desk.url, "DESK_TOKEN": desk.tokens["alice"]}, timeout=4 * WAIT_SECONDS)
+    assert recorded.returncode == 0, recorded.stdout + recorded.stderr
+    assert json.loads((laptop / "rec" / "report.json").read_text())["ticks"] > 0
 
     missing = client(laptop, "backtest", str(folder), "--data", str(laptop / "nope.jsonl"),
                      env={"DESK_SERVER_URL": desk.url, "DESK_TOKEN": desk.tokens["alice"]})
