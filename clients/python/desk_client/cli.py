@@ -18,7 +18,7 @@ import os
 import sys
 import tarfile
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence
 from urllib.parse import quote, urlencode, urlsplit
 
 from ._transport import Transport, timeout_errors
