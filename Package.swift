@@ -135,7 +135,7 @@ let package = Package(
             name: "DeskServices",
             dependencies: [
                 "DeskCore", "DeskAPI", "DeskIdentity", "DeskLedger", "DeskOrders", "DeskBroker", "DeskMarketData",
-                "DeskRunner", "DeskPromotion", "DeskBacktest",
+                "DeskRunner", "DeskPromotion", "DeskBacktest", "DeskResearch",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -165,6 +165,7 @@ let package = Package(
             dependencies: [
                 "DeskCore", "DeskAPI", "DeskHTTP", "DeskIdentity", "DeskServices", "DeskOrders", "DeskLedger",
                 "DeskBroker", "DeskMarketData", "DeskRunner", "DeskPromotion", "AlpacaBroker", "AlpacaData",
+                "DeskResearch",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -8,6 +8,7 @@ import DeskLedger
 import DeskMarketData
 import DeskOrders
 import DeskPromotion
+import DeskResearch
 import DeskRunner
 import DeskServices
 import Foundation
@@ -117,13 +118,25 @@ public struct DeskApplication: Sendable {
         sessions = WebSessions(
             lifetime: configuration.web.sessionLifetime, capacity: configuration.web.maximumSessions,
             perMember: configuration.web.sessionsPerMember)
+        // Members' submitted backtests: a desk on the wall clock only (never a backtest's own desk).
+        let backtests =
+            configuration.closesSessions
+            ? Backtests(
+                settings: Backtests.Settings(
+                    research: configuration.research,
+                    dataFolder: configuration.research.dataFolder(databasePath: configuration.databasePath),
+                    configFile: configuration.configFilePath.map { URL(fileURLWithPath: $0).standardizedFileURL.path },
+                    deskBinary: LocalExecutor.currentBinary,
+                    strategiesDirectory: configuration.runtime?.strategiesDirectory,
+                    pythonPath: configuration.runtime?.pythonPath, uploadBytes: configuration.upload.maxBytes),
+                ledger: ledger, deployer: deployer, logger: logger) : nil
         useCases = DeskUseCases(
             ledger: ledger, orderDesk: orderDesk, venues: venues, prices: prices, supervisor: supervisor,
             deployer: deployer,
             reconcilers: Self.reconcilers(
                 ledger: ledger, venues: venues, orderDesk: orderDesk, clock: configuration.clock),
             promotionRules: configuration.promotionRules, demotionVenue: DeskConfiguration.paperVenue,
-            pauseAfterMove: configuration.pauseAfterMove, logger: logger)
+            pauseAfterMove: configuration.pauseAfterMove, backtests: backtests, logger: logger)
         lossMonitor =
             configuration.loss.isEmpty
             ? nil
@@ -284,6 +297,17 @@ public struct DeskApplication: Sendable {
         // A desk stopped in the middle of a promotion: the moved strategy's orders on its old venue are canceled.
         venueServices.append(
             PromotionSettlementService(promotions: useCases.promotions, orderDesk: orderDesk, logger: logger))
+        // The feed is recorded for members' backtests (a backtest's desk replays a recording: it records none).
+        let feedRecorders: [any Service] =
+            configuration.research.feedRetentionDays > 0
+            ? [
+                FeedRecorder(
+                    hub: feed,
+                    folder: configuration.research.dataFolder(databasePath: configuration.databasePath)
+                        .appendingPathComponent(FeedRecorder.folderName),
+                    retentionDays: configuration.research.feedRetentionDays, clock: configuration.clock,
+                    logger: logger, onDropped: { [metrics] in metrics.recordFeedLinesDropped($0) })
+            ] : []
         // P&L history is sampled on the wall clock: a backtest's is its report (the driver's clock is the data's).
         let recorders: [any Service] =
             configuration.closesSessions
@@ -292,9 +316,9 @@ public struct DeskApplication: Sendable {
                     portfolio: useCases.portfolio,
                     interval: configuration.web.pnlInterval, retentionDays: configuration.web.pnlRetentionDays,
                     logger: logger)
-            ] : []
+            ] + feedRecorders : []
         let services: [any Service] =
-            [ledger] + venueServices + [orderDesk] + recorders
+            [ledger] + (useCases.backtests.map { [$0] } ?? []) + venueServices + [orderDesk] + recorders
             + (lossMonitor.map { [$0] } ?? [])
             + apps + [feed] + (supervisor.map { [AfterListening(service: $0, signal: listening)] } ?? [])
         let group = ServiceGroup(

@@ -213,6 +213,33 @@ public final class DeskConnection: Sendable {
             Routes.rejectApproval, path: Routes.rejectApproval.path(String(id)), body: RejectRequest(reason: reason))
     }
 
+    /// `POST /backtests`: submits a backtest (queued; refused with 400, or 429 over a cap).
+    public func submitBacktest(_ submission: BacktestSubmission) async throws -> BacktestView {
+        try await call(Routes.submitBacktest, body: submission)
+    }
+
+    /// `GET /backtests`: the caller's backtests (an officer's: everyone's), newest first.
+    public func backtests() async throws -> BacktestList { try await call(Routes.backtests) }
+
+    /// `GET /backtests/{id}`.
+    public func backtest(id: String) async throws -> BacktestView {
+        try await call(Routes.backtest, path: Routes.backtest.path(id))
+    }
+
+    /// `POST /backtests/{id}/cancel`: the backtest afterwards.
+    public func cancelBacktest(id: String) async throws -> BacktestView {
+        try await call(Routes.cancelBacktest, path: Routes.cancelBacktest.path(id))
+    }
+
+    /// `GET /backtests/{id}/files/{name}` (or a sweep's `run`: `/runs/{run}/{name}`): the file's bytes.
+    public func backtestFile(id: String, name: String, run: String? = nil) async throws -> [UInt8] {
+        let route = run == nil ? Routes.backtestFile : Routes.backtestRunFile
+        let path = run.map { route.path(id, $0, name) } ?? route.path(id, name)
+        let (status, body) = try await send(route, path: path, body: nil, contentType: "application/json")
+        if status >= 400 { throw Self.refusal(status: status, body: body) }
+        return body
+    }
+
     /// `GET /admin/tokens` (admin token): every token, never a secret.
     public func tokens() async throws -> TokenList { try await call(Routes.tokens) }
 

@@ -14,6 +14,7 @@ public final class DeskMetrics: OrderDeskMetrics, Sendable {
     private let fillCount = Atomic<Int>(0)
     private let requests: Mutex<[String: Counter]> = Mutex([:])
     private let droppedOutput: Counter
+    private let feedLinesDropped: Counter
     /// `StrategyLog.droppedBytes` as last counted into `droppedOutput`.
     private let droppedOutputCounted = Mutex<Int>(0)
 
@@ -35,6 +36,10 @@ public final class DeskMetrics: OrderDeskMetrics, Sendable {
             descriptor: MetricNameDescriptor(
                 metricName: "desk_strategy_output_dropped_bytes", unitName: "total",
                 helpText: "Bytes of strategies' output not written to their logs (a full disk, the free-space floor)"))
+        feedLinesDropped = registry.makeCounter(
+            descriptor: MetricNameDescriptor(
+                metricName: "desk_feed_recorder_dropped_lines", unitName: "total",
+                helpText: "Feed lines the recorder did not write (its buffer was full, or the write failed)"))
         orders = Dictionary(
             uniqueKeysWithValues: OrderOutcome.allCases.map {
                 (
@@ -62,6 +67,11 @@ public final class DeskMetrics: OrderDeskMetrics, Sendable {
     public func recordFill() {
         fills.increment()
         fillCount.add(1, ordering: .relaxed)
+    }
+
+    /// Counts feed lines the recorder could not write.
+    public func recordFeedLinesDropped(_ count: Int) {
+        feedLinesDropped.increment(by: Int64(count))
     }
 
     /// Fills booked since the desk started (a backtest tells each tick's fills by it).

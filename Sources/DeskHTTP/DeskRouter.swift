@@ -105,6 +105,7 @@ public func deskRouter(_ services: RouteDependencies) -> Router<DeskRequestConte
     let memberStrategies = MemberStrategyController(strategies: strategies, logger: services.logger)
     memberStrategies.addRoutes(to: members)
     PromotionController(promotions: useCases.promotions).addRoutes(to: members)
+    BacktestsController(backtests: useCases.backtests).addRoutes(to: members)
     let web = WebController(
         desk: WebDesk(
             portfolio: portfolio, switches: switches, tokens: tokenAdministration,

@@ -273,6 +273,7 @@ enum LedgerDatabase {
             try db.create(index: "orders_by_parent", on: "orders", columns: ["parent_id"])
         }
         CorporateActionsTable.register(in: &migrator)
+        BacktestsTable.register(in: &migrator)
         return migrator
     }
 }

@@ -106,7 +106,7 @@ public struct LocalExecutor: BacktestExecutor {
     }
 
     /// The command's error line (`Error: …`), else how it ended.
-    static func failureMessage(_ stderr: String, status: Int32) -> String {
+    public static func failureMessage(_ stderr: String, status: Int32) -> String {
         let lines = stderr.split(separator: "\n", omittingEmptySubsequences: true)
         if let error = lines.last(where: { $0.hasPrefix("Error: ") }) { return String(error.dropFirst(7)) }
         if status == 0 { return "desk backtest printed no report" }

@@ -164,6 +164,28 @@ public actor StrategyDeployer {
         return Deployment(folder: folder, member: member, files: files, bytes: bytes, previousKept: exists)
     }
 
+    /// Checks `archive` exactly as a deploy of `member`'s strategy `name` (the
+    /// archive's limits, config.json with the member forced, strategy.py compiled
+    /// in the sandbox) and puts the folder in `destination` instead of the
+    /// strategies folder: a submitted backtest's copy. Returns the folder's name.
+    public func unpack(archive: [UInt8], member: String, name: String, into destination: URL)
+        async throws(DeployProblem) -> String
+    {
+        let folder = try Self.folder(member: member, name: name)
+        let entries = try StrategyArchive.read(archive, limits: limits)
+        let staging = try await stage(entries, member: member, folder: folder)
+        let manager = FileManager.default
+        do {
+            try manager.createDirectory(at: destination, withIntermediateDirectories: true)
+            try manager.moveItem(at: staging, to: destination.appendingPathComponent(folder))
+        } catch {
+            try? manager.removeItem(at: staging)
+            throw DeployProblem(
+                .unavailable, "could not copy \(folder) for the backtest: \(error.localizedDescription)")
+        }
+        return folder
+    }
+
     /// Refuses a second deploy, a rollback or a delete of `folder` while a deploy of it is under way.
     func notUnderWay(_ folder: String) throws(DeployProblem) {
         if deploying[folder] != nil {

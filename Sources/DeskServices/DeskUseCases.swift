@@ -28,6 +28,8 @@ public struct DeskUseCases: Sendable {
     public let tokens: TokenAuthenticator
     /// Moving strategies between venues: requests, approvals, the desk's demotions.
     public let promotions: Promotions
+    /// Backtests members submit (nil: this desk runs none, as a backtest's own desk).
+    public let backtests: Backtests?
     let supervisor: Supervisor?
     let deployer: StrategyDeployer?
     let ledger: Ledger
@@ -38,12 +40,15 @@ public struct DeskUseCases: Sendable {
     /// venue, positions valued at `prices`; `supervisor` and `deployer` when the desk
     /// runs strategies, `reconcilers` one per venue with an account of its own;
     /// strategies move between venues by `promotionRules` (none given: every venue at once)
-    /// and the desk demotes them to `demotionVenue`; `pauseAfterMove` is a test's hook.
+    /// and the desk demotes them to `demotionVenue`; `pauseAfterMove` is a test's hook;
+    /// `backtests` when the desk runs members' submitted backtests.
     public init(
         ledger: Ledger, orderDesk: OrderDesk, venues: Venues, prices: PriceBook, supervisor: Supervisor?,
         deployer: StrategyDeployer?, reconcilers: [Reconciler], promotionRules: PromotionRules? = nil,
-        demotionVenue: String = "paper", pauseAfterMove: Duration? = nil, logger: Logger = Logger(label: "desk")
+        demotionVenue: String = "paper", pauseAfterMove: Duration? = nil, backtests: Backtests? = nil,
+        logger: Logger = Logger(label: "desk")
     ) {
+        self.backtests = backtests
         self.ledger = ledger
         self.supervisor = supervisor
         self.deployer = deployer

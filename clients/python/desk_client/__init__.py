@@ -19,6 +19,8 @@ from .client import (
     place_order,
     set_user_id,
 )
+from . import backtests
+from .backtests import Backtest, backtest
 from .errors import DeskConnectionError, DeskError, DeskRequestError, DeskTimeout
 from .market_data import EVENT_TYPES, is_event, lines, market_data
 from .order_pb2 import OrderRequest, OrderResponse
@@ -26,6 +28,9 @@ from .order_pb2 import OrderRequest, OrderResponse
 __version__ = "2.0.0"
 
 __all__ = [
+    "backtest",
+    "backtests",
+    "Backtest",
     "place_order",
     "set_user_id",
     "get_server_url",
