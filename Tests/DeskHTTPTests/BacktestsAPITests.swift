@@ -87,6 +87,23 @@ struct BacktestsAPITests {
         }
     }
 
+    @Test("submissions at once: no two pass member_queued together (decided in one step of the queue)")
+    func concurrentSubmissions() async throws {
+        try await Self.withDesk { desk, _ in
+            let alice = try await desk.token("alice")
+            let codes = try await withThrowingTaskGroup(of: Int.self) { group in
+                for _ in 0..<8 {
+                    group.addTask {
+                        Int(try await desk.json(.post, "/backtests", token: alice, body: Self.submission).0.code)
+                    }
+                }
+                return try await group.reduce(into: [Int]()) { $0.append($1) }
+            }
+            #expect(codes.sorted() == [202, 202, 429, 429, 429, 429, 429, 429])
+            #expect(try desk.app.ledger.count("backtests") == 2)
+        }
+    }
+
     @Test(
         "bad submissions: 400 saying what was wrong, 404 for another member's strategy",
         arguments: [
