@@ -85,11 +85,9 @@ public actor Backtests: Service {
         (wakes, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
 
-    /// The largest `POST /backtests` body: an uploaded strategy and data file, base64, and the rest.
-    public nonisolated var bodyLimit: Int {
-        let archive = deployer.map { _ in ArchiveLimits().maxBytes } ?? 0
-        return (max(archive, settings.uploadBytes) * 4 / 3 + 4) * 2 + 256 * 1024
-    }
+    /// The largest `POST /backtests` body: an uploaded strategy and an uploaded data file (each
+    /// within the upload limit, the deployer's too), base64, and the rest.
+    public nonisolated var bodyLimit: Int { (settings.uploadBytes * 4 / 3 + 4) * 2 + 256 * 1024 }
 
     var backtestsFolder: URL { settings.dataFolder.appendingPathComponent("backtests") }
 

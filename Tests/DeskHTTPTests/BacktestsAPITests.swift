@@ -12,9 +12,9 @@ import Testing
 /// who sees what, the caps and the refusals of bad data names.
 @Suite("Backtests API: submit, list, get, cancel, 404 for another member, 429 over caps, 400 for bad names")
 struct BacktestsAPITests {
-    static func withDesk(_ body: @escaping @Sendable (DeskHarness, TemporaryDirectory) async throws -> Void)
-        async throws
-    {
+    static func withDesk(
+        uploadBytes: Int = 16 << 20, _ body: @escaping @Sendable (DeskHarness, TemporaryDirectory) async throws -> Void
+    ) async throws {
         let folder = try TemporaryDirectory()
         defer { folder.remove() }
         let strategies = folder.url.appendingPathComponent("strategies")
@@ -32,6 +32,7 @@ struct BacktestsAPITests {
                 deskURL: "http://127.0.0.1:1", python: "python3", pythonPath: "")
             configuration.research.dataFolder = research.path
             configuration.research.memberQueued = 2
+            configuration.upload = ArchiveLimits(maxBytes: uploadBytes)
         }) { desk in try await body(desk, folder) }
     }
 
@@ -101,6 +102,24 @@ struct BacktestsAPITests {
             }
             #expect(codes.sorted() == [202, 202, 429, 429, 429, 429, 429, 429])
             #expect(try desk.app.ledger.count("backtests") == 2)
+        }
+    }
+
+    @Test("an uploaded data file over the upload limit: 413 naming the limit; a body far over it: 413 unread")
+    func uploadLimit() async throws {
+        try await Self.withDesk(uploadBytes: 1000) { desk, _ in
+            let alice = try await desk.token("alice")
+            let content = Data(repeating: UInt8(ascii: "x"), count: 1001).base64EncodedString()
+            let body = #"{"strategy": "trend", "data": [{"upload": {"name": "big.jsonl", "content": "\#(content)"}}]}"#
+            let (status, reply) = try await desk.json(.post, "/backtests", token: alice, body: body)
+            #expect(status == .contentTooLarge)
+            #expect((reply["message"] as? String)?.contains("at most 1000 bytes (strategies.upload.max_bytes)") == true)
+            let huge = String(repeating: "A", count: 300 * 1024)
+            let (tooLarge, _) = try await desk.json(
+                .post, "/backtests", token: alice,
+                body: #"{"strategy": "trend", "data": [{"upload": {"name": "a.csv", "content": "\#(huge)"}}]}"#)
+            #expect(tooLarge == .contentTooLarge)
+            #expect(try desk.app.ledger.count("backtests") == 0)
         }
     }
 

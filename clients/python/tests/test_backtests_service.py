@@ -328,3 +328,18 @@ def test_a_restart_fails_the_running_one_and_keeps_the_queued(tmp_path: Path) ->
     finally:
         again.stop()
         holder.cleanup()
+
+
+def test_server_and_token_from_the_saved_login(desk: SelfServiceDesk, tmp_path: Path, monkeypatch) -> None:
+    login = tmp_path / "login.json"
+    login.write_text(json.dumps({"server": desk.url, "token": desk.tokens["carol"], "member": "carol"}))
+    login.chmod(0o600)
+    monkeypatch.delenv("DESK_SERVER_URL", raising=False)
+    monkeypatch.delenv("DESK_TOKEN", raising=False)
+    monkeypatch.setenv("DESK_LOGIN_FILE", str(login))
+    assert desk_client.login.load_login() == {"server": desk.url, "token": desk.tokens["carol"], "member": "carol"}
+    mine = backtests.list_backtests()  # with the login's token (no token at all would be refused: 401)
+    assert {view["member"] for view in mine} <= {"carol"}
+    login.chmod(0o644)  # others may read it: its token may have leaked
+    with pytest.raises(desk_client.DeskError, match="can be read by other users"):
+        backtests.list_backtests()
