@@ -88,6 +88,31 @@ struct BacktestsAPITests {
         }
     }
 
+    @Test("the web desk's Backtests section: the member's own, with Cancel while queued; not another member's")
+    func page() async throws {
+        try await Self.withDesk { desk, _ in
+            let alice = try await desk.token("alice")
+            let (status, submitted) = try await desk.json(.post, "/backtests", token: alice, body: Self.submission)
+            #expect(status == .accepted)
+            let id = try #require(submitted["id"] as? String)
+            func page(_ token: String) async throws -> String {
+                let session = try await desk.client.execute(
+                    uri: "/session", method: .post, headers: [.contentType: "application/json"],
+                    body: ByteBuffer(string: #"{"token": "\#(token)"}"#))
+                let cookie = String((session.headers[.setCookie] ?? "").split(separator: ";")[0])
+                let response = try await desk.client.execute(
+                    uri: "/", method: .get, headers: [.cookie: cookie], body: nil)
+                return String(buffer: response.body)
+            }
+            let mine = try await page(alice)
+            #expect(mine.contains("<h2 id=\"h-backtests\">Backtests</h2>"))
+            #expect(mine.contains("data-backtest-status=\"\(id)\">queued</span>"))
+            #expect(mine.contains("data-path=\"/backtests/\(id)/cancel\""))
+            let theirs = try await page(try await desk.token("bob"))
+            #expect(theirs.contains("No backtests yet") && !theirs.contains(id))
+        }
+    }
+
     @Test("submissions at once: no two pass member_queued together (decided in one step of the queue)")
     func concurrentSubmissions() async throws {
         try await Self.withDesk { desk, _ in
