@@ -536,7 +536,11 @@ public actor Backtests: Service {
                     (try? await OffPool.run {
                         (try? String(contentsOf: work.appendingPathComponent("backtest.err"), encoding: .utf8)) ?? ""
                     }) ?? ""
-                let results = (try? await OffPool.run { Self.present(["report.json", "sweep.json"], in: work) }) ?? []
+                let results =
+                    (try? await OffPool.run {
+                        Self.present(["report.json", "sweep.json", "walkforward.json"], in: work)
+                    })
+                    ?? []
                 if status == 0 && !results.isEmpty {
                     record.status = BacktestStatus.completed.rawValue
                 } else {
