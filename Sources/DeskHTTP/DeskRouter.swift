@@ -114,7 +114,7 @@ public func deskRouter(_ services: RouteDependencies) -> Router<DeskRequestConte
                 names: services.venues.names, defaultVenue: services.venues.defaultVenue.name,
                 needingApproval: Set(useCases.promotions.rules.venues.filter(\.value.requiresApproval).map(\.key))),
             promotions: useCases.promotions, feed: services.feed, strategies: memberStrategies,
-            calendar: services.calendar),
+            calendar: services.calendar, backtests: useCases.backtests),
         sessions: services.webSessions, tokens: tokens, settings: services.web,
         livePages: MemberSlots(perMember: services.web.livePagesPerMember),
         logger: services.logger)

@@ -85,11 +85,9 @@ public actor Backtests: Service {
         (wakes, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
 
-    /// The largest `POST /backtests` body: an uploaded strategy and data file, base64, and the rest.
-    public nonisolated var bodyLimit: Int {
-        let archive = deployer.map { _ in ArchiveLimits().maxBytes } ?? 0
-        return (max(archive, settings.uploadBytes) * 4 / 3 + 4) * 2 + 256 * 1024
-    }
+    /// The largest `POST /backtests` body: an uploaded strategy and an uploaded data file (each
+    /// within the upload limit, the deployer's too), base64, and the rest.
+    public nonisolated var bodyLimit: Int { (settings.uploadBytes * 4 / 3 + 4) * 2 + 256 * 1024 }
 
     var backtestsFolder: URL { settings.dataFolder.appendingPathComponent("backtests") }
 
@@ -109,6 +107,9 @@ public actor Backtests: Service {
         for var record in try await ledger.backtests() {
             switch BacktestStatus(rawValue: record.status) {
             case .running:
+                // A desk killed while it ran left its child running: stopped now.
+                let work = record.work
+                try? await OffPool.run { Self.stopLeftOver(work: work) }
                 record.status = BacktestStatus.failed.rawValue
                 record.error = "the desk restarted while it ran"
                 record.endedAt = now
@@ -123,6 +124,20 @@ public actor Backtests: Service {
             records[record.id] = record
         }
         wake.yield()
+    }
+
+    /// The file where a running backtest's child's pid is, in its work folder.
+    static let pidFile = "backtest.pid"
+
+    /// Stops (SIGTERM to its process group) the `desk backtest` a killed desk left running in `work`,
+    /// if the pid its file names is still that run (its command line names the work folder).
+    static func stopLeftOver(work: String) {
+        guard let text = try? String(contentsOfFile: work + "/" + pidFile, encoding: .utf8),
+            let pid = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines)), pid > 1,
+            let command = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline"),
+            String(decoding: command, as: UTF8.self).contains(work)
+        else { return }
+        kill(-pid, SIGTERM)
     }
 
     // MARK: Submitting
@@ -198,7 +213,6 @@ public actor Backtests: Service {
         try await OffPool.run {
             try FileManager.default.createDirectory(at: input, withIntermediateDirectories: true)
         }
-        let (folder, name) = try await placeStrategy(submission, member: member, into: strategies)
         var files: [String] = []
         for (index, set) in submission.data.enumerated() {
             if let file = set.file {
@@ -246,6 +260,8 @@ public actor Backtests: Service {
                 files.append(path.path)
             }
         }
+        // The strategy last: an uploaded one is compiled, the dearest check.
+        let (folder, name) = try await placeStrategy(submission, member: member, into: strategies)
         if let sweep = submission.sweep {
             let data = sweep.data
             let path = input.appendingPathComponent("sweep-spec.json")
@@ -460,6 +476,8 @@ public actor Backtests: Service {
             return
         }
         children[id] = child
+        let pidFile = work.appendingPathComponent(Self.pidFile)
+        try? await OffPool.run { try Data("\(child.pid)\n".utf8).write(to: pidFile) }
         logger.info("backtest started", metadata: ["member": "\(record.member)", "backtest": "\(id)"])
         if canceling.contains(id) { child.terminate() }
         let poll = settings.cpuPollInterval
@@ -518,7 +536,11 @@ public actor Backtests: Service {
                     (try? await OffPool.run {
                         (try? String(contentsOf: work.appendingPathComponent("backtest.err"), encoding: .utf8)) ?? ""
                     }) ?? ""
-                let results = (try? await OffPool.run { Self.present(["report.json", "sweep.json"], in: work) }) ?? []
+                let results =
+                    (try? await OffPool.run {
+                        Self.present(["report.json", "sweep.json", "walkforward.json"], in: work)
+                    })
+                    ?? []
                 if status == 0 && !results.isEmpty {
                     record.status = BacktestStatus.completed.rawValue
                 } else {

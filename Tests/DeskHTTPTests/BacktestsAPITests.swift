@@ -12,9 +12,9 @@ import Testing
 /// who sees what, the caps and the refusals of bad data names.
 @Suite("Backtests API: submit, list, get, cancel, 404 for another member, 429 over caps, 400 for bad names")
 struct BacktestsAPITests {
-    static func withDesk(_ body: @escaping @Sendable (DeskHarness, TemporaryDirectory) async throws -> Void)
-        async throws
-    {
+    static func withDesk(
+        uploadBytes: Int = 16 << 20, _ body: @escaping @Sendable (DeskHarness, TemporaryDirectory) async throws -> Void
+    ) async throws {
         let folder = try TemporaryDirectory()
         defer { folder.remove() }
         let strategies = folder.url.appendingPathComponent("strategies")
@@ -32,6 +32,7 @@ struct BacktestsAPITests {
                 deskURL: "http://127.0.0.1:1", python: "python3", pythonPath: "")
             configuration.research.dataFolder = research.path
             configuration.research.memberQueued = 2
+            configuration.upload = ArchiveLimits(maxBytes: uploadBytes)
         }) { desk in try await body(desk, folder) }
     }
 
@@ -84,6 +85,66 @@ struct BacktestsAPITests {
             let (unknown, _) = try await desk.json(.get, "/backtests/bt-nothing", token: alice)
             #expect(unknown == .notFound)
             #expect(try desk.app.ledger.count("backtests") == 3)
+        }
+    }
+
+    @Test("the web desk's Backtests section: the member's own, with Cancel while queued; not another member's")
+    func page() async throws {
+        try await Self.withDesk { desk, _ in
+            let alice = try await desk.token("alice")
+            let (status, submitted) = try await desk.json(.post, "/backtests", token: alice, body: Self.submission)
+            #expect(status == .accepted)
+            let id = try #require(submitted["id"] as? String)
+            func page(_ token: String) async throws -> String {
+                let session = try await desk.client.execute(
+                    uri: "/session", method: .post, headers: [.contentType: "application/json"],
+                    body: ByteBuffer(string: #"{"token": "\#(token)"}"#))
+                let cookie = String((session.headers[.setCookie] ?? "").split(separator: ";")[0])
+                let response = try await desk.client.execute(
+                    uri: "/", method: .get, headers: [.cookie: cookie], body: nil)
+                return String(buffer: response.body)
+            }
+            let mine = try await page(alice)
+            #expect(mine.contains("<h2 id=\"h-backtests\">Backtests</h2>"))
+            #expect(mine.contains("data-backtest-status=\"\(id)\">queued</span>"))
+            #expect(mine.contains("data-path=\"/backtests/\(id)/cancel\""))
+            let theirs = try await page(try await desk.token("bob"))
+            #expect(theirs.contains("No backtests yet") && !theirs.contains(id))
+        }
+    }
+
+    @Test("submissions at once: no two pass member_queued together (decided in one step of the queue)")
+    func concurrentSubmissions() async throws {
+        try await Self.withDesk { desk, _ in
+            let alice = try await desk.token("alice")
+            let codes = try await withThrowingTaskGroup(of: Int.self) { group in
+                for _ in 0..<8 {
+                    group.addTask {
+                        Int(try await desk.json(.post, "/backtests", token: alice, body: Self.submission).0.code)
+                    }
+                }
+                return try await group.reduce(into: [Int]()) { $0.append($1) }
+            }
+            #expect(codes.sorted() == [202, 202, 429, 429, 429, 429, 429, 429])
+            #expect(try desk.app.ledger.count("backtests") == 2)
+        }
+    }
+
+    @Test("an uploaded data file over the upload limit: 413 naming the limit; a body far over it: 413 unread")
+    func uploadLimit() async throws {
+        try await Self.withDesk(uploadBytes: 1000) { desk, _ in
+            let alice = try await desk.token("alice")
+            let content = Data(repeating: UInt8(ascii: "x"), count: 1001).base64EncodedString()
+            let body = #"{"strategy": "trend", "data": [{"upload": {"name": "big.jsonl", "content": "\#(content)"}}]}"#
+            let (status, reply) = try await desk.json(.post, "/backtests", token: alice, body: body)
+            #expect(status == .contentTooLarge)
+            #expect((reply["message"] as? String)?.contains("at most 1000 bytes (strategies.upload.max_bytes)") == true)
+            let huge = String(repeating: "A", count: 300 * 1024)
+            let (tooLarge, _) = try await desk.json(
+                .post, "/backtests", token: alice,
+                body: #"{"strategy": "trend", "data": [{"upload": {"name": "a.csv", "content": "\#(huge)"}}]}"#)
+            #expect(tooLarge == .contentTooLarge)
+            #expect(try desk.app.ledger.count("backtests") == 0)
         }
     }
 

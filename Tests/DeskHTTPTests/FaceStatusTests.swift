@@ -1,6 +1,7 @@
 import DeskAPI
 import DeskBroker
 import DeskCore
+import DeskRunner
 import DeskServices
 import Foundation
 import Testing
@@ -56,5 +57,19 @@ struct FaceStatusTests {
         #expect(Int(DeskHTTPError(refusal).status.code) == json)
         #expect(DeskHTTPError(refusal).message == refusal.message)
         #expect(AlpacaError(refusal).httpStatus == alpaca)
+    }
+
+    @Test(
+        "a backtest refusal: what the JSON API answers (another member's backtest is 404, never 403)",
+        arguments: [
+            (BacktestRefusal.notServed, 404), (.notFound(id: "bt-1"), 404), (.noStrategy(name: "x", yours: []), 404),
+            (.invalid("bad"), 400), (.tooLarge("big"), 413), (.cap(.memberQueued(have: 5, cap: 5)), 429),
+            (.cap(.cpuSeconds(used: 10, cap: 10)), 429), (.archive(DeployProblem(.invalid, "no strategy.py")), 400),
+            (.archive(DeployProblem(.forbidden, "member")), 403), (.archive(DeployProblem(.tooLarge, "big")), 413),
+            (.noFile(id: "bt-1", name: "x", served: []), 404), (.unavailable("down"), 503),
+        ] as [(BacktestRefusal, Int)])
+    func backtestRefusals(refusal: BacktestRefusal, json: Int) {
+        #expect(Int(DeskHTTPError(refusal).status.code) == json)
+        #expect(DeskHTTPError(refusal).message == refusal.message)
     }
 }

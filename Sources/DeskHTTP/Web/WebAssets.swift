@@ -241,7 +241,7 @@ enum WebAssets {
         header h1 { font-size: 1.2rem; margin: 0; }
         header p { margin: 0; flex: 1; }
         main { display: grid; gap: 1rem; padding: 1rem; grid-template-columns: repeat(auto-fit, minmax(min(100%, 30rem), 1fr)); }
-        section:has(#strategies), section:has(#orders), section:has(#leaderboard), section:has(#promotion), section:has(#approvals) { grid-column: 1 / -1; }
+        section:has(#strategies), section:has(#orders), section:has(#leaderboard), section:has(#promotion), section:has(#approvals), section:has(#backtests) { grid-column: 1 / -1; }
         section { background: var(--paper); border: 1px solid var(--line); border-radius: 6px; padding: .8rem 1rem; min-width: 0; }
         h2 { font-size: 1.05rem; margin: 0 0 .5rem; }
         h3 { font-size: .95rem; margin: .8rem 0 .4rem; }

@@ -24,6 +24,8 @@ struct WebDesk: Sendable {
     let feed: FeedHub
     let strategies: MemberStrategyController
     let calendar: SessionCalendar
+    /// Members' submitted backtests (nil: the desk runs none).
+    var backtests: Backtests? = nil
 
     /// One part of the page: its element id and its HTML.
     struct Section: Sendable, Equatable {
@@ -73,6 +75,9 @@ struct WebDesk: Sendable {
                         mine, venueOf: venueOf, evidence: evidence, pending: pending, venues: venues,
                         caller: caller)))
             sections.append(Section(id: "approvals", html: Self.approvalsHTML(requests, caller: caller)))
+        }
+        if let backtests, let views = try? await backtests.list(caller: caller) {
+            sections.append(Section(id: "backtests", html: Self.backtestsHTML(views, oversees: caller.oversees)))
         }
         sections.append(Section(id: "log", html: try await logHTML(log, own: own)))
         if caller.oversees {

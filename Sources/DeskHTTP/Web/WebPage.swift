@@ -63,6 +63,7 @@ enum WebPage {
             body += section("Promotion", "promotion", sections)
             if !caller.oversees { body += section("Approvals", "approvals", sections) }
         }
+        if sections.contains(where: { $0.id == "backtests" }) { body += section("Backtests", "backtests", sections) }
         body += section("Log", "log", sections)
         if caller.oversees {
             body += section("Leaderboard", "leaderboard", sections)

@@ -19,7 +19,7 @@ from .client import (
     place_order,
     set_user_id,
 )
-from . import backtests
+from . import backtests, login
 from .backtests import Backtest, backtest
 from .errors import DeskConnectionError, DeskError, DeskRequestError, DeskTimeout
 from .market_data import EVENT_TYPES, is_event, lines, market_data
