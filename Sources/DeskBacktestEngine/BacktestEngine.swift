@@ -115,6 +115,13 @@ public enum BacktestEngine {
             strategiesDirectory: settings.strategiesDirectory,
             feed: .none, configFile: settings.configFile, pythonPath: settings.pythonPath)
         let database = desk.databasePath
+        let socketBytes = desk.unixSocketPath.utf8.count
+        guard socketBytes <= PrivateDesk.unixSocketPathLimit else {
+            throw BacktestFailure(
+                message:
+                    "the work folder's path is too long for the backtest's desk socket (\(desk.unixSocketPath) is \(socketBytes) bytes; a unix socket's path takes at most \(PrivateDesk.unixSocketPathLimit)): pass a shorter --work, such as /tmp/bt"
+            )
+        }
         if FileManager.default.fileExists(atPath: database) {
             throw BacktestFailure(
                 message:

@@ -157,9 +157,9 @@ struct Backtest: AsyncParsableCommand {
         if server != nil {
             try await RemoteBacktest.command(settings, research)
         } else if walkForward != nil {
-            try await WalkForwardRun.command(settings, research)
+            try await SignalCancellation.run { try await WalkForwardRun.command(settings, research) }
         } else if sweep != nil {
-            try await SweepRun.command(settings, research)
+            try await SignalCancellation.run { try await SweepRun.command(settings, research) }
         } else {
             try await BacktestRun.command(settings, json: json)
         }

@@ -45,6 +45,8 @@ public struct PrivateDesk: Sendable {
     public var logsDirectory: URL { workDirectory.appendingPathComponent("logs") }
     /// The socket strategies reach the desk through.
     public var unixSocketPath: String { workDirectory.appendingPathComponent("desk.sock").path }
+    /// The longest path a unix socket can have (`sun_path` less its terminating zero).
+    public static let unixSocketPathLimit = 107
 }
 
 extension DeskConfiguration {

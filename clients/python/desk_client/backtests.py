@@ -18,13 +18,13 @@ and ``requests``.
 from __future__ import annotations
 
 import base64
-import io
 import json
 import os
-import tarfile
 import time
+from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, List, Optional, Union
 
+from .archive import strategy_archive
 from .errors import DeskConnectionError, DeskError, DeskRequestError
 from .login import server_and_token
 
@@ -52,20 +52,6 @@ def _request(method: str, path: str, server: Optional[str], token: Optional[str]
     return reply
 
 
-def _tar(folder: str) -> bytes:
-    """The strategy folder as an uncompressed tar, its files at the top (no caches, no dot files)."""
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as archive:
-        for root, folders, files in os.walk(folder):
-            folders[:] = sorted(f for f in folders if not f.startswith(".") and f != "__pycache__")
-            for name in sorted(files):
-                if name.startswith(".") or name.endswith(".pyc"):
-                    continue
-                path = os.path.join(root, name)
-                archive.add(path, arcname=os.path.relpath(path, folder), recursive=False)
-    return buffer.getvalue()
-
-
 def _data_set(entry: Union[str, os.PathLike, Dict[str, Any]]) -> Dict[str, Any]:
     if isinstance(entry, dict):
         return entry
@@ -82,7 +68,7 @@ def submit(strategy: Optional[str] = None, data: Iterable[Any] = (), *, folder: 
     ``name``) over ``data``; returns the desk's backtest object (status ``queued``)."""
     body: Dict[str, Any] = {"data": [_data_set(entry) for entry in data]}
     if folder is not None:
-        body["archive"] = base64.b64encode(_tar(folder)).decode("ascii")
+        body["archive"] = base64.b64encode(strategy_archive(Path(folder))).decode("ascii")
         body["name"] = name or os.path.basename(os.path.abspath(folder))
     else:
         body["strategy"] = strategy

@@ -12,21 +12,19 @@ from __future__ import annotations
 import argparse
 import getpass
 import http.client
-import io
 import json
 import os
 import sys
-import tarfile
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 from urllib.parse import quote, urlencode, urlsplit
 
 from ._transport import Transport, timeout_errors
+from .archive import strategy_archive
 from .errors import DeskError
 from .login import load_login, login_path
 
 #: Folders a deploy leaves out (caches and version control), as ``desk strategies deploy`` does.
-SKIPPED = {"__pycache__", ".git", ".venv", ".mypy_cache", ".pytest_cache"}
 #: Seconds to wait for one answer (``DESK_CLIENT_TIMEOUT``).
 TIMEOUT = float(os.environ.get("DESK_CLIENT_TIMEOUT", "60"))
 
@@ -175,39 +173,6 @@ def _typed_token() -> Optional[str]:
     else:
         typed = sys.stdin.readline()
     return typed.strip() or None
-
-
-def strategy_archive(folder: Path) -> bytes:
-    """An uncompressed tar of the strategy's folder (paths relative to it), as the desk takes it:
-    files and folders only, caches and version control left out."""
-    if not folder.is_dir():
-        raise Failure(f"{folder} is not a folder: give the folder that holds strategy.py")
-    if not (folder / "strategy.py").is_file():
-        raise Failure(f"{folder} has no strategy.py: a strategy's folder holds strategy.py (and config.json)")
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.USTAR_FORMAT) as archive:
-        def add(relative: str) -> None:
-            path = folder / relative if relative else folder
-            for name in sorted(os.listdir(path)):
-                if name in SKIPPED:
-                    continue
-                child = f"{relative}/{name}" if relative else name
-                full = folder / child
-                if full.is_symlink() or not (full.is_dir() or full.is_file()):
-                    raise Failure(f"{full} is a link or special file; the desk takes only files and folders "
-                                  "(copy what it points to instead)")
-                info = tarfile.TarInfo(child)
-                info.mode = 0o755 if full.is_dir() else 0o644
-                if full.is_dir():
-                    info.type = tarfile.DIRTYPE
-                    archive.addfile(info)
-                    add(child)
-                else:
-                    data = full.read_bytes()
-                    info.size = len(data)
-                    archive.addfile(info, io.BytesIO(data))
-        add("")
-    return buffer.getvalue()
 
 
 def deploy(args: argparse.Namespace) -> None:

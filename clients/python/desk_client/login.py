@@ -47,14 +47,17 @@ def load_login(path: Optional[str] = None) -> Optional[Dict[str, str]]:
 
 def server_and_token(server: Optional[str] = None, token: Optional[str] = None) -> Tuple[str, str]:
     """The desk's URL and the member's token: the arguments, else ``DESK_SERVER_URL`` /
-    ``DESK_TOKEN``, else the saved login."""
+    ``DESK_TOKEN``, else the saved login. The saved token goes only to the server it was
+    saved for: given another server, it is not used (it would hand the token to that server)."""
     server = server or os.environ.get("DESK_SERVER_URL")
     token = token or os.environ.get("DESK_TOKEN")
     if not server or not token:
         login = load_login()
         if login:
-            server = server or login["server"]
-            token = token or login["token"]
+            saved = login["server"].rstrip("/")
+            server = server or saved
+            if not token and server.rstrip("/") == saved:
+                token = login["token"]
     if not server:
         raise DeskError("no desk to talk to: pass server=URL, set DESK_SERVER_URL, or log in (desk login)")
     if not token:

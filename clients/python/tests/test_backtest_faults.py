@@ -169,3 +169,17 @@ def test_a_signal_ends_a_stream_run_while_an_order_waits_for_its_turn(tmp_path: 
     process.send_signal(signal.SIGTERM)
     status, out, err = finish(process, timeout=30)
     assert status != 0 and "interrupted" in err, err
+
+
+def test_a_work_folder_too_deep_for_the_desk_socket_is_refused_with_a_shorter_one_suggested(tmp_path: Path) -> None:
+    """A unix socket's path holds at most 107 bytes: a --work folder deeper than that is refused
+    before anything runs, saying so (not a bare unixDomainSocketPathTooLong from every strategy)."""
+    root = Path(__file__).resolve().parents[3]
+    work = tmp_path / ("w" * max(1, 110 - len(str(tmp_path)) - len("/desk.sock")))
+    result = subprocess.run(
+        [str(desk_binary()), "backtest", "example_bob", "--strategies", str(root / "strategies"), "--data",
+         str(root / "data" / "sample" / "three_days.jsonl"), "--work", str(work), "--quiet"],
+        capture_output=True, text=True, timeout=120)
+    assert result.returncode != 0
+    assert "too long for the backtest's desk socket" in result.stderr and "shorter --work" in result.stderr, result.stderr
+    assert not (work / "desk.db").exists()

@@ -154,3 +154,51 @@ def test_a_bad_sweep_file_is_refused_with_what_is_wrong(tmp_path: Path, spec: ob
     assert message in result.stderr, result.stderr
     assert str(tmp_path / "sweep.json") in result.stderr, "the message names the file"
     assert not (tmp_path / "sweep").exists(), "nothing ran"
+
+
+def test_sigterm_stops_the_sweep_and_every_run_it_started(tmp_path: Path) -> None:
+    """SIGTERM to `desk backtest --sweep` cancels its runs: each run's process group is stopped,
+    none is left running, and the command exits non-zero naming the signal."""
+    import signal
+    import time
+    strategies = tmp_path / "slow"
+    (strategies / "slow").mkdir(parents=True)
+    (strategies / "slow" / "config.json").write_text(json.dumps({"user_id": "bob", "env": {"PAUSE": "0.2"}}))
+    (strategies / "slow" / "strategy.py").write_text(
+        "import os, sys, time\n"
+        "for line in sys.stdin:\n"
+        "    time.sleep(float(os.environ['PAUSE']))\n")
+    spec = tmp_path / "spec.json"
+    spec.write_text(json.dumps({"grid": {"PAUSE": ["0.2", "0.3", "0.4"]}}))
+    work = tmp_path / "w"
+    process = subprocess.Popen(
+        [str(desk_binary()), "backtest", "slow", "--strategies", str(strategies), "--data", str(SAMPLE),
+         "--sweep", str(spec), "--work", str(work), "--jobs", "2"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+
+    def runs_alive() -> List[int]:
+        alive = []
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                command = Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            except OSError:
+                continue
+            if f"{work}/runs/" in command and "--work" in command:
+                alive.append(int(entry))
+        return alive
+
+    deadline = time.monotonic() + TIMEOUT
+    while len(runs_alive()) < 2:
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, "the sweep's runs never started"
+        time.sleep(0.1)
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=TIMEOUT)
+    assert process.returncode != 0
+    assert "stopped by SIGTERM" in stderr, stderr
+    deadline = time.monotonic() + 30
+    while runs_alive() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert runs_alive() == [], "a run outlived the sweep"
