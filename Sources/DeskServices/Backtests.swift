@@ -468,7 +468,8 @@ public actor Backtests: Service {
             try await saved(record)
             child = try ResearchChild.spawn(
                 program: settings.deskBinary.path, arguments: record.options,
-                environment: BacktestPlan.environment(from: settings.deskEnvironment, home: work.path),
+                environment: BacktestPlan.environment(
+                    from: settings.deskEnvironment, home: work.path, rayPython: settings.research.rayPython),
                 stdout: work.appendingPathComponent("backtest.out").path,
                 stderr: work.appendingPathComponent("backtest.err").path)
         } catch {

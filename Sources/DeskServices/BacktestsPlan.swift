@@ -130,11 +130,15 @@ public enum BacktestPlan {
 
     /// The environment of a backtest's child process, built from nothing: the
     /// desk's `PATH`, `LANG` and the strategies' interpreter settings
-    /// (`DESK_PYTHONPATH`, `DESK_PYTHON`), and `home` as `HOME` — never the
-    /// desk's broker keys or tokens.
-    public static func environment(from desk: [String: String], home: String) -> [String: String] {
+    /// (`DESK_PYTHONPATH`, `DESK_PYTHON`), the Python that drives a Ray cluster
+    /// (`research.ray_python`, else the desk's `DESK_RAY_PYTHON`), and `home` as
+    /// `HOME` — never the desk's broker keys or tokens.
+    public static func environment(from desk: [String: String], home: String, rayPython: String? = nil)
+        -> [String: String]
+    {
         var environment = ["HOME": home, "PATH": desk["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"]
-        for name in ["LANG", "DESK_PYTHONPATH", "DESK_PYTHON"] { environment[name] = desk[name] }
+        for name in ["LANG", "DESK_PYTHONPATH", "DESK_PYTHON", "DESK_RAY_PYTHON"] { environment[name] = desk[name] }
+        if let rayPython { environment["DESK_RAY_PYTHON"] = rayPython }
         return environment
     }
 

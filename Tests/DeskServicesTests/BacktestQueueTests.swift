@@ -168,6 +168,9 @@ struct BacktestQueueTests {
         #expect(
             BacktestPlan.environment(from: desk, home: "/w")
                 == ["PATH": "/usr/bin", "LANG": "C.UTF-8", "DESK_PYTHONPATH": "/lib", "HOME": "/w"])
+        #expect(
+            BacktestPlan.environment(from: desk, home: "/w", rayPython: "/opt/ray/bin/python")["DESK_RAY_PYTHON"]
+                == "/opt/ray/bin/python", "the config's research.ray_python drives the cluster")
     }
 
     @Test("recorded days: both included, in order; reversed or malformed refused")
