@@ -14,14 +14,19 @@ public enum SweepRun {
         let quiet = settings.quiet
         let names = sweep.spec.names
         let rankBy = request.rankBy
+        let executor = try request.executor()
         let outcome: SweepOutcome
         do {
-            outcome = try await Sweep.run(settings: sweep, executor: try request.executor()) { progress in
-                guard !quiet else { return }
-                note(progressLine(progress, names: names, rankBy: rankBy))
+            outcome = try await cancelledBySignals {
+                try await Sweep.run(settings: sweep, executor: executor) { progress in
+                    guard !quiet else { return }
+                    note(progressLine(progress, names: names, rankBy: rankBy))
+                }
             }
         } catch let failure as ResearchFailure {
             throw DeskCommandError(failure.message)
+        } catch is CancellationError {
+            throw DeskCommandError("interrupted by a signal: the runs still going were stopped (SIGTERM to each)")
         }
         printLine(request.json ? outcome.report.json() : table(outcome.report))
         for run in outcome.report.runs where run.failure != nil {
@@ -97,6 +102,31 @@ public enum SweepRun {
             "sweep: \(report.runsTotal) runs ranked by \(report.rankBy.rawValue)"
             + (report.runsFailed > 0 ? ", \(report.runsFailed) failed" : "")
         return title + "\n\n" + TextTable(headers: headers, rows: rows).render()
+    }
+
+    /// Runs `body` as a task that SIGINT or SIGTERM cancels (a research executor
+    /// then stops its runs), instead of ending this process and leaving its runs
+    /// going. The signals are ignored by the process meanwhile (runs get them at
+    /// their default again: `ResearchChild` spawns them so).
+    public static func cancelledBySignals<T: Sendable>(_ body: @escaping @Sendable () async throws -> T)
+        async throws -> T
+    {
+        let task = Task { try await body() }
+        let sources = [SIGINT, SIGTERM].map { number in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler { task.cancel() }
+            source.resume()
+            return source
+        }
+        defer {
+            for source in sources { source.cancel() }
+        }
+        return try await withTaskCancellationHandler {
+            try await task.value
+        } onCancel: {
+            task.cancel()
+        }
     }
 
     static func note(_ line: String) {

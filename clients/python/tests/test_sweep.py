@@ -9,7 +9,9 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Dict, List
@@ -138,6 +140,53 @@ def test_a_failing_combination_fails_alone_with_its_parameters_and_log_tail(tmp_
     completed = [run for run in written["runs"] if "failure" not in run]
     assert sorted(run["params"]["WINDOW"] for run in completed) == ["10", "20"]
     assert all(run["members"]["bob"]["orders"] >= 0 for run in completed)
+
+
+def processes_under(folder: Path) -> List[int]:
+    """Processes whose command line names a path in `folder` (the runs and their strategies)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and str(folder).encode() in (entry / "cmdline").read_bytes():
+                found.append(int(entry.name))
+        except OSError:
+            pass
+    return found
+
+
+def wait_for(condition, what: str, timeout: float = TIMEOUT) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"waited {timeout} s for {what}"
+        time.sleep(0.1)
+
+
+def test_sigterm_stops_every_run_and_fails(tmp_path: Path) -> None:
+    # A strategy that takes its first tick and then never finishes with it: both runs stay busy
+    # (--tick-timeout 600) until the sweep is told to stop.
+    home = tmp_path / "strategies" / "stuck"
+    home.mkdir(parents=True)
+    (home / "strategy.py").write_text("import sys, time\nprint('waiting', flush=True)\nsys.stdin.readline()\n"
+                                      "time.sleep(600)\n")
+    (home / "config.json").write_text(json.dumps({"user_id": "alice", "env": {"X": "0"}}))
+    (tmp_path / "sweep.json").write_text(json.dumps({"grid": {"X": ["1", "2"]}}))
+    work = tmp_path / "work"
+    process = subprocess.Popen([str(desk_binary()), "backtest", "stuck", "--strategies", str(tmp_path / "strategies"),
+                                "--data", str(SAMPLE), "--sweep", str(tmp_path / "sweep.json"), "--jobs", "2",
+                                "--tick-timeout", "600", "--work", str(work)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+    try:
+        logs = [work / "runs" / run / "logs" / "stuck.log" for run in ("0001", "0002")]
+        wait_for(lambda: all(log.is_file() and "waiting" in log.read_text() for log in logs), "both runs' strategies")
+        assert len(processes_under(tmp_path)) >= 2
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=TIMEOUT)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode != 0
+    assert "interrupted by a signal" in stderr, stderr
+    wait_for(lambda: not processes_under(tmp_path), "every run and strategy to end", timeout=60)
 
 
 @pytest.mark.parametrize("spec,message", [
