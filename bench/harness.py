@@ -918,6 +918,12 @@ def scenario_backtest_peers(bin_dir: Path, quick: bool, ticks: int | None = None
 SWEEP_GRID = {"grid": {"WINDOW": ["5", "10", "20"], "THRESHOLD_PERCENT": ["0.05", "0.1", "0.15", "0.2"]}}
 
 
+def machine_busy_seconds() -> float:
+    """CPU seconds every core of the machine has been busy since boot (/proc/stat: all but idle and iowait)."""
+    fields = [int(value) for value in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    return (sum(fields[:8]) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
+
+
 def scenario_sweep_jobs(bin_dir: Path, quick: bool) -> dict:
     """`desk backtest example_bob --sweep` of a 12-combination grid (WINDOW x THRESHOLD_PERCENT) on the sample
     data, with --jobs 1 and then --jobs 2: whole process wall and CPU seconds (the runs and their strategies
@@ -932,6 +938,7 @@ def scenario_sweep_jobs(bin_dir: Path, quick: bool) -> dict:
         spec = folder / "sweep.json"
         spec.write_text(json.dumps(grid))
         for jobs in (1, 2):
+            busy_before = machine_busy_seconds()
             whole = timed([str(bin_dir / "desk"), "backtest", "example_bob", "--strategies", str(ROOT / "strategies"),
                            "--data", str(data), "--sweep", str(spec), "--jobs", str(jobs), "--work",
                            str(folder / f"jobs-{jobs}"), "--json", "--quiet"], timeout=3600, cwd=folder)
@@ -940,8 +947,12 @@ def scenario_sweep_jobs(bin_dir: Path, quick: bool) -> dict:
                 raise RuntimeError(f"desk backtest --sweep --jobs {jobs} failed: {result.stderr}")
             sweep = json.loads(result.stdout)
             seconds = [run["seconds"] for run in sweep["runs"]]
+            # What else the machine ran meanwhile (other users of a shared machine take cores a sweep needs).
+            others = machine_busy_seconds() - busy_before - whole["cpu"]
             runs[f"jobs_{jobs}"] = {
                 "wall_seconds": round(whole["wall"], 3), "cpu_seconds": round(whole["cpu"], 3),
+                "cores_used": round(whole["cpu"] / whole["wall"], 2),
+                "others_cores_used": round(max(others, 0) / whole["wall"], 2),
                 "run_seconds_mean": round(statistics.mean(seconds), 3),
                 "lockstep": sorted({run["timing"]["lockstep"] for run in sweep["runs"]
                                     if run.get("timing", {}).get("lockstep")})}
@@ -1056,7 +1067,9 @@ def table(results: dict) -> str:
     sweep = results.get("sweep_jobs")
     if sweep:
         runs = " | ".join(f"--jobs {jobs} {sweep[f'jobs_{jobs}']['wall_seconds']} s "
-                          f"({sweep[f'jobs_{jobs}']['cpu_seconds']} s CPU)" for jobs in (1, 2))
+                          f"({sweep[f'jobs_{jobs}']['cpu_seconds']} s CPU, cores used "
+                          f"{sweep[f'jobs_{jobs}'].get('cores_used')}, by others "
+                          f"{sweep[f'jobs_{jobs}'].get('others_cores_used')})" for jobs in (1, 2))
         lines.append(f"sweep ({sweep['combinations']} runs of example_bob on the sample, {sweep['cores']} cores, "
                      f"whole process): {runs} | speed-up {sweep['speedup']}x, same results {sweep['same_results']}")
     return "\n".join(lines)
