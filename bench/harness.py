@@ -914,6 +914,57 @@ def scenario_backtest_peers(bin_dir: Path, quick: bool, ticks: int | None = None
     }
 
 
+# The sweep scenario's grid: the example strategy bob's two parameters, 3 × 4.
+SWEEP_GRID = {"grid": {"WINDOW": ["5", "10", "20"], "THRESHOLD_PERCENT": ["0.05", "0.1", "0.15", "0.2"]}}
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds every core of the machine has been busy since boot (/proc/stat: all but idle and iowait)."""
+    fields = [int(value) for value in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    return (sum(fields[:8]) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
+
+
+def scenario_sweep_jobs(bin_dir: Path, quick: bool) -> dict:
+    """`desk backtest example_bob --sweep` of a 12-combination grid (WINDOW x THRESHOLD_PERCENT) on the sample
+    data, with --jobs 1 and then --jobs 2: whole process wall and CPU seconds (the runs and their strategies
+    included), the speed-up, and whether both gave the same results (every run's report but its timing).
+    --quick: a 2 x 2 grid."""
+    grid = ({"grid": {"WINDOW": ["10", "20"], "THRESHOLD_PERCENT": ["0.1", "0.2"]}} if quick else SWEEP_GRID)
+    data = ROOT / "data" / "sample" / "three_days.jsonl"
+    runs, results = {}, {}
+    with tempfile.TemporaryDirectory(prefix="desk-bench-sweep-") as folder:
+        folder = Path(folder)
+        os.chmod(folder, 0o755)
+        spec = folder / "sweep.json"
+        spec.write_text(json.dumps(grid))
+        for jobs in (1, 2):
+            busy_before = machine_busy_seconds()
+            whole = timed([str(bin_dir / "desk"), "backtest", "example_bob", "--strategies", str(ROOT / "strategies"),
+                           "--data", str(data), "--sweep", str(spec), "--jobs", str(jobs), "--work",
+                           str(folder / f"jobs-{jobs}"), "--json", "--quiet"], timeout=3600, cwd=folder)
+            result = whole["result"]
+            if result.returncode != 0:
+                raise RuntimeError(f"desk backtest --sweep --jobs {jobs} failed: {result.stderr}")
+            sweep = json.loads(result.stdout)
+            seconds = [run["seconds"] for run in sweep["runs"]]
+            # What else the machine ran meanwhile (other users of a shared machine take cores a sweep needs).
+            others = machine_busy_seconds() - busy_before - whole["cpu"]
+            runs[f"jobs_{jobs}"] = {
+                "wall_seconds": round(whole["wall"], 3), "cpu_seconds": round(whole["cpu"], 3),
+                "cores_used": round(whole["cpu"] / whole["wall"], 2),
+                "others_cores_used": round(max(others, 0) / whole["wall"], 2),
+                "run_seconds_mean": round(statistics.mean(seconds), 3),
+                "lockstep": sorted({run["timing"]["lockstep"] for run in sweep["runs"]
+                                    if run.get("timing", {}).get("lockstep")})}
+            results[jobs] = [{key: value for key, value in run.items() if key not in ("timing", "seconds",
+                                                                                     "cpu_seconds")}
+                             for run in sorted(sweep["runs"], key=lambda run: run["id"])]
+    speedup = round(runs["jobs_1"]["wall_seconds"] / runs["jobs_2"]["wall_seconds"], 3)
+    same = results[1] == results[2]
+    return {"combinations": len(results[1]), "cores": os.cpu_count(), **runs, "speedup": speedup,
+            "same_results": same, "targets": {"speedup_ge_1_6": speedup >= 1.6, "same_results": same}}
+
+
 SCENARIOS = {
     "order_path": scenario_order_path,
     "crash": scenario_crash,
@@ -923,6 +974,7 @@ SCENARIOS = {
     "backtest": scenario_backtest,
     "backtest_long": scenario_backtest_long,
     "backtest_peers": scenario_backtest_peers,
+    "sweep_jobs": scenario_sweep_jobs,
 }
 # Left out of `--quick` (CI): it installs the peer engines and times whole processes (`--only` still runs it).
 NOT_QUICK = {"backtest_peers"}
@@ -1012,6 +1064,14 @@ def table(results: dict) -> str:
             cells += [f"{peer} {figures[peer]['wall_seconds']} s {figures[peer]['ticks_per_second']}/s "
                       f"({peers['ratios'][variant][peer]['median']}x)" for peer in PEER_ENGINES]
             lines.append(f"  {variant:<6} ({peers['fills'][variant]} fills) " + " | ".join(cells))
+    sweep = results.get("sweep_jobs")
+    if sweep:
+        runs = " | ".join(f"--jobs {jobs} {sweep[f'jobs_{jobs}']['wall_seconds']} s "
+                          f"({sweep[f'jobs_{jobs}']['cpu_seconds']} s CPU, cores used "
+                          f"{sweep[f'jobs_{jobs}'].get('cores_used')}, by others "
+                          f"{sweep[f'jobs_{jobs}'].get('others_cores_used')})" for jobs in (1, 2))
+        lines.append(f"sweep ({sweep['combinations']} runs of example_bob on the sample, {sweep['cores']} cores, "
+                     f"whole process): {runs} | speed-up {sweep['speedup']}x, same results {sweep['same_results']}")
     return "\n".join(lines)
 
 

@@ -14,9 +14,10 @@ public enum SweepRun {
         let quiet = settings.quiet
         let names = sweep.spec.names
         let rankBy = request.rankBy
+        let executor = try request.executor()
         let outcome: SweepOutcome
         do {
-            outcome = try await Sweep.run(settings: sweep, executor: try request.executor()) { progress in
+            outcome = try await Sweep.run(settings: sweep, executor: executor) { progress in
                 guard !quiet else { return }
                 note(progressLine(progress, names: names, rankBy: rankBy))
             }

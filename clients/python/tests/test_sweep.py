@@ -9,7 +9,9 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Dict, List
@@ -140,6 +142,53 @@ def test_a_failing_combination_fails_alone_with_its_parameters_and_log_tail(tmp_
     assert all(run["members"]["bob"]["orders"] >= 0 for run in completed)
 
 
+def processes_under(folder: Path) -> List[int]:
+    """Processes whose command line names a path in `folder` (the runs and their strategies)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and str(folder).encode() in (entry / "cmdline").read_bytes():
+                found.append(int(entry.name))
+        except OSError:
+            pass
+    return found
+
+
+def wait_for(condition, what: str, timeout: float = TIMEOUT) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"waited {timeout} s for {what}"
+        time.sleep(0.1)
+
+
+def test_sigterm_stops_every_run_and_fails(tmp_path: Path) -> None:
+    # A strategy that takes its first tick and then never finishes with it: both runs stay busy
+    # (--tick-timeout 600) until the sweep is told to stop.
+    home = tmp_path / "strategies" / "stuck"
+    home.mkdir(parents=True)
+    (home / "strategy.py").write_text("import sys, time\nprint('waiting', flush=True)\nsys.stdin.readline()\n"
+                                      "time.sleep(600)\n")
+    (home / "config.json").write_text(json.dumps({"user_id": "alice", "env": {"X": "0"}}))
+    (tmp_path / "sweep.json").write_text(json.dumps({"grid": {"X": ["1", "2"]}}))
+    work = tmp_path / "work"
+    process = subprocess.Popen([str(desk_binary()), "backtest", "stuck", "--strategies", str(tmp_path / "strategies"),
+                                "--data", str(SAMPLE), "--sweep", str(tmp_path / "sweep.json"), "--jobs", "2",
+                                "--tick-timeout", "600", "--work", str(work)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+    try:
+        logs = [work / "runs" / run / "logs" / "stuck.log" for run in ("0001", "0002")]
+        wait_for(lambda: all(log.is_file() and "waiting" in log.read_text() for log in logs), "both runs' strategies")
+        assert len(processes_under(tmp_path)) >= 2
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=TIMEOUT)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode != 0
+    assert "stopped by SIGTERM" in stderr, stderr
+    wait_for(lambda: not processes_under(tmp_path), "every run and strategy to end", timeout=60)
+
+
 @pytest.mark.parametrize("spec,message", [
     ({"grid": {"WINDOW": []}}, "grid.WINDOW is an empty list: give at least one value"),
     ({"grid": {"WIN-DOW": ["1"]}}, '"WIN-DOW" is not a parameter name'),
@@ -154,51 +203,3 @@ def test_a_bad_sweep_file_is_refused_with_what_is_wrong(tmp_path: Path, spec: ob
     assert message in result.stderr, result.stderr
     assert str(tmp_path / "sweep.json") in result.stderr, "the message names the file"
     assert not (tmp_path / "sweep").exists(), "nothing ran"
-
-
-def test_sigterm_stops_the_sweep_and_every_run_it_started(tmp_path: Path) -> None:
-    """SIGTERM to `desk backtest --sweep` cancels its runs: each run's process group is stopped,
-    none is left running, and the command exits non-zero naming the signal."""
-    import signal
-    import time
-    strategies = tmp_path / "slow"
-    (strategies / "slow").mkdir(parents=True)
-    (strategies / "slow" / "config.json").write_text(json.dumps({"user_id": "bob", "env": {"PAUSE": "0.2"}}))
-    (strategies / "slow" / "strategy.py").write_text(
-        "import os, sys, time\n"
-        "for line in sys.stdin:\n"
-        "    time.sleep(float(os.environ['PAUSE']))\n")
-    spec = tmp_path / "spec.json"
-    spec.write_text(json.dumps({"grid": {"PAUSE": ["0.2", "0.3", "0.4"]}}))
-    work = tmp_path / "w"
-    process = subprocess.Popen(
-        [str(desk_binary()), "backtest", "slow", "--strategies", str(strategies), "--data", str(SAMPLE),
-         "--sweep", str(spec), "--work", str(work), "--jobs", "2"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
-
-    def runs_alive() -> List[int]:
-        alive = []
-        for entry in os.listdir("/proc"):
-            if not entry.isdigit():
-                continue
-            try:
-                command = Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-            except OSError:
-                continue
-            if f"{work}/runs/" in command and "--work" in command:
-                alive.append(int(entry))
-        return alive
-
-    deadline = time.monotonic() + TIMEOUT
-    while len(runs_alive()) < 2:
-        assert process.poll() is None, process.communicate()
-        assert time.monotonic() < deadline, "the sweep's runs never started"
-        time.sleep(0.1)
-    process.send_signal(signal.SIGTERM)
-    _, stderr = process.communicate(timeout=TIMEOUT)
-    assert process.returncode != 0
-    assert "stopped by SIGTERM" in stderr, stderr
-    deadline = time.monotonic() + 30
-    while runs_alive() and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert runs_alive() == [], "a run outlived the sweep"
