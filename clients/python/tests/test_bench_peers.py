@@ -136,8 +136,9 @@ def test_check_fills(fills: list, message) -> None:
 
 @pytest.mark.parametrize("only,quick,names", [
     (None, False, ["order_path", "crash", "python_client", "fanout", "memory", "backtest", "backtest_long",
-                   "backtest_peers"]),
-    (None, True, ["order_path", "crash", "python_client", "fanout", "memory", "backtest", "backtest_long"]),
+                   "backtest_peers", "sweep_jobs"]),
+    (None, True, ["order_path", "crash", "python_client", "fanout", "memory", "backtest", "backtest_long",
+                  "sweep_jobs"]),
     (["backtest_peers"], True, ["backtest_peers"]),
     (["backtest", "backtest_peers"], False, ["backtest", "backtest_peers"]),
 ])
