@@ -193,6 +193,30 @@ def test_laptop_flow_matches_a_local_backtest(desk: SelfServiceDesk, tmp_path: P
     assert comparable(run.report) == comparable(mine)
 
 
+def test_a_submitted_sweep_runs_each_combination_and_serves_its_pages(desk: SelfServiceDesk, tmp_path: Path,
+                                                                      monkeypatch) -> None:
+    """A sweep sent to the desk: one run per combination (progress counts them), sweep.json as the result,
+    sweep.html and each run's report served to the member."""
+    monkeypatch.chdir(tmp_path)
+    folder = folder_of(tmp_path / "laptop", "sized", TRADER.replace('place_order("AAPL", 5,', 'place_order("AAPL", int(__import__("os").environ["QTY"]),'),
+                       {"symbols": ["AAPL"], "env": {"QTY": "5"}})
+    seen = []
+    run = desk_client.backtest(str(folder), data=[str(SAMPLE)], server=desk.url, token=desk.tokens["alice"],
+                               sweep={"grid": {"QTY": ["1", "3"]}}, rank_by="total_pnl", download="sweep.html",
+                               progress=lambda b: seen.append(dict(b.progress)), poll=0.2, timeout=300)
+    assert run.status == "completed", run.view
+    assert run.view["result"] == "sweep.json" and seen[-1] == {"runs_done": 2, "runs_total": 2}
+    assert run.report == json.loads(Path(backtests.download(run.id, "sweep.json", str(tmp_path / "sweep.json"),
+                                                            server=desk.url, token=desk.tokens["alice"])).read_text())
+    sweep = run.report
+    assert sorted(entry["params"]["QTY"] for entry in sweep["runs"]) == ["1", "3"]
+    assert sorted(entry["rank"] for entry in sweep["runs"]) == [1, 2]
+    assert "<table" in (tmp_path / "sweep.html").read_text()
+    page = backtests.download(run.id, "report.html", str(tmp_path / "run1.html"), run="0001", server=desk.url,
+                              token=desk.tokens["alice"])
+    assert "<html" in Path(page).read_text().lower()
+
+
 def test_another_member_neither_sees_nor_cancels(desk: SelfServiceDesk, tmp_path: Path) -> None:
     folder = folder_of(tmp_path, "slow", SLOW)
     view = backtests.submit(data=[str(SAMPLE)], folder=str(folder), server=desk.url, token=desk.tokens["alice"])
