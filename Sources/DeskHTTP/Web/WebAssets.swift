@@ -205,6 +205,50 @@ enum WebAssets {
             });
           }
 
+          // Submitting a backtest: the data file goes in the request (base64), or names one the desk holds.
+          const backtest = document.getElementById("backtest");
+          if (backtest) {
+            backtest.addEventListener("submit", async function (event) {
+              event.preventDefault();
+              const value = function (id) { return document.getElementById(id).value.trim(); };
+              const body = { strategy: value("backtest-strategy"), data: [] };
+              const upload = document.getElementById("backtest-upload").files[0];
+              const button = document.getElementById("backtest-button");
+              button.disabled = true;
+              try {
+                if (upload) {
+                  const bytes = new Uint8Array(await upload.arrayBuffer());
+                  let binary = "";
+                  for (let i = 0; i < bytes.length; i += 0x8000) {
+                    binary += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x8000));
+                  }
+                  body.data.push({ upload: { name: upload.name, content: btoa(binary) } });
+                }
+                if (value("backtest-file")) body.data.push({ file: value("backtest-file") });
+                if (value("backtest-recorded")) {
+                  const days = value("backtest-recorded").split(":");
+                  if (days.length !== 2) throw new Error("the recorded feed is FROM:TO, such as 2026-11-16:2026-11-18");
+                  body.data.push({ recorded: { from: days[0].trim(), to: days[1].trim() } });
+                }
+                if (!body.data.length) throw new Error("choose a data file, name one the desk holds, or give recorded days");
+                if (value("backtest-sweep")) {
+                  try { body.sweep = JSON.parse(value("backtest-sweep")); } catch (e) {
+                    throw new Error("the sweep is not JSON: " + e.message);
+                  }
+                  body.rank_by = document.getElementById("backtest-rank-by").value;
+                  if (value("backtest-walk-forward")) body.walk_forward = value("backtest-walk-forward");
+                }
+                const reply = await call("POST", "/backtests", JSON.stringify(body));
+                say("Backtest " + reply.id + " " + reply.status, false);
+                backtest.reset();
+              } catch (error) {
+                say("Backtest: " + error.message, true);
+              } finally {
+                button.disabled = false;
+              }
+            });
+          }
+
           // Issuing a token (admins): the secret is shown this once.
           const issue = document.getElementById("issue-token");
           if (issue) {

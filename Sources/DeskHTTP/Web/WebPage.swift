@@ -63,7 +63,9 @@ enum WebPage {
             body += section("Promotion", "promotion", sections)
             if !caller.oversees { body += section("Approvals", "approvals", sections) }
         }
-        if sections.contains(where: { $0.id == "backtests" }) { body += section("Backtests", "backtests", sections) }
+        if sections.contains(where: { $0.id == "backtests" }) {
+            body += section("Backtests", "backtests", sections, after: backtestForm)
+        }
         body += section("Log", "log", sections)
         if caller.oversees {
             body += section("Leaderboard", "leaderboard", sections)
@@ -84,6 +86,24 @@ enum WebPage {
         <label class="check"><input id="deploy-start" type="checkbox" checked> start it</label>
         <button type="submit" id="deploy-button">Deploy</button>
         <p class="hint">A folder with strategy.py (and config.json); a new version of a strategy you have replaces it, the old one is kept to roll back to.</p>
+        </form>
+        """
+
+    /// Submits `POST /backtests` (the same call as desk_client.backtest): one of the
+    /// member's deployed strategies over a data file sent with it, a data file the desk
+    /// holds, or the feed it recorded; a sweep and walk-forward if given.
+    static let backtestForm = """
+        <form id="backtest" class="tool">
+        <h3>Run a backtest</h3>
+        <label for="backtest-strategy">Strategy (one you deployed)</label><input id="backtest-strategy" required pattern="[A-Za-z0-9][A-Za-z0-9_.\\-]*" placeholder="trend">
+        <label for="backtest-upload">Data file (.jsonl, .ndjson or .csv)</label><input id="backtest-upload" type="file" accept=".jsonl,.ndjson,.csv">
+        <label for="backtest-file">or a data file the desk holds</label><input id="backtest-file" placeholder="aapl-2026.jsonl">
+        <label for="backtest-recorded">or the recorded feed, from:to</label><input id="backtest-recorded" placeholder="2026-11-16:2026-11-18">
+        <label for="backtest-sweep">Sweep (SWEEP.json, optional)</label><textarea id="backtest-sweep" rows="2" placeholder='{"grid": {"WINDOW": ["10", "20"]}}'></textarea>
+        <label for="backtest-walk-forward">Walk-forward (optional)</label><input id="backtest-walk-forward" placeholder="train=60d,test=20d">
+        <label for="backtest-rank-by">Rank by</label><select id="backtest-rank-by"><option>total_pnl</option><option>sharpe</option><option>sortino</option><option>calmar</option><option>max_drawdown</option></select>
+        <button type="submit" id="backtest-button">Submit</button>
+        <p class="hint">It runs in the desk's queue, on paper, in the same sandbox as your live strategies; its reports appear above.</p>
         </form>
         """
 

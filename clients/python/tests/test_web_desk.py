@@ -312,3 +312,34 @@ def test_the_page_fits_a_phone_screen(chromedriver, desk, tmp_path):
         phone.screenshot("member-phone")
     finally:
         phone.quit()
+
+
+def test_a_member_submits_a_backtest_from_the_page_and_opens_its_report(desk, browser, tmp_path):
+    """The Backtests form: one of the member's deployed strategies over a data file chosen in the
+    browser (sent base64 in POST /backtests, with the page's CSRF value), queued, run, and its
+    report linked in the Backtests section once completed."""
+    code, _ = desk.deploy("alice", "webtest", tar_of({"strategy.py": "import sys\nfor line in sys.stdin:\n    pass\n",
+                                                       "config.json": '{"symbols": ["AAPL"]}'}))
+    assert code in (200, 201), code
+    data = tmp_path / "ticks.jsonl"
+    data.write_text("".join(
+        f'{{"ts":"2026-11-16T14:{31 + i:02d}:00Z","symbol":"AAPL","price":"19{i}.00"}}\n' for i in range(5)))
+    browser.sign_in("alice")
+    browser.driver.find_element(By.ID, "backtest-strategy").send_keys("webtest")
+    browser.driver.find_element(By.ID, "backtest-upload").send_keys(str(data))
+    browser.script("arguments[0].click()", browser.driver.find_element(By.ID, "backtest-button"))
+    wait_for(lambda: "Backtest bt-" in browser.text("status"), "the page to say the backtest was queued")
+    backtest_id = browser.text("status").split()[1]
+    wait_for(lambda: browser.script(
+        "const s = document.querySelector(`[data-backtest-status=\"${arguments[0]}\"]`); return s && s.textContent;",
+        backtest_id) == "completed", "the backtest to complete on the page", seconds=120)
+    links = browser.script("return Array.from(document.querySelectorAll('#backtests a')).map(a => a.getAttribute('href'));")
+    report = f"/backtests/{backtest_id}/files/report.html"
+    assert report in links, links
+    browser.open(report)
+    assert "webtest" in browser.driver.page_source
+    browser.open("/")
+    wait_for(lambda: browser.present("backtest"), "the desk again")
+    browser.driver.find_element(By.ID, "backtest-strategy").send_keys("webtest")
+    browser.script("arguments[0].click()", browser.driver.find_element(By.ID, "backtest-button"))
+    wait_for(lambda: "choose a data file" in browser.text("status"), "the page to ask for data")
