@@ -244,7 +244,16 @@ public actor Backtests: Service {
                         "no recorded feed for \(recorded.from) to \(recorded.to): the desk has no feed/YYYY-MM-DD.jsonl for those days in its research data folder"
                     )
                 }
-                files += found
+                // What was recorded when it was submitted, in whole lines: today's file grows meanwhile.
+                let copies = try await OffPool.run {
+                    try found.map { path in
+                        let copy = input.appendingPathComponent(
+                            "data-\(index)-recorded-\(URL(fileURLWithPath: path).lastPathComponent)")
+                        try Self.copyWholeLines(from: URL(fileURLWithPath: path), to: copy)
+                        return copy.path
+                    }
+                }
+                files += copies
             } else if let upload = set.upload {
                 try BacktestPlan.checkDataName(upload.name, what: "uploaded data file")
                 guard let bytes = Data(base64Encoded: upload.content, options: .ignoreUnknownCharacters) else {
@@ -315,6 +324,19 @@ public actor Backtests: Service {
             try StrategyCopies.prepare([:], from: root, names: [folder], into: strategies)
         }
         return (folder, String(folder.dropFirst(member.count + StrategyDeployer.separator.count)))
+    }
+
+    /// Copies `source` to `destination` up to its last newline (see `BacktestPlan.wholeLinesLength`).
+    static func copyWholeLines(from source: URL, to destination: URL) throws {
+        try FileManager.default.copyItem(at: source, to: destination)
+        let handle = try FileHandle(forUpdating: destination)
+        defer { try? handle.close() }
+        let size = try handle.seekToEnd()
+        let tailStart = size > 65_536 ? size - 65_536 : 0
+        try handle.seek(toOffset: tailStart)
+        let tail = try handle.readToEnd() ?? Data()
+        let keep = BacktestPlan.wholeLinesLength(tail: tail, tailStart: Int(tailStart))
+        if keep < Int(size) { try handle.truncate(atOffset: UInt64(keep)) }
     }
 
     /// The data files at the top of the research data folder.

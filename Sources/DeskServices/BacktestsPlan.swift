@@ -45,6 +45,15 @@ public enum BacktestPlan {
         return DateComponents(year: year, month: month, day: day)
     }
 
+    /// How many bytes of a file are whole lines, given its last bytes (`tail`, which
+    /// start at `tailStart`): up to and including the last newline. A recorded day the
+    /// recorder is still appending to may end in part of a line; a backtest takes the
+    /// whole lines only.
+    public static func wholeLinesLength(tail: Data, tailStart: Int) -> Int {
+        guard let last = tail.lastIndex(of: UInt8(ascii: "\n")) else { return tailStart }
+        return tailStart + (last - tail.startIndex) + 1
+    }
+
     /// The New York days from `from` to `to`, both included (at most 366).
     public static func days(from: String, to: String) throws(BacktestRefusal) -> [String] {
         var calendar = Calendar(identifier: .gregorian)

@@ -173,6 +173,16 @@ struct BacktestQueueTests {
                 == "/opt/ray/bin/python", "the config's research.ray_python drives the cluster")
     }
 
+    @Test(
+        "a recorded day is taken in whole lines: up to its last newline (the recorder may be mid-line)",
+        arguments: [
+            ("a\nb\n", 0, 4), ("a\nb\npart", 0, 4), ("part", 0, 0), ("", 0, 0), ("x\ny", 100, 102),
+            ("no newline in the tail", 100, 100),
+        ])
+    func wholeLines(tail: String, start: Int, expected: Int) {
+        #expect(BacktestPlan.wholeLinesLength(tail: Data(tail.utf8), tailStart: start) == expected)
+    }
+
     @Test("recorded days: both included, in order; reversed or malformed refused")
     func days() throws {
         #expect(

@@ -169,6 +169,16 @@ def test_backtest_from_the_command_line_downloads_the_report(desk, laptop):
     assert recorded.returncode == 0, recorded.stdout + recorded.stderr
     assert json.loads((laptop / "rec" / "report.json").read_text())["ticks"] > 0
 
+    # A recorded day whose last line is still being written: the backtest takes its whole lines.
+    day = [line for line in (REPO / "data" / "sample" / "three_days.jsonl").read_text().splitlines()
+           if line.startswith('{"ts":"2026-11-16')]
+    (desk.folder / "research" / "feed" / "2026-11-16.jsonl").write_text("\n".join(day) + '\n{"ts":"2026-11-16T21:0')
+    partial = client(laptop, "backtest", str(folder), "--recorded", "2026-11-16:2026-11-16", "--out",
+                     str(laptop / "partial"), env={"DESK_SERVER_URL": desk.url, "DESK_TOKEN": desk.tokens["alice"]},
+                     timeout=4 * WAIT_SECONDS)
+    assert partial.returncode == 0, partial.stdout + partial.stderr
+    assert json.loads((laptop / "partial" / "report.json").read_text())["ticks"] == len(day)
+
     missing = client(laptop, "backtest", str(folder), "--data", str(laptop / "nope.jsonl"),
                      env={"DESK_SERVER_URL": desk.url, "DESK_TOKEN": desk.tokens["alice"]})
     assert missing.returncode == 1 and "nope.jsonl is not a file" in missing.stderr, missing.stderr
