@@ -43,17 +43,20 @@ public enum ReportPage {
         }
         html += "</tbody></table></div>\n"
         for member in report.members.keys.sorted() {
-            let series = thin(equity[member] ?? [])
+            let whole = equity[member] ?? []
+            let series = thin(whole)
             html += "<h2>\(escape(member))</h2>\n"
             html +=
                 "<figure><figcaption>Equity</figcaption>\n\(chart(series.map { ($0.at, $0.equity) }, id: "equity-\(member)", fill: false))</figure>\n"
-            var peak = series.first?.equity ?? 0
-            let drawdown = series.map { point -> (Date, Decimal) in
-                peak = max(peak, point.equity)
-                return (point.at, point.equity - peak)
-            }
+            // From every sample, then thinned: the chart's deepest point is the table's max drawdown.
+            var peak = whole.first?.equity ?? 0
+            let drawdown = thin(
+                whole.map { point in
+                    peak = max(peak, point.equity)
+                    return (at: point.at, equity: point.equity - peak)
+                })
             html +=
-                "<figure><figcaption>Drawdown</figcaption>\n\(chart(drawdown, id: "drawdown-\(member)", fill: true))</figure>\n"
+                "<figure><figcaption>Drawdown</figcaption>\n\(chart(drawdown.map { ($0.at, $0.equity) }, id: "drawdown-\(member)", fill: true))</figure>\n"
         }
         return html + "</body></html>\n"
     }
@@ -94,11 +97,31 @@ public enum ReportPage {
             """
     }
 
-    /// At most `maximumPoints`, evenly chosen, first and last kept.
+    /// At most `maximumPoints`: the series cut into equal buckets, each kept by its
+    /// lowest and its highest point (in time order), with the first and last points —
+    /// so a chart of it shows every extreme the series has and never contradicts the
+    /// report's table (its max drawdown, its best and worst equity).
     public static func thin(_ series: [(at: Date, equity: Decimal)]) -> [(at: Date, equity: Decimal)] {
         guard series.count > maximumPoints else { return series }
-        let step = Double(series.count - 1) / Double(maximumPoints - 1)
-        return (0..<maximumPoints).map { series[Int((Double($0) * step).rounded())] }
+        let buckets = (maximumPoints - 2) / 2
+        let size = (series.count + buckets - 1) / buckets
+        var kept = [0]
+        for start in stride(from: 0, to: series.count, by: size) {
+            var low = start
+            var high = start
+            for index in start..<min(start + size, series.count) {
+                if series[index].equity < series[low].equity { low = index }
+                if series[index].equity > series[high].equity { high = index }
+            }
+            kept += [min(low, high), max(low, high)]
+        }
+        kept.append(series.count - 1)
+        var last = -1
+        return kept.compactMap { index in
+            guard index > last else { return nil }
+            last = index
+            return series[index]
+        }
     }
 
     /// `text` safe inside HTML text and attribute values.

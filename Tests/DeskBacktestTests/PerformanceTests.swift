@@ -153,6 +153,48 @@ struct PerformanceTests {
     }
 }
 
+/// Charts drawn from a thinned series must not contradict the table: thinning keeps
+/// every bucket's extremes, and the drawdown is computed before thinning.
+@Suite("The report page's charts keep every extreme")
+struct ChartThinningTests {
+    static func series(_ count: Int, spikes: [Int: Decimal]) -> [(at: Date, equity: Decimal)] {
+        (0..<count).map { index in
+            (at: Date(timeIntervalSince1970: Double(index) * 60), equity: spikes[index] ?? Decimal(100_000 + index % 7))
+        }
+    }
+
+    @Test(
+        "thinning keeps the first, the last, the lowest and the highest point, in time order, within the limit",
+        arguments: [(10_000, 4_321, 7_777), (1_501, 3, 1_499), (250_000, 123_457, 5)])
+    func extremes(count: Int, lowAt: Int, highAt: Int) {
+        let series = Self.series(count, spikes: [lowAt: 99_383.20, highAt: 100_616.80])
+        let thinned = ReportPage.thin(series)
+        #expect(thinned.count <= ReportPage.maximumPoints)
+        #expect(thinned.first?.at == series.first?.at && thinned.last?.at == series.last?.at)
+        #expect(thinned.contains { $0.equity == 99_383.20 } && thinned.contains { $0.equity == 100_616.80 })
+        #expect(zip(thinned, thinned.dropFirst()).allSatisfy { $0.at < $1.at })
+    }
+
+    @Test("a series within the limit is drawn whole")
+    func short() {
+        let series = Self.series(ReportPage.maximumPoints, spikes: [:])
+        #expect(ReportPage.thin(series).map(\.at) == series.map(\.at))
+    }
+
+    @Test("the drawdown chart's deepest point is the drawdown of every sample, not of the thinned ones")
+    func drawdown() {
+        // Equity between 100,000 and 100,006, and one sample among 20,000 at 99,383.20: 622.80 under the peak.
+        let series = Self.series(20_000, spikes: [10_001: 99_383.20])
+        var tracker = PerformanceTracker(capital: 100_000)
+        tracker.open(member: "m", strategy: "s")
+        tracker.finish()
+        let report = BacktestReport(tracker: tracker, fillAt: "next-tick", commissionPerShare: 0, slippageBps: 0)
+        let html = ReportPage.render(report, equity: ["m": series])
+        let chart = html.components(separatedBy: "<svg id=\"drawdown-m\"").last ?? ""
+        #expect(chart.contains(">-622.80</text>"), "the chart's lowest label is the deepest drawdown")
+    }
+}
+
 /// The tracker over a long run: its work per tick and per fill must not grow with
 /// the run (it once copied every equity sample so far at each fill: O(fills × ticks),
 /// minutes for a long backtest's report). The time limit only catches that blow-up.

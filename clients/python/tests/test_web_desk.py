@@ -215,6 +215,11 @@ def test_the_admin_sees_everyone_and_halts_a_member(desk, browser):
     browser.sign_in("admin")
     wait_for(lambda: browser.present("leaderboard") and "alice" in browser.text("leaderboard"), "the leaderboard")
     assert "bob" in browser.text("leaderboard")
+    # The column that says whether a member may trade is named for it (it was "Orders", over "trading").
+    headers = browser.script("return Array.from(document.querySelectorAll('#leaderboard th')).map(t => t.textContent);")
+    rows = browser.script("return Array.from(document.querySelectorAll('#leaderboard tbody tr'))"
+                          ".map(r => Array.from(r.cells).map(c => c.textContent));")
+    assert "Orders" not in headers and all(row[headers.index("Trading")] == "trading" for row in rows), (headers, rows)
     assert "alice--buyer" in browser.text("strategies")
     browser.screenshot("admin-desk")
     browser.click("halt-alice")
