@@ -257,7 +257,8 @@ struct WebDesk: Sendable {
         let ranked = rows.sorted { $0.0 > $1.0 }.enumerated().map { ["\($0.offset + 1)"] + $0.element.1 }
         return HTML.table(
             [
-                "#", "Member", "Venue", "Total P&L", "Today", "Realized", "Unrealized", "Max drawdown (24 h)", "Trading",
+                "#", "Member", "Venue", "Total P&L", "Today", "Realized", "Unrealized", "Max drawdown (24 h)",
+                "Trading",
                 "",
             ],
             ranked, empty: "No members yet.", label: "Leaderboard")
