@@ -261,7 +261,7 @@ let package = Package(
                 .product(name: "NIOWebSocket", package: "swift-nio"),
             ]
         ),
-        .testTarget(name: "DeskRunnerTests", dependencies: ["DeskRunner", "DeskMarketData", "DeskTestSupport"]),
+        .testTarget(name: "DeskRunnerTests", dependencies: ["DeskRunner", "DeskMarketData", "DeskCore", "DeskTestSupport"]),
         .testTarget(
             name: "DeskHTTPTests",
             dependencies: [

@@ -254,4 +254,15 @@ public struct SplitMix64: RandomNumberGenerator, Sendable {
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
         return z ^ (z >> 31)
     }
+
+    /// Uniform in 0..<bound (no modulo bias: draws again below the threshold), the same
+    /// on every machine (a sweep's random samples).
+    public mutating func next(below bound: UInt64) -> UInt64 {
+        precondition(bound > 0)
+        let threshold = (0 &- bound) % bound
+        while true {
+            let value = next()
+            if value >= threshold { return value % bound }
+        }
+    }
 }

@@ -270,29 +270,3 @@ public struct SweepSpec: Sendable, Equatable {
         return values
     }
 }
-
-/// SplitMix64 (Steele, Lea, Flood 2014): a small seeded generator whose
-/// sequence is the same on every machine and Swift version (the system's is not seeded).
-public struct SplitMix64: RandomNumberGenerator, Sendable {
-    private var state: UInt64
-
-    public init(seed: UInt64) { state = seed }
-
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// Uniform in 0..<bound (no modulo bias: draws again below the threshold).
-    public mutating func next(below bound: UInt64) -> UInt64 {
-        precondition(bound > 0)
-        let threshold = (0 &- bound) % bound
-        while true {
-            let value = next()
-            if value >= threshold { return value % bound }
-        }
-    }
-}

@@ -1,4 +1,5 @@
 import DeskBacktest
+import DeskCore
 import DeskTestSupport
 import Foundation
 import Testing

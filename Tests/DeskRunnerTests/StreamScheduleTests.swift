@@ -1,3 +1,4 @@
+import DeskCore
 import Foundation
 import Testing
 
@@ -26,17 +27,8 @@ struct StreamScheduleTests {
         var threadedAt: Int?
     }
 
-    /// A seeded generator (SplitMix64), so a failing seed can be replayed.
-    struct Seeded: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
+    /// A seeded generator, so a failing seed can be replayed.
+    typealias Seeded = SplitMix64
 
     static func scripts(ticks: Int, strategies: Int, _ random: inout Seeded) -> [Script] {
         (0..<strategies).map { index in
@@ -233,7 +225,7 @@ struct StreamScheduleTests {
 
     @Test("random schedules give the desk the strict interpreter's actions", arguments: 0..<300)
     func randomSchedules(seed: Int) {
-        var random = Seeded(state: UInt64(seed))
+        var random = Seeded(seed: UInt64(seed))
         let ticks = Int.random(in: 1...12, using: &random)
         let scripts = Self.scripts(ticks: ticks, strategies: Int.random(in: 1...4, using: &random), &random)
         let expected = Self.strict(scripts, ticks: ticks)
