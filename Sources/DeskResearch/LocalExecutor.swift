@@ -1,4 +1,5 @@
 import DeskBacktest
+import DeskCore
 import Foundation
 
 #if canImport(Glibc)
@@ -117,12 +118,6 @@ public struct LocalExecutor: BacktestExecutor {
     static func tail(_ text: String, lines: Int) -> [String] {
         text.split(separator: "\n", omittingEmptySubsequences: false).suffix(lines + 1).map(String.init)
             .filter { !$0.isEmpty }.suffix(lines).map { $0 }
-    }
-}
-
-extension Duration {
-    fileprivate var seconds: Double {
-        Double(components.seconds) + Double(components.attoseconds) / 1e18
     }
 }
 

@@ -191,7 +191,7 @@ public enum WalkForward {
             skipped: plan.skipped.map(WalkForwardReport.Skipped.init), members: comparisons,
             failures: failures.sorted { ($0.window, $0.run) < ($1.window, $1.run) },
             timing: WalkForwardReport.Timing(
-                elapsedSeconds: seconds(ContinuousClock.now - started),
+                elapsedSeconds: (ContinuousClock.now - started).seconds,
                 cpuSeconds: cpu.isEmpty ? nil : cpu.reduce(0, +)))
         let reportFile = work.appendingPathComponent(fileName)
         let page = work.appendingPathComponent(pageName)
@@ -224,10 +224,6 @@ public enum WalkForward {
         do { return try EquityChain.parse(csv: String(decoding: data, as: UTF8.self)) } catch {
             throw ResearchFailure("\(file.path): \(error.message)")
         }
-    }
-
-    static func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
 }
 
